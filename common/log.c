@@ -1,0 +1,115 @@
+/* Implementation of the process-global logger; JSON escaping is done here by hand because the
+ * only structure is three string fields. */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int g_log_fd = -1;
+static enum log_format g_format = LOG_FORMAT_TEXT;
+static bool g_debug;
+
+int log_init(const char *path, enum log_format format, bool debug, struct bw_error *err)
+{
+	g_format = format;
+	g_debug = debug;
+	if (path != NULL && path[0] != '\0') {
+		g_log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (g_log_fd < 0)
+			return bw_fail(err, errno, "open log file `%s`", path);
+	}
+	return 0;
+}
+
+bool log_debug_enabled(void)
+{
+	return g_debug;
+}
+
+int log_fd(void)
+{
+	return g_log_fd;
+}
+
+static const char *level_name(enum log_level l)
+{
+	switch (l) {
+	case LOG_DEBUG:
+		return "debug";
+	case LOG_INFO:
+		return "info";
+	case LOG_WARN:
+		return "warning";
+	default:
+		return "error";
+	}
+}
+
+static size_t json_escape(char *out, size_t cap, const char *in)
+{
+	size_t o = 0;
+	for (; *in != '\0' && o + 7 < cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void write_line(enum log_level level, const char *msg)
+{
+	char line[BW_ERROR_MAX * 7 + 128], esc[BW_ERROR_MAX * 6 + 8], ts[40];
+	struct timespec now;
+	struct tm tm;
+	int n;
+
+	if (g_log_fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_escape(esc, sizeof(esc), msg);
+	if (g_format == LOG_FORMAT_JSON)
+		n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
+			     level_name(level), esc, ts);
+	else
+		n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
+			     level_name(level), esc);
+	if (n > 0)
+		(void)!write(g_log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char msg[BW_ERROR_MAX];
+	va_list ap;
+
+	if (level == LOG_DEBUG && !g_debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	write_line(level, msg);
+	if (level >= LOG_WARN || g_debug)
+		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "", msg);
+}
+
+void log_error_report(const struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 256];
+	bw_error_text(err, text, sizeof(text));
+	write_line(LOG_ERROR, text);
+	dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+}

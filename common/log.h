@@ -1,0 +1,22 @@
+/* Logging: text to stderr, plus runc-compatible lines ({"level","msg","time"}) appended to the
+ * --log file. Process-global, set once by main before anything logs. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "error.h"
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+int log_init(const char *path, enum log_format format, bool debug, struct bw_error *err);
+bool log_debug_enabled(void);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the error once: "bulwark: <text>" on stderr, and an error line in the --log file. */
+void log_error_report(const struct bw_error *err);
+/* The --log fd (or -1); kept open so children can be pointed at it. */
+int log_fd(void);
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

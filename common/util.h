@@ -1,0 +1,36 @@
+/* Small pure helpers: allocation that aborts on exhaustion (a runtime cannot do anything
+ * sensible without memory), string vectors, number parsing. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* NULL-terminated string vectors. */
+size_t strv_len(char *const *v);
+void strv_free(char **v);
+char **strv_dup(char *const *v);
+/* Appends a copy of s; *v may be NULL. */
+void strv_push(char ***v, const char *s);
+/* Appends s, taking ownership. */
+void strv_push_take(char ***v, char *s);
+bool strv_contains(char *const *v, const char *s);
+
+/* Strict decimal parsing: the whole string, no sign for unsigned, range-checked. */
+int parse_u64(const char *s, uint64_t *out);
+int parse_i64(const char *s, int64_t *out);
+int parse_u32(const char *s, uint32_t *out);
+int parse_int(const char *s, int *out);
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
