@@ -1,0 +1,259 @@
+/* The manager itself: which hierarchies exist and which serves each controller, the resolved
+ * path, and small file helpers shared by both back-ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroups/cg_internal.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+#define CG_FILE_MAX (4u << 20)
+
+int cg_write(const char *dir, const char *file, const char *value, struct bw_error *err)
+{
+	_cleanup_free_ char *p = fs_path_join(dir, file);
+	return fs_write_file(p, value, err);
+}
+
+int cg_writef(const char *dir, const char *file, struct bw_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *v = NULL;
+	if (vasprintf(&v, fmt, ap) < 0)
+		v = NULL;
+	va_end(ap);
+	if (v == NULL)
+		return bw_fail(err, ENOMEM, "format a value for `%s`", file);
+	return cg_write(dir, file, v, err);
+}
+
+int cg_read(const char *dir, const char *file, char **out, struct bw_error *err)
+{
+	_cleanup_free_ char *p = fs_path_join(dir, file);
+	char *s;
+	size_t len;
+	if (fs_read_file(p, CG_FILE_MAX, &s, &len, err) < 0)
+		return -1;
+	while (len > 0 && s[len - 1] == '\n')
+		s[--len] = '\0';
+	*out = s;
+	return 0;
+}
+
+bool cg_has_file(const char *dir, const char *file)
+{
+	_cleanup_free_ char *p = fs_path_join(dir, file);
+	return access(p, F_OK) == 0;
+}
+
+int cg_read_u64(const char *dir, const char *file, uint64_t *out, struct bw_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+	if (cg_read(dir, file, &s, err) < 0)
+		return -1;
+	if (strcmp(s, "max") == 0) {
+		*out = UINT64_MAX;
+		return 0;
+	}
+	/* v1 reports "unlimited" as a huge page-rounded number, and some files a negative -1. */
+	if (strcmp(s, "-1") == 0) {
+		*out = UINT64_MAX;
+		return 0;
+	}
+	if (parse_u64(s, out) < 0)
+		return bw_fail(err, EINVAL, "`%s/%s`: not a number: `%s`", dir, file, s);
+	return 0;
+}
+
+int cg_read_keyed(const char *dir, const char *file, const char *key, uint64_t *out,
+		  struct bw_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+	size_t kl = strlen(key);
+	if (cg_read(dir, file, &s, err) < 0)
+		return -1;
+	for (char *l = s; l != NULL && *l != '\0';) {
+		char *nl = strchr(l, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+			return parse_u64(l + kl + 1, out) < 0
+				   ? bw_fail(err, EINVAL, "`%s/%s`: bad `%s` line", dir, file, key)
+				   : 0;
+		l = nl == NULL ? NULL : nl + 1;
+	}
+	*out = 0;
+	return 0;
+}
+
+static int read_mounts(struct cg_mount **m, size_t *n, struct bw_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	if (fs_read_file("/proc/self/mountinfo", 16u << 20, &text, NULL, err) < 0)
+		return -1;
+	return cg_mountinfo_parse(text, m, n, err);
+}
+
+enum cg_mode cg_detect_mode(void)
+{
+	struct cg_mount *m = NULL;
+	size_t n = 0;
+	struct bw_error e = {0};
+	if (read_mounts(&m, &n, &e) < 0)
+		return CG_MODE_UNIFIED;
+	int mode = cg_mode_from_mounts(m, n);
+	cg_mounts_free(m, n);
+	return mode < 0 ? CG_MODE_UNIFIED : (enum cg_mode)mode;
+}
+
+static void add_hier(struct cg_manager *cg, const struct cg_mount *src)
+{
+	cg->h = xrealloc(cg->h, (cg->nh + 1) * sizeof(*cg->h));
+	struct cg_hier *h = &cg->h[cg->nh++];
+	memset(h, 0, sizeof(*h));
+	h->m = *src;
+	h->m.mountpoint = xstrdup(src->mountpoint);
+	h->m.root = xstrdup(src->root);
+	h->m.name = src->name == NULL ? NULL : xstrdup(src->name);
+	h->m.label = xstrdup(src->label);
+	h->dir = cg_dir_in_mount(h->m.mountpoint, h->m.root, cg->path);
+}
+
+/* Which hierarchy serves each controller: v1 mounts first, then what the cgroup2 root
+ * offers (and, on v2, the core device and freezer features). */
+static void locate_controllers(struct cg_manager *cg)
+{
+	for (int c = 0; c < CG_NCTRL; c++)
+		cg->ctrl_at[c] = -1;
+	for (size_t i = 0; i < cg->nh; i++)
+		for (int c = 0; c < CG_NCTRL; c++)
+			if (!cg->h[i].m.v2 && (cg->h[i].m.ctrls & (1u << c)) && cg->ctrl_at[c] < 0)
+				cg->ctrl_at[c] = (int)i;
+	if (cg->v2 < 0)
+		return;
+	_cleanup_free_ char *avail = NULL;
+	struct bw_error e = {0};
+	if (cg_read(cg->h[cg->v2].m.mountpoint, "cgroup.controllers", &avail, &e) < 0)
+		avail = xstrdup("");
+	char *save = NULL;
+	for (char *t = strtok_r(avail, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+		int c = cg_ctrl_from_v2_name(t);
+		if (c >= 0 && cg->ctrl_at[c] < 0)
+			cg->ctrl_at[c] = cg->v2;
+	}
+	const enum cg_ctrl core[] = {CG_CPUACCT, CG_DEVICES, CG_FREEZER};
+	for (size_t k = 0; k < ARRAY_SIZE(core); k++)
+		if (cg->ctrl_at[core[k]] < 0)
+			cg->ctrl_at[core[k]] = cg->v2;
+}
+
+static int own_cgroup(bool want_v2, char **out, struct bw_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	if (fs_read_file("/proc/self/cgroup", 1u << 20, &text, NULL, err) < 0)
+		return -1;
+	*out = cg_own_cgroup_parse(text, want_v2);
+	return 0;
+}
+
+static int build_manager(struct cg_manager *cg, const struct cg_mount *m, size_t n)
+{
+	int top = -1;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].v2 && (top < 0 || strcmp(m[i].mountpoint, "/sys/fs/cgroup") == 0))
+			top = (int)i;
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].v2 && (int)i != top)
+			continue;
+		if (!m[i].v2 && cg->mode == CG_MODE_UNIFIED)
+			continue;
+		if (m[i].v2)
+			cg->v2 = (int)cg->nh;
+		add_hier(cg, &m[i]);
+	}
+	locate_controllers(cg);
+	return 0;
+}
+
+int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, struct bw_error *err)
+{
+	struct cg_mount *m = NULL;
+	size_t n = 0;
+	if (read_mounts(&m, &n, err) < 0)
+		return bw_wrap(err, "discover cgroup hierarchies");
+	int mode = cg_mode_from_mounts(m, n);
+	if (mode < 0) {
+		cg_mounts_free(m, n);
+		return bw_fail(err, 0, "no cgroup hierarchy is mounted");
+	}
+	_cleanup_free_ char *own = NULL;
+	if (cgroups_path != NULL && cgroups_path[0] != '\0' && cgroups_path[0] != '/' &&
+	    own_cgroup(mode != CG_MODE_LEGACY, &own, err) < 0) {
+		cg_mounts_free(m, n);
+		return -1;
+	}
+	struct cg_manager *cg = xcalloc(1, sizeof(*cg));
+	cg->mode = (enum cg_mode)mode;
+	cg->v2 = -1;
+	cg->clone_fd = -1;
+	if (cg_resolve_path(cgroups_path, id, own, &cg->path, err) < 0) {
+		cg_mounts_free(m, n);
+		free(cg);
+		return -1;
+	}
+	build_manager(cg, m, n);
+	cg_mounts_free(m, n);
+	*out = cg;
+	return 0;
+}
+
+void cg_free(struct cg_manager *cg)
+{
+	if (cg == NULL)
+		return;
+	for (size_t i = 0; i < cg->nh; i++) {
+		free(cg->h[i].m.mountpoint);
+		free(cg->h[i].m.root);
+		free(cg->h[i].m.name);
+		free(cg->h[i].m.label);
+		free(cg->h[i].dir);
+		strv_free(cg->h[i].made);
+	}
+	if (cg->clone_fd >= 0)
+		close(cg->clone_fd);
+	free(cg->h);
+	free(cg->path);
+	free(cg);
+}
+
+const char *cg_path(const struct cg_manager *cg)
+{
+	return cg->path;
+}
+
+enum cg_mode cg_manager_mode(const struct cg_manager *cg)
+{
+	return cg->mode;
+}
+
+struct cg_hier *cg_hier_for(struct cg_manager *cg, enum cg_ctrl c)
+{
+	return cg->ctrl_at[c] < 0 ? NULL : &cg->h[cg->ctrl_at[c]];
+}
+
+int cg_clone_fd(struct cg_manager *cg)
+{
+	if (cg->mode != CG_MODE_UNIFIED || cg->v2 < 0)
+		return -1;
+	if (cg->clone_fd < 0)
+		cg->clone_fd = open(cg->h[cg->v2].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return cg->clone_fd;
+}

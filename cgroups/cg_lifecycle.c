@@ -1,0 +1,259 @@
+/* A container's cgroup from birth to removal: create in every hierarchy (undone on failure),
+ * apply and update resources through the back-ends, move processes in, destroy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups/cg_internal.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static const struct oci_resources no_resources;
+
+uint32_t cg_resources_needed(const struct oci_resources *r)
+{
+	uint32_t m = 0;
+	const struct oci_cpu *c = &r->cpu;
+	const struct oci_memory *mem = &r->memory;
+	const struct oci_block_io *b = &r->block_io;
+
+	if ((c->shares.set && c->shares.v) || (c->quota.set && c->quota.v) ||
+	    (c->period.set && c->period.v) || c->burst.set || c->idle.set ||
+	    (c->realtime_runtime.set && c->realtime_runtime.v) ||
+	    (c->realtime_period.set && c->realtime_period.v))
+		m |= 1u << CG_CPU;
+	if ((c->cpus != NULL && c->cpus[0]) || (c->mems != NULL && c->mems[0]))
+		m |= 1u << CG_CPUSET;
+	if ((mem->limit.set && mem->limit.v) || (mem->reservation.set && mem->reservation.v) ||
+	    (mem->swap.set && mem->swap.v) || mem->swappiness.set ||
+	    (mem->disable_oom_killer.set && mem->disable_oom_killer.v))
+		m |= 1u << CG_MEMORY;
+	if (r->pids_limit.set && r->pids_limit.v)
+		m |= 1u << CG_PIDS;
+	bool throttle = false;
+	for (int k = 0; k < OCI_THROTTLE_NKINDS; k++)
+		throttle |= b->n_throttle[k] > 0;
+	if ((b->weight.set && b->weight.v) || b->n_weight_devices > 0 || throttle)
+		m |= 1u << CG_BLKIO;
+	if (r->n_hugepage_limits > 0)
+		m |= 1u << CG_HUGETLB;
+	if (r->n_rdma > 0)
+		m |= 1u << CG_RDMA;
+	if (r->net_class_id.set)
+		m |= 1u << CG_NET_CLS;
+	if (r->n_net_priorities > 0)
+		m |= 1u << CG_NET_PRIO;
+	return m;
+}
+
+/* Controllers named by linux.resources.unified keys: enabled for the cgroup when possible,
+ * and otherwise reported against the key itself. */
+static uint32_t unified_needed(const struct oci_resources *r)
+{
+	uint32_t m = 0;
+	for (size_t i = 0; i < r->n_unified; i++) {
+		_cleanup_free_ char *ctl = cg_key_controller(r->unified[i].key);
+		int k = cg_ctrl_from_v2_name(ctl);
+		if (k >= 0)
+			m |= 1u << k;
+	}
+	return m;
+}
+
+/* mkdir -p below the mount point, remembering what was made so a failure can undo it. */
+static int make_dirs(struct cg_hier *h, struct bw_error *err)
+{
+	size_t base = strlen(h->m.mountpoint);
+	_cleanup_free_ char *p = xstrdup(h->dir);
+	struct stat st;
+
+	h->existed = stat(h->dir, &st) == 0;
+	if (h->existed)
+		return 0;
+	for (char *s = p + base + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char saved = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) == 0)
+			strv_push(&h->made, p);
+		else if (errno != EEXIST)
+			return bw_fail(err, errno, "mkdir `%s`", p);
+		*s = saved;
+		if (saved == '\0')
+			break;
+	}
+	return 0;
+}
+
+static bool has_procs(const char *dir)
+{
+	_cleanup_free_ char *s = NULL;
+	struct bw_error e = {0};
+	return cg_read(dir, "cgroup.procs", &s, &e) == 0 && s[0] != '\0';
+}
+
+static void undo_create(struct cg_manager *cg)
+{
+	for (size_t i = cg->nh; i-- > 0;) {
+		struct cg_hier *h = &cg->h[i];
+		for (size_t k = strv_len(h->made); k-- > 0;)
+			if (rmdir(h->made[k]) < 0 && errno != ENOENT)
+				log_debug("cgroup rollback: rmdir `%s`: %s", h->made[k],
+					  strerror(errno));
+		strv_free(h->made);
+		h->made = NULL;
+	}
+}
+
+static uint32_t v2_mask(struct cg_manager *cg)
+{
+	uint32_t m = 0;
+	for (int c = 0; c < CG_NCTRL; c++)
+		if (cg->ctrl_at[c] == cg->v2 && cg_ctrl_v2_name(c) != NULL)
+			m |= 1u << c;
+	return m;
+}
+
+static int create_steps(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
+{
+	for (size_t i = 0; i < cg->nh; i++) {
+		if (make_dirs(&cg->h[i], err) < 0)
+			return -1;
+		if (cg->h[i].existed && has_procs(cg->h[i].dir))
+			return bw_fail(err, 0,
+				       "linux.cgroupsPath: cgroup `%s` already has processes",
+				       cg->h[i].dir);
+	}
+	struct cg_hier *cs = cg_hier_for(cg, CG_CPUSET);
+	if (cs != NULL && !cs->m.v2 && cg_v1_cpuset_init(cs, err) < 0)
+		return -1;
+	if (cg->v2 >= 0) {
+		uint32_t need = cg_resources_needed(r) & v2_mask(cg);
+		/* On a unified host every available controller is enabled (stats need them); on a
+		 * hybrid one the cgroup2 mount is left alone unless a resource needs it. */
+		uint32_t want = cg->mode == CG_MODE_UNIFIED
+				    ? v2_mask(cg)
+				    : need | (unified_needed(r) & v2_mask(cg));
+		if (want != 0 && cg_v2_enable_controllers(cg, want, need, err) < 0)
+			return -1;
+	}
+	if (cg_v1_apply(cg, r, false, err) < 0 || cg_v2_apply(cg, r, false, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* An error that names its JSON field is complete as it is; others get the cgroup as context. */
+static int wrap_unless_field(struct bw_error *err, const char *verb, const char *path)
+{
+	if (str_has_prefix(err->msg, "linux."))
+		return -1;
+	return bw_wrap(err, "%s cgroup `%s`", verb, path);
+}
+
+int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+{
+	if (create_steps(cg, res == NULL ? &no_resources : res, err) < 0) {
+		undo_create(cg);
+		return wrap_unless_field(err, "create", cg->path);
+	}
+	for (size_t i = 0; i < cg->nh; i++) {
+		strv_free(cg->h[i].made);
+		cg->h[i].made = NULL;
+	}
+	return 0;
+}
+
+int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+{
+	for (size_t i = 0; i < cg->nh; i++)
+		if (!fs_exists(cg->h[i].dir))
+			return bw_fail(err, ENOENT, "cgroup `%s`", cg->h[i].dir);
+	if (cg_v1_apply(cg, res, true, err) < 0 || cg_v2_apply(cg, res, true, err) < 0)
+		return wrap_unless_field(err, "update", cg->path);
+	return 0;
+}
+
+int cg_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err)
+{
+	for (size_t i = 0; i < cg->nh; i++)
+		if (cg_writef(cg->h[i].dir, "cgroup.procs", err, "%d", (int)pid) < 0)
+			return bw_wrap(err, "move pid %d into the %s cgroup", (int)pid,
+				       cg->h[i].m.label);
+	return 0;
+}
+
+/* rmdir a cgroup and its sub-cgroups, deepest first. 0, or -errno of the first failure. */
+static int rmdir_tree(int parent, const char *name, int depth)
+{
+	if (depth > 32)
+		return -ELOOP;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -errno;
+	}
+	int r = 0;
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		int q = rmdir_tree(dirfd(d), de->d_name, depth + 1);
+		if (q < 0 && r == 0)
+			r = q;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* One pass over every hierarchy: 1 when all are gone, 0 when some are busy. */
+static int remove_pass(struct cg_manager *cg, struct bw_error *err)
+{
+	bool busy = false;
+	for (size_t i = 0; i < cg->nh; i++) {
+		int r = rmdir_tree(AT_FDCWD, cg->h[i].dir, 0);
+		if (r == -EBUSY || r == -ENOTEMPTY)
+			busy = true;
+		else if (r < 0)
+			return bw_fail(err, -r, "remove cgroup `%s`", cg->h[i].dir);
+	}
+	return busy ? 0 : 1;
+}
+
+int cg_destroy(struct cg_manager *cg, struct bw_error *err)
+{
+	long waited_ms = 0, step = 1;
+	for (int round = 0;; round++) {
+		int r = remove_pass(cg, err);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			return 0;
+		if (waited_ms >= 800)
+			return bw_fail(err, EBUSY,
+				       "remove cgroup `%s`: processes linger after SIGKILL",
+				       cg->path);
+		if (round % 4 == 0) {
+			struct bw_error e = {0};
+			if (cg_kill_all(cg, SIGKILL, &e) < 0)
+				log_debug("cgroup destroy: %s", e.msg);
+		}
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+		waited_ms += step;
+		step = step < 64 ? step * 2 : step;
+	}
+}

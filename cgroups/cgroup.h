@@ -1,0 +1,57 @@
+/* The cgroup manager: one interface, two back-ends chosen at run time (v2 unified; v1 on
+ * legacy and hybrid hosts, where every mounted hierarchy - named ones and the cgroup2
+ * "unified" mount included - gets the container at exactly linux.cgroupsPath). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "oci/spec.h"
+
+enum cg_mode { CG_MODE_UNIFIED, CG_MODE_HYBRID, CG_MODE_LEGACY };
+
+struct cg_manager;
+
+enum cg_mode cg_detect_mode(void);
+
+/* Resolve the cgroup for a container: cgroups_path (linux.cgroupsPath) or, when NULL/empty,
+ * "/bulwark/<id>". Relative paths are taken below the caller's own cgroup (its "0::" line, or
+ * name=systemd on legacy hosts) and the result is used in every hierarchy. Systemd
+ * "slice:prefix:name" paths, ".." components and the root cgroup are errors. Creates nothing:
+ * reads mountinfo, /proc/self/cgroup and the cgroup2 root's cgroup.controllers. */
+int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out,
+	    struct bw_error *err);
+void cg_free(struct cg_manager *cg);
+/* The resolved absolute path (e.g. "/docker/<id>"), to store in the state. */
+const char *cg_path(const struct cg_manager *cg);
+enum cg_mode cg_manager_mode(const struct cg_manager *cg);
+
+/* mkdir in every hierarchy (enabling v2 controllers in the ancestors as needed) and apply
+ * resources (may be NULL). On failure everything created is removed again. */
+int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err);
+/* An O_PATH|O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when the
+ * process must instead be moved with cg_enter (v1/hybrid). Owned by the manager. */
+int cg_clone_fd(struct cg_manager *cg);
+/* Move pid into the cgroup in every hierarchy. */
+int cg_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err);
+/* Apply a LinuxResources update: absent fields stay unchanged (and, for engine payloads,
+ * zero values mean "leave unchanged" as runc does). */
+int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err);
+/* Pids in the cgroup (all of its processes), malloc'd. */
+int cg_pids(struct cg_manager *cg, pid_t **pids, size_t *n, struct bw_error *err);
+/* Signal every process (cgroup.kill for SIGKILL on v2 when present). */
+int cg_kill_all(struct cg_manager *cg, int sig, struct bw_error *err);
+int cg_freeze(struct cg_manager *cg, struct bw_error *err);
+int cg_thaw(struct cg_manager *cg, struct bw_error *err);
+/* Whether the cgroup is frozen (v2 cgroup.freeze / v1 freezer.state FROZEN). */
+int cg_is_frozen(struct cg_manager *cg, bool *frozen, struct bw_error *err);
+/* Kill what lingers, wait (bounded, ~1 s), rmdir the cgroup and its sub-cgroups in every
+ * hierarchy. Idempotent: missing dirs are fine. Parent directories are left in place. */
+int cg_destroy(struct cg_manager *cg, struct bw_error *err);
+/* runc-shaped `events --stats` JSON object ({"cpu":..,"memory":..,"pids":..,...}). */
+int cg_stats_json(struct cg_manager *cg, char **json, struct bw_error *err);
+/* Number of OOM kills so far (memory.events oom_kill / v1 memory.oom_control). */
+int cg_oom_kills(struct cg_manager *cg, uint64_t *count, struct bw_error *err);
