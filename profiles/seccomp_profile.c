@@ -1,0 +1,161 @@
+/* Whole-profile helpers on struct oci_seccomp: free, complain mode, and the JSON form that
+ * `bulwark spec` and `sandbox` embed in a config.json. */
+#include "seccomp_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+#include "common/util.h"
+
+void seccomp_profile_free(struct oci_seccomp *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->default_action);
+	strv_free(sc->architectures);
+	strv_free(sc->flags);
+	free(sc->listener_path);
+	free(sc->listener_metadata);
+	for (size_t i = 0; i < sc->n_syscalls; i++) {
+		struct oci_seccomp_syscall *s = &sc->syscalls[i];
+		strv_free(s->names);
+		free(s->action);
+		for (size_t j = 0; j < s->n_args; j++)
+			free(s->args[j].op);
+		free(s->args);
+	}
+	free(sc->syscalls);
+	free(sc);
+}
+
+static bool refusing_action(const char *a)
+{
+	static const char *const refusing[] = {"SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+					       "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+					       "SCMP_ACT_TRAP"};
+	for (size_t i = 0; a != NULL && i < ARRAY_SIZE(refusing); i++)
+		if (strcmp(a, refusing[i]) == 0)
+			return true;
+	return false;
+}
+
+static void to_log(char **action, struct opt_u64 *ret)
+{
+	if (!refusing_action(*action))
+		return;
+	free(*action);
+	*action = xstrdup("SCMP_ACT_LOG");
+	*ret = (struct opt_u64){0}; /* SCMP_ACT_LOG takes no return value */
+}
+
+void seccomp_profile_complain(struct oci_seccomp *sc)
+{
+	to_log(&sc->default_action, &sc->default_errno_ret);
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		to_log(&sc->syscalls[i].action, &sc->syscalls[i].errno_ret);
+}
+
+static void gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void gen_u64(yajl_gen g, const char *key, uint64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+	gen_str(g, key);
+	yajl_gen_number(g, num, (size_t)n);
+}
+
+static void gen_strv(yajl_gen g, const char *key, char *const *v)
+{
+	gen_str(g, key);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; v[i] != NULL; i++)
+		gen_str(g, v[i]);
+	yajl_gen_array_close(g);
+}
+
+static void gen_syscall(yajl_gen g, const struct oci_seccomp_syscall *s)
+{
+	yajl_gen_map_open(g);
+	if (s->names != NULL)
+		gen_strv(g, "names", s->names);
+	gen_str(g, "action");
+	gen_str(g, s->action != NULL ? s->action : "");
+	if (s->errno_ret.set)
+		gen_u64(g, "errnoRet", s->errno_ret.v);
+	if (s->n_args > 0) {
+		gen_str(g, "args");
+		yajl_gen_array_open(g);
+		for (size_t j = 0; j < s->n_args; j++) {
+			yajl_gen_map_open(g);
+			gen_u64(g, "index", s->args[j].index);
+			gen_u64(g, "value", s->args[j].value);
+			gen_u64(g, "valueTwo", s->args[j].value_two);
+			gen_str(g, "op");
+			gen_str(g, s->args[j].op != NULL ? s->args[j].op : "");
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+	}
+	yajl_gen_map_close(g);
+}
+
+static void gen_profile(yajl_gen g, const struct oci_seccomp *sc)
+{
+	yajl_gen_map_open(g);
+	gen_str(g, "defaultAction");
+	gen_str(g, sc->default_action != NULL ? sc->default_action : "");
+	if (sc->default_errno_ret.set)
+		gen_u64(g, "defaultErrnoRet", sc->default_errno_ret.v);
+	if (sc->architectures != NULL)
+		gen_strv(g, "architectures", sc->architectures);
+	if (sc->flags != NULL)
+		gen_strv(g, "flags", sc->flags);
+	if (sc->listener_path != NULL) {
+		gen_str(g, "listenerPath");
+		gen_str(g, sc->listener_path);
+	}
+	if (sc->listener_metadata != NULL) {
+		gen_str(g, "listenerMetadata");
+		gen_str(g, sc->listener_metadata);
+	}
+	gen_str(g, "syscalls");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		gen_syscall(g, &sc->syscalls[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+char *seccomp_profile_to_json(const struct oci_seccomp *sc)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		abort(); /* only fails on exhausted memory, like xmalloc */
+	gen_profile(g, sc);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	char *out = xstrndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return out;
+}
+
+const char *seccomp_default_profile_json(void)
+{
+	static char *json;
+	if (json == NULL) {
+		struct oci_seccomp *sc;
+		struct bw_error err = {0};
+		seccomp_default_profile(&sc, &err); /* cannot fail: pure data */
+		json = seccomp_profile_to_json(sc);
+		seccomp_profile_free(sc);
+	}
+	return json;
+}
