@@ -1,0 +1,337 @@
+/* The three steps of building the container's root (prepare, pivot, finalize), the console,
+ * and sysctl writes. The mounts themselves are in rootfs_mount.c, devices in rootfs_dev.c,
+ * the in-root path walker in rootfs_walk.c. */
+#include "runtime/rootfs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+struct rootfs_state rootfs_state = {.rootfd = -1, .procfd = -1, .devnullfd = -1};
+
+void rootfs_release(void)
+{
+	int *fds[] = {&rootfs_state.rootfd, &rootfs_state.procfd, &rootfs_state.devnullfd};
+	for (size_t k = 0; k < ARRAY_SIZE(fds); k++)
+		if (*fds[k] >= 0) {
+			close(*fds[k]);
+			*fds[k] = -1;
+		}
+	rootfs_state.devnull_attached = false;
+}
+
+/* linux.rootfsPropagation -> the propagation type, and whether it is recursive. */
+static int parse_propagation(const char *s, unsigned long *prop, bool *rec, struct bw_error *err)
+{
+	static const struct {
+		const char *name;
+		unsigned long prop;
+	} names[] = {{"shared", MS_SHARED},
+		     {"slave", MS_SLAVE},
+		     {"private", MS_PRIVATE},
+		     {"unbindable", MS_UNBINDABLE}};
+	*prop = 0;
+	*rec = false;
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	*rec = s[0] == 'r';
+	for (size_t k = 0; k < ARRAY_SIZE(names); k++)
+		if (strcmp(s + (*rec ? 1 : 0), names[k].name) == 0) {
+			*prop = names[k].prop;
+			return 0;
+		}
+	return bw_fail(err, EINVAL, "linux.rootfsPropagation: unknown value `%s`", s);
+}
+
+/* Nothing mounted from here on may reach the host: "/" becomes a recursive slave (host
+ * events still come in, like runc), or recursively private when the spec asks private.
+ * shared and unbindable are applied to the container's root at the end (finalize). */
+static int root_propagation(const struct rootfs_ctx *ctx, struct bw_error *err)
+{
+	unsigned long prop;
+	bool rec;
+	if (parse_propagation(ctx->spec->linux.rootfs_propagation, &prop, &rec, err) < 0)
+		return -1;
+	unsigned long flags = MS_REC | (prop == MS_PRIVATE ? MS_PRIVATE : MS_SLAVE);
+	if (mount(NULL, "/", NULL, flags, NULL) < 0)
+		return bw_fail(err, errno, "make / %s", prop == MS_PRIVATE ? "rprivate" : "rslave");
+	return 0;
+}
+
+/* A procfs of the container's pid namespace that the container never sees: sysctl writes
+ * and idmap user namespaces go through it, not through a /proc the image could shape. */
+static void open_private_proc(void)
+{
+	struct rootfs_mount_opts o = {.attr_set =
+					  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+	struct bw_error e = {0};
+	struct statfs sfs;
+	int fd = rootfs_fs_create("proc", "proc", &o, &e);
+	if (fd >= 0 && (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)) {
+		close(fd);
+		fd = -1;
+		e.code = EXDEV;
+	}
+	rootfs_state.procfd = fd;
+	rootfs_state.procfd_errno = fd < 0 ? e.code : 0;
+}
+
+int rootfs_procfd(struct bw_error *err)
+{
+	if (rootfs_state.procfd < 0)
+		return bw_fail(err, rootfs_state.procfd_errno ? rootfs_state.procfd_errno : EBADF,
+			       "no private procfs (it is made by rootfs_prepare)");
+	return rootfs_state.procfd;
+}
+
+static int check_devnull(int fd, struct bw_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bw_fail(err, errno, "stat /dev/null");
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return bw_fail(err, EPERM,
+			       "refusing to mask with something that is not /dev/null "
+			       "(char 1:3)");
+	return 0;
+}
+
+/* The host's /dev/null, cloned now: masking never uses the container's /dev/null, which
+ * the image or a hook could have replaced (CVE-2025-31133). */
+static int open_devnull(struct bw_error *err)
+{
+	int fd = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "open_tree the host's /dev/null");
+	rootfs_state.devnullfd = fd;
+	return check_devnull(fd, err);
+}
+
+/* pivot_root needs the root to be a mount point: bind it onto itself (recursively). */
+static int bind_root(const struct rootfs_ctx *ctx, struct bw_error *err)
+{
+	_cleanup_close_ int target = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0)
+		return bw_fail(err, errno, "root.path: open `%s`", ctx->rootfs);
+	int tree = open_tree(target, "",
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return bw_fail(err, errno, "root.path: bind `%s`", ctx->rootfs);
+	rootfs_state.rootfd = tree;
+	if (rootfs_attach(tree, target, err) < 0)
+		return bw_wrap(err, "root.path: bind `%s` onto itself", ctx->rootfs);
+	return 0;
+}
+
+/* An empty regular file made by us, the target of rootfs_setup_console. */
+static int make_console_file(int rootfd, struct bw_error *err)
+{
+	_cleanup_close_ int dev = rootfs_walk(rootfd, "/dev", true, true, true, err);
+	if (dev < 0)
+		return bw_wrap(err, "/dev/console");
+	if (unlinkat(dev, "console", 0) < 0 && errno != ENOENT)
+		return bw_fail(err, errno, "remove the image's /dev/console");
+	int fd = openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bw_fail(err, errno, "create /dev/console");
+	return fd;
+}
+
+int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err)
+{
+	rootfs_release();
+	if (ctx->rootfs == NULL || ctx->rootfs[0] != '/')
+		return bw_fail(err, EINVAL, "root.path: the rootfs must be an absolute path");
+	if (root_propagation(ctx, err) < 0 || open_devnull(err) < 0)
+		return -1;
+	open_private_proc();
+	if (bind_root(ctx, err) < 0 || rootfs_mount_all(ctx, err) < 0 ||
+	    rootfs_setup_dev(ctx, err) < 0)
+		return -1;
+	if (ctx->terminal) {
+		int fd = make_console_file(rootfs_state.rootfd, err);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err)
+{
+	if (rootfs_state.rootfd < 0)
+		return bw_fail(err, EBADF, "rootfs_pivot before rootfs_prepare");
+	if (fchdir(rootfs_state.rootfd) < 0)
+		return bw_fail(err, errno, "chdir to the rootfs");
+	if (ctx->no_pivot) {
+		/* Weaker than pivot_root: the host's tree stays reachable to whoever can escape a
+		 * chroot (CAP_SYS_CHROOT); kept only for --no-pivot (ramfs roots). */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return bw_fail(err, errno, "no-pivot: move the rootfs onto /");
+		if (chroot(".") < 0)
+			return bw_fail(err, errno, "no-pivot: chroot");
+	} else {
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return bw_fail(err, errno, "pivot_root");
+		/* The old root is stacked under "."; a slave's unmount does not propagate. */
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			return bw_fail(err, errno, "make the old root rslave");
+		if (umount2(".", MNT_DETACH) < 0)
+			return bw_fail(err, errno, "detach the old root");
+	}
+	if (chdir("/") < 0)
+		return bw_fail(err, errno, "chdir /");
+	return 0;
+}
+
+/* A masked path's target as an fd, or -1 with *skip when it does not exist. */
+static int open_existing(int rootfd, const char *path, bool *skip, struct bw_error *err)
+{
+	int fd = rootfs_walk(rootfd, path, false, true, false, err);
+	*skip = fd < 0 && err->code == ENOENT;
+	if (*skip)
+		bw_error_clear(err);
+	return fd;
+}
+
+static int devnull_clone(struct bw_error *err)
+{
+	int fd = open_tree(rootfs_state.devnullfd, "",
+			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (fd < 0 && errno == EINVAL && !rootfs_state.devnull_attached) {
+		/* Kernels before 6.15 cannot clone a detached mount: use it itself once; once
+		 * attached it can be cloned for the next masked file. */
+		fd = fcntl(rootfs_state.devnullfd, F_DUPFD_CLOEXEC, 3);
+		rootfs_state.devnull_attached = fd >= 0;
+	}
+	if (fd < 0)
+		return bw_fail(err, errno, "clone /dev/null");
+	if (check_devnull(fd, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int mask_one(int rootfd, const char *path, struct bw_error *err)
+{
+	bool skip;
+	struct stat st;
+	_cleanup_close_ int target = open_existing(rootfd, path, &skip, err);
+	if (skip)
+		return 0;
+	if (target < 0 || fstat(target, &st) < 0)
+		return target < 0 ? -1 : bw_fail(err, errno, "stat");
+	_cleanup_close_ int tree = -1;
+	if (S_ISDIR(st.st_mode)) {
+		struct rootfs_mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							  MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+		tree = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
+		rootfs_mount_opts_free(&o);
+	} else {
+		tree = devnull_clone(err);
+	}
+	if (tree < 0 || rootfs_attach(tree, target, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int readonly_one(int rootfd, const char *path, struct bw_error *err)
+{
+	bool skip;
+	_cleanup_close_ int target = open_existing(rootfd, path, &skip, err);
+	if (skip)
+		return 0;
+	if (target < 0)
+		return -1;
+	_cleanup_close_ int tree = open_tree(
+	    target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (tree < 0)
+		return bw_fail(err, errno, "bind onto itself");
+	/* mount_setattr keeps every flag it is not told to change (the locked nosuid, nodev,
+	 * noexec of a user namespace included). */
+	if (rootfs_setattr(tree, MOUNT_ATTR_RDONLY, 0, true, err) < 0)
+		return -1;
+	return rootfs_attach(tree, target, err);
+}
+
+static int final_propagation(const struct rootfs_ctx *ctx, int rootfd, struct bw_error *err)
+{
+	unsigned long prop;
+	bool rec;
+	if (parse_propagation(ctx->spec->linux.rootfs_propagation, &prop, &rec, err) < 0)
+		return -1;
+	if (rootfs_set_propagation(rootfd, prop, rec, err) < 0)
+		return bw_wrap(err, "linux.rootfsPropagation `%s`",
+			       ctx->spec->linux.rootfs_propagation);
+	return 0;
+}
+
+int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err)
+{
+	const struct oci_linux *l = &ctx->spec->linux;
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return bw_fail(err, errno, "open /");
+	for (size_t i = 0; l->masked_paths != NULL && l->masked_paths[i] != NULL; i++)
+		if (mask_one(rootfd, l->masked_paths[i], err) < 0)
+			return bw_wrap(err, "linux.maskedPaths[%zu] `%s`", i, l->masked_paths[i]);
+	for (size_t i = 0; l->readonly_paths != NULL && l->readonly_paths[i] != NULL; i++)
+		if (readonly_one(rootfd, l->readonly_paths[i], err) < 0)
+			return bw_wrap(err, "linux.readonlyPaths[%zu] `%s`", i,
+				       l->readonly_paths[i]);
+	if (ctx->spec->root_readonly &&
+	    rootfs_setattr(rootfd, MOUNT_ATTR_RDONLY, 0, false, err) < 0)
+		return bw_wrap(err, "root.readonly");
+	return final_propagation(ctx, rootfd, err);
+}
+
+static int check_pty_slave(int fd, struct bw_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bw_fail(err, errno, "console: stat the pty slave");
+	/* UNIX98 pty slaves use majors 136-143. */
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) < 136 || major(st.st_rdev) > 143)
+		return bw_fail(err, EINVAL, "console: fd %d is not a pty slave", fd);
+	return 0;
+}
+
+int rootfs_setup_console(int slave_fd, struct bw_error *err)
+{
+	struct stat st;
+	if (check_pty_slave(slave_fd, err) < 0)
+		return -1;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return bw_fail(err, errno, "console: open /");
+	_cleanup_close_ int dev = rootfs_walk(root, "/dev", false, true, true, err);
+	if (dev < 0)
+		return bw_wrap(err, "console");
+	if (fstatat(dev, "pts", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return bw_fail(err, ELOOP, "console: /dev/pts is a symlink in the rootfs");
+	_cleanup_close_ int target = make_console_file(root, err);
+	if (target < 0)
+		return bw_wrap(err, "console");
+	_cleanup_close_ int tree =
+	    open_tree(slave_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return bw_fail(err, errno,
+			       "console: clone the pty slave (it must be opened from "
+			       "the container's own /dev/pts, after the pivot)");
+	if (rootfs_attach(tree, target, err) < 0)
+		return bw_wrap(err, "console: bind the pty slave onto /dev/console");
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* Root filesystem assembly, run by the init inside its new mount namespace: every mount of
+ * the spec in order, default devices, linux.devices, propagation, pivot_root, masked and
+ * read-only paths. All paths inside the rootfs are resolved component by component below a
+ * root fd and every mount is attached through an fd (new mount API), never by a string
+ * re-resolved later. docs/rootfs.md describes the behaviour and the attacks it withstands. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/error.h"
+#include "oci/spec.h"
+
+struct rootfs_ctx {
+	const struct oci_spec *spec;
+	const char *rootfs; /* absolute host path of the root (already resolved) */
+	const char *bundle; /* absolute bundle dir: relative bind sources are below it */
+	bool userns;	    /* the init is in a new user namespace (devices are bind-mounted) */
+	bool no_pivot;	    /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	bool terminal;	    /* /dev/console will be bound to the pty slave */
+};
+
+/* Before pivot: root propagation, bind the root onto itself, every mount, /dev set-up.
+ * Also keeps (O_CLOEXEC) a private procfs instance and a verified clone of the host's
+ * /dev/null for the later steps; rootfs_release() closes them. */
+int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err);
+/* pivot_root (or MS_MOVE + chroot) and detach the old root; cwd is "/" afterwards. */
+int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err);
+/* After pivot: masked paths, read-only paths, read-only root, final propagation. */
+int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err);
+/* After pivot: bind the pty slave (an fd) onto a /dev/console that this function creates,
+ * refusing a symlinked /dev, /dev/pts or /dev/console. */
+int rootfs_setup_console(int slave_fd, struct bw_error *err);
+/* Is the sysctl `key` (dotted or slashed) namespaced by a namespace the spec has?
+ * net.* needs a network namespace, kernel.msg*|sem|shm*|fs.mqueue.* an ipc one,
+ * kernel.hostname|domainname a uts one; anything else is refused. Pure, no syscalls. */
+bool rootfs_sysctl_allowed(const struct oci_spec *spec, const char *key, struct bw_error *err);
+/* Write one sysctl below /proc/sys of the private procfs opened by rootfs_prepare (never the
+ * container's /proc), after checking the opened file really is on procfs. */
+int rootfs_write_proc_sys(const char *key, const char *value, struct bw_error *err);
+/* Close the fds kept between the steps (all O_CLOEXEC anyway). Idempotent. */
+void rootfs_release(void);

@@ -1,0 +1,227 @@
+/* The spec's mounts, in order: each one becomes a detached mount (open_tree for binds, fsmount
+ * for filesystems), gets its attributes while still detached, and is attached with move_mount
+ * onto the fd the in-root walker returned for its destination. */
+#include "runtime/rootfs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+struct mount_job {
+	const struct rootfs_ctx *ctx;
+	size_t i;
+	const struct oci_mount *m;
+	struct rootfs_mount_opts o;
+	char *dest; /* cleaned absolute destination */
+	const char *type;
+	bool is_bind;
+};
+
+static bool type_is(const struct mount_job *j, const char *type)
+{
+	return strcmp(j->type, type) == 0;
+}
+
+static char *bind_source_path(const struct mount_job *j)
+{
+	const char *src = j->m->source;
+	if (src[0] == '/' || j->ctx->bundle == NULL)
+		return xstrdup(src);
+	return fs_path_join(j->ctx->bundle, src);
+}
+
+static int open_bind_source(const struct mount_job *j, bool *is_dir, struct bw_error *err)
+{
+	if (j->m->source == NULL || j->m->source[0] == '\0')
+		return bw_fail(err, EINVAL, "mounts[%zu].source: a bind mount needs a source",
+			       j->i);
+	_cleanup_free_ char *src = bind_source_path(j);
+	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (j->o.rec ? AT_RECURSIVE : 0);
+	int tree = open_tree(AT_FDCWD, src, flags);
+	if (tree < 0)
+		return bw_fail(err, errno, "mounts[%zu].source: open_tree `%s`", j->i, src);
+	struct stat st;
+	if (fstat(tree, &st) < 0) {
+		close(tree);
+		return bw_fail(err, errno, "mounts[%zu].source: stat `%s`", j->i, src);
+	}
+	*is_dir = S_ISDIR(st.st_mode);
+	return tree;
+}
+
+/* sysfs belongs to a network namespace: from a user namespace that does not own one, the
+ * kernel refuses a new instance, so the host's /sys is bound, read-only unless asked rw. */
+static int sysfs_fallback(const struct mount_job *j, struct bw_error *err)
+{
+	int tree = open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return bw_fail(err, errno, "mounts[%zu]: bind of the host's /sys", j->i);
+	uint64_t set = j->o.attr_set | j->o.rattr_set;
+	if (!(j->o.attr_clr & MOUNT_ATTR_RDONLY))
+		set |= MOUNT_ATTR_RDONLY;
+	if (rootfs_setattr(tree, set, 0, true, err) < 0) {
+		close(tree);
+		return bw_wrap(err, "mounts[%zu]: bind of the host's /sys", j->i);
+	}
+	return tree;
+}
+
+static int make_tree(const struct mount_job *j, bool *is_dir, struct bw_error *err)
+{
+	*is_dir = true;
+	if (j->is_bind)
+		return open_bind_source(j, is_dir, err);
+	int tree = rootfs_fs_create(j->type, j->m->source, &j->o, err);
+	if (tree < 0 && type_is(j, "sysfs") && err->code == EPERM && j->ctx->userns) {
+		bw_error_clear(err);
+		return sysfs_fallback(j, err);
+	}
+	if (tree < 0)
+		return bw_wrap(err, "mounts[%zu].options", j->i);
+	return tree;
+}
+
+static int check_procfs(const struct mount_job *j, struct bw_error *err)
+{
+	_cleanup_close_ int fd = rootfs_walk(rootfs_state.rootfd, j->dest, false, true, true, err);
+	struct statfs sfs;
+	if (fd < 0)
+		return bw_wrap(err, "mounts[%zu].destination", j->i);
+	if (fstatfs(fd, &sfs) < 0)
+		return bw_fail(err, errno, "mounts[%zu].destination: statfs `%s`", j->i, j->dest);
+	if (sfs.f_type != PROC_SUPER_MAGIC)
+		return bw_fail(err, EXDEV,
+			       "mounts[%zu].destination: `%s` is not procfs after mounting", j->i,
+			       j->dest);
+	return 0;
+}
+
+/* Attributes of a bind: plain options on the top mount, r* options on the whole tree. */
+static int bind_attrs(const struct mount_job *j, int tree, struct bw_error *err)
+{
+	if (rootfs_setattr(tree, j->o.attr_set, j->o.attr_clr, false, err) < 0 ||
+	    rootfs_setattr(tree, j->o.rattr_set, j->o.rattr_clr, true, err) < 0)
+		return bw_wrap(err, "mounts[%zu].options", j->i);
+	return 0;
+}
+
+static int prepare_tree(const struct mount_job *j, int tree, int target, struct bw_error *err)
+{
+	if (j->is_bind && bind_attrs(j, tree, err) < 0)
+		return -1;
+	if (!j->is_bind && rootfs_setattr(tree, j->o.rattr_set, j->o.rattr_clr, true, err) < 0)
+		return bw_wrap(err, "mounts[%zu].options", j->i);
+	if (j->o.tmpcopyup) {
+		if (!type_is(j, "tmpfs"))
+			return bw_fail(err, EINVAL, "mounts[%zu].options: tmpcopyup needs a tmpfs",
+				       j->i);
+		_cleanup_close_ int dir = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0 || rootfs_copy_up(dir, tree, err) < 0)
+			return dir < 0 ? bw_fail(err, errno, "mounts[%zu]: tmpcopyup", j->i)
+				       : bw_wrap(err, "mounts[%zu]: tmpcopyup", j->i);
+	}
+	if (j->o.idmap) {
+		if (!j->is_bind)
+			return bw_fail(
+			    err, EINVAL,
+			    "mounts[%zu].options: idmap is only supported on bind mounts", j->i);
+		if (rootfs_idmap(j->ctx, j->i, tree, j->o.ridmap, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "remount": change the mount already at the destination instead of adding one. */
+static int remount_existing(const struct mount_job *j, struct bw_error *err)
+{
+	bool sens = rootfs_path_is_sensitive(j->dest);
+	_cleanup_close_ int target =
+	    rootfs_walk(rootfs_state.rootfd, j->dest, false, true, sens, err);
+	if (target < 0)
+		return bw_wrap(err, "mounts[%zu].destination", j->i);
+	if (!j->is_bind && rootfs_fs_reconfigure(target, &j->o, err) < 0)
+		return bw_wrap(err, "mounts[%zu].options", j->i);
+	if (bind_attrs(j, target, err) < 0)
+		return -1;
+	if (rootfs_set_propagation(target, j->o.propagation, j->o.propagation_rec, err) < 0)
+		return bw_wrap(err, "mounts[%zu].options", j->i);
+	return 0;
+}
+
+/* cgroup: several mounts below the destination, attached one by one (rootfs_cgroup.c). */
+static int mount_cgroup(const struct mount_job *j, struct bw_error *err)
+{
+	bool sens = rootfs_path_is_sensitive(j->dest);
+	_cleanup_close_ int target =
+	    rootfs_walk(rootfs_state.rootfd, j->dest, true, true, sens, err);
+	if (target < 0)
+		return bw_wrap(err, "mounts[%zu].destination", j->i);
+	if (rootfs_cgroup_mount(j->ctx, &j->o, target, err) < 0)
+		return bw_wrap(err, "mounts[%zu] (cgroup on `%s`)", j->i, j->dest);
+	return 0;
+}
+
+static int mount_new(const struct mount_job *j, struct bw_error *err)
+{
+	bool is_dir, sens = rootfs_path_is_sensitive(j->dest);
+	if (!j->is_bind && (type_is(j, "cgroup") || type_is(j, "cgroup2")))
+		return mount_cgroup(j, err);
+	_cleanup_close_ int tree = make_tree(j, &is_dir, err);
+	if (tree < 0)
+		return -1;
+	_cleanup_close_ int target =
+	    rootfs_walk(rootfs_state.rootfd, j->dest, true, is_dir, sens, err);
+	if (target < 0)
+		return bw_wrap(err, "mounts[%zu].destination", j->i);
+	if (prepare_tree(j, tree, target, err) < 0)
+		return -1;
+	if (rootfs_attach(tree, target, err) < 0)
+		return bw_wrap(err, "mounts[%zu].destination `%s`", j->i, j->dest);
+	if (rootfs_set_propagation(tree, j->o.propagation, j->o.propagation_rec, err) < 0)
+		return bw_wrap(err, "mounts[%zu].options", j->i);
+	if (type_is(j, "proc"))
+		return check_procfs(j, err);
+	return 0;
+}
+
+static int mount_one(const struct rootfs_ctx *ctx, size_t i, struct bw_error *err)
+{
+	struct mount_job j = {.ctx = ctx, .i = i, .m = &ctx->spec->mounts[i]};
+	int r;
+
+	if (j.m->destination == NULL || j.m->destination[0] == '\0')
+		return bw_fail(err, EINVAL, "mounts[%zu].destination: missing", i);
+	rootfs_mount_opts_parse(j.m->options, &j.o);
+	j.dest = fs_path_clean(j.m->destination);
+	j.type = j.m->type != NULL && j.m->type[0] != '\0' ? j.m->type : (j.o.bind ? "bind" : NULL);
+	j.is_bind = j.o.bind || (j.type != NULL && strcmp(j.type, "bind") == 0);
+	if (j.type == NULL)
+		r = bw_fail(err, EINVAL, "mounts[%zu].type: missing for a mount that is not a bind",
+			    i);
+	else if (strcmp(j.dest, "/") == 0)
+		r = bw_fail(err, EINVAL, "mounts[%zu].destination: cannot mount over the root", i);
+	else if (j.o.remount)
+		r = remount_existing(&j, err);
+	else
+		r = mount_new(&j, err);
+	rootfs_mount_opts_free(&j.o);
+	free(j.dest);
+	return r;
+}
+
+int rootfs_mount_all(const struct rootfs_ctx *ctx, struct bw_error *err)
+{
+	for (size_t i = 0; i < ctx->spec->n_mounts; i++)
+		if (mount_one(ctx, i, err) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,178 @@
+/* The in-root path walker used for every mount destination and device: one component at a
+ * time below the root fd, symlinks (even dangling ones) expanded inside the root, ".." never
+ * above it, missing components created. What it returns is an O_PATH fd, so a later swap of
+ * the path cannot redirect the mount (CVE-2021-30465, CVE-2024-45310). */
+#include "runtime/rootfs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#define WALK_MAX_LINKS 40
+
+bool rootfs_path_is_sensitive(const char *clean)
+{
+	static const char *const roots[] = {"/proc", "/sys", "/dev"};
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+		size_t n = strlen(roots[i]);
+		if (strncmp(clean, roots[i], n) == 0 && (clean[n] == '\0' || clean[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+struct walk {
+	int rootfd;
+	int cur;    /* fd of `done` */
+	char *done; /* resolved prefix: absolute, no symlinks, no dots */
+	char *todo; /* what remains to walk */
+	int links;
+};
+
+/* Re-open the resolved, symlink-free prefix after a ".." or an absolute symlink. */
+static int walk_reopen(struct walk *w, struct bw_error *err)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, w->rootfd, w->done, &how, sizeof(how));
+	if (fd < 0)
+		return bw_fail(err, errno, "reopen `%s` inside the container root", w->done);
+	close(w->cur);
+	w->cur = fd;
+	return 0;
+}
+
+static void walk_parent(struct walk *w)
+{
+	char *slash = strrchr(w->done, '/');
+	if (slash == w->done)
+		w->done[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+/* The component is a symlink: splice its target in front of what remains. */
+static int walk_symlink(struct walk *w, const char *name, struct bw_error *err)
+{
+	char target[PATH_MAX];
+	if (++w->links > WALK_MAX_LINKS)
+		return bw_fail(err, ELOOP, "too many symlinks below `%s`", w->done);
+	ssize_t n = readlinkat(w->cur, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return bw_fail(err, errno, "readlink `%s/%s`", w->done, name);
+	target[n] = '\0';
+	char *todo = xasprintf("%s/%s", target, w->todo);
+	free(w->todo);
+	w->todo = todo;
+	if (target[0] == '/') {
+		w->done[1] = '\0';
+		w->done[0] = '/';
+		return walk_reopen(w, err);
+	}
+	return 0;
+}
+
+static int walk_create(struct walk *w, const char *name, bool file, struct bw_error *err)
+{
+	if (file) {
+		int fd = openat(w->cur, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+				0644);
+		if (fd < 0 && errno != EEXIST)
+			return bw_fail(err, errno, "create `%s/%s`", w->done, name);
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (mkdirat(w->cur, name, 0755) < 0 && errno != EEXIST)
+		return bw_fail(err, errno, "mkdir `%s/%s`", w->done, name);
+	return 0;
+}
+
+/* Pop the next component of w->todo into *name (inside w->todo's buffer). */
+static char *walk_next(struct walk *w, bool *last)
+{
+	char *p = w->todo;
+	while (*p == '/')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	size_t len = strcspn(p, "/");
+	char *name = xstrndup(p, len);
+	char *rest = p + len;
+	while (*rest == '/')
+		rest++;
+	*last = *rest == '\0';
+	memmove(w->todo, rest, strlen(rest) + 1);
+	return name;
+}
+
+static int walk_step(struct walk *w, const char *name, bool last, bool create, bool is_dir,
+		     bool no_symlinks, struct bw_error *err)
+{
+	struct stat st;
+	if (strcmp(name, ".") == 0)
+		return 0;
+	if (strcmp(name, "..") == 0) {
+		walk_parent(w);
+		return walk_reopen(w, err);
+	}
+	if (fstatat(w->cur, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT || !create)
+			return bw_fail(err, errno, "`%s/%s`", w->done, name);
+		if (walk_create(w, name, last && !is_dir, err) < 0)
+			return -1;
+	} else if (S_ISLNK(st.st_mode)) {
+		if (no_symlinks)
+			return bw_fail(err, ELOOP, "`%s%s%s` is a symlink in the rootfs", w->done,
+				       w->done[1] ? "/" : "", name);
+		return walk_symlink(w, name, err);
+	}
+	int fd = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "open `%s/%s`", w->done, name);
+	if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
+		close(fd); /* swapped for a symlink after the check: refuse rather than follow */
+		return bw_fail(err, ELOOP, "`%s/%s` changed while resolving it", w->done, name);
+	}
+	close(w->cur);
+	w->cur = fd;
+	char *done = xasprintf("%s%s%s", w->done, w->done[1] ? "/" : "", name);
+	free(w->done);
+	w->done = done;
+	return 0;
+}
+
+int rootfs_walk(int rootfd, const char *path, bool create, bool is_dir, bool no_symlinks,
+		struct bw_error *err)
+{
+	struct walk w = {.rootfd = rootfd, .cur = -1, .done = xstrdup("/"), .todo = xstrdup(path)};
+	int r = 0;
+
+	w.cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (w.cur < 0)
+		r = bw_fail(err, errno, "dup the root fd");
+	for (bool last = false; r == 0;) {
+		_cleanup_free_ char *name = walk_next(&w, &last);
+		if (name == NULL)
+			break;
+		r = walk_step(&w, name, last, create, is_dir, no_symlinks, err);
+	}
+	free(w.done);
+	free(w.todo);
+	if (r < 0) {
+		if (w.cur >= 0)
+			close(w.cur);
+		return -1;
+	}
+	return w.cur;
+}
