@@ -1,0 +1,73 @@
+/* Namespace type tables and the checked opening of namespace paths given in config.json. */
+#include "ns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const struct {
+	int flag;
+	const char *proc;
+} ns_table[OCI_NS_NTYPES] = {
+	[OCI_NS_PID] = {CLONE_NEWPID, "pid"},       [OCI_NS_NETWORK] = {CLONE_NEWNET, "net"},
+	[OCI_NS_MOUNT] = {CLONE_NEWNS, "mnt"},      [OCI_NS_IPC] = {CLONE_NEWIPC, "ipc"},
+	[OCI_NS_UTS] = {CLONE_NEWUTS, "uts"},       [OCI_NS_USER] = {CLONE_NEWUSER, "user"},
+	[OCI_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"}, [OCI_NS_TIME] = {CLONE_NEWTIME, "time"},
+};
+
+int ns_clone_flag(enum oci_ns_type t)
+{
+	return ns_table[t].flag;
+}
+
+const char *ns_proc_name(enum oci_ns_type t)
+{
+	return ns_table[t].proc;
+}
+
+int ns_open_path(enum oci_ns_type t, const char *path, const char *field, struct bw_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return bw_fail(err, errno, "%s: open namespace `%s`", field, path);
+	int type = ioctl(fd, NS_GET_NSTYPE);
+	if (type < 0)
+		return bw_fail(err, errno == ENOTTY ? 0 : errno, "%s: `%s` is not a namespace file",
+			       field, path);
+	if (type != ns_table[t].flag)
+		return bw_fail(err, 0, "%s: `%s` is not a %s namespace", field, path,
+			       oci_ns_type_name(t));
+	return steal_fd(&fd);
+}
+
+int ns_differing_flags(pid_t pid, int *flags, struct bw_error *err)
+{
+	*flags = 0;
+	for (int t = 0; t < OCI_NS_NTYPES; t++) {
+		char path[64];
+		struct stat a, b;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[t].proc);
+		if (stat(path, &a) < 0) {
+			if (errno == ENOENT)
+				continue; /* kernel without this namespace type */
+			return bw_fail(err, errno, "stat `%s`", path);
+		}
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[t].proc);
+		if (stat(path, &b) < 0)
+			return bw_fail(err, errno, "stat `%s`", path);
+		if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+			*flags |= ns_table[t].flag;
+	}
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* Namespaces: OCI type <-> clone flag <-> /proc/<pid>/ns name, and opening a namespace path
+ * with a check that it really is a namespace of the expected type (NS_GET_NSTYPE). */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "oci/spec.h"
+
+int ns_clone_flag(enum oci_ns_type t);
+const char *ns_proc_name(enum oci_ns_type t); /* "net", "mnt", ... */
+/* Open a namespace file for setns(); fails unless it is an nsfs file of type t. */
+int ns_open_path(enum oci_ns_type t, const char *path, const char *field, struct bw_error *err);
+/* Clone flags of the namespaces in which pid differs from the caller. */
+int ns_differing_flags(pid_t pid, int *flags, struct bw_error *err);

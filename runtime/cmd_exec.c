@@ -1,0 +1,255 @@
+/* `bulwark exec`: a new process in a running container — its namespaces (through the init's
+ * pidfd), its cgroup, and the same confinement (capabilities, no_new_privs, seccomp). */
+#include "runtime/cli.h"
+#include "runtime/lifecycle.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroups/cgroup.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+#include "netns/ns.h"
+#include "runtime/spawn.h"
+
+struct exec_flags {
+	char *process, *pid_file, *console_socket, *cwd, *user, *apparmor, *label;
+	char **env, **caps, **gids;
+	bool tty, detach, no_new_privs;
+	int preserve_fds;
+};
+
+static int parse_user(const char *s, struct oci_user *u, struct bw_error *err)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	char *colon = strchr(copy, ':');
+	if (colon != NULL)
+		*colon++ = '\0';
+	if (parse_u32(copy, &u->uid) < 0 || (colon != NULL && parse_u32(colon, &u->gid) < 0))
+		return bw_fail(err, 0, "--user: expected UID[:GID] as numbers, got \"%s\"", s);
+	return 0;
+}
+
+static int apply_flags(const struct exec_flags *f, char **args, struct oci_process *p,
+		       struct bw_error *err)
+{
+	strv_free(p->args);
+	p->args = strv_dup(args);
+	for (size_t i = 0; f->env && f->env[i]; i++) {
+		if (strchr(f->env[i], '=') == NULL)
+			return bw_fail(err, 0, "--env: expected KEY=VALUE, got \"%s\"", f->env[i]);
+		strv_push(&p->env, f->env[i]);
+	}
+	if (f->cwd != NULL) {
+		if (f->cwd[0] != '/')
+			return bw_fail(err, 0, "--cwd: must be an absolute path");
+		free(p->cwd);
+		p->cwd = xstrdup(f->cwd);
+	}
+	if (f->user != NULL) {
+		free(p->user.additional_gids);
+		p->user.additional_gids = NULL;
+		p->user.n_additional_gids = 0;
+		p->user.gid = 0;
+		if (parse_user(f->user, &p->user, err) < 0)
+			return -1;
+	}
+	size_t ng = strv_len(f->gids);
+	if (ng > 0) {
+		free(p->user.additional_gids);
+		p->user.additional_gids = xcalloc(ng, sizeof(uint32_t));
+		p->user.n_additional_gids = ng;
+		for (size_t i = 0; i < ng; i++)
+			if (parse_u32(f->gids[i], &p->user.additional_gids[i]) < 0)
+				return bw_fail(err, 0, "--additional-gids: not a gid: \"%s\"", f->gids[i]);
+	}
+	p->terminal = f->tty;
+	p->no_new_privileges |= f->no_new_privs;
+	if (f->apparmor != NULL) {
+		free(p->apparmor_profile);
+		p->apparmor_profile = xstrdup(f->apparmor);
+	}
+	if (f->label != NULL && f->label[0] != '\0')
+		return bw_fail(err, 0, "--process-label: SELinux is not supported");
+	return 0;
+}
+
+static int load_process(const struct exec_flags *f, int argc, char **argv, struct oci_spec *spec,
+			struct bw_error *err)
+{
+	if (f->process != NULL) {
+		_cleanup_free_ char *json = NULL;
+		size_t len;
+		struct oci_process p = {0};
+		if (fs_read_file(f->process, 4 << 20, &json, &len, err) < 0)
+			return bw_wrap(err, "--process");
+		if (oci_process_parse(json, len, "process.json", &p, err) < 0)
+			return -1;
+		oci_process_free_fields(&spec->process);
+		spec->process = p;
+		/* Flags given beside --process still apply, as in runc. */
+		if (f->tty)
+			spec->process.terminal = true;
+		return 0;
+	}
+	if (argc < 1)
+		return bw_fail(err, 0, "exec: expected a command to run (or --process)");
+	return apply_flags(f, argv, &spec->process, err);
+}
+
+static int add_caps(char **names, struct caps_plan *plan, struct bw_error *err)
+{
+	for (size_t i = 0; names && names[i]; i++) {
+		int cap = caps_from_name(names[i]);
+		if (cap < 0)
+			return bw_fail(err, 0, "--cap: unknown capability \"%s\"", names[i]);
+		uint64_t bit = 1ULL << cap;
+		plan->sets[OCI_CAP_BOUNDING] |= bit;
+		plan->sets[OCI_CAP_EFFECTIVE] |= bit;
+		plan->sets[OCI_CAP_PERMITTED] |= bit;
+		plan->any = true;
+	}
+	return 0;
+}
+
+static int exec_in(const struct global_opts *g, struct container *c, struct oci_spec *spec,
+		   const struct exec_flags *f, struct bw_error *err)
+{
+	struct spawn_config cfg;
+	struct spawn_result res;
+	struct seccomp_prog prog = {0};
+	struct cg_manager *cg = NULL;
+	int r = -1;
+
+	spawn_config_init(&cfg);
+	cfg.is_exec = true;
+	cfg.spec = spec;
+	cfg.process = &spec->process;
+	cfg.id = c->id;
+	cfg.bundle = c->state.bundle;
+	cfg.rootfs = c->state.rootfs;
+	cfg.preserve_fds = f->preserve_fds;
+	cfg.console_socket = f->console_socket;
+	cfg.keep_master = spec->process.terminal && f->console_socket == NULL && !f->detach;
+	if (caps_plan_from_spec(&spec->process.caps, &cfg.caps, err) < 0 ||
+	    add_caps(f->caps, &cfg.caps, err) < 0)
+		goto out;
+	if (spec->linux.seccomp != NULL) {
+		_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
+		if (seccomp_compile(spec->linux.seccomp, cache, &prog, err) < 0)
+			goto out;
+		cfg.seccomp = &prog;
+	}
+	cfg.target_pidfd = container_pidfd(c, err);
+	if (cfg.target_pidfd < 0 || ns_differing_flags(c->state.pid, &cfg.target_ns_flags, err) < 0)
+		goto out;
+	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
+		goto out;
+	cfg.cg = cg;
+	if (spawn_container_process(&cfg, &res, err) < 0)
+		goto out;
+	if (f->pid_file != NULL) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d", (int)res.pid);
+		if (fs_write_atomic(f->pid_file, pid, (size_t)n, 0644, err) < 0)
+			goto out;
+	}
+	close(c->lockfd);
+	c->lockfd = -1;
+	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, res.master, err);
+	close(res.pidfd);
+	if (res.master >= 0)
+		close(res.master);
+out:
+	if (cfg.target_pidfd >= 0)
+		close(cfg.target_pidfd);
+	seccomp_prog_free(&prog);
+	cg_free(cg);
+	return r;
+}
+
+VERB(exec)
+{
+	struct exec_flags f = {0};
+	char *ignored = NULL;
+	int consumed = 0;
+	struct cli_opt opts[] = {
+		{"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
+		{"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
+		{"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
+		{"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
+		{"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
+		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
+		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
+		{"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
+		{"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
+		{"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
+		{"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
+		{"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
+		{"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
+		{"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
+		{"cgroup", 0, CLI_STRING, &ignored, "PATH", "sub-cgroup (unsupported)"},
+	};
+	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	if (r == 1) {
+		cli_print_help("bulwark exec [options] ID [COMMAND [ARGS...]]",
+			       "Run a process inside a running container.", opts, ARRAY_SIZE(opts));
+		return 0;
+	}
+	struct container *c = NULL;
+	struct oci_spec *spec = NULL;
+	if (r < 0)
+		goto out;
+	r = -1;
+	if (ignored != NULL) {
+		bw_fail(err, 0, "--cgroup: sub-cgroups for exec are not supported");
+		goto out;
+	}
+	if (argc - consumed < 1) {
+		bw_fail(err, 0, "exec: expected a container id");
+		goto out;
+	}
+	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)
+		goto out;
+	enum oci_status st = container_status(c);
+	if (st == OCI_STATUS_STOPPED || st == OCI_STATUS_CREATING) {
+		bw_fail(err, 0, "cannot exec in a stopped container");
+		goto out;
+	}
+	if (st == OCI_STATUS_PAUSED) {
+		bw_fail(err, 0, "cannot exec in a paused container");
+		goto out;
+	}
+	if (lifecycle_load_spec(c, &spec, err) < 0 ||
+	    load_process(&f, argc - consumed - 1, argv + consumed + 1, spec, err) < 0)
+		goto out;
+	if (!f.detach) {
+		sigset_t all;
+		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+	}
+	r = exec_in(g, c, spec, &f, err);
+out:
+	oci_spec_free(spec);
+	container_free(c);
+	free(f.process);
+	free(f.pid_file);
+	free(f.console_socket);
+	free(f.cwd);
+	free(f.user);
+	free(f.apparmor);
+	free(f.label);
+	free(ignored);
+	strv_free(f.env);
+	strv_free(f.caps);
+	strv_free(f.gids);
+	if (r < 0)
+		return bw_wrap(err, "exec failed");
+	return r;
+}

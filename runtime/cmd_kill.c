@@ -1,0 +1,67 @@
+/* `bulwark kill ID [SIGNAL]`: signal the init through a pidfd, or every process with --all. */
+#include "runtime/cli.h"
+#include "runtime/lifecycle.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cgroups/cgroup.h"
+#include "common/util.h"
+
+static int kill_all(struct container *c, int sig, struct bw_error *err)
+{
+	struct cg_manager *cg = NULL;
+	if (c->state.cgroup_path == NULL)
+		return 0;
+	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
+		return -1;
+	int r = cg_kill_all(cg, sig, err);
+	cg_free(cg);
+	return r;
+}
+
+VERB(kill)
+{
+	bool all = false;
+	int consumed = 0, sig = SIGTERM;
+	struct cli_opt opts[] = {
+		{"all", 'a', CLI_BOOL, &all, NULL, "signal every process in the container"},
+	};
+	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	if (r == 1) {
+		cli_print_help("bulwark kill [--all] ID [SIGNAL]",
+			       "Send SIGNAL (name or number, default SIGTERM) to the container.", opts,
+			       ARRAY_SIZE(opts));
+		return 0;
+	}
+	if (r < 0)
+		return -1;
+	int left = argc - consumed;
+	if (left < 1 || left > 2)
+		return bw_fail(err, 0, "kill: expected a container id and an optional signal");
+	if (left == 2 && lifecycle_parse_signal(argv[consumed + 1], &sig, err) < 0)
+		return -1;
+	struct container *c;
+	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)
+		return -1;
+	enum oci_status st = container_status(c);
+	if (st == OCI_STATUS_STOPPED) {
+		r = all ? 0 : bw_fail(err, 0, "container not running");
+	} else if (all) {
+		r = kill_all(c, sig, err);
+	} else {
+		int pidfd = container_pidfd(c, err);
+		if (pidfd < 0) {
+			r = bw_fail(err, 0, "container not running");
+		} else {
+			r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0
+				    ? bw_fail(err, errno, "kill container %s", c->id)
+				    : 0;
+			close(pidfd);
+		}
+	}
+	container_free(c);
+	return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,90 @@
+/* `bulwark run`: create + start, then wait in the foreground (forwarding signals, or relaying
+ * the terminal with -t) and return the container's exit status; --detach returns at once. */
+#include "runtime/cli.h"
+#include "runtime/lifecycle.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+VERB(run)
+{
+	char *bundle = NULL, *pid_file = NULL, *console = NULL;
+	bool no_pivot = false, no_new_keyring = false, detach = false, keep = false;
+	int preserve = 0, consumed = 0;
+	struct cli_opt opts[] = {
+		{"bundle", 'b', CLI_STRING, &bundle, "DIR", "bundle directory (default: cwd)"},
+		{"pid-file", 0, CLI_STRING, &pid_file, "FILE", "write the init's pid to FILE"},
+		{"console-socket", 0, CLI_STRING, &console, "PATH",
+		 "unix socket that receives the pty master"},
+		{"detach", 'd', CLI_BOOL, &detach, NULL, "do not wait for the container"},
+		{"keep", 0, CLI_BOOL, &keep, NULL, "do not delete the container after it exits"},
+		{"no-pivot", 0, CLI_BOOL, &no_pivot, NULL, "use MS_MOVE + chroot instead of pivot_root"},
+		{"no-new-keyring", 0, CLI_BOOL, &no_new_keyring, NULL, "keep the caller's session keyring"},
+		{"preserve-fds", 0, CLI_INT, &preserve, "N", "pass N fds after stdio to the container"},
+	};
+	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	if (r == 1) {
+		cli_print_help("bulwark run [options] ID",
+			       "Create and start a container; wait for it and return its exit status.",
+			       opts, ARRAY_SIZE(opts));
+		return 0;
+	}
+	if (r < 0)
+		return -1;
+	if (argc - consumed != 1)
+		return bw_fail(err, 0, "run: expected exactly one container id");
+	if (preserve < 0)
+		return bw_fail(err, 0, "--preserve-fds: must be >= 0");
+
+	/* Signals arrive through a signalfd while we wait; blocked before the clone so none is
+	 * lost in between (the init unblocks its own mask). */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	if (!detach)
+		sigprocmask(SIG_BLOCK, &all, &old);
+	struct create_opts o = {.id = argv[consumed], .bundle = bundle, .pid_file = pid_file,
+				.console_socket = console, .no_pivot = no_pivot,
+				.no_new_keyring = no_new_keyring, .preserve_fds = preserve,
+				.keep_master = !detach && console == NULL};
+	struct created cr;
+	r = lifecycle_create(g, &o, &cr, err);
+	free(bundle);
+	free(pid_file);
+	free(console);
+	if (r < 0)
+		return bw_wrap(err, "run failed");
+	if (lifecycle_start(cr.c, err) < 0) {
+		struct bw_error e2 = {0};
+		lifecycle_teardown(cr.c, &e2);
+		container_free(cr.c);
+		return bw_wrap(err, "run failed");
+	}
+	if (detach) {
+		close(cr.pidfd);
+		if (cr.master >= 0)
+			close(cr.master);
+		container_free(cr.c);
+		return 0;
+	}
+	/* Unlock the state while we wait, so that kill/state/exec from others work. */
+	close(cr.c->lockfd);
+	cr.c->lockfd = -1;
+	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, err);
+	close(cr.pidfd);
+	if (cr.master >= 0)
+		close(cr.master);
+	if (!keep) {
+		struct container *c2;
+		if (container_load(cli_state_root(g), cr.c->id, &c2, err) == 0) {
+			lifecycle_teardown(c2, err);
+			container_free(c2);
+		}
+	}
+	container_free(cr.c);
+	return status;
+}

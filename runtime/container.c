@@ -1,0 +1,239 @@
+/* State directory handling: exclusive creation, locking, atomic state writes, live status. */
+#include "container.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cgroups/cgroup.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+int container_validate_id(const char *id, struct bw_error *err)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 1024)
+		return bw_fail(err, 0, "invalid container id: must be 1-1024 characters");
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return bw_fail(err, 0, "invalid container id \"%s\"", id);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)id[i];
+		if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '.' && ch != '+')
+			return bw_fail(err, 0,
+				       "invalid container id \"%s\": only letters, digits and _ - . + are allowed",
+				       id);
+	}
+	return 0;
+}
+
+static struct container *container_alloc(const char *root, const char *id)
+{
+	struct container *c = xcalloc(1, sizeof(*c));
+	c->root = xstrdup(root);
+	c->id = xstrdup(id);
+	c->dir = fs_path_join(root, id);
+	c->dirfd = -1;
+	c->lockfd = -1;
+	return c;
+}
+
+static int container_lock(struct container *c, struct bw_error *err)
+{
+	c->lockfd = openat(c->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->lockfd < 0)
+		return bw_fail(err, errno, "open lock of container %s", c->id);
+	while (flock(c->lockfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "lock container %s", c->id);
+	return 0;
+}
+
+int container_new(const char *root, const char *id, struct container **out, struct bw_error *err)
+{
+	if (container_validate_id(id, err) < 0)
+		return -1;
+	if (fs_mkdir_p(root, 0711, err) < 0)
+		return bw_wrap(err, "state root");
+	struct container *c = container_alloc(root, id);
+	if (mkdir(c->dir, 0711) < 0) {
+		int e = errno;
+		container_free(c);
+		if (e == EEXIST)
+			return bw_fail(err, 0, "container with id exists: %s", id);
+		return bw_fail(err, e, "create state directory for %s", id);
+	}
+	c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (c->dirfd < 0 || container_lock(c, err) < 0) {
+		if (c->dirfd < 0)
+			bw_fail(err, errno, "open state directory `%s`", c->dir);
+		rmdir(c->dir);
+		container_free(c);
+		return -1;
+	}
+	c->state.id = xstrdup(id);
+	c->state.status = OCI_STATUS_CREATING;
+	*out = c;
+	return 0;
+}
+
+int container_load(const char *root, const char *id, struct container **out, struct bw_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+
+	if (container_validate_id(id, err) < 0)
+		return -1;
+	struct container *c = container_alloc(root, id);
+	c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (c->dirfd < 0) {
+		int e = errno;
+		container_free(c);
+		if (e == ENOENT)
+{
+			bw_fail(err, 0, "container does not exist");
+			return -ENOENT;
+		}
+		return bw_fail(err, e, "open state of container %s", id);
+	}
+	if (container_lock(c, err) < 0) {
+		container_free(c);
+		return -1;
+	}
+	_cleanup_close_ int fd = openat(c->dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+		/* A directory without state: a create that died before writing anything, or a
+		 * delete racing us. Report it as absent; delete --force removes the directory. */
+		*out = c;
+		c->state.id = xstrdup(id);
+		c->state.status = OCI_STATUS_STOPPED;
+		if (e == ENOENT)
+			return 0;
+		return bw_fail(err, e, "open state of container %s", id);
+	}
+	if (fs_read_fd(fd, 1 << 20, &json, &len, err) < 0 ||
+	    oci_state_parse(json, len, &c->state, err) < 0) {
+		container_free(c);
+		return bw_wrap(err, "state of container %s", id);
+	}
+	*out = c;
+	return 0;
+}
+
+int container_save(struct container *c, struct bw_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	if (oci_state_to_json(&c->state, false, false, &json, &len, err) < 0)
+		return -1;
+	return fs_write_atomic_at(c->dirfd, "state.json", json, len, 0600, err);
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may contain spaces and parentheses: fields start after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (p == NULL || p[1] == '\0')
+		return 0;
+	p += 2;
+	/* p is at field 3 (state); a zombie has exited: treat as gone. */
+	if (*p == 'Z' || *p == 'X')
+		return 0;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return 0;
+		p++;
+	}
+	return strtoull(p, NULL, 10);
+}
+
+bool container_fifo_exists(struct container *c)
+{
+	struct stat st;
+	return fstatat(c->dirfd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool init_alive(struct container *c)
+{
+	if (c->state.pid <= 0)
+		return false;
+	uint64_t t = proc_start_time(c->state.pid);
+	return t != 0 && t == c->state.init_start_time;
+}
+
+enum oci_status container_status(struct container *c)
+{
+	if (c->state.status == OCI_STATUS_CREATING)
+		return init_alive(c) || c->state.pid == 0 ? OCI_STATUS_CREATING : OCI_STATUS_STOPPED;
+	if (!init_alive(c))
+		return OCI_STATUS_STOPPED;
+	if (container_fifo_exists(c))
+		return OCI_STATUS_CREATED;
+	if (c->state.cgroup_path != NULL) {
+		struct cg_manager *cg = NULL;
+		bool frozen = false;
+		if (cg_open(c->state.cgroup_path, c->id, &cg, NULL) == 0) {
+			cg_is_frozen(cg, &frozen, NULL);
+			cg_free(cg);
+		}
+		if (frozen)
+			return OCI_STATUS_PAUSED;
+	}
+	return OCI_STATUS_RUNNING;
+}
+
+int container_pidfd(struct container *c, struct bw_error *err)
+{
+	if (c->state.pid <= 0)
+		return bw_fail(err, ESRCH, "container %s has no process", c->id);
+	int fd = (int)syscall(SYS_pidfd_open, c->state.pid, 0);
+	if (fd < 0)
+		return bw_fail(err, errno, "pidfd_open %d", (int)c->state.pid);
+	/* Checked after opening: if the start time still matches, the fd is the init's. */
+	if (!init_alive(c)) {
+		close(fd);
+		return bw_fail(err, ESRCH, "container %s is not running", c->id);
+	}
+	return fd;
+}
+
+int container_remove(struct container *c, struct bw_error *err)
+{
+	if (fs_remove_tree(c->dir, err) < 0)
+		return bw_wrap(err, "remove state of container %s", c->id);
+	return 0;
+}
+
+void container_free(struct container *c)
+{
+	if (c == NULL)
+		return;
+	if (c->lockfd >= 0)
+		close(c->lockfd);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	oci_state_free_fields(&c->state);
+	free(c->root);
+	free(c->id);
+	free(c->dir);
+	free(c);
+}

@@ -1,0 +1,38 @@
+/* The container store: one directory per container under the state root holding state.json,
+ * exec.fifo and a lock file; status is derived from the live process, never trusted from disk. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "oci/state.h"
+
+struct container {
+	char *root;
+	char *id;
+	char *dir;
+	int dirfd;
+	int lockfd;
+	struct oci_state state;
+};
+
+int container_validate_id(const char *id, struct bw_error *err);
+/* Create <root>/<id> exclusively and lock it. "container with id exists: ID" if taken. */
+int container_new(const char *root, const char *id, struct container **out, struct bw_error *err);
+/* Open and lock an existing container. "container does not exist", returning -ENOENT, if unknown. */
+int container_load(const char *root, const char *id, struct container **out, struct bw_error *err);
+int container_save(struct container *c, struct bw_error *err);
+/* Live status: stopped when the init is gone (or its pid was reused). */
+enum oci_status container_status(struct container *c);
+/* A pidfd of the init, verified to be the same process (start time); -1 + ESRCH if gone. */
+int container_pidfd(struct container *c, struct bw_error *err);
+/* Remove the state directory (the lock goes with it). */
+int container_remove(struct container *c, struct bw_error *err);
+void container_free(struct container *c);
+
+/* /proc/<pid>/stat field 22 (start time in clock ticks); 0 if the process is gone. */
+uint64_t proc_start_time(pid_t pid);
+/* Whether the init still has the exec.fifo open for writing, i.e. was not started yet. */
+bool container_fifo_exists(struct container *c);

@@ -1,0 +1,364 @@
+/* The child side of the spawn: everything the container's first process (or an exec'd
+ * process) does between clone3 and execve, in the order DESIGN.md §2 gives. Never returns:
+ * on failure it reports over the sync socket and exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "netns/ns.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/process.h"
+#include "runtime/rootfs.h"
+#include "runtime/spawn.h"
+#include "runtime/sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
+{
+	sync_send_error(sock, err);
+	_exit(1);
+}
+
+static int become_ns_root(const struct spawn_config *cfg, struct bw_error *err)
+{
+	/* With a fresh user namespace our ids show as the overflow ids until the parent wrote
+	 * the maps; from here on we are root of that namespace. */
+	if (setresgid(0, 0, 0) < 0)
+		return bw_fail(err, errno, "setresgid(0) in the user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		return bw_fail(err, errno, "setresuid(0) in the user namespace");
+	(void)cfg;
+	return 0;
+}
+
+static int join_namespaces(const struct spawn_config *cfg, struct bw_error *err)
+{
+	/* The user namespace first: the others are owned by it and need its capabilities. */
+	if (cfg->ns_fds[OCI_NS_USER] >= 0 && setns(cfg->ns_fds[OCI_NS_USER], CLONE_NEWUSER) < 0)
+		return bw_fail(err, errno, "join the user namespace");
+	for (int t = 0; t < OCI_NS_NTYPES; t++) {
+		if (t == OCI_NS_USER || t == OCI_NS_PID || t == OCI_NS_TIME || cfg->ns_fds[t] < 0)
+			continue;
+		if (setns(cfg->ns_fds[t], ns_clone_flag((enum oci_ns_type)t)) < 0)
+			return bw_fail(err, errno, "join the %s namespace", oci_ns_type_name(t));
+	}
+	return 0;
+}
+
+static int enter_time_ns(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	struct sync_msg m;
+	if (cfg->ns_fds[OCI_NS_TIME] >= 0) {
+		if (setns(cfg->ns_fds[OCI_NS_TIME], CLONE_NEWTIME) < 0)
+			return bw_fail(err, errno, "join the time namespace");
+		return 0;
+	}
+	if (!(cfg->new_ns_flags & CLONE_NEWTIME))
+		return 0;
+	if (unshare(CLONE_NEWTIME) < 0)
+		return bw_fail(err, errno, "unshare the time namespace");
+	if (sync_send(sock, SYNC_TIMENS, 0, NULL, 0, -1, err) < 0 ||
+	    sync_expect(sock, SYNC_TIMENS_DONE, &m, err) < 0)
+		return -1;
+	sync_msg_free(&m);
+	/* Offsets are set; a single-threaded process may now move itself in. */
+	_cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+		return bw_fail(err, errno, "enter the new time namespace");
+	return 0;
+}
+
+static int set_names(const struct oci_spec *spec, struct bw_error *err)
+{
+	if (spec->hostname != NULL && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return bw_fail(err, errno, "hostname: sethostname");
+	if (spec->domainname != NULL &&
+	    setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return bw_fail(err, errno, "domainname: setdomainname");
+	return 0;
+}
+
+static int setup_terminal(const struct spawn_config *cfg, int sock, bool bind_console,
+			  struct bw_error *err)
+{
+	const struct oci_process *p = cfg->process;
+	int master = -1, slave = -1;
+	struct sync_msg m;
+
+	if (!p->terminal)
+		return 0;
+	if (console_open_pty(p->console_height, p->console_width, &master, &slave, err) < 0)
+		return -1;
+	if (bind_console && rootfs_setup_console(slave, err) < 0)
+		goto fail;
+	if (console_make_controlling(slave, err) < 0)
+		goto fail;
+	close(slave);
+	if (sync_send(sock, SYNC_CONSOLE, 0, NULL, 0, master, err) < 0)
+		goto fail_master;
+	close(master);
+	if (sync_expect(sock, SYNC_CONSOLE_DONE, &m, err) < 0)
+		return -1;
+	sync_msg_free(&m);
+	return 0;
+fail:
+	close(slave);
+fail_master:
+	close(master);
+	return -1;
+}
+
+static int run_create_container_hooks(const struct spawn_config *cfg, struct bw_error *err)
+{
+	if (cfg->spec->hooks.n[OCI_HOOK_CREATE_CONTAINER] == 0)
+		return 0;
+	return hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_CONTAINER, cfg->state_json, err);
+}
+
+static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	const struct oci_spec *spec = cfg->spec;
+	struct rootfs_ctx rc = {.spec = spec, .rootfs = cfg->rootfs, .bundle = cfg->bundle,
+				.userns = (cfg->new_ns_flags & CLONE_NEWUSER) ||
+					  cfg->ns_fds[OCI_NS_USER] >= 0,
+				.no_pivot = cfg->no_pivot, .terminal = cfg->process->terminal};
+	struct sync_msg m;
+
+	if (join_namespaces(cfg, err) < 0)
+		return -1;
+	if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return bw_fail(err, errno, "unshare the cgroup namespace");
+	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)
+		return -1;
+	if (rootfs_prepare(&rc, err) < 0)
+		return -1;
+	if (sync_send(sock, SYNC_HOOKS, 0, NULL, 0, -1, err) < 0 ||
+	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
+		return -1;
+	sync_msg_free(&m);
+	if (run_create_container_hooks(cfg, err) < 0)
+		return -1;
+	if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0)
+		return -1;
+	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
+		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
+					  err) < 0)
+			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
+	return setup_terminal(cfg, sock, true, err);
+}
+
+static int join_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	int flags = cfg->target_ns_flags & ~(CLONE_NEWPID | CLONE_NEWTIME);
+	if (flags != 0 && setns(cfg->target_pidfd, flags) < 0)
+		return bw_fail(err, errno, "enter the container's namespaces");
+	if ((cfg->target_ns_flags & CLONE_NEWUSER) && become_ns_root(cfg, err) < 0)
+		return -1;
+	if (chdir("/") < 0)
+		return bw_fail(err, errno, "chdir /");
+	return setup_terminal(cfg, sock, false, err);
+}
+
+static int new_session_keyring(const struct spawn_config *cfg, struct bw_error *err)
+{
+	if (cfg->no_new_keyring)
+		return 0;
+	_cleanup_free_ char *name = xasprintf("_ses.%s", cfg->id);
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 &&
+	    errno != ENOSYS)
+		return bw_fail(err, errno, "join a new session keyring");
+	return 0;
+}
+
+/* Everything from here on concerns the process itself; privileges go in this order:
+ * bounding set, user switch, final capability sets, no_new_privs, seccomp (last). */
+static int load_seccomp_with_listener(const struct spawn_config *cfg, int sock,
+				      struct bw_error *err)
+{
+	int lfd = -1;
+	struct sync_msg m;
+	if (seccomp_prog_load(cfg->seccomp, &lfd, err) < 0)
+		return -1;
+	if (lfd < 0)
+		return 0;
+	int r = sync_send(sock, SYNC_SECCOMP_FD, 0, NULL, 0, lfd, err);
+	close(lfd);
+	if (r < 0 || sync_expect(sock, SYNC_SECCOMP_DONE, &m, err) < 0)
+		return -1;
+	sync_msg_free(&m);
+	return 0;
+}
+
+static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
+			 struct bw_error *err)
+{
+	const struct oci_process *p = cfg->process;
+	const struct oci_spec *spec = cfg->spec;
+
+	if (new_session_keyring(cfg, err) < 0 || process_set_rlimits(p, err) < 0 ||
+	    process_set_scheduling(p, err) < 0 ||
+	    process_set_personality(&spec->linux.personality, err) < 0 ||
+	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
+		return -1;
+	if (process_find_executable(p->args[0], p->env, exe, err) < 0)
+		return -1;
+	if (caps_drop_bounding(&cfg->caps, err) < 0)
+		return -1;
+	/* Without no_new_privs the filter must go in while we still hold CAP_SYS_ADMIN. */
+	if (cfg->seccomp != NULL && !p->no_new_privileges) {
+		if (load_seccomp_with_listener(cfg, sock, err) < 0)
+			return -1;
+	}
+	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, err) < 0)
+		return -1;
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
+	if (process_chdir(p->cwd ? p->cwd : "/", err) < 0)
+		return -1;
+	return process_set_cpu_affinity(p->exec_cpu_affinity.final,
+					"process.execCPUAffinity.final", err);
+}
+
+static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
+{
+	char path[32];
+	int fd;
+	do
+		fd = open(fs_fd_path(cfg->fifo_fd, path), O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return bw_fail(err, errno, "open exec fifo");
+	if (write(fd, "0", 1) != 1) {
+		close(fd);
+		return bw_fail(err, errno, "write exec fifo");
+	}
+	close(fd);
+	close(cfg->fifo_fd);
+	return 0;
+}
+
+/* The parent's fds (the state lock above all: flock belongs to the open file, so an inherited
+ * copy would keep the container locked) are closed first; only what the init needs stays. */
+static void close_inherited_fds(const struct spawn_config *cfg, int sock)
+{
+	int keep[OCI_NS_NTYPES + 4], n = 0;
+	keep[n++] = sock;
+	keep[n++] = cfg->fifo_fd;
+	keep[n++] = cfg->target_pidfd;
+	keep[n++] = log_fd();
+	for (int t = 0; t < OCI_NS_NTYPES; t++)
+		keep[n++] = cfg->ns_fds[t];
+	unsigned int from = 3 + (unsigned int)cfg->preserve_fds;
+	for (;;) {
+		int next = -1; /* lowest kept fd >= from */
+		for (int i = 0; i < n; i++)
+			if (keep[i] >= (int)from && (next < 0 || keep[i] < next))
+				next = keep[i];
+		if (next < 0) {
+			syscall(SYS_close_range, from, ~0U, 0);
+			return;
+		}
+		if ((unsigned int)next > from)
+			syscall(SYS_close_range, from, (unsigned int)next - 1, 0);
+		from = (unsigned int)next + 1;
+	}
+}
+
+void init_main(struct spawn_config *cfg, int sock)
+{
+	struct bw_error err = {0};
+	struct sync_msg m;
+	_cleanup_free_ char *exe = NULL;
+	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close_inherited_fds(cfg, sock);
+	/* The parent may block signals (for signalfd) or ignore some: none of that may reach the
+	 * container's process through execve. */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Non-dumpable until execve: nothing in the container may open our /proc files. */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (getppid() == 1 && !cfg->is_exec)
+		_exit(1);
+	if (process_set_cpu_affinity(cfg->process->exec_cpu_affinity.initial,
+				     "process.execCPUAffinity.initial", &err) < 0)
+		init_fail(sock, &err);
+	if (sync_expect(sock, SYNC_GO, &m, &err) < 0)
+		_exit(1);
+	free(cfg->state_json);
+	cfg->state_json = steal_ptr(&m.data);
+	sync_msg_free(&m);
+	if (created_userns && become_ns_root(cfg, &err) < 0)
+		init_fail(sock, &err);
+	if ((cfg->is_exec ? join_container(cfg, sock, &err) : setup_container(cfg, sock, &err)) < 0)
+		init_fail(sock, &err);
+	if (setup_process(cfg, sock, &exe, &err) < 0)
+		init_fail(sock, &err);
+
+	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
+	 * preserved fds is closed at execve. */
+	syscall(SYS_close_range, 3 + cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+	bool seccomp_late = cfg->seccomp != NULL && cfg->process->no_new_privileges;
+	if (seccomp_late && cfg->seccomp->needs_listener) {
+		/* The listener must reach the agent before `create` returns, so such a filter
+		 * goes in now and must allow what is left (fifo, hooks, execve). */
+		if (load_seccomp_with_listener(cfg, sock, &err) < 0)
+			init_fail(sock, &err);
+		seccomp_late = false;
+	}
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
+		_exit(1);
+	if (!cfg->is_exec) {
+		if (wait_for_start(cfg, &err) < 0) {
+			char text[BW_ERROR_MAX + 64];
+			bw_error_text(&err, text, sizeof(text));
+			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+			_exit(1);
+		}
+		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
+		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) < 0) {
+			char text[BW_ERROR_MAX + 64];
+			bw_error_text(&err, text, sizeof(text));
+			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+			_exit(1);
+		}
+	}
+	close(sock);
+	if (seccomp_late) {
+		int lfd = -1;
+		if (seccomp_prog_load(cfg->seccomp, &lfd, &err) < 0) {
+			char text[BW_ERROR_MAX + 64];
+			bw_error_text(&err, text, sizeof(text));
+			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+			_exit(1);
+		}
+	}
+	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
+	dprintf(STDERR_FILENO, "bulwark: exec: \"%s\": %s\n", cfg->process->args[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}

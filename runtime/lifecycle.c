@@ -1,0 +1,468 @@
+/* create / start / teardown / wait: the lifecycle pieces every verb composes. */
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups/cgroup.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "netns/ns.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/spawn.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct create_ctx {
+	struct container *c;
+	const struct oci_spec *spec;
+};
+
+static char *public_state_json(struct container *c, struct bw_error *err)
+{
+	char *json = NULL;
+	size_t len;
+	if (oci_state_to_json(&c->state, true, false, &json, &len, err) < 0)
+		return NULL;
+	return json;
+}
+
+static int on_started(void *ctx, pid_t pid, char **state_json, struct bw_error *err)
+{
+	struct create_ctx *cc = ctx;
+	cc->c->state.pid = pid;
+	cc->c->state.init_start_time = proc_start_time(pid);
+	if (container_save(cc->c, err) < 0)
+		return -1;
+	*state_json = public_state_json(cc->c, err);
+	return *state_json ? 0 : -1;
+}
+
+static int resolve_bundle(const char *bundle, char **out, struct bw_error *err)
+{
+	char buf[PATH_MAX];
+	if (realpath(bundle ? bundle : ".", buf) == NULL)
+		return bw_fail(err, errno, "bundle `%s`", bundle ? bundle : ".");
+	*out = xstrdup(buf);
+	return 0;
+}
+
+static int resolve_rootfs(const char *bundle, const struct oci_spec *spec, char **out,
+			  struct bw_error *err)
+{
+	char buf[PATH_MAX];
+	_cleanup_free_ char *p = spec->root_path[0] == '/' ? xstrdup(spec->root_path)
+							 : fs_path_join(bundle, spec->root_path);
+	struct stat st;
+	if (realpath(p, buf) == NULL)
+		return bw_fail(err, errno, "root.path: `%s`", p);
+	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+		return bw_fail(err, ENOTDIR, "root.path: `%s`", p);
+	*out = xstrdup(buf);
+	return 0;
+}
+
+static int plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg,
+			   struct bw_error *err)
+{
+	for (size_t i = 0; i < spec->linux.n_namespaces; i++) {
+		const struct oci_namespace *ns = &spec->linux.namespaces[i];
+		if (ns->path == NULL) {
+			cfg->new_ns_flags |= ns_clone_flag(ns->type);
+			continue;
+		}
+		char field[64];
+		snprintf(field, sizeof(field), "linux.namespaces[%zu].path", i);
+		cfg->ns_fds[ns->type] = ns_open_path(ns->type, ns->path, field, err);
+		if (cfg->ns_fds[ns->type] < 0)
+			return -1;
+	}
+	if ((spec->linux.time_monotonic.set || spec->linux.time_boottime.set) &&
+	    !(cfg->new_ns_flags & CLONE_NEWTIME))
+		return bw_fail(err, 0, "linux.timeOffsets: needs a new time namespace");
+	if (!(cfg->new_ns_flags & CLONE_NEWNS) && cfg->ns_fds[OCI_NS_MOUNT] < 0)
+		return bw_fail(err, 0, "linux.namespaces: a mount namespace is required");
+	return 0;
+}
+
+static void close_ns_fds(struct spawn_config *cfg)
+{
+	for (int t = 0; t < OCI_NS_NTYPES; t++)
+		if (cfg->ns_fds[t] >= 0) {
+			close(cfg->ns_fds[t]);
+			cfg->ns_fds[t] = -1;
+		}
+}
+
+static int make_fifo(struct container *c, int *fd, struct bw_error *err)
+{
+	if (mknodat(c->dirfd, "exec.fifo", S_IFIFO | 0600, 0) < 0)
+		return bw_fail(err, errno, "create exec.fifo");
+	/* 0622: the init may already run as an unprivileged (mapped) user when it opens it. */
+	if (fchmodat(c->dirfd, "exec.fifo", 0622, 0) < 0)
+		return bw_fail(err, errno, "chmod exec.fifo");
+	*fd = openat(c->dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
+	if (*fd < 0)
+		return bw_fail(err, errno, "open exec.fifo");
+	return 0;
+}
+
+static int add_listen_fds(struct oci_spec *spec, int *preserve)
+{
+	const char *lf = getenv("LISTEN_FDS");
+	int n;
+	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0)
+		return 0;
+	*preserve += n;
+	strv_push_take(&spec->process.env, xasprintf("LISTEN_FDS=%d", n));
+	strv_push(&spec->process.env, "LISTEN_PID=1");
+	return 0;
+}
+
+static int copy_annotations(struct container *c, const struct oci_spec *spec)
+{
+	c->state.n_annotations = spec->n_annotations;
+	if (spec->n_annotations == 0)
+		return 0;
+	c->state.annotations = xcalloc(spec->n_annotations, sizeof(struct oci_kv));
+	for (size_t i = 0; i < spec->n_annotations; i++) {
+		c->state.annotations[i].key = xstrdup(spec->annotations[i].key);
+		c->state.annotations[i].value = xstrdup(spec->annotations[i].value);
+	}
+	return 0;
+}
+
+static int prepare_security(const struct global_opts *g, const struct oci_spec *spec,
+			    struct spawn_config *cfg, struct seccomp_prog *prog, struct bw_error *err)
+{
+	if (caps_plan_from_spec(&spec->process.caps, &cfg->caps, err) < 0)
+		return -1;
+	if (spec->linux.seccomp == NULL)
+		return 0;
+	_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
+	struct bw_error ignored = {0};
+	if (fs_mkdir_p(cache, 0700, &ignored) < 0) {
+		free(cache);
+		cache = NULL;
+	}
+	if (seccomp_compile(spec->linux.seccomp, cache, prog, err) < 0)
+		return -1;
+	cfg->seccomp = prog;
+	return 0;
+}
+
+static int do_create(const struct global_opts *g, const struct create_opts *o,
+		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
+		     struct created *out, struct bw_error *err)
+{
+	_cleanup_free_ char *rootfs = NULL;
+	struct spawn_config cfg;
+	struct spawn_result res;
+	struct seccomp_prog prog = {0};
+	struct container *c = NULL;
+	struct cg_manager *cg = NULL;
+	int fifo = -1, r = -1;
+
+	spawn_config_init(&cfg);
+	if (!spec->has_process)
+		return bw_fail(err, 0, "config.json: process: required to create a container");
+	if (resolve_rootfs(bundle, spec, &rootfs, err) < 0)
+		return -1;
+	if (container_new(cli_state_root(g), o->id, &c, err) < 0)
+		return -1;
+	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
+		goto fail;
+	if (cg_open(spec->linux.cgroups_path, o->id, &cg, err) < 0)
+		goto fail;
+	c->state.oci_version = xstrdup(spec->oci_version);
+	c->state.bundle = xstrdup(bundle);
+	c->state.rootfs = xstrdup(rootfs);
+	c->state.created = oci_time_now_rfc3339();
+	c->state.owner = xstrdup("");
+	c->state.cgroup_path = xstrdup(cg_path(cg));
+	c->state.own_pid_ns = oci_spec_namespace(spec, OCI_NS_PID) != NULL;
+	copy_annotations(c, spec);
+	/* Recorded before anything is made, so delete --force can always undo a crashed create. */
+	if (container_save(c, err) < 0)
+		goto fail;
+	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
+		goto fail;
+	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0)
+		goto fail;
+	if (make_fifo(c, &fifo, err) < 0)
+		goto fail;
+	struct create_ctx cc = {.c = c, .spec = spec};
+	cfg.spec = spec;
+	cfg.process = &spec->process;
+	cfg.id = o->id;
+	cfg.bundle = bundle;
+	cfg.rootfs = rootfs;
+	cfg.state_root = cli_state_root(g);
+	cfg.no_pivot = o->no_pivot;
+	cfg.no_new_keyring = o->no_new_keyring;
+	cfg.preserve_fds = o->preserve_fds;
+	add_listen_fds(spec, &cfg.preserve_fds);
+	cfg.fifo_fd = fifo;
+	cfg.console_socket = o->console_socket;
+	cfg.keep_master = o->keep_master;
+	cfg.cg = cg;
+	cfg.on_started = on_started;
+	cfg.cb_ctx = &cc;
+	if (spawn_container_process(&cfg, &res, err) < 0)
+		goto fail;
+	c->state.status = OCI_STATUS_CREATED;
+	if (container_save(c, err) < 0)
+		goto fail_killed;
+	if (o->pid_file != NULL) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d", (int)res.pid);
+		if (fs_write_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+			goto fail_killed;
+	}
+	out->c = c;
+	out->pid = res.pid;
+	out->pidfd = res.pidfd;
+	out->master = res.master;
+	c = NULL;
+	r = 0;
+	goto done;
+fail_killed:
+	syscall(SYS_pidfd_send_signal, res.pidfd, SIGKILL, NULL, 0);
+	waitpid(res.pid, NULL, 0);
+	close(res.pidfd);
+fail:
+	if (cg != NULL) {
+		struct bw_error e2 = {0};
+		cg_destroy(cg, &e2);
+	}
+	if (c != NULL) {
+		struct bw_error e2 = {0};
+		container_remove(c, &e2);
+	}
+done:
+	if (fifo >= 0)
+		close(fifo);
+	close_ns_fds(&cfg);
+	free(cfg.state_json);
+	seccomp_prog_free(&prog);
+	cg_free(cg);
+	container_free(c);
+	return r;
+}
+
+int lifecycle_create(const struct global_opts *g, const struct create_opts *o, struct created *out,
+		     struct bw_error *err)
+{
+	_cleanup_free_ char *bundle = NULL, *raw = NULL;
+	struct oci_spec *spec = o->spec;
+	size_t len = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->pidfd = out->master = -1;
+	if (container_validate_id(o->id, err) < 0)
+		return -1;
+	if (resolve_bundle(o->bundle, &bundle, err) < 0)
+		return -1;
+	if (spec == NULL) {
+		_cleanup_free_ char *path = fs_path_join(bundle, "config.json");
+		if (fs_read_file(path, 4 << 20, &raw, &len, err) < 0)
+			return bw_wrap(err, "config.json");
+		if (oci_spec_parse(raw, len, "config.json", &spec, err) < 0)
+			return -1;
+	} else {
+		raw = xstrdup(o->config_json);
+		len = strlen(raw);
+	}
+	r = do_create(g, o, spec, raw, len, bundle, out, err);
+	if (o->spec == NULL)
+		oci_spec_free(spec);
+	return r;
+}
+
+int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_error *err)
+{
+	_cleanup_free_ char *raw = NULL;
+	size_t len;
+	_cleanup_close_ int fd = openat(c->dirfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return bw_fail(err, errno, "open the config of container %s", c->id);
+	if (fs_read_fd(fd, 4 << 20, &raw, &len, err) < 0)
+		return -1;
+	return oci_spec_parse(raw, len, "config.json", spec, err);
+}
+
+static int wait_readable(int fd, int pidfd, struct bw_error *err)
+{
+	for (;;) {
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+		int r = poll(p, pidfd >= 0 ? 2 : 1, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return bw_fail(err, errno, "poll exec fifo");
+		if (p[0].revents & (POLLIN | POLLHUP))
+			return 0;
+		if (p[1].revents & POLLIN)
+			return bw_fail(err, 0, "container init exited before start");
+	}
+}
+
+int lifecycle_start(struct container *c, struct bw_error *err)
+{
+	_cleanup_close_ int pidfd = container_pidfd(c, err);
+	if (pidfd < 0)
+		return bw_fail(err, 0, "cannot start a container that has stopped");
+	_cleanup_close_ int fifo = openat(c->dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return bw_fail(err, errno == ENOENT ? 0 : errno,
+			       "cannot start an already running container");
+	/* The init opens the write end once we hold the read end, then writes one byte. */
+	char b;
+	ssize_t n;
+	do {
+		if (wait_readable(fifo, pidfd, err) < 0)
+			return -1;
+		n = read(fifo, &b, 1);
+	} while (n < 0 && errno == EAGAIN);
+	if (n != 1)
+		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
+	unlinkat(c->dirfd, "exec.fifo", 0);
+	c->state.status = OCI_STATUS_RUNNING;
+	if (container_save(c, err) < 0)
+		return -1;
+	struct oci_spec *spec = NULL;
+	if (lifecycle_load_spec(c, &spec, err) < 0)
+		return -1;
+	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0) {
+		_cleanup_free_ char *sj = public_state_json(c, err);
+		struct bw_error herr = {0};
+		if (sj != NULL && hooks_run(&spec->hooks, OCI_HOOK_POSTSTART, sj, &herr) < 0) {
+			char text[BW_ERROR_MAX + 64];
+			bw_error_text(&herr, text, sizeof(text));
+			log_warn("%s", text);
+		}
+	}
+	oci_spec_free(spec);
+	return 0;
+}
+
+static void wait_gone(struct container *c)
+{
+	_cleanup_close_ int pidfd = container_pidfd(c, NULL);
+	if (pidfd < 0)
+		return;
+	struct pollfd p = {pidfd, POLLIN, 0};
+	poll(&p, 1, 5000);
+}
+
+int lifecycle_teardown(struct container *c, struct bw_error *err)
+{
+	struct oci_spec *spec = NULL;
+	struct bw_error e2 = {0};
+	int pidfd = container_pidfd(c, NULL);
+	if (pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		close(pidfd);
+	}
+	if (c->state.cgroup_path != NULL) {
+		struct cg_manager *cg = NULL;
+		if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
+			return -1;
+		cg_thaw(cg, &e2);
+		int r = cg_destroy(cg, err);
+		cg_free(cg);
+		if (r < 0)
+			return -1;
+	}
+	wait_gone(c);
+	if (lifecycle_load_spec(c, &spec, &e2) == 0) {
+		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
+			c->state.status = OCI_STATUS_STOPPED;
+			c->state.pid = 0;
+			_cleanup_free_ char *sj = public_state_json(c, &e2);
+			if (sj != NULL && hooks_run(&spec->hooks, OCI_HOOK_POSTSTOP, sj, &e2) < 0) {
+				char text[BW_ERROR_MAX + 64];
+				bw_error_text(&e2, text, sizeof(text));
+				log_warn("%s", text);
+			}
+		}
+		oci_spec_free(spec);
+	}
+	return container_remove(c, err);
+}
+
+int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err)
+{
+	int status;
+	if (master >= 0) {
+		console_relay(master, pidfd, err);
+	} else {
+		sigset_t mask;
+		sigfillset(&mask);
+		sigdelset(&mask, SIGCHLD);
+		sigdelset(&mask, SIGSEGV);
+		sigdelset(&mask, SIGBUS);
+		_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+		for (;;) {
+			struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+			if (poll(p, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (p[0].revents & POLLIN)
+				break;
+			struct signalfd_siginfo si;
+			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo != SIGWINCH)
+					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0);
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "wait for the container");
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int lifecycle_parse_signal(const char *s, int *sig, struct bw_error *err)
+{
+	int n;
+	if (parse_int(s, &n) == 0) {
+		if (n <= 0 || n > SIGRTMAX)
+			return bw_fail(err, 0, "invalid signal: %s", s);
+		*sig = n;
+		return 0;
+	}
+	const char *name = str_has_prefix(s, "SIG") ? s + 3 : s;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+		if (abbrev != NULL && strcasecmp(abbrev, name) == 0) {
+			*sig = i;
+			return 0;
+		}
+	}
+	if (strncasecmp(name, "RTMIN+", 6) == 0 && parse_int(name + 6, &n) == 0 &&
+	    SIGRTMIN + n <= SIGRTMAX) {
+		*sig = SIGRTMIN + n;
+		return 0;
+	}
+	return bw_fail(err, 0, "invalid signal: %s", s);
+}

@@ -1,0 +1,45 @@
+/* Container lifecycle shared by the verbs: create, start, wait, signal and tear down. `run` and
+ * `sandbox` are compositions of these. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "oci/spec.h"
+#include "runtime/cli.h"
+#include "runtime/container.h"
+
+struct create_opts {
+	const char *id;
+	const char *bundle;       /* NULL: cwd */
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;
+	bool keep_master;         /* run -t without a console socket */
+	struct oci_spec *spec;    /* preloaded (sandbox), else read from the bundle */
+	const char *config_json;  /* raw text of spec when preloaded */
+};
+
+struct created {
+	struct container *c;
+	pid_t pid;
+	int pidfd;  /* valid in the creating process */
+	int master; /* keep_master */
+};
+
+int lifecycle_create(const struct global_opts *g, const struct create_opts *o, struct created *out,
+		     struct bw_error *err);
+/* Release the init blocked on exec.fifo; runs poststart hooks. */
+int lifecycle_start(struct container *c, struct bw_error *err);
+/* Kill what remains, run poststop hooks, remove cgroup and state. Idempotent. */
+int lifecycle_teardown(struct container *c, struct bw_error *err);
+/* Wait for pid (our child) forwarding signals, or relaying the terminal; returns the shell-style
+ * exit status (code, or 128+signal). */
+int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err);
+/* Load the container's own copy of config.json. */
+int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_error *err);
+/* Signal by name or number ("KILL", "SIGKILL", "9"). */
+int lifecycle_parse_signal(const char *s, int *sig, struct bw_error *err);

@@ -1,0 +1,26 @@
+/* Process attributes applied by the init (or an exec'd process) just before execve: rlimits,
+ * scheduling, personality, memory policy, the user switch and the executable lookup with
+ * runc's wording for failures (engines map it to exit codes 126/127). */
+#pragma once
+
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "oci/spec.h"
+
+int process_set_rlimits(const struct oci_process *p, struct bw_error *err);
+int process_set_scheduling(const struct oci_process *p, struct bw_error *err);
+int process_set_cpu_affinity(const char *list, const char *field, struct bw_error *err);
+int process_set_personality(const struct oci_personality *pers, struct bw_error *err);
+int process_set_memory_policy(const struct oci_memory_policy *mp, struct bw_error *err);
+/* setgroups(additionalGids), setresgid, setresuid, umask (default 0022). */
+int process_set_user(const struct oci_process *p, struct bw_error *err);
+/* Resolve args[0] against PATH from env; *out is malloc'd. Errors use runc's wording:
+ * `exec: "X": executable file not found in $PATH`, `exec: "X": stat X: no such file or
+ * directory`, `exec: "X": permission denied`. */
+int process_find_executable(const char *arg0, char *const *env, char **out, struct bw_error *err);
+/* chdir to cwd, resolved inside "/" without magic links, then checked to be inside the root
+ * (CVE-2024-21626). */
+int process_chdir(const char *cwd, struct bw_error *err);
+/* Parse a cpu list "0-3,7" into a cpu_set; -1 on bad syntax or a cpu >= CPU_SETSIZE. */
+int process_parse_cpu_list(const char *list, void *cpu_set, size_t setsize);

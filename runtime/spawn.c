@@ -1,0 +1,319 @@
+/* The parent side of the spawn: clone3 into new (or the container's) namespaces and cgroup,
+ * write the id maps, then serve the init's requests (time offsets, hooks, terminal, seccomp
+ * listener) until it reports ready or fails. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+void spawn_config_init(struct spawn_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->fifo_fd = -1;
+	cfg->target_pidfd = -1;
+	for (int t = 0; t < OCI_NS_NTYPES; t++)
+		cfg->ns_fds[t] = -1;
+}
+
+static pid_t do_clone(uint64_t flags, int cgroup_fd, int *pidfd)
+{
+	struct clone_args a = {
+		.flags = flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	if (cgroup_fd >= 0) {
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)cgroup_fd;
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (pid >= 0 || errno != ENOSYS)
+		return pid;
+	/* Kernels before 5.3: plain clone, then a pidfd (5.3+) or none. */
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), 0, 0, 0, 0);
+	if (pid > 0)
+		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pid;
+}
+
+static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+			const char *field, struct bw_error *err)
+{
+	char buf[340 * 36 + 1];
+	size_t o = 0;
+	for (size_t i = 0; i < n && o < sizeof(buf) - 40; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%u %u %u\n", m[i].container_id,
+				      m[i].host_id, m[i].size);
+	_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "%s: open %s", field, file);
+	if (write(fd, buf, o) != (ssize_t)o)
+		return bw_fail(err, errno, "%s: write %s", field, file);
+	return 0;
+}
+
+static int write_time_offsets(pid_t pid, const struct oci_linux *l, struct bw_error *err)
+{
+	char buf[128];
+	size_t o = 0;
+	if (l->time_monotonic.set)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "monotonic %lld %u\n",
+				      (long long)l->time_monotonic.secs, l->time_monotonic.nanosecs);
+	if (l->time_boottime.set)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "boottime %lld %u\n",
+				      (long long)l->time_boottime.secs, l->time_boottime.nanosecs);
+	if (o == 0)
+		return 0;
+	_cleanup_free_ char *path = xasprintf("/proc/%d/timens_offsets", (int)pid);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* One write per line: the kernel parses one offset per write. */
+	for (char *line = buf, *nl; fd >= 0 && (nl = strchr(line, '\n')) != NULL; line = nl + 1)
+		if (write(fd, line, (size_t)(nl - line + 1)) < 0)
+			return bw_fail(err, errno, "linux.timeOffsets: write timens_offsets");
+	if (fd < 0)
+		return bw_fail(err, errno, "linux.timeOffsets: open timens_offsets");
+	return 0;
+}
+
+static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int fd,
+				 struct bw_error *err)
+{
+	const struct oci_seccomp *sc = cfg->spec->linux.seccomp;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (sc == NULL || sc->listener_path == NULL)
+		return bw_fail(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+	if (strlen(sc->listener_path) >= sizeof(sa.sun_path))
+		return bw_fail(err, ENAMETOOLONG, "linux.seccomp.listenerPath");
+	strcpy(sa.sun_path, sc->listener_path);
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return bw_fail(err, errno, "linux.seccomp.listenerPath: connect `%s`",
+			       sc->listener_path);
+	_cleanup_free_ char *meta = NULL;
+	/* The metadata is opaque to us; it was validated as a string, escape it for JSON. */
+	size_t ml = sc->listener_metadata ? strlen(sc->listener_metadata) : 0;
+	meta = xmalloc(ml * 6 + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < ml; i++) {
+		unsigned char ch = (unsigned char)sc->listener_metadata[i];
+		if (ch == '"' || ch == '\\')
+			o += (size_t)sprintf(meta + o, "\\%c", ch);
+		else if (ch < 0x20)
+			o += (size_t)sprintf(meta + o, "\\u%04x", ch);
+		else
+			meta[o++] = (char)ch;
+	}
+	meta[o] = '\0';
+	_cleanup_free_ char *msg = xasprintf(
+		"{\"ociVersion\":\"1.0.2\",\"fds\":[\"seccompFd\"],\"pid\":%d,\"metadata\":\"%s\",\"state\":%s}",
+		(int)pid, meta, cfg->state_json ? cfg->state_json : "{}");
+	struct iovec iov = {msg, strlen(msg)};
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof(cbuf));
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+		return bw_fail(err, errno, "linux.seccomp.listenerPath: send");
+	return 0;
+}
+
+static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
+		       struct bw_error *err)
+{
+	for (;;) {
+		struct sync_msg m;
+		int r = sync_recv(sock, &m, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return bw_fail(err, 0, "container init exited unexpectedly");
+		enum sync_type reply = 0;
+		switch (m.type) {
+		case SYNC_ERROR:
+			bw_fail(err, m.code, "%s", m.data);
+			sync_msg_free(&m);
+			return -1;
+		case SYNC_READY:
+			sync_msg_free(&m);
+			return 0;
+		case SYNC_TIMENS:
+			r = write_time_offsets(pid, &cfg->spec->linux, err);
+			reply = SYNC_TIMENS_DONE;
+			break;
+		case SYNC_HOOKS:
+			r = hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, cfg->state_json, err);
+			if (r == 0)
+				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_RUNTIME,
+					      cfg->state_json, err);
+			reply = SYNC_HOOKS_DONE;
+			break;
+		case SYNC_CONSOLE:
+			if (m.fd < 0)
+				r = bw_fail(err, EPROTO, "terminal: no pty received");
+			else if (cfg->console_socket != NULL)
+				r = console_send_master(cfg->console_socket, m.fd, err);
+			else if (cfg->keep_master)
+				res->master = steal_fd(&m.fd);
+			else
+				r = bw_fail(err, 0, "process.terminal is true but no --console-socket was given");
+			reply = SYNC_CONSOLE_DONE;
+			break;
+		case SYNC_SECCOMP_FD:
+			r = send_seccomp_listener(cfg, pid, m.fd, err);
+			reply = SYNC_SECCOMP_DONE;
+			break;
+		default:
+			r = bw_fail(err, EPROTO, "unexpected sync message %u", m.type);
+		}
+		sync_msg_free(&m);
+		if (r < 0)
+			return -1;
+		if (sync_send(sock, reply, 0, NULL, 0, -1, err) < 0)
+			return -1;
+	}
+}
+
+/* setns(CLONE_NEWPID/NEWTIME) in the parent only changes where its children are born. */
+static int enter_for_children(const struct spawn_config *cfg, int *saved_pid, struct bw_error *err)
+{
+	int fd = -1, flags = 0;
+	if (cfg->is_exec && (cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME))) {
+		fd = cfg->target_pidfd;
+		flags = cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
+	} else if (!cfg->is_exec && cfg->ns_fds[OCI_NS_PID] >= 0) {
+		fd = cfg->ns_fds[OCI_NS_PID];
+		flags = CLONE_NEWPID;
+	}
+	if (fd < 0)
+		return 0;
+	*saved_pid = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+	if (*saved_pid < 0)
+		return bw_fail(err, errno, "open own pid namespace");
+	if (setns(fd, flags) < 0)
+		return bw_fail(err, errno, "enter the container's pid namespace");
+	return 0;
+}
+
+static void leave_for_children(int *saved_pid)
+{
+	if (*saved_pid < 0)
+		return;
+	setns(*saved_pid, CLONE_NEWPID);
+	_cleanup_close_ int t = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	if (t >= 0)
+		setns(t, CLONE_NEWTIME);
+	close(*saved_pid);
+	*saved_pid = -1;
+}
+
+static int after_clone(struct spawn_config *cfg, pid_t pid, struct bw_error *err)
+{
+	const struct oci_spec *spec = cfg->spec;
+	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER)) {
+		if (write_id_map(pid, "uid_map", spec->linux.uid_mappings, spec->linux.n_uid_mappings,
+				 "linux.uidMappings", err) < 0 ||
+		    write_id_map(pid, "gid_map", spec->linux.gid_mappings, spec->linux.n_gid_mappings,
+				 "linux.gidMappings", err) < 0)
+			return -1;
+	}
+	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)
+		return -1;
+	if (cfg->process->oom_score_adj.set) {
+		char path[64], val[32];
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+		snprintf(val, sizeof(val), "%lld", (long long)cfg->process->oom_score_adj.v);
+		if (fs_write_file(path, val, err) < 0)
+			return bw_wrap(err, "process.oomScoreAdj");
+	}
+	free(cfg->state_json);
+	cfg->state_json = NULL;
+	if (cfg->on_started != NULL && cfg->on_started(cfg->cb_ctx, pid, &cfg->state_json, err) < 0)
+		return -1;
+	const char *sj = cfg->state_json ? cfg->state_json : "{}";
+	return sync_send(cfg->sock_parent, SYNC_GO, 0, sj, strlen(sj), -1, err);
+}
+
+int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
+			    struct bw_error *err)
+{
+	int sv[2], pidfd = -1, saved_pid = -1;
+	uint64_t flags = 0;
+
+	res->pid = -1;
+	res->pidfd = -1;
+	res->master = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return bw_fail(err, errno, "socketpair");
+	if (!cfg->is_exec)
+		flags = (uint64_t)(cfg->new_ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
+	if (enter_for_children(cfg, &saved_pid, err) < 0) {
+		leave_for_children(&saved_pid);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	pid_t pid = do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
+	if (pid == 0) {
+		close(sv[0]);
+		init_main(cfg, sv[1]);
+	}
+	int clone_errno = errno;
+	leave_for_children(&saved_pid);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return bw_fail(err, clone_errno, "clone3");
+	}
+	res->pid = pid;
+	res->pidfd = pidfd;
+	cfg->sock_parent = sv[0];
+	if (after_clone(cfg, pid, err) < 0 || serve_child(cfg, pid, sv[0], res, err) < 0) {
+		close(sv[0]);
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		else
+			kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (pidfd >= 0)
+			close(pidfd);
+		if (res->master >= 0)
+			close(res->master);
+		res->pid = -1;
+		res->pidfd = -1;
+		res->master = -1;
+		return -1;
+	}
+	close(sv[0]);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* Starting a process inside a container: clone3 with the namespace flags (or into an existing
+ * container's namespaces for exec), then the parent and the child walk the sync protocol of
+ * sync.h. The child side (init.c) never returns: it execs or exits. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroups/cgroup.h"
+#include "common/error.h"
+#include "oci/spec.h"
+#include "profiles/caps.h"
+#include "profiles/seccomp.h"
+
+struct spawn_config {
+	const struct oci_spec *spec;       /* the container's config */
+	const struct oci_process *process; /* what to run (spec's or exec's) */
+	const char *id;
+	const char *bundle;
+	const char *rootfs; /* absolute */
+	const char *state_root;
+	bool is_exec;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;         /* extra fds after stdio to keep (LISTEN_FDS included) */
+	int fifo_fd;              /* create: O_PATH fd of exec.fifo, else -1 */
+	const char *console_socket;
+	bool keep_master;         /* run -t without a socket: the parent relays */
+	struct caps_plan caps;
+	struct seccomp_prog *seccomp; /* NULL: none */
+	struct cg_manager *cg;
+	/* create: fds of namespaces to join (or -1), and CLONE_NEW* flags to create */
+	int ns_fds[OCI_NS_NTYPES];
+	int new_ns_flags;
+	/* exec: pidfd of the container init and the namespaces to enter */
+	int target_pidfd;
+	int target_ns_flags;
+	/* Called by the parent right after clone with the child's pid: records it (so a crash
+	 * from here on is cleaned up by delete --force) and returns the state JSON for hooks. */
+	int (*on_started)(void *ctx, pid_t pid, char **state_json, struct bw_error *err);
+	void *cb_ctx;
+	char *state_json; /* filled by the parent from on_started; sent to the child in SYNC_GO */
+	int sock_parent;  /* internal: the parent's end of the sync socket */
+};
+
+struct spawn_result {
+	pid_t pid;
+	int pidfd;
+	int master; /* keep_master: pty master, else -1 */
+};
+
+void spawn_config_init(struct spawn_config *cfg);
+/* Run the whole parent side. On success the child is blocked on exec.fifo (create) or has
+ * exec'd (exec). On failure the child is killed and reaped; the caller cleans the rest. */
+int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
+			    struct bw_error *err);
+/* The child side, in init.c. */
+void __attribute__((noreturn)) init_main(struct spawn_config *cfg, int sock);

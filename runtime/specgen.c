@@ -1,0 +1,305 @@
+/* Rendering of the hardened default spec with yajl_gen. What it contains and why is listed in
+ * docs/hardened-default.md; keep the two in step. */
+#include "specgen.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/util.h"
+
+#define S(str) yajl_gen_string(g, (const unsigned char *)(str), strlen(str))
+#define KS(k, v) (S(k), S(v))
+#define KI(k, v) (S(k), yajl_gen_integer(g, (long long)(v)))
+#define KB(k, v) (S(k), yajl_gen_bool(g, (v)))
+
+static const char *const default_caps[] = {NULL};
+
+/* Docker's and Podman's masked paths, plus more procfs leaks of host state. */
+static const char *const masked_paths[] = {
+	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi", "/proc/sysrq-trigger", "/proc/kallsyms", "/proc/kmsg", "/proc/kpagecount",
+	"/proc/kpageflags", "/proc/kpagecgroup", "/proc/modules", "/proc/pagetypeinfo",
+	"/proc/slabinfo", "/proc/vmallocinfo", "/proc/config.gz", "/sys/firmware",
+	"/sys/devices/virtual/powercap", "/sys/kernel/debug", "/sys/kernel/tracing",
+	"/sys/kernel/security", "/sys/fs/bpf", "/sys/fs/selinux", "/sys/dev/block", NULL};
+
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					     "/proc/sysrq-trigger", "/sys", NULL};
+
+static void strv_gen(yajl_gen g, const char *key, char *const *v)
+{
+	S(key);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; v && v[i]; i++)
+		S(v[i]);
+	yajl_gen_array_close(g);
+}
+
+static void mount_gen(yajl_gen g, const char *dst, const char *type, const char *src,
+		      const char *const *opts)
+{
+	yajl_gen_map_open(g);
+	KS("destination", dst);
+	KS("type", type);
+	KS("source", src);
+	strv_gen(g, "options", (char *const *)opts);
+	yajl_gen_map_close(g);
+}
+
+static void mounts_gen(yajl_gen g, const struct specgen *sg)
+{
+	char tmpopt[64], homeopt[64];
+	S("mounts");
+	yajl_gen_array_open(g);
+	mount_gen(g, "/proc", "proc", "proc", (const char *[]){"nosuid", "noexec", "nodev", NULL});
+	mount_gen(g, "/dev", "tmpfs", "tmpfs",
+		  (const char *[]){"nosuid", "noexec", "strictatime", "mode=755", "size=65536k", NULL});
+	mount_gen(g, "/dev/pts", "devpts", "devpts",
+		  (const char *[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+				   NULL});
+	mount_gen(g, "/dev/shm", "tmpfs", "shm",
+		  (const char *[]){"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL});
+	mount_gen(g, "/dev/mqueue", "mqueue", "mqueue",
+		  (const char *[]){"nosuid", "noexec", "nodev", NULL});
+	mount_gen(g, "/sys", "sysfs", "sysfs",
+		  (const char *[]){"nosuid", "noexec", "nodev", "ro", NULL});
+	snprintf(tmpopt, sizeof(tmpopt), "size=%s", sg->tmp_size ? sg->tmp_size : "256m");
+	mount_gen(g, "/tmp", "tmpfs", "tmpfs",
+		  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
+	if (sg->host_root) {
+		/* The host's /run holds sockets (container engines, D-Bus) that a read-only
+		 * mount does not stop anyone from connecting to. */
+		mount_gen(g, "/run", "tmpfs", "tmpfs",
+			  (const char *[]){"nosuid", "nodev", "noexec", "mode=755", "size=1m", NULL});
+		if (access("/var/tmp", F_OK) == 0)
+			mount_gen(g, "/var/tmp", "tmpfs", "tmpfs",
+				  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
+	}
+	if (sg->home != NULL) {
+		snprintf(homeopt, sizeof(homeopt), "uid=%u,gid=%u", sg->uid, sg->gid);
+		mount_gen(g, sg->home, "tmpfs", "tmpfs",
+			  (const char *[]){"nosuid", "nodev", "mode=700", homeopt, "size=64m", NULL});
+	}
+	for (size_t i = 0; i < sg->n_binds; i++)
+		mount_gen(g, sg->binds[i].destination, "bind", sg->binds[i].source,
+			  sg->binds[i].readonly
+				  ? (const char *[]){"rbind", "ro", "nosuid", "nodev", NULL}
+				  : (const char *[]){"rbind", "rw", "nosuid", "nodev", NULL});
+	yajl_gen_array_close(g);
+}
+
+static void process_gen(yajl_gen g, const struct specgen *sg)
+{
+	S("process");
+	yajl_gen_map_open(g);
+	KB("terminal", sg->terminal);
+	S("user");
+	yajl_gen_map_open(g);
+	KI("uid", sg->uid);
+	KI("gid", sg->gid);
+	KI("umask", 022);
+	yajl_gen_map_close(g);
+	strv_gen(g, "args", sg->args);
+	strv_gen(g, "env", sg->env);
+	KS("cwd", sg->cwd ? sg->cwd : "/");
+	S("capabilities");
+	yajl_gen_map_open(g);
+	const char *sets[] = {"bounding", "effective", "inheritable", "permitted", "ambient"};
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
+		strv_gen(g, sets[i], (char *const *)default_caps);
+	yajl_gen_map_close(g);
+	S("rlimits");
+	yajl_gen_array_open(g);
+	yajl_gen_map_open(g);
+	KS("type", "RLIMIT_NOFILE");
+	KI("hard", sg->nofile);
+	KI("soft", sg->nofile);
+	yajl_gen_map_close(g);
+	yajl_gen_map_open(g);
+	KS("type", "RLIMIT_CORE");
+	KI("hard", 0);
+	KI("soft", 0);
+	yajl_gen_map_close(g);
+	yajl_gen_array_close(g);
+	KB("noNewPrivileges", true);
+	KI("oomScoreAdj", 500);
+	yajl_gen_map_close(g);
+}
+
+static void idmap_gen(yajl_gen g, const char *key, uint32_t host, uint32_t size)
+{
+	S(key);
+	yajl_gen_array_open(g);
+	yajl_gen_map_open(g);
+	KI("containerID", 0);
+	KI("hostID", host);
+	KI("size", size);
+	yajl_gen_map_close(g);
+	yajl_gen_array_close(g);
+}
+
+static void resources_gen(yajl_gen g, const struct specgen *sg)
+{
+	S("resources");
+	yajl_gen_map_open(g);
+	S("devices");
+	yajl_gen_array_open(g);
+	yajl_gen_map_open(g);
+	KB("allow", false);
+	KS("access", "rwm");
+	yajl_gen_map_close(g);
+	yajl_gen_array_close(g);
+	if (sg->pids_limit > 0) {
+		S("pids");
+		yajl_gen_map_open(g);
+		KI("limit", sg->pids_limit);
+		yajl_gen_map_close(g);
+	}
+	if (sg->memory_limit > 0) {
+		S("memory");
+		yajl_gen_map_open(g);
+		KI("limit", sg->memory_limit);
+		KI("swap", sg->memory_limit);
+		yajl_gen_map_close(g);
+	}
+	if (sg->cpu_quota > 0) {
+		S("cpu");
+		yajl_gen_map_open(g);
+		KI("quota", sg->cpu_quota);
+		KI("period", sg->cpu_period);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+}
+
+static void json_emit(yajl_gen g, yajl_val x)
+{
+	if (YAJL_IS_OBJECT(x)) {
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < x->u.object.len; i++) {
+			S(x->u.object.keys[i]);
+			json_emit(g, x->u.object.values[i]);
+		}
+		yajl_gen_map_close(g);
+	} else if (YAJL_IS_ARRAY(x)) {
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < x->u.array.len; i++)
+			json_emit(g, x->u.array.values[i]);
+		yajl_gen_array_close(g);
+	} else if (YAJL_IS_STRING(x)) {
+		S(x->u.string);
+	} else if (YAJL_IS_NUMBER(x)) {
+		yajl_gen_number(g, x->u.number.r, strlen(x->u.number.r));
+	} else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x)) {
+		yajl_gen_bool(g, YAJL_IS_TRUE(x));
+	} else {
+		yajl_gen_null(g);
+	}
+}
+
+/* Re-emit the profile through the generator so the output stays one consistent document. */
+static void seccomp_gen(yajl_gen g, const char *json)
+{
+	char ebuf[128];
+	yajl_val v = yajl_tree_parse(json, ebuf, sizeof(ebuf));
+	if (v == NULL)
+		return;
+	S("seccomp");
+	json_emit(g, v);
+	yajl_tree_free(v);
+}
+
+static void linux_gen(yajl_gen g, const struct specgen *sg)
+{
+	S("linux");
+	yajl_gen_map_open(g);
+	S("namespaces");
+	yajl_gen_array_open(g);
+	const char *ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup", "user"};
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		yajl_gen_map_open(g);
+		KS("type", ns[i]);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	idmap_gen(g, "uidMappings", sg->host_uid, sg->map_size);
+	idmap_gen(g, "gidMappings", sg->host_gid, sg->map_size);
+	resources_gen(g, sg);
+	strv_gen(g, "maskedPaths", (char *const *)masked_paths);
+	strv_gen(g, "readonlyPaths", (char *const *)readonly_paths);
+	KS("rootfsPropagation", "rprivate");
+	if (sg->seccomp_json != NULL)
+		seccomp_gen(g, sg->seccomp_json);
+	yajl_gen_map_close(g);
+}
+
+void specgen_defaults(struct specgen *sg)
+{
+	static char *args[] = {"sh", NULL};
+	static char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			      "TERM=xterm", "HOME=/tmp", NULL};
+	memset(sg, 0, sizeof(*sg));
+	sg->root_path = "rootfs";
+	sg->root_readonly = true;
+	sg->args = args;
+	sg->env = env;
+	sg->cwd = "/";
+	sg->uid = 1000;
+	sg->gid = 1000;
+	sg->terminal = true;
+	sg->host_uid = SPECGEN_HOST_ID_BASE;
+	sg->host_gid = SPECGEN_HOST_ID_BASE;
+	sg->map_size = 65536;
+	sg->hostname = "bulwark";
+	sg->pids_limit = 1024;
+	sg->nofile = 1024;
+	sg->network_none = true;
+}
+
+char *specgen_render(const struct specgen *sg, bool pretty)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
+	size_t len;
+	if (pretty) {
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+		yajl_gen_config(g, yajl_gen_indent_string, "\t");
+	}
+	yajl_gen_map_open(g);
+	KS("ociVersion", "1.2.0");
+	process_gen(g, sg);
+	S("root");
+	yajl_gen_map_open(g);
+	KS("path", sg->root_path);
+	KB("readonly", sg->root_readonly);
+	yajl_gen_map_close(g);
+	KS("hostname", sg->hostname ? sg->hostname : "bulwark");
+	mounts_gen(g, sg);
+	if (sg->annotations != NULL) {
+		S("annotations");
+		yajl_gen_map_open(g);
+		for (size_t i = 0; sg->annotations[i]; i++) {
+			const char *eq = strchr(sg->annotations[i], '=');
+			if (eq == NULL)
+				continue;
+			yajl_gen_string(g, (const unsigned char *)sg->annotations[i],
+					(size_t)(eq - sg->annotations[i]));
+			S(eq + 1);
+		}
+		yajl_gen_map_close(g);
+	}
+	linux_gen(g, sg);
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	char *out = xmalloc(len + 2);
+	memcpy(out, buf, len);
+	out[len] = pretty ? '\n' : '\0';
+	out[len + (pretty ? 1 : 0)] = '\0';
+	yajl_gen_free(g);
+	return out;
+}

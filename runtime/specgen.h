@@ -1,0 +1,47 @@
+/* The hardened default config.json, rendered as JSON text: `bulwark spec` writes it, and
+ * `bulwark sandbox` feeds it (with its flags applied) through the same parser and validation
+ * as any bundle's config. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct specgen_bind {
+	char *source;
+	char *destination;
+	bool readonly;
+};
+
+struct specgen {
+	const char *root_path;
+	bool root_readonly;
+	bool host_root;     /* root is the host's "/": hide its sockets and runtime state */
+	char **args;
+	char **env;
+	const char *cwd;
+	uint32_t uid, gid;
+	bool terminal;
+	const char *home;   /* tmpfs HOME (NULL: none) */
+	const char *tmp_size;
+	struct specgen_bind *binds;
+	size_t n_binds;
+	bool rootless;      /* map the caller's own uid/gid instead of a subordinate range */
+	uint32_t host_uid, host_gid, map_size;
+	const char *seccomp_json; /* an OCI seccomp object, embedded as is (NULL: none) */
+	const char *hostname;
+	int64_t pids_limit;  /* 0: none */
+	int64_t memory_limit;
+	int64_t cpu_quota, cpu_period;
+	uint64_t nofile;
+	char **annotations;  /* "key=value" */
+	bool network_none;   /* a new network namespace with only loopback */
+};
+
+/* Defaults for `bulwark spec`: root "rootfs" read-only, sh, uid/gid 1000 inside a user
+ * namespace mapping 0-65535 to an unprivileged host range. */
+void specgen_defaults(struct specgen *sg);
+/* Returns malloc'd JSON. */
+char *specgen_render(const struct specgen *sg, bool pretty);
+/* The first host id of the range the hardened default maps container ids onto. */
+#define SPECGEN_HOST_ID_BASE 100000000u

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install what building and testing bulwark needs, from Debian's archive (idempotent).
+set -euo pipefail
+pkgs=(
+	# build
+	meson ninja-build gcc pkg-config libyajl-dev libcap-dev libseccomp-dev
+	# unit tests, sanitizers, fuzzing
+	libcriterion-dev clang libclang-rt-14-dev
+	# integration tests and the bench
+	busybox-static jq python3 procps iproute2 util-linux runc crun bubblewrap hyperfine
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Integration test runner: sources tests/integration/test_*.sh, runs every test_* function in
+# its own subshell, then checks that it left nothing behind (state dirs, cgroups, mounts,
+# processes). Prints "N passed, N failed" last. Needs root.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+BULWARK=${BULWARK:-$here/../../build/bulwark}
+BULWARK=$(readlink -f "$BULWARK")
+export BULWARK
+filter=${1:-}
+[ "$(id -u)" = 0 ] || { echo "integration tests need root" >&2; exit 1; }
+[ -x "$BULWARK" ] || { echo "no bulwark binary at $BULWARK" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/bwit.XXXXXX)
+export WORK
+ROOTFS=$WORK/rootfs
+export ROOTFS
+. "$here/lib.sh"
+make_rootfs "$ROOTFS"
+mkdir -p "$WORK/bundles"
+
+for f in "$here"/test_*.sh; do . "$f"; done
+tests=$(declare -F | awk '{print $3}' | grep '^test_' | grep -- "${filter}" || true)
+
+mounts_before=$(wc -l </proc/self/mountinfo)
+pass=0 failn=0 failed=()
+for t in $tests; do
+	start=$(date +%s%N)
+	out=$( (cd "$WORK" && set -e && $t) 2>&1 )
+	rc=$?
+	# Whatever the test did, nothing may remain.
+	leaks=""
+	[ -n "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] && leaks+=" state:$(ls "$BW_ROOT" | tr '\n' ' ')"
+	[ -n "$(cgroup_leaks)" ] && leaks+=" cgroups:$(cgroup_leaks | head -3 | tr '\n' ' ')"
+	[ "$(wc -l </proc/self/mountinfo)" -gt "$mounts_before" ] && leaks+=" mounts"
+	if [ -n "$leaks" ]; then
+		for id in $(ls "$BW_ROOT" 2>/dev/null); do "$BULWARK" --root "$BW_ROOT" delete --force "$id" >/dev/null 2>&1; done
+		cgroup_leaks | sort -r | xargs -r rmdir 2>/dev/null
+	fi
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	if [ $rc -eq 0 ] && [ -z "$leaks" ]; then
+		pass=$((pass + 1))
+		echo "ok   $t (${ms} ms)"
+	else
+		failn=$((failn + 1))
+		failed+=("$t")
+		echo "FAIL $t (${ms} ms)${leaks:+ leaked:$leaks}"
+		echo "$out" | tail -n 15 | sed 's/^/    /'
+	fi
+	rm -rf "$WORK/bundles"/*
+done
+rm -rf "$WORK"
+[ $failn -gt 0 ] && echo "failed: ${failed[*]}"
+echo "integration: $pass passed, $failn failed"
+[ $failn -eq 0 ]

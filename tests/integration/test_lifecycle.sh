@@ -1,0 +1,172 @@
+# The OCI lifecycle and runc's CLI contract (ENGINES.md §2-§7).
+
+test_run_returns_zero_for_true() {
+	b=$(new_bundle lc-true)
+	bw run -b "$b" lc-true
+}
+
+test_run_propagates_exit_code() {
+	b=$(new_bundle lc-exit)
+	cfg "$b" '.process.args=["sh","-c","exit 7"]'
+	rc=0; bw run -b "$b" lc-exit || rc=$?
+	expect_eq "exit code" 7 "$rc"
+}
+
+test_run_reports_128_plus_signal() {
+	b=$(new_bundle lc-sig)
+	cfg "$b" '.process.args=["sh","-c","kill -9 $$"]'
+	rc=0; bw run -b "$b" lc-sig || rc=$?
+	expect_eq "exit code" 137 "$rc"
+}
+
+test_run_passes_stdio() {
+	b=$(new_bundle lc-stdio)
+	cfg "$b" '.process.args=["sh","-c","read x; echo got:$x; echo err >&2"]'
+	out=$(echo hello | bw run -b "$b" lc-stdio 2>"$WORK/err")
+	expect_eq stdout "got:hello" "$out"
+	expect_eq stderr "err" "$(cat "$WORK/err")"
+}
+
+test_create_start_state_delete() {
+	b=$(new_bundle lc-cycle)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw create -b "$b" --pid-file "$WORK/pid" lc-cycle </dev/null >/dev/null 2>&1
+	pid=$(cat "$WORK/pid")
+	[ -d /proc/$pid ] || fail "init not alive"
+	st=$(bw state lc-cycle)
+	expect_eq status created "$(echo "$st" | jq -r .status)"
+	expect_eq pid "$pid" "$(echo "$st" | jq -r .pid)"
+	expect_eq bundle "$b" "$(echo "$st" | jq -r .bundle)"
+	bw start lc-cycle
+	expect_eq status running "$(bw state lc-cycle | jq -r .status)"
+	grep -q sleep /proc/$pid/cmdline || fail "init did not exec sleep"
+	bw kill lc-cycle KILL
+	for i in $(seq 50); do [ "$(bw state lc-cycle | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	expect_eq status stopped "$(bw state lc-cycle | jq -r .status)"
+	expect_eq "pid when stopped" 0 "$(bw state lc-cycle | jq -r .pid)"
+	bw delete lc-cycle
+	[ ! -e "$BW_ROOT/lc-cycle" ] || fail "state dir left"
+}
+
+test_pid_file_has_no_trailing_newline() {
+	b=$(new_bundle lc-pidfile)
+	bw create -b "$b" --pid-file "$WORK/p" lc-pidfile </dev/null >/dev/null
+	expect_eq "pid file" "$(cat "$WORK/p")" "$(head -c 100 "$WORK/p")"
+	[ "$(tail -c1 "$WORK/p" | od -An -c | tr -d ' ')" != '\n' ] || fail "trailing newline"
+	bw delete --force lc-pidfile
+}
+
+test_delete_force_of_unknown_id_succeeds() {
+	bw delete --force no-such-container
+}
+
+test_unknown_id_is_reported() {
+	for verb in state start "kill" delete; do
+		out=$(bw $verb no-such-ctr 2>&1) && fail "$verb succeeded"
+		expect_contains "$verb" "container does not exist" "$out"
+	done
+}
+
+test_kill_on_stopped_container_says_not_running() {
+	b=$(new_bundle lc-killstop)
+	cfg "$b" '.process.args=["true"]'
+	bw create -b "$b" lc-killstop </dev/null
+	bw start lc-killstop
+	for i in $(seq 50); do [ "$(bw state lc-killstop | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	out=$(bw kill lc-killstop 15 2>&1) && fail "kill succeeded"
+	expect_contains message "container not running" "$out"
+	bw kill --all lc-killstop 9 || fail "kill --all on a stopped container must exit 0"
+	bw delete lc-killstop
+}
+
+test_kill_accepts_names_and_numbers() {
+	b=$(new_bundle lc-killname)
+	cfg "$b" '.process.args=["sh","-c","trap \"echo usr1 >/tmp/got; exit 3\" USR1; while :; do sleep 0.05; done"]'
+	bw create -b "$b" --pid-file "$WORK/pid" lc-killname </dev/null
+	bw start lc-killname
+	sleep 0.3
+	bw kill lc-killname SIGUSR1
+	for i in $(seq 50); do [ "$(bw state lc-killname | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	expect_eq status stopped "$(bw state lc-killname | jq -r .status)"
+	out=$(bw kill lc-killname NOTASIGNAL 2>&1) && fail "bad signal accepted"
+	expect_contains message "invalid signal" "$out"
+	bw delete lc-killname
+}
+
+test_duplicate_id_is_refused_and_keeps_the_first() {
+	b=$(new_bundle lc-dup)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw create -b "$b" lc-dup </dev/null
+	out=$(bw create -b "$b" lc-dup </dev/null 2>&1) && fail "duplicate create succeeded"
+	expect_contains message "container with id exists: lc-dup" "$out"
+	expect_eq status created "$(bw state lc-dup | jq -r .status)"
+	bw delete --force lc-dup
+}
+
+test_delete_refuses_running_without_force() {
+	b=$(new_bundle lc-delrun)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" lc-delrun </dev/null
+	out=$(bw delete lc-delrun 2>&1) && fail "deleted a running container"
+	expect_contains message "not stopped" "$out"
+	bw delete --force lc-delrun
+}
+
+test_delete_of_created_container_kills_init() {
+	b=$(new_bundle lc-delcreated)
+	bw create -b "$b" --pid-file "$WORK/pid" lc-delcreated </dev/null
+	pid=$(cat "$WORK/pid")
+	bw delete lc-delcreated
+	sleep 0.1
+	[ ! -d /proc/$pid ] || grep -q zombie /proc/$pid/status 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = Z ] || fail "init $pid still alive"
+}
+
+test_list_shows_containers() {
+	b=$(new_bundle lc-list)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw create -b "$b" lc-list </dev/null
+	bw list | grep -q "^lc-list .*created" || fail "not in list: $(bw list)"
+	expect_eq "json" lc-list "$(bw list --format json | jq -r '.[0].id')"
+	expect_eq "quiet" lc-list "$(bw list -q)"
+	bw delete --force lc-list
+}
+
+test_missing_executable_uses_runc_wording_and_leaves_nothing() {
+	b=$(new_bundle lc-noexec)
+	cfg "$b" '.process.args=["no-such-binary"]'
+	out=$(bw create -b "$b" --pid-file "$WORK/p" lc-noexec </dev/null 2>&1) && fail "create succeeded"
+	expect_contains message 'exec: "no-such-binary": executable file not found in $PATH' "$out"
+	[ ! -e "$WORK/p" ] || fail "pid file written on failure"
+	cfg "$b" '.process.args=["/no/such"]'
+	out=$(bw create -b "$b" lc-noexec </dev/null 2>&1) && fail "create succeeded"
+	expect_contains message 'stat /no/such: no such file or directory' "$out"
+	bw delete --force lc-noexec
+}
+
+test_log_file_gets_json_error_line() {
+	b=$(new_bundle lc-log)
+	cfg "$b" '.process.args=["no-such-binary"]'
+	"$BULWARK" --root "$BW_ROOT" --log "$WORK/log.json" --log-format json create -b "$b" lc-log </dev/null 2>/dev/null && fail "create succeeded"
+	line=$(tail -n1 "$WORK/log.json")
+	expect_eq level error "$(echo "$line" | jq -r .level)"
+	expect_contains msg "executable file not found" "$(echo "$line" | jq -r .msg)"
+	echo "$line" | jq -r .time | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' || fail "bad time"
+}
+
+test_flags_accept_equals_form_and_empty_environment() {
+	b=$(new_bundle lc-envless)
+	env -i "$BULWARK" --root="$BW_ROOT" --log-format=json create --bundle="$b" lc-envless </dev/null
+	env -i XDG_RUNTIME_DIR= "$BULWARK" --root "$BW_ROOT" delete --force lc-envless
+}
+
+test_version_and_help() {
+	"$BULWARK" --version | head -1 | grep -Eq '^bulwark version [0-9]+\.[0-9]+\.[0-9]+$' || fail "version line"
+	for v in create start run exec state kill delete list ps spec features sandbox pause resume update events; do
+		"$BULWARK" $v --help >/dev/null || fail "$v --help"
+	done
+}
+
+test_systemd_cgroup_is_a_clear_error() {
+	out=$("$BULWARK" --systemd-cgroup --root "$BW_ROOT" list 2>&1) && fail "accepted"
+	expect_contains message "systemd cgroup driver is not supported" "$out"
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, build, unit tests (plain and under
+# ASan+UBSan), a short fuzz run, integration tests in real containers on this kernel, and the
+# cgroup v2 suite inside a Debian-kernel VM. Needs root. Prints "N passed, N failed" last.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+results=()
+total_pass=0 total_fail=0
+
+record() { # name rc passed failed
+	results+=("$(printf '%-12s %s (%s passed, %s failed)' "$1" "$([ "$2" = 0 ] && echo ok || echo FAILED)" "$3" "$4")")
+	total_pass=$((total_pass + $3))
+	total_fail=$((total_fail + $4))
+	[ "$2" = 0 ] || [ "$4" != 0 ] || total_fail=$((total_fail + 1))
+}
+
+counts_from() { # file -> "passed failed" from the last "N passed, N failed" line
+	local l
+	l=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	[ -n "$l" ] && echo "$l" | awk '{print $1, $3}' || echo "0 0"
+}
+
+meson_counts() { # meson test log -> "passed failed"
+	local ok fail
+	ok=$(grep -Eo '^Ok: +[0-9]+' "$1" | awk '{print $2}' | tail -1)
+	fail=$(grep -Eo '^Fail: +[0-9]+' "$1" | awk '{print $2}' | tail -1)
+	echo "${ok:-0} ${fail:-0}"
+}
+
+log=$(mktemp -d /tmp/bulwark-tests.XXXXXX)
+echo "== dependencies"
+tests/deps.sh || { echo "dependency installation failed"; exit 1; }
+
+echo "== build"
+{ [ -d build ] || meson setup build; } >"$log/build" 2>&1 && ninja -C build >>"$log/build" 2>&1
+rc=$?
+[ $rc = 0 ] || { cat "$log/build"; echo "build: 0 passed, 1 failed"; exit 1; }
+
+echo "== unit tests"
+meson test -C build --suite unit --print-errorlogs >"$log/unit" 2>&1; rc=$?
+tail -n 8 "$log/unit"
+read -r p f < <(meson_counts "$log/unit"); record unit $rc "$p" "$f"
+
+echo "== unit tests under ASan+UBSan"
+{ [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dbuildtype=debug; } >"$log/asan" 2>&1 &&
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --suite unit --print-errorlogs >>"$log/asan" 2>&1; rc=$?
+tail -n 8 "$log/asan"
+read -r p f < <(meson_counts "$log/asan"); record asan $rc "$p" "$f"
+
+if [ -x tests/fuzz/build.sh ]; then
+	echo "== fuzz (short)"
+	tests/fuzz/build.sh "${FUZZ_SECONDS:-30}" >"$log/fuzz" 2>&1; rc=$?
+	tail -n 3 "$log/fuzz"
+	record fuzz $rc $([ $rc = 0 ] && echo "1 0" || echo "0 1")
+fi
+
+echo "== integration (this host: cgroup ${BULWARK_CGROUP_MODE:-v1/hybrid})"
+BULWARK=build/bulwark tests/integration/run.sh >"$log/integration" 2>&1; rc=$?
+grep -v '^ok ' "$log/integration" | tail -n 40
+read -r p f < <(counts_from "$log/integration"); record integration $rc "$p" "$f"
+
+if [ -x tests/vm/run-vm-suite.sh ] && [ "${BULWARK_SKIP_VM:-0}" != 1 ]; then
+	echo "== cgroup v2 + AppArmor suite in a Debian-kernel VM"
+	tests/vm/run-vm-suite.sh >"$log/vm" 2>&1; rc=$?
+	grep -v '^ok ' "$log/vm" | tail -n 40
+	read -r p f < <(counts_from "$log/vm"); record vm $rc "$p" "$f"
+fi
+
+echo
+printf '%s\n' "${results[@]}"
+rm -rf "$log"
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
