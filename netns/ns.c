@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -69,5 +72,22 @@ int ns_differing_flags(pid_t pid, int *flags, struct bw_error *err)
 		if (a.st_ino != b.st_ino || a.st_dev != b.st_dev)
 			*flags |= ns_table[t].flag;
 	}
+	return 0;
+}
+
+int ns_loopback_up(struct bw_error *err)
+{
+	struct ifreq ifr = {0};
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return bw_fail(err, errno, "loopback: socket");
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return bw_fail(err, errno, "loopback: get flags");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return bw_fail(err, errno, "loopback: bring up");
 	return 0;
 }

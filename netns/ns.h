@@ -14,3 +14,5 @@ const char *ns_proc_name(enum oci_ns_type t); /* "net", "mnt", ... */
 int ns_open_path(enum oci_ns_type t, const char *path, const char *field, struct bw_error *err);
 /* Clone flags of the namespaces in which pid differs from the caller. */
 int ns_differing_flags(pid_t pid, int *flags, struct bw_error *err);
+/* Bring "lo" up in the caller's (new) network namespace. */
+int ns_loopback_up(struct bw_error *err);

@@ -145,6 +145,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 
 	if (join_namespaces(cfg, err) < 0)
 		return -1;
+	/* A new network namespace starts with lo down; loopback-only is the useful minimum. */
+	if ((cfg->new_ns_flags & CLONE_NEWNET) && ns_loopback_up(err) < 0)
+		return -1;
 	if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return bw_fail(err, errno, "unshare the cgroup namespace");
 	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)

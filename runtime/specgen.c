@@ -53,7 +53,7 @@ static void mount_gen(yajl_gen g, const char *dst, const char *type, const char 
 
 static void mounts_gen(yajl_gen g, const struct specgen *sg)
 {
-	char tmpopt[64], homeopt[64];
+	char tmpopt[64], uidopt[32], gidopt[32];
 	S("mounts");
 	yajl_gen_array_open(g);
 	mount_gen(g, "/proc", "proc", "proc", (const char *[]){"nosuid", "noexec", "nodev", NULL});
@@ -81,9 +81,11 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 				  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
 	}
 	if (sg->home != NULL) {
-		snprintf(homeopt, sizeof(homeopt), "uid=%u,gid=%u", sg->uid, sg->gid);
+		snprintf(uidopt, sizeof(uidopt), "uid=%u", sg->uid);
+		snprintf(gidopt, sizeof(gidopt), "gid=%u", sg->gid);
 		mount_gen(g, sg->home, "tmpfs", "tmpfs",
-			  (const char *[]){"nosuid", "nodev", "mode=700", homeopt, "size=64m", NULL});
+			  (const char *[]){"nosuid", "nodev", "mode=700", uidopt, gidopt, "size=64m",
+					   NULL});
 	}
 	for (size_t i = 0; i < sg->n_binds; i++)
 		mount_gen(g, sg->binds[i].destination, "bind", sg->binds[i].source,

@@ -26,7 +26,7 @@ mounts_before=$(wc -l </proc/self/mountinfo)
 pass=0 failn=0 failed=()
 for t in $tests; do
 	start=$(date +%s%N)
-	out=$( (cd "$WORK" && set -e && $t) 2>&1 )
+	out=$( (cd "$WORK" || exit 1; set -e; $t) 2>&1 )
 	rc=$?
 	# Whatever the test did, nothing may remain.
 	leaks=""

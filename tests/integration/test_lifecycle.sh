@@ -14,9 +14,25 @@ test_run_propagates_exit_code() {
 
 test_run_reports_128_plus_signal() {
 	b=$(new_bundle lc-sig)
-	cfg "$b" '.process.args=["sh","-c","kill -9 $$"]'
-	rc=0; bw run -b "$b" lc-sig || rc=$?
+	cfg "$b" '.process.args=["sleep","30"]'
+	"$BULWARK" --root "$BW_ROOT" run -b "$b" lc-sig </dev/null &
+	runner=$!
+	for i in $(seq 50); do [ "$(bw state lc-sig 2>/dev/null | jq -r .status)" = running ] && break; sleep 0.1; done
+	bw kill lc-sig KILL
+	rc=0; wait $runner || rc=$?
 	expect_eq "exit code" 137 "$rc"
+}
+
+test_run_forwards_signals_to_the_container() {
+	b=$(new_bundle lc-fwd)
+	cfg "$b" '.process.args=["sh","-c","trap \"exit 42\" TERM; while :; do sleep 0.05; done"]'
+	"$BULWARK" --root "$BW_ROOT" run -b "$b" lc-fwd </dev/null &
+	runner=$!
+	for i in $(seq 50); do [ "$(bw state lc-fwd 2>/dev/null | jq -r .status)" = running ] && break; sleep 0.1; done
+	sleep 0.2
+	kill -TERM $runner
+	rc=0; wait $runner || rc=$?
+	expect_eq "exit code" 42 "$rc"
 }
 
 test_run_passes_stdio() {
