@@ -3,7 +3,7 @@
 
 : "${BULWARK:?BULWARK must point at the bulwark binary}"
 BW_ROOT=${BW_ROOT:-/run/bulwark-it}
-CG_PREFIX=bwit
+CG_PREFIX=${CG_PREFIX:-bwit}
 
 # A busybox-static root filesystem, built once per run.
 make_rootfs() {

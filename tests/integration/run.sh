@@ -12,7 +12,11 @@ filter=${1:-}
 [ -x "$BULWARK" ] || { echo "no bulwark binary at $BULWARK" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/bwit.XXXXXX)
+chmod 755 "$WORK" # user-namespaced containers must reach the rootfs below it
 export WORK
+# Per-run state root and cgroup prefix: runs in parallel (or in a VM) never see each other.
+export BW_ROOT=${BW_ROOT:-/run/bulwark-it.$$}
+export CG_PREFIX=${CG_PREFIX:-bwit-$$}
 ROOTFS=$WORK/rootfs
 export ROOTFS
 . "$here/lib.sh"
@@ -50,6 +54,8 @@ for t in $tests; do
 	rm -rf "$WORK/bundles"/*
 done
 rm -rf "$WORK"
+rm -rf "$BW_ROOT"
+find /sys/fs/cgroup -maxdepth 2 -type d -name "$CG_PREFIX" -exec rmdir {} + 2>/dev/null
 [ $failn -gt 0 ] && echo "failed: ${failed[*]}"
 echo "integration: $pass passed, $failn failed"
 [ $failn -eq 0 ]

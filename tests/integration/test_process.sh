@@ -1,0 +1,187 @@
+# What the container's process gets: user, groups, umask, env, cwd, hostname, rlimits,
+# capabilities, no_new_privs, stdio and terminals, hooks, cgroup placement.
+
+test_process_user_groups_umask_env_cwd() {
+	b=$(new_bundle pr-user)
+	cfg "$b" '.process.user={"uid":1234,"gid":2345,"umask":63,"additionalGids":[7,8]} | .process.cwd="/tmp" | .process.env+=["FOO=bar baz"] | .process.args=["sh","-c","id -u; id -g; id -G; umask; pwd; echo $FOO"]'
+	out=$(bw run -b "$b" pr-user </dev/null | tr '\n' ' ')
+	expect_eq output "1234 2345 2345 7 8 0077 /tmp bar baz " "$out"
+}
+
+test_process_hostname_and_domainname() {
+	b=$(new_bundle pr-host)
+	cfg "$b" '.hostname="box1" | .domainname="example.test" | .process.args=["sh","-c","hostname; cat /proc/sys/kernel/domainname"]'
+	expect_eq names "box1 example.test" "$(bw run -b "$b" pr-host </dev/null | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_process_rlimits_applied() {
+	b=$(new_bundle pr-rlim)
+	cfg "$b" '.process.rlimits=[{"type":"RLIMIT_NOFILE","hard":512,"soft":256},{"type":"RLIMIT_NPROC","hard":100,"soft":90}] | .process.args=["sh","-c","ulimit -n; ulimit -Hn; ulimit -u"]'
+	expect_eq limits "256 512 90" "$(bw run -b "$b" pr-rlim </dev/null | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_process_rlimit_above_hard_limit_fails_clearly() {
+	b=$(new_bundle pr-rlimbig)
+	hard=$(ulimit -Hn)
+	cfg "$b" ".process.rlimits=[{\"type\":\"RLIMIT_NOFILE\",\"hard\":$((hard * 4)),\"soft\":$((hard * 4))}]"
+	out=$(bw run -b "$b" pr-rlimbig </dev/null 2>&1) && fail "raising above the hard limit succeeded without CAP_SYS_RESOURCE"
+	expect_contains message "process.rlimits[0]: setrlimit RLIMIT_NOFILE" "$out"
+	expect_contains message "operation not permitted" "$(echo "$out" | tr A-Z a-z)"
+}
+
+test_process_capabilities_exact_and_no_inheritable() {
+	b=$(new_bundle pr-caps)
+	cfg "$b" '.process.capabilities={"bounding":["CAP_CHOWN","CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]} | .process.args=["sh","-c","grep -E \"^Cap(Inh|Prm|Eff|Bnd|Amb)\" /proc/self/status"]'
+	out=$(bw run -b "$b" pr-caps </dev/null)
+	expect_contains CapBnd "CapBnd:	0000000000000021" "$out"
+	expect_contains CapEff "CapEff:	0000000000000020" "$out"
+	expect_contains CapPrm "CapPrm:	0000000000000020" "$out"
+	expect_contains CapInh "CapInh:	0000000000000000" "$out"
+	expect_contains CapAmb "CapAmb:	0000000000000000" "$out"
+}
+
+test_process_unknown_capability_is_an_error() {
+	b=$(new_bundle pr-badcap)
+	cfg "$b" '.process.capabilities.bounding+=["CAP_NOT_A_CAP"]'
+	out=$(bw run -b "$b" pr-badcap </dev/null 2>&1) && fail "accepted"
+	expect_contains message 'process.capabilities.bounding[14]: unknown capability "CAP_NOT_A_CAP"' "$out"
+}
+
+test_process_no_new_privs_and_seccomp_field() {
+	b=$(new_bundle pr-nnp)
+	cfg "$b" '.process.args=["sh","-c","grep NoNewPrivs /proc/self/status"]'
+	expect_eq nnp "NoNewPrivs:	1" "$(bw run -b "$b" pr-nnp </dev/null)"
+	cfg "$b" '.process.noNewPrivileges=false'
+	expect_eq nnp "NoNewPrivs:	0" "$(bw run -b "$b" pr-nnp </dev/null)"
+}
+
+test_process_oom_score_adj() {
+	b=$(new_bundle pr-oom)
+	cfg "$b" '.process.oomScoreAdj=321 | .process.args=["cat","/proc/self/oom_score_adj"]'
+	expect_eq oom 321 "$(bw run -b "$b" pr-oom </dev/null)"
+}
+
+test_process_only_stdio_fds_reach_the_container() {
+	b=$(new_bundle pr-fds)
+	cfg "$b" '.process.args=["ls","/proc/self/fd"]'
+	out=$(bw run -b "$b" pr-fds </dev/null 7</etc/hostname 9>/dev/null | tr '\n' ' ')
+	expect_eq fds "0 1 2 3 " "$out" # 3 is ls's own directory fd
+}
+
+test_process_preserve_fds_passes_extra_fds() {
+	b=$(new_bundle pr-pfds)
+	cfg "$b" '.process.args=["sh","-c","cat <&3"]'
+	echo passed-through >"$WORK/f3"
+	out=$(bw run -b "$b" --preserve-fds 1 pr-pfds </dev/null 3<"$WORK/f3")
+	expect_eq fd3 passed-through "$out"
+}
+
+test_process_cgroup_placement_in_every_hierarchy() {
+	b=$(new_bundle pr-cg)
+	cfg "$b" '.process.args=["sleep","30"] | .linux.namespaces-=[{"type":"cgroup"}]'
+	bw create -b "$b" --pid-file "$WORK/pid" pr-cg </dev/null
+	pid=$(cat "$WORK/pid")
+	n_hier=$(grep -c . /proc/$pid/cgroup)
+	n_ok=$(grep -c ":/bwit/pr-cg$" /proc/$pid/cgroup)
+	expect_eq "hierarchies at cgroupsPath" "$n_hier" "$n_ok"
+	bw delete --force pr-cg
+	[ -z "$(cgroup_leaks)" ] || fail "cgroup left: $(cgroup_leaks)"
+}
+
+test_process_terminal_via_console_socket() {
+	b=$(new_bundle pr-tty)
+	cfg "$b" '.process.terminal=true | .process.args=["sh","-c","tty; [ -t 0 ] && echo isatty; echo DONE"]'
+	python3 "$(dirname "$BASH_SOURCE")/helpers/console_recv.py" "$WORK/console.sock" "$WORK/console.out" &
+	recv=$!
+	for i in $(seq 50); do [ -S "$WORK/console.sock" ] && break; sleep 0.05; done
+	bw create -b "$b" --console-socket "$WORK/console.sock" pr-tty </dev/null
+	bw start pr-tty
+	wait $recv
+	out=$(cat "$WORK/console.out")
+	expect_contains payload "payload=/dev/ptmx" "$out"
+	expect_contains nfds "nfds=1" "$out"
+	expect_contains major "major=5" "$out"
+	expect_contains tty "/dev/pts/0" "$out"
+	expect_contains isatty "isatty" "$out"
+	for i in $(seq 50); do [ "$(bw state pr-tty | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	bw delete --force pr-tty
+}
+
+test_process_terminal_without_socket_is_an_error() {
+	b=$(new_bundle pr-ttynosock)
+	cfg "$b" '.process.terminal=true'
+	out=$(bw create -b "$b" pr-ttynosock </dev/null 2>&1) && fail "accepted"
+	expect_contains message "no --console-socket" "$out"
+	bw delete --force pr-ttynosock
+}
+
+test_process_run_tty_relays_terminal() {
+	b=$(new_bundle pr-runtty)
+	cfg "$b" '.process.terminal=true | .process.args=["sh","-c","tty; exit 3"]'
+	rc=0
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b pr-runtty" /dev/null </dev/null) || rc=$?
+	expect_contains tty "/dev/pts/0" "$out"
+	expect_eq rc 3 "$rc"
+}
+
+test_hooks_receive_state_and_run_in_order() {
+	b=$(new_bundle pr-hooks)
+	log=$WORK/hooks.log
+	for k in prestart createRuntime poststart poststop; do
+		printf '#!/bin/sh\necho %s $(cat | tr -d "\\n") >>%s\n' "$k" "$log" >"$WORK/hook-$k"
+		chmod +x "$WORK/hook-$k"
+	done
+	cfg "$b" ".hooks={\"prestart\":[{\"path\":\"$WORK/hook-prestart\"}],\"createRuntime\":[{\"path\":\"$WORK/hook-createRuntime\"}],\"poststart\":[{\"path\":\"$WORK/hook-poststart\"}],\"poststop\":[{\"path\":\"$WORK/hook-poststop\"}]}"
+	bw run -b "$b" pr-hooks </dev/null
+	expect_eq order "prestart createRuntime poststart poststop" "$(awk '{print $1}' "$log" | tr '\n' ' ' | sed 's/ $//')"
+	state=$(grep '^prestart' "$log" | cut -d' ' -f2-)
+	expect_eq id pr-hooks "$(echo "$state" | jq -r .id)"
+	expect_eq bundle "$b" "$(echo "$state" | jq -r .bundle)"
+	[ "$(echo "$state" | jq -r .pid)" -gt 0 ] || fail "no pid in hook state"
+}
+
+test_hook_failure_aborts_create_and_leaves_nothing() {
+	b=$(new_bundle pr-hookfail)
+	cfg "$b" '.hooks={"createRuntime":[{"path":"/bin/false"}]}'
+	out=$(bw create -b "$b" pr-hookfail </dev/null 2>&1) && fail "create succeeded"
+	expect_contains message "createRuntime hook #0 (/bin/false): exit status 1" "$out"
+	[ ! -e "$BW_ROOT/pr-hookfail" ] || fail "state left"
+}
+
+test_hook_timeout_is_enforced() {
+	b=$(new_bundle pr-hooktime)
+	cfg "$b" '.hooks={"prestart":[{"path":"/bin/sleep","args":["sleep","30"],"timeout":1}]}'
+	start=$(date +%s)
+	out=$(bw create -b "$b" pr-hooktime </dev/null 2>&1) && fail "create succeeded"
+	[ $(($(date +%s) - start)) -lt 10 ] || fail "timeout not enforced"
+	expect_contains message "timed out after 1 s" "$out"
+}
+
+test_user_namespace_maps_root_to_unprivileged_range() {
+	b=$(new_bundle pr-userns)
+	cfg "$b" '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .process.args=["sh","-c","cat /proc/self/uid_map; id -u; touch /tmp/x && echo writable"]'
+	out=$(bw run -b "$b" pr-userns </dev/null | tr -s ' \n' ' ')
+	expect_eq userns " 0 200000 65536 0 writable " "$out"
+}
+
+test_invalid_config_gives_one_line_and_leaves_nothing() {
+	b=$(new_bundle pr-badcfg)
+	for filter in '.linux.uidMappings=[{"containerID":0,"hostID":1,"size":0}] | .linux.namespaces+=[{"type":"user"}]' \
+		'.process.cwd="relative"' '.ociVersion="2.0.0"' '.linux.namespaces+=[{"type":"bogus"}]' \
+		'.process.rlimits=[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]' '.mounts[0].destination="proc"'; do
+		cp "$b/config.json" "$WORK/saved.json"
+		cfg "$b" "$filter"
+		out=$(bw create -b "$b" pr-badcfg </dev/null 2>&1) && fail "accepted: $filter"
+		expect_eq "lines for $filter" 1 "$(echo "$out" | wc -l)"
+		expect_contains "prefix for $filter" "bulwark: create failed: config.json: " "$out"
+		[ ! -e "$BW_ROOT/pr-badcfg" ] || fail "state left for $filter"
+		cp "$WORK/saved.json" "$b/config.json"
+	done
+	echo '{"ociVersion": "1.0.0", "process": ' >"$b/config.json"
+	out=$(bw create -b "$b" pr-badcfg </dev/null 2>&1) && fail "accepted malformed JSON"
+	expect_contains malformed "config.json: invalid JSON" "$out"
+	rm "$b/rootfs"
+	base_config >"$b/config.json"
+	out=$(bw create -b "$b" pr-badcfg </dev/null 2>&1) && fail "accepted a missing rootfs"
+	expect_contains missing-rootfs "root.path" "$out"
+}
