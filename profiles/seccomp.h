@@ -31,13 +31,6 @@ int seccomp_compile_cached(const struct oci_seccomp *sc, const char *cache_dir,
  * *listener_fd receives it (O_CLOEXEC; else -1). The caller sets no_new_privs first unless
  * it keeps CAP_SYS_ADMIN. */
 int seccomp_prog_load(const struct seccomp_prog *prog, int *listener_fd, struct bw_error *err);
-/* The same under its first name. libseccomp exports a seccomp_load() too: a file that
- * includes both <seccomp.h> and this header does not compile, and the two symbols collide at
- * link time (ours wins in our binaries). Callers should move to seccomp_prog_load. Files that
- * need libseccomp define SECCOMP_NO_LOAD_ALIAS before including this header. */
-#ifndef SECCOMP_NO_LOAD_ALIAS
-int seccomp_load(const struct seccomp_prog *prog, int *listener_fd, struct bw_error *err);
-#endif
 void seccomp_prog_free(struct seccomp_prog *prog);
 
 /* The built-in hardened default profile as an OCI seccomp object (bulwark spec, sandbox).

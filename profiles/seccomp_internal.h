@@ -4,7 +4,6 @@
 
 #include <stdint.h>
 
-#define SECCOMP_NO_LOAD_ALIAS /* we include <seccomp.h>: see seccomp.h */
 #include "seccomp.h"
 #include "sha256.h"
 

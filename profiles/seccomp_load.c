@@ -38,8 +38,3 @@ int seccomp_prog_load(const struct seccomp_prog *prog, int *listener_fd, struct 
 		return bw_fail(err, 0, "seccomp: TSYNC failed for thread %ld", r);
 	return 0;
 }
-
-int seccomp_load(const struct seccomp_prog *prog, int *listener_fd, struct bw_error *err)
-{
-	return seccomp_prog_load(prog, listener_fd, err);
-}
