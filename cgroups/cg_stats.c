@@ -100,8 +100,10 @@ static void write_entry(FILE *f, const char *name, uint64_t limit, uint64_t usag
 		name, limit, usage, max, failcnt);
 }
 
-/* memory.stat as {"key":value,...}; only plain identifier keys are copied. */
-static void write_raw(FILE *f, const char *dir, uint64_t *cache, const char *cache_key)
+/* memory.stat as {"key":value,...}; only plain identifier keys are copied. Then "oom_kill",
+ * which neither memory.stat has: the kernel keeps it in memory.events (v2) or
+ * memory.oom_control (v1), and v1's failcnt does not show OOM kills on recent kernels. */
+static void write_raw(FILE *f, const char *dir, bool v2, uint64_t *cache, const char *cache_key)
 {
 	_cleanup_free_ char *s = NULL;
 	struct bw_error e = {0};
@@ -124,6 +126,9 @@ static void write_raw(FILE *f, const char *dir, uint64_t *cache, const char *cac
 			first = false;
 		}
 	}
+	if (dir != NULL)
+		fprintf(f, "%s\"oom_kill\":%" PRIu64, first ? "" : ",",
+			rk(dir, v2 ? "memory.events" : "memory.oom_control", "oom_kill"));
 	fputs("}", f);
 }
 
@@ -143,7 +148,7 @@ static void write_memory(struct cg_manager *cg, FILE *f)
 			    cur + rd(d, "memory.swap.current"), 0,
 			    rk(d, "memory.swap.events", "max"));
 		fputs(",", f);
-		write_raw(f, d, &cache, "file");
+		write_raw(f, d, true, &cache, "file");
 	} else {
 		write_entry(f, "usage", rd(d, "memory.limit_in_bytes"),
 			    rd(d, "memory.usage_in_bytes"), rd(d, "memory.max_usage_in_bytes"),
@@ -158,7 +163,7 @@ static void write_memory(struct cg_manager *cg, FILE *f)
 			    rd(d, "memory.kmem.usage_in_bytes"),
 			    rd(d, "memory.kmem.max_usage_in_bytes"), rd(d, "memory.kmem.failcnt"));
 		fputs(",", f);
-		write_raw(f, d, &cache, "cache");
+		write_raw(f, d, false, &cache, "cache");
 	}
 	fprintf(f, ",\"cache\":%" PRIu64 "}", cache);
 }

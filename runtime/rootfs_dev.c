@@ -1,7 +1,7 @@
 /* /dev inside the container: the OCI default devices and links when /dev is a tmpfs of the
  * spec, then linux.devices. Outside a user namespace nodes are made with mknod; inside one
  * (where mknod is refused) the host's node is bind-mounted after checking it is the device
- * the spec asks for. /dev/core is deliberately not created (it would expose /proc/kcore). */
+ * the spec asks for; so it is when the devices cgroup refuses the mknod. /dev/core is deliberately not created (it would expose /proc/kcore). */
 #include "runtime/rootfs_internal.h"
 
 #include <errno.h>
@@ -100,7 +100,18 @@ static int make_node(const struct rootfs_ctx *ctx, const struct dev_node *d, str
 		return bw_fail(err, errno, "remove the image's `%s`", d->path);
 	if (ctx->userns && d->type != S_IFIFO)
 		return node_bind(dirfd, name, d, err);
-	return node_mknod(dirfd, name, d, err);
+	if (node_mknod(dirfd, name, d, err) == 0)
+		return 0;
+	/* The devices cgroup refuses mknod of a node that linux.resources.devices does not
+	 * allow. The node may still exist (its opens are refused by the same rules), so bind
+	 * the host's node instead, as in a user namespace. */
+	if (err == NULL || err->code != EPERM || d->type == S_IFIFO)
+		return -1;
+	bw_error_clear(err);
+	if (node_bind(dirfd, name, d, err) < 0)
+		return bw_wrap(err, "mknod `%s` refused (not allowed by linux.resources.devices)",
+			       d->path);
+	return 0;
 }
 
 static int spec_device(const struct oci_device *sd, struct dev_node *d, size_t i,

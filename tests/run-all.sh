@@ -58,7 +58,7 @@ if [ -x tests/fuzz/build.sh ]; then
 fi
 
 echo "== integration (this host: cgroup ${BULWARK_CGROUP_MODE:-v1/hybrid})"
-BULWARK=build/bulwark tests/integration/run.sh >"$log/integration" 2>&1; rc=$?
+BULWARK=build/runtime/bulwark tests/integration/run.sh >"$log/integration" 2>&1; rc=$?
 grep -v '^ok ' "$log/integration" | tail -n 40
 read -r p f < <(counts_from "$log/integration"); record integration $rc "$p" "$f"
 

@@ -4,7 +4,7 @@
 # processes). Prints "N passed, N failed" last. Needs root.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-BULWARK=${BULWARK:-$here/../../build/bulwark}
+BULWARK=${BULWARK:-$here/../../build/runtime/bulwark}
 BULWARK=$(readlink -f "$BULWARK")
 export BULWARK
 filter=${1:-}
