@@ -185,3 +185,40 @@ test_invalid_config_gives_one_line_and_leaves_nothing() {
 	out=$(bw create -b "$b" pr-badcfg </dev/null 2>&1) && fail "accepted a missing rootfs"
 	expect_contains missing-rootfs "root.path" "$out"
 }
+
+test_spec_writes_hardened_default_that_runs() {
+	mkdir -p "$WORK/hs"
+	ln -s "$ROOTFS" "$WORK/hs/rootfs"
+	(cd "$WORK/hs" && "$BULWARK" spec)
+	out=$("$BULWARK" spec --bundle "$WORK/hs" 2>&1) && fail "spec overwrote config.json"
+	expect_contains message "exists" "$out"
+	cfg "$WORK/hs" '.process.terminal=false | .linux.cgroupsPath="/'"$CG_PREFIX"'/hs" | .process.args=["sh","-c","id -u; grep -E \"^(CapEff|CapBnd|NoNewPrivs|Seccomp):\" /proc/self/status | tr -d \"\\t\"; touch /x 2>/dev/null || echo ro"]'
+	out=$(bw run -b "$WORK/hs" hs </dev/null | tr '\n' ' ')
+	expect_eq out "1000 CapEff:0000000000000000 CapBnd:0000000000000000 NoNewPrivs:1 Seccomp:2 ro " "$out"
+}
+
+test_sandbox_runs_over_read_only_host_root() {
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox -- sh -c 'id -u; touch /etc/bulwark-x 2>/dev/null || echo ro; echo hi >$HOME/f && cat $HOME/f; echo t >/tmp/t && cat /tmp/t; ls /run | wc -l; ip -o link | wc -l' | tr '\n' ' ')
+	expect_eq out "1000 ro hi t 0 1 " "$out"
+	[ ! -e /etc/bulwark-x ] || fail "wrote to the host"
+}
+
+test_sandbox_exit_codes_follow_docker_convention() {
+	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- sh -c 'exit 9' || rc=$?
+	expect_eq "command status" 9 "$rc"
+	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- /no/such/thing 2>/dev/null || rc=$?
+	expect_eq "not found" 127 "$rc"
+	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- /etc/hostname 2>/dev/null || rc=$?
+	expect_eq "not executable" 126 "$rc"
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" sandbox --user nobody -- true 2>&1) || rc=$?
+	expect_eq "bad flag" 125 "$rc"
+	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+}
+
+test_sandbox_bind_ro_and_rw() {
+	mkdir -p "$WORK/share" && echo data >"$WORK/share/in" && chmod 777 "$WORK/share"
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox --bind "$WORK/share:/mnt:ro" -- sh -c 'cat /mnt/in; touch /mnt/x 2>/dev/null || echo ro')
+	expect_eq ro "data ro" "$(echo $out)"
+	"$BULWARK" --root "$BW_ROOT" sandbox --bind "$WORK/share:/mnt:rw" -- sh -c 'echo out >/mnt/out'
+	expect_eq rw out "$(cat "$WORK/share/out")"
+}
