@@ -1,9 +1,11 @@
 /* Flag parsing shared by every verb, and the state-root default. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -123,4 +125,29 @@ const char *cli_state_root(const struct global_opts *g)
 	}
 	snprintf(buf, sizeof(buf), "/tmp/bulwark-%d", (int)geteuid());
 	return buf;
+}
+
+int cli_parse_signal(const char *s, int *sig, struct bw_error *err)
+{
+	int n;
+	if (parse_int(s, &n) == 0) {
+		if (n <= 0 || n > SIGRTMAX)
+			return bw_fail(err, 0, "invalid signal: %s", s);
+		*sig = n;
+		return 0;
+	}
+	const char *name = str_has_prefix(s, "SIG") ? s + 3 : s;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+		if (abbrev != NULL && strcasecmp(abbrev, name) == 0) {
+			*sig = i;
+			return 0;
+		}
+	}
+	if (strncasecmp(name, "RTMIN+", 6) == 0 && parse_int(name + 6, &n) == 0 &&
+	    SIGRTMIN + n <= SIGRTMAX) {
+		*sig = SIGRTMIN + n;
+		return 0;
+	}
+	return bw_fail(err, 0, "invalid signal: %s", s);
 }

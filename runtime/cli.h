@@ -41,6 +41,9 @@ void cli_print_help(const char *usage, const char *description, const struct cli
  * XDG_RUNTIME_DIR counts as unset). */
 const char *cli_state_root(const struct global_opts *g);
 
+/* A signal by name or number ("KILL", "SIGKILL", "kill", "9", "RTMIN+3"). */
+int cli_parse_signal(const char *s, int *sig, struct bw_error *err);
+
 /* Every verb has this signature; argv[0] is the verb's first argument. */
 typedef int (*verb_fn)(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
 

@@ -41,7 +41,7 @@ VERB(kill)
 	int left = argc - consumed;
 	if (left < 1 || left > 2)
 		return bw_fail(err, 0, "kill: expected a container id and an optional signal");
-	if (left == 2 && lifecycle_parse_signal(argv[consumed + 1], &sig, err) < 0)
+	if (left == 2 && cli_parse_signal(argv[consumed + 1], &sig, err) < 0)
 		return -1;
 	struct container *c;
 	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)

@@ -41,5 +41,3 @@ int lifecycle_teardown(struct container *c, struct bw_error *err);
 int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err);
 /* Load the container's own copy of config.json. */
 int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_error *err);
-/* Signal by name or number ("KILL", "SIGKILL", "9"). */
-int lifecycle_parse_signal(const char *s, int *sig, struct bw_error *err);

@@ -1,0 +1,130 @@
+/* common/: error formatting, number parsing, path cleaning, atomic writes, in-root opening. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+Test(error, wrap_prepends_context_and_text_appends_strerror)
+{
+	struct bw_error e = {0};
+	cr_assert_eq(bw_fail(&e, ENOENT, "open `%s`", "/x"), -1);
+	bw_wrap(&e, "while creating %s", "c1");
+	char buf[256];
+	bw_error_text(&e, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "while creating c1: open `/x`: No such file or directory");
+}
+
+Test(error, wrap_truncates_instead_of_overflowing)
+{
+	struct bw_error e = {0};
+	char big[BW_ERROR_MAX + 100];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	bw_fail(&e, 0, "%s", big);
+	bw_wrap(&e, "ctx");
+	cr_assert_eq(strlen(e.msg), BW_ERROR_MAX - 1);
+}
+
+Test(util, strict_number_parsing)
+{
+	uint64_t u;
+	int64_t i;
+	uint32_t u32;
+	cr_assert_eq(parse_u64("18446744073709551615", &u), 0);
+	cr_assert_lt(parse_u64("18446744073709551616", &u), 0);
+	cr_assert_lt(parse_u64("-1", &u), 0);
+	cr_assert_lt(parse_u64("12x", &u), 0);
+	cr_assert_lt(parse_u64("", &u), 0);
+	cr_assert_eq(parse_i64("-5", &i), 0);
+	cr_assert_eq(i, -5);
+	cr_assert_lt(parse_i64(" 5", &i), 0);
+	cr_assert_lt(parse_u32("4294967296", &u32), 0);
+}
+
+Test(util, strv)
+{
+	char **v = NULL;
+	strv_push(&v, "a");
+	strv_push(&v, "b");
+	cr_assert_eq(strv_len(v), 2);
+	cr_assert(strv_contains(v, "b"));
+	char **d = strv_dup(v);
+	cr_assert_str_eq(d[0], "a");
+	strv_free(v);
+	strv_free(d);
+}
+
+Test(fs, path_clean_and_join)
+{
+	char *p = fs_path_clean("//a/./b/../c/");
+	cr_assert_str_eq(p, "/a/c");
+	free(p);
+	p = fs_path_clean("/../../etc");
+	cr_assert_str_eq(p, "/etc");
+	free(p);
+	p = fs_path_join("/run/x/", "/id");
+	cr_assert_str_eq(p, "/run/x/id");
+	free(p);
+}
+
+Test(fs, atomic_write_replaces_and_leaves_no_temp)
+{
+	char dir[] = "/tmp/bwut.XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	_cleanup_free_ char *f = fs_path_join(dir, "state.json");
+	struct bw_error e = {0};
+	cr_assert_eq(fs_write_atomic(f, "one", 3, 0600, &e), 0);
+	cr_assert_eq(fs_write_atomic(f, "two!", 4, 0600, &e), 0);
+	char *data = NULL;
+	size_t len;
+	cr_assert_eq(fs_read_file(f, 100, &data, &len, &e), 0);
+	cr_assert_str_eq(data, "two!");
+	free(data);
+	struct stat st;
+	cr_assert_eq(stat(f, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert_eq(fs_remove_tree(dir, &e), 0);
+	cr_assert_neq(access(dir, F_OK), 0);
+}
+
+Test(fs, read_limit_is_enforced)
+{
+	struct bw_error e = {0};
+	char *data = NULL;
+	cr_assert_lt(fs_read_file("/proc/self/maps", 16, &data, NULL, &e), 0);
+}
+
+Test(fs, open_in_root_keeps_symlinks_inside)
+{
+	char dir[] = "/tmp/bwut.XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[512];
+	snprintf(path, sizeof(path), "%s/etc", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/etc/passwd", dir);
+	FILE *f = fopen(path, "w");
+	fputs("inside\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/escape", dir);
+	cr_assert_eq(symlink("../../../../etc/passwd", path), 0);
+	struct bw_error e = {0};
+	int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = fs_open_in_root(root, "/escape", O_RDONLY, 0, &e);
+	cr_assert_geq(fd, 0);
+	char buf[16] = {0};
+	cr_assert_gt(read(fd, buf, sizeof(buf) - 1), 0);
+	cr_assert_str_eq(buf, "inside\n", "the symlink resolved inside the root");
+	close(fd);
+	fd = fs_open_in_root(root, "/proc/self/exe", O_RDONLY, 0, &e);
+	cr_assert_lt(fd, 0);
+	close(root);
+	fs_remove_tree(dir, &e);
+}
