@@ -26,7 +26,9 @@ mkdir -p "$WORK/bundles"
 for f in "$here"/test_*.sh; do . "$f"; done
 tests=$(declare -F | awk '{print $3}' | grep '^test_' | grep -- "${filter}" || true)
 
-mounts_before=$(wc -l </proc/self/mountinfo)
+# Leaked mounts would be on the test's own paths (other software may mount elsewhere meanwhile).
+test_mounts() { grep -cE " ($WORK|$BW_ROOT)[/ ]" /proc/self/mountinfo; }
+mounts_before=$(test_mounts)
 pass=0 failn=0 failed=()
 for t in $tests; do
 	start=$(date +%s%N)
@@ -36,7 +38,7 @@ for t in $tests; do
 	leaks=""
 	[ -n "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] && leaks+=" state:$(ls "$BW_ROOT" | tr '\n' ' ')"
 	[ -n "$(cgroup_leaks)" ] && leaks+=" cgroups:$(cgroup_leaks | head -3 | tr '\n' ' ')"
-	[ "$(wc -l </proc/self/mountinfo)" -gt "$mounts_before" ] && leaks+=" mounts"
+	[ "$(test_mounts)" -gt "$mounts_before" ] && leaks+=" mounts"
 	if [ -n "$leaks" ]; then
 		for id in $(ls "$BW_ROOT" 2>/dev/null); do "$BULWARK" --root "$BW_ROOT" delete --force "$id" >/dev/null 2>&1; done
 		cgroup_leaks | sort -r | xargs -r rmdir 2>/dev/null

@@ -1,0 +1,69 @@
+# Namespaces new or joined by path, time offsets, --no-pivot, the container-side hooks,
+# LISTEN_FDS, and the scheduling attributes of process.
+
+test_namespace_joined_by_path() {
+	ip netns add "bwit-$$" 2>/dev/null || fail "ip netns add"
+	ip netns exec "bwit-$$" ip link add bwv0 type veth peer name bwv1
+	b=$(new_bundle ns-join)
+	cfg "$b" ".linux.namespaces=[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"network\",\"path\":\"/run/netns/bwit-$$\"}] | .process.args=[\"sh\",\"-c\",\"ip -o link | grep -c bwv0@\"]"
+	out=$(bw run -b "$b" ns-join </dev/null) || { ip netns del "bwit-$$"; fail "run: $out"; }
+	ip netns del "bwit-$$"
+	expect_eq "sees the joined netns" 1 "$out"
+}
+
+test_namespace_path_of_wrong_type_is_refused() {
+	b=$(new_bundle ns-wrong)
+	cfg "$b" '.linux.namespaces=[{"type":"pid"},{"type":"uts"},{"type":"network","path":"/proc/self/ns/uts"},{"type":"mount"}]'
+	out=$(bw create -b "$b" ns-wrong </dev/null 2>&1) && fail "accepted"
+	expect_contains message "linux.namespaces[2].path: \`/proc/self/ns/uts\` is not a network namespace" "$out"
+	cfg "$b" '.linux.namespaces=[{"type":"pid"},{"type":"uts"},{"type":"network","path":"/etc/hostname"},{"type":"mount"}]'
+	out=$(bw create -b "$b" ns-wrong </dev/null 2>&1) && fail "accepted a plain file"
+	expect_contains message "is not a namespace file" "$out"
+}
+
+test_time_namespace_offsets() {
+	b=$(new_bundle ns-time)
+	cfg "$b" '.linux.namespaces+=[{"type":"time"}] | .linux.timeOffsets={"monotonic":{"secs":86400,"nanosecs":0},"boottime":{"secs":172800,"nanosecs":0}} | .process.args=["cat","/proc/uptime"]'
+	host_up=$(cut -d. -f1 /proc/uptime)
+	out=$(bw run -b "$b" ns-time </dev/null | cut -d. -f1)
+	[ "$out" -ge $((host_up + 172800 - 5)) ] || fail "boottime offset not applied: host $host_up, container $out"
+}
+
+test_no_pivot_runs_with_move_and_chroot() {
+	b=$(new_bundle ns-nopivot)
+	cfg "$b" '.process.args=["sh","-c","ls / | grep -c ^bin$"]'
+	expect_eq root 1 "$(bw run --no-pivot -b "$b" ns-nopivot </dev/null)"
+}
+
+test_no_new_keyring_keeps_session_keyring() {
+	b=$(new_bundle ns-keyring)
+	cfg "$b" '.process.args=["sh","-c","grep -c _ses /proc/keys 2>/dev/null || echo 0"]'
+	bw run -b "$b" ns-keyring </dev/null >/dev/null
+	bw run --no-new-keyring -b "$b" ns-keyring </dev/null >/dev/null
+}
+
+test_create_container_and_start_container_hooks_run_inside() {
+	b=$(new_bundle ns-chooks)
+	cfg "$b" '.hooks={"createContainer":[{"path":"/bin/sh","args":["sh","-c","hostname > /tmp/cc-hook"]}],"startContainer":[{"path":"/bin/sh","args":["sh","-c","echo started > /tmp/sc-hook"]}]} | .process.args=["sh","-c","cat /tmp/sc-hook"]'
+	# createContainer runs in the container namespaces (before pivot: host paths), so its
+	# output lands in the host's /tmp under the container's hostname.
+	out=$(bw run -b "$b" ns-chooks </dev/null)
+	expect_eq startContainer started "$out"
+	expect_eq createContainer bwtest "$(cat /tmp/cc-hook)"
+	rm -f /tmp/cc-hook
+}
+
+test_listen_fds_are_passed_through() {
+	b=$(new_bundle ns-listen)
+	cfg "$b" '.process.args=["sh","-c","echo $LISTEN_FDS $LISTEN_PID; cat <&3"]'
+	echo sock >"$WORK/l3"
+	out=$(LISTEN_FDS=1 bw run -b "$b" ns-listen </dev/null 3<"$WORK/l3" | tr '\n' ' ')
+	expect_eq out "1 1 sock " "$out"
+}
+
+test_scheduling_attributes() {
+	b=$(new_bundle ns-sched)
+	cfg "$b" '.process.ioPriority={"class":"IOPRIO_CLASS_BE","priority":6} | .process.scheduler={"policy":"SCHED_BATCH","nice":5} | .process.execCPUAffinity={"final":"0"} | .process.args=["sh","-c","cat /proc/self/stat | cut -d\" \" -f19,41; grep Cpus_allowed_list /proc/self/status | tr -d \"\\t\""]'
+	out=$(bw run -b "$b" ns-sched </dev/null | tr '\n' ' ')
+	expect_eq "nice, policy and cpus" "5 3 Cpus_allowed_list:0 " "$out"
+}
