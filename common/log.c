@@ -102,7 +102,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	write_line(level, msg);
-	if (level >= LOG_WARN || g_debug)
+	/* With --log, only the final error goes to stderr (in `create` our stderr is the
+	 * container's, and engines read the log file); without it, warnings and debug too. */
+	if (g_log_fd >= 0 ? level >= LOG_ERROR : (level >= LOG_WARN || g_debug))
 		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "", msg);
 }
 

@@ -148,7 +148,7 @@ int parse_i64(const char *s, int64_t *out)
 
 int parse_u32(const char *s, uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int r = parse_u64(s, &v);
 	if (r < 0)
 		return r;
@@ -160,7 +160,7 @@ int parse_u32(const char *s, uint32_t *out)
 
 int parse_int(const char *s, int *out)
 {
-	int64_t v;
+	int64_t v = 0;
 	int r = parse_i64(s, &v);
 	if (r < 0)
 		return r;

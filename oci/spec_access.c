@@ -215,7 +215,7 @@ int oj_f_u32(struct jp *p, yajl_val obj, const char *key, uint32_t *out, bool *s
 
 int oj_f_opt_bool(struct jp *p, yajl_val obj, const char *key, struct opt_bool *out)
 {
-	bool b;
+	bool b = false;
 	yajl_val v = oj_get(obj, key);
 	if (v == NULL)
 		return 0;

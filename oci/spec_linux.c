@@ -3,6 +3,7 @@
  * (SELinux, Intel RDT, net devices) are refused by name, never dropped. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -177,12 +178,16 @@ static int parse_device(struct jp *p, yajl_val v, void *elem)
 	    oj_f_u32(p, v, "uid", &d->uid, &d->uid_set) < 0 ||
 	    oj_f_u32(p, v, "gid", &d->gid, &d->gid_set) < 0)
 		return -1;
-	if (mode > 07777)
-		return jp_fail_at(p, "fileMode", "must be <= 07777 (permission bits only)");
-	d->file_mode = (uint32_t)mode;
 	if (type == NULL || strlen(type) != 1 || strchr("cbup", type[0]) == NULL)
 		return jp_fail_at(p, "type", "must be one of c, b, u, p");
 	d->type = type[0];
+	/* Podman sends st_mode as is (S_IFCHR|0666): the file-type bits are accepted when they
+	 * agree with "type", and dropped. */
+	uint64_t fmt = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+	if ((mode & ~(uint64_t)07777) != 0 && (mode & ~(uint64_t)07777) != fmt)
+		return jp_fail_at(p, "fileMode",
+				  "must be permission bits (<= 07777), optionally with the file type of \"type\"");
+	d->file_mode = (uint32_t)(mode & 07777);
 	if (check_device_path(p, d) < 0)
 		return -1;
 	if (d->type != 'p' && !has_major)

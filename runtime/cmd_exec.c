@@ -116,6 +116,31 @@ static int add_caps(char **names, struct caps_plan *plan, struct bw_error *err)
 	return 0;
 }
 
+/* An exec'd process gets the profile named for it, else exactly the init's confinement. */
+static int exec_apparmor(struct container *c, const struct oci_spec *spec,
+			 struct apparmor_plan *plan, struct bw_error *err)
+{
+	const char *named = spec->process.apparmor_profile;
+	if (!apparmor_enabled()) {
+		if (named != NULL)
+			return bw_fail(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");
+		return 0;
+	}
+	if (named != NULL) {
+		plan->profile = xstrdup(named);
+		return 0;
+	}
+	char path[64];
+	_cleanup_free_ char *label = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/attr/apparmor/current", (int)c->state.pid);
+	if (fs_read_file(path, 4096, &label, NULL, err) < 0)
+		return bw_wrap(err, "read the container's AppArmor label");
+	label[strcspn(label, " \n")] = '\0';
+	if (strcmp(label, "unconfined") != 0)
+		plan->profile = xstrdup(label);
+	return 0;
+}
+
 static int exec_in(const struct global_opts *g, struct container *c, struct oci_spec *spec,
 		   const struct exec_flags *f, struct bw_error *err)
 {
@@ -135,6 +160,9 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	cfg.preserve_fds = f->preserve_fds;
 	cfg.console_socket = f->console_socket;
 	cfg.keep_master = spec->process.terminal && f->console_socket == NULL && !f->detach;
+	if (landlock_plan_from_spec(spec, &cfg.landlock, err) < 0 ||
+	    exec_apparmor(c, spec, &cfg.apparmor, err) < 0)
+		goto out;
 	if (caps_plan_from_spec(&spec->process.caps, &cfg.caps, err) < 0 ||
 	    add_caps(f->caps, &cfg.caps, err) < 0)
 		goto out;
@@ -165,6 +193,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	if (res.master >= 0)
 		close(res.master);
 out:
+	landlock_plan_free(&cfg.landlock);
+	apparmor_plan_free(&cfg.apparmor);
 	if (cfg.target_pidfd >= 0)
 		close(cfg.target_pidfd);
 	seccomp_prog_free(&prog);

@@ -226,6 +226,12 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 		return -1;
 	if (caps_drop_bounding(&cfg->caps, err) < 0)
 		return -1;
+	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
+	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs, and
+	 * before an early seccomp filter that might block the Landlock syscalls. */
+	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
+	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
+		return -1;
 	/* Without no_new_privs the filter must go in while we still hold CAP_SYS_ADMIN. */
 	if (cfg->seccomp != NULL && !p->no_new_privileges) {
 		if (load_seccomp_with_listener(cfg, sock, err) < 0)

@@ -155,6 +155,11 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 {
 	if (caps_plan_from_spec(&spec->process.caps, &cfg->caps, err) < 0)
 		return -1;
+	if (landlock_plan_from_spec(spec, &cfg->landlock, err) < 0 ||
+	    landlock_plan_check(&cfg->landlock, landlock_abi_version(), err) < 0)
+		return -1;
+	if (apparmor_prepare(spec, cli_state_root(g), cfg->id, &cfg->apparmor, err) < 0)
+		return -1;
 	if (spec->linux.seccomp == NULL)
 		return 0;
 	_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
@@ -203,6 +208,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	/* Recorded before anything is made, so delete --force can always undo a crashed create. */
 	if (container_save(c, err) < 0)
 		goto fail;
+	cfg.id = o->id;
 	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
 		goto fail;
 	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0)
@@ -255,9 +261,12 @@ fail:
 	}
 	if (c != NULL) {
 		struct bw_error e2 = {0};
+		apparmor_release(cli_state_root(g), o->id, &e2);
 		container_remove(c, &e2);
 	}
 done:
+	landlock_plan_free(&cfg.landlock);
+	apparmor_plan_free(&cfg.apparmor);
 	if (fifo >= 0)
 		close(fifo);
 	close_ns_fds(&cfg);
@@ -394,6 +403,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 			return -1;
 	}
 	wait_gone(c);
+	apparmor_release(c->root, c->id, &e2);
 	if (lifecycle_load_spec(c, &spec, &e2) == 0) {
 		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
 			c->state.status = OCI_STATUS_STOPPED;

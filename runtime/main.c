@@ -57,31 +57,28 @@ static int is_sealed_self(void)
 	return seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_SEAL)) == (F_SEAL_WRITE | F_SEAL_SEAL);
 }
 
-static void reexec_sealed(char **argv)
+/* Returns only on failure (the exec replaced us otherwise), with err set: the caller must not
+ * go on running containers from a writable binary. */
+static int reexec_sealed(char **argv, struct bw_error *err)
 {
-	if (is_sealed_self())
-		return;
 	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (self < 0 || fstat(self, &st) < 0)
-		return;
-	int mfd = memfd_create("bulwark", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): open /proc/self/exe");
+	_cleanup_close_ int mfd = memfd_create("bulwark", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
-		return;
+		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): memfd_create");
 	off_t off = 0;
 	while (off < st.st_size) {
 		ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
-		if (n <= 0) {
-			close(mfd);
-			return;
-		}
+		if (n <= 0)
+			return bw_fail(err, n < 0 ? errno : EIO,
+				       "sealed runtime copy (CVE-2019-5736): copy");
 	}
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-		close(mfd);
-		return;
-	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): seal");
 	fexecve(mfd, argv, environ);
-	close(mfd);
+	return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): exec");
 }
 
 static void usage(FILE *f)
@@ -164,18 +161,23 @@ int main(int argc, char **argv)
 	struct global_opts g = {0};
 	struct bw_error err = {0};
 
-	for (int i = 1; i < argc; i++) {
-		const struct verb *v = NULL;
+	/* The first argument naming a verb decides (global flags come before it). */
+	bool spawns = false;
+	for (int i = 1; i < argc && !spawns; i++) {
+		bool found = false;
 		for (size_t k = 0; k < ARRAY_SIZE(verbs); k++)
-			if (strcmp(argv[i], verbs[k].name) == 0)
-				v = &verbs[k];
-		if (v != NULL) {
-			if (v->spawns)
-				reexec_sealed(argv);
+			if (strcmp(argv[i], verbs[k].name) == 0) {
+				spawns = verbs[k].spawns;
+				found = true;
+			}
+		if (found)
 			break;
-		}
 	}
-	int r = run_verb(argc, argv, &g, &err);
+	int r = 0;
+	if (spawns && !is_sealed_self())
+		r = reexec_sealed(argv, &err);
+	if (r == 0)
+		r = run_verb(argc, argv, &g, &err);
 	if (r < 0) {
 		log_error_report(&err);
 		return err.exit_status ? err.exit_status : 1;

@@ -9,7 +9,9 @@
 #include "cgroups/cgroup.h"
 #include "common/error.h"
 #include "oci/spec.h"
+#include "profiles/apparmor.h"
 #include "profiles/caps.h"
+#include "profiles/landlock.h"
 #include "profiles/seccomp.h"
 
 struct spawn_config {
@@ -28,6 +30,8 @@ struct spawn_config {
 	bool keep_master;         /* run -t without a socket: the parent relays */
 	struct caps_plan caps;
 	struct seccomp_prog *seccomp; /* NULL: none */
+	struct landlock_plan landlock;
+	struct apparmor_plan apparmor;
 	struct cg_manager *cg;
 	/* create: fds of namespaces to join (or -1), and CLONE_NEW* flags to create */
 	int ns_fds[OCI_NS_NTYPES];
