@@ -1,0 +1,568 @@
+# The security invariants of DESIGN.md §3: each test performs the attack against a real
+# container and asserts it fails, and that the allowed thing next to it still works.
+
+SEC_HELPERS=$(dirname "${BASH_SOURCE[0]}")/helpers
+SEC_PY=/usr/bin/python3
+# Docker's default capability set, as /proc/<pid>/status prints it (the base config's 14 caps).
+SEC_DEFAULT_CAPS=00000000a80425fb
+
+# sec_own_rootfs BUNDLE: replace the shared rootfs link by a private copy the test may poison.
+sec_own_rootfs() {
+	rm "$1/rootfs"
+	cp -a "$ROOTFS" "$1/rootfs"
+	echo "$1/rootfs"
+}
+
+# sec_wait_status ID STATUS: poll `state` for up to 5 s.
+sec_wait_status() {
+	for _ in $(seq 50); do
+		[ "$(bw state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 never became $2"
+}
+
+# sec_refused ID BUNDLE: `bw run` must fail; prints its stderr.
+sec_refused() {
+	local out
+	out=$(bw run -b "$2" "$1" </dev/null 2>&1) && fail "container $1 ran: $out"
+	echo "$out"
+}
+
+# ---- CVE-2019-5736: the runtime binary cannot be reached from the container ----------------
+
+test_cve_2019_5736_runtime_binary_is_immutable() {
+	# A private copy of the binary: if the attack worked it must not break the build.
+	mkdir -p "$WORK/sec-bin"
+	cp "$BULWARK" "$WORK/sec-bin/bulwark"
+	local BULWARK=$WORK/sec-bin/bulwark
+	local before
+	before=$(sha256sum <"$BULWARK")
+	b=$(new_bundle sec-5736)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw create -b "$b" --pid-file "$WORK/pid" sec-5736 </dev/null
+	pid=$(cat "$WORK/pid")
+	out=$("$SEC_PY" "$SEC_HELPERS/exe_attack.py" "$pid" "$BULWARK" --root "$BW_ROOT" start sec-5736)
+	# The init runs from an anonymous memfd, sealed against any change (F_SEAL_SEAL|SHRINK|
+	# GROW|WRITE = 15); while it runs it is busy, and after its execve the held fd still
+	# refuses every write.
+	expect_contains "exe link" "link=/memfd:bulwark (deleted)" "$out"
+	expect_contains "seals" "seals=15" "$out"
+	expect_contains "write through /proc/pid/exe" "open-running=ETXTBSY" "$out"
+	expect_contains "write after exec" "write-after-exec=EPERM" "$out"
+	bw delete --force sec-5736
+	expect_eq "runtime binary sha256" "$before" "$(sha256sum <"$BULWARK")"
+}
+
+test_cve_2019_5736_shebang_to_proc_self_exe_never_runs_the_runtime() {
+	# The original attack: the entrypoint is a script whose interpreter is /proc/self/exe, so
+	# the runtime's own execve would start the runtime again, now dumpable inside the
+	# container; a second process grabs /proc/<pid>/exe and rewrites it. The shebang passes
+	# --log=<fifo> so such a runtime would block, giving the attacker all the time it needs.
+	mkdir -p "$WORK/sec-bin"
+	cp "$BULWARK" "$WORK/sec-bin/bulwark"
+	local BULWARK=$WORK/sec-bin/bulwark
+	local before
+	before=$(sha256sum <"$BULWARK")
+	b=$(new_bundle sec-5736b)
+	r=$(sec_own_rootfs "$b")
+	mkfifo "$r/tmp/fifo"
+	printf '#!/proc/self/exe --log=/tmp/fifo\n' >"$r/evil"
+	chmod 755 "$r/evil"
+	cat >"$r/attack" <<'EOF'
+#!/bin/sh
+# Find any process whose exe is not busybox (the runtime re-executed), write through its exe.
+for i in $(seq 20); do
+	for p in /proc/[0-9]*; do
+		case "$(readlink "$p/exe")" in "" | /bin/busybox) ;; *) victim=$p; break 2 ;; esac
+	done
+	sleep 0.05
+done
+if [ -n "$victim" ]; then
+	echo "victim $(readlink "$victim/exe")"
+	exec 3<"$victim/exe"
+	echo pwned >>"$victim/exe" && echo "wrote-running"
+fi
+exec 5<>/tmp/fifo # releases a runtime blocked opening the fifo
+sleep 0.3
+[ -n "$victim" ] && { echo pwned >/proc/self/fd/3 && echo "wrote-after"; }
+echo attack-done
+EOF
+	chmod 755 "$r/attack"
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" sec-5736b </dev/null
+	# As entrypoint of an exec (the exec'd process is the runtime until its execve)...
+	rc=0
+	bw exec sec-5736b /evil >"$WORK/evil.out" 2>&1 &
+	evil=$!
+	out=$(bw exec sec-5736b /attack 2>&1)
+	wait $evil || rc=$?
+	expect_contains attacker "attack-done" "$out"
+	case "$out" in *wrote-*) fail "a write through the runtime's exe succeeded: $out" ;; esac
+	case "$out" in *victim*) fail "the runtime was visible in the container: $out" ;; esac
+	expect_eq "exec of the shebang script" 127 "$rc"
+	expect_contains "exec error" 'exec: "/evil": No such file or directory' "$(cat "$WORK/evil.out")"
+	bw delete --force sec-5736b
+	# ... and as the container's own entrypoint.
+	cfg "$b" '.process.args=["/evil"]'
+	rc=0
+	out=$(bw run -b "$b" sec-5736b </dev/null 2>&1) || rc=$?
+	expect_eq "shebang entrypoint" 127 "$rc"
+	expect_eq "runtime binary sha256" "$before" "$(sha256sum <"$BULWARK")"
+}
+
+test_cve_2019_5736_runtime_fails_closed_without_a_sealed_copy() {
+	# memfd_create refused (an old kernel, a seccomp policy around the engine): the runtime
+	# must then refuse to start containers, or protect itself otherwise; never run the
+	# container's init from the writable binary on disk.
+	gcc -O1 -o "$WORK/no_memfd" "$SEC_HELPERS/no_memfd.c"
+	b=$(new_bundle sec-5736c)
+	cfg "$b" '.process.args=["sleep","30"]'
+	rc=0
+	# (to a file: a created init holds the stdio it was given)
+	"$WORK/no_memfd" "$BULWARK" --root "$BW_ROOT" create -b "$b" --pid-file "$WORK/pid" \
+		sec-5736c </dev/null >"$WORK/create.out" 2>&1 || rc=$?
+	out=$(cat "$WORK/create.out")
+	if [ $rc -eq 0 ]; then
+		exe=$(readlink /proc/"$(cat "$WORK/pid")"/exe)
+		bw delete --force sec-5736c
+		case "$exe" in /memfd:*) ;; *) fail "init runs from [$exe]: no sealed copy, yet created" ;; esac
+	else
+		[ -n "$out" ] || fail "refused without a message"
+		[ ! -e "$BW_ROOT/sec-5736c" ] || fail "state left"
+	fi
+}
+
+test_init_is_non_dumpable_until_execve() {
+	# Timing-independent: a created container's init is parked on exec.fifo, still bulwark.
+	# From inside (no CAP_SYS_PTRACE) its exe link, environ and fd links are closed; after
+	# `start` the payload is an ordinary dumpable process.
+	b=$(new_bundle sec-dump)
+	cfg "$b" '.process.args=["sleep","30"] | .process.env += ["SECRET=in-env"]'
+	bw create -b "$b" sec-dump </dev/null
+	out=$(bw exec sec-dump sh -c 'readlink /proc/1/exe || echo exe-denied; cat /proc/1/environ || echo environ-denied; readlink /proc/1/fd/0 || echo fd-denied' 2>&1)
+	expect_contains "exe" "exe-denied" "$out"
+	expect_contains "environ" "environ-denied" "$out"
+	expect_contains "environ errno" "Permission denied" "$out"
+	expect_contains "fd" "fd-denied" "$out"
+	bw start sec-dump
+	out=$(bw exec sec-dump sh -c 'readlink /proc/1/exe; tr "\0" "\n" </proc/1/environ | grep SECRET')
+	expect_eq "after execve" "/bin/busybox
+SECRET=in-env" "$out"
+	bw delete --force sec-dump
+}
+
+# ---- CVE-2024-21626: no host fd, no host cwd ------------------------------------------------
+
+# sec_fds PID: the fd numbers a container process holds, seen from the host (an observer
+# inside would see its own directory fd or pipes).
+sec_fds() {
+	ls /proc/"$1"/fd | sort -n | tr '\n' ' '
+}
+
+test_cve_2024_21626_host_fds_do_not_reach_the_container() {
+	b=$(new_bundle sec-fd)
+	cfg "$b" '.process.args=["sleep","30"]'
+	# A host file, a host cgroup directory and the host's root, open in the caller.
+	bw run -d --pid-file "$WORK/pid" -b "$b" sec-fd </dev/null >/dev/null 2>&1 \
+		7</etc/hostname 8</sys/fs/cgroup/memory 9</
+	expect_eq "fds of the container's init" "0 1 2 " "$(sec_fds "$(cat "$WORK/pid")")"
+	bw exec -d --pid-file "$WORK/xpid" sec-fd sleep 30 </dev/null >/dev/null 2>&1 \
+		7</etc/hostname 8</sys/fs/cgroup/memory 9</
+	expect_eq "fds of an exec'd process" "0 1 2 " "$(sec_fds "$(cat "$WORK/xpid")")"
+	bw delete --force sec-fd
+}
+
+test_preserve_fds_passes_exactly_the_asked_fds() {
+	b=$(new_bundle sec-pfd)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d --preserve-fds 1 --pid-file "$WORK/pid" -b "$b" sec-pfd </dev/null >/dev/null 2>&1 \
+		3<"$WORK" 4</etc/hostname
+	pid=$(cat "$WORK/pid")
+	expect_eq "fds with --preserve-fds 1" "0 1 2 3 " "$(sec_fds "$pid")"
+	expect_eq "preserved fd" "$WORK" "$(readlink /proc/"$pid"/fd/3)"
+	bw delete --force sec-pfd
+}
+
+test_cve_2024_21626_magic_link_cwd_is_refused() {
+	b=$(new_bundle sec-cwd)
+	for cwd in /proc/self/fd/7 /proc/self/cwd /proc/1/root /proc/self/root/../../.. /proc/thread-self/fd/7; do
+		cfg "$b" ".process.cwd=\"$cwd\""
+		out=$(bw run -b "$b" sec-cwd </dev/null 7</sys/fs/cgroup/memory 2>&1) &&
+			fail "cwd $cwd accepted: $out"
+		expect_contains "cwd $cwd" "process.cwd: open \`$cwd\` inside the container root: Too many levels of symbolic links" "$out"
+		[ ! -e "$BW_ROOT/sec-cwd" ] || fail "state left after refusing cwd $cwd"
+	done
+	# exec --cwd goes through the same check.
+	cfg "$b" '.process.cwd="/" | .process.args=["sleep","30"]'
+	bw run -d -b "$b" sec-cwd </dev/null
+	out=$(bw exec --cwd /proc/self/fd/7 sec-cwd pwd </dev/null 7</sys/fs/cgroup/memory 2>&1) &&
+		fail "exec --cwd /proc/self/fd/7 accepted: $out"
+	expect_contains "exec --cwd" "process.cwd: open \`/proc/self/fd/7\` inside the container root" "$out"
+	expect_eq "ordinary exec --cwd" /tmp "$(bw exec --cwd /tmp sec-cwd pwd)"
+	bw delete --force sec-cwd
+}
+
+# ---- Mount destinations through symlinks (CVE-2021-30465, CVE-2024-45310, CVE-2026-41579,
+# ---- CVE-2019-19921) ----------------------------------------------------------------------
+
+test_cve_2019_19921_symlinked_proc_is_refused() {
+	b=$(new_bundle sec-proc)
+	r=$(sec_own_rootfs "$b")
+	rmdir "$r/proc"
+	ln -s etc "$r/proc"
+	out=$(sec_refused sec-proc "$b")
+	expect_contains error "mounts[0].destination: \`/proc\` is a symlink in the rootfs" "$out"
+	[ -f "$r/etc/passwd" ] || fail "image /etc damaged"
+	grep -q " $r/etc " /proc/self/mountinfo && fail "something mounted on the image's /etc"
+	[ ! -e "$BW_ROOT/sec-proc" ] || fail "state left"
+}
+
+test_cve_2019_19921_symlinked_dev_and_sys_are_refused() {
+	local host=/tmp/bwit-sec-hostdev-$$
+	b=$(new_bundle sec-dev)
+	r=$(sec_own_rootfs "$b")
+	rmdir "$r/dev"
+	ln -s "../../../../../../..$host" "$r/dev"
+	out=$(sec_refused sec-dev "$b")
+	expect_contains error "mounts[1].destination: \`/dev\` is a symlink" "$out"
+	[ ! -e "$host" ] || { rm -rf "$host"; fail "host $host was created"; }
+	rm "$r/dev"
+	mkdir "$r/dev"
+	rmdir "$r/sys"
+	ln -s "/../../../../..$host" "$r/sys"
+	out=$(sec_refused sec-dev "$b")
+	expect_contains error "mounts[5].destination: \`/sys\` is a symlink" "$out"
+	[ ! -e "$host" ] || { rm -rf "$host"; fail "host $host was created"; }
+	# /dev/shm below a real /dev tmpfs is made by the spec, but one from the image's /dev
+	# (no /dev tmpfs) must not be a symlink either.
+	rm "$r/sys"
+	mkdir -p "$r/sys" "$r/dev/pts"
+	ln -s "/../../../../..$host" "$r/dev/shm"
+	cfg "$b" 'del(.mounts[] | select(.destination == "/dev"))'
+	out=$(sec_refused sec-dev "$b")
+	expect_contains error "mounts[2].destination: \`/dev/shm\` is a symlink" "$out"
+	[ ! -e "$host" ] || { rm -rf "$host"; fail "host $host was created"; }
+}
+
+test_cve_2021_30465_dangling_symlink_destination_lands_in_the_rootfs() {
+	local host=/tmp/bwit-sec-x-$$
+	b=$(new_bundle sec-dangle)
+	r=$(sec_own_rootfs "$b")
+	mkdir "$WORK/vol"
+	echo marker >"$WORK/vol/marker"
+	ln -s "../../../../../../..$host" "$r/evil"
+	cfg "$b" ".mounts += [{\"destination\": \"/evil\", \"type\": \"bind\", \"source\": \"$WORK/vol\", \"options\": [\"rbind\",\"ro\"]}]
+		| .process.args=[\"sh\",\"-c\",\"cat $host/marker; grep -c ' $host ' /proc/self/mountinfo\"]"
+	out=$(bw run -b "$b" sec-dangle </dev/null 2>&1)
+	expect_eq "content and mount at the in-root target" "marker
+1" "$out"
+	[ -d "$r$host" ] || fail "in-root target $r$host not created"
+	[ ! -e "$host" ] || { rm -rf "$host"; fail "host $host was created"; }
+}
+
+test_cve_2024_45310_missing_components_are_created_inside_the_rootfs() {
+	# A symlink to an absolute host path with more components below it: a runtime that
+	# creates the missing directories with host path strings would make them on the host.
+	local host=/tmp/bwit-sec-y-$$
+	b=$(new_bundle sec-mkdir)
+	r=$(sec_own_rootfs "$b")
+	mkdir -p "$host/y"
+	ln -s "/../../..$host/y" "$r/evil2"
+	cfg "$b" ".mounts += [{\"destination\": \"/evil2/sub/deeper\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}]
+		| .process.args=[\"sh\",\"-c\",\"grep -c ' $host/y/sub/deeper ' /proc/self/mountinfo\"]"
+	out=$(bw run -b "$b" sec-mkdir </dev/null 2>&1) || { rm -rf "$host"; fail "run: $out"; }
+	left=$(ls -A "$host/y")
+	rm -rf "$host"
+	expect_eq "tmpfs at the in-root path" 1 "$out"
+	expect_eq "host directory content" "" "$left"
+	[ -d "$r$host/y/sub/deeper" ] || fail "in-root directories not created"
+}
+
+test_cve_2026_41579_symlinked_file_destination_stays_in_the_rootfs() {
+	# A file bind (resolv.conf, hostname) whose destination in the image is a symlink to a
+	# host file: the bind must cover a file inside the rootfs, never the host's.
+	local host=$WORK/host-hosts
+	echo "host original" >"$host"
+	echo "from the engine" >"$WORK/engine-hosts"
+	b=$(new_bundle sec-file)
+	r=$(sec_own_rootfs "$b")
+	ln -s "/../../../../../..$host" "$r/etc/hosts"
+	cfg "$b" ".mounts += [{\"destination\": \"/etc/hosts\", \"type\": \"bind\", \"source\": \"$WORK/engine-hosts\", \"options\": [\"rbind\",\"ro\"]}]
+		| .process.args=[\"sh\",\"-c\",\"cat /etc/hosts; cat $host\"]"
+	out=$(bw run -b "$b" sec-file </dev/null 2>&1)
+	expect_eq "container view" "from the engine
+from the engine" "$out"
+	expect_eq "host file" "host original" "$(cat "$host")"
+	[ -f "$r$host" ] || fail "in-root file $r$host not created"
+}
+
+test_cve_2021_30465_racing_symlink_swap_never_escapes() {
+	# The attacker swaps a volume directory for a symlink to a host path while containers
+	# start. Whatever the interleaving, the bind must land inside the rootfs: at /vol, at
+	# /vol.d (renames carry the mount along) or at the in-root copy of the host path. The
+	# container's mountinfo lists only mounts under its root: exactly one with the source.
+	local host=$WORK/race-target
+	local src=$WORK/sec-race-source
+	mkdir -p "$host" "$src"
+	b=$(new_bundle sec-race)
+	r=$(sec_own_rootfs "$b")
+	mkdir "$r/vol"
+	cfg "$b" ".mounts += [{\"destination\": \"/vol\", \"type\": \"bind\", \"source\": \"$src\", \"options\": [\"rbind\"]}]
+		| .process.args=[\"sh\",\"-c\",\"grep -c sec-race-source /proc/self/mountinfo\"]"
+	"$SEC_PY" -c '
+import os, sys, time
+vol, tgt, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+end = time.time() + 20
+while not os.path.exists(stop) and time.time() < end:
+    try:
+        os.rename(vol, vol + ".d"); os.symlink(tgt, vol); time.sleep(0.0005)
+        os.unlink(vol); os.rename(vol + ".d", vol); time.sleep(0.0005)
+    except OSError:
+        pass
+' "$r/vol" "/../../../..$host" "$WORK/race-stop" &
+	swapper=$!
+	bad="" runs=0
+	for i in $(seq 15); do
+		out=$(bw run -b "$b" sec-race </dev/null 2>&1) || true
+		case "$out" in
+		1) runs=$((runs + 1)) ;;
+		*"is a symlink"* | *"mounts[6]"*) ;; # refused: also safe
+		*) bad="run $i: [$out]" ;;
+		esac
+		bw delete --force sec-race
+	done
+	touch "$WORK/race-stop"
+	wait $swapper
+	[ -z "$bad" ] || fail "mount escaped the rootfs: $bad"
+	[ $runs -gt 0 ] || fail "no container ran"
+	expect_eq "host target" "" "$(ls -A "$host")"
+}
+
+# ---- CVE-2025-31133: masking never trusts the container's /dev/null -------------------------
+
+sec_check_masks() {
+	out=$(bw run -b "$1" "$2" </dev/null 2>&1) || fail "run: $out"
+	expect_eq "masked files" "1:3 character special file
+1:3 character special file
+keys:" "$out"
+}
+
+test_cve_2025_31133_dev_null_swapped_by_a_hook_does_not_unmask() {
+	b=$(new_bundle sec-null)
+	r=$(sec_own_rootfs "$b")
+	local hostsum imgsum
+	hostsum=$(sha256sum </etc/passwd)
+	imgsum=$(sha256sum <"$r/etc/passwd")
+	# createContainer runs in the container's mount namespace before the pivot: swap the
+	# fresh /dev/null for a symlink to the image's /etc/passwd.
+	cfg "$b" ".hooks.createContainer=[{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"rm -f $r/dev/null && ln -s /etc/passwd $r/dev/null\"]}]
+		| .process.args=[\"sh\",\"-c\",\"stat -c '%t:%T %F' /proc/keys /proc/timer_list; echo written >/proc/keys; echo keys:\$(cat /proc/keys)\"]"
+	sec_check_masks "$b" sec-null
+	expect_eq "host /etc/passwd" "$hostsum" "$(sha256sum </etc/passwd)"
+	expect_eq "image /etc/passwd" "$imgsum" "$(sha256sum <"$r/etc/passwd")"
+}
+
+test_cve_2025_31133_image_dev_null_symlink_does_not_unmask() {
+	b=$(new_bundle sec-null2)
+	r=$(sec_own_rootfs "$b")
+	local imgsum
+	imgsum=$(sha256sum <"$r/etc/passwd")
+	ln -s /etc/passwd "$r/dev/null"
+	cfg "$b" 'del(.mounts[] | select(.destination | startswith("/dev")))
+		| .process.args=["sh","-c","stat -c \"%t:%T %F\" /proc/keys /proc/timer_list; echo written >/proc/keys; echo keys:$(cat /proc/keys)"]'
+	sec_check_masks "$b" sec-null2
+	expect_eq "image /etc/passwd" "$imgsum" "$(sha256sum <"$r/etc/passwd")"
+}
+
+# ---- CVE-2025-52565: the console is never bound through a symlink ---------------------------
+
+# sec_console_run ID BUNDLE: run with a console socket; prints bulwark's stderr to $WORK/err
+# and what came through the pty to $WORK/console.out; returns bulwark's exit status.
+sec_console_run() {
+	local sock=$WORK/console.sock rc=0
+	rm -f "$sock" "$WORK/console.out"
+	"$SEC_PY" "$SEC_HELPERS/sec_console_recv.py" "$sock" "$WORK/console.out" &
+	local recv=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
+	bw run -d --console-socket "$sock" -b "$2" "$1" </dev/null 2>"$WORK/err" || rc=$?
+	if [ $rc -eq 0 ]; then
+		wait $recv || true
+		sec_wait_status "$1" stopped
+		bw delete "$1"
+	else
+		kill $recv 2>/dev/null || true
+		wait $recv 2>/dev/null || true
+	fi
+	return $rc
+}
+
+test_console_socket_gives_a_working_private_console() {
+	b=$(new_bundle sec-tty)
+	cfg "$b" '.process.terminal=true | .process.args=["sh","-c","tty; stat -c \"%F %t\" /dev/console; grep -c \" /dev/console \" /proc/self/mountinfo"]'
+	sec_console_run sec-tty "$b" || fail "run: $(cat "$WORK/err")"
+	out=$(tr -d '\r' <"$WORK/console.out")
+	expect_eq "console" "payload=/dev/ptmx
+/dev/pts/0
+character special file 88
+1" "$out"
+}
+
+test_cve_2025_52565_symlinked_dev_pts_is_refused() {
+	b=$(new_bundle sec-pts)
+	r=$(sec_own_rootfs "$b")
+	mkdir -p "$r/tmp/ptstarget"
+	ln -s /tmp/ptstarget "$r/dev/pts"
+	ln -s pts/ptmx "$r/dev/ptmx"
+	# The spec mounts devpts on the image's /dev (no /dev tmpfs): refused at the mount...
+	cfg "$b" 'del(.mounts[] | select(.destination == "/dev")) | .process.terminal=true'
+	rc=0
+	sec_console_run sec-pts "$b" || rc=$?
+	[ $rc -ne 0 ] || fail "container with a symlinked /dev/pts ran"
+	expect_contains error "mounts[1].destination: \`/dev/pts\` is a symlink" "$(cat "$WORK/err")"
+	expect_eq "symlink target" "" "$(ls -A "$r/tmp/ptstarget")"
+	# ... and with no /dev mounts at all, by the console set-up.
+	cfg "$b" 'del(.mounts[] | select(.destination | startswith("/dev")))'
+	rc=0
+	sec_console_run sec-pts "$b" || rc=$?
+	[ $rc -ne 0 ] || fail "container with a symlinked /dev/pts ran"
+	expect_contains error "terminal: open \`/dev/ptmx\` inside the container root" "$(cat "$WORK/err")"
+	expect_eq "symlink target" "" "$(ls -A "$r/tmp/ptstarget")"
+	[ ! -e "$BW_ROOT/sec-pts" ] || fail "state left"
+}
+
+test_cve_2025_52565_symlinked_dev_console_is_replaced_not_followed() {
+	b=$(new_bundle sec-cons)
+	r=$(sec_own_rootfs "$b")
+	local imgsum hostsum
+	imgsum=$(sha256sum <"$r/etc/passwd")
+	hostsum=$(sha256sum </etc/passwd)
+	mkdir -p "$r/dev/pts"
+	ln -s pts/ptmx "$r/dev/ptmx"
+	ln -s /etc/passwd "$r/dev/console"
+	# Keep devpts, drop the /dev tmpfs so the image's /dev (and its symlink) is what we see.
+	cfg "$b" 'del(.mounts[] | select(.destination == "/dev")) | .process.terminal=true
+		| .process.args=["sh","-c","stat -c \"%F %t\" /dev/console; echo via-console >/dev/console"]'
+	sec_console_run sec-cons "$b" || fail "run: $(cat "$WORK/err")"
+	out=$(tr -d '\r' <"$WORK/console.out")
+	expect_eq "console" "payload=/dev/ptmx
+character special file 88
+via-console" "$out"
+	expect_eq "image /etc/passwd" "$imgsum" "$(sha256sum <"$r/etc/passwd")"
+	expect_eq "host /etc/passwd" "$hostsum" "$(sha256sum </etc/passwd)"
+}
+
+# ---- CVE-2019-16884, CVE-2025-52881: procfs writes land on procfs ---------------------------
+
+test_cve_2025_52881_sysctl_write_cannot_be_redirected_by_a_bind_over_proc_sys() {
+	# The spec binds a fake /proc/sys whose entries are a host file and a symlink to another
+	# host file; the sysctls must reach the container's real procfs and nothing else.
+	local fake=$WORK/fakesys
+	mkdir -p "$fake/net/ipv4" "$fake/kernel"
+	echo orig >"$fake/net/ipv4/ip_forward"
+	echo orig >"$WORK/host-shmmax"
+	ln -s "/../../../../..$WORK/host-shmmax" "$fake/kernel/shmmax"
+	b=$(new_bundle sec-sysctl)
+	cfg "$b" ".mounts += [{\"destination\": \"/proc/sys\", \"type\": \"bind\", \"source\": \"$fake\", \"options\": [\"rbind\"]}]
+		| .linux.sysctl={\"net.ipv4.ip_forward\": \"1\", \"kernel.shmmax\": \"123456789\"}
+		| .process.args=[\"sleep\",\"30\"]"
+	bw create -b "$b" --pid-file "$WORK/pid" sec-sysctl </dev/null
+	pid=$(cat "$WORK/pid")
+	real=$(nsenter -t "$pid" -n -i cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax)
+	bw delete --force sec-sysctl
+	expect_eq "container's real sysctls" "1
+123456789" "$real"
+	expect_eq "host file behind the bind" orig "$(cat "$fake/net/ipv4/ip_forward")"
+	expect_eq "host file behind the symlink" orig "$(cat "$WORK/host-shmmax")"
+}
+
+test_cve_2019_16884_host_wide_sysctls_are_refused() {
+	local before
+	before=$(cat /proc/sys/kernel/panic)
+	b=$(new_bundle sec-sysctl2)
+	cfg "$b" '.linux.sysctl={"kernel.panic": "17"}'
+	out=$(sec_refused sec-sysctl2 "$b")
+	expect_contains error 'linux.sysctl["kernel.panic"]: not isolated by any namespace' "$out"
+	expect_eq "host kernel.panic" "$before" "$(cat /proc/sys/kernel/panic)"
+	cfg "$b" '.linux.sysctl={"net/ipv4/../../kernel/panic": "17"}'
+	out=$(sec_refused sec-sysctl2 "$b")
+	expect_contains error 'key must not contain "." or ".." components' "$out"
+	expect_eq "host kernel.panic" "$before" "$(cat /proc/sys/kernel/panic)"
+	# Without a uts namespace the hostname is the host's.
+	cfg "$b" '.linux.sysctl={"kernel.hostname": "pwned"} | del(.linux.namespaces[] | select(.type == "uts")) | del(.hostname)'
+	out=$(sec_refused sec-sysctl2 "$b")
+	expect_contains error "kernel.hostname" "$out"
+	[ "$(hostname)" != pwned ] || fail "host hostname changed"
+	[ ! -e "$BW_ROOT/sec-sysctl2" ] || fail "state left"
+}
+
+# ---- CVE-2022-29162: inheritable capabilities stay empty ------------------------------------
+
+test_cve_2022_29162_inheritable_and_ambient_caps_stay_empty() {
+	b=$(new_bundle sec-caps)
+	cfg "$b" '.process.args=["grep","^Cap","/proc/self/status"]'
+	out=$(bw run -b "$b" sec-caps </dev/null | tr -s '\t' ' ')
+	expect_eq "init caps" "CapInh: 0000000000000000
+CapPrm: $SEC_DEFAULT_CAPS
+CapEff: $SEC_DEFAULT_CAPS
+CapBnd: $SEC_DEFAULT_CAPS
+CapAmb: 0000000000000000" "$out"
+}
+
+test_cve_2022_29162_file_inheritable_caps_grant_nothing() {
+	# A binary with file capabilities fI=cap_dac_override, fE set, run by an unprivileged
+	# user: it gains the cap only if the runtime left it in the process's inheritable set.
+	b=$(new_bundle sec-fcaps)
+	r=$(sec_own_rootfs "$b")
+	mkdir "$r/capbin"
+	cp "$r/bin/busybox" "$r/capbin/busybox" # busybox picks the applet from argv[0]
+	# VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, permitted 0, inheritable 1<<1.
+	"$SEC_PY" -c 'import os, struct, sys; os.setxattr(sys.argv[1], "security.capability", struct.pack("<5I", 0x02000001, 0, 1 << 1, 0, 0))' "$r/capbin/busybox"
+	cfg "$b" '.process.noNewPrivileges=false | .process.user={"uid": 1000, "gid": 1000}
+		| .process.args=["/capbin/busybox","grep","^Cap[IPEA]","/proc/self/status"]'
+	out=$(bw run -b "$b" sec-fcaps </dev/null 2>&1 | tr -s '\t' ' ')
+	expect_eq "caps after exec of the file-cap binary" "CapInh: 0000000000000000
+CapPrm: 0000000000000000
+CapEff: 0000000000000000
+CapAmb: 0000000000000000" "$out"
+	# Control: the same binary with the cap in its permitted set (fP) does gain it, so the
+	# empty sets above are the runtime's doing, not ignored file capabilities.
+	"$SEC_PY" -c 'import os, struct, sys; os.setxattr(sys.argv[1], "security.capability", struct.pack("<5I", 0x02000001, 1 << 1, 0, 0, 0))' "$r/capbin/busybox"
+	out=$(bw run -b "$b" sec-fcaps </dev/null 2>&1 | tr -s '\t' ' ')
+	expect_eq "caps from file-permitted" "CapInh: 0000000000000000
+CapPrm: 0000000000000002
+CapEff: 0000000000000002
+CapAmb: 0000000000000000" "$out"
+}
+
+test_cve_2022_29162_exec_cap_never_reaches_inheritable_or_ambient() {
+	b=$(new_bundle sec-xcap)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" sec-xcap </dev/null
+	out=$(bw exec --cap CAP_SYS_ADMIN sec-xcap grep '^Cap' /proc/self/status | tr -s '\t' ' ')
+	local with=00000000a82425fb # the default set | 1 << CAP_SYS_ADMIN (21)
+	expect_eq "exec --cap caps" "CapInh: 0000000000000000
+CapPrm: $with
+CapEff: $with
+CapBnd: $with
+CapAmb: 0000000000000000" "$out"
+	out=$(bw exec sec-xcap grep '^CapEff' /proc/self/status | tr -s '\t' ' ')
+	expect_eq "plain exec caps" "CapEff: $SEC_DEFAULT_CAPS" "$out"
+	bw delete --force sec-xcap
+}
+
+# ---- no_new_privs ---------------------------------------------------------------------------
+
+test_no_new_privs_is_set_when_asked_and_only_then() {
+	b=$(new_bundle sec-nnp)
+	cfg "$b" '.process.args=["grep","^NoNewPrivs","/proc/self/status"]'
+	expect_eq "noNewPrivileges true" "NoNewPrivs:	1" "$(bw run -b "$b" sec-nnp </dev/null)"
+	cfg "$b" '.process.noNewPrivileges=false'
+	expect_eq "noNewPrivileges false" "NoNewPrivs:	0" "$(bw run -b "$b" sec-nnp </dev/null)"
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" sec-nnp </dev/null
+	expect_eq "plain exec" "NoNewPrivs:	0" "$(bw exec sec-nnp grep ^NoNewPrivs /proc/self/status)"
+	expect_eq "exec --no-new-privs" "NoNewPrivs:	1" \
+		"$(bw exec --no-new-privs sec-nnp grep ^NoNewPrivs /proc/self/status)"
+	bw delete --force sec-nnp
+}
