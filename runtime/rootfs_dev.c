@@ -1,7 +1,8 @@
 /* /dev inside the container: the OCI default devices and links when /dev is a tmpfs of the
  * spec, then linux.devices. Outside a user namespace nodes are made with mknod; inside one
  * (where mknod is refused) the host's node is bind-mounted after checking it is the device
- * the spec asks for; so it is when the devices cgroup refuses the mknod. /dev/core is deliberately not created (it would expose /proc/kcore). */
+ * the spec asks for; so it is when the devices cgroup refuses the mknod. /dev/core is deliberately
+ * not created (it would expose /proc/kcore). */
 #include "runtime/rootfs_internal.h"
 
 #include <errno.h>
