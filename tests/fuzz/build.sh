@@ -16,6 +16,17 @@ clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	"$root/common/error.c" "$root/common/fs.c" "$root/common/util.c" \
 	-lyajl -o "$out/fuzz_spec"
 
+# The network policy and domain-name target (netns/, oci/policy.c).
+mkdir -p "$out/corpus_dns"
+clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-I"$root" "$here/fuzz_dns.c" "$root"/oci/*.c "$root/netns/domains.c" \
+	"$root/netns/fw_render.c" \
+	"$root/common/error.c" "$root/common/fs.c" "$root/common/util.c" \
+	-lyajl -o "$out/fuzz_dns"
+
 cd "$out"
+./fuzz_dns -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	-artifact_prefix="$out/dns-" "$out/corpus_dns" "$here/corpus_dns"
 exec ./fuzz_spec -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 	-artifact_prefix="$out/" "$out/corpus" "$here/corpus"

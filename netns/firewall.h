@@ -1,0 +1,42 @@
+/* The sandbox firewall: one nftables table `inet bulwark` in the sandbox's network namespace,
+ * rendered from a sandbox_policy (pure, fw_render) and loaded by fw_apply from a short-lived
+ * child that joins the namespace and calls libnftables (dlopen'd: only sandboxes with a
+ * firewall pay for it). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "oci/policy.h"
+
+#define FW_TABLE "bulwark"
+/* NFLOG group of denied packets (an audit reader in the namespace may subscribe). */
+#define FW_LOG_GROUP 7001
+
+struct fw_options {
+	/* Local port of the DNS proxy in the sandbox: all udp/tcp port 53 leaving the sandbox is
+	 * redirected to it (127.0.0.1 / ::1). 0: no proxy, port 53 is governed by the rules. */
+	uint16_t dns_port;
+	/* Addresses no rule can open besides the fixed list (the host's own, gateways). */
+	const struct pol_cidr *extra_deny;
+	size_t n_extra_deny;
+};
+
+/* The nft script that atomically (re)places the table. Pure; the result is malloc'd. */
+char *fw_render(const struct sandbox_policy *p, const struct fw_options *o);
+
+/* Load the table into the network namespace netns_fd (an nsfs fd: /proc/<pid>/ns/net or a
+ * path an engine gave). The caller's own addresses (its network namespace is the host's) join
+ * the deny list. The caller's namespaces are never changed: the work happens in a child.
+ * o may be NULL. */
+int fw_apply(int netns_fd, const struct sandbox_policy *p, const struct fw_options *o,
+	     struct bw_error *err);
+
+/* Run an nft script in netns_fd (-1: the caller's namespace) the same way; the output of list
+ * commands goes to *out (malloc'd) when out is not NULL. */
+int fw_run_script(int netns_fd, const char *script, char **out, struct bw_error *err);
+
+/* The addresses of the caller's network namespace, without loopback and link-local ones. */
+int fw_host_addresses(struct pol_cidr **out, size_t *n, struct bw_error *err);
