@@ -17,12 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "netns/firewall.h"
 #include "netns/ns.h"
+#include "oci/policy.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/spawn.h"
@@ -174,6 +177,75 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	return 0;
 }
 
+static bool has_net_annotations(const struct oci_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_annotations; i++)
+		if (str_has_prefix(spec->annotations[i].key, "run.bulwark.net."))
+			return true;
+	return false;
+}
+
+static const char *net_helper(void)
+{
+	const char *h = getenv("BULWARK_NET_HELPER");
+	return h != NULL && h[0] != '\0' ? h : BULWARK_LIBEXECDIR "/bulwark-net";
+}
+
+static int run_net_helper(char *const argv[], struct bw_error *err)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return bw_fail(err, errno, "fork");
+	if (pid == 0) {
+		execv(argv[0], argv);
+		dprintf(STDERR_FILENO, "bulwark: network helper `%s`: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "wait for the network helper");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return bw_fail(err, 0, "network helper `%s %s` failed", argv[0], argv[1]);
+	return 0;
+}
+
+/* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
+ * network namespace before its process is released. Without one, a new namespace holds only
+ * `lo`: nothing to filter, and no nftables work on the hot path. */
+static int apply_network(struct container *c, const struct spawn_config *cfg, pid_t pid,
+			 const struct sandbox_policy *pol, struct bw_error *err)
+{
+	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
+	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
+		return bw_fail(err, 0,
+			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (fresh && policy_allows_egress(pol)) {
+		char *argv[] = {(char *)net_helper(), "plumb", "--netns", path, "--id", c->id, NULL};
+		strv_push(&c->state.cleanup, "net-plumb");
+		if (container_save(c, err) < 0 || run_net_helper(argv, err) < 0)
+			return bw_wrap(err, "network policy: direct-mode plumbing");
+	}
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "open `%s`", path);
+	if (fw_apply(fd, pol, NULL, err) < 0)
+		return bw_wrap(err, "network policy");
+	return 0;
+}
+
+static void release_network(struct container *c)
+{
+	if (!strv_contains(c->state.cleanup, "net-plumb"))
+		return;
+	struct bw_error e = {0};
+	char *argv[] = {(char *)net_helper(), "unplumb", "--id", c->id, NULL};
+	if (run_net_helper(argv, &e) < 0)
+		log_warn("%s", e.msg);
+}
+
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -189,6 +261,11 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	spawn_config_init(&cfg);
 	if (!spec->has_process)
 		return bw_fail(err, 0, "config.json: process: required to create a container");
+	/* The policy is checked before anything exists, so a bad one leaves nothing behind. */
+	struct sandbox_policy pol;
+	bool want_fw = g->policy != NULL || has_net_annotations(spec);
+	if (policy_for_spec(g->policy, spec, &pol, err) < 0)
+		return -1;
 	if (resolve_rootfs(bundle, spec, &rootfs, err) < 0)
 		return -1;
 	if (container_new(cli_state_root(g), o->id, &c, err) < 0)
@@ -234,6 +311,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.cb_ctx = &cc;
 	if (spawn_container_process(&cfg, &res, err) < 0)
 		goto fail;
+	if (want_fw && apply_network(c, &cfg, res.pid, &pol, err) < 0)
+		goto fail_killed;
 	c->state.status = OCI_STATUS_CREATED;
 	if (container_save(c, err) < 0)
 		goto fail_killed;
@@ -261,10 +340,12 @@ fail:
 	}
 	if (c != NULL) {
 		struct bw_error e2 = {0};
+		release_network(c);
 		apparmor_release(cli_state_root(g), o->id, &e2);
 		container_remove(c, &e2);
 	}
 done:
+	policy_free(&pol);
 	landlock_plan_free(&cfg.landlock);
 	apparmor_plan_free(&cfg.apparmor);
 	if (fifo >= 0)
@@ -403,6 +484,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 			return -1;
 	}
 	wait_gone(c);
+	release_network(c);
 	apparmor_release(c->root, c->id, &e2);
 	if (lifecycle_load_spec(c, &spec, &e2) == 0) {
 		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {

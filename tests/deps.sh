@@ -4,10 +4,12 @@ set -euo pipefail
 pkgs=(
 	# build
 	meson ninja-build gcc pkg-config libyajl-dev libcap-dev libseccomp-dev
+	libnftables-dev libnl-3-dev libnl-route-3-dev
 	# unit tests, sanitizers, fuzzing
 	libcriterion-dev clang libclang-rt-14-dev
 	# integration tests and the bench
 	busybox-static jq python3 procps iproute2 util-linux runc crun bubblewrap hyperfine
+	nftables libcap2-bin apparmor
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -62,6 +62,13 @@ BULWARK=build/runtime/bulwark tests/integration/run.sh >"$log/integration" 2>&1;
 grep -v '^ok ' "$log/integration" | tail -n 40
 read -r p f < <(counts_from "$log/integration"); record integration $rc "$p" "$f"
 
+if [ -x tests/engines/run.sh ] && [ "${BULWARK_SKIP_ENGINES:-0}" != 1 ]; then
+	echo "== engines: Docker, containerd and Podman driving bulwark"
+	BULWARK=build/runtime/bulwark tests/engines/run.sh >"$log/engines" 2>&1; rc=$?
+	grep -v '^ok ' "$log/engines" | tail -n 40
+	read -r p f < <(counts_from "$log/engines"); record engines $rc "$p" "$f"
+fi
+
 if [ -x tests/vm/run-vm-suite.sh ] && [ "${BULWARK_SKIP_VM:-0}" != 1 ]; then
 	echo "== cgroup v2 + AppArmor suite in a Debian-kernel VM"
 	tests/vm/run-vm-suite.sh >"$log/vm" 2>&1; rc=$?

@@ -7,6 +7,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 BULWARK=${BULWARK:-$here/../../build/runtime/bulwark}
 BULWARK=$(readlink -f "$BULWARK")
 export BULWARK
+# The direct-mode network helper of the same build (installed to libexecdir otherwise).
+helper=$(dirname "$BULWARK")/../netns/bulwark-net
+[ -z "${BULWARK_NET_HELPER:-}" ] && [ -x "$helper" ] && BULWARK_NET_HELPER=$(readlink -f "$helper")
+export BULWARK_NET_HELPER
 filter=${1:-}
 [ "$(id -u)" = 0 ] || { echo "integration tests need root" >&2; exit 1; }
 [ -x "$BULWARK" ] || { echo "no bulwark binary at $BULWARK" >&2; exit 1; }
