@@ -282,9 +282,13 @@ char *specgen_render(const struct specgen *sg, bool pretty)
 	yajl_gen_map_close(g);
 	KS("hostname", sg->hostname ? sg->hostname : "bulwark");
 	mounts_gen(g, sg);
+	S("annotations");
+	yajl_gen_map_open(g);
+	/* Landlock confines the file system on every kernel that has it (hosts without AppArmor
+	 * above all); AppArmor's default profile is loaded where the host has AppArmor. */
+	KS("run.bulwark.landlock", "default");
+	KS("run.bulwark.apparmor", "default");
 	if (sg->annotations != NULL) {
-		S("annotations");
-		yajl_gen_map_open(g);
 		for (size_t i = 0; sg->annotations[i]; i++) {
 			const char *eq = strchr(sg->annotations[i], '=');
 			if (eq == NULL)
@@ -293,8 +297,8 @@ char *specgen_render(const struct specgen *sg, bool pretty)
 					(size_t)(eq - sg->annotations[i]));
 			S(eq + 1);
 		}
-		yajl_gen_map_close(g);
 	}
+	yajl_gen_map_close(g);
 	linux_gen(g, sg);
 	yajl_gen_map_close(g);
 	yajl_gen_get_buf(g, &buf, &len);
