@@ -217,6 +217,9 @@ static int apply_network(struct container *c, const struct spawn_config *cfg, pi
 			 const struct sandbox_policy *pol, struct bw_error *err)
 {
 	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
+	if (policy_uses_domains(pol))
+		return bw_fail(err, 0,
+			       "network policy: domain rules need the DNS allowlist proxy, which this build does not have yet; use CIDR rules");
 	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
 		return bw_fail(err, 0,
 			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");

@@ -139,6 +139,8 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		return bw_fail(err, 0, "--log-format: must be text or json, not \"%s\"", g->log_format);
 	if (log_init(g->log, fmt, g->debug, err) < 0)
 		return -1;
+	if (g->audit != NULL)
+		return bw_fail(err, 0, "--audit: the audit log is not implemented yet");
 	int idx = 1 + consumed;
 	if (idx >= argc) {
 		usage(stderr);
