@@ -1,0 +1,427 @@
+# Cgroup limits in real containers (issue 3): every resource read back from the cgroup files,
+# placement in every hierarchy, fork bomb / memory hog / CPU spinner contained, devices, freeze,
+# update, events, ps, kill --all, and nothing left behind. Detects v1/hybrid vs v2 (unified) and
+# asserts the files of the mode it runs in: the same tests run on the host and in tests/vm.
+
+CGT_ROOT=/sys/fs/cgroup
+cgt_v2() { [ -f $CGT_ROOT/cgroup.controllers ]; }
+
+# cgt_dir CTRL ID: the container's cgroup directory serving CTRL (v1 controller name).
+cgt_dir() {
+	if cgt_v2; then
+		echo "$CGT_ROOT/$CG_PREFIX/$2"
+	elif [ "$1" = hugetlb ] && [ ! -d $CGT_ROOT/hugetlb ]; then
+		echo "$CGT_ROOT/unified/$CG_PREFIX/$2" # hybrid host: hugetlb lives on the cgroup2 mount
+	else
+		echo "$CGT_ROOT/$1/$CG_PREFIX/$2"
+	fi
+}
+# cgt_get CTRL ID FILE: a cgroup file's content.
+cgt_get() { cat "$(cgt_dir "$1" "$2")/$3"; }
+# cgt_key CTRL ID FILE KEY: the value of KEY in a "key value" file.
+cgt_key() { awk -v k="$4" '$1 == k { print $2 }' "$(cgt_dir "$1" "$2")/$3"; }
+
+# Every directory of the container's cgroup, in every mounted hierarchy.
+cgt_dirs_of() {
+	awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo | sort -u |
+		while read -r m; do [ -d "$m/$CG_PREFIX/$1" ] && echo "$m/$CG_PREFIX/$1"; done
+	return 0
+}
+cgt_expect_gone() {
+	local left
+	left=$(cgt_dirs_of "$1")
+	[ -z "$left" ] || fail "cgroup of $1 left behind: $(echo "$left" | tr '\n' ' ')"
+	[ ! -e "$BW_ROOT/$1" ] || fail "state dir of $1 left behind"
+}
+
+# cgt_bundle ID [RESOURCES-JSON]: a bundle with /out bound to $WORK/out/ID and resources merged.
+cgt_bundle() {
+	local b
+	b=$(new_bundle "$1")
+	mkdir -p "$WORK/out/$1"
+	cfg "$b" ".mounts += [{\"destination\":\"/out\",\"type\":\"bind\",\"source\":\"$WORK/out/$1\",\"options\":[\"rbind\",\"rw\"]}]"
+	[ -z "${2:-}" ] || cfg "$b" ".linux.resources += $2"
+	echo "$b"
+}
+
+cgt_status() { bw state "$1" 2>/dev/null | jq -r .status; }
+# cgt_wait_for SECONDS CMD...: poll CMD every 0.1 s.
+cgt_wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+cgt_is() { [ "$(cgt_status "$1")" = "$2" ]; }
+# cgt_start ID BUNDLE ARGS-JSON: create + start a container running ARGS, detached.
+cgt_start() {
+	cfg "$2" ".process.args=$3"
+	bw create -b "$2" "$1" </dev/null >"$WORK/out/$1.log" 2>&1 || fail "create $1: $(cat "$WORK/out/$1.log")"
+	bw start "$1" || fail "start $1"
+	cgt_wait_for 5 cgt_is "$1" running || fail "$1 not running"
+}
+cgt_pid() { bw state "$1" | jq -r .pid; }
+cgt_stop() {
+	bw delete --force "$1" || fail "delete --force $1"
+	cgt_expect_gone "$1"
+}
+
+# The resources of test_cg_resources_read_back.
+CGT_RES='{"memory":{"limit":67108864,"reservation":33554432,"swap":134217728},
+ "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0","mems":"0"},
+ "pids":{"limit":20},"blockIO":{"weight":300},
+ "hugepageLimits":[{"pageSize":"2MB","limit":4194304}]}'
+
+test_cg_resources_read_back() {
+	b=$(cgt_bundle cg-res "$CGT_RES")
+	cfg "$b" '.linux.resources.devices += [{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"},{"allow":true,"type":"b","major":7,"minor":0,"access":"r"}]'
+	cgt_start cg-res "$b" '["sleep","30"]'
+	id=cg-res
+	if cgt_v2; then
+		expect_eq memory.max 67108864 "$(cgt_get memory $id memory.max)"
+		expect_eq memory.low 33554432 "$(cgt_get memory $id memory.low)"
+		expect_eq "memory.swap.max (swap - limit)" 67108864 "$(cgt_get memory $id memory.swap.max)"
+		expect_eq "cpu.weight (shares 512)" 20 "$(cgt_get cpu $id cpu.weight)"
+		expect_eq cpu.max "50000 100000" "$(cgt_get cpu $id cpu.max)"
+		expect_eq cpuset.cpus 0 "$(cgt_get cpuset $id cpuset.cpus)"
+		expect_eq cpuset.mems 0 "$(cgt_get cpuset $id cpuset.mems)"
+		expect_eq pids.max 20 "$(cgt_get pids $id pids.max)"
+		d=$(cgt_dir blkio $id)
+		if [ -f "$d/io.bfq.weight" ]; then
+			expect_eq io.bfq.weight "default 300" "$(cat "$d/io.bfq.weight")"
+		else
+			expect_eq "io.weight (blkio 300)" "default $((1 + (300 - 10) * 9999 / 990))" "$(cat "$d/io.weight")"
+		fi
+		expect_eq hugetlb.2MB.max 4194304 "$(cgt_get hugetlb $id hugetlb.2MB.max)"
+	else
+		expect_eq memory.limit_in_bytes 67108864 "$(cgt_get memory $id memory.limit_in_bytes)"
+		expect_eq memory.soft_limit_in_bytes 33554432 "$(cgt_get memory $id memory.soft_limit_in_bytes)"
+		if [ -f "$(cgt_dir memory $id)/memory.memsw.limit_in_bytes" ]; then
+			expect_eq memory.memsw.limit_in_bytes 134217728 "$(cgt_get memory $id memory.memsw.limit_in_bytes)"
+		fi
+		expect_eq cpu.shares 512 "$(cgt_get cpu $id cpu.shares)"
+		expect_eq cpu.cfs_quota_us 50000 "$(cgt_get cpu $id cpu.cfs_quota_us)"
+		expect_eq cpu.cfs_period_us 100000 "$(cgt_get cpu $id cpu.cfs_period_us)"
+		expect_eq cpuset.cpus 0 "$(cgt_get cpuset $id cpuset.cpus)"
+		expect_eq cpuset.mems 0 "$(cgt_get cpuset $id cpuset.mems)"
+		expect_eq pids.max 20 "$(cgt_get pids $id pids.max)"
+		d=$(cgt_dir blkio $id)
+		if [ -f "$d/blkio.weight" ]; then
+			expect_eq blkio.weight 300 "$(cat "$d/blkio.weight")"
+		else
+			expect_eq blkio.bfq.weight 300 "$(cat "$d/blkio.bfq.weight")"
+		fi
+		expect_eq "hugetlb 2MB limit" 4194304 "$(cgt_get hugetlb $id hugetlb.2MB.max 2>/dev/null ||
+			cgt_get hugetlb $id hugetlb.2MB.limit_in_bytes)"
+		# The configured rules first, then the defaults; nothing else (no "a *:* rwm").
+		want="c 10:200 rw
+b 7:0 r
+c 1:3 rwm
+c 1:5 rwm
+c 1:7 rwm
+c 1:8 rwm
+c 1:9 rwm
+c 5:0 rwm
+c 5:1 rwm
+c 5:2 rwm
+c 136:* rwm"
+		expect_eq devices.list "$(echo "$want" | sort)" "$(cgt_get devices $id devices.list | sort)"
+	fi
+	cgt_stop $id
+}
+
+test_cg_placed_at_cgroups_path_in_every_hierarchy() {
+	b=$(cgt_bundle cg-place)
+	cgt_start cg-place "$b" '["sh","-c","sleep 30 & sleep 30"]'
+	pid=$(cgt_pid cg-place)
+	nh=$(awk '$9 == "cgroup" || $9 == "cgroup2" { print $3 }' /proc/self/mountinfo | sort -u | wc -l)
+	for p in $pid $(pgrep -P "$pid"); do
+		lines=$(cat /proc/$p/cgroup)
+		expect_eq "hierarchies listed for pid $p" "$nh" "$(echo "$lines" | wc -l)"
+		bad=$(echo "$lines" | grep -v ":/$CG_PREFIX/cg-place\$" || true)
+		[ -z "$bad" ] || fail "pid $p not at /$CG_PREFIX/cg-place: $bad"
+	done
+	echo "$lines" | grep -q "^0::/$CG_PREFIX/cg-place\$" || fail "no unified 0:: line: $lines"
+	if ! cgt_v2 && grep -q 'name=systemd' /proc/self/mountinfo; then
+		echo "$lines" | grep -q ":name=systemd:/$CG_PREFIX/cg-place\$" || fail "not in name=systemd: $lines"
+	fi
+	# Inside, with a cgroup namespace, the container sees itself at the root.
+	expect_contains "state cgroup path" "/$CG_PREFIX/cg-place" "$(cat "$BW_ROOT/cg-place/state.json" 2>/dev/null || bw state cg-place)"
+	cgt_stop cg-place
+}
+
+test_cg_fork_bomb_stopped_at_pids_max() {
+	# A quota keeps the failing forks from eating the (shared) CPUs.
+	b=$(cgt_bundle cg-bomb '{"pids":{"limit":16},"cpu":{"quota":20000,"period":100000}}')
+	cgt_start cg-bomb "$b" '["sh","-c","b() { b | b & }; b; sleep 30"]'
+	cgt_wait_for 10 eval '[ "$(cgt_get pids cg-bomb pids.current)" -ge 16 ]' ||
+		fail "pids.current never reached 16: $(cgt_get pids cg-bomb pids.current)"
+	sleep 0.5
+	expect_eq "pids.current capped" 16 "$(cgt_get pids cg-bomb pids.current)"
+	[ "$(cgt_key pids cg-bomb pids.events max)" -gt 0 ] || fail "pids.events max not counted"
+	bw kill --all cg-bomb KILL || fail "kill --all of the bomb"
+	cgt_wait_for 10 cgt_is cg-bomb stopped || fail "bomb not stopped after kill --all"
+	cgt_wait_for 5 eval '[ "$(cgt_get pids cg-bomb pids.current)" = 0 ]' ||
+		fail "pids after kill --all: $(cgt_get pids cg-bomb pids.current)"
+	bw delete cg-bomb || fail "delete after kill"
+	cgt_expect_gone cg-bomb
+	# The same bomb, removed at once by delete --force.
+	b=$(cgt_bundle cg-bomb2 '{"pids":{"limit":16},"cpu":{"quota":20000,"period":100000}}')
+	cgt_start cg-bomb2 "$b" '["sh","-c","b() { b | b & }; b; sleep 30"]'
+	cgt_wait_for 10 eval '[ "$(cgt_get pids cg-bomb2 pids.current)" -ge 16 ]' || fail "bomb2 did not fork"
+	cgt_stop cg-bomb2
+}
+
+test_cg_memory_hog_is_oom_killed() {
+	b=$(cgt_bundle cg-oom '{"memory":{"limit":33554432,"swap":33554432}}')
+	cgt_start cg-oom "$b" '["sh","-c","sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; echo $? >/out/rc; sleep 30"]'
+	"$BULWARK" --root "$BW_ROOT" events --interval 1 cg-oom >"$WORK/out/cg-oom.events" 2>&1 &
+	ev=$!
+	cgt_wait_for 20 test -s "$WORK/out/cg-oom/rc" || { kill $ev; fail "the hog never ended"; }
+	expect_eq "hog exit status" 137 "$(cat "$WORK/out/cg-oom/rc")"
+	cgt_wait_for 5 grep -q '"type":"oom"' "$WORK/out/cg-oom.events" || true
+	kill $ev; wait $ev 2>/dev/null || true
+	grep -q '"type":"oom","id":"cg-oom"' "$WORK/out/cg-oom.events" ||
+		fail "events printed no oom event: $(head -c 300 "$WORK/out/cg-oom.events")"
+	if cgt_v2; then
+		[ "$(cgt_key memory cg-oom memory.events oom_kill)" -ge 1 ] || fail "memory.events oom_kill is 0"
+	else
+		[ "$(cgt_key memory cg-oom memory.oom_control oom_kill)" -ge 1 ] || fail "memory.oom_control oom_kill is 0"
+	fi
+	st=$(bw events --stats cg-oom) || fail "events --stats"
+	[ "$(echo "$st" | jq '.data.memory.raw.oom_kill')" -ge 1 ] || fail "stats: no oom_kill: $st"
+	expect_eq "stats memory limit" 33554432 "$(echo "$st" | jq '.data.memory.usage.limit')"
+	cgt_stop cg-oom
+	# A hog as the init: the runtime reports 128+SIGKILL.
+	b=$(cgt_bundle cg-oom2 '{"memory":{"limit":33554432,"swap":33554432}}')
+	cfg "$b" '.process.args=["dd","if=/dev/zero","of=/dev/null","bs=64M","count=1"]'
+	rc=0; bw run -b "$b" cg-oom2 </dev/null >/dev/null 2>&1 || rc=$?
+	expect_eq "run exit status of an OOM-killed init" 137 "$rc"
+	bw delete --force cg-oom2
+	cgt_expect_gone cg-oom2
+}
+
+test_cg_cpu_spinner_is_throttled() {
+	b=$(cgt_bundle cg-spin '{"cpu":{"quota":10000,"period":100000}}')
+	cgt_start cg-spin "$b" '["sh","-c","while :; do :; done"]'
+	sleep 1
+	t1=$(cgt_key cpu cg-spin cpu.stat nr_throttled)
+	sleep 1
+	t2=$(cgt_key cpu cg-spin cpu.stat nr_throttled)
+	[ "$t1" -gt 0 ] && [ "$t2" -gt "$t1" ] || fail "nr_throttled did not grow: $t1 -> $t2"
+	st=$(bw events --stats cg-spin)
+	[ "$(echo "$st" | jq '.data.cpu.throttling.throttledPeriods')" -gt 0 ] || fail "stats throttling: $st"
+	cgt_stop cg-spin
+}
+
+test_cg_device_access_denied() {
+	# A block node made on the host and bound in (on a tmpfs mounted "dev": the guest's /tmp is
+	# nodev): mknod is not the only way in, the cgroup must refuse the open. linux.devices: one
+	# entry allowed by resources.devices (kmsg, w), one not (loop0: its node is bound from the
+	# host because the cgroup refuses the mknod, and then refuses the open).
+	[ -b /dev/loop0 ] || modprobe loop 2>/dev/null || true
+	[ -b /dev/loop0 ] || fail "no /dev/loop0 on this machine"
+	mkdir -p "$WORK/devs"
+	mount -t tmpfs -o dev,mode=755,size=64k cgt-devs "$WORK/devs"
+	mknod "$WORK/devs/sda" b 8 0
+	b=$(cgt_bundle cg-dev '{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}')
+	cfg "$b" ".mounts += [{\"destination\":\"/hostdevs\",\"type\":\"bind\",\"source\":\"$WORK/devs\",\"options\":[\"rbind\",\"rw\"]}]"
+	cfg "$b" '.linux.devices = [{"path":"/dev/loop0","type":"b","major":7,"minor":0,"fileMode":432},{"path":"/dev/kmsg","type":"c","major":1,"minor":11,"fileMode":432}]'
+	rc=0; (cgt_start cg-dev "$b" '["sh","-c","sleep 30"]') || rc=$?
+	umount "$WORK/devs" # the container keeps its own copy of the mount
+	[ $rc = 0 ] || exit $rc
+	e() { bw exec cg-dev sh -c "$1" 2>&1; }
+	out=$(e 'head -c1 /hostdevs/sda >/dev/null') && fail "opened the host-made sda node: $out"
+	expect_contains "open /hostdevs/sda" "Operation not permitted" "$out"
+	out=$(e 'head -c1 /dev/loop0 >/dev/null') && fail "opened a linux.devices node that is not allowed"
+	expect_contains "open /dev/loop0" "Operation not permitted" "$out"
+	out=$(e 'mknod /tmp/sdb b 8 16') && fail "mknod of a block device succeeded"
+	expect_contains "mknod" "Operation not permitted" "$out"
+	e 'echo bulwark-it: device test >/dev/kmsg' || fail "write to /dev/kmsg (allowed w) failed"
+	out=$(e 'head -c1 /dev/kmsg') && fail "read of /dev/kmsg (only w allowed) succeeded"
+	expect_contains "read /dev/kmsg" "Operation not permitted" "$out"
+	expect_eq "/dev/null and /dev/zero" 4 "$(e 'echo x >/dev/null && head -c4 /dev/zero | wc -c')"
+	cgt_stop cg-dev
+}
+
+test_cg_pause_freezes_and_resume_continues() {
+	b=$(cgt_bundle cg-pause)
+	cgt_start cg-pause "$b" '["sh","-c","i=0; while :; do i=$((i+1)); echo $i >/out/c; sleep 0.05; done"]'
+	cgt_wait_for 5 test -s "$WORK/out/cg-pause/c" || fail "counter not running"
+	bw pause cg-pause || fail pause
+	expect_eq status paused "$(cgt_status cg-pause)"
+	if cgt_v2; then
+		expect_eq cgroup.freeze 1 "$(cgt_get freezer cg-pause cgroup.freeze)"
+		expect_eq "cgroup.events frozen" 1 "$(cgt_key freezer cg-pause cgroup.events frozen)"
+	else
+		expect_eq freezer.state FROZEN "$(cgt_get freezer cg-pause freezer.state)"
+	fi
+	c1=$(cat "$WORK/out/cg-pause/c")
+	sleep 0.6
+	expect_eq "counter while paused" "$c1" "$(cat "$WORK/out/cg-pause/c")"
+	bw resume cg-pause || fail resume
+	expect_eq status running "$(cgt_status cg-pause)"
+	sleep 0.6
+	c2=$(cat "$WORK/out/cg-pause/c")
+	[ "$c2" -gt "$c1" ] || fail "counter did not move after resume: $c1 -> $c2"
+	# A paused container can still be removed.
+	bw pause cg-pause || fail "pause again"
+	cgt_stop cg-pause
+}
+
+test_cg_update_changes_limits() {
+	b=$(cgt_bundle cg-upd '{"memory":{"limit":67108864},"cpu":{"shares":512,"quota":50000,"period":100000},"pids":{"limit":20}}')
+	cgt_start cg-upd "$b" '["sleep","30"]'
+	id=cg-upd
+	bw update --memory 100m --memory-reservation 50m --cpu-share 256 --cpu-quota 20000 \
+		--cpu-period 50000 --pids-limit 30 --cpuset-cpus 0 $id || fail "update with flags"
+	check() { # mem low shares quota period pids
+		if cgt_v2; then
+			expect_eq "memory.max" "$1" "$(cgt_get memory $id memory.max)"
+			expect_eq "memory.low" "$2" "$(cgt_get memory $id memory.low)"
+			expect_eq "cpu.weight" "$(( 1 + (($3 - 2) * 9999) / 262142 ))" "$(cgt_get cpu $id cpu.weight)"
+			expect_eq "cpu.max" "$4 $5" "$(cgt_get cpu $id cpu.max)"
+		else
+			expect_eq "memory.limit_in_bytes" "$1" "$(cgt_get memory $id memory.limit_in_bytes)"
+			expect_eq "memory.soft_limit_in_bytes" "$2" "$(cgt_get memory $id memory.soft_limit_in_bytes)"
+			expect_eq "cpu.shares" "$3" "$(cgt_get cpu $id cpu.shares)"
+			expect_eq "cpu.cfs_quota_us" "$4" "$(cgt_get cpu $id cpu.cfs_quota_us)"
+			expect_eq "cpu.cfs_period_us" "$5" "$(cgt_get cpu $id cpu.cfs_period_us)"
+		fi
+		expect_eq "pids.max" "$6" "$(cgt_get pids $id pids.max)"
+	}
+	check 104857600 52428800 256 20000 50000 30
+	echo '{"memory":{"limit":83886080},"pids":{"limit":40}}' | bw update --resources - $id ||
+		fail "update --resources -"
+	check 83886080 52428800 256 20000 50000 40
+	echo '{"cpu":{"shares":1024,"quota":30000}}' >"$WORK/res.json"
+	bw update --resources="$WORK/res.json" $id || fail "update --resources=FILE"
+	check 83886080 52428800 1024 30000 50000 40
+	# Docker's payload: zeros and empty strings mean "leave unchanged".
+	echo '{"memory":{"limit":0,"reservation":0,"swap":0,"kernel":0,"kernelTCP":0},
+	  "cpu":{"shares":0,"quota":0,"period":0,"realtimeRuntime":0,"realtimePeriod":0,"cpus":"","mems":""},
+	  "blockIO":{"weight":0},"pids":{"limit":0}}' | bw update --resources - $id ||
+		fail "update with Docker's zero payload"
+	check 83886080 52428800 1024 30000 50000 40
+	expect_eq "cpuset.cpus after zero payload" 0 "$(cgt_get cpuset $id cpuset.cpus)"
+	# A bad value is refused naming the field, and changes nothing.
+	out=$(bw update --resources - $id <<<'{"cpu":{"cpus":"99"}}' 2>&1) && fail "cpus 99 accepted"
+	expect_contains "update error" "linux.resources.cpu.cpus" "$out"
+	check 83886080 52428800 1024 30000 50000 40
+	cgt_stop $id
+}
+
+test_cg_events_stats_and_ps_json() {
+	b=$(cgt_bundle cg-ev '{"memory":{"limit":67108864},"pids":{"limit":50}}')
+	cgt_start cg-ev "$b" '["sh","-c","sleep 30 & sleep 30 & head -c 4000000 /dev/zero | tail -c 1 >/dev/null; wait"]'
+	sleep 0.3
+	st=$(bw events --stats cg-ev) || fail "events --stats"
+	echo "$st" | jq -e . >/dev/null || fail "not JSON: $st"
+	expect_eq type stats "$(echo "$st" | jq -r .type)"
+	expect_eq id cg-ev "$(echo "$st" | jq -r .id)"
+	[ "$(echo "$st" | jq .data.memory.usage.usage)" -gt 0 ] || fail "memory usage 0: $st"
+	expect_eq "memory limit" 67108864 "$(echo "$st" | jq .data.memory.usage.limit)"
+	[ "$(echo "$st" | jq .data.cpu.usage.total)" -gt 0 ] || fail "cpu usage 0: $st"
+	expect_eq "pids current" 3 "$(echo "$st" | jq .data.pids.current)"
+	expect_eq "pids limit" 50 "$(echo "$st" | jq .data.pids.limit)"
+	ps=$(bw ps --format json cg-ev) || fail "ps --format json"
+	expect_eq "ps pid count" 3 "$(echo "$ps" | jq length)"
+	init=$(cgt_pid cg-ev)
+	echo "$ps" | jq -e "index($init) != null" >/dev/null || fail "init $init not in $ps"
+	for p in $(echo "$ps" | jq '.[]'); do
+		grep -q "/$CG_PREFIX/cg-ev\$" /proc/$p/cgroup || fail "ps pid $p is not a host pid of cg-ev"
+	done
+	cgt_stop cg-ev
+}
+
+test_cg_kill_all() {
+	b=$(cgt_bundle cg-killall)
+	# The init ignores TERM, its children (started before the trap) do not: --all reaches them.
+	cgt_start cg-killall "$b" '["sh","-c","sleep 30 & sleep 30 & trap \"\" TERM; while :; do sleep 1; done"]'
+	cgt_wait_for 5 eval '[ "$(bw ps --format json cg-killall | jq length)" -ge 3 ]' || fail "children missing"
+	bw kill --all cg-killall TERM || fail "kill --all TERM"
+	cgt_wait_for 5 eval '[ "$(bw ps --format json cg-killall | jq length)" -le 2 ]' ||
+		fail "children alive after kill --all TERM: $(bw ps --format json cg-killall)"
+	expect_eq status running "$(cgt_status cg-killall)"
+	bw kill --all cg-killall KILL || fail "kill --all KILL"
+	cgt_wait_for 5 cgt_is cg-killall stopped || fail "not stopped after kill --all KILL"
+	cgt_wait_for 5 eval '[ -z "$(cgt_get pids cg-killall cgroup.procs)" ]' ||
+		fail "cgroup.procs after kill --all: $(cgt_get pids cg-killall cgroup.procs)"
+	bw delete cg-killall || fail delete
+	cgt_expect_gone cg-killall
+}
+
+test_cg_removed_after_kill9_mid_create() {
+	b=$(cgt_bundle cg-crash '{"pids":{"limit":20},"memory":{"limit":67108864}}')
+	cfg "$b" '.process.args=["sleep","30"]'
+	cfg "$b" ".hooks.createRuntime=[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo \$\$ >$WORK/hook.pid; exec sleep 30\"]}]"
+	"$BULWARK" --root "$BW_ROOT" create -b "$b" cg-crash </dev/null >/dev/null 2>&1 &
+	creator=$!
+	cgt_wait_for 10 test -s "$WORK/hook.pid" || { kill -9 $creator; fail "the hook never ran"; }
+	[ -n "$(cgt_dirs_of cg-crash)" ] || fail "no cgroup made before the hook"
+	kill -9 $creator
+	wait $creator 2>/dev/null || true
+	kill -9 "$(cat "$WORK/hook.pid")" 2>/dev/null || true
+	[ -n "$(cgt_dirs_of cg-crash)" ] || fail "cgroup vanished on its own"
+	bw delete --force cg-crash || fail "delete --force after the crash"
+	cgt_expect_gone cg-crash
+}
+
+test_cg_create_delete_cycles_leave_nothing() {
+	n=${CG_CYCLES:-100}
+	b=$(cgt_bundle cg-cyc '{"memory":{"limit":67108864},"pids":{"limit":20},"cpu":{"shares":512,"cpus":"0"}}')
+	cfg "$b" '.process.args=["true"]'
+	for i in $(seq "$n"); do
+		bw create -b "$b" cg-cyc </dev/null >/dev/null 2>"$WORK/err" || fail "create #$i: $(cat "$WORK/err")"
+		bw delete --force cg-cyc || fail "delete #$i"
+	done
+	cgt_expect_gone cg-cyc
+}
+
+test_cg_bad_values_name_the_field_and_leave_nothing() {
+	try() { # FIELD RESOURCES
+		b=$(cgt_bundle cg-bad "$2")
+		out=$(bw create -b "$b" cg-bad </dev/null 2>&1 >/dev/null) && { bw delete --force cg-bad; fail "$1: accepted"; }
+		expect_eq "$1: error lines" 1 "$(printf '%s\n' "$out" | wc -l)"
+		expect_contains "$1: error" "$1" "$out"
+		cgt_expect_gone cg-bad
+		rm -rf "$WORK/bundles/cg-bad"
+	}
+	try linux.resources.memory.limit '{"memory":{"limit":-2}}'
+	try linux.resources.cpu.cpus '{"cpu":{"cpus":"99"}}'
+	try linux.resources.unified.memory.nosuchfile '{"unified":{"memory.nosuchfile":"1"}}'
+	try linux.resources.blockIO.weight '{"blockIO":{"weight":5}}'
+}
+
+test_cg_unified_map_and_io_throttle() {
+	[ -b /dev/loop0 ] || modprobe loop 2>/dev/null || true
+	[ -b /dev/loop0 ] || fail "no /dev/loop0 on this machine"
+	if cgt_v2; then
+		uni='{"memory.high":"52428800","pids.max":"33"}'
+	else
+		uni='{"hugetlb.2MB.max":"2097152"}' # a hybrid host's cgroup2 mount has only hugetlb
+	fi
+	b=$(cgt_bundle cg-uni "{\"unified\":$uni,\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":7,\"minor\":0,\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":7,\"minor\":0,\"rate\":100}]}}")
+	cgt_start cg-uni "$b" '["sleep","30"]'
+	if cgt_v2; then
+		expect_eq "unified memory.high" 52428800 "$(cgt_get memory cg-uni memory.high)"
+		expect_eq "unified pids.max" 33 "$(cgt_get pids cg-uni pids.max)"
+		expect_eq io.max "7:0 rbps=1048576 wbps=max riops=max wiops=100" "$(cgt_get blkio cg-uni io.max)"
+	else
+		expect_eq "unified hugetlb.2MB.max" 2097152 "$(cat "$CGT_ROOT/unified/$CG_PREFIX/cg-uni/hugetlb.2MB.max")"
+		expect_eq blkio.throttle.read_bps_device "7:0 1048576" "$(cgt_get blkio cg-uni blkio.throttle.read_bps_device)"
+		expect_eq blkio.throttle.write_iops_device "7:0 100" "$(cgt_get blkio cg-uni blkio.throttle.write_iops_device)"
+	fi
+	# An update of the swap alone (v2: memory.swap.max = swap - the current memory.max).
+	bw update --memory 64m --memory-swap 96m cg-uni || fail "update memory+swap"
+	if cgt_v2; then
+		expect_eq memory.swap.max 33554432 "$(cgt_get memory cg-uni memory.swap.max)"
+	elif [ -f "$(cgt_dir memory cg-uni)/memory.memsw.limit_in_bytes" ]; then
+		expect_eq memory.memsw.limit_in_bytes 100663296 "$(cgt_get memory cg-uni memory.memsw.limit_in_bytes)"
+	fi
+	cgt_stop cg-uni
+}
