@@ -199,15 +199,18 @@ static int plan_add_annotation_rules(const char *value, struct landlock_plan *p,
 static void strv_drop_nested(char **v)
 {
 	size_t n = strv_len(v), o = 0;
+	/* Decide every entry before freeing any: a later entry is compared with earlier ones. */
+	bool *nested = xcalloc(n + 1, sizeof(bool));
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n && !nested[i]; j++)
+			nested[i] = j != i && path_is_below(v[i], v[j]);
 	for (size_t i = 0; i < n; i++) {
-		bool nested = false;
-		for (size_t j = 0; j < n && !nested; j++)
-			nested = j != i && path_is_below(v[i], v[j]);
-		if (nested)
+		if (nested[i])
 			free(v[i]);
 		else
 			v[o++] = v[i];
 	}
+	free(nested);
 	if (v != NULL)
 		v[o] = NULL;
 }
