@@ -36,8 +36,11 @@ mounts_before=$(test_mounts)
 pass=0 failn=0 failed=()
 for t in $tests; do
 	start=$(date +%s%N)
-	out=$( (cd "$WORK" || exit 1; set -e; $t) 2>&1 )
+	# Output goes to a file, not a pipe: a container a failing test left running must not
+	# keep the runner waiting for end-of-file (the leak check below removes it).
+	(cd "$WORK" || exit 1; set -e; $t) >"$WORK/test.out" 2>&1 </dev/null
 	rc=$?
+	out=$(cat "$WORK/test.out")
 	# Whatever the test did, nothing may remain.
 	leaks=""
 	[ -n "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] && leaks+=" state:$(ls "$BW_ROOT" | tr '\n' ' ')"

@@ -77,13 +77,13 @@ test_exec_missing_binary_and_stopped_container() {
 
 test_exec_with_tty_through_console_socket() {
 	start_sleeper ex-tty
-	python3 "$(dirname "$BASH_SOURCE")/helpers/console_recv.py" "$WORK/c.sock" "$WORK/c.out" &
+	python3 "$(dirname "$BASH_SOURCE")/helpers/console_recv.py" "$WORK/ex-tty.sock" "$WORK/ex-tty.out" &
 	recv=$!
-	for i in $(seq 50); do [ -S "$WORK/c.sock" ] && break; sleep 0.05; done
-	bw exec --tty --detach --console-socket "$WORK/c.sock" ex-tty sh -c 'tty; echo DONE'
+	for i in $(seq 50); do [ -S "$WORK/ex-tty.sock" ] && break; sleep 0.05; done
+	bw exec --tty --detach --console-socket "$WORK/ex-tty.sock" ex-tty sh -c 'tty; echo DONE'
 	wait $recv
-	expect_contains tty "/dev/pts/" "$(cat "$WORK/c.out")"
-	expect_contains payload "payload=/dev/ptmx" "$(cat "$WORK/c.out")"
+	expect_contains tty "/dev/pts/" "$(cat "$WORK/ex-tty.out")"
+	expect_contains payload "payload=/dev/ptmx" "$(cat "$WORK/ex-tty.out")"
 	bw delete --force ex-tty
 }
 

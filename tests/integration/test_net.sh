@@ -98,7 +98,9 @@ test_net_annotations_narrow_the_host_policy() {
 
 test_net_ingress_default_deny_and_allowed_port() {
 	lab_up
-	sb_exec python3 -c 'import socket,time
+	# nsenter itself in the background (not the sb_exec function) so $! is the process that
+	# becomes the listener and `kill` ends it.
+	nsenter --net="$SB_NS" python3 -c 'import socket,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0",8088)); s.listen(8)
 while True:
     c,_=s.accept(); c.sendall(b"sandbox\n"); c.close()' </dev/null >/dev/null 2>&1 &
@@ -110,6 +112,7 @@ while True:
 	fw '{"ingress":[{"action":"allow","protocol":"tcp","port":8088,"cidr":"203.0.113.1/32"}]}'
 	lab_probe || { kill $lsn; fail "allowed ingress blocked"; }
 	kill $lsn
+	wait $lsn 2>/dev/null || true
 }
 
 test_net_bad_policies_give_clear_errors_and_load_nothing() {

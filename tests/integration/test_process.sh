@@ -82,7 +82,7 @@ test_process_cgroup_placement_in_every_hierarchy() {
 	bw create -b "$b" --pid-file "$WORK/pid" pr-cg </dev/null
 	pid=$(cat "$WORK/pid")
 	n_hier=$(grep -c . /proc/$pid/cgroup)
-	n_ok=$(grep -c ":/bwit/pr-cg$" /proc/$pid/cgroup)
+	n_ok=$(grep -c ":/$CG_PREFIX/pr-cg$" /proc/$pid/cgroup)
 	expect_eq "hierarchies at cgroupsPath" "$n_hier" "$n_ok"
 	bw delete --force pr-cg
 	[ -z "$(cgroup_leaks)" ] || fail "cgroup left: $(cgroup_leaks)"
@@ -91,13 +91,13 @@ test_process_cgroup_placement_in_every_hierarchy() {
 test_process_terminal_via_console_socket() {
 	b=$(new_bundle pr-tty)
 	cfg "$b" '.process.terminal=true | .process.args=["sh","-c","tty; [ -t 0 ] && echo isatty; echo DONE"]'
-	python3 "$(dirname "$BASH_SOURCE")/helpers/console_recv.py" "$WORK/console.sock" "$WORK/console.out" &
+	python3 "$(dirname "$BASH_SOURCE")/helpers/console_recv.py" "$WORK/pr-tty.sock" "$WORK/pr-tty.out" &
 	recv=$!
-	for i in $(seq 50); do [ -S "$WORK/console.sock" ] && break; sleep 0.05; done
-	bw create -b "$b" --console-socket "$WORK/console.sock" pr-tty </dev/null
+	for i in $(seq 50); do [ -S "$WORK/pr-tty.sock" ] && break; sleep 0.05; done
+	bw create -b "$b" --console-socket "$WORK/pr-tty.sock" pr-tty </dev/null
 	bw start pr-tty
 	wait $recv
-	out=$(cat "$WORK/console.out")
+	out=$(cat "$WORK/pr-tty.out")
 	expect_contains payload "payload=/dev/ptmx" "$out"
 	expect_contains nfds "nfds=1" "$out"
 	expect_contains major "major=5" "$out"
