@@ -22,7 +22,7 @@
 struct sandbox_flags {
 	char *rootfs, *user, *cwd;
 	char **binds, **env;
-	bool tty;
+	bool tty, seccomp_complain;
 };
 
 static int parse_bind(const char *s, struct specgen_bind *b, struct bw_error *err)
@@ -114,11 +114,14 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 		if (parse_bind(f->binds[i], &sg->binds[i], err) < 0)
 			return -1;
 	sg->seccomp_json = seccomp_default_profile_json();
+	if (f->seccomp_complain)
+		strv_push(&sg->annotations, "run.bulwark.seccomp=complain");
 	return 0;
 }
 
 static void free_spec(struct specgen *sg)
 {
+	strv_free(sg->annotations);
 	free((char *)sg->root_path);
 	strv_free(sg->env);
 	for (size_t i = 0; i < sg->n_binds; i++) {
@@ -193,6 +196,8 @@ VERB(sandbox)
 		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
 		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory (default /)"},
 		{"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
+		{"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
+		 "log what the seccomp profile would refuse instead of refusing it (profiling)"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {

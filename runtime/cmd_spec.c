@@ -15,7 +15,10 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "config.h"
+#include "profiles/apparmor.h"
 #include "profiles/caps.h"
+#include "profiles/landlock.h"
 #include "profiles/seccomp.h"
 #include "runtime/specgen.h"
 
@@ -142,11 +145,16 @@ VERB(features)
 	       "\"rdma\":true},",
 	       mode == CG_MODE_UNIFIED ? "false" : "true");
 	print_seccomp();
-	printf("\"apparmor\":{\"enabled\":%s},",
-	       access("/sys/kernel/security/apparmor", F_OK) == 0 ? "true" : "false");
+	printf("\"apparmor\":{\"enabled\":%s},", apparmor_enabled() ? "true" : "false");
 	printf("\"selinux\":{\"enabled\":false},\"intelRdt\":{\"enabled\":false},");
 	printf("\"mountExtensions\":{\"idmap\":{\"enabled\":true}}},");
-	printf("\"annotations\":{\"run.bulwark.version\":\"%s\"},", "0.1.0");
+	printf("\"annotations\":{\"run.bulwark.version\":\"%s\",\"run.bulwark.landlock.abi\":\"%d\","
+	       "\"run.bulwark.annotations\":\"run.bulwark.landlock run.bulwark.landlock.rules "
+	       "run.bulwark.landlock.net run.bulwark.landlock.scope run.bulwark.apparmor "
+	       "run.bulwark.seccomp run.bulwark.net.egress run.bulwark.net.ingress "
+	       "run.bulwark.net.allow-domains run.bulwark.net.deny-domains "
+	       "run.bulwark.net.domain-default\"},",
+	       BULWARK_VERSION, landlock_abi_version() < 0 ? 0 : landlock_abi_version());
 	print_list("potentiallyUnsafeConfigAnnotations", annotations, false);
 	printf("}\n");
 	return 0;

@@ -165,6 +165,14 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 		return -1;
 	if (spec->linux.seccomp == NULL)
 		return 0;
+	/* Complain mode, for profiling a workload: every refusal is logged instead of enforced.
+	 * Only ever weaker on an explicit request, and only "complain" is accepted. */
+	const char *mode = oci_spec_annotation(spec, "run.bulwark.seccomp");
+	if (mode != NULL && strcmp(mode, "complain") != 0 && strcmp(mode, "enforce") != 0)
+		return bw_fail(err, 0, "run.bulwark.seccomp: must be \"enforce\" or \"complain\", not \"%s\"",
+			       mode);
+	if (mode != NULL && strcmp(mode, "complain") == 0)
+		seccomp_profile_complain((struct oci_seccomp *)spec->linux.seccomp);
 	_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
 	struct bw_error ignored = {0};
 	if (fs_mkdir_p(cache, 0700, &ignored) < 0) {

@@ -222,3 +222,14 @@ test_sandbox_bind_ro_and_rw() {
 	"$BULWARK" --root "$BW_ROOT" sandbox --bind "$WORK/share:/mnt:rw" -- sh -c 'echo out >/mnt/out'
 	expect_eq rw out "$(cat "$WORK/share/out")"
 }
+
+test_seccomp_complain_mode_logs_instead_of_refusing() {
+	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- unshare -U true 2>/dev/null || rc=$?
+	expect_eq "enforced: user namespace creation refused" 1 "$rc"
+	"$BULWARK" --root "$BW_ROOT" sandbox --seccomp-complain -- unshare -U true ||
+		fail "complain mode still refused"
+	b=$(new_bundle pr-complain)
+	cfg "$b" '.annotations={"run.bulwark.seccomp":"lenient"} | .linux.seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'
+	out=$(bw create -b "$b" pr-complain </dev/null 2>&1) && fail "accepted an unknown mode"
+	expect_contains message 'run.bulwark.seccomp: must be "enforce" or "complain"' "$out"
+}
