@@ -48,8 +48,9 @@ def main():
     bundle = make_bundle(os.path.join(work, "bundle"))
     # Interleaved: iteration i runs every runtime once, so load changes hit all of them alike.
     data = {name: {"run": [], "cycle": [], "rss": 0} for name in runtimes}
-    g = {name: [path, "--root", os.path.join(work, "state-" + name)]
-         for name, path in runtimes.items()}
+    # State roots on tmpfs, where every runtime keeps them in real use (/run).
+    state = tempfile.mkdtemp(prefix="bwbench-state.", dir="/run")
+    g = {name: [path, "--root", os.path.join(state, name)] for name, path in runtimes.items()}
     for name in runtimes:  # warm-up: page cache, compiled seccomp/BPF caches
         run_measured(g[name] + ["run", "-b", bundle, f"warm-{name}"])
     for i in range(n):
@@ -74,6 +75,7 @@ def main():
                       "cycle_ms": statistics.median(d["cycle"]) * 1000, "rss_kb": d["rss"]}
                for name, d in data.items()}
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(state, ignore_errors=True)
     print(f"{'runtime':8} {'run median':>12} {'create+start+delete':>20} {'peak RSS':>10}")
     for name, r in results.items():
         print(f"{name:8} {r['run_ms']:10.1f}ms {r['cycle_ms']:18.1f}ms {r['rss_kb']:8d}KB")
