@@ -53,8 +53,8 @@ static int on_started(void *ctx, pid_t pid, char **state_json, struct bw_error *
 	struct create_ctx *cc = ctx;
 	cc->c->state.pid = pid;
 	cc->c->state.init_start_time = proc_start_time(pid);
-	if (container_save(cc->c, err) < 0)
-		return -1;
+	/* Not saved yet: until the init reports ready it dies with us (PDEATHSIG), and whatever
+	 * a crash leaves (the cgroup, a stray init in it) is found from the config copy. */
 	*state_json = public_state_json(cc->c, err);
 	return *state_json ? 0 : -1;
 }
@@ -293,9 +293,6 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	c->state.cgroup_path = xstrdup(cg_path(cg));
 	c->state.own_pid_ns = oci_spec_namespace(spec, OCI_NS_PID) != NULL;
 	copy_annotations(c, spec);
-	/* Recorded before anything is made, so delete --force can always undo a crashed create. */
-	if (container_save(c, err) < 0)
-		goto fail;
 	cfg.id = o->id;
 	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
 		goto fail;
@@ -447,9 +444,8 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	if (n != 1)
 		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
 	unlinkat(c->dirfd, "exec.fifo", 0);
+	/* "running" is derived from the live init and the missing fifo: nothing to save. */
 	c->state.status = OCI_STATUS_RUNNING;
-	if (container_save(c, err) < 0)
-		return -1;
 	struct oci_spec *spec = NULL;
 	if (lifecycle_load_spec(c, &spec, err) < 0)
 		return -1;
@@ -484,9 +480,21 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		close(pidfd);
 	}
-	if (c->state.cgroup_path != NULL) {
+	/* A create that crashed before writing state.json left at most its config copy: the
+	 * cgroup (and any stray init in it) is found from there. */
+	_cleanup_free_ char *cg_path_buf = NULL;
+	if (c->state.cgroup_path == NULL && lifecycle_load_spec(c, &spec, &e2) == 0) {
+		struct cg_manager *probe = NULL;
+		if (cg_open(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
+			cg_path_buf = xstrdup(cg_path(probe));
+		cg_free(probe);
+		oci_spec_free(spec);
+		spec = NULL;
+	}
+	const char *cgp = c->state.cgroup_path ? c->state.cgroup_path : cg_path_buf;
+	if (cgp != NULL) {
 		struct cg_manager *cg = NULL;
-		if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
+		if (cg_open(cgp, c->id, &cg, err) < 0)
 			return -1;
 		cg_thaw(cg, &e2);
 		int r = cg_destroy(cg, err);
