@@ -23,7 +23,6 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "netns/firewall.h"
 #include "netns/ns.h"
 #include "oci/policy.h"
 #include "runtime/console.h"
@@ -214,15 +213,19 @@ static int run_net_helper(char *const argv[], struct bw_error *err)
 		if (errno != EINTR)
 			return bw_fail(err, errno, "wait for the network helper");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return bw_fail(err, 0, "network helper `%s %s` failed", argv[0], argv[1]);
+		return bw_fail(err, 0, "network helper `%s` failed (exit status %d)", argv[0],
+			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
 
 /* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
  * network namespace before its process is released. Without one, a new namespace holds only
- * `lo`: nothing to filter, and no nftables work on the hot path. */
-static int apply_network(struct container *c, const struct spawn_config *cfg, pid_t pid,
-			 const struct sandbox_policy *pol, struct bw_error *err)
+ * `lo`: nothing to filter, and no nftables work on the hot path. The table is loaded by the
+ * bulwark-net helper (libnftables stays out of the runtime binary, which is static); the
+ * runtime already validated the same policy, so the helper's failure is unexpected. */
+static int apply_network(const struct global_opts *g, struct container *c,
+			 const struct spawn_config *cfg, pid_t pid, const struct sandbox_policy *pol,
+			 struct bw_error *err)
 {
 	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
 	if (policy_uses_domains(pol))
@@ -234,17 +237,28 @@ static int apply_network(struct container *c, const struct spawn_config *cfg, pi
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	if (fresh && policy_allows_egress(pol)) {
-		char *argv[] = {(char *)net_helper(), "plumb", "--netns", path, "--id", c->id, NULL};
+		char *argv[] = {(char *)net_helper(), "--netns", path, "--id", c->id, "plumb", NULL};
 		strv_push(&c->state.cleanup, "net-plumb");
 		if (container_save(c, err) < 0 || run_net_helper(argv, err) < 0)
 			return bw_wrap(err, "network policy: direct-mode plumbing");
 	}
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return bw_fail(err, errno, "open `%s`", path);
-	if (fw_apply(fd, pol, NULL, err) < 0)
-		return bw_wrap(err, "network policy");
-	return 0;
+	char **argv = NULL;
+	strv_push(&argv, net_helper());
+	strv_push(&argv, "--netns");
+	strv_push(&argv, path);
+	if (g->policy != NULL) {
+		strv_push(&argv, "--policy");
+		strv_push(&argv, g->policy);
+	}
+	for (size_t i = 0; i < cfg->spec->n_annotations; i++)
+		if (str_has_prefix(cfg->spec->annotations[i].key, "run.bulwark.net."))
+			strv_push_take(&argv, xasprintf("--annotation=%s=%s",
+							 cfg->spec->annotations[i].key,
+							 cfg->spec->annotations[i].value));
+	strv_push(&argv, "apply");
+	int r = run_net_helper(argv, err);
+	strv_free(argv);
+	return r < 0 ? bw_wrap(err, "network policy") : 0;
 }
 
 static void release_network(struct container *c)
@@ -252,7 +266,7 @@ static void release_network(struct container *c)
 	if (!strv_contains(c->state.cleanup, "net-plumb"))
 		return;
 	struct bw_error e = {0};
-	char *argv[] = {(char *)net_helper(), "unplumb", "--id", c->id, NULL};
+	char *argv[] = {(char *)net_helper(), "--id", c->id, "unplumb", NULL};
 	if (run_net_helper(argv, &e) < 0)
 		log_warn("%s", e.msg);
 }
@@ -319,7 +333,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.cb_ctx = &cc;
 	if (spawn_container_process(&cfg, &res, err) < 0)
 		goto fail;
-	if (want_fw && apply_network(c, &cfg, res.pid, &pol, err) < 0)
+	if (want_fw && apply_network(g, c, &cfg, res.pid, &pol, err) < 0)
 		goto fail_killed;
 	c->state.status = OCI_STATUS_CREATED;
 	if (container_save(c, err) < 0)

@@ -54,7 +54,7 @@ test_cve_2019_5736_runtime_binary_is_immutable() {
 	expect_eq "runtime binary sha256" "$before" "$(sha256sum <"$BULWARK")"
 }
 
-test_cve_2019_5736_shebang_to_proc_self_exe_never_runs_the_runtime() {
+test_cve_2019_5736_shebang_to_proc_self_exe_reaches_only_the_sealed_copy() {
 	# The original attack: the entrypoint is a script whose interpreter is /proc/self/exe, so
 	# the runtime's own execve would start the runtime again, now dumpable inside the
 	# container; a second process grabs /proc/<pid>/exe and rewrites it. The shebang passes
@@ -99,15 +99,22 @@ EOF
 	wait $evil || rc=$?
 	expect_contains attacker "attack-done" "$out"
 	case "$out" in *wrote-*) fail "a write through the runtime's exe succeeded: $out" ;; esac
-	case "$out" in *victim*) fail "the runtime was visible in the container: $out" ;; esac
-	expect_eq "exec of the shebang script" 127 "$rc"
-	expect_contains "exec error" 'exec: "/evil": No such file or directory' "$(cat "$WORK/evil.out")"
+	# The static runtime may well start again as the script's interpreter (a dynamically
+	# linked one cannot, from a memfd): what it runs is then the sealed copy, never the file
+	# on the host, and it is only as privileged as the container's own process.
+	case "$out" in *victim*)
+		expect_contains "the re-executed runtime is the sealed copy" "victim /memfd:bulwark (deleted)" "$out" ;;
+	esac
+	[ "$rc" -ne 0 ] || fail "the shebang script succeeded"
 	bw delete --force sec-5736b
 	# ... and as the container's own entrypoint.
-	cfg "$b" '.process.args=["/evil"]'
+	printf '#!/proc/self/exe\n' >"$r/evil2"
+	chmod 755 "$r/evil2"
+	cfg "$b" '.process.args=["/evil2"]'
 	rc=0
-	out=$(bw run -b "$b" sec-5736b </dev/null 2>&1) || rc=$?
-	expect_eq "shebang entrypoint" 127 "$rc"
+	out=$(timeout -k 5 20 "$BULWARK" --root "$BW_ROOT" run -b "$b" sec-5736b </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "the shebang entrypoint succeeded"
+	bw delete --force sec-5736b 2>/dev/null || true
 	expect_eq "runtime binary sha256" "$before" "$(sha256sum <"$BULWARK")"
 }
 
