@@ -198,24 +198,43 @@ static const char *net_helper(void)
 	return h != NULL && h[0] != '\0' ? h : BULWARK_LIBEXECDIR "/bulwark-net";
 }
 
+/* Our stdio may be the container's (create): the helper's output is captured, and its last
+ * line becomes the error when it fails. */
 static int run_net_helper(char *const argv[], struct bw_error *err)
 {
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "pipe");
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
 		return bw_fail(err, errno, "fork");
+	}
 	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
 		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "bulwark: network helper `%s`: %s\n", argv[0], strerror(errno));
+		dprintf(STDERR_FILENO, "network helper `%s`: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	close(p[1]);
+	_cleanup_free_ char *out = NULL;
+	struct bw_error rerr = {0};
+	if (fs_read_fd(p[0], 1 << 16, &out, NULL, &rerr) < 0)
+		out = xstrdup("");
+	close(p[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return bw_fail(err, errno, "wait for the network helper");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return bw_fail(err, 0, "network helper `%s` failed (exit status %d)", argv[0],
-			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	size_t n = strlen(out);
+	while (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	const char *last = strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out;
+	return bw_fail(err, 0, "%s", last[0] ? last : "network helper failed");
 }
 
 /* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own

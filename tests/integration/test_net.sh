@@ -209,3 +209,15 @@ test_net_direct_mode_plumbing_reaches_the_lab_and_is_removed() {
 	fi
 	if ip link show "$hostif" >/dev/null 2>&1; then fail "veth $hostif left"; fi
 }
+
+# The runtime itself enforces --policy (through the helper) before the process starts.
+test_net_runtime_enforces_host_policy_in_a_joined_namespace() {
+	lab_up
+	echo '{"egress":[{"action":"allow","protocol":"tcp","port":80,"cidr":"198.51.100.10/32"}]}' >"$WORK/pol.json"
+	b=$(new_bundle net-rtpol)
+	cfg "$b" ".linux.namespaces |= map(if .type == \"network\" then .path = \"$SB_NS\" else . end)"
+	cfg "$b" '.process.args=["sh","-c","nc -w 2 198.51.100.10 80 </dev/null >/dev/null 2>&1; echo rc=$?; nc -w 1 198.51.100.10 81 </dev/null >/dev/null 2>&1; echo rc=$?"]'
+	out=$("$BULWARK" --root "$BW_ROOT" --policy "$WORK/pol.json" run -b "$b" net-rtpol 2>&1 | tr '\n' ' ')
+	expect_eq "allowed, then denied" "rc=0 rc=1 " "$out"
+	"$BULWARK_NET" --netns "$SB_NS" list | grep -q 'ip daddr 198.51.100.10 ' || fail "no table loaded"
+}
