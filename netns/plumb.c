@@ -172,6 +172,40 @@ static int create_pair(struct nl_sock *s, const char *host_if, int netns_fd, str
 	return 0;
 }
 
+/* ip_forward as the host had it before the first sandbox needed it; restored with the last. */
+#define PLUMB_FORWARD_SAVE "/run/bulwark-net.ip_forward"
+
+static int enable_forwarding(struct bw_error *err)
+{
+	char *old = NULL;
+	if (access(PLUMB_FORWARD_SAVE, F_OK) != 0 &&
+	    fs_read_file("/proc/sys/net/ipv4/ip_forward", 16, &old, NULL, err) == 0) {
+		old[strcspn(old, "\n")] = '\0';
+		int r = fs_write_atomic(PLUMB_FORWARD_SAVE, old, strlen(old), 0600, err);
+		free(old);
+		if (r < 0)
+			return -1;
+	}
+	return fs_write_file("/proc/sys/net/ipv4/ip_forward", "1", err);
+}
+
+static int restore_forwarding(struct bw_error *err)
+{
+	char *old = NULL;
+	if (fs_read_file(PLUMB_FORWARD_SAVE, 16, &old, NULL, err) < 0) {
+		if (err->code != ENOENT)
+			return -1;
+		bw_error_clear(err);
+		return 0;
+	}
+	int r = 0;
+	if (strcmp(old, "0") == 0 || strcmp(old, "1") == 0)
+		r = fs_write_file("/proc/sys/net/ipv4/ip_forward", old, err);
+	free(old);
+	unlink(PLUMB_FORWARD_SAVE);
+	return r;
+}
+
 /* Sandboxes reach the world through NAT but neither each other nor the host's services. */
 static int nat_table(struct bw_error *err)
 {
@@ -186,7 +220,7 @@ static int nat_table(struct bw_error *err)
 	    "\t\tiifname \"bw-*\" drop\n\t}\n}\n";
 	if (fw_run_script(-1, script, NULL, err) < 0)
 		return bw_wrap(err, "host NAT table");
-	return fs_write_file("/proc/sys/net/ipv4/ip_forward", "1", err);
+	return enable_forwarding(err);
 }
 
 static int plumb_up_locked(const char *id, int netns_fd, struct plumb_info *pi,
@@ -269,9 +303,13 @@ int plumb_down(const char *id, struct bw_error *err)
 	nl_socket_free(s);
 	if (r < 0)
 		return bw_fail(err, 0, "delete `%s`: %s", name, nl_geterror(r));
-	if (!any_sandbox_left())
-		return fw_run_script(
-		    -1, "add table ip " PLUMB_NAT_TABLE "\ndelete table ip " PLUMB_NAT_TABLE "\n",
-		    NULL, err);
+	if (!any_sandbox_left()) {
+		if (fw_run_script(-1,
+				  "add table ip " PLUMB_NAT_TABLE "\ndelete table ip " PLUMB_NAT_TABLE
+				  "\n",
+				  NULL, err) < 0)
+			return -1;
+		return restore_forwarding(err);
+	}
 	return 0;
 }

@@ -221,3 +221,16 @@ test_net_runtime_enforces_host_policy_in_a_joined_namespace() {
 	expect_eq "allowed, then denied" "rc=0 rc=1 " "$out"
 	"$BULWARK_NET" --netns "$SB_NS" list | grep -q 'ip daddr 198.51.100.10 ' || fail "no table loaded"
 }
+
+# Direct mode through the runtime: a policy allowing egress in a fresh netns gets a veth, and
+# everything (link, NAT table, ip_forward) is as before once the container is gone.
+test_net_runtime_direct_mode_plumbs_and_restores_the_host() {
+	fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	echo '{"egress":[{"action":"allow","protocol":"tcp","port":80,"cidr":"198.51.100.10/32"}]}' >"$WORK/pol.json"
+	b=$(new_bundle net-direct)
+	cfg "$b" '.process.args=["sh","-c","ip addr show eth0 | grep -c \"inet 10.213.\""]'
+	out=$("$BULWARK" --root "$BW_ROOT" --policy "$WORK/pol.json" run -b "$b" net-direct </dev/null)
+	expect_eq "sandbox address" 1 "$out"
+	[ -z "$(ip -o link show | grep ' bw-')" ] || fail "host veth left: $(ip -o link show | grep ' bw-')"
+	expect_eq "ip_forward restored" "$fwd" "$(cat /proc/sys/net/ipv4/ip_forward)"
+}
