@@ -1,6 +1,7 @@
 /* Allocation, string-vector and number-parsing helpers. */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -179,4 +180,70 @@ bool str_has_suffix(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
 	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* "64m", "1G", "1024" -> bytes; "-1" -> -1. */
+int parse_size(const char *s, int64_t *out)
+{
+	if (strcmp(s, "-1") == 0) {
+		*out = -1;
+		return 0;
+	}
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+		return -1;
+	int64_t mult = 1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'k':
+		mult = 1LL << 10;
+		break;
+	case 'm':
+		mult = 1LL << 20;
+		break;
+	case 'g':
+		mult = 1LL << 30;
+		break;
+	case 't':
+		mult = 1LL << 40;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0') {
+		end++;
+		if (tolower((unsigned char)*end) == 'b')
+			end++;
+		if (*end != '\0')
+			return -1;
+	}
+	if (v * (double)mult > 9.2e18)
+		return -1;
+	*out = (int64_t)(v * (double)mult);
+	return 0;
+}
+
+int parse_duration_ms(const char *s, int64_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0 || s[0] == '-')
+		return -1;
+	double mult = 1000;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600000;
+	else
+		return -1;
+	if (v * mult > 9.2e15)
+		return -1;
+	*out = (int64_t)(v * mult);
+	return 0;
 }

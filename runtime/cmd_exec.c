@@ -188,7 +188,7 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	}
 	close(c->lockfd);
 	c->lockfd = -1;
-	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, res.master, err);
+	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, res.master, 0, NULL, err);
 	close(res.pidfd);
 	if (res.master >= 0)
 		close(res.master);

@@ -74,7 +74,7 @@ VERB(run)
 	/* Unlock the state while we wait, so that kill/state/exec from others work. */
 	close(cr.c->lockfd);
 	cr.c->lockfd = -1;
-	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, err);
+	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, 0, NULL, err);
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);

@@ -15,12 +15,13 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/specgen.h"
 
 struct sandbox_flags {
-	char *rootfs, *user, *cwd;
+	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *tmp_size;
 	char **binds, **env;
 	bool tty, seccomp_complain;
 };
@@ -74,6 +75,45 @@ static int parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct bw_err
 	return 0;
 }
 
+/* Limits: modest defaults (1 GiB without swap, 1024 tasks, 1024 files), all overridable;
+ * "max"/"0" lifts a limit where that makes sense. */
+static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struct bw_error *err)
+{
+	int64_t v;
+	sg->memory_limit = 1LL << 30;
+	if (f->memory != NULL) {
+		if (strcmp(f->memory, "max") == 0)
+			sg->memory_limit = 0;
+		else if (parse_size(f->memory, &v) < 0 || v < (4LL << 20))
+			return bw_fail(err, 0, "--memory: expected a size of at least 4m (e.g. 512m, 2g) or max, got \"%s\"",
+				       f->memory);
+		else
+			sg->memory_limit = v;
+	}
+	if (f->cpus != NULL) {
+		char *end;
+		double c = strtod(f->cpus, &end);
+		if (end == f->cpus || *end != '\0' || !(c >= 0.01 && c <= 1024))
+			return bw_fail(err, 0, "--cpus: expected a number of CPUs such as 0.5 or 2, got \"%s\"",
+				       f->cpus);
+		sg->cpu_period = 100000;
+		sg->cpu_quota = (int64_t)(c * 100000);
+	}
+	if (f->pids != NULL && (parse_i64(f->pids, &v) < 0 || v < 1))
+		return bw_fail(err, 0, "--pids: expected a positive number of tasks, got \"%s\"", f->pids);
+	if (f->pids != NULL)
+		sg->pids_limit = v;
+	if (f->nofile != NULL && (parse_i64(f->nofile, &v) < 0 || v < 16 || v > 1048576))
+		return bw_fail(err, 0, "--nofile: expected 16 to 1048576 open files, got \"%s\"",
+			       f->nofile);
+	if (f->nofile != NULL)
+		sg->nofile = (uint64_t)v;
+	if (f->tmp_size != NULL && (parse_size(f->tmp_size, &v) < 0 || v < 4096))
+		return bw_fail(err, 0, "--tmp-size: expected a size such as 256m, got \"%s\"", f->tmp_size);
+	sg->tmp_size = f->tmp_size;
+	return 0;
+}
+
 static int build_spec(const struct sandbox_flags *f, char **args, struct specgen *sg,
 		      struct bw_error *err)
 {
@@ -113,6 +153,8 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 	for (size_t i = 0; i < sg->n_binds; i++)
 		if (parse_bind(f->binds[i], &sg->binds[i], err) < 0)
 			return -1;
+	if (apply_limits(f, sg, err) < 0)
+		return -1;
 	sg->seccomp_json = seccomp_default_profile_json();
 	if (f->seccomp_complain)
 		strv_push(&sg->annotations, "run.bulwark.seccomp=complain");
@@ -141,7 +183,8 @@ static int exit_status_for(const struct bw_error *err)
 	return 125;
 }
 
-static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct bw_error *err)
+static int run_sandbox(const struct global_opts *g, struct specgen *sg, int64_t timeout_ms,
+		       struct bw_error *err)
 {
 	unsigned char rnd[6];
 	char id[64];
@@ -172,7 +215,10 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct b
 		close(cr.pidfd);
 		return -1;
 	}
-	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, err);
+	bool timed_out = false;
+	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, timeout_ms, &timed_out, err);
+	if (timed_out)
+		log_warn("sandbox: killed at the --timeout deadline");
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);
@@ -196,6 +242,13 @@ VERB(sandbox)
 		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
 		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory (default /)"},
 		{"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
+		{"memory", 'm', CLI_STRING, &f.memory, "SIZE", "memory limit, no swap (default 1g; max: none)"},
+		{"cpus", 0, CLI_STRING, &f.cpus, "N", "CPU time, in CPUs (e.g. 0.5)"},
+		{"pids", 0, CLI_STRING, &f.pids, "N", "maximum number of tasks (default 1024)"},
+		{"nofile", 0, CLI_STRING, &f.nofile, "N", "open files limit (default 1024)"},
+		{"tmp-size", 0, CLI_STRING, &f.tmp_size, "SIZE", "size of the writable /tmp (default 256m)"},
+		{"timeout", 0, CLI_STRING, &f.timeout, "DURATION",
+		 "kill the whole sandbox after DURATION (30s, 5m, 1h); exit 124"},
 		{"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
 		 "log what the seccomp profile would refuse instead of refusing it (profiling)"},
 	};
@@ -222,12 +275,19 @@ VERB(sandbox)
 		err->exit_status = 125;
 		goto out;
 	}
+	int64_t timeout_ms = 0;
+	if (f.timeout != NULL && (parse_duration_ms(f.timeout, &timeout_ms) < 0 || timeout_ms <= 0)) {
+		r = bw_fail(err, 0, "--timeout: expected a duration such as 30s, 5m or 1h, got \"%s\"",
+			    f.timeout);
+		err->exit_status = 125;
+		goto out;
+	}
 	r = build_spec(&f, argv + consumed, &sg, err);
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
 	}
-	r = run_sandbox(g, &sg, err);
+	r = run_sandbox(g, &sg, timeout_ms, err);
 	if (r < 0)
 		err->exit_status = exit_status_for(err);
 out:
@@ -235,6 +295,12 @@ out:
 	free(f.rootfs);
 	free(f.user);
 	free(f.cwd);
+	free(f.memory);
+	free(f.cpus);
+	free(f.pids);
+	free(f.nofile);
+	free(f.timeout);
+	free(f.tmp_size);
 	strv_free(f.binds);
 	strv_free(f.env);
 	return r;

@@ -3,7 +3,6 @@
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,49 +11,6 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
-
-/* "64m", "1G", "1024" -> bytes; "-1" -> -1. */
-static int parse_bytes(const char *s, int64_t *out)
-{
-	if (strcmp(s, "-1") == 0) {
-		*out = -1;
-		return 0;
-	}
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || v < 0)
-		return -1;
-	int64_t mult = 1;
-	switch (tolower((unsigned char)*end)) {
-	case '\0':
-		break;
-	case 'k':
-		mult = 1LL << 10;
-		break;
-	case 'm':
-		mult = 1LL << 20;
-		break;
-	case 'g':
-		mult = 1LL << 30;
-		break;
-	case 't':
-		mult = 1LL << 40;
-		break;
-	default:
-		return -1;
-	}
-	if (*end != '\0') {
-		end++;
-		if (tolower((unsigned char)*end) == 'b')
-			end++;
-		if (*end != '\0')
-			return -1;
-	}
-	if (v * (double)mult > 9.2e18)
-		return -1;
-	*out = (int64_t)(v * (double)mult);
-	return 0;
-}
 
 struct update_flags {
 	char *resources, *memory, *memory_reservation, *memory_swap, *kernel_memory,
@@ -68,7 +24,7 @@ static int set_i64(const char *flag, const char *v, struct opt_i64 *o, bool byte
 	int64_t x;
 	if (v == NULL)
 		return 0;
-	if ((bytes ? parse_bytes(v, &x) : parse_i64(v, &x)) < 0)
+	if ((bytes ? parse_size(v, &x) : parse_i64(v, &x)) < 0)
 		return bw_fail(err, 0, "--%s: invalid value \"%s\"", flag, v);
 	o->set = true;
 	o->v = x;

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -107,8 +108,28 @@ static bool pump(int from, int to)
 	return fs_write_all(to, buf, (size_t)n) == 0;
 }
 
-int console_relay(int master, int pidfd, struct bw_error *err)
+int64_t console_now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int poll_timeout(int64_t deadline_ms, int dflt)
+{
+	if (deadline_ms <= 0)
+		return dflt;
+	int64_t left = deadline_ms - console_now_ms();
+	if (left < 0)
+		left = 0;
+	if (dflt >= 0 && left > dflt)
+		return dflt;
+	return left > 86400000 ? 86400000 : (int)left;
+}
+
+int console_relay(int master, int pidfd, int64_t deadline_ms, struct bw_error *err)
+{
+	int timed_out = 0;
 	struct termios saved, raw;
 	bool is_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
 	sigset_t mask;
@@ -129,8 +150,12 @@ int console_relay(int master, int pidfd, struct bw_error *err)
 	while (true) {
 		struct pollfd p[4] = {{master, POLLIN, 0}, {sfd, POLLIN, 0}, {pidfd, POLLIN, 0},
 				      {STDIN_FILENO, in_open ? POLLIN : 0, 0}};
-		if (poll(p, 4, child_alive ? -1 : 50) < 0 && errno != EINTR)
+		if (poll(p, 4, poll_timeout(deadline_ms, child_alive ? -1 : 50)) < 0 && errno != EINTR)
 			break;
+		if (deadline_ms > 0 && child_alive && console_now_ms() >= deadline_ms) {
+			timed_out = 1;
+			break;
+		}
 		if (p[0].revents & POLLIN) {
 			if (!pump(master, STDOUT_FILENO))
 				break;
@@ -155,5 +180,5 @@ int console_relay(int master, int pidfd, struct bw_error *err)
 	}
 	if (is_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	return 0;
+	return timed_out;
 }

@@ -554,11 +554,14 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	return container_remove(c, err);
 }
 
-int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err)
+int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
+		   struct bw_error *err)
 {
 	int status;
+	int64_t deadline = timeout_ms > 0 ? console_now_ms() + timeout_ms : 0;
+	bool expired = false;
 	if (master >= 0) {
-		console_relay(master, pidfd, err);
+		expired = console_relay(master, pidfd, deadline, err) == 1;
 	} else {
 		sigset_t mask;
 		sigfillset(&mask);
@@ -567,8 +570,17 @@ int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err)
 		sigdelset(&mask, SIGBUS);
 		_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 		for (;;) {
+			int wait_ms = -1;
+			if (deadline > 0) {
+				int64_t left = deadline - console_now_ms();
+				if (left <= 0) {
+					expired = true;
+					break;
+				}
+				wait_ms = left > 86400000 ? 86400000 : (int)left;
+			}
 			struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-			if (poll(p, 2, -1) < 0 && errno != EINTR)
+			if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 				break;
 			if (p[0].revents & POLLIN)
 				break;
@@ -578,9 +590,17 @@ int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err)
 					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0);
 		}
 	}
+	if (expired) {
+		/* SIGKILL to the init ends its whole pid namespace, whatever ignores SIGTERM. */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		if (timed_out != NULL)
+			*timed_out = true;
+	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return bw_fail(err, errno, "wait for the container");
+	if (expired)
+		return 124;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

@@ -37,7 +37,9 @@ int lifecycle_start(struct container *c, struct bw_error *err);
 /* Kill what remains, run poststop hooks, remove cgroup and state. Idempotent. */
 int lifecycle_teardown(struct container *c, struct bw_error *err);
 /* Wait for pid (our child) forwarding signals, or relaying the terminal; returns the shell-style
- * exit status (code, or 128+signal). */
-int lifecycle_wait(pid_t pid, int pidfd, int master, struct bw_error *err);
+ * exit status (code, or 128+signal). With timeout_ms > 0 the init is killed at the deadline
+ * (and with it its whole pid namespace), *timed_out is set and 124 returned, as timeout(1). */
+int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
+		   struct bw_error *err);
 /* Load the container's own copy of config.json. */
 int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_error *err);

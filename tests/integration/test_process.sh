@@ -233,3 +233,36 @@ test_seccomp_complain_mode_logs_instead_of_refusing() {
 	out=$(bw create -b "$b" pr-complain </dev/null 2>&1) && fail "accepted an unknown mode"
 	expect_contains message 'run.bulwark.seccomp: must be "enforce" or "complain"' "$out"
 }
+
+sbx() { "$BULWARK" --root "$BW_ROOT" sandbox "$@"; }
+
+test_sandbox_timeout_kills_a_tree_that_ignores_sigterm() {
+	start=$(date +%s%N)
+	rc=0; sbx --timeout 1s -- sh -c 'trap "" TERM; (trap "" TERM; sleep 60) & sleep 60' 2>/dev/null || rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	expect_eq "exit status" 124 "$rc"
+	[ "$ms" -lt 5000 ] || fail "took ${ms} ms"
+}
+
+test_sandbox_memory_limit_oom_kills() {
+	rc=0; sbx --memory 32m -- sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a); echo survived' >/dev/null 2>&1 || rc=$?
+	expect_eq "OOM-killed" 137 "$rc"
+}
+
+test_sandbox_pids_limit_stops_a_fork_bomb() {
+	# The shell's own wording differs (dash: "Cannot fork", bash: "Resource temporarily
+	# unavailable"); what matters is that the 17th task is refused and the sandbox ends.
+	rc=0; out=$(sbx --pids 16 --timeout 20s -- sh -c 'for i in $(seq 40); do sleep 5 & done; echo all-started' 2>&1) || rc=$?
+	case "$out" in *all-started*) fail "40 tasks started under --pids 16" ;; esac
+	case "$out" in *[Ff]ork* | *"temporarily unavailable"*) ;; *) fail "no fork failure: $out" ;; esac
+	[ "$rc" -ne 124 ] || fail "the sandbox did not end by itself"
+}
+
+test_sandbox_limit_flags_are_validated() {
+	for bad in "--memory -5" "--memory 12q" "--cpus 0" "--cpus x" "--pids 0" "--nofile 5" "--timeout 5x" "--timeout -1s"; do
+		rc=0; out=$(sbx $bad -- true 2>&1) || rc=$?
+		expect_eq "status for $bad" 125 "$rc"
+		expect_eq "one line for $bad" 1 "$(echo "$out" | wc -l)"
+	done
+	expect_eq nofile 512 "$(sbx --nofile 512 -- sh -c 'ulimit -n')"
+}
