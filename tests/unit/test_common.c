@@ -128,3 +128,29 @@ Test(fs, open_in_root_keeps_symlinks_inside)
 	close(root);
 	fs_remove_tree(dir, &e);
 }
+
+Test(util, sizes_and_durations)
+{
+	int64_t v;
+	cr_assert_eq(parse_size("64m", &v), 0);
+	cr_assert_eq(v, 64LL << 20);
+	cr_assert_eq(parse_size("1G", &v), 0);
+	cr_assert_eq(v, 1LL << 30);
+	cr_assert_eq(parse_size("512kb", &v), 0);
+	cr_assert_eq(v, 512LL << 10);
+	cr_assert_eq(parse_size("-1", &v), 0);
+	cr_assert_eq(v, -1);
+	cr_assert_lt(parse_size("12q", &v), 0);
+	cr_assert_lt(parse_size("-5", &v), 0);
+	cr_assert_lt(parse_size("m", &v), 0);
+	cr_assert_eq(parse_duration_ms("30s", &v), 0);
+	cr_assert_eq(v, 30000);
+	cr_assert_eq(parse_duration_ms("1.5", &v), 0);
+	cr_assert_eq(v, 1500);
+	cr_assert_eq(parse_duration_ms("2m", &v), 0);
+	cr_assert_eq(v, 120000);
+	cr_assert_eq(parse_duration_ms("250ms", &v), 0);
+	cr_assert_eq(v, 250);
+	cr_assert_lt(parse_duration_ms("5x", &v), 0);
+	cr_assert_lt(parse_duration_ms("-1s", &v), 0);
+}
