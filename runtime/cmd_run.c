@@ -11,33 +11,30 @@
 
 VERB(run)
 {
-	char *bundle = NULL, *pid_file = NULL, *console = NULL;
-	bool no_pivot = false, no_new_keyring = false, detach = false, keep = false;
-	int preserve = 0, consumed = 0;
-	struct cli_opt opts[] = {
-		{"bundle", 'b', CLI_STRING, &bundle, "DIR", "bundle directory (default: cwd)"},
-		{"pid-file", 0, CLI_STRING, &pid_file, "FILE", "write the init's pid to FILE"},
-		{"console-socket", 0, CLI_STRING, &console, "PATH",
-		 "unix socket that receives the pty master"},
+	struct create_flags f = {0};
+	bool detach = false, keep = false;
+	int consumed = 0;
+	struct cli_opt opts[CREATE_FLAG_COUNT + 2] = {
 		{"detach", 'd', CLI_BOOL, &detach, NULL, "do not wait for the container"},
 		{"keep", 0, CLI_BOOL, &keep, NULL, "do not delete the container after it exits"},
-		{"no-pivot", 0, CLI_BOOL, &no_pivot, NULL, "use MS_MOVE + chroot instead of pivot_root"},
-		{"no-new-keyring", 0, CLI_BOOL, &no_new_keyring, NULL, "keep the caller's session keyring"},
-		{"preserve-fds", 0, CLI_INT, &preserve, "N", "pass N fds after stdio to the container"},
 	};
+	create_flag_table(&f, opts + 2);
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
 		cli_print_help("bulwark run [options] ID",
 			       "Create and start a container; wait for it and return its exit status.",
 			       opts, ARRAY_SIZE(opts));
+		create_flags_free(&f);
 		return 0;
 	}
-	if (r < 0)
+	if (r == 0 && argc - consumed != 1)
+		r = bw_fail(err, 0, "run: expected exactly one container id");
+	if (r == 0 && f.preserve < 0)
+		r = bw_fail(err, 0, "--preserve-fds: must be >= 0");
+	if (r < 0) {
+		create_flags_free(&f);
 		return -1;
-	if (argc - consumed != 1)
-		return bw_fail(err, 0, "run: expected exactly one container id");
-	if (preserve < 0)
-		return bw_fail(err, 0, "--preserve-fds: must be >= 0");
+	}
 
 	/* Signals arrive through a signalfd while we wait; blocked before the clone so none is
 	 * lost in between (the init unblocks its own mask). */
@@ -47,15 +44,13 @@ VERB(run)
 	sigdelset(&all, SIGBUS);
 	if (!detach)
 		sigprocmask(SIG_BLOCK, &all, &old);
-	struct create_opts o = {.id = argv[consumed], .bundle = bundle, .pid_file = pid_file,
-				.console_socket = console, .no_pivot = no_pivot,
-				.no_new_keyring = no_new_keyring, .preserve_fds = preserve,
-				.keep_master = !detach && console == NULL};
+	struct create_opts o = {.id = argv[consumed], .bundle = f.bundle, .pid_file = f.pid_file,
+				.console_socket = f.console, .no_pivot = f.no_pivot,
+				.no_new_keyring = f.no_new_keyring, .preserve_fds = f.preserve,
+				.keep_master = !detach && f.console == NULL};
 	struct created cr;
 	r = lifecycle_create(g, &o, &cr, err);
-	free(bundle);
-	free(pid_file);
-	free(console);
+	create_flags_free(&f);
 	if (r < 0)
 		return bw_wrap(err, "run failed");
 	if (lifecycle_start(cr.c, err) < 0) {

@@ -23,6 +23,16 @@ struct create_opts {
 	const char *config_json;  /* raw text of spec when preloaded */
 };
 
+/* The flags `create` and `run` share (their table is filled by create_flag_table). */
+struct create_flags {
+	char *bundle, *pid_file, *console;
+	bool no_pivot, no_new_keyring;
+	int preserve;
+};
+#define CREATE_FLAG_COUNT 6
+void create_flag_table(struct create_flags *f, struct cli_opt opts[CREATE_FLAG_COUNT]);
+void create_flags_free(struct create_flags *f);
+
 struct created {
 	struct container *c;
 	pid_t pid;
