@@ -312,3 +312,23 @@ int cg_oom_kills(struct cg_manager *cg, uint64_t *count, struct bw_error *err)
 		return bw_wrap(err, "read the OOM kill count of `%s`", cg->path);
 	return 0;
 }
+
+int cg_usage(struct cg_manager *cg, struct cg_usage *u, struct bw_error *err)
+{
+	bool v2, mv2;
+	const char *acct = dir_of(cg, CG_CPUACCT, &v2);
+	const char *mem = dir_of(cg, CG_MEMORY, &mv2);
+	memset(u, 0, sizeof(*u));
+	if (v2) {
+		u->cpu_user_ns = rk(acct, "cpu.stat", "user_usec") * 1000;
+		u->cpu_system_ns = rk(acct, "cpu.stat", "system_usec") * 1000;
+	} else {
+		long hz = sysconf(_SC_CLK_TCK);
+		uint64_t tick = hz > 0 ? 1000000000ull / (uint64_t)hz : 10000000ull;
+		u->cpu_user_ns = rk(acct, "cpuacct.stat", "user") * tick;
+		u->cpu_system_ns = rk(acct, "cpuacct.stat", "system") * tick;
+	}
+	/* memory.peak exists from Linux 5.19; v1 has always had the high-water mark. */
+	u->memory_peak = rd(mem, mv2 ? "memory.peak" : "memory.max_usage_in_bytes");
+	return cg_oom_kills(cg, &u->oom_kills, err);
+}

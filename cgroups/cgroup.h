@@ -55,3 +55,11 @@ int cg_destroy(struct cg_manager *cg, struct bw_error *err);
 int cg_stats_json(struct cg_manager *cg, char **json, struct bw_error *err);
 /* Number of OOM kills so far (memory.events oom_kill / v1 memory.oom_control). */
 int cg_oom_kills(struct cg_manager *cg, uint64_t *count, struct bw_error *err);
+/* What a finished workload used, for `sandbox --report`: CPU time split as the kernel accounts
+ * it, the memory high-water mark (0 where the kernel has none), and OOM kills. */
+struct cg_usage {
+	uint64_t cpu_user_ns, cpu_system_ns;
+	uint64_t memory_peak;
+	uint64_t oom_kills;
+};
+int cg_usage(struct cg_manager *cg, struct cg_usage *u, struct bw_error *err);

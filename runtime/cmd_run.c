@@ -70,6 +70,8 @@ VERB(run)
 	close(cr.c->lockfd);
 	cr.c->lockfd = -1;
 	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, 0, NULL, err);
+	if (status >= 0)
+		lifecycle_audit_exit(g, cr.c, status, false);
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);

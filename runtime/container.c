@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,50 @@ int container_pidfd(struct container *c, struct bw_error *err)
 		return bw_fail(err, ESRCH, "container %s is not running", c->id);
 	}
 	return fd;
+}
+
+void container_record_helper(struct container *c, const char *tag, pid_t pid)
+{
+	strv_push_take(&c->state.cleanup,
+		       xasprintf("%s:%d:%" PRIu64, tag, (int)pid, proc_start_time(pid)));
+}
+
+static bool helper_entry(const char *entry, const char *tag, pid_t *pid, uint64_t *start)
+{
+	size_t n = strlen(tag);
+	int p;
+	if (strncmp(entry, tag, n) != 0 || entry[n] != ':')
+		return false;
+	_cleanup_free_ char *copy = xstrdup(entry + n + 1);
+	char *colon = strchr(copy, ':');
+	if (colon == NULL)
+		return false;
+	*colon = '\0';
+	if (parse_int(copy, &p) < 0 || p <= 1 || parse_u64(colon + 1, start) < 0)
+		return false;
+	*pid = p;
+	return true;
+}
+
+void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms)
+{
+	pid_t pid;
+	uint64_t start;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		/* The watchdog releasing an expired container runs this very teardown. */
+		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start) || pid == getpid())
+			continue;
+		_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		/* Checked after opening: a matching start time makes the fd the helper's own. */
+		if (fd < 0 || proc_start_time(pid) != start)
+			continue;
+		struct pollfd p = {fd, POLLIN, 0};
+		syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+		if (poll(&p, 1, wait_ms) == 1)
+			continue;
+		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		poll(&p, 1, 1000);
+	}
 }
 
 int container_remove(struct container *c, struct bw_error *err)

@@ -32,6 +32,13 @@ int container_pidfd(struct container *c, struct bw_error *err);
 int container_remove(struct container *c, struct bw_error *err);
 void container_free(struct container *c);
 
+/* Helper processes that must not outlive the container (network agent, watchdog) are recorded
+ * in the state's cleanup list as "<tag>:<pid>:<start time>" (saved with the state). Stopping
+ * one sends sig, waits up to wait_ms for it to exit, then SIGKILLs it; a recorded pid whose
+ * start time no longer matches belongs to someone else now and is left alone. */
+void container_record_helper(struct container *c, const char *tag, pid_t pid);
+void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms);
+
 /* /proc/<pid>/stat field 22 (start time in clock ticks); 0 if the process is gone. */
 uint64_t proc_start_time(pid_t pid);
 /* Whether the init still has the exec.fifo open for writing, i.e. was not started yet. */

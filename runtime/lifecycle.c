@@ -26,7 +26,11 @@
 #include "netns/ns.h"
 #include "oci/policy.h"
 #include "runtime/console.h"
+#include "runtime/audit.h"
 #include "runtime/hooks.h"
+#include "runtime/network.h"
+#include "runtime/watchdog.h"
+#include "profiles/sha256.h"
 #include "runtime/spawn.h"
 
 #ifndef CLONE_NEWTIME
@@ -184,110 +188,80 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	return 0;
 }
 
-static bool has_net_annotations(const struct oci_spec *spec)
+const char *lifecycle_audit_path(const struct global_opts *g, const struct container *c)
 {
-	for (size_t i = 0; i < spec->n_annotations; i++)
-		if (str_has_prefix(spec->annotations[i].key, "run.bulwark.net."))
-			return true;
-	return false;
+	if (g != NULL && g->audit != NULL)
+		return g->audit;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+		if (str_has_prefix(c->state.cleanup[i], "audit:"))
+			return c->state.cleanup[i] + 6;
+	return NULL;
 }
 
-static const char *net_helper(void)
+void lifecycle_audit_exit(const struct global_opts *g, const struct container *c, int status,
+			  bool timed_out)
 {
-	const char *h = getenv("BULWARK_NET_HELPER");
-	return h != NULL && h[0] != '\0' ? h : BULWARK_LIBEXECDIR "/bulwark-net";
-}
-
-/* Our stdio may be the container's (create): the helper's output is captured, and its last
- * line becomes the error when it fails. */
-static int run_net_helper(char *const argv[], struct bw_error *err)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return bw_fail(err, errno, "pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return bw_fail(err, errno, "fork");
-	}
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "network helper `%s`: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	_cleanup_free_ char *out = NULL;
-	struct bw_error rerr = {0};
-	if (fs_read_fd(p[0], 1 << 16, &out, NULL, &rerr) < 0)
-		out = xstrdup("");
-	close(p[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return bw_fail(err, errno, "wait for the network helper");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	size_t n = strlen(out);
-	while (n > 0 && out[n - 1] == '\n')
-		out[--n] = '\0';
-	const char *last = strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out;
-	return bw_fail(err, 0, "%s", last[0] ? last : "network helper failed");
-}
-
-/* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
- * network namespace before its process is released. Without one, a new namespace holds only
- * `lo`: nothing to filter, and no nftables work on the hot path. The table is loaded by the
- * bulwark-net helper (libnftables stays out of the runtime binary, which is static); the
- * runtime already validated the same policy, so the helper's failure is unexpected. */
-static int apply_network(const struct global_opts *g, struct container *c,
-			 const struct spawn_config *cfg, pid_t pid, const struct sandbox_policy *pol,
-			 struct bw_error *err)
-{
-	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
-	if (policy_uses_domains(pol))
-		return bw_fail(err, 0,
-			       "network policy: domain rules need the DNS allowlist proxy, which this build does not have yet; use CIDR rules");
-	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
-		return bw_fail(err, 0,
-			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if (fresh && policy_allows_egress(pol)) {
-		char *argv[] = {(char *)net_helper(), "--netns", path, "--id", c->id, "plumb", NULL};
-		strv_push(&c->state.cleanup, "net-plumb");
-		if (container_save(c, err) < 0 || run_net_helper(argv, err) < 0)
-			return bw_wrap(err, "network policy: direct-mode plumbing");
-	}
-	char **argv = NULL;
-	strv_push(&argv, net_helper());
-	strv_push(&argv, "--netns");
-	strv_push(&argv, path);
-	if (g->policy != NULL) {
-		strv_push(&argv, "--policy");
-		strv_push(&argv, g->policy);
-	}
-	for (size_t i = 0; i < cfg->spec->n_annotations; i++)
-		if (str_has_prefix(cfg->spec->annotations[i].key, "run.bulwark.net."))
-			strv_push_take(&argv, xasprintf("--annotation=%s=%s",
-							 cfg->spec->annotations[i].key,
-							 cfg->spec->annotations[i].value));
-	strv_push(&argv, "apply");
-	int r = run_net_helper(argv, err);
-	strv_free(argv);
-	return r < 0 ? bw_wrap(err, "network policy") : 0;
-}
-
-static void release_network(struct container *c)
-{
-	if (!strv_contains(c->state.cleanup, "net-plumb"))
+	const char *path = lifecycle_audit_path(g, c);
+	if (path == NULL)
 		return;
+	struct audit_rec *a = audit_begin(c->id, "exited");
+	audit_int(a, "status", status);
+	audit_bool(a, "timed_out", timed_out);
+	audit_commit_warn(a, path);
+}
+
+/* What the network policy was: the host document's bytes and the container's net
+ * annotations, hashed, so an audit reader can tell which rules a sandbox ran under. */
+static void policy_digest(const struct global_opts *g, const struct oci_spec *spec, char hex[65])
+{
+	struct sha256_ctx s;
+	uint8_t d[SHA256_DIGEST_LEN];
+	sha256_init(&s);
+	_cleanup_free_ char *doc = NULL;
+	size_t len = 0;
 	struct bw_error e = {0};
-	char *argv[] = {(char *)net_helper(), "--id", c->id, "unplumb", NULL};
-	if (run_net_helper(argv, &e) < 0)
-		log_warn("%s", e.msg);
+	if (g->policy != NULL && fs_read_file(g->policy, POLICY_MAX_BYTES, &doc, &len, &e) == 0)
+		sha256_update(&s, doc, len);
+	for (size_t i = 0; i < spec->n_annotations; i++) {
+		const struct oci_kv *kv = &spec->annotations[i];
+		if (!str_has_prefix(kv->key, POLICY_ANNOTATION_PREFIX))
+			continue;
+		sha256_update(&s, "\n", 1);
+		sha256_update(&s, kv->key, strlen(kv->key) + 1);
+		sha256_update(&s, kv->value, strlen(kv->value));
+	}
+	sha256_final(&s, d);
+	sha256_hex(d, hex);
+}
+
+static void audit_created(const struct global_opts *g, struct container *c,
+			  const struct oci_spec *spec, bool firewall, const char *path)
+{
+	if (path == NULL)
+		return;
+	const struct oci_resources *r = spec->linux.has_resources ? &spec->linux.resources : NULL;
+	struct audit_rec *a = audit_begin(c->id, "created");
+	audit_str(a, "bundle", c->state.bundle);
+	audit_int(a, "pid", c->state.pid);
+	audit_map_open(a, "limits");
+	if (r != NULL && r->memory.limit.set)
+		audit_int(a, "memory", r->memory.limit.v);
+	if (r != NULL && r->cpu.quota.set)
+		audit_int(a, "cpu_quota", r->cpu.quota.v);
+	if (r != NULL && r->cpu.period.set)
+		audit_int(a, "cpu_period", (int64_t)r->cpu.period.v);
+	if (r != NULL && r->pids_limit.set)
+		audit_int(a, "pids", r->pids_limit.v);
+	audit_map_close(a);
+	if (firewall) {
+		char hex[65];
+		policy_digest(g, spec, hex);
+		audit_str(a, "network", "policy");
+		audit_str(a, "policy_sha256", hex);
+	} else {
+		audit_str(a, "network", oci_spec_namespace(spec, OCI_NS_NETWORK) ? "private" : "host");
+	}
+	audit_commit_warn(a, path);
 }
 
 static int do_create(const struct global_opts *g, const struct create_opts *o,
@@ -307,13 +281,20 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		return bw_fail(err, 0, "config.json: process: required to create a container");
 	/* The policy is checked before anything exists, so a bad one leaves nothing behind. */
 	struct sandbox_policy pol;
-	bool want_fw = g->policy != NULL || has_net_annotations(spec);
+	bool want_fw = network_wanted(g, spec);
 	if (policy_for_spec(g->policy, spec, &pol, err) < 0)
 		return -1;
-	if (resolve_rootfs(bundle, spec, &rootfs, err) < 0)
+	int64_t lifetime_ms;
+	const char *audit = g->audit;
+	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
+	    (audit != NULL && audit_check(audit, err) < 0) ||
+	    resolve_rootfs(bundle, spec, &rootfs, err) < 0 ||
+	    container_new(cli_state_root(g), o->id, &c, err) < 0) {
+		policy_free(&pol);
 		return -1;
-	if (container_new(cli_state_root(g), o->id, &c, err) < 0)
-		return -1;
+	}
+	if (audit != NULL)
+		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		goto fail;
 	if (cg_open(spec->linux.cgroups_path, o->id, &cg, err) < 0)
@@ -352,11 +333,14 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.cb_ctx = &cc;
 	if (spawn_container_process(&cfg, &res, err) < 0)
 		goto fail;
-	if (want_fw && apply_network(g, c, &cfg, res.pid, &pol, err) < 0)
+	if (want_fw && network_setup(g, c, &cfg, res.pid, &pol, audit, err) < 0)
+		goto fail_killed;
+	if (watchdog_start(g, c, res.pidfd, lifetime_ms, o->owner, err) < 0)
 		goto fail_killed;
 	c->state.status = OCI_STATUS_CREATED;
 	if (container_save(c, err) < 0)
 		goto fail_killed;
+	audit_created(g, c, spec, want_fw, audit);
 	if (o->pid_file != NULL) {
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%d", (int)res.pid);
@@ -381,7 +365,8 @@ fail:
 	}
 	if (c != NULL) {
 		struct bw_error e2 = {0};
-		release_network(c);
+		network_release(c);
+		watchdog_stop(c);
 		apparmor_release(cli_state_root(g), o->id, &e2);
 		container_remove(c, &e2);
 	}
@@ -479,6 +464,11 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	unlinkat(c->dirfd, "exec.fifo", 0);
 	/* "running" is derived from the live init and the missing fifo: nothing to save. */
 	c->state.status = OCI_STATUS_RUNNING;
+	if (lifecycle_audit_path(NULL, c) != NULL) {
+		struct audit_rec *a = audit_begin(c->id, "started");
+		audit_int(a, "pid", c->state.pid);
+		audit_commit_warn(a, lifecycle_audit_path(NULL, c));
+	}
 	struct oci_spec *spec = NULL;
 	if (lifecycle_load_spec(c, &spec, err) < 0)
 		return -1;
@@ -536,7 +526,8 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 			return -1;
 	}
 	wait_gone(c);
-	release_network(c);
+	watchdog_stop(c);
+	network_release(c);
 	apparmor_release(c->root, c->id, &e2);
 	if (lifecycle_load_spec(c, &spec, &e2) == 0) {
 		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
@@ -551,6 +542,8 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		}
 		oci_spec_free(spec);
 	}
+	if (lifecycle_audit_path(NULL, c) != NULL)
+		audit_commit_warn(audit_begin(c->id, "deleted"), lifecycle_audit_path(NULL, c));
 	return container_remove(c, err);
 }
 

@@ -21,6 +21,7 @@ struct create_opts {
 	bool keep_master;         /* run -t without a console socket */
 	struct oci_spec *spec;    /* preloaded (sandbox), else read from the bundle */
 	const char *config_json;  /* raw text of spec when preloaded */
+	pid_t owner;              /* sandbox: release the container when this process dies */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */
@@ -51,5 +52,11 @@ int lifecycle_teardown(struct container *c, struct bw_error *err);
  * (and with it its whole pid namespace), *timed_out is set and 124 returned, as timeout(1). */
 int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
 		   struct bw_error *err);
+/* The audit log of a container: --audit (g may be NULL), else the one recorded at create, else
+ * NULL. */
+const char *lifecycle_audit_path(const struct global_opts *g, const struct container *c);
+/* The "exited" audit event (run, sandbox: the processes that see the exit status). */
+void lifecycle_audit_exit(const struct global_opts *g, const struct container *c, int status,
+			  bool timed_out);
 /* Load the container's own copy of config.json. */
 int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_error *err);

@@ -139,8 +139,6 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		return bw_fail(err, 0, "--log-format: must be text or json, not \"%s\"", g->log_format);
 	if (log_init(g->log, fmt, g->debug, err) < 0)
 		return -1;
-	if (g->audit != NULL)
-		return bw_fail(err, 0, "--audit: this build has no audit log; refusing the flag rather than ignoring it");
 	int idx = 1 + consumed;
 	if (idx >= argc) {
 		usage(stderr);

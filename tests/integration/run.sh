@@ -33,6 +33,14 @@ tests=$(declare -F | awk '{print $3}' | grep '^test_' | grep -- "${filter}" || t
 # Leaked mounts would be on the test's own paths (other software may mount elsewhere meanwhile).
 test_mounts() { grep -cE " ($WORK|$BW_ROOT)[/ ]" /proc/self/mountinfo; }
 mounts_before=$(test_mounts)
+# Helper processes (watchdog, network agent) carry the state root in their command line.
+helper_leaks() {
+	local f
+	for f in /proc/[0-9]*/cmdline; do
+		[ "${f%/cmdline}" = "/proc/$$" ] && continue
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$BW_ROOT" && echo "${f#/proc/}" | cut -d/ -f1
+	done
+}
 pass=0 failn=0 failed=()
 for t in $tests; do
 	start=$(date +%s%N)
@@ -46,6 +54,8 @@ for t in $tests; do
 	[ -n "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] && leaks+=" state:$(ls "$BW_ROOT" | tr '\n' ' ')"
 	[ -n "$(cgroup_leaks)" ] && leaks+=" cgroups:$(cgroup_leaks | head -3 | tr '\n' ' ')"
 	[ "$(test_mounts)" -gt "$mounts_before" ] && leaks+=" mounts"
+	hl=$(helper_leaks)
+	[ -n "$hl" ] && leaks+=" processes:$(echo $hl)" && kill -9 $hl 2>/dev/null
 	if [ -n "$leaks" ]; then
 		for id in $(ls "$BW_ROOT" 2>/dev/null); do "$BULWARK" --root "$BW_ROOT" delete --force "$id" >/dev/null 2>&1; done
 		cgroup_leaks | sort -r | xargs -r rmdir 2>/dev/null

@@ -1,0 +1,179 @@
+/* Running bulwark-net for a container: firewall, direct-mode plumbing, the network agent. */
+#include "runtime/network.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/util.h"
+
+bool network_wanted(const struct global_opts *g, const struct oci_spec *spec)
+{
+	if (g->policy != NULL)
+		return true;
+	for (size_t i = 0; i < spec->n_annotations; i++)
+		if (str_has_prefix(spec->annotations[i].key, POLICY_ANNOTATION_PREFIX))
+			return true;
+	return false;
+}
+
+static const char *net_helper(void)
+{
+	const char *h = getenv("BULWARK_NET_HELPER");
+	return h != NULL && h[0] != '\0' ? h : BULWARK_LIBEXECDIR "/bulwark-net";
+}
+
+/* Our stdio may be the container's (create): the helper's output is captured, and its last
+ * line becomes the error when it fails. On success the output goes to *out (may be NULL). */
+static int run_net_helper(char *const argv[], char **out, struct bw_error *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bw_fail(err, errno, "fork");
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		dprintf(STDERR_FILENO, "network helper `%s`: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	_cleanup_free_ char *text = NULL;
+	struct bw_error rerr = {0};
+	/* EOF comes when the helper and everything it forked closed the pipe: the agent's daemon
+	 * puts its stdio on /dev/null before the foreground exits. */
+	if (fs_read_fd(p[0], 1 << 16, &text, NULL, &rerr) < 0)
+		text = xstrdup("");
+	close(p[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "wait for the network helper");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (out != NULL)
+			*out = xstrdup(text);
+		return 0;
+	}
+	size_t n = strlen(text);
+	while (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	const char *last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
+	return bw_fail(err, 0, "%s", last[0] ? last : "network helper failed");
+}
+
+/* The helper's common options: namespace, host policy, the container's net annotations. */
+static char **helper_argv(const struct global_opts *g, const struct oci_spec *spec,
+			  const char *netns)
+{
+	char **argv = NULL;
+	strv_push(&argv, net_helper());
+	strv_push(&argv, "--netns");
+	strv_push(&argv, netns);
+	if (g->policy != NULL) {
+		strv_push(&argv, "--policy");
+		strv_push(&argv, g->policy);
+	}
+	for (size_t i = 0; i < spec->n_annotations; i++)
+		if (str_has_prefix(spec->annotations[i].key, POLICY_ANNOTATION_PREFIX))
+			strv_push_take(&argv, xasprintf("--annotation=%s=%s",
+							 spec->annotations[i].key,
+							 spec->annotations[i].value));
+	return argv;
+}
+
+static int start_agent(const struct global_opts *g, struct container *c,
+		       const struct oci_spec *spec, const char *netns, pid_t pid, bool dns,
+		       const char *audit, struct bw_error *err)
+{
+	char **argv = helper_argv(g, spec, netns);
+	strv_push(&argv, "--id");
+	strv_push(&argv, c->id);
+	strv_push_take(&argv, xasprintf("--pid=%d", (int)pid));
+	strv_push_take(&argv, xasprintf("--dns-port=%d", NETWORK_DNS_PORT));
+	strv_push_take(&argv, xasprintf("--events=%s/events.jsonl", c->dir));
+	if (audit != NULL)
+		strv_push_take(&argv, xasprintf("--audit=%s", audit));
+	if (!dns)
+		strv_push(&argv, "--no-dns");
+	strv_push(&argv, "agent");
+	_cleanup_free_ char *out = NULL;
+	int r = run_net_helper(argv, &out, err);
+	strv_free(argv);
+	if (r < 0)
+		return bw_wrap(err, "network agent");
+	const char *p = out ? strstr(out, "agent-pid=") : NULL;
+	int apid;
+	_cleanup_free_ char *num = p ? xstrndup(p + 10, strcspn(p + 10, "\n")) : NULL;
+	if (num == NULL || parse_int(num, &apid) < 0 || apid <= 1)
+		return bw_fail(err, 0, "network agent: no pid in its output");
+	container_record_helper(c, "agent", apid);
+	return container_save(c, err);
+}
+
+/* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
+ * network namespace before its process is released. Without one, a new namespace holds only
+ * `lo`: nothing to filter, and no nftables work on the hot path. The runtime already
+ * validated the same policy, so the helper's failure is unexpected. */
+int network_setup(const struct global_opts *g, struct container *c, const struct spawn_config *cfg,
+		  pid_t pid, const struct sandbox_policy *pol, const char *audit,
+		  struct bw_error *err)
+{
+	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
+	bool dns = policy_uses_domains(pol);
+	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
+		return bw_fail(err, 0,
+			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (fresh && policy_allows_egress(pol)) {
+		char *argv[] = {(char *)net_helper(), "--netns", path, "--id", c->id, "plumb", NULL};
+		strv_push(&c->state.cleanup, "net-plumb");
+		if (container_save(c, err) < 0 || run_net_helper(argv, NULL, err) < 0)
+			return bw_wrap(err, "network policy: direct-mode plumbing");
+	}
+	/* The agent first: the DNS redirect the table installs must find the proxy listening. */
+	if (start_agent(g, c, cfg->spec, path, pid, dns, audit, err) < 0)
+		return -1;
+	char **argv = helper_argv(g, cfg->spec, path);
+	if (dns)
+		strv_push_take(&argv, xasprintf("--dns-port=%d", NETWORK_DNS_PORT));
+	strv_push(&argv, "apply");
+	int r = run_net_helper(argv, NULL, err);
+	strv_free(argv);
+	return r < 0 ? bw_wrap(err, "network policy") : 0;
+}
+
+void network_stop_agent(struct container *c)
+{
+	container_stop_helper(c, "agent", SIGTERM, 2000);
+}
+
+void network_release(struct container *c)
+{
+	network_stop_agent(c);
+	if (!strv_contains(c->state.cleanup, "net-plumb"))
+		return;
+	struct bw_error e = {0};
+	char *argv[] = {(char *)net_helper(), "--id", c->id, "unplumb", NULL};
+	if (run_net_helper(argv, NULL, &e) < 0)
+		log_warn("%s", e.msg);
+}
