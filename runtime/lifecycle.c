@@ -550,6 +550,12 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
 		   struct bw_error *err)
 {
+	return lifecycle_wait_raw(pid, pidfd, master, timeout_ms, timed_out, NULL, err);
+}
+
+int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
+		       int *raw_status, struct bw_error *err)
+{
 	int status;
 	int64_t deadline = timeout_ms > 0 ? console_now_ms() + timeout_ms : 0;
 	bool expired = false;
@@ -592,6 +598,8 @@ int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *t
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return bw_fail(err, errno, "wait for the container");
+	if (raw_status != NULL)
+		*raw_status = status;
 	if (expired)
 		return 124;
 	if (WIFSIGNALED(status))

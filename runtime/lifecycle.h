@@ -52,6 +52,9 @@ int lifecycle_teardown(struct container *c, struct bw_error *err);
  * (and with it its whole pid namespace), *timed_out is set and 124 returned, as timeout(1). */
 int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
 		   struct bw_error *err);
+/* The same, also giving the wait status as waitpid(2) reported it. */
+int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
+		       int *raw_status, struct bw_error *err);
 /* The audit log of a container: --audit (g may be NULL), else the one recorded at create, else
  * NULL. */
 const char *lifecycle_audit_path(const struct global_opts *g, const struct container *c);

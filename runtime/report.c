@@ -1,0 +1,270 @@
+/* Building the sandbox report. The agent's events.jsonl holds one line per denial key and
+ * second, each with a count; lines are folded here by key, so the report lists each distinct
+ * denial once with its total. */
+#include "runtime/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+#define EVENTS_MAX_BYTES ((size_t)64 << 20)
+
+/* Re-emit the members of a denial line that identify it (everything but time, count, event
+ * and sandbox), in the line's order: the agent writes them in a fixed order. */
+static char *denial_key(yajl_val v)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < v->u.object.len; i++) {
+		const char *k = v->u.object.keys[i];
+		yajl_val x = v->u.object.values[i];
+		if (strcmp(k, "time") == 0 || strcmp(k, "count") == 0 || strcmp(k, "event") == 0 ||
+		    strcmp(k, "sandbox") == 0)
+			continue;
+		yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+		if (YAJL_IS_STRING(x))
+			yajl_gen_string(g, (const unsigned char *)x->u.string, strlen(x->u.string));
+		else if (YAJL_IS_INTEGER(x))
+			yajl_gen_integer(g, YAJL_GET_INTEGER(x));
+		else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
+			yajl_gen_bool(g, YAJL_IS_TRUE(x));
+		else
+			yajl_gen_null(g);
+	}
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	char *s = xstrndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return s;
+}
+
+int report_add_event_line(struct report *r, const char *line, size_t len)
+{
+	char ebuf[128];
+	_cleanup_free_ char *text = xstrndup(line, len);
+	yajl_val v = yajl_tree_parse(text, ebuf, sizeof(ebuf));
+	if (v == NULL || !YAJL_IS_OBJECT(v)) {
+		yajl_tree_free(v);
+		return -1;
+	}
+	const char *ev_path[] = {"event", NULL}, *kind_path[] = {"kind", NULL},
+		   *count_path[] = {"count", NULL};
+	yajl_val ev = yajl_tree_get(v, ev_path, yajl_t_string);
+	yajl_val kind = yajl_tree_get(v, kind_path, yajl_t_string);
+	yajl_val cnt = yajl_tree_get(v, count_path, yajl_t_number);
+	if (ev == NULL || strcmp(ev->u.string, "denied") != 0 || kind == NULL) {
+		yajl_tree_free(v);
+		return ev == NULL || kind == NULL ? -1 : 0;
+	}
+	uint64_t n = cnt != NULL && YAJL_IS_INTEGER(cnt) && YAJL_GET_INTEGER(cnt) > 0
+			     ? (uint64_t)YAJL_GET_INTEGER(cnt)
+			     : 1;
+	char *key = denial_key(v);
+	r->denials_total += n;
+	for (size_t i = 0; i < r->n_denials; i++)
+		if (strcmp(r->denials[i].key, key) == 0) {
+			r->denials[i].count += n;
+			free(key);
+			yajl_tree_free(v);
+			return 0;
+		}
+	if (r->n_denials >= REPORT_MAX_DENIALS) {
+		r->denials_truncated = true;
+		free(key);
+		yajl_tree_free(v);
+		return 0;
+	}
+	r->denials = xrealloc(r->denials, (r->n_denials + 1) * sizeof(*r->denials));
+	r->denials[r->n_denials++] =
+		(struct report_denial){.kind = xstrdup(kind->u.string), .key = key, .count = n};
+	yajl_tree_free(v);
+	return 0;
+}
+
+void report_collect(struct report *r, struct container *c)
+{
+	struct bw_error e = {0};
+	if (c->state.cgroup_path != NULL) {
+		struct cg_manager *cg = NULL;
+		if (cg_open(c->state.cgroup_path, c->id, &cg, &e) == 0 &&
+		    cg_usage(cg, &r->usage, &e) == 0)
+			r->usage_known = true;
+		cg_free(cg);
+	}
+	_cleanup_close_ int fd = openat(c->dirfd, "events.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (fd < 0 || fs_read_fd(fd, EVENTS_MAX_BYTES, &text, &len, &e) < 0)
+		return;
+	for (char *p = text, *nl; p < text + len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(text + len - p));
+		if (nl == NULL)
+			nl = text + len;
+		if (nl > p)
+			report_add_event_line(r, p, (size_t)(nl - p));
+	}
+}
+
+#define S(s) yajl_gen_string(g, (const unsigned char *)(s), strlen(s))
+
+static void gen_int_or_null(yajl_gen g, const char *k, bool known, int64_t v)
+{
+	S(k);
+	if (known)
+		yajl_gen_integer(g, (long long)v);
+	else
+		yajl_gen_null(g);
+}
+
+static void gen_outcome(yajl_gen g, const struct report *r)
+{
+	bool exited = r->started && WIFEXITED(r->wait_status) && !r->timed_out;
+	bool signalled = r->started && WIFSIGNALED(r->wait_status);
+	S("exit_code");
+	yajl_gen_integer(g, r->exit_code);
+	gen_int_or_null(g, "command_exit_code", exited, exited ? WEXITSTATUS(r->wait_status) : 0);
+	S("signal");
+	if (signalled) {
+		const char *name = sigabbrev_np(WTERMSIG(r->wait_status));
+		char buf[32];
+		snprintf(buf, sizeof(buf), "SIG%s", name ? name : "UNKNOWN");
+		S(buf);
+	} else {
+		yajl_gen_null(g);
+	}
+	S("timed_out");
+	yajl_gen_bool(g, r->timed_out);
+	S("oom_killed");
+	yajl_gen_bool(g, r->usage_known && r->usage.oom_kills > 0);
+	S("error");
+	if (r->error != NULL)
+		S(r->error);
+	else
+		yajl_gen_null(g);
+}
+
+static void gen_usage(yajl_gen g, const struct report *r)
+{
+	gen_int_or_null(g, "wall_time_ms", true, r->wall_ms);
+	S("cpu_time_ms");
+	if (r->usage_known) {
+		yajl_gen_map_open(g);
+		S("user");
+		yajl_gen_integer(g, (long long)(r->usage.cpu_user_ns / 1000000));
+		S("system");
+		yajl_gen_integer(g, (long long)(r->usage.cpu_system_ns / 1000000));
+		yajl_gen_map_close(g);
+	} else {
+		yajl_gen_null(g);
+	}
+	gen_int_or_null(g, "peak_memory_bytes", r->usage_known && r->usage.memory_peak > 0,
+			(int64_t)r->usage.memory_peak);
+	gen_int_or_null(g, "workspace_bytes_written", r->workspace_bytes >= 0, r->workspace_bytes);
+}
+
+static void gen_denials(yajl_gen g, const struct report *r)
+{
+	S("denials");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < r->n_denials; i++) {
+		char ebuf[64];
+		yajl_val v = yajl_tree_parse(r->denials[i].key, ebuf, sizeof(ebuf));
+		yajl_gen_map_open(g);
+		for (size_t j = 0; v != NULL && j < v->u.object.len; j++) {
+			yajl_val x = v->u.object.values[j];
+			S(v->u.object.keys[j]);
+			if (YAJL_IS_STRING(x))
+				S(x->u.string);
+			else if (YAJL_IS_INTEGER(x))
+				yajl_gen_integer(g, YAJL_GET_INTEGER(x));
+			else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
+				yajl_gen_bool(g, YAJL_IS_TRUE(x));
+			else
+				yajl_gen_null(g);
+		}
+		S("count");
+		yajl_gen_integer(g, (long long)r->denials[i].count);
+		yajl_gen_map_close(g);
+		yajl_tree_free(v);
+	}
+	yajl_gen_array_close(g);
+	S("denials_total");
+	yajl_gen_integer(g, (long long)r->denials_total);
+	S("denials_truncated");
+	yajl_gen_bool(g, r->denials_truncated);
+}
+
+char *report_render(const struct report *r)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_map_open(g);
+	S("version");
+	yajl_gen_integer(g, REPORT_VERSION);
+	S("sandbox");
+	S(r->id);
+	S("command");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; r->command != NULL && r->command[i] != NULL; i++)
+		S(r->command[i]);
+	yajl_gen_array_close(g);
+	gen_outcome(g, r);
+	gen_usage(g, r);
+	gen_denials(g, r);
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	char *s = xmalloc(len + 2);
+	memcpy(s, buf, len);
+	if (len == 0 || s[len - 1] != '\n')
+		s[len++] = '\n';
+	s[len] = '\0';
+	yajl_gen_free(g);
+	return s;
+}
+
+int report_write(const struct report *r, const char *path, struct bw_error *err)
+{
+	_cleanup_free_ char *doc = report_render(r);
+	if (strcmp(path, "-") != 0)
+		return fs_write_atomic(path, doc, strlen(doc), 0644, err) < 0
+			       ? bw_wrap(err, "--report `%s`", path)
+			       : 0;
+	fflush(stdout);
+	size_t off = 0, len = strlen(doc);
+	while (off < len) {
+		ssize_t n = write(STDOUT_FILENO, doc + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return bw_fail(err, errno, "--report -: write to stdout");
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+void report_free(struct report *r)
+{
+	for (size_t i = 0; i < r->n_denials; i++) {
+		free(r->denials[i].kind);
+		free(r->denials[i].key);
+	}
+	free(r->denials);
+	free(r->error);
+	r->denials = NULL;
+	r->n_denials = 0;
+}

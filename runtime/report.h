@@ -1,0 +1,51 @@
+/* `sandbox --report`: what happened to one sandbox, as a JSON document with a stable, versioned
+ * schema (docs/report.md): how the command ended, what it used, what it wrote in its workspace
+ * and every denial the sandbox saw, aggregated with counts. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroups/cgroup.h"
+#include "common/error.h"
+#include "runtime/container.h"
+
+#define REPORT_VERSION 1
+/* Distinct denials listed; the rest are only counted (denials_truncated). */
+#define REPORT_MAX_DENIALS 1000
+
+struct report_denial {
+	char *kind;   /* "dns", "packet" */
+	char *key;    /* the denial's identifying members as a canonical JSON object text */
+	uint64_t count;
+};
+
+struct report {
+	const char *id;
+	char *const *command;
+	bool started;          /* false: the command never ran (exit_code 125/126/127 from bulwark) */
+	int wait_status;       /* as waitpid(2) gives it */
+	int exit_code;         /* what `sandbox` itself exits with */
+	bool timed_out;
+	bool usage_known;
+	struct cg_usage usage;
+	int64_t wall_ms;
+	int64_t workspace_bytes; /* -1: unknown / no writable workspace */
+	char *error;           /* bulwark's own failure, if any */
+	struct report_denial *denials;
+	size_t n_denials;
+	uint64_t denials_total;
+	bool denials_truncated;
+};
+
+/* Before teardown: the container's cgroup usage and the agent's events.jsonl (the agent must
+ * have been stopped so that its last counts are flushed). Best effort: what cannot be read is
+ * reported as unknown. */
+void report_collect(struct report *r, struct container *c);
+/* Add one events.jsonl line (exported for the unit tests). Returns -1 on a malformed line. */
+int report_add_event_line(struct report *r, const char *line, size_t len);
+/* The JSON document (malloc'd, ends with a newline). */
+char *report_render(const struct report *r);
+/* Write it to path, or to stdout for "-". */
+int report_write(const struct report *r, const char *path, struct bw_error *err);
+void report_free(struct report *r);
