@@ -1,0 +1,225 @@
+/* Turning the sandbox's network flags into policy rules. Everything is validated here with the
+ * policy module's own parsers, so a bad flag fails before anything exists. */
+#include "runtime/sandbox_net.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "oci/policy.h"
+
+struct allow_rule {
+	char *cidr;
+	const char *proto; /* NULL: tcp and udp when there is a port, else any */
+	uint32_t lo, hi;   /* 0: every port */
+};
+
+static int parse_ports(const char *s, struct allow_rule *r)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	char *dash = strchr(copy, '-');
+	if (dash != NULL)
+		*dash++ = '\0';
+	if (parse_u32(copy, &r->lo) < 0 || r->lo < 1 || r->lo > 65535)
+		return -1;
+	r->hi = r->lo;
+	if (dash != NULL && (parse_u32(dash, &r->hi) < 0 || r->hi < r->lo || r->hi > 65535))
+		return -1;
+	return 0;
+}
+
+/* CIDR[:PORT[-PORT]][/tcp|/udp]; an IPv6 CIDR with a port goes in brackets. */
+static int parse_allow(const char *s, struct allow_rule *r, struct bw_error *err)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	memset(r, 0, sizeof(*r));
+	char *last = strrchr(copy, '/');
+	if (last != NULL && (strcmp(last, "/tcp") == 0 || strcmp(last, "/udp") == 0)) {
+		r->proto = last[1] == 't' ? "tcp" : "udp";
+		*last = '\0';
+	}
+	char *addr = copy, *port = NULL;
+	if (copy[0] == '[') {
+		char *close = strchr(copy, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return bw_fail(err, 0, "--allow %s: expected [IPv6-CIDR]:PORT", s);
+		*close = '\0';
+		addr = copy + 1;
+		port = close[1] == ':' ? close + 2 : NULL;
+	} else if (strchr(copy, ':') != NULL && strchr(copy, ':') == strrchr(copy, ':')) {
+		port = strchr(copy, ':');
+		*port++ = '\0';
+	}
+	struct pol_cidr c;
+	const char *why;
+	if (policy_parse_cidr(addr, &c, &why) < 0)
+		return bw_fail(err, 0, "--allow %s: %s \"%s\"", s, why, addr);
+	if (port != NULL && parse_ports(port, r) < 0)
+		return bw_fail(err, 0, "--allow %s: expected a port or PORT-PORT between 1 and 65535, got \"%s\"",
+			       s, port);
+	char buf[64];
+	r->cidr = xstrdup(policy_cidr_str(&c, buf, sizeof(buf)));
+	return 0;
+}
+
+#define S(str) yajl_gen_string(g, (const unsigned char *)(str), strlen(str))
+
+static void gen_rule(yajl_gen g, const struct allow_rule *r, const char *proto)
+{
+	yajl_gen_map_open(g);
+	S("action");
+	S("allow");
+	S("cidr");
+	S(r->cidr);
+	if (proto != NULL) {
+		S("protocol");
+		S(proto);
+	}
+	if (r->lo != 0 && r->lo == r->hi) {
+		S("port");
+		yajl_gen_integer(g, r->lo);
+	} else if (r->lo != 0) {
+		char ports[16];
+		snprintf(ports, sizeof(ports), "%u-%u", r->lo, r->hi);
+		S("port");
+		S(ports);
+	}
+	yajl_gen_map_close(g);
+}
+
+static void gen_rules(yajl_gen g, const struct allow_rule *v, size_t n)
+{
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].proto == NULL && v[i].lo != 0) {
+			gen_rule(g, &v[i], "tcp");
+			gen_rule(g, &v[i], "udp");
+		} else {
+			gen_rule(g, &v[i], v[i].proto);
+		}
+	}
+	yajl_gen_array_close(g);
+}
+
+static char *take_buf(yajl_gen g)
+{
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	char *s = xstrndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return s;
+}
+
+static char *policy_document(const struct allow_rule *rules, size_t n, char **domains)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen_map_open(g);
+	S("egress");
+	gen_rules(g, rules, n);
+	if (domains != NULL) {
+		S("domains");
+		yajl_gen_map_open(g);
+		S("default");
+		S("deny");
+		S("rules");
+		yajl_gen_array_open(g);
+		for (size_t i = 0; domains[i] != NULL; i++) {
+			yajl_gen_map_open(g);
+			S("action");
+			S("allow");
+			S("name");
+			S(domains[i]);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	return take_buf(g);
+}
+
+static void free_rules(struct allow_rule *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].cidr);
+	free(v);
+}
+
+int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
+		     struct sandbox_net_plan *out, struct bw_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	size_t n = strv_len(f->allow);
+	bool any = n > 0 || f->allow_domain != NULL || f->policy != NULL;
+	if (f->network != NULL && strcmp(f->network, "none") != 0)
+		return bw_fail(err, 0,
+			       "--network: only \"none\" (the default); open the network with --allow, --allow-domain or --policy");
+	if (f->network != NULL && any)
+		return bw_fail(err, 0, "--network none: cannot be combined with --allow, --allow-domain or --policy");
+	if (f->policy != NULL && host_policy != NULL)
+		return bw_fail(err, 0,
+			       "--policy: the host policy is already set (global --policy); narrow it with --allow and --allow-domain");
+	struct allow_rule *rules = xcalloc(n + 1, sizeof(*rules));
+	char **domains = NULL;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = parse_allow(f->allow[i], &rules[i], err);
+	for (size_t i = 0; f->allow_domain != NULL && f->allow_domain[i] != NULL && r == 0; i++) {
+		char *name = NULL;
+		bool wild;
+		const char *why;
+		if (policy_parse_domain(f->allow_domain[i], &name, &wild, &why) < 0) {
+			r = bw_fail(err, 0, "--allow-domain %s: %s", f->allow_domain[i], why);
+			break;
+		}
+		strv_push_take(&domains, wild ? xasprintf("*.%s", name) : xstrdup(name));
+		free(name);
+	}
+	if (r == 0 && any) {
+		const char *file = f->policy ? f->policy : host_policy;
+		if (file == NULL) {
+			out->policy_doc = policy_document(rules, n, domains);
+		} else {
+			out->policy = file;
+			if (n > 0) {
+				yajl_gen g = yajl_gen_alloc(NULL);
+				gen_rules(g, rules, n);
+				_cleanup_free_ char *json = take_buf(g);
+				strv_push_take(&out->annotations,
+					       xasprintf(POLICY_ANNOTATION_PREFIX "egress=%s", json));
+			}
+			if (domains != NULL) {
+				char *kv = xstrdup(POLICY_ANNOTATION_PREFIX "allow-domains=");
+				for (size_t i = 0; domains[i] != NULL; i++) {
+					char *next = xasprintf("%s%s%s", kv, i ? "," : "", domains[i]);
+					free(kv);
+					kv = next;
+				}
+				strv_push_take(&out->annotations, kv);
+			}
+		}
+	}
+	free_rules(rules, n);
+	strv_free(domains);
+	return r;
+}
+
+void sandbox_net_plan_free(struct sandbox_net_plan *p)
+{
+	free(p->policy_doc);
+	strv_free(p->annotations);
+	memset(p, 0, sizeof(*p));
+}
+
+void sandbox_net_flags_free(struct sandbox_net_flags *f)
+{
+	free(f->network);
+	free(f->policy);
+	strv_free(f->allow);
+	strv_free(f->allow_domain);
+}
