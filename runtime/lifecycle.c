@@ -295,6 +295,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	}
 	if (audit != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
+	if (o->remove_file != NULL)
+		strv_push_take(&c->state.cleanup, xasprintf("file:%s", o->remove_file));
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		goto fail;
 	if (cg_open(spec->linux.cgroups_path, o->id, &cg, err) < 0)
@@ -544,6 +546,9 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	}
 	if (lifecycle_audit_path(NULL, c) != NULL)
 		audit_commit_warn(audit_begin(c->id, "deleted"), lifecycle_audit_path(NULL, c));
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+		if (str_has_prefix(c->state.cleanup[i], "file:"))
+			unlink(c->state.cleanup[i] + 5);
 	return container_remove(c, err);
 }
 

@@ -22,6 +22,7 @@ struct create_opts {
 	struct oci_spec *spec;    /* preloaded (sandbox), else read from the bundle */
 	const char *config_json;  /* raw text of spec when preloaded */
 	pid_t owner;              /* sandbox: release the container when this process dies */
+	const char *remove_file;  /* a file of the caller's to delete with the container */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */

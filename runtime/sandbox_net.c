@@ -115,10 +115,21 @@ static char *take_buf(yajl_gen g)
 	return s;
 }
 
-static char *policy_document(const struct allow_rule *rules, size_t n, char **domains)
+static char *policy_document(const struct allow_rule *rules, size_t n, char **domains,
+			     char **dns)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	yajl_gen_map_open(g);
+	if (dns != NULL) {
+		S("dns");
+		yajl_gen_map_open(g);
+		S("upstream");
+		yajl_gen_array_open(g);
+		for (size_t i = 0; dns[i] != NULL; i++)
+			S(dns[i]);
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	}
 	S("egress");
 	gen_rules(g, rules, n);
 	if (domains != NULL) {
@@ -164,6 +175,18 @@ int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
 	if (f->policy != NULL && host_policy != NULL)
 		return bw_fail(err, 0,
 			       "--policy: the host policy is already set (global --policy); narrow it with --allow and --allow-domain");
+	if (f->dns != NULL && f->allow_domain == NULL)
+		return bw_fail(err, 0, "--dns: only with --allow-domain (the resolver the DNS proxy asks)");
+	if (f->dns != NULL && (f->policy != NULL || host_policy != NULL))
+		return bw_fail(err, 0, "--dns: a policy file is in use; set dns.upstream there");
+	if (strv_len(f->dns) > POLICY_MAX_UPSTREAMS)
+		return bw_fail(err, 0, "--dns: at most %d resolvers", POLICY_MAX_UPSTREAMS);
+	for (size_t i = 0; f->dns != NULL && f->dns[i] != NULL; i++) {
+		struct pol_cidr c;
+		const char *why;
+		if (policy_parse_cidr(f->dns[i], &c, &why) < 0 || strchr(f->dns[i], '/') != NULL)
+			return bw_fail(err, 0, "--dns %s: expected an IPv4 or IPv6 address", f->dns[i]);
+	}
 	struct allow_rule *rules = xcalloc(n + 1, sizeof(*rules));
 	char **domains = NULL;
 	int r = 0;
@@ -183,7 +206,7 @@ int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
 	if (r == 0 && any) {
 		const char *file = f->policy ? f->policy : host_policy;
 		if (file == NULL) {
-			out->policy_doc = policy_document(rules, n, domains);
+			out->policy_doc = policy_document(rules, n, domains, f->dns);
 		} else {
 			out->policy = file;
 			if (n > 0) {
@@ -222,4 +245,5 @@ void sandbox_net_flags_free(struct sandbox_net_flags *f)
 	free(f->policy);
 	strv_free(f->allow);
 	strv_free(f->allow_domain);
+	strv_free(f->dns);
 }

@@ -11,6 +11,7 @@ struct sandbox_net_flags {
 	char **allow;
 	char **allow_domain;
 	char *policy;       /* the sandbox's own --policy */
+	char **dns;         /* --dns: upstream resolvers for the generated policy */
 };
 
 struct sandbox_net_plan {

@@ -8,7 +8,7 @@ pkgs=(
 	# unit tests, sanitizers, fuzzing
 	libcriterion-dev clang libclang-rt-14-dev
 	# integration tests and the bench
-	busybox-static jq python3 procps iproute2 util-linux runc crun bubblewrap hyperfine
+	busybox-static jq python3 python3-jsonschema procps iproute2 util-linux runc crun bubblewrap hyperfine
 	nftables libcap2-bin apparmor
 )
 missing=()

@@ -11,6 +11,9 @@ export BULWARK
 helper=$(dirname "$BULWARK")/../netns/bulwark-net
 [ -z "${BULWARK_NET_HELPER:-}" ] && [ -x "$helper" ] && BULWARK_NET_HELPER=$(readlink -f "$helper")
 export BULWARK_NET_HELPER
+# The source tree (schemas, examples).
+SRC_DIR=$(cd "$here/../.." && pwd)
+export SRC_DIR
 filter=${1:-}
 [ "$(id -u)" = 0 ] || { echo "integration tests need root" >&2; exit 1; }
 [ -x "$BULWARK" ] || { echo "no bulwark binary at $BULWARK" >&2; exit 1; }

@@ -54,6 +54,28 @@ Test(sandbox_net, flags_become_a_policy_the_policy_parser_accepts)
 	sandbox_net_plan_free(&p);
 }
 
+Test(sandbox_net, dns_resolvers_go_into_the_generated_policy)
+{
+	char *domains[] = {"allowed.test", NULL}, *dns[] = {"198.51.100.53", "2001:db8::53", NULL};
+	struct sandbox_net_flags f = {.allow_domain = domains, .dns = dns};
+	struct sandbox_net_plan p;
+	struct bw_error e = {0};
+	cr_assert_eq(sandbox_net_plan(&f, NULL, &p, &e), 0, "%s", e.msg);
+	struct sandbox_policy pol;
+	cr_assert_eq(policy_parse(p.policy_doc, strlen(p.policy_doc), "gen", &pol, &e), 0, "%s", e.msg);
+	cr_assert_eq(pol.n_upstreams, 2);
+	policy_free(&pol);
+	sandbox_net_plan_free(&p);
+	char *bad1[] = {"10.0.0.0/8", NULL};
+	f.dns = bad1;
+	cr_assert_eq(sandbox_net_plan(&f, NULL, &p, &e), -1);
+	cr_assert(strstr(e.msg, "--dns 10.0.0.0/8: expected an IPv4 or IPv6 address") != NULL, "%s", e.msg);
+	f.dns = dns;
+	f.allow_domain = NULL;
+	cr_assert_eq(sandbox_net_plan(&f, NULL, &p, &e), -1);
+	cr_assert(strstr(e.msg, "only with --allow-domain") != NULL, "%s", e.msg);
+}
+
 Test(sandbox_net, under_a_policy_file_flags_only_narrow)
 {
 	char *allow[] = {"198.51.100.10:80/tcp", NULL};
