@@ -4,6 +4,7 @@
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/specgen.h"
+#include "runtime/workspace.h"
 
 struct sandbox_flags {
 	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *tmp_size;
 	char **binds, **env;
+	char **workspaces, *keep_changes, *env_file;
 	bool tty, seccomp_complain;
 };
 
@@ -114,6 +117,90 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 	return 0;
 }
 
+/* A later KEY=VALUE replaces an earlier one: execve keeps duplicates and getenv takes the first. */
+static void env_set(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	for (size_t i = 0; *env != NULL && (*env)[i] != NULL; i++)
+		if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
+			free((*env)[i]);
+			(*env)[i] = xstrdup(kv);
+			return;
+		}
+	strv_push(env, kv);
+}
+
+/* One line of an --env file, with Docker's meaning: leading blanks skipped, blank lines and
+ * `#` comments ignored, KEY=VALUE taken verbatim (no quotes, no expansion), KEY alone takes the
+ * caller's value if it has one and is skipped otherwise. */
+static int env_file_line(const char *file, size_t lineno, char *line, size_t len, char ***env,
+			 struct bw_error *err)
+{
+	if (memchr(line, '\0', len) != NULL)
+		return bw_fail(err, 0, "--env-file %s:%zu: contains a NUL byte", file, lineno);
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line == '\0' || *line == '#')
+		return 0;
+	size_t klen = strcspn(line, "=");
+	if (klen == 0)
+		return bw_fail(err, 0, "--env-file %s:%zu: no variable name before '='", file, lineno);
+	for (size_t i = 0; i < klen; i++)
+		if (isspace((unsigned char)line[i]))
+			return bw_fail(err, 0, "--env-file %s:%zu: variable name \"%.*s\" contains whitespace",
+				       file, lineno, (int)klen, line);
+	if (line[klen] == '=') {
+		env_set(env, line);
+		return 0;
+	}
+	const char *value = getenv(line);
+	if (value != NULL) {
+		_cleanup_free_ char *kv = xasprintf("%s=%s", line, value);
+		env_set(env, kv);
+	}
+	return 0;
+}
+
+static int load_env_file(const char *file, char ***env, struct bw_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (fs_read_file(file, 1 << 20, &text, &len, err) < 0)
+		return bw_wrap(err, "--env-file");
+	char *p = text, *end = text + len;
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte-order mark */
+		p += 3;
+	for (size_t lineno = 1; p < end; lineno++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *stop = nl ? nl : end;
+		if (stop > p && stop[-1] == '\r') /* CRLF files */
+			stop--;
+		size_t n = (size_t)(stop - p);
+		*stop = '\0';
+		if (env_file_line(file, lineno, p, n, env, err) < 0)
+			return -1;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static int build_env(const struct sandbox_flags *f, const struct specgen *sg, char ***env,
+		     struct bw_error *err)
+{
+	strv_push(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	strv_push(env, sg->home ? "HOME=/home" : "HOME=/tmp");
+	if (f->tty)
+		strv_push(env, "TERM=xterm");
+	if (f->env_file != NULL && load_env_file(f->env_file, env, err) < 0)
+		return -1;
+	for (size_t i = 0; f->env && f->env[i]; i++) {
+		if (strchr(f->env[i], '=') == NULL || f->env[i][0] == '=')
+			return bw_fail(err, 0, "--env: expected KEY=VALUE, got \"%s\"", f->env[i]);
+		env_set(env, f->env[i]);
+	}
+	return 0;
+}
+
 static int build_spec(const struct sandbox_flags *f, char **args, struct specgen *sg,
 		      struct bw_error *err)
 {
@@ -134,17 +221,8 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 	 * created in a root we do not own. */
 	_cleanup_free_ char *home = fs_path_join(sg->root_path, "home");
 	sg->home = fs_exists(home) ? "/home" : NULL;
-	char **env = NULL;
-	strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	strv_push(&env, sg->home ? "HOME=/home" : "HOME=/tmp");
-	if (f->tty)
-		strv_push(&env, "TERM=xterm");
-	for (size_t i = 0; f->env && f->env[i]; i++) {
-		if (strchr(f->env[i], '=') == NULL || f->env[i][0] == '=')
-			return bw_fail(err, 0, "--env: expected KEY=VALUE, got \"%s\"", f->env[i]);
-		strv_push(&env, f->env[i]);
-	}
-	sg->env = env;
+	if (build_env(f, sg, &sg->env, err) < 0)
+		return -1;
 	if (f->cwd != NULL && f->cwd[0] != '/')
 		return bw_fail(err, 0, "--cwd: must be an absolute path");
 	sg->cwd = f->cwd ? f->cwd : "/";
@@ -159,6 +237,42 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 	if (f->seccomp_complain)
 		strv_push(&sg->annotations, "run.bulwark.seccomp=complain");
 	return 0;
+}
+
+/* --workspace and --keep-changes: checked before anything exists; each workspace is bound at
+ * its own path (rw and overlay ones from what workspace_prepare stacks there) and the first
+ * one is the default working directory. */
+static int add_workspaces(const struct global_opts *g, const struct sandbox_flags *f,
+			  struct specgen *sg, struct workspace_set *ws, struct bw_error *err)
+{
+	if (f->keep_changes != NULL && f->workspaces == NULL)
+		return bw_fail(err, 0, "--keep-changes: needs --workspace DIR:overlay");
+	if (workspace_parse(f->workspaces, f->keep_changes, cli_state_root(g), ws, err) < 0)
+		return -1;
+	sg->binds = xrealloc(sg->binds, (sg->n_binds + ws->n + 1) * sizeof(*sg->binds));
+	for (size_t i = 0; i < ws->n; i++)
+		sg->binds[sg->n_binds++] = (struct specgen_bind){
+			.source = xstrdup(ws->v[i].path),
+			.destination = xstrdup(ws->v[i].path),
+			.readonly = ws->v[i].mode == WORKSPACE_RO,
+		};
+	if (f->cwd == NULL && ws->n > 0)
+		sg->cwd = ws->v[0].path;
+	return 0;
+}
+
+/* The owner of a rw/overlay workspace is shown as the sandbox user, whose host ids follow from
+ * the spec's user namespace map. The overlay's scratch memory is charged to the sandbox's
+ * cgroup anyway; its size cap is the memory limit, so a runaway write ends in ENOSPC. */
+static int prepare_workspaces(const struct specgen *sg, struct workspace_set *ws,
+			      struct bw_error *err)
+{
+	struct workspace_ids ids = {.base_uid = sg->host_uid,
+				    .base_gid = sg->host_gid,
+				    .size = sg->map_size,
+				    .uid = sg->uid,
+				    .gid = sg->gid};
+	return workspace_prepare(ws, &ids, sg->memory_limit, err);
 }
 
 static void free_spec(struct specgen *sg)
@@ -240,7 +354,14 @@ VERB(sandbox)
 		{"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]", "bind a host path (default ro)"},
 		{"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user inside the sandbox (default 1000)"},
 		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
-		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory (default /)"},
+		{"env-file", 0, CLI_STRING, &f.env_file, "FILE",
+		 "KEY=VALUE lines (# comments; KEY alone: the caller's value), before --env"},
+		{"workspace", 0, CLI_STRV, &f.workspaces, "DIR[:ro|rw|overlay]",
+		 "mount DIR at the same path (default ro); rw: written as DIR's owner; overlay: "
+		 "writes go to a scratch layer, DIR stays untouched"},
+		{"keep-changes", 0, CLI_STRING, &f.keep_changes, "DIR",
+		 "after the run, save the overlay workspace's changes in DIR (an upper directory)"},
+		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory (default: the workspace, else /)"},
 		{"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
 		{"memory", 'm', CLI_STRING, &f.memory, "SIZE", "memory limit, no swap (default 1g; max: none)"},
 		{"cpus", 0, CLI_STRING, &f.cpus, "N", "CPU time, in CPUs (e.g. 0.5)"},
@@ -261,11 +382,14 @@ VERB(sandbox)
 			"capabilities, no_new_privs, the default seccomp profile, every namespace new and\n"
 			"only loopback networking. Exits with the command's status (125: bulwark failed,\n"
 			"126: not executable, 127: not found).\n\n"
-			"Example: bulwark sandbox -- sh -c 'id; cat /etc/os-release'",
+			"Examples:\n"
+			"  bulwark sandbox -- sh -c 'id; cat /etc/os-release'\n"
+			"  bulwark sandbox --workspace \"$PWD:overlay\" --keep-changes /tmp/diff -- make test",
 			opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	struct specgen sg = {0};
+	struct workspace_set ws = {0};
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
@@ -283,14 +407,29 @@ VERB(sandbox)
 		goto out;
 	}
 	r = build_spec(&f, argv + consumed, &sg, err);
+	if (r == 0)
+		r = add_workspaces(g, &f, &sg, &ws, err);
+	if (r == 0)
+		r = prepare_workspaces(&sg, &ws, err);
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
 	}
 	r = run_sandbox(g, &sg, timeout_ms, err);
-	if (r < 0)
+	if (r < 0) {
 		err->exit_status = exit_status_for(err);
+		goto out;
+	}
+	/* The sandbox has ended: workspace_bytes_written(&ws) is valid until workspace_release. */
+	if (ws.n > 0)
+		log_debug("sandbox: workspace bytes written: %lld",
+			  (long long)workspace_bytes_written(&ws));
+	if (workspace_keep_changes(&ws, err) < 0) {
+		r = -1;
+		err->exit_status = 125;
+	}
 out:
+	workspace_release(&ws);
 	free_spec(&sg);
 	free(f.rootfs);
 	free(f.user);
@@ -303,5 +442,8 @@ out:
 	free(f.tmp_size);
 	strv_free(f.binds);
 	strv_free(f.env);
+	strv_free(f.workspaces);
+	free(f.keep_changes);
+	free(f.env_file);
 	return r;
 }

@@ -1,0 +1,235 @@
+# bulwark sandbox: workspaces (--workspace DIR[:ro|rw|overlay], --keep-changes) and --env-file,
+# in real sandboxes. The runner checks for leaked state dirs, cgroups and mounts after each test;
+# the overlay scratch is a detached tmpfs, so these tests also check that no process is left
+# with the overlay in its mount namespace.
+
+sbx() { "$BULWARK" --root "$BW_ROOT" sandbox "$@"; }
+
+# ws NAME [OWNER]: a fresh workspace with a file, a subdirectory and a file to delete.
+ws() {
+	local d=$WORK/$1
+	rm -rf "$d"
+	mkdir -p "$d/sub"
+	echo original >"$d/a"
+	echo doomed >"$d/gone"
+	echo deep >"$d/sub/f"
+	ln -s a "$d/link"
+	chmod 640 "$d/a"
+	touch -d '2020-01-02 03:04:05' "$d/a" "$d/gone" "$d/sub/f" "$d/sub"
+	chown -hR "${2:-0}:${2:-0}" "$d"
+	touch -d '2020-01-02 03:04:05' "$d"
+	echo "$d"
+}
+
+# Everything the caller could notice about a tree: type, mode, owner, size, mtime, symlink
+# target and content hash of every entry.
+snapshot() {
+	(cd "$1" && find . -printf '%p %y %m %U:%G %s %T@ %l\n' | sort &&
+		find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+
+# No process may still hold the overlay (the scratch tmpfs lives as long as one does).
+expect_no_overlay_left() {
+	local holders
+	holders=$(grep -l ' bulwark-workspace ' /proc/[0-9]*/mountinfo 2>/dev/null || true)
+	[ -z "$holders" ] || fail "overlay still mounted in: $holders"
+}
+
+test_sandbox_workspace_default_ro_refuses_writes() {
+	d=$(ws w-ro)
+	out=$(sbx --workspace "$d" -- sh -c 'pwd; cat sub/f; touch x 2>/dev/null || echo refused')
+	expect_eq "default ro" "$d deep refused" "$(echo $out)"
+	out=$(sbx --workspace "$d:ro" --cwd / -- sh -c "pwd; echo y >$d/sub/f 2>/dev/null || echo refused")
+	expect_eq "explicit ro" "/ refused" "$(echo $out)"
+	expect_eq content deep "$(cat "$d/sub/f")"
+}
+
+test_sandbox_workspace_rw_writes_land_as_the_root_owner() {
+	d=$(ws w-rw-root 0)
+	chmod 755 "$d"
+	out=$(sbx --workspace "$d:rw" -- sh -c 'stat -c "%u:%g" . a; echo new >n; mkdir nd; echo more >>a; id -u')
+	expect_eq "inside: the owner is the sandbox user" "1000:1000 1000:1000 1000" "$(echo $out)"
+	expect_eq "new file owner" "0:0" "$(stat -c %u:%g "$d/n")"
+	expect_eq "new dir owner" "0:0" "$(stat -c %u:%g "$d/nd")"
+	expect_eq "modified" "original more" "$(echo $(cat "$d/a"))"
+	expect_eq "modified file keeps owner and mode" "0:0 640" "$(stat -c '%u:%g %a' "$d/a")"
+}
+
+test_sandbox_workspace_rw_writes_land_as_owner_1234() {
+	d=$(ws w-rw-1234 1234)
+	out=$(sbx --workspace "$d:rw" -- sh -c 'echo new >n && mkdir -p x/y && echo z >x/y/z && mv gone moved && rm sub/f && echo ok')
+	expect_eq "command" ok "$out"
+	expect_eq owners "1234:1234 1234:1234 1234:1234 1234:1234" \
+		"$(echo $(stat -c %u:%g "$d/n" "$d/x" "$d/x/y/z" "$d/moved"))"
+	[ ! -e "$d/gone" ] && [ ! -e "$d/sub/f" ] || fail "rename/delete not done in place"
+	# A file of another owner stays that owner's: the sandbox user cannot write it.
+	echo root-only >"$d/r" && chmod 644 "$d/r"
+	rc=0; sbx --workspace "$d:rw" -- sh -c 'echo x >>r' 2>/dev/null || rc=$?
+	[ "$rc" -ne 0 ] || fail "wrote to root's file"
+	expect_eq "root's file intact" "root-only 0:0" "$(echo $(cat "$d/r"; stat -c %u:%g "$d/r"))"
+}
+
+test_sandbox_workspace_overlay_leaves_the_directory_byte_identical() {
+	d=$(ws w-ov 1234)
+	before=$(snapshot "$d")
+	out=$(sbx --workspace "$d:overlay" -- sh -c '
+		set -e
+		echo new >n; mkdir nd; echo more >>a; chmod 600 a; rm gone; rm -r sub/f
+		mv link link2; mv nd nd2; touch -d 2001-01-01 n
+		python3 -c "import os; os.rename(\"sub\", \"sub2\")" # rename(2) of a lower directory
+		[ ! -e gone ] && [ ! -e sub ] && [ -d sub2 ] && [ -d nd2 ] && [ ! -e sub2/f ]
+		echo "$(cat a | tr "\n" " ")$(stat -c "%a %u" a) $(readlink link2) $(ls | tr "\n" " ")"')
+	expect_eq "the command saw its changes" "original more 600 1000 a a link2 n nd2 sub2 " "$out"
+	after=$(snapshot "$d")
+	[ "$before" = "$after" ] || fail "workspace changed: $(diff <(echo "$before") <(echo "$after"))"
+	expect_no_overlay_left
+	# A second run starts from the real directory again.
+	expect_eq "fresh overlay" "a gone link sub" "$(echo $(sbx --workspace "$d:overlay" -- ls))"
+}
+
+test_sandbox_keep_changes_holds_exactly_the_changes() {
+	d=$(ws w-keep 1234)
+	keep=$WORK/keep-out
+	rm -rf "$keep"
+	before=$(snapshot "$d")
+	sbx --workspace "$d:overlay" --keep-changes "$keep" -- sh -c 'echo new >n; echo more >>a; rm gone'
+	expect_eq "real workspace untouched" "$before" "$(snapshot "$d")"
+	listing=$(cd "$keep" && find . -printf '%p %y %U:%G\n' | sort | tr '\n' ',')
+	expect_eq listing ". d 1234:1234,./a f 1234:1234,./gone c 1234:1234,./n f 1234:1234," "$listing"
+	expect_eq whiteout "character special file 0,0" "$(stat -c '%F %t,%T' "$keep/gone")"
+	expect_eq "modified content" "original more" "$(echo $(cat "$keep/a"))"
+	expect_eq "new content" new "$(cat "$keep/n")"
+	# An existing empty directory is accepted and filled the same way.
+	rm -rf "$keep" && mkdir "$keep"
+	sbx --workspace "$d:overlay" --keep-changes "$keep" -- sh -c 'rm -r sub'
+	expect_eq "deleted dir" "./sub c" "$(cd "$keep" && find . -mindepth 1 -printf '%p %y\n')"
+	rm -rf "$keep"
+}
+
+test_sandbox_keep_changes_after_failure_and_timeout() {
+	d=$(ws w-keep2 1234)
+	keep=$WORK/keep2
+	rm -rf "$keep"
+	rc=0; sbx --workspace "$d:overlay" --keep-changes "$keep" -- sh -c 'echo x >n; exit 3' || rc=$?
+	expect_eq "status" 3 "$rc"
+	expect_eq "kept after a failing command" "./n" "$(cd "$keep" && find . -mindepth 1)"
+	rm -rf "$keep"
+	rc=0; sbx --timeout 1s --workspace "$d:overlay" --keep-changes "$keep" -- sh -c 'echo y >t; sleep 30' 2>/dev/null || rc=$?
+	expect_eq "timeout status" 124 "$rc"
+	expect_eq "kept after the timeout" "./t" "$(cd "$keep" && find . -mindepth 1)"
+	rm -rf "$keep"
+	expect_no_overlay_left
+}
+
+test_sandbox_overlay_scratch_is_freed_after_exit_timeout_and_oom() {
+	d=$(ws w-scratch 1234)
+	before=$(snapshot "$d")
+	shmem() { awk '/^Shmem:/ {print $2}' /proc/meminfo; }
+	s0=$(shmem)
+	out=$(sbx --workspace "$d:overlay" -- sh -c 'head -c 100000000 /dev/zero >big; grep -c " bulwark-workspace " /proc/self/mountinfo')
+	[ "$out" -ge 1 ] || fail "the overlay was not mounted inside"
+	expect_no_overlay_left
+	s1=$(shmem)
+	[ $((s1 - s0)) -lt 50000 ] || fail "100 MB of scratch still held: Shmem grew by $((s1 - s0)) kB"
+	rc=0; sbx --timeout 1s --workspace "$d:overlay" -- sh -c 'head -c 10000000 /dev/zero >big; sleep 30' 2>/dev/null || rc=$?
+	expect_eq "timeout" 124 "$rc"
+	expect_no_overlay_left
+	rc=0; sbx --memory 48m --workspace "$d:overlay" -- sh -c 'echo x >f; x=$(head -c 200000000 /dev/zero | tr "\0" a); echo survived' >/dev/null 2>&1 || rc=$?
+	expect_eq "OOM-killed" 137 "$rc"
+	expect_no_overlay_left
+	rc=0; sbx --workspace "$d:overlay" -- /no/such/command 2>/dev/null || rc=$?
+	expect_eq "failure at create" 127 "$rc"
+	expect_no_overlay_left
+	expect_eq "real workspace untouched" "$before" "$(snapshot "$d")"
+}
+
+test_sandbox_env_file_follows_docker_semantics() {
+	f=$WORK/env.list
+	printf '%s\n' '# a comment' '' '   PLAIN=one two' 'QUOTED="not unquoted"' 'EXPAND=$HOME' \
+		'FROM_CALLER' 'NOT_SET_ANYWHERE' '  # indented comment' 'OVERRIDDEN=file' 'EMPTY=' \
+		'WIN=crlf' >"$f"
+	sed -i 's/^WIN=crlf$/WIN=crlf\r/' "$f"
+	out=$(FROM_CALLER=caller sbx --env-file "$f" --env OVERRIDDEN=flag -- env)
+	for want in 'PLAIN=one two' 'QUOTED="not unquoted"' 'EXPAND=$HOME' 'FROM_CALLER=caller' \
+		'OVERRIDDEN=flag' 'EMPTY=' 'WIN=crlf'; do
+		echo "$out" | grep -qxF -- "$want" || fail "missing \"$want\" in: $out"
+	done
+	echo "$out" | grep -q NOT_SET_ANYWHERE && fail "an unset KEY-only line was passed"
+	expect_eq "one OVERRIDDEN" 1 "$(echo "$out" | grep -c '^OVERRIDDEN=')"
+	# --env replaces a default as well (one PATH, the caller's).
+	expect_eq "PATH replaced" "PATH=/bin" "$(sbx --env PATH=/bin -- /bin/busybox env | grep '^PATH=')"
+}
+
+test_sandbox_env_file_errors_name_file_and_line() {
+	f=$WORK/bad.env
+	for bad in '=value:no variable name' 'BAD KEY=1:contains whitespace' 'TRAILING :contains whitespace'; do
+		printf 'OK=1\n# c\n%s\n' "${bad%%:*}" >"$f"
+		rc=0; out=$(sbx --env-file "$f" -- true 2>&1) || rc=$?
+		expect_eq "status for ${bad%%:*}" 125 "$rc"
+		expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+		expect_contains "file:line" "--env-file $f:3: " "$out"
+		expect_contains reason "${bad#*:}" "$out"
+	done
+	rc=0; out=$(sbx --env-file "$WORK/missing.env" -- true 2>&1) || rc=$?
+	expect_eq "missing file" 125 "$rc"
+	expect_contains "missing file message" "$WORK/missing.env" "$out"
+}
+
+test_sandbox_workspace_flags_are_validated() {
+	d=$(ws w-bad 1234)
+	mkdir -p "$WORK/full" && touch "$WORK/full/x"
+	mkdir -p "$WORK/ramfs" && mount -t ramfs ramfs "$WORK/ramfs"
+	# shellcheck disable=SC2064
+	trap "umount '$WORK/ramfs'" EXIT
+	while IFS='|' read -r args want; do
+		rc=0; out=$(eval "sbx $args -- true" 2>&1) || rc=$?
+		expect_eq "status for $args" 125 "$rc"
+		expect_eq "one line for $args" 1 "$(echo "$out" | wc -l)"
+		expect_contains "message for $args" "$want" "$out"
+	done <<EOF
+--workspace $WORK/nonexistent|No such file or directory
+--workspace $d/a|not a directory
+--workspace $d:bogus|mode must be ro, rw or overlay
+--workspace /|cannot be a workspace
+--workspace /proc:rw|belongs to the sandbox
+--workspace $d --workspace $d/sub|overlaps
+--workspace $BW_ROOT/..|state directory
+--keep-changes $WORK/k1|needs --workspace DIR:overlay
+--workspace $d:rw --keep-changes $WORK/k2|needs exactly one --workspace DIR:overlay
+--workspace $d:overlay --keep-changes $WORK/full|must not exist or be an empty directory
+--workspace $d:overlay --keep-changes $d/sub/k3|must not be inside the workspace
+--workspace $d:overlay --keep-changes $WORK/no/such/k4|parent directory
+--workspace $WORK/ramfs:rw|cannot do idmapped mounts
+--workspace $WORK/ramfs:overlay --keep-changes $WORK/k5|cannot do idmapped mounts
+EOF
+	for k in k1 k2 k4 k5; do [ ! -e "$WORK/$k" ] || fail "$k created"; done
+	[ ! -e "$d/sub/k3" ] || fail "k3 created"
+	expect_eq "workspace untouched" "a gone link sub" "$(echo $(ls "$d"))"
+	expect_no_overlay_left
+}
+
+test_sandbox_workspace_bytes_written_is_measured() {
+	d=$(ws w-bytes 1234)
+	written() { "$BULWARK" --debug --root "$BW_ROOT" sandbox --workspace "$d:$1" -- sh -c "$2" 2>&1 |
+		sed -n 's/.*workspace bytes written: //p'; }
+	n=$(written overlay 'head -c 1000000 /dev/zero >big')
+	[ "$n" -ge 1000000 ] && [ "$n" -le 1100000 ] || fail "overlay: $n bytes for 1 MB"
+	expect_eq "nothing written" 0 "$(written overlay true)"
+	expect_eq "read-only" 0 "$(written ro true)"
+	expect_eq "rw is not measured" -1 "$(written rw true)"
+}
+
+test_sandbox_keep_changes_failure_leaves_no_partial_copy() {
+	d=$(ws w-keepfail 1234)
+	mkdir -p "$WORK/noxattr" && mount -t ramfs ramfs "$WORK/noxattr"
+	# shellcheck disable=SC2064
+	trap "umount '$WORK/noxattr'" EXIT
+	rc=0; out=$(sbx --workspace "$d:overlay" --keep-changes "$WORK/noxattr/k" -- sh -c 'echo x >n' 2>&1) || rc=$?
+	expect_eq status 125 "$rc"
+	expect_contains message "--keep-changes $WORK/noxattr/k: store attribute trusted.overlay" "$out"
+	[ ! -e "$WORK/noxattr/k" ] || fail "partial copy left"
+	mkdir -m 750 "$WORK/noxattr/pre"
+	rc=0; sbx --workspace "$d:overlay" --keep-changes "$WORK/noxattr/pre" -- sh -c 'echo x >n' 2>/dev/null || rc=$?
+	expect_eq status 125 "$rc"
+	expect_eq "existing dir emptied and restored" "750 " "$(stat -c %a "$WORK/noxattr/pre") $(ls -A "$WORK/noxattr/pre")"
+}
