@@ -2,6 +2,7 @@
  * `bulwark spec` and `sandbox` embed in a config.json. */
 #include "seccomp_internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,4 +159,70 @@ const char *seccomp_default_profile_json(void)
 		seccomp_profile_free(sc);
 	}
 	return json;
+}
+
+/* The system calls that can give a file a set-user-ID or set-group-ID bit, and which argument
+ * holds the mode. */
+static const struct {
+	const char *name;
+	uint32_t mode_arg;
+} setid_calls[] = {{"chmod", 1},  {"fchmod", 1},    {"fchmodat", 2}, {"fchmodat2", 2},
+		   {"creat", 1},  {"open", 2},      {"openat", 3},   {"mknod", 1},
+		   {"mknodat", 3}};
+
+#define SETID_BITS 06000u
+
+/* Take name out of every unconditional allow entry; true if it was in one. */
+static bool take_unconditional_allow(struct oci_seccomp *sc, const char *name)
+{
+	bool found = false;
+	for (size_t i = 0; i < sc->n_syscalls; i++) {
+		struct oci_seccomp_syscall *s = &sc->syscalls[i];
+		if (s->n_args != 0 || s->action == NULL || strcmp(s->action, "SCMP_ACT_ALLOW") != 0)
+			continue;
+		size_t o = 0;
+		for (size_t j = 0; s->names != NULL && s->names[j] != NULL; j++) {
+			if (strcmp(s->names[j], name) == 0) {
+				free(s->names[j]);
+				found = true;
+			} else {
+				s->names[o++] = s->names[j];
+			}
+		}
+		if (s->names != NULL)
+			s->names[o] = NULL;
+	}
+	return found;
+}
+
+static struct oci_seccomp_syscall *add_entry(struct oci_seccomp *sc, const char *name,
+					     const char *action)
+{
+	sc->syscalls = xrealloc(sc->syscalls, (sc->n_syscalls + 1) * sizeof(*sc->syscalls));
+	struct oci_seccomp_syscall *s = &sc->syscalls[sc->n_syscalls++];
+	memset(s, 0, sizeof(*s));
+	strv_push(&s->names, name);
+	s->action = xstrdup(action);
+	return s;
+}
+
+void seccomp_profile_forbid_setid_files(struct oci_seccomp *sc)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(setid_calls); i++) {
+		if (!take_unconditional_allow(sc, setid_calls[i].name))
+			continue;
+		struct oci_seccomp_syscall *s = add_entry(sc, setid_calls[i].name, "SCMP_ACT_ALLOW");
+		s->args = xcalloc(1, sizeof(*s->args));
+		s->n_args = 1;
+		s->args[0] = (struct oci_seccomp_arg){.index = setid_calls[i].mode_arg,
+						      .value = SETID_BITS,
+						      .value_two = 0,
+						      .op = xstrdup("SCMP_CMP_MASKED_EQ")};
+	}
+	/* openat2 carries its mode in a struct that a filter cannot read: ENOSYS sends callers
+	 * back to openat, which the rules above see. */
+	if (take_unconditional_allow(sc, "openat2")) {
+		struct oci_seccomp_syscall *s = add_entry(sc, "openat2", "SCMP_ACT_ERRNO");
+		s->errno_ret = (struct opt_u64){.set = true, .v = ENOSYS};
+	}
 }

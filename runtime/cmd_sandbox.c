@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -19,6 +20,9 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
+#include "runtime/network.h"
+#include "runtime/report.h"
+#include "runtime/sandbox_net.h"
 #include "runtime/specgen.h"
 #include "runtime/workspace.h"
 
@@ -26,6 +30,8 @@ struct sandbox_flags {
 	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *tmp_size;
 	char **binds, **env;
 	char **workspaces, *keep_changes, *env_file;
+	char *report;
+	struct sandbox_net_flags net;
 	bool tty, seccomp_complain;
 };
 
@@ -264,6 +270,26 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
 /* The owner of a rw/overlay workspace is shown as the sandbox user, whose host ids follow from
  * the spec's user namespace map. The overlay's scratch memory is charged to the sandbox's
  * cgroup anyway; its size cap is the memory limit, so a runaway write ends in ENOSPC. */
+/* An rw workspace is written in place, as its owner: the sandbox must not be able to leave a
+ * set-user-ID file there (its own mounts are nosuid, the host's are not). */
+static int forbid_setid_if_rw(const struct workspace_set *ws, struct specgen *sg, char **profile,
+			      struct bw_error *err)
+{
+	bool rw = false;
+	for (size_t i = 0; i < ws->n; i++)
+		rw |= ws->v[i].mode == WORKSPACE_RW;
+	if (!rw)
+		return 0;
+	struct oci_seccomp *sc = NULL;
+	if (seccomp_default_profile(&sc, err) < 0)
+		return -1;
+	seccomp_profile_forbid_setid_files(sc);
+	*profile = seccomp_profile_to_json(sc);
+	seccomp_profile_free(sc);
+	sg->seccomp_json = *profile;
+	return 0;
+}
+
 static int prepare_workspaces(const struct specgen *sg, struct workspace_set *ws,
 			      struct bw_error *err)
 {
@@ -297,15 +323,57 @@ static int exit_status_for(const struct bw_error *err)
 	return 125;
 }
 
-static int run_sandbox(const struct global_opts *g, struct specgen *sg, int64_t timeout_ms,
-		       struct bw_error *err)
+/* One sandbox's run: the flags' results and what the report needs from the run. */
+struct sandbox_run {
+	char id[64];
+	int64_t timeout_ms;
+	struct sandbox_net_plan net;
+	char *policy_file; /* the generated policy document, deleted with the sandbox */
+	struct report rep;
+};
+
+static int new_id(struct sandbox_run *run, struct bw_error *err)
 {
 	unsigned char rnd[6];
-	char id[64];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return bw_fail(err, errno, "getrandom");
-	snprintf(id, sizeof(id), "sandbox-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
-		 rnd[4], rnd[5]);
+	snprintf(run->id, sizeof(run->id), "sandbox-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+		 rnd[2], rnd[3], rnd[4], rnd[5]);
+	return 0;
+}
+
+/* The flags' own policy document lives next to the state (root-only) for as long as the
+ * sandbox; the helper and the agent read it by path. */
+static int write_policy(const struct global_opts *g, struct sandbox_run *run,
+			struct bw_error *err)
+{
+	if (run->net.policy_doc == NULL)
+		return 0;
+	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0)
+		return -1;
+	_cleanup_free_ char *name = xasprintf(".%s.policy.json", run->id);
+	run->policy_file = fs_path_join(cli_state_root(g), name);
+	return fs_write_atomic(run->policy_file, run->net.policy_doc, strlen(run->net.policy_doc),
+			       0600, err);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
+		       struct bw_error *err)
+{
+	struct global_opts g2 = *g;
+	if (write_policy(g, run, err) < 0)
+		return -1;
+	if (run->net.policy != NULL || run->policy_file != NULL)
+		g2.policy = run->policy_file ? run->policy_file : (char *)run->net.policy;
+	for (size_t i = 0; run->net.annotations != NULL && run->net.annotations[i] != NULL; i++)
+		strv_push(&sg->annotations, run->net.annotations[i]);
 	_cleanup_free_ char *json = specgen_render(sg, false);
 	struct oci_spec *spec = NULL;
 	if (oci_spec_parse(json, strlen(json), "sandbox spec", &spec, err) < 0)
@@ -315,10 +383,12 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, int64_t 
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	struct create_opts o = {.id = id, .bundle = "/", .spec = spec, .config_json = json,
-				.keep_master = sg->terminal};
+	struct create_opts o = {.id = run->id, .bundle = "/", .spec = spec, .config_json = json,
+				.keep_master = sg->terminal, .owner = getpid(),
+				.remove_file = run->policy_file};
 	struct created cr;
-	int r = lifecycle_create(g, &o, &cr, err);
+	int64_t t0 = mono_ms();
+	int r = lifecycle_create(&g2, &o, &cr, err);
 	oci_spec_free(spec);
 	if (r < 0)
 		return -1;
@@ -329,13 +399,20 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, int64_t 
 		close(cr.pidfd);
 		return -1;
 	}
-	bool timed_out = false;
-	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, timeout_ms, &timed_out, err);
-	if (timed_out)
+	run->rep.started = true;
+	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,
+					&run->rep.timed_out, &run->rep.wait_status, err);
+	run->rep.wall_ms = mono_ms() - t0;
+	if (run->rep.timed_out)
 		log_warn("sandbox: killed at the --timeout deadline");
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);
+	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
+	network_stop_agent(cr.c);
+	report_collect(&run->rep, cr.c);
+	if (status >= 0)
+		lifecycle_audit_exit(&g2, cr.c, status, run->rep.timed_out);
 	struct bw_error e2 = {0};
 	if (lifecycle_teardown(cr.c, &e2) < 0 && status >= 0) {
 		*err = e2;
@@ -343,6 +420,28 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, int64_t 
 	}
 	container_free(cr.c);
 	return status;
+}
+
+/* The report is written whatever happened, once the run is over (r: the run's status or -1
+ * with err). A report that cannot be written turns success into bulwark's failure. */
+static int finish_report(const struct sandbox_flags *f, struct sandbox_run *run, int r,
+			 struct bw_error *err)
+{
+	if (f->report == NULL || run->id[0] == '\0')
+		return r;
+	run->rep.exit_code = r >= 0 ? r : err->exit_status ? err->exit_status : 125;
+	if (r < 0) {
+		char text[BW_ERROR_MAX + 64];
+		bw_error_text(err, text, sizeof(text));
+		run->rep.error = xstrdup(text);
+	}
+	struct bw_error e2 = {0};
+	if (report_write(&run->rep, f->report, &e2) < 0 && r >= 0) {
+		*err = e2;
+		err->exit_status = 125;
+		return -1;
+	}
+	return r;
 }
 
 VERB(sandbox)
@@ -372,6 +471,17 @@ VERB(sandbox)
 		 "kill the whole sandbox after DURATION (30s, 5m, 1h); exit 124"},
 		{"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
 		 "log what the seccomp profile would refuse instead of refusing it (profiling)"},
+		{"network", 0, CLI_STRING, &f.net.network, "none",
+		 "no network but loopback (the default unless --allow/--allow-domain/--policy)"},
+		{"allow", 0, CLI_STRV, &f.net.allow, "CIDR[:PORT[-PORT]][/tcp|udp]",
+		 "allow egress to CIDR (IPv6 with a port: [CIDR]:PORT); everything else is denied"},
+		{"allow-domain", 0, CLI_STRV, &f.net.allow_domain, "NAME",
+		 "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to"},
+		{"dns", 0, CLI_STRV, &f.net.dns, "IP", "resolver the DNS proxy asks (default: the host's)"},
+		{"policy", 0, CLI_STRING, &f.net.policy, "FILE",
+		 "network policy document (docs/network.md); --allow/--allow-domain then narrow it"},
+		{"report", 0, CLI_STRING, &f.report, "FILE|-",
+		 "write a JSON report (docs/report.md) to FILE, or to stdout after the command's output"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
@@ -384,12 +494,19 @@ VERB(sandbox)
 			"126: not executable, 127: not found).\n\n"
 			"Examples:\n"
 			"  bulwark sandbox -- sh -c 'id; cat /etc/os-release'\n"
-			"  bulwark sandbox --workspace \"$PWD:overlay\" --keep-changes /tmp/diff -- make test",
+			"  bulwark sandbox --workspace \"$PWD:overlay\" --keep-changes /tmp/diff -- make test\n"
+			"  bulwark sandbox --allow-domain pypi.org --allow-domain files.pythonhosted.org \\\n"
+			"      --timeout 10m --memory 2g --report - -- pip download requests\n"
+			"  bulwark sandbox --allow 203.0.113.0/24:443/tcp --report - -- curl https://203.0.113.5/",
 			opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	struct specgen sg = {0};
 	struct workspace_set ws = {0};
+	struct sandbox_run run = {.rep = {.workspace_bytes = -1}};
+	_cleanup_free_ char *rw_profile = NULL;
+	if (r == 0 && new_id(&run, err) < 0)
+		r = -1;
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
@@ -400,36 +517,53 @@ VERB(sandbox)
 		goto out;
 	}
 	int64_t timeout_ms = 0;
+	if (f.report != NULL && f.report[0] == '\0') {
+		r = bw_fail(err, 0, "--report: expected a file name or -");
+		err->exit_status = 125;
+		goto out;
+	}
 	if (f.timeout != NULL && (parse_duration_ms(f.timeout, &timeout_ms) < 0 || timeout_ms <= 0)) {
 		r = bw_fail(err, 0, "--timeout: expected a duration such as 30s, 5m or 1h, got \"%s\"",
 			    f.timeout);
 		err->exit_status = 125;
 		goto out;
 	}
-	r = build_spec(&f, argv + consumed, &sg, err);
+	run.timeout_ms = timeout_ms;
+	run.rep.id = run.id;
+	run.rep.command = argv + consumed;
+	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
+	if (r == 0)
+		r = build_spec(&f, argv + consumed, &sg, err);
 	if (r == 0)
 		r = add_workspaces(g, &f, &sg, &ws, err);
+	if (r == 0)
+		r = forbid_setid_if_rw(&ws, &sg, &rw_profile, err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &ws, err);
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
 	}
-	r = run_sandbox(g, &sg, timeout_ms, err);
+	r = run_sandbox(g, &sg, &run, err);
 	if (r < 0) {
 		err->exit_status = exit_status_for(err);
 		goto out;
 	}
 	/* The sandbox has ended: workspace_bytes_written(&ws) is valid until workspace_release. */
 	if (ws.n > 0)
-		log_debug("sandbox: workspace bytes written: %lld",
-			  (long long)workspace_bytes_written(&ws));
+		run.rep.workspace_bytes = workspace_bytes_written(&ws);
 	if (workspace_keep_changes(&ws, err) < 0) {
 		r = -1;
 		err->exit_status = 125;
 	}
 out:
+	r = finish_report(&f, &run, r, err);
 	workspace_release(&ws);
+	sandbox_net_plan_free(&run.net);
+	free(run.policy_file);
+	report_free(&run.rep);
+	sandbox_net_flags_free(&f.net);
+	free(f.report);
 	free_spec(&sg);
 	free(f.rootfs);
 	free(f.user);

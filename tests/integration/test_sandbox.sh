@@ -210,8 +210,8 @@ EOF
 
 test_sandbox_workspace_bytes_written_is_measured() {
 	d=$(ws w-bytes 1234)
-	written() { "$BULWARK" --debug --root "$BW_ROOT" sandbox --workspace "$d:$1" -- sh -c "$2" 2>&1 |
-		sed -n 's/.*workspace bytes written: //p'; }
+	written() { "$BULWARK" --root "$BW_ROOT" sandbox --workspace "$d:$1" --report "$WORK/wb.json" -- sh -c "$2" &&
+		jq -r '.workspace_bytes_written // -1' "$WORK/wb.json"; }
 	n=$(written overlay 'head -c 1000000 /dev/zero >big')
 	[ "$n" -ge 1000000 ] && [ "$n" -le 1100000 ] || fail "overlay: $n bytes for 1 MB"
 	expect_eq "nothing written" 0 "$(written overlay true)"
@@ -232,4 +232,14 @@ test_sandbox_keep_changes_failure_leaves_no_partial_copy() {
 	rc=0; sbx --workspace "$d:overlay" --keep-changes "$WORK/noxattr/pre" -- sh -c 'echo x >n' 2>/dev/null || rc=$?
 	expect_eq status 125 "$rc"
 	expect_eq "existing dir emptied and restored" "750 " "$(stat -c %a "$WORK/noxattr/pre") $(ls -A "$WORK/noxattr/pre")"
+}
+
+# An rw workspace is written in place as its owner (root here): the sandbox may not give a file
+# a setuid or setgid bit there, by chmod or by creating it with one.
+test_sandbox_workspace_rw_refuses_setid_bits() {
+	d=$(ws w-setid 0)
+	sbx --workspace "$d:rw" -- sh -c "cd $d; echo x >f; chmod 4755 f 2>/dev/null && echo suid; chmod 2755 f 2>/dev/null && echo sgid; chmod 0755 f && echo plain
+		python3 -c 'import os; os.open(\"g\", os.O_CREAT | os.O_WRONLY, 0o4755)' 2>/dev/null && echo created" >"$WORK/out"
+	expect_eq "only the plain chmod" plain "$(cat "$WORK/out")"
+	[ -z "$(find "$d" -perm /6000)" ] || fail "setid file on the host: $(find "$d" -perm /6000)"
 }
