@@ -1,0 +1,136 @@
+# `bulwark sandbox` network flags, report and lifetime (issue 7), with real packets in the
+# test internet of net-lab.sh: the host reaches the lab through a veth and host routes to a
+# few documentation addresses, the sandbox reaches the host through bulwark's direct-mode
+# veth and NAT.
+
+# lab_host_link: the host <-> lab link and routes to the lab's web and DNS servers.
+lab_host_link() {
+	LAB_FWD=$(cat /proc/sys/net/ipv4/ip_forward)
+	ip link add bwlab-h type veth peer name v-host netns "$LAB_HOLDER"
+	ip addr add 198.51.100.253/30 dev bwlab-h
+	ip link set bwlab-h up
+	lab_exec ip addr add 198.51.100.254/30 dev v-host
+	lab_exec ip link set v-host up
+	for a in 198.51.100.10 198.51.100.20 198.51.100.11 198.51.100.53; do
+		ip route add "$a/32" via 198.51.100.254
+	done
+	trap lab_host_unlink EXIT
+	# The sandbox sees the lab's probe through a read-only bind (its /tmp is its own).
+	chmod -R a+rX "$LAB_DIR"
+}
+
+sbxl() { "$BULWARK" --root "$BW_ROOT" sandbox --bind "$LAB_DIR" "$@"; }
+
+lab_host_unlink() {
+	for a in 198.51.100.10 198.51.100.20 198.51.100.11 198.51.100.53; do
+		ip route del "$a/32" via 198.51.100.254 2>/dev/null || true
+	done
+	ip link del bwlab-h 2>/dev/null || true
+	echo "$LAB_FWD" >/proc/sys/net/ipv4/ip_forward || true
+	lab_down
+}
+
+sbx() { "$BULWARK" --root "$BW_ROOT" sandbox "$@"; }
+
+# Validate a report against docs/report.schema.json.
+valid_report() {
+	python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' \
+		"$SRC_DIR/docs/report.schema.json" "$1" || fail "report does not match the schema: $(cat "$1")"
+}
+
+test_sandbox_allow_domain_resolves_connects_and_reports_refusals() {
+	lab_up
+	lab_host_link
+	# The sandbox sees the host's /etc/resolv.conf; all port-53 traffic reaches the proxy.
+	rc=0
+	out=$(sbxl --allow-domain allowed.test --dns 198.51.100.53 --report "$WORK/r.json" --timeout 60s -- \
+		python3 "$LAB_DIR/probe.py" dns allowed.test 1.1.1.1 2>&1) || rc=$?
+	expect_eq "allowed name" 0 "$rc"
+	expect_contains "answer" "198.51.100.10" "$out"
+	out=$(sbxl --allow-domain allowed.test --dns 198.51.100.53 --report "$WORK/r.json" --timeout 60s -- sh -c "
+		python3 $LAB_DIR/probe.py dns allowed.test 198.51.100.53 >/dev/null && python3 $LAB_DIR/probe.py tcp 198.51.100.10 80
+		python3 $LAB_DIR/probe.py dns denied.test 198.51.100.53; echo dns-rc=\$?
+		python3 $LAB_DIR/probe.py tcp 198.51.100.20 80; echo tcp-rc=\$?" 2>&1)
+	expect_contains "connects after resolving" "hello from 198.51.100.10:80" "$out"
+	expect_contains "denied name refused" "rcode=5" "$out"
+	expect_contains "denied address unreachable" "tcp-rc=1" "$out"
+	valid_report "$WORK/r.json"
+	jq -e '.denials[] | select(.kind=="dns" and .name=="denied.test" and .count>=1)' "$WORK/r.json" >/dev/null ||
+		fail "refused name not in the report: $(cat "$WORK/r.json")"
+	jq -e '.denials[] | select(.kind=="packet" and .destination=="198.51.100.20" and .port==80)' "$WORK/r.json" >/dev/null ||
+		fail "dropped connection not in the report: $(cat "$WORK/r.json")"
+}
+
+test_sandbox_allow_cidr_port_and_proto() {
+	lab_up
+	lab_host_link
+	out=$(sbxl --allow 198.51.100.10:80/tcp --report "$WORK/r.json" -- sh -c "
+		python3 $LAB_DIR/probe.py tcp 198.51.100.10 80 >/dev/null; echo a=\$?
+		python3 $LAB_DIR/probe.py tcp 198.51.100.10 443 >/dev/null; echo b=\$?
+		python3 $LAB_DIR/probe.py udp 198.51.100.10 9999 >/dev/null; echo c=\$?" 2>&1 | tr '\n' ' ')
+	expect_eq "only tcp/80" "a=0 b=1 c=1 " "$out"
+	valid_report "$WORK/r.json"
+	expect_eq "drops reported" "443 9999" "$(jq -r '[.denials[] | select(.kind=="packet") | .port] | sort | map(tostring) | join(" ")' "$WORK/r.json")"
+}
+
+test_sandbox_network_none_is_the_default() {
+	out=$(sbx -- sh -c 'ip -o link | wc -l; cat /proc/net/route | wc -l')
+	expect_eq "lo only, no routes" "1 1" "$(echo $out)"
+}
+
+test_sandbox_bad_network_flags_exit_125_and_leave_nothing() {
+	for args in "--allow 10.0.0.0/33" "--allow 10.0.0.1:99999" "--allow-domain foo.*.com" \
+		"--network host" "--network none --allow 10.0.0.1" "--dns 10.0.0.1" "--policy /no/such.json"; do
+		rc=0; out=$(sbx $args -- true 2>&1) || rc=$?
+		expect_eq "status for $args" 125 "$rc"
+		expect_eq "one line for $args" 1 "$(echo "$out" | wc -l)"
+	done
+	[ -z "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] || fail "state left: $(ls -A "$BW_ROOT")"
+	[ -z "$(ip -o link show | grep ' bw-')" ] || fail "veth left"
+}
+
+test_sandbox_report_outcomes_match_the_schema() {
+	rc=0; sbx --report "$WORK/ok.json" -- sh -c 'exit 7' || rc=$?
+	expect_eq status 7 "$rc"
+	valid_report "$WORK/ok.json"
+	expect_eq "exit code" "7 7 false" "$(jq -r '"\(.exit_code) \(.command_exit_code) \(.timed_out)"' "$WORK/ok.json")"
+	rc=0; sbx --timeout 1s --report "$WORK/to.json" -- sh -c 'trap "" TERM; sleep 30' 2>/dev/null || rc=$?
+	expect_eq "timeout status" 124 "$rc"
+	valid_report "$WORK/to.json"
+	expect_eq "timed out" "true SIGKILL" "$(jq -r '"\(.timed_out) \(.signal)"' "$WORK/to.json")"
+	rc=0; sbx --memory 32m --report "$WORK/oom.json" -- sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a)' >/dev/null 2>&1 || rc=$?
+	valid_report "$WORK/oom.json"
+	expect_eq "oom" true "$(jq -r .oom_killed "$WORK/oom.json")"
+	[ "$(jq -r .peak_memory_bytes "$WORK/oom.json")" -gt 20000000 ] || fail "peak memory: $(jq .peak_memory_bytes "$WORK/oom.json")"
+	rc=0; sbx --report "$WORK/nf.json" -- /no/such/cmd 2>/dev/null || rc=$?
+	expect_eq "not found" 127 "$rc"
+	valid_report "$WORK/nf.json"
+	expect_contains "error" "no/such/cmd" "$(jq -r .error "$WORK/nf.json")"
+	out=$(sbx --report - -- echo hello)
+	expect_eq "command output first" hello "$(echo "$out" | head -1)"
+	echo "$out" | tail -n +2 >"$WORK/stdout.json"
+	valid_report "$WORK/stdout.json"
+	[ "$(jq -r '.cpu_time_ms.user + .cpu_time_ms.system' "$WORK/ok.json")" -ge 0 ] || fail "cpu time"
+}
+
+# The sandbox's owner dies (SIGKILL: no chance to clean up): its watchdog releases it.
+test_sandbox_killed_runner_leaves_nothing() {
+	"$BULWARK" --root "$BW_ROOT" sandbox -- sleep 60 </dev/null >/dev/null 2>&1 &
+	runner=$!
+	for _ in $(seq 50); do [ -n "$(ls "$BW_ROOT" 2>/dev/null | grep sandbox-)" ] && break; sleep 0.1; done
+	id=$(ls "$BW_ROOT" | grep sandbox-)
+	[ -n "$id" ] || fail "sandbox did not start"
+	sleep 0.3
+	kill -9 "$runner"
+	wait "$runner" 2>/dev/null || true
+	for _ in $(seq 100); do [ -d "$BW_ROOT/$id" ] || break; sleep 0.1; done
+	[ ! -d "$BW_ROOT/$id" ] || fail "sandbox $id still there after its runner died"
+}
+
+# The README's agent-loop example works as printed.
+test_sandbox_agent_loop_example_runs() {
+	out=$(python3 "$SRC_DIR/docs/examples/agent_loop.py" --bulwark "$BULWARK")
+	expect_contains "timeout seen" "attempt 1: timed out" "$out"
+	expect_contains "accepted" "accepted: 5050" "$out"
+}
