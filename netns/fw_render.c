@@ -163,6 +163,11 @@ static void put_base_chain(struct buf *b, const struct sandbox_policy *p, enum p
 	 * proves the packet is link-local. */
 	put(b, "\t\tip6 hoplimit 255 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
 	       "nd-router-solicit, nd-router-advert } accept\n");
+	/* The kernel's own multicast listener reports (sent when an interface comes up) are
+	 * dropped quietly: no program asked for them, so they are not denials to report. */
+	if (out)
+		put(b, "\t\tip6 daddr ff02::/16 icmpv6 type { mld-listener-report, "
+		       "mld-listener-done, mld2-listener-report } counter drop\n");
 	put(b, "\t\tip %s @deny4", side);
 	put_verdict_drop(b, dir_name[d], "fixed");
 	put(b, "\n\t\tip6 %s @deny6", side);

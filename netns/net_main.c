@@ -1,7 +1,9 @@
 /* bulwark-net: the network pieces of bulwark as a standalone tool, for engines' hooks (a
- * network namespace given by path) and for the tests: apply a sandbox policy's firewall, list
- * the table. Links libnftables only through firewall.c's dlopen, like the runtime. */
+ * network namespace given by path), the runtime and the tests: apply a sandbox policy's
+ * firewall, list the table, plumb direct mode, start the per-sandbox network agent (DNS proxy
+ * and audit). Links libnftables only through firewall.c's dlopen, like the runtime. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "netns/agent.h"
 #include "netns/firewall.h"
 #include "netns/ns.h"
 #include "netns/plumb.h"
@@ -23,18 +26,24 @@ struct net_args {
 	struct oci_kv *ann;
 	size_t n_ann;
 	uint32_t dns_port;
+	struct agent_options agent;
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: bulwark-net apply --netns PATH [--policy FILE] [--annotation KEY=VALUE]...\n"
-	      "                         [--dns-port N]\n"
-	      "       bulwark-net list --netns PATH\n"
-	      "       bulwark-net plumb --netns PATH --id ID    (direct mode: veth, route, NAT)\n"
-	      "       bulwark-net unplumb --id ID\n"
-	      "       bulwark-net list-nat                     (the host's NAT table)\n"
-	      "       bulwark-net check [--policy FILE] [--annotation KEY=VALUE]...\n",
-	      f);
+	fputs(
+	    "usage: bulwark-net apply --netns PATH [--policy FILE] [--annotation KEY=VALUE]...\n"
+	    "                         [--dns-port N]\n"
+	    "       bulwark-net --netns PATH [--policy FILE] [--annotation KEY=VALUE]... --id ID\n"
+	    "                   --pid PID --dns-port N [--upstream-netns PATH] [--events FILE]\n"
+	    "                   [--audit FILE] [--no-dns] agent\n"
+	    "                   (DNS proxy + audit daemon; prints agent-pid=N)\n"
+	    "       bulwark-net list --netns PATH\n"
+	    "       bulwark-net plumb --netns PATH --id ID    (direct mode: veth, route, NAT)\n"
+	    "       bulwark-net unplumb --id ID\n"
+	    "       bulwark-net list-nat                     (the host's NAT table)\n"
+	    "       bulwark-net check [--policy FILE] [--annotation KEY=VALUE]...\n",
+	    f);
 }
 
 static int add_annotation(struct net_args *a, const char *kv, struct bw_error *err)
@@ -49,6 +58,36 @@ static int add_annotation(struct net_args *a, const char *kv, struct bw_error *e
 	return 0;
 }
 
+/* The agent's own options: 0 when c was one, 1 when it is not. */
+static int agent_opt(int c, const char *arg, struct agent_options *o, struct bw_error *err)
+{
+	int pid;
+	switch (c) {
+	case 'P':
+		if (parse_int(arg, &pid) < 0 || pid <= 0)
+			return bw_fail(err, 0, "--pid: not a process id: `%s`", arg);
+		o->pid = pid;
+		return 0;
+	case 'u':
+		o->upstream_ns = arg;
+		return 0;
+	case 'e':
+		o->events_path = arg;
+		return 0;
+	case 'A':
+		o->audit_path = arg;
+		return 0;
+	case 'r': /* tests: a resolv.conf other than the host's */
+		o->resolv_conf = arg;
+		return 0;
+	case 'N':
+		o->no_dns = true;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error *err)
 {
 	static const struct option opts[] = {{"netns", required_argument, NULL, 'n'},
@@ -56,10 +95,21 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 					     {"annotation", required_argument, NULL, 'a'},
 					     {"dns-port", required_argument, NULL, 'd'},
 					     {"id", required_argument, NULL, 'i'},
+					     {"pid", required_argument, NULL, 'P'},
+					     {"upstream-netns", required_argument, NULL, 'u'},
+					     {"events", required_argument, NULL, 'e'},
+					     {"audit", required_argument, NULL, 'A'},
+					     {"resolv-conf", required_argument, NULL, 'r'},
+					     {"no-dns", no_argument, NULL, 'N'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "+n:p:a:d:i:h", opts, NULL)) != -1) {
+		int r = agent_opt(c, optarg, &a->agent, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
 		if (c == 'n')
 			a->netns = optarg;
 		else if (c == 'p')
@@ -74,7 +124,8 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 			return 1;
 	}
 	if (optind >= argc)
-		return bw_fail(err, 0, "no command (apply, list, check)");
+		return bw_fail(err, 0,
+			       "no command (apply, list, check, plumb, unplumb, list-nat, agent)");
 	a->cmd = argv[optind];
 	bool needs_ns = strcmp(a->cmd, "check") != 0 && strcmp(a->cmd, "unplumb") != 0 &&
 			strcmp(a->cmd, "list-nat") != 0;
@@ -113,6 +164,27 @@ static int plumb(const struct net_args *a, int ns, struct bw_error *err)
 	return 0;
 }
 
+/* Everything is checked and set up before this prints; on failure nothing runs. */
+static int agent(const struct net_args *a, struct bw_error *err)
+{
+	struct sandbox_policy p;
+	struct agent_options o = a->agent;
+	pid_t pid;
+	if (a->id == NULL)
+		return bw_fail(err, 0, "agent: --id ID is required");
+	o.id = a->id;
+	o.netns = a->netns;
+	o.dns_port = (uint16_t)a->dns_port;
+	if (load_policy(a, &p, err) < 0)
+		return -1;
+	int r = agent_start(&o, &p, &pid, err);
+	policy_free(&p);
+	if (r < 0)
+		return -1;
+	printf("agent-pid=%d\n", (int)pid);
+	return fflush(stdout) == 0 ? 0 : bw_fail(err, errno, "stdout");
+}
+
 static int run(const struct net_args *a, struct bw_error *err)
 {
 	struct sandbox_policy p;
@@ -133,6 +205,8 @@ static int run(const struct net_args *a, struct bw_error *err)
 	}
 	if (strcmp(a->cmd, "plumb") == 0)
 		return plumb(a, ns, err);
+	if (strcmp(a->cmd, "agent") == 0)
+		return agent(a, err);
 	if (strcmp(a->cmd, "unplumb") == 0)
 		return plumb_down(a->id, err);
 	if (strcmp(a->cmd, "apply") != 0 && strcmp(a->cmd, "check") != 0)

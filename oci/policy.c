@@ -56,6 +56,7 @@ static void layer_free(struct pol_layer *l)
 
 void policy_free(struct sandbox_policy *p)
 {
+	free(p->audit_path);
 	layer_free(&p->host);
 	layer_free(&p->narrow);
 	policy_init_default(p);
@@ -380,11 +381,29 @@ static int parse_dns(struct jp *p, yajl_val v, void *elem)
 	return 0;
 }
 
+/* An absolute, lexically clean file path: the audit log is opened by root processes, so it
+ * must not depend on their working directory. */
+static int parse_audit(struct jp *p, yajl_val root, struct sandbox_policy *out)
+{
+	char q[JP_QUOTE_MAX];
+	if (oj_f_string(p, root, "audit", &out->audit_path) < 0)
+		return -1;
+	if (out->audit_path == NULL)
+		return 0;
+	const char *s = out->audit_path;
+	size_t len = strlen(s);
+	_cleanup_free_ char *clean = s[0] == '/' ? fs_path_clean(s) : NULL;
+	if (clean == NULL || strcmp(clean, s) != 0 || len < 2 || len >= 4096 || s[len - 1] == '/')
+		return jp_fail_at(p, "audit", "must be an absolute, clean file path, got %s",
+				  jp_quote(q, s));
+	return 0;
+}
+
 static int parse_document(struct jp *p, yajl_val root, struct sandbox_policy *out)
 {
-	static const char *const known[] = {"allowOverride", "egress", "ingress",
-					    "domains",	     "dns",    NULL};
-	if (check_keys(p, root, known) < 0 ||
+	static const char *const known[] = {"allowOverride", "egress", "ingress", "domains",
+					    "dns",	     "audit",  NULL};
+	if (check_keys(p, root, known) < 0 || parse_audit(p, root, out) < 0 ||
 	    oj_f_bool(p, root, "allowOverride", &out->allow_override) < 0 ||
 	    parse_rules(p, root, "egress", &out->host.rules[POL_EGRESS]) < 0 ||
 	    parse_rules(p, root, "ingress", &out->host.rules[POL_INGRESS]) < 0 ||

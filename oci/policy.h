@@ -70,6 +70,7 @@ struct sandbox_policy {
 	struct pol_cidr upstreams[POLICY_MAX_UPSTREAMS]; /* resolvers; none: the host's */
 	size_t n_upstreams;
 	uint32_t ttl_floor, ttl_cap; /* seconds, clamp for learned addresses */
+	char *audit_path; /* "audit": absolute path of the shared JSON-lines audit log, or NULL */
 };
 
 /* The default policy: deny everything but loopback, no names. */

@@ -44,7 +44,10 @@ Test(fw_render, default_policy_drops_all_but_loopback)
 	HAS(s, "type filter hook input priority filter; policy drop;\n\t\tiif \"lo\" accept\n");
 	HAS(s, "ct state established,related accept");
 	HAS(s, "ip6 hoplimit 255 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
-	       "nd-router-solicit, nd-router-advert } accept\n\t\tip daddr @deny4");
+	       "nd-router-solicit, nd-router-advert } accept\n\t\tip6 daddr ff02::/16 icmpv6 type { "
+	       "mld-listener-report, mld-listener-done, mld2-listener-report } counter drop\n"
+	       "\t\tip daddr @deny4");
+	HAS(s, "nd-router-advert } accept\n\t\tip saddr @deny4");
 	HAS(s, "counter log prefix \"bulwark out default \" group 7001 drop");
 	HAS(s, "counter log prefix \"bulwark in default \" group 7001 drop");
 	HAS(s, "set allow4 { type ipv4_addr; flags timeout; }");

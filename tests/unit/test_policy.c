@@ -161,6 +161,26 @@ Test(policy, dns_settings)
 		    "policy.json: dns: need 0 < ttlFloor <= ttlCap (have 100, 10)");
 }
 
+Test(policy, audit_path_must_be_absolute_and_clean)
+{
+	struct sandbox_policy p;
+	parse_ok("{'audit':'/var/log/bulwark/audit.jsonl'}", &p);
+	cr_assert_str_eq(p.audit_path, "/var/log/bulwark/audit.jsonl");
+	policy_free(&p);
+	cr_assert_null(p.audit_path);
+	parse_ok("{}", &p);
+	cr_assert_null(p.audit_path);
+	parse_fails(
+	    "{'audit':'audit.jsonl'}",
+	    "policy.json: audit: must be an absolute, clean file path, got \"audit.jsonl\"");
+	parse_fails("{'audit':'/var/log/../etc/x'}",
+		    "policy.json: audit: must be an absolute, clean file path, got "
+		    "\"/var/log/../etc/x\"");
+	parse_fails("{'audit':'/var/log/'}",
+		    "policy.json: audit: must be an absolute, clean file path, got \"/var/log/\"");
+	parse_fails("{'audit':7}", "policy.json: audit: must be a string");
+}
+
 Test(policy, annotation_bad_wildcard_names_the_entry)
 {
 	struct sandbox_policy p;

@@ -1,0 +1,102 @@
+/* The sandbox's DNS allowlist proxy. The pure half reads and writes DNS messages with glibc's
+ * libresolv (queries checked and answered with errors, upstream replies matched and their
+ * answers walked along the CNAME chain); the I/O half serves the UDP and TCP listeners in the
+ * sandbox, forwards allowed queries to the upstream resolvers and fills the allow sets before
+ * it answers. Single-threaded, driven by the agent's epoll loop. */
+#pragma once
+
+#include <arpa/nameser.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "netns/domains.h"
+#include "oci/policy.h"
+
+#define DNS_MAX_ADDRS 64    /* addresses learned from one answer */
+#define DNS_MAX_CHAIN 16    /* names on a CNAME chain */
+#define DNS_MAX_ANSWERS 512 /* answer records looked at */
+#define DNS_MAX_UDP_QUERY 4096
+
+struct dns_question {
+	uint16_t id, flags; /* of the client's query */
+	bool has_question;
+	char name[NS_MAXDNAME]; /* presentation form, no final dot */
+	uint16_t type, class;
+};
+
+/* dnsproxy_parse_query results besides an rcode (ns_r_formerr, ns_r_notimpl, ns_r_refused) */
+#define DNSQ_OK 0
+#define DNSQ_DROP (-1) /* not worth an answer: shorter than a header, or a response */
+
+/* Check a client's query: one question, opcode QUERY, class IN. q gets what could be read
+ * (id and flags always unless DNSQ_DROP; the question when has_question). */
+int dnsproxy_parse_query(const uint8_t *msg, size_t len, struct dns_question *q);
+
+/* An answer without records: the query's id, opcode and RD, the question (when q has one),
+ * the rcode and TC when tc. Returns its length, or 0 when cap is too small. */
+size_t dnsproxy_error_reply(const struct dns_question *q, int rcode, bool tc, uint8_t *out,
+			    size_t cap);
+
+/* The domain rules' verdict for a name; rule gets what decided it: "rule N" (host rule at
+ * index N), "annotation rule N", "annotations", "default", "invalid name" or
+ * "no domain rules". Names with characters no rule can name (escapes) are denied. */
+enum pol_action dnsproxy_verdict(const struct dom_policy *dp, const char *name, char *rule,
+				 size_t rule_len);
+
+struct dns_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint32_t ttl;
+};
+
+enum dns_reply_status {
+	DNSR_OK,      /* our answer; addresses extracted */
+	DNSR_FOREIGN, /* not the answer to this question (id, QR, question): ignore it */
+	DNSR_BAD,     /* the answer, but its records cannot be read */
+};
+
+/* Match a reply to (id, q), then collect the A/AAAA records of every name on the CNAME chain
+ * that starts at q->name (at most max, duplicates merged with the longest TTL). */
+enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16_t id,
+					  const struct dns_question *q, struct dns_addr *out,
+					  size_t max, size_t *n);
+
+uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap);
+
+/* ---- the proxy ---- */
+
+/* What an epoll event points at: the first member of every object the loop watches. */
+struct ev_source {
+	int fd;
+	void (*ready)(struct ev_source *s, uint32_t events);
+};
+
+struct dnsproxy_config {
+	int epfd;
+	/* Listeners in the sandbox (-1: absent): UDP and TCP on 127.0.0.1 and ::1. */
+	int udp[2], tcp[2];
+	/* NETLINK_NETFILTER socket in the sandbox, for the allow sets. */
+	int nft_fd;
+	struct sockaddr_storage upstream[POLICY_MAX_UPSTREAMS];
+	socklen_t upstream_len[POLICY_MAX_UPSTREAMS];
+	size_t n_upstream;
+	const struct dom_policy *dp;
+	uint32_t ttl_floor, ttl_cap;
+	/* Called for each refused name (rule as from dnsproxy_verdict). */
+	void (*on_deny)(void *ctx, const struct dns_question *q, const char *rule);
+	void *ctx;
+};
+
+struct dnsproxy;
+
+/* Takes the listeners (closed by dnsproxy_free) and registers them with epfd. */
+struct dnsproxy *dnsproxy_new(const struct dnsproxy_config *c);
+/* Time-outs (queries, idle TCP clients); now is CLOCK_MONOTONIC in ms. */
+void dnsproxy_tick(struct dnsproxy *p, uint64_t now_ms);
+/* Free what the handlers of one epoll batch closed (they may not free it themselves: a later
+ * event of the same batch may still point at it). */
+void dnsproxy_reap(struct dnsproxy *p);
+void dnsproxy_free(struct dnsproxy *p);
+uint64_t dnsproxy_now_ms(void);
