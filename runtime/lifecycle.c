@@ -297,6 +297,11 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (o->remove_file != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("file:%s", o->remove_file));
+	/* start and delete re-read the config only for hooks: say whether there are any. */
+	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0)
+		strv_push(&c->state.cleanup, "hooks:poststart");
+	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0)
+		strv_push(&c->state.cleanup, "hooks:poststop");
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		goto fail;
 	if (cg_open(spec->linux.cgroups_path, o->id, &cg, err) < 0)
@@ -472,6 +477,8 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 		audit_commit_warn(a, lifecycle_audit_path(NULL, c));
 	}
 	struct oci_spec *spec = NULL;
+	if (!strv_contains(c->state.cleanup, "hooks:poststart"))
+		return 0;
 	if (lifecycle_load_spec(c, &spec, err) < 0)
 		return -1;
 	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0) {
@@ -531,7 +538,8 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	watchdog_stop(c);
 	network_release(c);
 	apparmor_release(c->root, c->id, &e2);
-	if (lifecycle_load_spec(c, &spec, &e2) == 0) {
+	if (strv_contains(c->state.cleanup, "hooks:poststop") &&
+	    lifecycle_load_spec(c, &spec, &e2) == 0) {
 		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
 			c->state.status = OCI_STATUS_STOPPED;
 			c->state.pid = 0;
