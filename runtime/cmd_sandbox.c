@@ -329,6 +329,7 @@ struct sandbox_run {
 	int64_t timeout_ms;
 	struct sandbox_net_plan net;
 	char *policy_file; /* the generated policy document, deleted with the sandbox */
+	bool want_report;
 	struct report rep;
 };
 
@@ -410,7 +411,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		close(cr.master);
 	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
 	network_stop_agent(cr.c);
-	report_collect(&run->rep, cr.c);
+	if (run->want_report)
+		report_collect(&run->rep, cr.c);
 	if (status >= 0)
 		lifecycle_audit_exit(&g2, cr.c, status, run->rep.timed_out);
 	struct bw_error e2 = {0};
@@ -529,6 +531,7 @@ VERB(sandbox)
 		goto out;
 	}
 	run.timeout_ms = timeout_ms;
+	run.want_report = f.report != NULL;
 	run.rep.id = run.id;
 	run.rep.command = argv + consumed;
 	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
