@@ -239,7 +239,7 @@ test_sandbox_keep_changes_failure_leaves_no_partial_copy() {
 test_sandbox_workspace_rw_refuses_setid_bits() {
 	d=$(ws w-setid 0)
 	sbx --workspace "$d:rw" -- sh -c "cd $d; echo x >f; chmod 4755 f 2>/dev/null && echo suid; chmod 2755 f 2>/dev/null && echo sgid; chmod 0755 f && echo plain
-		python3 -c 'import os; os.open(\"g\", os.O_CREAT | os.O_WRONLY, 0o4755)' 2>/dev/null && echo created; true" >"$WORK/out"
-	expect_eq "only the plain chmod" plain "$(cat "$WORK/out")"
+		python3 -c 'import os; os.open(\"g\", os.O_CREAT | os.O_WRONLY, 0o4755)' 2>/dev/null && echo created; true" >"$WORK/setid.out"
+	expect_eq "only the plain chmod" plain "$(cat "$WORK/setid.out")"
 	[ -z "$(find "$d" -perm /6000)" ] || fail "setid file on the host: $(find "$d" -perm /6000)"
 }

@@ -28,12 +28,18 @@ static long num(int argc, char **argv, int i, long def)
 	return i < argc ? (long)strtoul(argv[i], NULL, 0) : def;
 }
 
-/* Raw clone (no glibc wrapper, which may try clone3 first): the child exits at once. */
+static int clone_child(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* glibc's clone() is the clone system call itself (never clone3). The child gets its own stack:
+ * with CLONE_VM it would otherwise run on the parent's and race it. */
 static long probe_clone(unsigned long flags)
 {
-	long r = syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
-	if (r == 0)
-		_exit(0);
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	long r = clone(clone_child, stack + sizeof(stack), (int)(flags | SIGCHLD), NULL);
 	if (r > 0)
 		waitpid((pid_t)r, NULL, 0);
 	return r;
