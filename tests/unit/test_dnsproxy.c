@@ -596,7 +596,8 @@ Test(nflog, netlink_messages)
 	for (int i = 0; i < 2; i++) {
 		nfset_msg_begin(&b, (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET, 0, 0, AF_INET,
 				7001);
-		nfset_nla_put(&b, NFULA_PREFIX, i == 0 ? "bulwark out r4 " : "someone else ", 16);
+		static const char prefix[2][16] = {"bulwark out r4 ", "someone else "};
+		nfset_nla_put(&b, NFULA_PREFIX, prefix[i], sizeof(prefix[i]));
 		nfset_nla_put(&b, NFULA_PAYLOAD, p, n);
 		nfset_msg_end(&b);
 	}
