@@ -125,8 +125,10 @@ static int start_agent(const struct global_opts *g, struct container *c,
 	_cleanup_free_ char *num = p ? xstrndup(p + 10, strcspn(p + 10, "\n")) : NULL;
 	if (num == NULL || parse_int(num, &apid) < 0 || apid <= 1)
 		return bw_fail(err, 0, "network agent: no pid in its output");
+	/* Saved with the rest of the state at the end of create; until then a failed create
+	 * stops it from this record, and a crashed one ends its init, which ends the agent. */
 	container_record_helper(c, "agent", apid);
-	return container_save(c, err);
+	return 0;
 }
 
 /* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
