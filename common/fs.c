@@ -322,3 +322,20 @@ char *fs_path_clean(const char *path)
 	out[o] = '\0';
 	return out;
 }
+
+int fs_copy_data(int in, int out, const char *name, struct bw_error *err)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return bw_fail(err, errno, "read `%s`", name);
+		if (n == 0)
+			return 0;
+		int r = fs_write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return bw_fail(err, -r, "write `%s`", name);
+	}
+}

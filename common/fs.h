@@ -17,6 +17,9 @@ int fs_write_file(const char *path, const char *data, struct bw_error *err);
 int fs_write_file_at(int dirfd, const char *name, const char *data, struct bw_error *err);
 /* Write all of buf to fd, retrying on EINTR and short writes. Returns 0 or -errno. */
 int fs_write_all(int fd, const void *buf, size_t len);
+/* Copy everything from in to out (regular files; EINTR retried). name names the file in
+ * errors ("read `name`", "write `name`"). */
+int fs_copy_data(int in, int out, const char *name, struct bw_error *err);
 /* Create or replace dirfd/name atomically: write ".name.XXXXXX" then rename. */
 int fs_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		       struct bw_error *err);

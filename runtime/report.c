@@ -20,6 +20,19 @@
 
 #define EVENTS_MAX_BYTES ((size_t)64 << 20)
 
+/* A scalar of a denial line as it was (strings, integers, booleans; anything else: null). */
+static void gen_scalar(yajl_gen g, yajl_val x)
+{
+	if (YAJL_IS_STRING(x))
+		yajl_gen_string(g, (const unsigned char *)x->u.string, strlen(x->u.string));
+	else if (YAJL_IS_INTEGER(x))
+		yajl_gen_integer(g, YAJL_GET_INTEGER(x));
+	else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
+		yajl_gen_bool(g, YAJL_IS_TRUE(x));
+	else
+		yajl_gen_null(g);
+}
+
 /* Re-emit the members of a denial line that identify it (everything but time, count, event
  * and sandbox), in the line's order: the agent writes them in a fixed order. */
 static char *denial_key(yajl_val v)
@@ -33,14 +46,7 @@ static char *denial_key(yajl_val v)
 		    strcmp(k, "sandbox") == 0)
 			continue;
 		yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-		if (YAJL_IS_STRING(x))
-			yajl_gen_string(g, (const unsigned char *)x->u.string, strlen(x->u.string));
-		else if (YAJL_IS_INTEGER(x))
-			yajl_gen_integer(g, YAJL_GET_INTEGER(x));
-		else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
-			yajl_gen_bool(g, YAJL_IS_TRUE(x));
-		else
-			yajl_gen_null(g);
+		gen_scalar(g, x);
 	}
 	yajl_gen_map_close(g);
 	const unsigned char *buf;
@@ -184,16 +190,8 @@ static void gen_denials(yajl_gen g, const struct report *r)
 		yajl_val v = yajl_tree_parse(r->denials[i].key, ebuf, sizeof(ebuf));
 		yajl_gen_map_open(g);
 		for (size_t j = 0; v != NULL && j < v->u.object.len; j++) {
-			yajl_val x = v->u.object.values[j];
 			S(v->u.object.keys[j]);
-			if (YAJL_IS_STRING(x))
-				S(x->u.string);
-			else if (YAJL_IS_INTEGER(x))
-				yajl_gen_integer(g, YAJL_GET_INTEGER(x));
-			else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
-				yajl_gen_bool(g, YAJL_IS_TRUE(x));
-			else
-				yajl_gen_null(g);
+			gen_scalar(g, v->u.object.values[j]);
 		}
 		S("count");
 		yajl_gen_integer(g, (long long)r->denials[i].count);

@@ -39,19 +39,7 @@ static int copy_file(int src, int dst, const char *name, struct bw_error *err)
 	    openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return bw_fail(err, errno, "create `%s`", name);
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return bw_fail(err, errno, "read `%s`", name);
-		if (n == 0)
-			return 0;
-		int r = fs_write_all(out, buf, (size_t)n);
-		if (r < 0)
-			return bw_fail(err, -r, "write `%s`", name);
-	}
+	return fs_copy_data(in, out, name, err);
 }
 
 static int copy_subdir(int src, int dst, const char *name, dev_t dev, int depth,

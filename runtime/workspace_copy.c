@@ -68,23 +68,6 @@ static int finish_fd(const struct copy_ctx *cx, int fd, const struct stat *st, c
 	return 0;
 }
 
-static int copy_data(const struct copy_ctx *cx, int in, int out, const char *name)
-{
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return bw_fail(cx->err, errno, "read `%s`", name);
-		if (n == 0)
-			return 0;
-		int r = fs_write_all(out, buf, (size_t)n);
-		if (r < 0)
-			return bw_fail(cx->err, -r, "write `%s`", name);
-	}
-}
-
 static int copy_file(const struct copy_ctx *cx, int src, int dst, const char *name,
 		     const struct stat *st)
 {
@@ -95,7 +78,7 @@ static int copy_file(const struct copy_ctx *cx, int src, int dst, const char *na
 	    openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return bw_fail(cx->err, errno, "create `%s`", name);
-	if (copy_data(cx, in, out, name) < 0 || copy_xattrs(cx, in, out, name) < 0)
+	if (fs_copy_data(in, out, name, cx->err) < 0 || copy_xattrs(cx, in, out, name) < 0)
 		return -1;
 	return finish_fd(cx, out, st, name);
 }
