@@ -134,3 +134,32 @@ test_sandbox_agent_loop_example_runs() {
 	expect_contains "timeout seen" "attempt 1: timed out" "$out"
 	expect_contains "accepted" "accepted: 5050" "$out"
 }
+
+# Two sandboxes that may send anything anywhere (and one that accepts tcp/8080) still cannot
+# reach each other, nor a service listening on every address of the host.
+test_sandbox_sandboxes_and_host_services_unreachable_under_allow_all() {
+	echo '{"egress":[{"action":"allow"}],"ingress":[{"action":"allow","protocol":"tcp","port":8080}]}' >"$WORK/open.json"
+	mkdir -p "$WORK/share" && chmod 777 "$WORK/share"
+	python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 18080)); s.listen(8); s.settimeout(30)
+while True: c, _ = s.accept(); c.sendall(b"host\n"); c.close()' </dev/null >/dev/null 2>&1 &
+	hostsrv=$!
+	trap 'kill $hostsrv 2>/dev/null || true' EXIT
+	sbx --policy "$WORK/open.json" --bind "$WORK/share:rw" --timeout 30s -- sh -c '
+		exec python3 -c "import socket, subprocess; s=socket.socket(); s.bind((\"0.0.0.0\", 8080)); s.listen(8); s.settimeout(6)
+a = subprocess.run([\"ip\", \"-o\", \"-4\", \"addr\", \"show\", \"eth0\"], capture_output=True, text=True).stdout.split()[3].split(\"/\")[0]
+open(\"'"$WORK/share/b.addr"'\", \"w\").write(a)  # written once B listens
+while True: c, _ = s.accept(); c.sendall(b\"sandbox b\n\"); c.close()"' </dev/null >/dev/null 2>&1 &
+	b=$!
+	for _ in $(seq 100); do [ -s "$WORK/share/b.addr" ] && break; sleep 0.1; done
+	baddr=$(cat "$WORK/share/b.addr")
+	expect_contains "b has a direct-mode address" "10.213." "$baddr"
+	out=$(sbx --policy "$WORK/open.json" -- sh -c "
+		gw=\$(ip -4 route show default | awk '{print \$3}')
+		for t in $baddr:8080 \$gw:18080; do
+			python3 -c 'import socket, sys; h, p = sys.argv[1].rsplit(\":\", 1); socket.create_connection((h, int(p)), timeout=2); print(\"reached\", sys.argv[1])' \$t 2>/dev/null || echo blocked
+		done" 2>&1 | tr '\n' ' ')
+	kill "$hostsrv" 2>/dev/null || true
+	wait "$hostsrv" 2>/dev/null || true
+	wait "$b" 2>/dev/null || true # its listener gives up after 6 s without a connection
+	expect_eq "other sandbox, host service" "blocked blocked " "$out"
+}
