@@ -5,9 +5,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -26,6 +30,7 @@ struct net_args {
 	struct oci_kv *ann;
 	size_t n_ann;
 	uint32_t dns_port;
+	bool plumb;
 	struct agent_options agent;
 };
 
@@ -38,6 +43,9 @@ static void usage(FILE *f)
 	    "                   --pid PID --dns-port N [--upstream-netns PATH] [--events FILE]\n"
 	    "                   [--audit FILE] [--no-dns] agent\n"
 	    "                   (DNS proxy + audit daemon; prints agent-pid=N)\n"
+	    "       bulwark-net (the agent's options) [--plumb] setup\n"
+	    "                   (what the runtime runs at create: plumb when asked, start the\n"
+	    "                   agent, load the table; on failure undoes its own work)\n"
 	    "       bulwark-net list --netns PATH\n"
 	    "       bulwark-net plumb --netns PATH --id ID    (direct mode: veth, route, NAT)\n"
 	    "       bulwark-net unplumb --id ID\n"
@@ -101,6 +109,7 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 					     {"audit", required_argument, NULL, 'A'},
 					     {"resolv-conf", required_argument, NULL, 'r'},
 					     {"no-dns", no_argument, NULL, 'N'},
+					     {"plumb", no_argument, NULL, 'L'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int c;
@@ -110,7 +119,9 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 			return -1;
 		if (r == 0)
 			continue;
-		if (c == 'n')
+		if (c == 'L')
+			a->plumb = true;
+		else if (c == 'n')
 			a->netns = optarg;
 		else if (c == 'p')
 			a->policy = optarg;
@@ -125,13 +136,13 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 	}
 	if (optind >= argc)
 		return bw_fail(err, 0,
-			       "no command (apply, list, check, plumb, unplumb, list-nat, agent)");
+			       "no command (apply, list, check, plumb, unplumb, list-nat, agent, setup)");
 	a->cmd = argv[optind];
 	bool needs_ns = strcmp(a->cmd, "check") != 0 && strcmp(a->cmd, "unplumb") != 0 &&
 			strcmp(a->cmd, "list-nat") != 0;
 	if (needs_ns && a->netns == NULL)
 		return bw_fail(err, 0, "%s: --netns PATH is required", a->cmd);
-	if (strstr(a->cmd, "plumb") != NULL && a->id == NULL)
+	if ((strstr(a->cmd, "plumb") != NULL || a->plumb) && a->id == NULL)
 		return bw_fail(err, 0, "%s: --id ID is required", a->cmd);
 	return 0;
 }
@@ -164,25 +175,71 @@ static int plumb(const struct net_args *a, int ns, struct bw_error *err)
 	return 0;
 }
 
+static int start_agent(const struct net_args *a, const struct sandbox_policy *p, pid_t *pid,
+		       struct bw_error *err)
+{
+	struct agent_options o = a->agent;
+	if (a->id == NULL)
+		return bw_fail(err, 0, "%s: --id ID is required", a->cmd);
+	o.id = a->id;
+	o.netns = a->netns;
+	o.dns_port = (uint16_t)a->dns_port;
+	return agent_start(&o, p, pid, err);
+}
+
+static int print_agent(pid_t pid, struct bw_error *err)
+{
+	printf("agent-pid=%d\n", (int)pid);
+	return fflush(stdout) == 0 ? 0 : bw_fail(err, errno, "stdout");
+}
+
 /* Everything is checked and set up before this prints; on failure nothing runs. */
 static int agent(const struct net_args *a, struct bw_error *err)
 {
 	struct sandbox_policy p;
-	struct agent_options o = a->agent;
 	pid_t pid;
-	if (a->id == NULL)
-		return bw_fail(err, 0, "agent: --id ID is required");
-	o.id = a->id;
-	o.netns = a->netns;
-	o.dns_port = (uint16_t)a->dns_port;
 	if (load_policy(a, &p, err) < 0)
 		return -1;
-	int r = agent_start(&o, &p, &pid, err);
+	int r = start_agent(a, &p, &pid, err);
 	policy_free(&p);
-	if (r < 0)
-		return -1;
-	printf("agent-pid=%d\n", (int)pid);
-	return fflush(stdout) == 0 ? 0 : bw_fail(err, errno, "stdout");
+	return r < 0 ? -1 : print_agent(pid, err);
+}
+
+static void stop_agent(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	struct pollfd pf = {fd, POLLIN, 0};
+	poll(&pf, 1, 1000);
+	close(fd);
+}
+
+/* One helper run for a container's whole network at create: the plumbing (direct mode), the
+ * agent, then the table whose DNS redirect points at the agent. A failure undoes what this run
+ * made, in reverse. */
+static int setup(const struct net_args *a, int ns, struct sandbox_policy *p,
+		 struct bw_error *err)
+{
+	struct plumb_info pi;
+	pid_t pid;
+	if (a->plumb && plumb_up(a->id, ns, &pi, err) < 0)
+		return bw_wrap(err, "direct-mode plumbing");
+	if (start_agent(a, p, &pid, err) < 0)
+		goto undo_plumb;
+	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port};
+	if (fw_apply(ns, p, &o, err) < 0) {
+		stop_agent(pid);
+		goto undo_plumb;
+	}
+	return print_agent(pid, err);
+undo_plumb:
+	if (a->plumb) {
+		struct bw_error e2 = {0};
+		plumb_down(a->id, &e2);
+	}
+	return -1;
 }
 
 static int run(const struct net_args *a, struct bw_error *err)
@@ -209,12 +266,15 @@ static int run(const struct net_args *a, struct bw_error *err)
 		return agent(a, err);
 	if (strcmp(a->cmd, "unplumb") == 0)
 		return plumb_down(a->id, err);
-	if (strcmp(a->cmd, "apply") != 0 && strcmp(a->cmd, "check") != 0)
+	if (strcmp(a->cmd, "apply") != 0 && strcmp(a->cmd, "check") != 0 &&
+	    strcmp(a->cmd, "setup") != 0)
 		return bw_fail(err, 0, "unknown command `%s`", a->cmd);
 	if (load_policy(a, &p, err) < 0)
 		return -1;
 	int r = 0;
-	if (strcmp(a->cmd, "apply") == 0) {
+	if (strcmp(a->cmd, "setup") == 0) {
+		r = setup(a, ns, &p, err);
+	} else if (strcmp(a->cmd, "apply") == 0) {
 		struct fw_options o = {.dns_port = (uint16_t)a->dns_port};
 		r = fw_apply(ns, &p, &o, err);
 	} else {

@@ -100,11 +100,22 @@ static char **helper_argv(const struct global_opts *g, const struct oci_spec *sp
 	return argv;
 }
 
-static int start_agent(const struct global_opts *g, struct container *c,
-		       const struct oci_spec *spec, const char *netns, pid_t pid, bool dns,
-		       const char *audit, struct bw_error *err)
+/* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
+ * network namespace before its process is released. Without one, a new namespace holds only
+ * `lo`: nothing to filter, and no nftables work on the hot path. One helper run does it all
+ * (plumbing when the policy allows egress from a fresh namespace, the agent, the table) and
+ * undoes its own work if any step fails; the runtime already validated the same policy. */
+int network_setup(const struct global_opts *g, struct container *c, const struct spawn_config *cfg,
+		  pid_t pid, const struct sandbox_policy *pol, const char *audit,
+		  struct bw_error *err)
 {
-	char **argv = helper_argv(g, spec, netns);
+	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
+	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
+		return bw_fail(err, 0,
+			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	char **argv = helper_argv(g, cfg->spec, path);
 	strv_push(&argv, "--id");
 	strv_push(&argv, c->id);
 	strv_push_take(&argv, xasprintf("--pid=%d", (int)pid));
@@ -112,14 +123,23 @@ static int start_agent(const struct global_opts *g, struct container *c,
 	strv_push_take(&argv, xasprintf("--events=%s/events.jsonl", c->dir));
 	if (audit != NULL)
 		strv_push_take(&argv, xasprintf("--audit=%s", audit));
-	if (!dns)
+	if (!policy_uses_domains(pol))
 		strv_push(&argv, "--no-dns");
-	strv_push(&argv, "agent");
+	if (fresh && policy_allows_egress(pol)) {
+		/* Recorded before it exists: a crash in between must still lead delete to it. */
+		strv_push(&argv, "--plumb");
+		strv_push(&c->state.cleanup, "net-plumb");
+		if (container_save(c, err) < 0) {
+			strv_free(argv);
+			return -1;
+		}
+	}
+	strv_push(&argv, "setup");
 	_cleanup_free_ char *out = NULL;
 	int r = run_net_helper(argv, &out, err);
 	strv_free(argv);
 	if (r < 0)
-		return bw_wrap(err, "network agent");
+		return bw_wrap(err, "network policy");
 	const char *p = out ? strstr(out, "agent-pid=") : NULL;
 	int apid;
 	_cleanup_free_ char *num = p ? xstrndup(p + 10, strcspn(p + 10, "\n")) : NULL;
@@ -129,39 +149,6 @@ static int start_agent(const struct global_opts *g, struct container *c,
 	 * stops it from this record, and a crashed one ends its init, which ends the agent. */
 	container_record_helper(c, "agent", apid);
 	return 0;
-}
-
-/* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
- * network namespace before its process is released. Without one, a new namespace holds only
- * `lo`: nothing to filter, and no nftables work on the hot path. The runtime already
- * validated the same policy, so the helper's failure is unexpected. */
-int network_setup(const struct global_opts *g, struct container *c, const struct spawn_config *cfg,
-		  pid_t pid, const struct sandbox_policy *pol, const char *audit,
-		  struct bw_error *err)
-{
-	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
-	bool dns = policy_uses_domains(pol);
-	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
-		return bw_fail(err, 0,
-			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if (fresh && policy_allows_egress(pol)) {
-		char *argv[] = {(char *)net_helper(), "--netns", path, "--id", c->id, "plumb", NULL};
-		strv_push(&c->state.cleanup, "net-plumb");
-		if (container_save(c, err) < 0 || run_net_helper(argv, NULL, err) < 0)
-			return bw_wrap(err, "network policy: direct-mode plumbing");
-	}
-	/* The agent first: the DNS redirect the table installs must find the proxy listening. */
-	if (start_agent(g, c, cfg->spec, path, pid, dns, audit, err) < 0)
-		return -1;
-	char **argv = helper_argv(g, cfg->spec, path);
-	if (dns)
-		strv_push_take(&argv, xasprintf("--dns-port=%d", NETWORK_DNS_PORT));
-	strv_push(&argv, "apply");
-	int r = run_net_helper(argv, NULL, err);
-	strv_free(argv);
-	return r < 0 ? bw_wrap(err, "network policy") : 0;
 }
 
 void network_stop_agent(struct container *c)

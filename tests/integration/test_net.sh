@@ -234,3 +234,21 @@ test_net_runtime_direct_mode_plumbs_and_restores_the_host() {
 	[ -z "$(ip -o link show | grep ' bw-')" ] || fail "host veth left: $(ip -o link show | grep ' bw-')"
 	expect_eq "ip_forward restored" "$fwd" "$(cat /proc/sys/net/ipv4/ip_forward)"
 }
+
+# `bulwark-net setup` (what create runs) undoes the plumbing it made when a later step fails:
+# here the agent cannot watch a process that is gone.
+test_net_setup_undoes_its_plumbing_when_a_later_step_fails() {
+	fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	lab_netns holder
+	true & gone=$!
+	wait "$gone"
+	rc=0
+	out=$("$BULWARK_NET" --netns "/proc/$holder/ns/net" --id "bwit-setup-$$" --pid "$gone" \
+		--no-dns --plumb setup 2>&1) || rc=$?
+	kill "$holder"
+	[ "$rc" -ne 0 ] || fail "setup succeeded without its process"
+	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+	expect_contains "names the pid" "--pid" "$out"
+	[ -z "$(ip -o link show | grep ' bw-')" ] || fail "veth left: $(ip -o link show | grep ' bw-')"
+	expect_eq "ip_forward restored" "$fwd" "$(cat /proc/sys/net/ipv4/ip_forward)"
+}
