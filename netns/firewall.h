@@ -14,6 +14,8 @@
 #define FW_TABLE "bulwark"
 /* NFLOG group of denied packets (an audit reader in the namespace may subscribe). */
 #define FW_LOG_GROUP 7001
+/* Addresses the DNS proxy may hold open at once, per family. */
+#define FW_ALLOW_SET_SIZE 16384
 
 struct fw_options {
 	/* Local port of the DNS proxy in the sandbox: all udp/tcp port 53 leaving the sandbox is

@@ -128,8 +128,10 @@ static void put_sets(struct buf *b, const struct fw_options *o)
 	static const char *const deny4[] = {"169.254.0.0/16", "224.0.0.0/4", "255.255.255.255",
 					    NULL};
 	static const char *const deny6[] = {"fe80::/10", "ff00::/8", NULL};
-	put(b, "\tset allow4 { type ipv4_addr; flags timeout; }\n");
-	put(b, "\tset allow6 { type ipv6_addr; flags timeout; }\n");
+	/* Bounded: a sandbox resolving ever new names must not grow kernel memory without end;
+	 * when a set is full the proxy answers SERVFAIL. */
+	put(b, "\tset allow4 { type ipv4_addr; flags timeout; size %d; }\n", FW_ALLOW_SET_SIZE);
+	put(b, "\tset allow6 { type ipv6_addr; flags timeout; size %d; }\n", FW_ALLOW_SET_SIZE);
 	put(b, "\tset deny4 { type ipv4_addr; flags interval; auto-merge;");
 	put_elements(b, AF_INET, o, deny4);
 	put(b, "; }\n\tset deny6 { type ipv6_addr; flags interval; auto-merge;");

@@ -272,14 +272,18 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
  * cgroup anyway; its size cap is the memory limit, so a runaway write ends in ENOSPC. */
 /* An rw workspace is written in place, as its owner: the sandbox must not be able to leave a
  * set-user-ID file there (its own mounts are nosuid, the host's are not). */
-static int forbid_setid_if_rw(const struct workspace_set *ws, struct specgen *sg, char **profile,
-			      struct bw_error *err)
+static int forbid_setid_if_rw(const struct workspace_set *ws, bool complain, struct specgen *sg,
+			      char **profile, struct bw_error *err)
 {
 	bool rw = false;
 	for (size_t i = 0; i < ws->n; i++)
 		rw |= ws->v[i].mode == WORKSPACE_RW;
 	if (!rw)
 		return 0;
+	/* Complain mode turns every refusal into a log line, this one included. */
+	if (complain)
+		return bw_fail(err, 0,
+			       "--seccomp-complain: not with an rw workspace (the guard against setuid files there would only log); use overlay");
 	struct oci_seccomp *sc = NULL;
 	if (seccomp_default_profile(&sc, err) < 0)
 		return -1;
@@ -540,7 +544,7 @@ VERB(sandbox)
 	if (r == 0)
 		r = add_workspaces(g, &f, &sg, &ws, err);
 	if (r == 0)
-		r = forbid_setid_if_rw(&ws, &sg, &rw_profile, err);
+		r = forbid_setid_if_rw(&ws, f.seccomp_complain, &sg, &rw_profile, err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &ws, err);
 	if (r < 0) {
@@ -560,8 +564,10 @@ VERB(sandbox)
 		err->exit_status = 125;
 	}
 out:
-	r = finish_report(&f, &run, r, err);
+	/* Released first: a report path inside a workspace must reach the real directory, not
+	 * the mounts this process stacked there. */
 	workspace_release(&ws);
+	r = finish_report(&f, &run, r, err);
 	sandbox_net_plan_free(&run.net);
 	free(run.policy_file);
 	report_free(&run.rep);

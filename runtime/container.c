@@ -110,6 +110,14 @@ int container_load(const char *root, const char *id, struct container **out, str
 		container_free(c);
 		return -1;
 	}
+	/* Whoever held the lock before us may have deleted the container (a watchdog's
+	 * teardown): its directory is then unlinked, and a new one of the same id is not ours. */
+	struct stat st;
+	if (fstat(c->dirfd, &st) == 0 && st.st_nlink == 0) {
+		container_free(c);
+		bw_fail(err, 0, "container does not exist");
+		return -ENOENT;
+	}
 	_cleanup_close_ int fd = openat(c->dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int e = errno;
@@ -218,10 +226,11 @@ int container_pidfd(struct container *c, struct bw_error *err)
 	return fd;
 }
 
-void container_record_helper(struct container *c, const char *tag, pid_t pid)
+void container_record_helper(struct container *c, const char *tag, pid_t pid, uint64_t start)
 {
-	strv_push_take(&c->state.cleanup,
-		       xasprintf("%s:%d:%" PRIu64, tag, (int)pid, proc_start_time(pid)));
+	if (start == 0)
+		start = proc_start_time(pid);
+	strv_push_take(&c->state.cleanup, xasprintf("%s:%d:%" PRIu64, tag, (int)pid, start));
 }
 
 static bool helper_entry(const char *entry, const char *tag, pid_t *pid, uint64_t *start)

@@ -35,8 +35,9 @@ void container_free(struct container *c);
 /* Helper processes that must not outlive the container (network agent, watchdog) are recorded
  * in the state's cleanup list as "<tag>:<pid>:<start time>" (saved with the state). Stopping
  * one sends sig, waits up to wait_ms for it to exit, then SIGKILLs it; a recorded pid whose
- * start time no longer matches belongs to someone else now and is left alone. */
-void container_record_helper(struct container *c, const char *tag, pid_t pid);
+ * start time no longer matches belongs to someone else now and is left alone. start: the
+ * helper's start time if the caller has it (0: read it now). */
+void container_record_helper(struct container *c, const char *tag, pid_t pid, uint64_t start);
 void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms);
 
 /* /proc/<pid>/stat field 22 (start time in clock ticks); 0 if the process is gone. */

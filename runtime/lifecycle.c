@@ -131,11 +131,14 @@ static int make_fifo(struct container *c, int *fd, struct bw_error *err)
 	return 0;
 }
 
+/* Socket activation as systemd defines it: the fds are ours only when LISTEN_PID names this
+ * process (a stale LISTEN_FDS inherited from elsewhere must not hand fds to the container). */
 static int add_listen_fds(struct oci_spec *spec, int *preserve)
 {
-	const char *lf = getenv("LISTEN_FDS");
-	int n;
-	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0)
+	const char *lf = getenv("LISTEN_FDS"), *lp = getenv("LISTEN_PID");
+	int n, pid;
+	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0 || lp == NULL || parse_int(lp, &pid) < 0 ||
+	    pid != getpid())
 		return 0;
 	*preserve += n;
 	strv_push_take(&spec->process.env, xasprintf("LISTEN_FDS=%d", n));
@@ -284,6 +287,10 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	bool want_fw = network_wanted(g, spec);
 	if (policy_for_spec(g->policy, spec, &pol, err) < 0)
 		return -1;
+	if (want_fw && network_check_caps(spec, err) < 0) {
+		policy_free(&pol);
+		return -1;
+	}
 	int64_t lifetime_ms;
 	const char *audit = g->audit;
 	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
@@ -331,7 +338,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;
 	cfg.preserve_fds = o->preserve_fds;
-	add_listen_fds(spec, &cfg.preserve_fds);
+	if (o->owner <= 0) /* sandbox: never */
+		add_listen_fds(spec, &cfg.preserve_fds);
 	cfg.fifo_fd = fifo;
 	cfg.console_socket = o->console_socket;
 	cfg.keep_master = o->keep_master;

@@ -100,6 +100,20 @@ static char **helper_argv(const struct global_opts *g, const struct oci_spec *sp
 	return argv;
 }
 
+/* A process that may change its namespace's nftables (CAP_NET_ADMIN) or send frames that never
+ * pass them (CAP_NET_RAW: packet sockets) would make the policy a suggestion: refused. */
+int network_check_caps(const struct oci_spec *spec, struct bw_error *err)
+{
+	static const char *const bypass[] = {"CAP_NET_ADMIN", "CAP_NET_RAW"};
+	for (int s = 0; s < OCI_CAP_NSETS; s++)
+		for (size_t i = 0; i < ARRAY_SIZE(bypass); i++)
+			if (strv_contains(spec->process.caps.sets[s], bypass[i]))
+				return bw_fail(err, 0,
+					       "network policy: process.capabilities grants %s, with which the container could get around its firewall; drop it (docker: --cap-drop %s) or run without a policy",
+					       bypass[i], bypass[i] + 4);
+	return 0;
+}
+
 /* A policy (--policy or run.bulwark.net.* annotations) is enforced in the container's own
  * network namespace before its process is released. Without one, a new namespace holds only
  * `lo`: nothing to filter, and no nftables work on the hot path. One helper run does it all
@@ -147,7 +161,7 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 		return bw_fail(err, 0, "network agent: no pid in its output");
 	/* Saved with the rest of the state at the end of create; until then a failed create
 	 * stops it from this record, and a crashed one ends its init, which ends the agent. */
-	container_record_helper(c, "agent", apid);
+	container_record_helper(c, "agent", apid, 0);
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 
 /* Whether the container gets a firewall: a host policy or run.bulwark.net.* annotations. */
 bool network_wanted(const struct global_opts *g, const struct oci_spec *spec);
+/* Refuse capabilities that would let the container get around the firewall. */
+int network_check_caps(const struct oci_spec *spec, struct bw_error *err);
 /* Load the firewall into the container's network namespace (pid: its init), plumb direct mode
  * when the policy allows egress from a fresh namespace, and start the network agent. Fails
  * closed: the caller kills the init and calls network_release. audit: the audit log or NULL. */

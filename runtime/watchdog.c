@@ -101,7 +101,11 @@ static void become_watchdog(const char *root, const char *id, int init_pidfd, pi
 	int owner_fd = owner > 0 ? (int)syscall(SYS_pidfd_open, owner, 0) : -1;
 	if (owner > 0 && owner_fd < 0)
 		_exit(1);
-	if (dup2(init_pidfd, 3) < 0 || (owner_fd >= 0 && dup2(owner_fd, 4) < 0))
+	/* Out of the way first: either fd may already sit at 3 or 4. */
+	int ifd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 10);
+	int ofd = owner_fd >= 0 ? fcntl(owner_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (ifd < 0 || (owner_fd >= 0 && ofd < 0) || dup2(ifd, 3) < 0 ||
+	    (ofd >= 0 && dup2(ofd, 4) < 0))
 		_exit(1);
 	syscall(SYS_close_range, owner_fd >= 0 ? 5 : 4, ~0U, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -137,19 +141,28 @@ int watchdog_start(const struct global_opts *g, struct container *c, int init_pi
 			close(p[1]);
 			become_watchdog(cli_state_root(g), c->id, init_pidfd, owner, lifetime_ms);
 		}
-		_exit(w > 0 && write(p[1], &w, sizeof(w)) == sizeof(w) ? 0 : 1);
+		/* Its start time is read while it is our child: it cannot be reaped (and its pid
+		 * reused) before we exit. */
+		struct {
+			pid_t pid;
+			uint64_t start;
+		} msg = {w, w > 0 ? proc_start_time(w) : 0};
+		_exit(w > 0 && write(p[1], &msg, sizeof(msg)) == sizeof(msg) ? 0 : 1);
 	}
 	close(p[1]);
-	pid_t w = -1;
-	ssize_t n = read(p[0], &w, sizeof(w));
+	struct {
+		pid_t pid;
+		uint64_t start;
+	} msg = {-1, 0};
+	ssize_t n = read(p[0], &msg, sizeof(msg));
 	close(p[0]);
 	int status;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
-	if (n != sizeof(w) || w <= 1)
+	if (n != sizeof(msg) || msg.pid <= 1 || msg.start == 0)
 		return bw_fail(err, 0, "watchdog: could not start it");
 	/* Saved with the rest of the state at the end of create (one write on the hot path). */
-	container_record_helper(c, "watchdog", w);
+	container_record_helper(c, "watchdog", msg.pid, msg.start);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <sched.h>
@@ -55,6 +56,23 @@ static int split_mode(const char *arg, char **dir, enum workspace_mode *mode, st
 		       colon + 1);
 }
 
+/* Where a path written by the caller leads must be where it says: a symlink on the way (one a
+ * sandbox may have planted in an earlier run) could turn a workspace into /etc. real is the
+ * realpath of path. */
+static int check_no_symlink(const char *flag, const char *arg, const char *path,
+			    const char *real, struct bw_error *err)
+{
+	char cwd[PATH_MAX];
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+		return bw_fail(err, errno, "%s %s: getcwd", flag, arg);
+	_cleanup_free_ char *abs = path[0] == '/' ? xstrdup(path) : fs_path_join(cwd, path);
+	_cleanup_free_ char *clean = fs_path_clean(abs);
+	if (strcmp(clean, real) != 0)
+		return bw_fail(err, 0, "%s %s: the path goes through a symbolic link (to %s); name the real directory",
+			       flag, arg, real);
+	return 0;
+}
+
 static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -67,6 +85,8 @@ static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 		return bw_fail(err, errno, "--workspace %s", arg);
 	if (!S_ISDIR(st.st_mode))
 		return bw_fail(err, 0, "--workspace %s: not a directory", arg);
+	if (w->mode == WORKSPACE_RW && check_no_symlink("--workspace", arg, dir, w->path, err) < 0)
+		return -1;
 	if (strcmp(w->path, "/") == 0)
 		return bw_fail(err, 0,
 			       "--workspace %s: the whole file system cannot be a workspace", arg);
@@ -141,6 +161,8 @@ static int parse_keep(const char *keep, struct workspace_set *ws, struct bw_erro
 	_cleanup_free_ char *real_parent = realpath(parent, NULL);
 	if (real_parent == NULL)
 		return bw_fail(err, errno, "--keep-changes %s: parent directory", keep);
+	if (check_no_symlink("--keep-changes", keep, parent, real_parent, err) < 0)
+		return -1;
 	char *full = fs_path_join(real_parent, base);
 	ws->keep_dir = full;
 	for (size_t i = 0; i < ws->n; i++)
@@ -455,7 +477,10 @@ int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 	if (dst < 0)
 		return -1;
 	mode_t mode = created ? (w->root_mode & 0777) : orig_mode;
-	if (workspace_copy_tree(src, dst, w->owner_uid, w->owner_gid, err) < 0 ||
+	/* What the scratch layer holds, plus room for rounding: no more may reach the host. */
+	int64_t budget = workspace_bytes_written(ws);
+	budget = (budget < 0 ? 0 : budget) + (1 << 20);
+	if (workspace_copy_tree(src, dst, w->owner_uid, w->owner_gid, budget, err) < 0 ||
 	    fchown(dst, w->owner_uid, w->owner_gid) < 0 || fchmod(dst, mode) < 0) {
 		if (errno != 0 && !bw_error_is_set(err))
 			bw_fail(err, errno, "chown");

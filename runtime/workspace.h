@@ -63,5 +63,7 @@ int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 void workspace_release(struct workspace_set *ws);
 
 /* workspace_copy.c: copy an overlay upper directory tree (src, an fd of a directory) into the
- * empty directory dst, entries chowned to uid:gid, whiteouts kept, setuid/setgid dropped. */
-int workspace_copy_tree(int src, int dst, uid_t uid, gid_t gid, struct bw_error *err);
+ * empty directory dst, entries chowned to uid:gid, whiteouts kept, setuid/setgid dropped; at
+ * most budget bytes of file data (else an error). */
+int workspace_copy_tree(int src, int dst, uid_t uid, gid_t gid, int64_t budget,
+			struct bw_error *err);

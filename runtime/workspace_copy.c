@@ -25,6 +25,7 @@
 struct copy_ctx {
 	uid_t uid;
 	gid_t gid;
+	int64_t *left; /* bytes the copy may still write */
 	struct bw_error *err;
 };
 
@@ -142,8 +143,16 @@ static int copy_entry(const struct copy_ctx *cx, int src, int dst, const char *n
 		return bw_fail(cx->err, errno, "stat `%s`", name);
 	if (S_ISDIR(st.st_mode))
 		return copy_subdir(cx, src, dst, name, &st, depth);
-	if (S_ISREG(st.st_mode))
+	if (S_ISREG(st.st_mode)) {
+		/* Sparse files and hard links take little room in the scratch layer but all of it
+		 * in a plain copy: the copy may not write more than the layer holds. */
+		if (st.st_size > *cx->left)
+			return bw_fail(cx->err, 0,
+				       "`%s`: the changes would take more room than the sandbox wrote (sparse files or hard links); not filling the host's disk",
+				       name);
+		*cx->left -= st.st_size;
 		return copy_file(cx, src, dst, name, &st);
+	}
 	return copy_special(cx, src, dst, name, &st);
 }
 
@@ -165,9 +174,10 @@ static int copy_dir(const struct copy_ctx *cx, int src, int dst, int depth)
 	return r;
 }
 
-int workspace_copy_tree(int src, int dst, uid_t uid, gid_t gid, struct bw_error *err)
+int workspace_copy_tree(int src, int dst, uid_t uid, gid_t gid, int64_t budget,
+			struct bw_error *err)
 {
-	struct copy_ctx cx = {.uid = uid, .gid = gid, .err = err};
+	struct copy_ctx cx = {.uid = uid, .gid = gid, .left = &budget, .err = err};
 	struct stat st;
 	if (copy_dir(&cx, src, dst, 0) < 0 || copy_xattrs(&cx, src, dst, ".") < 0)
 		return -1;

@@ -57,8 +57,13 @@ test_listen_fds_are_passed_through() {
 	b=$(new_bundle ns-listen)
 	cfg "$b" '.process.args=["sh","-c","echo $LISTEN_FDS $LISTEN_PID; cat <&3"]'
 	echo sock >"$WORK/l3"
-	out=$(LISTEN_FDS=1 bw run -b "$b" ns-listen </dev/null 3<"$WORK/l3" | tr '\n' ' ')
+	# systemd's rule: LISTEN_PID names the process the fds are for (exec keeps the pid).
+	out=$(LISTEN_FDS=1 sh -c 'LISTEN_PID=$$ exec "$0" --root "$1" run -b "$2" ns-listen' \
+		"$BULWARK" "$BW_ROOT" "$b" </dev/null 3<"$WORK/l3" | tr '\n' ' ')
 	expect_eq out "1 1 sock " "$out"
+	# A stale LISTEN_FDS (for another process) hands nothing over.
+	out=$(LISTEN_FDS=1 LISTEN_PID=1 bw run -b "$b" ns-listen2 </dev/null 3<"$WORK/l3" 2>&1 | tr '\n' ' ')
+	case "$out" in *sock*) fail "fd 3 reached the container: $out" ;; esac
 }
 
 test_scheduling_attributes() {

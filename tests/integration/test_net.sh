@@ -127,6 +127,25 @@ test_net_bad_policies_give_clear_errors_and_load_nothing() {
 	if "$BULWARK_NET" --netns "$SB_NS" list >/dev/null 2>&1; then fail "a table was loaded"; fi
 }
 
+# The base bundle is runc's default, which grants CAP_NET_RAW: policy tests drop it.
+no_net_raw() { cfg "$1" '.process.capabilities |= map_values(map(select(. != "CAP_NET_RAW")))'; }
+
+# Under a policy, a capability that gets around the firewall (rewrite it, or send packet-socket
+# frames that never pass it) refuses the create, naming the capability.
+test_net_runtime_refuses_capabilities_that_bypass_the_firewall() {
+	echo '{"egress":[{"action":"allow","protocol":"tcp","port":80,"cidr":"198.51.100.10/32"}]}' >"$WORK/pol.json"
+	b=$(new_bundle net-caps)
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" --policy "$WORK/pol.json" run -b "$b" net-caps </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "started with CAP_NET_RAW under a policy"
+	expect_contains error "grants CAP_NET_RAW" "$out"
+	no_net_raw "$b"
+	cfg "$b" '.process.capabilities.bounding += ["CAP_NET_ADMIN"]'
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" --policy "$WORK/pol.json" run -b "$b" net-caps </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "started with CAP_NET_ADMIN under a policy"
+	expect_contains error "grants CAP_NET_ADMIN" "$out"
+	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+}
+
 test_net_runtime_refuses_bad_policy_and_starts_nothing() {
 	b=$(new_bundle net-badpol)
 	echo '{"egress":[{"action":"allow","cidr":"10.0.0.0/33"}]}' >"$WORK/bad.json"
@@ -215,6 +234,7 @@ test_net_runtime_enforces_host_policy_in_a_joined_namespace() {
 	lab_up
 	echo '{"egress":[{"action":"allow","protocol":"tcp","port":80,"cidr":"198.51.100.10/32"}]}' >"$WORK/pol.json"
 	b=$(new_bundle net-rtpol)
+	no_net_raw "$b"
 	cfg "$b" ".linux.namespaces |= map(if .type == \"network\" then .path = \"$SB_NS\" else . end)"
 	cfg "$b" '.process.args=["sh","-c","nc -w 2 198.51.100.10 80 </dev/null >/dev/null 2>&1; echo rc=$?; nc -w 1 198.51.100.10 81 </dev/null >/dev/null 2>&1; echo rc=$?"]'
 	out=$("$BULWARK" --root "$BW_ROOT" --policy "$WORK/pol.json" run -b "$b" net-rtpol 2>&1 | tr '\n' ' ')
@@ -228,6 +248,7 @@ test_net_runtime_direct_mode_plumbs_and_restores_the_host() {
 	fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 	echo '{"egress":[{"action":"allow","protocol":"tcp","port":80,"cidr":"198.51.100.10/32"}]}' >"$WORK/pol.json"
 	b=$(new_bundle net-direct)
+	no_net_raw "$b"
 	cfg "$b" '.process.args=["sh","-c","ip addr show eth0 | grep -c \"inet 10.213.\""]'
 	out=$("$BULWARK" --root "$BW_ROOT" --policy "$WORK/pol.json" run -b "$b" net-direct </dev/null)
 	expect_eq "sandbox address" 1 "$out"

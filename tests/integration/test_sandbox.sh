@@ -243,3 +243,28 @@ test_sandbox_workspace_rw_refuses_setid_bits() {
 	expect_eq "only the plain chmod" plain "$(cat "$WORK/setid.out")"
 	[ -z "$(find "$d" -perm /6000)" ] || fail "setid file on the host: $(find "$d" -perm /6000)"
 }
+
+# A sparse file (or many hard links) is small in the scratch layer but not in a plain copy:
+# --keep-changes refuses to write more than the sandbox wrote, and leaves nothing half-made.
+test_sandbox_keep_changes_refuses_a_sparse_bomb() {
+	d=$(ws w-sparse 0)
+	rc=0
+	out=$(sbx --workspace "$d:overlay" --keep-changes "$WORK/k-sparse" -- sh -c "truncate -s 50G $d/huge" 2>&1) || rc=$?
+	expect_eq "bulwark failed" 125 "$rc"
+	expect_contains "says why" "more room than the sandbox wrote" "$out"
+	[ ! -e "$WORK/k-sparse" ] || fail "partial copy left: $(ls -la "$WORK/k-sparse")"
+}
+
+# An rw workspace named through a symbolic link (which an earlier sandbox could have planted),
+# or with --seccomp-complain (its setuid guard would only log), is refused with nothing made.
+test_sandbox_workspace_rw_refuses_symlinks_and_complain_mode() {
+	d=$(ws w-rwlink 0)
+	ln -s "$d" "$WORK/w-link"
+	rc=0; out=$(sbx --workspace "$WORK/w-link:rw" -- true 2>&1) || rc=$?
+	expect_eq "symlink status" 125 "$rc"
+	expect_contains "symlink" "goes through a symbolic link" "$out"
+	rc=0; out=$(sbx --workspace "$d:rw" --seccomp-complain -- true 2>&1) || rc=$?
+	expect_eq "complain status" 125 "$rc"
+	expect_contains "complain" "not with an rw workspace" "$out"
+	sbx --workspace "$WORK/w-link:overlay" -- true || fail "overlay through a link refused"
+}

@@ -50,8 +50,8 @@ Test(fw_render, default_policy_drops_all_but_loopback)
 	HAS(s, "nd-router-advert } accept\n\t\tip saddr @deny4");
 	HAS(s, "counter log prefix \"bulwark out default \" group 7001 drop");
 	HAS(s, "counter log prefix \"bulwark in default \" group 7001 drop");
-	HAS(s, "set allow4 { type ipv4_addr; flags timeout; }");
-	HAS(s, "set allow6 { type ipv6_addr; flags timeout; }");
+	HAS(s, "set allow4 { type ipv4_addr; flags timeout; size 16384; }");
+	HAS(s, "set allow6 { type ipv6_addr; flags timeout; size 16384; }");
 	HASNT(s, "hook output priority dstnat");
 	free(s);
 }
