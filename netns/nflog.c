@@ -336,6 +336,9 @@ struct audit_entry {
 struct audit {
 	char *sandbox;
 	int fds[2];
+	uint64_t bytes[2];
+	double tokens;
+	uint64_t refill_ms;
 	struct audit_entry *v;
 	size_t n;
 	uint32_t *index; /* entry + 1, 0: empty; open addressing over 2 * AUDIT_MAX_KEYS */
@@ -371,7 +374,22 @@ struct audit *audit_new(const char *sandbox, int events_fd, int audit_fd)
 	a->v = xcalloc(AUDIT_MAX_KEYS, sizeof(*a->v));
 	a->index = xcalloc(INDEX_SLOTS, sizeof(*a->index));
 	a->other.ev.kind = AUDIT_OTHER;
+	a->tokens = AUDIT_LINES_BURST;
 	return a;
+}
+
+static bool take_token(struct audit *a, uint64_t now_ms)
+{
+	if (now_ms > a->refill_ms) {
+		a->tokens += (double)(now_ms - a->refill_ms) * AUDIT_LINES_PER_S / 1000.0;
+		if (a->tokens > AUDIT_LINES_BURST)
+			a->tokens = AUDIT_LINES_BURST;
+		a->refill_ms = now_ms;
+	}
+	if (a->tokens < 1)
+		return false;
+	a->tokens -= 1;
+	return true;
 }
 
 static void emit(struct audit *a, struct audit_entry *e, uint64_t now_ms)
@@ -381,8 +399,10 @@ static void emit(struct audit *a, struct audit_entry *e, uint64_t now_ms)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	size_t len = audit_format(&e->ev, a->sandbox, e->pending, &ts, line, sizeof(line));
 	for (int i = 0; i < 2 && len > 0; i++)
-		if (a->fds[i] >= 0)
+		if (a->fds[i] >= 0 && a->bytes[i] + len <= AUDIT_FILE_MAX) {
 			(void)!write(a->fds[i], line, len);
+			a->bytes[i] += len;
+		}
 	e->pending = 0;
 	e->last_ms = now_ms;
 	e->written = true;
@@ -394,16 +414,19 @@ void audit_note(struct audit *a, const struct audit_event *ev, uint64_t now_ms)
 	struct audit_entry *e;
 	if (*slot != 0) {
 		e = &a->v[*slot - 1];
-	} else if (a->n < AUDIT_MAX_KEYS) {
+	} else if (a->n < AUDIT_MAX_KEYS && take_token(a, now_ms)) {
 		e = &a->v[a->n];
 		memset(e, 0, sizeof(*e));
 		memcpy(&e->ev, ev, sizeof(*ev));
 		*slot = (uint32_t)++a->n;
+		e->pending++;
+		emit(a, e, now_ms); /* a new key's first line, paid for above */
+		return;
 	} else {
 		e = &a->other;
 	}
 	e->pending++;
-	if (!e->written || now_ms - e->last_ms >= 1000)
+	if ((!e->written || now_ms - e->last_ms >= 1000) && take_token(a, now_ms))
 		emit(a, e, now_ms);
 }
 
@@ -425,9 +448,9 @@ static void forget_idle(struct audit *a, uint64_t now_ms)
 void audit_tick(struct audit *a, uint64_t now_ms)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].pending > 0 && now_ms - a->v[i].last_ms >= 1000)
+		if (a->v[i].pending > 0 && now_ms - a->v[i].last_ms >= 1000 && take_token(a, now_ms))
 			emit(a, &a->v[i], now_ms);
-	if (a->other.pending > 0 && now_ms - a->other.last_ms >= 1000)
+	if (a->other.pending > 0 && now_ms - a->other.last_ms >= 1000 && take_token(a, now_ms))
 		emit(a, &a->other, now_ms);
 	forget_idle(a, now_ms);
 }

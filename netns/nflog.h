@@ -16,6 +16,12 @@
 #define NFLOG_COPY_RANGE 80
 #define AUDIT_MAX_KEYS 1024
 #define AUDIT_LINE_MAX 4096
+/* A sandbox decides how many denials it causes: lines are rationed (a token bucket; what
+ * cannot be written now stays counted and goes out later, or under "other" for new keys) and
+ * each file gets at most AUDIT_FILE_MAX bytes from one agent. */
+#define AUDIT_LINES_PER_S 50
+#define AUDIT_LINES_BURST 500
+#define AUDIT_FILE_MAX ((uint64_t)48 << 20)
 
 enum audit_kind { AUDIT_PACKET, AUDIT_DNS, AUDIT_OTHER };
 
