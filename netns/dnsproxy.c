@@ -223,7 +223,7 @@ static enum dns_reply_status collect(ns_msg *m, int an, char chain[][NS_MAXDNAME
 
 enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16_t id,
 					  const struct dns_question *q, struct dns_addr *out,
-					  size_t max, size_t *n)
+					  size_t max, size_t *n, struct dns_chain *names)
 {
 	char chain[DNS_MAX_CHAIN][NS_MAXDNAME];
 	ns_msg m;
@@ -246,6 +246,10 @@ enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16
 		if (r == 0 || on_chain(chain, nchain, chain[nchain]))
 			break; /* the end of the chain, or a CNAME loop */
 		nchain++;
+	}
+	if (names != NULL) {
+		memcpy(names->names, chain, nchain * sizeof(chain[0]));
+		names->n = nchain;
 	}
 	return collect(&m, an, chain, nchain, out, max, n);
 }
@@ -493,11 +497,29 @@ static int allow_addresses(struct dnsproxy *p, const struct dns_addr *a, size_t 
 
 /* An upstream message: true when the query is finished with. The addresses are in the allow
  * sets before the client sees them. */
+/* An allowed name may be an alias of a denied one: every name on the chain must be allowed too,
+ * else the addresses stay closed and the client gets REFUSED for the denied name. */
+static bool chain_denied(struct query *x, const struct dns_chain *chain)
+{
+	char rule[64];
+	for (size_t i = 1; i < chain->n; i++) {
+		if (dnsproxy_verdict(x->p->c.dp, chain->names[i], rule, sizeof(rule)) != POL_DENY)
+			continue;
+		struct dns_question denied = x->q;
+		snprintf(denied.name, sizeof(denied.name), "%s", chain->names[i]);
+		if (x->p->c.on_deny != NULL)
+			x->p->c.on_deny(x->p->c.ctx, &denied, rule);
+		return true;
+	}
+	return false;
+}
+
 static bool query_reply(struct query *x, uint8_t *msg, size_t len)
 {
 	struct dns_addr a[DNS_MAX_ADDRS];
+	static struct dns_chain chain; /* 16 KiB: not on the stack; single-threaded */
 	size_t n;
-	switch (dnsproxy_read_reply(msg, len, x->up_id, &x->q, a, DNS_MAX_ADDRS, &n)) {
+	switch (dnsproxy_read_reply(msg, len, x->up_id, &x->q, a, DNS_MAX_ADDRS, &n, &chain)) {
 	case DNSR_FOREIGN:
 		if (!x->tcp)
 			return false; /* a stray datagram: keep waiting */
@@ -512,6 +534,10 @@ static bool query_reply(struct query *x, uint8_t *msg, size_t len)
 		return true;
 	case DNSR_OK:
 		break;
+	}
+	if (chain_denied(x, &chain)) {
+		query_fail(x, ns_r_refused, false);
+		return true;
 	}
 	if (n > 0 && allow_addresses(x->p, a, n) < 0) {
 		query_fail(x, ns_r_servfail, false);

@@ -57,11 +57,18 @@ enum dns_reply_status {
 	DNSR_BAD,     /* the answer, but its records cannot be read */
 };
 
+/* The names of a CNAME chain, the query's own first. */
+struct dns_chain {
+	char names[DNS_MAX_CHAIN][NS_MAXDNAME];
+	size_t n;
+};
+
 /* Match a reply to (id, q), then collect the A/AAAA records of every name on the CNAME chain
- * that starts at q->name (at most max, duplicates merged with the longest TTL). */
+ * that starts at q->name (at most max, duplicates merged with the longest TTL). chain (may be
+ * NULL) receives the chain's names, so that each can be checked against the domain rules. */
 enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16_t id,
 					  const struct dns_question *q, struct dns_addr *out,
-					  size_t max, size_t *n);
+					  size_t max, size_t *n, struct dns_chain *chain);
 
 uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap);
 

@@ -67,8 +67,9 @@ static void fuzz_answer(const uint8_t *d, size_t n)
 	q.type = ns_rr_type(rr);
 	q.class = ns_rr_class(rr);
 	uint16_t id = (uint16_t)(d[0] << 8 | d[1]);
-	if (dnsproxy_read_reply(d, n, id, &q, a, DNS_MAX_ADDRS, &got) == DNSR_OK &&
-	    got > DNS_MAX_ADDRS)
+	static struct dns_chain chain;
+	if (dnsproxy_read_reply(d, n, id, &q, a, DNS_MAX_ADDRS, &got, &chain) == DNSR_OK &&
+	    (got > DNS_MAX_ADDRS || chain.n < 1 || chain.n > DNS_MAX_CHAIN))
 		abort();
 }
 

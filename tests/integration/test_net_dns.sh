@@ -214,3 +214,17 @@ for frame in [struct.pack("!H", 300) + b"abc", struct.pack("!H", 0), os.urandom(
 	expect_eq "policy audit file" 1 "$(sum_counts "$LAB_DIR/policy-audit.jsonl" '.port == 9999 and .rule == "default"')"
 }
 
+
+# An allowed name that is an alias of a denied one opens nothing: the chain's every name must
+# be allowed. The client gets REFUSED and the denied target is what the audit names.
+test_net_dns_alias_of_a_denied_name_opens_nothing() {
+	lab_up
+	agent_up '{"domains":{"default":"deny","rules":[{"action":"deny","name":"target.cdn.test"},
+		{"action":"allow","name":"*.alias.test"},{"action":"allow","name":"*.cdn.test"}]},
+		"dns":{"upstream":["198.51.100.53"]}}'
+	out=$(probe dns www.alias.test 198.51.100.53) && fail "alias of a denied name resolved: $out"
+	expect_contains "refused" "rcode=5" "$out"
+	blocked tcp 198.51.100.11 80
+	stop_agent
+	expect_eq "denial names the target" 1 "$(sum_counts "$LAB_DIR/events.jsonl" '.kind == "dns" and .name == "target.cdn.test"')"
+}

@@ -269,7 +269,7 @@ Test(dnsproxy, cname_chain_allows_the_targets_addresses_only)
 	m_a(&m, "other.test", 30, "203.0.113.9");
 	m_cname(&m, "WWW.alias.test", "mid.alias.test");
 	m_cname(&m, "mid.alias.test", "target.cdn.test");
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 7, &q, a, 8, &n), DNSR_OK);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 7, &q, a, 8, &n, NULL), DNSR_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(addr_str(&a[0], s), "198.51.100.11");
 	cr_assert_eq(a[0].ttl, 30);
@@ -286,8 +286,11 @@ Test(dnsproxy, cname_loop_ends)
 	m_cname(&m, "a.test", "b.test");
 	m_cname(&m, "b.test", "a.test");
 	m_a(&m, "b.test", 5, "198.51.100.12");
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 7, &q, a, 8, &n), DNSR_OK);
+	static struct dns_chain chain;
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 7, &q, a, 8, &n, &chain), DNSR_OK);
 	cr_assert_eq(n, 1);
+	cr_assert_eq(chain.n, 2, "the chain stops at the loop");
+	cr_assert_str_eq(chain.names[1], "b.test");
 }
 
 Test(dnsproxy, compressed_names_are_followed_and_compression_loops_rejected)
@@ -307,11 +310,11 @@ Test(dnsproxy, compressed_names_are_followed_and_compression_loops_rejected)
 	m_u16(&m, 4);
 	memcpy(m.b + m.n, rd, 4);
 	m.n += 4;
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n), DNSR_OK);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n, NULL), DNSR_OK);
 	cr_assert_eq(n, 1);
 	size_t owner = m.n - 16;
 	m.b[owner + 1] = (uint8_t)owner; /* now a pointer to itself */
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n), DNSR_BAD);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n, NULL), DNSR_BAD);
 }
 
 Test(dnsproxy, replies_to_other_questions_are_foreign)
@@ -323,16 +326,16 @@ Test(dnsproxy, replies_to_other_questions_are_foreign)
 	m_header(&m, 9, 0x8180, 1, 1, 0);
 	m_question(&m, "ALLOWED.test", ns_t_a);
 	m_a(&m, "allowed.test", 60, "198.51.100.10");
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n), DNSR_OK);
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 10, &q, a, 8, &n), DNSR_FOREIGN);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n, NULL), DNSR_OK);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 10, &q, a, 8, &n, NULL), DNSR_FOREIGN);
 	struct dns_question other = question("denied.test", ns_t_a);
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &other, a, 8, &n), DNSR_FOREIGN);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &other, a, 8, &n, NULL), DNSR_FOREIGN);
 	other = question("allowed.test", ns_t_aaaa);
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &other, a, 8, &n), DNSR_FOREIGN);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &other, a, 8, &n, NULL), DNSR_FOREIGN);
 	m.b[2] &= 0x7f; /* not a response */
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n), DNSR_FOREIGN);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 9, &q, a, 8, &n, NULL), DNSR_FOREIGN);
 	m.b[2] |= 0x80;
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n - 3, 9, &q, a, 8, &n), DNSR_BAD);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n - 3, 9, &q, a, 8, &n, NULL), DNSR_BAD);
 }
 
 Test(dnsproxy, addresses_are_deduplicated_checked_and_bounded)
@@ -350,7 +353,7 @@ Test(dnsproxy, addresses_are_deduplicated_checked_and_bounded)
 	m_rr(&m, "x.test", ns_t_a, 10, five, 5);
 	m_a(&m, "x.test", 10, "2001:db8::1");
 	m_a(&m, "x.test", 10, "198.51.100.2");
-	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 1, &q, a, 2, &n), DNSR_OK);
+	cr_assert_eq(dnsproxy_read_reply(m.b, m.n, 1, &q, a, 2, &n, NULL), DNSR_OK);
 	cr_assert_eq(n, 2);
 	cr_assert_str_eq(addr_str(&a[0], s), "198.51.100.1");
 	cr_assert_eq(a[0].ttl, 90);
