@@ -233,7 +233,11 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p,
 		stop_agent(pid);
 		goto undo_plumb;
 	}
-	return print_agent(pid, err);
+	if (print_agent(pid, err) < 0) {
+		stop_agent(pid);
+		goto undo_plumb;
+	}
+	return 0;
 undo_plumb:
 	if (a->plumb) {
 		struct bw_error e2 = {0};

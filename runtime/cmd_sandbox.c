@@ -395,8 +395,11 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
 	oci_spec_free(spec);
-	if (r < 0)
+	if (r < 0) {
+		if (run->policy_file != NULL)
+			unlink(run->policy_file);
 		return -1;
+	}
 	if (lifecycle_start(cr.c, err) < 0) {
 		struct bw_error e2 = {0};
 		lifecycle_teardown(cr.c, &e2);
@@ -405,6 +408,10 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		return -1;
 	}
 	run->rep.started = true;
+	/* Unlocked while it runs, as `run` does: list, state, kill and delete from elsewhere must
+	 * not hang on a long sandbox. */
+	close(cr.c->lockfd);
+	cr.c->lockfd = -1;
 	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,
 					&run->rep.timed_out, &run->rep.wait_status, err);
 	run->rep.wall_ms = mono_ms() - t0;
@@ -413,18 +420,22 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);
-	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
-	network_stop_agent(cr.c);
-	if (run->want_report)
-		report_collect(&run->rep, cr.c);
-	if (status >= 0)
-		lifecycle_audit_exit(&g2, cr.c, status, run->rep.timed_out);
+	container_free(cr.c);
+	struct container *c = NULL;
 	struct bw_error e2 = {0};
-	if (lifecycle_teardown(cr.c, &e2) < 0 && status >= 0) {
+	if (container_load(cli_state_root(g), run->id, &c, &e2) < 0)
+		return status; /* deleted from elsewhere meanwhile: nothing left to release */
+	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
+	network_stop_agent(c);
+	if (run->want_report)
+		report_collect(&run->rep, c);
+	if (status >= 0)
+		lifecycle_audit_exit(&g2, c, status, run->rep.timed_out);
+	if (lifecycle_teardown(c, &e2) < 0 && status >= 0) {
 		*err = e2;
 		status = -1;
 	}
-	container_free(cr.c);
+	container_free(c);
 	return status;
 }
 

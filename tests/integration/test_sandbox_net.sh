@@ -163,3 +163,19 @@ while True: c, _ = s.accept(); c.sendall(b\"sandbox b\n\"); c.close()"' </dev/nu
 	wait "$b" 2>/dev/null || true # its listener gives up after 6 s without a connection
 	expect_eq "other sandbox, host service" "blocked blocked " "$out"
 }
+
+# A running sandbox does not hold its lock: list, state and kill from elsewhere answer at once,
+# and the sandbox still cleans up after being killed that way.
+test_sandbox_is_listed_and_killable_while_it_runs() {
+	"$BULWARK" --root "$BW_ROOT" sandbox -- sleep 60 </dev/null >/dev/null 2>&1 &
+	runner=$!
+	for _ in $(seq 50); do id=$(ls "$BW_ROOT" 2>/dev/null | grep sandbox-) && [ -n "$id" ] && [ -s "$BW_ROOT/$id/state.json" ] && break; sleep 0.1; done
+	sleep 0.3
+	out=$(timeout 5 "$BULWARK" --root "$BW_ROOT" list -q) || fail "list hung or failed"
+	expect_eq listed "$id" "$out"
+	expect_eq state running "$(timeout 5 "$BULWARK" --root "$BW_ROOT" state "$id" | jq -r .status)"
+	timeout 5 "$BULWARK" --root "$BW_ROOT" kill "$id" KILL || fail "kill hung or failed"
+	rc=0; wait "$runner" || rc=$?
+	expect_eq "killed by SIGKILL" 137 "$rc"
+	[ ! -d "$BW_ROOT/$id" ] || fail "state left"
+}
