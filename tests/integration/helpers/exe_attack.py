@@ -3,7 +3,7 @@
 # bulwark. Holds a read fd on /proc/PID/exe, tries to write through the link, runs START (the
 # runtime's `start`), then tries again through the fd once the init has exec'd the payload.
 # Prints one "key=value" line per observation.
-import errno, fcntl, os, subprocess, sys
+import errno, fcntl, os, subprocess, sys, time
 
 pid, start = sys.argv[1], sys.argv[2:]
 exe = f"/proc/{pid}/exe"
@@ -29,4 +29,15 @@ def try_write(path, when):
 
 try_write(exe, "running")
 subprocess.run(start, check=True)
+# `start` returns once the init has been told to go; its execve of the payload happens a moment
+# later. Until then the memfd is still being executed (ETXTBSY), so wait for the link to change.
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    try:
+        if not os.readlink(exe).startswith("/memfd:"):
+            break
+    except OSError:
+        break
+    time.sleep(0.01)
+print("exe-after-start=" + os.readlink(exe))
 try_write(f"/proc/self/fd/{held}", "after-exec")
