@@ -420,6 +420,21 @@ static void on_dns_deny(void *ctx, const struct dns_question *q, const char *rul
 	audit_note(a->audit, &ev, dnsproxy_now_ms());
 }
 
+static void on_dns_private(void *ctx, const struct dns_question *q, const struct dns_addr *addr)
+{
+	struct agent *a = ctx;
+	struct audit_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AUDIT_DNS;
+	size_t len = strnlen(q->name, sizeof(ev.name) - 1);
+	memcpy(ev.name, q->name, len);
+	snprintf(ev.rule, sizeof(ev.rule), "private address");
+	ev.qtype = q->type;
+	ev.family = addr->family;
+	memcpy(ev.addr, addr->addr, sizeof(ev.addr));
+	audit_note(a->audit, &ev, dnsproxy_now_ms());
+}
+
 static int watch_src(struct agent *a, struct agent_src *src, int fd,
 		     void (*ready)(struct ev_source *, uint32_t), struct bw_error *err)
 {
@@ -467,6 +482,8 @@ static int daemon_prepare(struct agent *a, int sync_fd, struct bw_error *err)
 					    .ttl_floor = a->p->ttl_floor,
 					    .ttl_cap = a->p->ttl_cap,
 					    .on_deny = on_dns_deny,
+					    .open_private = a->p->open_private_answers,
+					    .on_private = on_dns_private,
 					    .ctx = a};
 		memcpy(c.upstream, a->up, sizeof(c.upstream));
 		memcpy(c.upstream_len, a->up_len, sizeof(c.upstream_len));

@@ -483,16 +483,65 @@ static void query_next_upstream(struct query *x)
 	query_fail(x, ns_r_servfail, false);
 }
 
-static int allow_addresses(struct dnsproxy *p, const struct dns_addr *a, size_t n)
+static bool in4(const uint8_t *a, uint32_t net, int bits)
+{
+	uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	uint32_t mask = bits == 0 ? 0 : ~(uint32_t)0 << (32 - bits);
+	return (v & mask) == net;
+}
+
+bool dnsproxy_private_addr(int family, const uint8_t *a)
+{
+	static const struct {
+		uint32_t net;
+		int bits;
+	} v4[] = {
+		{0x00000000, 8},  /* "this network" */
+		{0x0a000000, 8},  /* 10/8 */
+		{0x64400000, 10}, /* 100.64/10 CGNAT */
+		{0x7f000000, 8},  /* loopback */
+		{0xa9fe0000, 16}, /* link-local, metadata */
+		{0xac100000, 12}, /* 172.16/12 */
+		{0xc0000000, 24}, /* 192.0.0/24 protocol assignments */
+		{0xc0a80000, 16}, /* 192.168/16 */
+		{0xc6120000, 15}, /* 198.18/15 benchmarking */
+		{0xe0000000, 3},  /* multicast, reserved, broadcast */
+	};
+	static const uint8_t zero[12] = {0}, mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (family == AF_INET6) {
+		if (memcmp(a, zero, 12) == 0 || memcmp(a, mapped, 12) == 0)
+			return true; /* ::, ::1, IPv4-compatible and -mapped */
+		return (a[0] & 0xfe) == 0xfc ||		/* fc00::/7 ULA */
+		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+		       (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
+		       a[0] == 0xff;				  /* multicast */
+	}
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+		if (in4(a, v4[i].net, v4[i].bits))
+			return true;
+	return false;
+}
+
+/* The public addresses of an answer go into the allow sets; private ones (unless the policy
+ * opens them) are reported and left closed. The answer itself is passed on unchanged. */
+static int allow_addresses(struct dnsproxy *p, const struct dns_question *q,
+			   const struct dns_addr *a, size_t n)
 {
 	struct nfset_elem e[DNS_MAX_ADDRS];
 	struct bw_error err = {0};
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		e[i].family = a[i].family;
-		memcpy(e[i].addr, a[i].addr, sizeof(e[i].addr));
-		e[i].timeout_s = dnsproxy_clamp_ttl(a[i].ttl, p->c.ttl_floor, p->c.ttl_cap);
+		if (!p->c.open_private && dnsproxy_private_addr(a[i].family, a[i].addr)) {
+			if (p->c.on_private != NULL)
+				p->c.on_private(p->c.ctx, q, &a[i]);
+			continue;
+		}
+		e[k].family = a[i].family;
+		memcpy(e[k].addr, a[i].addr, sizeof(e[k].addr));
+		e[k].timeout_s = dnsproxy_clamp_ttl(a[i].ttl, p->c.ttl_floor, p->c.ttl_cap);
+		k++;
 	}
-	return nfset_add(p->c.nft_fd, FW_TABLE, e, n, &err);
+	return k == 0 ? 0 : nfset_add(p->c.nft_fd, FW_TABLE, e, k, &err);
 }
 
 /* An upstream message: true when the query is finished with. The addresses are in the allow
@@ -539,7 +588,7 @@ static bool query_reply(struct query *x, uint8_t *msg, size_t len)
 		query_fail(x, ns_r_refused, false);
 		return true;
 	}
-	if (n > 0 && allow_addresses(x->p, a, n) < 0) {
+	if (n > 0 && allow_addresses(x->p, &x->q, a, n) < 0) {
 		query_fail(x, ns_r_servfail, false);
 		return true;
 	}

@@ -72,6 +72,13 @@ enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16
 
 uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap);
 
+/* An address a public name has no business resolving to: unspecified, loopback, RFC 1918,
+ * CGNAT (100.64/10), IETF protocol assignments (192.0.0/24), benchmarking (198.18/15),
+ * link-local, multicast and reserved; ULA (fc00::/7), site-local, IPv4-mapped and -compatible
+ * IPv6 (their IPv4 half is what counts). DNS answers with such addresses open nothing unless
+ * the policy says dns.openPrivateAnswers (DNS rebinding into the owner's network). */
+bool dnsproxy_private_addr(int family, const uint8_t *addr);
+
 /* ---- the proxy ---- */
 
 /* What an epoll event points at: the first member of every object the loop watches. */
@@ -93,6 +100,10 @@ struct dnsproxy_config {
 	uint32_t ttl_floor, ttl_cap;
 	/* Called for each refused name (rule as from dnsproxy_verdict). */
 	void (*on_deny)(void *ctx, const struct dns_question *q, const char *rule);
+	/* Private answers are opened like the others (dns.openPrivateAnswers). */
+	bool open_private;
+	/* Called for each private address of an answer that was not opened. */
+	void (*on_private)(void *ctx, const struct dns_question *q, const struct dns_addr *a);
 	void *ctx;
 };
 

@@ -284,9 +284,16 @@ static int format_body(const struct audit_event *ev, char *out, size_t cap)
 	switch (ev->kind) {
 	case AUDIT_DNS:
 		audit_json_escape(ev->name, name, sizeof(name));
+		if (ev->family == 0)
+			return snprintf(out, cap,
+					"\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\"",
+					name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule);
+		/* A private answer that was not opened carries its address. */
+		inet_ntop(ev->family, ev->addr, addr, sizeof(addr));
 		return snprintf(out, cap,
-				"\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\"", name,
-				audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule);
+				"\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\","
+				"\"address\":\"%s\"",
+				name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule, addr);
 	case AUDIT_PACKET:
 		if (ev->family != 0)
 			inet_ntop(ev->family, ev->addr, addr, sizeof(addr));

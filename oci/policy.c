@@ -358,7 +358,8 @@ static int parse_upstreams(struct jp *p, yajl_val dns, struct sandbox_policy *ou
 
 static int parse_dns(struct jp *p, yajl_val v, void *elem)
 {
-	static const char *const known[] = {"upstream", "ttlFloor", "ttlCap", NULL};
+	static const char *const known[] = {"upstream", "ttlFloor", "ttlCap", "openPrivateAnswers",
+					    NULL};
 	struct sandbox_policy *out = elem;
 	uint32_t floor = out->ttl_floor, cap = out->ttl_cap;
 	uint64_t n;
@@ -376,6 +377,8 @@ static int parse_dns(struct jp *p, yajl_val v, void *elem)
 		cap = (uint32_t)n;
 	if (floor == 0 || cap < floor)
 		return jp_fail(p, "need 0 < ttlFloor <= ttlCap (have %u, %u)", floor, cap);
+	if (oj_f_bool(p, v, "openPrivateAnswers", &out->open_private_answers) < 0)
+		return -1;
 	out->ttl_floor = floor;
 	out->ttl_cap = cap;
 	return 0;

@@ -70,6 +70,10 @@ struct sandbox_policy {
 	struct pol_cidr upstreams[POLICY_MAX_UPSTREAMS]; /* resolvers; none: the host's */
 	size_t n_upstreams;
 	uint32_t ttl_floor, ttl_cap; /* seconds, clamp for learned addresses */
+	/* dns.openPrivateAnswers: DNS answers may open private and internal addresses (RFC 1918,
+	 * CGNAT, loopback, ULA...). Off by default: a name the rules allow must not become a way
+	 * into the owner's internal network (DNS rebinding). */
+	bool open_private_answers;
 	char *audit_path; /* "audit": absolute path of the shared JSON-lines audit log, or NULL */
 };
 

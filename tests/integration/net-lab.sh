@@ -5,6 +5,7 @@
 #     198.51.100.11/.12 cdn/short-TTL    198.51.100.53, 198.51.100.54 DNS resolvers
 #     2001:db8:1::10 web over IPv6       169.254.169.254 a fake metadata service
 #     192.0.2.2 = this host's own address (so "the host's address" lands in the lab too)
+#     10.77.0.10, fd00:77::10 an "intranet" server (private addresses, for DNS rebinding)
 #   sandbox namespace: eth0 203.0.113.2/24, 2001:db8:2::2/64, default routes to the lab.
 # TCP listeners on 80, 443, 8080 and a UDP echo on 9999 at every server address; the DNS
 # servers answer A/AAAA/CNAME from a fixed table, over UDP (truncating big answers) and TCP.
@@ -14,7 +15,8 @@
 LAB_SERVER_PY='
 import socket, struct, sys, threading, selectors
 ADDRS = ["198.51.100.10", "198.51.100.20", "198.51.100.11", "198.51.100.12",
-         "169.254.169.254", "192.0.2.2", "2001:db8:1::10", "198.51.100.53", "198.51.100.54"]
+         "169.254.169.254", "192.0.2.2", "2001:db8:1::10", "198.51.100.53", "198.51.100.54",
+         "10.77.0.10", "fd00:77::10"]
 A, AAAA, CNAME = 1, 28, 5
 ZONE = {
   "allowed.test": [(A, 60, "198.51.100.10"), (AAAA, 60, "2001:db8:1::10")],
@@ -23,6 +25,8 @@ ZONE = {
   "target.cdn.test": [(A, 60, "198.51.100.11")],
   "short.test": [(A, 1, "198.51.100.12")],
   "meta.test": [(A, 60, "169.254.169.254")],
+  "intranet.test": [(A, 60, "10.77.0.10"), (AAAA, 60, "fd00:77::10")],
+  "mixed.test": [(A, 60, "198.51.100.10"), (A, 60, "10.77.0.10")],
   "big.test": [(A, 60, "198.51.100.%d" % i) for i in range(100, 140)],
 }
 def name_wire(n):
@@ -168,6 +172,8 @@ lab_up() {
 		$L addr add "$a/32" dev lo
 	done
 	$L addr add 2001:db8:1::10/128 dev lo nodad
+	$L addr add 10.77.0.10/32 dev lo
+	$L addr add fd00:77::10/128 dev lo nodad
 	$L link add v-sb type veth peer name eth0 netns "$SB_HOLDER"
 	$L addr add 203.0.113.1/24 dev v-sb
 	$L addr add 2001:db8:2::1/64 dev v-sb nodad

@@ -228,3 +228,34 @@ test_net_dns_alias_of_a_denied_name_opens_nothing() {
 	stop_agent
 	expect_eq "denial names the target" 1 "$(sum_counts "$LAB_DIR/events.jsonl" '.kind == "dns" and .name == "target.cdn.test"')"
 }
+
+test_net_dns_private_answers_open_nothing_unless_the_policy_says_so() {
+	# DNS rebinding: an allowed name that resolves to the owner's internal network (RFC 1918,
+	# ULA) must not become a way in. The answer is passed on; the address stays closed and the
+	# refusal is reported with it. Public addresses of the same answer are opened.
+	lab_up
+	local pol='{"domains":{"default":"deny","rules":[{"action":"allow","name":"intranet.test"},
+		{"action":"allow","name":"mixed.test"}]},"dns":{"upstream":["198.51.100.53"]}}'
+	agent_up "$pol"
+	expect_contains "answer passed on" "10.77.0.10" "$(probe dns intranet.test 198.51.100.53)"
+	expect_contains "AAAA passed on" "fd00:77::10" "$(probe dns intranet.test 198.51.100.53 AAAA)"
+	blocked tcp 10.77.0.10 80
+	blocked tcp fd00:77::10 80
+	expect_contains "mixed" "198.51.100.10" "$(probe dns mixed.test 198.51.100.53)"
+	reach tcp 198.51.100.10 80
+	blocked tcp 10.77.0.10 80
+	if "$BULWARK_NET" --netns "$SB_NS" list | grep -q '10.77.0.10'; then fail "private address in the allow set"; fi
+	stop_agent
+	expect_eq "reported (A, twice)" 2 "$(sum_counts "$LAB_DIR/events.jsonl" '.kind == "dns" and .rule == "private address" and .address == "10.77.0.10"')"
+	expect_eq "reported (AAAA)" 1 "$(sum_counts "$LAB_DIR/events.jsonl" '.kind == "dns" and .name == "intranet.test" and .qtype == "AAAA" and .address == "fd00:77::10"')"
+	# The owner opts in: the same answers open the intranet server.
+	agent_up "$(printf '%s' "$pol" | sed 's/"dns":{/"dns":{"openPrivateAnswers":true,/')"
+	probe dns intranet.test 198.51.100.53 >/dev/null || fail "lookup failed"
+	probe dns intranet.test 198.51.100.53 AAAA >/dev/null || fail "AAAA lookup failed"
+	reach tcp 10.77.0.10 80
+	reach tcp fd00:77::10 80
+	# A wrong type is named.
+	printf '{"dns":{"openPrivateAnswers":"yes"}}' >"$LAB_DIR/bad.json"
+	out=$("$BULWARK_NET" --netns "$SB_NS" --policy "$LAB_DIR/bad.json" apply 2>&1) && fail "bad policy applied"
+	expect_contains "names the key" "openPrivateAnswers" "$out"
+}

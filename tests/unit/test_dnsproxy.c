@@ -367,6 +367,35 @@ Test(dnsproxy, ttl_is_clamped)
 	cr_assert_eq(dnsproxy_clamp_ttl(86400, 5, 3600), 3600);
 }
 
+static bool priv(const char *text)
+{
+	uint8_t a[16];
+	int family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
+	cr_assert_eq(inet_pton(family, text, a), 1, "%s", text);
+	return dnsproxy_private_addr(family, a);
+}
+
+Test(dnsproxy, private_and_internal_answers_are_recognised)
+{
+	static const char *const closed[] = {
+		"0.0.0.0",	   "10.0.0.1",	      "10.255.255.255", "100.64.0.1",	 "100.127.255.254",
+		"127.0.0.1",	   "169.254.169.254", "172.16.0.1",	"172.31.255.255", "192.0.0.8",
+		"192.168.1.1",	   "198.18.0.1",      "198.19.255.255", "224.0.0.1",	 "240.0.0.1",
+		"255.255.255.255", "::",	      "::1",		"::ffff:8.8.8.8", "::10.0.0.1",
+		"fc00::1",	   "fd12:3456::1",    "fe80::1",	"fec0::1",	 "ff02::1",
+	};
+	static const char *const open[] = {
+		"1.1.1.1",	 "9.255.255.255", "11.0.0.0",	 "100.63.255.255", "100.128.0.0",
+		"172.15.255.255", "172.32.0.0",	   "192.0.2.1",	 "192.169.0.0",	   "198.17.255.255",
+		"198.20.0.0",	 "198.51.100.10", "203.0.113.5", "223.255.255.255", "2001:db8::1",
+		"2606:4700::1111", "fbff::1",	   "64:ff9b::1",
+	};
+	for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++)
+		cr_assert(priv(closed[i]), "%s should count as private", closed[i]);
+	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++)
+		cr_assert_not(priv(open[i]), "%s should count as public", open[i]);
+}
+
 /* ---- audit lines ---- */
 
 Test(audit, json_escaping)

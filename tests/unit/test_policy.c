@@ -154,7 +154,13 @@ Test(policy, dns_settings)
 	cr_assert_eq(p.upstreams[1].family, AF_INET6);
 	cr_assert_eq(p.ttl_floor, 1);
 	cr_assert_eq(p.ttl_cap, 60);
+	cr_assert_not(p.open_private_answers, "private answers stay closed by default");
 	policy_free(&p);
+	parse_ok("{'dns':{'openPrivateAnswers':true}}", &p);
+	cr_assert(p.open_private_answers);
+	policy_free(&p);
+	parse_fails("{'dns':{'openPrivateAnswers':1}}",
+		    "policy.json: dns.openPrivateAnswers: must be a boolean");
 	parse_fails("{'dns':{'upstream':['192.0.2.0/24']}}",
 		    "policy.json: dns.upstream[0]: not an IP address: \"192.0.2.0/24\"");
 	parse_fails("{'dns':{'ttlFloor':100,'ttlCap':10}}",
