@@ -610,13 +610,15 @@ static bool has_sys_admin(void)
 	return d[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32));
 }
 
-static int restrict_self(int rs, struct bw_error *err)
+#define LL_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1) /* ABI 7 */
+
+static int restrict_self(int rs, uint32_t flags, struct bw_error *err)
 {
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 && !has_sys_admin())
 		return bw_fail(err, EPERM,
 			       LANDLOCK_ANNOTATION ": landlock_restrict_self needs no_new_privs "
 						   "or CAP_SYS_ADMIN, and the init has neither");
-	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+	if (syscall(SYS_landlock_restrict_self, rs, flags) < 0)
 		return bw_fail(err, errno, LANDLOCK_ANNOTATION ": landlock_restrict_self");
 	return 0;
 }
@@ -643,7 +645,8 @@ int landlock_apply(const struct landlock_plan *plan, int exec_fifo_fd, struct bw
 		return -1;
 	if (plan->net && add_port_rules(rs, plan, err) < 0)
 		return -1;
-	if (restrict_self(rs, err) < 0)
+	uint32_t flags = plan->log_denials && abi >= 7 ? LL_RESTRICT_SELF_LOG_NEW_EXEC_ON : 0;
+	if (restrict_self(rs, flags, err) < 0)
 		return -1;
 	log_debug("landlock: ABI %d, %zu rules, %zu ports, scope %#llx", abi, plan->n_rules,
 		  plan->n_ports, (unsigned long long)plan->scope);

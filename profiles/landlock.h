@@ -83,6 +83,7 @@ struct landlock_plan {
 	size_t n_ports;
 	uint64_t scope;	     /* LL_SCOPE_* wanted */
 	bool scope_required; /* scope came from the annotation: ABI 6 needed */
+	bool log_denials;    /* refusals after execve go to the audit log (ABI 7; else none) */
 };
 
 /* Build the plan from the annotations, root.readonly, mounts and linux.devices. Pure. With

@@ -1,6 +1,7 @@
 /* `bulwark sandbox`: one command in a throw-away hardened sandbox. The spec is built in memory
  * from the hardened default plus the flags, then runs through the same create/start/teardown
  * as any container; nothing is left behind. */
+#include "runtime/kdenials.h"
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
 
@@ -335,6 +336,7 @@ struct sandbox_run {
 	char *policy_file; /* the generated policy document, deleted with the sandbox */
 	bool want_report;
 	struct report rep;
+	struct kdenials *kd; /* the kernel's seccomp/Landlock refusals, for the report */
 };
 
 static int new_id(struct sandbox_run *run, struct bw_error *err)
@@ -379,6 +381,13 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		g2.policy = run->policy_file ? run->policy_file : (char *)run->net.policy;
 	for (size_t i = 0; run->net.annotations != NULL && run->net.annotations[i] != NULL; i++)
 		strv_push(&sg->annotations, run->net.annotations[i]);
+	if (run->want_report) {
+		run->kd = kd_open(run->rep.kernel_seccomp, sizeof(run->rep.kernel_seccomp));
+		kd_landlock_reported(run->kd, run->rep.kernel_landlock,
+				     sizeof(run->rep.kernel_landlock));
+		if (run->kd != NULL)
+			strv_push(&sg->annotations, KD_ANNOTATION "=true");
+	}
 	_cleanup_free_ char *json = specgen_render(sg, false);
 	struct oci_spec *spec = NULL;
 	if (oci_spec_parse(json, strlen(json), "sandbox spec", &spec, err) < 0)
@@ -408,6 +417,13 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		return -1;
 	}
 	run->rep.started = true;
+	if (run->kd != NULL && kd_start(run->kd, cr.pid, err) < 0) {
+		struct bw_error e2 = {0};
+		lifecycle_teardown(cr.c, &e2);
+		container_free(cr.c);
+		close(cr.pidfd);
+		return -1;
+	}
 	/* Unlocked while it runs, as `run` does: list, state, kill and delete from elsewhere must
 	 * not hang on a long sandbox. */
 	close(cr.c->lockfd);
@@ -423,8 +439,13 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	container_free(cr.c);
 	struct container *c = NULL;
 	struct bw_error e2 = {0};
-	if (container_load(cli_state_root(g), run->id, &c, &e2) < 0)
+	if (container_load(cli_state_root(g), run->id, &c, &e2) < 0) {
+		kd_finish(run->kd, &run->rep, run->id, g2.audit);
+		run->kd = NULL;
 		return status; /* deleted from elsewhere meanwhile: nothing left to release */
+	}
+	kd_finish(run->kd, &run->rep, run->id, lifecycle_audit_path(&g2, c));
+	run->kd = NULL;
 	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
 	network_stop_agent(c);
 	if (run->want_report)
@@ -581,6 +602,7 @@ out:
 	r = finish_report(&f, &run, r, err);
 	sandbox_net_plan_free(&run.net);
 	free(run.policy_file);
+	kd_free(run.kd);
 	report_free(&run.rep);
 	sandbox_net_flags_free(&f.net);
 	free(f.report);

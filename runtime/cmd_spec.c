@@ -151,9 +151,10 @@ VERB(features)
 	printf("\"annotations\":{\"run.bulwark.version\":\"%s\",\"run.bulwark.landlock.abi\":\"%d\","
 	       "\"run.bulwark.annotations\":\"run.bulwark.landlock run.bulwark.landlock.rules "
 	       "run.bulwark.landlock.net run.bulwark.landlock.scope run.bulwark.apparmor "
-	       "run.bulwark.seccomp run.bulwark.net.egress run.bulwark.net.ingress "
+	       "run.bulwark.seccomp run.bulwark.log-denials run.bulwark.net.egress "
+	       "run.bulwark.net.ingress "
 	       "run.bulwark.net.allow-domains run.bulwark.net.deny-domains "
-	       "run.bulwark.net.domain-default\"},",
+	       "run.bulwark.net.domain-default run.bulwark.lifetime\"},",
 	       BULWARK_VERSION, landlock_abi_version() < 0 ? 0 : landlock_abi_version());
 	print_list("potentiallyUnsafeConfigAnnotations", annotations, false);
 	printf("}\n");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -25,6 +26,7 @@
 #include "common/util.h"
 #include "netns/ns.h"
 #include "oci/policy.h"
+#include "runtime/kdenials.h"
 #include "runtime/console.h"
 #include "runtime/audit.h"
 #include "runtime/hooks.h"
@@ -169,6 +171,14 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 		return -1;
 	if (apparmor_prepare(spec, cli_state_root(g), cfg->id, &cfg->apparmor, err) < 0)
 		return -1;
+	/* run.bulwark.log-denials: the kernel reports the container's seccomp and Landlock
+	 * refusals to the audit log (what `sandbox --report` reads). Nothing gets weaker. */
+	const char *logd = oci_spec_annotation(spec, KD_ANNOTATION);
+	if (logd != NULL && strcmp(logd, "true") != 0 && strcmp(logd, "false") != 0)
+		return bw_fail(err, 0, KD_ANNOTATION ": must be \"true\" or \"false\", not \"%s\"",
+			       logd);
+	bool log_denials = logd != NULL && strcmp(logd, "true") == 0;
+	cfg->landlock.log_denials = log_denials;
 	if (spec->linux.seccomp == NULL)
 		return 0;
 	/* Complain mode, for profiling a workload: every refusal is logged instead of enforced.
@@ -187,6 +197,8 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	}
 	if (seccomp_compile(spec->linux.seccomp, cache, prog, err) < 0)
 		return -1;
+	if (log_denials)
+		prog->flags |= SECCOMP_FILTER_FLAG_LOG;
 	cfg->seccomp = prog;
 	return 0;
 }

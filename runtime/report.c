@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -203,6 +204,14 @@ static void gen_denials(yajl_gen g, const struct report *r)
 	yajl_gen_integer(g, (long long)r->denials_total);
 	S("denials_truncated");
 	yajl_gen_bool(g, r->denials_truncated);
+	/* Which of the kernel's refusals could be collected at all (docs/report.md). */
+	S("kernel_denials");
+	yajl_gen_map_open(g);
+	S("seccomp");
+	S(r->kernel_seccomp[0] ? r->kernel_seccomp : "unavailable: the sandbox did not start");
+	S("landlock");
+	S(r->kernel_landlock[0] ? r->kernel_landlock : "unavailable: the sandbox did not start");
+	yajl_gen_map_close(g);
 }
 
 char *report_render(const struct report *r)
@@ -235,24 +244,44 @@ char *report_render(const struct report *r)
 	return s;
 }
 
-int report_write(const struct report *r, const char *path, struct bw_error *err)
+static int write_all(int fd, const char *doc, size_t len)
 {
-	_cleanup_free_ char *doc = report_render(r);
-	if (strcmp(path, "-") != 0)
-		return fs_write_atomic(path, doc, strlen(doc), 0644, err) < 0
-			       ? bw_wrap(err, "--report `%s`", path)
-			       : 0;
-	fflush(stdout);
-	size_t off = 0, len = strlen(doc);
+	size_t off = 0;
 	while (off < len) {
-		ssize_t n = write(STDOUT_FILENO, doc + off, len - off);
+		ssize_t n = write(fd, doc + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return bw_fail(err, errno, "--report -: write to stdout");
+			return -1;
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+int report_write(const struct report *r, const char *path, struct bw_error *err)
+{
+	_cleanup_free_ char *doc = report_render(r);
+	size_t len = strlen(doc);
+	if (strcmp(path, "-") == 0) {
+		fflush(stdout);
+		return write_all(STDOUT_FILENO, doc, len) < 0
+			       ? bw_fail(err, errno, "--report -: write to stdout")
+			       : 0;
+	}
+	/* A regular file (or a new one) is replaced whole, atomically. Anything else that
+	 * exists (/dev/null, /dev/stderr, a FIFO) is written to, as a shell redirection would:
+	 * renaming over it would replace a device node with a file. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return bw_fail(err, EISDIR, "--report `%s`", path);
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 || write_all(fd, doc, len) < 0)
+			return bw_fail(err, errno, "--report `%s`", path);
+		return 0;
+	}
+	return fs_write_atomic(path, doc, len, 0644, err) < 0 ? bw_wrap(err, "--report `%s`", path)
+							       : 0;
 }
 
 void report_free(struct report *r)

@@ -15,7 +15,7 @@
 #define REPORT_MAX_DENIALS 1000
 
 struct report_denial {
-	char *kind;   /* "dns", "packet" */
+	char *kind;   /* "dns", "packet", "syscall", "landlock", "other" */
 	char *key;    /* the denial's identifying members as a canonical JSON object text */
 	uint64_t count;
 };
@@ -36,6 +36,9 @@ struct report {
 	size_t n_denials;
 	uint64_t denials_total;
 	bool denials_truncated;
+	/* Whether the kernel's refusals could be collected: "reported" or "unavailable: why";
+	 * empty when the sandbox never got that far. */
+	char kernel_seccomp[160], kernel_landlock[160];
 };
 
 /* Before teardown: the container's cgroup usage and the agent's events.jsonl (the agent must

@@ -268,3 +268,70 @@ test_sandbox_workspace_rw_refuses_symlinks_and_complain_mode() {
 	expect_contains "complain" "not with an rw workspace" "$out"
 	sbx --workspace "$WORK/w-link:overlay" -- true || fail "overlay through a link refused"
 }
+
+# ---- the kernel's refusals in the report (seccomp; Landlock while the host's audit is on) ----
+
+KD_HELPERS=$(dirname "${BASH_SOURCE[0]}")/helpers
+
+kd_valid_report() {
+	python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' \
+		"$SRC_DIR/docs/report.schema.json" "$1" || fail "report does not match the schema: $(cat "$1")"
+}
+
+# jq_count FILE FILTER: the count of the denial the filter selects (0 when absent).
+jq_count() { jq "[.denials[] | select($2) | .count] | add // 0" "$1"; }
+
+test_sandbox_report_lists_the_syscalls_seccomp_refused_and_only_its_own() {
+	# A neighbour refused many unshare(2) calls while this sandbox ran: its records reach the
+	# same audit group, and must not land in this report (the sandbox's own audit session).
+	sbx -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do unshare -U true 2>/dev/null; sleep 0.1; done' &
+	local other=$!
+	sbx --report "$WORK/kd.json" -- sh -c 'sleep 0.3; unshare -U true; unshare -U true; mount -t tmpfs x /mnt; true' 2>/dev/null ||
+		fail "sandbox failed"
+	wait $other
+	kd_valid_report "$WORK/kd.json"
+	expect_eq "kernel seccomp" reported "$(jq -r .kernel_denials.seccomp "$WORK/kd.json")"
+	expect_eq "unshare refused twice" 2 "$(jq_count "$WORK/kd.json" '.kind == "syscall" and .syscall == "unshare" and .action == "errno"')"
+	expect_eq "mount refused once" 1 "$(jq_count "$WORK/kd.json" '.kind == "syscall" and .syscall == "mount"')"
+	expect_eq "nothing else" 3 "$(jq .denials_total "$WORK/kd.json")"
+	# Without --report nothing asks the kernel to log the refusals (the same calls, no record).
+	out=$(python3 "$KD_HELPERS/audit_ctl.py" watch "$BULWARK" --root "$BW_ROOT" sandbox -- sh -c 'unshare -U true; mount -t tmpfs x /mnt; true' 2>/dev/null)
+	[ -z "$(echo "$out" | grep -E 'syscall=(272|165) ')" ] || fail "refusals logged without --report: $out"
+	out=$(python3 "$KD_HELPERS/audit_ctl.py" watch "$BULWARK" --root "$BW_ROOT" sandbox --report /dev/null -- sh -c 'unshare -U true; true' 2>/dev/null)
+	expect_contains "logged with --report" "syscall=272 " "$out"
+	# A report to a device is written to it, not renamed over it.
+	[ -c /dev/null ] || fail "--report /dev/null replaced the device: $(ls -l /dev/null)"
+	out=$(sbx --report /dev/stderr -- true 2>&1 >/dev/null)
+	expect_contains "report on stderr" '"version": 1' "$out"
+}
+
+test_sandbox_report_lists_landlock_refusals_while_audit_is_on() {
+	read -r enabled failure < <(python3 "$KD_HELPERS/audit_ctl.py" get) || fail "AUDIT_GET"
+	[ "$failure" != 2 ] || fail "this host's audit panics on lost records: the test would not be safe"
+	# Audit off (this kind of host): the report says Landlock refusals are not available.
+	if [ "$enabled" = 0 ]; then
+		sbx --report "$WORK/ll0.json" -- sh -c 'echo 5 >/proc/self/oom_score_adj; true' 2>/dev/null
+		expect_contains "landlock without audit" "unavailable: the host's audit is off" "$(jq -r .kernel_denials.landlock "$WORK/ll0.json")"
+		python3 "$KD_HELPERS/audit_ctl.py" set 1 || fail "cannot turn audit on"
+		trap 'python3 "$KD_HELPERS/audit_ctl.py" set 0' EXIT
+	fi
+	# Writes to /proc are refused by Landlock (docs/landlock.md), not by the mount.
+	sbx --report "$WORK/ll.json" -- sh -c 'echo 5 >/proc/self/oom_score_adj; echo 5 >/proc/self/oom_score_adj; true' 2>/dev/null ||
+		fail "sandbox failed"
+	[ "$enabled" = 0 ] && { python3 "$KD_HELPERS/audit_ctl.py" set 0 || fail "cannot turn audit off"; trap - EXIT; }
+	kd_valid_report "$WORK/ll.json"
+	expect_eq "kernel landlock" reported "$(jq -r .kernel_denials.landlock "$WORK/ll.json")"
+	expect_eq "write refused twice" 2 "$(jq_count "$WORK/ll.json" '.kind == "landlock" and .blockers == "fs.write_file" and (.object | endswith("/oom_score_adj"))')"
+	expect_eq "audit restored" "$enabled" "$(python3 "$KD_HELPERS/audit_ctl.py" get | cut -d' ' -f1)"
+}
+
+test_sandbox_log_denials_annotation_is_validated() {
+	b=$(new_bundle kd-ann)
+	cfg "$b" '.annotations["run.bulwark.log-denials"]="yes"'
+	out=$(bw run -b "$b" kd-ann </dev/null 2>&1) && fail "ran with a bad value"
+	expect_contains "names the annotation" 'run.bulwark.log-denials: must be "true" or "false", not "yes"' "$out"
+	[ ! -e "$BW_ROOT/kd-ann" ] || fail "state left behind"
+	cfg "$b" '.annotations["run.bulwark.log-denials"]="true"'
+	bw run -b "$b" kd-ann </dev/null || fail "log-denials=true refused"
+}

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <yajl/yajl_tree.h>
 
+#include "runtime/kdenials.h"
 #include "runtime/report.h"
 
 static yajl_val parse(const char *doc)
@@ -107,4 +108,71 @@ Test(report, signal_timeout_and_oom)
 	cr_assert_eq(YAJL_GET_INTEGER(get(v, "workspace_bytes_written", NULL)), 10);
 	yajl_tree_free(v);
 	free(doc);
+}
+
+/* ---- kernel denials: audit records as the kernel writes them (6.18) ---- */
+
+#define REC(type, text, out) kd_parse_record(type, text, strlen(text), out)
+
+Test(kdenials, seccomp_record)
+{
+	struct kd_record r;
+	cr_assert(REC(1326,
+		      "audit(1795368723.439:92): auid=0 uid=100001000 gid=100001000 ses=17 "
+		      "subj=unconfined pid=24764 comm=\"unshare\" exe=\"/usr/bin/unshare\" sig=0 "
+		      "arch=c000003e syscall=272 compat=0 ip=0x7f9466c6d0f7 code=0x50001",
+		      &r));
+	cr_assert_eq(r.kind, KD_SYSCALL);
+	cr_assert_eq(r.ses, 17);
+	cr_assert_eq(r.arch, 0xc000003eU);
+	cr_assert_eq(r.nr, 272);
+	cr_assert_eq(r.action, 0x00050000U, "errno, whatever the errno value");
+	cr_assert_eq(r.pid, 24764);
+	/* A complain-mode record, and the unset session. */
+	cr_assert(REC(1326, "auid=4294967295 ses=4294967295 arch=c000003e syscall=165 code=0x7ffc0000",
+		      &r));
+	cr_assert_eq(r.ses, 4294967295U);
+	cr_assert_eq(r.action, 0x7ffc0000U);
+	/* "xses=" or "myarch=" are not the fields; missing fields make the record unreadable. */
+	cr_assert_not(REC(1326, "xses=1 arch=c000003e syscall=1 code=0x50000", &r));
+	cr_assert_not(REC(1326, "ses=1 myarch=c000003e syscall=1 code=0x50000", &r));
+	cr_assert_not(REC(1326, "ses=1 arch=c000003e syscall=-1 code=0x50000", &r));
+	cr_assert_not(REC(1326, "ses=1 arch=c000003e syscall=1 code=", &r));
+	cr_assert_not(REC(1300, "ses=1 arch=c000003e syscall=1 code=0x50000", &r), "not SECCOMP");
+}
+
+Test(kdenials, landlock_records)
+{
+	struct kd_record r;
+	cr_assert(REC(1423,
+		      "audit(1795368901.331:101): domain=1f27a74f8 blockers=fs.write_file "
+		      "path=\"/tmp/ll-test\" dev=\"vda\" ino=10956373",
+		      &r));
+	cr_assert_eq(r.kind, KD_LANDLOCK_ACCESS);
+	cr_assert_eq(r.domain, 0x1f27a74f8ULL);
+	cr_assert_str_eq(r.blockers, "fs.write_file");
+	cr_assert_str_eq(r.object, "/tmp/ll-test");
+	/* Audit writes unusual strings in hex: a space and a quote in the name. */
+	cr_assert(REC(1423, "domain=a blockers=fs.make_reg,fs.refer path=2F7420782227 dev=\"vda\"",
+		      &r));
+	cr_assert_str_eq(r.blockers, "fs.make_reg,fs.refer");
+	cr_assert_str_eq(r.object, "/t x\"'");
+	/* Not a file: the object's fields as logged. */
+	cr_assert(REC(1423, "domain=a blockers=net.connect_tcp daddr=192.0.2.1 dest=443", &r));
+	cr_assert_str_eq(r.object, "daddr=192.0.2.1 dest=443");
+	cr_assert(REC(1424,
+		      "domain=1f27a74f8 status=allocated mode=enforcing pid=2076 uid=0 "
+		      "exe=\"/x\" comm=\"python3\"",
+		      &r));
+	cr_assert_eq(r.kind, KD_LANDLOCK_DOMAIN);
+	cr_assert(r.allocated);
+	cr_assert_eq(r.pid, 2076);
+	cr_assert(REC(1424, "domain=1f27a74f8 status=deallocated denials=1", &r));
+	cr_assert_not(r.allocated);
+	cr_assert_not(REC(1424, "domain=zz status=allocated pid=1", &r));
+	cr_assert_not(REC(1424, "domain=1 status=allocated pid=x", &r));
+	cr_assert_not(REC(1423, "domain=1 path=\"/x\"", &r), "no blockers");
+	/* A quoted value that never closes stays inside the record. */
+	cr_assert(REC(1423, "domain=1 blockers=fs.read_file path=\"/unterminated", &r));
+	cr_assert_str_eq(r.object, "/unterminated");
 }
