@@ -507,10 +507,20 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 		{0xc6120000, 15}, /* 198.18/15 benchmarking */
 		{0xe0000000, 3},  /* multicast, reserved, broadcast */
 	};
-	static const uint8_t zero[12] = {0}, mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t zero[12] = {0}, mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
+			     nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0},
+			     nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
 	if (family == AF_INET6) {
 		if (memcmp(a, zero, 12) == 0 || memcmp(a, mapped, 12) == 0)
-			return true; /* ::, ::1, IPv4-compatible and -mapped */
+			return true; /* ::, ::1, IPv4-compatible and -mapped: all of them */
+		/* IPv4 carried inside: NAT64 (64:ff9b::/96) and 6to4 (2002::/16) are private
+		 * when their IPv4 address is; the local-use NAT64 prefix 64:ff9b:1::/48 always. */
+		if (memcmp(a, nat64, 12) == 0)
+			return dnsproxy_private_addr(AF_INET, a + 12);
+		if (a[0] == 0x20 && a[1] == 0x02)
+			return dnsproxy_private_addr(AF_INET, a + 2);
+		if (memcmp(a, nat64_local, 6) == 0)
+			return true;
 		return (a[0] & 0xfe) == 0xfc ||		/* fc00::/7 ULA */
 		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
 		       (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */

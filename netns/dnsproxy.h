@@ -74,8 +74,9 @@ uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap);
 
 /* An address a public name has no business resolving to: unspecified, loopback, RFC 1918,
  * CGNAT (100.64/10), IETF protocol assignments (192.0.0/24), benchmarking (198.18/15),
- * link-local, multicast and reserved; ULA (fc00::/7), site-local, IPv4-mapped and -compatible
- * IPv6 (their IPv4 half is what counts). DNS answers with such addresses open nothing unless
+ * link-local, multicast and reserved; ULA (fc00::/7), site-local, link-local and multicast
+ * IPv6, all IPv4-mapped and -compatible IPv6, local-use NAT64 (64:ff9b:1::/48), and NAT64 or
+ * 6to4 addresses whose embedded IPv4 address is private. DNS answers with such addresses open nothing unless
  * the policy says dns.openPrivateAnswers (DNS rebinding into the owner's network). */
 bool dnsproxy_private_addr(int family, const uint8_t *addr);
 

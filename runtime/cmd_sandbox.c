@@ -417,12 +417,16 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		return -1;
 	}
 	run->rep.started = true;
-	if (run->kd != NULL && kd_start(run->kd, cr.pid, err) < 0) {
-		struct bw_error e2 = {0};
-		lifecycle_teardown(cr.c, &e2);
-		container_free(cr.c);
-		close(cr.pidfd);
-		return -1;
+	struct bw_error kerr = {0};
+	if (run->kd != NULL && kd_start(run->kd, cr.pid, &kerr) < 0) {
+		/* The sandbox runs anyway: only the report loses the kernel's refusals. */
+		char text[sizeof(run->rep.kernel_seccomp)] = "unavailable: ";
+		size_t used = strlen(text);
+		bw_error_text(&kerr, text + used, sizeof(text) - used);
+		memcpy(run->rep.kernel_seccomp, text, sizeof(text));
+		memcpy(run->rep.kernel_landlock, text, sizeof(text));
+		kd_free(run->kd);
+		run->kd = NULL;
 	}
 	/* Unlocked while it runs, as `run` does: list, state, kill and delete from elsewhere must
 	 * not hang on a long sandbox. */

@@ -14,12 +14,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "profiles/landlock.h"
 #include "runtime/audit.h"
 #include "runtime/report.h"
 
@@ -40,15 +42,15 @@
 static const char *field(const char *t, size_t len, const char *key, size_t *vlen)
 {
 	size_t kl = strlen(key);
-	for (size_t i = 0; i + kl <= len; i++) {
+	for (size_t i = 0; i + kl < len; i++) {
 		if ((i != 0 && t[i - 1] != ' ') || memcmp(t + i, key, kl) != 0 || t[i + kl] != '=')
 			continue;
 		const char *v = t + i + kl + 1;
 		size_t n = 0;
-		if (i + kl + 1 < len && *v == '"') { /* quoted: up to the closing quote */
+		if (i + kl + 1 < len && *v == '"') { /* quoted: up to the closing quote, if any */
 			while (i + kl + 2 + n < len && v[1 + n] != '"')
 				n++;
-			*vlen = n + 2;
+			*vlen = i + kl + 2 + n < len ? n + 2 : n + 1;
 		} else {
 			while (i + kl + 1 + n < len && v[n] != ' ')
 				n++;
@@ -82,19 +84,35 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+/* One byte of a name the sandbox chose: printable ASCII as is, anything else (controls,
+ * non-UTF-8) and the backslash as \xNN, so the report stays valid JSON text. */
+static size_t put_byte(char *out, size_t o, size_t cap, unsigned char c)
+{
+	if (c >= 0x20 && c < 0x7f && c != '\\') {
+		if (o + 1 < cap)
+			out[o++] = (char)c;
+		return o;
+	}
+	if (o + 4 < cap) {
+		snprintf(out + o, 5, "\\x%02x", c);
+		o += 4;
+	}
+	return o;
+}
+
 /* An audit string: "quoted", or hex when it holds anything unusual (audit's own rule). */
 static void untrusted(const char *v, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
-	if (n >= 2 && v[0] == '"') {
-		for (size_t i = 1; i + 1 < n && o + 1 < cap; i++)
-			out[o++] = v[i];
+	if (n >= 1 && v[0] == '"') {
+		for (size_t i = 1; i < n && v[i] != '"'; i++)
+			o = put_byte(out, o, cap, (unsigned char)v[i]);
 	} else {
-		for (size_t i = 0; i + 1 < n && o + 1 < cap; i += 2) {
+		for (size_t i = 0; i + 1 < n; i += 2) {
 			int hi = hexval(v[i]), lo = hexval(v[i + 1]);
 			if (hi < 0 || lo < 0)
 				break;
-			out[o++] = (char)(hi << 4 | lo);
+			o = put_byte(out, o, cap, (unsigned char)(hi << 4 | lo));
 		}
 	}
 	out[o] = '\0';
@@ -147,15 +165,16 @@ bool kd_parse_record(uint16_t type, const char *t, size_t len, struct kd_record 
 	if (v == NULL)
 		return false;
 	copy_field(v, n, out->blockers, sizeof(out->blockers));
+	const char *rest = v + n; /* the fields after the blockers */
 	if ((v = field(t, len, "path", &n)) != NULL) {
 		untrusted(v, n, out->object, sizeof(out->object));
-	} else {
-		/* Sockets, signals, ptrace: the fields after the blockers, as the kernel wrote them. */
-		const char *rest = strstr(t, " blockers=");
-		rest = rest != NULL ? strchr(rest + 1, ' ') : NULL;
-		if (rest != NULL)
-			copy_field(rest + 1, (size_t)(t + len - rest - 1), out->object,
-				   sizeof(out->object));
+	} else if (rest + 1 < t + len) {
+		/* Sockets, signals, ptrace: the fields as the kernel wrote them (comm= and the
+		 * like are quoted or hex, so spaces separate fields). */
+		size_t o = 0, m = (size_t)(t + len - rest - 1);
+		for (size_t i = 0; i < m; i++)
+			o = put_byte(out->object, o, sizeof(out->object), (unsigned char)rest[1 + i]);
+		out->object[o] = '\0';
 	}
 	return true;
 }
@@ -176,12 +195,12 @@ struct kdenials {
 	bool running;
 	struct kd_entry e[KD_ENTRIES];
 	size_t n;
-	uint64_t other; /* records that did not fit in the table, or that the socket lost */
-	struct {
-		uint64_t id;
-		pid_t pid;
-	} dom[KD_DOMAINS];
-	size_t ndom;
+	uint64_t other; /* records of the sandbox that did not fit in the table */
+	uint64_t lost;	/* times the kernel dropped records for the socket (ENOBUFS) */
+	uint64_t ours[KD_DOMAINS];    /* Landlock domains the sandbox's init created */
+	size_t nours;
+	uint64_t foreign[KD_DOMAINS]; /* recently seen domains of other processes (a ring) */
+	size_t nforeign;
 	char buf[16384];
 };
 
@@ -210,6 +229,25 @@ static void count(struct kdenials *k, const struct kd_record *r)
 	k->e[k->n++].count = 1;
 }
 
+static bool in_list(const uint64_t *l, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n && i < KD_DOMAINS; i++)
+		if (l[i] == id)
+			return true;
+	return false;
+}
+
+/* A domain of another process: forget its provisional counts, and skip it from now on. */
+static void forget_domain(struct kdenials *k, uint64_t id)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->e[i].r.kind != KD_LANDLOCK_ACCESS || k->e[i].r.domain != id)
+			k->e[w++] = k->e[i];
+	k->n = w;
+	k->foreign[k->nforeign++ % KD_DOMAINS] = id;
+}
+
 static void take(struct kdenials *k, uint16_t type, const char *text, size_t len)
 {
 	struct kd_record r;
@@ -221,13 +259,18 @@ static void take(struct kdenials *k, uint16_t type, const char *text, size_t len
 			count(k, &r);
 		break;
 	case KD_LANDLOCK_ACCESS:
-		count(k, &r); /* whose domain it is is known only later, from the domain record */
+		/* A domain's first access record comes before the record that names its
+		 * creator: an unknown domain is counted provisionally. */
+		if (!in_list(k->foreign, k->nforeign, r.domain))
+			count(k, &r);
 		break;
 	case KD_LANDLOCK_DOMAIN:
-		if (r.allocated && k->ndom < KD_DOMAINS) {
-			k->dom[k->ndom].id = r.domain;
-			k->dom[k->ndom++].pid = r.pid;
-		}
+		if (!r.allocated)
+			break;
+		if (r.pid != k->init)
+			forget_domain(k, r.domain);
+		else if (k->nours < KD_DOMAINS && !in_list(k->ours, k->nours, r.domain))
+			k->ours[k->nours++] = r.domain;
 		break;
 	case KD_NONE:
 		break;
@@ -240,7 +283,7 @@ static void drain(struct kdenials *k)
 	for (;;) {
 		ssize_t got = recv(k->sock, k->buf, sizeof(k->buf) - 1, MSG_DONTWAIT);
 		if (got < 0 && errno == ENOBUFS) {
-			k->other++; /* the kernel dropped records for us: at least one */
+			k->lost++; /* the kernel dropped records (whose, nobody knows) */
 			continue;
 		}
 		if (got < 0 && errno == EINTR)
@@ -249,12 +292,14 @@ static void drain(struct kdenials *k)
 			return;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)k->buf; NLMSG_OK(h, (size_t)got);
 		     h = NLMSG_NEXT(h, got)) {
-			/* Audit's multicast length covers the payload only; the payload is text. */
+			/* The payload is the record's text, not NUL-terminated: terminate it
+			 * (buf keeps a byte spare for that). */
 			size_t plen = h->nlmsg_len >= NLMSG_HDRLEN ? h->nlmsg_len - NLMSG_HDRLEN : 0;
-			const char *text = NLMSG_DATA(h);
+			char *text = NLMSG_DATA(h);
 			size_t room = (size_t)(k->buf + sizeof(k->buf) - 1 - text);
 			if (plen > room)
 				plen = room;
+			text[plen] = '\0';
 			while (plen > 0 && text[plen - 1] == '\0')
 				plen--;
 			take(k, h->nlmsg_type, text, plen);
@@ -275,10 +320,18 @@ static void *reader(void *arg)
 			break;
 	}
 	/* Records of the last refusals may still be on their way from the kernel's audit
-	 * thread: wait for the group to be quiet for 50 ms. */
-	struct pollfd p = {k->sock, POLLIN, 0};
-	while (poll(&p, 1, 50) > 0)
+	 * thread: read until the group has been quiet for 50 ms, for 500 ms at most (the group
+	 * carries the whole host's records and may never be quiet). */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		struct pollfd p = {k->sock, POLLIN, 0};
+		if (spent >= 500 || poll(&p, 1, 50) <= 0)
+			break;
 		drain(k);
+	}
 	return NULL;
 }
 
@@ -324,6 +377,16 @@ static int audit_status(struct audit_status *st)
 	}
 	errno = EPROTO;
 	return -1;
+}
+
+int kd_host_audit(bool *enabled, bool *panics)
+{
+	struct audit_status st;
+	if (audit_status(&st) < 0)
+		return -1;
+	*enabled = st.enabled != 0;
+	*panics = st.failure == AUDIT_FAIL_PANIC;
+	return 0;
 }
 
 static int read_u32_file(const char *path, uint32_t *out)
@@ -403,12 +466,20 @@ struct kdenials *kd_open(char *why, size_t why_len)
 
 bool kd_landlock_reported(const struct kdenials *k, char *why, size_t why_len)
 {
-	if (k != NULL && k->audit_on) {
+	int abi = landlock_abi_version();
+	if (k != NULL && k->audit_on && abi >= 7) {
 		snprintf(why, why_len, "reported");
 		return true;
 	}
-	snprintf(why, why_len, "unavailable: %s",
-		 k == NULL ? "as for seccomp" : "the host's audit is off (auditctl -e 1)");
+	if (k == NULL)
+		snprintf(why, why_len, "unavailable: as for seccomp");
+	else if (abi < 7)
+		snprintf(why, why_len,
+			 "unavailable: Landlock ABI %d cannot log refusals after execve (needs 7, "
+			 "Linux 6.15)",
+			 abi < 0 ? 0 : abi);
+	else
+		snprintf(why, why_len, "unavailable: the host's audit is off (auditctl -e 1)");
 	return false;
 }
 
@@ -443,10 +514,7 @@ static const char *action_name(uint32_t a)
 
 static bool domain_ours(const struct kdenials *k, uint64_t id)
 {
-	for (size_t i = 0; i < k->ndom; i++)
-		if (k->dom[i].id == id)
-			return k->dom[i].pid == k->init;
-	return false;
+	return in_list(k->ours, k->nours, id);
 }
 
 /* One denial, to the report (as an events.jsonl line) and to the audit log. */
@@ -511,6 +579,15 @@ void kd_finish(struct kdenials *k, struct report *rep, const char *id, const cha
 	if (k->other > 0) {
 		const char *kv[] = {NULL};
 		emit(rep, id, audit_path, "other", kv, k->other);
+	}
+	if (k->lost > 0 && rep != NULL) {
+		char *fields[] = {rep->kernel_seccomp, rep->kernel_landlock};
+		for (size_t i = 0; i < 2; i++)
+			if (strcmp(fields[i], "reported") == 0)
+				snprintf(fields[i], sizeof(rep->kernel_seccomp),
+					 "partial: the kernel dropped audit records %" PRIu64
+					 " times while the sandbox ran (some may have been its own)",
+					 k->lost);
 	}
 	kd_free(k);
 }

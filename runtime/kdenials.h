@@ -44,6 +44,10 @@ struct kd_record {
  * 1423, AUDIT_LANDLOCK_DOMAIN 1424). False for other types and unreadable records. Pure. */
 bool kd_parse_record(uint16_t type, const char *text, size_t len, struct kd_record *out);
 
+/* The host's audit: on or off, and whether it panics on lost records (AUDIT_GET; -1 with
+ * errno when it cannot be read). */
+int kd_host_audit(bool *enabled, bool *panics);
+
 struct kdenials;
 
 /* Before the sandbox is created: a new audit session for this process (inherited by the

@@ -178,6 +178,15 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 		return bw_fail(err, 0, KD_ANNOTATION ": must be \"true\" or \"false\", not \"%s\"",
 			       logd);
 	bool log_denials = logd != NULL && strcmp(logd, "true") == 0;
+	bool audit_on, panics;
+	if (log_denials && kd_host_audit(&audit_on, &panics) < 0)
+		return bw_fail(err, errno, KD_ANNOTATION ": the host's audit settings cannot be read");
+	/* A container that floods refusals would make the kernel lose records; a host that
+	 * panics then must not be handed that button. */
+	if (log_denials && panics)
+		return bw_fail(err, 0,
+			       KD_ANNOTATION ": the host's audit panics on lost records (auditctl "
+					     "-f 2): refusals cannot be logged safely");
 	cfg->landlock.log_denials = log_denials;
 	if (spec->linux.seccomp == NULL)
 		return 0;

@@ -268,15 +268,22 @@ int report_write(const struct report *r, const char *path, struct bw_error *err)
 			       ? bw_fail(err, errno, "--report -: write to stdout")
 			       : 0;
 	}
-	/* A regular file (or a new one) is replaced whole, atomically. Anything else that
-	 * exists (/dev/null, /dev/stderr, a FIFO) is written to, as a shell redirection would:
-	 * renaming over it would replace a device node with a file. */
+	/* A regular file (or a new one) is replaced whole, atomically. A character device
+	 * (/dev/null, a terminal) or a pipe or FIFO of the caller's (/dev/stderr) is written to,
+	 * as a shell redirection would: renaming over it would replace a device node with a
+	 * file. Opened without blocking, so a FIFO nobody reads cannot hang the sandbox. */
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode))
-			return bw_fail(err, EISDIR, "--report `%s`", path);
-		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 || write_all(fd, doc, len) < 0)
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return bw_fail(err, errno, "--report `%s`", path);
+		if (!S_ISCHR(st.st_mode) && !(S_ISFIFO(st.st_mode) && st.st_uid == geteuid()))
+			return bw_fail(err, 0,
+				       "--report `%s`: not a regular file, a character device or "
+				       "a pipe of ours",
+				       path);
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || write_all(fd, doc, len) < 0)
 			return bw_fail(err, errno, "--report `%s`", path);
 		return 0;
 	}

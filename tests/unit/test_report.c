@@ -157,6 +157,9 @@ Test(kdenials, landlock_records)
 		      &r));
 	cr_assert_str_eq(r.blockers, "fs.make_reg,fs.refer");
 	cr_assert_str_eq(r.object, "/t x\"'");
+	/* Bytes a sandbox chose that are not printable ASCII come out as \xNN. */
+	cr_assert(REC(1423, "domain=a blockers=fs.read_file path=2FFF0A5C", &r));
+	cr_assert_str_eq(r.object, "/\\xff\\x0a\\x5c");
 	/* Not a file: the object's fields as logged. */
 	cr_assert(REC(1423, "domain=a blockers=net.connect_tcp daddr=192.0.2.1 dest=443", &r));
 	cr_assert_str_eq(r.object, "daddr=192.0.2.1 dest=443");
