@@ -273,7 +273,15 @@ static int set_io_weights(const char *dir, const struct oci_block_io *b, struct 
 {
 	bool bfq = cg_has_file(dir, "io.bfq.weight");
 	const char *file = bfq ? "io.bfq.weight" : "io.weight";
+	bool weighted = b->weight.set && b->weight.v != 0;
 
+	for (size_t i = 0; !weighted && i < b->n_weight_devices; i++)
+		weighted = b->weight_devices[i].weight.set;
+	if (weighted && !bfq && !cg_has_file(dir, "io.weight"))
+		return bw_fail(err, 0,
+			       "linux.resources.blockIO.%s: no proportional I/O scheduler "
+			       "(BFQ) or io.weight (blk-iocost) on this host",
+			       b->weight.set && b->weight.v != 0 ? "weight" : "weightDevice");
 	if (b->weight.set && b->weight.v != 0 &&
 	    cg_writef(dir, file, err, "%" PRIu64,
 		      bfq ? b->weight.v : cg_blkio_weight_to_io(b->weight.v)) < 0)
