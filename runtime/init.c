@@ -339,7 +339,11 @@ void init_main(struct spawn_config *cfg, int sock)
 			init_fail(sock, &err);
 		seccomp_late = false;
 	}
-	prctl(PR_SET_PDEATHSIG, 0);
+	/* Until now the init died with its creator; a sandbox's keeps doing so for good (armed
+	 * again after the credential changes that cleared it): SIGKILL to a pid namespace's init
+	 * ends the namespace, so the sandbox cannot outlive its owner even when nobody is left to
+	 * tear it down. Armed before READY: a creator already dead makes that send fail. */
+	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
 	if (!cfg->is_exec) {

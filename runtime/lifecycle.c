@@ -364,6 +364,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.fifo_fd = fifo;
 	cfg.console_socket = o->console_socket;
 	cfg.keep_master = o->keep_master;
+	cfg.die_with_parent = o->owner > 0;
 	cfg.cg = cg;
 	cfg.on_started = on_started;
 	cfg.cb_ctx = &cc;

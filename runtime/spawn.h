@@ -28,6 +28,7 @@ struct spawn_config {
 	int fifo_fd;              /* create: O_PATH fd of exec.fifo, else -1 */
 	const char *console_socket;
 	bool keep_master;         /* run -t without a socket: the parent relays */
+	bool die_with_parent;     /* sandbox: the init is SIGKILLed when its creator dies */
 	struct caps_plan caps;
 	struct seccomp_prog *seccomp; /* NULL: none */
 	struct landlock_plan landlock;
