@@ -1,6 +1,7 @@
 /* `bulwark list`: every container under the state root, as a table or JSON. */
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
+#include "runtime/watchdog.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -66,6 +67,11 @@ VERB(list)
 		struct bw_error e2 = {0};
 		if (container_load(cli_state_root(g), de->d_name, &c, &e2) < 0)
 			continue;
+		/* Sandboxes whose owner and watchdog both died are released here. */
+		if (watchdog_sweep(c) == 1) {
+			container_free(c);
+			continue;
+		}
 		print_entry(c, fmt, quiet, &first);
 		container_free(c);
 	}

@@ -2,6 +2,7 @@
  * the terminal with -t) and return the container's exit status; --detach returns at once. */
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
+#include "runtime/watchdog.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -69,7 +70,13 @@ VERB(run)
 	/* Unlock the state while we wait, so that kill/state/exec from others work. */
 	close(cr.c->lockfd);
 	cr.c->lockfd = -1;
+	/* A lifetime watchdog killed meanwhile is replaced, with the same deadline. */
+	struct watchdog_guard *guard =
+		watchdog_recorded(cr.c)
+			? watchdog_guard_start(cli_state_root(g), cr.c->id, cr.pidfd, 0)
+			: NULL;
 	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, 0, NULL, err);
+	watchdog_guard_stop(guard);
 	if (status >= 0)
 		lifecycle_audit_exit(g, cr.c, status, false);
 	close(cr.pidfd);

@@ -25,6 +25,7 @@
 #include "runtime/report.h"
 #include "runtime/sandbox_net.h"
 #include "runtime/specgen.h"
+#include "runtime/watchdog.h"
 #include "runtime/workspace.h"
 
 struct sandbox_flags {
@@ -432,8 +433,14 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	 * not hang on a long sandbox. */
 	close(cr.c->lockfd);
 	cr.c->lockfd = -1;
+	/* A killed watchdog is replaced at once: the sandbox is never left unguarded. */
+	struct watchdog_guard *guard = watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd,
+							     getpid());
+	if (guard == NULL)
+		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
 	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,
 					&run->rep.timed_out, &run->rep.wait_status, err);
+	watchdog_guard_stop(guard);
 	run->rep.wall_ms = mono_ms() - t0;
 	if (run->rep.timed_out)
 		log_warn("sandbox: killed at the --timeout deadline");

@@ -250,6 +250,48 @@ static bool helper_entry(const char *entry, const char *tag, pid_t *pid, uint64_
 	return true;
 }
 
+int container_helper_pidfd(struct container *c, const char *tag)
+{
+	pid_t pid;
+	uint64_t start;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start))
+			continue;
+		int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		/* Checked after opening: a matching start time makes the fd the helper's own. */
+		if (fd >= 0 && proc_start_time(pid) == start)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	return -1;
+}
+
+bool container_helper_alive(struct container *c, const char *tag)
+{
+	int fd = container_helper_pidfd(c, tag);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+void container_replace_helper(struct container *c, const char *tag, pid_t pid, uint64_t start)
+{
+	pid_t p;
+	uint64_t t;
+	size_t o = 0;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		if (helper_entry(c->state.cleanup[i], tag, &p, &t))
+			free(c->state.cleanup[i]);
+		else
+			c->state.cleanup[o++] = c->state.cleanup[i];
+	}
+	if (c->state.cleanup != NULL)
+		c->state.cleanup[o] = NULL;
+	container_record_helper(c, tag, pid, start);
+}
+
 void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms)
 {
 	pid_t pid;

@@ -39,6 +39,11 @@ void container_free(struct container *c);
  * helper's start time if the caller has it (0: read it now). */
 void container_record_helper(struct container *c, const char *tag, pid_t pid, uint64_t start);
 void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms);
+/* A pidfd of the recorded helper if it still runs (its start time matches), else -1. */
+int container_helper_pidfd(struct container *c, const char *tag);
+bool container_helper_alive(struct container *c, const char *tag);
+/* Forget every recorded helper of that tag and record this one instead (not saved). */
+void container_replace_helper(struct container *c, const char *tag, pid_t pid, uint64_t start);
 
 /* /proc/<pid>/stat field 22 (start time in clock ticks); 0 if the process is gone. */
 uint64_t proc_start_time(pid_t pid);

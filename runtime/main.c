@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runtime/cli.h"
+#include "runtime/watchdog.h"
 
 extern char **environ;
 
@@ -160,6 +161,10 @@ int main(int argc, char **argv)
 {
 	struct global_opts g = {0};
 	struct bw_error err = {0};
+
+	/* A watchdog re-executes us under its own name (runtime/watchdog.c). */
+	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)
+		return watchdog_main(argc, argv);
 
 	/* The first argument naming a verb decides (global flags come before it). */
 	bool spawns = false;

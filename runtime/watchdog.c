@@ -1,12 +1,17 @@
 /* The watchdog process: double-forked from the runtime (so it is nobody's child but the
- * reaper's), holding only pidfds of the init and of the owner; when its time comes it does
- * exactly what `delete --force` does, under the container's lock. */
+ * reaper's), then re-executed as `bulwark-watchdog ID --root ROOT ...` (its own name: nothing
+ * aimed at `bulwark sandbox` hits it), holding only pidfds of the init and of the owner. Only
+ * SIGKILL ends it early; the owner replaces it then (watchdog_guard_start). When its time comes
+ * it does exactly what `delete --force` does, under the container's lock. */
 #include "runtime/watchdog.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -29,17 +34,19 @@ int watchdog_lifetime(const struct oci_spec *spec, int64_t *ms, struct bw_error 
 	if (v == NULL)
 		return 0;
 	if (parse_duration_ms(v, ms) < 0 || *ms <= 0 || *ms > LIFETIME_MAX_MS)
-		return bw_fail(err, 0,
-			       "annotations: " WATCHDOG_LIFETIME_ANNOTATION
-			       ": expected a duration such as 30s, 10m or 2h (at most 366 days), got \"%s\"",
-			       v);
+		return bw_fail(
+		    err, 0,
+		    "annotations: " WATCHDOG_LIFETIME_ANNOTATION
+		    ": expected a duration such as 30s, 10m or 2h (at most 366 days), got \"%s\"",
+		    v);
 	return 0;
 }
 
-static int64_t now_ms(void)
+/* Deadlines count suspended time too, and are absolute so that a replacement inherits them. */
+int64_t watchdog_now_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -60,14 +67,13 @@ static void release(const char *root, const char *id, bool expired, int64_t life
 }
 
 static __attribute__((noreturn)) void watch(const char *root, const char *id, int init_fd,
-					    int owner_fd, int64_t lifetime_ms)
+					    int owner_fd, int64_t deadline, int64_t lifetime_ms)
 {
-	int64_t deadline = lifetime_ms > 0 ? now_ms() + lifetime_ms : 0;
 	for (;;) {
 		struct pollfd p[2] = {{init_fd, POLLIN, 0}, {owner_fd, POLLIN, 0}};
 		int timeout = -1;
 		if (deadline > 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - watchdog_now_ms();
 			if (left <= 0) {
 				release(root, id, true, lifetime_ms);
 				_exit(0);
@@ -87,21 +93,49 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 	}
 }
 
-/* In the grandchild: nothing but the two pidfds and /dev/null survives. */
-static void become_watchdog(const char *root, const char *id, int init_pidfd, pid_t owner,
-			    int64_t lifetime_ms)
+/* `bulwark-watchdog ID --root ROOT DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd and, with
+ * OWNER 1, fd 4 the owner's. Termination requests are ignored: a watchdog that left on SIGTERM
+ * would leave its sandbox to whoever sent it. */
+int watchdog_main(int argc, char **argv)
+{
+	int64_t deadline, lifetime_ms;
+	if (argc != 7 || strcmp(argv[2], "--root") != 0 || parse_i64(argv[4], &deadline) < 0 ||
+	    parse_i64(argv[5], &lifetime_ms) < 0 ||
+	    (strcmp(argv[6], "0") != 0 && strcmp(argv[6], "1") != 0)) {
+		fprintf(stderr, "bulwark-watchdog: started by bulwark only\n");
+		return 2;
+	}
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD && s != SIGSEGV && s != SIGBUS &&
+		    s != SIGILL && s != SIGFPE && s != SIGABRT && s != SIGTRAP && s != SIGSYS)
+			signal(s, SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "bulwark-watch");
+	/* A few pages of memory: the OOM killer has better choices. */
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "-1000", 5) < 0) {
+			/* best effort */
+		}
+		close(fd);
+	}
+	bool owner = strcmp(argv[6], "1") == 0;
+	watch(argv[3], argv[1], 3, owner ? 4 : -1, deadline, lifetime_ms);
+}
+
+/* In the grandchild: nothing but the two pidfds and /dev/null survives the exec. Called after
+ * fork, possibly from a threaded process: no allocation here. */
+static __attribute__((noreturn)) void become_watchdog(int init_pidfd, pid_t owner, char **argv)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
 	int owner_fd = owner > 0 ? (int)syscall(SYS_pidfd_open, owner, 0) : -1;
 	if (owner > 0 && owner_fd < 0)
 		_exit(1);
-	/* Out of the way first: either fd may already sit at 3 or 4. */
+	/* Out of the way first: either fd may already sit at 3 or 4. dup2 clears CLOEXEC. */
 	int ifd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 10);
 	int ofd = owner_fd >= 0 ? fcntl(owner_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	if (ifd < 0 || (owner_fd >= 0 && ofd < 0) || dup2(ifd, 3) < 0 ||
@@ -115,23 +149,33 @@ static void become_watchdog(const char *root, const char *id, int init_pidfd, pi
 	dup2(null, 1);
 	dup2(null, 2);
 	close(null);
-	prctl(PR_SET_NAME, "bulwark-watch");
-	watch(root, id, 3, owner_fd >= 0 ? 4 : -1, lifetime_ms);
+	execve("/proc/self/exe", argv, (char *[]){NULL});
+	_exit(1);
 }
 
-int watchdog_start(const struct global_opts *g, struct container *c, int init_pidfd,
-		   int64_t lifetime_ms, pid_t owner, struct bw_error *err)
+struct helper_id {
+	pid_t pid;
+	uint64_t start;
+};
+
+/* Start one watchdog process; safe to call from any thread of the runtime. */
+static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int64_t deadline,
+			  int64_t lifetime_ms, pid_t owner, struct helper_id *out)
 {
-	if (lifetime_ms <= 0 && owner <= 0)
-		return 0;
+	char dl[32], lt[32];
+	snprintf(dl, sizeof(dl), "%" PRId64, deadline);
+	snprintf(lt, sizeof(lt), "%" PRId64, lifetime_ms);
+	char *argv[] = {"bulwark-watchdog",    (char *)id, "--root", (char *)root, dl, lt,
+			owner > 0 ? "1" : "0", NULL};
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return bw_fail(err, errno, "watchdog: pipe");
+		return -errno;
 	pid_t child = fork();
 	if (child < 0) {
+		int e = errno;
 		close(p[0]);
 		close(p[1]);
-		return bw_fail(err, errno, "watchdog: fork");
+		return -e;
 	}
 	if (child == 0) {
 		close(p[0]);
@@ -139,34 +183,200 @@ int watchdog_start(const struct global_opts *g, struct container *c, int init_pi
 		pid_t w = fork();
 		if (w == 0) {
 			close(p[1]);
-			become_watchdog(cli_state_root(g), c->id, init_pidfd, owner, lifetime_ms);
+			become_watchdog(init_pidfd, owner, argv);
 		}
 		/* Its start time is read while it is our child: it cannot be reaped (and its pid
 		 * reused) before we exit. */
-		struct {
-			pid_t pid;
-			uint64_t start;
-		} msg = {w, w > 0 ? proc_start_time(w) : 0};
+		struct helper_id msg = {w, w > 0 ? proc_start_time(w) : 0};
 		_exit(w > 0 && write(p[1], &msg, sizeof(msg)) == sizeof(msg) ? 0 : 1);
 	}
 	close(p[1]);
-	struct {
-		pid_t pid;
-		uint64_t start;
-	} msg = {-1, 0};
-	ssize_t n = read(p[0], &msg, sizeof(msg));
+	struct helper_id msg = {-1, 0};
+	ssize_t n;
+	while ((n = read(p[0], &msg, sizeof(msg))) < 0 && errno == EINTR)
+		;
 	close(p[0]);
 	int status;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	if (n != sizeof(msg) || msg.pid <= 1 || msg.start == 0)
-		return bw_fail(err, 0, "watchdog: could not start it");
-	/* Saved with the rest of the state at the end of create (one write on the hot path). */
-	container_record_helper(c, "watchdog", msg.pid, msg.start);
+		return -EIO;
+	*out = msg;
+	return 0;
+}
+
+int watchdog_start(const struct global_opts *g, struct container *c, int init_pidfd,
+		   int64_t lifetime_ms, pid_t owner, struct bw_error *err)
+{
+	if (lifetime_ms <= 0 && owner <= 0)
+		return 0;
+	int64_t deadline = lifetime_ms > 0 ? watchdog_now_ms() + lifetime_ms : 0;
+	struct helper_id w;
+	int r =
+	    spawn_watchdog(cli_state_root(g), c->id, init_pidfd, deadline, lifetime_ms, owner, &w);
+	if (r < 0)
+		return bw_fail(err, -r, "watchdog: could not start it");
+	/* Saved with the rest of the state at the end of create (one write on the hot path). A
+	 * replacement watchdog, and the sweep of orphans, read them back. */
+	container_record_helper(c, "watchdog", w.pid, w.start);
+	if (owner > 0)
+		container_record_helper(c, "owner", owner, 0);
+	if (deadline > 0)
+		strv_push_take(&c->state.cleanup,
+			       xasprintf("deadline:%" PRId64 ":%" PRId64, deadline, lifetime_ms));
 	return 0;
 }
 
 void watchdog_stop(struct container *c)
 {
 	container_stop_helper(c, "watchdog", SIGKILL, 1000);
+}
+
+/* The recorded absolute deadline (0: none) and the lifetime it came from. */
+static int64_t recorded_deadline(const struct container *c, int64_t *lifetime_ms)
+{
+	*lifetime_ms = 0;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		const char *e = c->state.cleanup[i];
+		long long d, l;
+		if (str_has_prefix(e, "deadline:") && sscanf(e + 9, "%lld:%lld", &d, &l) == 2) {
+			*lifetime_ms = l;
+			return d;
+		}
+	}
+	return 0;
+}
+
+/* Start a replacement for a dead watchdog, with the first one's deadline; c is locked. */
+static int replace_watchdog(struct container *c, int init_pidfd, pid_t owner)
+{
+	int64_t lifetime_ms, deadline = recorded_deadline(c, &lifetime_ms);
+	struct helper_id w;
+	struct bw_error e = {0};
+	if (spawn_watchdog(c->root, c->id, init_pidfd, deadline, lifetime_ms, owner, &w) < 0)
+		return -1;
+	container_replace_helper(c, "watchdog", w.pid, w.start);
+	return container_save(c, &e);
+}
+
+bool watchdog_recorded(const struct container *c)
+{
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+		if (str_has_prefix(c->state.cleanup[i], "watchdog:"))
+			return true;
+	return false;
+}
+
+struct watchdog_guard {
+	pthread_t thread;
+	int stop[2];
+	char *root, *id;
+	int init_pidfd;
+	pid_t owner;
+};
+
+/* One pass: under the lock, a pidfd of the live watchdog, replaced first if it died; -1 when
+ * there is nothing left to guard (deleted, or the init is gone: the owner tears down). */
+static int guard_pass(struct watchdog_guard *gd)
+{
+	struct container *c = NULL;
+	struct bw_error e = {0};
+	if (container_load(gd->root, gd->id, &c, &e) < 0)
+		return -1;
+	int fd = -1;
+	int ipfd = watchdog_recorded(c) ? container_pidfd(c, NULL) : -1;
+	if (ipfd >= 0) {
+		fd = container_helper_pidfd(c, "watchdog");
+		if (fd < 0 && replace_watchdog(c, gd->init_pidfd, gd->owner) == 0)
+			fd = container_helper_pidfd(c, "watchdog");
+		close(ipfd);
+	}
+	container_free(c);
+	return fd;
+}
+
+static void *guard_main(void *arg)
+{
+	struct watchdog_guard *gd = arg;
+	for (;;) {
+		int fd = guard_pass(gd);
+		if (fd < 0)
+			return NULL;
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {gd->stop[0], POLLIN, 0}};
+		while (poll(p, 2, -1) < 0 && errno == EINTR)
+			;
+		close(fd);
+		if (p[1].revents != 0)
+			return NULL;
+	}
+}
+
+struct watchdog_guard *watchdog_guard_start(const char *root, const char *id, int init_pidfd,
+					    pid_t owner)
+{
+	struct watchdog_guard *gd = xcalloc(1, sizeof(*gd));
+	gd->owner = owner;
+	gd->root = xstrdup(root);
+	gd->id = xstrdup(id);
+	gd->init_pidfd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 3);
+	if (gd->init_pidfd < 0 || pipe2(gd->stop, O_CLOEXEC) < 0)
+		goto fail;
+	if (pthread_create(&gd->thread, NULL, guard_main, gd) != 0) {
+		close(gd->stop[0]);
+		close(gd->stop[1]);
+		goto fail;
+	}
+	return gd;
+fail:
+	if (gd->init_pidfd >= 0)
+		close(gd->init_pidfd);
+	free(gd->root);
+	free(gd->id);
+	free(gd);
+	return NULL;
+}
+
+void watchdog_guard_stop(struct watchdog_guard *gd)
+{
+	if (gd == NULL)
+		return;
+	if (write(gd->stop[1], "x", 1) < 0) {
+		/* a pipe of our own: cannot fail */
+	}
+	pthread_join(gd->thread, NULL);
+	close(gd->stop[0]);
+	close(gd->stop[1]);
+	close(gd->init_pidfd);
+	free(gd->root);
+	free(gd->id);
+	free(gd);
+}
+
+int watchdog_sweep(struct container *c)
+{
+	if (container_helper_alive(c, "watchdog"))
+		return 0;
+	int64_t lifetime_ms, deadline = recorded_deadline(c, &lifetime_ms);
+	bool has_owner = false;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+		has_owner |= str_has_prefix(c->state.cleanup[i], "owner:");
+	bool orphan = has_owner && !container_helper_alive(c, "owner");
+	bool expired = deadline > 0 && watchdog_now_ms() >= deadline;
+	struct bw_error e = {0};
+	if (orphan || expired) {
+		if (expired) {
+			struct audit_rec *a = audit_begin(c->id, "expired");
+			audit_int(a, "lifetime_ms", lifetime_ms);
+			audit_commit_warn(a, lifecycle_audit_path(NULL, c));
+		}
+		lifecycle_teardown(c, &e);
+		return 1;
+	}
+	/* A detached container's lifetime watchdog was killed: its deadline still holds. */
+	int ipfd = deadline > 0 && !has_owner ? container_pidfd(c, NULL) : -1;
+	if (ipfd >= 0) {
+		replace_watchdog(c, ipfd, 0);
+		close(ipfd);
+	}
+	return 0;
 }

@@ -2,7 +2,9 @@
  * Two cases: a maximum lifetime (annotation run.bulwark.lifetime, for create/run and engines)
  * kills and releases the container at its deadline even with no runtime process in the
  * foreground; and an owner (the `sandbox` process) whose death, however sudden, releases the
- * sandbox. It quits by itself when the init exits first (lifetime) or when delete stops it. */
+ * sandbox. It quits by itself when the init exits first (lifetime) or when delete stops it.
+ * It runs as `bulwark-watchdog ID --root ROOT ...` and ignores every signal but SIGKILL; a
+ * killed one is replaced by its owner (the guard) or by the next `bulwark list` (the sweep). */
 #pragma once
 
 #include <stdint.h>
@@ -22,3 +24,18 @@ int watchdog_lifetime(const struct oci_spec *spec, int64_t *ms, struct bw_error 
 int watchdog_start(const struct global_opts *g, struct container *c, int init_pidfd,
 		   int64_t lifetime_ms, pid_t owner, struct bw_error *err);
 void watchdog_stop(struct container *c);
+/* The watchdog's own entry point (argv[0] "bulwark-watchdog"); never returns on success. */
+int watchdog_main(int argc, char **argv);
+/* Milliseconds on the clock deadlines are recorded in (CLOCK_BOOTTIME). */
+int64_t watchdog_now_ms(void);
+/* In the process waiting on the init (its lock released): a thread that replaces the
+ * container's watchdog, if it has one, whenever it dies, with the same deadline and owner (0:
+ * none). NULL if it cannot start. Stop it before tearing down. */
+struct watchdog_guard *watchdog_guard_start(const char *root, const char *id, int init_pidfd,
+					    pid_t owner);
+void watchdog_guard_stop(struct watchdog_guard *gd);
+bool watchdog_recorded(const struct container *c);
+/* For a loaded (locked) container: when its watchdog is dead and its owner too, or its
+ * lifetime is over, tear it down (returns 1); a detached container whose lifetime watchdog
+ * was killed gets a new one. */
+int watchdog_sweep(struct container *c);
