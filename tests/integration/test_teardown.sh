@@ -1,0 +1,204 @@
+# Teardown that no signal can skip (issue 11, class 5): whatever order SIGTERM, SIGINT, SIGHUP
+# and SIGKILL reach a sandbox's process and its watchdog, the sandbox's processes are gone
+# within 2 s of the owner's death and nothing is left. The command ignores every catchable
+# signal. The runner's leak check covers the state root, mounts and helper processes; these
+# tests also check the sandbox's own cgroups (/bulwark/<id>, outside the runner's prefix).
+
+TD_CMD='trap "" TERM INT HUP QUIT USR1 USR2; while :; do sleep 1; done'
+
+td_wd() { jq -r '.bulwark.cleanup[]? | select(startswith("watchdog:"))' "$BW_ROOT/$TD_ID/state.json" 2>/dev/null | cut -d: -f2; }
+td_alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# td_start [SANDBOX FLAGS]: a sandbox running TD_CMD; sets TD_MAIN TD_ID TD_WD TD_INIT TD_CGS.
+td_start() {
+	local before
+	before=$(ls "$BW_ROOT" 2>/dev/null | grep sandbox- | tr '\n' ' ')
+	"$BULWARK" --root "$BW_ROOT" sandbox "$@" -- sh -c "$TD_CMD" </dev/null >/dev/null 2>&1 &
+	TD_MAIN=$!
+	TD_ID=""
+	for _ in $(seq 100); do
+		for d in $(ls "$BW_ROOT" 2>/dev/null | grep sandbox-); do
+			case " $before " in *" $d "*) ;; *) TD_ID=$d ;; esac
+		done
+		[ -n "$TD_ID" ] && [ -s "$BW_ROOT/$TD_ID/state.json" ] && [ ! -e "$BW_ROOT/$TD_ID/exec.fifo" ] && break
+		sleep 0.05
+	done
+	[ -n "$TD_ID" ] || fail "sandbox did not start"
+	TD_WD=$(td_wd)
+	TD_INIT=$(jq -r .pid "$BW_ROOT/$TD_ID/state.json")
+	TD_CGS=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$TD_ID")
+	[ -n "$TD_WD" ] && td_alive "$TD_WD" || fail "no watchdog"
+	td_alive "$TD_INIT" || fail "no init"
+	[ -n "$TD_CGS" ] || fail "no cgroup for $TD_ID"
+}
+
+# Every process of the sandbox is gone (no live task in any of its cgroups, init dead).
+td_procs_gone() {
+	td_alive "$TD_INIT" && return 1
+	local d
+	for d in $TD_CGS; do
+		[ -d "$d" ] && [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && return 1
+	done
+	return 0
+}
+
+# td_gone_within MS WHAT: the sandbox's processes are gone within MS ms from now.
+td_gone_within() {
+	local t0=$(date +%s%N)
+	while ! td_procs_gone; do
+		[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt "$1" ] || fail "$2: processes of $TD_ID still there after $1 ms"
+		sleep 0.05
+	done
+}
+
+# Nothing of the sandbox is left: state, cgroups, veth, helper processes.
+td_nothing_left() {
+	local d
+	for _ in $(seq 60); do [ -e "$BW_ROOT/$TD_ID" ] || break; sleep 0.05; done
+	[ ! -e "$BW_ROOT/$TD_ID" ] || fail "$1: state of $TD_ID left"
+	for d in $TD_CGS; do [ ! -d "$d" ] || fail "$1: cgroup $d left"; done
+	local veth
+	veth=$(python3 -c 'import sys
+h = 14695981039346656037
+for c in sys.argv[1].encode(): h = ((h ^ c) * 1099511628211) & (2**64 - 1)
+print("bw-%012x" % (h & 0xffffffffffff))' "$TD_ID")
+	[ -z "$(ip -o link show 2>/dev/null | grep " $veth[@:]")" ] || fail "$1: veth $veth left"
+	# The id through a file: grep's own command line must not match.
+	d=$(grep -laFf <(echo "$TD_ID") /proc/[0-9]*/cmdline 2>/dev/null | tr '\n' ' ')
+	[ -z "$d" ] || fail "$1: processes of $TD_ID left: $d"
+}
+
+# td_finish WHAT: reap the owner (our child), then nothing may be left.
+td_finish() {
+	wait "$TD_MAIN" 2>/dev/null || true
+	td_nothing_left "$1"
+}
+
+# The watchdog is hit first: TERM/INT/HUP are ignored, KILL gets it replaced; then the owner:
+# TERM/INT/HUP are forwarded to the command (which ignores them), KILL is its death.
+test_teardown_any_signal_to_watchdog_then_owner() {
+	for s1 in TERM INT HUP KILL; do
+		for s2 in TERM INT HUP KILL; do
+			local what="watchdog $s1, owner $s2"
+			td_start
+			kill -s "$s1" "$TD_WD"
+			if [ "$s1" = KILL ]; then
+				for _ in $(seq 40); do w=$(td_wd); [ -n "$w" ] && [ "$w" != "$TD_WD" ] && td_alive "$w" && break; sleep 0.05; done
+				[ "$w" != "$TD_WD" ] && td_alive "$w" || fail "$what: watchdog not replaced"
+				TD_WD=$w
+			else
+				sleep 0.2
+				td_alive "$TD_WD" || fail "$what: watchdog left on SIG$s1"
+			fi
+			kill -s "$s2" "$TD_MAIN"
+			if [ "$s2" != KILL ]; then
+				sleep 0.2
+				td_alive "$TD_MAIN" && td_alive "$TD_INIT" || fail "$what: the sandbox ended on a signal its command ignores"
+				kill -KILL "$TD_MAIN"
+			fi
+			td_gone_within 2000 "$what"
+			td_finish "$what"
+		done
+	done
+}
+
+# The owner is hit first; the watchdog right after (KILL may catch it in the middle of its
+# teardown: the next `bulwark list` finishes the job).
+test_teardown_any_signal_to_owner_then_watchdog() {
+	for s1 in TERM INT HUP KILL; do
+		for s2 in TERM INT HUP KILL; do
+			local what="owner $s1, watchdog $s2"
+			td_start
+			kill -s "$s1" "$TD_MAIN"
+			kill -s "$s2" "$TD_WD" 2>/dev/null || true
+			if [ "$s1" != KILL ]; then
+				sleep 0.3
+				td_alive "$TD_MAIN" && td_alive "$TD_INIT" || fail "$what: the sandbox ended on a signal its command ignores"
+				kill -KILL "$TD_MAIN"
+			fi
+			td_gone_within 2000 "$what"
+			wait "$TD_MAIN" 2>/dev/null || true
+			if [ "$s1" = KILL ] && [ "$s2" = KILL ]; then
+				bw list -q >/dev/null
+			fi
+			td_finish "$what"
+		done
+	done
+}
+
+# Both at once by SIGKILL, with a firewall (veth, agent): the kernel ends the sandbox with its
+# owner; the state, cgroups and veth go at the next `bulwark list`, which does not list it.
+test_teardown_owner_and_watchdog_killed_at_once() {
+	for flags in "" "--allow 192.0.2.1:443/tcp"; do
+		td_start $flags
+		kill -KILL "$TD_MAIN" "$TD_WD"
+		td_gone_within 2000 "both killed ${flags:-(no network)}"
+		wait "$TD_MAIN" 2>/dev/null || true
+		out=$(bw list -q)
+		case "$out" in *"$TD_ID"*) fail "still listed: $out" ;; esac
+		td_nothing_left "both killed ${flags:-(no network)}"
+	done
+}
+
+# The watchdog does not answer to the sandbox's name, yet keeps the state root in its command
+# line (where the runner's leak check finds helpers).
+test_teardown_watchdog_has_its_own_name() {
+	td_start
+	comm=$(cat "/proc/$TD_WD/comm")
+	cmdline=$(tr '\0' ' ' <"/proc/$TD_WD/cmdline")
+	expect_eq comm bulwark-watch "$comm"
+	expect_contains cmdline "bulwark-watchdog $TD_ID --root $BW_ROOT" "$cmdline"
+	case "$cmdline" in *"bulwark sandbox"* | *" sandbox "*) fail "cmdline looks like the sandbox: $cmdline" ;; esac
+	pat="bulwark --root $BW_ROOT sandbox"
+	found=$(pgrep -f -- "$pat" | tr '\n' ' ')
+	kill -KILL "$TD_MAIN"
+	case " $found " in *" $TD_WD "*) fail "pgrep -f '$pat' finds the watchdog" ;; esac
+	case " $found " in *" $TD_MAIN "*) ;; *) fail "pgrep -f '$pat' does not find the sandbox itself" ;; esac
+	td_gone_within 2000 "owner killed"
+	td_finish "owner killed"
+}
+
+# run.bulwark.lifetime holds though its watchdog is SIGKILLed: a foreground `run` replaces it
+# at once; for a detached container the next `bulwark list` does (or, past the deadline,
+# releases the container itself).
+test_teardown_lifetime_holds_when_the_watchdog_is_killed() {
+	b=$(new_bundle td-life-run)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"2s"} | .process.args=["sleep","60"]'
+	bw run --bundle "$b" td-life-run </dev/null >/dev/null 2>&1 &
+	runner=$!
+	for _ in $(seq 60); do [ -s "$BW_ROOT/td-life-run/state.json" ] && break; sleep 0.05; done
+	TD_ID=td-life-run
+	w=$(td_wd)
+	[ -n "$w" ] || fail "no watchdog"
+	kill -KILL "$w"
+	t0=$(date +%s)
+	rc=0; timeout 10 tail --pid="$runner" -f /dev/null || rc=$?
+	[ "$rc" = 0 ] || fail "run outlived its lifetime"
+	[ $(( $(date +%s) - t0 )) -le 4 ] || fail "run ended late"
+	wait "$runner" 2>/dev/null || true
+	[ ! -e "$BW_ROOT/td-life-run" ] || fail "state left"
+
+	# Past the deadline, `bulwark list` releases it (and does not list it).
+	b=$(new_bundle td-life-late)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"1s"} | .process.args=["sleep","60"]'
+	bw run -d --bundle "$b" td-life-late </dev/null >/dev/null 2>&1 || fail "run -d td-life-late"
+	TD_ID=td-life-late
+	kill -KILL "$(td_wd)"
+	sleep 1.3
+	case "$(bw list -q)" in *td-life-late*) fail "listed past its lifetime" ;; esac
+	[ ! -e "$BW_ROOT/td-life-late" ] || fail "td-life-late outlived its lifetime"
+
+	# Before the deadline, `bulwark list` gives it a new watchdog, which keeps the deadline.
+	b=$(new_bundle td-life-det)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"2s"} | .process.args=["sleep","60"]'
+	bw run -d --bundle "$b" td-life-det </dev/null >/dev/null 2>&1 || fail "run -d td-life-det"
+	TD_ID=td-life-det
+	kill -KILL "$(td_wd)"
+	t0=$(date +%s%N)
+	bw list -q >/dev/null
+	w=$(td_wd)
+	td_alive "$w" || fail "no replacement watchdog"
+	for _ in $(seq 80); do [ -e "$BW_ROOT/td-life-det" ] || break; sleep 0.05; done
+	[ ! -e "$BW_ROOT/td-life-det" ] || fail "detached container outlived its lifetime"
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500 ] || fail "released before its deadline"
+}
