@@ -82,7 +82,7 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 		}
 		/* With an owner, the init's exit changes nothing: the owner tears down. */
 		int r = owner_fd >= 0 ? poll(p + 1, 1, timeout) : poll(p, 1, timeout);
-		if (r < 0 && errno != EINTR)
+		if ((r < 0 && errno != EINTR) || ((p[0].revents | p[1].revents) & POLLNVAL))
 			_exit(1);
 		if (owner_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
 			release(root, id, false, 0);
@@ -96,12 +96,24 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 /* `bulwark-watchdog ID --root ROOT DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd and, with
  * OWNER 1, fd 4 the owner's. Termination requests are ignored: a watchdog that left on SIGTERM
  * would leave its sandbox to whoever sent it. */
+static bool is_pidfd(int fd)
+{
+	char path[32], target[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[pidfd]") == 0;
+}
+
 int watchdog_main(int argc, char **argv)
 {
 	int64_t deadline, lifetime_ms;
 	if (argc != 7 || strcmp(argv[2], "--root") != 0 || parse_i64(argv[4], &deadline) < 0 ||
 	    parse_i64(argv[5], &lifetime_ms) < 0 ||
-	    (strcmp(argv[6], "0") != 0 && strcmp(argv[6], "1") != 0)) {
+	    (strcmp(argv[6], "0") != 0 && strcmp(argv[6], "1") != 0) || !is_pidfd(3) ||
+	    (strcmp(argv[6], "1") == 0 && !is_pidfd(4))) {
 		fprintf(stderr, "bulwark-watchdog: started by bulwark only\n");
 		return 2;
 	}

@@ -42,14 +42,18 @@ td_procs_gone() {
 	return 0
 }
 
-# td_gone_within MS WHAT: the sandbox's processes are gone within MS ms from now.
-td_gone_within() {
-	local t0=$(date +%s%N)
+# td_gone_by T0 WHAT: the sandbox's processes are gone within 2 s of T0 (date +%s%N).
+td_gone_by() {
 	while ! td_procs_gone; do
-		[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt "$1" ] || fail "$2: processes of $TD_ID still there after $1 ms"
+		[ $(( ($(date +%s%N) - $1) / 1000000 )) -lt 2000 ] || fail "$2: processes of $TD_ID still there 2 s after the owner's death"
 		sleep 0.05
 	done
 }
+
+# Several sandboxes at once: td_save N keeps the current one's variables, td_use N restores.
+td_save() { S_MAIN[$1]=$TD_MAIN S_ID[$1]=$TD_ID S_WD[$1]=$TD_WD S_INIT[$1]=$TD_INIT S_CGS[$1]=$TD_CGS; }
+td_use() { TD_MAIN=${S_MAIN[$1]} TD_ID=${S_ID[$1]} TD_WD=${S_WD[$1]} TD_INIT=${S_INIT[$1]} TD_CGS=${S_CGS[$1]}; }
+declare -a S_MAIN S_ID S_WD S_INIT S_CGS S_T0 2>/dev/null || true
 
 # Nothing of the sandbox is left: state, cgroups, veth, helper processes.
 td_nothing_left() {
@@ -74,56 +78,72 @@ td_finish() {
 	td_nothing_left "$1"
 }
 
-# The watchdog is hit first: TERM/INT/HUP are ignored, KILL gets it replaced; then the owner:
-# TERM/INT/HUP are forwarded to the command (which ignores them), KILL is its death.
-test_teardown_any_signal_to_watchdog_then_owner() {
-	for s1 in TERM INT HUP KILL; do
-		for s2 in TERM INT HUP KILL; do
-			local what="watchdog $s1, owner $s2"
-			td_start
+# td_round FIRST S1 "S2..." WHAT: one sandbox per S2, started together; FIRST (watchdog or
+# owner) gets S1, the other one S2. A signal the owner survives (it forwards TERM/INT/HUP to
+# the command, which ignores them) is followed by SIGKILL: the owner's death is the moment the
+# 2 s start from.
+td_round() {
+	local first=$1 s1=$2 i n=0 s2 w
+	local sigs=($3)
+	for s2 in "${sigs[@]}"; do td_start; td_save $n; n=$((n + 1)); done
+	for i in $(seq 0 $((n - 1))); do
+		td_use $i
+		s2=${sigs[$i]}
+		if [ "$first" = watchdog ]; then
 			kill -s "$s1" "$TD_WD"
-			if [ "$s1" = KILL ]; then
-				for _ in $(seq 40); do w=$(td_wd); [ -n "$w" ] && [ "$w" != "$TD_WD" ] && td_alive "$w" && break; sleep 0.05; done
-				[ "$w" != "$TD_WD" ] && td_alive "$w" || fail "$what: watchdog not replaced"
-				TD_WD=$w
-			else
-				sleep 0.2
-				td_alive "$TD_WD" || fail "$what: watchdog left on SIG$s1"
-			fi
-			kill -s "$s2" "$TD_MAIN"
-			if [ "$s2" != KILL ]; then
-				sleep 0.2
-				td_alive "$TD_MAIN" && td_alive "$TD_INIT" || fail "$what: the sandbox ended on a signal its command ignores"
-				kill -KILL "$TD_MAIN"
-			fi
-			td_gone_within 2000 "$what"
-			td_finish "$what"
-		done
+		else
+			kill -s "$s1" "$TD_MAIN"
+			# Right after: a KILL may catch the watchdog in the middle of its teardown.
+			kill -s "$s2" "$TD_WD" 2>/dev/null || true
+		fi
+		S_T0[$i]=$(date +%s%N)
+	done
+	sleep 0.3
+	for i in $(seq 0 $((n - 1))); do
+		td_use $i
+		s2=${sigs[$i]}
+		local what="$first $s1 then ${sigs[$i]}"
+		if [ "$first" = watchdog ] && [ "$s1" = KILL ]; then
+			for _ in $(seq 40); do w=$(td_wd); [ -n "$w" ] && [ "$w" != "$TD_WD" ] && td_alive "$w" && break; sleep 0.05; done
+			[ "$w" != "$TD_WD" ] && td_alive "$w" || fail "$what: watchdog not replaced"
+		elif [ "$first" = watchdog ]; then
+			td_alive "$TD_WD" || fail "$what: watchdog left on SIG$s1"
+		fi
+		[ "$first" = watchdog ] && kill -s "$s2" "$TD_MAIN"
+		S_T0[$i]=$(date +%s%N)
+	done
+	sleep 0.3
+	for i in $(seq 0 $((n - 1))); do
+		td_use $i
+		local what="$first $s1 then ${sigs[$i]}"
+		if { [ "$first" = watchdog ] && [ "${sigs[$i]}" != KILL ]; } || { [ "$first" = owner ] && [ "$s1" != KILL ]; }; then
+			td_alive "$TD_MAIN" && td_alive "$TD_INIT" || fail "$what: the sandbox ended on a signal its command ignores"
+			kill -KILL "$TD_MAIN"
+			S_T0[$i]=$(date +%s%N)
+		fi
+	done
+	for i in $(seq 0 $((n - 1))); do
+		td_use $i
+		local what="$first $s1 then ${sigs[$i]}"
+		td_gone_by "${S_T0[$i]}" "$what"
+		wait "$TD_MAIN" 2>/dev/null || true
+	done
+	# Both killed: nobody was left to release it; the next `bulwark list` does.
+	[ "$first" = owner ] && [ "$s1" = KILL ] && bw list -q >/dev/null
+	for i in $(seq 0 $((n - 1))); do
+		td_use $i
+		td_nothing_left "$first $s1 then ${sigs[$i]}"
 	done
 }
 
-# The owner is hit first; the watchdog right after (KILL may catch it in the middle of its
-# teardown: the next `bulwark list` finishes the job).
+# The watchdog is hit first: TERM/INT/HUP are ignored, KILL gets it replaced; then the owner.
+test_teardown_any_signal_to_watchdog_then_owner() {
+	for s1 in TERM INT HUP KILL; do td_round watchdog "$s1" "TERM INT HUP KILL"; done
+}
+
+# The owner is hit first, its watchdog right after.
 test_teardown_any_signal_to_owner_then_watchdog() {
-	for s1 in TERM INT HUP KILL; do
-		for s2 in TERM INT HUP KILL; do
-			local what="owner $s1, watchdog $s2"
-			td_start
-			kill -s "$s1" "$TD_MAIN"
-			kill -s "$s2" "$TD_WD" 2>/dev/null || true
-			if [ "$s1" != KILL ]; then
-				sleep 0.3
-				td_alive "$TD_MAIN" && td_alive "$TD_INIT" || fail "$what: the sandbox ended on a signal its command ignores"
-				kill -KILL "$TD_MAIN"
-			fi
-			td_gone_within 2000 "$what"
-			wait "$TD_MAIN" 2>/dev/null || true
-			if [ "$s1" = KILL ] && [ "$s2" = KILL ]; then
-				bw list -q >/dev/null
-			fi
-			td_finish "$what"
-		done
-	done
+	for s1 in TERM INT HUP KILL; do td_round owner "$s1" "TERM INT HUP KILL"; done
 }
 
 # Both at once by SIGKILL, with a firewall (veth, agent): the kernel ends the sandbox with its
@@ -132,7 +152,7 @@ test_teardown_owner_and_watchdog_killed_at_once() {
 	for flags in "" "--allow 192.0.2.1:443/tcp"; do
 		td_start $flags
 		kill -KILL "$TD_MAIN" "$TD_WD"
-		td_gone_within 2000 "both killed ${flags:-(no network)}"
+		td_gone_by "$(date +%s%N)" "both killed ${flags:-(no network)}"
 		wait "$TD_MAIN" 2>/dev/null || true
 		out=$(bw list -q)
 		case "$out" in *"$TD_ID"*) fail "still listed: $out" ;; esac
@@ -152,9 +172,10 @@ test_teardown_watchdog_has_its_own_name() {
 	pat="bulwark --root $BW_ROOT sandbox"
 	found=$(pgrep -f -- "$pat" | tr '\n' ' ')
 	kill -KILL "$TD_MAIN"
+	t0=$(date +%s%N)
 	case " $found " in *" $TD_WD "*) fail "pgrep -f '$pat' finds the watchdog" ;; esac
 	case " $found " in *" $TD_MAIN "*) ;; *) fail "pgrep -f '$pat' does not find the sandbox itself" ;; esac
-	td_gone_within 2000 "owner killed"
+	td_gone_by "$t0" "owner killed"
 	td_finish "owner killed"
 }
 
