@@ -72,9 +72,8 @@ VERB(run)
 	cr.c->lockfd = -1;
 	/* A lifetime watchdog killed meanwhile is replaced, with the same deadline. */
 	struct watchdog_guard *guard =
-		watchdog_recorded(cr.c)
-			? watchdog_guard_start(cli_state_root(g), cr.c->id, cr.pidfd, 0)
-			: NULL;
+	    watchdog_recorded(cr.c) ? watchdog_guard_start(cli_state_root(g), cr.c->id, cr.pidfd, 0)
+				    : NULL;
 	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, 0, NULL, err);
 	watchdog_guard_stop(guard);
 	if (status >= 0)

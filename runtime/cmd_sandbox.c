@@ -376,6 +376,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		       struct bw_error *err)
 {
 	struct global_opts g2 = *g;
+	/* What an earlier sandbox left when it and its watchdog were both SIGKILLed. */
+	watchdog_sweep_root(cli_state_root(g));
 	if (write_policy(g, run, err) < 0)
 		return -1;
 	if (run->net.policy != NULL || run->policy_file != NULL)
@@ -434,8 +436,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	close(cr.c->lockfd);
 	cr.c->lockfd = -1;
 	/* A killed watchdog is replaced at once: the sandbox is never left unguarded. */
-	struct watchdog_guard *guard = watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd,
-							     getpid());
+	struct watchdog_guard *guard =
+	    watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd, getpid());
 	if (guard == NULL)
 		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
 	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,

@@ -48,15 +48,20 @@ static struct container *container_alloc(const char *root, const char *id)
 	return c;
 }
 
-static int container_lock(struct container *c, struct bw_error *err)
+static int container_lock_how(struct container *c, int how, struct bw_error *err)
 {
 	c->lockfd = openat(c->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (c->lockfd < 0)
 		return bw_fail(err, errno, "open lock of container %s", c->id);
-	while (flock(c->lockfd, LOCK_EX) < 0)
+	while (flock(c->lockfd, how) < 0)
 		if (errno != EINTR)
 			return bw_fail(err, errno, "lock container %s", c->id);
 	return 0;
+}
+
+static int container_lock(struct container *c, struct bw_error *err)
+{
+	return container_lock_how(c, LOCK_EX, err);
 }
 
 int container_new(const char *root, const char *id, struct container **out, struct bw_error *err)
@@ -87,7 +92,22 @@ int container_new(const char *root, const char *id, struct container **out, stru
 	return 0;
 }
 
+static int load(const char *root, const char *id, int how, struct container **out,
+		struct bw_error *err);
+
 int container_load(const char *root, const char *id, struct container **out, struct bw_error *err)
+{
+	return load(root, id, LOCK_EX, out, err);
+}
+
+int container_try_load(const char *root, const char *id, struct container **out,
+		       struct bw_error *err)
+{
+	return load(root, id, LOCK_EX | LOCK_NB, out, err);
+}
+
+static int load(const char *root, const char *id, int how, struct container **out,
+		struct bw_error *err)
 {
 	_cleanup_free_ char *json = NULL;
 	size_t len;
@@ -106,7 +126,7 @@ int container_load(const char *root, const char *id, struct container **out, str
 		}
 		return bw_fail(err, e, "open state of container %s", id);
 	}
-	if (container_lock(c, err) < 0) {
+	if (container_lock_how(c, how, err) < 0) {
 		container_free(c);
 		return -1;
 	}

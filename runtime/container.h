@@ -23,6 +23,9 @@ int container_validate_id(const char *id, struct bw_error *err);
 int container_new(const char *root, const char *id, struct container **out, struct bw_error *err);
 /* Open and lock an existing container. "container does not exist", returning -ENOENT, if unknown. */
 int container_load(const char *root, const char *id, struct container **out, struct bw_error *err);
+/* The same without waiting: -1 (EWOULDBLOCK) if someone holds the lock. */
+int container_try_load(const char *root, const char *id, struct container **out,
+		       struct bw_error *err);
 int container_save(struct container *c, struct bw_error *err);
 /* Live status: stopped when the init is gone (or its pid was reused). */
 enum oci_status container_status(struct container *c);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -391,4 +392,20 @@ int watchdog_sweep(struct container *c)
 		close(ipfd);
 	}
 	return 0;
+}
+
+void watchdog_sweep_root(const char *root)
+{
+	DIR *d = opendir(root);
+	for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;) {
+		struct container *c = NULL;
+		struct bw_error e = {0};
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
+		    container_try_load(root, de->d_name, &c, &e) < 0)
+			continue;
+		watchdog_sweep(c);
+		container_free(c);
+	}
+	if (d != NULL)
+		closedir(d);
 }

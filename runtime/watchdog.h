@@ -39,3 +39,5 @@ bool watchdog_recorded(const struct container *c);
  * lifetime is over, tear it down (returns 1); a detached container whose lifetime watchdog
  * was killed gets a new one. */
 int watchdog_sweep(struct container *c);
+/* watchdog_sweep over every container of the state root whose lock is free right now. */
+void watchdog_sweep_root(const char *root);

@@ -146,17 +146,23 @@ test_teardown_any_signal_to_owner_then_watchdog() {
 	for s1 in TERM INT HUP KILL; do td_round owner "$s1" "TERM INT HUP KILL"; done
 }
 
-# Both at once by SIGKILL, with a firewall (veth, agent): the kernel ends the sandbox with its
-# owner; the state, cgroups and veth go at the next `bulwark list`, which does not list it.
+# Both at once by SIGKILL, with a firewall (veth, agent) or not: the kernel ends the sandbox
+# with its owner; the state, cgroups and veth go at the next `bulwark list` (which does not
+# list it) or the next `bulwark sandbox`.
 test_teardown_owner_and_watchdog_killed_at_once() {
-	for flags in "" "--allow 192.0.2.1:443/tcp"; do
+	for by in "list:" "list:--allow 192.0.2.1:443/tcp" "sandbox:"; do
+		local flags=${by#*:} what="both killed ${by#*:}, then ${by%%:*}"
 		td_start $flags
 		kill -KILL "$TD_MAIN" "$TD_WD"
-		td_gone_by "$(date +%s%N)" "both killed ${flags:-(no network)}"
+		td_gone_by "$(date +%s%N)" "$what"
 		wait "$TD_MAIN" 2>/dev/null || true
-		out=$(bw list -q)
-		case "$out" in *"$TD_ID"*) fail "still listed: $out" ;; esac
-		td_nothing_left "both killed ${flags:-(no network)}"
+		if [ "${by%%:*}" = list ]; then
+			out=$(bw list -q)
+			case "$out" in *"$TD_ID"*) fail "$what: still listed: $out" ;; esac
+		else
+			bw sandbox -- true || fail "$what: the next sandbox failed"
+		fi
+		td_nothing_left "$what"
 	done
 }
 
