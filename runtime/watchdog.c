@@ -94,9 +94,6 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 	}
 }
 
-/* `bulwark-watchdog ID --root ROOT DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd and, with
- * OWNER 1, fd 4 the owner's. Termination requests are ignored: a watchdog that left on SIGTERM
- * would leave its sandbox to whoever sent it. */
 static bool is_pidfd(int fd)
 {
 	char path[32], target[32];
@@ -108,6 +105,9 @@ static bool is_pidfd(int fd)
 	return strcmp(target, "anon_inode:[pidfd]") == 0;
 }
 
+/* `bulwark-watchdog ID --root ROOT DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd and, with
+ * OWNER 1, fd 4 the owner's. Termination requests are ignored: a watchdog that left on SIGTERM
+ * would leave its sandbox to whoever sent it. */
 int watchdog_main(int argc, char **argv)
 {
 	int64_t deadline, lifetime_ms;
@@ -289,7 +289,8 @@ struct watchdog_guard {
 };
 
 /* One pass: under the lock, a pidfd of the live watchdog, replaced first if it died; -1 when
- * there is nothing left to guard (deleted, or the init is gone: the owner tears down). */
+ * there is nothing left to guard (deleted, or the init is gone: the owner tears down), -2 when
+ * a replacement could not be started (tried again shortly). */
 static int guard_pass(struct watchdog_guard *gd)
 {
 	struct container *c = NULL;
@@ -302,6 +303,8 @@ static int guard_pass(struct watchdog_guard *gd)
 		fd = container_helper_pidfd(c, "watchdog");
 		if (fd < 0 && replace_watchdog(c, gd->init_pidfd, gd->owner) == 0)
 			fd = container_helper_pidfd(c, "watchdog");
+		if (fd < 0)
+			fd = -2;
 		close(ipfd);
 	}
 	container_free(c);
@@ -313,12 +316,13 @@ static void *guard_main(void *arg)
 	struct watchdog_guard *gd = arg;
 	for (;;) {
 		int fd = guard_pass(gd);
-		if (fd < 0)
+		if (fd == -1)
 			return NULL;
 		struct pollfd p[2] = {{fd, POLLIN, 0}, {gd->stop[0], POLLIN, 0}};
-		while (poll(p, 2, -1) < 0 && errno == EINTR)
+		while (poll(p, 2, fd >= 0 ? -1 : 200) < 0 && errno == EINTR)
 			;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		if (p[1].revents != 0)
 			return NULL;
 	}
