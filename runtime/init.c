@@ -313,6 +313,14 @@ void init_main(struct spawn_config *cfg, int sock)
 	prctl(PR_SET_DUMPABLE, 0);
 	if (getppid() == 1 && !cfg->is_exec)
 		_exit(1);
+	/* A session of its own, always: the caller's terminal stays the caller's controlling
+	 * terminal and not the container's, so /dev/tty inside cannot reach it and TIOCSTI on
+	 * an inherited terminal fd needs CAP_SYS_ADMIN (the seccomp tty guard refuses even
+	 * that). With process.terminal, the container's own pty becomes its terminal below. */
+	if (setsid() < 0) {
+		bw_fail(&err, errno, "setsid");
+		init_fail(sock, &err);
+	}
 	if (process_set_cpu_affinity(cfg->process->exec_cpu_affinity.initial,
 				     "process.execCPUAffinity.initial", &err) < 0)
 		init_fail(sock, &err);
