@@ -42,7 +42,7 @@ int seccomp_default_profile(struct oci_seccomp **out, struct bw_error *err);
 void seccomp_profile_complain(struct oci_seccomp *sc);
 void seccomp_profile_free(struct oci_seccomp *sc);
 /* For sandboxes that write host directories in place (an rw workspace): no file may be given
- * a set-user-ID or set-group-ID bit (chmod family, creating opens, mknod), so untrusted code
+ * a set-user-ID or set-group-ID bit (chmod family, creating opens, mknod, mkdir), so untrusted code
  * cannot leave a setuid program owned by the directory's owner on the host. Rewrites the
  * unconditional allow of those calls into "allow when the mode has no S_ISUID/S_ISGID" (the
  * rest falls to the default action), and openat2 into ENOSYS. In place. */
