@@ -232,6 +232,10 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
 	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
 		return -1;
+	/* The tty guard goes in while we still hold CAP_SYS_ADMIN (no_new_privs may never come)
+	 * and before the profile's filter, which might not allow seccomp(2) itself. */
+	if (cfg->tty_guard.filter != NULL && seccomp_prog_load(&cfg->tty_guard, NULL, err) < 0)
+		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs the filter must go in while we still hold CAP_SYS_ADMIN. */
 	if (cfg->seccomp != NULL && !p->no_new_privileges) {
 		if (load_seccomp_with_listener(cfg, sock, err) < 0)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -225,4 +226,170 @@ Test(setid, the_filter_refuses_set_id_modes_and_allows_plain_ones)
 	}
 	seccomp_prog_free(&p);
 	seccomp_profile_free(sc);
+}
+
+/* --- TIOCSTI and TIOCLINUX -------------------------------------------------------------- */
+
+/* On a pipe the kernel answers every tty request with ENOTTY: EPERM can only be the filter. */
+static int ioctl_on_pipe(unsigned long req)
+{
+	int p[2];
+	char c = 'x';
+	if (pipe(p) < 0)
+		return 99;
+	return errno_of(syscall(SYS_ioctl, p[0], req, &c));
+}
+
+#define HIGH 0xdead000000000000ul
+static int sti(void)
+{
+	return ioctl_on_pipe(TIOCSTI);
+}
+static int sti_high(void)
+{
+	return ioctl_on_pipe(HIGH | TIOCSTI);
+}
+static int tioclinux(void)
+{
+	return ioctl_on_pipe(TIOCLINUX);
+}
+static int tioclinux_high(void)
+{
+	return ioctl_on_pipe(HIGH | TIOCLINUX);
+}
+/* The neighbours of both requests, and requests with the top bit set (sign-extended by musl's
+ * int-typed ioctl): still the kernel's ENOTTY. */
+static int neighbours(void)
+{
+	static const unsigned long reqs[] = {
+	    0x5411,    0x5413,		 0x541a,     0x541d,
+	    0x5402,    0x5412 ^ 0x10000, 0x80045430, 0xffffffff80045430ul,
+	    TIOCGWINSZ};
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		if (ioctl_on_pipe(reqs[i]) != ENOTTY)
+			return 100 + (int)i;
+	return 0;
+}
+static int fionread(void)
+{
+	int p[2], n;
+	if (pipe(p) < 0)
+		return 99;
+	return errno_of(ioctl(p[0], FIONREAD, &n));
+}
+
+static void expect_tty_refusals(const struct seccomp_prog *p)
+{
+	cr_assert_eq(run_filtered(p, sti), EPERM);
+	cr_assert_eq(run_filtered(p, sti_high), EPERM);
+	cr_assert_eq(run_filtered(p, tioclinux), EPERM);
+	cr_assert_eq(run_filtered(p, tioclinux_high), EPERM);
+	cr_assert_eq(run_filtered(p, neighbours), 0);
+	cr_assert_eq(run_filtered(p, fionread), 0);
+}
+
+Test(tty, without_a_filter_the_probes_get_enotty)
+{
+	cr_assert_eq(run_filtered(NULL, sti), ENOTTY);
+	cr_assert_eq(run_filtered(NULL, sti_high), ENOTTY);
+	cr_assert_eq(run_filtered(NULL, tioclinux), ENOTTY);
+	cr_assert_eq(run_filtered(NULL, neighbours), 0);
+}
+
+Test(tty, default_profile_refuses_tiocsti_and_tioclinux)
+{
+	struct oci_seccomp *sc = NULL;
+	struct bw_error err = {0};
+	cr_assert_eq(seccomp_default_profile(&sc, &err), 0);
+	for (size_t i = 0; i < sc->n_syscalls; i++) {
+		struct oci_seccomp_syscall *s = &sc->syscalls[i];
+		for (size_t j = 0; s->names != NULL && s->names[j] != NULL; j++)
+			cr_assert(strcmp(s->names[j], "ioctl") != 0 || s->n_args == 1,
+				  "ioctl allowed unconditionally");
+	}
+	struct seccomp_prog p = compiled(sc);
+	expect_tty_refusals(&p);
+	seccomp_prog_free(&p);
+	/* The rw-workspace variant keeps them. */
+	seccomp_profile_forbid_setid_files(sc);
+	p = compiled(sc);
+	expect_tty_refusals(&p);
+	seccomp_prog_free(&p);
+	seccomp_profile_free(sc);
+}
+
+/* The allow rules cover exactly the complement: every value's low 32 bits either match one
+ * allow rule or are a refused request, never both; upper bits never matter. */
+Test(tty, default_profile_ioctl_rules_partition_the_requests)
+{
+	struct oci_seccomp *sc = NULL;
+	struct bw_error err = {0};
+	cr_assert_eq(seccomp_default_profile(&sc, &err), 0);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int n = 0; n < 200000; n++) {
+		uint64_t v = n < 65536 ? (uint64_t)n : (x = x * 6364136223846793005ull + 1);
+		if (n % 3 == 0)
+			v = (v & ~0xffffffffull) | (n % 2 ? TIOCSTI : TIOCLINUX);
+		uint32_t low = (uint32_t)v;
+		int matches = 0;
+		for (size_t i = 0; i < sc->n_syscalls; i++) {
+			struct oci_seccomp_syscall *s = &sc->syscalls[i];
+			if (strcmp(s->names[0], "ioctl") != 0 ||
+			    strcmp(s->action, "SCMP_ACT_ALLOW") != 0)
+				continue;
+			cr_assert_eq(s->args[0].index, 1);
+			cr_assert_eq(s->args[0].value >> 32, 0, "a mask reaches the upper half");
+			matches += (v & s->args[0].value) == s->args[0].value_two;
+		}
+		bool refused = low == TIOCSTI || low == TIOCLINUX;
+		cr_assert_eq(matches, refused ? 0 : 1, "request 0x%llx: %d allow rules match",
+			     (unsigned long long)v, matches);
+	}
+	seccomp_profile_free(sc);
+}
+
+static struct oci_spec *spec_with(const char *annotation)
+{
+	char json[256];
+	snprintf(json, sizeof(json),
+		 "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"annotations\":{%s}}",
+		 annotation);
+	struct oci_spec *spec = NULL;
+	struct bw_error err = {0};
+	cr_assert_eq(oci_spec_parse(json, strlen(json), "config.json", &spec, &err), 0, "%s",
+		     err.msg);
+	return spec;
+}
+
+/* The fixed layer for engine profiles: alone it refuses both requests and nothing else. */
+Test(tty, guard_refuses_both_and_allows_the_rest)
+{
+	struct oci_spec *spec = spec_with("");
+	struct seccomp_prog p = {0};
+	struct bw_error err = {0};
+	cr_assert_eq(seccomp_tty_guard_for_spec(spec, &p, &err), 0, "%s", err.msg);
+	cr_assert_not_null(p.filter);
+	expect_tty_refusals(&p);
+	seccomp_prog_free(&p);
+	oci_spec_free(spec);
+}
+
+Test(tty, guard_annotation_opts_out_and_is_validated)
+{
+	struct oci_spec *spec = spec_with("\"run.bulwark.tty-guard\":\"false\"");
+	struct seccomp_prog p = {0};
+	struct bw_error err = {0};
+	cr_assert_eq(seccomp_tty_guard_for_spec(spec, &p, &err), 0);
+	cr_assert_null(p.filter);
+	oci_spec_free(spec);
+	spec = spec_with("\"run.bulwark.tty-guard\":\"true\"");
+	cr_assert_eq(seccomp_tty_guard_for_spec(spec, &p, &err), 0);
+	cr_assert_not_null(p.filter);
+	seccomp_prog_free(&p);
+	oci_spec_free(spec);
+	spec = spec_with("\"run.bulwark.tty-guard\":\"off\"");
+	cr_assert_eq(seccomp_tty_guard_for_spec(spec, &p, &err), -1);
+	cr_assert_str_eq(err.msg,
+			 "run.bulwark.tty-guard: must be \"true\" or \"false\", not \"off\"");
+	oci_spec_free(spec);
 }
