@@ -42,11 +42,21 @@ int seccomp_default_profile(struct oci_seccomp **out, struct bw_error *err);
 void seccomp_profile_complain(struct oci_seccomp *sc);
 void seccomp_profile_free(struct oci_seccomp *sc);
 /* For sandboxes that write host directories in place (an rw workspace): no file may be given
- * a set-user-ID or set-group-ID bit (chmod family, creating opens, mknod), so untrusted code
+ * a set-user-ID or set-group-ID bit (chmod family, creating opens, mknod, mkdir), so untrusted code
  * cannot leave a setuid program owned by the directory's owner on the host. Rewrites the
  * unconditional allow of those calls into "allow when the mode has no S_ISUID/S_ISGID" (the
  * rest falls to the default action), and openat2 into ENOSYS. In place. */
 void seccomp_profile_forbid_setid_files(struct oci_seccomp *sc);
+/* The tty guard: a fixed second filter, stacked under whatever linux.seccomp says (or alone
+ * without one), that refuses ioctl TIOCSTI and TIOCLINUX with EPERM on the native ABI and its
+ * compat ABIs, comparing the request's low 32 bits as the kernel reads it. Everything else it
+ * allows, so the profile alone decides the rest. The annotation run.bulwark.tty-guard=false
+ * (SECCOMP_TTY_GUARD_ANNOTATION) opts out: *out is then left empty (filter NULL). Errors on
+ * any other value than "true"/"false". */
+#define SECCOMP_TTY_GUARD_ANNOTATION "run.bulwark.tty-guard"
+int seccomp_tty_guard_for_spec(const struct oci_spec *spec, struct seccomp_prog *out,
+			       struct bw_error *err);
+
 /* The default profile as an OCI JSON object (built once, static: do not free). */
 const char *seccomp_default_profile_json(void);
 /* Any profile as an OCI JSON object (malloc'd). */

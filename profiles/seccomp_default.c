@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "common/util.h"
 
@@ -77,7 +78,7 @@ static const char *const allowed[] = {
 	"getresuid32", "getrlimit", "get_robust_list", "getrusage", "getsid", "getsockname",
 	"getsockopt", "get_thread_area", "gettid", "gettimeofday", "getuid", "getuid32", "getxattr",
 	"getxattrat", "inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch",
-	"io_cancel", "ioctl", "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64",
+	"io_cancel", "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64",
 	"ioprio_get", "ioprio_set", "io_setup", "io_submit", "ipc", "kill", "landlock_add_rule",
 	"landlock_create_ruleset", "landlock_restrict_self", "lchown", "lchown32", "lgetxattr",
 	"link", "linkat", "listen", "listmount", "listxattr", "listxattrat", "llistxattr",
@@ -214,6 +215,12 @@ static const unsigned char refused_families[] = {
     25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
 };
 
+/* ioctl(2) requests no container may make: TIOCSTI pushes bytes into a terminal's input, so
+ * a process holding the caller's terminal (an inherited fd) could type commands that the
+ * caller's shell runs once the container has exited; TIOCLINUX does the same on a virtual
+ * console (selection paste) and more. EPERM, the kernel's own answer without the rights. */
+static const uint32_t refused_ioctls[] = {TIOCSTI, TIOCLINUX};
+
 static struct oci_seccomp_syscall *push_rule(struct oci_seccomp *sc, const char *action,
 					     int errno_ret)
 {
@@ -249,6 +256,56 @@ static void add_refused_family(struct oci_seccomp *sc, unsigned int af)
 	    (struct oci_seccomp_arg){.index = 0, .value = af, .op = xstrdup("SCMP_CMP_EQ")};
 }
 
+static bool refused_ioctl_under(uint32_t mask, uint32_t prefix)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(refused_ioctls); i++)
+		if ((refused_ioctls[i] & mask) == prefix)
+			return true;
+	return false;
+}
+
+/* The allowed requests as a union of "(request & mask) == prefix" rules: walking the binary
+ * trie of 32-bit values from the top bit, each subtree holding no refused request is one rule.
+ * The kernel reads the request as 32 bits (unsigned int cmd), so the masks never cover the
+ * upper half and garbage there cannot turn a refused request into an allowed one. A plain
+ * allow-with-exceptions cannot be written: an ERRNO(EPERM) rule repeats the default action,
+ * which libseccomp (and so runc and crun) skips. */
+static void add_ioctl_allow(struct oci_seccomp *sc, int bit, uint32_t mask, uint32_t prefix)
+{
+	if (!refused_ioctl_under(mask, prefix)) {
+		struct oci_seccomp_syscall *s = push_rule(sc, ALLOW, -1);
+		strv_push(&s->names, "ioctl");
+		s->n_args = 1;
+		s->args = xcalloc(1, sizeof(*s->args));
+		s->args[0] = (struct oci_seccomp_arg){.index = 1,
+						      .value = mask,
+						      .value_two = prefix,
+						      .op = xstrdup("SCMP_CMP_MASKED_EQ")};
+		return;
+	}
+	if (bit < 0)
+		return; /* exactly a refused request */
+	uint32_t m = mask | (1u << bit);
+	add_ioctl_allow(sc, bit - 1, m, prefix);
+	add_ioctl_allow(sc, bit - 1, m, prefix | (1u << bit));
+}
+
+/* The refusal itself, for the reader and complain mode; it repeats the default action, so it
+ * costs nothing in the compiled filter. */
+static void add_ioctl_refusals(struct oci_seccomp *sc)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(refused_ioctls); i++) {
+		struct oci_seccomp_syscall *s = push_rule(sc, ERRNO, EPERM);
+		strv_push(&s->names, "ioctl");
+		s->n_args = 1;
+		s->args = xcalloc(1, sizeof(*s->args));
+		s->args[0] = (struct oci_seccomp_arg){.index = 1,
+						      .value = 0xffffffffu,
+						      .value_two = refused_ioctls[i],
+						      .op = xstrdup("SCMP_CMP_MASKED_EQ")};
+	}
+}
+
 int seccomp_default_profile(struct oci_seccomp **out, struct bw_error *err)
 {
 	struct oci_seccomp *sc = xcalloc(1, sizeof(*sc));
@@ -267,6 +324,8 @@ int seccomp_default_profile(struct oci_seccomp **out, struct bw_error *err)
 	allow->names = strv_dup((char *const *)allowed);
 	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
 		add_table_rule(sc, &rules[i]);
+	add_ioctl_allow(sc, 31, 0, 0);
+	add_ioctl_refusals(sc);
 	for (size_t i = 0; i < ARRAY_SIZE(refused_families); i++)
 		add_refused_family(sc, refused_families[i]);
 	*out = sc;

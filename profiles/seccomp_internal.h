@@ -43,6 +43,10 @@ unsigned int seccomp_final_flags(unsigned int flags, bool needs_listener);
 /* libseccomp translation + BPF export (+ ENOSYS stub): fills filter, len, needs_listener. */
 int seccomp_translate(const struct oci_seccomp *sc, struct seccomp_prog *out, struct bw_error *err);
 
+/* A libseccomp context (scmp_filter_ctx, passed as void * so that this header stays free of
+ * <seccomp.h>) exported as a BPF program: fills filter and len. */
+int seccomp_export_prog(void *ctx, struct seccomp_prog *out, struct bw_error *err);
+
 /* The cache key: SHA-256 over a canonical serialisation of the profile, the libseccomp
  * version, the machine and SECCOMP_COMPILER_REVISION. */
 void seccomp_cache_key(const struct oci_seccomp *sc, uint8_t key[SHA256_DIGEST_LEN]);

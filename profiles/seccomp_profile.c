@@ -162,13 +162,22 @@ const char *seccomp_default_profile_json(void)
 }
 
 /* The system calls that can give a file a set-user-ID or set-group-ID bit, and which argument
- * holds the mode. */
+ * holds the mode (numbered from 0, as in the syscall's own signature, not libc's wrapper):
+ *   chmod(path, mode)                    fchmod(fd, mode)
+ *   fchmodat(dirfd, path, mode)          fchmodat2(dirfd, path, mode, flags)
+ *   creat(path, mode)                    open(path, flags, mode)
+ *   openat(dirfd, path, flags, mode)     mknod(path, mode, dev)
+ *   mknodat(dirfd, path, mode, dev)      mkdir(path, mode)
+ *   mkdirat(dirfd, path, mode)
+ * open/openat are checked whatever the flags: the mode counts with O_CREAT and O_TMPFILE, and
+ * libc passes 0 otherwise. mkdir(at) is here although the kernel drops S_ISUID/S_ISGID from
+ * its mode today: a refusal does not depend on that. */
 static const struct {
 	const char *name;
 	uint32_t mode_arg;
-} setid_calls[] = {{"chmod", 1},  {"fchmod", 1},    {"fchmodat", 2}, {"fchmodat2", 2},
-		   {"creat", 1},  {"open", 2},      {"openat", 3},   {"mknod", 1},
-		   {"mknodat", 3}};
+} setid_calls[] = {{"chmod", 1},   {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2},
+		   {"creat", 1},   {"open", 2},	  {"openat", 3},   {"mknod", 1},
+		   {"mknodat", 2}, {"mkdir", 1},  {"mkdirat", 2}};
 
 #define SETID_BITS 06000u
 

@@ -291,12 +291,12 @@ static int add_syscall_rule(struct build *b, size_t i, struct bw_error *err)
 	return 0;
 }
 
-static int export_bpf(struct build *b, struct seccomp_prog *out, struct bw_error *err)
+int seccomp_export_prog(void *ctx, struct seccomp_prog *out, struct bw_error *err)
 {
 	_cleanup_close_ int fd = memfd_create("bulwark-seccomp-bpf", MFD_CLOEXEC);
 	if (fd < 0)
 		return bw_fail(err, errno, "memfd_create");
-	int r = seccomp_export_bpf(b->ctx, fd);
+	int r = seccomp_export_bpf((scmp_filter_ctx)ctx, fd);
 	if (r < 0)
 		return bw_fail(err, -r, "seccomp_export_bpf");
 	struct stat st;
@@ -331,7 +331,7 @@ int seccomp_translate(const struct oci_seccomp *sc, struct seccomp_prog *out, st
 	for (size_t i = 0; r == 0 && i < sc->n_syscalls; i++)
 		r = add_syscall_rule(&b, i, err);
 	if (r == 0)
-		r = export_bpf(&b, &p, err);
+		r = seccomp_export_prog(b.ctx, &p, err);
 	bool errno_default =
 	    (b.def & SECCOMP_RET_ACTION_FULL) == (SCMP_ACT_ERRNO(0) & SECCOMP_RET_ACTION_FULL);
 	if (r == 0 && errno_default)

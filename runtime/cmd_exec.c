@@ -166,6 +166,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	if (caps_plan_from_spec(&spec->process.caps, &cfg.caps, err) < 0 ||
 	    add_caps(f->caps, &cfg.caps, err) < 0)
 		goto out;
+	if (seccomp_tty_guard_for_spec(spec, &cfg.tty_guard, err) < 0)
+		goto out;
 	if (spec->linux.seccomp != NULL) {
 		_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
 		if (seccomp_compile(spec->linux.seccomp, cache, &prog, err) < 0)
@@ -198,6 +200,7 @@ out:
 	if (cfg.target_pidfd >= 0)
 		close(cfg.target_pidfd);
 	seccomp_prog_free(&prog);
+	seccomp_prog_free(&cfg.tty_guard);
 	cg_free(cg);
 	return r;
 }

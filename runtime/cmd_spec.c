@@ -151,7 +151,8 @@ VERB(features)
 	printf("\"annotations\":{\"run.bulwark.version\":\"%s\",\"run.bulwark.landlock.abi\":\"%d\","
 	       "\"run.bulwark.annotations\":\"run.bulwark.landlock run.bulwark.landlock.rules "
 	       "run.bulwark.landlock.net run.bulwark.landlock.scope run.bulwark.apparmor "
-	       "run.bulwark.seccomp run.bulwark.log-denials run.bulwark.net.egress "
+	       "run.bulwark.seccomp run.bulwark.tty-guard run.bulwark.log-denials "
+	       "run.bulwark.net.egress "
 	       "run.bulwark.net.ingress "
 	       "run.bulwark.net.allow-domains run.bulwark.net.deny-domains "
 	       "run.bulwark.net.domain-default run.bulwark.lifetime\"},",

@@ -232,6 +232,10 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
 	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
 		return -1;
+	/* The tty guard goes in while we still hold CAP_SYS_ADMIN (no_new_privs may never come)
+	 * and before the profile's filter, which might not allow seccomp(2) itself. */
+	if (cfg->tty_guard.filter != NULL && seccomp_prog_load(&cfg->tty_guard, NULL, err) < 0)
+		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs the filter must go in while we still hold CAP_SYS_ADMIN. */
 	if (cfg->seccomp != NULL && !p->no_new_privileges) {
 		if (load_seccomp_with_listener(cfg, sock, err) < 0)
@@ -313,6 +317,14 @@ void init_main(struct spawn_config *cfg, int sock)
 	prctl(PR_SET_DUMPABLE, 0);
 	if (getppid() == 1 && !cfg->is_exec)
 		_exit(1);
+	/* A session of its own, always: the caller's terminal stays the caller's controlling
+	 * terminal and not the container's, so /dev/tty inside cannot reach it and TIOCSTI on
+	 * an inherited terminal fd needs CAP_SYS_ADMIN (the seccomp tty guard refuses even
+	 * that). With process.terminal, the container's own pty becomes its terminal below. */
+	if (setsid() < 0) {
+		bw_fail(&err, errno, "setsid");
+		init_fail(sock, &err);
+	}
 	if (process_set_cpu_affinity(cfg->process->exec_cpu_affinity.initial,
 				     "process.execCPUAffinity.initial", &err) < 0)
 		init_fail(sock, &err);

@@ -188,6 +188,10 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 			       KD_ANNOTATION ": the host's audit panics on lost records (auditctl "
 					     "-f 2): refusals cannot be logged safely");
 	cfg->landlock.log_denials = log_denials;
+	if (seccomp_tty_guard_for_spec(spec, &cfg->tty_guard, err) < 0)
+		return -1;
+	if (log_denials && cfg->tty_guard.filter != NULL)
+		cfg->tty_guard.flags |= SECCOMP_FILTER_FLAG_LOG;
 	if (spec->linux.seccomp == NULL)
 		return 0;
 	/* Complain mode, for profiling a workload: every refusal is logged instead of enforced.
@@ -416,6 +420,7 @@ done:
 	close_ns_fds(&cfg);
 	free(cfg.state_json);
 	seccomp_prog_free(&prog);
+	seccomp_prog_free(&cfg.tty_guard);
 	cg_free(cg);
 	container_free(c);
 	return r;

@@ -31,6 +31,9 @@ struct spawn_config {
 	bool die_with_parent;     /* sandbox: the init is SIGKILLed when its creator dies */
 	struct caps_plan caps;
 	struct seccomp_prog *seccomp; /* NULL: none */
+	/* The tty guard (seccomp_tty_guard_for_spec), loaded before `seccomp`; filter NULL: none.
+	 * Owned by the caller. */
+	struct seccomp_prog tty_guard;
 	struct landlock_plan landlock;
 	struct apparmor_plan apparmor;
 	struct cg_manager *cg;

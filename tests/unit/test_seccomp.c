@@ -667,36 +667,3 @@ Test(default_profile, refuses_with_documented_errnos)
 	seccomp_prog_free(&p);
 	seccomp_profile_free(sc);
 }
-
-/* rw workspaces: no unconditional allow is left for a call that can set S_ISUID/S_ISGID, each
- * gets "allow when (mode & 06000) == 0" on the right argument, and the result compiles. */
-Test(seccomp_profile, forbid_setid_files_rewrites_the_allow_list)
-{
-	struct oci_seccomp *sc = NULL;
-	struct bw_error err = {0};
-	cr_assert_eq(seccomp_default_profile(&sc, &err), 0);
-	seccomp_profile_forbid_setid_files(sc);
-	const char *calls[] = {"chmod", "fchmod", "fchmodat", "open", "openat", "creat", "mknodat"};
-	const uint32_t idx[] = {1, 1, 2, 2, 3, 1, 3};
-	for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
-		bool conditional = false;
-		for (size_t i = 0; i < sc->n_syscalls; i++) {
-			struct oci_seccomp_syscall *s = &sc->syscalls[i];
-			for (size_t j = 0; s->names != NULL && s->names[j] != NULL; j++) {
-				if (strcmp(s->names[j], calls[c]) != 0)
-					continue;
-				cr_assert_neq(s->n_args, 0, "%s still allowed unconditionally", calls[c]);
-				cr_assert_eq(s->args[0].index, idx[c], "%s", calls[c]);
-				cr_assert_eq(s->args[0].value, 06000);
-				cr_assert_eq(s->args[0].value_two, 0);
-				cr_assert_str_eq(s->args[0].op, "SCMP_CMP_MASKED_EQ");
-				conditional = true;
-			}
-		}
-		cr_assert(conditional, "%s lost", calls[c]);
-	}
-	struct seccomp_prog p = {0};
-	cr_assert_eq(seccomp_compile(sc, NULL, &p, &err), 0, "%s", err.msg);
-	seccomp_prog_free(&p);
-	seccomp_profile_free(sc);
-}
