@@ -31,6 +31,9 @@ static int parse_user(const char *s, struct oci_user *u, struct bw_error *err)
 		*colon++ = '\0';
 	if (parse_u32(copy, &u->uid) < 0 || (colon != NULL && parse_u32(colon, &u->gid) < 0))
 		return bw_fail(err, 0, "--user: expected UID[:GID] as numbers, got \"%s\"", s);
+	/* (uid_t)-1 is "unchanged" to setresuid: the process would keep root. */
+	if (u->uid > OCI_ID_MAX || u->gid > OCI_ID_MAX)
+		return bw_fail(err, 0, "--user: \"%s\": uid and gid must be <= %u", s, OCI_ID_MAX);
 	return 0;
 }
 
@@ -64,8 +67,11 @@ static int apply_flags(const struct exec_flags *f, char **args, struct oci_proce
 		p->user.additional_gids = xcalloc(ng, sizeof(uint32_t));
 		p->user.n_additional_gids = ng;
 		for (size_t i = 0; i < ng; i++)
-			if (parse_u32(f->gids[i], &p->user.additional_gids[i]) < 0)
-				return bw_fail(err, 0, "--additional-gids: not a gid: \"%s\"", f->gids[i]);
+			if (parse_u32(f->gids[i], &p->user.additional_gids[i]) < 0 ||
+			    p->user.additional_gids[i] > OCI_ID_MAX)
+				return bw_fail(err, 0,
+					       "--additional-gids: \"%s\": not a gid in 0..%u",
+					       f->gids[i], OCI_ID_MAX);
 	}
 	p->terminal = f->tty;
 	p->no_new_privileges |= f->no_new_privs;
@@ -123,7 +129,9 @@ static int exec_apparmor(struct container *c, const struct oci_spec *spec,
 	const char *named = spec->process.apparmor_profile;
 	if (!apparmor_enabled()) {
 		if (named != NULL)
-			return bw_fail(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");
+			return bw_fail(
+			    err, 0,
+			    "process.apparmorProfile: AppArmor is not enabled on this host");
 		return 0;
 	}
 	if (named != NULL) {
@@ -208,21 +216,21 @@ VERB(exec)
 	char *ignored = NULL;
 	int consumed = 0;
 	struct cli_opt opts[] = {
-		{"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
-		{"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
-		{"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
-		{"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
-		{"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
-		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
-		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
-		{"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
-		{"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
-		{"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
-		{"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
-		{"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
-		{"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
-		{"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
-		{"cgroup", 0, CLI_STRING, &ignored, "PATH", "sub-cgroup (unsupported)"},
+	    {"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
+	    {"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
+	    {"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
+	    {"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
+	    {"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
+	    {"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
+	    {"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
+	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
+	    {"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
+	    {"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
+	    {"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
+	    {"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
+	    {"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
+	    {"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
+	    {"cgroup", 0, CLI_STRING, &ignored, "PATH", "sub-cgroup (unsupported)"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {

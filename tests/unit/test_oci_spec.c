@@ -410,18 +410,18 @@ Test(process, terminal_and_console_size)
 	oci_spec_free(s);
 }
 
-Test(process, user_ids_are_uint32)
+Test(process, user_ids_are_0_to_2147483647)
 {
 	process_fails("'user':{'uid':-1}", "config.json: process.user.uid: must be >= 0");
 	process_fails("'user':{'gid':4294967296}",
-		      "config.json: process.user.gid: must be <= 4294967295");
+		      "config.json: process.user.gid: must be <= 2147483647");
 	process_fails("'user':{'uid':1.5}", "config.json: process.user.uid: must be an integer");
 	process_fails("'user':{'uid':1e3}", "config.json: process.user.uid: must be an integer");
 	process_fails("'user':{'uid':'0'}", "config.json: process.user.uid: must be an integer");
 	process_fails("'user':{'additionalGids':[1,'2']}",
 		      "config.json: process.user.additionalGids[1]: must be an integer");
-	struct oci_spec *s = process_ok("'user':{'uid':4294967294,'gid':5,'additionalGids':[7,8]}");
-	cr_assert_eq(s->process.user.uid, 4294967294u);
+	struct oci_spec *s = process_ok("'user':{'uid':2147483647,'gid':5,'additionalGids':[7,8]}");
+	cr_assert_eq(s->process.user.uid, 2147483647u);
 	cr_assert_eq(s->process.user.n_additional_gids, 2);
 	cr_assert_eq(s->process.user.additional_gids[1], 8);
 	cr_assert_not(s->process.user.umask_set);
@@ -817,16 +817,16 @@ Test(devices, type_path_and_numbers)
 		    "config.json: linux.devices[0].major: required for type c");
 	linux_fails("'devices':[{'type':'b','path':'/dev/x','major':8}]",
 		    "config.json: linux.devices[0].minor: required for type b");
-	linux_fails(
-	    "'devices':[{'type':'c','path':'/dev/x','major':1,'minor':1,'fileMode':"
-	    "4096}]",
-	    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), optionally "
-	    "with the file type of \"type\"");
+	linux_fails("'devices':[{'type':'c','path':'/dev/x','major':1,'minor':1,'fileMode':"
+		    "4096}]",
+		    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), "
+		    "optionally "
+		    "with the file type of \"type\"");
 	/* Podman's --privileged devices: S_IFCHR|0666 and S_IFBLK|0600. */
-	linux_fails(
-	    "'devices':[{'type':'b','path':'/dev/x','major':1,'minor':1,'fileMode':8630}]",
-	    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), optionally "
-	    "with the file type of \"type\"");
+	linux_fails("'devices':[{'type':'b','path':'/dev/x','major':1,'minor':1,'fileMode':8630}]",
+		    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), "
+		    "optionally "
+		    "with the file type of \"type\"");
 	linux_fails("'devices':[{'type':'c','path':'/dev/x','major':-1,'minor':1}]",
 		    "config.json: linux.devices[0].major: must be >= 0");
 }
@@ -1374,10 +1374,34 @@ Test(helpers, rlimit_names_map_to_numbers)
 
 Test(linux, device_file_mode_may_carry_its_own_file_type_as_podman_sends_it)
 {
-	struct oci_spec *s = linux_ok(
-		"'devices':[{'type':'c','path':'/dev/x','major':1,'minor':3,'fileMode':8630},"
-		"{'type':'b','path':'/dev/y','major':8,'minor':0,'fileMode':24960}]");
+	struct oci_spec *s =
+	    linux_ok("'devices':[{'type':'c','path':'/dev/x','major':1,'minor':3,'fileMode':8630},"
+		     "{'type':'b','path':'/dev/y','major':8,'minor':0,'fileMode':24960}]");
 	cr_assert_eq(s->linux.devices[0].file_mode, 0666);
 	cr_assert_eq(s->linux.devices[1].file_mode, 0600);
 	oci_spec_free(s);
+}
+
+/* The kernel reads (uid_t)-1 as "leave unchanged": 4294967295 would keep the runtime's uid 0. */
+Test(process, user_ids_the_kernel_reads_as_unchanged_are_refused)
+{
+	process_fails("'user':{'uid':4294967295}",
+		      "config.json: process.user.uid: must be <= 2147483647");
+	process_fails("'user':{'gid':4294967295}",
+		      "config.json: process.user.gid: must be <= 2147483647");
+	process_fails("'user':{'uid':2147483648}",
+		      "config.json: process.user.uid: must be <= 2147483647");
+	process_fails("'user':{'additionalGids':[5,4294967295]}",
+		      "config.json: process.user.additionalGids[1]: must be <= 2147483647");
+	linux_fails("'devices':[{'type':'c','path':'/dev/x','major':1,'minor':3,'uid':4294967295}]",
+		    "config.json: linux.devices[0].uid: must be <= 2147483647");
+}
+
+Test(process, process_json_user_ids_follow_the_same_rule)
+{
+	struct oci_process p;
+	struct bw_error err = {0};
+	const char *doc = "{\"args\":[\"sh\"],\"cwd\":\"/\",\"user\":{\"uid\":4294967295}}";
+	cr_assert_eq(oci_process_parse(doc, strlen(doc), "process.json", &p, &err), -1);
+	cr_assert_str_eq(err.msg, "process.json: user.uid: must be <= 2147483647");
 }

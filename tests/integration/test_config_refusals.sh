@@ -1,0 +1,79 @@
+# Hostile config.json values (issue #11 classes 4 and 6): each is refused with one line naming
+# the field, a non-zero exit, and nothing left behind (the runner's leak check covers state
+# dirs, cgroups, mounts and helper processes); hooks that close their stdin early do not kill
+# bulwark by SIGPIPE.
+
+# cfgref_bundle ID: a bundle whose container would write `id -u` to $WORK/out/ID/ran (a host
+# directory bound at /out), so a refusal can prove the process never ran.
+cfgref_bundle() {
+	local b
+	b=$(new_bundle "$1")
+	mkdir -p "$WORK/out/$1"
+	chmod 777 "$WORK/out/$1"
+	cfg "$b" ".mounts += [{\"destination\":\"/out\",\"type\":\"bind\",\"source\":\"$WORK/out/$1\",\"options\":[\"rbind\",\"rw\"]}]"
+	cfg "$b" '.process.args=["sh","-c","id -u >/out/ran"]'
+	echo "$b"
+}
+
+# cfgref_expect_gone ID: no state dir, no cgroup directory in any hierarchy.
+cfgref_expect_gone() {
+	[ ! -e "$BW_ROOT/$1" ] || fail "state dir of $1 left behind"
+	local left
+	left=$(find /sys/fs/cgroup -type d -path "*/$CG_PREFIX/$1" 2>/dev/null)
+	[ -z "$left" ] || fail "cgroup of $1 left behind: $left"
+}
+
+# cfgref_refused WHAT NEEDLE CMD...: CMD fails with exactly one line on stderr that contains
+# NEEDLE (the field) and no control characters.
+cfgref_refused() {
+	local what=$1 needle=$2 out rc=0
+	shift 2
+	out=$("$@" </dev/null 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -ne 0 ] || fail "$what: accepted"
+	[ "$rc" -lt 128 ] || fail "$what: killed by signal $((rc - 128))"
+	expect_eq "$what: error lines" 1 "$(printf '%s\n' "$out" | wc -l)"
+	expect_contains "$what: error" "$needle" "$out"
+	if printf '%s' "$out" | LC_ALL=C grep -q '[[:cntrl:]]'; then
+		fail "$what: control characters in the message: $(printf '%s' "$out" | od -c | head -3)"
+	fi
+	echo "$out"
+}
+
+# The kernel reads (uid_t)-1 as "unchanged": uid 4294967295 used to run the process as root.
+test_cfgref_uid_minus_one_as_uint32_is_refused_and_nothing_runs() {
+	local id=cfgref-uid f
+	b=$(cfgref_bundle $id)
+	for f in uid gid; do
+		cfg "$b" ".process.user={\"uid\":0,\"gid\":0} | .process.user.$f=4294967295"
+		cfgref_refused "$f" "process.user.$f: must be <= 2147483647" bw run -b "$b" $id
+		cfgref_expect_gone $id
+	done
+	cfg "$b" '.process.user={"uid":1000,"gid":1000,"additionalGids":[4294967295]}'
+	cfgref_refused additionalGids "process.user.additionalGids[0]" bw run -b "$b" $id
+	cfgref_expect_gone $id
+	[ ! -e "$WORK/out/$id/ran" ] || fail "the process ran (as uid $(cat "$WORK/out/$id/ran"))"
+	# The highest valid id still works.
+	cfg "$b" '.process.user={"uid":2147483647,"gid":2147483647}'
+	bw run -b "$b" $id </dev/null || fail "uid 2147483647 refused"
+	expect_eq "ran as" 2147483647 "$(cat "$WORK/out/$id/ran")"
+	bw delete --force $id 2>/dev/null || true
+}
+
+test_cfgref_exec_user_minus_one_is_refused_and_nothing_runs() {
+	local id=cfgref-exu
+	b=$(cfgref_bundle $id)
+	cfg "$b" '.process.args=["sleep","60"]'
+	bw run -d -b "$b" $id </dev/null >/dev/null 2>&1 || fail "run -d"
+	cfgref_refused "exec --user" "--user" bw exec --user 4294967295 $id sh -c 'id -u >/out/ran'
+	cfgref_refused "exec --user :gid" "--user" bw exec --user 0:4294967295 $id sh -c 'id -u >/out/ran'
+	cfgref_refused "exec --additional-gids" "--additional-gids" \
+		bw exec --user 1000 --additional-gids 4294967295 $id sh -c 'id -u >/out/ran'
+	cat >"$WORK/p.json" <<JSON
+{"user": {"uid": 4294967295, "gid": 0}, "args": ["sh", "-c", "id -u >/out/ran"], "cwd": "/"}
+JSON
+	cfgref_refused "exec --process" "user.uid: must be <= 2147483647" \
+		bw exec --process "$WORK/p.json" $id
+	[ ! -e "$WORK/out/$id/ran" ] || fail "an exec ran (as uid $(cat "$WORK/out/$id/ran"))"
+	expect_eq "container still running" running "$(bw state $id | jq -r .status)"
+	bw delete --force $id
+}
