@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "netns/agent.h"
 #include "netns/firewall.h"
@@ -135,8 +136,9 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 			return 1;
 	}
 	if (optind >= argc)
-		return bw_fail(err, 0,
-			       "no command (apply, list, check, plumb, unplumb, list-nat, agent, setup)");
+		return bw_fail(
+		    err, 0,
+		    "no command (apply, list, check, plumb, unplumb, list-nat, agent, setup)");
 	a->cmd = argv[optind];
 	bool needs_ns = strcmp(a->cmd, "check") != 0 && strcmp(a->cmd, "unplumb") != 0 &&
 			strcmp(a->cmd, "list-nat") != 0;
@@ -219,8 +221,7 @@ static void stop_agent(pid_t pid)
 /* One helper run for a container's whole network at create: the plumbing (direct mode), the
  * agent, then the table whose DNS redirect points at the agent. A failure undoes what this run
  * made, in reverse. */
-static int setup(const struct net_args *a, int ns, struct sandbox_policy *p,
-		 struct bw_error *err)
+static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, struct bw_error *err)
 {
 	struct plumb_info pi;
 	pid_t pid;
@@ -305,9 +306,9 @@ int main(int argc, char **argv)
 	}
 	free(a.ann);
 	if (r < 0) {
-		char text[BW_ERROR_MAX + 64];
-		bw_error_text(&err, text, sizeof(text));
-		fprintf(stderr, "bulwark-net: %s\n", text);
+		char raw[BW_ERROR_MAX + 64], text[4 * sizeof(raw)];
+		bw_error_text(&err, raw, sizeof(raw));
+		fprintf(stderr, "bulwark-net: %s\n", log_escape(text, sizeof(text), raw));
 		return 1;
 	}
 	return 0;

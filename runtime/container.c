@@ -18,21 +18,30 @@
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/util.h"
 
+/* The id names the state directory and the cgroup leaf: one path component (NAME_MAX).
+ * Messages quote it bounded and escaped, as the id is untrusted. */
 int container_validate_id(const char *id, struct bw_error *err)
 {
+	char q[48];
 	size_t n = strlen(id);
-	if (n == 0 || n > 1024)
-		return bw_fail(err, 0, "invalid container id: must be 1-1024 characters");
+	if (n == 0)
+		return bw_fail(err, 0, "invalid container id: must not be empty");
+	if (n > CONTAINER_ID_MAX)
+		return bw_fail(err, ENAMETOOLONG,
+			       "invalid container id %s (%zu bytes): must be at most %d bytes",
+			       log_quote(q, sizeof(q), id), n, CONTAINER_ID_MAX);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return bw_fail(err, 0, "invalid container id \"%s\"", id);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)id[i];
 		if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '.' && ch != '+')
-			return bw_fail(err, 0,
-				       "invalid container id \"%s\": only letters, digits and _ - . + are allowed",
-				       id);
+			return bw_fail(
+			    err, 0,
+			    "invalid container id %s: only letters, digits and _ - . + are allowed",
+			    log_quote(q, sizeof(q), id));
 	}
 	return 0;
 }
@@ -99,8 +108,7 @@ int container_load(const char *root, const char *id, struct container **out, str
 	if (c->dirfd < 0) {
 		int e = errno;
 		container_free(c);
-		if (e == ENOENT)
-{
+		if (e == ENOENT) {
 			bw_fail(err, 0, "container does not exist");
 			return -ENOENT;
 		}
@@ -193,7 +201,8 @@ static bool init_alive(struct container *c)
 enum oci_status container_status(struct container *c)
 {
 	if (c->state.status == OCI_STATUS_CREATING)
-		return init_alive(c) || c->state.pid == 0 ? OCI_STATUS_CREATING : OCI_STATUS_STOPPED;
+		return init_alive(c) || c->state.pid == 0 ? OCI_STATUS_CREATING
+							  : OCI_STATUS_STOPPED;
 	if (!init_alive(c))
 		return OCI_STATUS_STOPPED;
 	if (container_fifo_exists(c))

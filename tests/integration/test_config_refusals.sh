@@ -77,3 +77,30 @@ JSON
 	expect_eq "container still running" running "$(bw state $id | jq -r .status)"
 	bw delete --force $id
 }
+
+# Over NAME_MAX the id used to pass validation and fail at mkdir ("File name too long").
+test_cfgref_container_id_over_255_bytes_is_refused_naming_the_id() {
+	local long
+	long=$(printf 'a%.0s' $(seq 256))
+	b=$(cfgref_bundle cfgref-long)
+	out=$(cfgref_refused "256-byte id" "invalid container id \"aaaa" bw run -b "$b" "$long")
+	expect_contains "reason" "(256 bytes): must be at most 255 bytes" "$out"
+	[ ! -e "$BW_ROOT/$long" ] || fail "state dir left"
+	bw run -b "$b" "${long:0:255}" </dev/null || fail "a 255-byte id is refused"
+	bw delete --force "${long:0:255}" 2>/dev/null || true
+}
+
+# Control characters in ids and paths are escaped in the message (one line, no terminal codes).
+test_cfgref_control_characters_in_messages_are_escaped() {
+	b=$(cfgref_bundle cfgref-ctl)
+	out=$(cfgref_refused "id with ESC and newline" 'invalid container id "a\x1b[2Jb\x0ac"' \
+		bw run -b "$b" $'a\e[2Jb\nc')
+	cfg "$b" '.root.path="nosuch\n\u001b[2J"'
+	out=$(cfgref_refused "root.path with controls" 'root.path' bw run -b "$b" cfgref-ctl)
+	expect_contains "escaped path" 'nosuch\x0a\x1b[2J' "$out"
+	bw --log "$WORK/log.json" --log-format json run -b "$b" cfgref-ctl </dev/null 2>/dev/null &&
+		fail "accepted"
+	jq -e . "$WORK/log.json" >/dev/null || fail "--log line is not JSON: $(cat "$WORK/log.json")"
+	expect_eq "--log lines" 1 "$(wc -l <"$WORK/log.json")"
+	cfgref_expect_gone cfgref-ctl
+}

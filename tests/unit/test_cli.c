@@ -19,10 +19,10 @@ struct flags {
 static int parse(struct flags *f, int argc, char **argv, int *consumed)
 {
 	struct cli_opt opts[] = {
-		{"bundle", 'b', CLI_STRING, &f->bundle, "DIR", ""},
-		{"detach", 'd', CLI_BOOL, &f->detach, NULL, ""},
-		{"preserve-fds", 0, CLI_INT, &f->n, "N", ""},
-		{"env", 'e', CLI_STRV, &f->env, "K=V", ""},
+	    {"bundle", 'b', CLI_STRING, &f->bundle, "DIR", ""},
+	    {"detach", 'd', CLI_BOOL, &f->detach, NULL, ""},
+	    {"preserve-fds", 0, CLI_INT, &f->n, "N", ""},
+	    {"env", 'e', CLI_STRV, &f->env, "K=V", ""},
 	};
 	bw_error_clear(&err);
 	return cli_parse(argc, argv, opts, ARRAY_SIZE(opts), consumed, &err);
@@ -32,8 +32,8 @@ Test(cli, accepts_space_equals_single_dash_and_short_forms)
 {
 	struct flags f = {0};
 	int consumed;
-	char *argv[] = {"--bundle", "/b", "-d", "--preserve-fds=3", "-e", "A=1", "-env", "B=2",
-			"id", "--not-a-flag"};
+	char *argv[] = {"--bundle", "/b",  "-d", "--preserve-fds=3", "-e", "A=1",
+			"-env",	    "B=2", "id", "--not-a-flag"};
 	cr_assert_eq(parse(&f, 10, argv, &consumed), 0);
 	cr_assert_str_eq(f.bundle, "/b");
 	cr_assert(f.detach);
@@ -122,4 +122,24 @@ Test(cli, state_root_default_and_override)
 		cr_assert_str_eq(cli_state_root(&g), "/run/bulwark");
 	g.root = "/tmp/r";
 	cr_assert_str_eq(cli_state_root(&g), "/tmp/r");
+}
+
+/* The id is a directory name: over NAME_MAX it failed late with "File name too long". */
+Test(cli, container_id_length_is_bounded_and_named)
+{
+	char id[300];
+	memset(id, 'a', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	cr_assert_lt(container_validate_id(id, &err), 0);
+	cr_assert(strstr(err.msg, "(299 bytes): must be at most 255 bytes") != NULL, "%s", err.msg);
+	cr_assert(strncmp(err.msg, "invalid container id \"aaaa", 26) == 0, "%s", err.msg);
+	id[255] = '\0';
+	cr_assert_eq(container_validate_id(id, &err), 0);
+}
+
+Test(cli, container_id_with_controls_is_quoted_escaped)
+{
+	cr_assert_lt(container_validate_id("a\x1b[31mb\n", &err), 0);
+	cr_assert_str_eq(err.msg, "invalid container id \"a\\x1b[31mb\\x0a\": only letters, "
+				  "digits and _ - . + are allowed");
 }
