@@ -104,3 +104,21 @@ test_cfgref_control_characters_in_messages_are_escaped() {
 	expect_eq "--log lines" 1 "$(wc -l <"$WORK/log.json")"
 	cfgref_expect_gone cfgref-ctl
 }
+
+# runc writes "max" for any negative pids.limit: -5 lifted the limit without a word.
+test_cfgref_pids_limit_below_minus_one_is_refused() {
+	b=$(cfgref_bundle cfgref-pids)
+	cfg "$b" '.linux.resources.pids={"limit":-5}'
+	cfgref_refused "pids -5" "linux.resources.pids.limit: must be > 0, or -1 or 0 for unlimited" \
+		bw run -b "$b" cfgref-pids
+	cfgref_expect_gone cfgref-pids
+	[ ! -e "$WORK/out/cfgref-pids/ran" ] || fail "the process ran"
+	# -1 and 0 (what Docker sends) still mean unlimited.
+	for v in -1 0; do
+		cfg "$b" ".linux.resources.pids={\"limit\":$v} | .process.args=[\"sleep\",\"30\"]"
+		bw run -d -b "$b" cfgref-pids </dev/null >/dev/null || fail "pids.limit $v refused"
+		expect_eq "pids.max for $v" max "$(cat /sys/fs/cgroup/pids/$CG_PREFIX/cfgref-pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/$CG_PREFIX/cfgref-pids/pids.max)"
+		bw delete --force cfgref-pids
+	done
+	cfgref_refused "update --pids-limit -5" "--pids-limit" bw update --pids-limit -5 nosuch
+}

@@ -1405,3 +1405,21 @@ Test(process, process_json_user_ids_follow_the_same_rule)
 	cr_assert_eq(oci_process_parse(doc, strlen(doc), "process.json", &p, &err), -1);
 	cr_assert_str_eq(err.msg, "process.json: user.uid: must be <= 2147483647");
 }
+
+/* -1 and 0 are "unlimited" (Docker sends both); below -1 runc silently lifted the limit. */
+Test(resources, pids_limit_below_minus_one_is_refused)
+{
+	resources_fails("'pids':{'limit':-5}",
+			"config.json: linux.resources.pids.limit: must be > 0, "
+			"or -1 or 0 for unlimited (got -5)");
+	resources_fails("'pids':{'limit':-9223372036854775808}",
+			"config.json: linux.resources.pids.limit: must be > 0, or -1 or 0 for "
+			"unlimited (got -9223372036854775808)");
+	for (int v = -1; v <= 1; v++) {
+		char *m = json("'resources':{'pids':{'limit':%d}}", v);
+		struct oci_spec *s = linux_ok(m);
+		cr_assert_eq(s->linux.resources.pids_limit.v, v);
+		oci_spec_free(s);
+		free(m);
+	}
+}
