@@ -122,3 +122,46 @@ test_cfgref_pids_limit_below_minus_one_is_refused() {
 	done
 	cfgref_refused "update --pids-limit -5" "--pids-limit" bw update --pids-limit -5 nosuch
 }
+
+# The host's / as a rootfs, however it is named, would give the container the host.
+test_cfgref_rootfs_that_is_the_host_root_is_refused() {
+	local id=cfgref-root p
+	b=$(new_bundle $id)
+	# Should the refusal ever break, nothing is mounted or written on the host.
+	cfg "$b" '.mounts=[] | .process.args=["true"] | .root.readonly=true'
+	ln -s / "$b/hostroot"
+	ln -s ../../../../../../../../.. "$b/up"
+	for p in / // /tmp/.. /. hostroot up "$b/hostroot/tmp/.."; do
+		cfg "$b" ".root.path=\"$p\""
+		out=$(cfgref_refused "root.path $p" "root.path: invalid rootfs" bw run -b "$b" $id)
+		expect_contains "root.path $p: reason" "the host's root directory" "$out"
+		cfgref_expect_gone $id
+	done
+}
+
+test_cfgref_relative_rootfs_leaving_the_bundle_is_refused() {
+	local id=cfgref-rel
+	b=$(new_bundle $id)
+	cfg "$b" '.mounts=[] | .process.args=["true"]'
+	cfg "$b" ".root.path=\"../$id/rootfs\""
+	cfgref_refused "root.path ../" "root.path: invalid rootfs: a relative path must stay inside the bundle" \
+		bw run -b "$b" $id
+	cfgref_expect_gone $id
+}
+
+# A symlink the bundle's author placed (new_bundle makes rootfs one) is resolved once, at
+# create: the state records, and the container gets, the directory it named then.
+test_cfgref_symlinked_rootfs_is_resolved_once_at_create() {
+	local id=cfgref-link
+	b=$(new_bundle $id)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw create -b "$b" $id </dev/null >/dev/null || fail "create with a symlinked rootfs"
+	expect_eq "state rootfs" "$(readlink -f "$ROOTFS")" "$(bw state $id | jq -r .rootfs)"
+	# Re-pointing the link after create changes nothing for the container.
+	mkdir -p "$WORK/other/bin"
+	ln -sfn "$WORK/other" "$b/rootfs"
+	bw start $id || fail "start"
+	pid=$(bw state $id | jq -r .pid)
+	[ -e "/proc/$pid/root/bin/busybox" ] || fail "the container's root is not the resolved rootfs"
+	bw delete --force $id
+}

@@ -1423,3 +1423,22 @@ Test(resources, pids_limit_below_minus_one_is_refused)
 		free(m);
 	}
 }
+
+/* A relative root.path is inside the bundle; ".." may move within it but not out of it. */
+Test(root, relative_path_must_stay_inside_the_bundle)
+{
+	const char *bad[] = {"..", "../rootfs", "rootfs/../..", "./a/../../b", "a/b/../../../c"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *doc = json("{'ociVersion':'1.0.0','root':{'path':'%s'}}", bad[i]);
+		parse_fails(doc,
+			    "config.json: root.path: invalid rootfs: a relative path must stay "
+			    "inside the bundle");
+		free(doc);
+	}
+	const char *good[] = {"rootfs", "a/../rootfs", "./rootfs/", "rootfs/..", "/abs/../../x"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *doc = json("{'ociVersion':'1.0.0','root':{'path':'%s'}}", good[i]);
+		oci_spec_free(parse_ok(doc));
+		free(doc);
+	}
+}
