@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,12 @@ int main(int argc, char **argv)
 {
 	struct global_opts g = {0};
 	struct bw_error err = {0};
+
+	/* Hooks, console and notify sockets, the --log file, stdout: every peer may close early,
+	 * and that is its business; it must never kill us by signal halfway through a create
+	 * (state, cgroup and an init left behind). Writes fail with EPIPE instead. Whatever we
+	 * exec gets the default back (hooks, helpers, ps; the init resets every signal). */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* The first argument naming a verb decides (global flags come before it). */
 	bool spawns = false;

@@ -165,3 +165,91 @@ test_cfgref_symlinked_rootfs_is_resolved_once_at_create() {
 	[ -e "/proc/$pid/root/bin/busybox" ] || fail "the container's root is not the resolved rootfs"
 	bw delete --force $id
 }
+
+# A hook that closes its stdin without reading and exits. bulwark writes the state right after
+# the fork, so it usually lands in the pipe before the hook closes it; when the hook wins (a
+# loaded host), the write fails with EPIPE, which was SIGPIPE: `create` died with 141 and left
+# its state behind. These check the outcome either way (the hook's status decides);
+# test_cfgref_log_fifo_reader_gone_does_not_kill_create forces the EPIPE.
+cfgref_hook_bundle() { # ID KIND EXIT
+	local b
+	b=$(new_bundle "$1")
+	# startContainer hooks run in the container: the script lives in the (per-run) rootfs.
+	cat >"$ROOTFS/hook-$1.sh" <<HOOK
+#!/bin/sh
+exec 0<&-
+sleep 0.1
+exit $3
+HOOK
+	chmod 755 "$ROOTFS/hook-$1.sh"
+	local path=/hook-$1.sh
+	[ "$2" = startContainer ] || path=$ROOTFS/hook-$1.sh
+	cfg "$b" ".process.args=[\"sleep\",\"30\"] | .hooks.$2=[{\"path\":\"$path\"}]"
+	echo "$b"
+}
+
+test_cfgref_hook_closing_stdin_early_does_not_kill_create() {
+	local kind id
+	for kind in prestart createRuntime startContainer; do
+		id=cfgref-hk-$(echo $kind | tr A-Z a-z)
+		b=$(cfgref_hook_bundle $id $kind 0)
+		rc=0
+		bw create -b "$b" $id </dev/null >/dev/null 2>"$WORK/err" || rc=$?
+		expect_eq "$kind: create exit status ($(cat "$WORK/err"))" 0 $rc
+		rc=0
+		bw start $id 2>"$WORK/err" || rc=$?
+		expect_eq "$kind: start exit status ($(cat "$WORK/err"))" 0 $rc
+		sleep 0.3
+		expect_eq "$kind: container" running "$(bw state $id | jq -r .status)"
+		bw delete --force $id
+	done
+}
+
+test_cfgref_failing_hook_closing_stdin_fails_create_cleanly() {
+	local kind id
+	for kind in prestart createRuntime; do
+		id=cfgref-hkf-$(echo $kind | tr A-Z a-z)
+		b=$(cfgref_hook_bundle $id $kind 3)
+		cfgref_refused "$kind hook exit 3" "$kind hook #0" bw create -b "$b" $id >"$WORK/out.txt"
+		expect_contains "$kind: reason" "exit status 3" "$(cat "$WORK/out.txt")"
+		cfgref_expect_gone $id
+	done
+}
+
+# Peers of ours that stop reading early: `events` ends quietly when its reader goes away.
+test_cfgref_events_reader_closing_early_does_not_kill_bulwark() {
+	local id=cfgref-ev
+	b=$(new_bundle $id)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" $id </dev/null >/dev/null || fail "run -d"
+	rc=0
+	timeout 20 "$BULWARK" --root "$BW_ROOT" events --interval 1 $id 2>"$WORK/err" | head -c 1 >/dev/null
+	rc=${PIPESTATUS[0]}
+	expect_eq "events exit status ($(cat "$WORK/err"))" 0 "$rc"
+	bw delete --force $id
+}
+
+# A deterministic EPIPE: --log is a FIFO whose only reader the first prestart hook kills; the
+# debug line announcing the second hook is written to a pipe nobody reads. That was SIGPIPE (exit 141, the
+# state, cgroup and init left behind); now the log line is lost and the create goes on.
+test_cfgref_log_fifo_reader_gone_does_not_kill_create() {
+	local id=cfgref-fifo
+	b=$(new_bundle $id)
+	mkfifo "$WORK/log.fifo"
+	sleep 60 <"$WORK/log.fifo" &
+	reader=$!
+	cat >"$WORK/kill-reader.sh" <<HOOK
+#!/bin/sh
+kill $reader
+while kill -0 $reader 2>/dev/null; do sleep 0.05; done
+HOOK
+	chmod 755 "$WORK/kill-reader.sh"
+	cfg "$b" ".process.args=[\"sleep\",\"30\"] | .hooks.prestart=[{\"path\":\"$WORK/kill-reader.sh\"},{\"path\":\"/bin/true\"}]"
+	rc=0
+	"$BULWARK" --root "$BW_ROOT" --debug --log "$WORK/log.fifo" create -b "$b" $id </dev/null \
+		>/dev/null 2>"$WORK/err" || rc=$?
+	wait $reader 2>/dev/null || true
+	expect_eq "create exit status ($(cat "$WORK/err"))" 0 $rc
+	expect_eq "state" created "$(bw state $id | jq -r .status)"
+	bw delete --force $id
+}
