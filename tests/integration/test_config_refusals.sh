@@ -253,3 +253,16 @@ HOOK
 	expect_eq "state" created "$(bw state $id | jq -r .status)"
 	bw delete --force $id
 }
+
+# memory.limit 1: the kernel takes it (v1 writes it while the cgroup is empty), then the init is
+# OOM-killed before execve and all one saw was "receive sync message: Connection reset by
+# peer". runc 1.1.5: "unable to set memory limit to 1 (current usage: ...)".
+test_cfgref_memory_limit_too_low_for_the_init_names_the_field() {
+	b=$(cfgref_bundle cfgref-mem)
+	cfg "$b" '.linux.resources.memory={"limit":1}'
+	out=$(cfgref_refused "memory.limit 1" "linux.resources.memory.limit: 1 bytes is too low" \
+		bw run -b "$b" cfgref-mem)
+	expect_contains "reason" "OOM killer" "$out"
+	cfgref_expect_gone cfgref-mem
+	[ ! -e "$WORK/out/cfgref-mem/ran" ] || fail "the process ran"
+}
