@@ -218,12 +218,15 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe, s
 	const struct oci_process *p = cfg->process;
 	const struct oci_spec *spec = cfg->spec;
 
+	/* The executable is judged against the memory rlimits before they apply: under them
+	 * even the error message might not fit. */
+	if (process_find_executable(p->args[0], p->env, exe, err) < 0 ||
+	    process_check_exec_limits(p, *exe, err) < 0)
+		return -1;
 	if (new_session_keyring(cfg, err) < 0 || process_set_rlimits(p, err) < 0 ||
 	    process_set_scheduling(p, err) < 0 ||
 	    process_set_personality(&spec->linux.personality, err) < 0 ||
 	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
-		return -1;
-	if (process_find_executable(p->args[0], p->env, exe, err) < 0)
 		return -1;
 	if (caps_drop_bounding(&cfg->caps, err) < 0)
 		return -1;

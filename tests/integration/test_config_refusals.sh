@@ -266,3 +266,23 @@ test_cfgref_memory_limit_too_low_for_the_init_names_the_field() {
 	cfgref_expect_gone cfgref-mem
 	[ ! -e "$WORK/out/cfgref-mem/ran" ] || fail "the process ran"
 }
+
+# RLIMIT_AS 1: the kernel kills the process inside execve (past its point of no return) with
+# SIGSEGV: exit 139 and no message, with runc 1.1.5 as well. The init now adds up what
+# execve maps and refuses first, naming the rlimit.
+test_cfgref_rlimit_as_too_small_to_exec_names_the_rlimit() {
+	local r
+	b=$(cfgref_bundle cfgref-rlas)
+	for r in RLIMIT_AS RLIMIT_DATA; do
+		cfg "$b" ".process.rlimits=[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024},{\"type\":\"$r\",\"hard\":1,\"soft\":1}]"
+		out=$(cfgref_refused "$r 1" "process.rlimits[1] ($r): soft limit 1 is below the" \
+			bw run -b "$b" cfgref-rlas)
+		expect_contains "$r: names the executable" '"/bin/sh"' "$out"
+		cfgref_expect_gone cfgref-rlas
+	done
+	[ ! -e "$WORK/out/cfgref-rlas/ran" ] || fail "the process ran"
+	# Room enough: the limit is applied, and the process runs under it.
+	cfg "$b" '.process.rlimits=[{"type":"RLIMIT_AS","hard":268435456,"soft":268435456}] | .process.args=["sh","-c","ulimit -v >/out/ran"]'
+	bw run -b "$b" cfgref-rlas </dev/null || fail "RLIMIT_AS 256 MiB refused"
+	expect_eq "ulimit -v" 262144 "$(cat "$WORK/out/cfgref-rlas/ran")"
+}
