@@ -302,6 +302,27 @@ static void audit_created(const struct global_opts *g, struct container *c,
 	audit_commit_warn(a, path);
 }
 
+/* The parents of the container's cgroup that this create made ("cgparent:<dir>", outermost
+ * first): delete removes them when they are empty, and never one that was there before. */
+static void record_cgroup_parents(struct container *c, const struct cg_manager *cg)
+{
+	char **made = cg_parents_made(cg);
+	for (size_t i = 0; made != NULL && made[i] != NULL; i++)
+		strv_push_take(&c->state.cleanup, xasprintf("cgparent:%s", made[i]));
+	strv_free(made);
+}
+
+static void remove_cgroup_parents(const struct container *c)
+{
+	char **dirs = NULL;
+	for (size_t i = 0; c != NULL && c->state.cleanup != NULL && c->state.cleanup[i] != NULL;
+	     i++)
+		if (str_has_prefix(c->state.cleanup[i], "cgparent:"))
+			strv_push(&dirs, c->state.cleanup[i] + 9);
+	cg_remove_parents(dirs);
+	strv_free(dirs);
+}
+
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -361,6 +382,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		goto fail;
 	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0)
 		goto fail;
+	record_cgroup_parents(c, cg);
 	if (make_fifo(c, &fifo, err) < 0)
 		goto fail;
 	struct create_ctx cc = {.c = c, .spec = spec};
@@ -411,7 +433,8 @@ fail_killed:
 fail:
 	if (cg != NULL) {
 		struct bw_error e2 = {0};
-		cg_destroy(cg, &e2);
+		if (cg_destroy(cg, &e2) == 0)
+			remove_cgroup_parents(c);
 	}
 	if (c != NULL) {
 		struct bw_error e2 = {0};
@@ -576,6 +599,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		cg_free(cg);
 		if (r < 0)
 			return -1;
+		remove_cgroup_parents(c);
 	}
 	wait_gone(c);
 	watchdog_stop(c);

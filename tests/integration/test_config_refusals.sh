@@ -286,3 +286,27 @@ test_cfgref_rlimit_as_too_small_to_exec_names_the_rlimit() {
 	bw run -b "$b" cfgref-rlas </dev/null || fail "RLIMIT_AS 256 MiB refused"
 	expect_eq "ulimit -v" 262144 "$(cat "$WORK/out/cfgref-rlas/ran")"
 }
+
+# A relative cgroupsPath "x/a/leaf" made x and x/a in every v1 hierarchy and delete left them.
+# The parents create made are recorded in the state and removed at delete when empty; one
+# that existed before (here: in the pids hierarchy) is left alone.
+test_cfgref_relative_cgroups_path_parents_are_removed_at_delete() {
+	local top=cfgref-rel-$$ id=cfgref-rel own pre
+	b=$(new_bundle $id)
+	cfg "$b" ".process.args=[\"sleep\",\"30\"] | .linux.cgroupsPath=\"$top/a/$id\""
+	own=$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
+	pre=/sys/fs/cgroup/pids${own%/}/$top
+	mkdir -p "$pre"
+	bw run -d -b "$b" $id </dev/null >/dev/null || fail "run -d"
+	made=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "$top" 2>/dev/null | wc -l)
+	[ "$made" -ge 2 ] || fail "expected $top in several hierarchies, got $made"
+	bw delete --force $id
+	left=$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*/$top*" 2>/dev/null)
+	expect_eq "left after delete" "$pre" "$left"
+	rmdir "$pre"
+	# A failed create removes what it made too.
+	cfg "$b" '.process.args=["/nonexistent"]'
+	bw run -b "$b" $id </dev/null >/dev/null 2>&1 && fail "ran /nonexistent"
+	left=$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*/$top*" 2>/dev/null)
+	expect_eq "left after a failed create" "" "$left"
+}
