@@ -129,9 +129,7 @@ static int exec_apparmor(struct container *c, const struct oci_spec *spec,
 	const char *named = spec->process.apparmor_profile;
 	if (!apparmor_enabled()) {
 		if (named != NULL)
-			return bw_fail(
-			    err, 0,
-			    "process.apparmorProfile: AppArmor is not enabled on this host");
+			return bw_fail(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");
 		return 0;
 	}
 	if (named != NULL) {
@@ -216,21 +214,21 @@ VERB(exec)
 	char *ignored = NULL;
 	int consumed = 0;
 	struct cli_opt opts[] = {
-	    {"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
-	    {"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
-	    {"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
-	    {"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
-	    {"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
-	    {"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
-	    {"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
-	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
-	    {"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
-	    {"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
-	    {"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
-	    {"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
-	    {"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
-	    {"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
-	    {"cgroup", 0, CLI_STRING, &ignored, "PATH", "sub-cgroup (unsupported)"},
+		{"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
+		{"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
+		{"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
+		{"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
+		{"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
+		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
+		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
+		{"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
+		{"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
+		{"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
+		{"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
+		{"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
+		{"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
+		{"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
+		{"cgroup", 0, CLI_STRING, &ignored, "PATH", "sub-cgroup (unsupported)"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {

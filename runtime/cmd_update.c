@@ -14,8 +14,8 @@
 
 struct update_flags {
 	char *resources, *memory, *memory_reservation, *memory_swap, *kernel_memory,
-	    *kernel_memory_tcp, *cpuset_cpus, *cpuset_mems, *cpu_period, *cpu_quota, *cpu_share,
-	    *cpu_rt_period, *cpu_rt_runtime, *pids_limit, *blkio_weight;
+		*kernel_memory_tcp, *cpuset_cpus, *cpuset_mems, *cpu_period, *cpu_quota, *cpu_share,
+		*cpu_rt_period, *cpu_rt_runtime, *pids_limit, *blkio_weight;
 };
 
 static int set_i64(const char *flag, const char *v, struct opt_i64 *o, bool bytes,
@@ -46,18 +46,15 @@ static int set_u64(const char *flag, const char *v, struct opt_u64 *o, struct bw
 static int apply_flags(const struct update_flags *f, struct oci_resources *r, struct bw_error *err)
 {
 	if (set_i64("memory", f->memory, &r->memory.limit, true, err) < 0 ||
-	    set_i64("memory-reservation", f->memory_reservation, &r->memory.reservation, true,
-		    err) < 0 ||
+	    set_i64("memory-reservation", f->memory_reservation, &r->memory.reservation, true, err) < 0 ||
 	    set_i64("memory-swap", f->memory_swap, &r->memory.swap, true, err) < 0 ||
 	    set_i64("kernel-memory", f->kernel_memory, &r->memory.kernel, true, err) < 0 ||
-	    set_i64("kernel-memory-tcp", f->kernel_memory_tcp, &r->memory.kernel_tcp, true, err) <
-		0 ||
+	    set_i64("kernel-memory-tcp", f->kernel_memory_tcp, &r->memory.kernel_tcp, true, err) < 0 ||
 	    set_u64("cpu-period", f->cpu_period, &r->cpu.period, err) < 0 ||
 	    set_i64("cpu-quota", f->cpu_quota, &r->cpu.quota, false, err) < 0 ||
 	    set_u64("cpu-share", f->cpu_share, &r->cpu.shares, err) < 0 ||
 	    set_u64("cpu-rt-period", f->cpu_rt_period, &r->cpu.realtime_period, err) < 0 ||
-	    set_i64("cpu-rt-runtime", f->cpu_rt_runtime, &r->cpu.realtime_runtime, false, err) <
-		0 ||
+	    set_i64("cpu-rt-runtime", f->cpu_rt_runtime, &r->cpu.realtime_runtime, false, err) < 0 ||
 	    set_i64("pids-limit", f->pids_limit, &r->pids_limit, false, err) < 0 ||
 	    set_u64("blkio-weight", f->blkio_weight, &r->block_io.weight, err) < 0)
 		return -1;
@@ -92,22 +89,21 @@ VERB(update)
 	struct update_flags f = {0};
 	int consumed = 0;
 	struct cli_opt opts[] = {
-	    {"resources", 'r', CLI_STRING, &f.resources, "FILE",
-	     "LinuxResources JSON (- for stdin)"},
-	    {"memory", 0, CLI_STRING, &f.memory, "BYTES", "memory limit (k, m, g suffixes)"},
-	    {"memory-reservation", 0, CLI_STRING, &f.memory_reservation, "BYTES", "soft limit"},
-	    {"memory-swap", 0, CLI_STRING, &f.memory_swap, "BYTES", "memory+swap limit"},
-	    {"kernel-memory", 0, CLI_STRING, &f.kernel_memory, "BYTES", "ignored (deprecated)"},
-	    {"kernel-memory-tcp", 0, CLI_STRING, &f.kernel_memory_tcp, "BYTES", "ignored"},
-	    {"cpuset-cpus", 0, CLI_STRING, &f.cpuset_cpus, "LIST", "CPUs allowed"},
-	    {"cpuset-mems", 0, CLI_STRING, &f.cpuset_mems, "LIST", "memory nodes allowed"},
-	    {"cpu-period", 0, CLI_STRING, &f.cpu_period, "US", "CFS period"},
-	    {"cpu-quota", 0, CLI_STRING, &f.cpu_quota, "US", "CFS quota"},
-	    {"cpu-share", 0, CLI_STRING, &f.cpu_share, "N", "CPU shares"},
-	    {"cpu-rt-period", 0, CLI_STRING, &f.cpu_rt_period, "US", "realtime period"},
-	    {"cpu-rt-runtime", 0, CLI_STRING, &f.cpu_rt_runtime, "US", "realtime runtime"},
-	    {"pids-limit", 0, CLI_STRING, &f.pids_limit, "N", "maximum number of tasks"},
-	    {"blkio-weight", 0, CLI_STRING, &f.blkio_weight, "N", "block IO weight (10-1000)"},
+		{"resources", 'r', CLI_STRING, &f.resources, "FILE", "LinuxResources JSON (- for stdin)"},
+		{"memory", 0, CLI_STRING, &f.memory, "BYTES", "memory limit (k, m, g suffixes)"},
+		{"memory-reservation", 0, CLI_STRING, &f.memory_reservation, "BYTES", "soft limit"},
+		{"memory-swap", 0, CLI_STRING, &f.memory_swap, "BYTES", "memory+swap limit"},
+		{"kernel-memory", 0, CLI_STRING, &f.kernel_memory, "BYTES", "ignored (deprecated)"},
+		{"kernel-memory-tcp", 0, CLI_STRING, &f.kernel_memory_tcp, "BYTES", "ignored"},
+		{"cpuset-cpus", 0, CLI_STRING, &f.cpuset_cpus, "LIST", "CPUs allowed"},
+		{"cpuset-mems", 0, CLI_STRING, &f.cpuset_mems, "LIST", "memory nodes allowed"},
+		{"cpu-period", 0, CLI_STRING, &f.cpu_period, "US", "CFS period"},
+		{"cpu-quota", 0, CLI_STRING, &f.cpu_quota, "US", "CFS quota"},
+		{"cpu-share", 0, CLI_STRING, &f.cpu_share, "N", "CPU shares"},
+		{"cpu-rt-period", 0, CLI_STRING, &f.cpu_rt_period, "US", "realtime period"},
+		{"cpu-rt-runtime", 0, CLI_STRING, &f.cpu_rt_runtime, "US", "realtime runtime"},
+		{"pids-limit", 0, CLI_STRING, &f.pids_limit, "N", "maximum number of tasks"},
+		{"blkio-weight", 0, CLI_STRING, &f.blkio_weight, "N", "block IO weight (10-1000)"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
@@ -144,11 +140,10 @@ out:
 	cg_free(cg);
 	container_free(c);
 	oci_resources_free_fields(&res);
-	char **all[] = {&f.resources,	   &f.memory,	     &f.memory_reservation,
-			&f.memory_swap,	   &f.kernel_memory, &f.kernel_memory_tcp,
-			&f.cpuset_cpus,	   &f.cpuset_mems,   &f.cpu_period,
-			&f.cpu_quota,	   &f.cpu_share,     &f.cpu_rt_period,
-			&f.cpu_rt_runtime, &f.pids_limit,    &f.blkio_weight};
+	char **all[] = {&f.resources, &f.memory, &f.memory_reservation, &f.memory_swap,
+			&f.kernel_memory, &f.kernel_memory_tcp, &f.cpuset_cpus, &f.cpuset_mems,
+			&f.cpu_period, &f.cpu_quota, &f.cpu_share, &f.cpu_rt_period, &f.cpu_rt_runtime,
+			&f.pids_limit, &f.blkio_weight};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		free(*all[i]);
 	return r < 0 ? -1 : 0;
