@@ -227,6 +227,7 @@ void cg_free(struct cg_manager *cg)
 		free(cg->h[i].dir);
 		strv_free(cg->h[i].made);
 	}
+	strv_free(cg->parents_made);
 	if (cg->clone_fd >= 0)
 		close(cg->clone_fd);
 	free(cg->h);

@@ -159,6 +159,7 @@ struct cg_manager {
 	int v2;		       /* index of the cgroup2 hierarchy, -1 if none */
 	int ctrl_at[CG_NCTRL]; /* hierarchy index providing each controller, -1 if none */
 	int clone_fd;
+	char **parents_made; /* directories above ours cg_create made, outermost first */
 };
 
 /* The hierarchy serving a controller, or NULL. */

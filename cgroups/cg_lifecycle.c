@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +70,9 @@ static uint32_t unified_needed(const struct oci_resources *r)
 	return m;
 }
 
-/* mkdir -p below the mount point, remembering what was made so a failure can undo it. */
+/* mkdir -p below the mount point, remembering what was made so a failure can undo it. A
+ * parent another container's delete removes between two of our mkdirs (ENOENT: it made it
+ * and found it empty) is made again, a few times. */
 static int make_dirs(struct cg_hier *h, struct bw_error *err)
 {
 	size_t base = strlen(h->m.mountpoint);
@@ -78,20 +82,26 @@ static int make_dirs(struct cg_hier *h, struct bw_error *err)
 	h->existed = stat(h->dir, &st) == 0;
 	if (h->existed)
 		return 0;
-	for (char *s = p + base + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char saved = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) == 0)
-			strv_push(&h->made, p);
-		else if (errno != EEXIST)
-			return bw_fail(err, errno, "mkdir `%s`", p);
-		*s = saved;
-		if (saved == '\0')
-			break;
+	for (int tries = 0;; tries++) {
+		int r = 0;
+		for (char *s = p + base + 1;; s++) {
+			if (*s != '/' && *s != '\0')
+				continue;
+			char saved = *s;
+			*s = '\0';
+			if (mkdir(p, 0755) == 0)
+				strv_push(&h->made, p);
+			else if (errno != EEXIST)
+				r = -errno;
+			*s = saved;
+			if (saved == '\0' || r < 0)
+				break;
+		}
+		if (r == 0)
+			return 0;
+		if (r != -ENOENT || tries == 3)
+			return bw_fail(err, -r, "mkdir `%s`", h->dir);
 	}
-	return 0;
 }
 
 static bool has_procs(const char *dir)
@@ -166,10 +176,30 @@ int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 		return wrap_unless_field(err, "create", cg->path);
 	}
 	for (size_t i = 0; i < cg->nh; i++) {
+		for (size_t k = 0; cg->h[i].made != NULL && cg->h[i].made[k] != NULL; k++)
+			if (strcmp(cg->h[i].made[k], cg->h[i].dir) != 0)
+				strv_push(&cg->parents_made, cg->h[i].made[k]);
 		strv_free(cg->h[i].made);
 		cg->h[i].made = NULL;
 	}
 	return 0;
+}
+
+char **cg_parents_made(const struct cg_manager *cg)
+{
+	return strv_dup(cg->parents_made);
+}
+
+void cg_remove_parents(char *const *dirs)
+{
+	for (size_t k = strv_len(dirs); k-- > 0;) {
+		struct statfs sf;
+		if (statfs(dirs[k], &sf) < 0 ||
+		    (sf.f_type != CGROUP_SUPER_MAGIC && sf.f_type != CGROUP2_SUPER_MAGIC))
+			continue;
+		if (rmdir(dirs[k]) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+			log_debug("remove parent cgroup `%s`: %s", dirs[k], strerror(errno));
+	}
 }
 
 int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)

@@ -32,6 +32,14 @@ enum cg_mode cg_manager_mode(const struct cg_manager *cg);
 /* mkdir in every hierarchy (enabling v2 controllers in the ancestors as needed) and apply
  * resources (may be NULL). On failure everything created is removed again. */
 int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err);
+/* The parent directories cg_create made above the container's own cgroup, in every hierarchy,
+ * outermost first (a new strv). The caller records them so that delete removes them, and
+ * only them: a parent that existed before is never touched. */
+char **cg_parents_made(const struct cg_manager *cg);
+/* rmdir dirs deepest first (the reverse of their order), each only if it is a directory of a
+ * cgroup file system; one still in use (sub-cgroups, processes) or already gone stays as it
+ * is: rmdir never removes a cgroup that is not empty. */
+void cg_remove_parents(char *const *dirs);
 /* An O_PATH|O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when the
  * process must instead be moved with cg_enter (v1/hybrid). Owned by the manager. */
 int cg_clone_fd(struct cg_manager *cg);
@@ -49,7 +57,8 @@ int cg_thaw(struct cg_manager *cg, struct bw_error *err);
 /* Whether the cgroup is frozen (v2 cgroup.freeze / v1 freezer.state FROZEN). */
 int cg_is_frozen(struct cg_manager *cg, bool *frozen, struct bw_error *err);
 /* Kill what lingers, wait (bounded, ~1 s), rmdir the cgroup and its sub-cgroups in every
- * hierarchy. Idempotent: missing dirs are fine. Parent directories are left in place. */
+ * hierarchy. Idempotent: missing dirs are fine. Parent directories are left in place (see
+ * cg_remove_parents). */
 int cg_destroy(struct cg_manager *cg, struct bw_error *err);
 /* runc-shaped `events --stats` JSON object ({"cpu":..,"memory":..,"pids":..,...}). */
 int cg_stats_json(struct cg_manager *cg, char **json, struct bw_error *err);

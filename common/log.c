@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,40 @@ static const char *level_name(enum log_level l)
 	}
 }
 
+char *log_escape(char *out, size_t cap, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+		bool plain = c >= 0x20 && c < 0x7f;
+		if (o + (plain ? 1 : 4) >= cap)
+			break;
+		if (plain) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 0xf];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *log_quote(char *out, size_t cap, const char *s)
+{
+	size_t need = 0;
+	for (const char *c = s; *c != '\0'; c++)
+		need += ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f) ? 1 : 4;
+	bool cut = need + 3 > cap; /* quotes and NUL */
+	out[0] = '"';
+	log_escape(out + 1, cut ? cap - 5 : cap - 2, s);
+	strcat(out, cut ? "...\"" : "\"");
+	return out;
+}
+
 static size_t json_escape(char *out, size_t cap, const char *in)
 {
 	size_t o = 0;
@@ -93,14 +128,15 @@ static void write_line(enum log_level level, const char *msg)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	char msg[BW_ERROR_MAX];
+	char raw[BW_ERROR_MAX], msg[BW_ERROR_MAX];
 	va_list ap;
 
 	if (level == LOG_DEBUG && !g_debug)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	log_escape(msg, sizeof(msg), raw);
 	write_line(level, msg);
 	/* With --log, only the final error goes to stderr (in `create` our stderr is the
 	 * container's, and engines read the log file); without it, warnings and debug too. */
@@ -108,10 +144,25 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "", msg);
 }
 
+/* Error text holds input strings (ids, paths): escaped, see log_escape. */
+static void error_line(const struct bw_error *err, char *out, size_t cap)
+{
+	char raw[BW_ERROR_MAX + 256];
+	bw_error_text(err, raw, sizeof(raw));
+	log_escape(out, cap, raw);
+}
+
 void log_error_report(const struct bw_error *err)
 {
 	char text[BW_ERROR_MAX + 256];
-	bw_error_text(err, text, sizeof(text));
+	error_line(err, text, sizeof(text));
 	write_line(LOG_ERROR, text);
+	dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+}
+
+void log_error_stderr(const struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 256];
+	error_line(err, text, sizeof(text));
 	dprintf(STDERR_FILENO, "bulwark: %s\n", text);
 }

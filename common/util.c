@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,4 +247,12 @@ int parse_duration_ms(const char *s, int64_t *out)
 		return -1;
 	*out = (int64_t)(v * mult);
 	return 0;
+}
+
+void sig_reset_for_exec(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }

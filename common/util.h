@@ -1,5 +1,5 @@
 /* Small pure helpers: allocation that aborts on exhaustion (a runtime cannot do anything
- * sensible without memory), string vectors, number parsing. */
+ * sensible without memory), string vectors, number parsing, the signal state for exec. */
 #pragma once
 
 #include <stdbool.h>
@@ -38,3 +38,8 @@ int parse_size(const char *s, int64_t *out);
 int parse_duration_ms(const char *s, int64_t *out);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
+
+/* In a forked child about to exec something that is not us: SIGPIPE back to its default (main
+ * ignores it) and no signal blocked (run and sandbox block all for their signalfd), so a hook
+ * or helper starts as any program expects. */
+void sig_reset_for_exec(void);

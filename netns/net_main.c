@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "netns/agent.h"
 #include "netns/firewall.h"
@@ -305,9 +306,9 @@ int main(int argc, char **argv)
 	}
 	free(a.ann);
 	if (r < 0) {
-		char text[BW_ERROR_MAX + 64];
-		bw_error_text(&err, text, sizeof(text));
-		fprintf(stderr, "bulwark-net: %s\n", text);
+		char raw[BW_ERROR_MAX + 64], text[4 * sizeof(raw)];
+		bw_error_text(&err, raw, sizeof(raw));
+		fprintf(stderr, "bulwark-net: %s\n", log_escape(text, sizeof(text), raw));
 		return 1;
 	}
 	return 0;

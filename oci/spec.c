@@ -89,6 +89,23 @@ bool oci_path_is_abs(const char *s)
 	return s[0] == '/';
 }
 
+bool oci_path_climbs_out(const char *s)
+{
+	int depth = 0;
+	for (const char *c = s; *c != '\0';) {
+		size_t n = strcspn(c, "/");
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			if (depth-- == 0)
+				return true;
+		} else if (n > 0 && !(n == 1 && c[0] == '.')) {
+			depth++;
+		}
+		c += n;
+		c += *c == '/';
+	}
+	return false;
+}
+
 bool oci_path_has_dotdot(const char *s)
 {
 	for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
@@ -134,6 +151,9 @@ static int parse_version(struct jp *p, yajl_val v, struct oci_spec *spec)
 	return 0;
 }
 
+/* root.path is the bundle author's: relative paths are taken inside the bundle directory, so
+ * one that climbs out of it with ".." is refused (runc accepts it; no engine writes one).
+ * Symlinks and the host's "/" can only be judged on the filesystem, at create. */
 static int parse_root(struct jp *p, yajl_val v, void *out)
 {
 	struct oci_spec *spec = out;
@@ -142,6 +162,9 @@ static int parse_root(struct jp *p, yajl_val v, void *out)
 		return -1;
 	if (spec->root_path == NULL || spec->root_path[0] == '\0')
 		return jp_fail_at(p, "path", "must not be empty");
+	if (!oci_path_is_abs(spec->root_path) && oci_path_climbs_out(spec->root_path))
+		return jp_fail_at(p, "path",
+				  "invalid rootfs: a relative path must stay inside the bundle");
 	return 0;
 }
 
@@ -153,18 +176,8 @@ static int check_destination(struct jp *p, struct oci_mount *m)
 		return jp_fail_at(p, "destination", "required");
 	if (!oci_path_is_abs(m->destination))
 		return jp_fail_at(p, "destination", "must be an absolute path");
-	int depth = 0;
-	for (const char *c = m->destination; *c != '\0';) {
-		size_t n = strcspn(c, "/");
-		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			if (depth-- == 0)
-				return jp_fail_at(p, "destination", "must not escape the root");
-		} else if (n > 0 && !(n == 1 && c[0] == '.')) {
-			depth++;
-		}
-		c += n;
-		c += *c == '/';
-	}
+	if (oci_path_climbs_out(m->destination))
+		return jp_fail_at(p, "destination", "must not escape the root");
 	char *clean = fs_path_clean(m->destination);
 	free(m->destination);
 	m->destination = clean;

@@ -46,6 +46,10 @@ struct oci_rlimit {
 	uint64_t soft;
 };
 
+/* Largest uid/gid a process may be given: the kernel reads (uid_t)-1 as "leave unchanged",
+ * so 4294967295 would silently keep the runtime's root; like runc, 0..2^31-1 only. */
+#define OCI_ID_MAX 2147483647u
+
 struct oci_user {
 	uint32_t uid;
 	uint32_t gid;

@@ -97,6 +97,8 @@ int oci_check_env(struct jp *p, char **env);
 /* Shared validators (pure). */
 bool oci_cpu_list_valid(const char *s);
 bool oci_path_is_abs(const char *s);
+/* Does a ".." component of the path climb above where the path starts? ("a/../.." does) */
+bool oci_path_climbs_out(const char *s);
 /* Does a path hold a ".." component? */
 bool oci_path_has_dotdot(const char *s);
 

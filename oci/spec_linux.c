@@ -170,14 +170,16 @@ static int parse_device(struct jp *p, yajl_val v, void *elem)
 	struct oci_device *d = elem;
 	_cleanup_free_ char *type = NULL;
 	bool has_major = false, has_minor = false;
-	uint64_t mode = 0;
+	uint64_t mode = 0, uid = 0, gid = 0;
 	if (oj_f_string(p, v, "type", &type) < 0 || oj_f_string(p, v, "path", &d->path) < 0 ||
 	    oj_f_i64(p, v, "major", 0, UINT32_MAX, &d->major, &has_major) < 0 ||
 	    oj_f_i64(p, v, "minor", 0, UINT32_MAX, &d->minor, &has_minor) < 0 ||
 	    oj_f_u64(p, v, "fileMode", UINT32_MAX, &mode, &d->file_mode_set) < 0 ||
-	    oj_f_u32(p, v, "uid", &d->uid, &d->uid_set) < 0 ||
-	    oj_f_u32(p, v, "gid", &d->gid, &d->gid_set) < 0)
+	    oj_f_u64(p, v, "uid", OCI_ID_MAX, &uid, &d->uid_set) < 0 ||
+	    oj_f_u64(p, v, "gid", OCI_ID_MAX, &gid, &d->gid_set) < 0)
 		return -1;
+	d->uid = (uint32_t)uid; /* chown reads (uid_t)-1 as "unchanged" */
+	d->gid = (uint32_t)gid;
 	if (type == NULL || strlen(type) != 1 || strchr("cbup", type[0]) == NULL)
 		return jp_fail_at(p, "type", "must be one of c, b, u, p");
 	d->type = type[0];

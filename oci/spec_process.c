@@ -72,7 +72,7 @@ static int parse_gids(struct jp *p, yajl_val user, struct oci_user *u)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t gid;
 		size_t imark = jp_idx(p, i);
-		if (oj_u64(p, v->u.array.values[i], UINT32_MAX, &gid) < 0)
+		if (oj_u64(p, v->u.array.values[i], OCI_ID_MAX, &gid) < 0)
 			return -1;
 		u->additional_gids[i] = (uint32_t)gid;
 		jp_pop(p, imark);
@@ -84,10 +84,13 @@ static int parse_gids(struct jp *p, yajl_val user, struct oci_user *u)
 static int parse_user(struct jp *p, yajl_val v, void *out)
 {
 	struct oci_user *u = out;
-	uint64_t umask;
-	if (oj_f_u32(p, v, "uid", &u->uid, NULL) < 0 || oj_f_u32(p, v, "gid", &u->gid, NULL) < 0 ||
+	uint64_t umask, uid = 0, gid = 0;
+	if (oj_f_u64(p, v, "uid", OCI_ID_MAX, &uid, NULL) < 0 ||
+	    oj_f_u64(p, v, "gid", OCI_ID_MAX, &gid, NULL) < 0 ||
 	    oj_f_u64(p, v, "umask", UINT32_MAX, &umask, &u->umask_set) < 0)
 		return -1;
+	u->uid = (uint32_t)uid;
+	u->gid = (uint32_t)gid;
 	if (u->umask_set && umask > 0777)
 		return jp_fail_at(p, "umask", "must be <= 0777");
 	if (u->umask_set)

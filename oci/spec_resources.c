@@ -1,6 +1,7 @@
 /* LinuxResources, from config.json "linux.resources" or an `update --resources` document:
  * device rules, memory, cpu, pids, blockIO, hugepages, network, rdma, unified. Values are
  * range-checked here; the cgroups module maps them to v1 or v2 files. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,9 +70,19 @@ static int parse_cpu(struct jp *p, yajl_val v, void *out)
 	return 0;
 }
 
+/* runc and crun write "max" for any negative limit and leave 0 alone; Docker and Podman send
+ * -1 and 0 for "unlimited". Anything below -1 is a mistake (a wrapped or mistyped value), and
+ * silently lifting the limit would fail open. */
 static int parse_pids(struct jp *p, yajl_val v, void *out)
 {
-	return oj_f_opt_i64(p, v, "limit", INT64_MIN, INT64_MAX, out);
+	struct opt_i64 *limit = out;
+	if (oj_f_opt_i64(p, v, "limit", INT64_MIN, INT64_MAX, limit) < 0)
+		return -1;
+	if (limit->set && limit->v < -1)
+		return jp_fail_at(p, "limit",
+				  "must be > 0, or -1 or 0 for unlimited (got %" PRId64 ")",
+				  limit->v);
+	return 0;
 }
 
 /* blkio weights: 10..1000, and 0 for "unset" (Docker always sends weight 0). */

@@ -209,6 +209,7 @@ static int run_parser(const char *const *args, const char *file, struct bw_error
 		return bw_fail(err, errno, "fork apparmor_parser");
 	}
 	if (pid == 0) {
+		sig_reset_for_exec();
 		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 ||
 		    dup2(pfd[1], 2) < 0)

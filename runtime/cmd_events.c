@@ -3,6 +3,7 @@
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -11,15 +12,25 @@
 #include "cgroups/cgroup.h"
 #include "common/util.h"
 
+/* SIGPIPE is ignored (main): a reader that went away (`events | head -1`) ends the stream
+ * quietly, with 1; other write errors are errors. */
+static int flush_stdout(struct bw_error *err)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	if (errno == EPIPE)
+		return 1;
+	return bw_fail(err, errno, "write to stdout");
+}
+
 static int print_stats(struct cg_manager *cg, const char *id, struct bw_error *err)
 {
 	char *json = NULL;
 	if (cg_stats_json(cg, &json, err) < 0)
 		return -1;
 	printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":%s}\n", id, json);
-	fflush(stdout);
 	free(json);
-	return 0;
+	return flush_stdout(err);
 }
 
 VERB(events)
@@ -80,7 +91,7 @@ VERB(events)
 				nanosleep(&ts, NULL);
 				if (cg_oom_kills(cg, &now, NULL) == 0 && now > ooms) {
 					printf("{\"type\":\"oom\",\"id\":\"%s\"}\n", c->id);
-					fflush(stdout);
+					r = flush_stdout(err);
 					ooms = now;
 				}
 			}

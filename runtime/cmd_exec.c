@@ -31,6 +31,9 @@ static int parse_user(const char *s, struct oci_user *u, struct bw_error *err)
 		*colon++ = '\0';
 	if (parse_u32(copy, &u->uid) < 0 || (colon != NULL && parse_u32(colon, &u->gid) < 0))
 		return bw_fail(err, 0, "--user: expected UID[:GID] as numbers, got \"%s\"", s);
+	/* (uid_t)-1 is "unchanged" to setresuid: the process would keep root. */
+	if (u->uid > OCI_ID_MAX || u->gid > OCI_ID_MAX)
+		return bw_fail(err, 0, "--user: \"%s\": uid and gid must be <= %u", s, OCI_ID_MAX);
 	return 0;
 }
 
@@ -64,8 +67,11 @@ static int apply_flags(const struct exec_flags *f, char **args, struct oci_proce
 		p->user.additional_gids = xcalloc(ng, sizeof(uint32_t));
 		p->user.n_additional_gids = ng;
 		for (size_t i = 0; i < ng; i++)
-			if (parse_u32(f->gids[i], &p->user.additional_gids[i]) < 0)
-				return bw_fail(err, 0, "--additional-gids: not a gid: \"%s\"", f->gids[i]);
+			if (parse_u32(f->gids[i], &p->user.additional_gids[i]) < 0 ||
+			    p->user.additional_gids[i] > OCI_ID_MAX)
+				return bw_fail(err, 0,
+					       "--additional-gids: \"%s\": not a gid in 0..%u",
+					       f->gids[i], OCI_ID_MAX);
 	}
 	p->terminal = f->tty;
 	p->no_new_privileges |= f->no_new_privs;

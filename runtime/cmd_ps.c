@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ static int print_table(pid_t *pids, size_t n, char **ps_args, struct bw_error *e
 		if (ps_args == NULL)
 			strv_push(&argv, "-ef");
 		dup2(p[1], STDOUT_FILENO);
+		sig_reset_for_exec();
 		execvp("ps", argv);
 		_exit(127);
 	}

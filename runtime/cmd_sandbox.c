@@ -402,7 +402,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	struct create_opts o = {.id = run->id, .bundle = "/", .spec = spec, .config_json = json,
 				.keep_master = sg->terminal, .owner = getpid(),
-				.remove_file = run->policy_file};
+				.remove_file = run->policy_file,
+				.allow_host_root = sg->host_root};
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);

@@ -58,6 +58,8 @@ static int apply_flags(const struct update_flags *f, struct oci_resources *r, st
 	    set_i64("pids-limit", f->pids_limit, &r->pids_limit, false, err) < 0 ||
 	    set_u64("blkio-weight", f->blkio_weight, &r->block_io.weight, err) < 0)
 		return -1;
+	if (r->pids_limit.set && r->pids_limit.v < -1)
+		return bw_fail(err, 0, "--pids-limit: must be > 0, or -1 or 0 for unlimited");
 	if (f->cpuset_cpus) {
 		free(r->cpu.cpus);
 		r->cpu.cpus = xstrdup(f->cpuset_cpus);

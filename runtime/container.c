@@ -18,21 +18,30 @@
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/util.h"
 
+/* The id names the state directory and the cgroup leaf: one path component (NAME_MAX).
+ * Messages quote it bounded and escaped, as the id is untrusted. */
 int container_validate_id(const char *id, struct bw_error *err)
 {
+	char q[48];
 	size_t n = strlen(id);
-	if (n == 0 || n > 1024)
-		return bw_fail(err, 0, "invalid container id: must be 1-1024 characters");
+	if (n == 0)
+		return bw_fail(err, 0, "invalid container id: must not be empty");
+	if (n > CONTAINER_ID_MAX)
+		return bw_fail(err, ENAMETOOLONG,
+			       "invalid container id %s (%zu bytes): must be at most %d bytes",
+			       log_quote(q, sizeof(q), id), n, CONTAINER_ID_MAX);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return bw_fail(err, 0, "invalid container id \"%s\"", id);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)id[i];
 		if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '.' && ch != '+')
-			return bw_fail(err, 0,
-				       "invalid container id \"%s\": only letters, digits and _ - . + are allowed",
-				       id);
+			return bw_fail(
+			    err, 0,
+			    "invalid container id %s: only letters, digits and _ - . + are allowed",
+			    log_quote(q, sizeof(q), id));
 	}
 	return 0;
 }

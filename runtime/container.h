@@ -18,6 +18,8 @@ struct container {
 	struct oci_state state;
 };
 
+/* Letters, digits and _ - . +; 1..255 bytes (it is a directory name). */
+#define CONTAINER_ID_MAX 255
 int container_validate_id(const char *id, struct bw_error *err);
 /* Create <root>/<id> exclusively and lock it. "container with id exists: ID" if taken. */
 int container_new(const char *root, const char *id, struct container **out, struct bw_error *err);

@@ -217,12 +217,15 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 	const struct oci_process *p = cfg->process;
 	const struct oci_spec *spec = cfg->spec;
 
+	/* The executable is judged against the memory rlimits before they apply: under them
+	 * even the error message might not fit. */
+	if (process_find_executable(p->args[0], p->env, exe, err) < 0 ||
+	    process_check_exec_limits(p, *exe, err) < 0)
+		return -1;
 	if (new_session_keyring(cfg, err) < 0 || process_set_rlimits(p, err) < 0 ||
 	    process_set_scheduling(p, err) < 0 ||
 	    process_set_personality(&spec->linux.personality, err) < 0 ||
 	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
-		return -1;
-	if (process_find_executable(p->args[0], p->env, exe, err) < 0)
 		return -1;
 	if (caps_drop_bounding(&cfg->caps, err) < 0)
 		return -1;
@@ -360,16 +363,12 @@ void init_main(struct spawn_config *cfg, int sock)
 		_exit(1);
 	if (!cfg->is_exec) {
 		if (wait_for_start(cfg, &err) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&err, text, sizeof(text));
-			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+			log_error_stderr(&err);
 			_exit(1);
 		}
 		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
 		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&err, text, sizeof(text));
-			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+			log_error_stderr(&err);
 			_exit(1);
 		}
 	}
@@ -377,13 +376,15 @@ void init_main(struct spawn_config *cfg, int sock)
 	if (seccomp_late) {
 		int lfd = -1;
 		if (seccomp_prog_load(cfg->seccomp, &lfd, &err) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&err, text, sizeof(text));
-			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+			log_error_stderr(&err);
 			_exit(1);
 		}
 	}
 	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
-	dprintf(STDERR_FILENO, "bulwark: exec: \"%s\": %s\n", cfg->process->args[0], strerror(errno));
+	int e = errno;
+	char q[256];
+	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",
+		log_quote(q, sizeof(q), cfg->process->args[0]), strerror(e));
+	errno = e;
 	_exit(errno == ENOENT ? 127 : 126);
 }

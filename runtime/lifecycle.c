@@ -73,17 +73,31 @@ static int resolve_bundle(const char *bundle, char **out, struct bw_error *err)
 	return 0;
 }
 
-static int resolve_rootfs(const char *bundle, const struct oci_spec *spec, char **out,
-			  struct bw_error *err)
+/* root.path is resolved once, here, and the container gets the resolved directory: a symlink
+ * the bundle's author placed (bundle/rootfs -> /images/x, as the tests and some engines do)
+ * grants nothing an absolute root.path would not, and what is checked is what is used. runc
+ * 1.1.5 refuses every symlink on the way ("invalid rootfs: not an absolute path, or a
+ * symlink"); the host's root directory, however reached (/, /tmp/.., a link or a bind mount
+ * of /), is refused: a container on it would own the host. */
+static int resolve_rootfs(const char *bundle, const struct oci_spec *spec, bool allow_host_root,
+			  char **out, struct bw_error *err)
 {
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], q[160];
 	_cleanup_free_ char *p = spec->root_path[0] == '/' ? xstrdup(spec->root_path)
 							 : fs_path_join(bundle, spec->root_path);
-	struct stat st;
+	struct stat st, host;
 	if (realpath(p, buf) == NULL)
-		return bw_fail(err, errno, "root.path: `%s`", p);
+		return bw_fail(err, errno, "root.path: invalid rootfs %s",
+			       log_quote(q, sizeof(q), p));
 	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
-		return bw_fail(err, ENOTDIR, "root.path: `%s`", p);
+		return bw_fail(err, ENOTDIR, "root.path: invalid rootfs %s",
+			       log_quote(q, sizeof(q), p));
+	if (stat("/", &host) < 0)
+		return bw_fail(err, errno, "stat /");
+	if (!allow_host_root && st.st_dev == host.st_dev && st.st_ino == host.st_ino)
+		return bw_fail(err, 0,
+			       "root.path: invalid rootfs %s: it is the host's root directory",
+			       log_quote(q, sizeof(q), p));
 	*out = xstrdup(buf);
 	return 0;
 }
@@ -292,6 +306,27 @@ static void audit_created(const struct global_opts *g, struct container *c,
 	audit_commit_warn(a, path);
 }
 
+/* The parents of the container's cgroup that this create made ("cgparent:<dir>", outermost
+ * first): delete removes them when they are empty, and never one that was there before. */
+static void record_cgroup_parents(struct container *c, const struct cg_manager *cg)
+{
+	char **made = cg_parents_made(cg);
+	for (size_t i = 0; made != NULL && made[i] != NULL; i++)
+		strv_push_take(&c->state.cleanup, xasprintf("cgparent:%s", made[i]));
+	strv_free(made);
+}
+
+static void remove_cgroup_parents(const struct container *c)
+{
+	char **dirs = NULL;
+	for (size_t i = 0; c != NULL && c->state.cleanup != NULL && c->state.cleanup[i] != NULL;
+	     i++)
+		if (str_has_prefix(c->state.cleanup[i], "cgparent:"))
+			strv_push(&dirs, c->state.cleanup[i] + 9);
+	cg_remove_parents(dirs);
+	strv_free(dirs);
+}
+
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -320,7 +355,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	const char *audit = g->audit;
 	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
 	    (audit != NULL && audit_check(audit, err) < 0) ||
-	    resolve_rootfs(bundle, spec, &rootfs, err) < 0 ||
+	    resolve_rootfs(bundle, spec, o->allow_host_root, &rootfs, err) < 0 ||
 	    container_new(cli_state_root(g), o->id, &c, err) < 0) {
 		policy_free(&pol);
 		return -1;
@@ -351,6 +386,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		goto fail;
 	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0)
 		goto fail;
+	record_cgroup_parents(c, cg);
 	if (make_fifo(c, &fifo, err) < 0)
 		goto fail;
 	struct create_ctx cc = {.c = c, .spec = spec};
@@ -402,7 +438,8 @@ fail_killed:
 fail:
 	if (cg != NULL) {
 		struct bw_error e2 = {0};
-		cg_destroy(cg, &e2);
+		if (cg_destroy(cg, &e2) == 0)
+			remove_cgroup_parents(c);
 	}
 	if (c != NULL) {
 		struct bw_error e2 = {0};
@@ -568,6 +605,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		cg_free(cg);
 		if (r < 0)
 			return -1;
+		remove_cgroup_parents(c);
 	}
 	wait_gone(c);
 	watchdog_stop(c);

@@ -23,6 +23,7 @@ struct create_opts {
 	const char *config_json;  /* raw text of spec when preloaded */
 	pid_t owner;              /* sandbox: release the container when this process dies */
 	const char *remove_file;  /* a file of the caller's to delete with the container */
+	bool allow_host_root;     /* sandbox: root.path may be the host's "/" (mounted read-only) */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */

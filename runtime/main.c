@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,12 @@ int main(int argc, char **argv)
 {
 	struct global_opts g = {0};
 	struct bw_error err = {0};
+
+	/* Hooks, console and notify sockets, the --log file, stdout: every peer may close early,
+	 * and that is its business; it must never kill us by signal halfway through a create
+	 * (state, cgroup and an init left behind). Writes fail with EPIPE instead. Whatever we
+	 * exec gets the default back (hooks, helpers, ps; the init resets every signal). */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* A watchdog re-executes us under its own name (runtime/watchdog.c). */
 	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)

@@ -52,6 +52,7 @@ static int run_net_helper(char *const argv[], char **out, struct bw_error *err)
 			dup2(null, STDIN_FILENO);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
+		sig_reset_for_exec();
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "network helper `%s`: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -197,9 +197,17 @@ int process_set_user(const struct oci_process *p, struct bw_error *err)
 {
 	const struct oci_user *u = &p->user;
 	size_t n = u->n_additional_gids;
+	/* The parsers refuse these; (uid_t)-1 here would leave us root, so check again. */
+	if (u->uid > OCI_ID_MAX || u->gid > OCI_ID_MAX)
+		return bw_fail(err, 0, "process.user: uid %u / gid %u: must be <= %u", u->uid,
+			       u->gid, OCI_ID_MAX);
 	_cleanup_free_ gid_t *groups = xcalloc(n + 1, sizeof(gid_t));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (u->additional_gids[i] > OCI_ID_MAX)
+			return bw_fail(err, 0, "process.user.additionalGids[%zu]: must be <= %u", i,
+				       OCI_ID_MAX);
 		groups[i] = u->additional_gids[i];
+	}
 	if (setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
 		return bw_fail(err, errno, "process.user.additionalGids: setgroups");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)

@@ -19,6 +19,10 @@ int process_set_user(const struct oci_process *p, struct bw_error *err);
  * `exec: "X": executable file not found in $PATH`, `exec: "X": stat X: no such file or
  * directory`, `exec: "X": permission denied`. */
 int process_find_executable(const char *arg0, char *const *env, char **out, struct bw_error *err);
+/* Refuse, naming the rlimit, when process.rlimits RLIMIT_AS or RLIMIT_DATA are below what
+ * execve needs to map exe (and its ELF interpreter): past execve's point of no return the
+ * kernel would kill the process with SIGSEGV, and nobody could say why. */
+int process_check_exec_limits(const struct oci_process *p, const char *exe, struct bw_error *err);
 /* chdir to cwd, resolved inside "/" without magic links, then checked to be inside the root
  * (CVE-2024-21626). */
 int process_chdir(const char *cwd, struct bw_error *err);

@@ -148,12 +148,14 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 	return 0;
 }
 
+/* *died: the init went away without reporting (EOF or a reset socket: it is exiting). */
 static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
-		       struct bw_error *err)
+		       bool *died, struct bw_error *err)
 {
 	for (;;) {
 		struct sync_msg m;
 		int r = sync_recv(sock, &m, err);
+		*died = r == 0 || (r < 0 && err->code == ECONNRESET);
 		if (r < 0)
 			return -1;
 		if (r == 0)
@@ -202,6 +204,36 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 		if (sync_send(sock, reply, 0, NULL, 0, -1, err) < 0)
 			return -1;
 	}
+}
+
+/* The init died without a word: say why in the config's terms where we can. Its cgroup's OOM
+ * killer means the memory limit cannot hold even the runtime's set-up before execve (the
+ * limit itself is accepted by the kernel: on v1 it is written while the cgroup is empty). */
+static void explain_init_death(const struct spawn_config *cfg, int status, uint64_t ooms_before,
+			       struct bw_error *err)
+{
+	uint64_t ooms = 0;
+	struct bw_error e2 = {0};
+	const struct opt_i64 *limit = &cfg->spec->linux.resources.memory.limit;
+	if (cfg->cg != NULL && cg_oom_kills(cfg->cg, &ooms, &e2) == 0 && ooms > ooms_before) {
+		if (limit->set && limit->v > 0)
+			bw_fail(
+			    err, 0,
+			    "linux.resources.memory.limit: %lld bytes is too low: the OOM killer "
+			    "killed the container's init before it could start the process",
+			    (long long)limit->v);
+		else
+			bw_fail(err, 0,
+				"the OOM killer of the container's cgroup killed its init before "
+				"it could "
+				"start the process");
+		return;
+	}
+	if (WIFSIGNALED(status))
+		bw_fail(err, 0,
+			"the container's init was killed by signal %d (%s) before it could "
+			"start the process",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
 /* setns(CLONE_NEWPID/NEWTIME) in the parent only changes where its children are born. */
@@ -267,8 +299,9 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, struct bw_error *err
 int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 			    struct bw_error *err)
 {
-	int sv[2], pidfd = -1, saved_pid = -1;
-	uint64_t flags = 0;
+	int sv[2], pidfd = -1, saved_pid = -1, status = 0;
+	uint64_t flags = 0, ooms_before = 0;
+	bool died = false;
 
 	res->pid = -1;
 	res->pidfd = -1;
@@ -283,6 +316,8 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		close(sv[1]);
 		return -1;
 	}
+	if (cfg->cg != NULL)
+		cg_oom_kills(cfg->cg, &ooms_before, NULL);
 	pid_t pid = do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
 	if (pid == 0) {
 		close(sv[0]);
@@ -298,13 +333,17 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	res->pid = pid;
 	res->pidfd = pidfd;
 	cfg->sock_parent = sv[0];
-	if (after_clone(cfg, pid, err) < 0 || serve_child(cfg, pid, sv[0], res, err) < 0) {
+	if (after_clone(cfg, pid, err) < 0 || serve_child(cfg, pid, sv[0], res, &died, err) < 0) {
 		close(sv[0]);
+		/* A dying init keeps the status of what killed it: our SIGKILL does not replace it.
+		 */
 		if (pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		else
 			kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		waitpid(pid, &status, 0);
+		if (died)
+			explain_init_death(cfg, status, ooms_before, err);
 		if (pidfd >= 0)
 			close(pidfd);
 		if (res->master >= 0)

@@ -123,3 +123,23 @@ Test(cli, state_root_default_and_override)
 	g.root = "/tmp/r";
 	cr_assert_str_eq(cli_state_root(&g), "/tmp/r");
 }
+
+/* The id is a directory name: over NAME_MAX it failed late with "File name too long". */
+Test(cli, container_id_length_is_bounded_and_named)
+{
+	char id[300];
+	memset(id, 'a', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	cr_assert_lt(container_validate_id(id, &err), 0);
+	cr_assert(strstr(err.msg, "(299 bytes): must be at most 255 bytes") != NULL, "%s", err.msg);
+	cr_assert(strncmp(err.msg, "invalid container id \"aaaa", 26) == 0, "%s", err.msg);
+	id[255] = '\0';
+	cr_assert_eq(container_validate_id(id, &err), 0);
+}
+
+Test(cli, container_id_with_controls_is_quoted_escaped)
+{
+	cr_assert_lt(container_validate_id("a\x1b[31mb\n", &err), 0);
+	cr_assert_str_eq(err.msg, "invalid container id \"a\\x1b[31mb\\x0a\": only letters, "
+				  "digits and _ - . + are allowed");
+}

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/util.h"
 
 Test(error, wrap_prepends_context_and_text_appends_strerror)
@@ -153,4 +154,29 @@ Test(util, sizes_and_durations)
 	cr_assert_eq(v, 250);
 	cr_assert_lt(parse_duration_ms("5x", &v), 0);
 	cr_assert_lt(parse_duration_ms("-1s", &v), 0);
+}
+
+/* Input strings in messages: one line, nothing a terminal would act on. */
+Test(log, escape_writes_controls_del_and_high_bytes_as_hex)
+{
+	char out[64];
+	cr_assert_str_eq(log_escape(out, sizeof(out), "a\nb\x1b[31mc\x7f\xc3\xa9 d"),
+			 "a\\x0ab\\x1b[31mc\\x7f\\xc3\\xa9 d");
+	cr_assert_str_eq(log_escape(out, sizeof(out), "plain: `/x y` \"q\""),
+			 "plain: `/x y` \"q\"");
+}
+
+Test(log, escape_never_splits_an_escape_or_overflows)
+{
+	char out[6];
+	cr_assert_str_eq(log_escape(out, sizeof(out), "ab\ncd"), "ab");
+	cr_assert_str_eq(log_escape(out, sizeof(out), "abcdefgh"), "abcde");
+}
+
+Test(log, quote_bounds_and_marks_a_cut)
+{
+	char out[12];
+	cr_assert_str_eq(log_quote(out, sizeof(out), "id\t1"), "\"id\\x091\"");
+	cr_assert_str_eq(log_quote(out, sizeof(out), "aaaaaaaaaaaaaaaaaaaa"), "\"aaaaaa...\"");
+	cr_assert_lt(strlen(out), sizeof(out));
 }

@@ -410,18 +410,18 @@ Test(process, terminal_and_console_size)
 	oci_spec_free(s);
 }
 
-Test(process, user_ids_are_uint32)
+Test(process, user_ids_are_0_to_2147483647)
 {
 	process_fails("'user':{'uid':-1}", "config.json: process.user.uid: must be >= 0");
 	process_fails("'user':{'gid':4294967296}",
-		      "config.json: process.user.gid: must be <= 4294967295");
+		      "config.json: process.user.gid: must be <= 2147483647");
 	process_fails("'user':{'uid':1.5}", "config.json: process.user.uid: must be an integer");
 	process_fails("'user':{'uid':1e3}", "config.json: process.user.uid: must be an integer");
 	process_fails("'user':{'uid':'0'}", "config.json: process.user.uid: must be an integer");
 	process_fails("'user':{'additionalGids':[1,'2']}",
 		      "config.json: process.user.additionalGids[1]: must be an integer");
-	struct oci_spec *s = process_ok("'user':{'uid':4294967294,'gid':5,'additionalGids':[7,8]}");
-	cr_assert_eq(s->process.user.uid, 4294967294u);
+	struct oci_spec *s = process_ok("'user':{'uid':2147483647,'gid':5,'additionalGids':[7,8]}");
+	cr_assert_eq(s->process.user.uid, 2147483647u);
 	cr_assert_eq(s->process.user.n_additional_gids, 2);
 	cr_assert_eq(s->process.user.additional_gids[1], 8);
 	cr_assert_not(s->process.user.umask_set);
@@ -1380,4 +1380,65 @@ Test(linux, device_file_mode_may_carry_its_own_file_type_as_podman_sends_it)
 	cr_assert_eq(s->linux.devices[0].file_mode, 0666);
 	cr_assert_eq(s->linux.devices[1].file_mode, 0600);
 	oci_spec_free(s);
+}
+
+/* The kernel reads (uid_t)-1 as "leave unchanged": 4294967295 would keep the runtime's uid 0. */
+Test(process, user_ids_the_kernel_reads_as_unchanged_are_refused)
+{
+	process_fails("'user':{'uid':4294967295}",
+		      "config.json: process.user.uid: must be <= 2147483647");
+	process_fails("'user':{'gid':4294967295}",
+		      "config.json: process.user.gid: must be <= 2147483647");
+	process_fails("'user':{'uid':2147483648}",
+		      "config.json: process.user.uid: must be <= 2147483647");
+	process_fails("'user':{'additionalGids':[5,4294967295]}",
+		      "config.json: process.user.additionalGids[1]: must be <= 2147483647");
+	linux_fails("'devices':[{'type':'c','path':'/dev/x','major':1,'minor':3,'uid':4294967295}]",
+		    "config.json: linux.devices[0].uid: must be <= 2147483647");
+}
+
+Test(process, process_json_user_ids_follow_the_same_rule)
+{
+	struct oci_process p;
+	struct bw_error err = {0};
+	const char *doc = "{\"args\":[\"sh\"],\"cwd\":\"/\",\"user\":{\"uid\":4294967295}}";
+	cr_assert_eq(oci_process_parse(doc, strlen(doc), "process.json", &p, &err), -1);
+	cr_assert_str_eq(err.msg, "process.json: user.uid: must be <= 2147483647");
+}
+
+/* -1 and 0 are "unlimited" (Docker sends both); below -1 runc silently lifted the limit. */
+Test(resources, pids_limit_below_minus_one_is_refused)
+{
+	resources_fails("'pids':{'limit':-5}",
+			"config.json: linux.resources.pids.limit: must be > 0, "
+			"or -1 or 0 for unlimited (got -5)");
+	resources_fails("'pids':{'limit':-9223372036854775808}",
+			"config.json: linux.resources.pids.limit: must be > 0, or -1 or 0 for "
+			"unlimited (got -9223372036854775808)");
+	for (int v = -1; v <= 1; v++) {
+		char *m = json("'resources':{'pids':{'limit':%d}}", v);
+		struct oci_spec *s = linux_ok(m);
+		cr_assert_eq(s->linux.resources.pids_limit.v, v);
+		oci_spec_free(s);
+		free(m);
+	}
+}
+
+/* A relative root.path is inside the bundle; ".." may move within it but not out of it. */
+Test(root, relative_path_must_stay_inside_the_bundle)
+{
+	const char *bad[] = {"..", "../rootfs", "rootfs/../..", "./a/../../b", "a/b/../../../c"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *doc = json("{'ociVersion':'1.0.0','root':{'path':'%s'}}", bad[i]);
+		parse_fails(doc,
+			    "config.json: root.path: invalid rootfs: a relative path must stay "
+			    "inside the bundle");
+		free(doc);
+	}
+	const char *good[] = {"rootfs", "a/../rootfs", "./rootfs/", "rootfs/..", "/abs/../../x"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *doc = json("{'ociVersion':'1.0.0','root':{'path':'%s'}}", good[i]);
+		oci_spec_free(parse_ok(doc));
+		free(doc);
+	}
 }
