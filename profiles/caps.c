@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -237,7 +239,7 @@ static int set_ambient(uint64_t ambient, struct bw_error *err)
 	return 0;
 }
 
-int caps_apply_final(const struct caps_plan *plan, struct bw_error *err)
+int caps_apply_final(const struct caps_plan *plan, uint64_t hold, struct bw_error *err)
 {
 	const uint64_t *s = plan->sets;
 	/* Checked again here: this is the last point before the kernel decides. */
@@ -248,9 +250,9 @@ int caps_apply_final(const struct caps_plan *plan, struct bw_error *err)
 	cap_t c = cap_init();
 	if (c == NULL)
 		return bw_fail(err, errno, "cap_init");
-	int r = set_flags(c, CAP_EFFECTIVE, s[OCI_CAP_EFFECTIVE], err);
+	int r = set_flags(c, CAP_EFFECTIVE, s[OCI_CAP_EFFECTIVE] | hold, err);
 	if (r == 0)
-		r = set_flags(c, CAP_PERMITTED, s[OCI_CAP_PERMITTED], err);
+		r = set_flags(c, CAP_PERMITTED, s[OCI_CAP_PERMITTED] | hold, err);
 	if (r == 0)
 		r = set_flags(c, CAP_INHERITABLE, s[OCI_CAP_INHERITABLE], err);
 	if (r == 0 && cap_set_proc(c) < 0)
@@ -261,4 +263,28 @@ int caps_apply_final(const struct caps_plan *plan, struct bw_error *err)
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "prctl(PR_SET_KEEPCAPS, 0)");
 	return set_ambient(s[OCI_CAP_AMBIENT], err);
+}
+
+uint64_t caps_hold_for_seccomp(const struct caps_plan *plan, bool no_new_privs)
+{
+	uint64_t admin = UINT64_C(1) << CAP_SYS_ADMIN;
+	if (no_new_privs || (plan->sets[OCI_CAP_EFFECTIVE] & admin))
+		return 0;
+	return admin;
+}
+
+int caps_release_held(const struct caps_plan *plan, struct bw_error *err)
+{
+	/* Raw capset: libcap's cap_set_proc may make other calls, which the filter may refuse. */
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2] = {{0}};
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(plan->sets[OCI_CAP_EFFECTIVE] >> (32 * i));
+		data[i].permitted = (uint32_t)(plan->sets[OCI_CAP_PERMITTED] >> (32 * i));
+		data[i].inheritable = (uint32_t)(plan->sets[OCI_CAP_INHERITABLE] >> (32 * i));
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return bw_fail(err, errno,
+			       "capset: drop CAP_SYS_ADMIN held for the seccomp filter");
+	return 0;
 }

@@ -137,10 +137,13 @@ static int run_create_container_hooks(const struct spawn_config *cfg, struct bw_
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
-	struct rootfs_ctx rc = {.spec = spec, .rootfs = cfg->rootfs, .bundle = cfg->bundle,
+	struct rootfs_ctx rc = {.spec = spec,
+				.rootfs = cfg->rootfs,
+				.bundle = cfg->bundle,
 				.userns = (cfg->new_ns_flags & CLONE_NEWUSER) ||
 					  cfg->ns_fds[OCI_NS_USER] >= 0,
-				.no_pivot = cfg->no_pivot, .terminal = cfg->process->terminal};
+				.no_pivot = cfg->no_pivot,
+				.terminal = cfg->process->terminal};
 	struct sync_msg m;
 
 	if (join_namespaces(cfg, err) < 0)
@@ -186,14 +189,14 @@ static int new_session_keyring(const struct spawn_config *cfg, struct bw_error *
 	if (cfg->no_new_keyring)
 		return 0;
 	_cleanup_free_ char *name = xasprintf("_ses.%s", cfg->id);
-	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 &&
-	    errno != ENOSYS)
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS)
 		return bw_fail(err, errno, "join a new session keyring");
 	return 0;
 }
 
 /* Everything from here on concerns the process itself; privileges go in this order:
- * bounding set, user switch, final capability sets, no_new_privs, seccomp (last). */
+ * bounding set, user switch, final capability sets, no_new_privs; the container's seccomp
+ * filter goes in last, in init_main, so it constrains the container and never our set-up. */
 static int load_seccomp_with_listener(const struct spawn_config *cfg, int sock,
 				      struct bw_error *err)
 {
@@ -211,7 +214,8 @@ static int load_seccomp_with_listener(const struct spawn_config *cfg, int sock,
 	return 0;
 }
 
-static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
+/* *held: capabilities kept past the final sets for the seccomp filter (caps.h). */
+static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *held,
 			 struct bw_error *err)
 {
 	const struct oci_process *p = cfg->process;
@@ -227,24 +231,20 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 	if (caps_drop_bounding(&cfg->caps, err) < 0)
 		return -1;
 	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
-	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs, and
-	 * before an early seccomp filter that might block the Landlock syscalls. */
+	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs. */
 	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
 	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
 		return -1;
-	/* Without no_new_privs the filter must go in while we still hold CAP_SYS_ADMIN. */
-	if (cfg->seccomp != NULL && !p->no_new_privileges) {
-		if (load_seccomp_with_listener(cfg, sock, err) < 0)
-			return -1;
-	}
-	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, err) < 0)
+	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
+	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
+	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
 	if (process_chdir(p->cwd ? p->cwd : "/", err) < 0)
 		return -1;
-	return process_set_cpu_affinity(p->exec_cpu_affinity.final,
-					"process.execCPUAffinity.final", err);
+	return process_set_cpu_affinity(p->exec_cpu_affinity.final, "process.execCPUAffinity.final",
+					err);
 }
 
 static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
@@ -292,12 +292,38 @@ static void close_inherited_fds(const struct spawn_config *cfg, int sock)
 	}
 }
 
+/* After the sync socket is closed, errors go to the container's stderr. */
+static void __attribute__((noreturn)) init_die(struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 64];
+	bw_error_text(err, text, sizeof(text));
+	dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+	_exit(1);
+}
+
+/* The runtime's last steps: the filter, then dropping what was held for it, then execve.
+ * Nothing else runs under the container's filter (a listener filter aside, see init_main). */
+static void __attribute__((noreturn))
+exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
+{
+	struct bw_error err = {0};
+	if (load && seccomp_prog_load(cfg->seccomp, NULL, &err) < 0)
+		init_die(&err);
+	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0)
+		init_die(&err);
+	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
+	dprintf(STDERR_FILENO, "bulwark: exec: \"%s\": %s\n", cfg->process->args[0],
+		strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
 void init_main(struct spawn_config *cfg, int sock)
 {
 	struct bw_error err = {0};
 	struct sync_msg m;
 	_cleanup_free_ char *exe = NULL;
 	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
+	uint64_t held = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close_inherited_fds(cfg, sock);
@@ -325,49 +351,31 @@ void init_main(struct spawn_config *cfg, int sock)
 		init_fail(sock, &err);
 	if ((cfg->is_exec ? join_container(cfg, sock, &err) : setup_container(cfg, sock, &err)) < 0)
 		init_fail(sock, &err);
-	if (setup_process(cfg, sock, &exe, &err) < 0)
+	if (setup_process(cfg, &exe, &held, &err) < 0)
 		init_fail(sock, &err);
 
 	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
 	 * preserved fds is closed at execve. */
 	syscall(SYS_close_range, 3 + cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-	bool seccomp_late = cfg->seccomp != NULL && cfg->process->no_new_privileges;
-	if (seccomp_late && cfg->seccomp->needs_listener) {
+	bool late = cfg->seccomp != NULL;
+	if (late && cfg->seccomp->needs_listener) {
 		/* The listener must reach the agent before `create` returns, so such a filter
-		 * goes in now and must allow what is left (fifo, hooks, execve). */
+		 * goes in now and must allow what is left (sync socket, fifo, hooks, capset). */
 		if (load_seccomp_with_listener(cfg, sock, &err) < 0)
 			init_fail(sock, &err);
-		seccomp_late = false;
+		late = false;
 	}
 	prctl(PR_SET_PDEATHSIG, 0);
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
 	if (!cfg->is_exec) {
-		if (wait_for_start(cfg, &err) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&err, text, sizeof(text));
-			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
-			_exit(1);
-		}
+		if (wait_for_start(cfg, &err) < 0)
+			init_die(&err);
 		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
-		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&err, text, sizeof(text));
-			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
-			_exit(1);
-		}
+		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) <
+			0)
+			init_die(&err);
 	}
 	close(sock);
-	if (seccomp_late) {
-		int lfd = -1;
-		if (seccomp_prog_load(cfg->seccomp, &lfd, &err) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&err, text, sizeof(text));
-			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
-			_exit(1);
-		}
-	}
-	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
-	dprintf(STDERR_FILENO, "bulwark: exec: \"%s\": %s\n", cfg->process->args[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	exec_under_filter(cfg, exe, late, held);
 }

@@ -183,3 +183,16 @@ Test(caps, plan_from_spec_uses_own_bounding_set)
 	cr_assert_eq(caps_plan_from_spec(&c, &plan, &err), -1);
 	cr_assert(strstr(err.msg, "is not in the runtime's bounding set") != NULL, "%s", err.msg);
 }
+
+Test(caps, seccomp_without_no_new_privs_holds_sys_admin_only_when_not_granted)
+{
+	/* seccomp(2) without no_new_privs needs CAP_SYS_ADMIN: held until the filter is in. */
+	struct caps_plan plain = {.any = true};
+	plain.sets[OCI_CAP_EFFECTIVE] = plain.sets[OCI_CAP_PERMITTED] = BIT(0);
+	cr_assert_eq(caps_hold_for_seccomp(&plain, false), BIT(21));
+	cr_assert_eq(caps_hold_for_seccomp(&plain, true), 0);
+	struct caps_plan admin = plain;
+	admin.sets[OCI_CAP_EFFECTIVE] |= BIT(21);
+	admin.sets[OCI_CAP_PERMITTED] |= BIT(21);
+	cr_assert_eq(caps_hold_for_seccomp(&admin, false), 0);
+}

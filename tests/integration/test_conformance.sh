@@ -1,0 +1,71 @@
+# Conformance with the OCI runtime spec (config.md, config-linux.md, runtime.md), each test
+# written from the spec's text; issue #12 (runtime-tools validation). docs/conformance.md has
+# the suite's counts.
+
+CONF_HELPERS=$(dirname "${BASH_SOURCE[0]}")/helpers
+# What glibc's static start-up needs, plus write and exit: the program's own calls.
+CONF_STATIC_CALLS='["arch_prctl","brk","mprotect","set_tid_address","set_robust_list","rseq","prlimit64","readlink","getrandom","write","exit_group","exit"]'
+
+# conf_hello_bundle NAME: conf_hello at /home/conf_hello (read-only bind), cwd /tmp.
+conf_hello_bundle() {
+	if [ ! -x "$WORK/conf-bin/conf_hello" ]; then
+		mkdir -p "$WORK/conf-bin"
+		gcc -static -O2 -o "$WORK/conf-bin/conf_hello" "$CONF_HELPERS/conf_hello.c"
+	fi
+	local b
+	b=$(new_bundle "$1")
+	cfg "$b" ".mounts += [{\"destination\":\"/home\",\"type\":\"bind\",\"source\":\"$WORK/conf-bin\",\"options\":[\"bind\",\"ro\"]}]
+		| .process.args = [\"/home/conf_hello\"] | .process.cwd = \"/tmp\""
+	echo "$b"
+}
+
+# config.md, linux.seccomp: the filter applies to the container process. It may allow no more
+# than the program needs: everything the runtime does (chdir to process.cwd, the user switch,
+# the exec fifo) happens before it, execve is the only call left.
+test_conf_seccomp_filter_allowing_only_the_program_and_execve() {
+	b=$(conf_hello_bundle conf-scmp-min)
+	cfg "$b" ".linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ERRNO\",
+		\"syscalls\":[{\"names\":($CONF_STATIC_CALLS + [\"execve\"]),\"action\":\"SCMP_ACT_ALLOW\"}]}
+		| .process.noNewPrivileges = true"
+	out=$(bw run -b "$b" conf-scmp-min 2>&1) || fail "run failed: $out"
+	expect_eq "output (getppid refused by the filter)" "hello
+getppid=001" "$out"
+}
+
+# Without noNewPrivileges the kernel wants CAP_SYS_ADMIN to load the filter; the runtime may
+# hold it until then, and dropping it (capset) is then the one call besides execve.
+test_conf_seccomp_filter_without_no_new_privileges_comes_after_user_switch() {
+	b=$(conf_hello_bundle conf-scmp-nonnp)
+	cfg "$b" ".linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ERRNO\",
+		\"syscalls\":[{\"names\":($CONF_STATIC_CALLS + [\"execve\",\"capset\"]),\"action\":\"SCMP_ACT_ALLOW\"}]}
+		| .process.noNewPrivileges = false | .process.user = {\"uid\": 65534, \"gid\": 65534}"
+	out=$(bw run -b "$b" conf-scmp-nonnp 2>&1) || fail "run failed: $out"
+	expect_eq "output (getppid refused by the filter)" "hello
+getppid=001" "$out"
+}
+
+# The held CAP_SYS_ADMIN must not reach the process: its sets are the config's.
+test_conf_seccomp_without_no_new_privileges_leaves_exact_capabilities() {
+	b=$(new_bundle conf-scmp-caps)
+	cfg "$b" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW"} | .process.noNewPrivileges = false
+		| .process.args = ["sh","-c","grep -E \"^Cap(Eff|Prm|Inh|Amb)\" /proc/self/status"]'
+	out=$(bw run -b "$b" conf-scmp-caps 2>&1) || fail "run failed: $out"
+	# The base config's 14 capabilities: chown dac_override fowner fsetid kill setgid setuid
+	# setpcap net_bind_service net_raw sys_chroot mknod audit_write setfcap.
+	expect_contains "effective" "CapEff:	00000000a80425fb" "$out"
+	expect_contains "permitted" "CapPrm:	00000000a80425fb" "$out"
+	expect_contains "inheritable" "CapInh:	0000000000000000" "$out"
+	expect_contains "ambient" "CapAmb:	0000000000000000" "$out"
+}
+
+# A profile refusing calls the runtime itself could use (getcwd, openat2) constrains only the
+# container: process.cwd is still entered (runtime-tools' linux_seccomp case).
+test_conf_seccomp_refusing_getcwd_and_openat2_still_enters_cwd() {
+	b=$(new_bundle conf-scmp-cwd)
+	cfg "$b" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW",
+		"syscalls":[{"names":["getcwd","openat2"],"action":"SCMP_ACT_ERRNO"}]}
+		| .process.noNewPrivileges = false | .process.cwd = "/tmp"
+		| .process.args = ["readlink","/proc/self/cwd"]'
+	out=$(bw run -b "$b" conf-scmp-cwd 2>&1) || fail "run failed: $out"
+	expect_eq "cwd" "/tmp" "$out"
+}
