@@ -151,17 +151,28 @@ static int check_plan(const struct caps_plan *p, uint64_t runtime_bounding, stru
 			       "process.capabilities.effective: %s is not in "
 			       "process.capabilities.permitted",
 			       first_cap_name(extra, name));
-	static const enum oci_cap_set needed[] = {OCI_CAP_PERMITTED, OCI_CAP_INHERITABLE};
-	for (size_t i = 0; i < ARRAY_SIZE(needed); i++) {
-		extra = p->sets[OCI_CAP_AMBIENT] & ~p->sets[needed[i]];
-		if (extra != 0)
-			return bw_fail(err, 0,
-				       "process.capabilities.ambient: %s is not in "
-				       "process.capabilities.%s (the kernel raises an ambient "
-				       "capability only when it is both permitted and inheritable)",
-				       first_cap_name(extra, name), set_names[needed[i]]);
-	}
 	return 0;
+}
+
+/* The kernel raises an ambient capability only when it is both permitted and inheritable.
+ * `runc spec` lists ambient capabilities without inheritable ones; runc and crun skip what
+ * the kernel refuses with a warning, and so do we: the process gets less, never more. */
+static void skip_unraisable_ambient(struct caps_plan *p, int last_cap)
+{
+	uint64_t skip =
+	    p->sets[OCI_CAP_AMBIENT] & ~(p->sets[OCI_CAP_PERMITTED] & p->sets[OCI_CAP_INHERITABLE]);
+	char list[64 * 24] = "", name[32];
+	size_t n = 0;
+	if (skip == 0)
+		return;
+	for (int c = 0; c <= last_cap; c++)
+		if (skip & (UINT64_C(1) << c))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
+					      caps_to_name(c, name));
+	log_warn("process.capabilities.ambient: %s not raised (an ambient capability must also be "
+		 "permitted and inheritable)",
+		 list);
+	p->sets[OCI_CAP_AMBIENT] &= ~skip;
 }
 
 int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_bounding, int last_cap,
@@ -185,6 +196,7 @@ int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_boundi
 			    caps_to_name(c, name));
 	}
 	p.sets[OCI_CAP_BOUNDING] &= runtime_bounding;
+	skip_unraisable_ambient(&p, last_cap);
 	if (check_plan(&p, runtime_bounding, err) < 0)
 		return -1;
 	*out = p;

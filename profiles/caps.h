@@ -18,8 +18,9 @@ struct caps_plan {
  * capability \"X\"". Names the running kernel does not know are dropped with a debug log.
  * Absent capabilities mean empty sets (nothing granted). Capabilities outside the runtime's
  * own bounding set cannot be granted: in the bounding set they are dropped (debug log), in
- * any other set they are an error. An ambient capability must also be permitted and
- * inheritable, an effective one permitted (the kernel refuses otherwise). */
+ * any other set they are an error. An effective capability must be permitted (an error
+ * otherwise); an ambient one that is not both permitted and inheritable, which the kernel would
+ * not raise, is left out with a warning, as runc and crun do. */
 int caps_plan_from_spec(const struct oci_capabilities *caps, struct caps_plan *out,
 			struct bw_error *err);
 /* The pure core of caps_plan_from_spec, with the runtime's bounding set and the kernel's

@@ -69,3 +69,24 @@ test_conf_seccomp_refusing_getcwd_and_openat2_still_enters_cwd() {
 	out=$(bw run -b "$b" conf-scmp-cwd 2>&1) || fail "run failed: $out"
 	expect_eq "cwd" "/tmp" "$out"
 }
+
+# Tools start from `runc spec`: its config (a terminal, a read-only root, ambient capabilities
+# that are not inheritable) runs as written, only process.args changed. The kernel cannot raise
+# those ambient capabilities (capabilities(7)); like runc, they are skipped with a warning.
+test_conf_runc_spec_config_runs_unchanged() {
+	local runc b=$WORK/bundles/conf-runc-spec
+	runc=$(command -v runc) || fail "runc is not installed"
+	mkdir -p "$b" && ln -s "$ROOTFS" "$b/rootfs"
+	(cd "$b" && "$runc" spec)
+	cfg "$b" '.process.args = ["sh","-c","echo ok; grep -E \"^Cap(Eff|Amb)\" /proc/self/status"]'
+	rc=0
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b conf-runc-spec" /dev/null </dev/null) ||
+		rc=$?
+	out=$(tr -d '\r' <<<"$out")
+	expect_eq rc 0 "$rc"
+	expect_contains "ran" "ok" "$out"
+	# CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE
+	expect_contains "effective" "CapEff:	0000000020000420" "$out"
+	expect_contains "ambient" "CapAmb:	0000000000000000" "$out"
+	expect_contains "warning" "process.capabilities.ambient: CAP_KILL CAP_NET_BIND_SERVICE CAP_AUDIT_WRITE not raised" "$out"
+}
