@@ -90,3 +90,20 @@ test_conf_runc_spec_config_runs_unchanged() {
 	expect_contains "ambient" "CapAmb:	0000000000000000" "$out"
 	expect_contains "warning" "process.capabilities.ambient: CAP_KILL CAP_NET_BIND_SERVICE CAP_AUDIT_WRITE not raised" "$out"
 }
+
+# config-linux.md, Devices: "the runtime MUST make the listed devices available" with the given
+# type, major/minor, fileMode, uid and gid, whatever linux.resources.devices allows (here: no
+# device at all, so each node exists but opening it is refused).
+test_conf_linux_devices_exist_with_type_numbers_mode_and_owner() {
+	b=$(new_bundle conf-devs)
+	cfg "$b" '.linux.devices = [
+		{"path":"/dev/test1","type":"c","major":10,"minor":666,"fileMode":432,"uid":0,"gid":0},
+		{"path":"/dev/test2","type":"b","major":8,"minor":666,"fileMode":432,"uid":1000,"gid":1001},
+		{"path":"/dev/sub/test3","type":"p","fileMode":384,"uid":2,"gid":3}]
+		| .process.args = ["sh","-c","stat -c \"%n %F %t:%T %a %u:%g\" /dev/test1 /dev/test2 /dev/sub/test3; head -c1 /dev/test1 2>&1; true"]'
+	out=$(bw run -b "$b" conf-devs 2>&1) || fail "run failed: $out"
+	expect_contains "char device" "/dev/test1 character special file a:29a 660 0:0" "$out"
+	expect_contains "block device" "/dev/test2 block special file 8:29a 660 1000:1001" "$out"
+	expect_contains "fifo" "/dev/sub/test3 fifo 0:0 600 2:3" "$out"
+	expect_contains "open refused by the devices cgroup" "Operation not permitted" "$out"
+}
