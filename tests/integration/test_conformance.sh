@@ -107,3 +107,18 @@ test_conf_linux_devices_exist_with_type_numbers_mode_and_owner() {
 	expect_contains "fifo" "/dev/sub/test3 fifo 0:0 600 2:3" "$out"
 	expect_contains "open refused by the devices cgroup" "Operation not permitted" "$out"
 }
+
+# config-linux.md, rootfsPropagation: "private", "shared", "slave" or "unbindable" (the
+# schema's enum); `bulwark spec` writes one of them, and the result still runs.
+test_conf_spec_rootfs_propagation_is_a_schema_value() {
+	mkdir -p "$WORK/conf-spec"
+	(cd "$WORK/conf-spec" && "$BULWARK" spec)
+	prop=$(jq -r '.linux.rootfsPropagation' "$WORK/conf-spec/config.json")
+	case $prop in private | shared | slave | unbindable) ;; *) fail "rootfsPropagation: $prop" ;; esac
+	ln -s "$ROOTFS" "$WORK/conf-spec/rootfs"
+	cfg "$WORK/conf-spec" '.process.terminal=false | .linux.cgroupsPath="/'"$CG_PREFIX"'/conf-spec"
+		| .process.args=["awk","$5 == \"/\"","/proc/self/mountinfo"]'
+	out=$(bw run -b "$WORK/conf-spec" conf-spec </dev/null) || fail "run failed: $out"
+	[ -n "$out" ] || fail "no root mount in mountinfo"
+	case $out in *shared:*) fail "/ propagates to a peer group: $out" ;; esac
+}
