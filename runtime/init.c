@@ -32,6 +32,10 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* The init's /proc/<pid>, kept when its root has no /proc (a chroot without a mount
+ * namespace): the exec fifo is reopened through it. O_CLOEXEC, closed after the fifo. */
+static int init_proc_self = -1;
+
 static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
 {
 	sync_send_error(sock, err);
@@ -134,6 +138,21 @@ static int run_create_container_hooks(const struct spawn_config *cfg, struct bw_
 	return hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_CONTAINER, cfg->state_json, err);
 }
 
+/* Without a mount namespace of its own (also for exec into such a container): chroot, as runc
+ * does there. pivot_root would move the runtime's own root. */
+static int enter_root_shared(const char *rootfs, struct bw_error *err)
+{
+	_cleanup_close_ int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "root.path: open `%s`", rootfs);
+	init_proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (init_proc_self < 0)
+		return bw_fail(err, errno, "open /proc/self");
+	if (fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return bw_fail(err, errno, "root.path: chroot `%s`", rootfs);
+	return 0;
+}
+
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
@@ -155,7 +174,8 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 		return bw_fail(err, errno, "unshare the cgroup namespace");
 	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)
 		return -1;
-	if (rootfs_prepare(&rc, err) < 0)
+	bool own_mounts = (cfg->new_ns_flags & CLONE_NEWNS) || cfg->ns_fds[OCI_NS_MOUNT] >= 0;
+	if (own_mounts && rootfs_prepare(&rc, err) < 0)
 		return -1;
 	if (sync_send(sock, SYNC_HOOKS, 0, NULL, 0, -1, err) < 0 ||
 	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
@@ -163,6 +183,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	sync_msg_free(&m);
 	if (run_create_container_hooks(cfg, err) < 0)
 		return -1;
+	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
+	if (!own_mounts)
+		return enter_root_shared(cfg->rootfs, err);
 	if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0)
 		return -1;
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
@@ -178,6 +201,9 @@ static int join_container(const struct spawn_config *cfg, int sock, struct bw_er
 	if (flags != 0 && setns(cfg->target_pidfd, flags) < 0)
 		return bw_fail(err, errno, "enter the container's namespaces");
 	if ((cfg->target_ns_flags & CLONE_NEWUSER) && become_ns_root(cfg, err) < 0)
+		return -1;
+	if (oci_spec_namespace(cfg->spec, OCI_NS_MOUNT) == NULL &&
+	    enter_root_shared(cfg->rootfs, err) < 0)
 		return -1;
 	if (chdir("/") < 0)
 		return bw_fail(err, errno, "chdir /");
@@ -251,9 +277,18 @@ static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
 {
 	char path[32];
 	int fd;
+	if (init_proc_self >= 0)
+		snprintf(path, sizeof(path), "fd/%d", cfg->fifo_fd);
+	else
+		fs_fd_path(cfg->fifo_fd, path);
 	do
-		fd = open(fs_fd_path(cfg->fifo_fd, path), O_WRONLY | O_CLOEXEC);
+		fd = openat(init_proc_self >= 0 ? init_proc_self : AT_FDCWD, path,
+			    O_WRONLY | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
+	if (init_proc_self >= 0) {
+		close(init_proc_self);
+		init_proc_self = -1;
+	}
 	if (fd < 0)
 		return bw_fail(err, errno, "open exec fifo");
 	if (write(fd, "0", 1) != 1) {

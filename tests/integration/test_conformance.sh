@@ -122,3 +122,37 @@ test_conf_spec_rootfs_propagation_is_a_schema_value() {
 	[ -n "$out" ] || fail "no root mount in mountinfo"
 	case $out in *shared:*) fail "/ propagates to a peer group: $out" ;; esac
 }
+
+# config-linux.md, Namespaces: "If a namespace type is not specified in the namespaces array,
+# the container MUST inherit the runtime namespace of that type." Mount namespace included:
+# the process is in root.path (chroot), and bulwark mounts nothing in the runtime's namespace.
+test_conf_unlisted_namespaces_are_the_runtimes() {
+	b=$(new_bundle conf-ns-inherit)
+	cfg "$b" '.linux.namespaces = [] | del(.hostname) | .mounts = [] | del(.linux.maskedPaths)
+		| del(.linux.readonlyPaths) | .process.args = ["sleep","30"]'
+	# To a file: the container's stdio is create's, a pipe would stay open.
+	bw create -b "$b" conf-ns-inherit >"$WORK/conf-ns.out" 2>&1 ||
+		fail "create failed: $(cat "$WORK/conf-ns.out")"
+	expect_contains "warning" "no mount namespace" "$(cat "$WORK/conf-ns.out")"
+	pid=$(bw state conf-ns-inherit | jq -r .pid)
+	for ns in mnt pid net ipc uts cgroup user; do
+		expect_eq "$ns namespace" "$(readlink /proc/self/ns/$ns)" "$(readlink /proc/$pid/ns/$ns)"
+	done
+	expect_eq "root" "$(readlink -f "$b/rootfs")" "$(readlink /proc/$pid/root)"
+	expect_eq "mounts on the rootfs in the runtime's namespace" 0 \
+		"$(grep -c " $(readlink -f "$b/rootfs")" /proc/self/mountinfo || true)"
+	# The exec'd process is chrooted too: nothing is mounted on the rootfs's /proc.
+	out=$(bw exec conf-ns-inherit sh -c 'ls /proc | wc -l' 2>&1)
+	bw delete -f conf-ns-inherit
+	expect_eq "entries in the exec'd process's /proc" 0 "$out"
+}
+
+# ...and what would need a mount there is refused by name, not made in the runtime's namespace.
+test_conf_no_mount_namespace_refuses_mounts_by_name() {
+	b=$(new_bundle conf-ns-mounts)
+	cfg "$b" '.linux.namespaces |= map(select(.type != "mount"))'
+	out=$(bw create -b "$b" conf-ns-mounts 2>&1) && fail "created: $out"
+	expect_contains "error" "mounts: needs a mount namespace" "$out"
+	bw state conf-ns-mounts >/dev/null 2>&1 && fail "state left behind"
+	true
+}
