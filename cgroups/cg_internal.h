@@ -178,10 +178,13 @@ int cg_read_u64(const char *dir, const char *file, uint64_t *out, struct bw_erro
 int cg_read_keyed(const char *dir, const char *file, const char *key, uint64_t *out,
 		  struct bw_error *err);
 
+/* What one apply sets. At creation the devices rules are only validated: they go in once the
+ * init has made the linux.devices nodes (CG_APPLY_DEVICES), which they would refuse. */
+enum cg_apply { CG_APPLY_CREATE, CG_APPLY_DEVICES, CG_APPLY_UPDATE };
 /* Back-ends: apply resources for the controllers that live in that kind of hierarchy. */
-int cg_v1_apply(struct cg_manager *cg, const struct oci_resources *r, bool update,
+int cg_v1_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_apply how,
 		struct bw_error *err);
-int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, bool update,
+int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_apply how,
 		struct bw_error *err);
 /* v2: enable in every ancestor of the leaf the controllers in mask (bits of enum cg_ctrl);
  * required ones must succeed, the others are best effort. */

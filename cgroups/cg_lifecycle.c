@@ -156,7 +156,8 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 		if (want != 0 && cg_v2_enable_controllers(cg, want, need, err) < 0)
 			return -1;
 	}
-	if (cg_v1_apply(cg, r, false, err) < 0 || cg_v2_apply(cg, r, false, err) < 0)
+	if (cg_v1_apply(cg, r, CG_APPLY_CREATE, err) < 0 ||
+	    cg_v2_apply(cg, r, CG_APPLY_CREATE, err) < 0)
 		return -1;
 	return 0;
 }
@@ -207,8 +208,19 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 	for (size_t i = 0; i < cg->nh; i++)
 		if (!fs_exists(cg->h[i].dir))
 			return bw_fail(err, ENOENT, "cgroup `%s`", cg->h[i].dir);
-	if (cg_v1_apply(cg, res, true, err) < 0 || cg_v2_apply(cg, res, true, err) < 0)
+	if (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
+	    cg_v2_apply(cg, res, CG_APPLY_UPDATE, err) < 0)
 		return wrap_unless_field(err, "update", cg->path);
+	return 0;
+}
+
+int cg_apply_devices(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+{
+	if (res == NULL)
+		res = &no_resources;
+	if (cg_v1_apply(cg, res, CG_APPLY_DEVICES, err) < 0 ||
+	    cg_v2_apply(cg, res, CG_APPLY_DEVICES, err) < 0)
+		return wrap_unless_field(err, "set devices of", cg->path);
 	return 0;
 }
 

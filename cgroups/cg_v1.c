@@ -293,17 +293,19 @@ static int set_net(const char *dir_cls, const char *dir_prio, const struct oci_r
 	return 0;
 }
 
-static int set_devices(const char *dir, const struct oci_resources *r, bool update,
+static int set_devices(const char *dir, const struct oci_resources *r, enum cg_apply how,
 		       struct bw_error *err)
 {
 	_cleanup_free_ struct cg_dev_rule *rules = NULL;
 	_cleanup_free_ struct cg_v1_dev_write *w = NULL;
 	size_t n, nw;
-	if (update && r->n_devices == 0)
+	if (how == CG_APPLY_UPDATE && r->n_devices == 0)
 		return 0;
 	if (cg_dev_rules_build(r, &rules, &n, err) < 0 ||
 	    cg_devices_v1_plan(rules, n, &w, &nw, err) < 0)
 		return -1;
+	if (how == CG_APPLY_CREATE) /* validated; written by CG_APPLY_DEVICES */
+		return 0;
 	for (size_t i = 0; i < nw; i++)
 		if (cg_write(dir, w[i].allow ? "devices.allow" : "devices.deny", w[i].rule, err) <
 		    0)
@@ -327,11 +329,15 @@ static int need_v1(struct cg_manager *cg, uint32_t needed, enum cg_ctrl c, const
 	return 0;
 }
 
-int cg_v1_apply(struct cg_manager *cg, const struct oci_resources *r, bool update,
+int cg_v1_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_apply how,
 		struct bw_error *err)
 {
 	uint32_t needed = cg_resources_needed(r);
+	bool update = how == CG_APPLY_UPDATE;
 	const char *d, *d2;
+
+	if (how == CG_APPLY_DEVICES)
+		return (d = v1_dir(cg, CG_DEVICES)) != NULL ? set_devices(d, r, how, err) : 0;
 
 	if (need_v1(cg, needed, CG_CPU, &d, err) < 0 || (d && set_cpu(d, &r->cpu, err) < 0))
 		return -1;
@@ -355,7 +361,7 @@ int cg_v1_apply(struct cg_manager *cg, const struct oci_resources *r, bool updat
 	    need_v1(cg, needed, CG_NET_PRIO, &d2, err) < 0 ||
 	    ((d || d2) && set_net(d, d2, r, err) < 0))
 		return -1;
-	if ((d = v1_dir(cg, CG_DEVICES)) != NULL && set_devices(d, r, update, err) < 0)
+	if ((d = v1_dir(cg, CG_DEVICES)) != NULL && set_devices(d, r, how, err) < 0)
 		return -1;
 	return 0;
 }

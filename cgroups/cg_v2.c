@@ -381,18 +381,20 @@ static int set_unified(const char *dir, const struct oci_resources *r, struct bw
 	return 0;
 }
 
-static int set_devices(const char *dir, const struct oci_resources *r, bool update,
+static int set_devices(const char *dir, const struct oci_resources *r, enum cg_apply how,
 		       struct bw_error *err)
 {
 	_cleanup_free_ struct cg_dev_rule *rules = NULL;
 	_cleanup_free_ struct bpf_insn *insns = NULL;
 	size_t n, ni;
-	if (update && r->n_devices == 0)
+	if (how == CG_APPLY_UPDATE && r->n_devices == 0)
 		return 0;
 	if (cg_dev_rules_build(r, &rules, &n, err) < 0 ||
 	    cg_devices_bpf_build(rules, n, &insns, &ni, err) < 0)
 		return -1;
-	if (cg_devices_bpf_attach(dir, insns, ni, update, err) < 0)
+	if (how == CG_APPLY_CREATE) /* validated; attached by CG_APPLY_DEVICES */
+		return 0;
+	if (cg_devices_bpf_attach(dir, insns, ni, how == CG_APPLY_UPDATE, err) < 0)
 		return fail_field(err, "linux.resources.devices");
 	return 0;
 }
@@ -413,12 +415,15 @@ static int need(struct cg_manager *cg, uint32_t needed, enum cg_ctrl c, bool *he
 	return 0;
 }
 
-int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, bool update,
+int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_apply how,
 		struct bw_error *err)
 {
 	uint32_t needed = cg_resources_needed(r);
 	const char *dir = cg->v2 >= 0 ? cg->h[cg->v2].dir : NULL;
-	bool here;
+	bool update = how == CG_APPLY_UPDATE, here;
+
+	if (how == CG_APPLY_DEVICES)
+		return at_v2(cg, CG_DEVICES) ? set_devices(dir, r, how, err) : 0;
 
 	if (need(cg, needed, CG_CPU, &here, err) < 0 || (here && set_cpu(dir, &r->cpu, err) < 0))
 		return -1;
@@ -439,7 +444,7 @@ int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, bool updat
 		return -1;
 	if (need(cg, needed, CG_RDMA, &here, err) < 0 || (here && cg_set_rdma(dir, r, err) < 0))
 		return -1;
-	if (at_v2(cg, CG_DEVICES) && set_devices(dir, r, update, err) < 0)
+	if (at_v2(cg, CG_DEVICES) && set_devices(dir, r, how, err) < 0)
 		return -1;
 	if (r->n_unified > 0 && cg->v2 < 0)
 		return bw_fail(err, 0,

@@ -30,7 +30,9 @@ const char *cg_path(const struct cg_manager *cg);
 enum cg_mode cg_manager_mode(const struct cg_manager *cg);
 
 /* mkdir in every hierarchy (enabling v2 controllers in the ancestors as needed) and apply
- * resources (may be NULL). On failure everything created is removed again. */
+ * resources (may be NULL), except the devices rules, which are only validated here: they would
+ * refuse the mknod of linux.devices nodes, so cg_apply_devices sets them once the init has made
+ * those (as runc does). On failure everything created is removed again. */
 int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err);
 /* The parent directories cg_create made above the container's own cgroup, in every hierarchy,
  * outermost first (a new strv). The caller records them so that delete removes them, and
@@ -40,6 +42,9 @@ char **cg_parents_made(const struct cg_manager *cg);
  * cgroup file system; one still in use (sub-cgroups, processes) or already gone stays as it
  * is: rmdir never removes a cgroup that is not empty. */
 void cg_remove_parents(char *const *dirs);
+/* The devices rules of res (NULL: bulwark's defaults only), after cg_create. No process of the
+ * container may run its own code before this. */
+int cg_apply_devices(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err);
 /* An O_PATH|O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when the
  * process must instead be moved with cg_enter (v1/hybrid). Owned by the manager. */
 int cg_clone_fd(struct cg_manager *cg);

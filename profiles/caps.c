@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -149,17 +151,28 @@ static int check_plan(const struct caps_plan *p, uint64_t runtime_bounding, stru
 			       "process.capabilities.effective: %s is not in "
 			       "process.capabilities.permitted",
 			       first_cap_name(extra, name));
-	static const enum oci_cap_set needed[] = {OCI_CAP_PERMITTED, OCI_CAP_INHERITABLE};
-	for (size_t i = 0; i < ARRAY_SIZE(needed); i++) {
-		extra = p->sets[OCI_CAP_AMBIENT] & ~p->sets[needed[i]];
-		if (extra != 0)
-			return bw_fail(err, 0,
-				       "process.capabilities.ambient: %s is not in "
-				       "process.capabilities.%s (the kernel raises an ambient "
-				       "capability only when it is both permitted and inheritable)",
-				       first_cap_name(extra, name), set_names[needed[i]]);
-	}
 	return 0;
+}
+
+/* The kernel raises an ambient capability only when it is both permitted and inheritable.
+ * `runc spec` lists ambient capabilities without inheritable ones; runc and crun skip what
+ * the kernel refuses with a warning, and so do we: the process gets less, never more. */
+static void skip_unraisable_ambient(struct caps_plan *p, int last_cap)
+{
+	uint64_t skip =
+	    p->sets[OCI_CAP_AMBIENT] & ~(p->sets[OCI_CAP_PERMITTED] & p->sets[OCI_CAP_INHERITABLE]);
+	char list[64 * 24] = "", name[32];
+	size_t n = 0;
+	if (skip == 0)
+		return;
+	for (int c = 0; c <= last_cap; c++)
+		if (skip & (UINT64_C(1) << c))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
+					      caps_to_name(c, name));
+	log_warn("process.capabilities.ambient: %s not raised (an ambient capability must also be "
+		 "permitted and inheritable)",
+		 list);
+	p->sets[OCI_CAP_AMBIENT] &= ~skip;
 }
 
 int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_bounding, int last_cap,
@@ -183,6 +196,7 @@ int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_boundi
 			    caps_to_name(c, name));
 	}
 	p.sets[OCI_CAP_BOUNDING] &= runtime_bounding;
+	skip_unraisable_ambient(&p, last_cap);
 	if (check_plan(&p, runtime_bounding, err) < 0)
 		return -1;
 	*out = p;
@@ -237,7 +251,7 @@ static int set_ambient(uint64_t ambient, struct bw_error *err)
 	return 0;
 }
 
-int caps_apply_final(const struct caps_plan *plan, struct bw_error *err)
+int caps_apply_final(const struct caps_plan *plan, uint64_t hold, struct bw_error *err)
 {
 	const uint64_t *s = plan->sets;
 	/* Checked again here: this is the last point before the kernel decides. */
@@ -248,9 +262,9 @@ int caps_apply_final(const struct caps_plan *plan, struct bw_error *err)
 	cap_t c = cap_init();
 	if (c == NULL)
 		return bw_fail(err, errno, "cap_init");
-	int r = set_flags(c, CAP_EFFECTIVE, s[OCI_CAP_EFFECTIVE], err);
+	int r = set_flags(c, CAP_EFFECTIVE, s[OCI_CAP_EFFECTIVE] | hold, err);
 	if (r == 0)
-		r = set_flags(c, CAP_PERMITTED, s[OCI_CAP_PERMITTED], err);
+		r = set_flags(c, CAP_PERMITTED, s[OCI_CAP_PERMITTED] | hold, err);
 	if (r == 0)
 		r = set_flags(c, CAP_INHERITABLE, s[OCI_CAP_INHERITABLE], err);
 	if (r == 0 && cap_set_proc(c) < 0)
@@ -261,4 +275,28 @@ int caps_apply_final(const struct caps_plan *plan, struct bw_error *err)
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "prctl(PR_SET_KEEPCAPS, 0)");
 	return set_ambient(s[OCI_CAP_AMBIENT], err);
+}
+
+uint64_t caps_hold_for_seccomp(const struct caps_plan *plan, bool no_new_privs)
+{
+	uint64_t admin = UINT64_C(1) << CAP_SYS_ADMIN;
+	if (no_new_privs || (plan->sets[OCI_CAP_EFFECTIVE] & admin))
+		return 0;
+	return admin;
+}
+
+int caps_release_held(const struct caps_plan *plan, struct bw_error *err)
+{
+	/* Raw capset: libcap's cap_set_proc may make other calls, which the filter may refuse. */
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2] = {{0}};
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(plan->sets[OCI_CAP_EFFECTIVE] >> (32 * i));
+		data[i].permitted = (uint32_t)(plan->sets[OCI_CAP_PERMITTED] >> (32 * i));
+		data[i].inheritable = (uint32_t)(plan->sets[OCI_CAP_INHERITABLE] >> (32 * i));
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return bw_fail(err, errno,
+			       "capset: drop CAP_SYS_ADMIN held for the seccomp filter");
+	return 0;
 }

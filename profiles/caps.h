@@ -18,8 +18,9 @@ struct caps_plan {
  * capability \"X\"". Names the running kernel does not know are dropped with a debug log.
  * Absent capabilities mean empty sets (nothing granted). Capabilities outside the runtime's
  * own bounding set cannot be granted: in the bounding set they are dropped (debug log), in
- * any other set they are an error. An ambient capability must also be permitted and
- * inheritable, an effective one permitted (the kernel refuses otherwise). */
+ * any other set they are an error. An effective capability must be permitted (an error
+ * otherwise); an ambient one that is not both permitted and inheritable, which the kernel would
+ * not raise, is left out with a warning, as runc and crun do. */
 int caps_plan_from_spec(const struct oci_capabilities *caps, struct caps_plan *out,
 			struct bw_error *err);
 /* The pure core of caps_plan_from_spec, with the runtime's bounding set and the kernel's
@@ -29,8 +30,17 @@ int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_boundi
 /* In the init, still privileged: drop everything not in the bounding set, and set
  * PR_SET_KEEPCAPS so permitted survives the setuid that follows. */
 int caps_drop_bounding(const struct caps_plan *plan, struct bw_error *err);
-/* After setuid/setgid: set effective/permitted/inheritable, then raise ambient. */
-int caps_apply_final(const struct caps_plan *plan, struct bw_error *err);
+/* After setuid/setgid: set effective/permitted/inheritable, then raise ambient. `hold` adds
+ * capabilities to effective and permitted until caps_release_held (CAP_SYS_ADMIN, which a
+ * seccomp filter loaded without no_new_privs needs at load time). */
+int caps_apply_final(const struct caps_plan *plan, uint64_t hold, struct bw_error *err);
+/* What the init must hold past caps_apply_final to load a seccomp filter without no_new_privs:
+ * CAP_SYS_ADMIN unless the plan leaves it effective; 0 with no_new_privs. */
+uint64_t caps_hold_for_seccomp(const struct caps_plan *plan, bool no_new_privs);
+/* Drop what caps_apply_final held: one capset(2) to the plan's effective/permitted/inheritable
+ * (ambient capabilities, all within the final permitted set, stay). After the container's
+ * seccomp filter, this and execve are the only syscalls the init makes. */
+int caps_release_held(const struct caps_plan *plan, struct bw_error *err);
 /* Parse one name ("CAP_NET_ADMIN" or "NET_ADMIN", upper case); -1 if unknown. */
 int caps_from_name(const char *name);
 /* "CAP_NET_ADMIN" for 12, or "CAP_41" for a number libcap has no name for. Static buffer

@@ -32,6 +32,10 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* The init's /proc/<pid>, kept when its root has no /proc (a chroot without a mount
+ * namespace): the exec fifo is reopened through it. O_CLOEXEC, closed after the fifo. */
+static int init_proc_self = -1;
+
 static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
 {
 	sync_send_error(sock, err);
@@ -134,13 +138,31 @@ static int run_create_container_hooks(const struct spawn_config *cfg, struct bw_
 	return hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_CONTAINER, cfg->state_json, err);
 }
 
+/* Without a mount namespace of its own (also for exec into such a container): chroot, as runc
+ * does there. pivot_root would move the runtime's own root. */
+static int enter_root_shared(const char *rootfs, struct bw_error *err)
+{
+	_cleanup_close_ int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "root.path: open `%s`", rootfs);
+	init_proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (init_proc_self < 0)
+		return bw_fail(err, errno, "open /proc/self");
+	if (fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return bw_fail(err, errno, "root.path: chroot `%s`", rootfs);
+	return 0;
+}
+
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
-	struct rootfs_ctx rc = {.spec = spec, .rootfs = cfg->rootfs, .bundle = cfg->bundle,
+	struct rootfs_ctx rc = {.spec = spec,
+				.rootfs = cfg->rootfs,
+				.bundle = cfg->bundle,
 				.userns = (cfg->new_ns_flags & CLONE_NEWUSER) ||
 					  cfg->ns_fds[OCI_NS_USER] >= 0,
-				.no_pivot = cfg->no_pivot, .terminal = cfg->process->terminal};
+				.no_pivot = cfg->no_pivot,
+				.terminal = cfg->process->terminal};
 	struct sync_msg m;
 
 	if (join_namespaces(cfg, err) < 0)
@@ -152,7 +174,8 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 		return bw_fail(err, errno, "unshare the cgroup namespace");
 	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)
 		return -1;
-	if (rootfs_prepare(&rc, err) < 0)
+	bool own_mounts = (cfg->new_ns_flags & CLONE_NEWNS) || cfg->ns_fds[OCI_NS_MOUNT] >= 0;
+	if (own_mounts && rootfs_prepare(&rc, err) < 0)
 		return -1;
 	if (sync_send(sock, SYNC_HOOKS, 0, NULL, 0, -1, err) < 0 ||
 	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
@@ -160,6 +183,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	sync_msg_free(&m);
 	if (run_create_container_hooks(cfg, err) < 0)
 		return -1;
+	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
+	if (!own_mounts)
+		return enter_root_shared(cfg->rootfs, err);
 	if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0)
 		return -1;
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
@@ -176,6 +202,9 @@ static int join_container(const struct spawn_config *cfg, int sock, struct bw_er
 		return bw_fail(err, errno, "enter the container's namespaces");
 	if ((cfg->target_ns_flags & CLONE_NEWUSER) && become_ns_root(cfg, err) < 0)
 		return -1;
+	if (oci_spec_namespace(cfg->spec, OCI_NS_MOUNT) == NULL &&
+	    enter_root_shared(cfg->rootfs, err) < 0)
+		return -1;
 	if (chdir("/") < 0)
 		return bw_fail(err, errno, "chdir /");
 	return setup_terminal(cfg, sock, false, err);
@@ -186,14 +215,14 @@ static int new_session_keyring(const struct spawn_config *cfg, struct bw_error *
 	if (cfg->no_new_keyring)
 		return 0;
 	_cleanup_free_ char *name = xasprintf("_ses.%s", cfg->id);
-	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 &&
-	    errno != ENOSYS)
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS)
 		return bw_fail(err, errno, "join a new session keyring");
 	return 0;
 }
 
 /* Everything from here on concerns the process itself; privileges go in this order:
- * bounding set, user switch, final capability sets, no_new_privs, seccomp (last). */
+ * bounding set, user switch, final capability sets, no_new_privs; the container's seccomp
+ * filter goes in last, in init_main, so it constrains the container and never our set-up. */
 static int load_seccomp_with_listener(const struct spawn_config *cfg, int sock,
 				      struct bw_error *err)
 {
@@ -211,7 +240,8 @@ static int load_seccomp_with_listener(const struct spawn_config *cfg, int sock,
 	return 0;
 }
 
-static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
+/* *held: capabilities kept past the final sets for the seccomp filter (caps.h). */
+static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *held,
 			 struct bw_error *err)
 {
 	const struct oci_process *p = cfg->process;
@@ -230,8 +260,7 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 	if (caps_drop_bounding(&cfg->caps, err) < 0)
 		return -1;
 	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
-	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs, and
-	 * before an early seccomp filter that might block the Landlock syscalls. */
+	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs. */
 	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
 	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
 		return -1;
@@ -239,28 +268,34 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 	 * and before the profile's filter, which might not allow seccomp(2) itself. */
 	if (cfg->tty_guard.filter != NULL && seccomp_prog_load(&cfg->tty_guard, NULL, err) < 0)
 		return bw_wrap(err, "tty guard");
-	/* Without no_new_privs the filter must go in while we still hold CAP_SYS_ADMIN. */
-	if (cfg->seccomp != NULL && !p->no_new_privileges) {
-		if (load_seccomp_with_listener(cfg, sock, err) < 0)
-			return -1;
-	}
-	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, err) < 0)
+	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
+	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
+	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
 	if (process_chdir(p->cwd ? p->cwd : "/", err) < 0)
 		return -1;
-	return process_set_cpu_affinity(p->exec_cpu_affinity.final,
-					"process.execCPUAffinity.final", err);
+	return process_set_cpu_affinity(p->exec_cpu_affinity.final, "process.execCPUAffinity.final",
+					err);
 }
 
 static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
 {
 	char path[32];
 	int fd;
+	if (init_proc_self >= 0)
+		snprintf(path, sizeof(path), "fd/%d", cfg->fifo_fd);
+	else
+		fs_fd_path(cfg->fifo_fd, path);
 	do
-		fd = open(fs_fd_path(cfg->fifo_fd, path), O_WRONLY | O_CLOEXEC);
+		fd = openat(init_proc_self >= 0 ? init_proc_self : AT_FDCWD, path,
+			    O_WRONLY | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
+	if (init_proc_self >= 0) {
+		close(init_proc_self);
+		init_proc_self = -1;
+	}
 	if (fd < 0)
 		return bw_fail(err, errno, "open exec fifo");
 	if (write(fd, "0", 1) != 1) {
@@ -299,12 +334,40 @@ static void close_inherited_fds(const struct spawn_config *cfg, int sock)
 	}
 }
 
+/* After the sync socket is closed, errors go to the container's stderr. */
+static void __attribute__((noreturn)) init_die(struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 64];
+	bw_error_text(err, text, sizeof(text));
+	dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+	_exit(1);
+}
+
+/* The runtime's last steps: the filter, then dropping what was held for it, then execve.
+ * Nothing else runs under the container's filter (a listener filter aside, see init_main). */
+static void __attribute__((noreturn))
+exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
+{
+	struct bw_error err = {0};
+	if (load && seccomp_prog_load(cfg->seccomp, NULL, &err) < 0)
+		init_die(&err);
+	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0)
+		init_die(&err);
+	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
+	int e = errno;
+	char q[256];
+	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",
+		log_quote(q, sizeof(q), cfg->process->args[0]), strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
 void init_main(struct spawn_config *cfg, int sock)
 {
 	struct bw_error err = {0};
 	struct sync_msg m;
 	_cleanup_free_ char *exe = NULL;
 	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
+	uint64_t held = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close_inherited_fds(cfg, sock);
@@ -340,19 +403,19 @@ void init_main(struct spawn_config *cfg, int sock)
 		init_fail(sock, &err);
 	if ((cfg->is_exec ? join_container(cfg, sock, &err) : setup_container(cfg, sock, &err)) < 0)
 		init_fail(sock, &err);
-	if (setup_process(cfg, sock, &exe, &err) < 0)
+	if (setup_process(cfg, &exe, &held, &err) < 0)
 		init_fail(sock, &err);
 
 	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
 	 * preserved fds is closed at execve. */
 	syscall(SYS_close_range, 3 + cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-	bool seccomp_late = cfg->seccomp != NULL && cfg->process->no_new_privileges;
-	if (seccomp_late && cfg->seccomp->needs_listener) {
+	bool late = cfg->seccomp != NULL;
+	if (late && cfg->seccomp->needs_listener) {
 		/* The listener must reach the agent before `create` returns, so such a filter
-		 * goes in now and must allow what is left (fifo, hooks, execve). */
+		 * goes in now and must allow what is left (sync socket, fifo, hooks, capset). */
 		if (load_seccomp_with_listener(cfg, sock, &err) < 0)
 			init_fail(sock, &err);
-		seccomp_late = false;
+		late = false;
 	}
 	/* Until now the init died with its creator; a sandbox's keeps doing so for good (armed
 	 * again after the credential changes that cleared it): SIGKILL to a pid namespace's init
@@ -362,29 +425,13 @@ void init_main(struct spawn_config *cfg, int sock)
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
 	if (!cfg->is_exec) {
-		if (wait_for_start(cfg, &err) < 0) {
-			log_error_stderr(&err);
-			_exit(1);
-		}
+		if (wait_for_start(cfg, &err) < 0)
+			init_die(&err);
 		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
-		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) < 0) {
-			log_error_stderr(&err);
-			_exit(1);
-		}
+		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) <
+			0)
+			init_die(&err);
 	}
 	close(sock);
-	if (seccomp_late) {
-		int lfd = -1;
-		if (seccomp_prog_load(cfg->seccomp, &lfd, &err) < 0) {
-			log_error_stderr(&err);
-			_exit(1);
-		}
-	}
-	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
-	int e = errno;
-	char q[256];
-	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",
-		log_quote(q, sizeof(q), cfg->process->args[0]), strerror(e));
-	errno = e;
-	_exit(errno == ENOENT ? 127 : 126);
+	exec_under_filter(cfg, exe, late, held);
 }

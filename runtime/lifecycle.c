@@ -102,6 +102,33 @@ static int resolve_rootfs(const char *bundle, const struct oci_spec *spec, bool 
 	return 0;
 }
 
+/* A namespace type the config does not list is the runtime's (config-linux.md), the mount
+ * namespace too. Then every mount would be the host's and outlive the container (runc 1.1
+ * leaves them behind), so bulwark mounts nothing: the init only chroots into root.path, and
+ * what needs a mount is refused by name. */
+static int check_shared_mount_ns(const struct oci_spec *spec, struct bw_error *err)
+{
+	const struct oci_linux *l = &spec->linux;
+	const char *field = spec->n_mounts > 0				? "mounts"
+			    : l->masked_paths && l->masked_paths[0]	? "linux.maskedPaths"
+			    : l->readonly_paths && l->readonly_paths[0] ? "linux.readonlyPaths"
+			    : spec->root_readonly			? "root.readonly"
+			    : l->rootfs_propagation			? "linux.rootfsPropagation"
+			    : l->n_devices > 0				? "linux.devices"
+			    : l->n_sysctl > 0				? "linux.sysctl"
+			    : spec->process.terminal			? "process.terminal"
+									: NULL;
+	if (field != NULL)
+		return bw_fail(
+		    err, 0,
+		    "%s: needs a mount namespace (linux.namespaces lists none, so the "
+		    "container shares the runtime's mounts, where bulwark mounts nothing)",
+		    field);
+	log_warn("linux.namespaces: no mount namespace: the container shares the runtime's mounts "
+		 "and is only chrooted into root.path");
+	return 0;
+}
+
 static int plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg,
 			   struct bw_error *err)
 {
@@ -121,7 +148,7 @@ static int plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg
 	    !(cfg->new_ns_flags & CLONE_NEWTIME))
 		return bw_fail(err, 0, "linux.timeOffsets: needs a new time namespace");
 	if (!(cfg->new_ns_flags & CLONE_NEWNS) && cfg->ns_fds[OCI_NS_MOUNT] < 0)
-		return bw_fail(err, 0, "linux.namespaces: a mount namespace is required");
+		return check_shared_mount_ns(spec, err);
 	return 0;
 }
 
@@ -153,8 +180,8 @@ static int add_listen_fds(struct oci_spec *spec, int *preserve)
 {
 	const char *lf = getenv("LISTEN_FDS"), *lp = getenv("LISTEN_PID");
 	int n, pid;
-	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0 || lp == NULL || parse_int(lp, &pid) < 0 ||
-	    pid != getpid())
+	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0 || lp == NULL ||
+	    parse_int(lp, &pid) < 0 || pid != getpid())
 		return 0;
 	*preserve += n;
 	strv_push_take(&spec->process.env, xasprintf("LISTEN_FDS=%d", n));
@@ -176,7 +203,8 @@ static int copy_annotations(struct container *c, const struct oci_spec *spec)
 }
 
 static int prepare_security(const struct global_opts *g, const struct oci_spec *spec,
-			    struct spawn_config *cfg, struct seccomp_prog *prog, struct bw_error *err)
+			    struct spawn_config *cfg, struct seccomp_prog *prog,
+			    struct bw_error *err)
 {
 	if (caps_plan_from_spec(&spec->process.caps, &cfg->caps, err) < 0)
 		return -1;
@@ -194,7 +222,8 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	bool log_denials = logd != NULL && strcmp(logd, "true") == 0;
 	bool audit_on, panics;
 	if (log_denials && kd_host_audit(&audit_on, &panics) < 0)
-		return bw_fail(err, errno, KD_ANNOTATION ": the host's audit settings cannot be read");
+		return bw_fail(err, errno,
+			       KD_ANNOTATION ": the host's audit settings cannot be read");
 	/* A container that floods refusals would make the kernel lose records; a host that
 	 * panics then must not be handed that button. */
 	if (log_denials && panics)
@@ -212,8 +241,9 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	 * Only ever weaker on an explicit request, and only "complain" is accepted. */
 	const char *mode = oci_spec_annotation(spec, "run.bulwark.seccomp");
 	if (mode != NULL && strcmp(mode, "complain") != 0 && strcmp(mode, "enforce") != 0)
-		return bw_fail(err, 0, "run.bulwark.seccomp: must be \"enforce\" or \"complain\", not \"%s\"",
-			       mode);
+		return bw_fail(
+		    err, 0, "run.bulwark.seccomp: must be \"enforce\" or \"complain\", not \"%s\"",
+		    mode);
 	if (mode != NULL && strcmp(mode, "complain") == 0)
 		seccomp_profile_complain((struct oci_seccomp *)spec->linux.seccomp);
 	_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
@@ -301,7 +331,8 @@ static void audit_created(const struct global_opts *g, struct container *c,
 		audit_str(a, "network", "policy");
 		audit_str(a, "policy_sha256", hex);
 	} else {
-		audit_str(a, "network", oci_spec_namespace(spec, OCI_NS_NETWORK) ? "private" : "host");
+		audit_str(a, "network",
+			  oci_spec_namespace(spec, OCI_NS_NETWORK) ? "private" : "host");
 	}
 	audit_commit_warn(a, path);
 }
@@ -672,7 +703,8 @@ int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, boo
 			struct signalfd_siginfo si;
 			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo != SIGWINCH)
-					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0);
+					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL,
+						0);
 		}
 	}
 	if (expired) {

@@ -1,8 +1,9 @@
 /* /dev inside the container: the OCI default devices and links when /dev is a tmpfs of the
- * spec, then linux.devices. Outside a user namespace nodes are made with mknod; inside one
- * (where mknod is refused) the host's node is bind-mounted after checking it is the device
- * the spec asks for; so it is when the devices cgroup refuses the mknod. /dev/core is deliberately
- * not created (it would expose /proc/kcore). */
+ * spec, then linux.devices. Outside a user namespace nodes are made with mknod (before the
+ * devices cgroup rules go in, see cgroup.h, so a node the container may not open still exists,
+ * as the spec asks); inside one (where mknod is refused) the host's node is bind-mounted after
+ * checking it is the device the spec asks for; so it is when mknod is refused otherwise.
+ * /dev/core is deliberately not created (it would expose /proc/kcore). */
 #include "runtime/rootfs_internal.h"
 
 #include <errno.h>
@@ -103,15 +104,13 @@ static int make_node(const struct rootfs_ctx *ctx, const struct dev_node *d, str
 		return node_bind(dirfd, name, d, err);
 	if (node_mknod(dirfd, name, d, err) == 0)
 		return 0;
-	/* The devices cgroup refuses mknod of a node that linux.resources.devices does not
-	 * allow. The node may still exist (its opens are refused by the same rules), so bind
-	 * the host's node instead, as in a user namespace. */
+	/* mknod refused all the same (a devices cgroup above ours, no CAP_MKNOD): bind the
+	 * host's node instead, as in a user namespace. */
 	if (err == NULL || err->code != EPERM || d->type == S_IFIFO)
 		return -1;
 	bw_error_clear(err);
 	if (node_bind(dirfd, name, d, err) < 0)
-		return bw_wrap(err, "mknod `%s` refused (not allowed by linux.resources.devices)",
-			       d->path);
+		return bw_wrap(err, "mknod `%s` refused, and no host node to bind", d->path);
 	return 0;
 }
 

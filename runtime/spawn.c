@@ -43,9 +43,9 @@ void spawn_config_init(struct spawn_config *cfg)
 static pid_t do_clone(uint64_t flags, int cgroup_fd, int *pidfd)
 {
 	struct clone_args a = {
-		.flags = flags | CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)pidfd,
-		.exit_signal = SIGCHLD,
+	    .flags = flags | CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)pidfd,
+	    .exit_signal = SIGCHLD,
 	};
 	if (cgroup_fd >= 0) {
 		a.flags |= CLONE_INTO_CGROUP;
@@ -83,8 +83,9 @@ static int write_time_offsets(pid_t pid, const struct oci_linux *l, struct bw_er
 	char buf[128];
 	size_t o = 0;
 	if (l->time_monotonic.set)
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "monotonic %lld %u\n",
-				      (long long)l->time_monotonic.secs, l->time_monotonic.nanosecs);
+		o +=
+		    (size_t)snprintf(buf + o, sizeof(buf) - o, "monotonic %lld %u\n",
+				     (long long)l->time_monotonic.secs, l->time_monotonic.nanosecs);
 	if (l->time_boottime.set)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "boottime %lld %u\n",
 				      (long long)l->time_boottime.secs, l->time_boottime.nanosecs);
@@ -107,7 +108,8 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 	const struct oci_seccomp *sc = cfg->spec->linux.seccomp;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (sc == NULL || sc->listener_path == NULL)
-		return bw_fail(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+		return bw_fail(err, 0,
+			       "linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
 	if (strlen(sc->listener_path) >= sizeof(sa.sun_path))
 		return bw_fail(err, ENAMETOOLONG, "linux.seccomp.listenerPath");
 	strcpy(sa.sun_path, sc->listener_path);
@@ -130,14 +132,15 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 			meta[o++] = (char)ch;
 	}
 	meta[o] = '\0';
-	_cleanup_free_ char *msg = xasprintf(
-		"{\"ociVersion\":\"1.0.2\",\"fds\":[\"seccompFd\"],\"pid\":%d,\"metadata\":\"%s\",\"state\":%s}",
-		(int)pid, meta, cfg->state_json ? cfg->state_json : "{}");
+	_cleanup_free_ char *msg =
+	    xasprintf("{\"ociVersion\":\"1.0.2\",\"fds\":[\"seccompFd\"],\"pid\":%d,\"metadata\":"
+		      "\"%s\",\"state\":%s}",
+		      (int)pid, meta, cfg->state_json ? cfg->state_json : "{}");
 	struct iovec iov = {msg, strlen(msg)};
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	memset(cbuf, 0, sizeof(cbuf));
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
@@ -148,10 +151,22 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 	return 0;
 }
 
+static int apply_devices(const struct spawn_config *cfg, bool *done, struct bw_error *err)
+{
+	const struct oci_linux *l = &cfg->spec->linux;
+	if (cfg->is_exec || cfg->cg == NULL || *done)
+		return 0;
+	if (cg_apply_devices(cfg->cg, l->has_resources ? &l->resources : NULL, err) < 0)
+		return -1;
+	*done = true;
+	return 0;
+}
+
 /* *died: the init went away without reporting (EOF or a reset socket: it is exiting). */
 static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
 		       bool *died, struct bw_error *err)
 {
+	bool devices_set = false;
 	for (;;) {
 		struct sync_msg m;
 		int r = sync_recv(sock, &m, err);
@@ -168,13 +183,22 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			return -1;
 		case SYNC_READY:
 			sync_msg_free(&m);
+			/* Fail closed: never a container without its devices rules. */
+			if (!cfg->is_exec && cfg->cg != NULL && !devices_set)
+				return bw_fail(err, EPROTO,
+					       "init ready before the devices rules were set");
 			return 0;
 		case SYNC_TIMENS:
 			r = write_time_offsets(pid, &cfg->spec->linux, err);
 			reply = SYNC_TIMENS_DONE;
 			break;
 		case SYNC_HOOKS:
-			r = hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, cfg->state_json, err);
+			/* The rootfs is assembled, linux.devices nodes made: the devices rules
+			 * go in now, before anything of the container's runs (cgroup.h). */
+			r = apply_devices(cfg, &devices_set, err);
+			if (r == 0)
+				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, cfg->state_json,
+					      err);
 			if (r == 0)
 				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_RUNTIME,
 					      cfg->state_json, err);
@@ -188,7 +212,9 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			else if (cfg->keep_master)
 				res->master = steal_fd(&m.fd);
 			else
-				r = bw_fail(err, 0, "process.terminal is true but no --console-socket was given");
+				r = bw_fail(
+				    err, 0,
+				    "process.terminal is true but no --console-socket was given");
 			reply = SYNC_CONSOLE_DONE;
 			break;
 		case SYNC_SECCOMP_FD:
@@ -273,10 +299,10 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, struct bw_error *err
 {
 	const struct oci_spec *spec = cfg->spec;
 	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER)) {
-		if (write_id_map(pid, "uid_map", spec->linux.uid_mappings, spec->linux.n_uid_mappings,
-				 "linux.uidMappings", err) < 0 ||
-		    write_id_map(pid, "gid_map", spec->linux.gid_mappings, spec->linux.n_gid_mappings,
-				 "linux.gidMappings", err) < 0)
+		if (write_id_map(pid, "uid_map", spec->linux.uid_mappings,
+				 spec->linux.n_uid_mappings, "linux.uidMappings", err) < 0 ||
+		    write_id_map(pid, "gid_map", spec->linux.gid_mappings,
+				 spec->linux.n_gid_mappings, "linux.gidMappings", err) < 0)
 			return -1;
 	}
 	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)

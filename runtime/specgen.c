@@ -19,17 +19,39 @@
 static const char *const default_caps[] = {NULL};
 
 /* Docker's and Podman's masked paths, plus more procfs leaks of host state. */
-static const char *const masked_paths[] = {
-	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/proc/scsi", "/proc/sysrq-trigger", "/proc/kallsyms", "/proc/kmsg", "/proc/kpagecount",
-	"/proc/kpageflags", "/proc/kpagecgroup", "/proc/modules", "/proc/pagetypeinfo",
-	"/proc/slabinfo", "/proc/vmallocinfo", "/proc/config.gz", "/sys/firmware",
-	"/sys/devices/virtual/powercap", "/sys/kernel/debug", "/sys/kernel/tracing",
-	"/sys/kernel/security", "/sys/fs/bpf", "/sys/fs/selinux", "/sys/dev/block", NULL};
+static const char *const masked_paths[] = {"/proc/acpi",
+					   "/proc/asound",
+					   "/proc/interrupts",
+					   "/proc/kcore",
+					   "/proc/keys",
+					   "/proc/latency_stats",
+					   "/proc/timer_list",
+					   "/proc/timer_stats",
+					   "/proc/sched_debug",
+					   "/proc/scsi",
+					   "/proc/sysrq-trigger",
+					   "/proc/kallsyms",
+					   "/proc/kmsg",
+					   "/proc/kpagecount",
+					   "/proc/kpageflags",
+					   "/proc/kpagecgroup",
+					   "/proc/modules",
+					   "/proc/pagetypeinfo",
+					   "/proc/slabinfo",
+					   "/proc/vmallocinfo",
+					   "/proc/config.gz",
+					   "/sys/firmware",
+					   "/sys/devices/virtual/powercap",
+					   "/sys/kernel/debug",
+					   "/sys/kernel/tracing",
+					   "/sys/kernel/security",
+					   "/sys/fs/bpf",
+					   "/sys/fs/selinux",
+					   "/sys/dev/block",
+					   NULL};
 
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					     "/proc/sysrq-trigger", "/sys", NULL};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "/sys", NULL};
 
 static void strv_gen(yajl_gen g, const char *key, char *const *v)
 {
@@ -57,8 +79,9 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 	S("mounts");
 	yajl_gen_array_open(g);
 	mount_gen(g, "/proc", "proc", "proc", (const char *[]){"nosuid", "noexec", "nodev", NULL});
-	mount_gen(g, "/dev", "tmpfs", "tmpfs",
-		  (const char *[]){"nosuid", "noexec", "strictatime", "mode=755", "size=65536k", NULL});
+	mount_gen(
+	    g, "/dev", "tmpfs", "tmpfs",
+	    (const char *[]){"nosuid", "noexec", "strictatime", "mode=755", "size=65536k", NULL});
 	mount_gen(g, "/dev/pts", "devpts", "devpts",
 		  (const char *[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
 				   NULL});
@@ -74,8 +97,9 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 	if (sg->host_root) {
 		/* The host's /run holds sockets (container engines, D-Bus) that a read-only
 		 * mount does not stop anyone from connecting to. */
-		mount_gen(g, "/run", "tmpfs", "tmpfs",
-			  (const char *[]){"nosuid", "nodev", "noexec", "mode=755", "size=1m", NULL});
+		mount_gen(
+		    g, "/run", "tmpfs", "tmpfs",
+		    (const char *[]){"nosuid", "nodev", "noexec", "mode=755", "size=1m", NULL});
 		if (access("/var/tmp", F_OK) == 0)
 			mount_gen(g, "/var/tmp", "tmpfs", "tmpfs",
 				  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
@@ -84,14 +108,14 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 		snprintf(uidopt, sizeof(uidopt), "uid=%u", sg->uid);
 		snprintf(gidopt, sizeof(gidopt), "gid=%u", sg->gid);
 		mount_gen(g, sg->home, "tmpfs", "tmpfs",
-			  (const char *[]){"nosuid", "nodev", "mode=700", uidopt, gidopt, "size=64m",
-					   NULL});
+			  (const char *[]){"nosuid", "nodev", "mode=700", uidopt, gidopt,
+					   "size=64m", NULL});
 	}
 	for (size_t i = 0; i < sg->n_binds; i++)
 		mount_gen(g, sg->binds[i].destination, "bind", sg->binds[i].source,
 			  sg->binds[i].readonly
-				  ? (const char *[]){"rbind", "ro", "nosuid", "nodev", NULL}
-				  : (const char *[]){"rbind", "rw", "nosuid", "nodev", NULL});
+			      ? (const char *[]){"rbind", "ro", "nosuid", "nodev", NULL}
+			      : (const char *[]){"rbind", "rw", "nosuid", "nodev", NULL});
 	yajl_gen_array_close(g);
 }
 
@@ -234,7 +258,7 @@ static void linux_gen(yajl_gen g, const struct specgen *sg)
 	resources_gen(g, sg);
 	strv_gen(g, "maskedPaths", (char *const *)masked_paths);
 	strv_gen(g, "readonlyPaths", (char *const *)readonly_paths);
-	KS("rootfsPropagation", "rprivate");
+	KS("rootfsPropagation", "private"); /* the schema allows no r-prefixed value */
 	if (sg->seccomp_json != NULL)
 		seccomp_gen(g, sg->seccomp_json);
 	yajl_gen_map_close(g);

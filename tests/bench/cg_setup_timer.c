@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 			return fail("cg_open", &err);
 		if (cg_create(cg, res, &err) < 0)
 			return fail("cg_create", &err);
+		if (cg_apply_devices(cg, res, &err) < 0)
+			return fail("cg_apply_devices", &err);
 		double t1 = now_us();
 		if (cg_destroy(cg, &err) < 0)
 			return fail("cg_destroy", &err);

@@ -260,8 +260,8 @@ test_cg_cpu_spinner_is_throttled() {
 test_cg_device_access_denied() {
 	# A block node made on the host and bound in (on a tmpfs mounted "dev": the guest's /tmp is
 	# nodev): mknod is not the only way in, the cgroup must refuse the open. linux.devices: one
-	# entry allowed by resources.devices (kmsg, w), one not (loop0: its node is bound from the
-	# host because the cgroup refuses the mknod, and then refuses the open).
+	# entry allowed by resources.devices (kmsg, w), one not (loop0: its node is made before the
+	# rules go in, and then the cgroup refuses the open).
 	[ -b /dev/loop0 ] || modprobe loop 2>/dev/null || true
 	[ -b /dev/loop0 ] || fail "no /dev/loop0 on this machine"
 	mkdir -p "$WORK/devs"

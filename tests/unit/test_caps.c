@@ -131,27 +131,29 @@ Test(caps, cap_gone_from_runtime_bounding_cannot_be_granted)
 				  "runtime's bounding set");
 }
 
-Test(caps, ambient_needs_inheritable)
+Test(caps, ambient_without_inheritable_is_skipped_like_runc_spec)
 {
-	char *p[] = {"CAP_NET_BIND_SERVICE", NULL};
-	struct oci_capabilities c = caps_of(p, p, NULL, p, p);
+	/* `runc spec` lists ambient capabilities that are not inheritable: the kernel would not
+	 * raise them, so they are left out (with a warning) and the config runs. */
+	char *p[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL};
+	char *i[] = {"CAP_KILL", NULL};
+	struct oci_capabilities c = caps_of(p, p, i, p, p);
 	struct caps_plan plan;
 	struct bw_error err = {0};
-	cr_assert_eq(caps_plan_build(&c, ALL_CAPS, 40, &plan, &err), -1);
-	cr_assert(strstr(err.msg, "process.capabilities.ambient: CAP_NET_BIND_SERVICE is not in "
-				  "process.capabilities.inheritable") != NULL,
-		  "%s", err.msg);
+	cr_assert_eq(caps_plan_build(&c, ALL_CAPS, 40, &plan, &err), 0, "%s", err.msg);
+	cr_assert_eq(plan.sets[OCI_CAP_AMBIENT], BIT(5));
+	cr_assert_eq(plan.sets[OCI_CAP_PERMITTED], BIT(5) | BIT(10) | BIT(29));
 }
 
-Test(caps, ambient_needs_permitted)
+Test(caps, ambient_without_permitted_is_skipped)
 {
 	char *i[] = {"CAP_NET_BIND_SERVICE", NULL};
 	struct oci_capabilities c = caps_of(i, NULL, i, NULL, i);
 	struct caps_plan plan;
 	struct bw_error err = {0};
-	cr_assert_eq(caps_plan_build(&c, ALL_CAPS, 40, &plan, &err), -1);
-	cr_assert(strstr(err.msg, "is not in process.capabilities.permitted") != NULL, "%s",
-		  err.msg);
+	cr_assert_eq(caps_plan_build(&c, ALL_CAPS, 40, &plan, &err), 0, "%s", err.msg);
+	cr_assert_eq(plan.sets[OCI_CAP_AMBIENT], 0);
+	cr_assert_eq(plan.sets[OCI_CAP_INHERITABLE], BIT(10));
 }
 
 Test(caps, effective_needs_permitted)
@@ -182,4 +184,17 @@ Test(caps, plan_from_spec_uses_own_bounding_set)
 	struct bw_error err = {0};
 	cr_assert_eq(caps_plan_from_spec(&c, &plan, &err), -1);
 	cr_assert(strstr(err.msg, "is not in the runtime's bounding set") != NULL, "%s", err.msg);
+}
+
+Test(caps, seccomp_without_no_new_privs_holds_sys_admin_only_when_not_granted)
+{
+	/* seccomp(2) without no_new_privs needs CAP_SYS_ADMIN: held until the filter is in. */
+	struct caps_plan plain = {.any = true};
+	plain.sets[OCI_CAP_EFFECTIVE] = plain.sets[OCI_CAP_PERMITTED] = BIT(0);
+	cr_assert_eq(caps_hold_for_seccomp(&plain, false), BIT(21));
+	cr_assert_eq(caps_hold_for_seccomp(&plain, true), 0);
+	struct caps_plan admin = plain;
+	admin.sets[OCI_CAP_EFFECTIVE] |= BIT(21);
+	admin.sets[OCI_CAP_PERMITTED] |= BIT(21);
+	cr_assert_eq(caps_hold_for_seccomp(&admin, false), 0);
 }
