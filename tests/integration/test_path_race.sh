@@ -1,0 +1,86 @@
+# Host paths are resolved once (issue #11): a path the caller names is opened when bulwark
+# first reads it, every check is made on that fd and the mount is made from it, so a symlink
+# swapped in afterwards changes nothing. The race test below runs a real attacker: a sandbox
+# that swaps a directory of its own rw workspace with a symlink to a root-owned directory while
+# other sandboxes mount that directory rw.
+
+sbx() { "$BULWARK" --root "$BW_ROOT" sandbox "$@"; }
+
+PR_ROUNDS=${PR_ROUNDS:-500}
+PR_PARALLEL=${PR_PARALLEL:-4}
+
+# The victim sandbox (B): is any mount of its whose root is the target directory? Field 4 of
+# mountinfo is the mount's root inside its file system, which ends in the target's path.
+pr_victim_script='
+	if awk "\$4 ~ /\/pathrace-target\$/ { found = 1 } END { exit !found }" /proc/self/mountinfo; then
+		echo ESCAPED
+	fi
+	echo "$1" >"$2/marker-$1" 2>/dev/null || echo NOWRITE'
+
+# Swap $1/victim and $1/other atomically for ever (renameat2 RENAME_EXCHANGE), one of them a
+# directory, the other a symlink to the target; run inside the attacker's own rw workspace.
+pr_swapper='
+import ctypes, os, random, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+os.chdir(sys.argv[1])
+open("ready", "w").close()
+while True:
+	libc.renameat2(-100, b"victim", -100, b"other", 2)
+	time.sleep(random.random() * 0.002)
+'
+
+test_pathrace_swapping_sandbox_never_gets_an_rw_mount_of_a_root_dir() {
+	local base=$WORK/pathrace a target
+	rm -rf "$base"
+	a=$base/a
+	target=$base/pathrace-target
+	mkdir -p "$a/victim" "$target"
+	echo root >"$target/SENTINEL"
+	chown -R 0:0 "$target"
+	chmod 755 "$base" "$target"
+	ln -s "$target" "$a/other"
+	chown -hR 1234:1234 "$a"
+	chmod 755 "$a" "$a/victim"
+	"$BULWARK" --root "$BW_ROOT" sandbox --workspace "$a:rw" --timeout 10m -- \
+		python3 -c "$pr_swapper" "$a" &
+	local attacker=$!
+	for _ in $(seq 100); do [ -e "$a/ready" ] && break; sleep 0.1; done
+	[ -e "$a/ready" ] || fail "the attacker did not start"
+	mkdir -p "$base/out"
+	# B: PR_PARALLEL at a time; each leaves its exit code, stdout and stderr.
+	seq "$PR_ROUNDS" | xargs -P "$PR_PARALLEL" -I{} sh -c '
+		rc=0
+		"$0" --root "$1" sandbox --workspace "$2/victim:rw" -- sh -c "$3" sh {} "$2/victim" \
+			>"$4/{}.out" 2>"$4/{}.err" || rc=$?
+		echo $rc >"$4/{}.rc"' "$BULWARK" "$BW_ROOT" "$a" "$pr_victim_script" "$base/out"
+	kill "$attacker" 2>/dev/null || true
+	wait "$attacker" 2>/dev/null || true
+	local escaped ok refused bad=0 i rc
+	escaped=$(cat "$base"/out/*.out | grep -c ESCAPED || true)
+	ok=0 refused=0
+	for i in $(seq "$PR_ROUNDS"); do
+		rc=$(cat "$base/out/$i.rc")
+		if [ "$rc" = 0 ] && [ ! -s "$base/out/$i.err" ]; then
+			ok=$((ok + 1))
+		elif [ "$rc" = 125 ] && [ "$(wc -l <"$base/out/$i.err")" = 1 ] &&
+			grep -q -- '--workspace' "$base/out/$i.err"; then
+			refused=$((refused + 1))
+		else
+			bad=$((bad + 1))
+			echo "round $i: exit $rc: $(cat "$base/out/$i.err" "$base/out/$i.out")"
+		fi
+	done
+	echo "rounds $PR_ROUNDS: mounted the real directory $ok, refused $refused, escaped $escaped, other $bad"
+	grep -h . "$base"/out/*.err | sed 's/ `[^`]*`//; s/\/[^ :]*//g' | sort | uniq -c | head -5
+	expect_eq "escapes (a mount of the root-owned directory in a sandbox)" 0 "$escaped"
+	expect_eq "the target is untouched" "SENTINEL 0:0 755" \
+		"$(echo $(ls "$target"; stat -c '%u:%g %a' "$target"))"
+	[ "$bad" = 0 ] || fail "$bad rounds neither ran on the real directory nor refused in one line"
+	# Every marker written landed in the real directory (named victim or other by now).
+	local markers
+	markers=$(find "$a" -name 'marker-*' | wc -l)
+	local nowrite
+	nowrite=$(cat "$base"/out/*.out | grep -c NOWRITE || true)
+	expect_eq "markers in the real directory" "$((ok - nowrite))" "$markers"
+	[ "$ok" -gt 0 ] || fail "no round mounted the real directory: the test proves nothing"
+}
