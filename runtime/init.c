@@ -137,10 +137,15 @@ static int run_create_container_hooks(const struct spawn_config *cfg, struct bw_
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
-	struct rootfs_ctx rc = {.spec = spec, .rootfs = cfg->rootfs, .bundle = cfg->bundle,
+	struct rootfs_ctx rc = {.spec = spec,
+				.rootfs = cfg->rootfs,
+				.bundle = cfg->bundle,
+				.root_src = cfg->root_src,
+				.mount_srcs = cfg->mount_srcs,
 				.userns = (cfg->new_ns_flags & CLONE_NEWUSER) ||
 					  cfg->ns_fds[OCI_NS_USER] >= 0,
-				.no_pivot = cfg->no_pivot, .terminal = cfg->process->terminal};
+				.no_pivot = cfg->no_pivot,
+				.terminal = cfg->process->terminal};
 	struct sync_msg m;
 
 	if (join_namespaces(cfg, err) < 0)
@@ -186,8 +191,7 @@ static int new_session_keyring(const struct spawn_config *cfg, struct bw_error *
 	if (cfg->no_new_keyring)
 		return 0;
 	_cleanup_free_ char *name = xasprintf("_ses.%s", cfg->id);
-	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 &&
-	    errno != ENOSYS)
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS)
 		return bw_fail(err, errno, "join a new session keyring");
 	return 0;
 }
@@ -211,8 +215,7 @@ static int load_seccomp_with_listener(const struct spawn_config *cfg, int sock,
 	return 0;
 }
 
-static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
-			 struct bw_error *err)
+static int setup_process(const struct spawn_config *cfg, int sock, char **exe, struct bw_error *err)
 {
 	const struct oci_process *p = cfg->process;
 	const struct oci_spec *spec = cfg->spec;
@@ -243,8 +246,8 @@ static int setup_process(const struct spawn_config *cfg, int sock, char **exe,
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
 	if (process_chdir(p->cwd ? p->cwd : "/", err) < 0)
 		return -1;
-	return process_set_cpu_affinity(p->exec_cpu_affinity.final,
-					"process.execCPUAffinity.final", err);
+	return process_set_cpu_affinity(p->exec_cpu_affinity.final, "process.execCPUAffinity.final",
+					err);
 }
 
 static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
@@ -350,7 +353,8 @@ void init_main(struct spawn_config *cfg, int sock)
 			_exit(1);
 		}
 		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
-		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) < 0) {
+		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) <
+			0) {
 			char text[BW_ERROR_MAX + 64];
 			bw_error_text(&err, text, sizeof(text));
 			dprintf(STDERR_FILENO, "bulwark: %s\n", text);
@@ -368,6 +372,7 @@ void init_main(struct spawn_config *cfg, int sock)
 		}
 	}
 	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
-	dprintf(STDERR_FILENO, "bulwark: exec: \"%s\": %s\n", cfg->process->args[0], strerror(errno));
+	dprintf(STDERR_FILENO, "bulwark: exec: \"%s\": %s\n", cfg->process->args[0],
+		strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }

@@ -30,6 +30,8 @@
 #include "runtime/console.h"
 #include "runtime/audit.h"
 #include "runtime/hooks.h"
+#include "runtime/hostpath.h"
+#include "runtime/rootfs.h"
 #include "runtime/network.h"
 #include "runtime/watchdog.h"
 #include "profiles/sha256.h"
@@ -73,19 +75,56 @@ static int resolve_bundle(const char *bundle, char **out, struct bw_error *err)
 	return 0;
 }
 
-static int resolve_rootfs(const char *bundle, const struct oci_spec *spec, char **out,
-			  struct bw_error *err)
+/* A host path of the spec, resolved once (relative ones below the bundle's fd), unless the
+ * caller (sandbox) already resolved it: its own record is then the one trusted. */
+static int resolve_one(int bundlefd, const char *path, const struct hostpath_list *known,
+		       const char *label, struct hostpath *hp, struct bw_error *err)
 {
-	char buf[PATH_MAX];
-	_cleanup_free_ char *p = spec->root_path[0] == '/' ? xstrdup(spec->root_path)
-							 : fs_path_join(bundle, spec->root_path);
-	struct stat st;
-	if (realpath(p, buf) == NULL)
-		return bw_fail(err, errno, "root.path: `%s`", p);
-	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
-		return bw_fail(err, ENOTDIR, "root.path: `%s`", p);
-	*out = xstrdup(buf);
+	const struct hostpath *k = path[0] == '/' ? hostpath_find(known, path) : NULL;
+	if (k != NULL) {
+		*hp = *k;
+		hp->path = xstrdup(k->path);
+		hp->label = xstrdup(k->label);
+		return 0;
+	}
+	_cleanup_close_ int fd = hostpath_open(bundlefd, path, true, label, err);
+	if (fd < 0 || hostpath_from_fd(fd, label, false, hp, err) < 0)
+		return -1;
 	return 0;
+}
+
+/* root.path and every bind source are opened here, once, and what they are is recorded; the
+ * init opens the canonical path again without following symlinks and refuses anything else
+ * (it cannot use our fds: the kernel clones only mounts of the caller's own namespace). */
+static int resolve_sources(const char *bundle, const struct oci_spec *spec,
+			   const struct hostpath_list *known, struct hostpath *root,
+			   struct hostpath **mounts, struct bw_error *err)
+{
+	_cleanup_close_ int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return bw_fail(err, errno, "bundle `%s`", bundle);
+	if (resolve_one(bfd, spec->root_path, known, "root.path", root, err) < 0)
+		return -1;
+	if (!S_ISDIR(root->mode))
+		return bw_fail(err, ENOTDIR, "root.path: `%s`", spec->root_path);
+	*mounts = xcalloc(spec->n_mounts + 1, sizeof(**mounts));
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		if (!rootfs_mount_is_bind(m) || m->source == NULL || m->source[0] == '\0')
+			continue;
+		_cleanup_free_ char *label = xasprintf("mounts[%zu].source", i);
+		if (resolve_one(bfd, m->source, known, label, &(*mounts)[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void free_sources(struct hostpath *root, struct hostpath *mounts, size_t n)
+{
+	hostpath_clear(root);
+	for (size_t i = 0; mounts != NULL && i < n; i++)
+		hostpath_clear(&mounts[i]);
+	free(mounts);
 }
 
 static int plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg,
@@ -139,8 +178,8 @@ static int add_listen_fds(struct oci_spec *spec, int *preserve)
 {
 	const char *lf = getenv("LISTEN_FDS"), *lp = getenv("LISTEN_PID");
 	int n, pid;
-	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0 || lp == NULL || parse_int(lp, &pid) < 0 ||
-	    pid != getpid())
+	if (lf == NULL || parse_int(lf, &n) < 0 || n <= 0 || lp == NULL ||
+	    parse_int(lp, &pid) < 0 || pid != getpid())
 		return 0;
 	*preserve += n;
 	strv_push_take(&spec->process.env, xasprintf("LISTEN_FDS=%d", n));
@@ -162,7 +201,8 @@ static int copy_annotations(struct container *c, const struct oci_spec *spec)
 }
 
 static int prepare_security(const struct global_opts *g, const struct oci_spec *spec,
-			    struct spawn_config *cfg, struct seccomp_prog *prog, struct bw_error *err)
+			    struct spawn_config *cfg, struct seccomp_prog *prog,
+			    struct bw_error *err)
 {
 	if (caps_plan_from_spec(&spec->process.caps, &cfg->caps, err) < 0)
 		return -1;
@@ -180,7 +220,8 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	bool log_denials = logd != NULL && strcmp(logd, "true") == 0;
 	bool audit_on, panics;
 	if (log_denials && kd_host_audit(&audit_on, &panics) < 0)
-		return bw_fail(err, errno, KD_ANNOTATION ": the host's audit settings cannot be read");
+		return bw_fail(err, errno,
+			       KD_ANNOTATION ": the host's audit settings cannot be read");
 	/* A container that floods refusals would make the kernel lose records; a host that
 	 * panics then must not be handed that button. */
 	if (log_denials && panics)
@@ -194,8 +235,9 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	 * Only ever weaker on an explicit request, and only "complain" is accepted. */
 	const char *mode = oci_spec_annotation(spec, "run.bulwark.seccomp");
 	if (mode != NULL && strcmp(mode, "complain") != 0 && strcmp(mode, "enforce") != 0)
-		return bw_fail(err, 0, "run.bulwark.seccomp: must be \"enforce\" or \"complain\", not \"%s\"",
-			       mode);
+		return bw_fail(
+		    err, 0, "run.bulwark.seccomp: must be \"enforce\" or \"complain\", not \"%s\"",
+		    mode);
 	if (mode != NULL && strcmp(mode, "complain") == 0)
 		seccomp_profile_complain((struct oci_seccomp *)spec->linux.seccomp);
 	_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
@@ -283,7 +325,8 @@ static void audit_created(const struct global_opts *g, struct container *c,
 		audit_str(a, "network", "policy");
 		audit_str(a, "policy_sha256", hex);
 	} else {
-		audit_str(a, "network", oci_spec_namespace(spec, OCI_NS_NETWORK) ? "private" : "host");
+		audit_str(a, "network",
+			  oci_spec_namespace(spec, OCI_NS_NETWORK) ? "private" : "host");
 	}
 	audit_commit_warn(a, path);
 }
@@ -292,7 +335,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
 {
-	_cleanup_free_ char *rootfs = NULL;
+	struct hostpath root = {0}, *mounts = NULL;
+	const char *rootfs = NULL;
 	struct spawn_config cfg;
 	struct spawn_result res;
 	struct seccomp_prog prog = {0};
@@ -316,11 +360,13 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	const char *audit = g->audit;
 	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
 	    (audit != NULL && audit_check(audit, err) < 0) ||
-	    resolve_rootfs(bundle, spec, &rootfs, err) < 0 ||
+	    resolve_sources(bundle, spec, o->known, &root, &mounts, err) < 0 ||
 	    container_new(cli_state_root(g), o->id, &c, err) < 0) {
 		policy_free(&pol);
+		free_sources(&root, mounts, spec->n_mounts);
 		return -1;
 	}
+	rootfs = root.path;
 	if (audit != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (o->remove_file != NULL)
@@ -355,6 +401,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.id = o->id;
 	cfg.bundle = bundle;
 	cfg.rootfs = rootfs;
+	cfg.root_src = &root;
+	cfg.mount_srcs = mounts;
 	cfg.state_root = cli_state_root(g);
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;
@@ -408,6 +456,7 @@ fail:
 	}
 done:
 	policy_free(&pol);
+	free_sources(&root, mounts, spec->n_mounts);
 	landlock_plan_free(&cfg.landlock);
 	apparmor_plan_free(&cfg.apparmor);
 	if (fifo >= 0)
@@ -628,7 +677,8 @@ int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, boo
 			struct signalfd_siginfo si;
 			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo != SIGWINCH)
-					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0);
+					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL,
+						0);
 		}
 	}
 	if (expired) {
