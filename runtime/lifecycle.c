@@ -77,11 +77,18 @@ static int resolve_bundle(const char *bundle, char **out, struct bw_error *err)
 
 /* A host path of the spec, resolved once (relative ones below the bundle's fd), unless the
  * caller (sandbox) already resolved it: its own record is then the one trusted. */
+/* A host path of the spec, resolved once (relative ones below the bundle's fd), unless the
+ * caller (sandbox) resolved its paths itself: then its record is the only one trusted, and a
+ * path it did not resolve is refused rather than looked up a second time. */
 static int resolve_one(int bundlefd, const char *path, const struct hostpath_list *known,
 		       const char *label, struct hostpath *hp, struct bw_error *err)
 {
-	const struct hostpath *k = path[0] == '/' ? hostpath_find(known, path) : NULL;
-	if (k != NULL) {
+	if (known != NULL) {
+		const struct hostpath *k = hostpath_find(known, path);
+		if (k == NULL)
+			return bw_fail(err, 0,
+				       "%s: `%s` was not resolved when it was read; refusing",
+				       label, path);
 		*hp = *k;
 		hp->path = xstrdup(k->path);
 		hp->label = xstrdup(k->label);
