@@ -12,12 +12,13 @@ PR_PARALLEL=${PR_PARALLEL:-4}
 # The victim sandbox (B): is any mount of its whose root is the target directory? Field 4 of
 # mountinfo is the mount's root inside its file system, which ends in the target's path.
 pr_victim_script='
+	exec 2>/tmp/stderr
 	if awk "\$4 ~ /\/pathrace-target\$/ { found = 1 } END { exit !found }" /proc/self/mountinfo; then
 		echo ESCAPED
 	fi
 	# Through the cwd, which the init entered by the path, so it may be the read-only view
 	# of the target when the swap came between the mount and the chdir (not a host mount).
-	{ echo "$1" >"marker-$1"; } 2>/dev/null || echo NOWRITE'
+	{ echo "$1" >"marker-$1"; } || echo NOWRITE'
 
 # Swap $1/victim and $1/other atomically for ever (renameat2 RENAME_EXCHANGE), one of them a
 # directory, the other a symlink to the target; run inside the attacker's own rw workspace.
