@@ -113,6 +113,14 @@ const struct hostpath *hostpath_find(const struct hostpath_list *list, const cha
 
 void hostpath_list_add(struct hostpath_list *list, const struct hostpath *hp)
 {
+	/* A later record of the same path wins: a workspace's stacked mount covers a --bind of
+	 * the same directory, and the init's lookup of that path then finds the mount. */
+	for (size_t i = 0; i < list->n; i++)
+		if (strcmp(list->v[i].path, hp->path) == 0) {
+			hostpath_clear(&list->v[i]);
+			list->v[i] = *hp;
+			return;
+		}
 	list->v = xrealloc(list->v, (list->n + 1) * sizeof(*list->v));
 	list->v[list->n++] = *hp;
 }

@@ -39,6 +39,7 @@ int hostpath_from_fd(int fd, const char *label, bool mount_root, struct hostpath
 int hostpath_reopen(const struct hostpath *hp, int flags, struct bw_error *err);
 /* The entry of list whose canonical path is path, or NULL. */
 const struct hostpath *hostpath_find(const struct hostpath_list *list, const char *path);
+/* Take hp into list, replacing an earlier record of the same path. */
 void hostpath_list_add(struct hostpath_list *list, const struct hostpath *hp);
 void hostpath_clear(struct hostpath *hp);
 void hostpath_list_free(struct hostpath_list *list);

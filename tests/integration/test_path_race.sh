@@ -73,8 +73,10 @@ test_pathrace_swapping_sandbox_never_gets_an_rw_mount_of_a_root_dir() {
 			echo "round $i: exit $rc: $(cat "$base/out/$i.err" "$base/out/$i.out")"
 		fi
 	done
-	echo "rounds $PR_ROUNDS: mounted the real directory $ok, refused $refused, escaped $escaped, other $bad"
-	grep -h . "$base"/out/*.err | sed 's/ `[^`]*`//; s/\/[^ :]*//g' | sort | uniq -c | head -5
+	echo "rounds $PR_ROUNDS: ran $ok, refused $refused, escaped $escaped, other $bad" |
+		tee -a "${PR_LOG:-/dev/null}"
+	grep -h . "$base"/out/*.err | sed 's/ `[^`]*`//; s/\/[^ :]*//g' | sort | uniq -c | head -5 |
+		tee -a "${PR_LOG:-/dev/null}"
 	expect_eq "escapes (a mount of the root-owned directory in a sandbox)" 0 "$escaped"
 	expect_eq "the target is untouched" "SENTINEL 0:0 755" \
 		"$(echo $(ls "$target"; stat -c '%u:%g %a' "$target"))"

@@ -112,3 +112,22 @@ Test(hostpath, reopen_of_a_stacked_mount_refuses_the_bare_directory)
 	cr_assert(strstr(e.msg, "not the mount bulwark prepared") != NULL, "%s", e.msg);
 	hostpath_clear(&hp);
 }
+
+Test(hostpath, a_later_record_of_the_same_path_wins)
+{
+	struct hostpath_list list = {0};
+	struct hostpath a = {.path = xstrdup("/w"), .label = xstrdup("--bind /w"), .ino = 1};
+	struct hostpath b = {.path = xstrdup("/w"),
+			     .label = xstrdup("--workspace /w:overlay"),
+			     .ino = 2,
+			     .mount_root = true};
+	hostpath_list_add(&list, &a);
+	hostpath_list_add(&list, &b);
+	cr_assert_eq(list.n, 1);
+	const struct hostpath *k = hostpath_find(&list, "/w");
+	cr_assert_not_null(k);
+	cr_assert_eq(k->ino, 2);
+	cr_assert(k->mount_root);
+	cr_assert_null(hostpath_find(&list, "/x"));
+	hostpath_list_free(&list);
+}
