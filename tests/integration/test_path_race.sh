@@ -20,14 +20,14 @@ pr_victim_script='
 	# of the target when the swap came between the mount and the chdir (not a host mount).
 	{ echo "$1" >"marker-$1"; } || echo NOWRITE'
 
-# Swap $1/victim and $1/other atomically for ever (renameat2 RENAME_EXCHANGE), one of them a
+# Swap $1/victim and $1/other atomically until $1/stop exists (renameat2 RENAME_EXCHANGE), one of them a
 # directory, the other a symlink to the target; run inside the attacker's own rw workspace.
 pr_swapper='
 import ctypes, os, random, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 os.chdir(sys.argv[1])
 open("ready", "w").close()
-while True:
+while not os.path.exists("stop"):
 	libc.renameat2(-100, b"victim", -100, b"other", 2)
 	time.sleep(random.random() * 0.002)
 '
@@ -56,7 +56,7 @@ test_pathrace_swapping_sandbox_never_gets_an_rw_mount_of_a_root_dir() {
 		"$0" --root "$1" sandbox --workspace "$2/victim:rw" -- sh -c "$3" sh {} "$2/victim" \
 			>"$4/{}.out" 2>"$4/{}.err" || rc=$?
 		echo $rc >"$4/{}.rc"' "$BULWARK" "$BW_ROOT" "$a" "$pr_victim_script" "$base/out"
-	kill "$attacker" 2>/dev/null || true
+	touch "$a/stop" # the swapper is its sandbox's pid 1: SIGTERM would not stop it
 	wait "$attacker" 2>/dev/null || true
 	local escaped ok refused bad=0 i rc
 	escaped=$(cat "$base"/out/*.out | grep -c ESCAPED || true)
