@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
+#include "runtime/hostpath.h"
 #include "runtime/network.h"
 #include "runtime/report.h"
 #include "runtime/sandbox_net.h"
@@ -37,7 +39,8 @@ struct sandbox_flags {
 	bool tty, seccomp_complain;
 };
 
-static int parse_bind(const char *s, struct specgen_bind *b, struct bw_error *err)
+static int parse_bind(const char *s, struct specgen_bind *b, struct hostpath_list *known,
+		      struct bw_error *err)
 {
 	_cleanup_free_ char *copy = xstrdup(s);
 	char *parts[3] = {copy, NULL, NULL};
@@ -61,14 +64,16 @@ static int parse_bind(const char *s, struct specgen_bind *b, struct bw_error *er
 		b->readonly = strcmp(mode, "ro") == 0;
 	if (parts[0][0] != '/' || dst[0] != '/')
 		return bw_fail(err, 0, "--bind %s: paths must be absolute", s);
-	struct stat st;
-	if (stat(parts[0], &st) < 0)
-		return bw_fail(err, errno, "--bind %s: source", s);
-	char *real = realpath(parts[0], NULL);
-	if (real == NULL)
-		return bw_fail(err, errno, "--bind %s: source", s);
-	b->source = real;
+	/* Opened once (the caller's own links followed this once); the init binds exactly this
+	 * file or refuses. */
+	_cleanup_free_ char *label = xasprintf("--bind %s", s);
+	struct hostpath hp;
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, parts[0], true, label, err);
+	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
+		return -1;
+	b->source = xstrdup(hp.path);
 	b->destination = xstrdup(dst);
+	hostpath_list_add(known, &hp);
 	return 0;
 }
 
@@ -80,7 +85,8 @@ static int parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct bw_err
 		*colon++ = '\0';
 	if (parse_u32(copy, uid) < 0 || (colon && parse_u32(colon, gid) < 0) || *uid > 65535 ||
 	    *gid > 65535)
-		return bw_fail(err, 0, "--user: expected UID[:GID] between 0 and 65535, got \"%s\"", s);
+		return bw_fail(err, 0, "--user: expected UID[:GID] between 0 and 65535, got \"%s\"",
+			       s);
 	if (colon == NULL)
 		*gid = *uid;
 	return 0;
@@ -96,7 +102,9 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 		if (strcmp(f->memory, "max") == 0)
 			sg->memory_limit = 0;
 		else if (parse_size(f->memory, &v) < 0 || v < (4LL << 20))
-			return bw_fail(err, 0, "--memory: expected a size of at least 4m (e.g. 512m, 2g) or max, got \"%s\"",
+			return bw_fail(err, 0,
+				       "--memory: expected a size of at least 4m (e.g. 512m, 2g) "
+				       "or max, got \"%s\"",
 				       f->memory);
 		else
 			sg->memory_limit = v;
@@ -105,13 +113,16 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 		char *end;
 		double c = strtod(f->cpus, &end);
 		if (end == f->cpus || *end != '\0' || !(c >= 0.01 && c <= 1024))
-			return bw_fail(err, 0, "--cpus: expected a number of CPUs such as 0.5 or 2, got \"%s\"",
-				       f->cpus);
+			return bw_fail(
+			    err, 0,
+			    "--cpus: expected a number of CPUs such as 0.5 or 2, got \"%s\"",
+			    f->cpus);
 		sg->cpu_period = 100000;
 		sg->cpu_quota = (int64_t)(c * 100000);
 	}
 	if (f->pids != NULL && (parse_i64(f->pids, &v) < 0 || v < 1))
-		return bw_fail(err, 0, "--pids: expected a positive number of tasks, got \"%s\"", f->pids);
+		return bw_fail(err, 0, "--pids: expected a positive number of tasks, got \"%s\"",
+			       f->pids);
 	if (f->pids != NULL)
 		sg->pids_limit = v;
 	if (f->nofile != NULL && (parse_i64(f->nofile, &v) < 0 || v < 16 || v > 1048576))
@@ -120,7 +131,8 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 	if (f->nofile != NULL)
 		sg->nofile = (uint64_t)v;
 	if (f->tmp_size != NULL && (parse_size(f->tmp_size, &v) < 0 || v < 4096))
-		return bw_fail(err, 0, "--tmp-size: expected a size such as 256m, got \"%s\"", f->tmp_size);
+		return bw_fail(err, 0, "--tmp-size: expected a size such as 256m, got \"%s\"",
+			       f->tmp_size);
 	sg->tmp_size = f->tmp_size;
 	return 0;
 }
@@ -152,11 +164,13 @@ static int env_file_line(const char *file, size_t lineno, char *line, size_t len
 		return 0;
 	size_t klen = strcspn(line, "=");
 	if (klen == 0)
-		return bw_fail(err, 0, "--env-file %s:%zu: no variable name before '='", file, lineno);
+		return bw_fail(err, 0, "--env-file %s:%zu: no variable name before '='", file,
+			       lineno);
 	for (size_t i = 0; i < klen; i++)
 		if (isspace((unsigned char)line[i]))
-			return bw_fail(err, 0, "--env-file %s:%zu: variable name \"%.*s\" contains whitespace",
-				       file, lineno, (int)klen, line);
+			return bw_fail(
+			    err, 0, "--env-file %s:%zu: variable name \"%.*s\" contains whitespace",
+			    file, lineno, (int)klen, line);
 	if (line[klen] == '=') {
 		env_set(env, line);
 		return 0;
@@ -209,8 +223,26 @@ static int build_env(const struct sandbox_flags *f, const struct specgen *sg, ch
 	return 0;
 }
 
+/* --rootfs: opened once; /home is looked up below that fd. */
+static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_list *known,
+		       struct bw_error *err)
+{
+	_cleanup_free_ char *label = xasprintf("--rootfs %s", rootfs);
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, rootfs, true, label, err);
+	struct hostpath hp;
+	struct stat st;
+	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
+		return -1;
+	hostpath_list_add(known, &hp);
+	if (!S_ISDIR(hp.mode))
+		return bw_fail(err, 0, "%s: not a directory", label);
+	sg->root_path = xstrdup(hp.path);
+	sg->home = fstatat(fd, "home", &st, 0) == 0 ? "/home" : NULL;
+	return 0;
+}
+
 static int build_spec(const struct sandbox_flags *f, char **args, struct specgen *sg,
-		      struct bw_error *err)
+		      struct hostpath_list *known, struct bw_error *err)
 {
 	specgen_defaults(sg);
 	sg->root_path = NULL; /* owned from here on: free_spec releases them */
@@ -218,18 +250,12 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 	sg->terminal = f->tty;
 	sg->args = args;
 	sg->host_root = f->rootfs == NULL;
-	char *root = NULL;
-	if (f->rootfs != NULL && (root = realpath(f->rootfs, NULL)) == NULL)
-		return bw_fail(err, errno, "--rootfs `%s`", f->rootfs);
-	sg->root_path = root ? root : xstrdup("/");
 	sg->root_readonly = true;
-	if (f->user != NULL && parse_user(f->user, &sg->uid, &sg->gid, err) < 0)
-		return -1;
 	/* HOME is a private tmpfs; /home is used where the root has it, so that nothing is
 	 * created in a root we do not own. */
-	_cleanup_free_ char *home = fs_path_join(sg->root_path, "home");
-	sg->home = fs_exists(home) ? "/home" : NULL;
-	if (build_env(f, sg, &sg->env, err) < 0)
+	if (open_rootfs(f->rootfs ? f->rootfs : "/", sg, known, err) < 0)
+		return -1;
+	if (f->user != NULL && parse_user(f->user, &sg->uid, &sg->gid, err) < 0)
 		return -1;
 	if (f->cwd != NULL && f->cwd[0] != '/')
 		return bw_fail(err, 0, "--cwd: must be an absolute path");
@@ -237,7 +263,7 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 	sg->n_binds = strv_len(f->binds);
 	sg->binds = xcalloc(sg->n_binds + 1, sizeof(struct specgen_bind));
 	for (size_t i = 0; i < sg->n_binds; i++)
-		if (parse_bind(f->binds[i], &sg->binds[i], err) < 0)
+		if (parse_bind(f->binds[i], &sg->binds[i], known, err) < 0)
 			return -1;
 	if (apply_limits(f, sg, err) < 0)
 		return -1;
@@ -260,9 +286,9 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
 	sg->binds = xrealloc(sg->binds, (sg->n_binds + ws->n + 1) * sizeof(*sg->binds));
 	for (size_t i = 0; i < ws->n; i++)
 		sg->binds[sg->n_binds++] = (struct specgen_bind){
-			.source = xstrdup(ws->v[i].path),
-			.destination = xstrdup(ws->v[i].path),
-			.readonly = ws->v[i].mode == WORKSPACE_RO,
+		    .source = xstrdup(ws->v[i].path),
+		    .destination = xstrdup(ws->v[i].path),
+		    .readonly = ws->v[i].mode == WORKSPACE_RO,
 		};
 	if (f->cwd == NULL && ws->n > 0)
 		sg->cwd = ws->v[0].path;
@@ -285,7 +311,8 @@ static int forbid_setid_if_rw(const struct workspace_set *ws, bool complain, str
 	/* Complain mode turns every refusal into a log line, this one included. */
 	if (complain)
 		return bw_fail(err, 0,
-			       "--seccomp-complain: not with an rw workspace (the guard against setuid files there would only log); use overlay");
+			       "--seccomp-complain: not with an rw workspace (the guard against "
+			       "setuid files there would only log); use overlay");
 	struct oci_seccomp *sc = NULL;
 	if (seccomp_default_profile(&sc, err) < 0)
 		return -1;
@@ -337,7 +364,9 @@ struct sandbox_run {
 	char *policy_file; /* the generated policy document, deleted with the sandbox */
 	bool want_report;
 	struct report rep;
-	struct kdenials *kd; /* the kernel's seccomp/Landlock refusals, for the report */
+	struct kdenials *kd;	    /* the kernel's seccomp/Landlock refusals, for the report */
+	struct hostpath_list known; /* host paths resolved once: rootfs, binds, workspaces */
+	struct report_target report;
 };
 
 static int new_id(struct sandbox_run *run, struct bw_error *err)
@@ -352,8 +381,7 @@ static int new_id(struct sandbox_run *run, struct bw_error *err)
 
 /* The flags' own policy document lives next to the state (root-only) for as long as the
  * sandbox; the helper and the agent read it by path. */
-static int write_policy(const struct global_opts *g, struct sandbox_run *run,
-			struct bw_error *err)
+static int write_policy(const struct global_opts *g, struct sandbox_run *run, struct bw_error *err)
 {
 	if (run->net.policy_doc == NULL)
 		return 0;
@@ -400,9 +428,14 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	struct create_opts o = {.id = run->id, .bundle = "/", .spec = spec, .config_json = json,
-				.keep_master = sg->terminal, .owner = getpid(),
+	struct create_opts o = {.id = run->id,
+				.bundle = "/",
+				.spec = spec,
+				.config_json = json,
+				.keep_master = sg->terminal,
+				.owner = getpid(),
 				.remove_file = run->policy_file,
+				.known = &run->known,
 				.allow_host_root = sg->host_root};
 	struct created cr;
 	int64_t t0 = mono_ms();
@@ -488,7 +521,7 @@ static int finish_report(const struct sandbox_flags *f, struct sandbox_run *run,
 		run->rep.error = xstrdup(text);
 	}
 	struct bw_error e2 = {0};
-	if (report_write(&run->rep, f->report, &e2) < 0 && r >= 0) {
+	if (report_write(&run->rep, &run->report, &e2) < 0 && r >= 0) {
 		*err = e2;
 		err->exit_status = 125;
 		return -1;
@@ -501,61 +534,75 @@ VERB(sandbox)
 	struct sandbox_flags f = {0};
 	int consumed = 0;
 	struct cli_opt opts[] = {
-		{"rootfs", 0, CLI_STRING, &f.rootfs, "DIR", "root filesystem (default: the host's /, read-only)"},
-		{"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]", "bind a host path (default ro)"},
-		{"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user inside the sandbox (default 1000)"},
-		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
-		{"env-file", 0, CLI_STRING, &f.env_file, "FILE",
-		 "KEY=VALUE lines (# comments; KEY alone: the caller's value), before --env"},
-		{"workspace", 0, CLI_STRV, &f.workspaces, "DIR[:ro|rw|overlay]",
-		 "mount DIR at the same path (default ro); rw: written as DIR's owner; overlay: "
-		 "writes go to a scratch layer, DIR stays untouched"},
-		{"keep-changes", 0, CLI_STRING, &f.keep_changes, "DIR",
-		 "after the run, save the overlay workspace's changes in DIR (an upper directory)"},
-		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory (default: the workspace, else /)"},
-		{"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
-		{"memory", 'm', CLI_STRING, &f.memory, "SIZE", "memory limit, no swap (default 1g; max: none)"},
-		{"cpus", 0, CLI_STRING, &f.cpus, "N", "CPU time, in CPUs (e.g. 0.5)"},
-		{"pids", 0, CLI_STRING, &f.pids, "N", "maximum number of tasks (default 1024)"},
-		{"nofile", 0, CLI_STRING, &f.nofile, "N", "open files limit (default 1024)"},
-		{"tmp-size", 0, CLI_STRING, &f.tmp_size, "SIZE", "size of the writable /tmp (default 256m)"},
-		{"timeout", 0, CLI_STRING, &f.timeout, "DURATION",
-		 "kill the whole sandbox after DURATION (30s, 5m, 1h); exit 124"},
-		{"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
-		 "log what the seccomp profile would refuse instead of refusing it (profiling)"},
-		{"network", 0, CLI_STRING, &f.net.network, "none",
-		 "no network but loopback (the default unless --allow/--allow-domain/--policy)"},
-		{"allow", 0, CLI_STRV, &f.net.allow, "CIDR[:PORT[-PORT]][/tcp|udp]",
-		 "allow egress to CIDR (IPv6 with a port: [CIDR]:PORT); everything else is denied"},
-		{"allow-domain", 0, CLI_STRV, &f.net.allow_domain, "NAME",
-		 "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to"},
-		{"dns", 0, CLI_STRV, &f.net.dns, "IP", "resolver the DNS proxy asks (default: the host's)"},
-		{"policy", 0, CLI_STRING, &f.net.policy, "FILE",
-		 "network policy document (docs/network.md); --allow/--allow-domain then narrow it"},
-		{"report", 0, CLI_STRING, &f.report, "FILE|-",
-		 "write a JSON report (docs/report.md) to FILE, or to stdout after the command's output"},
+	    {"rootfs", 0, CLI_STRING, &f.rootfs, "DIR",
+	     "root filesystem (default: the host's /, read-only)"},
+	    {"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]", "bind a host path (default ro)"},
+	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]",
+	     "user inside the sandbox (default 1000)"},
+	    {"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
+	    {"env-file", 0, CLI_STRING, &f.env_file, "FILE",
+	     "KEY=VALUE lines (# comments; KEY alone: the caller's value), before --env"},
+	    {"workspace", 0, CLI_STRV, &f.workspaces, "DIR[:ro|rw|overlay]",
+	     "mount DIR at the same path (default ro); rw: written as DIR's owner; overlay: "
+	     "writes go to a scratch layer, DIR stays untouched"},
+	    {"keep-changes", 0, CLI_STRING, &f.keep_changes, "DIR",
+	     "after the run, save the overlay workspace's changes in DIR (an upper directory)"},
+	    {"cwd", 0, CLI_STRING, &f.cwd, "DIR",
+	     "working directory (default: the workspace, else /)"},
+	    {"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
+	    {"memory", 'm', CLI_STRING, &f.memory, "SIZE",
+	     "memory limit, no swap (default 1g; max: none)"},
+	    {"cpus", 0, CLI_STRING, &f.cpus, "N", "CPU time, in CPUs (e.g. 0.5)"},
+	    {"pids", 0, CLI_STRING, &f.pids, "N", "maximum number of tasks (default 1024)"},
+	    {"nofile", 0, CLI_STRING, &f.nofile, "N", "open files limit (default 1024)"},
+	    {"tmp-size", 0, CLI_STRING, &f.tmp_size, "SIZE",
+	     "size of the writable /tmp (default 256m)"},
+	    {"timeout", 0, CLI_STRING, &f.timeout, "DURATION",
+	     "kill the whole sandbox after DURATION (30s, 5m, 1h); exit 124"},
+	    {"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
+	     "log what the seccomp profile would refuse instead of refusing it (profiling)"},
+	    {"network", 0, CLI_STRING, &f.net.network, "none",
+	     "no network but loopback (the default unless --allow/--allow-domain/--policy)"},
+	    {"allow", 0, CLI_STRV, &f.net.allow, "CIDR[:PORT[-PORT]][/tcp|udp]",
+	     "allow egress to CIDR (IPv6 with a port: [CIDR]:PORT); everything else is denied"},
+	    {"allow-domain", 0, CLI_STRV, &f.net.allow_domain, "NAME",
+	     "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to"},
+	    {"dns", 0, CLI_STRV, &f.net.dns, "IP",
+	     "resolver the DNS proxy asks (default: the host's)"},
+	    {"policy", 0, CLI_STRING, &f.net.policy, "FILE",
+	     "network policy document (docs/network.md); --allow/--allow-domain then narrow it"},
+	    {"report", 0, CLI_STRING, &f.report, "FILE|-",
+	     "write a JSON report (docs/report.md) to FILE, or to stdout after the command's "
+	     "output"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
 		cli_print_help(
-			"bulwark sandbox [options] -- COMMAND [ARGS...]",
-			"Run COMMAND in a throw-away sandbox: the host's / read-only (or --rootfs), fresh\n"
-			"/proc /dev /tmp and HOME, a new user namespace with a non-root user, no\n"
-			"capabilities, no_new_privs, the default seccomp profile, every namespace new and\n"
-			"only loopback networking. Exits with the command's status (125: bulwark failed,\n"
-			"126: not executable, 127: not found).\n\n"
-			"Examples:\n"
-			"  bulwark sandbox -- sh -c 'id; cat /etc/os-release'\n"
-			"  bulwark sandbox --workspace \"$PWD:overlay\" --keep-changes /tmp/diff -- make test\n"
-			"  bulwark sandbox --allow-domain pypi.org --allow-domain files.pythonhosted.org \\\n"
-			"      --timeout 10m --memory 2g --report - -- pip download requests\n"
-			"  bulwark sandbox --allow 203.0.113.0/24:443/tcp --report - -- curl https://203.0.113.5/",
-			opts, ARRAY_SIZE(opts));
+		    "bulwark sandbox [options] -- COMMAND [ARGS...]",
+		    "Run COMMAND in a throw-away sandbox: the host's / read-only (or --rootfs), "
+		    "fresh\n"
+		    "/proc /dev /tmp and HOME, a new user namespace with a non-root user, no\n"
+		    "capabilities, no_new_privs, the default seccomp profile, every namespace new "
+		    "and\n"
+		    "only loopback networking. Exits with the command's status (125: bulwark "
+		    "failed,\n"
+		    "126: not executable, 127: not found).\n\n"
+		    "Examples:\n"
+		    "  bulwark sandbox -- sh -c 'id; cat /etc/os-release'\n"
+		    "  bulwark sandbox --workspace \"$PWD:overlay\" --keep-changes /tmp/diff -- "
+		    "make test\n"
+		    "  bulwark sandbox --allow-domain pypi.org --allow-domain "
+		    "files.pythonhosted.org \\\n"
+		    "      --timeout 10m --memory 2g --report - -- pip download requests\n"
+		    "  bulwark sandbox --allow 203.0.113.0/24:443/tcp --report - -- curl "
+		    "https://203.0.113.5/",
+		    opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	struct specgen sg = {0};
 	struct workspace_set ws = {0};
-	struct sandbox_run run = {.rep = {.workspace_bytes = -1}};
+	struct sandbox_run run = {.rep = {.workspace_bytes = -1},
+				  .report = {.fd = -1, .dirfd = -1}};
 	_cleanup_free_ char *rw_profile = NULL;
 	if (r == 0 && new_id(&run, err) < 0)
 		r = -1;
@@ -574,25 +621,40 @@ VERB(sandbox)
 		err->exit_status = 125;
 		goto out;
 	}
-	if (f.timeout != NULL && (parse_duration_ms(f.timeout, &timeout_ms) < 0 || timeout_ms <= 0)) {
-		r = bw_fail(err, 0, "--timeout: expected a duration such as 30s, 5m or 1h, got \"%s\"",
+	if (f.timeout != NULL &&
+	    (parse_duration_ms(f.timeout, &timeout_ms) < 0 || timeout_ms <= 0)) {
+		r = bw_fail(err, 0,
+			    "--timeout: expected a duration such as 30s, 5m or 1h, got \"%s\"",
 			    f.timeout);
 		err->exit_status = 125;
 		goto out;
 	}
 	run.timeout_ms = timeout_ms;
+	/* Resolved now, before the sandbox can touch anything near it. */
+	if (f.report != NULL && report_target_open(f.report, &run.report, err) < 0) {
+		run.id[0] = '\0'; /* nothing to report to */
+		r = -1;
+		err->exit_status = 125;
+		goto out;
+	}
 	run.want_report = f.report != NULL;
 	run.rep.id = run.id;
 	run.rep.command = argv + consumed;
 	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
 	if (r == 0)
-		r = build_spec(&f, argv + consumed, &sg, err);
+		r = build_spec(&f, argv + consumed, &sg, &run.known, err);
 	if (r == 0)
 		r = add_workspaces(g, &f, &sg, &ws, err);
+	/* Read after every host path is resolved: a slow --env-file (a pipe) cannot widen any
+	 * window between a path's check and its use (there is none: each is held by an fd). */
+	if (r == 0)
+		r = build_env(&f, &sg, &sg.env, err);
 	if (r == 0)
 		r = forbid_setid_if_rw(&ws, f.seccomp_complain, &sg, &rw_profile, err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &ws, err);
+	if (r == 0)
+		r = workspace_sources(&ws, &run.known, err);
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
@@ -614,6 +676,8 @@ out:
 	 * the mounts this process stacked there. */
 	workspace_release(&ws);
 	r = finish_report(&f, &run, r, err);
+	report_target_close(&run.report);
+	hostpath_list_free(&run.known);
 	sandbox_net_plan_free(&run.net);
 	free(run.policy_file);
 	kd_free(run.kd);

@@ -159,6 +159,8 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	struct rootfs_ctx rc = {.spec = spec,
 				.rootfs = cfg->rootfs,
 				.bundle = cfg->bundle,
+				.root_src = cfg->root_src,
+				.mount_srcs = cfg->mount_srcs,
 				.userns = (cfg->new_ns_flags & CLONE_NEWUSER) ||
 					  cfg->ns_fds[OCI_NS_USER] >= 0,
 				.no_pivot = cfg->no_pivot,

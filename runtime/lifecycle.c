@@ -30,6 +30,8 @@
 #include "runtime/console.h"
 #include "runtime/audit.h"
 #include "runtime/hooks.h"
+#include "runtime/hostpath.h"
+#include "runtime/rootfs.h"
 #include "runtime/network.h"
 #include "runtime/watchdog.h"
 #include "profiles/sha256.h"
@@ -73,35 +75,6 @@ static int resolve_bundle(const char *bundle, char **out, struct bw_error *err)
 	return 0;
 }
 
-/* root.path is resolved once, here, and the container gets the resolved directory: a symlink
- * the bundle's author placed (bundle/rootfs -> /images/x, as the tests and some engines do)
- * grants nothing an absolute root.path would not, and what is checked is what is used. runc
- * 1.1.5 refuses every symlink on the way ("invalid rootfs: not an absolute path, or a
- * symlink"); the host's root directory, however reached (/, /tmp/.., a link or a bind mount
- * of /), is refused: a container on it would own the host. */
-static int resolve_rootfs(const char *bundle, const struct oci_spec *spec, bool allow_host_root,
-			  char **out, struct bw_error *err)
-{
-	char buf[PATH_MAX], q[160];
-	_cleanup_free_ char *p = spec->root_path[0] == '/' ? xstrdup(spec->root_path)
-							 : fs_path_join(bundle, spec->root_path);
-	struct stat st, host;
-	if (realpath(p, buf) == NULL)
-		return bw_fail(err, errno, "root.path: invalid rootfs %s",
-			       log_quote(q, sizeof(q), p));
-	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
-		return bw_fail(err, ENOTDIR, "root.path: invalid rootfs %s",
-			       log_quote(q, sizeof(q), p));
-	if (stat("/", &host) < 0)
-		return bw_fail(err, errno, "stat /");
-	if (!allow_host_root && st.st_dev == host.st_dev && st.st_ino == host.st_ino)
-		return bw_fail(err, 0,
-			       "root.path: invalid rootfs %s: it is the host's root directory",
-			       log_quote(q, sizeof(q), p));
-	*out = xstrdup(buf);
-	return 0;
-}
-
 /* A namespace type the config does not list is the runtime's (config-linux.md), the mount
  * namespace too. Then every mount would be the host's and outlive the container (runc 1.1
  * leaves them behind), so bulwark mounts nothing: the init only chroots into root.path, and
@@ -126,6 +99,83 @@ static int check_shared_mount_ns(const struct oci_spec *spec, struct bw_error *e
 		    field);
 	log_warn("linux.namespaces: no mount namespace: the container shares the runtime's mounts "
 		 "and is only chrooted into root.path");
+	return 0;
+}
+
+/* A host path of the spec, resolved once (relative ones below the bundle's fd), unless the
+ * caller (sandbox) resolved its paths itself: then its record is the only one trusted, and a
+ * path it did not resolve is refused rather than looked up a second time. */
+static int resolve_one(int bundlefd, const char *path, const struct hostpath_list *known,
+		       const char *label, struct hostpath *hp, struct bw_error *err)
+{
+	if (known != NULL) {
+		const struct hostpath *k = hostpath_find(known, path);
+		if (k == NULL)
+			return bw_fail(err, 0,
+				       "%s: `%s` was not resolved when it was read; refusing",
+				       label, path);
+		*hp = *k;
+		hp->path = xstrdup(k->path);
+		hp->label = xstrdup(k->label);
+		return 0;
+	}
+	_cleanup_close_ int fd = hostpath_open(bundlefd, path, true, label, err);
+	if (fd < 0 || hostpath_from_fd(fd, label, false, hp, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* root.path and every bind source are opened here, once, and what they are is recorded; the
+ * init opens the canonical path again without following symlinks and refuses anything else
+ * (it cannot use our fds: the kernel clones only mounts of the caller's own namespace). */
+static int resolve_sources(const char *bundle, const struct oci_spec *spec,
+			   const struct hostpath_list *known, struct hostpath *root,
+			   struct hostpath **mounts, struct bw_error *err)
+{
+	_cleanup_close_ int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return bw_fail(err, errno, "bundle `%s`", bundle);
+	if (resolve_one(bfd, spec->root_path, known, "root.path", root, err) < 0)
+		return -1;
+	if (!S_ISDIR(root->mode))
+		return bw_fail(err, ENOTDIR, "root.path: `%s`", spec->root_path);
+	*mounts = xcalloc(spec->n_mounts + 1, sizeof(**mounts));
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		if (!rootfs_mount_is_bind(m) || m->source == NULL || m->source[0] == '\0')
+			continue;
+		_cleanup_free_ char *label = xasprintf("mounts[%zu].source", i);
+		if (resolve_one(bfd, m->source, known, label, &(*mounts)[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void free_sources(struct hostpath *root, struct hostpath *mounts, size_t n)
+{
+	hostpath_clear(root);
+	for (size_t i = 0; mounts != NULL && i < n; i++)
+		hostpath_clear(&mounts[i]);
+	free(mounts);
+}
+
+/* The host's root directory as a container's root, however reached (/, /tmp/.., a link or a
+ * bind mount of /), is refused: a container on it would own the host. A symlink the bundle's
+ * author placed (bundle/rootfs -> /images/x) is resolved once and grants nothing an absolute
+ * root.path would not (runc 1.1.5 refuses every symlink on the way: "invalid rootfs"). */
+static int check_not_host_root(const struct hostpath *root, bool allow_host_root,
+			       struct bw_error *err)
+{
+	struct stat host;
+	char q[160];
+	if (allow_host_root)
+		return 0;
+	if (stat("/", &host) < 0)
+		return bw_fail(err, errno, "stat /");
+	if (root->dev == host.st_dev && root->ino == host.st_ino)
+		return bw_fail(err, 0,
+			       "root.path: invalid rootfs %s: it is the host's root directory",
+			       log_quote(q, sizeof(q), root->path));
 	return 0;
 }
 
@@ -362,7 +412,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
 {
-	_cleanup_free_ char *rootfs = NULL;
+	struct hostpath root = {0}, *mounts = NULL;
+	const char *rootfs = NULL;
 	struct spawn_config cfg;
 	struct spawn_result res;
 	struct seccomp_prog prog = {0};
@@ -386,11 +437,14 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	const char *audit = g->audit;
 	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
 	    (audit != NULL && audit_check(audit, err) < 0) ||
-	    resolve_rootfs(bundle, spec, o->allow_host_root, &rootfs, err) < 0 ||
+	    resolve_sources(bundle, spec, o->known, &root, &mounts, err) < 0 ||
+	    check_not_host_root(&root, o->allow_host_root, err) < 0 ||
 	    container_new(cli_state_root(g), o->id, &c, err) < 0) {
 		policy_free(&pol);
+		free_sources(&root, mounts, spec->n_mounts);
 		return -1;
 	}
+	rootfs = root.path;
 	if (audit != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (o->remove_file != NULL)
@@ -426,6 +480,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.id = o->id;
 	cfg.bundle = bundle;
 	cfg.rootfs = rootfs;
+	cfg.root_src = &root;
+	cfg.mount_srcs = mounts;
 	cfg.state_root = cli_state_root(g);
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;
@@ -481,6 +537,7 @@ fail:
 	}
 done:
 	policy_free(&pol);
+	free_sources(&root, mounts, spec->n_mounts);
 	landlock_plan_free(&cfg.landlock);
 	apparmor_plan_free(&cfg.apparmor);
 	if (fifo >= 0)

@@ -10,20 +10,24 @@
 #include "runtime/cli.h"
 #include "runtime/container.h"
 
+struct hostpath_list;
+
 struct create_opts {
 	const char *id;
-	const char *bundle;       /* NULL: cwd */
+	const char *bundle; /* NULL: cwd */
 	const char *pid_file;
 	const char *console_socket;
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool keep_master;         /* run -t without a console socket */
-	struct oci_spec *spec;    /* preloaded (sandbox), else read from the bundle */
-	const char *config_json;  /* raw text of spec when preloaded */
-	pid_t owner;              /* sandbox: release the container when this process dies */
-	const char *remove_file;  /* a file of the caller's to delete with the container */
-	bool allow_host_root;     /* sandbox: root.path may be the host's "/" (mounted read-only) */
+	bool keep_master;	 /* run -t without a console socket */
+	struct oci_spec *spec;	 /* preloaded (sandbox), else read from the bundle */
+	const char *config_json; /* raw text of spec when preloaded */
+	pid_t owner;		 /* sandbox: release the container when this process dies */
+	const char *remove_file; /* a file of the caller's to delete with the container */
+	bool allow_host_root;	 /* sandbox: root.path may be the host's "/" (mounted read-only) */
+	/* sandbox: host paths it resolved itself (root, binds); trusted over a new lookup */
+	const struct hostpath_list *known;
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */

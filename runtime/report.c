@@ -77,8 +77,8 @@ int report_add_event_line(struct report *r, const char *line, size_t len)
 		return ev == NULL || kind == NULL ? -1 : 0;
 	}
 	uint64_t n = cnt != NULL && YAJL_IS_INTEGER(cnt) && YAJL_GET_INTEGER(cnt) > 0
-			     ? (uint64_t)YAJL_GET_INTEGER(cnt)
-			     : 1;
+			 ? (uint64_t)YAJL_GET_INTEGER(cnt)
+			 : 1;
 	char *key = denial_key(v);
 	r->denials_total += n;
 	for (size_t i = 0; i < r->n_denials; i++)
@@ -96,7 +96,7 @@ int report_add_event_line(struct report *r, const char *line, size_t len)
 	}
 	r->denials = xrealloc(r->denials, (r->n_denials + 1) * sizeof(*r->denials));
 	r->denials[r->n_denials++] =
-		(struct report_denial){.kind = xstrdup(kind->u.string), .key = key, .count = n};
+	    (struct report_denial){.kind = xstrdup(kind->u.string), .key = key, .count = n};
 	yajl_tree_free(v);
 	return 0;
 }
@@ -111,7 +111,8 @@ void report_collect(struct report *r, struct container *c)
 			r->usage_known = true;
 		cg_free(cg);
 	}
-	_cleanup_close_ int fd = openat(c->dirfd, "events.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd =
+	    openat(c->dirfd, "events.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	if (fd < 0 || fs_read_fd(fd, EVENTS_MAX_BYTES, &text, &len, &e) < 0)
@@ -258,37 +259,81 @@ static int write_all(int fd, const char *doc, size_t len)
 	return 0;
 }
 
-int report_write(const struct report *r, const char *path, struct bw_error *err)
+/* A regular file (or a new one) is replaced whole, atomically. A character device (/dev/null,
+ * a terminal) or a pipe or FIFO of the caller's (/dev/stderr) is written to, as a shell
+ * redirection would: renaming over it would replace a device node with a file. Opened without
+ * blocking, so a FIFO nobody reads cannot hang the sandbox. */
+static int open_stream(const char *path, struct report_target *t, struct bw_error *err)
+{
+	struct stat st;
+	t->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (t->fd < 0 || fstat(t->fd, &st) < 0)
+		return bw_fail(err, errno, "--report `%s`", path);
+	if (!S_ISCHR(st.st_mode) && !(S_ISFIFO(st.st_mode) && st.st_uid == geteuid()))
+		return bw_fail(err, 0,
+			       "--report `%s`: not a regular file, a character device or a pipe of "
+			       "ours",
+			       path);
+	int fl = fcntl(t->fd, F_GETFL);
+	if (fl < 0 || fcntl(t->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return bw_fail(err, errno, "--report `%s`", path);
+	return 0;
+}
+
+int report_target_open(const char *path, struct report_target *t, struct bw_error *err)
+{
+	*t = (struct report_target){.path = path, .fd = -1, .dirfd = -1};
+	struct stat st;
+	if (strcmp(path, "-") == 0)
+		return 0;
+	/* The caller's own symlinks (/dev/stderr) are followed, this once. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return open_stream(path, t, err);
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash == NULL ? "." : slash == copy ? "/" : copy;
+	const char *name = slash == NULL ? copy : slash + 1;
+	if (slash != NULL)
+		*slash = '\0';
+	if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return bw_fail(err, 0, "--report `%s`: expected a file name", path);
+	t->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd < 0)
+		return bw_fail(err, errno, "--report `%s`: directory", path);
+	t->name = xstrdup(name);
+	return 0;
+}
+
+void report_target_close(struct report_target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	free(t->name);
+	t->fd = t->dirfd = -1;
+	t->name = NULL;
+}
+
+int report_write(const struct report *r, const struct report_target *t, struct bw_error *err)
 {
 	_cleanup_free_ char *doc = report_render(r);
 	size_t len = strlen(doc);
-	if (strcmp(path, "-") == 0) {
+	if (t->fd < 0 && t->dirfd < 0) {
 		fflush(stdout);
 		return write_all(STDOUT_FILENO, doc, len) < 0
-			       ? bw_fail(err, errno, "--report -: write to stdout")
-			       : 0;
+			   ? bw_fail(err, errno, "--report -: write to stdout")
+			   : 0;
 	}
-	/* A regular file (or a new one) is replaced whole, atomically. A character device
-	 * (/dev/null, a terminal) or a pipe or FIFO of the caller's (/dev/stderr) is written to,
-	 * as a shell redirection would: renaming over it would replace a device node with a
-	 * file. Opened without blocking, so a FIFO nobody reads cannot hang the sandbox. */
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0 || fstat(fd, &st) < 0)
-			return bw_fail(err, errno, "--report `%s`", path);
-		if (!S_ISCHR(st.st_mode) && !(S_ISFIFO(st.st_mode) && st.st_uid == geteuid()))
-			return bw_fail(err, 0,
-				       "--report `%s`: not a regular file, a character device or "
-				       "a pipe of ours",
-				       path);
-		int fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || write_all(fd, doc, len) < 0)
-			return bw_fail(err, errno, "--report `%s`", path);
-		return 0;
-	}
-	return fs_write_atomic(path, doc, len, 0644, err) < 0 ? bw_wrap(err, "--report `%s`", path)
-							       : 0;
+	if (t->fd >= 0)
+		return write_all(t->fd, doc, len) < 0
+			   ? bw_fail(err, errno, "--report `%s`", t->path)
+			   : 0;
+	/* Below the directory opened at the start: a link planted in the path meanwhile is not
+	 * followed (and one planted as the file's name is replaced, as rename does). */
+	return fs_write_atomic_at(t->dirfd, t->name, doc, len, 0644, err) < 0
+		   ? bw_wrap(err, "--report `%s`", t->path)
+		   : 0;
 }
 
 void report_free(struct report *r)

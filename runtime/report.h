@@ -15,23 +15,23 @@
 #define REPORT_MAX_DENIALS 1000
 
 struct report_denial {
-	char *kind;   /* "dns", "packet", "syscall", "landlock", "other" */
-	char *key;    /* the denial's identifying members as a canonical JSON object text */
+	char *kind; /* "dns", "packet", "syscall", "landlock", "other" */
+	char *key;  /* the denial's identifying members as a canonical JSON object text */
 	uint64_t count;
 };
 
 struct report {
 	const char *id;
 	char *const *command;
-	bool started;          /* false: the command never ran (exit_code 125/126/127 from bulwark) */
-	int wait_status;       /* as waitpid(2) gives it */
-	int exit_code;         /* what `sandbox` itself exits with */
+	bool started;	 /* false: the command never ran (exit_code 125/126/127 from bulwark) */
+	int wait_status; /* as waitpid(2) gives it */
+	int exit_code;	 /* what `sandbox` itself exits with */
 	bool timed_out;
 	bool usage_known;
 	struct cg_usage usage;
 	int64_t wall_ms;
 	int64_t workspace_bytes; /* -1: unknown / no writable workspace */
-	char *error;           /* bulwark's own failure, if any */
+	char *error;		 /* bulwark's own failure, if any */
 	struct report_denial *denials;
 	size_t n_denials;
 	uint64_t denials_total;
@@ -49,6 +49,17 @@ void report_collect(struct report *r, struct container *c);
 int report_add_event_line(struct report *r, const char *line, size_t len);
 /* The JSON document (malloc'd, ends with a newline). */
 char *report_render(const struct report *r);
-/* Write it to path, or to stdout for "-". */
-int report_write(const struct report *r, const char *path, struct bw_error *err);
+/* Where --report goes, resolved once when the flag is read (the sandbox may write near it
+ * meanwhile): stdout, a device or pipe opened at once, or a file name below its directory's fd,
+ * replaced atomically at the end. */
+struct report_target {
+	const char *path; /* as given, for errors */
+	int fd;		  /* a character device or a pipe of ours; else -1 */
+	int dirfd;	  /* the file's directory (O_PATH); else -1 */
+	char *name;	  /* the file's name in dirfd */
+};
+int report_target_open(const char *path, struct report_target *t, struct bw_error *err);
+void report_target_close(struct report_target *t);
+/* Write the report to t. */
+int report_write(const struct report *r, const struct report_target *t, struct bw_error *err);
 void report_free(struct report *r);

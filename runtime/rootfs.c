@@ -18,6 +18,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "runtime/hostpath.h"
 
 struct rootfs_state rootfs_state = {.rootfd = -1, .procfd = -1, .devnullfd = -1};
 
@@ -122,7 +123,11 @@ static int open_devnull(struct bw_error *err)
 /* pivot_root needs the root to be a mount point: bind it onto itself (recursively). */
 static int bind_root(const struct rootfs_ctx *ctx, struct bw_error *err)
 {
-	_cleanup_close_ int target = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int target = ctx->root_src != NULL
+					 ? hostpath_reopen(ctx->root_src, O_DIRECTORY, err)
+					 : open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0 && ctx->root_src != NULL)
+		return -1;
 	if (target < 0)
 		return bw_fail(err, errno, "root.path: open `%s`", ctx->rootfs);
 	int tree = open_tree(target, "",

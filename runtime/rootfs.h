@@ -14,11 +14,18 @@ struct rootfs_ctx {
 	const struct oci_spec *spec;
 	const char *rootfs; /* absolute host path of the root (already resolved) */
 	const char *bundle; /* absolute bundle dir: relative bind sources are below it */
-	bool userns;	    /* the init is in a new user namespace (devices are bind-mounted) */
-	bool no_pivot;	    /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-	bool terminal;	    /* /dev/console will be bound to the pty slave */
+	/* root.path and bind sources as resolved once by the runtime (hostpath.h), reopened
+	 * here without symlinks and checked to be the same files; NULL: exec, nothing mounted */
+	const struct hostpath *root_src;
+	const struct hostpath *mount_srcs; /* like spec->mounts; path NULL where not a bind */
+	bool userns;   /* the init is in a new user namespace (devices are bind-mounted) */
+	bool no_pivot; /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	bool terminal; /* /dev/console will be bound to the pty slave */
 };
 
+struct hostpath;
+/* Is mount m a bind (type "bind" or a bind/rbind option)? Pure. */
+bool rootfs_mount_is_bind(const struct oci_mount *m);
 /* Before pivot: root propagation, bind the root onto itself, every mount, /dev set-up.
  * Also keeps (O_CLOEXEC) a private procfs instance and a verified clone of the host's
  * /dev/null for the later steps; rootfs_release() closes them. */

@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "runtime/hostpath.h"
 
 struct mount_job {
 	const struct rootfs_ctx *ctx;
@@ -46,7 +47,17 @@ static int open_bind_source(const struct mount_job *j, bool *is_dir, struct bw_e
 			       j->i);
 	_cleanup_free_ char *src = bind_source_path(j);
 	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (j->o.rec ? AT_RECURSIVE : 0);
-	int tree = open_tree(AT_FDCWD, src, flags);
+	const struct hostpath *hp = j->ctx->mount_srcs ? &j->ctx->mount_srcs[j->i] : NULL;
+	_cleanup_close_ int fd = -1;
+	if (hp != NULL && hp->path != NULL) {
+		/* Resolved once by the runtime: the same file, or nothing. */
+		if ((fd = hostpath_reopen(hp, 0, err)) < 0)
+			return -1;
+		free(src);
+		src = xstrdup(hp->path);
+	}
+	int tree =
+	    fd >= 0 ? open_tree(fd, "", flags | AT_EMPTY_PATH) : open_tree(AT_FDCWD, src, flags);
 	if (tree < 0)
 		return bw_fail(err, errno, "mounts[%zu].source: open_tree `%s`", j->i, src);
 	struct stat st;
@@ -191,6 +202,16 @@ static int mount_new(const struct mount_job *j, struct bw_error *err)
 	if (type_is(j, "proc"))
 		return check_procfs(j, err);
 	return 0;
+}
+
+bool rootfs_mount_is_bind(const struct oci_mount *m)
+{
+	struct rootfs_mount_opts o;
+	rootfs_mount_opts_parse(m->options, &o);
+	bool bind = o.bind || (m->type != NULL && strcmp(m->type, "bind") == 0) ||
+		    ((m->type == NULL || m->type[0] == '\0') && o.bind);
+	rootfs_mount_opts_free(&o);
+	return bind;
 }
 
 static int mount_one(const struct rootfs_ctx *ctx, size_t i, struct bw_error *err)

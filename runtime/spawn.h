@@ -13,22 +13,27 @@
 #include "profiles/caps.h"
 #include "profiles/landlock.h"
 #include "profiles/seccomp.h"
+#include "runtime/hostpath.h"
 
 struct spawn_config {
-	const struct oci_spec *spec;       /* the container's config */
+	const struct oci_spec *spec;	   /* the container's config */
 	const struct oci_process *process; /* what to run (spec's or exec's) */
 	const char *id;
 	const char *bundle;
 	const char *rootfs; /* absolute */
+	/* create: root.path and bind sources as resolved once (hostpath.h); mount_srcs is
+	 * indexed like spec->mounts, path NULL where not a bind */
+	const struct hostpath *root_src;
+	const struct hostpath *mount_srcs;
 	const char *state_root;
 	bool is_exec;
 	bool no_pivot;
 	bool no_new_keyring;
-	int preserve_fds;         /* extra fds after stdio to keep (LISTEN_FDS included) */
-	int fifo_fd;              /* create: O_PATH fd of exec.fifo, else -1 */
+	int preserve_fds; /* extra fds after stdio to keep (LISTEN_FDS included) */
+	int fifo_fd;	  /* create: O_PATH fd of exec.fifo, else -1 */
 	const char *console_socket;
-	bool keep_master;         /* run -t without a socket: the parent relays */
-	bool die_with_parent;     /* sandbox: the init is SIGKILLed when its creator dies */
+	bool keep_master; /* run -t without a socket: the parent relays */
+	bool die_with_parent; /* sandbox: the init is SIGKILLed when its creator dies */
 	struct caps_plan caps;
 	struct seccomp_prog *seccomp; /* NULL: none */
 	/* The tty guard (seccomp_tty_guard_for_spec), loaded before `seccomp`; filter NULL: none.

@@ -24,6 +24,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "runtime/hostpath.h"
 
 static const char *const mode_names[] = {"ro", "rw", "overlay"};
 
@@ -56,23 +57,6 @@ static int split_mode(const char *arg, char **dir, enum workspace_mode *mode, st
 		       colon + 1);
 }
 
-/* Where a path written by the caller leads must be where it says: a symlink on the way (one a
- * sandbox may have planted in an earlier run) could turn a workspace into /etc. real is the
- * realpath of path. */
-static int check_no_symlink(const char *flag, const char *arg, const char *path,
-			    const char *real, struct bw_error *err)
-{
-	char cwd[PATH_MAX];
-	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
-		return bw_fail(err, errno, "%s %s: getcwd", flag, arg);
-	_cleanup_free_ char *abs = path[0] == '/' ? xstrdup(path) : fs_path_join(cwd, path);
-	_cleanup_free_ char *clean = fs_path_clean(abs);
-	if (strcmp(clean, real) != 0)
-		return bw_fail(err, 0, "%s %s: the path goes through a symbolic link (to %s); name the real directory",
-			       flag, arg, real);
-	return 0;
-}
-
 static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -80,13 +64,19 @@ static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 		return -1;
 	if (dir[0] == '\0')
 		return bw_fail(err, 0, "--workspace %s: expected DIR[:ro|rw|overlay]", arg);
-	struct stat st;
-	if (stat(dir, &st) < 0 || (w->path = realpath(dir, NULL)) == NULL)
-		return bw_fail(err, errno, "--workspace %s", arg);
-	if (!S_ISDIR(st.st_mode))
-		return bw_fail(err, 0, "--workspace %s: not a directory", arg);
-	if (w->mode == WORKSPACE_RW && check_no_symlink("--workspace", arg, dir, w->path, err) < 0)
+	w->label = xasprintf("--workspace %s", arg);
+	/* rw: a symlink on the way (one a sandbox may have planted in an earlier run, or is
+	 * swapping right now) could turn the workspace into /etc; none is followed. */
+	w->fd = hostpath_open(AT_FDCWD, dir, w->mode != WORKSPACE_RW, w->label, err);
+	if (w->fd < 0)
 		return -1;
+	struct stat st;
+	if (fstat(w->fd, &st) < 0)
+		return bw_fail(err, errno, "%s", w->label);
+	if (!S_ISDIR(st.st_mode))
+		return bw_fail(err, 0, "%s: not a directory", w->label);
+	if ((w->path = hostpath_fd_path(w->fd, err)) == NULL)
+		return bw_wrap(err, "%s", w->label);
 	if (strcmp(w->path, "/") == 0)
 		return bw_fail(err, 0,
 			       "--workspace %s: the whole file system cannot be a workspace", arg);
@@ -121,9 +111,10 @@ static int check_overlaps(const struct workspace_set *ws, const char *state_root
 	return 0;
 }
 
-static int dir_is_empty(const char *path, struct bw_error *err)
+static int dir_is_empty(int dirfd, const char *name, const char *path, struct bw_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return bw_fail(err, errno == ENOTDIR ? 0 : errno, "--keep-changes %s: %s", path,
 			       errno == ENOTDIR ? "exists and is not a directory" : "open");
@@ -158,11 +149,16 @@ static int parse_keep(const char *keep, struct workspace_set *ws, struct bw_erro
 	    strcmp(base, "/") == 0)
 		return bw_fail(err, 0, "--keep-changes \"%s\": expected a directory to create",
 			       keep);
-	_cleanup_free_ char *real_parent = realpath(parent, NULL);
-	if (real_parent == NULL)
-		return bw_fail(err, errno, "--keep-changes %s: parent directory", keep);
-	if (check_no_symlink("--keep-changes", keep, parent, real_parent, err) < 0)
+	/* No symlink on the way to the parent, which is opened once: the directory is made and
+	 * filled below that fd, whatever happens to the path meanwhile. */
+	_cleanup_free_ char *label = xasprintf("--keep-changes %s: parent directory", keep);
+	ws->keep_parent_fd = hostpath_open(AT_FDCWD, parent, false, label, err);
+	if (ws->keep_parent_fd < 0)
 		return -1;
+	_cleanup_free_ char *real_parent = hostpath_fd_path(ws->keep_parent_fd, err);
+	if (real_parent == NULL)
+		return bw_wrap(err, "%s", label);
+	ws->keep_name = xstrdup(base);
 	char *full = fs_path_join(real_parent, base);
 	ws->keep_dir = full;
 	for (size_t i = 0; i < ws->n; i++)
@@ -171,9 +167,34 @@ static int parse_keep(const char *keep, struct workspace_set *ws, struct bw_erro
 				       "--keep-changes %s: must not be inside the workspace %s",
 				       keep, ws->v[i].path);
 	struct stat st;
-	if (lstat(full, &st) < 0)
+	if (fstatat(ws->keep_parent_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : bw_fail(err, errno, "--keep-changes %s", keep);
-	return dir_is_empty(full, err);
+	return dir_is_empty(ws->keep_parent_fd, base, full, err);
+}
+
+static int private_mount_ns(struct bw_error *err)
+{
+	static bool done;
+	if (done)
+		return 0;
+	if (unshare(CLONE_NEWNS) < 0)
+		return bw_fail(err, errno, "--workspace: a private mount namespace (needs root)");
+	/* Our mounts must not propagate back into the host's namespace. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return bw_fail(err, errno, "--workspace: make the private mount namespace a slave");
+	done = true;
+	return 0;
+}
+
+/* Is any workspace rw or overlay (the mode as split_mode reads it)? */
+static bool needs_private_ns(char *const *args)
+{
+	for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+		const char *colon = strrchr(args[i], ':');
+		if (colon != NULL && (strcmp(colon, ":rw") == 0 || strcmp(colon, ":overlay") == 0))
+			return true;
+	}
+	return false;
 }
 
 int workspace_parse(char *const *args, const char *keep, const char *state_root,
@@ -181,8 +202,13 @@ int workspace_parse(char *const *args, const char *keep, const char *state_root,
 {
 	ws->n = strv_len(args);
 	ws->v = xcalloc(ws->n + 1, sizeof(*ws->v));
+	ws->keep_parent_fd = -1;
 	for (size_t i = 0; i < ws->n; i++)
-		ws->v[i].scratch_fd = -1;
+		ws->v[i].scratch_fd = ws->v[i].fd = ws->v[i].mnt_fd = -1;
+	/* The mounts are stacked through the fds opened below: they must be of the namespace
+	 * the mounts go into (move_mount refuses another namespace's). */
+	if (needs_private_ns(args) && private_mount_ns(err) < 0)
+		return -1;
 	for (size_t i = 0; i < ws->n; i++)
 		if (parse_one(args[i], &ws->v[i], err) < 0)
 			return -1;
@@ -265,7 +291,7 @@ static int idmapped_clone(const struct workspace *w, const struct workspace_ids 
 {
 	const char *mode = mode_names[w->mode];
 	_cleanup_close_ int tree =
-	    open_tree(AT_FDCWD, w->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	    open_tree(w->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return bw_fail(err, errno, "--workspace %s:%s: open_tree", w->path, mode);
 	_cleanup_free_ char *umap =
@@ -347,20 +373,6 @@ static int overlay_mount(int lower, int scratch, struct bw_error *err)
 	return mnt;
 }
 
-static int private_mount_ns(struct bw_error *err)
-{
-	static bool done;
-	if (done)
-		return 0;
-	if (unshare(CLONE_NEWNS) < 0)
-		return bw_fail(err, errno, "--workspace: a private mount namespace (needs root)");
-	/* Our mounts must not propagate back into the host's namespace. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return bw_fail(err, errno, "--workspace: make the private mount namespace a slave");
-	done = true;
-	return 0;
-}
-
 static int stack(struct workspace *w, const struct workspace_ids *ids, int64_t scratch_size,
 		 struct bw_error *err)
 {
@@ -375,10 +387,12 @@ static int stack(struct workspace *w, const struct workspace_ids *ids, int64_t s
 		close(top);
 		top = ov;
 	}
-	if (move_mount(top, "", AT_FDCWD, w->path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	/* Onto the directory checked, never onto what its path names now. */
+	if (move_mount(top, "", w->fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return bw_fail(err, errno, "--workspace %s: attach in the private mount namespace",
 			       w->path);
 	w->stacked = true;
+	w->mnt_fd = steal_fd(&top);
 	return 0;
 }
 
@@ -389,8 +403,26 @@ int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 		struct workspace *w = &ws->v[i];
 		if (w->mode == WORKSPACE_RO || w->stacked)
 			continue;
-		if (private_mount_ns(err) < 0 || stack(w, ids, scratch_size, err) < 0)
+		if (stack(w, ids, scratch_size, err) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+int workspace_sources(const struct workspace_set *ws, struct hostpath_list *out,
+		      struct bw_error *err)
+{
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct workspace *w = &ws->v[i];
+		struct hostpath hp;
+		bool stacked = w->mnt_fd >= 0;
+		if (hostpath_from_fd(stacked ? w->mnt_fd : w->fd, w->label, stacked, &hp, err) < 0)
+			return -1;
+		/* The path the spec names (DIR's when it was opened): the directory may have been
+		 * renamed since, and the init must then refuse, not follow it. */
+		free(hp.path);
+		hp.path = xstrdup(w->path);
+		hostpath_list_add(out, &hp);
 	}
 	return 0;
 }
@@ -422,14 +454,18 @@ static const struct workspace *the_overlay(const struct workspace_set *ws)
 
 /* Created (or found empty) now: the run may have taken long. Until the copy is complete the
  * directory is root's and 0700, so that nobody can swap what we create in it for a link. */
-static int open_keep_dir(const char *path, bool *created, mode_t *orig_mode, struct bw_error *err)
+static int open_keep_dir(const struct workspace_set *ws, bool *created, mode_t *orig_mode,
+			 struct bw_error *err)
 {
-	*created = mkdir(path, 0700) == 0;
+	const char *path = ws->keep_dir;
+	int parent = ws->keep_parent_fd;
+	*created = mkdirat(parent, ws->keep_name, 0700) == 0;
 	if (!*created && errno != EEXIST)
 		return bw_fail(err, errno, "--keep-changes: mkdir `%s`", path);
-	if (!*created && dir_is_empty(path, err) < 0)
+	if (!*created && dir_is_empty(parent, ws->keep_name, path, err) < 0)
 		return -1;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(parent, ws->keep_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return bw_fail(err, errno, "--keep-changes: open `%s`", path);
@@ -440,8 +476,9 @@ static int open_keep_dir(const char *path, bool *created, mode_t *orig_mode, str
 }
 
 /* Undo a failed copy through the fd (the path may have been replaced meanwhile). */
-static void empty_keep_dir(int fd, const char *path, bool created, mode_t orig_mode)
+static void empty_keep_dir(int fd, const struct workspace_set *ws, bool created, mode_t orig_mode)
 {
+	const char *path = ws->keep_dir;
 	struct bw_error e = {0};
 	char buf[32];
 	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -454,7 +491,7 @@ static void empty_keep_dir(int fd, const char *path, bool created, mode_t orig_m
 	}
 	if (d != NULL)
 		closedir(d);
-	if (created && rmdir(path) < 0)
+	if (created && unlinkat(ws->keep_parent_fd, ws->keep_name, AT_REMOVEDIR) < 0)
 		log_warn("--keep-changes: remove `%s`: %s", path, strerror(errno));
 	if (!created && fchmod(fd, orig_mode) < 0)
 		log_warn("--keep-changes: restore the mode of `%s`: %s", path, strerror(errno));
@@ -473,7 +510,7 @@ int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 		return bw_fail(err, errno, "--keep-changes: open the upper layer");
 	bool created = false;
 	mode_t orig_mode = 0;
-	_cleanup_close_ int dst = open_keep_dir(ws->keep_dir, &created, &orig_mode, err);
+	_cleanup_close_ int dst = open_keep_dir(ws, &created, &orig_mode, err);
 	if (dst < 0)
 		return -1;
 	mode_t mode = created ? (w->root_mode & 0777) : orig_mode;
@@ -484,7 +521,7 @@ int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 	    fchown(dst, w->owner_uid, w->owner_gid) < 0 || fchmod(dst, mode) < 0) {
 		if (errno != 0 && !bw_error_is_set(err))
 			bw_fail(err, errno, "chown");
-		empty_keep_dir(dst, ws->keep_dir, created, orig_mode);
+		empty_keep_dir(dst, ws, created, orig_mode);
 		return bw_wrap(err, "--keep-changes %s", ws->keep_dir);
 	}
 	return 0;
@@ -492,15 +529,25 @@ int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 
 void workspace_release(struct workspace_set *ws)
 {
+	char buf[32];
 	for (size_t i = 0; i < ws->n; i++) {
 		struct workspace *w = &ws->v[i];
-		if (w->stacked && umount2(w->path, MNT_DETACH) < 0)
+		/* The stacked mount itself, through its fd: its path may name something else now.
+		 */
+		if (w->stacked && umount2(fs_fd_path(w->mnt_fd, buf), MNT_DETACH) < 0)
 			log_warn("--workspace %s: unmount: %s", w->path, strerror(errno));
-		if (w->scratch_fd >= 0)
-			close(w->scratch_fd);
+		int *fds[] = {&w->scratch_fd, &w->mnt_fd, &w->fd};
+		for (size_t k = 0; k < ARRAY_SIZE(fds); k++)
+			if (*fds[k] >= 0)
+				close(*fds[k]);
 		free(w->path);
+		free(w->label);
 	}
+	/* keep_parent_fd is set (-1 or open) once workspace_parse has run, which v says. */
+	if (ws->v != NULL && ws->keep_parent_fd >= 0)
+		close(ws->keep_parent_fd);
 	free(ws->v);
 	free(ws->keep_dir);
+	free(ws->keep_name);
 	memset(ws, 0, sizeof(*ws));
 }

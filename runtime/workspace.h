@@ -13,7 +13,10 @@
 enum workspace_mode { WORKSPACE_RO, WORKSPACE_RW, WORKSPACE_OVERLAY };
 
 struct workspace {
-	char *path; /* realpath of DIR, also the path inside the sandbox */
+	char *path;  /* canonical path of DIR (of fd), also the path inside the sandbox */
+	char *label; /* "--workspace ARG", for errors */
+	int fd; /* O_PATH fd of DIR, opened once when the flag was read; all uses go through it */
+	int mnt_fd; /* rw, overlay: the mount stacked on DIR in our private namespace; else -1 */
 	enum workspace_mode mode;
 	uid_t owner_uid; /* DIR's owner and group on the host */
 	gid_t owner_gid;
@@ -25,7 +28,9 @@ struct workspace {
 struct workspace_set {
 	struct workspace *v;
 	size_t n;
-	char *keep_dir; /* --keep-changes, absolute (its parent resolved); NULL without */
+	char *keep_dir;	    /* --keep-changes, absolute (its parent resolved); NULL without */
+	int keep_parent_fd; /* O_PATH fd of its parent, opened once; -1 without */
+	char *keep_name;    /* its last component, created below keep_parent_fd */
 };
 
 /* How the sandbox maps its ids: container id c is host id base + c for c < size; the sandbox
@@ -35,7 +40,12 @@ struct workspace_ids {
 	uint32_t uid, gid;
 };
 
-/* Check every "DIR[:ro|rw|overlay]" and --keep-changes (NULL: none) without changing anything:
+/* Every DIR is opened once, here (rw: refusing any symlink on the way, openat2
+ * RESOLVE_NO_SYMLINKS; ro and overlay: following the caller's own links this once), and the
+ * checks, the mounts and the spec's source record go through that fd. With an rw or overlay
+ * workspace this process first moves into a private mount namespace, so that the fds it
+ * opens are of the namespace the mounts are stacked in.
+ * Check every "DIR[:ro|rw|overlay]" and --keep-changes (NULL: none) without changing anything:
  * DIR must be a directory, not /, not below /proc, /sys or /dev, not overlapping another
  * workspace or state_root; the keep directory needs exactly one overlay workspace, must not
  * exist or be empty, and must not be inside a workspace. */
@@ -50,6 +60,11 @@ char *workspace_idmap(uint32_t owner, uint32_t target, uint32_t base, uint32_t s
  * scratch_size: bytes for each overlay's tmpfs (0: half the RAM, tmpfs's default). */
 int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 		      int64_t scratch_size, struct bw_error *err);
+struct hostpath_list;
+/* What each workspace's source is for the spec's bind (after workspace_prepare): the stacked
+ * mount for rw and overlay, DIR itself for ro; appended to out. */
+int workspace_sources(const struct workspace_set *ws, struct hostpath_list *out,
+		      struct bw_error *err);
 /* Bytes the sandbox wrote in its workspaces: for an overlay, what its upper layer holds (the
  * scratch tmpfs's used blocks, so a copied-up file counts whole); 0 for read-only ones; -1 when
  * any workspace is rw (written in place: not measurable) or none exists. Valid after the
