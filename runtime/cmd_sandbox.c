@@ -400,21 +400,31 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	struct create_opts o = {.id = run->id, .bundle = "/", .spec = spec, .config_json = json,
-				.keep_master = sg->terminal, .owner = getpid(),
+	/* Without -t the sandbox never gets our terminal: pipes that we relay (stdio_guard.h). */
+	struct stdio_guard sio = STDIO_GUARD_INIT;
+	struct create_opts o = {.id = run->id,
+				.bundle = "/",
+				.spec = spec,
+				.config_json = json,
+				.keep_master = sg->terminal,
+				.owner = getpid(),
 				.remove_file = run->policy_file,
-				.allow_host_root = sg->host_root};
+				.allow_host_root = sg->host_root,
+				.stdio = &sio,
+				.stdio_relay = true};
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
 	oci_spec_free(spec);
 	if (r < 0) {
+		stdio_guard_close(&sio);
 		if (run->policy_file != NULL)
 			unlink(run->policy_file);
 		return -1;
 	}
 	if (lifecycle_start(cr.c, err) < 0) {
 		struct bw_error e2 = {0};
+		stdio_guard_close(&sio);
 		lifecycle_teardown(cr.c, &e2);
 		container_free(cr.c);
 		close(cr.pidfd);
@@ -441,8 +451,10 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	    watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd, getpid());
 	if (guard == NULL)
 		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
-	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,
-					&run->rep.timed_out, &run->rep.wait_status, err);
+	struct console_io io = stdio_guard_io(&sio, cr.master);
+	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, &io, run->timeout_ms, &run->rep.timed_out,
+					&run->rep.wait_status, err);
+	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	run->rep.wall_ms = mono_ms() - t0;
 	if (run->rep.timed_out)
