@@ -19,7 +19,7 @@ stdio_pty() {
 # The payload of the relay tests: what its stdio is, one line read, one line to each output.
 stdio_script() {
 	cat >"$WORK/tty-bin/relay.sh" <<'EOF2'
-for f in 0 1 2; do printf 'fd%s=%s ' $f "$(stat -L -c %F /proc/self/fd/$f)"; done
+for f in 0 1 2; do printf 'fd%s=%s ' $f "$(stat -L -c %F /proc/$$/fd/$f)"; done
 echo
 read -r l
 echo "got=$l"
