@@ -2,8 +2,9 @@
  * test (gcc -static -O2): the busybox rootfs has no libc.
  *
  *   tty_inject attack TEXT  push TEXT and a newline with ioctl(TIOCSTI) into every terminal in
- *                           reach: fds 0-2 when they are terminals, and /dev/tty. Prints one
- *                           "target=result" word each (ok, an errno name, or notty).
+ *                           reach: fds 0-2 when they are terminals, /dev/tty, and fd 3 when it
+ *                           is a terminal. Prints one "target=result" word each (ok, an errno
+ *                           name, or notty; fd3 only when it is a terminal).
  *   tty_inject probe        the refusal itself, without any terminal: TIOCSTI and TIOCLINUX on
  *                           a pipe, where the kernel answers ENOTTY and only a seccomp filter
  *                           answers EPERM; also with garbage in the request's upper 32 bits
@@ -80,7 +81,11 @@ static int attack(const char *text)
 	for (int fd = 0; fd < 3; fd++)
 		printf("fd%d=%s ", fd, isatty(fd) ? ename(inject(fd, text)) : "notty");
 	int t = open("/dev/tty", O_RDWR | O_CLOEXEC);
-	printf("devtty=%s\n", t < 0 ? ename(errno) : ename(inject(t, text)));
+	printf("devtty=%s", t < 0 ? ename(errno) : ename(inject(t, text)));
+	/* A terminal handed over on purpose (--preserve-fds). */
+	if (isatty(3))
+		printf(" fd3=%s", ename(inject(3, text)));
+	printf("\n");
 	return 0;
 }
 
