@@ -295,8 +295,7 @@ int console_relay(const struct console_io *io, int pidfd, int64_t deadline_ms, s
 		if (alive && (p[1].revents & POLLIN)) {
 			alive = false;
 			drain_end = console_now_ms() + DRAIN_MAX_MS;
-			/* Nothing more is read from the caller's terminal: it is its shell's again.
-			 */
+			/* The caller's terminal is its shell's again: nothing more is read. */
 			for (int i = 0; i < nch; i++)
 				if (ch[i].input)
 					chan_end(&ch[i]);
