@@ -122,3 +122,19 @@ test_stdio_non_terminal_stdio_passes_straight_through() {
 	expect_eq "fd 1 is the caller's file; 0 and 2 relayed" \
 		"$(stat -c %d:%i "$WORK/stdio-file") fifo fifo" "$(echo $(cat "$WORK/stdio-file"))"
 }
+
+# The drain is bounded: a background child that keeps the relayed stdout open does not keep
+# exec waiting (its output after the exit is relayed while it flows, 5 s at most).
+test_stdio_exec_returns_while_a_grandchild_keeps_the_pipe() {
+	tty_setup
+	trap 'bw delete --force stdio-gc >/dev/null 2>&1' EXIT
+	b=$(tty_bundle stdio-gc '.process.args=["sleep","60"]')
+	bw run -d -b "$b" stdio-gc </dev/null >/dev/null 2>&1
+	start=$(date +%s)
+	out=$(stdio_pty 30 x "$BULWARK --root $BW_ROOT exec stdio-gc sh -c 'sleep 40 & echo started; exit 3'; echo rc=\$?")
+	took=$(($(date +%s) - start))
+	expect_contains "output" "started" "$out"
+	expect_contains "exit status" "rc=3" "$out"
+	[ "$took" -lt 10 ] || fail "exec took ${took}s with a grandchild holding its stdout"
+	bw delete --force stdio-gc
+}
