@@ -54,11 +54,19 @@ VERB(create)
 		create_flags_free(&f);
 		return -1;
 	}
-	struct create_opts o = {.id = argv[consumed], .bundle = f.bundle, .pid_file = f.pid_file,
-				.console_socket = f.console, .no_pivot = f.no_pivot,
-				.no_new_keyring = f.no_new_keyring, .preserve_fds = f.preserve};
+	/* Nobody will relay for the container: a terminal of ours becomes /dev/null there. */
+	struct stdio_guard sg = STDIO_GUARD_INIT;
+	struct create_opts o = {.id = argv[consumed],
+				.bundle = f.bundle,
+				.pid_file = f.pid_file,
+				.console_socket = f.console,
+				.no_pivot = f.no_pivot,
+				.no_new_keyring = f.no_new_keyring,
+				.preserve_fds = f.preserve,
+				.stdio = &sg};
 	struct created cr;
 	r = lifecycle_create(g, &o, &cr, err);
+	stdio_guard_close(&sg);
 	if (r == 0) {
 		close(cr.pidfd);
 		container_free(cr.c);

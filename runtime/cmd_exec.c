@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "netns/ns.h"
 #include "runtime/spawn.h"
+#include "runtime/stdio_guard.h"
 
 struct exec_flags {
 	char *process, *pid_file, *console_socket, *cwd, *user, *apparmor, *label;
@@ -154,6 +155,7 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	struct spawn_result res;
 	struct seccomp_prog prog = {0};
 	struct cg_manager *cg = NULL;
+	struct stdio_guard sio = STDIO_GUARD_INIT;
 	int r = -1;
 
 	spawn_config_init(&cfg);
@@ -186,8 +188,17 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
 		goto out;
 	cfg.cg = cg;
-	if (spawn_container_process(&cfg, &res, err) < 0)
+	/* Without a terminal of its own the process never gets ours: relayed pipes while we
+	 * wait, /dev/null with --detach (stdio_guard.h). */
+	if (!spec->process.terminal &&
+	    (f->detach ? stdio_guard_detached(&sio, err) : stdio_guard_relay(&sio, err)) < 0)
 		goto out;
+	memcpy(cfg.stdio, sio.child, sizeof(cfg.stdio));
+	r = spawn_container_process(&cfg, &res, err);
+	stdio_guard_close_child(&sio);
+	if (r < 0)
+		goto out;
+	r = -1;
 	if (f->pid_file != NULL) {
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%d", (int)res.pid);
@@ -196,11 +207,13 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	}
 	close(c->lockfd);
 	c->lockfd = -1;
-	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, res.master, 0, NULL, err);
+	struct console_io io = stdio_guard_io(&sio, res.master);
+	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, &io, 0, NULL, err);
 	close(res.pidfd);
 	if (res.master >= 0)
 		close(res.master);
 out:
+	stdio_guard_close(&sio);
 	landlock_plan_free(&cfg.landlock);
 	apparmor_plan_free(&cfg.apparmor);
 	if (cfg.target_pidfd >= 0)

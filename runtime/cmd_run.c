@@ -45,22 +45,35 @@ VERB(run)
 	sigdelset(&all, SIGBUS);
 	if (!detach)
 		sigprocmask(SIG_BLOCK, &all, &old);
-	struct create_opts o = {.id = argv[consumed], .bundle = f.bundle, .pid_file = f.pid_file,
-				.console_socket = f.console, .no_pivot = f.no_pivot,
-				.no_new_keyring = f.no_new_keyring, .preserve_fds = f.preserve,
-				.keep_master = !detach && f.console == NULL};
+	/* Without process.terminal the container never gets our terminal: relayed pipes while
+	 * we wait, /dev/null when detached (stdio_guard.h). */
+	struct stdio_guard sio = STDIO_GUARD_INIT;
+	struct create_opts o = {.id = argv[consumed],
+				.bundle = f.bundle,
+				.pid_file = f.pid_file,
+				.console_socket = f.console,
+				.no_pivot = f.no_pivot,
+				.no_new_keyring = f.no_new_keyring,
+				.preserve_fds = f.preserve,
+				.keep_master = !detach && f.console == NULL,
+				.stdio = &sio,
+				.stdio_relay = !detach};
 	struct created cr;
 	r = lifecycle_create(g, &o, &cr, err);
 	create_flags_free(&f);
-	if (r < 0)
+	if (r < 0) {
+		stdio_guard_close(&sio);
 		return bw_wrap(err, "run failed");
+	}
 	if (lifecycle_start(cr.c, err) < 0) {
 		struct bw_error e2 = {0};
+		stdio_guard_close(&sio);
 		lifecycle_teardown(cr.c, &e2);
 		container_free(cr.c);
 		return bw_wrap(err, "run failed");
 	}
 	if (detach) {
+		stdio_guard_close(&sio);
 		close(cr.pidfd);
 		if (cr.master >= 0)
 			close(cr.master);
@@ -74,7 +87,9 @@ VERB(run)
 	struct watchdog_guard *guard =
 	    watchdog_recorded(cr.c) ? watchdog_guard_start(cli_state_root(g), cr.c->id, cr.pidfd, 0)
 				    : NULL;
-	int status = lifecycle_wait(cr.pid, cr.pidfd, cr.master, 0, NULL, err);
+	struct console_io io = stdio_guard_io(&sio, cr.master);
+	int status = lifecycle_wait(cr.pid, cr.pidfd, &io, 0, NULL, err);
+	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	if (status >= 0)
 		lifecycle_audit_exit(g, cr.c, status, false);

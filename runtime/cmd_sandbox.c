@@ -298,21 +298,26 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
 /* The owner of a rw/overlay workspace is shown as the sandbox user, whose host ids follow from
  * the spec's user namespace map. The overlay's scratch memory is charged to the sandbox's
  * cgroup anyway; its size cap is the memory limit, so a runaway write ends in ENOSPC. */
-/* An rw workspace is written in place, as its owner: the sandbox must not be able to leave a
- * set-user-ID file there (its own mounts are nosuid, the host's are not). */
-static int forbid_setid_if_rw(const struct workspace_set *ws, bool complain, struct specgen *sg,
-			      char **profile, struct bw_error *err)
+/* An rw workspace or an rw --bind is written in place on the host's disk: the sandbox must not
+ * be able to leave a set-user-ID or set-group-ID file there (its own mounts are nosuid, the
+ * host's are not; a file owned by the sandbox's host uid would run as that uid, every
+ * sandbox's). Overlay workspaces write to a scratch tmpfs, and --keep-changes copies without
+ * set-id bits. The first n_user_binds of sg->binds are --bind's. */
+static int forbid_setid_if_rw(const struct workspace_set *ws, size_t n_user_binds, bool complain,
+			      struct specgen *sg, char **profile, struct bw_error *err)
 {
 	bool rw = false;
 	for (size_t i = 0; i < ws->n; i++)
 		rw |= ws->v[i].mode == WORKSPACE_RW;
+	for (size_t i = 0; i < n_user_binds && i < sg->n_binds; i++)
+		rw |= !sg->binds[i].readonly;
 	if (!rw)
 		return 0;
 	/* Complain mode turns every refusal into a log line, this one included. */
 	if (complain)
 		return bw_fail(err, 0,
-			       "--seccomp-complain: not with an rw workspace (the guard against "
-			       "setuid files there would only log); use overlay");
+			       "--seccomp-complain: not with an rw workspace or rw --bind (the "
+			       "guard against setuid files there would only log); use overlay");
 	struct oci_seccomp *sc = NULL;
 	if (seccomp_default_profile(&sc, err) < 0)
 		return -1;
@@ -428,6 +433,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
 	sigprocmask(SIG_BLOCK, &all, NULL);
+	/* Without -t the sandbox never gets our terminal: pipes that we relay (stdio_guard.h). */
+	struct stdio_guard sio = STDIO_GUARD_INIT;
 	struct create_opts o = {.id = run->id,
 				.bundle = "/",
 				.spec = spec,
@@ -436,18 +443,22 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.owner = getpid(),
 				.remove_file = run->policy_file,
 				.known = &run->known,
-				.allow_host_root = sg->host_root};
+				.allow_host_root = sg->host_root,
+				.stdio = &sio,
+				.stdio_relay = true};
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
 	oci_spec_free(spec);
 	if (r < 0) {
+		stdio_guard_close(&sio);
 		if (run->policy_file != NULL)
 			unlink(run->policy_file);
 		return -1;
 	}
 	if (lifecycle_start(cr.c, err) < 0) {
 		struct bw_error e2 = {0};
+		stdio_guard_close(&sio);
 		lifecycle_teardown(cr.c, &e2);
 		container_free(cr.c);
 		close(cr.pidfd);
@@ -474,8 +485,10 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	    watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd, getpid());
 	if (guard == NULL)
 		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
-	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,
-					&run->rep.timed_out, &run->rep.wait_status, err);
+	struct console_io io = stdio_guard_io(&sio, cr.master);
+	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, &io, run->timeout_ms, &run->rep.timed_out,
+					&run->rep.wait_status, err);
+	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	run->rep.wall_ms = mono_ms() - t0;
 	if (run->rep.timed_out)
@@ -650,7 +663,8 @@ VERB(sandbox)
 	if (r == 0)
 		r = build_env(&f, &sg, &sg.env, err);
 	if (r == 0)
-		r = forbid_setid_if_rw(&ws, f.seccomp_complain, &sg, &rw_profile, err);
+		r = forbid_setid_if_rw(&ws, strv_len(f.binds), f.seccomp_complain, &sg, &rw_profile,
+				       err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &ws, err);
 	if (r == 0)

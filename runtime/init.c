@@ -372,6 +372,13 @@ void init_main(struct spawn_config *cfg, int sock)
 	uint64_t held = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The stand-ins for the caller's terminal (pipes or /dev/null, all above fd 2) first:
+	 * close_inherited_fds closes their originals. */
+	for (int fd = 0; fd < 3; fd++)
+		if (cfg->stdio[fd] >= 0 && dup2(cfg->stdio[fd], fd) < 0) {
+			bw_fail(&err, errno, "dup2 the stdio stand-in to fd %d", fd);
+			init_fail(sock, &err);
+		}
 	close_inherited_fds(cfg, sock);
 	/* The parent may block signals (for signalfd) or ignore some: none of that may reach the
 	 * container's process through execve. */

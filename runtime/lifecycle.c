@@ -486,6 +486,12 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;
 	cfg.preserve_fds = o->preserve_fds;
+	if (o->stdio != NULL && !spec->process.terminal &&
+	    (o->stdio_relay ? stdio_guard_relay(o->stdio, err)
+			    : stdio_guard_detached(o->stdio, err)) < 0)
+		goto fail;
+	for (int i = 0; o->stdio != NULL && i < 3; i++)
+		cfg.stdio[i] = o->stdio->child[i];
 	if (o->owner <= 0) /* sandbox: never */
 		add_listen_fds(spec, &cfg.preserve_fds);
 	cfg.fifo_fd = fifo;
@@ -495,8 +501,12 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.cg = cg;
 	cfg.on_started = on_started;
 	cfg.cb_ctx = &cc;
-	if (spawn_container_process(&cfg, &res, err) < 0)
+	r = spawn_container_process(&cfg, &res, err);
+	if (o->stdio != NULL)
+		stdio_guard_close_child(o->stdio);
+	if (r < 0)
 		goto fail;
+	r = -1;
 	if (want_fw && network_setup(g, c, &cfg, res.pid, &pol, audit, err) < 0)
 		goto fail_killed;
 	if (watchdog_start(g, c, res.pidfd, lifetime_ms, o->owner, err) < 0)
@@ -721,20 +731,25 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	return container_remove(c, err);
 }
 
-int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
-		   struct bw_error *err)
+int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
+		   bool *timed_out, struct bw_error *err)
 {
-	return lifecycle_wait_raw(pid, pidfd, master, timeout_ms, timed_out, NULL, err);
+	return lifecycle_wait_raw(pid, pidfd, io, timeout_ms, timed_out, NULL, err);
 }
 
-int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
-		       int *raw_status, struct bw_error *err)
+static bool io_any(const struct console_io *io)
+{
+	return io != NULL && (io->master >= 0 || io->in >= 0 || io->out >= 0 || io->err >= 0);
+}
+
+int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
+		       bool *timed_out, int *raw_status, struct bw_error *err)
 {
 	int status;
 	int64_t deadline = timeout_ms > 0 ? console_now_ms() + timeout_ms : 0;
 	bool expired = false;
-	if (master >= 0) {
-		expired = console_relay(master, pidfd, deadline, err) == 1;
+	if (io_any(io)) {
+		expired = console_relay(io, pidfd, deadline, err) == 1;
 	} else {
 		sigset_t mask;
 		sigfillset(&mask);

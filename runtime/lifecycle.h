@@ -8,7 +8,9 @@
 #include "common/error.h"
 #include "oci/spec.h"
 #include "runtime/cli.h"
+#include "runtime/console.h"
 #include "runtime/container.h"
+#include "runtime/stdio_guard.h"
 
 struct hostpath_list;
 
@@ -28,6 +30,10 @@ struct create_opts {
 	bool allow_host_root;	 /* sandbox: root.path may be the host's "/" (mounted read-only) */
 	/* sandbox: host paths it resolved itself (root, binds); trusted over a new lookup */
 	const struct hostpath_list *known;
+	/* Non-NULL: the caller's terminal is kept from a process without process.terminal
+	 * (stdio_guard.h): by pipes the caller relays when stdio_relay, else by /dev/null. */
+	struct stdio_guard *stdio;
+	bool stdio_relay;
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */
@@ -53,14 +59,15 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
 int lifecycle_start(struct container *c, struct bw_error *err);
 /* Kill what remains, run poststop hooks, remove cgroup and state. Idempotent. */
 int lifecycle_teardown(struct container *c, struct bw_error *err);
-/* Wait for pid (our child) forwarding signals, or relaying the terminal; returns the shell-style
- * exit status (code, or 128+signal). With timeout_ms > 0 the init is killed at the deadline
- * (and with it its whole pid namespace), *timed_out is set and 124 returned, as timeout(1). */
-int lifecycle_wait(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
-		   struct bw_error *err);
+/* Wait for pid (our child) forwarding signals, or relaying io (NULL: nothing); returns the
+ * shell-style exit status (code, or 128+signal). With timeout_ms > 0 the init is killed at the
+ * deadline (and with it its whole pid namespace), *timed_out is set and 124 returned, as
+ * timeout(1). */
+int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
+		   bool *timed_out, struct bw_error *err);
 /* The same, also giving the wait status as waitpid(2) reported it. */
-int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, bool *timed_out,
-		       int *raw_status, struct bw_error *err);
+int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
+		       bool *timed_out, int *raw_status, struct bw_error *err);
 /* The audit log of a container: --audit (g may be NULL), else the one recorded at create, else
  * NULL. */
 const char *lifecycle_audit_path(const struct global_opts *g, const struct container *c);

@@ -30,6 +30,7 @@ struct spawn_config {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds; /* extra fds after stdio to keep (LISTEN_FDS included) */
+	int stdio[3];	  /* the process's fds 0-2 (stdio_guard.h); -1: the caller's */
 	int fifo_fd;	  /* create: O_PATH fd of exec.fifo, else -1 */
 	const char *console_socket;
 	bool keep_master; /* run -t without a socket: the parent relays */

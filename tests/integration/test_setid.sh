@@ -1,9 +1,10 @@
 # Set-id bits through an rw workspace (issue #11): the sandbox writes a root-owned DIR in place as
 # its owner, so a file it gives S_ISUID or S_ISGID would be a setuid/setgid-root program on the
 # host. One test per system call that sets a mode, each with S_ISUID and S_ISGID:
-#  - control, without the filter: the same sandbox user, the same call, in a plain rw --bind of a
-#    directory on the same file system that this user owns (no set-id guard there): the bit
-#    sticks on the host file, so the attack is real and the test cannot pass vacuously;
+#  - control, without the filter: the sandbox user's host uid, the same call, run on the host
+#    (setpriv) in a directory on the same file system that this uid owns: the bit sticks on the
+#    host file, so the attack is real and the test cannot pass vacuously (an rw --bind was the
+#    control before it got the guard too, see test_setid_rw_bind);
 #  - attack: --workspace DIR:rw with a root-owned DIR: the call fails (EPERM from the filter;
 #    ENOSYS for openat2) and no host file has a set-id bit.
 # The probe is helpers/setid_probe.c (raw system calls: no libc fallback between them).
@@ -32,6 +33,11 @@ setid_dirs() {
 	chown -R "$SETID_HOST_UID:$SETID_HOST_UID" "$ctl"
 }
 
+# setid_as_sandbox_user CMD...: CMD on the host as the sandbox user's host uid and gid.
+setid_as_sandbox_user() {
+	setpriv --reuid="$SETID_HOST_UID" --regid="$SETID_HOST_UID" --clear-groups "$@" </dev/null
+}
+
 # setid_script DIR CALL: the script that tries both modes on DIR/s4755 and DIR/s2755.
 setid_script() {
 	echo "for m in 4755 2755; do echo \"\$m \$($WORK/setid-bin/setid_probe $2 $1/s\$m \$m)\"; done"
@@ -44,7 +50,7 @@ setid_case() {
 	local call=$1 keeps=${2:-yes} out m want
 	setid_setup
 	setid_dirs "$call"
-	out=$(bw sandbox --bind "$WORK/setid-bin" --bind "$ctl:rw" -- sh -c "$(setid_script "$ctl" "$call")" </dev/null)
+	out=$(setid_as_sandbox_user sh -c "$(setid_script "$ctl" "$call")")
 	for m in 4755 2755; do
 		want="rc=ok mode=$m"
 		[ "$keeps" = yes ] || want="rc=ok mode=755"
@@ -93,3 +99,36 @@ test_setid_openat2() { setid_case openat2; }
 # The kernel drops S_ISUID/S_ISGID from mkdir's mode today; the filter refuses them anyway.
 test_setid_mkdir() { setid_case mkdir no; }
 test_setid_mkdirat() { setid_case mkdirat no; }
+
+# An rw --bind is the host's disk written in place too (F3 of the attacker review): a sandbox
+# user's set-id file there would run as its host uid, which every sandbox shares. The bound
+# directory is owned by that uid (the usual case: a directory made for the sandbox); the control
+# is the same call by the same uid on the host, where the bits stick.
+test_setid_rw_bind() {
+	local call m out
+	setid_setup
+	for call in chmod open; do
+		setid_dirs "bind-$call"
+		rm -f "$wsd"/s*
+		for m in 4755 2755; do [ "$call" = chmod ] && install -m 755 /dev/null "$wsd/s$m"; done
+		chown -R "$SETID_HOST_UID:$SETID_HOST_UID" "$wsd"
+		out=$(setid_as_sandbox_user sh -c "$(setid_script "$ctl" "$call")")
+		for m in 4755 2755; do
+			expect_contains "control $call $m (no filter)" "$m rc=ok mode=$m" "$out"
+		done
+		out=$(bw sandbox --bind "$WORK/setid-bin" --bind "$wsd:$wsd:rw" -- sh -c "$(setid_script "$wsd" "$call")" </dev/null)
+		for m in 4755 2755; do
+			if [ "$call" = chmod ]; then want="rc=EPERM mode=755"; else want="rc=EPERM mode=none"; fi
+			expect_contains "rw --bind $call $m" "$m $want" "$out"
+		done
+		[ -z "$(find "$wsd" -perm /6000)" ] || fail "set-id file on the host: $(find "$wsd" -perm /6000 -ls)"
+	done
+	# A plain mode still works, as the sandbox user's host uid.
+	out=$(bw sandbox --bind "$WORK/setid-bin" --bind "$wsd:rw" -- "$WORK/setid-bin/setid_probe" open "$wsd/plain" 750 </dev/null)
+	expect_eq "plain open" "rc=ok mode=750" "$out"
+	expect_eq "plain file on the host" "750 $SETID_HOST_UID" "$(stat -c '%a %u' "$wsd/plain")"
+	# Complain mode would only log the guard's refusals.
+	rc=0; out=$(bw sandbox --seccomp-complain --bind "$wsd:rw" -- true 2>&1 </dev/null) || rc=$?
+	[ "$rc" -ne 0 ] || fail "--seccomp-complain accepted with an rw --bind"
+	expect_contains "complain refused" "not with an rw workspace or rw --bind" "$out"
+}

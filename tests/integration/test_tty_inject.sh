@@ -5,11 +5,13 @@
 # terminal's (nothing arrives). Where a refusal could come from either the new session or the
 # seccomp guard, a probe that only a filter can refuse (EPERM vs the kernel's ENOTTY on a pipe)
 # and a privileged container (for which the kernel itself allows TIOCSTI on an inherited
-# terminal) show the seccomp part on its own.
+# terminal) show the seccomp part on its own. Since test_stdio_tty.sh's fix no terminal of the
+# caller's reaches fds 0-2 of a process without process.terminal (they are relayed pipes), so
+# the privileged container gets one on purpose, with --preserve-fds.
 
 TTY_HELPERS=$(dirname "${BASH_SOURCE[0]}")/helpers
-TTY_ATTACK_REFUSED="fd0=EPERM fd1=EPERM fd2=EPERM devtty=ENXIO"
-TTY_ATTACK_REFUSED_NOSTDIN="fd0=notty fd1=EPERM fd2=EPERM devtty=ENXIO"
+TTY_ATTACK_REFUSED="fd0=notty fd1=notty fd2=notty devtty=ENXIO"
+TTY_ATTACK_REFUSED_NOSTDIN=$TTY_ATTACK_REFUSED
 TTY_PROBE_REFUSED="sti=EPERM sti_hi=EPERM linux=EPERM linux_hi=EPERM winsz=ENOTTY"
 TTY_PROBE_UNFILTERED="sti=ENOTTY sti_hi=ENOTTY linux=ENOTTY linux_hi=ENOTTY winsz=ENOTTY"
 
@@ -150,16 +152,17 @@ test_tty_guard_refuses_under_any_engine_profile() {
 }
 
 # Why the session is not enough: with CAP_SYS_ADMIN the kernel lets TIOCSTI through on any
-# terminal fd, controlling or not. A privileged container holding the caller's terminal on
-# stdin injects for real once the guard is off; with the guard, nothing arrives.
+# terminal fd, controlling or not. A privileged container handed the caller's terminal as fd 3
+# (--preserve-fds; stdin from /dev/null, so that bulwark's relay reads nothing from the
+# terminal) injects for real once the guard is off; with the guard, nothing arrives.
 test_tty_guard_stops_a_privileged_container() {
 	tty_setup
 	b=$(tty_bundle tty-priv '.process.args=["/home/tty_inject","attack","INJECTED"]
 		| .process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])')
-	out=$(on_pty "$BULWARK" --root "$BW_ROOT" run -b "$b" tty-priv)
-	tty_expect_safe "$out" "$TTY_ATTACK_REFUSED"
+	out=$(on_pty sh -c 'exec "$@" 3<>/dev/tty </dev/null' sh "$BULWARK" --root "$BW_ROOT" run --preserve-fds 1 -b "$b" tty-priv)
+	tty_expect_safe "$out" "devtty=ENXIO fd3=EPERM"
 	cfg "$b" '.annotations["run.bulwark.tty-guard"] = "false"'
-	out=$(on_pty "$BULWARK" --root "$BW_ROOT" run -b "$b" tty-priv2)
+	out=$(on_pty sh -c 'exec "$@" 3<>/dev/tty </dev/null' sh "$BULWARK" --root "$BW_ROOT" run --preserve-fds 1 -b "$b" tty-priv2)
 	expect_contains "without the guard the attack works (the test can see it)" "TERMINAL=[INJECTED]" "$out"
 	expect_contains "still no controlling terminal" "devtty=ENXIO" "$out"
 }
