@@ -57,9 +57,17 @@ static struct container *container_alloc(const char *root, const char *id)
 	return c;
 }
 
-static int container_lock_how(struct container *c, int how, struct bw_error *err)
+/* Only container_new makes the lock file. A loader that made it again could put it back into a
+ * directory its holder is removing (lock unlinked, rmdir next): rmdir then fails "not empty"
+ * and the directory stays for good. A missing lock is a container on its way out. */
+static int container_lock_how(struct container *c, int how, bool create, struct bw_error *err)
 {
-	c->lockfd = openat(c->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	c->lockfd = openat(c->dirfd, "lock",
+			   O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+	if (c->lockfd < 0 && errno == ENOENT && !create) {
+		bw_fail(err, 0, "container does not exist");
+		return -ENOENT;
+	}
 	if (c->lockfd < 0)
 		return bw_fail(err, errno, "open lock of container %s", c->id);
 	while (flock(c->lockfd, how) < 0)
@@ -70,7 +78,7 @@ static int container_lock_how(struct container *c, int how, struct bw_error *err
 
 static int container_lock(struct container *c, struct bw_error *err)
 {
-	return container_lock_how(c, LOCK_EX, err);
+	return container_lock_how(c, LOCK_EX, true, err);
 }
 
 int container_new(const char *root, const char *id, struct container **out, struct bw_error *err)
@@ -135,9 +143,10 @@ static int load(const char *root, const char *id, int how, struct container **ou
 		}
 		return bw_fail(err, e, "open state of container %s", id);
 	}
-	if (container_lock_how(c, how, err) < 0) {
+	int lr = container_lock_how(c, how, false, err);
+	if (lr < 0) {
 		container_free(c);
-		return -1;
+		return lr == -ENOENT ? -ENOENT : -1;
 	}
 	/* Whoever held the lock before us may have deleted the container (a watchdog's
 	 * teardown): its directory is then unlinked, and a new one of the same id is not ours. */

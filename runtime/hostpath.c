@@ -15,7 +15,6 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "common/log.h"
 #include "common/util.h"
 
 static int openat2_nolinks(int dirfd, const char *path, int flags)
@@ -31,12 +30,11 @@ int hostpath_open(int dirfd, const char *path, bool follow, const char *label, s
 	int fd = follow ? openat(dirfd, path, flags) : openat2_nolinks(dirfd, path, flags);
 	if (fd >= 0)
 		return fd;
-	char q[160];
 	if (!follow && errno == ELOOP)
 		return bw_fail(err, 0,
-			       "%s: %s goes through a symbolic link; name the real directory", label,
-			       log_quote(q, sizeof(q), path));
-	return bw_fail(err, errno, "%s: %s", label, log_quote(q, sizeof(q), path));
+			       "%s: the path goes through a symbolic link; name the real directory",
+			       label);
+	return bw_fail(err, errno, "%s", label);
 }
 
 char *hostpath_fd_path(int fd, struct bw_error *err)

@@ -135,7 +135,8 @@ static int resolve_sources(const char *bundle, const struct oci_spec *spec,
 	_cleanup_close_ int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
 		return bw_fail(err, errno, "bundle `%s`", bundle);
-	if (resolve_one(bfd, spec->root_path, known, "root.path", root, err) < 0)
+	_cleanup_free_ char *rlabel = xasprintf("root.path `%s`", spec->root_path);
+	if (resolve_one(bfd, spec->root_path, known, rlabel, root, err) < 0)
 		return -1;
 	if (!S_ISDIR(root->mode))
 		return bw_fail(err, ENOTDIR, "root.path: `%s`", spec->root_path);
@@ -144,7 +145,7 @@ static int resolve_sources(const char *bundle, const struct oci_spec *spec,
 		const struct oci_mount *m = &spec->mounts[i];
 		if (!rootfs_mount_is_bind(m) || m->source == NULL || m->source[0] == '\0')
 			continue;
-		_cleanup_free_ char *label = xasprintf("mounts[%zu].source", i);
+		_cleanup_free_ char *label = xasprintf("mounts[%zu].source `%s`", i, m->source);
 		if (resolve_one(bfd, m->source, known, label, &(*mounts)[i], err) < 0)
 			return -1;
 	}
