@@ -229,3 +229,22 @@ test_teardown_lifetime_holds_when_the_watchdog_is_killed() {
 	[ ! -e "$BW_ROOT/td-life-det" ] || fail "detached container outlived its lifetime"
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500 ] || fail "released before its deadline"
 }
+
+# A caller's `ulimit -f` never kills bulwark silently by SIGXFSZ (rc 153) at the sealed self-copy:
+# under a soft limit the copy lifts it for itself and the command gets the caller's limit back;
+# a hard limit it may not raise, or a state file that cannot be written, fails with one line
+# naming the limit. Output goes through pipes: the limit covers regular files only.
+test_teardown_file_size_limit_never_kills_silently() {
+	out=$(bash -c "ulimit -S -f 64; \"$BULWARK\" --root \"$BW_ROOT\" sandbox -- sh -c 'ulimit -f' 2>&1; echo rc=\$?" 2>&1 | cat)
+	expect_eq "soft 64 KB" "$(printf '128\nrc=0')" "$out"
+	out=$(bash -c "ulimit -S -f 0; \"$BULWARK\" --root \"$BW_ROOT\" sandbox -- true 2>&1; echo rc=\$?" 2>&1 | cat)
+	case "$out" in *rc=153* | *"size limit"*) fail "soft 0: killed by SIGXFSZ: $out" ;; esac
+	expect_contains "soft 0" "File too large" "$out"
+	# A hard limit below our size: raised for the copy with CAP_SYS_RESOURCE, else refused.
+	out=$(bash -c "ulimit -f 64; \"$BULWARK\" --root \"$BW_ROOT\" sandbox -- true 2>&1; echo rc=\$?" 2>&1 | cat)
+	if (( (16#$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24) & 1 )); then
+		expect_eq "hard 64 KB, CAP_SYS_RESOURCE" "rc=0" "$out"
+	else
+		expect_eq "hard 64 KB" "$(printf 'bulwark: sealed runtime copy (CVE-2019-5736): RLIMIT_FSIZE (ulimit -f) is 65536 bytes, below the runtime'"'"'s own size (%s bytes), and cannot be raised: Operation not permitted\nrc=1' "$(stat -c %s "$BULWARK")")" "$out"
+	fi
+}
