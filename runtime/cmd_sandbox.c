@@ -404,6 +404,9 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.keep_master = sg->terminal, .owner = getpid(),
 				.remove_file = run->policy_file,
 				.allow_host_root = sg->host_root};
+	/* The watchdog keeps --timeout too, 2 s after the owner would, for an owner that cannot
+	 * (stopped). */
+	o.lifetime_ms = run->timeout_ms > 0 ? run->timeout_ms + 2000 : 0;
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);

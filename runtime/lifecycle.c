@@ -391,6 +391,9 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		policy_free(&pol);
 		return -1;
 	}
+	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
+	if (o->lifetime_ms > 0 && (lifetime_ms == 0 || o->lifetime_ms < lifetime_ms))
+		lifetime_ms = o->lifetime_ms;
 	if (audit != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (o->remove_file != NULL)
@@ -698,8 +701,11 @@ int lifecycle_wait_raw(pid_t pid, int pidfd, int master, int64_t timeout_ms, boo
 			struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
 			if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 				break;
-			if (p[0].revents & POLLIN)
+			if (p[0].revents & POLLIN) {
+				/* Stopped past the deadline, we find it killed by the watchdog. */
+				expired = deadline > 0 && console_now_ms() >= deadline;
 				break;
+			}
 			struct signalfd_siginfo si;
 			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo != SIGWINCH)

@@ -24,6 +24,7 @@ struct create_opts {
 	pid_t owner;              /* sandbox: release the container when this process dies */
 	const char *remove_file;  /* a file of the caller's to delete with the container */
 	bool allow_host_root;     /* sandbox: root.path may be the host's "/" (mounted read-only) */
+	int64_t lifetime_ms;      /* sandbox: the watchdog's deadline too (0: the config's) */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */

@@ -248,3 +248,65 @@ test_teardown_file_size_limit_never_kills_silently() {
 		expect_eq "hard 64 KB" "$(printf 'bulwark: sealed runtime copy (CVE-2019-5736): RLIMIT_FSIZE (ulimit -f) is 65536 bytes, below the runtime'"'"'s own size (%s bytes), and cannot be raised: Operation not permitted\nrc=1' "$(stat -c %s "$BULWARK")")" "$out"
 	fi
 }
+
+# From another pid namespace every recorded pid looks dead: `list` and the next sandbox's sweep
+# there must leave a live sandbox alone (and still list it).
+test_teardown_sweep_from_another_pid_namespace_leaves_live_sandboxes() {
+	td_start
+	out=$(unshare -p -f --mount-proc "$BULWARK" --root "$BW_ROOT" list -q)
+	expect_contains "list from another pid namespace" "$TD_ID" "$out"
+	unshare -p -f --mount-proc "$BULWARK" --root "$BW_ROOT" sandbox -- true || fail "sandbox from another pid namespace failed"
+	sleep 0.3
+	td_alive "$TD_MAIN" && td_alive "$TD_INIT" && td_alive "$TD_WD" || fail "the sandbox was torn down from another pid namespace"
+	[ -e "$BW_ROOT/$TD_ID/state.json" ] || fail "its state was removed"
+	expect_contains "list from its own pid namespace" "$TD_ID" "$(bw list -q)"
+	kill -KILL "$TD_MAIN"
+	td_gone_by "$(date +%s%N)" "owner killed"
+	td_finish "owner killed"
+}
+
+# A stopped owner does not stop the --timeout: its watchdog keeps the deadline (2 s later).
+test_teardown_timeout_holds_when_the_owner_is_stopped() {
+	td_start --timeout 2s
+	kill -STOP "$TD_MAIN"
+	t0=$(date +%s%N)
+	for _ in $(seq 120); do td_procs_gone && break; sleep 0.05; done
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	kill -CONT "$TD_MAIN"
+	td_procs_gone || fail "the sandbox outlived its --timeout by 4 s while its owner was stopped"
+	rc=0; wait "$TD_MAIN" || rc=$?
+	expect_eq "owner's exit status" 124 "$rc"
+	td_nothing_left "owner stopped"
+}
+
+# A stopped watchdog counts as dead: `list` kills it and starts a replacement that keeps the
+# deadline, or, past the deadline, releases the container.
+test_teardown_lifetime_holds_when_the_watchdog_is_stopped() {
+	b=$(new_bundle td-stop-late)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"1s"} | .process.args=["sleep","60"]'
+	bw run -d --bundle "$b" td-stop-late </dev/null >/dev/null 2>&1 || fail "run -d td-stop-late"
+	TD_ID=td-stop-late
+	w=$(td_wd)
+	kill -STOP "$w"
+	sleep 1.3
+	case "$(bw list -q)" in *td-stop-late*) fail "listed past its lifetime" ;; esac
+	[ ! -e "$BW_ROOT/td-stop-late" ] || fail "td-stop-late outlived its lifetime"
+	for _ in $(seq 40); do td_alive "$w" || break; sleep 0.05; done
+	td_alive "$w" && fail "the stopped watchdog was left"
+
+	b=$(new_bundle td-stop-det)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"2s"} | .process.args=["sleep","60"]'
+	bw run -d --bundle "$b" td-stop-det </dev/null >/dev/null 2>&1 || fail "run -d td-stop-det"
+	TD_ID=td-stop-det
+	w=$(td_wd)
+	kill -STOP "$w"
+	t0=$(date +%s%N)
+	bw list -q >/dev/null
+	w2=$(td_wd)
+	[ "$w2" != "$w" ] && td_alive "$w2" || fail "no replacement for the stopped watchdog"
+	for _ in $(seq 40); do td_alive "$w" || break; sleep 0.05; done
+	td_alive "$w" && fail "the stopped watchdog was left"
+	for _ in $(seq 80); do [ -e "$BW_ROOT/td-stop-det" ] || break; sleep 0.05; done
+	[ ! -e "$BW_ROOT/td-stop-det" ] || fail "detached container outlived its lifetime"
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500 ] || fail "released before its deadline"
+}
