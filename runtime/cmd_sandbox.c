@@ -372,6 +372,21 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The command is the child of bulwark's pid 1 (init_reaper.c), which reports its wait status
+ * before exiting: the report and our exit status are the command's, as if it were pid 1. Closes
+ * status_fd. */
+static void payload_status(int status_fd, struct sandbox_run *run, int *status)
+{
+	int ws;
+	if (status_fd < 0)
+		return;
+	if (*status >= 0 && !run->rep.timed_out && read(status_fd, &ws, sizeof(ws)) == sizeof(ws)) {
+		run->rep.wait_status = ws;
+		*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+	}
+	close(status_fd);
+}
+
 static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
 		       struct bw_error *err)
 {
@@ -421,6 +436,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		lifecycle_teardown(cr.c, &e2);
 		container_free(cr.c);
 		close(cr.pidfd);
+		if (cr.status_fd >= 0)
+			close(cr.status_fd);
 		return -1;
 	}
 	run->rep.started = true;
@@ -447,6 +464,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, cr.master, run->timeout_ms,
 					&run->rep.timed_out, &run->rep.wait_status, err);
 	watchdog_guard_stop(guard);
+	payload_status(cr.status_fd, run, &status);
 	run->rep.wall_ms = mono_ms() - t0;
 	if (run->rep.timed_out)
 		log_warn("sandbox: killed at the --timeout deadline");

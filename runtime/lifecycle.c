@@ -369,6 +369,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	struct container *c = NULL;
 	struct cg_manager *cg = NULL;
 	int fifo = -1, r = -1;
+	_cleanup_close_ int status_rd = -1, status_wr = -1;
 
 	spawn_config_init(&cfg);
 	if (!spec->has_process)
@@ -439,11 +440,24 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.console_socket = o->console_socket;
 	cfg.keep_master = o->keep_master;
 	cfg.die_with_parent = o->owner > 0;
+	if (o->owner > 0) {
+		int sp[2];
+		if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) {
+			bw_fail(err, errno, "pipe for the sandbox's exit status");
+			goto fail;
+		}
+		status_rd = sp[0];
+		status_wr = sp[1];
+		cfg.status_fd = status_wr;
+	}
 	cfg.cg = cg;
 	cfg.on_started = on_started;
 	cfg.cb_ctx = &cc;
 	if (spawn_container_process(&cfg, &res, err) < 0)
 		goto fail;
+	/* Only the sandbox's pid 1 may write: EOF then means it died without reporting. */
+	if (status_wr >= 0)
+		close(steal_fd(&status_wr));
 	if (want_fw && network_setup(g, c, &cfg, res.pid, &pol, audit, err) < 0)
 		goto fail_killed;
 	if (watchdog_start(g, c, res.pidfd, lifetime_ms, o->owner, err) < 0)
@@ -462,6 +476,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	out->pid = res.pid;
 	out->pidfd = res.pidfd;
 	out->master = res.master;
+	out->status_fd = steal_fd(&status_rd);
 	c = NULL;
 	r = 0;
 	goto done;
@@ -506,7 +521,7 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	out->pidfd = out->master = -1;
+	out->pidfd = out->master = out->status_fd = -1;
 	if (container_validate_id(o->id, err) < 0)
 		return -1;
 	if (resolve_bundle(o->bundle, &bundle, err) < 0)

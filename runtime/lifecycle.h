@@ -42,6 +42,8 @@ struct created {
 	pid_t pid;
 	int pidfd;  /* valid in the creating process */
 	int master; /* keep_master */
+	/* owner (sandbox): the read end the payload's wait status comes through, else -1 */
+	int status_fd;
 };
 
 int lifecycle_create(const struct global_opts *g, const struct create_opts *o, struct created *out,

@@ -36,6 +36,7 @@ void spawn_config_init(struct spawn_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->fifo_fd = -1;
 	cfg->target_pidfd = -1;
+	cfg->status_fd = -1;
 	for (int t = 0; t < OCI_NS_NTYPES; t++)
 		cfg->ns_fds[t] = -1;
 }

@@ -310,3 +310,45 @@ test_teardown_lifetime_holds_when_the_watchdog_is_stopped() {
 	[ ! -e "$BW_ROOT/td-stop-det" ] || fail "detached container outlived its lifetime"
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500 ] || fail "released before its deadline"
 }
+
+# The command cannot switch off the backstop: pid 1 of the sandbox is bulwark's own init, so
+# prctl(PR_SET_PDEATHSIG, 0) in the command only concerns the command. Owner and watchdog
+# SIGKILLed together (one cgroup kill of a CI job): the sandbox still ends within 2 s.
+test_teardown_payload_cannot_switch_off_the_death_signal() {
+	local TD_CMD='exec /usr/bin/python3 -c "import ctypes, os; ctypes.CDLL(None).prctl(1, 0, 0, 0, 0); os.execvp(\"sleep\", [\"sleep\", \"60\"])"'
+	td_start
+	sleep 0.5
+	kill -KILL "$TD_MAIN" "$TD_WD"
+	td_gone_by "$(date +%s%N)" "PR_SET_PDEATHSIG cleared by the command, owner and watchdog killed"
+	wait "$TD_MAIN" 2>/dev/null || true
+	bw list -q >/dev/null
+	td_nothing_left "owner and watchdog killed"
+}
+
+# Inside: pid 1 is bulwark's init (non-dumpable, not the command), the command its child; what
+# the owner reports is the command's exit, exactly: code, or 128 + signal and the signal's name.
+test_teardown_sandbox_init_is_ours_and_reports_the_command_exactly() {
+	out=$(bw sandbox -- sh -c 'echo "$$ $PPID $(cat /proc/1/comm)"; cat /proc/1/environ >/dev/null 2>&1 || echo non-dumpable')
+	expect_eq "pid, parent, pid 1's name" "$(printf '2 1 bulwark-init\nnon-dumpable')" "$out"
+	for c in "exit 7:7:null" "kill -TERM \$\$:143:SIGTERM" "kill -SEGV \$\$:139:SIGSEGV" "kill -KILL \$\$:137:SIGKILL" "exit 0:0:null"; do
+		rc=0
+		bw sandbox --report "$WORK/rep.json" -- sh -c "${c%%:*}" || rc=$?
+		expect_eq "exit status of '${c%%:*}'" "$(echo "$c" | cut -d: -f2)" "$rc"
+		expect_eq "report of '${c%%:*}'" "$(echo "$c" | cut -d: -f2) $(echo "$c" | cut -d: -f3)" "$(jq -r '"\(.exit_code) \(.signal)"' "$WORK/rep.json")"
+	done
+	# A signal to the owner reaches the command (before, the kernel dropped a SIGTERM to a
+	# namespace init with no handler).
+	"$BULWARK" --root "$BW_ROOT" sandbox -- sleep 30 </dev/null >/dev/null 2>&1 &
+	owner=$!
+	sleep 1
+	kill -TERM "$owner"
+	rc=0; timeout 5 tail --pid="$owner" -f /dev/null || rc=$?
+	[ "$rc" = 0 ] || fail "SIGTERM to the owner did not end sleep"
+	rc=0; wait "$owner" || rc=$?
+	expect_eq "exit status of sleep on SIGTERM" 143 "$rc"
+	# A timeout is still a timeout.
+	rc=0
+	bw sandbox --timeout 1s --report "$WORK/rep.json" -- sleep 30 2>/dev/null || rc=$?
+	expect_eq "timeout exit status" 124 "$rc"
+	expect_eq "timeout report" "124 SIGKILL true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/rep.json")"
+}
