@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -13,6 +15,12 @@
 
 pid_t init_reaper_fork(sigset_t *old)
 {
+	/* The command leads a session of its own, as it did as pid 1; our controlling terminal
+	 * (process.terminal) becomes its. Given up first: the SIGHUP and SIGCONT this sends to
+	 * our group are dropped (default action, namespace init). */
+	bool ctty = isatty(STDIN_FILENO) && tcgetsid(STDIN_FILENO) == getsid(0);
+	if (ctty)
+		ioctl(STDIN_FILENO, TIOCNOTTY);
 	sigset_t all;
 	sigfillset(&all);
 	/* Blocked before the fork: a signal sent meanwhile waits for the signalfd. */
@@ -26,12 +34,9 @@ pid_t init_reaper_fork(sigset_t *old)
 	}
 	if (pid > 0)
 		return pid;
-	/* Terminal signals (^C, ^Z) go to the payload's group, not to pid 1 as well. SIGTTOU is
-	 * blocked here, so tcsetpgrp from the new background group is allowed. */
-	pid_t pgrp = getpgrp();
-	setpgid(0, 0);
-	if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == pgrp)
-		tcsetpgrp(STDIN_FILENO, getpid());
+	setsid();
+	if (ctty)
+		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 	sigprocmask(SIG_SETMASK, old, NULL);
 	return 0;
 }

@@ -6,10 +6,10 @@
 #include <signal.h>
 #include <sys/types.h>
 
-/* Blocks every signal (saving the old mask in *old) and forks. In the child (0 returned): its
- * own process group, made the terminal's foreground group if stdin is our controlling
- * terminal, signal mask *old again; the caller execs the payload. In the parent: the child's
- * pid, or -1 with errno set (the mask is restored then). */
+/* Blocks every signal (saving the old mask in *old) and forks. In the child (0 returned): a
+ * session of its own, with our controlling terminal if we had one (we give it up), signal mask
+ * *old again; the caller execs the payload. In the parent: the child's pid, or -1 with errno
+ * set (the mask is restored then). */
 pid_t init_reaper_fork(sigset_t *old);
 
 /* The parent's side, as pid 1 of the sandbox, never returning: PR_SET_PDEATHSIG(SIGKILL) armed
