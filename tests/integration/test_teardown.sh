@@ -352,3 +352,14 @@ test_teardown_sandbox_init_is_ours_and_reports_the_command_exactly() {
 	expect_eq "timeout exit status" 124 "$rc"
 	expect_eq "timeout report" "124 SIGKILL true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/rep.json")"
 }
+
+# With -t the command leads its own session on the sandbox's terminal, pid 1 outside it: ^C
+# typed on the caller's terminal interrupts the command (as pid 1, sleep ignored it).
+test_teardown_sandbox_tty_interrupt_reaches_the_command() {
+	command -v script >/dev/null || fail "script(1) is needed"
+	t0=$(date +%s)
+	rc=0
+	(sleep 2; printf '\003'; sleep 4) | timeout 12 script -qec "\"$BULWARK\" --root \"$BW_ROOT\" sandbox -t -- sleep 30" /dev/null >/dev/null || rc=$?
+	expect_eq "exit status after ^C" 130 "$rc"
+	[ $(( $(date +%s) - t0 )) -le 8 ] || fail "^C did not end the command"
+}
