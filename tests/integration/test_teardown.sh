@@ -363,3 +363,22 @@ test_teardown_sandbox_tty_interrupt_reaches_the_command() {
 	expect_eq "exit status after ^C" 130 "$rc"
 	[ $(( $(date +%s) - t0 )) -le 8 ] || fail "^C did not end the command"
 }
+
+# `list` hides a container only once its teardown succeeded: one whose state cannot be removed
+# (an immutable file in it) is still listed, until `delete --force` releases what is left.
+test_teardown_list_shows_what_it_could_not_release() {
+	td_start
+	kill -KILL "$TD_MAIN" "$TD_WD"
+	td_gone_by "$(date +%s%N)" "owner and watchdog killed"
+	wait "$TD_MAIN" 2>/dev/null || true
+	touch "$BW_ROOT/$TD_ID/pin"
+	chattr +i "$BW_ROOT/$TD_ID/pin" || fail "chattr +i on the state root's filesystem"
+	trap 'chattr -i "$BW_ROOT/$TD_ID/pin" 2>/dev/null || true' EXIT
+	out=$(bw list -q 2>/dev/null)
+	chattr -i "$BW_ROOT/$TD_ID/pin"
+	expect_contains "list while its teardown fails" "$TD_ID" "$out"
+	bw delete --force "$TD_ID" || fail "delete --force"
+	out=$(bw list -q)
+	case "$out" in *"$TD_ID"*) fail "still listed once released: $out" ;; esac
+	td_nothing_left "released by delete --force"
+}
