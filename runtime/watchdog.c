@@ -76,6 +76,8 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 		if (deadline > 0) {
 			int64_t left = deadline - watchdog_now_ms();
 			if (left <= 0) {
+				/* First, without the lock: a stopped owner may hold it. */
+				syscall(SYS_pidfd_send_signal, init_fd, SIGKILL, NULL, 0);
 				release(root, id, true, lifetime_ms);
 				_exit(0);
 			}
