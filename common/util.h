@@ -39,7 +39,7 @@ int parse_duration_ms(const char *s, int64_t *out);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 
-/* In a forked child about to exec something that is not us: SIGPIPE back to its default (main
- * ignores it) and no signal blocked (run and sandbox block all for their signalfd), so a hook
- * or helper starts as any program expects. */
+/* In a forked child about to exec something that is not us: SIGPIPE and SIGXFSZ back to their
+ * defaults (main ignores them) and no signal blocked (run and sandbox block all for their
+ * signalfd), so a hook or helper starts as any program expects. */
 void sig_reset_for_exec(void);

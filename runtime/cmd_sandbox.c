@@ -405,6 +405,21 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The command is the child of bulwark's pid 1 (init_reaper.c), which reports its wait status
+ * before exiting: the report and our exit status are the command's, as if it were pid 1. Closes
+ * status_fd. */
+static void payload_status(int status_fd, struct sandbox_run *run, int *status)
+{
+	int ws;
+	if (status_fd < 0)
+		return;
+	if (*status >= 0 && !run->rep.timed_out && read(status_fd, &ws, sizeof(ws)) == sizeof(ws)) {
+		run->rep.wait_status = ws;
+		*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+	}
+	close(status_fd);
+}
+
 static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
 		       struct bw_error *err)
 {
@@ -446,6 +461,9 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.allow_host_root = sg->host_root,
 				.stdio = &sio,
 				.stdio_relay = true};
+	/* The watchdog keeps --timeout too, 2 s after the owner would, for an owner that cannot
+	 * (stopped). */
+	o.lifetime_ms = run->timeout_ms > 0 ? run->timeout_ms + 2000 : 0;
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
@@ -462,6 +480,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		lifecycle_teardown(cr.c, &e2);
 		container_free(cr.c);
 		close(cr.pidfd);
+		if (cr.status_fd >= 0)
+			close(cr.status_fd);
 		return -1;
 	}
 	run->rep.started = true;
@@ -490,6 +510,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 					&run->rep.wait_status, err);
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
+	payload_status(cr.status_fd, run, &status);
 	run->rep.wall_ms = mono_ms() - t0;
 	if (run->rep.timed_out)
 		log_warn("sandbox: killed at the --timeout deadline");

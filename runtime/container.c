@@ -305,13 +305,81 @@ int container_helper_pidfd(struct container *c, const char *tag)
 	return -1;
 }
 
+/* /proc/<pid>/stat field 3; 0 if unreadable. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+
+int container_helper_check(struct container *c, const char *tag)
+{
+	pid_t pid;
+	uint64_t start;
+	bool unknown = false;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start))
+			continue;
+		_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (fd < 0 && errno != ESRCH)
+			unknown = true; /* out of fds, a seccomp refusal: not a death */
+		if (fd >= 0 && proc_start_time(pid) == start)
+			return 1;
+	}
+	return unknown ? -1 : 0;
+}
+
 bool container_helper_alive(struct container *c, const char *tag)
 {
-	int fd = container_helper_pidfd(c, tag);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
+	return container_helper_check(c, tag) != 0;
+}
+
+bool container_helper_stopped(struct container *c, const char *tag)
+{
+	pid_t pid;
+	uint64_t start;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start))
+			continue;
+		char st = proc_state(pid);
+		if ((st == 'T' || st == 't') && proc_start_time(pid) == start)
+			return true;
+	}
+	return false;
+}
+
+/* The pid namespace pids in the state belong to: the creator's. */
+static bool own_pidns(struct stat *st)
+{
+	return stat("/proc/self/ns/pid", st) == 0;
+}
+
+void container_record_pidns(struct container *c)
+{
+	struct stat st;
+	if (own_pidns(&st))
+		strv_push_take(&c->state.cleanup,
+			       xasprintf("pidns:%" PRIu64 ":%" PRIu64, (uint64_t)st.st_dev,
+					 (uint64_t)st.st_ino));
+}
+
+bool container_same_pidns(const struct container *c)
+{
+	struct stat st;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+		uint64_t dev, ino;
+		if (sscanf(c->state.cleanup[i], "pidns:%" SCNu64 ":%" SCNu64, &dev, &ino) != 2)
+			continue;
+		return own_pidns(&st) && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+	}
+	return true; /* recorded before pid namespaces were: as before */
 }
 
 void container_replace_helper(struct container *c, const char *tag, pid_t pid, uint64_t start)

@@ -47,6 +47,16 @@ void container_stop_helper(struct container *c, const char *tag, int sig, int wa
 /* A pidfd of the recorded helper if it still runs (its start time matches), else -1. */
 int container_helper_pidfd(struct container *c, const char *tag);
 bool container_helper_alive(struct container *c, const char *tag);
+/* 1: the recorded helper runs; 0: it is gone; -1: cannot tell (pidfd_open failed otherwise
+ * than ESRCH). "Cannot tell" is never "dead": container_helper_alive counts it as alive. */
+int container_helper_check(struct container *c, const char *tag);
+/* The recorded helper runs but is stopped or traced (/proc/<pid>/stat state T or t). */
+bool container_helper_stopped(struct container *c, const char *tag);
+/* The pids in the state are the creator's pid namespace's: recorded as "pidns:<dev>:<ino>" of
+ * its /proc/self/ns/pid (not saved); same: whether the caller's is that one (true when none is
+ * recorded, false when the caller's cannot be read). */
+void container_record_pidns(struct container *c);
+bool container_same_pidns(const struct container *c);
 /* Forget every recorded helper of that tag and record this one instead (not saved). */
 void container_replace_helper(struct container *c, const char *tag, pid_t pid, uint64_t start);
 

@@ -20,6 +20,7 @@
 #include "netns/ns.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
+#include "runtime/init_reaper.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/spawn.h"
@@ -313,11 +314,12 @@ static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
  * copy would keep the container locked) are closed first; only what the init needs stays. */
 static void close_inherited_fds(const struct spawn_config *cfg, int sock)
 {
-	int keep[OCI_NS_NTYPES + 4], n = 0;
+	int keep[OCI_NS_NTYPES + 5], n = 0;
 	keep[n++] = sock;
 	keep[n++] = cfg->fifo_fd;
 	keep[n++] = cfg->target_pidfd;
 	keep[n++] = log_fd();
+	keep[n++] = cfg->status_fd;
 	for (int t = 0; t < OCI_NS_NTYPES; t++)
 		keep[n++] = cfg->ns_fds[t];
 	unsigned int from = 3 + (unsigned int)cfg->preserve_fds;
@@ -361,6 +363,30 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
 	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",
 		log_quote(q, sizeof(q), cfg->process->args[0]), strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* A sandbox's pid 1 stays bulwark's (init_reaper.c): the payload is its child, under the same
+ * Landlock domain, credentials and capability sets; only the child loads the container's
+ * filter, right before its execve. */
+static void __attribute__((noreturn))
+exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
+{
+	struct bw_error err = {0};
+	sigset_t old;
+	pid_t pid = init_reaper_fork(&old);
+	if (pid == 0) {
+		close(cfg->status_fd);
+		exec_under_filter(cfg, exe, load, held);
+	}
+	if (pid < 0) {
+		bw_fail(&err, errno, "fork the sandbox's command");
+		init_die(&err);
+	}
+	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0) {
+		kill(pid, SIGKILL);
+		init_die(&err);
+	}
+	init_reaper_serve(pid, cfg->status_fd);
 }
 
 void init_main(struct spawn_config *cfg, int sock)
@@ -442,5 +468,7 @@ void init_main(struct spawn_config *cfg, int sock)
 			init_die(&err);
 	}
 	close(sock);
+	if (cfg->status_fd >= 0 && !cfg->is_exec)
+		exec_under_reaper(cfg, exe, late, held);
 	exec_under_filter(cfg, exe, late, held);
 }

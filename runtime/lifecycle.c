@@ -421,6 +421,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	struct container *c = NULL;
 	struct cg_manager *cg = NULL;
 	int fifo = -1, r = -1;
+	_cleanup_close_ int status_rd = -1, status_wr = -1;
 
 	spawn_config_init(&cfg);
 	if (!spec->has_process)
@@ -446,6 +447,9 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		return -1;
 	}
 	rootfs = root.path;
+	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
+	if (o->lifetime_ms > 0 && (lifetime_ms == 0 || o->lifetime_ms < lifetime_ms))
+		lifetime_ms = o->lifetime_ms;
 	if (audit != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (o->remove_file != NULL)
@@ -499,6 +503,16 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.console_socket = o->console_socket;
 	cfg.keep_master = o->keep_master;
 	cfg.die_with_parent = o->owner > 0;
+	if (o->owner > 0) {
+		int sp[2];
+		if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) {
+			bw_fail(err, errno, "pipe for the sandbox's exit status");
+			goto fail;
+		}
+		status_rd = sp[0];
+		status_wr = sp[1];
+		cfg.status_fd = status_wr;
+	}
 	cfg.cg = cg;
 	cfg.on_started = on_started;
 	cfg.cb_ctx = &cc;
@@ -508,6 +522,9 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (r < 0)
 		goto fail;
 	r = -1;
+	/* Only the sandbox's pid 1 may write: EOF then means it died without reporting. */
+	if (status_wr >= 0)
+		close(steal_fd(&status_wr));
 	if (want_fw && network_setup(g, c, &cfg, res.pid, &pol, audit, err) < 0)
 		goto fail_killed;
 	if (watchdog_start(g, c, res.pidfd, lifetime_ms, o->owner, err) < 0)
@@ -526,6 +543,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	out->pid = res.pid;
 	out->pidfd = res.pidfd;
 	out->master = res.master;
+	out->status_fd = steal_fd(&status_rd);
 	c = NULL;
 	r = 0;
 	goto done;
@@ -571,7 +589,7 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	out->pidfd = out->master = -1;
+	out->pidfd = out->master = out->status_fd = -1;
 	if (container_validate_id(o->id, err) < 0)
 		return -1;
 	if (resolve_bundle(o->bundle, &bundle, err) < 0)
@@ -771,8 +789,11 @@ int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_
 			struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
 			if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 				break;
-			if (p[0].revents & POLLIN)
+			if (p[0].revents & POLLIN) {
+				/* Stopped past the deadline, we find it killed by the watchdog. */
+				expired = deadline > 0 && console_now_ms() >= deadline;
 				break;
+			}
 			struct signalfd_siginfo si;
 			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
 				if (si.ssi_signo != SIGWINCH)

@@ -34,6 +34,7 @@ struct create_opts {
 	 * (stdio_guard.h): by pipes the caller relays when stdio_relay, else by /dev/null. */
 	struct stdio_guard *stdio;
 	bool stdio_relay;
+	int64_t lifetime_ms;	 /* sandbox: the watchdog's deadline too (0: the config's) */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */
@@ -51,6 +52,8 @@ struct created {
 	pid_t pid;
 	int pidfd;  /* valid in the creating process */
 	int master; /* keep_master */
+	/* owner (sandbox): the read end the payload's wait status comes through, else -1 */
+	int status_fd;
 };
 
 int lifecycle_create(const struct global_opts *g, const struct create_opts *o, struct created *out,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,13 +71,34 @@ static int reexec_sealed(char **argv, struct bw_error *err)
 	_cleanup_close_ int mfd = memfd_create("bulwark", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): memfd_create");
+	/* A caller's `ulimit -f` below our size would end the copy in EFBIG: lifted for the copy
+	 * only (soft up to hard, and hard up to our size where we may), then put back for
+	 * everything we start. */
+	struct rlimit fsize, lifted;
+	if (getrlimit(RLIMIT_FSIZE, &fsize) < 0)
+		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): getrlimit");
+	lifted.rlim_max = fsize.rlim_max;
+	if (lifted.rlim_max != RLIM_INFINITY && lifted.rlim_max < (rlim_t)st.st_size)
+		lifted.rlim_max = (rlim_t)st.st_size;
+	lifted.rlim_cur = lifted.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &lifted) < 0)
+		return bw_fail(
+		    err, errno,
+		    "sealed runtime copy (CVE-2019-5736): RLIMIT_FSIZE (ulimit -f) is %llu "
+		    "bytes, below the runtime's own size (%lld bytes), and cannot be raised",
+		    (unsigned long long)fsize.rlim_max, (long long)st.st_size);
 	off_t off = 0;
 	while (off < st.st_size) {
 		ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
-		if (n <= 0)
+		if (n <= 0) {
+			setrlimit(RLIMIT_FSIZE, &fsize);
 			return bw_fail(err, n < 0 ? errno : EIO,
 				       "sealed runtime copy (CVE-2019-5736): copy");
+		}
 	}
+	if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+		return bw_fail(err, errno,
+			       "sealed runtime copy (CVE-2019-5736): restore RLIMIT_FSIZE");
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): seal");
 	fexecve(mfd, argv, environ);
@@ -168,6 +190,9 @@ int main(int argc, char **argv)
 	 * (state, cgroup and an init left behind). Writes fail with EPIPE instead. Whatever we
 	 * exec gets the default back (hooks, helpers, ps; the init resets every signal). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise a caller's `ulimit -f`: a write past it fails with EFBIG, never a silent death.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 
 	/* A watchdog re-executes us under its own name (runtime/watchdog.c). */
 	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)

@@ -38,6 +38,7 @@ void spawn_config_init(struct spawn_config *cfg)
 	cfg->target_pidfd = -1;
 	for (int i = 0; i < 3; i++)
 		cfg->stdio[i] = -1;
+	cfg->status_fd = -1;
 	for (int t = 0; t < OCI_NS_NTYPES; t++)
 		cfg->ns_fds[t] = -1;
 }

@@ -35,6 +35,8 @@ struct spawn_config {
 	const char *console_socket;
 	bool keep_master; /* run -t without a socket: the parent relays */
 	bool die_with_parent; /* sandbox: the init is SIGKILLed when its creator dies */
+	int status_fd; /* sandbox: pid 1 is bulwark's (init_reaper.h) and reports the payload's
+			* wait status here; -1: the payload is pid 1 */
 	struct caps_plan caps;
 	struct seccomp_prog *seccomp; /* NULL: none */
 	/* The tty guard (seccomp_tty_guard_for_spec), loaded before `seccomp`; filter NULL: none.

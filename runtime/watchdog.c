@@ -76,6 +76,8 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 		if (deadline > 0) {
 			int64_t left = deadline - watchdog_now_ms();
 			if (left <= 0) {
+				/* First, without the lock: a stopped owner may hold it. */
+				syscall(SYS_pidfd_send_signal, init_fd, SIGKILL, NULL, 0);
 				release(root, id, true, lifetime_ms);
 				_exit(0);
 			}
@@ -232,6 +234,7 @@ int watchdog_start(const struct global_opts *g, struct container *c, int init_pi
 	/* Saved with the rest of the state at the end of create (one write on the hot path). A
 	 * replacement watchdog, and the sweep of orphans, read them back. */
 	container_record_helper(c, "watchdog", w.pid, w.start);
+	container_record_pidns(c);
 	if (owner > 0)
 		container_record_helper(c, "owner", owner, 0);
 	if (deadline > 0)
@@ -369,15 +372,31 @@ void watchdog_guard_stop(struct watchdog_guard *gd)
 	free(gd);
 }
 
+/* The recorded owner's pid, 0 if none. */
+static pid_t recorded_owner(const struct container *c)
+{
+	int pid;
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+		if (sscanf(c->state.cleanup[i], "owner:%d:", &pid) == 1 && pid > 1)
+			return pid;
+	return 0;
+}
+
 int watchdog_sweep(struct container *c)
 {
+	/* The pids in the state are the creator's pid namespace's: seen from another one, every
+	 * helper would look dead. */
+	if (!container_same_pidns(c))
+		return 0;
+	/* A stopped (or traced) watchdog keeps no deadline: it counts as dead, and is killed so
+	 * that it cannot wake up next to its replacement. */
+	if (container_helper_stopped(c, "watchdog"))
+		container_stop_helper(c, "watchdog", SIGKILL, 1000);
 	if (container_helper_alive(c, "watchdog"))
 		return 0;
 	int64_t lifetime_ms, deadline = recorded_deadline(c, &lifetime_ms);
-	bool has_owner = false;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		has_owner |= str_has_prefix(c->state.cleanup[i], "owner:");
-	bool orphan = has_owner && !container_helper_alive(c, "owner");
+	pid_t owner = recorded_owner(c);
+	bool orphan = owner > 0 && container_helper_check(c, "owner") == 0;
 	bool expired = deadline > 0 && watchdog_now_ms() >= deadline;
 	struct bw_error e = {0};
 	if (orphan || expired) {
@@ -386,13 +405,14 @@ int watchdog_sweep(struct container *c)
 			audit_int(a, "lifetime_ms", lifetime_ms);
 			audit_commit_warn(a, lifecycle_audit_path(NULL, c));
 		}
-		lifecycle_teardown(c, &e);
-		return 1;
+		/* Only a container that is really gone stops being listed. */
+		return lifecycle_teardown(c, &e) == 0 ? 1 : 0;
 	}
-	/* A detached container's lifetime watchdog was killed: its deadline still holds. */
-	int ipfd = deadline > 0 && !has_owner ? container_pidfd(c, NULL) : -1;
+	/* A detached container's lifetime watchdog was killed, or a sandbox's while its owner
+	 * (and with it the owner's guard) is stopped: the deadline and the owner still hold. */
+	int ipfd = deadline > 0 || owner > 0 ? container_pidfd(c, NULL) : -1;
 	if (ipfd >= 0) {
-		replace_watchdog(c, ipfd, 0);
+		replace_watchdog(c, ipfd, owner);
 		close(ipfd);
 	}
 	return 0;

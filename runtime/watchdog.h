@@ -35,9 +35,9 @@ struct watchdog_guard *watchdog_guard_start(const char *root, const char *id, in
 					    pid_t owner);
 void watchdog_guard_stop(struct watchdog_guard *gd);
 bool watchdog_recorded(const struct container *c);
-/* For a loaded (locked) container: when its watchdog is dead and its owner too, or its
- * lifetime is over, tear it down (returns 1); a detached container whose lifetime watchdog
- * was killed gets a new one. */
+/* For a loaded (locked) container created in the caller's pid namespace: when its watchdog is
+ * dead (or stopped: then killed) and its owner too, or its lifetime is over, tear it down
+ * (returns 1 once torn down; 0 if that failed); otherwise a dead watchdog is replaced. */
 int watchdog_sweep(struct container *c);
 /* watchdog_sweep over every container of the state root whose lock is free right now. */
 void watchdog_sweep_root(const char *root);

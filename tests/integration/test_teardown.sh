@@ -229,3 +229,156 @@ test_teardown_lifetime_holds_when_the_watchdog_is_killed() {
 	[ ! -e "$BW_ROOT/td-life-det" ] || fail "detached container outlived its lifetime"
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500 ] || fail "released before its deadline"
 }
+
+# A caller's `ulimit -f` never kills bulwark silently by SIGXFSZ (rc 153) at the sealed self-copy:
+# under a soft limit the copy lifts it for itself and the command gets the caller's limit back;
+# a hard limit it may not raise, or a state file that cannot be written, fails with one line
+# naming the limit. Output goes through pipes: the limit covers regular files only.
+test_teardown_file_size_limit_never_kills_silently() {
+	out=$(bash -c "ulimit -S -f 64; \"$BULWARK\" --root \"$BW_ROOT\" sandbox -- sh -c 'ulimit -f' 2>&1; echo rc=\$?" 2>&1 | cat)
+	expect_eq "soft 64 KB" "$(printf '128\nrc=0')" "$out"
+	out=$(bash -c "ulimit -S -f 0; \"$BULWARK\" --root \"$BW_ROOT\" sandbox -- true 2>&1; echo rc=\$?" 2>&1 | cat)
+	case "$out" in *rc=153* | *"size limit"*) fail "soft 0: killed by SIGXFSZ: $out" ;; esac
+	expect_contains "soft 0" "File too large" "$out"
+	# A hard limit below our size: raised for the copy with CAP_SYS_RESOURCE, else refused.
+	out=$(bash -c "ulimit -f 64; \"$BULWARK\" --root \"$BW_ROOT\" sandbox -- true 2>&1; echo rc=\$?" 2>&1 | cat)
+	if (( (16#$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24) & 1 )); then
+		expect_eq "hard 64 KB, CAP_SYS_RESOURCE" "rc=0" "$out"
+	else
+		expect_eq "hard 64 KB" "$(printf 'bulwark: sealed runtime copy (CVE-2019-5736): RLIMIT_FSIZE (ulimit -f) is 65536 bytes, below the runtime'"'"'s own size (%s bytes), and cannot be raised: Operation not permitted\nrc=1' "$(stat -c %s "$BULWARK")")" "$out"
+	fi
+}
+
+# From another pid namespace every recorded pid looks dead: `list` and the next sandbox's sweep
+# there must leave a live sandbox alone (and still list it).
+test_teardown_sweep_from_another_pid_namespace_leaves_live_sandboxes() {
+	td_start
+	out=$(unshare -p -f --mount-proc "$BULWARK" --root "$BW_ROOT" list -q)
+	expect_contains "list from another pid namespace" "$TD_ID" "$out"
+	unshare -p -f --mount-proc "$BULWARK" --root "$BW_ROOT" sandbox -- true || fail "sandbox from another pid namespace failed"
+	sleep 0.3
+	td_alive "$TD_MAIN" && td_alive "$TD_INIT" && td_alive "$TD_WD" || fail "the sandbox was torn down from another pid namespace"
+	[ -e "$BW_ROOT/$TD_ID/state.json" ] || fail "its state was removed"
+	expect_contains "list from its own pid namespace" "$TD_ID" "$(bw list -q)"
+	kill -KILL "$TD_MAIN"
+	td_gone_by "$(date +%s%N)" "owner killed"
+	td_finish "owner killed"
+}
+
+# A stopped owner does not stop the --timeout: its watchdog keeps the deadline (2 s later).
+test_teardown_timeout_holds_when_the_owner_is_stopped() {
+	td_start --timeout 2s
+	kill -STOP "$TD_MAIN"
+	t0=$(date +%s%N)
+	gone=no
+	for _ in $(seq 120); do td_procs_gone && gone=yes && break; sleep 0.05; done
+	kill -CONT "$TD_MAIN"
+	[ "$gone" = yes ] || fail "the sandbox outlived its --timeout by 4 s while its owner was stopped"
+	rc=0; wait "$TD_MAIN" || rc=$?
+	expect_eq "owner's exit status" 124 "$rc"
+	td_nothing_left "owner stopped"
+}
+
+# A stopped watchdog counts as dead: `list` kills it and starts a replacement that keeps the
+# deadline, or, past the deadline, releases the container.
+test_teardown_lifetime_holds_when_the_watchdog_is_stopped() {
+	b=$(new_bundle td-stop-late)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"1s"} | .process.args=["sleep","60"]'
+	bw run -d --bundle "$b" td-stop-late </dev/null >/dev/null 2>&1 || fail "run -d td-stop-late"
+	TD_ID=td-stop-late
+	w=$(td_wd)
+	kill -STOP "$w"
+	sleep 1.3
+	case "$(bw list -q)" in *td-stop-late*) fail "listed past its lifetime" ;; esac
+	[ ! -e "$BW_ROOT/td-stop-late" ] || fail "td-stop-late outlived its lifetime"
+	for _ in $(seq 40); do td_alive "$w" || break; sleep 0.05; done
+	td_alive "$w" && fail "the stopped watchdog was left"
+
+	b=$(new_bundle td-stop-det)
+	cfg "$b" '.annotations={"run.bulwark.lifetime":"2s"} | .process.args=["sleep","60"]'
+	bw run -d --bundle "$b" td-stop-det </dev/null >/dev/null 2>&1 || fail "run -d td-stop-det"
+	TD_ID=td-stop-det
+	w=$(td_wd)
+	kill -STOP "$w"
+	t0=$(date +%s%N)
+	bw list -q >/dev/null
+	w2=$(td_wd)
+	[ "$w2" != "$w" ] && td_alive "$w2" || fail "no replacement for the stopped watchdog"
+	for _ in $(seq 40); do td_alive "$w" || break; sleep 0.05; done
+	td_alive "$w" && fail "the stopped watchdog was left"
+	for _ in $(seq 80); do [ -e "$BW_ROOT/td-stop-det" ] || break; sleep 0.05; done
+	[ ! -e "$BW_ROOT/td-stop-det" ] || fail "detached container outlived its lifetime"
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 1500 ] || fail "released before its deadline"
+}
+
+# The command cannot switch off the backstop: pid 1 of the sandbox is bulwark's own init, so
+# prctl(PR_SET_PDEATHSIG, 0) in the command only concerns the command. Owner and watchdog
+# SIGKILLed together (one cgroup kill of a CI job): the sandbox still ends within 2 s.
+test_teardown_payload_cannot_switch_off_the_death_signal() {
+	local TD_CMD='exec /usr/bin/python3 -c "import ctypes, os; ctypes.CDLL(None).prctl(1, 0, 0, 0, 0); os.execvp(\"sleep\", [\"sleep\", \"60\"])"'
+	td_start
+	sleep 0.5
+	kill -KILL "$TD_MAIN" "$TD_WD"
+	td_gone_by "$(date +%s%N)" "PR_SET_PDEATHSIG cleared by the command, owner and watchdog killed"
+	wait "$TD_MAIN" 2>/dev/null || true
+	bw list -q >/dev/null
+	td_nothing_left "owner and watchdog killed"
+}
+
+# Inside: pid 1 is bulwark's init (non-dumpable, not the command), the command its child; what
+# the owner reports is the command's exit, exactly: code, or 128 + signal and the signal's name.
+test_teardown_sandbox_init_is_ours_and_reports_the_command_exactly() {
+	out=$(bw sandbox -- sh -c 'echo "$$ $PPID $(cat /proc/1/comm)"; cat /proc/1/environ >/dev/null 2>&1 || echo non-dumpable')
+	expect_eq "pid, parent, pid 1's name" "$(printf '2 1 bulwark-init\nnon-dumpable')" "$out"
+	for c in "exit 7:7:null" "kill -TERM \$\$:143:SIGTERM" "kill -SEGV \$\$:139:SIGSEGV" "kill -KILL \$\$:137:SIGKILL" "exit 0:0:null"; do
+		rc=0
+		bw sandbox --report "$WORK/rep.json" -- sh -c "${c%%:*}" || rc=$?
+		expect_eq "exit status of '${c%%:*}'" "$(echo "$c" | cut -d: -f2)" "$rc"
+		expect_eq "report of '${c%%:*}'" "$(echo "$c" | cut -d: -f2) $(echo "$c" | cut -d: -f3)" "$(jq -r '"\(.exit_code) \(.signal)"' "$WORK/rep.json")"
+	done
+	# A signal to the owner reaches the command (before, the kernel dropped a SIGTERM to a
+	# namespace init with no handler).
+	"$BULWARK" --root "$BW_ROOT" sandbox -- sleep 30 </dev/null >/dev/null 2>&1 &
+	owner=$!
+	sleep 1
+	kill -TERM "$owner"
+	rc=0; timeout 5 tail --pid="$owner" -f /dev/null || rc=$?
+	[ "$rc" = 0 ] || fail "SIGTERM to the owner did not end sleep"
+	rc=0; wait "$owner" || rc=$?
+	expect_eq "exit status of sleep on SIGTERM" 143 "$rc"
+	# A timeout is still a timeout.
+	rc=0
+	bw sandbox --timeout 1s --report "$WORK/rep.json" -- sleep 30 2>/dev/null || rc=$?
+	expect_eq "timeout exit status" 124 "$rc"
+	expect_eq "timeout report" "124 SIGKILL true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/rep.json")"
+}
+
+# With -t the command leads its own session on the sandbox's terminal, pid 1 outside it: ^C
+# typed on the caller's terminal interrupts the command (as pid 1, sleep ignored it).
+test_teardown_sandbox_tty_interrupt_reaches_the_command() {
+	command -v script >/dev/null || fail "script(1) is needed"
+	t0=$(date +%s)
+	rc=0
+	(sleep 2; printf '\003'; sleep 4) | timeout 12 script -qec "\"$BULWARK\" --root \"$BW_ROOT\" sandbox -t -- sleep 30" /dev/null >/dev/null || rc=$?
+	expect_eq "exit status after ^C" 130 "$rc"
+	[ $(( $(date +%s) - t0 )) -le 8 ] || fail "^C did not end the command"
+}
+
+# `list` hides a container only once its teardown succeeded: one whose state cannot be removed
+# (an immutable file in it) is still listed, until `delete --force` releases what is left.
+test_teardown_list_shows_what_it_could_not_release() {
+	td_start
+	kill -KILL "$TD_MAIN" "$TD_WD"
+	td_gone_by "$(date +%s%N)" "owner and watchdog killed"
+	wait "$TD_MAIN" 2>/dev/null || true
+	touch "$BW_ROOT/$TD_ID/pin"
+	chattr +i "$BW_ROOT/$TD_ID/pin" || fail "chattr +i on the state root's filesystem"
+	trap 'chattr -i "$BW_ROOT/$TD_ID/pin" 2>/dev/null || true' EXIT
+	out=$(bw list -q 2>/dev/null)
+	chattr -i "$BW_ROOT/$TD_ID/pin"
+	expect_contains "list while its teardown fails" "$TD_ID" "$out"
+	bw delete --force "$TD_ID" || fail "delete --force"
+	out=$(bw list -q)
+	case "$out" in *"$TD_ID"*) fail "still listed once released: $out" ;; esac
+	td_nothing_left "released by delete --force"
+}

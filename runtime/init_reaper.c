@@ -1,0 +1,83 @@
+/* bulwark's own pid 1 for sandboxes (issue 11 §5): forks the payload, then stays pid 1 with its
+ * death signal armed, forwards signals, reaps orphans and reports the payload's exact wait
+ * status to the owner. No signal handler: everything arrives blocked, through a signalfd. */
+#include "runtime/init_reaper.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+pid_t init_reaper_fork(sigset_t *old)
+{
+	/* The command leads a session of its own, as it did as pid 1; our controlling terminal
+	 * (process.terminal) becomes its. Given up first: the SIGHUP and SIGCONT this sends to
+	 * our group are dropped (default action, namespace init). */
+	bool ctty = isatty(STDIN_FILENO) && tcgetsid(STDIN_FILENO) == getsid(0);
+	if (ctty)
+		ioctl(STDIN_FILENO, TIOCNOTTY);
+	sigset_t all;
+	sigfillset(&all);
+	/* Blocked before the fork: a signal sent meanwhile waits for the signalfd. */
+	sigprocmask(SIG_BLOCK, &all, old);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, old, NULL);
+		errno = e;
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	setsid();
+	if (ctty)
+		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	return 0;
+}
+
+static __attribute__((noreturn)) void report_and_exit(int status, int status_fd)
+{
+	ssize_t n;
+	while ((n = write(status_fd, &status, sizeof(status))) < 0 && errno == EINTR)
+		;
+	/* The owner reads the exact status; the exit code is for anyone else. */
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+void init_reaper_serve(pid_t payload, int status_fd)
+{
+	/* Credential changes may have cleared both; nothing here changes them again. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_NAME, "bulwark-init");
+	sigset_t all;
+	sigfillset(&all);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0) {
+		dprintf(STDERR_FILENO, "bulwark: init: signalfd: %m\n");
+		kill(payload, SIGKILL);
+	}
+	for (;;) {
+		struct signalfd_siginfo si = {.ssi_signo = SIGCHLD};
+		if (sfd >= 0 && read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			kill(payload, (int)si.ssi_signo);
+			continue;
+		}
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, sfd >= 0 ? WNOHANG : 0)) > 0 ||
+		       (pid < 0 && errno == EINTR))
+			if (pid == payload)
+				report_and_exit(status, status_fd);
+		if (pid < 0 && errno == ECHILD)
+			_exit(1); /* cannot happen: the payload is our child until reaped */
+	}
+}

@@ -1,0 +1,20 @@
+/* bulwark's own pid 1 for sandboxes: the payload runs as its child, so nothing the payload
+ * does (prctl(PR_SET_PDEATHSIG, 0), signals, ptrace) can switch off the backstop that ends the
+ * pid namespace with its owner. */
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+/* Blocks every signal (saving the old mask in *old) and forks. In the child (0 returned): a
+ * session of its own, with our controlling terminal if we had one (we give it up), signal mask
+ * *old again; the caller execs the payload. In the parent: the child's pid, or -1 with errno
+ * set (the mask is restored then). */
+pid_t init_reaper_fork(sigset_t *old);
+
+/* The parent's side, as pid 1 of the sandbox, never returning: PR_SET_PDEATHSIG(SIGKILL) armed
+ * and non-dumpable again (after any credential change), every signal it receives forwarded to
+ * the payload, every orphan reaped. When the payload exits, its wait status (an int, as
+ * waitpid gives it) is written to status_fd and pid 1 exits with the shell-style status
+ * (code, or 128 + signal). */
+__attribute__((noreturn)) void init_reaper_serve(pid_t payload, int status_fd);
