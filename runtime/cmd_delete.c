@@ -28,7 +28,7 @@ VERB(delete)
 	r = container_load(cli_state_root(g), argv[consumed], &c, err);
 	if (r == -ENOENT && force) {
 		bw_error_clear(err);
-		return 0;
+		return container_remove_leftover(cli_state_root(g), argv[consumed], err);
 	}
 	if (r < 0)
 		return -1;

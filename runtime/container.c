@@ -426,6 +426,22 @@ int container_remove(struct container *c, struct bw_error *err)
 	return 0;
 }
 
+int container_remove_leftover(const char *root, const char *id, struct bw_error *err)
+{
+	struct stat st;
+	if (container_validate_id(id, err) < 0)
+		return -1;
+	_cleanup_free_ char *dir = fs_path_join(root, id);
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : bw_fail(err, errno, "state of container %s", id);
+	if (!S_ISDIR(st.st_mode))
+		return bw_fail(err, ENOTDIR, "state of container %s", id);
+	if (fs_remove_tree(dir, err) < 0 && err->code != ENOENT)
+		return bw_wrap(err, "remove what is left of container %s", id);
+	bw_error_clear(err);
+	return 0;
+}
+
 void container_free(struct container *c)
 {
 	if (c == NULL)
