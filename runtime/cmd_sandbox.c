@@ -238,6 +238,11 @@ static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_l
 		return bw_fail(err, 0, "%s: not a directory", label);
 	sg->root_path = xstrdup(hp.path);
 	sg->home = fstatat(fd, "home", &st, 0) == 0 ? "/home" : NULL;
+	/* --rootfs / (however spelled) is the default view of the host, with its protections
+	 * (the host's /run and /var/tmp hidden), not a refusal. */
+	struct stat host;
+	if (stat("/", &host) == 0 && host.st_dev == hp.dev && host.st_ino == hp.ino)
+		sg->host_root = true;
 	return 0;
 }
 

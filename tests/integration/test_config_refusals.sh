@@ -310,3 +310,14 @@ test_cfgref_relative_cgroups_path_parents_are_removed_at_delete() {
 	left=$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*/$top*" 2>/dev/null)
 	expect_eq "left after a failed create" "" "$left"
 }
+
+# The refusal is for bundles: `sandbox --rootfs /` (however spelled) is the sandbox's default
+# view of the host, read-only and with the host's /run hidden, as without --rootfs.
+test_cfgref_sandbox_rootfs_slash_is_the_default_view() {
+	local p out
+	for p in / /tmp/..; do
+		out=$(bw sandbox --rootfs "$p" -- sh -c 'ls -A /run | wc -l; touch /etc/x 2>/dev/null || echo ro') ||
+			fail "sandbox --rootfs $p: exit $?"
+		expect_eq "sandbox --rootfs $p" "0 ro" "$(echo $out)"
+	done
+}
