@@ -25,6 +25,19 @@ void create_flag_table(struct create_flags *f, struct cli_opt opts[CREATE_FLAG_C
 	memcpy(opts, t, sizeof(t));
 }
 
+struct create_opts create_opts_from_flags(const struct create_flags *f, const char *id,
+					  struct stdio_guard *stdio)
+{
+	return (struct create_opts){.id = id,
+				    .bundle = f->bundle,
+				    .pid_file = f->pid_file,
+				    .console_socket = f->console,
+				    .no_pivot = f->no_pivot,
+				    .no_new_keyring = f->no_new_keyring,
+				    .preserve_fds = f->preserve,
+				    .stdio = stdio};
+}
+
 void create_flags_free(struct create_flags *f)
 {
 	free(f->bundle);
@@ -56,14 +69,7 @@ VERB(create)
 	}
 	/* Nobody will relay for the container: a terminal of ours becomes /dev/null there. */
 	struct stdio_guard sg = STDIO_GUARD_INIT;
-	struct create_opts o = {.id = argv[consumed],
-				.bundle = f.bundle,
-				.pid_file = f.pid_file,
-				.console_socket = f.console,
-				.no_pivot = f.no_pivot,
-				.no_new_keyring = f.no_new_keyring,
-				.preserve_fds = f.preserve,
-				.stdio = &sg};
+	struct create_opts o = create_opts_from_flags(&f, argv[consumed], &sg);
 	struct created cr;
 	r = lifecycle_create(g, &o, &cr, err);
 	stdio_guard_close(&sg);

@@ -48,16 +48,9 @@ VERB(run)
 	/* Without process.terminal the container never gets our terminal: relayed pipes while
 	 * we wait, /dev/null when detached (stdio_guard.h). */
 	struct stdio_guard sio = STDIO_GUARD_INIT;
-	struct create_opts o = {.id = argv[consumed],
-				.bundle = f.bundle,
-				.pid_file = f.pid_file,
-				.console_socket = f.console,
-				.no_pivot = f.no_pivot,
-				.no_new_keyring = f.no_new_keyring,
-				.preserve_fds = f.preserve,
-				.keep_master = !detach && f.console == NULL,
-				.stdio = &sio,
-				.stdio_relay = !detach};
+	struct create_opts o = create_opts_from_flags(&f, argv[consumed], &sio);
+	o.keep_master = !detach && f.console == NULL;
+	o.stdio_relay = !detach;
 	struct created cr;
 	r = lifecycle_create(g, &o, &cr, err);
 	create_flags_free(&f);

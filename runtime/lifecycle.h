@@ -46,6 +46,10 @@ struct create_flags {
 #define CREATE_FLAG_COUNT 6
 void create_flag_table(struct create_flags *f, struct cli_opt opts[CREATE_FLAG_COUNT]);
 void create_flags_free(struct create_flags *f);
+/* The create_opts that create and run fill from their shared flags, with the stdio guard
+ * (stdio_guard.h) the caller owns. */
+struct create_opts create_opts_from_flags(const struct create_flags *f, const char *id,
+					  struct stdio_guard *stdio);
 
 struct created {
 	struct container *c;
