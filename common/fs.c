@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -103,17 +105,29 @@ int fs_write_file(const char *path, const char *data, struct bw_error *err)
 int fs_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		       struct bw_error *err)
 {
-	_cleanup_free_ char *tmp = NULL;
+	/* The temporary name is random and made with O_EXCL: whoever can write the directory (a
+	 * sandbox's rw workspace holding --report) cannot have planted a FIFO that blocks the
+	 * open, a symlink or a file of its own there in advance. */
 	const char *slash = strrchr(name, '/');
-	if (slash != NULL)
-		tmp = xasprintf("%.*s/.%s.%d", (int)(slash - name), name, slash + 1, (int)getpid());
-	else
-		tmp = xasprintf(".%s.%d", name, (int)getpid());
-
-	_cleanup_close_ int fd =
-		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)tries; /* O_EXCL still holds */
+		free(tmp);
+		if (slash != NULL)
+			tmp = xasprintf("%.*s/.%s.%016" PRIx64, (int)(slash - name), name, slash + 1,
+					rnd);
+		else
+			tmp = xasprintf(".%s.%016" PRIx64, name, rnd);
+		fd = openat(dirfd, tmp,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd < 0 && errno != EEXIST)
+			return bw_fail(err, errno, "create `%s`", tmp);
+	}
 	if (fd < 0)
-		return bw_fail(err, errno, "create `%s`", tmp);
+		return bw_fail(err, EEXIST, "create `%s`", tmp);
 	int r = fs_write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;

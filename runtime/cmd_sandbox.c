@@ -237,7 +237,9 @@ static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_l
 	if (!S_ISDIR(hp.mode))
 		return bw_fail(err, 0, "%s: not a directory", label);
 	sg->root_path = xstrdup(hp.path);
-	sg->home = fstatat(fd, "home", &st, 0) == 0 ? "/home" : NULL;
+	sg->home = fstatat(fd, "home", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)
+		       ? "/home"
+		       : NULL;
 	/* --rootfs / (however spelled) is the default view of the host, with its protections
 	 * (the host's /run and /var/tmp hidden), not a refusal. */
 	struct stat host;

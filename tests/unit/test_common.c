@@ -96,6 +96,30 @@ Test(fs, atomic_write_replaces_and_leaves_no_temp)
 	cr_assert_neq(access(dir, F_OK), 0);
 }
 
+/* Whoever can write the directory (a sandbox's rw workspace holding --report) plants FIFOs and
+ * symlinks at the names a writer would use for its temporary file: the write must neither block
+ * on a FIFO nor write through a link. The old name was ".NAME.<pid>"; plant that and more. */
+Test(fs, atomic_write_is_not_fooled_by_planted_temporary_names, .timeout = 10)
+{
+	char dir[] = "/tmp/bwut.XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	_cleanup_free_ char *fifo = xasprintf("%s/.r.json.%d", dir, (int)getpid());
+	_cleanup_free_ char *link = xasprintf("%s/.r.json", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(symlink("/nonexistent-bwut-target", link), 0);
+	_cleanup_free_ char *f = fs_path_join(dir, "r.json");
+	struct bw_error e = {0};
+	cr_assert_eq(fs_write_atomic(f, "{}", 2, 0600, &e), 0, "%s", e.msg);
+	struct stat st;
+	cr_assert_eq(lstat(f, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_size, 2);
+	cr_assert_eq(lstat(fifo, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "the planted FIFO is left alone");
+	cr_assert_neq(access("/nonexistent-bwut-target", F_OK), 0);
+	cr_assert_eq(fs_remove_tree(dir, &e), 0);
+}
+
 Test(fs, read_limit_is_enforced)
 {
 	struct bw_error e = {0};
