@@ -117,12 +117,13 @@ int fs_write_atomic_at(int dirfd, const char *name, const void *data, size_t len
 			rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)tries; /* O_EXCL still holds */
 		free(tmp);
 		if (slash != NULL)
-			tmp = xasprintf("%.*s/.%s.%016" PRIx64, (int)(slash - name), name, slash + 1,
-					rnd);
+			tmp = xasprintf("%.*s/.%s.%016" PRIx64, (int)(slash - name), name,
+					slash + 1, rnd);
 		else
 			tmp = xasprintf(".%s.%016" PRIx64, name, rnd);
-		fd = openat(dirfd, tmp,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, mode);
+		fd =
+		    openat(dirfd, tmp,
+			   O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (fd < 0 && errno != EEXIST)
 			return bw_fail(err, errno, "create `%s`", tmp);
 	}
@@ -212,9 +213,9 @@ int fs_remove_tree(const char *path, struct bw_error *err)
 int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, struct bw_error *err)
 {
 	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (unsigned long long)(flags | O_CLOEXEC),
+	    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
 	do
@@ -240,11 +241,13 @@ int fs_mkpath_in_root(int rootfd, const char *path, bool is_dir, mode_t mode, st
 		if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) {
 			/* Only resolvable safely through openat2 below. */
 		} else if (last && !is_dir) {
-			int f = openat(cur, tok, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+			int f = openat(cur, tok,
+				       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
 			if (f >= 0)
 				close(f);
 			else if (errno != EEXIST)
-				return bw_fail(err, errno, "create `%s` inside the container root", path);
+				return bw_fail(err, errno, "create `%s` inside the container root",
+					       path);
 		} else if (mkdirat(cur, tok, mode) < 0 && errno != EEXIST) {
 			return bw_fail(err, errno, "mkdir `%s` inside the container root", path);
 		}

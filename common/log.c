@@ -117,13 +117,15 @@ static void write_line(enum log_level level, const char *msg)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_escape(esc, sizeof(esc), msg);
 	if (g_format == LOG_FORMAT_JSON)
-		n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
+		n = snprintf(line, sizeof(line),
+			     "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
 			     level_name(level), esc, ts);
 	else
 		n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
 			     level_name(level), esc);
 	if (n > 0)
-		(void)!write(g_log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)!write(g_log_fd, line,
+			     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -141,7 +143,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	/* With --log, only the final error goes to stderr (in `create` our stderr is the
 	 * container's, and engines read the log file); without it, warnings and debug too. */
 	if (g_log_fd >= 0 ? level >= LOG_ERROR : (level >= LOG_WARN || g_debug))
-		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "", msg);
+		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "",
+			msg);
 }
 
 /* Error text holds input strings (ids, paths): escaped, see log_escape. */

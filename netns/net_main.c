@@ -136,8 +136,9 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 			return 1;
 	}
 	if (optind >= argc)
-		return bw_fail(err, 0,
-			       "no command (apply, list, check, plumb, unplumb, list-nat, agent, setup)");
+		return bw_fail(
+		    err, 0,
+		    "no command (apply, list, check, plumb, unplumb, list-nat, agent, setup)");
 	a->cmd = argv[optind];
 	bool needs_ns = strcmp(a->cmd, "check") != 0 && strcmp(a->cmd, "unplumb") != 0 &&
 			strcmp(a->cmd, "list-nat") != 0;
@@ -220,8 +221,7 @@ static void stop_agent(pid_t pid)
 /* One helper run for a container's whole network at create: the plumbing (direct mode), the
  * agent, then the table whose DNS redirect points at the agent. A failure undoes what this run
  * made, in reverse. */
-static int setup(const struct net_args *a, int ns, struct sandbox_policy *p,
-		 struct bw_error *err)
+static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, struct bw_error *err)
 {
 	struct plumb_info pi;
 	pid_t pid;

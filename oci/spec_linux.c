@@ -188,7 +188,8 @@ static int parse_device(struct jp *p, yajl_val v, void *elem)
 	uint64_t fmt = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
 	if ((mode & ~(uint64_t)07777) != 0 && (mode & ~(uint64_t)07777) != fmt)
 		return jp_fail_at(p, "fileMode",
-				  "must be permission bits (<= 07777), optionally with the file type of \"type\"");
+				  "must be permission bits (<= 07777), optionally with the file "
+				  "type of \"type\"");
 	d->file_mode = (uint32_t)(mode & 07777);
 	if (check_device_path(p, d) < 0)
 		return -1;

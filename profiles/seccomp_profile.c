@@ -220,7 +220,8 @@ void seccomp_profile_forbid_setid_files(struct oci_seccomp *sc)
 	for (size_t i = 0; i < ARRAY_SIZE(setid_calls); i++) {
 		if (!take_unconditional_allow(sc, setid_calls[i].name))
 			continue;
-		struct oci_seccomp_syscall *s = add_entry(sc, setid_calls[i].name, "SCMP_ACT_ALLOW");
+		struct oci_seccomp_syscall *s =
+		    add_entry(sc, setid_calls[i].name, "SCMP_ACT_ALLOW");
 		s->args = xcalloc(1, sizeof(*s->args));
 		s->n_args = 1;
 		s->args[0] = (struct oci_seccomp_arg){.index = setid_calls[i].mode_arg,
