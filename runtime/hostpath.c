@@ -84,9 +84,17 @@ int hostpath_reopen(const struct hostpath *hp, int flags, struct bw_error *err)
 			       "%s: `%s` changed after it was checked (a symbolic link is now on "
 			       "the way); refusing",
 			       hp->label, hp->path);
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		return bw_fail(err, errno,
+			       "%s: `%s` cannot be opened from the container's user namespace (a "
+			       "parent directory is closed to its ids, e.g. a 0700 home)",
+			       hp->label, hp->path);
+	if (fd < 0 && errno == ENOENT)
+		return bw_fail(err, errno,
+			       "%s: `%s` changed after it was checked (it is gone); refusing",
+			       hp->label, hp->path);
 	if (fd < 0)
-		return bw_fail(err, errno, "%s: `%s` changed after it was checked", hp->label,
-			       hp->path);
+		return bw_fail(err, errno, "%s: reopen `%s`", hp->label, hp->path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return bw_fail(err, errno, "%s: stat `%s`", hp->label, hp->path);
