@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <sched.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,7 +755,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
 		   bool *timed_out, struct bw_error *err)
 {
-	return lifecycle_wait_raw(pid, pidfd, io, timeout_ms, timed_out, NULL, err);
+	return lifecycle_wait_raw(pid, pidfd, io, timeout_ms, 0, timed_out, NULL, err);
 }
 
 static bool io_any(const struct console_io *io)
@@ -761,12 +763,77 @@ static bool io_any(const struct console_io *io)
 	return io != NULL && (io->master >= 0 || io->in >= 0 || io->out >= 0 || io->err >= 0);
 }
 
+/* The polite half of a --timeout with a grace period: SIGTERM at the deadline, from a thread
+ * of its own, so that the relay of the command's io (console_relay) runs on untouched until
+ * the SIGKILL deadline. The thread only sleeps and signals; it is cancelled if the command
+ * ends first. */
+struct term_timer {
+	pthread_t thread;
+	int pidfd;
+	struct timespec at; /* CLOCK_MONOTONIC */
+	atomic_bool sent;
+};
+
+static void *term_timer_main(void *arg)
+{
+	struct term_timer *t = arg;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t->at, NULL) == EINTR)
+		;
+	/* Marked before it is sent: a command that ends at once on SIGTERM still timed out. */
+	atomic_store(&t->sent, true);
+	syscall(SYS_pidfd_send_signal, t->pidfd, SIGTERM, NULL, 0);
+	return NULL;
+}
+
+static struct term_timer *term_timer_start(int pidfd, int64_t after_ms)
+{
+	struct term_timer *t = xcalloc(1, sizeof(*t));
+	t->pidfd = pidfd;
+	clock_gettime(CLOCK_MONOTONIC, &t->at);
+	t->at.tv_sec += after_ms / 1000;
+	t->at.tv_nsec += (after_ms % 1000) * 1000000;
+	if (t->at.tv_nsec >= 1000000000) {
+		t->at.tv_sec++;
+		t->at.tv_nsec -= 1000000000;
+	}
+	atomic_init(&t->sent, false);
+	int r = pthread_create(&t->thread, NULL, term_timer_main, t);
+	if (r != 0) {
+		free(t);
+		errno = r;
+		return NULL;
+	}
+	return t;
+}
+
+/* Returns whether SIGTERM was sent. */
+static bool term_timer_stop(struct term_timer *t)
+{
+	if (t == NULL)
+		return false;
+	pthread_cancel(t->thread);
+	pthread_join(t->thread, NULL);
+	bool sent = atomic_load(&t->sent);
+	free(t);
+	return sent;
+}
+
 int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
-		       bool *timed_out, int *raw_status, struct bw_error *err)
+		       int64_t kill_after_ms, bool *timed_out, int *raw_status,
+		       struct bw_error *err)
 {
 	int status;
 	int64_t deadline = timeout_ms > 0 ? console_now_ms() + timeout_ms : 0;
 	bool expired = false;
+	struct term_timer *term = NULL;
+	if (deadline > 0 && kill_after_ms > 0) {
+		term = term_timer_start(pidfd, timeout_ms);
+		if (term != NULL)
+			deadline += kill_after_ms;
+		else
+			log_warn("--kill-after: no timer thread (%s): SIGKILL at the deadline",
+				 strerror(errno));
+	}
 	if (io_any(io)) {
 		expired = console_relay(io, pidfd, deadline, err) == 1;
 	} else {
@@ -801,6 +868,8 @@ int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_
 						0);
 		}
 	}
+	/* Ended by the SIGTERM (or during the grace period): still a timeout, as timeout -k. */
+	expired |= term_timer_stop(term);
 	if (expired) {
 		/* SIGKILL to the init ends its whole pid namespace, whatever ignores SIGTERM. */
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

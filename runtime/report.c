@@ -139,7 +139,9 @@ static void gen_int_or_null(yajl_gen g, const char *k, bool known, int64_t v)
 
 static void gen_outcome(yajl_gen g, const struct report *r)
 {
-	bool exited = r->started && WIFEXITED(r->wait_status) && !r->timed_out;
+	/* After a --timeout too: a command that handled the SIGTERM and exited in the grace
+	 * period has its own status here (bulwark still exits 124). */
+	bool exited = r->started && WIFEXITED(r->wait_status);
 	bool signalled = r->started && WIFSIGNALED(r->wait_status);
 	S("exit_code");
 	yajl_gen_integer(g, r->exit_code);
