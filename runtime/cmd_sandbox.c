@@ -122,9 +122,8 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, char 
 			    f->cpus);
 		long online = sysconf(_SC_NPROCESSORS_ONLN);
 		if (online > 0 && c > (double)online)
-			return bw_fail(err, 0,
-				       "--cpus: %s is more than the host's %ld online CPUs", f->cpus,
-				       online);
+			return bw_fail(err, 0, "--cpus: %s is more than the host's %ld online CPUs",
+				       f->cpus, online);
 		sg->cpu_period = 100000;
 		sg->cpu_quota = (int64_t)(c * 100000);
 	}
@@ -705,11 +704,12 @@ VERB(sandbox)
 	if (f.kill_after != NULL &&
 	    (f.timeout == NULL || parse_duration_ms(f.kill_after, &run.kill_after_ms) < 0 ||
 	     run.kill_after_ms > (int64_t)365 * 86400000)) {
-		r = bw_fail(err, 0,
-			    f.timeout == NULL
-				? "--kill-after: needs --timeout"
-				: "--kill-after: expected a duration such as 0, 5s or 1m, got \"%s\"",
-			    f.kill_after);
+		r = bw_fail(
+		    err, 0,
+		    f.timeout == NULL
+			? "--kill-after: needs --timeout"
+			: "--kill-after: expected a duration such as 0, 5s or 1m, got \"%s\"",
+		    f.kill_after);
 		err->exit_status = 125;
 		goto out;
 	}
