@@ -95,7 +95,7 @@ test_sandbox_report_outcomes_match_the_schema() {
 	expect_eq status 7 "$rc"
 	valid_report "$WORK/ok.json"
 	expect_eq "exit code" "7 7 false" "$(jq -r '"\(.exit_code) \(.command_exit_code) \(.timed_out)"' "$WORK/ok.json")"
-	rc=0; sbx --timeout 1s --report "$WORK/to.json" -- sh -c 'trap "" TERM; sleep 30' 2>/dev/null || rc=$?
+	rc=0; sbx --timeout 1s --kill-after 1s --report "$WORK/to.json" -- sh -c 'trap "" TERM; sleep 30' 2>/dev/null || rc=$?
 	expect_eq "timeout status" 124 "$rc"
 	valid_report "$WORK/to.json"
 	expect_eq "timed out" "true SIGKILL" "$(jq -r '"\(.timed_out) \(.signal)"' "$WORK/to.json")"
