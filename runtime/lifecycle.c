@@ -659,6 +659,13 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	} while (n < 0 && errno == EAGAIN);
 	if (n != 1)
 		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
+	/* Then its end of file: the init holds the write end until its execve. */
+	struct bw_error gone = {0};
+	do {
+		if (wait_readable(fifo, pidfd, &gone) < 0)
+			break; /* exited: its end closed too */
+		n = read(fifo, &b, 1);
+	} while (n > 0 || (n < 0 && errno == EAGAIN));
 	unlinkat(c->dirfd, "exec.fifo", 0);
 	/* "running" is derived from the live init and the missing fifo: nothing to save. */
 	c->state.status = OCI_STATUS_RUNNING;
@@ -682,6 +689,45 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 		}
 	}
 	oci_spec_free(spec);
+	return 0;
+}
+
+/* Whether the kernel would drop SIG sent to pid now: a pid namespace's init receives from
+ * outside only the signals it has a handler for (pid_namespaces(7)), unless it blocks them. */
+static bool ns_init_would_drop(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (f == NULL || sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		return false;
+	uint64_t bit = 1ULL << (sig - 1), blk = 0, cgt = 0;
+	bool ns_init = false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "NSpid:", 6) == 0) {
+			const char *last = strrchr(line, '\t');
+			ns_init =
+			    last != NULL && last > line + 6 && strtol(last + 1, NULL, 10) == 1;
+		} else if (strncmp(line, "SigBlk:", 7) == 0) {
+			blk = strtoull(line + 7, NULL, 16);
+		} else if (strncmp(line, "SigCgt:", 7) == 0) {
+			cgt = strtoull(line + 7, NULL, 16);
+		}
+	}
+	return ns_init && !(blk & bit) && !(cgt & bit);
+}
+
+int lifecycle_kill_init(struct container *c, int pidfd, int sig, struct bw_error *err)
+{
+	/* Right after `start` the program may not have set its handler yet (a shell's `trap`):
+	 * a signal the kernel would drop waits up to 300 ms for one, then goes anyway. */
+	for (int waited = 0; waited < 300 && ns_init_would_drop(c->state.pid, sig); waited += 5) {
+		struct pollfd p = {pidfd, POLLIN, 0};
+		if (poll(&p, 1, 5) != 0)
+			break; /* exited (or poll failed): send and let the kernel say */
+	}
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return bw_fail(err, errno, "kill container %s", c->id);
 	return 0;
 }
 

@@ -64,6 +64,9 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
 		     struct bw_error *err);
 /* Release the init blocked on exec.fifo; runs poststart hooks. */
 int lifecycle_start(struct container *c, struct bw_error *err);
+/* Send sig to the init through pidfd; one the init would drop for want of a handler waits
+ * briefly for it (a signal right after start). */
+int lifecycle_kill_init(struct container *c, int pidfd, int sig, struct bw_error *err);
 /* Kill what remains, run poststop hooks, remove cgroup and state. Idempotent. */
 int lifecycle_teardown(struct container *c, struct bw_error *err);
 /* Wait for pid (our child) forwarding signals, or relaying io (NULL: nothing); returns the
