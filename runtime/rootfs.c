@@ -178,11 +178,14 @@ int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err)
 {
 	if (rootfs_state.rootfd < 0)
 		return bw_fail(err, EBADF, "rootfs_pivot before rootfs_prepare");
+	if (ctx->no_pivot && rootfs_hide_host_mounts(err) < 0)
+		return -1;
 	if (fchdir(rootfs_state.rootfd) < 0)
 		return bw_fail(err, errno, "chdir to the rootfs");
 	if (ctx->no_pivot) {
-		/* Weaker than pivot_root: the host's tree stays reachable to whoever can escape a
-		 * chroot (CAP_SYS_CHROOT); kept only for --no-pivot (ramfs roots). */
+		/* Weaker than pivot_root: the filesystems the rootfs sits on stay reachable to
+		 * whoever can escape a chroot (CAP_SYS_CHROOT); kept only for --no-pivot (ramfs
+		 * roots). Every other host mount is gone (rootfs_hide_host_mounts). */
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return bw_fail(err, errno, "no-pivot: move the rootfs onto /");
 		if (chroot(".") < 0)

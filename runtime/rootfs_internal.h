@@ -70,5 +70,10 @@ int rootfs_idmap(const struct rootfs_ctx *ctx, size_t i, int mntfd, bool recursi
 /* The private procfs, or -1 with err set saying why there is none. */
 int rootfs_procfd(struct bw_error *err);
 
+/* --no-pivot (rootfs_nopivot.c): detach every mount that is neither the rootfs, below it, nor
+ * one it sits on; a procfs or sysfs that cannot be detached (locked by a user namespace) is
+ * covered. Fails when a whole procfs or sysfs would stay visible outside the rootfs. */
+int rootfs_hide_host_mounts(struct bw_error *err);
+
 /* Devices (rootfs_dev.c). */
 int rootfs_setup_dev(const struct rootfs_ctx *ctx, struct bw_error *err);
