@@ -113,6 +113,13 @@ static int setup_terminal(const struct spawn_config *cfg, int sock, bool bind_co
 		return 0;
 	if (console_open_pty(p->console_height, p->console_width, &master, &slave, err) < 0)
 		return -1;
+	/* The process's user owns its terminal (runc: the uid only, the group stays devpts's
+	 * gid= option, tty). An unmapped uid (EINVAL) or a read-only /dev leaves it as is. */
+	if (fchown(slave, p->user.uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM &&
+	    errno != EROFS) {
+		bw_fail(err, errno, "terminal: chown the pty to process.user.uid %u", p->user.uid);
+		goto fail;
+	}
 	if (bind_console && rootfs_setup_console(slave, err) < 0)
 		goto fail;
 	if (console_make_controlling(slave, err) < 0)
@@ -273,6 +280,7 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
 	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
+	process_give_stdio_pipes(p->user.uid);
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

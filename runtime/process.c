@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/ioprio.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -216,6 +218,19 @@ int process_set_user(const struct oci_process *p, struct bw_error *err)
 		return bw_fail(err, errno, "process.user.uid: setresuid %u", u->uid);
 	umask(u->umask_set ? (mode_t)u->umask : 0022);
 	return 0;
+}
+
+void process_give_stdio_pipes(uid_t uid)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		struct statfs sfs;
+		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid == uid ||
+		    fstatfs(fd, &sfs) < 0 || sfs.f_type != PIPEFS_MAGIC)
+			continue;
+		/* Best effort, as runc: an owner or uid the user namespace does not map stays. */
+		(void)!fchown(fd, uid, (gid_t)-1);
+	}
 }
 
 static const char *env_get(char *const *env, const char *key)

@@ -124,6 +124,34 @@ test_process_run_tty_relays_terminal() {
 	expect_eq rc 3 "$rc"
 }
 
+# runc's tty.bats "[tty owner]": the pty belongs to process.user's uid; its group stays the
+# one devpts gives (gid=5 here, the tty group of runc's spec).
+test_process_terminal_is_owned_by_the_process_user() {
+	b=$(new_bundle pr-ttyown)
+	cfg "$b" '(.mounts[] | select(.destination=="/dev/pts") | .options) += ["gid=5"] | .process.terminal=true | .process.user={"uid":1000,"gid":100} | .process.args=["sh","-c","stat -c %u:%g $(tty)"]'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b pr-ttyown" /dev/null </dev/null | grep -o '[0-9]*:[0-9]*')
+	expect_eq "run: owner" "1000:5" "$out"
+	cfg "$b" '.process.user={"uid":0,"gid":0}'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b pr-ttyown" /dev/null </dev/null | grep -o '[0-9]*:[0-9]*')
+	expect_eq "run as root: owner" "0:5" "$out"
+	cfg "$b" '.process.terminal=false | .process.args=["sleep","30"]'
+	bw run -d -b "$b" pr-ttyown </dev/null
+	out=$(script -qec "$BULWARK --root $BW_ROOT exec -t --user 1000:100 pr-ttyown sh -c 'stat -c %u:%g \$(tty)'" /dev/null </dev/null | grep -o '[0-9]*:[0-9]*')
+	bw delete --force pr-ttyown
+	expect_eq "exec -t: owner" "1000:5" "$out"
+}
+
+# A non-root user can reopen its own stdio pipes (/dev/stdout), as under runc and crun.
+test_process_stdio_pipes_are_reopenable_by_the_process_user() {
+	b=$(new_bundle pr-pipeown)
+	cfg "$b" '.process.user={"uid":1000,"gid":1000} | .process.args=["sh","-c","echo out >/dev/stdout && echo err >/dev/stderr"]'
+	out=$(bw run -b "$b" pr-pipeown </dev/null 2>&1 | cat)
+	expect_eq "reopened" "out err" "$(echo $out)"
+	# A file given as stdout is the caller's: its owner stays.
+	bw run -b "$b" pr-pipeown </dev/null >"$WORK/pr-pipeown.out" 2>/dev/null || true
+	expect_eq "file owner" "0" "$(stat -c %u "$WORK/pr-pipeown.out")"
+}
+
 test_hooks_receive_state_and_run_in_order() {
 	b=$(new_bundle pr-hooks)
 	log=$WORK/hooks.log
