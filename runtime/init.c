@@ -161,6 +161,28 @@ static int enter_root_shared(const char *rootfs, struct bw_error *err)
 	return 0;
 }
 
+/* A missing process.cwd is made (0755, owned by the container's root), as runc and crun do;
+ * inside the root, symlinks resolved there. */
+static int make_cwd(const struct oci_process *p, struct bw_error *err)
+{
+	if (p->cwd == NULL)
+		return 0;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return bw_fail(err, errno, "open /");
+	_cleanup_close_ int fd = fs_open_in_root(root, p->cwd, O_PATH, 0, err);
+	/* Only what is missing is made; any other refusal is process_chdir's to report. */
+	if (fd >= 0 || err->code != ENOENT) {
+		bw_error_clear(err);
+		return 0;
+	}
+	bw_error_clear(err);
+	fd = fs_mkpath_in_root(root, p->cwd, true, 0755, err);
+	if (fd < 0)
+		return bw_wrap(err, "process.cwd");
+	return 0;
+}
+
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
@@ -195,8 +217,10 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 		return -1;
 	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
 	if (!own_mounts)
-		return enter_root_shared(cfg->rootfs, err);
-	if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0)
+		return enter_root_shared(cfg->rootfs, err) < 0 ? -1 : make_cwd(cfg->process, err);
+	/* The cwd before the root becomes read-only (runc's order). */
+	if (rootfs_pivot(&rc, err) < 0 || make_cwd(cfg->process, err) < 0 ||
+	    rootfs_finalize(&rc, err) < 0)
 		return -1;
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
 		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
@@ -280,12 +304,21 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
 	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
+	/* process.cwd as runc enters it: first with the runtime's privileges (a directory the
+	 * user may not search still works), and only when those are refused once more as the
+	 * user (the user's own 0700 directory that root may not search: NFS, an unmapped owner).
+	 * Resolved inside the root either way. */
+	const char *cwd = p->cwd ? p->cwd : "/";
+	bool cwd_done = process_chdir(cwd, err) == 0;
+	if (!cwd_done && err->code != EACCES && err->code != EPERM)
+		return -1;
+	bw_error_clear(err);
 	process_give_stdio_pipes(p->user.uid);
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
-	if (process_chdir(p->cwd ? p->cwd : "/", err) < 0)
+	if (!cwd_done && process_chdir(cwd, err) < 0)
 		return -1;
 	return process_set_cpu_affinity(p->exec_cpu_affinity.final, "process.execCPUAffinity.final",
 					err);

@@ -152,6 +152,58 @@ test_process_stdio_pipes_are_reopenable_by_the_process_user() {
 	expect_eq "file owner" "0" "$(stat -c %u "$WORK/pr-pipeown.out")"
 }
 
+# pr_own_rootfs BUNDLE: a private copy of the rootfs the test may change.
+pr_own_rootfs() {
+	rm "$1/rootfs"
+	cp -a "$ROOTFS" "$1/rootfs"
+}
+
+PR_FEW_CAPS='.process.capabilities={"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}'
+
+# runc's cwd.bats: the runtime enters process.cwd with its own privileges first, so a user
+# without CAP_DAC_OVERRIDE starts in a 0700 directory of root's ...
+test_process_cwd_is_entered_with_the_runtimes_privileges_first() {
+	b=$(new_bundle pr-cwdroot)
+	pr_own_rootfs "$b"
+	chmod 700 "$b/rootfs/root"
+	cfg "$b" "$PR_FEW_CAPS"' | .process.cwd="/root" | .process.user={"uid":42,"gid":42} | .process.args=["sh","-c","pwd; ls . >/dev/null 2>&1 || echo cannot-read"]'
+	expect_eq "cwd" "/root cannot-read" "$(bw run -b "$b" pr-cwdroot </dev/null | tr '\n' ' ' | sed 's/ $//')"
+	# ... and exec as root into such a container works too.
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" pr-cwdroot </dev/null
+	out=$(bw exec --user 0:0 pr-cwdroot pwd 2>&1) || { bw delete --force pr-cwdroot; fail "exec: $out"; }
+	bw delete --force pr-cwdroot
+	expect_eq "exec cwd" "/root" "$out"
+}
+
+# ... and when they are refused, once more as the user: a 0700 directory of the user's whose
+# group is not mapped (so root in the user namespace has no DAC override on it).
+test_process_cwd_refused_to_root_is_entered_as_the_user() {
+	b=$(new_bundle pr-cwduser)
+	pr_own_rootfs "$b"
+	chown -R 200000:200000 "$b/rootfs"
+	mkdir "$b/rootfs/data"
+	chown 200042:12345 "$b/rootfs/data"
+	chmod 700 "$b/rootfs/data"
+	cfg "$b" '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .process.cwd="/data" | .process.user={"uid":42,"gid":42} | .process.args=["pwd"]'
+	expect_eq "the owner" "/data" "$(bw run -b "$b" pr-cwduser </dev/null)"
+	cfg "$b" '.process.user={"uid":43,"gid":42}'
+	out=$(bw run -b "$b" pr-cwduser </dev/null 2>&1) && fail "another user entered: $out"
+	expect_contains "another user" "process.cwd: chdir \`/data\`: Permission denied" "$out"
+}
+
+# A missing process.cwd is made (0755, the container's root), before root.readonly applies,
+# inside the root even through a symlink that points out of it.
+test_process_missing_cwd_is_created_inside_the_root() {
+	b=$(new_bundle pr-cwdnew)
+	pr_own_rootfs "$b"
+	ln -s /../../../../.. "$b/rootfs/up"
+	cfg "$b" '.root.readonly=true | .process.cwd="/up/new/dir" | .process.user={"uid":42,"gid":42} | .process.args=["sh","-c","pwd; stat -c %a:%u /new/dir"]'
+	expect_eq "created" "/new/dir 755:0" "$(bw run -b "$b" pr-cwdnew </dev/null | tr '\n' ' ' | sed 's/ $//')"
+	[ -d "$b/rootfs/new/dir" ] || fail "not in the rootfs"
+	[ ! -e /new ] || fail "made on the host"
+}
+
 test_hooks_receive_state_and_run_in_order() {
 	b=$(new_bundle pr-hooks)
 	log=$WORK/hooks.log
