@@ -242,6 +242,59 @@ static const char *env_get(char *const *env, const char *key)
 	return NULL;
 }
 
+char *process_passwd_home(const char *passwd, uid_t uid)
+{
+	char uidstr[16];
+	snprintf(uidstr, sizeof(uidstr), "%u", (unsigned)uid);
+	for (const char *line = passwd; line != NULL && *line != '\0';) {
+		const char *end = strchrnul(line, '\n');
+		/* name:password:uid:gid:gecos:home:shell */
+		const char *f[7] = {line};
+		size_t nf = 1;
+		for (const char *c = line; c < end && nf < 7; c++)
+			if (*c == ':')
+				f[nf++] = c + 1;
+		if (nf == 7 && (size_t)(f[3] - f[2] - 1) == strlen(uidstr) &&
+		    strncmp(f[2], uidstr, strlen(uidstr)) == 0 && f[6] - f[5] > 1)
+			return xstrndup(f[5], (size_t)(f[6] - f[5] - 1));
+		line = *end != '\0' ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The container's /etc/passwd, read inside "/" without magic links; only a regular file, at
+ * most 4 MiB (never a FIFO or device the image planted there). NULL when there is none. */
+static char *read_passwd(void)
+{
+	struct bw_error ignored = {0};
+	struct stat st;
+	char *text = NULL;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return NULL;
+	_cleanup_close_ int fd =
+	    fs_open_in_root(root, "/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, &ignored);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fs_read_fd(fd, 4u << 20, &text, NULL, &ignored) < 0)
+		return NULL;
+	return text;
+}
+
+char **process_env_with_home(const struct oci_process *p)
+{
+	const char *home = env_get(p->env, "HOME");
+	if (home != NULL && home[0] != '\0')
+		return NULL;
+	_cleanup_free_ char *passwd = read_passwd();
+	_cleanup_free_ char *dir = passwd ? process_passwd_home(passwd, p->user.uid) : NULL;
+	char **env = NULL;
+	for (size_t i = 0; p->env != NULL && p->env[i] != NULL; i++)
+		if (strncmp(p->env[i], "HOME=", 5) != 0)
+			strv_push(&env, p->env[i]);
+	strv_push_take(&env, xasprintf("HOME=%s", dir ? dir : "/"));
+	return env;
+}
+
 static int check_executable(const char *path)
 {
 	struct stat st;

@@ -204,6 +204,43 @@ test_process_missing_cwd_is_created_inside_the_root() {
 	[ ! -e /new ] || fail "made on the host"
 }
 
+# Without HOME in process.env, the process gets the home of its uid in the container's
+# /etc/passwd, else "/" (runc, crun); a HOME given is kept. exec does the same.
+test_process_home_comes_from_the_containers_passwd() {
+	b=$(new_bundle pr-home)
+	pr_own_rootfs "$b"
+	echo 'app:x:1000:1000:App:/home/app:/bin/sh' >>"$b/rootfs/etc/passwd"
+	cfg "$b" '.process.args=["sh","-c","echo $HOME"]'
+	expect_eq root /root "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.user={"uid":1000,"gid":1000}'
+	expect_eq "uid 1000" /home/app "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.user={"uid":2000,"gid":2000}'
+	expect_eq "not in passwd" / "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.user={"uid":1000,"gid":1000} | .process.env+=["HOME=/given"]'
+	expect_eq "given" /given "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.env-=["HOME=/given"] | .process.args=["sleep","30"]'
+	bw run -d -b "$b" pr-home </dev/null
+	out=$(bw exec --user 1000:1000 pr-home sh -c 'echo $HOME' 2>&1)
+	bw delete --force pr-home
+	expect_eq "exec" /home/app "$out"
+}
+
+# /etc/passwd is read inside the root: a symlink out of it stays in it, and a FIFO or a device
+# there is not read at all (HOME falls back to "/", nothing hangs).
+test_process_home_lookup_stays_in_the_root_and_reads_only_a_file() {
+	b=$(new_bundle pr-homeln)
+	pr_own_rootfs "$b"
+	mkdir -p "$b/rootfs/home/x/etc"
+	echo 'root:x:0:0:root:/inside:/bin/sh' >"$b/rootfs/home/x/etc/passwd"
+	rm "$b/rootfs/etc/passwd"
+	ln -s ../../../../../../../home/x/etc/passwd "$b/rootfs/etc/passwd"
+	cfg "$b" '.process.args=["sh","-c","echo $HOME"]'
+	expect_eq "through a symlink" /inside "$(bw run -b "$b" pr-homeln </dev/null)"
+	rm "$b/rootfs/etc/passwd"
+	mkfifo "$b/rootfs/etc/passwd"
+	expect_eq "a FIFO" / "$(timeout 20 "$BULWARK" --root "$BW_ROOT" run -b "$b" pr-homeln </dev/null)"
+}
+
 test_hooks_receive_state_and_run_in_order() {
 	b=$(new_bundle pr-hooks)
 	log=$WORK/hooks.log
