@@ -228,7 +228,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
 					  err) < 0)
 			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
-	return setup_terminal(cfg, sock, true, err);
+	if (setup_terminal(cfg, sock, true, err) < 0)
+		return -1;
+	return rootfs_readonly_late(err);
 }
 
 static int join_container(const struct spawn_config *cfg, int sock, struct bw_error *err)

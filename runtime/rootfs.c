@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -31,6 +32,11 @@ void rootfs_release(void)
 			*fds[k] = -1;
 		}
 	rootfs_state.devnull_attached = false;
+	for (size_t k = 0; k < rootfs_state.n_ro_later; k++)
+		close(rootfs_state.ro_later[k].fd);
+	free(rootfs_state.ro_later);
+	rootfs_state.ro_later = NULL;
+	rootfs_state.n_ro_later = 0;
 }
 
 /* linux.rootfsPropagation -> the propagation type, and whether it is recursive. */
@@ -284,6 +290,16 @@ static int final_propagation(const struct rootfs_ctx *ctx, int rootfd, struct bw
 	if (rootfs_set_propagation(rootfd, prop, rec, err) < 0)
 		return bw_wrap(err, "linux.rootfsPropagation `%s`",
 			       ctx->spec->linux.rootfs_propagation);
+	return 0;
+}
+
+int rootfs_readonly_late(struct bw_error *err)
+{
+	for (size_t k = 0; k < rootfs_state.n_ro_later; k++) {
+		const struct rootfs_ro_later *r = &rootfs_state.ro_later[k];
+		if (rootfs_setattr(r->fd, MOUNT_ATTR_RDONLY, 0, r->recursive, err) < 0)
+			return bw_wrap(err, "mounts[%zu]: make read-only", r->i);
+	}
 	return 0;
 }
 

@@ -34,6 +34,9 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err);
 int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err);
 /* After pivot: masked paths, read-only paths, read-only root, final propagation. */
 int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err);
+/* Last: the read-only tmpfs and /dev mounts become read-only (runc's order), after the
+ * console was bound below them. */
+int rootfs_readonly_late(struct bw_error *err);
 /* After pivot: bind the pty slave (an fd) onto a /dev/console that this function creates,
  * refusing a symlinked /dev, /dev/pts or /dev/console. */
 int rootfs_setup_console(int slave_fd, struct bw_error *err);

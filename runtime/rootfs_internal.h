@@ -16,6 +16,14 @@ struct rootfs_state {
 	int devnullfd;	       /* a mount clone of the host's /dev/null, checked to be char 1:3 */
 	bool devnull_attached; /* devnullfd was moved into the tree (kernels < 6.15) */
 	int procfd_errno;      /* why procfd could not be made, when it could not */
+	/* read-only tmpfs and /dev mounts, made read-only by rootfs_readonly_late (runc's order):
+	 * until then mounts, devices and the console are made below them */
+	struct rootfs_ro_later {
+		int fd; /* the attached mount */
+		size_t i;
+		bool recursive;
+	} * ro_later;
+	size_t n_ro_later;
 };
 extern struct rootfs_state rootfs_state;
 

@@ -72,3 +72,24 @@ test_scheduling_attributes() {
 	out=$(bw run -b "$b" ns-sched </dev/null | tr '\n' ' ')
 	expect_eq "nice, policy and cpus" "5 3 Cpus_allowed_list:0 " "$out"
 }
+
+# A read-only /dev tmpfs (runc's mounts.bats "runc run [ro /dev mount]", runc issue 3248):
+# /dev/pts, /dev/shm, the devices and the console are made below it
+# first, then it becomes read-only (runc's order); a read-only tmpfs elsewhere likewise.
+test_read_only_dev_tmpfs_gets_its_mounts_and_devices_first() {
+	b=$(new_bundle ns-rodev)
+	cfg "$b" '(.mounts[] | select(.destination=="/dev") | .options) += ["ro"] | .mounts += [{"destination":"/data","type":"tmpfs","source":"tmpfs","options":["ro","mode=755"]},{"destination":"/data/sub","type":"tmpfs","source":"tmpfs","options":["mode=755"]}] | .process.args=["sh","-c","grep -E \" /dev(/pts|/shm)? | /data \" /proc/self/mounts | cut -d\" \" -f2,4 | cut -d, -f1; echo x >/dev/null && echo null; touch /dev/shm/a /data/sub/b && echo below-rw; touch /dev/x /data/x 2>/dev/null || echo ro"]'
+	out=$(bw run -b "$b" ns-rodev </dev/null 2>&1 | tr '\n' ' ')
+	expect_eq mounts "/dev ro /dev/pts rw /dev/shm rw /data ro null below-rw ro " "$out"
+	# With a terminal: /dev/console is bound below the read-only /dev too.
+	cfg "$b" '.process.terminal=true | .process.args=["sh","-c","test -c /dev/console && echo console"]'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b ns-rodev" /dev/null </dev/null | grep -o console)
+	expect_eq console console "$out"
+}
+
+# rro: the whole tmpfs tree read-only, mounts made below it later included.
+test_recursive_read_only_tmpfs_covers_the_mounts_below_it() {
+	b=$(new_bundle ns-rro)
+	cfg "$b" '.mounts += [{"destination":"/data","type":"tmpfs","source":"tmpfs","options":["rro"]},{"destination":"/data/sub","type":"tmpfs","source":"tmpfs"}] | .process.args=["sh","-c","touch /data/x 2>/dev/null || echo top-ro; touch /data/sub/x 2>/dev/null || echo sub-ro"]'
+	expect_eq rro "top-ro sub-ro " "$(bw run -b "$b" ns-rro </dev/null 2>&1 | tr '\n' ' ')"
+}
