@@ -241,6 +241,20 @@ test_process_home_lookup_stays_in_the_root_and_reads_only_a_file() {
 	expect_eq "a FIFO" / "$(timeout 20 "$BULWARK" --root "$BW_ROOT" run -b "$b" pr-homeln </dev/null)"
 }
 
+# kernel.hostname conflicts with the hostname field, always (runc, crun); kernel.domainname
+# works in a UTS namespace unless it contradicts the domainname field (crun).
+test_process_uts_sysctls_and_their_fields() {
+	b=$(new_bundle pr-utssysctl)
+	cfg "$b" '.linux.sysctl={"kernel.hostname":"other"}'
+	out=$(bw run -b "$b" pr-utssysctl </dev/null 2>&1) && fail "kernel.hostname accepted: $out"
+	expect_contains refused 'linux.sysctl["kernel.hostname"]: conflicts with the field "hostname"' "$out"
+	cfg "$b" '.linux.sysctl={"kernel.domainname":"dom.example"} | .process.args=["cat","/proc/sys/kernel/domainname"]'
+	expect_eq domainname dom.example "$(bw run -b "$b" pr-utssysctl </dev/null)"
+	cfg "$b" '.domainname="other.example"'
+	out=$(bw run -b "$b" pr-utssysctl </dev/null 2>&1) && fail "conflicting domainname accepted: $out"
+	expect_contains refused 'conflicts with the field "domainname"' "$out"
+}
+
 test_hooks_receive_state_and_run_in_order() {
 	b=$(new_bundle pr-hooks)
 	log=$WORK/hooks.log
