@@ -185,10 +185,30 @@ static int make_cwd(const struct oci_process *p, struct bw_error *err)
 	return 0;
 }
 
+/* rootfs_ctx.host_device: linux.devices[i] made by the runtime (rootfs_host_device). */
+static int request_host_device(void *arg, size_t i, struct bw_error *err)
+{
+	int sock = *(int *)arg;
+	char idx[24];
+	struct sync_msg m;
+	int n = snprintf(idx, sizeof(idx), "%zu", i);
+	if (sync_send(sock, SYNC_DEVICE, 0, idx, (size_t)n, -1, err) < 0 ||
+	    sync_expect(sock, SYNC_DEVICE_DONE, &m, err) < 0)
+		return -1;
+	int fd = m.fd;
+	m.fd = -1;
+	if (fd < 0)
+		bw_fail(err, m.code, "%s", m.data ? m.data : "no node received");
+	sync_msg_free(&m);
+	return fd;
+}
+
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
 	struct rootfs_ctx rc = {.spec = spec,
+				.host_device = request_host_device,
+				.host_device_arg = &sock,
 				.rootfs = cfg->rootfs,
 				.bundle = cfg->bundle,
 				.root_src = cfg->root_src,
