@@ -36,7 +36,7 @@
 /* The init's /proc/<pid>, kept when its root has no /proc (a chroot without a mount
  * namespace): the exec fifo is reopened through it. O_CLOEXEC, closed after the fifo. */
 static int init_proc_self = -1;
-/* process.env with HOME added (process_env_with_home), or NULL: process.env as it is. */
+/* The process's environment (process_env_final), made in setup_process. */
 static char **init_env;
 
 static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
@@ -307,7 +307,8 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 
 	/* The executable is judged against the memory rlimits before they apply: under them
 	 * even the error message might not fit. */
-	if (process_find_executable(p->args[0], p->env, exe, err) < 0 ||
+	init_env = process_env_final(p);
+	if (process_find_executable(p->args[0], init_env, exe, err) < 0 ||
 	    process_check_exec_limits(p, *exe, err) < 0)
 		return -1;
 	if (new_session_keyring(cfg, err) < 0 || process_set_rlimits(p, err) < 0 ||
@@ -337,7 +338,6 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	if (!cwd_done && err->code != EACCES && err->code != EPERM)
 		return -1;
 	bw_error_clear(err);
-	init_env = process_env_with_home(p);
 	process_give_stdio_pipes(p->user.uid);
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
@@ -423,8 +423,7 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
 		init_die(&err);
 	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0)
 		init_die(&err);
-	char **env = init_env != NULL ? init_env : cfg->process->env;
-	execve(exe, cfg->process->args, env ? env : (char *[]){NULL});
+	execve(exe, cfg->process->args, init_env ? init_env : (char *[]){NULL});
 	int e = errno;
 	char q[256];
 	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",

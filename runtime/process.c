@@ -280,17 +280,41 @@ static char *read_passwd(void)
 	return text;
 }
 
-char **process_env_with_home(const struct oci_process *p)
+char **process_env_dedup(char *const *env)
 {
-	const char *home = env_get(p->env, "HOME");
+	char **out = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+		size_t klen = strcspn(env[i], "=");
+		size_t k = 0;
+		while (k < n && !(strncmp(out[k], env[i], klen) == 0 && out[k][klen] == '='))
+			k++;
+		if (k < n) {
+			free(out[k]);
+			out[k] = xstrdup(env[i]);
+			continue;
+		}
+		out = xrealloc(out, (n + 2) * sizeof(char *));
+		out[n++] = xstrdup(env[i]);
+		out[n] = NULL;
+	}
+	return out;
+}
+
+char **process_env_final(const struct oci_process *p)
+{
+	char **env = process_env_dedup(p->env);
+	const char *home = env_get(env, "HOME");
 	if (home != NULL && home[0] != '\0')
-		return NULL;
+		return env;
 	_cleanup_free_ char *passwd = read_passwd();
 	_cleanup_free_ char *dir = passwd ? process_passwd_home(passwd, p->user.uid) : NULL;
-	char **env = NULL;
-	for (size_t i = 0; p->env != NULL && p->env[i] != NULL; i++)
-		if (strncmp(p->env[i], "HOME=", 5) != 0)
-			strv_push(&env, p->env[i]);
+	for (size_t i = 0; env[i] != NULL; i++)
+		if (strncmp(env[i], "HOME=", 5) == 0) { /* an empty HOME= */
+			free(env[i]);
+			env[i] = xasprintf("HOME=%s", dir ? dir : "/");
+			return env;
+		}
 	strv_push_take(&env, xasprintf("HOME=%s", dir ? dir : "/"));
 	return env;
 }

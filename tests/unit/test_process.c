@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
+#include "common/util.h"
 #include "runtime/process.h"
 
 static const char *passwd = "root:x:0:0:root:/root:/bin/sh\n"
@@ -42,4 +43,21 @@ Test(passwd_home, no_match_or_no_home_is_null)
 	expect_home(00, "/root");
 	char *h = process_passwd_home("", 0);
 	cr_assert_null(h);
+}
+
+Test(env_dedup, the_last_value_wins_in_the_place_of_the_first)
+{
+	char *env[] = {"PATH=/bin", "A=1",   "HOME=/",	"PATH=/usr/bin",
+		       "A=",	    "B=x=y", "PATHX=3", NULL};
+	char **out = process_env_dedup(env);
+	const char *want[] = {"PATH=/usr/bin", "A=", "HOME=/", "B=x=y", "PATHX=3", NULL};
+	for (size_t i = 0; want[i] != NULL; i++) {
+		cr_assert_not_null(out[i], "entry %zu missing", i);
+		cr_assert_str_eq(out[i], want[i]);
+	}
+	cr_assert_null(out[5]);
+	strv_free(out);
+	out = process_env_dedup(NULL);
+	cr_assert_null(out[0]);
+	strv_free(out);
 }
