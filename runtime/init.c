@@ -207,7 +207,10 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 {
 	const struct oci_spec *spec = cfg->spec;
 	struct rootfs_ctx rc = {.spec = spec,
-				.host_device = request_host_device,
+				/* a joined user namespace has no mappings in the spec */
+				.host_device = (cfg->new_ns_flags & CLONE_NEWUSER)
+						   ? request_host_device
+						   : NULL,
 				.host_device_arg = &sock,
 				.rootfs = cfg->rootfs,
 				.bundle = cfg->bundle,
