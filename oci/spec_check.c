@@ -69,16 +69,36 @@ static int sysctl_namespace(const char *key)
 	return -1;
 }
 
+/* kernel.hostname has its own field in the spec (refused by runc and crun alike); a
+ * kernel.domainname other than the spec's domainname would silently override it (crun). */
+static const char *sysctl_conflict(const struct oci_spec *spec, const struct oci_kv *kv)
+{
+	_cleanup_free_ char *dotted = xstrdup(kv->key);
+	for (char *c = dotted; *c != '\0'; c++)
+		if (*c == '/')
+			*c = '.';
+	if (strcmp(dotted, "kernel.hostname") == 0)
+		return "hostname";
+	if (strcmp(dotted, "kernel.domainname") == 0 && spec->domainname != NULL &&
+	    spec->domainname[0] != '\0' && strcmp(kv->value, spec->domainname) != 0)
+		return "domainname";
+	return NULL;
+}
+
 static int check_sysctls(struct jp *p, const struct oci_spec *spec)
 {
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++) {
 		const char *key = spec->linux.sysctl[i].key;
+		const char *field = sysctl_conflict(spec, &spec->linux.sysctl[i]);
 		int ns = sysctl_namespace(key);
-		if (ns >= 0 && oci_spec_namespace(spec, (enum oci_ns_type)ns) != NULL)
+		if (field == NULL && ns >= 0 &&
+		    oci_spec_namespace(spec, (enum oci_ns_type)ns) != NULL)
 			continue;
 		size_t mark = jp_key(p, "linux.sysctl");
 		jp_mapkey(p, key);
-		if (ns < 0)
+		if (field != NULL)
+			jp_fail(p, "conflicts with the field \"%s\" (set that instead)", field);
+		else if (ns < 0)
 			jp_fail(p, "not isolated by any namespace (it would change the host)");
 		else
 			jp_fail(p, "requires a%s %s namespace", ns == OCI_NS_IPC ? "n" : "",

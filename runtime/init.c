@@ -36,6 +36,8 @@
 /* The init's /proc/<pid>, kept when its root has no /proc (a chroot without a mount
  * namespace): the exec fifo is reopened through it. O_CLOEXEC, closed after the fifo. */
 static int init_proc_self = -1;
+/* The process's environment (process_env_final), made in setup_process. */
+static char **init_env;
 
 static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
 {
@@ -113,6 +115,13 @@ static int setup_terminal(const struct spawn_config *cfg, int sock, bool bind_co
 		return 0;
 	if (console_open_pty(p->console_height, p->console_width, &master, &slave, err) < 0)
 		return -1;
+	/* The process's user owns its terminal (runc: the uid only, the group stays devpts's
+	 * gid= option, tty). An unmapped uid (EINVAL) or a read-only /dev leaves it as is. */
+	if (fchown(slave, p->user.uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM &&
+	    errno != EROFS) {
+		bw_fail(err, errno, "terminal: chown the pty to process.user.uid %u", p->user.uid);
+		goto fail;
+	}
 	if (bind_console && rootfs_setup_console(slave, err) < 0)
 		goto fail;
 	if (console_make_controlling(slave, err) < 0)
@@ -154,10 +163,55 @@ static int enter_root_shared(const char *rootfs, struct bw_error *err)
 	return 0;
 }
 
+/* A missing process.cwd is made (0755, owned by the container's root), as runc and crun do;
+ * inside the root, symlinks resolved there. */
+static int make_cwd(const struct oci_process *p, struct bw_error *err)
+{
+	if (p->cwd == NULL)
+		return 0;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return bw_fail(err, errno, "open /");
+	_cleanup_close_ int fd = fs_open_in_root(root, p->cwd, O_PATH, 0, err);
+	/* Only what is missing is made; any other refusal is process_chdir's to report. */
+	if (fd >= 0 || err->code != ENOENT) {
+		bw_error_clear(err);
+		return 0;
+	}
+	bw_error_clear(err);
+	fd = fs_mkpath_in_root(root, p->cwd, true, 0755, err);
+	if (fd < 0)
+		return bw_wrap(err, "process.cwd");
+	return 0;
+}
+
+/* rootfs_ctx.host_device: linux.devices[i] made by the runtime (rootfs_host_device). */
+static int request_host_device(void *arg, size_t i, struct bw_error *err)
+{
+	int sock = *(int *)arg;
+	char idx[24];
+	struct sync_msg m;
+	int n = snprintf(idx, sizeof(idx), "%zu", i);
+	if (sync_send(sock, SYNC_DEVICE, 0, idx, (size_t)n, -1, err) < 0 ||
+	    sync_expect(sock, SYNC_DEVICE_DONE, &m, err) < 0)
+		return -1;
+	int fd = m.fd;
+	m.fd = -1;
+	if (fd < 0)
+		bw_fail(err, m.code, "%s", m.data ? m.data : "no node received");
+	sync_msg_free(&m);
+	return fd;
+}
+
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
 	struct rootfs_ctx rc = {.spec = spec,
+				/* a joined user namespace has no mappings in the spec */
+				.host_device = (cfg->new_ns_flags & CLONE_NEWUSER)
+						   ? request_host_device
+						   : NULL,
+				.host_device_arg = &sock,
 				.rootfs = cfg->rootfs,
 				.bundle = cfg->bundle,
 				.root_src = cfg->root_src,
@@ -188,14 +242,18 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 		return -1;
 	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
 	if (!own_mounts)
-		return enter_root_shared(cfg->rootfs, err);
-	if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0)
+		return enter_root_shared(cfg->rootfs, err) < 0 ? -1 : make_cwd(cfg->process, err);
+	/* The cwd before the root becomes read-only (runc's order). */
+	if (rootfs_pivot(&rc, err) < 0 || make_cwd(cfg->process, err) < 0 ||
+	    rootfs_finalize(&rc, err) < 0)
 		return -1;
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
 		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
 					  err) < 0)
 			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
-	return setup_terminal(cfg, sock, true, err);
+	if (setup_terminal(cfg, sock, true, err) < 0)
+		return -1;
+	return rootfs_readonly_late(err);
 }
 
 static int join_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
@@ -252,7 +310,8 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 
 	/* The executable is judged against the memory rlimits before they apply: under them
 	 * even the error message might not fit. */
-	if (process_find_executable(p->args[0], p->env, exe, err) < 0 ||
+	init_env = process_env_final(p);
+	if (process_find_executable(p->args[0], init_env, exe, err) < 0 ||
 	    process_check_exec_limits(p, *exe, err) < 0)
 		return -1;
 	if (new_session_keyring(cfg, err) < 0 || process_set_rlimits(p, err) < 0 ||
@@ -273,11 +332,21 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
 	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
+	/* process.cwd as runc enters it: first with the runtime's privileges (a directory the
+	 * user may not search still works), and only when those are refused once more as the
+	 * user (the user's own 0700 directory that root may not search: NFS, an unmapped owner).
+	 * Resolved inside the root either way. */
+	const char *cwd = p->cwd ? p->cwd : "/";
+	bool cwd_done = process_chdir(cwd, err) == 0;
+	if (!cwd_done && err->code != EACCES && err->code != EPERM)
+		return -1;
+	bw_error_clear(err);
+	process_give_stdio_pipes(p->user.uid);
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
-	if (process_chdir(p->cwd ? p->cwd : "/", err) < 0)
+	if (!cwd_done && process_chdir(cwd, err) < 0)
 		return -1;
 	return process_set_cpu_affinity(p->exec_cpu_affinity.final, "process.execCPUAffinity.final",
 					err);
@@ -360,7 +429,7 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
 		init_die(&err);
 	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0)
 		init_die(&err);
-	execve(exe, cfg->process->args, cfg->process->env ? cfg->process->env : (char *[]){NULL});
+	execve(exe, cfg->process->args, init_env ? init_env : (char *[]){NULL});
 	int e = errno;
 	char q[256];
 	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",

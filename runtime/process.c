@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/ioprio.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -218,6 +220,19 @@ int process_set_user(const struct oci_process *p, struct bw_error *err)
 	return 0;
 }
 
+void process_give_stdio_pipes(uid_t uid)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		struct statfs sfs;
+		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid == uid ||
+		    fstatfs(fd, &sfs) < 0 || sfs.f_type != PIPEFS_MAGIC)
+			continue;
+		/* Best effort, as runc: an owner or uid the user namespace does not map stays. */
+		(void)!fchown(fd, uid, (gid_t)-1);
+	}
+}
+
 static const char *env_get(char *const *env, const char *key)
 {
 	size_t k = strlen(key);
@@ -225,6 +240,83 @@ static const char *env_get(char *const *env, const char *key)
 		if (strncmp(env[i], key, k) == 0 && env[i][k] == '=')
 			return env[i] + k + 1;
 	return NULL;
+}
+
+char *process_passwd_home(const char *passwd, uid_t uid)
+{
+	char uidstr[16];
+	snprintf(uidstr, sizeof(uidstr), "%u", (unsigned)uid);
+	for (const char *line = passwd; line != NULL && *line != '\0';) {
+		const char *end = strchrnul(line, '\n');
+		/* name:password:uid:gid:gecos:home:shell */
+		const char *f[7] = {line};
+		size_t nf = 1;
+		for (const char *c = line; c < end && nf < 7; c++)
+			if (*c == ':')
+				f[nf++] = c + 1;
+		if (nf == 7 && (size_t)(f[3] - f[2] - 1) == strlen(uidstr) &&
+		    strncmp(f[2], uidstr, strlen(uidstr)) == 0 && f[6] - f[5] > 1)
+			return xstrndup(f[5], (size_t)(f[6] - f[5] - 1));
+		line = *end != '\0' ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The container's /etc/passwd, read inside "/" without magic links; only a regular file, at
+ * most 4 MiB (never a FIFO or device the image planted there). NULL when there is none. */
+static char *read_passwd(void)
+{
+	struct bw_error ignored = {0};
+	struct stat st;
+	char *text = NULL;
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return NULL;
+	_cleanup_close_ int fd =
+	    fs_open_in_root(root, "/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, &ignored);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fs_read_fd(fd, 4u << 20, &text, NULL, &ignored) < 0)
+		return NULL;
+	return text;
+}
+
+char **process_env_dedup(char *const *env)
+{
+	char **out = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+		size_t klen = strcspn(env[i], "=");
+		size_t k = 0;
+		while (k < n && !(strncmp(out[k], env[i], klen) == 0 && out[k][klen] == '='))
+			k++;
+		if (k < n) {
+			free(out[k]);
+			out[k] = xstrdup(env[i]);
+			continue;
+		}
+		out = xrealloc(out, (n + 2) * sizeof(char *));
+		out[n++] = xstrdup(env[i]);
+		out[n] = NULL;
+	}
+	return out;
+}
+
+char **process_env_final(const struct oci_process *p)
+{
+	char **env = process_env_dedup(p->env);
+	const char *home = env_get(env, "HOME");
+	if (home != NULL && home[0] != '\0')
+		return env;
+	_cleanup_free_ char *passwd = read_passwd();
+	_cleanup_free_ char *dir = passwd ? process_passwd_home(passwd, p->user.uid) : NULL;
+	for (size_t i = 0; env[i] != NULL; i++)
+		if (strncmp(env[i], "HOME=", 5) == 0) { /* an empty HOME= */
+			free(env[i]);
+			env[i] = xasprintf("HOME=%s", dir ? dir : "/");
+			return env;
+		}
+	strv_push_take(&env, xasprintf("HOME=%s", dir ? dir : "/"));
+	return env;
 }
 
 static int check_executable(const char *path)

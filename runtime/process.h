@@ -13,6 +13,20 @@ int process_set_scheduling(const struct oci_process *p, struct bw_error *err);
 int process_set_cpu_affinity(const char *list, const char *field, struct bw_error *err);
 int process_set_personality(const struct oci_personality *pers, struct bw_error *err);
 int process_set_memory_policy(const struct oci_memory_policy *mp, struct bw_error *err);
+/* fds 0-2 that are anonymous pipes are given to uid (the group stays), so that the user can
+ * reopen them (/dev/stdout, /proc/self/fd/1) as under runc and crun. Files, FIFOs on a
+ * filesystem, terminals and sockets of the caller are never touched. Best effort. */
+void process_give_stdio_pipes(uid_t uid);
+/* The environment the process gets (malloc'd vector): process.env with one entry per name,
+ * the last value given winning in the place of the first (runc's Setenv order: `exec --env`
+ * overrides the config), plus HOME when it has none or an empty one: the home of
+ * process.user.uid in the container's /etc/passwd (read inside "/", bounded), else "/", as
+ * runc and crun do. */
+char **process_env_final(const struct oci_process *p);
+/* Pure: the dedup step of process_env_final. */
+char **process_env_dedup(char *const *env);
+/* Pure: the home field of the first passwd line whose uid is uid (malloc'd), or NULL. */
+char *process_passwd_home(const char *passwd, uid_t uid);
 /* setgroups(additionalGids), setresgid, setresuid, umask (default 0022). */
 int process_set_user(const struct oci_process *p, struct bw_error *err);
 /* Resolve args[0] against PATH from env; *out is malloc'd. Errors use runc's wording:

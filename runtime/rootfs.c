@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -31,6 +32,11 @@ void rootfs_release(void)
 			*fds[k] = -1;
 		}
 	rootfs_state.devnull_attached = false;
+	for (size_t k = 0; k < rootfs_state.n_ro_later; k++)
+		close(rootfs_state.ro_later[k].fd);
+	free(rootfs_state.ro_later);
+	rootfs_state.ro_later = NULL;
+	rootfs_state.n_ro_later = 0;
 }
 
 /* linux.rootfsPropagation -> the propagation type, and whether it is recursive. */
@@ -178,11 +184,14 @@ int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err)
 {
 	if (rootfs_state.rootfd < 0)
 		return bw_fail(err, EBADF, "rootfs_pivot before rootfs_prepare");
+	if (ctx->no_pivot && rootfs_hide_host_mounts(err) < 0)
+		return -1;
 	if (fchdir(rootfs_state.rootfd) < 0)
 		return bw_fail(err, errno, "chdir to the rootfs");
 	if (ctx->no_pivot) {
-		/* Weaker than pivot_root: the host's tree stays reachable to whoever can escape a
-		 * chroot (CAP_SYS_CHROOT); kept only for --no-pivot (ramfs roots). */
+		/* Weaker than pivot_root: the filesystems the rootfs sits on stay reachable to
+		 * whoever can escape a chroot (CAP_SYS_CHROOT); kept only for --no-pivot (ramfs
+		 * roots). Every other host mount is gone (rootfs_hide_host_mounts). */
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return bw_fail(err, errno, "no-pivot: move the rootfs onto /");
 		if (chroot(".") < 0)
@@ -281,6 +290,16 @@ static int final_propagation(const struct rootfs_ctx *ctx, int rootfd, struct bw
 	if (rootfs_set_propagation(rootfd, prop, rec, err) < 0)
 		return bw_wrap(err, "linux.rootfsPropagation `%s`",
 			       ctx->spec->linux.rootfs_propagation);
+	return 0;
+}
+
+int rootfs_readonly_late(struct bw_error *err)
+{
+	for (size_t k = 0; k < rootfs_state.n_ro_later; k++) {
+		const struct rootfs_ro_later *r = &rootfs_state.ro_later[k];
+		if (rootfs_setattr(r->fd, MOUNT_ATTR_RDONLY, 0, r->recursive, err) < 0)
+			return bw_wrap(err, "mounts[%zu]: make read-only", r->i);
+	}
 	return 0;
 }
 

@@ -21,11 +21,20 @@ struct rootfs_ctx {
 	bool userns;   /* the init is in a new user namespace (devices are bind-mounted) */
 	bool no_pivot; /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	bool terminal; /* /dev/console will be bound to the pty slave */
+	/* userns: asks the runtime for linux.devices[i] made on the host side
+	 * (rootfs_host_device): a detached mount, or -1 with err set */
+	int (*host_device)(void *arg, size_t i, struct bw_error *err);
+	void *host_device_arg;
 };
 
 struct hostpath;
 /* Is mount m a bind (type "bind" or a bind/rbind option)? Pure. */
 bool rootfs_mount_is_bind(const struct oci_mount *m);
+/* Runtime side, for a container in a new user namespace (whose init may not mknod): the node
+ * of linux.devices[i] made on a private tmpfs with the spec's type, numbers, mode and owner
+ * (container ids mapped to host ids through linux.uid/gidMappings), as a detached mount of
+ * that one file for the init to attach. Access stays the devices cgroup's to grant. */
+int rootfs_host_device(const struct oci_spec *spec, size_t i, struct bw_error *err);
 /* Before pivot: root propagation, bind the root onto itself, every mount, /dev set-up.
  * Also keeps (O_CLOEXEC) a private procfs instance and a verified clone of the host's
  * /dev/null for the later steps; rootfs_release() closes them. */
@@ -34,6 +43,9 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err);
 int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err);
 /* After pivot: masked paths, read-only paths, read-only root, final propagation. */
 int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err);
+/* Last: the read-only tmpfs and /dev mounts become read-only (runc's order), after the
+ * console was bound below them. */
+int rootfs_readonly_late(struct bw_error *err);
 /* After pivot: bind the pty slave (an fd) onto a /dev/console that this function creates,
  * refusing a symlinked /dev, /dev/pts or /dev/console. */
 int rootfs_setup_console(int slave_fd, struct bw_error *err);

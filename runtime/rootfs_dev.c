@@ -91,7 +91,34 @@ static int node_bind(int dirfd, const char *name, const struct dev_node *d, stru
 	return rootfs_attach(tree, target, err);
 }
 
-static int make_node(const struct rootfs_ctx *ctx, const struct dev_node *d, struct bw_error *err)
+/* In a user namespace: the node the runtime made (rootfs_host_device), else the host's. */
+static int node_from_runtime(const struct rootfs_ctx *ctx, int dirfd, const char *name,
+			     const struct dev_node *d, ssize_t spec_i, struct bw_error *err)
+{
+	struct bw_error why = {0};
+	_cleanup_close_ int tree =
+	    spec_i >= 0 && ctx->host_device != NULL
+		? ctx->host_device(ctx->host_device_arg, (size_t)spec_i, &why)
+		: -1;
+	if (tree < 0 && bw_error_is_set(&why) && why.code != EPERM)
+		return bw_fail(err, why.code, "%s", why.msg);
+	if (tree < 0) {
+		/* A default device, or mknod refused to the runtime too: the host's node. */
+		if (node_bind(dirfd, name, d, err) == 0)
+			return 0;
+		return bw_error_is_set(&why)
+			   ? bw_wrap(err, "the runtime could not make it (%s)", why.msg)
+			   : -1;
+	}
+	_cleanup_close_ int target =
+	    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (target < 0)
+		return bw_fail(err, errno, "create `%s`", d->path);
+	return rootfs_attach(tree, target, err);
+}
+
+static int make_node(const struct rootfs_ctx *ctx, const struct dev_node *d, ssize_t spec_i,
+		     struct bw_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dirfd = open_parent(d->path, &name, err);
@@ -101,7 +128,7 @@ static int make_node(const struct rootfs_ctx *ctx, const struct dev_node *d, str
 	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 		return bw_fail(err, errno, "remove the image's `%s`", d->path);
 	if (ctx->userns && d->type != S_IFIFO)
-		return node_bind(dirfd, name, d, err);
+		return node_from_runtime(ctx, dirfd, name, d, spec_i, err);
 	if (node_mknod(dirfd, name, d, err) == 0)
 		return 0;
 	/* mknod refused all the same (a devices cgroup above ours, no CAP_MKNOD): bind the
@@ -172,7 +199,7 @@ static int default_nodes(const struct rootfs_ctx *ctx, struct bw_error *err)
 {
 	for (size_t k = 0; k < ARRAY_SIZE(default_devices); k++)
 		if (!spec_lists(&ctx->spec->linux, default_devices[k].path) &&
-		    make_node(ctx, &default_devices[k], err) < 0)
+		    make_node(ctx, &default_devices[k], -1, err) < 0)
 			return bw_wrap(err, "default device");
 	return 0;
 }
@@ -202,8 +229,46 @@ int rootfs_setup_dev(const struct rootfs_ctx *ctx, struct bw_error *err)
 		struct dev_node d;
 		if (spec_device(&l->devices[i], &d, i, err) < 0)
 			return -1;
-		if (make_node(ctx, &d, err) < 0)
+		if (make_node(ctx, &d, (ssize_t)i, err) < 0)
 			return bw_wrap(err, "linux.devices[%zu]", i);
 	}
 	return ours ? default_links_make(err) : 0;
+}
+
+static int map_to_host(const struct oci_id_mapping *m, size_t n, uint32_t id, uint32_t *out)
+{
+	for (size_t k = 0; k < n; k++)
+		if (id >= m[k].container_id && id - m[k].container_id < m[k].size) {
+			*out = m[k].host_id + (id - m[k].container_id);
+			return 0;
+		}
+	return -1;
+}
+
+int rootfs_host_device(const struct oci_spec *spec, size_t i, struct bw_error *err)
+{
+	const struct oci_linux *l = &spec->linux;
+	struct dev_node d;
+	uint32_t uid, gid;
+	if (i >= l->n_devices)
+		return bw_fail(err, EPROTO, "linux.devices[%zu]: no such entry", i);
+	if (spec_device(&l->devices[i], &d, i, err) < 0)
+		return -1;
+	if (map_to_host(l->uid_mappings, l->n_uid_mappings, d.uid, &uid) < 0 ||
+	    map_to_host(l->gid_mappings, l->n_gid_mappings, d.gid, &gid) < 0)
+		return bw_fail(err, EINVAL, "linux.devices[%zu]: owner %u:%u is not mapped", i,
+			       (unsigned)d.uid, (unsigned)d.gid);
+	struct rootfs_mount_opts o = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
+	_cleanup_close_ int tmp = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
+	if (tmp < 0)
+		return bw_wrap(err, "linux.devices[%zu]", i);
+	if (mknodat(tmp, "node", d.type | d.perm, makedev(d.major, d.minor)) < 0)
+		return bw_fail(err, errno, "linux.devices[%zu]: mknod `%s`", i, d.path);
+	if (fchownat(tmp, "node", uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(tmp, "node", d.perm, 0) < 0)
+		return bw_fail(err, errno, "linux.devices[%zu]: chown/chmod `%s`", i, d.path);
+	int tree = open_tree(tmp, "node", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return bw_fail(err, errno, "linux.devices[%zu]: clone `%s`", i, d.path);
+	return tree;
 }

@@ -16,6 +16,14 @@ struct rootfs_state {
 	int devnullfd;	       /* a mount clone of the host's /dev/null, checked to be char 1:3 */
 	bool devnull_attached; /* devnullfd was moved into the tree (kernels < 6.15) */
 	int procfd_errno;      /* why procfd could not be made, when it could not */
+	/* read-only tmpfs and /dev mounts, made read-only by rootfs_readonly_late (runc's order):
+	 * until then mounts, devices and the console are made below them */
+	struct rootfs_ro_later {
+		int fd; /* the attached mount */
+		size_t i;
+		bool recursive;
+	} * ro_later;
+	size_t n_ro_later;
 };
 extern struct rootfs_state rootfs_state;
 
@@ -69,6 +77,11 @@ int rootfs_idmap(const struct rootfs_ctx *ctx, size_t i, int mntfd, bool recursi
 
 /* The private procfs, or -1 with err set saying why there is none. */
 int rootfs_procfd(struct bw_error *err);
+
+/* --no-pivot (rootfs_nopivot.c): detach every mount that is neither the rootfs, below it, nor
+ * one it sits on; a procfs or sysfs that cannot be detached (locked by a user namespace) is
+ * covered. Fails when a whole procfs or sysfs would stay visible outside the rootfs. */
+int rootfs_hide_host_mounts(struct bw_error *err);
 
 /* Devices (rootfs_dev.c). */
 int rootfs_setup_dev(const struct rootfs_ctx *ctx, struct bw_error *err);

@@ -25,6 +25,7 @@ struct mount_job {
 	char *dest; /* cleaned absolute destination */
 	const char *type;
 	bool is_bind;
+	bool ro_later, ro_later_rec; /* read-only at the end (rootfs_readonly_late) */
 };
 
 static bool type_is(const struct mount_job *j, const char *type)
@@ -181,6 +182,32 @@ static int mount_cgroup(const struct mount_job *j, struct bw_error *err)
 	return 0;
 }
 
+/* A read-only tmpfs, or a read-only /dev, stays writable until the end, as in runc:
+ * /dev/pts, /dev/shm, devices and the console are made below it first. Binds and other
+ * filesystems are read-only from the start. */
+static void plan_readonly(struct mount_job *j)
+{
+	if (j->is_bind || (!type_is(j, "tmpfs") && strcmp(j->dest, "/dev") != 0))
+		return;
+	j->ro_later_rec = j->o.rattr_set & MOUNT_ATTR_RDONLY;
+	j->ro_later = j->ro_later_rec || (j->o.attr_set & MOUNT_ATTR_RDONLY);
+	j->o.attr_set &= ~(uint64_t)MOUNT_ATTR_RDONLY;
+	j->o.rattr_set &= ~(uint64_t)MOUNT_ATTR_RDONLY;
+}
+
+static int defer_readonly(const struct mount_job *j, int tree, struct bw_error *err)
+{
+	struct rootfs_state *s = &rootfs_state;
+	int fd = fcntl(tree, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return bw_fail(err, errno, "mounts[%zu]: keep the mount to make it read-only",
+			       j->i);
+	s->ro_later = xrealloc(s->ro_later, (s->n_ro_later + 1) * sizeof(*s->ro_later));
+	s->ro_later[s->n_ro_later++] =
+	    (struct rootfs_ro_later){.fd = fd, .i = j->i, .recursive = j->ro_later_rec};
+	return 0;
+}
+
 static int mount_new(const struct mount_job *j, struct bw_error *err)
 {
 	bool is_dir, sens = rootfs_path_is_sensitive(j->dest);
@@ -199,6 +226,8 @@ static int mount_new(const struct mount_job *j, struct bw_error *err)
 		return bw_wrap(err, "mounts[%zu].destination `%s`", j->i, j->dest);
 	if (rootfs_set_propagation(tree, j->o.propagation, j->o.propagation_rec, err) < 0)
 		return bw_wrap(err, "mounts[%zu].options", j->i);
+	if (j->ro_later && defer_readonly(j, tree, err) < 0)
+		return -1;
 	if (type_is(j, "proc"))
 		return check_procfs(j, err);
 	return 0;
@@ -232,8 +261,10 @@ static int mount_one(const struct rootfs_ctx *ctx, size_t i, struct bw_error *er
 		r = bw_fail(err, EINVAL, "mounts[%zu].destination: cannot mount over the root", i);
 	else if (j.o.remount)
 		r = remount_existing(&j, err);
-	else
+	else {
+		plan_readonly(&j);
 		r = mount_new(&j, err);
+	}
 	rootfs_mount_opts_free(&j.o);
 	free(j.dest);
 	return r;

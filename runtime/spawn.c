@@ -22,6 +22,7 @@
 #include "common/util.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
+#include "runtime/rootfs.h"
 #include "runtime/sync.h"
 
 #ifndef CLONE_NEWTIME
@@ -166,6 +167,27 @@ static int apply_devices(const struct spawn_config *cfg, bool *done, struct bw_e
 }
 
 /* *died: the init went away without reporting (EOF or a reset socket: it is exiting). */
+/* linux.devices[i] for an init in a new user namespace: made here, where mknod is allowed.
+ * A failure goes back to the init (code and message), which then binds the host's node. */
+static int send_device(const struct spawn_config *cfg, int sock, const struct sync_msg *m,
+		       struct bw_error *err)
+{
+	struct bw_error why = {0};
+	uint64_t i = 0;
+	int fd = -1;
+	if (cfg->is_exec || !(cfg->new_ns_flags & CLONE_NEWUSER) || m->data == NULL ||
+	    parse_u64(m->data, &i) < 0)
+		bw_fail(&why, EPROTO, "unexpected device request");
+	else
+		fd = rootfs_host_device(cfg->spec, (size_t)i, &why);
+	int r = fd >= 0 ? sync_send(sock, SYNC_DEVICE_DONE, 0, NULL, 0, fd, err)
+			: sync_send(sock, SYNC_DEVICE_DONE, why.code, why.msg, strlen(why.msg), -1,
+				    err);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
 		       bool *died, struct bw_error *err)
 {
@@ -224,6 +246,12 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			r = send_seccomp_listener(cfg, pid, m.fd, err);
 			reply = SYNC_SECCOMP_DONE;
 			break;
+		case SYNC_DEVICE:
+			r = send_device(cfg, sock, &m, err);
+			sync_msg_free(&m);
+			if (r < 0)
+				return -1;
+			continue;
 		default:
 			r = bw_fail(err, EPROTO, "unexpected sync message %u", m.type);
 		}

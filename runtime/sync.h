@@ -18,6 +18,8 @@ enum sync_type {
 	SYNC_CONSOLE_DONE,  /* parent: master delivered */
 	SYNC_SECCOMP_FD,    /* init: fd = seccomp notify listener */
 	SYNC_SECCOMP_DONE,  /* parent: listener delivered */
+	SYNC_DEVICE,        /* init (user namespace): data = index of linux.devices to make */
+	SYNC_DEVICE_DONE,   /* parent: fd = the node as a detached mount, or code = errno */
 	SYNC_READY,         /* init: about to block on exec.fifo (create) / exec (exec) */
 	SYNC_ERROR,         /* init: code + message */
 };

@@ -38,6 +38,15 @@ test_exec_user_cwd_env_flags() {
 	bw delete --force ex-user
 }
 
+# One value per name, the last given winning (runc): `exec --env` overrides the config's PATH,
+# and the executable is looked up in that PATH.
+test_exec_env_overrides_the_configs_value() {
+	start_sleeper ex-envov
+	out=$(bw exec --env PATH=/usr/bin:/bin --env X=1 --env X=2 ex-envov sh -c 'echo $PATH $X; env | grep -c ^PATH=')
+	bw delete --force ex-envov
+	expect_eq env "/usr/bin:/bin 2 1" "$(echo $out)"
+}
+
 test_exec_process_json_and_detach_pid_file() {
 	start_sleeper ex-proc
 	cat >"$WORK/process.json" <<JSON

@@ -72,3 +72,47 @@ test_scheduling_attributes() {
 	out=$(bw run -b "$b" ns-sched </dev/null | tr '\n' ' ')
 	expect_eq "nice, policy and cpus" "5 3 Cpus_allowed_list:0 " "$out"
 }
+
+# A read-only /dev tmpfs (runc's mounts.bats "runc run [ro /dev mount]", runc issue 3248):
+# /dev/pts, /dev/shm, the devices and the console are made below it
+# first, then it becomes read-only (runc's order); a read-only tmpfs elsewhere likewise.
+test_read_only_dev_tmpfs_gets_its_mounts_and_devices_first() {
+	b=$(new_bundle ns-rodev)
+	cfg "$b" '(.mounts[] | select(.destination=="/dev") | .options) += ["ro"] | .mounts += [{"destination":"/data","type":"tmpfs","source":"tmpfs","options":["ro","mode=755"]},{"destination":"/data/sub","type":"tmpfs","source":"tmpfs","options":["mode=755"]}] | .process.args=["sh","-c","grep -E \" /dev(/pts|/shm)? | /data \" /proc/self/mounts | cut -d\" \" -f2,4 | cut -d, -f1; echo x >/dev/null && echo null; touch /dev/shm/a /data/sub/b && echo below-rw; touch /dev/x /data/x 2>/dev/null || echo ro"]'
+	out=$(bw run -b "$b" ns-rodev </dev/null 2>&1 | tr '\n' ' ')
+	expect_eq mounts "/dev ro /dev/pts rw /dev/shm rw /data ro null below-rw ro " "$out"
+	# With a terminal: /dev/console is bound below the read-only /dev too.
+	cfg "$b" '.process.terminal=true | .process.args=["sh","-c","test -c /dev/console && echo console"]'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b ns-rodev" /dev/null </dev/null | grep -o console)
+	expect_eq console console "$out"
+}
+
+# rro: the whole tmpfs tree read-only, mounts made below it later included.
+test_recursive_read_only_tmpfs_covers_the_mounts_below_it() {
+	b=$(new_bundle ns-rro)
+	cfg "$b" '.mounts += [{"destination":"/data","type":"tmpfs","source":"tmpfs","options":["rro"]},{"destination":"/data/sub","type":"tmpfs","source":"tmpfs"}] | .process.args=["sh","-c","touch /data/x 2>/dev/null || echo top-ro; touch /data/sub/x 2>/dev/null || echo sub-ro"]'
+	expect_eq rro "top-ro sub-ro " "$(bw run -b "$b" ns-rro </dev/null 2>&1 | tr '\n' ' ')"
+}
+
+# In a user namespace the init may not mknod: the runtime makes linux.devices on the host side
+# with the spec's mode and owner (crun's test_devices "owner-device"), and the devices cgroup
+# still decides what may be opened.
+test_user_namespace_devices_get_their_owner_mode_and_cgroup_rules() {
+	b=$(new_bundle ns-udev)
+	rm "$b/rootfs"
+	cp -a "$ROOTFS" "$b/rootfs"
+	chown -R 200000:200000 "$b/rootfs"
+	cfg "$b" '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.devices=[{"path":"/dev/net/tunx","type":"c","major":10,"minor":200,"fileMode":432,"uid":10,"gid":11}] | .process.args=["sh","-c","stat -c \"%t:%T %a %u:%g\" /dev/net/tunx; (exec 3<>/dev/net/tunx) 2>/dev/null && echo opened || echo refused"]'
+	expect_eq "not allowed" "a:c8 660 10:11 refused" "$(bw run -b "$b" ns-udev </dev/null | tr '\n' ' ' | sed 's/ $//')"
+	cfg "$b" '.linux.resources.devices += [{"allow":true,"type":"c","major":10,"minor":200,"access":"rw"}]'
+	expect_eq "allowed" "a:c8 660 10:11 opened" "$(bw run -b "$b" ns-udev </dev/null | tr '\n' ' ' | sed 's/ $//')"
+	# Full mapping, a block device the host does not have at that path.
+	cfg "$b" '.linux.uidMappings=[{"containerID":0,"hostID":0,"size":4294967295}] | .linux.gidMappings=[{"containerID":0,"hostID":0,"size":4294967295}] | .linux.devices=[{"path":"/dev/bwfoo","type":"b","major":1,"minor":5,"uid":10,"gid":11}] | .process.args=["stat","-c","%F %u:%g","/dev/bwfoo"]'
+	chown -R 0:0 "$b/rootfs"
+	expect_eq "full mapping" "block special file 10:11" "$(bw run -b "$b" ns-udev </dev/null)"
+	[ ! -e /dev/bwfoo ] || fail "made on the host"
+	# An owner outside the mapping is refused, naming the device.
+	cfg "$b" '.linux.uidMappings=[{"containerID":0,"hostID":200000,"size":100}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":100}] | .linux.devices[0].uid=1000'
+	out=$(bw run -b "$b" ns-udev </dev/null 2>&1) && fail "unmapped owner accepted: $out"
+	expect_contains refused "owner 1000:11 is not mapped" "$out"
+}

@@ -124,6 +124,137 @@ test_process_run_tty_relays_terminal() {
 	expect_eq rc 3 "$rc"
 }
 
+# runc's tty.bats "[tty owner]": the pty belongs to process.user's uid; its group stays the
+# one devpts gives (gid=5 here, the tty group of runc's spec).
+test_process_terminal_is_owned_by_the_process_user() {
+	b=$(new_bundle pr-ttyown)
+	cfg "$b" '(.mounts[] | select(.destination=="/dev/pts") | .options) += ["gid=5"] | .process.terminal=true | .process.user={"uid":1000,"gid":100} | .process.args=["sh","-c","stat -c %u:%g $(tty)"]'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b pr-ttyown" /dev/null </dev/null | grep -o '[0-9]*:[0-9]*')
+	expect_eq "run: owner" "1000:5" "$out"
+	cfg "$b" '.process.user={"uid":0,"gid":0}'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b pr-ttyown" /dev/null </dev/null | grep -o '[0-9]*:[0-9]*')
+	expect_eq "run as root: owner" "0:5" "$out"
+	cfg "$b" '.process.terminal=false | .process.args=["sleep","30"]'
+	bw run -d -b "$b" pr-ttyown </dev/null
+	out=$(script -qec "$BULWARK --root $BW_ROOT exec -t --user 1000:100 pr-ttyown sh -c 'stat -c %u:%g \$(tty)'" /dev/null </dev/null | grep -o '[0-9]*:[0-9]*')
+	bw delete --force pr-ttyown
+	expect_eq "exec -t: owner" "1000:5" "$out"
+}
+
+# A non-root user can reopen its own stdio pipes (/dev/stdout), as under runc and crun.
+test_process_stdio_pipes_are_reopenable_by_the_process_user() {
+	b=$(new_bundle pr-pipeown)
+	cfg "$b" '.process.user={"uid":1000,"gid":1000} | .process.args=["sh","-c","echo out >/dev/stdout && echo err >/dev/stderr"]'
+	out=$(bw run -b "$b" pr-pipeown </dev/null 2>&1 | cat)
+	expect_eq "reopened" "out err" "$(echo $out)"
+	# A file given as stdout is the caller's: its owner stays.
+	bw run -b "$b" pr-pipeown </dev/null >"$WORK/pr-pipeown.out" 2>/dev/null || true
+	expect_eq "file owner" "0" "$(stat -c %u "$WORK/pr-pipeown.out")"
+}
+
+# pr_own_rootfs BUNDLE: a private copy of the rootfs the test may change.
+pr_own_rootfs() {
+	rm "$1/rootfs"
+	cp -a "$ROOTFS" "$1/rootfs"
+}
+
+PR_FEW_CAPS='.process.capabilities={"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}'
+
+# runc's cwd.bats: the runtime enters process.cwd with its own privileges first, so a user
+# without CAP_DAC_OVERRIDE starts in a 0700 directory of root's ...
+test_process_cwd_is_entered_with_the_runtimes_privileges_first() {
+	b=$(new_bundle pr-cwdroot)
+	pr_own_rootfs "$b"
+	chmod 700 "$b/rootfs/root"
+	cfg "$b" "$PR_FEW_CAPS"' | .process.cwd="/root" | .process.user={"uid":42,"gid":42} | .process.args=["sh","-c","pwd; ls . >/dev/null 2>&1 || echo cannot-read"]'
+	expect_eq "cwd" "/root cannot-read" "$(bw run -b "$b" pr-cwdroot </dev/null | tr '\n' ' ' | sed 's/ $//')"
+	# ... and exec as root into such a container works too.
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" pr-cwdroot </dev/null
+	out=$(bw exec --user 0:0 pr-cwdroot pwd 2>&1) || { bw delete --force pr-cwdroot; fail "exec: $out"; }
+	bw delete --force pr-cwdroot
+	expect_eq "exec cwd" "/root" "$out"
+}
+
+# ... and when they are refused, once more as the user: a 0700 directory of the user's whose
+# group is not mapped (so root in the user namespace has no DAC override on it).
+test_process_cwd_refused_to_root_is_entered_as_the_user() {
+	b=$(new_bundle pr-cwduser)
+	pr_own_rootfs "$b"
+	chown -R 200000:200000 "$b/rootfs"
+	mkdir "$b/rootfs/data"
+	chown 200042:12345 "$b/rootfs/data"
+	chmod 700 "$b/rootfs/data"
+	cfg "$b" '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .process.cwd="/data" | .process.user={"uid":42,"gid":42} | .process.args=["pwd"]'
+	expect_eq "the owner" "/data" "$(bw run -b "$b" pr-cwduser </dev/null)"
+	cfg "$b" '.process.user={"uid":43,"gid":42}'
+	out=$(bw run -b "$b" pr-cwduser </dev/null 2>&1) && fail "another user entered: $out"
+	expect_contains "another user" "process.cwd: chdir \`/data\`: Permission denied" "$out"
+}
+
+# A missing process.cwd is made (0755, the container's root), before root.readonly applies,
+# inside the root even through a symlink that points out of it.
+test_process_missing_cwd_is_created_inside_the_root() {
+	b=$(new_bundle pr-cwdnew)
+	pr_own_rootfs "$b"
+	ln -s /../../../../.. "$b/rootfs/up"
+	cfg "$b" '.root.readonly=true | .process.cwd="/up/new/dir" | .process.user={"uid":42,"gid":42} | .process.args=["sh","-c","pwd; stat -c %a:%u /new/dir"]'
+	expect_eq "created" "/new/dir 755:0" "$(bw run -b "$b" pr-cwdnew </dev/null | tr '\n' ' ' | sed 's/ $//')"
+	[ -d "$b/rootfs/new/dir" ] || fail "not in the rootfs"
+	[ ! -e /new ] || fail "made on the host"
+}
+
+# Without HOME in process.env, the process gets the home of its uid in the container's
+# /etc/passwd, else "/" (runc, crun); a HOME given is kept. exec does the same.
+test_process_home_comes_from_the_containers_passwd() {
+	b=$(new_bundle pr-home)
+	pr_own_rootfs "$b"
+	echo 'app:x:1000:1000:App:/home/app:/bin/sh' >>"$b/rootfs/etc/passwd"
+	cfg "$b" '.process.args=["sh","-c","echo $HOME"]'
+	expect_eq root /root "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.user={"uid":1000,"gid":1000}'
+	expect_eq "uid 1000" /home/app "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.user={"uid":2000,"gid":2000}'
+	expect_eq "not in passwd" / "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.user={"uid":1000,"gid":1000} | .process.env+=["HOME=/given"]'
+	expect_eq "given" /given "$(bw run -b "$b" pr-home </dev/null)"
+	cfg "$b" '.process.env-=["HOME=/given"] | .process.args=["sleep","30"]'
+	bw run -d -b "$b" pr-home </dev/null
+	out=$(bw exec --user 1000:1000 pr-home sh -c 'echo $HOME' 2>&1)
+	bw delete --force pr-home
+	expect_eq "exec" /home/app "$out"
+}
+
+# /etc/passwd is read inside the root: a symlink out of it stays in it, and a FIFO or a device
+# there is not read at all (HOME falls back to "/", nothing hangs).
+test_process_home_lookup_stays_in_the_root_and_reads_only_a_file() {
+	b=$(new_bundle pr-homeln)
+	pr_own_rootfs "$b"
+	mkdir -p "$b/rootfs/home/x/etc"
+	echo 'root:x:0:0:root:/inside:/bin/sh' >"$b/rootfs/home/x/etc/passwd"
+	rm "$b/rootfs/etc/passwd"
+	ln -s ../../../../../../../home/x/etc/passwd "$b/rootfs/etc/passwd"
+	cfg "$b" '.process.args=["sh","-c","echo $HOME"]'
+	expect_eq "through a symlink" /inside "$(bw run -b "$b" pr-homeln </dev/null)"
+	rm "$b/rootfs/etc/passwd"
+	mkfifo "$b/rootfs/etc/passwd"
+	expect_eq "a FIFO" / "$(timeout 20 "$BULWARK" --root "$BW_ROOT" run -b "$b" pr-homeln </dev/null)"
+}
+
+# kernel.hostname conflicts with the hostname field, always (runc, crun); kernel.domainname
+# works in a UTS namespace unless it contradicts the domainname field (crun).
+test_process_uts_sysctls_and_their_fields() {
+	b=$(new_bundle pr-utssysctl)
+	cfg "$b" '.linux.sysctl={"kernel.hostname":"other"}'
+	out=$(bw run -b "$b" pr-utssysctl </dev/null 2>&1) && fail "kernel.hostname accepted: $out"
+	expect_contains refused 'linux.sysctl["kernel.hostname"]: conflicts with the field "hostname"' "$out"
+	cfg "$b" '.linux.sysctl={"kernel.domainname":"dom.example"} | .process.args=["cat","/proc/sys/kernel/domainname"]'
+	expect_eq domainname dom.example "$(bw run -b "$b" pr-utssysctl </dev/null)"
+	cfg "$b" '.domainname="other.example"'
+	out=$(bw run -b "$b" pr-utssysctl </dev/null 2>&1) && fail "conflicting domainname accepted: $out"
+	expect_contains refused 'conflicts with the field "domainname"' "$out"
+}
+
 test_hooks_receive_state_and_run_in_order() {
 	b=$(new_bundle pr-hooks)
 	log=$WORK/hooks.log

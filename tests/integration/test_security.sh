@@ -573,3 +573,33 @@ test_no_new_privs_is_set_when_asked_and_only_then() {
 		"$(bw exec --no-new-privs sec-nnp grep ^NoNewPrivs /proc/self/status)"
 	bw delete --force sec-nnp
 }
+
+# ---- --no-pivot: no bare procfs left in the container's mount namespace ---------------------
+
+# A nested user namespace may mount a new procfs only while a whole one is visible in its mount
+# namespace (the kernel's mnt_already_visible). After a chroot the host's /proc would be: the
+# nested mount would succeed and show /proc/keys unmasked (runc's test "runc run --no-pivot
+# must not expose bare /proc").
+SEC_NESTED_PROC='mount -t proc none /proc && echo MOUNTED && head -1 /proc/keys'
+
+test_no_pivot_refuses_a_nested_proc_mount() {
+	b=$(new_bundle sec-nopivot)
+	cfg "$b" ".process.args=[\"unshare\",\"-mrpf\",\"sh\",\"-c\",\"$SEC_NESTED_PROC\"]"
+	out=$(bw run --no-pivot -b "$b" sec-nopivot </dev/null 2>&1) && fail "nested proc mounted: $out"
+	expect_contains "nested mount refused" "mount: permission denied" "$out"
+	case "$out" in *MOUNTED*) fail "a procfs was mounted: $out" ;; esac
+	# The container's own /proc is there, /proc/keys masked.
+	cfg "$b" '.process.args=["sh","-c","wc -c </proc/keys; test -r /proc/self/status && echo proc"]'
+	expect_eq "own /proc" "0 proc" "$(bw run --no-pivot -b "$b" sec-nopivot </dev/null | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_no_pivot_in_a_user_namespace_refuses_a_nested_proc_mount() {
+	# There the host's mounts are locked and cannot be detached: they are covered instead.
+	b=$(new_bundle sec-nopivot-userns)
+	cfg "$b" ".linux.namespaces+=[{\"type\":\"user\"}] | .linux.uidMappings=[{\"containerID\":0,\"hostID\":200000,\"size\":65536}] | .linux.gidMappings=[{\"containerID\":0,\"hostID\":200000,\"size\":65536}] | .process.args=[\"unshare\",\"-mrpf\",\"sh\",\"-c\",\"$SEC_NESTED_PROC\"]"
+	out=$(bw run --no-pivot -b "$b" sec-nopivot-userns </dev/null 2>&1) && fail "nested proc mounted: $out"
+	expect_contains "nested mount refused" "mount: permission denied" "$out"
+	# With pivot_root the same holds (the old root is gone).
+	out=$(bw run -b "$b" sec-nopivot-userns </dev/null 2>&1) && fail "nested proc mounted with pivot: $out"
+	expect_contains "nested mount refused with pivot" "mount: permission denied" "$out"
+}

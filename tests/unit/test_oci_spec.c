@@ -1012,8 +1012,8 @@ Test(sysctl, each_needs_the_namespace_that_isolates_it)
 		    "namespace");
 	linux_fails("'sysctl':{'kernel.shmmax':'1'}",
 		    "config.json: linux.sysctl[\"kernel.shmmax\"]: requires an IPC namespace");
-	linux_fails("'sysctl':{'kernel.hostname':'x'}",
-		    "config.json: linux.sysctl[\"kernel.hostname\"]: requires a UTS namespace");
+	linux_fails("'sysctl':{'kernel.domainname':'x'}",
+		    "config.json: linux.sysctl[\"kernel.domainname\"]: requires a UTS namespace");
 	linux_fails("'namespaces':[{'type':'network'},{'type':'ipc'},{'type':'uts'}],"
 		    "'sysctl':{'vm.swappiness':'0'}",
 		    "config.json: linux.sysctl[\"vm.swappiness\"]: not isolated by any namespace "
@@ -1023,6 +1023,19 @@ Test(sysctl, each_needs_the_namespace_that_isolates_it)
 				      "'fs.mqueue.msg_max':'20','kernel.sem':'1 2 3 4'}");
 	cr_assert_eq(s->linux.n_sysctl, 3);
 	cr_assert_str_eq(s->linux.sysctl[2].value, "1 2 3 4");
+	oci_spec_free(s);
+}
+
+Test(sysctl, kernel_hostname_and_a_different_domainname_conflict_with_their_fields)
+{
+	linux_fails("'namespaces':[{'type':'uts'}],'sysctl':{'kernel.hostname':'x'}",
+		    "config.json: linux.sysctl[\"kernel.hostname\"]: conflicts with the field "
+		    "\"hostname\" (set that instead)");
+	linux_fails("'namespaces':[{'type':'uts'}],'sysctl':{'kernel/hostname':'x'}",
+		    "config.json: linux.sysctl[\"kernel/hostname\"]: conflicts with the field "
+		    "\"hostname\" (set that instead)");
+	struct oci_spec *s =
+	    linux_ok("'namespaces':[{'type':'uts'}],'sysctl':{'kernel.domainname':'x'}");
 	oci_spec_free(s);
 }
 
