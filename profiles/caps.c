@@ -155,8 +155,9 @@ static int check_plan(const struct caps_plan *p, uint64_t runtime_bounding, stru
 }
 
 /* The kernel raises an ambient capability only when it is both permitted and inheritable.
- * `runc spec` lists ambient capabilities without inheritable ones; runc and crun skip what
- * the kernel refuses with a warning, and so do we: the process gets less, never more. */
+ * `runc spec` lists ambient capabilities without inheritable ones; runc skips what the kernel
+ * refuses without a word, and so do we (a debug line): the process gets less, never more, and a
+ * line on stderr would break every tool that reads the container's first line of output. */
 static void skip_unraisable_ambient(struct caps_plan *p, int last_cap)
 {
 	uint64_t skip =
@@ -169,7 +170,7 @@ static void skip_unraisable_ambient(struct caps_plan *p, int last_cap)
 		if (skip & (UINT64_C(1) << c))
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
 					      caps_to_name(c, name));
-	log_warn("process.capabilities.ambient: %s not raised (an ambient capability must also be "
+	log_debug("process.capabilities.ambient: %s not raised (an ambient capability must also be "
 		 "permitted and inheritable)",
 		 list);
 	p->sets[OCI_CAP_AMBIENT] &= ~skip;
