@@ -165,6 +165,16 @@ static int apply_devices(const struct spawn_config *cfg, bool *done, struct bw_e
 	return 0;
 }
 
+/* prestart and createRuntime: in the runtime's namespaces, from the bundle (runc, crun). */
+static int run_runtime_hooks(const struct spawn_config *cfg, struct bw_error *err)
+{
+	struct hooks_ctx hc = {.state_json = cfg->state_json ? cfg->state_json : "{}",
+			       .cwd = cfg->bundle};
+	if (hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, &hc, err) < 0)
+		return -1;
+	return hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_RUNTIME, &hc, err);
+}
+
 /* *died: the init went away without reporting (EOF or a reset socket: it is exiting). */
 static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
 		       bool *died, struct bw_error *err)
@@ -200,11 +210,7 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			 * go in now, before anything of the container's runs (cgroup.h). */
 			r = apply_devices(cfg, &devices_set, err);
 			if (r == 0)
-				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, cfg->state_json,
-					      err);
-			if (r == 0)
-				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_RUNTIME,
-					      cfg->state_json, err);
+				r = run_runtime_hooks(cfg, err);
 			reply = SYNC_HOOKS_DONE;
 			break;
 		case SYNC_CONSOLE:

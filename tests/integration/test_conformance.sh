@@ -156,3 +156,19 @@ test_conf_no_mount_namespace_refuses_mounts_by_name() {
 	bw state conf-ns-mounts >/dev/null 2>&1 && fail "state left behind"
 	true
 }
+
+# startContainer hooks are programs of the container's and run under its seccomp filter, as
+# runc and crun run them (runc's seccomp.bats "startContainer hook"); their failure fails
+# `start` (runtime.md lifecycle step 7) and says which hook.
+test_conf_start_container_hook_runs_under_the_seccomp_filter() {
+	b=$(new_bundle conf-schook)
+	cfg "$b" '.process.args = ["true"] | .process.noNewPrivileges = false
+		| .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW",
+			"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_KILL"}]}
+		| .hooks = {"startContainer":[{"path":"/bin/sh","args":["sh","-c","mkdir /dev/shm/foo"]}]}'
+	bw create -b "$b" conf-schook </dev/null >/dev/null 2>&1 || fail "create failed"
+	out=$(bw start conf-schook 2>&1) && fail "start succeeded: $out"
+	expect_contains "start's error" "startContainer hook #0 (/bin/sh): killed by signal 31" "$out"
+	expect_eq "container" stopped "$(bw state conf-schook | jq -r .status)"
+	bw delete conf-schook
+}
