@@ -172,3 +172,21 @@ test_conf_start_container_hook_runs_under_the_seccomp_filter() {
 	expect_eq "container" stopped "$(bw state conf-schook | jq -r .status)"
 	bw delete conf-schook
 }
+
+# Two conditions on one syscall argument: the rule applies when either holds (runc and crun
+# make each a rule of its own); errnoRet is the rule's errno, and a rule without one refuses
+# with EPERM even under a defaultErrnoRet.
+test_conf_seccomp_two_conditions_on_one_argument_are_ored() {
+	b=$(new_bundle conf-scmp-or)
+	cfg "$b" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":6,
+			"syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO","errnoRet":100,
+				"args":[{"index":1,"value":10,"op":"SCMP_CMP_EQ"},{"index":1,"value":12,"op":"SCMP_CMP_EQ"}]},
+				{"names":["kill"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":28,"op":"SCMP_CMP_EQ"}]}]}
+		| .process.args = ["sh","-c","trap \"\" USR1 USR2 WINCH HUP; for s in USR1 USR2 WINCH HUP; do kill -$s $$ 2>&1 && echo $s:sent; done"]'
+	out=$(bw run -b "$b" conf-scmp-or 2>&1) || fail "run failed: $out"
+	# runc and crun ignore defaultErrnoRet beside SCMP_ACT_ALLOW: so do we, with a warning.
+	expect_contains warning "defaultErrnoRet: ignored: SCMP_ACT_ALLOW takes no return value" "$out"
+	expect_eq "USR1 and USR2 refused with errnoRet, WINCH with EPERM, HUP sent" \
+		"Network is down|Network is down|Operation not permitted|HUP:sent" \
+		"$(echo "$out" | grep -v '^bulwark: warning' | sed 's/.*: //' | tr '\n' '|' | sed 's/|$//')"
+}
