@@ -339,3 +339,18 @@ test_hook_output_is_collected_and_quoted_on_failure() {
 	expect_contains message 'createRuntime hook #0 (/bin/sh): exit status 2, output: "the reason' "$out"
 	[ ! -e "$BW_ROOT/pr-hookout2" ] || fail "state left"
 }
+
+# Before start a failing hook is fatal (runtime.md lifecycle steps 3-5): create fails naming
+# the hook, and nothing is left (state, cgroup, init; the runner checks mounts and cgroups).
+test_hooks_failing_before_start_fail_create_in_every_phase() {
+	local k id
+	for k in prestart createRuntime createContainer; do
+		id=pr-hf-$(echo $k | tr A-Z a-z)
+		b=$(new_bundle $id)
+		cfg "$b" ".process.args=[\"sleep\",\"30\"] | .hooks.$k=[{\"path\":\"/bin/true\"},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 9\"]},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"touch $WORK/$id.ran\"]}]"
+		out=$(bw create -b "$b" $id </dev/null 2>&1) && fail "$k: create succeeded"
+		expect_contains "$k: message" "$k hook #1 (/bin/sh): exit status 9" "$out"
+		[ ! -e "$WORK/$id.ran" ] || fail "$k: a hook after the failed one ran"
+		[ ! -e "$BW_ROOT/$id" ] || fail "$k: state left"
+	done
+}
