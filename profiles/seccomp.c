@@ -237,7 +237,8 @@ static void store_in_cache(const char *dir, const uint8_t *key, const struct sec
 
 /* A listenerPath gets the listener even without a SCMP_ACT_NOTIFY rule (crun does so): an
  * agent waiting on that socket is never left hanging. The filter then goes in before `create`
- * returns, like any with a listener. Not part of the cached program. */
+ * returns, like any with a listener; an agent that cannot be reached is only a warning then
+ * (runc never connects without a rule). Not part of the cached program. */
 static void listener_for_path(const struct oci_seccomp *sc, unsigned int f, struct seccomp_prog *p)
 {
 	if (sc->listener_path == NULL || p->needs_listener)
@@ -266,6 +267,7 @@ int seccomp_compile_cached(const struct oci_seccomp *sc, const char *cache_dir,
 		    p.flags == seccomp_final_flags(f, p.needs_listener)) {
 			if (from_cache != NULL)
 				*from_cache = true;
+			p.has_notify = p.needs_listener;
 			listener_for_path(sc, f, &p);
 			*out = p;
 			return 0;
@@ -277,6 +279,7 @@ int seccomp_compile_cached(const struct oci_seccomp *sc, const char *cache_dir,
 	p.flags = seccomp_final_flags(f, p.needs_listener);
 	if (cache_dir != NULL)
 		store_in_cache(cache_dir, key, &p);
+	p.has_notify = p.needs_listener;
 	listener_for_path(sc, f, &p);
 	*out = p;
 	return 0;

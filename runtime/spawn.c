@@ -118,7 +118,9 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 	strcpy(sa.sun_path, sc->listener_path);
 	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return bw_fail(err, errno, "linux.seccomp.listenerPath: connect `%s`",
+		return bw_fail(err, errno,
+			       "linux.seccomp.listenerPath: failed to connect with seccomp agent "
+			       "at `%s`",
 			       sc->listener_path);
 	_cleanup_free_ char *meta = NULL;
 	/* The metadata is opaque to us; it was validated as a string, escape it for JSON. */
@@ -162,6 +164,15 @@ static int apply_devices(const struct spawn_config *cfg, bool *done, struct bw_e
 	if (cg_apply_devices(cfg->cg, l->has_resources ? &l->resources : NULL, err) < 0)
 		return -1;
 	*done = true;
+	return 0;
+}
+
+static int warn_only(struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 64];
+	bw_error_text(err, text, sizeof(text));
+	log_warn("%s", text);
+	*err = (struct bw_error){0};
 	return 0;
 }
 
@@ -228,6 +239,9 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			break;
 		case SYNC_SECCOMP_FD:
 			r = send_seccomp_listener(cfg, pid, m.fd, err);
+			/* Without a notify rule the listener is a courtesy (seccomp.c). */
+			if (r < 0 && !cfg->seccomp->has_notify)
+				r = warn_only(err);
 			reply = SYNC_SECCOMP_DONE;
 			break;
 		default:

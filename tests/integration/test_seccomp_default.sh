@@ -239,3 +239,18 @@ test_seccomp_listener_path_without_notify_rule_still_reaches_the_agent() {
 	expect_eq "state.status" created "$(jq -r .state.status "$log")"
 	expect_eq "notifications" 0 "$(jq -r .answered "$log")"
 }
+
+# With no agent listening: a profile with a notify rule cannot run (runc's wording, which
+# engines look for); one with only a listenerPath runs, with a warning (runc never connects).
+test_seccomp_listener_unreachable_fails_only_with_a_notify_rule() {
+	b=$(new_bundle scmp-noagent)
+	cfg "$b" ".linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"$WORK/nobody.sock\"}
+		| .process.args = [\"echo\",\"ran\"]"
+	out=$(bw run -b "$b" scmp-noagent </dev/null 2>&1) || fail "run failed: $out"
+	expect_contains "warning" "failed to connect with seccomp agent" "$out"
+	expect_contains "the container ran" "ran" "$out"
+	cfg "$b" '.linux.seccomp.syscalls = [{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]'
+	out=$(bw run -b "$b" scmp-noagent2 </dev/null 2>&1) && fail "run succeeded: $out"
+	expect_contains "error" "failed to connect with seccomp agent" "$out"
+	[ ! -e "$BW_ROOT/scmp-noagent2" ] || fail "state left"
+}
