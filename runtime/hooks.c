@@ -193,19 +193,33 @@ static int run_one(const struct oci_hook *h, const struct hooks_ctx *ctx, struct
 	return timed_out ? -ETIMEDOUT : r;
 }
 
-/* One failed hook: 0 when it succeeded, else -1 with err set. */
+/* Go's name of a signal, lower case ("bad system call"), as runc's messages have it. */
+static const char *signal_words(int sig, char *buf, size_t cap)
+{
+	const char *s = strsignal(sig);
+	size_t i = 0;
+	for (; s != NULL && s[i] != '\0' && i + 1 < cap; i++)
+		buf[i] = (char)(i == 0 && s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
+/* One failed hook: 0 when it succeeded, else -1 with err set. "error running hook" is runc's
+ * wording, which tools (and runc's tests) look for. */
 static int judge(const char *name, size_t i, const struct oci_hook *h, int r, int status,
 		 struct hook_io *io, struct bw_error *err)
 {
-	char what[128];
+	char what[160], sig[64];
 	if (r == -ETIMEDOUT)
 		snprintf(what, sizeof(what), "timed out after %lld s", (long long)h->timeout.v);
 	else if (r < 0)
 		return bw_fail(err, -r, "%s hook #%zu (%s)", name, i, h->path);
 	else if (WIFSIGNALED(status))
-		snprintf(what, sizeof(what), "killed by signal %d", WTERMSIG(status));
+		snprintf(what, sizeof(what), "error running hook: killed by signal %d (%s)",
+			 WTERMSIG(status), signal_words(WTERMSIG(status), sig, sizeof(sig)));
 	else if (WEXITSTATUS(status) != 0)
-		snprintf(what, sizeof(what), "exit status %d", WEXITSTATUS(status));
+		snprintf(what, sizeof(what), "error running hook: exit status %d",
+			 WEXITSTATUS(status));
 	else
 		return 0;
 	if (io->n_kept == 0)

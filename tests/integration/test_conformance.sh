@@ -168,7 +168,7 @@ test_conf_start_container_hook_runs_under_the_seccomp_filter() {
 		| .hooks = {"startContainer":[{"path":"/bin/sh","args":["sh","-c","mkdir /dev/shm/foo"]}]}'
 	bw create -b "$b" conf-schook </dev/null >/dev/null 2>&1 || fail "create failed"
 	out=$(bw start conf-schook 2>&1) && fail "start succeeded: $out"
-	expect_contains "start's error" "startContainer hook #0 (/bin/sh): killed by signal 31" "$out"
+	expect_contains "start's error" "startContainer hook #0 (/bin/sh): error running hook: killed by signal 31 (bad system call)" "$out"
 	expect_eq "container" stopped "$(bw state conf-schook | jq -r .status)"
 	bw delete conf-schook
 }

@@ -144,7 +144,7 @@ test_hook_failure_aborts_create_and_leaves_nothing() {
 	b=$(new_bundle pr-hookfail)
 	cfg "$b" '.hooks={"createRuntime":[{"path":"/bin/false"}]}'
 	out=$(bw create -b "$b" pr-hookfail </dev/null 2>&1) && fail "create succeeded"
-	expect_contains message "createRuntime hook #0 (/bin/false): exit status 1" "$out"
+	expect_contains message "createRuntime hook #0 (/bin/false): error running hook: exit status 1" "$out"
 	[ ! -e "$BW_ROOT/pr-hookfail" ] || fail "state left"
 }
 
@@ -277,8 +277,8 @@ test_hooks_poststart_and_poststop_failures_warn_and_the_rest_run() {
 	bw run -b "$b" pr-hookwarn </dev/null 2>"$WORK/err" || rc=$?
 	expect_eq "the container's exit status" 5 $rc
 	expect_eq "hooks after the failed ones" "poststart2 poststop2" "$(tr '\n' ' ' <"$log" | sed 's/ $//')"
-	expect_contains "poststart warning" "warning: poststart hook #0 (/bin/false): exit status 1" "$(cat "$WORK/err")"
-	expect_contains "poststop warning" 'poststop hook #0 (/bin/sh): exit status 4, output: "why' "$(cat "$WORK/err")"
+	expect_contains "poststart warning" "warning: poststart hook #0 (/bin/false): error running hook: exit status 1" "$(cat "$WORK/err")"
+	expect_contains "poststop warning" 'poststop hook #0 (/bin/sh): error running hook: exit status 4, output: "why' "$(cat "$WORK/err")"
 }
 
 # The state on each hook's stdin is the runtime-spec's State: "created" from prestart to
@@ -336,7 +336,7 @@ test_hook_output_is_collected_and_quoted_on_failure() {
 	b=$(new_bundle pr-hookout2)
 	cfg "$b" '.hooks={"createRuntime":[{"path":"/bin/sh","args":["sh","-c","echo the reason >&2; exit 2"]}]}'
 	out=$(bw create -b "$b" pr-hookout2 </dev/null 2>&1) && fail "create succeeded"
-	expect_contains message 'createRuntime hook #0 (/bin/sh): exit status 2, output: "the reason' "$out"
+	expect_contains message 'createRuntime hook #0 (/bin/sh): error running hook: exit status 2, output: "the reason' "$out"
 	[ ! -e "$BW_ROOT/pr-hookout2" ] || fail "state left"
 }
 
@@ -349,7 +349,7 @@ test_hooks_failing_before_start_fail_create_in_every_phase() {
 		b=$(new_bundle $id)
 		cfg "$b" ".process.args=[\"sleep\",\"30\"] | .hooks.$k=[{\"path\":\"/bin/true\"},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 9\"]},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"touch $WORK/$id.ran\"]}]"
 		out=$(bw create -b "$b" $id </dev/null 2>&1) && fail "$k: create succeeded"
-		expect_contains "$k: message" "$k hook #1 (/bin/sh): exit status 9" "$out"
+		expect_contains "$k: message" "$k hook #1 (/bin/sh): error running hook: exit status 9" "$out"
 		[ ! -e "$WORK/$id.ran" ] || fail "$k: a hook after the failed one ran"
 		[ ! -e "$BW_ROOT/$id" ] || fail "$k: state left"
 	done
