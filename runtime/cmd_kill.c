@@ -56,9 +56,7 @@ VERB(kill)
 		if (pidfd < 0) {
 			r = bw_fail(err, 0, "container not running");
 		} else {
-			r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0
-				    ? bw_fail(err, errno, "kill container %s", c->id)
-				    : 0;
+			r = lifecycle_kill_init(c, pidfd, sig, err);
 			close(pidfd);
 		}
 	}

@@ -94,7 +94,7 @@ VERB(update)
 		{"memory-reservation", 0, CLI_STRING, &f.memory_reservation, "BYTES", "soft limit"},
 		{"memory-swap", 0, CLI_STRING, &f.memory_swap, "BYTES", "memory+swap limit"},
 		{"kernel-memory", 0, CLI_STRING, &f.kernel_memory, "BYTES", "ignored (deprecated)"},
-		{"kernel-memory-tcp", 0, CLI_STRING, &f.kernel_memory_tcp, "BYTES", "ignored"},
+		{"kernel-memory-tcp", 0, CLI_STRING, &f.kernel_memory_tcp, "BYTES", "TCP buffers"},
 		{"cpuset-cpus", 0, CLI_STRING, &f.cpuset_cpus, "LIST", "CPUs allowed"},
 		{"cpuset-mems", 0, CLI_STRING, &f.cpuset_mems, "LIST", "memory nodes allowed"},
 		{"cpu-period", 0, CLI_STRING, &f.cpu_period, "US", "CFS period"},
