@@ -119,17 +119,30 @@ static void gen_state(yajl_gen g, const struct oci_state *st, bool public_only)
 	yajl_gen_map_close(g);
 }
 
-int oci_state_to_json(const struct oci_state *st, bool public_only, bool pretty, char **out,
-		      size_t *len, struct bw_error *err)
+/* The runtime-spec's State, nothing more: what hooks and a seccomp agent read. */
+static void gen_spec_state(yajl_gen g, const struct oci_state *st)
 {
-	if (oci_status_name(st->status) == NULL)
-		return bw_fail(err, 0, "state.json: invalid status %d", (int)st->status);
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (g == NULL)
-		return bw_fail(err, ENOMEM, "state.json: cannot allocate the JSON generator");
-	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
-	yajl_gen_config(g, yajl_gen_indent_string, "  ");
-	gen_state(g, st, public_only);
+	yajl_gen_map_open(g);
+	gen_kv(g, "ociVersion", st->oci_version);
+	gen_kv(g, "id", st->id);
+	gen_kv(g, "status", oci_status_name(st->status));
+	if (st->pid > 0) {
+		gen_str(g, "pid");
+		yajl_gen_integer(g, st->pid);
+	}
+	gen_kv(g, "bundle", st->bundle);
+	if (st->n_annotations > 0) {
+		gen_str(g, "annotations");
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < st->n_annotations; i++)
+			gen_kv(g, st->annotations[i].key, st->annotations[i].value);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+}
+
+static int gen_to_string(yajl_gen g, char **out, size_t *len, struct bw_error *err)
+{
 	const unsigned char *buf;
 	size_t n;
 	yajl_gen_status gs = yajl_gen_get_buf(g, &buf, &n);
@@ -144,6 +157,31 @@ int oci_state_to_json(const struct oci_state *st, bool public_only, bool pretty,
 		*len = n;
 	yajl_gen_free(g);
 	return 0;
+}
+
+int oci_state_spec_json(const struct oci_state *st, char **out, struct bw_error *err)
+{
+	if (oci_status_name(st->status) == NULL)
+		return bw_fail(err, 0, "state.json: invalid status %d", (int)st->status);
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		return bw_fail(err, ENOMEM, "state.json: cannot allocate the JSON generator");
+	gen_spec_state(g, st);
+	return gen_to_string(g, out, NULL, err);
+}
+
+int oci_state_to_json(const struct oci_state *st, bool public_only, bool pretty, char **out,
+		      size_t *len, struct bw_error *err)
+{
+	if (oci_status_name(st->status) == NULL)
+		return bw_fail(err, 0, "state.json: invalid status %d", (int)st->status);
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		return bw_fail(err, ENOMEM, "state.json: cannot allocate the JSON generator");
+	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
+	yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	gen_state(g, st, public_only);
+	return gen_to_string(g, out, len, err);
 }
 
 static int parse_private(struct jp *p, yajl_val v, void *out)

@@ -45,6 +45,9 @@ int oci_status_from_name(const char *name); /* -1 if unknown */
  * pretty: 2-space indent like runc. *out is malloc'd, NUL-terminated, no trailing newline. */
 int oci_state_to_json(const struct oci_state *st, bool public_only, bool pretty, char **out,
 		      size_t *len, struct bw_error *err);
+/* The runtime-spec's State only (ociVersion, id, status, pid unless 0, bundle, annotations),
+ * compact: the stdin of hooks, as runc passes it. */
+int oci_state_spec_json(const struct oci_state *st, char **out, struct bw_error *err);
 /* Errors are prefixed "state.json: ". On failure *out is zeroed and owns nothing. */
 int oci_state_parse(const char *json, size_t len, struct oci_state *out, struct bw_error *err);
 void oci_state_free_fields(struct oci_state *st);

@@ -74,9 +74,9 @@ int seccomp_resolve_action(const char *name, const struct opt_u64 *ret, uint32_t
 			       name != NULL ? name : "");
 	enum seccomp_act_kind kind = actions[i].kind;
 	if (kind == SECCOMP_ACT_PLAIN) {
+		/* runc and crun ignore it: so do we, aloud (it widens nothing). */
 		if (ret != NULL && ret->set)
-			return bw_fail(err, 0, "%s.%s: %s takes no return value", path, ret_field,
-				       name);
+			log_warn("%s.%s: ignored: %s takes no return value", path, ret_field, name);
 		*out = actions[i].action;
 		return 0;
 	}
@@ -235,6 +235,20 @@ static void store_in_cache(const char *dir, const uint8_t *key, const struct sec
 	}
 }
 
+/* A listenerPath gets the listener even without a SCMP_ACT_NOTIFY rule (crun does so): an
+ * agent waiting on that socket is never left hanging. The filter then goes in before `create`
+ * returns, like any with a listener; an agent that cannot be reached is only a warning then
+ * (runc never connects without a rule). Not part of the cached program. */
+static void listener_for_path(const struct oci_seccomp *sc, unsigned int f, struct seccomp_prog *p)
+{
+	if (sc->listener_path == NULL || p->needs_listener)
+		return;
+	log_debug("linux.seccomp.listenerPath without a SCMP_ACT_NOTIFY rule: the listener is "
+		  "sent all the same, and will never be notified");
+	p->needs_listener = true;
+	p->flags = seccomp_final_flags(f, true);
+}
+
 int seccomp_compile_cached(const struct oci_seccomp *sc, const char *cache_dir,
 			   struct seccomp_prog *out, bool *from_cache, struct bw_error *err)
 {
@@ -253,6 +267,8 @@ int seccomp_compile_cached(const struct oci_seccomp *sc, const char *cache_dir,
 		    p.flags == seccomp_final_flags(f, p.needs_listener)) {
 			if (from_cache != NULL)
 				*from_cache = true;
+			p.has_notify = p.needs_listener;
+			listener_for_path(sc, f, &p);
 			*out = p;
 			return 0;
 		}
@@ -263,6 +279,8 @@ int seccomp_compile_cached(const struct oci_seccomp *sc, const char *cache_dir,
 	p.flags = seccomp_final_flags(f, p.needs_listener);
 	if (cache_dir != NULL)
 		store_in_cache(cache_dir, key, &p);
+	p.has_notify = p.needs_listener;
+	listener_for_path(sc, f, &p);
 	*out = p;
 	return 0;
 }

@@ -13,7 +13,8 @@ struct seccomp_prog {
 	struct sock_filter *filter;
 	size_t len;	     /* number of instructions */
 	unsigned int flags;  /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
-	bool needs_listener; /* some rule uses SCMP_ACT_NOTIFY */
+	bool needs_listener; /* some rule uses SCMP_ACT_NOTIFY, or listenerPath is set */
+	bool has_notify;     /* some rule uses SCMP_ACT_NOTIFY */
 };
 
 /* Compile (or load from cache_dir when non-NULL and a compiled copy exists). Errors name the

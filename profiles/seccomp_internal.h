@@ -9,7 +9,7 @@
 
 /* Bumped whenever the translation changes what a profile compiles to: old cache files then
  * stop matching. */
-#define SECCOMP_COMPILER_REVISION 1
+#define SECCOMP_COMPILER_REVISION 2
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 #define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)

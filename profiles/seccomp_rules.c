@@ -20,23 +20,22 @@
 
 #define MAX_ARCHES 24
 #define MAX_ARG_INDEX 5
-#define MAX_SPLIT_RULES 64
-#define MAX_CONDS_PER_ARG 16
+#define MAX_CONDS 64
 
 struct build {
 	const struct oci_seccomp *sc;
 	scmp_filter_ctx ctx;
-	uint32_t def;	    /* default action */
-	uint32_t def_errno; /* errno for SCMP_ACT_ERRNO rules without errnoRet */
+	uint32_t def; /* default action */
 	uint32_t arches[MAX_ARCHES];
 	size_t n_arches;
 	bool needs_listener;
 };
 
-/* One argument's conditions: several here must all hold (AND). */
-struct arg_group {
-	struct scmp_arg_cmp c[MAX_CONDS_PER_ARG];
-	size_t n;
+/* A rule's conditions, and how many name each argument. */
+struct conds {
+	struct scmp_arg_cmp c[MAX_CONDS];
+	unsigned int n;
+	unsigned int per_arg[MAX_ARG_INDEX + 1];
 };
 
 static void build_release(struct build *b)
@@ -80,7 +79,6 @@ static int init_filter(struct build *b, struct bw_error *err)
 		return bw_fail(err, 0,
 			       "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
 			       "default action");
-	b->def_errno = sc->default_errno_ret.set ? (uint32_t)sc->default_errno_ret.v : EPERM;
 	b->ctx = seccomp_init(b->def);
 	if (b->ctx == NULL)
 		return bw_fail(err, 0, "linux.seccomp.defaultAction: libseccomp refused %s",
@@ -96,53 +94,11 @@ static int init_filter(struct build *b, struct bw_error *err)
 	return add_arches(b, err);
 }
 
-/* EQ is MASKED_EQ with a full mask; two masked equalities on one argument are one masked
- * equality when they agree on the bits they share. */
-static bool as_masked(const struct scmp_arg_cmp *c, uint64_t *mask, uint64_t *datum)
-{
-	if (c->op == SCMP_CMP_EQ) {
-		*mask = UINT64_MAX;
-		*datum = c->datum_a;
-		return true;
-	}
-	if (c->op == SCMP_CMP_MASKED_EQ) {
-		*mask = c->datum_a;
-		*datum = c->datum_b;
-		return true;
-	}
-	return false;
-}
-
-/* Returns false when the conditions can never hold together (the rule matches nothing). */
-static bool merge_group(struct arg_group *g)
-{
-	for (size_t i = 0; i < g->n; i++) /* identical conditions: keep one */
-		for (size_t j = i + 1; j < g->n; j++)
-			if (memcmp(&g->c[i], &g->c[j], sizeof(g->c[i])) == 0)
-				g->c[j--] = g->c[--g->n];
-	uint64_t mask = 0, datum = 0, m, d;
-	for (size_t i = 0; i < g->n; i++)
-		if (!as_masked(&g->c[i], &m, &d))
-			return true; /* not mergeable: left to the caller */
-	for (size_t i = 0; i < g->n; i++) {
-		as_masked(&g->c[i], &m, &d);
-		if ((d & ~m) != 0 || ((datum ^ d) & mask & m) != 0)
-			return false;
-		mask |= m;
-		datum |= d;
-	}
-	if (g->n > 1) {
-		g->c[0].op = mask == UINT64_MAX ? SCMP_CMP_EQ : SCMP_CMP_MASKED_EQ;
-		g->c[0].datum_a = mask == UINT64_MAX ? datum : mask;
-		g->c[0].datum_b = mask == UINT64_MAX ? 0 : datum;
-		g->n = 1;
-	}
-	return true;
-}
-
-static int parse_args(const struct oci_seccomp_syscall *s, const char *path, struct arg_group *g,
+static int parse_args(const struct oci_seccomp_syscall *s, const char *path, struct conds *c,
 		      struct bw_error *err)
 {
+	if (s->n_args > MAX_CONDS)
+		return bw_fail(err, 0, "%s.args: more than %d conditions", path, MAX_CONDS);
 	for (size_t j = 0; j < s->n_args; j++) {
 		const struct oci_seccomp_arg *a = &s->args[j];
 		if (a->index > MAX_ARG_INDEX)
@@ -152,14 +108,11 @@ static int parse_args(const struct oci_seccomp_syscall *s, const char *path, str
 		if (op == 0)
 			return bw_fail(err, 0, "%s.args[%zu].op: unknown operator \"%s\"", path, j,
 				       a->op != NULL ? a->op : "");
-		struct arg_group *gr = &g[a->index];
-		if (gr->n == MAX_CONDS_PER_ARG)
-			return bw_fail(err, 0, "%s.args: too many conditions on argument %u", path,
-				       a->index);
-		gr->c[gr->n++] = (struct scmp_arg_cmp){.arg = a->index,
-						       .op = (enum scmp_compare)op,
-						       .datum_a = a->value,
-						       .datum_b = a->value_two};
+		c->per_arg[a->index]++;
+		c->c[c->n++] = (struct scmp_arg_cmp){.arg = a->index,
+						     .op = (enum scmp_compare)op,
+						     .datum_a = a->value,
+						     .datum_b = a->value_two};
 	}
 	return 0;
 }
@@ -171,44 +124,28 @@ static bool action_refuses(uint32_t act)
 	       base == SCMP_ACT_TRAP || base == (SCMP_ACT_ERRNO(0) & SECCOMP_RET_ACTION_FULL);
 }
 
-/* Several conditions on one argument cannot go in one libseccomp rule. Splitting them into
- * one rule per combination (what runc does) turns AND into OR: the rule then matches more
- * calls. That only errs on the safe side for a refusing action, so an allowing one is an
- * error rather than a silently wider filter. Returns the number of rules (>= 1). */
-static int count_split(struct arg_group *g, uint32_t act, const char *path, struct bw_error *err)
+/* libseccomp ANDs a rule's conditions and takes one per argument. With two or more on one
+ * argument, runc and crun make each condition a rule of its own: the rule matches when ANY
+ * condition holds (two equalities on one argument: either value). Profiles are written for
+ * them, so the same here; for an allowing action that can match more than the author meant
+ * (GE 1 with LE 5 allows everything), hence the warning. Returns whether to split. */
+static bool split_conditions(const struct conds *c, uint32_t act, const char *path)
 {
-	int total = 1;
 	for (int i = 0; i <= MAX_ARG_INDEX; i++) {
-		if (g[i].n <= 1)
+		if (c->per_arg[i] <= 1)
 			continue;
-		if (!action_refuses(act))
-			return bw_fail(
-			    err, 0,
-			    "%s.args: %zu conditions on argument %d: libseccomp cannot AND "
-			    "conditions on one argument, and splitting them would let "
-			    "this rule match calls the profile does not name",
-			    path, g[i].n, i);
-		total *= (int)g[i].n;
-		if (total > MAX_SPLIT_RULES)
-			return bw_fail(err, 0,
-				       "%s.args: more than %d rules after splitting "
-				       "conditions on the same argument",
-				       path, MAX_SPLIT_RULES);
+		if (action_refuses(act))
+			log_debug("%s.args: %u conditions on argument %d: each is a rule of its "
+				  "own (any of them matches, as in runc and crun)",
+				  path, c->per_arg[i], i);
+		else
+			log_warn("%s.args: %u conditions on argument %d: each is a rule of its "
+				 "own, so the action applies when ANY condition holds (as in runc "
+				 "and crun)",
+				 path, c->per_arg[i], i);
+		return true;
 	}
-	return total;
-}
-
-/* The k-th combination: one condition from each argument's group. */
-static unsigned int pick_conds(const struct arg_group *g, int k, struct scmp_arg_cmp *out)
-{
-	unsigned int n = 0;
-	for (int i = 0; i <= MAX_ARG_INDEX; i++) {
-		if (g[i].n == 0)
-			continue;
-		out[n++] = g[i].c[(size_t)k % g[i].n];
-		k /= (int)g[i].n;
-	}
-	return n;
+	return false;
 }
 
 /* Present on at least one architecture of the filter (a real number, or a pseudo-number
@@ -224,8 +161,22 @@ static bool on_some_arch(const struct build *b, const char *name)
 	return false;
 }
 
+static int add_rule(struct build *b, const char *path, size_t k, const char *name, uint32_t act,
+		    int nr, unsigned int n, const struct scmp_arg_cmp *conds, struct bw_error *err)
+{
+	int rc = seccomp_rule_add_array(b->ctx, act, nr, n, conds);
+	if (rc == -EEXIST)
+		return bw_fail(err, EEXIST,
+			       "%s.names[%zu]: the rule for \"%s\" conflicts with an earlier rule",
+			       path, k, name);
+	if (rc < 0)
+		return bw_fail(err, -rc, "%s.names[%zu]: libseccomp refused the rule for \"%s\"",
+			       path, k, name);
+	return 0;
+}
+
 static int add_name(struct build *b, const char *path, size_t k, const char *name, uint32_t act,
-		    const struct arg_group *g, int n_rules, struct bw_error *err)
+		    const struct conds *c, bool split, struct bw_error *err)
 {
 	int nr = name != NULL && name[0] != '\0' ? seccomp_syscall_resolve_name(name) : -1;
 	if (name == NULL || name[0] == '\0')
@@ -240,21 +191,11 @@ static int add_name(struct build *b, const char *path, size_t k, const char *nam
 		return 0; /* e.g. chown32 on x86_64 alone: nothing to filter */
 	if (act == b->def)
 		return 0; /* libseccomp refuses rules that repeat the default action */
-	for (int r = 0; r < n_rules; r++) {
-		struct scmp_arg_cmp conds[MAX_ARG_INDEX + 1];
-		unsigned int n = pick_conds(g, r, conds);
-		int rc = seccomp_rule_add_array(b->ctx, act, nr, n, conds);
-		if (rc == -EEXIST)
-			return bw_fail(err, EEXIST,
-				       "%s.names[%zu]: the rule for \"%s\" conflicts "
-				       "with an earlier rule",
-				       path, k, name);
-		if (rc < 0)
-			return bw_fail(err, -rc,
-				       "%s.names[%zu]: libseccomp refused the rule for "
-				       "\"%s\"",
-				       path, k, name);
-	}
+	if (!split && add_rule(b, path, k, name, act, nr, c->n, c->c, err) < 0)
+		return -1;
+	for (unsigned int i = 0; split && i < c->n; i++)
+		if (add_rule(b, path, k, name, act, nr, 1, &c->c[i], err) < 0)
+			return -1;
 	if (act == SCMP_ACT_NOTIFY)
 		b->needs_listener = true;
 	return 0;
@@ -266,27 +207,19 @@ static int add_syscall_rule(struct build *b, size_t i, struct bw_error *err)
 	char path[64];
 	snprintf(path, sizeof(path), "linux.seccomp.syscalls[%zu]", i);
 	uint32_t act;
-	if (seccomp_resolve_action(s->action, &s->errno_ret, b->def_errno, path, "action",
-				   "errnoRet", &act, err) < 0)
+	/* Without errnoRet a rule's errno is EPERM, whatever defaultErrnoRet says (runc, crun);
+	 * so is a trace rule's value. */
+	if (seccomp_resolve_action(s->action, &s->errno_ret, EPERM, path, "action", "errnoRet",
+				   &act, err) < 0)
 		return -1;
 	if (s->names == NULL || s->names[0] == NULL)
 		return bw_fail(err, 0, "%s.names: must name at least one syscall", path);
-	struct arg_group g[MAX_ARG_INDEX + 1] = {0};
-	if (parse_args(s, path, g, err) < 0)
+	struct conds c = {0};
+	if (parse_args(s, path, &c, err) < 0)
 		return -1;
-	for (int a = 0; a <= MAX_ARG_INDEX; a++) {
-		if (!merge_group(&g[a])) {
-			log_debug("%s: conditions on argument %d contradict each other, rule "
-				  "skipped",
-				  path, a);
-			return 0;
-		}
-	}
-	int n_rules = count_split(g, act, path, err);
-	if (n_rules < 0)
-		return -1;
+	bool split = split_conditions(&c, act, path);
 	for (size_t k = 0; s->names[k] != NULL; k++)
-		if (add_name(b, path, k, s->names[k], act, g, n_rules, err) < 0)
+		if (add_name(b, path, k, s->names[k], act, &c, split, err) < 0)
 			return -1;
 	return 0;
 }

@@ -39,6 +39,9 @@ static int init_proc_self = -1;
 /* The process's environment (process_env_final), made in setup_process. */
 static char **init_env;
 
+/* The exec fifo's write end, open (O_CLOEXEC) from the start signal until execve. */
+static int init_exec_fifo = -1;
+
 static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
 {
 	sync_send_error(sock, err);
@@ -141,11 +144,20 @@ fail_master:
 	return -1;
 }
 
-static int run_create_container_hooks(const struct spawn_config *cfg, struct bw_error *err)
+/* createContainer and startContainer run in the container's namespaces; without `env` they
+ * get the container process's environment, never the runtime's (runc and crun run them from
+ * an init whose environment is already the container's). createContainer starts in the
+ * rootfs (not yet pivoted: `./lib` is the container's), startContainer in process.cwd. */
+static int run_init_hooks(const struct spawn_config *cfg, enum oci_hook_kind kind, const char *cwd,
+			  struct bw_error *err)
 {
-	if (cfg->spec->hooks.n[OCI_HOOK_CREATE_CONTAINER] == 0)
+	static char *const no_env[] = {NULL};
+	if (cfg->spec->hooks.n[kind] == 0)
 		return 0;
-	return hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_CONTAINER, cfg->state_json, err);
+	struct hooks_ctx hc = {.state_json = cfg->state_json ? cfg->state_json : "{}",
+			       .cwd = cwd,
+			       .env = cfg->process->env ? cfg->process->env : no_env};
+	return hooks_run(&cfg->spec->hooks, kind, &hc, err);
 }
 
 /* Without a mount namespace of its own (also for exec into such a container): chroot, as runc
@@ -238,7 +250,7 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
 		return -1;
 	sync_msg_free(&m);
-	if (run_create_container_hooks(cfg, err) < 0)
+	if (run_init_hooks(cfg, OCI_HOOK_CREATE_CONTAINER, cfg->rootfs, err) < 0)
 		return -1;
 	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
 	if (!own_mounts)
@@ -352,10 +364,12 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 					err);
 }
 
-/* The write end stays open (O_CLOEXEC) until execve: `start` reads to end of file, so it returns
- * once the container's process runs (after startContainer hooks), as runc's does; a signal
- * sent right after `start` then reaches the program, not an init that would drop it. */
-static int wait_for_start(const struct spawn_config *cfg, int *held, struct bw_error *err)
+/* Blocks until `start` opens the fifo, then writes its byte and keeps the write end open:
+ * `start` reads to EOF, which comes only when execve (close-on-exec) or death closes it. So
+ * start returns once the user's program runs, and a signal sent after it reaches that program,
+ * never an init whose default dispositions a pid namespace's init drops (runc keeps the fifo
+ * open the same way). */
+static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
 {
 	char path[32];
 	int fd;
@@ -377,7 +391,7 @@ static int wait_for_start(const struct spawn_config *cfg, int *held, struct bw_e
 		close(fd);
 		return bw_fail(err, errno, "write exec fifo");
 	}
-	*held = fd;
+	init_exec_fifo = fd;
 	close(cfg->fifo_fd);
 	return 0;
 }
@@ -410,30 +424,42 @@ static void close_inherited_fds(const struct spawn_config *cfg, int sock)
 	}
 }
 
-/* After the sync socket is closed, errors go to the container's stderr. */
+/* After the sync socket is closed, errors go to the container's stderr, and once `start` was
+ * called also to the fifo, for `start` to report. */
 static void __attribute__((noreturn)) init_die(struct bw_error *err)
 {
 	char text[BW_ERROR_MAX + 64];
 	bw_error_text(err, text, sizeof(text));
 	dprintf(STDERR_FILENO, "bulwark: %s\n", text);
+	if (init_exec_fifo >= 0)
+		dprintf(init_exec_fifo, "%s", text);
 	_exit(1);
 }
 
-/* The runtime's last steps: the filter, then dropping what was held for it, then execve.
- * Nothing else runs under the container's filter (a listener filter aside, see init_main). */
-static void __attribute__((noreturn))
-exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
+/* The container's filter, then dropping what was held for it. */
+static void load_filter(const struct spawn_config *cfg, bool load, uint64_t held)
 {
 	struct bw_error err = {0};
 	if (load && seccomp_prog_load(cfg->seccomp, NULL, &err) < 0)
 		init_die(&err);
 	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0)
 		init_die(&err);
+}
+
+/* The runtime's last steps: the filter (unless startContainer hooks needed it earlier), then
+ * execve. Nothing else of the runtime's runs under the container's filter (startContainer
+ * hooks and a listener filter aside, see init_main). */
+static void __attribute__((noreturn))
+exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
+{
+	load_filter(cfg, load, held);
 	execve(exe, cfg->process->args, init_env ? init_env : (char *[]){NULL});
 	int e = errno;
 	char q[256];
 	dprintf(STDERR_FILENO, "bulwark: exec: %s: %s\n",
 		log_quote(q, sizeof(q), cfg->process->args[0]), strerror(e));
+	if (init_exec_fifo >= 0)
+		dprintf(init_exec_fifo, "exec: %s: %s", q, strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }
 
@@ -441,8 +467,7 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
  * Landlock domain, credentials and capability sets; only the child loads the container's
  * filter, right before its execve. */
 static void __attribute__((noreturn))
-exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held,
-		  int started)
+exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
 {
 	struct bw_error err = {0};
 	sigset_t old;
@@ -451,11 +476,13 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
 		close(cfg->status_fd);
 		exec_under_filter(cfg, exe, load, held);
 	}
-	if (started >= 0)
-		close(started); /* the command's copy closes at its execve */
 	if (pid < 0) {
 		bw_fail(&err, errno, "fork the sandbox's command");
 		init_die(&err);
+	}
+	if (init_exec_fifo >= 0) { /* the command's execve ends `start`, not this reaper */
+		close(init_exec_fifo);
+		init_exec_fifo = -1;
 	}
 	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0) {
 		kill(pid, SIGKILL);
@@ -534,17 +561,22 @@ void init_main(struct spawn_config *cfg, int sock)
 	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
-	int started = -1;
+	bool reaper = cfg->status_fd >= 0 && !cfg->is_exec;
 	if (!cfg->is_exec) {
-		if (wait_for_start(cfg, &started, &err) < 0)
+		if (wait_for_start(cfg, &err) < 0)
 			init_die(&err);
-		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
-		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) <
-			0)
+		/* startContainer hooks run under the container's filter, as in runc and crun:
+		 * they are programs of the container's (a sandbox's reaper loads none). */
+		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 && !reaper) {
+			load_filter(cfg, late, held);
+			late = false;
+			held = 0;
+		}
+		if (run_init_hooks(cfg, OCI_HOOK_START_CONTAINER, NULL, &err) < 0)
 			init_die(&err);
 	}
 	close(sock);
-	if (cfg->status_fd >= 0 && !cfg->is_exec)
-		exec_under_reaper(cfg, exe, late, held, started);
+	if (reaper)
+		exec_under_reaper(cfg, exe, late, held);
 	exec_under_filter(cfg, exe, late, held);
 }

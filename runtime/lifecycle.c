@@ -48,11 +48,11 @@ struct create_ctx {
 	const struct oci_spec *spec;
 };
 
-static char *public_state_json(struct container *c, struct bw_error *err)
+/* What hooks (and a seccomp agent) read: the runtime-spec's State. */
+static char *hook_state_json(struct container *c, struct bw_error *err)
 {
 	char *json = NULL;
-	size_t len;
-	if (oci_state_to_json(&c->state, true, false, &json, &len, err) < 0)
+	if (oci_state_spec_json(&c->state, &json, err) < 0)
 		return NULL;
 	return json;
 }
@@ -63,8 +63,14 @@ static int on_started(void *ctx, pid_t pid, char **state_json, struct bw_error *
 	cc->c->state.pid = pid;
 	cc->c->state.init_start_time = proc_start_time(pid);
 	/* Not saved yet: until the init reports ready it dies with us (PDEATHSIG), and whatever
-	 * a crash leaves (the cgroup, a stray init in it) is found from the config copy. */
-	*state_json = public_state_json(cc->c, err);
+	 * a crash leaves (the cgroup, a stray init in it) is found from the config copy. The
+	 * hooks of create and start (prestart to startContainer) see "created": the environment
+	 * exists by then (runtime.md: "created" is after lifecycle step 2; crun and the
+	 * runtime-tools validation agree; runc 1.1 passes "creating"). */
+	enum oci_status now = cc->c->state.status;
+	cc->c->state.status = OCI_STATUS_CREATED;
+	*state_json = hook_state_json(cc->c, err);
+	cc->c->state.status = now;
 	return *state_json ? 0 : -1;
 }
 
@@ -640,6 +646,31 @@ static int wait_readable(int fd, int pidfd, struct bw_error *err)
 	}
 }
 
+/* After the start byte the init keeps the fifo's write end until its execve closes it (or it
+ * dies): EOF. Whatever it wrote meanwhile is why it failed (a startContainer hook, execve). */
+static int wait_exec(int fifo, struct bw_error *err)
+{
+	char msg[BW_ERROR_MAX];
+	size_t used = 0;
+	for (;;) {
+		if (wait_readable(fifo, -1, err) < 0)
+			return -1;
+		ssize_t n = read(fifo, msg + used, sizeof(msg) - 1 - used);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return bw_fail(err, errno, "read the exec fifo");
+		if (n == 0)
+			break;
+		if (used + (size_t)n < sizeof(msg) - 1)
+			used += (size_t)n;
+	}
+	if (used == 0)
+		return 0;
+	msg[used] = '\0';
+	return bw_fail(err, 0, "%s", msg);
+}
+
 int lifecycle_start(struct container *c, struct bw_error *err)
 {
 	_cleanup_close_ int pidfd = container_pidfd(c, err);
@@ -659,14 +690,9 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	} while (n < 0 && errno == EAGAIN);
 	if (n != 1)
 		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
-	/* Then its end of file: the init holds the write end until its execve. */
-	struct bw_error gone = {0};
-	do {
-		if (wait_readable(fifo, pidfd, &gone) < 0)
-			break; /* exited: its end closed too */
-		n = read(fifo, &b, 1);
-	} while (n > 0 || (n < 0 && errno == EAGAIN));
 	unlinkat(c->dirfd, "exec.fifo", 0);
+	if (wait_exec(fifo, err) < 0)
+		return -1;
 	/* "running" is derived from the live init and the missing fifo: nothing to save. */
 	c->state.status = OCI_STATUS_RUNNING;
 	if (lifecycle_audit_path(NULL, c) != NULL) {
@@ -680,13 +706,11 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	if (lifecycle_load_spec(c, &spec, err) < 0)
 		return -1;
 	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0) {
-		_cleanup_free_ char *sj = public_state_json(c, err);
-		struct bw_error herr = {0};
-		if (sj != NULL && hooks_run(&spec->hooks, OCI_HOOK_POSTSTART, sj, &herr) < 0) {
-			char text[BW_ERROR_MAX + 64];
-			bw_error_text(&herr, text, sizeof(text));
-			log_warn("%s", text);
-		}
+		/* Failures are warnings (hooks_run logs them): the container runs on. */
+		_cleanup_free_ char *sj = hook_state_json(c, err);
+		struct hooks_ctx hc = {.state_json = sj, .cwd = c->state.bundle};
+		if (sj != NULL)
+			hooks_run(&spec->hooks, OCI_HOOK_POSTSTART, &hc, err);
 	}
 	oci_spec_free(spec);
 	return 0;
@@ -781,12 +805,10 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
 			c->state.status = OCI_STATUS_STOPPED;
 			c->state.pid = 0;
-			_cleanup_free_ char *sj = public_state_json(c, &e2);
-			if (sj != NULL && hooks_run(&spec->hooks, OCI_HOOK_POSTSTOP, sj, &e2) < 0) {
-				char text[BW_ERROR_MAX + 64];
-				bw_error_text(&e2, text, sizeof(text));
-				log_warn("%s", text);
-			}
+			_cleanup_free_ char *sj = hook_state_json(c, &e2);
+			struct hooks_ctx hc = {.state_json = sj, .cwd = c->state.bundle};
+			if (sj != NULL) /* failures are warnings, logged by hooks_run */
+				hooks_run(&spec->hooks, OCI_HOOK_POSTSTOP, &hc, &e2);
 		}
 		oci_spec_free(spec);
 	}

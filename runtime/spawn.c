@@ -119,7 +119,9 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 	strcpy(sa.sun_path, sc->listener_path);
 	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return bw_fail(err, errno, "linux.seccomp.listenerPath: connect `%s`",
+		return bw_fail(err, errno,
+			       "linux.seccomp.listenerPath: failed to connect with seccomp agent "
+			       "at `%s`",
 			       sc->listener_path);
 	_cleanup_free_ char *meta = NULL;
 	/* The metadata is opaque to us; it was validated as a string, escape it for JSON. */
@@ -164,6 +166,25 @@ static int apply_devices(const struct spawn_config *cfg, bool *done, struct bw_e
 		return -1;
 	*done = true;
 	return 0;
+}
+
+static int warn_only(struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 64];
+	bw_error_text(err, text, sizeof(text));
+	log_warn("%s", text);
+	*err = (struct bw_error){0};
+	return 0;
+}
+
+/* prestart and createRuntime: in the runtime's namespaces, from the bundle (runc, crun). */
+static int run_runtime_hooks(const struct spawn_config *cfg, struct bw_error *err)
+{
+	struct hooks_ctx hc = {.state_json = cfg->state_json ? cfg->state_json : "{}",
+			       .cwd = cfg->bundle};
+	if (hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, &hc, err) < 0)
+		return -1;
+	return hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_RUNTIME, &hc, err);
 }
 
 /* *died: the init went away without reporting (EOF or a reset socket: it is exiting). */
@@ -222,11 +243,7 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			 * go in now, before anything of the container's runs (cgroup.h). */
 			r = apply_devices(cfg, &devices_set, err);
 			if (r == 0)
-				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_PRESTART, cfg->state_json,
-					      err);
-			if (r == 0)
-				r = hooks_run(&cfg->spec->hooks, OCI_HOOK_CREATE_RUNTIME,
-					      cfg->state_json, err);
+				r = run_runtime_hooks(cfg, err);
 			reply = SYNC_HOOKS_DONE;
 			break;
 		case SYNC_CONSOLE:
@@ -244,6 +261,9 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			break;
 		case SYNC_SECCOMP_FD:
 			r = send_seccomp_listener(cfg, pid, m.fd, err);
+			/* Without a notify rule the listener is a courtesy (seccomp.c). */
+			if (r < 0 && !cfg->seccomp->has_notify)
+				r = warn_only(err);
 			reply = SYNC_SECCOMP_DONE;
 			break;
 		case SYNC_DEVICE:

@@ -222,3 +222,26 @@ test_systemd_cgroup_is_a_clear_error() {
 	out=$("$BULWARK" --systemd-cgroup --root "$BW_ROOT" list 2>&1) && fail "accepted"
 	expect_contains message "systemd cgroup driver is not supported" "$out"
 }
+
+# `start` returns once the user's program runs (the init keeps the exec fifo open until its
+# execve, as runc's does), so a signal sent right after it reaches the program, never a pid
+# namespace's init with default dispositions that drops SIGTERM (runtime-tools' killsig). A slow
+# startContainer hook widens the window that start used to leave open. The program's own
+# start-up (sh reaching its trap) is the program's: the test waits for its marker.
+test_kill_right_after_start_reaches_the_program() {
+	local i pid
+	b=$(new_bundle lc-killsig)
+	cfg "$b" '.process.args=["sh","-c","trap \"exit 42\" TERM; touch /dev/shm/ready; while :; do sleep 0.05; done"] | .hooks.startContainer=[{"path":"/bin/sleep","args":["sleep","0.1"]}]'
+	for i in $(seq 20); do
+		bw create -b "$b" --pid-file "$WORK/pid" lc-killsig </dev/null >/dev/null 2>&1
+		pid=$(cat "$WORK/pid")
+		bw start lc-killsig
+		# Nothing of bulwark's is left in the process: it is the user's program already.
+		expect_eq "round $i: exe" /bin/busybox "$(readlink /proc/$pid/exe | sed "s#^$ROOTFS##")"
+		for _ in $(seq 100); do [ -e /proc/$pid/root/dev/shm/ready ] && break; sleep 0.01; done
+		bw kill lc-killsig TERM
+		for _ in $(seq 100); do [ "$(bw state lc-killsig | jq -r .status)" = stopped ] && break; sleep 0.05; done
+		expect_eq "round $i: status" stopped "$(bw state lc-killsig | jq -r .status)"
+		bw delete lc-killsig
+	done
+}

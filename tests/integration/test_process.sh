@@ -275,7 +275,7 @@ test_hook_failure_aborts_create_and_leaves_nothing() {
 	b=$(new_bundle pr-hookfail)
 	cfg "$b" '.hooks={"createRuntime":[{"path":"/bin/false"}]}'
 	out=$(bw create -b "$b" pr-hookfail </dev/null 2>&1) && fail "create succeeded"
-	expect_contains message "createRuntime hook #0 (/bin/false): exit status 1" "$out"
+	expect_contains message "createRuntime hook #0 (/bin/false): error running hook: exit status 1" "$out"
 	[ ! -e "$BW_ROOT/pr-hookfail" ] || fail "state left"
 }
 
@@ -402,4 +402,92 @@ test_sandbox_limit_flags_are_validated() {
 		expect_eq "one line for $bad" 1 "$(echo "$out" | wc -l)"
 	done
 	expect_eq nofile 512 "$(sbx --nofile 512 -- sh -c 'ulimit -n')"
+}
+
+# runtime.md lifecycle steps 9 and 13: a failing poststart or poststop hook is a warning; the
+# hooks after it still run and the container's lifecycle goes on.
+test_hooks_poststart_and_poststop_failures_warn_and_the_rest_run() {
+	b=$(new_bundle pr-hookwarn)
+	log=$WORK/hookwarn.log
+	cfg "$b" ".process.args=[\"sh\",\"-c\",\"exit 5\"] | .hooks={\"poststart\":[{\"path\":\"/bin/false\"},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo poststart2 >>$log\"]}],\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo why; exit 4\"]},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo poststop2 >>$log\"]}]}"
+	rc=0
+	bw run -b "$b" pr-hookwarn </dev/null 2>"$WORK/err" || rc=$?
+	expect_eq "the container's exit status" 5 $rc
+	expect_eq "hooks after the failed ones" "poststart2 poststop2" "$(tr '\n' ' ' <"$log" | sed 's/ $//')"
+	expect_contains "poststart warning" "warning: poststart hook #0 (/bin/false): error running hook: exit status 1" "$(cat "$WORK/err")"
+	expect_contains "poststop warning" 'poststop hook #0 (/bin/sh): error running hook: exit status 4, output: "why' "$(cat "$WORK/err")"
+}
+
+# The state on each hook's stdin is the runtime-spec's State: "created" from prestart to
+# startContainer (runtime.md: after step 2), "running" for poststart, "stopped" without a pid
+# for poststop.
+test_hooks_state_per_phase() {
+	b=$(new_bundle pr-hookstate)
+	d=$WORK/hookstate
+	mkdir -p "$d"
+	hook() { printf '{"path":"/bin/sh","args":["sh","-c","cat >%s"]}' "$1"; }
+	cfg "$b" ".annotations={\"k\":\"v\"} | .hooks={\"prestart\":[$(hook $d/prestart)],\"createRuntime\":[$(hook $d/createRuntime)],\"createContainer\":[$(hook $d/createContainer)],\"startContainer\":[$(hook /tmp/pr-hookstate.startContainer)],\"poststart\":[$(hook $d/poststart)],\"poststop\":[$(hook $d/poststop)]}"
+	bw run -b "$b" pr-hookstate </dev/null
+	mv "$ROOTFS/tmp/pr-hookstate.startContainer" "$d/startContainer"
+	for k in prestart createRuntime createContainer startContainer poststart poststop; do
+		s=$(cat "$d/$k")
+		expect_eq "$k: id" pr-hookstate "$(echo "$s" | jq -r .id)"
+		expect_eq "$k: bundle" "$b" "$(echo "$s" | jq -r .bundle)"
+		expect_eq "$k: annotations" v "$(echo "$s" | jq -r .annotations.k)"
+		expect_eq "$k: ociVersion" 1.0.2-dev "$(echo "$s" | jq -r .ociVersion)"
+	done
+	for k in prestart createRuntime createContainer startContainer; do
+		expect_eq "$k: status" created "$(jq -r .status "$d/$k")"
+		expect_eq "$k: keys" annotations,bundle,id,ociVersion,pid,status "$(jq -r 'keys|join(",")' "$d/$k")"
+	done
+	expect_eq "poststart: status" running "$(jq -r .status "$d/poststart")"
+	expect_eq "same pid throughout" 1 "$(cat "$d"/prestart "$d"/startContainer "$d"/poststart | jq -r .pid | sort -u | wc -l)"
+	expect_eq "poststop: status" stopped "$(jq -r .status "$d/poststop")"
+	expect_eq "poststop: no pid" null "$(jq -r .pid "$d/poststop")"
+}
+
+# Hooks without `env` get the environment of whoever runs them (runc, crun): the runtime's for
+# the host-side hooks, the container process's for createContainer and startContainer; an
+# explicit env replaces it. Host-side hooks start in the bundle, createContainer in the rootfs.
+test_hooks_env_and_working_directory() {
+	b=$(new_bundle pr-hookenv)
+	d=$WORK/hookenv
+	mkdir -p "$d"
+	show='echo \"$BW_HOOK_MARK:$TERM:$(pwd)\"'
+	cfg "$b" ".hooks={\"prestart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"$show >$d/inherit\"]},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"$show >$d/explicit\"],\"env\":[\"TERM=dumb\"]}],\"createContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"$show >$d/cc\"]}],\"startContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"$show >/tmp/pr-hookenv.sc\"]}]}"
+	(cd / && BW_HOOK_MARK=fromruntime TERM=vt100 "$BULWARK" --root "$BW_ROOT" run -b "$b" pr-hookenv </dev/null)
+	expect_eq "prestart without env" "fromruntime:vt100:$b" "$(cat "$d/inherit")"
+	expect_eq "prestart with env" ":dumb:$b" "$(cat "$d/explicit")"
+	expect_eq "createContainer" ":xterm:$(readlink -f "$b/rootfs")" "$(cat "$d/cc")"
+	expect_eq "startContainer" ":xterm:/" "$(cat "$ROOTFS/tmp/pr-hookenv.sc")"
+	rm -f "$ROOTFS/tmp/pr-hookenv.sc"
+}
+
+# What hooks print is not the container's output nor ours (runc collects it); a failure
+# message quotes it.
+test_hook_output_is_collected_and_quoted_on_failure() {
+	b=$(new_bundle pr-hookout)
+	cfg "$b" '.process.args=["echo","payload"] | .hooks={"prestart":[{"path":"/bin/sh","args":["sh","-c","echo noise; echo noise >&2"]}],"startContainer":[{"path":"/bin/sh","args":["sh","-c","echo noise; echo noise >&2"]}]}'
+	out=$(bw run -b "$b" pr-hookout </dev/null 2>&1)
+	expect_eq "run's output" payload "$out"
+	b=$(new_bundle pr-hookout2)
+	cfg "$b" '.hooks={"createRuntime":[{"path":"/bin/sh","args":["sh","-c","echo the reason >&2; exit 2"]}]}'
+	out=$(bw create -b "$b" pr-hookout2 </dev/null 2>&1) && fail "create succeeded"
+	expect_contains message 'createRuntime hook #0 (/bin/sh): error running hook: exit status 2, output: "the reason' "$out"
+	[ ! -e "$BW_ROOT/pr-hookout2" ] || fail "state left"
+}
+
+# Before start a failing hook is fatal (runtime.md lifecycle steps 3-5): create fails naming
+# the hook, and nothing is left (state, cgroup, init; the runner checks mounts and cgroups).
+test_hooks_failing_before_start_fail_create_in_every_phase() {
+	local k id
+	for k in prestart createRuntime createContainer; do
+		id=pr-hf-$(echo $k | tr A-Z a-z)
+		b=$(new_bundle $id)
+		cfg "$b" ".process.args=[\"sleep\",\"30\"] | .hooks.$k=[{\"path\":\"/bin/true\"},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 9\"]},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"touch $WORK/$id.ran\"]}]"
+		out=$(bw create -b "$b" $id </dev/null 2>&1) && fail "$k: create succeeded"
+		expect_contains "$k: message" "$k hook #1 (/bin/sh): error running hook: exit status 9" "$out"
+		[ ! -e "$WORK/$id.ran" ] || fail "$k: a hook after the failed one ran"
+		[ ! -e "$BW_ROOT/$id" ] || fail "$k: state left"
+	done
 }

@@ -220,3 +220,37 @@ test_seccomp_notify_listener_gets_fd_and_metadata_and_answers() {
 	expect_eq "fds" '["seccompFd"]' "$(jq -c .fds "$log")"
 	[ "$(jq -r .answered "$log")" -ge 1 ] || fail "agent answered no notification"
 }
+
+# A listenerPath without any SCMP_ACT_NOTIFY rule: the agent still gets a listener and the
+# state (crun does so), so an agent waiting on the socket is never left hanging.
+test_seccomp_listener_path_without_notify_rule_still_reaches_the_agent() {
+	b=$(new_bundle scmp-lonly)
+	local sock=$WORK/scmp-lonly.sock log=$WORK/scmp-lonly.json
+	cfg "$b" ".linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"$sock\",\"listenerMetadata\":\"m\"}
+		| .process.args = [\"sh\",\"-c\",\"mkdir /tmp/lonly && rmdir /tmp/lonly && echo ok\"]"
+	python3 "$SCMP_HELPERS/seccomp_agent.py" "$sock" "$log" scmp-lonly m &
+	agent=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	[ -S "$sock" ] || { kill "$agent"; fail "agent never listened"; }
+	out=$(timeout 30 "$BULWARK" --root "$BW_ROOT" run -b "$b" scmp-lonly </dev/null 2>&1) || { kill "$agent" 2>/dev/null; fail "run failed: $out"; }
+	expect_eq output ok "$out"
+	wait "$agent" || fail "agent failed (rc $?): $(cat "$log" 2>/dev/null)"
+	expect_eq "fds" '["seccompFd"]' "$(jq -c .fds "$log")"
+	expect_eq "state.status" created "$(jq -r .state.status "$log")"
+	expect_eq "notifications" 0 "$(jq -r .answered "$log")"
+}
+
+# With no agent listening: a profile with a notify rule cannot run (runc's wording, which
+# engines look for); one with only a listenerPath runs, with a warning (runc never connects).
+test_seccomp_listener_unreachable_fails_only_with_a_notify_rule() {
+	b=$(new_bundle scmp-noagent)
+	cfg "$b" ".linux.seccomp = {\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"$WORK/nobody.sock\"}
+		| .process.args = [\"echo\",\"ran\"]"
+	out=$(bw run -b "$b" scmp-noagent </dev/null 2>&1) || fail "run failed: $out"
+	expect_contains "warning" "failed to connect with seccomp agent" "$out"
+	expect_contains "the container ran" "ran" "$out"
+	cfg "$b" '.linux.seccomp.syscalls = [{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]'
+	out=$(bw run -b "$b" scmp-noagent2 </dev/null 2>&1) && fail "run succeeded: $out"
+	expect_contains "error" "failed to connect with seccomp agent" "$out"
+	[ ! -e "$BW_ROOT/scmp-noagent2" ] || fail "state left"
+}

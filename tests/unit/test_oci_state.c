@@ -247,3 +247,26 @@ Test(rfc3339, now_is_utc_and_current)
 	cr_assert_lt(labs((long)(time(NULL) - t)), 5);
 	free(s);
 }
+
+/* The stdin of hooks: the runtime-spec's State and nothing of `state`'s extras, in runc's key
+ * order; a stopped container has no pid. */
+Test(state_json, spec_state_for_hooks_is_runcs)
+{
+	struct oci_state st = sample();
+	st.annotations = annotations;
+	st.n_annotations = 2;
+	char *out = NULL;
+	struct bw_error err = {0};
+	cr_assert_eq(oci_state_spec_json(&st, &out, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(out, "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"t2\",\"status\":\"created\","
+			      "\"pid\":16313,\"bundle\":\"/abs/bundle\",\"annotations\":{"
+			      "\"io.container.manager\":\"libpod\",\"b\":\"\"}}");
+	free(out);
+	st.status = OCI_STATUS_STOPPED;
+	st.pid = 0;
+	st.n_annotations = 0;
+	cr_assert_eq(oci_state_spec_json(&st, &out, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(out, "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"t2\",\"status\":\"stopped\","
+			      "\"bundle\":\"/abs/bundle\"}");
+	free(out);
+}
