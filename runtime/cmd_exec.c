@@ -248,7 +248,8 @@ VERB(exec)
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark exec [options] ID [COMMAND [ARGS...]]",
+		cli_print_help("bulwark exec [command options] <container-id> <command> [args...] "
+			       "|| -p process.json <container-id>",
 			       "Run a process inside a running container.", opts, ARRAY_SIZE(opts));
 		return 0;
 	}

@@ -105,9 +105,9 @@ VERB(update)
 		{"pids-limit", 0, CLI_STRING, &f.pids_limit, "N", "maximum number of tasks"},
 		{"blkio-weight", 0, CLI_STRING, &f.blkio_weight, "N", "block IO weight (10-1000)"},
 	};
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark update [options] ID",
+		cli_print_help("bulwark update [command options] <container-id>",
 			       "Change a container's resource limits. For --resources payloads a 0 "
 			       "means \"leave unchanged\".",
 			       opts, ARRAY_SIZE(opts));
