@@ -466,3 +466,47 @@ test_cg_unified_map_and_io_throttle() {
 	fi
 	cgt_stop cg-uni
 }
+
+# A pre-existing frozen cgroup would stop the init before it reports back: create and run are
+# refused (runc's wording) instead of waiting forever, and the cgroup is left as it was.
+test_cg_create_refuses_a_frozen_cgroup() {
+	local dir state val
+	if cgt_v2; then
+		dir=$CGT_ROOT/$CG_PREFIX/cg-frozen state=cgroup.freeze val=1
+	else
+		dir=$CGT_ROOT/freezer/$CG_PREFIX/cg-frozen state=freezer.state val=FROZEN
+	fi
+	mkdir -p "$dir"
+	echo $val >"$dir/$state"
+	b=$(cgt_bundle cg-frozen)
+	for verb in create "run -d"; do
+		rc=0
+		out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" $verb -b "$b" cg-frozen </dev/null 2>&1) || rc=$?
+		[ $rc -ne 124 ] || fail "$verb hung on a frozen cgroup"
+		[ $rc -ne 0 ] || fail "$verb succeeded in a frozen cgroup"
+		expect_contains "$verb error" "container's cgroup unexpectedly frozen" "$out"
+		[ ! -e "$BW_ROOT/cg-frozen" ] || fail "$verb left its state behind"
+	done
+	[ -d "$dir" ] || fail "the pre-existing cgroup was removed"
+	echo 0 >"$dir/$state" 2>/dev/null || echo THAWED >"$dir/$state"
+	rmdir "$dir"
+	cgt_expect_gone cg-frozen
+}
+
+# A create refused because its cgroup already holds processes (another container's) must not
+# kill them or remove that cgroup on its way out.
+test_cg_refused_create_leaves_a_busy_cgroup_alone() {
+	b=$(cgt_bundle cg-busy1)
+	cgt_start cg-busy1 "$b" '["sleep","30"]'
+	pid=$(cgt_pid cg-busy1)
+	b2=$(cgt_bundle cg-busy2)
+	cfg "$b2" ".linux.cgroupsPath=\"/$CG_PREFIX/cg-busy1\""
+	out=$(bw create -b "$b2" cg-busy2 </dev/null 2>&1) && fail "create into a busy cgroup succeeded"
+	expect_contains error "already has processes" "$out"
+	sleep 0.3
+	kill -0 "$pid" 2>/dev/null || fail "the refused create killed the other container's init"
+	expect_eq "other container" running "$(cgt_status cg-busy1)"
+	[ -n "$(cgt_dirs_of cg-busy1)" ] || fail "the other container's cgroup was removed"
+	[ ! -e "$BW_ROOT/cg-busy2" ] || fail "state of the refused container left behind"
+	cgt_stop cg-busy1
+}
