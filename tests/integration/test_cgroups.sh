@@ -510,3 +510,15 @@ test_cg_refused_create_leaves_a_busy_cgroup_alone() {
 	[ ! -e "$BW_ROOT/cg-busy2" ] || fail "state of the refused container left behind"
 	cgt_stop cg-busy1
 }
+
+# runc refuses linux.resources.unified on cgroup v1; a hybrid host's cgroup2 mount serves a few
+# controllers, and a key of a v1 controller is refused saying so.
+test_cg_unified_key_of_a_v1_controller_is_refused() {
+	cgt_v2 && return 0
+	b=$(cgt_bundle cg-univ1 '{"unified":{"memory.min":"131072"}}')
+	cfg "$b" '.process.args=["true"]'
+	out=$(bw run -d -b "$b" cg-univ1 </dev/null 2>&1) && fail "unified memory.min accepted on v1"
+	expect_contains error "invalid configuration" "$out"
+	expect_contains error "linux.resources.unified.memory.min" "$out"
+	cgt_expect_gone cg-univ1
+}

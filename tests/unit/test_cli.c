@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/util.h"
+#include "cgroups/cgroup.h"
 #include "runtime/cli.h"
 #include "runtime/container.h"
 
@@ -252,4 +253,20 @@ Test(cli, help_uses_runc_layout)
 	cli_set_prog("/x/evil\x1b[2J");
 	cr_assert_str_eq(cli_prog(), "bulwark", "an odd argv[0] is not echoed");
 	cli_set_prog("bulwark");
+}
+
+/* exec --cgroup PATH stays below the container's cgroup: no "." or ".." step, no controls. */
+Test(cli, exec_sub_cgroup_path_check)
+{
+	cr_assert_eq(cg_sub_path_check("sub", &err), 0);
+	cr_assert_eq(cg_sub_path_check("/", &err), 0);
+	cr_assert_eq(cg_sub_path_check("/a/b/", &err), 0);
+	cr_assert_eq(cg_sub_path_check("a..b/.c", &err), 0);
+	cr_assert_lt(cg_sub_path_check("..", &err), 0);
+	cr_assert_str_eq(err.msg, "--cgroup: .. is not a sub cgroup path");
+	cr_assert_lt(cg_sub_path_check("a/../..", &err), 0);
+	cr_assert_lt(cg_sub_path_check("/../x", &err), 0);
+	cr_assert_lt(cg_sub_path_check("a/./b", &err), 0);
+	cr_assert_lt(cg_sub_path_check("a/..", &err), 0);
+	cr_assert_lt(cg_sub_path_check("a\nb", &err), 0);
 }
