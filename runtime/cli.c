@@ -240,7 +240,8 @@ int cli_parse_signal(const char *s, int *sig, struct bw_error *err)
 		*sig = n;
 		return 0;
 	}
-	const char *name = str_has_prefix(s, "SIG") ? s + 3 : s;
+	/* runc upper-cases the name first: "sigusr1" and "usr1" are SIGUSR1 too. */
+	const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
 	for (int i = 1; i < NSIG; i++) {
 		const char *abbrev = sigabbrev_np(i);
 		if (abbrev != NULL && strcasecmp(abbrev, name) == 0) {

@@ -522,3 +522,21 @@ test_cg_unified_key_of_a_v1_controller_is_refused() {
 	expect_contains error "linux.resources.unified.memory.min" "$out"
 	cgt_expect_gone cg-univ1
 }
+
+# runc's events: --interval takes Go durations (100ms, 1.5s, 1m30s); a stats line comes first.
+test_cg_events_interval_takes_go_durations() {
+	b=$(cgt_bundle cg-evint)
+	cgt_start cg-evint "$b" '["sleep","30"]'
+	timeout 1.2 "$BULWARK" --root "$BW_ROOT" events --interval 100ms cg-evint >"$WORK/ev.log" || true
+	n=$(grep -c '"type":"stats","id":"cg-evint"' "$WORK/ev.log")
+	[ "$n" -ge 5 ] || fail "expected >= 5 stats lines in 1.2 s at 100ms, got $n"
+	timeout 0.5 "$BULWARK" --root "$BW_ROOT" events cg-evint --interval 1m30s >"$WORK/ev2.log" || true
+	expect_eq "first line at once" 1 "$(grep -c '"type":"stats"' "$WORK/ev2.log")"
+	for bad in 5x 0s -1s; do
+		out=$(timeout 2 "$BULWARK" --root "$BW_ROOT" events --interval "$bad" cg-evint 2>&1) &&
+			fail "--interval $bad accepted"
+		case "$bad" in 5x) expect_contains "$bad" "invalid duration" "$out" ;;
+		*) expect_contains "$bad" "duration interval must be greater than 0" "$out" ;; esac
+	done
+	cgt_stop cg-evint
+}

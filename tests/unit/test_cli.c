@@ -104,6 +104,8 @@ Test(cli, signals_by_number_and_name)
 	cr_assert_eq(sig, 0);
 	cr_assert_eq(cli_parse_signal("kill", &sig, &err), 0);
 	cr_assert_eq(sig, SIGKILL);
+	cr_assert_eq(cli_parse_signal("sigusr2", &sig, &err), 0);
+	cr_assert_eq(sig, SIGUSR2);
 	cr_assert_eq(cli_parse_signal("SIGHUP", &sig, &err), 0);
 	cr_assert_eq(sig, SIGHUP);
 	cr_assert_lt(cli_parse_signal("-1", &sig, &err), 0);
