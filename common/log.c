@@ -103,14 +103,14 @@ static size_t json_escape(char *out, size_t cap, const char *in)
 	return o;
 }
 
-static void write_line(enum log_level level, const char *msg)
+static void write_line_to(int fd, enum log_level level, const char *msg)
 {
 	char line[BW_ERROR_MAX * 7 + 128], esc[BW_ERROR_MAX * 6 + 8], ts[40];
 	struct timespec now;
 	struct tm tm;
 	int n;
 
-	if (g_log_fd < 0)
+	if (fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -124,8 +124,12 @@ static void write_line(enum log_level level, const char *msg)
 		n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
 			     level_name(level), esc);
 	if (n > 0)
-		(void)!write(g_log_fd, line,
-			     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void write_line(enum log_level level, const char *msg)
+{
+	write_line_to(g_log_fd, level, msg);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -141,8 +145,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	log_escape(msg, sizeof(msg), raw);
 	write_line(level, msg);
 	/* With --log, only the final error goes to stderr (in `create` our stderr is the
-	 * container's, and engines read the log file); without it, warnings and debug too. */
-	if (g_log_fd >= 0 ? level >= LOG_ERROR : (level >= LOG_WARN || g_debug))
+	 * container's, and engines read the log file). Without it, warnings and errors as our own
+	 * one-liners, and with --debug the rest in runc's log format (`level=debug`). */
+	if (g_log_fd >= 0 ? level < LOG_ERROR : (level <= LOG_INFO && !g_debug))
+		return;
+	if (level <= LOG_INFO)
+		write_line_to(STDERR_FILENO, level, msg);
+	else
 		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "",
 			msg);
 }

@@ -269,3 +269,35 @@ test_help_and_version_in_runc_format() {
 	echo "$out" | sed -n 2p | grep -Eq '^commit: ([0-9a-f]{40}(-dirty)?|unknown)$' || fail "commit line: $out"
 	echo "$out" | sed -n 3p | grep -Eq '^spec: [0-9]+\.[0-9]+\.[0-9]+' || fail "spec line: $out"
 }
+
+# --debug as runc: logrus-style `level=debug` lines on stderr, or in the --log file (text or
+# JSON) and then not on stderr; the set-up stages carry runc's names.
+test_debug_logs_to_stderr_or_the_log_file() {
+	b=$(new_bundle lc-debug)
+	cfg "$b" '.process.args=["/bin/echo","Hello World"]'
+	out=$("$BULWARK" --root "$BW_ROOT" --debug run -b "$b" lc-debug </dev/null 2>&1) || fail "run --debug: $out"
+	expect_contains stderr "level=debug" "$out"
+	expect_contains stage "nsexec container setup" "$out"
+	expect_contains stage "child process in init()" "$out"
+	expect_contains stage "init: closing the pipe to signal completion" "$out"
+	expect_contains output "Hello World" "$out"
+	for fmt in text json; do
+		rm -f "$WORK/log.out"
+		out=$("$BULWARK" --root "$BW_ROOT" --log "$WORK/log.out" --log-format $fmt --debug run -b "$b" lc-debug </dev/null 2>&1) ||
+			fail "run --debug --log: $out"
+		case "$out" in *level*) fail "$fmt: debug lines on stderr with --log: $out" ;; esac
+		if [ $fmt = json ]; then
+			expect_contains "$fmt log" '"level":"debug"' "$(cat "$WORK/log.out")"
+		else
+			expect_contains "$fmt log" "level=debug" "$(cat "$WORK/log.out")"
+		fi
+		expect_contains "$fmt stage" "init: closing the pipe to signal completion" "$(cat "$WORK/log.out")"
+	done
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" lc-debug </dev/null
+	out=$("$BULWARK" --root "$BW_ROOT" --debug exec lc-debug true 2>&1) || fail "exec --debug: $out"
+	expect_contains "exec stage" "setns_init: about to exec" "$out"
+	out=$(bw exec lc-debug true 2>&1)
+	expect_eq "no debug lines without --debug" "" "$out"
+	bw delete --force lc-debug
+}
