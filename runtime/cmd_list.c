@@ -4,11 +4,13 @@
 #include "runtime/watchdog.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -69,6 +71,39 @@ static void print_table(struct row *rows, size_t n)
 	}
 }
 
+/* runc's OWNER: the user owning the container's state directory ("#UID" without a name).
+ * Looked up in /etc/passwd directly: a static binary must not load NSS modules. */
+static void fill_owner(struct container *c)
+{
+	struct stat st;
+	if ((c->state.owner != NULL && c->state.owner[0] != '\0') || fstat(c->dirfd, &st) < 0)
+		return;
+	_cleanup_free_ char *passwd = NULL;
+	struct bw_error e = {0};
+	char *name = NULL;
+	if (fs_read_file("/etc/passwd", 4 << 20, &passwd, NULL, &e) == 0) {
+		char *save = NULL;
+		for (char *l = strtok_r(passwd, "\n", &save); l && !name;
+		     l = strtok_r(NULL, "\n", &save)) {
+			char *f[3] = {l, NULL, NULL};
+			for (int k = 1; k < 3 && f[k - 1] != NULL; k++) {
+				char *colon = strchr(f[k - 1], ':');
+				f[k] = colon ? colon + 1 : NULL;
+				if (colon)
+					*colon = '\0';
+			}
+			uint32_t uid;
+			char *end = f[2] ? strchr(f[2], ':') : NULL;
+			if (end != NULL)
+				*end = '\0';
+			if (f[2] != NULL && parse_u32(f[2], &uid) == 0 && uid == st.st_uid)
+				name = xstrdup(f[0]);
+		}
+	}
+	free(c->state.owner);
+	c->state.owner = name ? name : xasprintf("#%u", (unsigned)st.st_uid);
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -98,6 +133,7 @@ static void list_containers(const char *root, const char *fmt, bool quiet)
 			container_free(c);
 			continue;
 		}
+		fill_owner(c);
 		c->state.status = container_status(c);
 		if (c->state.status == OCI_STATUS_STOPPED)
 			c->state.pid = 0;
