@@ -199,6 +199,8 @@ test_flags_after_the_container_id() {
 		cat /sys/fs/cgroup/$CG_PREFIX/lc-flagsafter/pids.max)"
 	bw update --pids-limit 43 lc-flagsafter || fail "update --flag ID"
 	bw update lc-flagsafter --pids-limit -1 || fail "update ID --pids-limit -1"
+	out=$(bw update lc-flagsafter --l3-cache-schema L3:0=f 2>&1) && fail "RDT schema accepted"
+	expect_contains "rdt" "Intel RDT/CAT: l3 cache schema is not enabled" "$out"
 	out=$(bw update lc-flagsafter --bogus 1 2>&1) && fail "unknown flag after the id accepted"
 	expect_contains "unknown flag" "unknown flag: --bogus" "$out"
 	bw list --format json -q >/dev/null || fail "list with flags"
@@ -239,6 +241,7 @@ test_list_is_in_name_order_with_runc_fields() {
 	expect_eq "json keys" 'ociVersion id pid status bundle rootfs created owner' \
 		"$(echo "$json" | jq -r '.[0] | keys_unsorted | join(" ")')"
 	expect_eq "json status" created "$(echo "$json" | jq -r '.[0].status')"
+	expect_eq "json owner" "$(id -un)" "$(echo "$json" | jq -r '.[0].owner')"
 	for id in lc-l1 lc-l2 lc-l3; do bw delete --force $id; done
 	expect_eq "empty json" "[]" "$(bw list --format json)"
 }
