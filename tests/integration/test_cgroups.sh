@@ -540,3 +540,15 @@ test_cg_events_interval_takes_go_durations() {
 	done
 	cgt_stop cg-evint
 }
+
+# runc thaws a paused container for SIGKILL to its init: a task frozen by the v1 freezer would
+# not die until `resume`.
+test_cg_kill_sigkill_of_a_paused_container_stops_it() {
+	b=$(cgt_bundle cg-pkill)
+	cgt_start cg-pkill "$b" '["sleep","30"]'
+	bw pause cg-pkill || fail pause
+	bw kill cg-pkill KILL || fail "kill KILL"
+	cgt_wait_for 5 cgt_is cg-pkill stopped || fail "still $(cgt_status cg-pkill) after SIGKILL"
+	bw delete cg-pkill || fail delete
+	cgt_expect_gone cg-pkill
+}
