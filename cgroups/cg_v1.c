@@ -186,9 +186,18 @@ static int set_memory(const char *dir, const struct oci_memory *m, bool update,
 	    write_limit(dir, "memory.soft_limit_in_bytes", m->reservation.v,
 			"linux.resources.memory.reservation", err) < 0)
 		return -1;
-	if ((m->kernel.set && m->kernel.v) || (m->kernel_tcp.set && m->kernel_tcp.v))
-		log_debug("linux.resources.memory.kernel/kernelTCP: ignored (deprecated by the "
-			  "kernel)");
+	/* The kernel accepts and ignores memory.kmem.limit_in_bytes since 5.16 (and drops it
+	 * later); the TCP buffer limit still works where the file exists. */
+	if (m->kernel.set && m->kernel.v)
+		log_debug("linux.resources.memory.kernel: ignored (deprecated by the kernel)");
+	if (m->kernel_tcp.set && m->kernel_tcp.v) {
+		if (!cg_has_file(dir, "memory.kmem.tcp.limit_in_bytes"))
+			log_debug("linux.resources.memory.kernelTCP: ignored (not supported by "
+				  "this kernel)");
+		else if (write_limit(dir, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp.v,
+				     "linux.resources.memory.kernelTCP", err) < 0)
+			return -1;
+	}
 	if (m->swappiness.set &&
 	    cg_writef(dir, "memory.swappiness", err, "%" PRIu64, m->swappiness.v) < 0)
 		return fail_field(err, "linux.resources.memory.swappiness");

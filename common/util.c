@@ -183,20 +183,26 @@ bool str_has_suffix(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* "64m", "1G", "1024" -> bytes; "-1" -> -1. */
+/* "64m", "1G", "1gb", "1GiB", "512MiB", "1024" -> bytes (binary multiples whichever way the
+ * unit is spelled, as docker and runc read them); "-1" -> -1. */
 int parse_size(const char *s, int64_t *out)
 {
 	if (strcmp(s, "-1") == 0) {
 		*out = -1;
 		return 0;
 	}
+	/* strtod alone would also take blanks, signs, hex, "inf" and "nan". */
+	if (!isdigit((unsigned char)s[0]) && !(s[0] == '.' && isdigit((unsigned char)s[1])))
+		return -1;
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (end != s + strspn(s, "0123456789.") || !(v >= 0))
 		return -1;
 	int64_t mult = 1;
 	switch (tolower((unsigned char)*end)) {
 	case '\0':
+		break;
+	case 'b':
 		break;
 	case 'k':
 		mult = 1LL << 10;
@@ -214,8 +220,11 @@ int parse_size(const char *s, int64_t *out)
 		return -1;
 	}
 	if (*end != '\0') {
+		bool bytes = tolower((unsigned char)*end) == 'b';
 		end++;
-		if (tolower((unsigned char)*end) == 'b')
+		if (!bytes && tolower((unsigned char)*end) == 'i')
+			end++;
+		if (!bytes && tolower((unsigned char)*end) == 'b')
 			end++;
 		if (*end != '\0')
 			return -1;

@@ -32,7 +32,8 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);
 int parse_u32(const char *s, uint32_t *out);
 int parse_int(const char *s, int *out);
-/* Sizes with k/m/g/t suffixes (powers of 1024, optional "b"): "64m", "1G", "1024"; "-1" -> -1. */
+/* Sizes with k/m/g/t suffixes, powers of 1024 however spelled ("64m", "1G", "1gb", "1GiB",
+ * "512Mi"), a bare "b" or plain bytes; "-1" -> -1. */
 int parse_size(const char *s, int64_t *out);
 /* Durations: "30s", "5m", "1h", "500ms", or plain seconds ("2.5"). */
 int parse_duration_ms(const char *s, int64_t *out);

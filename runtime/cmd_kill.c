@@ -70,9 +70,7 @@ VERB(kill)
 		if (pidfd < 0) {
 			r = bw_fail(err, 0, "container not running");
 		} else {
-			r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0
-				    ? bw_fail(err, errno, "kill container %s", c->id)
-				    : 0;
+			r = lifecycle_kill_init(c, pidfd, sig, err);
 			close(pidfd);
 			if (r == 0 && st == OCI_STATUS_PAUSED && sig == SIGKILL)
 				thaw_for_kill(c);

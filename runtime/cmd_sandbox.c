@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,13 @@
 #include "runtime/workspace.h"
 
 struct sandbox_flags {
-	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *tmp_size;
+	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *kill_after, *tmp_size;
 	char **binds, **env;
 	char **workspaces, *keep_changes, *env_file;
 	char *report;
 	struct sandbox_net_flags net;
 	bool tty, seccomp_complain;
+	char tmp_bytes[24]; /* --tmp-size in bytes, for the spec */
 };
 
 static int parse_bind(const char *s, struct specgen_bind *b, struct hostpath_list *known,
@@ -94,7 +96,8 @@ static int parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct bw_err
 
 /* Limits: modest defaults (1 GiB without swap, 1024 tasks, 1024 files), all overridable;
  * "max"/"0" lifts a limit where that makes sense. */
-static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struct bw_error *err)
+static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, char *tmp_bytes,
+			size_t tmp_bytes_len, struct bw_error *err)
 {
 	int64_t v;
 	sg->memory_limit = 1LL << 30;
@@ -103,8 +106,8 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 			sg->memory_limit = 0;
 		else if (parse_size(f->memory, &v) < 0 || v < (4LL << 20))
 			return bw_fail(err, 0,
-				       "--memory: expected a size of at least 4m (e.g. 512m, 2g) "
-				       "or max, got \"%s\"",
+				       "--memory: expected a size of at least 4MiB (e.g. 512m, "
+				       "2GiB) or max, got \"%s\"",
 				       f->memory);
 		else
 			sg->memory_limit = v;
@@ -117,6 +120,10 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 			    err, 0,
 			    "--cpus: expected a number of CPUs such as 0.5 or 2, got \"%s\"",
 			    f->cpus);
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		if (online > 0 && c > (double)online)
+			return bw_fail(err, 0, "--cpus: %s is more than the host's %ld online CPUs",
+				       f->cpus, online);
 		sg->cpu_period = 100000;
 		sg->cpu_quota = (int64_t)(c * 100000);
 	}
@@ -131,9 +138,14 @@ static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, struc
 	if (f->nofile != NULL)
 		sg->nofile = (uint64_t)v;
 	if (f->tmp_size != NULL && (parse_size(f->tmp_size, &v) < 0 || v < 4096))
-		return bw_fail(err, 0, "--tmp-size: expected a size such as 256m, got \"%s\"",
+		return bw_fail(err, 0,
+			       "--tmp-size: expected a size of at least 4KiB such as 256m or 1GiB, "
+			       "got \"%s\"",
 			       f->tmp_size);
-	sg->tmp_size = f->tmp_size;
+	/* In bytes: tmpfs's size= takes k/m/g but not the other spellings parse_size accepts. */
+	if (f->tmp_size != NULL)
+		snprintf(tmp_bytes, tmp_bytes_len, "%" PRId64, v);
+	sg->tmp_size = f->tmp_size ? tmp_bytes : NULL;
 	return 0;
 }
 
@@ -216,9 +228,20 @@ static int build_env(const struct sandbox_flags *f, const struct specgen *sg, ch
 	if (f->env_file != NULL && load_env_file(f->env_file, env, err) < 0)
 		return -1;
 	for (size_t i = 0; f->env && f->env[i]; i++) {
-		if (strchr(f->env[i], '=') == NULL || f->env[i][0] == '=')
-			return bw_fail(err, 0, "--env: expected KEY=VALUE, got \"%s\"", f->env[i]);
-		env_set(env, f->env[i]);
+		const char *kv = f->env[i];
+		if (kv[0] == '=' || kv[0] == '\0')
+			return bw_fail(err, 0, "--env: expected KEY=VALUE or KEY, got \"%s\"", kv);
+		if (strchr(kv, '=') != NULL) {
+			env_set(env, kv);
+			continue;
+		}
+		/* KEY alone: the caller's value, and nothing where the caller has none (docker run
+		 * -e KEY). */
+		const char *value = getenv(kv);
+		if (value != NULL) {
+			_cleanup_free_ char *pair = xasprintf("%s=%s", kv, value);
+			env_set(env, pair);
+		}
 	}
 	return 0;
 }
@@ -248,7 +271,7 @@ static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_l
 	return 0;
 }
 
-static int build_spec(const struct sandbox_flags *f, char **args, struct specgen *sg,
+static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
 		      struct hostpath_list *known, struct bw_error *err)
 {
 	specgen_defaults(sg);
@@ -272,7 +295,7 @@ static int build_spec(const struct sandbox_flags *f, char **args, struct specgen
 	for (size_t i = 0; i < sg->n_binds; i++)
 		if (parse_bind(f->binds[i], &sg->binds[i], known, err) < 0)
 			return -1;
-	if (apply_limits(f, sg, err) < 0)
+	if (apply_limits(f, sg, f->tmp_bytes, sizeof(f->tmp_bytes), err) < 0)
 		return -1;
 	sg->seccomp_json = seccomp_default_profile_json();
 	if (f->seccomp_complain)
@@ -371,7 +394,7 @@ static int exit_status_for(const struct bw_error *err)
 /* One sandbox's run: the flags' results and what the report needs from the run. */
 struct sandbox_run {
 	char id[64];
-	int64_t timeout_ms;
+	int64_t timeout_ms, kill_after_ms;
 	struct sandbox_net_plan net;
 	char *policy_file; /* the generated policy document, deleted with the sandbox */
 	bool want_report;
@@ -413,16 +436,18 @@ static int64_t mono_ms(void)
 }
 
 /* The command is the child of bulwark's pid 1 (init_reaper.c), which reports its wait status
- * before exiting: the report and our exit status are the command's, as if it were pid 1. Closes
- * status_fd. */
+ * before exiting: the report and our exit status are the command's, as if it were pid 1 (after
+ * a timeout the status stays 124; the report has how the command ended, if it ended before the
+ * SIGKILL). Closes status_fd. */
 static void payload_status(int status_fd, struct sandbox_run *run, int *status)
 {
 	int ws;
 	if (status_fd < 0)
 		return;
-	if (*status >= 0 && !run->rep.timed_out && read(status_fd, &ws, sizeof(ws)) == sizeof(ws)) {
+	if (*status >= 0 && read(status_fd, &ws, sizeof(ws)) == sizeof(ws)) {
 		run->rep.wait_status = ws;
-		*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+		if (!run->rep.timed_out)
+			*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 	}
 	close(status_fd);
 }
@@ -468,9 +493,9 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.allow_host_root = sg->host_root,
 				.stdio = &sio,
 				.stdio_relay = true};
-	/* The watchdog keeps --timeout too, 2 s after the owner would, for an owner that cannot
-	 * (stopped). */
-	o.lifetime_ms = run->timeout_ms > 0 ? run->timeout_ms + 2000 : 0;
+	/* The watchdog keeps --timeout too, 2 s after the owner's SIGKILL would come (the
+	 * deadline plus --kill-after), for an owner that cannot (stopped). */
+	o.lifetime_ms = run->timeout_ms > 0 ? run->timeout_ms + run->kill_after_ms + 2000 : 0;
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
@@ -513,14 +538,14 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	if (guard == NULL)
 		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
 	struct console_io io = stdio_guard_io(&sio, cr.master);
-	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, &io, run->timeout_ms, &run->rep.timed_out,
-					&run->rep.wait_status, err);
+	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, &io, run->timeout_ms, run->kill_after_ms,
+					&run->rep.timed_out, &run->rep.wait_status, err);
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	payload_status(cr.status_fd, run, &status);
 	run->rep.wall_ms = mono_ms() - t0;
 	if (run->rep.timed_out)
-		log_warn("sandbox: killed at the --timeout deadline");
+		log_warn("sandbox: stopped at the --timeout deadline");
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);
@@ -580,7 +605,8 @@ VERB(sandbox)
 	    {"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]", "bind a host path (default ro)"},
 	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]",
 	     "user inside the sandbox (default 1000)"},
-	    {"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
+	    {"env", 'e', CLI_STRV, &f.env, "KEY[=VALUE]",
+	     "set an environment variable (KEY alone: the caller's value, if it has one)"},
 	    {"env-file", 0, CLI_STRING, &f.env_file, "FILE",
 	     "KEY=VALUE lines (# comments; KEY alone: the caller's value), before --env"},
 	    {"workspace", 0, CLI_STRV, &f.workspaces, "DIR[:ro|rw|overlay]",
@@ -599,7 +625,10 @@ VERB(sandbox)
 	    {"tmp-size", 0, CLI_STRING, &f.tmp_size, "SIZE",
 	     "size of the writable /tmp (default 256m)"},
 	    {"timeout", 0, CLI_STRING, &f.timeout, "DURATION",
-	     "kill the whole sandbox after DURATION (30s, 5m, 1h); exit 124"},
+	     "after DURATION (30s, 5m, 1h) send the command SIGTERM, then kill the whole sandbox "
+	     "--kill-after later; exit 124"},
+	    {"kill-after", 0, CLI_STRING, &f.kill_after, "DURATION",
+	     "grace between --timeout's SIGTERM and SIGKILL (default 10s; 0: SIGKILL at once)"},
 	    {"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
 	     "log what the seccomp profile would refuse instead of refusing it (profiling)"},
 	    {"network", 0, CLI_STRING, &f.net.network, "none",
@@ -671,6 +700,19 @@ VERB(sandbox)
 		goto out;
 	}
 	run.timeout_ms = timeout_ms;
+	run.kill_after_ms = 10000;
+	if (f.kill_after != NULL &&
+	    (f.timeout == NULL || parse_duration_ms(f.kill_after, &run.kill_after_ms) < 0 ||
+	     run.kill_after_ms > (int64_t)365 * 86400000)) {
+		r = bw_fail(
+		    err, 0,
+		    f.timeout == NULL
+			? "--kill-after: needs --timeout"
+			: "--kill-after: expected a duration such as 0, 5s or 1m, got \"%s\"",
+		    f.kill_after);
+		err->exit_status = 125;
+		goto out;
+	}
 	/* Resolved now, before the sandbox can touch anything near it. */
 	if (f.report != NULL && report_target_open(f.report, &run.report, err) < 0) {
 		run.id[0] = '\0'; /* nothing to report to */
@@ -735,6 +777,7 @@ out:
 	free(f.pids);
 	free(f.nofile);
 	free(f.timeout);
+	free(f.kill_after);
 	free(f.tmp_size);
 	strv_free(f.binds);
 	strv_free(f.env);

@@ -283,7 +283,10 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 					err);
 }
 
-static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
+/* The write end stays open (O_CLOEXEC) until execve: `start` reads to end of file, so it returns
+ * once the container's process runs (after startContainer hooks), as runc's does; a signal
+ * sent right after `start` then reaches the program, not an init that would drop it. */
+static int wait_for_start(const struct spawn_config *cfg, int *held, struct bw_error *err)
 {
 	char path[32];
 	int fd;
@@ -305,7 +308,7 @@ static int wait_for_start(const struct spawn_config *cfg, struct bw_error *err)
 		close(fd);
 		return bw_fail(err, errno, "write exec fifo");
 	}
-	close(fd);
+	*held = fd;
 	close(cfg->fifo_fd);
 	return 0;
 }
@@ -369,7 +372,8 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
  * Landlock domain, credentials and capability sets; only the child loads the container's
  * filter, right before its execve. */
 static void __attribute__((noreturn))
-exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
+exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held,
+		  int started)
 {
 	struct bw_error err = {0};
 	sigset_t old;
@@ -378,6 +382,8 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
 		close(cfg->status_fd);
 		exec_under_filter(cfg, exe, load, held);
 	}
+	if (started >= 0)
+		close(started); /* the command's copy closes at its execve */
 	if (pid < 0) {
 		bw_fail(&err, errno, "fork the sandbox's command");
 		init_die(&err);
@@ -459,8 +465,9 @@ void init_main(struct spawn_config *cfg, int sock)
 	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
+	int started = -1;
 	if (!cfg->is_exec) {
-		if (wait_for_start(cfg, &err) < 0)
+		if (wait_for_start(cfg, &started, &err) < 0)
 			init_die(&err);
 		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 &&
 		    hooks_run(&cfg->spec->hooks, OCI_HOOK_START_CONTAINER, cfg->state_json, &err) <
@@ -469,6 +476,6 @@ void init_main(struct spawn_config *cfg, int sock)
 	}
 	close(sock);
 	if (cfg->status_fd >= 0 && !cfg->is_exec)
-		exec_under_reaper(cfg, exe, late, held);
+		exec_under_reaper(cfg, exe, late, held, started);
 	exec_under_filter(cfg, exe, late, held);
 }

@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <sched.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -662,6 +664,13 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	} while (n < 0 && errno == EAGAIN);
 	if (n != 1)
 		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
+	/* Then its end of file: the init holds the write end until its execve. */
+	struct bw_error gone = {0};
+	do {
+		if (wait_readable(fifo, pidfd, &gone) < 0)
+			break; /* exited: its end closed too */
+		n = read(fifo, &b, 1);
+	} while (n > 0 || (n < 0 && errno == EAGAIN));
 	unlinkat(c->dirfd, "exec.fifo", 0);
 	/* "running" is derived from the live init and the missing fifo: nothing to save. */
 	c->state.status = OCI_STATUS_RUNNING;
@@ -685,6 +694,45 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 		}
 	}
 	oci_spec_free(spec);
+	return 0;
+}
+
+/* Whether the kernel would drop SIG sent to pid now: a pid namespace's init receives from
+ * outside only the signals it has a handler for (pid_namespaces(7)), unless it blocks them. */
+static bool ns_init_would_drop(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (f == NULL || sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		return false;
+	uint64_t bit = 1ULL << (sig - 1), blk = 0, cgt = 0;
+	bool ns_init = false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "NSpid:", 6) == 0) {
+			const char *last = strrchr(line, '\t');
+			ns_init =
+			    last != NULL && last > line + 6 && strtol(last + 1, NULL, 10) == 1;
+		} else if (strncmp(line, "SigBlk:", 7) == 0) {
+			blk = strtoull(line + 7, NULL, 16);
+		} else if (strncmp(line, "SigCgt:", 7) == 0) {
+			cgt = strtoull(line + 7, NULL, 16);
+		}
+	}
+	return ns_init && !(blk & bit) && !(cgt & bit);
+}
+
+int lifecycle_kill_init(struct container *c, int pidfd, int sig, struct bw_error *err)
+{
+	/* Right after `start` the program may not have set its handler yet (a shell's `trap`):
+	 * a signal the kernel would drop waits up to 300 ms for one, then goes anyway. */
+	for (int waited = 0; waited < 300 && ns_init_would_drop(c->state.pid, sig); waited += 5) {
+		struct pollfd p = {pidfd, POLLIN, 0};
+		if (poll(&p, 1, 5) != 0)
+			break; /* exited (or poll failed): send and let the kernel say */
+	}
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return bw_fail(err, errno, "kill container %s", c->id);
 	return 0;
 }
 
@@ -758,7 +806,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
 		   bool *timed_out, struct bw_error *err)
 {
-	return lifecycle_wait_raw(pid, pidfd, io, timeout_ms, timed_out, NULL, err);
+	return lifecycle_wait_raw(pid, pidfd, io, timeout_ms, 0, timed_out, NULL, err);
 }
 
 static bool io_any(const struct console_io *io)
@@ -766,12 +814,77 @@ static bool io_any(const struct console_io *io)
 	return io != NULL && (io->master >= 0 || io->in >= 0 || io->out >= 0 || io->err >= 0);
 }
 
+/* The polite half of a --timeout with a grace period: SIGTERM at the deadline, from a thread
+ * of its own, so that the relay of the command's io (console_relay) runs on untouched until
+ * the SIGKILL deadline. The thread only sleeps and signals; it is cancelled if the command
+ * ends first. */
+struct term_timer {
+	pthread_t thread;
+	int pidfd;
+	struct timespec at; /* CLOCK_MONOTONIC */
+	atomic_bool sent;
+};
+
+static void *term_timer_main(void *arg)
+{
+	struct term_timer *t = arg;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t->at, NULL) == EINTR)
+		;
+	/* Marked before it is sent: a command that ends at once on SIGTERM still timed out. */
+	atomic_store(&t->sent, true);
+	syscall(SYS_pidfd_send_signal, t->pidfd, SIGTERM, NULL, 0);
+	return NULL;
+}
+
+static struct term_timer *term_timer_start(int pidfd, int64_t after_ms)
+{
+	struct term_timer *t = xcalloc(1, sizeof(*t));
+	t->pidfd = pidfd;
+	clock_gettime(CLOCK_MONOTONIC, &t->at);
+	t->at.tv_sec += after_ms / 1000;
+	t->at.tv_nsec += (after_ms % 1000) * 1000000;
+	if (t->at.tv_nsec >= 1000000000) {
+		t->at.tv_sec++;
+		t->at.tv_nsec -= 1000000000;
+	}
+	atomic_init(&t->sent, false);
+	int r = pthread_create(&t->thread, NULL, term_timer_main, t);
+	if (r != 0) {
+		free(t);
+		errno = r;
+		return NULL;
+	}
+	return t;
+}
+
+/* Returns whether SIGTERM was sent. */
+static bool term_timer_stop(struct term_timer *t)
+{
+	if (t == NULL)
+		return false;
+	pthread_cancel(t->thread);
+	pthread_join(t->thread, NULL);
+	bool sent = atomic_load(&t->sent);
+	free(t);
+	return sent;
+}
+
 int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
-		       bool *timed_out, int *raw_status, struct bw_error *err)
+		       int64_t kill_after_ms, bool *timed_out, int *raw_status,
+		       struct bw_error *err)
 {
 	int status;
 	int64_t deadline = timeout_ms > 0 ? console_now_ms() + timeout_ms : 0;
 	bool expired = false;
+	struct term_timer *term = NULL;
+	if (deadline > 0 && kill_after_ms > 0) {
+		term = term_timer_start(pidfd, timeout_ms);
+		if (term != NULL)
+			deadline += kill_after_ms;
+		else
+			log_warn("--kill-after: no timer thread (%s): SIGKILL at the deadline",
+				 strerror(errno));
+	}
 	if (io_any(io)) {
 		expired = console_relay(io, pidfd, deadline, err) == 1;
 	} else {
@@ -806,6 +919,8 @@ int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_
 						0);
 		}
 	}
+	/* Ended by the SIGTERM (or during the grace period): still a timeout, as timeout -k. */
+	expired |= term_timer_stop(term);
 	if (expired) {
 		/* SIGKILL to the init ends its whole pid namespace, whatever ignores SIGTERM. */
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

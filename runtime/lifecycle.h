@@ -64,6 +64,9 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
 		     struct bw_error *err);
 /* Release the init blocked on exec.fifo; runs poststart hooks. */
 int lifecycle_start(struct container *c, struct bw_error *err);
+/* Send sig to the init through pidfd; one the init would drop for want of a handler waits
+ * briefly for it (a signal right after start). */
+int lifecycle_kill_init(struct container *c, int pidfd, int sig, struct bw_error *err);
 /* Kill what remains, run poststop hooks, remove cgroup and state. Idempotent. */
 int lifecycle_teardown(struct container *c, struct bw_error *err);
 /* Wait for pid (our child) forwarding signals, or relaying io (NULL: nothing); returns the
@@ -72,9 +75,12 @@ int lifecycle_teardown(struct container *c, struct bw_error *err);
  * timeout(1). */
 int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
 		   bool *timed_out, struct bw_error *err);
-/* The same, also giving the wait status as waitpid(2) reported it. */
+/* The same, also giving the wait status as waitpid(2) reported it. With kill_after_ms > 0 the
+ * init gets SIGTERM at the deadline (it passes it to the command) and SIGKILL kill_after_ms
+ * later, as timeout -k; ending in between is a timeout too (124). */
 int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
-		       bool *timed_out, int *raw_status, struct bw_error *err);
+		       int64_t kill_after_ms, bool *timed_out, int *raw_status,
+		       struct bw_error *err);
 /* The audit log of a container: --audit (g may be NULL), else the one recorded at create, else
  * NULL. */
 const char *lifecycle_audit_path(const struct global_opts *g, const struct container *c);

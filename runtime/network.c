@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,10 +28,94 @@ bool network_wanted(const struct global_opts *g, const struct oci_spec *spec)
 	return false;
 }
 
+/* Where the running binary came from, for the helper beside it. Recorded before main():
+ * runtime/main.c re-executes the verbs that run containers from a sealed memfd, whose
+ * /proc/self/exe names no directory; the environment is what survives that exec. Overwritten
+ * (or removed) by every exec of a real file, so only an exec of our own memfd copy inherits
+ * it; whoever can set it could set BULWARK_NET_HELPER just as well. */
+#define SELF_EXE_ENV "BULWARK_SELF_EXE"
+
+__attribute__((constructor)) static void network_record_self_exe(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n > 0 && (size_t)n < sizeof(buf) - 1) {
+		buf[n] = '\0';
+		if (str_has_prefix(buf, "/memfd:"))
+			return;
+		if (buf[0] == '/' && !str_has_suffix(buf, " (deleted)")) {
+			setenv(SELF_EXE_ENV, buf, 1);
+			return;
+		}
+	}
+	unsetenv(SELF_EXE_ENV);
+}
+
+static bool trusted_uid(uid_t uid, uid_t exe_owner)
+{
+	return uid == 0 || uid == geteuid() || uid == exe_owner;
+}
+
+/* A file that only root, the caller or the owner of the running binary can change, through
+ * every directory above it: those can already change what runs (the binary beside it), so
+ * trusting them adds nobody. A group- or world-writable directory must be sticky (/tmp);
+ * anything group- or world-writable, or owned by anyone else, is not used. */
+static bool helper_trusted(const char *path, uid_t exe_owner, char *why, size_t why_len)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return snprintf(why, why_len, "%s", strerror(errno)), false;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
+		return snprintf(why, why_len, "not an executable file"), false;
+	if (!trusted_uid(st.st_uid, exe_owner) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return snprintf(why, why_len,
+				"owned by uid %u, mode %04o: only root's, the caller's or the "
+				"binary owner's, writable by its owner alone, is used",
+				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777)),
+		       false;
+	_cleanup_free_ char *dir = xstrdup(path);
+	for (char *slash = strrchr(dir, '/'); slash != NULL; slash = strrchr(dir, '/')) {
+		*slash = '\0';
+		const char *d = slash == dir ? "/" : dir;
+		if (lstat(d, &st) < 0 || !S_ISDIR(st.st_mode))
+			return snprintf(why, why_len, "`%s`: not a directory", d), false;
+		if (!trusted_uid(st.st_uid, exe_owner) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
+			return snprintf(why, why_len,
+					"`%s` (uid %u, mode %04o) can be changed by others", d,
+					(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777)),
+			       false;
+		if (slash == dir)
+			break;
+	}
+	return true;
+}
+
+/* BULWARK_NET_HELPER, else the bulwark-net beside the running binary (a build tree:
+ * build/runtime/), else the installed one in libexecdir. Never the working directory or
+ * PATH. */
 static const char *net_helper(void)
 {
+	static char beside[4096];
+	static bool looked;
 	const char *h = getenv("BULWARK_NET_HELPER");
-	return h != NULL && h[0] != '\0' ? h : BULWARK_LIBEXECDIR "/bulwark-net";
+	if (h != NULL && h[0] != '\0')
+		return h;
+	const char *self = getenv(SELF_EXE_ENV);
+	if (!looked && self != NULL && self[0] == '/') {
+		looked = true;
+		struct stat exe;
+		const char *slash = strrchr(self, '/');
+		snprintf(beside, sizeof(beside), "%.*s/bulwark-net", (int)(slash - self), self);
+		char why[256];
+		if (stat(self, &exe) < 0 || access(beside, F_OK) < 0)
+			beside[0] = '\0';
+		else if (!helper_trusted(beside, exe.st_uid, why, sizeof(why))) {
+			log_warn("network helper `%s` beside the binary not used: %s", beside, why);
+			beside[0] = '\0';
+		}
+	}
+	return beside[0] != '\0' ? beside : BULWARK_LIBEXECDIR "/bulwark-net";
 }
 
 /* Our stdio may be the container's (create): the helper's output is captured, and its last

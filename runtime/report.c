@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,7 +141,9 @@ static void gen_int_or_null(yajl_gen g, const char *k, bool known, int64_t v)
 
 static void gen_outcome(yajl_gen g, const struct report *r)
 {
-	bool exited = r->started && WIFEXITED(r->wait_status) && !r->timed_out;
+	/* After a --timeout too: a command that handled the SIGTERM and exited in the grace
+	 * period has its own status here (bulwark still exits 124). */
+	bool exited = r->started && WIFEXITED(r->wait_status);
 	bool signalled = r->started && WIFSIGNALED(r->wait_status);
 	S("exit_code");
 	yajl_gen_integer(g, r->exit_code);
@@ -280,6 +284,34 @@ static int open_stream(const char *path, struct report_target *t, struct bw_erro
 	return 0;
 }
 
+/* Proved before the command runs, by doing what the final write does (a new file in the
+ * directory, then a rename over the name): a read-only file system, a directory we may not
+ * write, or a sticky one holding someone else's file under that name would otherwise only be
+ * found after the run, costing the command's exit status and the report. The probe file is
+ * removed at once. */
+static int probe_dir(struct report_target *t, const char *dir, struct bw_error *err)
+{
+	uint64_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint64_t)getpid();
+	_cleanup_free_ char *probe = xasprintf(".%s.probe.%016" PRIx64, t->name, rnd);
+	int fd = openat(t->dirfd, probe,
+			O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return bw_fail(err, errno, "--report `%s`: cannot create a file in `%s`", t->path,
+			       dir);
+	close(fd);
+	unlinkat(t->dirfd, probe, 0);
+	struct stat d, f;
+	if (fstat(t->dirfd, &d) == 0 && (d.st_mode & S_ISVTX) &&
+	    fstatat(t->dirfd, t->name, &f, AT_SYMLINK_NOFOLLOW) == 0 && geteuid() != 0 &&
+	    f.st_uid != geteuid() && d.st_uid != geteuid())
+		return bw_fail(err, EPERM,
+			       "--report `%s`: the file belongs to uid %u in a sticky directory",
+			       t->path, (unsigned)f.st_uid);
+	return 0;
+}
+
 int report_target_open(const char *path, struct report_target *t, struct bw_error *err)
 {
 	*t = (struct report_target){.path = path, .fd = -1, .dirfd = -1};
@@ -299,9 +331,9 @@ int report_target_open(const char *path, struct report_target *t, struct bw_erro
 		return bw_fail(err, 0, "--report `%s`: expected a file name", path);
 	t->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (t->dirfd < 0)
-		return bw_fail(err, errno, "--report `%s`: directory", path);
+		return bw_fail(err, errno, "--report `%s`: directory `%s`", path, dir);
 	t->name = xstrdup(name);
-	return 0;
+	return probe_dir(t, dir, err);
 }
 
 void report_target_close(struct report_target *t)

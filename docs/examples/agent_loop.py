@@ -20,8 +20,8 @@ CANDIDATES = [
     "while True:\n    pass\n",
     # 2: tries to phone home -> no network, the attempt fails
     "import socket\nsocket.create_connection(('198.51.100.20', 80), timeout=1)\n",
-    # 3: the right answer
-    "import sys\nprint(sum(range(101)))\n",
+    # 3: the right answer (no final newline: the output is exactly what the program wrote)
+    "import sys\nsys.stdout.write(str(sum(range(101))))\n",
 ]
 
 
@@ -30,16 +30,20 @@ def run_in_sandbox(bulwark, code, workdir, allow_domains=(), timeout="5s", memor
     path = os.path.join(workdir, "solution.py")
     with open(path, "w") as f:
         f.write(code)
-    cmd = [bulwark, "sandbox", "--timeout", timeout, "--memory", memory,
-           "--workspace", workdir + ":overlay", "--report", "-"]
-    for d in allow_domains:
-        cmd += ["--allow-domain", d]
-    cmd += ["--", "python3", path]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True).stdout
-    # The report is the last thing on stdout: the JSON object from the last line that is
-    # just "{" to the end (its own nested braces are indented). -1 + 1: no output before it.
-    start = out.rfind("\n{\n") + 1
-    return out[:start], json.loads(out[start:])
+    # The report goes to a file of its own, outside the workspace: the program's stdout is
+    # then exactly what it wrote, whatever it wrote (no final newline, text that looks like
+    # JSON).
+    with tempfile.TemporaryDirectory() as reports:
+        report_path = os.path.join(reports, "report.json")
+        cmd = [bulwark, "sandbox", "--timeout", timeout, "--memory", memory,
+               "--workspace", workdir + ":overlay", "--report", report_path]
+        for d in allow_domains:
+            cmd += ["--allow-domain", d]
+        cmd += ["--", "python3", path]
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True).stdout
+        with open(report_path) as f:
+            return out, json.load(f)
 
 
 def main():

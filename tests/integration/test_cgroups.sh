@@ -356,6 +356,23 @@ test_cg_update_changes_limits() {
 	cgt_stop $id
 }
 
+# config-linux.md memory.kernelTCP: the kernel TCP buffer limit, on v1 where the kernel still has
+# memory.kmem.tcp.limit_in_bytes (create and update); elsewhere it has no file and is ignored.
+test_cg_memory_kernel_tcp_limit() {
+	b=$(cgt_bundle cg-ktcp '{"memory":{"limit":67108864,"kernelTCP":16777216}}')
+	cgt_start cg-ktcp "$b" '["sleep","30"]'
+	if cgt_v2 || [ ! -f "$(cgt_dir memory cg-ktcp)/memory.kmem.tcp.limit_in_bytes" ]; then
+		cgt_stop cg-ktcp
+		return 0 # cgroup v2, or a kernel without it: nothing to read back
+	fi
+	expect_eq "memory.kmem.tcp.limit_in_bytes" 16777216 \
+		"$(cgt_get memory cg-ktcp memory.kmem.tcp.limit_in_bytes)"
+	bw update --kernel-memory-tcp 8388608 cg-ktcp || fail "update --kernel-memory-tcp"
+	expect_eq "memory.kmem.tcp.limit_in_bytes after update" 8388608 \
+		"$(cgt_get memory cg-ktcp memory.kmem.tcp.limit_in_bytes)"
+	cgt_stop cg-ktcp
+}
+
 test_cg_events_stats_and_ps_json() {
 	b=$(cgt_bundle cg-ev '{"memory":{"limit":67108864},"pids":{"limit":50}}')
 	cgt_start cg-ev "$b" '["sh","-c","sleep 30 & sleep 30 & head -c 4000000 /dev/zero | tail -c 1 >/dev/null; wait"]'

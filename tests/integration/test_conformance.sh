@@ -156,3 +156,21 @@ test_conf_no_mount_namespace_refuses_mounts_by_name() {
 	bw state conf-ns-mounts >/dev/null 2>&1 && fail "state left behind"
 	true
 }
+
+# config-linux.md, default devices: /dev/null, zero, full, random, urandom and tty MUST exist.
+# In a user namespace mapping the container's root to an unprivileged host uid (runtime-tools'
+# linux_ns_nopath: 0 -> 1000), with the host's /dev/null as the process's stdin (as the suite
+# gives it), the host's nodes keep their owner and mode: making stdio usable by the mapped root
+# must not chown a shared device (crun 1.8.1 chowns the host's /dev/null to 1000:1000 here).
+test_conf_userns_default_devices_leave_host_nodes_alone() {
+	local devs="/dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty" before after
+	before=$(stat -c '%n %u:%g %a' $devs)
+	b=$(new_bundle conf-userns-dev)
+	cfg "$b" '.linux.namespaces += [{"type":"user"}]
+		| .linux.uidMappings = [{"containerID":0,"hostID":1000,"size":1000}]
+		| .linux.gidMappings = [{"containerID":0,"hostID":1000,"size":1000}]
+		| .process.args = ["sh","-c","for d in null zero full random urandom tty; do [ -c /dev/$d ] || exit 3; done; echo x >/dev/null"]'
+	out=$(bw run -b "$b" conf-userns-dev </dev/null 2>&1) || fail "run failed: $out"
+	after=$(stat -c '%n %u:%g %a' $devs)
+	expect_eq "host device nodes after the run" "$before" "$after"
+}

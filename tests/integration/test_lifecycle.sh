@@ -109,6 +109,42 @@ test_kill_accepts_names_and_numbers() {
 	bw delete lc-killname
 }
 
+# runtime.md start: the startContainer hooks run as part of `start`, then the user-specified
+# program. `start` returns once that program runs (as runc's does): a hook that takes its time
+# delays `start`, and the init is the container's program, not the runtime, when it returns.
+test_start_returns_once_the_program_runs() {
+	b=$(new_bundle lc-startexec)
+	cfg "$b" '.process.args=["sleep","30"] | .hooks.startContainer=[{"path":"/bin/sleep","args":["sleep","0.3"]}]'
+	bw create -b "$b" --pid-file "$WORK/pid" lc-startexec </dev/null
+	pid=$(cat "$WORK/pid")
+	bw start lc-startexec || fail "start"
+	expect_eq "init's program when start returns" sleep "$(cat /proc/$pid/comm)"
+	bw delete --force lc-startexec
+}
+
+# A pid namespace's init gets only the signals it has a handler for (pid_namespaces(7)): one
+# sent right after `start`, before the program has set its handler, waits briefly for it
+# instead of being dropped (the runtime-tools killsig case; runc and crun are slow enough).
+test_kill_right_after_start_waits_for_the_handler() {
+	b=$(new_bundle lc-killearly)
+	mkdir -p "$WORK/out"
+	cfg "$b" ".mounts += [{\"destination\":\"/out\",\"type\":\"bind\",\"source\":\"$WORK/out\",\"options\":[\"rbind\",\"rw\"]}]"
+	cfg "$b" '.process.args=["sh","-c","sleep 0.05; trap \"touch /out/got; exit 0\" USR1; while :; do sleep 0.05; done"]'
+	bw create -b "$b" lc-killearly </dev/null
+	bw start lc-killearly
+	bw kill lc-killearly USR1 || fail "kill"
+	for i in $(seq 50); do [ "$(bw state lc-killearly | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	[ -e "$WORK/out/got" ] || fail "USR1 sent right after start was lost"
+	bw delete --force lc-killearly
+	# No handler ever: the signal still goes (and the kernel drops it) after the wait.
+	b=$(new_bundle lc-killnoh)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" lc-killnoh </dev/null
+	bw kill lc-killnoh TERM || fail "kill TERM of an init without a handler"
+	expect_eq status running "$(bw state lc-killnoh | jq -r .status)"
+	bw delete --force lc-killnoh
+}
+
 test_duplicate_id_is_refused_and_keeps_the_first() {
 	b=$(new_bundle lc-dup)
 	cfg "$b" '.process.args=["sleep","30"]'

@@ -236,12 +236,18 @@ test_seccomp_complain_mode_logs_instead_of_refusing() {
 
 sbx() { "$BULWARK" --root "$BW_ROOT" sandbox "$@"; }
 
+# After --timeout's SIGTERM and the --kill-after grace, SIGKILL ends the whole tree.
 test_sandbox_timeout_kills_a_tree_that_ignores_sigterm() {
 	start=$(date +%s%N)
-	rc=0; sbx --timeout 1s -- sh -c 'trap "" TERM; (trap "" TERM; sleep 60) & sleep 60' 2>/dev/null || rc=$?
+	rc=0; sbx --timeout 1s --kill-after 1s -- sh -c 'trap "" TERM; (trap "" TERM; sleep 60) & sleep 60' 2>/dev/null || rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	expect_eq "exit status" 124 "$rc"
-	[ "$ms" -lt 5000 ] || fail "took ${ms} ms"
+	[ "$ms" -ge 2000 ] && [ "$ms" -lt 6000 ] || fail "took ${ms} ms, expected 2 s (--timeout 1s + --kill-after 1s)"
+	start=$(date +%s%N)
+	rc=0; sbx --timeout 1s --kill-after 0 -- sh -c 'trap "" TERM; (trap "" TERM; sleep 60) & sleep 60' 2>/dev/null || rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	expect_eq "exit status, --kill-after 0" 124 "$rc"
+	[ "$ms" -lt 5000 ] || fail "--kill-after 0: took ${ms} ms"
 }
 
 test_sandbox_memory_limit_oom_kills() {

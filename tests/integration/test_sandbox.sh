@@ -335,3 +335,69 @@ test_sandbox_log_denials_annotation_is_validated() {
 	cfg "$b" '.annotations["run.bulwark.log-denials"]="true"'
 	bw run -b "$b" kd-ann </dev/null || fail "log-denials=true refused"
 }
+
+# ---- the first hour (issue 14): flags behave as people expect from docker and timeout(1) ----
+
+# --report that could never be written is refused before the command runs: one line, 125,
+# the command not started, nothing left in the directory.
+test_sandbox_report_unwritable_is_refused_before_the_command_runs() {
+	mkdir -p "$WORK/rep-ro" "$WORK/rep-700"
+	chmod 700 "$WORK/rep-700"
+	mount -t tmpfs -o ro tmpfs "$WORK/rep-ro"
+	marker=$WORK/rep-ran
+	rm -f "$marker"
+	rc=0; out=$(sbx --workspace "$WORK:rw" --report "$WORK/no/r.json" -- touch "$marker" 2>&1) || rc=$?
+	expect_eq "missing directory" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "missing directory: why" "No such file or directory" "$out"
+	rc=0; out=$(sbx --workspace "$WORK:rw" --report "$WORK/rep-ro/r.json" -- touch "$marker" 2>&1) || rc=$?
+	umount "$WORK/rep-ro"
+	expect_eq "read-only file system" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "read-only file system: why" "Read-only file system" "$out"
+	# Permission: an unprivileged caller and a directory only root may write. The refusal comes
+	# before anything that needs privilege.
+	rc=0; out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BULWARK" --root "$BW_ROOT" sandbox --report "$WORK/rep-700/r.json" -- touch "$marker" 2>&1) || rc=$?
+	expect_eq "permission denied" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "permission denied: why" "Permission denied" "$out"
+	[ ! -e "$marker" ] || fail "the command ran"
+	sbx --workspace "$WORK:rw" -- touch "$marker"
+	[ -e "$marker" ] || fail "the marker cannot be written (the test proves nothing)"
+	expect_eq "nothing left in the directories" "" "$(ls -A "$WORK/rep-ro" "$WORK/rep-700" | grep -v ':$' | grep . || true)"
+	# A writable directory: the probe leaves nothing but the report.
+	mkdir -p "$WORK/rep-ok"
+	sbx --report "$WORK/rep-ok/r.json" -- true
+	expect_eq "only the report" "r.json" "$(ls -A "$WORK/rep-ok")"
+}
+
+# --env KEY takes the caller's value, as docker run -e KEY; unset in the caller: not set.
+test_sandbox_env_name_alone_passes_the_callers_value() {
+	out=$(BW_T_SET="a b=c" sbx -e BW_T_SET -e BW_T_UNSET -e BW_T_X=1 -- sh -c 'echo "[$BW_T_SET] [${BW_T_UNSET-unset}] [$BW_T_X]"')
+	expect_eq "values" "[a b=c] [unset] [1]" "$out"
+	out=$(BW_T_EMPTY= sbx --env BW_T_EMPTY -- sh -c 'echo "[${BW_T_EMPTY-unset}]"')
+	expect_eq "empty but set" "[]" "$out"
+	rc=0; out=$(sbx -e =x -- true 2>&1) || rc=$?
+	expect_eq "no name" "125 1" "$rc $(echo "$out" | wc -l)"
+}
+
+# Every size flag reads 1GiB, 1G, 1gb, 512MiB, 512m and plain bytes alike; --cpus beyond the
+# host's online CPUs is refused in one line.
+test_sandbox_sizes_and_cpus_read_as_people_write_them() {
+	for s in 1GiB 1G 1gb 1073741824; do
+		out=$(sbx --tmp-size "$s" --memory "$s" -- sh -c 'df -B1 /tmp | awk "NR==2 {print \$2}"')
+		expect_eq "--tmp-size $s" 1073741824 "$out"
+	done
+	for s in 512MiB 512m 512Mi 536870912; do
+		out=$(sbx --tmp-size "$s" --memory "$s" -- sh -c 'df -B1 /tmp | awk "NR==2 {print \$2}"')
+		expect_eq "--tmp-size $s" 536870912 "$out"
+	done
+	for s in 1GiBx 1.2.3g 0x10 " 1g"; do
+		rc=0; out=$(sbx --memory "$s" -- true 2>&1) || rc=$?
+		expect_eq "--memory '$s'" "125 1" "$rc $(echo "$out" | wc -l)"
+		rc=0; out=$(sbx --tmp-size "$s" -- true 2>&1) || rc=$?
+		expect_eq "--tmp-size '$s'" "125 1" "$rc $(echo "$out" | wc -l)"
+	done
+	n=$(getconf _NPROCESSORS_ONLN)
+	rc=0; out=$(sbx --cpus "$((n + 1))" -- true 2>&1) || rc=$?
+	expect_eq "--cpus $((n + 1))" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "--cpus says why" "$n online CPUs" "$out"
+	sbx --cpus "$n" -- true || fail "--cpus $n (every CPU) refused"
+}

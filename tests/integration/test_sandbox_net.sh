@@ -95,7 +95,7 @@ test_sandbox_report_outcomes_match_the_schema() {
 	expect_eq status 7 "$rc"
 	valid_report "$WORK/ok.json"
 	expect_eq "exit code" "7 7 false" "$(jq -r '"\(.exit_code) \(.command_exit_code) \(.timed_out)"' "$WORK/ok.json")"
-	rc=0; sbx --timeout 1s --report "$WORK/to.json" -- sh -c 'trap "" TERM; sleep 30' 2>/dev/null || rc=$?
+	rc=0; sbx --timeout 1s --kill-after 1s --report "$WORK/to.json" -- sh -c 'trap "" TERM; sleep 30' 2>/dev/null || rc=$?
 	expect_eq "timeout status" 124 "$rc"
 	valid_report "$WORK/to.json"
 	expect_eq "timed out" "true SIGKILL" "$(jq -r '"\(.timed_out) \(.signal)"' "$WORK/to.json")"
@@ -178,4 +178,57 @@ test_sandbox_is_listed_and_killable_while_it_runs() {
 	rc=0; wait "$runner" || rc=$?
 	expect_eq "killed by SIGKILL" 137 "$rc"
 	[ ! -d "$BW_ROOT/$id" ] || fail "state left"
+}
+
+# A bulwark run from its build tree uses the network helper beside it (build/runtime/
+# bulwark-net), from the binary's own directory only (not the working directory, not PATH),
+# and only where no one but root, the caller or the binary's owner can change it; else the
+# installed one in libexecdir; BULWARK_NET_HELPER overrides both. A fake helper that fails with
+# a message of its own shows which one ran.
+test_sandbox_net_helper_is_found_beside_the_binary_and_only_if_safe() {
+	bt=$WORK/bt/runtime
+	rm -rf "$WORK/bt" "$WORK/bt2" && mkdir -p "$bt" "$WORK/bt2"
+	chmod 755 "$WORK/bt" "$bt" "$WORK/bt2"
+	cp "$BULWARK" "$bt/bulwark" && cp "$BULWARK" "$WORK/bt2/bulwark"
+	printf '#!/bin/sh\necho "fake helper beside ran"\nexit 1\n' >"$bt/bulwark-net"
+	chmod 755 "$bt/bulwark-net"
+	run_from() { # BINARY [env...]: the helper's message or the failure, in one line
+		local bin=$1
+		shift
+		env -u BULWARK_NET_HELPER "$@" "$bin" --root "$BW_ROOT" sandbox --allow-domain example.invalid -- true 2>&1 | tr '\n' ' '
+	}
+	expect_contains "root's build tree" "fake helper beside ran" "$(run_from "$bt/bulwark")"
+	# The sudo case: a user's build tree run by root; the user owns the binary as much as the
+	# helper, so nothing is trusted that was not already.
+	chown -R 1234:1234 "$WORK/bt"
+	expect_contains "a user's build tree run by root" "fake helper beside ran" "$(run_from "$bt/bulwark")"
+	# Someone else's helper beside root's binary: not used.
+	chown 0:0 "$bt/bulwark" "$bt" "$WORK/bt"
+	out=$(run_from "$bt/bulwark")
+	case "$out" in *"fake helper beside ran"*) fail "another user's helper was run: $out" ;; esac
+	expect_contains "another user's helper: says why" "not used: owned by uid 1234" "$out"
+	chown 0:0 "$bt/bulwark-net"
+	for m in "775 $bt/bulwark-net" "757 $bt/bulwark-net" "777 $bt" "775 $WORK/bt"; do
+		chmod ${m% *} "${m#* }"
+		out=$(run_from "$bt/bulwark")
+		case "$out" in *"fake helper beside ran"*) fail "helper used with mode $m: $out" ;; esac
+		expect_contains "mode $m: says why" "not used" "$out"
+		chmod 755 "${m#* }"
+	done
+	# A sticky world-writable directory above (as /tmp) is fine.
+	chmod 1777 "$WORK/bt"
+	expect_contains "sticky parent" "fake helper beside ran" "$(run_from "$bt/bulwark")"
+	chmod 755 "$WORK/bt"
+	# Neither the working directory nor PATH.
+	out=$(cd "$bt" && run_from "$WORK/bt2/bulwark" PATH="$bt:$PATH")
+	case "$out" in *"fake helper beside ran"*) fail "helper taken from the working directory or PATH: $out" ;; esac
+	# BULWARK_NET_HELPER wins.
+	printf '#!/bin/sh\necho "fake helper from the environment ran"\nexit 1\n' >"$WORK/bt2/other-net"
+	chmod 755 "$WORK/bt2/other-net"
+	out=$(BULWARK_NET_HELPER=$WORK/bt2/other-net "$bt/bulwark" --root "$BW_ROOT" sandbox --allow-domain example.invalid -- true 2>&1 | tr '\n' ' ')
+	expect_contains "BULWARK_NET_HELPER overrides" "fake helper from the environment ran" "$out"
+	# The real helper of this build, beside the build's binary: a working sandbox.
+	[ -x "$(dirname "$BULWARK")/bulwark-net" ] || fail "the build has no bulwark-net beside bulwark"
+	env -u BULWARK_NET_HELPER "$BULWARK" --root "$BW_ROOT" sandbox --allow-domain example.invalid -- true ||
+		fail "the build's own bulwark with --allow-domain and no BULWARK_NET_HELPER"
 }

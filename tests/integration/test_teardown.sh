@@ -265,15 +265,18 @@ test_teardown_sweep_from_another_pid_namespace_leaves_live_sandboxes() {
 	td_finish "owner killed"
 }
 
-# A stopped owner does not stop the --timeout: its watchdog keeps the deadline (2 s later).
+# A stopped owner does not stop the --timeout: its watchdog keeps the deadline (2 s after the
+# SIGKILL would have come: --timeout + --kill-after + 2 s), and not earlier.
 test_teardown_timeout_holds_when_the_owner_is_stopped() {
-	td_start --timeout 2s
+	td_start --timeout 1s --kill-after 1s
 	kill -STOP "$TD_MAIN"
 	t0=$(date +%s%N)
 	gone=no
-	for _ in $(seq 120); do td_procs_gone && gone=yes && break; sleep 0.05; done
+	for _ in $(seq 140); do td_procs_gone && gone=yes && break; sleep 0.05; done
+	t1=$(date +%s%N)
 	kill -CONT "$TD_MAIN"
-	[ "$gone" = yes ] || fail "the sandbox outlived its --timeout by 4 s while its owner was stopped"
+	[ "$gone" = yes ] || fail "the sandbox outlived its --timeout + --kill-after by 5 s while its owner was stopped"
+	[ $(( (t1 - t0) / 1000000 )) -ge 3000 ] || fail "the watchdog killed before --timeout + --kill-after + 2 s: $(( (t1 - t0) / 1000000 )) ms"
 	rc=0; wait "$TD_MAIN" || rc=$?
 	expect_eq "owner's exit status" 124 "$rc"
 	td_nothing_left "owner stopped"
@@ -346,11 +349,15 @@ test_teardown_sandbox_init_is_ours_and_reports_the_command_exactly() {
 	[ "$rc" = 0 ] || fail "SIGTERM to the owner did not end sleep"
 	rc=0; wait "$owner" || rc=$?
 	expect_eq "exit status of sleep on SIGTERM" 143 "$rc"
-	# A timeout is still a timeout.
+	# A timeout is still a timeout: sleep ends on the SIGTERM, or on the SIGKILL with no grace.
 	rc=0
 	bw sandbox --timeout 1s --report "$WORK/rep.json" -- sleep 30 2>/dev/null || rc=$?
 	expect_eq "timeout exit status" 124 "$rc"
-	expect_eq "timeout report" "124 SIGKILL true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/rep.json")"
+	expect_eq "timeout report" "124 SIGTERM true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/rep.json")"
+	rc=0
+	bw sandbox --timeout 1s --kill-after 0 --report "$WORK/rep.json" -- sleep 30 2>/dev/null || rc=$?
+	expect_eq "timeout exit status, --kill-after 0" 124 "$rc"
+	expect_eq "timeout report, --kill-after 0" "124 SIGKILL true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/rep.json")"
 }
 
 # With -t the command leads its own session on the sandbox's terminal, pid 1 outside it: ^C
@@ -381,4 +388,45 @@ test_teardown_list_shows_what_it_could_not_release() {
 	out=$(bw list -q)
 	case "$out" in *"$TD_ID"*) fail "still listed once released: $out" ;; esac
 	td_nothing_left "released by delete --force"
+}
+
+# --timeout as `timeout -k`: SIGTERM at the deadline, so a command that handles it can write its
+# results and exit (124 anyway, its own status in the report); one that ignores it is killed
+# with everything in the sandbox --kill-after later, and not before.
+test_teardown_timeout_sends_sigterm_then_sigkill_after_the_grace() {
+	d=$WORK/grace
+	mkdir -p "$d"
+	rc=0
+	t0=$(date +%s%N)
+	bw sandbox --workspace "$d:rw" --timeout 1s --report "$WORK/g1.json" -- \
+		sh -c 'trap "echo results >'"$d"'/written; exit 3" TERM; while :; do sleep 0.1; done' 2>/dev/null || rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	expect_eq "handled SIGTERM: exit status" 124 "$rc"
+	expect_eq "handled SIGTERM: written on SIGTERM" results "$(cat "$d/written" 2>/dev/null)"
+	expect_eq "handled SIGTERM: report" "124 3 null true" "$(jq -r '"\(.exit_code) \(.command_exit_code) \(.signal) \(.timed_out)"' "$WORK/g1.json")"
+	[ "$ms" -lt 5000 ] || fail "a command that exits on SIGTERM waited for the grace period ($ms ms)"
+	# Ignores SIGTERM, and a background child too: both end at --timeout + --kill-after.
+	rc=0
+	t0=$(date +%s%N)
+	bw sandbox --timeout 1s --kill-after 2s --report "$WORK/g2.json" -- \
+		sh -c 'trap "" TERM; (trap "" TERM; while :; do sleep 0.1; done) & while :; do sleep 0.1; done' 2>/dev/null || rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	expect_eq "ignored SIGTERM: exit status" 124 "$rc"
+	expect_eq "ignored SIGTERM: report" "124 SIGKILL true" "$(jq -r '"\(.exit_code) \(.signal) \(.timed_out)"' "$WORK/g2.json")"
+	[ "$ms" -ge 3000 ] && [ "$ms" -lt 6000 ] || fail "ignored SIGTERM: killed after $ms ms, expected 3 s (--timeout 1s + --kill-after 2s)"
+	# --kill-after 0: no grace, the handler never runs.
+	rm -f "$d/written"
+	rc=0
+	bw sandbox --workspace "$d:rw" --timeout 1s --kill-after 0 -- \
+		sh -c 'trap "echo results >'"$d"'/written; exit 3" TERM; while :; do sleep 0.1; done' 2>/dev/null || rc=$?
+	expect_eq "--kill-after 0: exit status" 124 "$rc"
+	[ ! -e "$d/written" ] || fail "--kill-after 0 sent SIGTERM first"
+	# Refused in one line before anything starts.
+	for bad in "--kill-after 1s" "--timeout 1s --kill-after -1s" "--timeout 1s --kill-after soon"; do
+		rc=0
+		out=$(bw sandbox $bad -- true 2>&1) || rc=$?
+		expect_eq "$bad: exit status" 125 "$rc"
+		expect_eq "$bad: one line" 1 "$(echo "$out" | wc -l)"
+		expect_contains "$bad: names the flag" "--kill-after" "$out"
+	done
 }

@@ -168,6 +168,29 @@ Test(util, sizes_and_durations)
 	cr_assert_lt(parse_size("12q", &v), 0);
 	cr_assert_lt(parse_size("-5", &v), 0);
 	cr_assert_lt(parse_size("m", &v), 0);
+}
+
+/* Every spelling people type for the same size means the same bytes (--memory, --tmp-size,
+ * update's --memory alike). */
+Test(util, size_spellings_agree)
+{
+	static const char *const gib[] = {"1GiB", "1G",	  "1g",		"1gb",	      "1GB",
+					  "1Gi",  "1gib", "1073741824", "1073741824b"};
+	int64_t v;
+	for (size_t i = 0; i < sizeof(gib) / sizeof(gib[0]); i++) {
+		cr_assert_eq(parse_size(gib[i], &v), 0, "%s", gib[i]);
+		cr_assert_eq(v, 1LL << 30, "%s", gib[i]);
+	}
+	cr_assert_eq(parse_size("512MiB", &v), 0);
+	cr_assert_eq(v, 512LL << 20);
+	cr_assert_eq(parse_size("512m", &v), 0);
+	cr_assert_eq(v, 512LL << 20);
+	cr_assert_eq(parse_size("0.5GiB", &v), 0);
+	cr_assert_eq(v, 512LL << 20);
+	static const char *const bad[] = {"1GiBx", "1GiiB", "1bb", "1ib", " 1g", "+1g",	  "0x10",
+					  "inf",   "nan",   "1e3", "",	  "1 g", "1.2.3g"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_lt(parse_size(bad[i], &v), 0, "%s", bad[i]);
 	cr_assert_eq(parse_duration_ms("30s", &v), 0);
 	cr_assert_eq(v, 30000);
 	cr_assert_eq(parse_duration_ms("1.5", &v), 0);
