@@ -296,7 +296,8 @@ test_help_and_version_in_runc_format() {
 	for v in create start run exec state kill delete list ps spec features pause resume update events; do
 		out=$("$BULWARK" $v -h) || fail "$v -h"
 		expect_eq "$v -h line 1" "NAME:" "$(echo "$out" | sed -n 1p)"
-		expect_contains "$v -h line 2" "bulwark $v - " "$(echo "$out" | sed -n 2p)"
+		# The name help shows is the one we were called by, as runc's.
+		expect_contains "$v -h line 2" "$(basename "$BULWARK") $v - " "$(echo "$out" | sed -n 2p)"
 		expect_eq "help $v" "$out" "$("$BULWARK" help $v)"
 	done
 	out=$("$BULWARK" foo -h 2>&1) && fail "foo -h succeeded"
