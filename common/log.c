@@ -14,6 +14,7 @@
 static int g_log_fd = -1;
 static enum log_format g_format = LOG_FORMAT_TEXT;
 static bool g_debug;
+static enum log_level g_warn_threshold = LOG_WARN;
 
 int log_init(const char *path, enum log_format format, bool debug, struct bw_error *err)
 {
@@ -25,6 +26,13 @@ int log_init(const char *path, enum log_format format, bool debug, struct bw_err
 			return bw_fail(err, errno, "open log file `%s`", path);
 	}
 	return 0;
+}
+
+enum log_level log_set_warn_threshold(enum log_level level)
+{
+	enum log_level old = g_warn_threshold;
+	g_warn_threshold = level;
+	return old;
 }
 
 bool log_debug_enabled(void)
@@ -137,6 +145,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	char raw[BW_ERROR_MAX], msg[BW_ERROR_MAX];
 	va_list ap;
 
+	if (level == LOG_DEBUG && !g_debug)
+		return;
+	if (level == LOG_WARN && level < g_warn_threshold)
+		level = LOG_DEBUG;
 	if (level == LOG_DEBUG && !g_debug)
 		return;
 	va_start(ap, fmt);

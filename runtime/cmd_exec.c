@@ -194,9 +194,17 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	if (landlock_plan_from_spec(spec, &cfg.landlock, err) < 0 ||
 	    exec_apparmor(c, spec, &cfg.apparmor, err) < 0)
 		goto out;
-	if (caps_plan_from_spec(&spec->process.caps, &cfg.caps, err) < 0 ||
-	    add_caps(f->caps, &cfg.caps, err) < 0)
+	/* The config's own process was planned, and warned about, by create: its warnings again
+	 * on every exec would only pollute the exec'd process's output (runc prints none). They
+	 * stay debug lines; a --process file's are shown. */
+	enum log_level warn = log_set_warn_threshold(f->process ? LOG_WARN : LOG_ERROR);
+	r = caps_plan_from_spec(&spec->process.caps, &cfg.caps, err);
+	log_set_warn_threshold(warn);
+	if (r < 0 || add_caps(f->caps, &cfg.caps, err) < 0) {
+		r = -1;
 		goto out;
+	}
+	r = -1;
 	if (seccomp_tty_guard_for_spec(spec, &cfg.tty_guard, err) < 0)
 		goto out;
 	if (spec->linux.seccomp != NULL) {

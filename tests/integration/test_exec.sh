@@ -177,3 +177,12 @@ test_exec_cgroup_joins_a_sub_cgroup_only() {
 	fi
 	bw delete --force ex-subcg
 }
+
+# The config's warnings were create's to give: exec of the same process prints only what the
+# process prints (runc's suite compares exec output exactly, `runc spec` has such warnings).
+test_exec_does_not_repeat_the_configs_warnings() {
+	start_sleeper ex-quiet '.process.capabilities.ambient=["CAP_KILL"]'
+	out=$(bw exec ex-quiet echo hi 2>&1) || fail "exec: $out"
+	expect_eq "exec output" hi "$out"
+	bw delete --force ex-quiet
+}
