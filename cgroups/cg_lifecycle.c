@@ -133,11 +133,39 @@ static uint32_t v2_mask(struct cg_manager *cg)
 	return m;
 }
 
-static int create_steps(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
+/* A process moved into a frozen cgroup (a pre-existing one, or below a frozen parent) stops
+ * before it can report back, and create would wait for it forever: refused, as runc does. Both
+ * the freezer hierarchy and, on hybrid hosts, the cgroup2 one can freeze. */
+static int refuse_frozen(struct cg_manager *cg, struct bw_error *err)
 {
 	for (size_t i = 0; i < cg->nh; i++) {
+		struct cg_hier *h = &cg->h[i];
+		_cleanup_free_ char *s = NULL;
+		uint64_t frozen = 0;
+		struct bw_error e = {0};
+		bool is = false;
+		if (h->m.v2)
+			is = (cg_read_keyed(h->dir, "cgroup.events", "frozen", &frozen, &e) == 0 &&
+			      frozen != 0) ||
+			     (cg_read(h->dir, "cgroup.freeze", &s, &e) == 0 && strcmp(s, "0") != 0);
+		else if (h->m.ctrls & (1u << CG_FREEZER))
+			is = cg_read(h->dir, "freezer.state", &s, &e) == 0 &&
+			     strcmp(s, "THAWED") != 0;
+		if (is)
+			return bw_fail(err, 0, "container's cgroup unexpectedly frozen (`%s`)",
+				       h->dir);
+	}
+	return 0;
+}
+
+static int create_steps(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
+{
+	for (size_t i = 0; i < cg->nh; i++)
 		if (make_dirs(&cg->h[i], err) < 0)
 			return -1;
+	if (refuse_frozen(cg, err) < 0)
+		return -1;
+	for (size_t i = 0; i < cg->nh; i++) {
 		if (cg->h[i].existed && has_procs(cg->h[i].dir))
 			return bw_fail(err, 0,
 				       "linux.cgroupsPath: cgroup `%s` already has processes",

@@ -354,7 +354,8 @@ int cg_set_rdma(const char *dir, const struct oci_resources *r, struct bw_error 
 	return 0;
 }
 
-static int set_unified(const char *dir, const struct oci_resources *r, struct bw_error *err)
+static int set_unified(struct cg_manager *cg, const char *dir, const struct oci_resources *r,
+		       struct bw_error *err)
 {
 	_cleanup_free_ char *enabled = NULL;
 	if (r->n_unified == 0)
@@ -369,6 +370,17 @@ static int set_unified(const char *dir, const struct oci_resources *r, struct bw
 		_cleanup_free_ char *path = fs_path_join(dir, key);
 		struct stat st;
 		bool core = strcmp(ctl, "cgroup") == 0;
+		/* runc refuses unified on v1 outright; a hybrid host's cgroup2 mount serves some
+		 * controllers (hugetlb here and there), and a key of any other is said so. */
+		int k = cg_ctrl_from_v2_name(ctl);
+		if (cg->mode != CG_MODE_UNIFIED && k >= 0 && cg->ctrl_at[k] >= 0 &&
+		    cg->ctrl_at[k] != cg->v2)
+			return bw_fail(
+			    err, 0,
+			    "linux.resources.unified.%s: invalid configuration: the %s "
+			    "controller is cgroup v1 on this host, unified keys only reach "
+			    "the controllers of its cgroup2 hierarchy",
+			    key, ctl);
 		if ((!core && !word_in(enabled, ctl)) || lstat(path, &st) < 0 ||
 		    !S_ISREG(st.st_mode) || !(st.st_mode & S_IWUSR))
 			return bw_fail(err, 0,
@@ -448,10 +460,10 @@ int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_ap
 		return -1;
 	if (r->n_unified > 0 && cg->v2 < 0)
 		return bw_fail(err, 0,
-			       "linux.resources.unified: needs cgroup v2, which this host "
-			       "does not mount");
+			       "linux.resources.unified: invalid configuration: cannot use unified "
+			       "on cgroup v1 (this host does not mount cgroup2)");
 	/* Last, so that explicit unified values win over the converted ones. */
-	if (dir != NULL && set_unified(dir, r, err) < 0)
+	if (dir != NULL && set_unified(cg, dir, r, err) < 0)
 		return -1;
 	return 0;
 }

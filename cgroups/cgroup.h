@@ -77,3 +77,12 @@ struct cg_usage {
 	uint64_t oom_kills;
 };
 int cg_usage(struct cg_manager *cg, struct cg_usage *u, struct bw_error *err);
+
+/* `exec --cgroup [CTRL[,CTRL...]:]PATH`: move the manager's view to the sub-cgroup PATH of the
+ * container's cgroup, in the hierarchies of the named v1 controllers (ctrls) or in every
+ * hierarchy (ctrls NULL). PATH is relative to the container's cgroup ("/" is the cgroup
+ * itself); "." and ".." components are refused, as are controllers the host does not have
+ * (and any controller prefix on a unified host), and a sub-cgroup that does not exist. */
+int cg_select_sub(struct cg_manager *cg, const char *ctrls, const char *sub, struct bw_error *err);
+/* The syntax check of cg_select_sub's PATH alone (pure). */
+int cg_sub_path_check(const char *sub, struct bw_error *err);

@@ -14,6 +14,7 @@
 static int g_log_fd = -1;
 static enum log_format g_format = LOG_FORMAT_TEXT;
 static bool g_debug;
+static enum log_level g_warn_threshold = LOG_WARN;
 
 int log_init(const char *path, enum log_format format, bool debug, struct bw_error *err)
 {
@@ -25,6 +26,13 @@ int log_init(const char *path, enum log_format format, bool debug, struct bw_err
 			return bw_fail(err, errno, "open log file `%s`", path);
 	}
 	return 0;
+}
+
+enum log_level log_set_warn_threshold(enum log_level level)
+{
+	enum log_level old = g_warn_threshold;
+	g_warn_threshold = level;
+	return old;
 }
 
 bool log_debug_enabled(void)
@@ -103,14 +111,14 @@ static size_t json_escape(char *out, size_t cap, const char *in)
 	return o;
 }
 
-static void write_line(enum log_level level, const char *msg)
+static void write_line_to(int fd, enum log_level level, const char *msg)
 {
 	char line[BW_ERROR_MAX * 7 + 128], esc[BW_ERROR_MAX * 6 + 8], ts[40];
 	struct timespec now;
 	struct tm tm;
 	int n;
 
-	if (g_log_fd < 0)
+	if (fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -124,8 +132,12 @@ static void write_line(enum log_level level, const char *msg)
 		n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
 			     level_name(level), esc);
 	if (n > 0)
-		(void)!write(g_log_fd, line,
-			     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void write_line(enum log_level level, const char *msg)
+{
+	write_line_to(g_log_fd, level, msg);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -135,14 +147,23 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level == LOG_DEBUG && !g_debug)
 		return;
+	if (level == LOG_WARN && level < g_warn_threshold)
+		level = LOG_DEBUG;
+	if (level == LOG_DEBUG && !g_debug)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	log_escape(msg, sizeof(msg), raw);
 	write_line(level, msg);
 	/* With --log, only the final error goes to stderr (in `create` our stderr is the
-	 * container's, and engines read the log file); without it, warnings and debug too. */
-	if (g_log_fd >= 0 ? level >= LOG_ERROR : (level >= LOG_WARN || g_debug))
+	 * container's, and engines read the log file). Without it, warnings and errors as our own
+	 * one-liners, and with --debug the rest in runc's log format (`level=debug`). */
+	if (g_log_fd >= 0 ? level < LOG_ERROR : (level <= LOG_INFO && !g_debug))
+		return;
+	if (level <= LOG_INFO)
+		write_line_to(STDERR_FILENO, level, msg);
+	else
 		dprintf(STDERR_FILENO, "bulwark: %s%s\n", level == LOG_WARN ? "warning: " : "",
 			msg);
 }

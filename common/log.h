@@ -12,6 +12,9 @@ enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
 int log_init(const char *path, enum log_format format, bool debug, struct bw_error *err);
 bool log_debug_enabled(void);
+/* Warnings below this level are dropped (debug still follows --debug); returns the previous
+ * threshold. For repeats: `exec` re-plans the config's process, whose warnings create gave. */
+enum log_level log_set_warn_threshold(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the error once: "bulwark: <text>" on stderr, and an error line in the --log file. */
 void log_error_report(const struct bw_error *err);

@@ -1,9 +1,12 @@
 /* Command-line parsing in runc's manner: global flags before the verb, each verb's flags before
- * its positional arguments; `--flag value`, `--flag=value`, `-flag value` and short `-f`. */
+ * its positional arguments (or, for most verbs, after them too, see cli_parse_any_order);
+ * `--flag value`, `--flag=value`, `-flag value` and short `-f`. Help in runc's layout. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -34,14 +37,34 @@ struct global_opts {
  * --help was asked for, 0 on success. */
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, size_t n, int *consumed,
 	      struct bw_error *err);
+/* As cli_parse, but flags may also follow the arguments ("update ID --memory 1M"), as runc's
+ * urfave/cli moves them for every verb but exec and ps (whose trailing words belong to the
+ * command). A non-boolean flag takes the next word wherever the pair stands; after "--" every
+ * word is an argument. Permutes argv so the arguments come last, in their order. */
+int cli_parse_any_order(int argc, char **argv, const struct cli_opt *opts, size_t n, int *consumed,
+			struct bw_error *err);
+
+/* The name help text uses: argv[0]'s base name (as runc's help does), "bulwark" if odd. */
+void cli_set_prog(const char *argv0);
+const char *cli_prog(void);
+/* The one-line summary of the verb being run, for its help's NAME line. */
+void cli_set_verb_summary(const char *summary);
+/* runc's help layout: NAME (prog, verb, summary), USAGE (usage with its leading "bulwark "
+ * replaced by the program name), the description, OPTIONS. */
 void cli_print_help(const char *usage, const char *description, const struct cli_opt *opts,
 		    size_t n);
+/* The options aligned as urfave/cli prints them: "   --name ARG, -n ARG  help". */
+void cli_print_flags(FILE *f, const struct cli_opt *opts, size_t n);
+
+/* Go's time.ParseDuration ("100ms", "1.5s", "1m30s", "0"); -1 when malformed or too long. */
+int cli_parse_go_duration(const char *s, int64_t *ns);
 
 /* The state root: --root, else /run/bulwark for root, else $XDG_RUNTIME_DIR/bulwark (an empty
  * XDG_RUNTIME_DIR counts as unset). */
 const char *cli_state_root(const struct global_opts *g);
 
-/* A signal by name or number ("KILL", "SIGKILL", "kill", "9", "RTMIN+3"). */
+/* A signal by name or number ("KILL", "SIGKILL", "kill", "9", "RTMIN+3"); 0 is kill(2)'s
+ * existence probe. */
 int cli_parse_signal(const char *s, int *sig, struct bw_error *err);
 
 /* Every verb has this signature; argv[0] is the verb's first argument. */

@@ -51,9 +51,9 @@ VERB(create)
 	struct cli_opt opts[CREATE_FLAG_COUNT];
 	int consumed = 0;
 	create_flag_table(&f, opts);
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark create [options] ID",
+		cli_print_help("bulwark create [command options] <container-id>",
 			       "Create a container from the bundle's config.json; `start` runs it.",
 			       opts, ARRAY_SIZE(opts));
 		create_flags_free(&f);

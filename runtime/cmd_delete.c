@@ -13,9 +13,9 @@ VERB(delete)
 	struct cli_opt opts[] = {
 		{"force", 'f', CLI_BOOL, &force, NULL, "kill a running container first"},
 	};
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark delete [--force] ID",
+		cli_print_help("bulwark delete [command options] <container-id>",
 			       "Delete a container: its processes, cgroup and state.", opts,
 			       ARRAY_SIZE(opts));
 		return 0;

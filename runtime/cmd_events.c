@@ -4,6 +4,7 @@
 #include "runtime/lifecycle.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -33,31 +34,66 @@ static int print_stats(struct cg_manager *cg, const char *id, struct bw_error *e
 	return flush_stdout(err);
 }
 
+/* Stats every interval_ns until the container stops, an OOM kill line as soon as one is seen
+ * (polled every 100 ms at most). */
+static int stream(struct cg_manager *cg, struct container *c, int64_t interval_ns,
+		  struct bw_error *err)
+{
+	const int64_t slice = 100 * 1000 * 1000;
+	uint64_t ooms = 0, now;
+	int r = 0;
+	cg_oom_kills(cg, &ooms, NULL);
+	while (r == 0 && container_status(c) != OCI_STATUS_STOPPED) {
+		r = print_stats(cg, c->id, err);
+		for (int64_t left = interval_ns; r == 0 && left > 0; left -= slice) {
+			int64_t step = left < slice ? left : slice;
+			struct timespec ts = {step / 1000000000, step % 1000000000};
+			nanosleep(&ts, NULL);
+			if (cg_oom_kills(cg, &now, NULL) == 0 && now > ooms) {
+				printf("{\"type\":\"oom\",\"id\":\"%s\"}\n", c->id);
+				r = flush_stdout(err);
+				ooms = now;
+			}
+		}
+	}
+	return r;
+}
+
 VERB(events)
 {
 	bool stats = false;
-	int interval = 5, consumed = 0;
+	int consumed = 0;
+	int64_t interval = 5LL * 1000 * 1000 * 1000;
 	char *interval_s = NULL;
 	struct cli_opt opts[] = {
-		{"stats", 0, CLI_BOOL, &stats, NULL, "print statistics once and exit"},
-		{"interval", 0, CLI_STRING, &interval_s, "SECONDS", "seconds between stats (default 5)"},
+	    {"interval", 0, CLI_STRING, &interval_s, "DURATION",
+	     "set the stats collection interval (Go duration: 100ms, 1.5s, 1m30s; default: 5s)"},
+	    {"stats", 0, CLI_BOOL, &stats, NULL, "display the container's stats then exit"},
 	};
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark events [--stats] [--interval N] ID",
-			       "Print resource usage and OOM events of a container.", opts,
-			       ARRAY_SIZE(opts));
+		cli_print_help(
+		    "bulwark events [command options] <container-id>",
+		    "Print the container's resource usage as JSON lines once every interval, "
+		    "and OOM events as they happen.",
+		    opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	if (r < 0)
 		return -1;
 	if (interval_s != NULL) {
-		/* runc takes Go durations ("5s"); plain seconds are accepted too. */
-		char *end;
-		long v = strtol(interval_s, &end, 10);
-		if (end == interval_s || (*end != '\0' && !(end[0] == 's' && end[1] == '\0')) || v <= 0)
-			r = bw_fail(err, 0, "--interval: invalid duration \"%s\"", interval_s);
-		interval = (int)v;
+		/* runc takes Go durations; plain seconds ("5") are accepted too. */
+		int64_t secs;
+		if (cli_parse_go_duration(interval_s, &interval) < 0) {
+			if (parse_i64(interval_s, &secs) == 0 && secs > 0 &&
+			    secs < INT64_MAX / 1000000000)
+				interval = secs * 1000000000;
+			else
+				r = bw_fail(err, 0, "--interval: invalid duration \"%s\"",
+					    interval_s);
+		}
+		if (r == 0 && interval <= 0)
+			r = bw_fail(err, 0, "duration interval must be greater than 0");
 		free(interval_s);
 		if (r < 0)
 			return -1;
@@ -79,24 +115,7 @@ VERB(events)
 	/* Only the status checks need the lock; others must be able to act meanwhile. */
 	close(c->lockfd);
 	c->lockfd = -1;
-	if (stats) {
-		r = print_stats(cg, c->id, err);
-	} else {
-		uint64_t ooms = 0, now;
-		cg_oom_kills(cg, &ooms, NULL);
-		for (r = 0; r == 0 && container_status(c) != OCI_STATUS_STOPPED;) {
-			r = print_stats(cg, c->id, err);
-			for (int i = 0; r == 0 && i < interval * 10; i++) {
-				struct timespec ts = {0, 100 * 1000 * 1000};
-				nanosleep(&ts, NULL);
-				if (cg_oom_kills(cg, &now, NULL) == 0 && now > ooms) {
-					printf("{\"type\":\"oom\",\"id\":\"%s\"}\n", c->id);
-					r = flush_stdout(err);
-					ooms = now;
-				}
-			}
-		}
-	}
+	r = stats ? print_stats(cg, c->id, err) : stream(cg, c, interval, err);
 	cg_free(cg);
 	container_free(c);
 	return r < 0 ? -1 : 0;

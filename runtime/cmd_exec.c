@@ -12,6 +12,7 @@
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "netns/ns.h"
 #include "runtime/spawn.h"
@@ -19,8 +20,8 @@
 
 struct exec_flags {
 	char *process, *pid_file, *console_socket, *cwd, *user, *apparmor, *label;
-	char **env, **caps, **gids;
-	bool tty, detach, no_new_privs;
+	char **env, **caps, **gids, **cgroups;
+	bool tty, detach, no_new_privs, ignore_paused;
 	int preserve_fds;
 };
 
@@ -123,6 +124,28 @@ static int add_caps(char **names, struct caps_plan *plan, struct bw_error *err)
 	return 0;
 }
 
+/* runc's `--cgroup [CTRL[,CTRL]:]PATH`, repeatable; a PATH without controllers only alone. */
+static int select_sub_cgroups(struct cg_manager *cg, char **args, struct bw_error *err)
+{
+	size_t n = strv_len(args);
+	char q[160];
+	for (size_t i = 0; i < n; i++) {
+		const char *colon = strchr(args[i], ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return bw_fail(err, 0, "invalid --cgroup argument: %s",
+				       log_quote(q, sizeof(q), args[i]));
+		if (colon == NULL && n != 1)
+			return bw_fail(
+			    err, 0, "invalid --cgroup argument: %s (missing <controller>: prefix)",
+			    log_quote(q, sizeof(q), args[i]));
+		_cleanup_free_ char *ctrls =
+		    colon ? xstrndup(args[i], (size_t)(colon - args[i])) : NULL;
+		if (cg_select_sub(cg, ctrls, colon ? colon + 1 : args[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* An exec'd process gets the profile named for it, else exactly the init's confinement. */
 static int exec_apparmor(struct container *c, const struct oci_spec *spec,
 			 struct apparmor_plan *plan, struct bw_error *err)
@@ -171,9 +194,17 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	if (landlock_plan_from_spec(spec, &cfg.landlock, err) < 0 ||
 	    exec_apparmor(c, spec, &cfg.apparmor, err) < 0)
 		goto out;
-	if (caps_plan_from_spec(&spec->process.caps, &cfg.caps, err) < 0 ||
-	    add_caps(f->caps, &cfg.caps, err) < 0)
+	/* The config's own process was planned, and warned about, by create: its warnings again
+	 * on every exec would only pollute the exec'd process's output (runc prints none). They
+	 * stay debug lines; a --process file's are shown. */
+	enum log_level warn = log_set_warn_threshold(f->process ? LOG_WARN : LOG_ERROR);
+	r = caps_plan_from_spec(&spec->process.caps, &cfg.caps, err);
+	log_set_warn_threshold(warn);
+	if (r < 0 || add_caps(f->caps, &cfg.caps, err) < 0) {
+		r = -1;
 		goto out;
+	}
+	r = -1;
 	if (seccomp_tty_guard_for_spec(spec, &cfg.tty_guard, err) < 0)
 		goto out;
 	if (spec->linux.seccomp != NULL) {
@@ -185,7 +216,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	cfg.target_pidfd = container_pidfd(c, err);
 	if (cfg.target_pidfd < 0 || ns_differing_flags(c->state.pid, &cfg.target_ns_flags, err) < 0)
 		goto out;
-	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
+	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0 ||
+	    select_sub_cgroups(cg, f->cgroups, err) < 0)
 		goto out;
 	cfg.cg = cg;
 	/* Without a terminal of its own the process never gets ours: relayed pipes while we
@@ -205,7 +237,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 		if (fs_write_atomic(f->pid_file, pid, (size_t)n, 0644, err) < 0)
 			goto out;
 	}
-	close(c->lockfd);
+	if (c->lockfd >= 0)
+		close(c->lockfd);
 	c->lockfd = -1;
 	struct console_io io = stdio_guard_io(&sio, res.master);
 	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, &io, 0, NULL, err);
@@ -224,47 +257,50 @@ out:
 	return r;
 }
 
+#define EXEC_FAILED_STATUS 255
+
 VERB(exec)
 {
 	struct exec_flags f = {0};
-	char *ignored = NULL;
 	int consumed = 0;
 	struct cli_opt opts[] = {
-		{"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
-		{"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
-		{"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
-		{"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
-		{"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
-		{"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
-		{"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
-		{"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
-		{"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
-		{"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
-		{"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
-		{"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
-		{"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
-		{"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
-		{"cgroup", 0, CLI_STRING, &ignored, "PATH", "sub-cgroup (unsupported)"},
+	    {"process", 'p', CLI_STRING, &f.process, "FILE", "process.json to run"},
+	    {"pid-file", 0, CLI_STRING, &f.pid_file, "FILE", "write the process's pid to FILE"},
+	    {"console-socket", 0, CLI_STRING, &f.console_socket, "PATH", "receives the pty master"},
+	    {"detach", 'd', CLI_BOOL, &f.detach, NULL, "do not wait for the process"},
+	    {"tty", 't', CLI_BOOL, &f.tty, NULL, "allocate a terminal"},
+	    {"cwd", 0, CLI_STRING, &f.cwd, "DIR", "working directory in the container"},
+	    {"env", 'e', CLI_STRV, &f.env, "KEY=VALUE", "add an environment variable"},
+	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]", "user to run as"},
+	    {"additional-gids", 'g', CLI_STRV, &f.gids, "GID", "add a supplementary group"},
+	    {"cap", 'c', CLI_STRV, &f.caps, "CAP", "add a capability"},
+	    {"no-new-privs", 0, CLI_BOOL, &f.no_new_privs, NULL, "set no_new_privs"},
+	    {"apparmor", 0, CLI_STRING, &f.apparmor, "PROFILE", "AppArmor profile"},
+	    {"process-label", 0, CLI_STRING, &f.label, "LABEL", "SELinux label (unsupported)"},
+	    {"preserve-fds", 0, CLI_INT, &f.preserve_fds, "N", "pass N extra fds"},
+	    {"cgroup", 0, CLI_STRV, &f.cgroups, "[CTRL[,CTRL]:]PATH",
+	     "run the process in an existing sub-cgroup of the container's cgroup"},
+	    {"ignore-paused", 0, CLI_BOOL, &f.ignore_paused, NULL,
+	     "allow exec in a paused container (the process runs once it is resumed)"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark exec [options] ID [COMMAND [ARGS...]]",
+		cli_print_help("bulwark exec [command options] <container-id> <command> [args...] "
+			       "|| -p process.json <container-id>",
 			       "Run a process inside a running container.", opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	struct container *c = NULL;
 	struct oci_spec *spec = NULL;
+	bool usage_ok = false;
 	if (r < 0)
 		goto out;
 	r = -1;
-	if (ignored != NULL) {
-		bw_fail(err, 0, "--cgroup: sub-cgroups for exec are not supported");
-		goto out;
-	}
 	if (argc - consumed < 1) {
 		bw_fail(err, 0, "exec: expected a container id");
 		goto out;
 	}
+	usage_ok = true;
 	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)
 		goto out;
 	enum oci_status st = container_status(c);
@@ -272,9 +308,16 @@ VERB(exec)
 		bw_fail(err, 0, "cannot exec in a stopped container");
 		goto out;
 	}
-	if (st == OCI_STATUS_PAUSED) {
-		bw_fail(err, 0, "cannot exec in a paused container");
+	if (st == OCI_STATUS_PAUSED && !f.ignore_paused) {
+		bw_fail(err, 0,
+			"cannot exec in a paused container (use --ignore-paused to override)");
 		goto out;
+	}
+	/* The new process stops in the frozen cgroup until `resume`, which needs this lock: held
+	 * through the spawn, the two would wait for each other forever. */
+	if (st == OCI_STATUS_PAUSED) {
+		close(c->lockfd);
+		c->lockfd = -1;
 	}
 	if (lifecycle_load_spec(c, &spec, err) < 0 ||
 	    load_process(&f, argc - consumed - 1, argv + consumed + 1, spec, err) < 0)
@@ -297,11 +340,16 @@ out:
 	free(f.user);
 	free(f.apparmor);
 	free(f.label);
-	free(ignored);
+	strv_free(f.cgroups);
 	strv_free(f.env);
 	strv_free(f.caps);
 	strv_free(f.gids);
-	if (r < 0)
+	if (r < 0) {
+		/* runc's exit status for an exec that failed (not the process's own status); usage
+		 * errors exit 1. */
+		if (usage_ok)
+			err->exit_status = EXEC_FAILED_STATUS;
 		return bw_wrap(err, "exec failed");
+	}
 	return r;
 }

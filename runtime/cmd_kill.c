@@ -22,6 +22,19 @@ static int kill_all(struct container *c, int sig, struct bw_error *err)
 	return r;
 }
 
+/* A task frozen by a v1 freezer dies only once thawed: SIGKILL to a paused container thaws it,
+ * as runc does (other signals wait for `resume`). */
+static void thaw_for_kill(struct container *c)
+{
+	struct cg_manager *cg = NULL;
+	struct bw_error e = {0};
+	if (c->state.cgroup_path == NULL || cg_open(c->state.cgroup_path, c->id, &cg, &e) < 0)
+		return;
+	if (cg_thaw(cg, &e) < 0)
+		log_warn("kill: thaw the paused container: %s", e.msg);
+	cg_free(cg);
+}
+
 VERB(kill)
 {
 	bool all = false;
@@ -29,11 +42,12 @@ VERB(kill)
 	struct cli_opt opts[] = {
 		{"all", 'a', CLI_BOOL, &all, NULL, "signal every process in the container"},
 	};
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark kill [--all] ID [SIGNAL]",
-			       "Send SIGNAL (name or number, default SIGTERM) to the container.", opts,
-			       ARRAY_SIZE(opts));
+		cli_print_help("bulwark kill [command options] <container-id> [signal]",
+			       "Send the signal (a name, with or without SIG, or a number; default "
+			       "SIGTERM; 0 only checks) to the container's init process.",
+			       opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	if (r < 0)
@@ -58,6 +72,8 @@ VERB(kill)
 		} else {
 			r = lifecycle_kill_init(c, pidfd, sig, err);
 			close(pidfd);
+			if (r == 0 && st == OCI_STATUS_PAUSED && sig == SIGKILL)
+				thaw_for_kill(c);
 		}
 	}
 	container_free(c);

@@ -9,12 +9,12 @@ static int freeze_verb(const struct global_opts *g, int argc, char **argv, bool 
 		       struct bw_error *err)
 {
 	int consumed = 0;
-	int r = cli_parse(argc, argv, NULL, 0, &consumed, err);
+	int r = cli_parse_any_order(argc, argv, NULL, 0, &consumed, err);
 	if (r == 1) {
-		cli_print_help(freeze ? "bulwark pause ID" : "bulwark resume ID",
-			       freeze ? "Freeze every process of the container."
-				      : "Thaw a paused container.",
-			       NULL, 0);
+		cli_print_help(
+		    freeze ? "bulwark pause <container-id>" : "bulwark resume <container-id>",
+		    freeze ? "Freeze every process of the container." : "Thaw a paused container.",
+		    NULL, 0);
 		return 0;
 	}
 	if (r < 0)

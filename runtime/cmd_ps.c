@@ -83,7 +83,7 @@ VERB(ps)
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark ps [--format table|json] ID [ps options]",
+		cli_print_help("bulwark ps [command options] <container-id> [ps options]",
 			       "List the processes of a container (host pids).", opts,
 			       ARRAY_SIZE(opts));
 		return 0;

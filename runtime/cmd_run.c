@@ -20,11 +20,12 @@ VERB(run)
 		{"keep", 0, CLI_BOOL, &keep, NULL, "do not delete the container after it exits"},
 	};
 	create_flag_table(&f, opts + 2);
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark run [options] ID",
-			       "Create and start a container; wait for it and return its exit status.",
-			       opts, ARRAY_SIZE(opts));
+		cli_print_help(
+		    "bulwark run [command options] <container-id>",
+		    "Create and start a container; wait for it and return its exit status.", opts,
+		    ARRAY_SIZE(opts));
 		create_flags_free(&f);
 		return 0;
 	}

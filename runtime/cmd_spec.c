@@ -31,9 +31,9 @@ VERB(spec)
 		{"bundle", 'b', CLI_STRING, &bundle, "DIR", "where to write config.json (default: cwd)"},
 		{"rootless", 0, CLI_BOOL, &rootless, NULL, "map only the caller's own uid and gid"},
 	};
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark spec [--bundle DIR] [--rootless]",
+		cli_print_help("bulwark spec [command options]",
 			       "Write bulwark's hardened default config.json (see "
 			       "docs/hardened-default.md).",
 			       opts, ARRAY_SIZE(opts));
@@ -114,7 +114,7 @@ VERB(features)
 					 "uts", NULL};
 	static const char *const annotations[] = {NULL};
 	int consumed = 0;
-	int r = cli_parse(argc, argv, NULL, 0, &consumed, err);
+	int r = cli_parse_any_order(argc, argv, NULL, 0, &consumed, err);
 	if (r == 1) {
 		cli_print_help("bulwark features", "Print the features document (JSON).", NULL, 0);
 		return 0;

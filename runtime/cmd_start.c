@@ -7,9 +7,10 @@
 VERB(start)
 {
 	int consumed = 0;
-	int r = cli_parse(argc, argv, NULL, 0, &consumed, err);
+	int r = cli_parse_any_order(argc, argv, NULL, 0, &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark start ID", "Start a created container.", NULL, 0);
+		cli_print_help("bulwark start <container-id>", "Start a created container.", NULL,
+			       0);
 		return 0;
 	}
 	if (r < 0)

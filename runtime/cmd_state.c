@@ -8,9 +8,10 @@
 VERB(state)
 {
 	int consumed = 0;
-	int r = cli_parse(argc, argv, NULL, 0, &consumed, err);
+	int r = cli_parse_any_order(argc, argv, NULL, 0, &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark state ID", "Print the state of a container as JSON.", NULL, 0);
+		cli_print_help("bulwark state <container-id>",
+			       "Print the state of a container as JSON.", NULL, 0);
 		return 0;
 	}
 	if (r < 0)

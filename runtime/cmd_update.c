@@ -14,8 +14,9 @@
 
 struct update_flags {
 	char *resources, *memory, *memory_reservation, *memory_swap, *kernel_memory,
-		*kernel_memory_tcp, *cpuset_cpus, *cpuset_mems, *cpu_period, *cpu_quota, *cpu_share,
-		*cpu_rt_period, *cpu_rt_runtime, *pids_limit, *blkio_weight;
+	    *kernel_memory_tcp, *cpuset_cpus, *cpuset_mems, *cpu_period, *cpu_quota, *cpu_share,
+	    *cpu_rt_period, *cpu_rt_runtime, *pids_limit, *blkio_weight, *l3_cache_schema,
+	    *mem_bw_schema;
 };
 
 static int set_i64(const char *flag, const char *v, struct opt_i64 *o, bool bytes,
@@ -104,10 +105,14 @@ VERB(update)
 		{"cpu-rt-runtime", 0, CLI_STRING, &f.cpu_rt_runtime, "US", "realtime runtime"},
 		{"pids-limit", 0, CLI_STRING, &f.pids_limit, "N", "maximum number of tasks"},
 		{"blkio-weight", 0, CLI_STRING, &f.blkio_weight, "N", "block IO weight (10-1000)"},
+		{"l3-cache-schema", 0, CLI_STRING, &f.l3_cache_schema, "SCHEMA",
+		 "Intel RDT L3 cache schema (not supported)"},
+		{"mem-bw-schema", 0, CLI_STRING, &f.mem_bw_schema, "SCHEMA",
+		 "Intel RDT memory bandwidth schema (not supported)"},
 	};
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
-		cli_print_help("bulwark update [options] ID",
+		cli_print_help("bulwark update [command options] <container-id>",
 			       "Change a container's resource limits. For --resources payloads a 0 "
 			       "means \"leave unchanged\".",
 			       opts, ARRAY_SIZE(opts));
@@ -121,6 +126,15 @@ VERB(update)
 	r = -1;
 	if (argc - consumed != 1) {
 		bw_fail(err, 0, "update: expected exactly one container id");
+		goto out;
+	}
+	/* runc's wording for a host without Intel RDT; bulwark manages none. */
+	if (f.l3_cache_schema != NULL) {
+		bw_fail(err, 0, "Intel RDT/CAT: l3 cache schema is not enabled");
+		goto out;
+	}
+	if (f.mem_bw_schema != NULL) {
+		bw_fail(err, 0, "Intel RDT/MBA: memory bandwidth schema is not enabled");
 		goto out;
 	}
 	if (f.resources != NULL && load_resources(f.resources, &res, err) < 0)
@@ -140,10 +154,12 @@ out:
 	cg_free(cg);
 	container_free(c);
 	oci_resources_free_fields(&res);
-	char **all[] = {&f.resources, &f.memory, &f.memory_reservation, &f.memory_swap,
-			&f.kernel_memory, &f.kernel_memory_tcp, &f.cpuset_cpus, &f.cpuset_mems,
-			&f.cpu_period, &f.cpu_quota, &f.cpu_share, &f.cpu_rt_period, &f.cpu_rt_runtime,
-			&f.pids_limit, &f.blkio_weight};
+	char **all[] = {&f.resources,	    &f.memory,	      &f.memory_reservation,
+			&f.memory_swap,	    &f.kernel_memory, &f.kernel_memory_tcp,
+			&f.cpuset_cpus,	    &f.cpuset_mems,   &f.cpu_period,
+			&f.cpu_quota,	    &f.cpu_share,     &f.cpu_rt_period,
+			&f.cpu_rt_runtime,  &f.pids_limit,    &f.blkio_weight,
+			&f.l3_cache_schema, &f.mem_bw_schema};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		free(*all[i]);
 	return r < 0 ? -1 : 0;

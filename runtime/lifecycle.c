@@ -482,8 +482,13 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.id = o->id;
 	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
 		goto fail;
-	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0)
+	/* A cg_create that fails has undone its own work; what it refused (a cgroup that another
+	 * container's processes use, a frozen one) is not ours to kill or remove. */
+	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
+		cg_free(cg);
+		cg = NULL;
 		goto fail;
+	}
 	record_cgroup_parents(c, cg);
 	if (make_fifo(c, &fifo, err) < 0)
 		goto fail;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "version.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -105,79 +107,133 @@ static int reexec_sealed(char **argv, struct bw_error *err)
 	return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): exec");
 }
 
-static void usage(FILE *f)
+static void print_version(FILE *f)
 {
-	fprintf(f, "Usage: bulwark [global options] COMMAND [options] [arguments]\n\n"
-		   "bulwark is a hardened OCI container runtime (runc command line).\n\nCommands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(f, "\nGlobal options:\n"
-		   "  --root DIR          state directory (default /run/bulwark)\n"
-		   "  --log FILE          append log lines to FILE\n"
-		   "  --log-format FMT    text or json\n"
-		   "  --debug             log debug messages\n"
-		   "  --systemd-cgroup    use the systemd cgroup driver (unsupported)\n"
-		   "  --policy FILE       host sandbox policy (network rules, limits)\n"
-		   "  --audit FILE        append one JSON line per lifecycle event\n"
-		   "  --version, -v       print the version\n"
-		   "\nRun 'bulwark COMMAND --help' for a command's options.\n");
+	const struct scmp_version *sv = seccomp_version();
+	fprintf(f, "bulwark version %s\ncommit: %s\nspec: %s\n", BULWARK_VERSION, BULWARK_COMMIT,
+		BULWARK_OCI_VERSION);
+	if (sv != NULL)
+		fprintf(f, "libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
 }
 
-static void print_version(void)
+/* runc's (urfave/cli's) layout, so tools and people that know runc's help find their way. */
+static void usage(FILE *f, const struct cli_opt *opts, size_t n)
 {
-	printf("bulwark version %s\nspec: %s\n", BULWARK_VERSION, BULWARK_OCI_VERSION);
+	const char *prog = cli_prog();
+	fprintf(f,
+		"NAME:\n   %s - Open Container Initiative runtime (bulwark, hardened)\n\n"
+		"%s runs containers from OCI bundles with runc's command line, with hardened\n"
+		"defaults: `%s spec` writes a confined config.json and `%s sandbox` runs one\n"
+		"command in a throw-away sandbox.\n\n"
+		"To start a new instance of a container:\n\n"
+		"    # %s run [ -b bundle ] <container-id>\n\n"
+		"USAGE:\n   %s [global options] command [command options] [arguments...]\n\n"
+		"VERSION:\n   ",
+		prog, prog, prog, prog, prog, prog);
+	/* runc prints its version lines here, the first without the "name version" prefix. */
+	fprintf(f, "%s\ncommit: %s\nspec: %s\n\nCOMMANDS:\n", BULWARK_VERSION, BULWARK_COMMIT,
+		BULWARK_OCI_VERSION);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "   %-10s  %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "   %-10s  %s\n\nGLOBAL OPTIONS:\n", "help, h",
+		"Shows a list of commands or help for one command");
+	struct cli_opt all[32];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < ARRAY_SIZE(all) - 1; i++)
+		if (strcmp(opts[i].name, "version") != 0)
+			all[k++] = opts[i];
+	all[k++] = (struct cli_opt){"help", 'h', CLI_BOOL, NULL, NULL, "show help"};
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(opts[i].name, "version") == 0)
+			all[k++] = opts[i];
+	cli_print_flags(f, all, k);
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/* urfave/cli's exit code when a help topic (a command) does not exist. */
+#define EXIT_NO_TOPIC 3
+
+static int no_topic(const char *name, struct bw_error *err)
+{
+	char q[160];
+	log_escape(q, sizeof(q), name);
+	bw_fail(err, 0, "No help topic for '%s'", q);
+	err->exit_status = EXIT_NO_TOPIC;
+	return -1;
 }
 
 static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_error *err)
 {
 	bool version = false;
+	/* Parsed before the verb; listed in this order by the help, as runc's. */
 	struct cli_opt opts[] = {
-		{"root", 0, CLI_STRING, &g->root, "DIR", ""},
-		{"log", 0, CLI_STRING, &g->log, "FILE", ""},
-		{"log-format", 0, CLI_STRING, &g->log_format, "FMT", ""},
-		{"debug", 0, CLI_BOOL, &g->debug, NULL, ""},
-		{"systemd-cgroup", 0, CLI_BOOL, &g->systemd_cgroup, NULL, ""},
-		{"policy", 0, CLI_STRING, &g->policy, "FILE", ""},
-		{"audit", 0, CLI_STRING, &g->audit, "FILE", ""},
-		{"version", 'v', CLI_BOOL, &version, NULL, ""},
-		/* accepted for runc compatibility; meaningless here */
-		{"criu", 0, CLI_STRING, &(char *){NULL}, "PATH", ""},
-		{"rootless", 0, CLI_STRING, &(char *){NULL}, "BOOL", ""},
+	    {"debug", 0, CLI_BOOL, &g->debug, NULL, "enable debug logging"},
+	    {"log", 0, CLI_STRING, &g->log, "FILE", "append log lines to FILE (default: stderr)"},
+	    {"log-format", 0, CLI_STRING, &g->log_format, "FMT", "text (default) or json"},
+	    {"root", 0, CLI_STRING, &g->root, "DIR", "state directory (default: /run/bulwark)"},
+	    {"criu", 0, CLI_STRING, &(char *){NULL}, "PATH", "accepted for runc compatibility"},
+	    {"systemd-cgroup", 0, CLI_BOOL, &g->systemd_cgroup, NULL, "unsupported"},
+	    {"rootless", 0, CLI_STRING, &(char *){NULL}, "BOOL", "accepted for runc compatibility"},
+	    {"policy", 0, CLI_STRING, &g->policy, "FILE", "host sandbox policy"},
+	    {"audit", 0, CLI_STRING, &g->audit, "FILE", "append a JSON line per lifecycle event"},
+	    {"version", 'v', CLI_BOOL, &version, NULL, "print the version"},
 	};
 	int consumed = 0;
 	int r = cli_parse(argc - 1, argv + 1, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r < 0)
 		return -1;
 	if (r == 1) {
-		usage(stdout);
+		usage(stdout, opts, ARRAY_SIZE(opts));
 		return 0;
 	}
 	if (version) {
-		print_version();
+		print_version(stdout);
 		return 0;
 	}
 	enum log_format fmt = LOG_FORMAT_TEXT;
 	if (g->log_format != NULL && strcmp(g->log_format, "json") == 0)
 		fmt = LOG_FORMAT_JSON;
-	else if (g->log_format != NULL && strcmp(g->log_format, "text") != 0)
-		return bw_fail(err, 0, "--log-format: must be text or json, not \"%s\"", g->log_format);
+	else if (g->log_format != NULL && g->log_format[0] != '\0' &&
+		 strcmp(g->log_format, "text") != 0)
+		return bw_fail(err, 0, "invalid log-format: %s", g->log_format);
 	if (log_init(g->log, fmt, g->debug, err) < 0)
 		return -1;
 	int idx = 1 + consumed;
+	/* As runc: no command, `help` and `h` print the help (to stdout, success); `help CMD` is
+	 * CMD's own help. */
 	if (idx >= argc) {
-		usage(stderr);
-		return bw_fail(err, 0, "no command given");
+		usage(stdout, opts, ARRAY_SIZE(opts));
+		return 0;
 	}
 	const char *name = argv[idx];
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
-		if (strcmp(verbs[i].name, name) != 0)
-			continue;
-		if (g->systemd_cgroup)
-			return bw_fail(err, 0,
-				       "--systemd-cgroup: the systemd cgroup driver is not supported (no systemd on this host); use the cgroupfs driver");
-		return verbs[i].fn(g, argc - idx - 1, argv + idx + 1, err);
+	if (strcmp(name, "help") == 0 || strcmp(name, "h") == 0) {
+		if (idx + 1 >= argc) {
+			usage(stdout, opts, ARRAY_SIZE(opts));
+			return 0;
+		}
+		const struct verb *v = find_verb(argv[idx + 1]);
+		if (v == NULL)
+			return no_topic(argv[idx + 1], err);
+		char *help_argv[] = {"--help", NULL};
+		cli_set_verb_summary(v->summary);
+		return v->fn(g, 1, help_argv, err);
 	}
-	return bw_fail(err, 0, "unknown command \"%s\" (see bulwark --help)", name);
+	const struct verb *v = find_verb(name);
+	if (v == NULL)
+		return no_topic(name, err);
+	if (g->systemd_cgroup)
+		return bw_fail(err, 0,
+			       "--systemd-cgroup: the systemd cgroup driver is not supported (no "
+			       "systemd on this host); use the cgroupfs driver");
+	cli_set_verb_summary(v->summary);
+	return v->fn(g, argc - idx - 1, argv + idx + 1, err);
 }
 
 int main(int argc, char **argv)
@@ -194,6 +250,7 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGXFSZ, SIG_IGN);
 
+	cli_set_prog(argc > 0 ? argv[0] : NULL);
 	/* A watchdog re-executes us under its own name (runtime/watchdog.c). */
 	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)
 		return watchdog_main(argc, argv);

@@ -229,6 +229,15 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			return -1;
 		case SYNC_READY:
 			sync_msg_free(&m);
+			/* The stage names of runc's debug log, which tools and its suite look for.
+			 */
+			if (cfg->is_exec)
+				log_debug("setns_init: about to exec (pid %d is set up)", (int)pid);
+			else
+				log_debug(
+				    "init: closing the pipe to signal completion (pid %d is set "
+				    "up)",
+				    (int)pid);
 			/* Fail closed: never a container without its devices rules. */
 			if (!cfg->is_exec && cfg->cg != NULL && !devices_set)
 				return bw_fail(err, EPROTO,
@@ -395,6 +404,8 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	}
 	if (cfg->cg != NULL)
 		cg_oom_kills(cfg->cg, &ooms_before, NULL);
+	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
+		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
 	pid_t pid = do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
 	if (pid == 0) {
 		close(sv[0]);
@@ -410,6 +421,7 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	res->pid = pid;
 	res->pidfd = pidfd;
 	cfg->sock_parent = sv[0];
+	log_debug("child process in init(): pid %d, joining its cgroup and configuring", (int)pid);
 	if (after_clone(cfg, pid, err) < 0 || serve_child(cfg, pid, sv[0], res, &died, err) < 0) {
 		close(sv[0]);
 		/* A dying init keeps the status of what killed it: our SIGKILL does not replace it.

@@ -483,3 +483,89 @@ test_cg_unified_map_and_io_throttle() {
 	fi
 	cgt_stop cg-uni
 }
+
+# A pre-existing frozen cgroup would stop the init before it reports back: create and run are
+# refused (runc's wording) instead of waiting forever, and the cgroup is left as it was.
+test_cg_create_refuses_a_frozen_cgroup() {
+	local dir state val
+	if cgt_v2; then
+		dir=$CGT_ROOT/$CG_PREFIX/cg-frozen state=cgroup.freeze val=1
+	else
+		dir=$CGT_ROOT/freezer/$CG_PREFIX/cg-frozen state=freezer.state val=FROZEN
+	fi
+	mkdir -p "$dir"
+	echo $val >"$dir/$state"
+	b=$(cgt_bundle cg-frozen)
+	for verb in create "run -d"; do
+		rc=0
+		out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" $verb -b "$b" cg-frozen </dev/null 2>&1) || rc=$?
+		[ $rc -ne 124 ] || fail "$verb hung on a frozen cgroup"
+		[ $rc -ne 0 ] || fail "$verb succeeded in a frozen cgroup"
+		expect_contains "$verb error" "container's cgroup unexpectedly frozen" "$out"
+		[ ! -e "$BW_ROOT/cg-frozen" ] || fail "$verb left its state behind"
+	done
+	[ -d "$dir" ] || fail "the pre-existing cgroup was removed"
+	echo 0 >"$dir/$state" 2>/dev/null || echo THAWED >"$dir/$state"
+	rmdir "$dir"
+	cgt_expect_gone cg-frozen
+}
+
+# A create refused because its cgroup already holds processes (another container's) must not
+# kill them or remove that cgroup on its way out.
+test_cg_refused_create_leaves_a_busy_cgroup_alone() {
+	b=$(cgt_bundle cg-busy1)
+	cgt_start cg-busy1 "$b" '["sleep","30"]'
+	pid=$(cgt_pid cg-busy1)
+	b2=$(cgt_bundle cg-busy2)
+	cfg "$b2" ".linux.cgroupsPath=\"/$CG_PREFIX/cg-busy1\""
+	out=$(bw create -b "$b2" cg-busy2 </dev/null 2>&1) && fail "create into a busy cgroup succeeded"
+	expect_contains error "already has processes" "$out"
+	sleep 0.3
+	kill -0 "$pid" 2>/dev/null || fail "the refused create killed the other container's init"
+	expect_eq "other container" running "$(cgt_status cg-busy1)"
+	[ -n "$(cgt_dirs_of cg-busy1)" ] || fail "the other container's cgroup was removed"
+	[ ! -e "$BW_ROOT/cg-busy2" ] || fail "state of the refused container left behind"
+	cgt_stop cg-busy1
+}
+
+# runc refuses linux.resources.unified on cgroup v1; a hybrid host's cgroup2 mount serves a few
+# controllers, and a key of a v1 controller is refused saying so.
+test_cg_unified_key_of_a_v1_controller_is_refused() {
+	cgt_v2 && return 0
+	b=$(cgt_bundle cg-univ1 '{"unified":{"memory.min":"131072"}}')
+	cfg "$b" '.process.args=["true"]'
+	out=$(bw run -d -b "$b" cg-univ1 </dev/null 2>&1) && fail "unified memory.min accepted on v1"
+	expect_contains error "invalid configuration" "$out"
+	expect_contains error "linux.resources.unified.memory.min" "$out"
+	cgt_expect_gone cg-univ1
+}
+
+# runc's events: --interval takes Go durations (100ms, 1.5s, 1m30s); a stats line comes first.
+test_cg_events_interval_takes_go_durations() {
+	b=$(cgt_bundle cg-evint)
+	cgt_start cg-evint "$b" '["sleep","30"]'
+	timeout 1.2 "$BULWARK" --root "$BW_ROOT" events --interval 100ms cg-evint >"$WORK/ev.log" || true
+	n=$(grep -c '"type":"stats","id":"cg-evint"' "$WORK/ev.log")
+	[ "$n" -ge 5 ] || fail "expected >= 5 stats lines in 1.2 s at 100ms, got $n"
+	timeout 0.5 "$BULWARK" --root "$BW_ROOT" events cg-evint --interval 1m30s >"$WORK/ev2.log" || true
+	expect_eq "first line at once" 1 "$(grep -c '"type":"stats"' "$WORK/ev2.log")"
+	for bad in 5x 0s -1s; do
+		out=$(timeout 2 "$BULWARK" --root "$BW_ROOT" events --interval "$bad" cg-evint 2>&1) &&
+			fail "--interval $bad accepted"
+		case "$bad" in 5x) expect_contains "$bad" "invalid duration" "$out" ;;
+		*) expect_contains "$bad" "duration interval must be greater than 0" "$out" ;; esac
+	done
+	cgt_stop cg-evint
+}
+
+# runc thaws a paused container for SIGKILL to its init: a task frozen by the v1 freezer would
+# not die until `resume`.
+test_cg_kill_sigkill_of_a_paused_container_stops_it() {
+	b=$(cgt_bundle cg-pkill)
+	cgt_start cg-pkill "$b" '["sleep","30"]'
+	bw pause cg-pkill || fail pause
+	bw kill cg-pkill KILL || fail "kill KILL"
+	cgt_wait_for 5 cgt_is cg-pkill stopped || fail "still $(cgt_status cg-pkill) after SIGKILL"
+	bw delete cg-pkill || fail delete
+	cgt_expect_gone cg-pkill
+}

@@ -113,3 +113,85 @@ test_pause_resume_and_exec_refused_while_paused() {
 	expect_eq status running "$(bw state ex-pause | jq -r .status)"
 	bw delete --force ex-pause
 }
+
+# runc's exit statuses: the process's own status when it ran, 255 when exec itself failed.
+test_exec_failure_exits_255_and_the_process_status_passes_through() {
+	start_sleeper ex-255
+	rc=0; bw exec ex-255 false || rc=$?
+	expect_eq "false" 1 "$rc"
+	rc=0; bw exec ex-255 sh -c 'exit 42' || rc=$?
+	expect_eq "exit 42" 42 "$rc"
+	rc=0; bw exec ex-255 no-such-binary 2>/dev/null || rc=$?
+	expect_eq "missing binary" 255 "$rc"
+	rc=0; bw exec --pid-file /non-existent/directory ex-255 true 2>/dev/null || rc=$?
+	expect_eq "bad pid file" 255 "$rc"
+	rc=0; bw exec no_such_container true 2>/dev/null || rc=$?
+	expect_eq "missing container" 255 "$rc"
+	bw delete --force ex-255
+}
+
+# Refused with runc's wording; --ignore-paused starts the process, which runs once resumed (and
+# the resume is not locked out by the waiting exec).
+test_exec_ignore_paused_runs_after_resume() {
+	start_sleeper ex-ipause
+	bw pause ex-ipause
+	rc=0; out=$(bw exec ex-ipause echo ok 2>&1) || rc=$?
+	expect_eq "refused exec" 255 "$rc"
+	expect_contains message "cannot exec in a paused container (use --ignore-paused to override)" "$out"
+	(sleep 1.5; bw resume ex-ipause) &
+	resumer=$!
+	out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" exec --ignore-paused ex-ipause echo ok 2>&1) ||
+		fail "exec --ignore-paused: $out"
+	wait $resumer || fail "resume failed"
+	expect_eq output ok "$out"
+	expect_eq status running "$(bw state ex-ipause | jq -r .status)"
+	bw delete --force ex-ipause
+}
+
+# --cgroup [CTRL:]PATH joins an existing sub-cgroup of the container's cgroup, and nothing
+# outside it: "..", controllers the host lacks and missing sub-cgroups are refused.
+test_exec_cgroup_joins_a_sub_cgroup_only() {
+	start_sleeper ex-subcg
+	local dirs d
+	dirs=$(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo | sort -u |
+		while read -r m; do [ -d "$m/$CG_PREFIX/ex-subcg" ] && echo "$m/$CG_PREFIX/ex-subcg"; done)
+	for bad in .. ../ex-other sub/../.. /../..; do
+		out=$(bw exec --cgroup "$bad" ex-subcg true 2>&1) && fail "--cgroup $bad accepted"
+		expect_contains "--cgroup $bad" "is not a sub cgroup path" "$out"
+	done
+	out=$(bw exec --cgroup nonexistent ex-subcg true 2>&1) && fail "missing sub-cgroup accepted"
+	expect_contains "missing sub-cgroup" "/nonexistent/cgroup.procs: no such file or directory" "$out"
+	out=$(bw exec --cgroup whaaat:/ ex-subcg true 2>&1) && fail "unknown controller accepted"
+	expect_contains "unknown controller" "unknown controller" "$out"
+	out=$(bw exec --cgroup a:b:c ex-subcg true 2>&1) && fail "a:b:c accepted"
+	expect_contains "a:b:c" "invalid --cgroup argument" "$out"
+	for d in $dirs; do
+		mkdir "$d/sub"
+		if [ -f "$d/cpuset.cpus" ]; then # a v1 cpuset takes no task before it has both
+			cat "$d/cpuset.cpus" >"$d/sub/cpuset.cpus"
+			cat "$d/cpuset.mems" >"$d/sub/cpuset.mems"
+		fi
+	done
+	bw exec --detach --pid-file "$WORK/sub.pid" --cgroup sub ex-subcg sleep 5 || fail "--cgroup sub"
+	epid=$(cat "$WORK/sub.pid")
+	expect_eq "every hierarchy in sub" "$(grep -c . /proc/$epid/cgroup)" "$(grep -c ":/$CG_PREFIX/ex-subcg/sub$" /proc/$epid/cgroup)"
+	bw exec --detach --pid-file "$WORK/root.pid" --cgroup / ex-subcg sleep 5 || fail "--cgroup /"
+	epid=$(cat "$WORK/root.pid")
+	expect_eq "--cgroup / is the container's own" "$(grep -c . /proc/$epid/cgroup)" "$(grep -c ":/$CG_PREFIX/ex-subcg$" /proc/$epid/cgroup)"
+	if [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+		bw exec --detach --pid-file "$WORK/mem.pid" --cgroup memory:sub ex-subcg sleep 5 || fail "--cgroup memory:sub"
+		epid=$(cat "$WORK/mem.pid")
+		grep -q ":memory:/$CG_PREFIX/ex-subcg/sub$" /proc/$epid/cgroup || fail "memory: $(cat /proc/$epid/cgroup)"
+		grep -q ":pids:/$CG_PREFIX/ex-subcg$" /proc/$epid/cgroup || fail "pids moved too: $(cat /proc/$epid/cgroup)"
+	fi
+	bw delete --force ex-subcg
+}
+
+# The config's warnings were create's to give: exec of the same process prints only what the
+# process prints (runc's suite compares exec output exactly, `runc spec` has such warnings).
+test_exec_does_not_repeat_the_configs_warnings() {
+	start_sleeper ex-quiet '.process.capabilities.ambient=["CAP_KILL"]'
+	out=$(bw exec ex-quiet echo hi 2>&1) || fail "exec: $out"
+	expect_eq "exec output" hi "$out"
+	bw delete --force ex-quiet
+}

@@ -245,3 +245,122 @@ test_kill_right_after_start_reaches_the_program() {
 		bw delete lc-killsig
 	done
 }
+
+# runc's urfave/cli takes a verb's flags after the container id too (runc's own suite runs
+# `update ID --memory 1M`, `run ID --pid-file F`, `delete ID --force`).
+test_flags_after_the_container_id() {
+	b=$(new_bundle lc-flagsafter)
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run lc-flagsafter -d --bundle "$b" --pid-file "$WORK/pid" </dev/null || fail "run ID -d"
+	[ -s "$WORK/pid" ] || fail "--pid-file after the id ignored"
+	bw update lc-flagsafter --pids-limit 42 --memory 64M || fail "update ID --flags"
+	expect_eq pids.max 42 "$(cat /sys/fs/cgroup/pids/$CG_PREFIX/lc-flagsafter/pids.max 2>/dev/null ||
+		cat /sys/fs/cgroup/$CG_PREFIX/lc-flagsafter/pids.max)"
+	bw update --pids-limit 43 lc-flagsafter || fail "update --flag ID"
+	bw update lc-flagsafter --pids-limit -1 || fail "update ID --pids-limit -1"
+	out=$(bw update lc-flagsafter --l3-cache-schema L3:0=f 2>&1) && fail "RDT schema accepted"
+	expect_contains "rdt" "Intel RDT/CAT: l3 cache schema is not enabled" "$out"
+	out=$(bw update lc-flagsafter --bogus 1 2>&1) && fail "unknown flag after the id accepted"
+	expect_contains "unknown flag" "unknown flag: --bogus" "$out"
+	bw list --format json -q >/dev/null || fail "list with flags"
+	bw state lc-flagsafter >/dev/null || fail state
+	bw delete lc-flagsafter --force || fail "delete ID --force"
+}
+
+# `kill -a ID 0` (runc's kill.bats on a stopped container), signal 0 as an existence probe, names
+# with and without SIG in any case, and numbers.
+test_kill_all_with_signal_zero_and_signal_forms() {
+	b=$(new_bundle lc-kill0)
+	cfg "$b" '.process.args=["sh","-c","trap \"\" USR1 USR2 HUP; while :; do sleep 0.1; done"]'
+	bw run -d -b "$b" lc-kill0 </dev/null
+	bw kill lc-kill0 0 || fail "kill ID 0 on a running container"
+	bw kill -a lc-kill0 0 || fail "kill -a ID 0 on a running container"
+	for s in USR1 SIGUSR2 hup sigusr1 10; do bw kill lc-kill0 "$s" || fail "kill $s"; done
+	expect_eq status running "$(bw state lc-kill0 | jq -r .status)"
+	bw kill lc-kill0 KILL
+	for i in $(seq 50); do [ "$(bw state lc-kill0 | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	bw kill -a lc-kill0 0 || fail "kill -a ID 0 on a stopped container"
+	out=$(bw kill lc-kill0 0 2>&1) && fail "kill ID 0 on a stopped container succeeded"
+	expect_contains message "container not running" "$out"
+	bw delete lc-kill0
+}
+
+# Ordered by name as runc (it reads the state root sorted), not by directory hash order.
+test_list_is_in_name_order_with_runc_fields() {
+	for id in lc-l3 lc-l1 lc-l2; do
+		b=$(new_bundle $id)
+		cfg "$b" '.process.args=["sleep","30"]'
+		bw create -b "$b" $id </dev/null
+	done
+	expect_eq "list -q" "lc-l1 lc-l2 lc-l3" "$(bw list -q | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "table header" "ID PID STATUS BUNDLE CREATED OWNER" "$(bw list | head -1 | tr -s ' ')"
+	expect_eq "table rows" "lc-l1 lc-l2 lc-l3" "$(bw list | awk 'NR > 1 { print $1 }' | tr '\n' ' ' | sed 's/ $//')"
+	json=$(bw list --format json)
+	expect_eq "json ids" "lc-l1 lc-l2 lc-l3" "$(echo "$json" | jq -r '[.[].id] | join(" ")')"
+	expect_eq "json keys" 'ociVersion id pid status bundle rootfs created owner' \
+		"$(echo "$json" | jq -r '.[0] | keys_unsorted | join(" ")')"
+	expect_eq "json status" created "$(echo "$json" | jq -r '.[0].status')"
+	expect_eq "json owner" "$(id -un)" "$(echo "$json" | jq -r '.[0].owner')"
+	for id in lc-l1 lc-l2 lc-l3; do bw delete --force $id; done
+	expect_eq "empty json" "[]" "$(bw list --format json)"
+}
+
+# Help in runc's layout on stdout with status 0 (`-h`, `--help`, `help`, `help CMD`, `CMD -h`,
+# no command); an unknown topic exits non-zero with urfave/cli's wording; --version carries
+# the commit and spec lines that engines log.
+test_help_and_version_in_runc_format() {
+	for args in -h --help help h ""; do
+		out=$("$BULWARK" $args) || fail "bulwark $args exited non-zero"
+		expect_eq "bulwark $args line 1" "NAME:" "$(echo "$out" | sed -n 1p)"
+		expect_contains "bulwark $args line 2" " - Open Container Initiative runtime" "$(echo "$out" | sed -n 2p)"
+		expect_contains "bulwark $args" "COMMANDS:" "$out"
+		expect_contains "bulwark $args" "GLOBAL OPTIONS:" "$out"
+	done
+	for v in create start run exec state kill delete list ps spec features pause resume update events; do
+		out=$("$BULWARK" $v -h) || fail "$v -h"
+		expect_eq "$v -h line 1" "NAME:" "$(echo "$out" | sed -n 1p)"
+		# The name help shows is the one we were called by, as runc's.
+		expect_contains "$v -h line 2" "$(basename "$BULWARK") $v - " "$(echo "$out" | sed -n 2p)"
+		expect_eq "help $v" "$out" "$("$BULWARK" help $v)"
+	done
+	out=$("$BULWARK" foo -h 2>&1) && fail "foo -h succeeded"
+	expect_contains "foo -h" "No help topic for 'foo'" "$out"
+	out=$("$BULWARK" help foo 2>&1) && fail "help foo succeeded"
+	expect_contains "help foo" "No help topic for 'foo'" "$out"
+	out=$("$BULWARK" -v)
+	echo "$out" | sed -n 1p | grep -Eq '^bulwark version [0-9]+\.[0-9]+\.[0-9]+' || fail "version line: $out"
+	echo "$out" | sed -n 2p | grep -Eq '^commit: ([0-9a-f]{40}(-dirty)?|unknown)$' || fail "commit line: $out"
+	echo "$out" | sed -n 3p | grep -Eq '^spec: [0-9]+\.[0-9]+\.[0-9]+' || fail "spec line: $out"
+}
+
+# --debug as runc: logrus-style `level=debug` lines on stderr, or in the --log file (text or
+# JSON) and then not on stderr; the set-up stages carry runc's names.
+test_debug_logs_to_stderr_or_the_log_file() {
+	b=$(new_bundle lc-debug)
+	cfg "$b" '.process.args=["/bin/echo","Hello World"]'
+	out=$("$BULWARK" --root "$BW_ROOT" --debug run -b "$b" lc-debug </dev/null 2>&1) || fail "run --debug: $out"
+	expect_contains stderr "level=debug" "$out"
+	expect_contains stage "nsexec container setup" "$out"
+	expect_contains stage "child process in init()" "$out"
+	expect_contains stage "init: closing the pipe to signal completion" "$out"
+	expect_contains output "Hello World" "$out"
+	for fmt in text json; do
+		rm -f "$WORK/log.out"
+		out=$("$BULWARK" --root "$BW_ROOT" --log "$WORK/log.out" --log-format $fmt --debug run -b "$b" lc-debug </dev/null 2>&1) ||
+			fail "run --debug --log: $out"
+		case "$out" in *level*) fail "$fmt: debug lines on stderr with --log: $out" ;; esac
+		if [ $fmt = json ]; then
+			expect_contains "$fmt log" '"level":"debug"' "$(cat "$WORK/log.out")"
+		else
+			expect_contains "$fmt log" "level=debug" "$(cat "$WORK/log.out")"
+		fi
+		expect_contains "$fmt stage" "init: closing the pipe to signal completion" "$(cat "$WORK/log.out")"
+	done
+	cfg "$b" '.process.args=["sleep","30"]'
+	bw run -d -b "$b" lc-debug </dev/null
+	out=$("$BULWARK" --root "$BW_ROOT" --debug exec lc-debug true 2>&1) || fail "exec --debug: $out"
+	expect_contains "exec stage" "setns_init: about to exec" "$out"
+	out=$(bw exec lc-debug true 2>&1)
+	expect_eq "no debug lines without --debug" "" "$out"
+	bw delete --force lc-debug
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/util.h"
+#include "cgroups/cgroup.h"
 #include "runtime/cli.h"
 #include "runtime/container.h"
 
@@ -99,7 +100,15 @@ Test(cli, signals_by_number_and_name)
 	cr_assert_eq(sig, SIGTERM);
 	cr_assert_eq(cli_parse_signal("RTMIN+2", &sig, &err), 0);
 	cr_assert_eq(sig, SIGRTMIN + 2);
-	cr_assert_lt(cli_parse_signal("0", &sig, &err), 0);
+	cr_assert_eq(cli_parse_signal("0", &sig, &err), 0, "0 is kill(2)'s existence probe");
+	cr_assert_eq(sig, 0);
+	cr_assert_eq(cli_parse_signal("kill", &sig, &err), 0);
+	cr_assert_eq(sig, SIGKILL);
+	cr_assert_eq(cli_parse_signal("sigusr2", &sig, &err), 0);
+	cr_assert_eq(sig, SIGUSR2);
+	cr_assert_eq(cli_parse_signal("SIGHUP", &sig, &err), 0);
+	cr_assert_eq(sig, SIGHUP);
+	cr_assert_lt(cli_parse_signal("-1", &sig, &err), 0);
 	cr_assert_lt(cli_parse_signal("99", &sig, &err), 0);
 	cr_assert_lt(cli_parse_signal("SIGBOGUS", &sig, &err), 0);
 	cr_assert_str_eq(err.msg, "invalid signal: SIGBOGUS");
@@ -142,4 +151,124 @@ Test(cli, container_id_with_controls_is_quoted_escaped)
 	cr_assert_lt(container_validate_id("a\x1b[31mb\n", &err), 0);
 	cr_assert_str_eq(err.msg, "invalid container id \"a\\x1b[31mb\\x0a\": only letters, "
 				  "digits and _ - . + are allowed");
+}
+
+/* runc's urfave/cli moves flags in front of the arguments: `update ID --memory 1M`. */
+Test(cli, any_order_takes_flags_after_the_arguments)
+{
+	struct flags f = {0};
+	int consumed;
+	char *argv[] = {"id", "--bundle", "/b", "-d", "--env=A=1"};
+	struct cli_opt opts[] = {
+	    {"bundle", 'b', CLI_STRING, &f.bundle, "DIR", ""},
+	    {"detach", 'd', CLI_BOOL, &f.detach, NULL, ""},
+	    {"env", 'e', CLI_STRV, &f.env, "K=V", ""},
+	};
+	cr_assert_eq(cli_parse_any_order(5, argv, opts, ARRAY_SIZE(opts), &consumed, &err), 0);
+	cr_assert_str_eq(f.bundle, "/b");
+	cr_assert(f.detach);
+	cr_assert_str_eq(f.env[0], "A=1");
+	cr_assert_eq(consumed, 4);
+	cr_assert_str_eq(argv[consumed], "id");
+	free(f.bundle);
+	strv_free(f.env);
+}
+
+Test(cli, any_order_keeps_argument_order_and_negative_values)
+{
+	char *mem = NULL;
+	bool all = false;
+	int consumed;
+	struct cli_opt opts[] = {
+	    {"memory", 0, CLI_STRING, &mem, "BYTES", ""},
+	    {"all", 'a', CLI_BOOL, &all, NULL, ""},
+	};
+	char *argv[] = {"-a", "ct", "--memory", "-1", "0"};
+	cr_assert_eq(cli_parse_any_order(5, argv, opts, ARRAY_SIZE(opts), &consumed, &err), 0);
+	cr_assert(all);
+	cr_assert_str_eq(mem, "-1", "a value that looks like a flag still belongs to --memory");
+	cr_assert_eq(consumed, 3);
+	cr_assert_str_eq(argv[3], "ct");
+	cr_assert_str_eq(argv[4], "0");
+	free(mem);
+}
+
+Test(cli, any_order_double_dash_ends_the_flags)
+{
+	struct flags f = {0};
+	int consumed;
+	char *argv[] = {"id", "--", "-d", "x"};
+	struct cli_opt opts[] = {{"detach", 'd', CLI_BOOL, &f.detach, NULL, ""}};
+	cr_assert_eq(cli_parse_any_order(4, argv, opts, 1, &consumed, &err), 0);
+	cr_assert_not(f.detach);
+	cr_assert_eq(consumed, 1);
+	cr_assert_str_eq(argv[1], "id");
+	cr_assert_str_eq(argv[2], "-d");
+	cr_assert_str_eq(argv[3], "x");
+}
+
+Test(cli, any_order_unknown_flag_after_the_id_is_an_error)
+{
+	struct flags f = {0};
+	int consumed;
+	char *argv[] = {"id", "--bogus"};
+	struct cli_opt opts[] = {{"detach", 'd', CLI_BOOL, &f.detach, NULL, ""}};
+	cr_assert_lt(cli_parse_any_order(2, argv, opts, 1, &consumed, &err), 0);
+	cr_assert_str_eq(err.msg, "unknown flag: --bogus");
+}
+
+Test(cli, go_durations)
+{
+	int64_t ns;
+	cr_assert_eq(cli_parse_go_duration("100ms", &ns), 0);
+	cr_assert_eq(ns, 100000000);
+	cr_assert_eq(cli_parse_go_duration("1s", &ns), 0);
+	cr_assert_eq(ns, 1000000000);
+	cr_assert_eq(cli_parse_go_duration("1.5s", &ns), 0);
+	cr_assert_eq(ns, 1500000000);
+	cr_assert_eq(cli_parse_go_duration("1m30s", &ns), 0);
+	cr_assert_eq(ns, 90000000000LL);
+	cr_assert_eq(cli_parse_go_duration("2h45m", &ns), 0);
+	cr_assert_eq(ns, (2 * 3600 + 45 * 60) * 1000000000LL);
+	cr_assert_eq(cli_parse_go_duration("250us", &ns), 0);
+	cr_assert_eq(ns, 250000);
+	cr_assert_eq(cli_parse_go_duration("3\xc2\xb5s", &ns), 0);
+	cr_assert_eq(ns, 3000);
+	cr_assert_eq(cli_parse_go_duration(".5s", &ns), 0);
+	cr_assert_eq(ns, 500000000);
+	cr_assert_eq(cli_parse_go_duration("0", &ns), 0);
+	cr_assert_eq(ns, 0);
+	cr_assert_eq(cli_parse_go_duration("-1s", &ns), 0);
+	cr_assert_eq(ns, -1000000000);
+	cr_assert_lt(cli_parse_go_duration("5", &ns), 0, "a unit is required");
+	cr_assert_lt(cli_parse_go_duration("", &ns), 0);
+	cr_assert_lt(cli_parse_go_duration("s", &ns), 0);
+	cr_assert_lt(cli_parse_go_duration("1x", &ns), 0);
+	cr_assert_lt(cli_parse_go_duration("1s ", &ns), 0);
+	cr_assert_lt(cli_parse_go_duration("9999999999h", &ns), 0, "overflow");
+}
+
+Test(cli, help_uses_runc_layout)
+{
+	cli_set_prog("/usr/local/bin/runc");
+	cr_assert_str_eq(cli_prog(), "runc");
+	cli_set_prog("/x/evil\x1b[2J");
+	cr_assert_str_eq(cli_prog(), "bulwark", "an odd argv[0] is not echoed");
+	cli_set_prog("bulwark");
+}
+
+/* exec --cgroup PATH stays below the container's cgroup: no "." or ".." step, no controls. */
+Test(cli, exec_sub_cgroup_path_check)
+{
+	cr_assert_eq(cg_sub_path_check("sub", &err), 0);
+	cr_assert_eq(cg_sub_path_check("/", &err), 0);
+	cr_assert_eq(cg_sub_path_check("/a/b/", &err), 0);
+	cr_assert_eq(cg_sub_path_check("a..b/.c", &err), 0);
+	cr_assert_lt(cg_sub_path_check("..", &err), 0);
+	cr_assert_str_eq(err.msg, "--cgroup: .. is not a sub cgroup path");
+	cr_assert_lt(cg_sub_path_check("a/../..", &err), 0);
+	cr_assert_lt(cg_sub_path_check("/../x", &err), 0);
+	cr_assert_lt(cg_sub_path_check("a/./b", &err), 0);
+	cr_assert_lt(cg_sub_path_check("a/..", &err), 0);
+	cr_assert_lt(cg_sub_path_check("a\nb", &err), 0);
 }
