@@ -28,6 +28,7 @@ struct global_opts {
 	char *log_format;
 	bool debug;
 	bool systemd_cgroup;
+	char *cgroup_manager; /* crun's --cgroup-manager: cgroupfs (or systemd) */
 	char *policy;
 	char *audit;
 };

@@ -11,16 +11,18 @@
 void create_flag_table(struct create_flags *f, struct cli_opt opts[CREATE_FLAG_COUNT])
 {
 	const struct cli_opt t[CREATE_FLAG_COUNT] = {
-		{"bundle", 'b', CLI_STRING, &f->bundle, "DIR", "bundle directory (default: cwd)"},
-		{"pid-file", 0, CLI_STRING, &f->pid_file, "FILE", "write the init's pid to FILE"},
-		{"console-socket", 0, CLI_STRING, &f->console, "PATH",
-		 "unix socket that receives the pty master"},
-		{"no-pivot", 0, CLI_BOOL, &f->no_pivot, NULL,
-		 "use MS_MOVE + chroot instead of pivot_root"},
-		{"no-new-keyring", 0, CLI_BOOL, &f->no_new_keyring, NULL,
-		 "keep the caller's session keyring"},
-		{"preserve-fds", 0, CLI_INT, &f->preserve, "N",
-		 "pass N fds after stdio to the container"},
+	    {"bundle", 'b', CLI_STRING, &f->bundle, "DIR", "bundle directory (default: cwd)"},
+	    {"pid-file", 0, CLI_STRING, &f->pid_file, "FILE", "write the init's pid to FILE"},
+	    {"console-socket", 0, CLI_STRING, &f->console, "PATH",
+	     "unix socket that receives the pty master"},
+	    {"no-pivot", 0, CLI_BOOL, &f->no_pivot, NULL,
+	     "use MS_MOVE + chroot instead of pivot_root"},
+	    {"no-new-keyring", 0, CLI_BOOL, &f->no_new_keyring, NULL,
+	     "keep the caller's session keyring"},
+	    {"preserve-fds", 0, CLI_INT, &f->preserve, "N",
+	     "pass N fds after stdio to the container"},
+	    {"config", 'f', CLI_STRING, &f->config, "FILE",
+	     "read the config from FILE (relative: to the bundle) instead of config.json"},
 	};
 	memcpy(opts, t, sizeof(t));
 }
@@ -30,6 +32,7 @@ struct create_opts create_opts_from_flags(const struct create_flags *f, const ch
 {
 	return (struct create_opts){.id = id,
 				    .bundle = f->bundle,
+				    .config = f->config,
 				    .pid_file = f->pid_file,
 				    .console_socket = f->console,
 				    .no_pivot = f->no_pivot,
@@ -43,6 +46,7 @@ void create_flags_free(struct create_flags *f)
 	free(f->bundle);
 	free(f->pid_file);
 	free(f->console);
+	free(f->config);
 }
 
 VERB(create)

@@ -608,9 +608,13 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
 	if (resolve_bundle(o->bundle, &bundle, err) < 0)
 		return -1;
 	if (spec == NULL) {
-		_cleanup_free_ char *path = fs_path_join(bundle, "config.json");
+		const char *name = o->config != NULL ? o->config : "config.json";
+		if (name[0] == '\0')
+			return bw_fail(err, EINVAL, "--config: empty path");
+		_cleanup_free_ char *path =
+		    name[0] == '/' ? xstrdup(name) : fs_path_join(bundle, name);
 		if (fs_read_file(path, 4 << 20, &raw, &len, err) < 0)
-			return bw_wrap(err, "config.json");
+			return bw_wrap(err, o->config != NULL ? "--config" : "config.json");
 		if (oci_spec_parse(raw, len, "config.json", &spec, err) < 0)
 			return -1;
 	} else {

@@ -17,6 +17,7 @@ struct hostpath_list;
 struct create_opts {
 	const char *id;
 	const char *bundle; /* NULL: cwd */
+	const char *config; /* NULL: config.json; relative: to the bundle (crun's --config) */
 	const char *pid_file;
 	const char *console_socket;
 	bool no_pivot;
@@ -39,11 +40,11 @@ struct create_opts {
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */
 struct create_flags {
-	char *bundle, *pid_file, *console;
+	char *bundle, *pid_file, *console, *config;
 	bool no_pivot, no_new_keyring;
 	int preserve;
 };
-#define CREATE_FLAG_COUNT 6
+#define CREATE_FLAG_COUNT 7
 void create_flag_table(struct create_flags *f, struct cli_opt opts[CREATE_FLAG_COUNT]);
 void create_flags_free(struct create_flags *f);
 /* The create_opts that create and run fill from their shared flags, with the stdio guard

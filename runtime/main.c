@@ -180,6 +180,8 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 	    {"root", 0, CLI_STRING, &g->root, "DIR", "state directory (default: /run/bulwark)"},
 	    {"criu", 0, CLI_STRING, &(char *){NULL}, "PATH", "accepted for runc compatibility"},
 	    {"systemd-cgroup", 0, CLI_BOOL, &g->systemd_cgroup, NULL, "unsupported"},
+	    {"cgroup-manager", 0, CLI_STRING, &g->cgroup_manager, "MGR",
+	     "cgroupfs (the default), as crun's flag; systemd is not supported"},
 	    {"rootless", 0, CLI_STRING, &(char *){NULL}, "BOOL", "accepted for runc compatibility"},
 	    {"policy", 0, CLI_STRING, &g->policy, "FILE", "host sandbox policy"},
 	    {"audit", 0, CLI_STRING, &g->audit, "FILE", "append a JSON line per lifecycle event"},
@@ -228,6 +230,15 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 	const struct verb *v = find_verb(name);
 	if (v == NULL)
 		return no_topic(name, err);
+	if (g->cgroup_manager != NULL) {
+		if (strcmp(g->cgroup_manager, "systemd") == 0)
+			g->systemd_cgroup = true;
+		else if (strcmp(g->cgroup_manager, "cgroupfs") != 0)
+			return bw_fail(err, 0,
+				       "--cgroup-manager: `%s` is not supported (cgroupfs is; "
+				       "bulwark never runs a container without its cgroup)",
+				       g->cgroup_manager);
+	}
 	if (g->systemd_cgroup)
 		return bw_fail(err, 0,
 			       "--systemd-cgroup: the systemd cgroup driver is not supported (no "

@@ -212,3 +212,28 @@ test_conf_userns_default_devices_leave_host_nodes_alone() {
 	after=$(stat -c '%n %u:%g %a' $devs)
 	expect_eq "host device nodes after the run" "$before" "$after"
 }
+
+# crun's command line, which its own test suite and some tools use: the global
+# `--cgroup-manager cgroupfs|systemd` and `create`/`run` `--config FILE` (relative: to the
+# bundle). Anything but cgroupfs is refused by name (no systemd here; never "disabled").
+test_conf_crun_cgroup_manager_and_config_flags() {
+	b=$(new_bundle conf-crunflags)
+	cfg "$b" '.process.args=["echo","from-default"]'
+	jq '.process.args=["echo","from-alt"]' "$b/config.json" >"$b/alt.json"
+	out=$(bw --cgroup-manager cgroupfs run -b "$b" --config alt.json conf-crunflags </dev/null 2>&1) ||
+		fail "crun flags refused: $out"
+	expect_eq "relative --config" from-alt "$out"
+	out=$(bw run -b "$b" -f "$b/alt.json" conf-crunflags </dev/null 2>&1) || fail "-f: $out"
+	expect_eq "absolute -f" from-alt "$out"
+	out=$(bw run -b "$b" conf-crunflags </dev/null 2>&1) || fail "default config: $out"
+	expect_eq "default" from-default "$out"
+	out=$(bw run -b "$b" --config missing.json conf-crunflags </dev/null 2>&1) &&
+		fail "a missing --config ran"
+	expect_contains "missing" "--config" "$out"
+	for m in disabled systemd bogus; do
+		out=$(bw --cgroup-manager $m run -b "$b" conf-crunflags </dev/null 2>&1) &&
+			fail "--cgroup-manager $m accepted"
+		expect_contains "$m refused" "cgroup" "$out"
+	done
+	[ ! -e "$BW_ROOT/conf-crunflags" ] || fail "state left behind"
+}
