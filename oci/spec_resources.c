@@ -26,9 +26,10 @@ static int parse_device_rule(struct jp *p, yajl_val v, void *elem)
 		return jp_fail_at(p, "type", "must be one of a, c, b");
 	if (type != NULL)
 		d->type = type[0];
-	if (d->access != NULL &&
-	    (d->access[0] == '\0' || d->access[strspn(d->access, "rwm")] != '\0'))
-		return jp_fail_at(p, "access", "must be a non-empty subset of \"rwm\"");
+	/* "" is accepted as runc does: a rule that grants or denies nothing, as the kernel's
+	 * devices.allow/deny read it (cg_dev_rules_build drops it). */
+	if (d->access != NULL && d->access[strspn(d->access, "rwm")] != '\0')
+		return jp_fail_at(p, "access", "must be a subset of \"rwm\"");
 	return 0;
 }
 

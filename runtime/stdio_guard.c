@@ -83,7 +83,7 @@ int stdio_guard_detached(struct stdio_guard *g, struct bw_error *err)
 		snprintf(which, sizeof(which), "%s and %s are", hit[0], hit[1]);
 	else
 		snprintf(which, sizeof(which), "%s, %s and %s are", hit[0], hit[1], hit[2]);
-	log_warn("%s a terminal and process.terminal is false: the container gets /dev/null "
+	log_info("%s a terminal and process.terminal is false: the container gets /dev/null "
 		 "there (use -t or --console-socket for a terminal, or redirect)",
 		 which);
 	return 0;

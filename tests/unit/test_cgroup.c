@@ -244,6 +244,22 @@ static struct oci_device_cgroup docker_rules[] = {
     {true, 'c', 5, 1, "rwm"},	 {false, 'c', 10, 229, "rwm"},
 };
 
+/* A rule with an empty access is dropped: it neither grants nor denies. */
+Test(cgroup_devices, empty_access_is_a_rule_that_does_nothing)
+{
+	struct oci_device_cgroup d[] = {{false, 'a', -1, -1, "rwm"}, {true, 'c', 10, 200, ""}};
+	struct oci_resources res = {.devices = d, .n_devices = 1};
+	struct cg_dev_rule *rules;
+	size_t n1, n2;
+	struct bw_error err = {0};
+	cr_assert_eq(cg_dev_rules_build(&res, &rules, &n1, &err), 0, "%s", err.msg);
+	free(rules);
+	res.n_devices = 2;
+	cr_assert_eq(cg_dev_rules_build(&res, &rules, &n2, &err), 0, "%s", err.msg);
+	free(rules);
+	cr_assert_eq(n1, n2);
+}
+
 Test(cgroup_devices, bpf_default_list_only_allows_the_basic_devices)
 {
 	struct oci_device_cgroup deny_all = {false, 'a', -1, -1, "rwm"}; /* Podman's only rule */

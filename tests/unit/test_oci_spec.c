@@ -852,13 +852,17 @@ Test(resources, device_rules)
 	resources_fails("'devices':[{'allow':true,'type':'x'}]",
 			"config.json: linux.resources.devices[0].type: must be one of a, c, b");
 	resources_fails("'devices':[{'allow':true,'access':'rwx'}]",
-			"config.json: linux.resources.devices[0].access: must be a non-empty "
-			"subset of \"rwm\"");
-	resources_fails("'devices':[{'allow':true,'access':''}]",
-			"config.json: linux.resources.devices[0].access: must be a non-empty "
-			"subset of \"rwm\"");
+			"config.json: linux.resources.devices[0].access: must be a subset of "
+			"\"rwm\"");
 	resources_fails("'devices':[{'access':'r'}]",
 			"config.json: linux.resources.devices[0].allow: required");
+	/* An empty access grants and denies nothing (the kernel reads it so); runc accepts it. */
+	char *doc = json("{" BASE ",'linux':{'resources':{'devices':[{'allow':false,'type':'c',"
+			 "'major':10,'minor':200,'access':''}]}}}");
+	struct oci_spec *s = parse_ok(doc);
+	cr_assert_str_eq(s->linux.resources.devices[0].access, "");
+	oci_spec_free(s);
+	free(doc);
 	resources_fails("'devices':[{'allow':true,'major':-2}]",
 			"config.json: linux.resources.devices[0].major: must be >= -1");
 }
