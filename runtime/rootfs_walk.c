@@ -133,8 +133,11 @@ static int walk_step(struct walk *w, const char *name, bool last, bool create, b
 			return -1;
 	} else if (S_ISLNK(st.st_mode)) {
 		if (no_symlinks)
-			return bw_fail(err, ELOOP, "`%s%s%s` is a symlink in the rootfs", w->done,
-				       w->done[1] ? "/" : "", name);
+			/* runc's words after ours: its test suite and tools match them. */
+			return bw_fail(err, ELOOP,
+				       "`%s%s%s` is a symlink in the rootfs (must be mounted on "
+				       "ordinary directory)",
+				       w->done, w->done[1] ? "/" : "", name);
 		return walk_symlink(w, name, err);
 	}
 	int fd = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);

@@ -220,6 +220,7 @@ test_cve_2019_19921_symlinked_proc_is_refused() {
 	ln -s etc "$r/proc"
 	out=$(sec_refused sec-proc "$b")
 	expect_contains error "mounts[0].destination: \`/proc\` is a symlink in the rootfs" "$out"
+	expect_contains "runc's words" "must be mounted on ordinary directory" "$out"
 	[ -f "$r/etc/passwd" ] || fail "image /etc damaged"
 	grep -q " $r/etc " /proc/self/mountinfo && fail "something mounted on the image's /etc"
 	[ ! -e "$BW_ROOT/sec-proc" ] || fail "state left"
