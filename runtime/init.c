@@ -353,7 +353,7 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	if (!cwd_done && err->code != EACCES && err->code != EPERM)
 		return -1;
 	bw_error_clear(err);
-	process_give_stdio_pipes(p->user.uid);
+	process_give_stdio_pipes(p->user.uid, cfg->stdio);
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

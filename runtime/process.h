@@ -16,7 +16,7 @@ int process_set_memory_policy(const struct oci_memory_policy *mp, struct bw_erro
 /* fds 0-2 that are anonymous pipes are given to uid (the group stays), so that the user can
  * reopen them (/dev/stdout, /proc/self/fd/1) as under runc and crun. Files, FIFOs on a
  * filesystem, terminals and sockets of the caller are never touched. Best effort. */
-void process_give_stdio_pipes(uid_t uid);
+void process_give_stdio_pipes(uid_t uid, const int ours[3]);
 /* The environment the process gets (malloc'd vector): process.env with one entry per name,
  * the last value given winning in the place of the first (runc's Setenv order: `exec --env`
  * overrides the config), plus HOME when it has none or an empty one: the home of

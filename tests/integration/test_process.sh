@@ -141,12 +141,16 @@ test_process_terminal_is_owned_by_the_process_user() {
 	expect_eq "exec -t: owner" "1000:5" "$out"
 }
 
-# A non-root user can reopen its own stdio pipes (/dev/stdout), as under runc and crun.
+# A non-root user can reopen the stdio pipes bulwark made for it (/dev/stdout): the relay of the
+# caller's terminal. The caller's own pipe stays the caller's (runc would chown it): given away,
+# a container process could reopen it for reading and take what the host writes into it.
 test_process_stdio_pipes_are_reopenable_by_the_process_user() {
 	b=$(new_bundle pr-pipeown)
-	cfg "$b" '.process.user={"uid":1000,"gid":1000} | .process.args=["sh","-c","echo out >/dev/stdout && echo err >/dev/stderr"]'
-	out=$(bw run -b "$b" pr-pipeown </dev/null 2>&1 | cat)
-	expect_eq "reopened" "out err" "$(echo $out)"
+	cfg "$b" '.process.user={"uid":1000,"gid":1000} | .process.args=["sh","-c","echo out >/dev/stdout && echo err >/dev/stderr; stat -L -c %u /proc/self/fd/1"]'
+	out=$(script -qec "$BULWARK --root $BW_ROOT run -b $b pr-pipeown" /dev/null </dev/null | tr -d '\r')
+	expect_eq "relay pipes reopened" "out err 1000" "$(echo $out)"
+	out=$(bw run -b "$b" pr-pipeown </dev/null 2>/dev/null | cat)
+	expect_eq "the caller's pipe kept its owner" "0" "$(echo $out)"
 	# A file given as stdout is the caller's: its owner stays.
 	bw run -b "$b" pr-pipeown </dev/null >"$WORK/pr-pipeown.out" 2>/dev/null || true
 	expect_eq "file owner" "0" "$(stat -c %u "$WORK/pr-pipeown.out")"
