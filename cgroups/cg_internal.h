@@ -209,3 +209,7 @@ int cg_v2_freeze(const char *dir, bool freeze, struct bw_error *err);
 
 /* Stats helpers (cg_stats.c). */
 int cg_stats_write(struct cg_manager *cg, FILE *f, struct bw_error *err);
+
+/* Refuse when any of cg's directories is frozen or freezing (freezer v1, cgroup2): a process
+ * moved there would stop before reporting back (cg_lifecycle.c). */
+int cg_refuse_frozen(struct cg_manager *cg, struct bw_error *err);

@@ -136,7 +136,7 @@ static uint32_t v2_mask(struct cg_manager *cg)
 /* A process moved into a frozen cgroup (a pre-existing one, or below a frozen parent) stops
  * before it can report back, and create would wait for it forever: refused, as runc does. Both
  * the freezer hierarchy and, on hybrid hosts, the cgroup2 one can freeze. */
-static int refuse_frozen(struct cg_manager *cg, struct bw_error *err)
+int cg_refuse_frozen(struct cg_manager *cg, struct bw_error *err)
 {
 	for (size_t i = 0; i < cg->nh; i++) {
 		struct cg_hier *h = &cg->h[i];
@@ -163,7 +163,7 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 	for (size_t i = 0; i < cg->nh; i++)
 		if (make_dirs(&cg->h[i], err) < 0)
 			return -1;
-	if (refuse_frozen(cg, err) < 0)
+	if (cg_refuse_frozen(cg, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cg->nh; i++) {
 		if (cg->h[i].existed && has_procs(cg->h[i].dir))
@@ -289,6 +289,36 @@ static int rmdir_tree(int parent, const char *name, int depth)
 	return r;
 }
 
+/* Thaw a cgroup and its sub-cgroups: a container that can write its cgroup may have frozen a
+ * sub-cgroup of its own, and a v1-frozen task does not die of SIGKILL until thawed. */
+static void thaw_tree(int parent, const char *name, int depth)
+{
+	if (depth > 32)
+		return;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	static const char *const files[][2] = {{"freezer.state", "THAWED"},
+					       {"cgroup.freeze", "0"}};
+	for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
+		int f = openat(fd, files[k][0], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (f >= 0) {
+			(void)!write(f, files[k][1], strlen(files[k][1]));
+			close(f);
+		}
+	}
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			thaw_tree(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+}
+
 /* One pass over every hierarchy: 1 when all are gone, 0 when some are busy. */
 static int remove_pass(struct cg_manager *cg, struct bw_error *err)
 {
@@ -318,6 +348,8 @@ int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 				       cg->path);
 		if (round % 4 == 0) {
 			struct bw_error e = {0};
+			for (size_t i = 0; i < cg->nh; i++)
+				thaw_tree(AT_FDCWD, cg->h[i].dir, 0);
 			if (cg_kill_all(cg, SIGKILL, &e) < 0)
 				log_debug("cgroup destroy: %s", e.msg);
 		}

@@ -102,6 +102,10 @@ int cg_select_sub(struct cg_manager *cg, const char *ctrls, const char *sub, str
 	for (size_t i = 0; i < cg->nh; i++)
 		if (pick[i] && descend(&cg->h[i], sub, err) < 0)
 			return -1;
+	/* The container may freeze a sub-cgroup it can write: the exec'd process would stop
+	 * there before reporting back, and exec would wait for it with the lock held. */
+	if (cg_refuse_frozen(cg, err) < 0)
+		return bw_wrap(err, "--cgroup");
 	if (cg->clone_fd >= 0) {
 		close(cg->clone_fd);
 		cg->clone_fd = -1;

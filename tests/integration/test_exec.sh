@@ -184,7 +184,23 @@ test_exec_cgroup_joins_a_sub_cgroup_only() {
 		grep -q ":memory:/$CG_PREFIX/ex-subcg/sub$" /proc/$epid/cgroup || fail "memory: $(cat /proc/$epid/cgroup)"
 		grep -q ":pids:/$CG_PREFIX/ex-subcg$" /proc/$epid/cgroup || fail "pids moved too: $(cat /proc/$epid/cgroup)"
 	fi
-	bw delete --force ex-subcg
+	# A sub-cgroup the container froze is refused at once (the process would stop there
+	# before reporting back, with exec waiting and holding the container's lock).
+	local froze= f
+	bw exec --detach --cgroup sub ex-subcg sleep 60 || fail "--cgroup sub (sleep 60)"
+	for d in $dirs; do
+		if [ -f "$d/sub/freezer.state" ]; then echo FROZEN >"$d/sub/freezer.state" && froze="$froze $d/sub/freezer.state"
+		elif [ -f "$d/sub/cgroup.freeze" ]; then echo 1 >"$d/sub/cgroup.freeze" && froze="$froze $d/sub/cgroup.freeze"
+		fi
+	done
+	if [ -n "$froze" ]; then
+		out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" exec --cgroup sub ex-subcg true 2>&1) &&
+			fail "exec into a frozen sub-cgroup ran"
+		expect_contains "frozen sub-cgroup" "--cgroup: container's cgroup unexpectedly frozen" "$out"
+	fi
+	# ... and delete --force thaws what the container froze below its cgroup: a v1-frozen task
+	# does not die of SIGKILL, and its cgroup would stay behind.
+	bw delete --force ex-subcg || fail "delete --force with a frozen sub-cgroup"
 }
 
 # The config's warnings were create's to give: exec of the same process prints only what the
