@@ -76,6 +76,14 @@ static int container_lock_how(struct container *c, int how, bool create, struct 
 	return 0;
 }
 
+void container_unlock(struct container *c)
+{
+	if (c->lockfd >= 0) {
+		close(c->lockfd);
+		c->lockfd = -1;
+	}
+}
+
 static int container_lock(struct container *c, struct bw_error *err)
 {
 	return container_lock_how(c, LOCK_EX, true, err);

@@ -38,6 +38,9 @@ int container_remove(struct container *c, struct bw_error *err);
 /* delete --force of an id whose directory has no lock file (a teardown that failed halfway,
  * or one in progress): whatever is left of the directory is removed. 0 when nothing is left. */
 int container_remove_leftover(const char *root, const char *id, struct bw_error *err);
+/* Let other verbs in (kill, delete) while this one waits on something the container controls;
+ * its in-memory state must not be saved after this. */
+void container_unlock(struct container *c);
 void container_free(struct container *c);
 
 /* Helper processes that must not outlive the container (network agent, watchdog) are recorded

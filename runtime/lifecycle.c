@@ -700,6 +700,10 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	if (n != 1)
 		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
 	unlinkat(c->dirfd, "exec.fifo", 0);
+	/* The state is final ("running": a live init, no fifo). The wait below lasts as long as
+	 * the container's startContainer hooks, its own programs: kill and delete may come in
+	 * meanwhile (the init's death ends the wait). */
+	container_unlock(c);
 	if (wait_exec(fifo, err) < 0)
 		return -1;
 	/* "running" is derived from the live init and the missing fifo: nothing to save. */

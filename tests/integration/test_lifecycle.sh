@@ -364,3 +364,18 @@ test_debug_logs_to_stderr_or_the_log_file() {
 	expect_eq "no debug lines without --debug" "" "$out"
 	bw delete --force lc-debug
 }
+
+# `start` waits for the program's execve, which comes after the container's own startContainer
+# hooks: a hook that never ends (no timeout) must not lock kill and delete out meanwhile.
+test_start_waiting_on_a_hook_lets_kill_and_delete_in() {
+	b=$(new_bundle lc-hookhang)
+	cfg "$b" '.process.args=["sleep","30"] | .hooks.startContainer=[{"path":"/bin/sleep","args":["sleep","1000"]}]'
+	bw create -b "$b" lc-hookhang </dev/null >/dev/null 2>&1 || fail create
+	bw start lc-hookhang & local spid=$!
+	sleep 1
+	timeout 10 "$BULWARK" --root "$BW_ROOT" kill lc-hookhang KILL || fail "kill locked out by start"
+	timeout 10 "$BULWARK" --root "$BW_ROOT" delete --force lc-hookhang || fail "delete locked out by start"
+	for _ in $(seq 50); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $spid 2>/dev/null && { kill -9 $spid; fail "start still waits after the container died"; }
+	wait $spid || true
+}
