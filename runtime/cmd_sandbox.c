@@ -381,12 +381,13 @@ static void free_spec(struct specgen *sg)
 	free(sg->binds);
 }
 
-/* Docker's convention: 125 the runtime failed, 126 cannot execute, 127 not found. */
+/* Docker's convention: 125 the runtime failed, 126 cannot execute (EACCES, ENOEXEC), 127 not
+ * found. */
 static int exit_status_for(const struct bw_error *err)
 {
 	if (strstr(err->msg, "executable file not found") || strstr(err->msg, "no such file"))
 		return 127;
-	if (strstr(err->msg, "permission denied"))
+	if (strstr(err->msg, "permission denied") || strcasestr(err->msg, "exec format error"))
 		return 126;
 	return 125;
 }

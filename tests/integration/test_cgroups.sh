@@ -10,7 +10,7 @@ cgt_v2() { [ -f $CGT_ROOT/cgroup.controllers ]; }
 cgt_dir() {
 	if cgt_v2; then
 		echo "$CGT_ROOT/$CG_PREFIX/$2"
-	elif [ "$1" = hugetlb ] && [ ! -d $CGT_ROOT/hugetlb ]; then
+	elif [ "$1" = hugetlb ] && ! mountpoint -q $CGT_ROOT/hugetlb; then
 		echo "$CGT_ROOT/unified/$CG_PREFIX/$2" # hybrid host: hugetlb lives on the cgroup2 mount
 	else
 		echo "$CGT_ROOT/$1/$CG_PREFIX/$2"

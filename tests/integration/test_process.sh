@@ -343,8 +343,14 @@ test_sandbox_exit_codes_follow_docker_convention() {
 	expect_eq "command status" 9 "$rc"
 	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- /no/such/thing 2>/dev/null || rc=$?
 	expect_eq "not found" 127 "$rc"
-	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- /etc/hostname 2>/dev/null || rc=$?
+	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox -- /etc/passwd 2>/dev/null || rc=$?
 	expect_eq "not executable" 126 "$rc"
+	# Executable, but no format the kernel knows (ENOEXEC): 126 too, as Docker.
+	local x=$WORK/noformat
+	mkdir -p "$x" && printf 'no shebang
+' >"$x/prog" && chmod 755 "$WORK" "$x" "$x/prog"
+	rc=0; "$BULWARK" --root "$BW_ROOT" sandbox --workspace "$x" -- "$x/prog" 2>/dev/null || rc=$?
+	expect_eq "exec format error" 126 "$rc"
 	rc=0; out=$("$BULWARK" --root "$BW_ROOT" sandbox --user nobody -- true 2>&1) || rc=$?
 	expect_eq "bad flag" 125 "$rc"
 	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
