@@ -379,3 +379,19 @@ test_start_waiting_on_a_hook_lets_kill_and_delete_in() {
 	kill -0 $spid 2>/dev/null && { kill -9 $spid; fail "start still waits after the container died"; }
 	wait $spid || true
 }
+
+# crun's `delete --regex RE` (its test suite cleans up with it): every matching id, nothing else.
+test_delete_regex_deletes_the_matching_containers_only() {
+	for id in lc-rx-a1 lc-rx-a2 lc-rx-keep; do
+		b=$(new_bundle $id)
+		cfg "$b" '.process.args=["sleep","30"]'
+		bw run -d -b "$b" $id </dev/null || fail "run $id"
+	done
+	out=$(bw delete --regex 'lc-rx-a' 2>&1) && fail "running containers deleted without --force"
+	expect_contains "not stopped" "not stopped" "$out"
+	bw delete -f --regex '^lc-rx-a[0-9]$' || fail "delete -f --regex"
+	expect_eq "left" "lc-rx-keep" "$(bw list -q | grep lc-rx | tr '\n' ' ' | sed 's/ $//')"
+	out=$(bw delete -f --regex '(' 2>&1) && fail "a bad regex accepted"
+	expect_contains "bad regex" "--regex: invalid regular expression" "$out"
+	bw delete -f lc-rx-keep
+}
