@@ -74,11 +74,13 @@ static void feed(struct hook_io *io)
 	close_fd(&io->in);
 }
 
-/* Reads what is there; EOF (every writer gone) closes our end. */
+/* Reads what is there, at most 64 reads a call so that a hook (or what it left running)
+ * writing without pause cannot keep us here past its deadline; EOF (every writer gone)
+ * closes our end. */
 static void drain(struct hook_io *io)
 {
 	char buf[4096];
-	for (;;) {
+	for (int reads = 0; reads < 64; reads++) {
 		ssize_t n = read(io->out, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -91,6 +93,8 @@ static void drain(struct hook_io *io)
 				  : HOOK_OUTPUT_KEPT - io->n_kept;
 		memcpy(io->kept + io->n_kept, buf, take);
 		io->n_kept += take;
+		if (reads == 63)
+			return; /* more to come: the caller polls again (and checks its deadline) */
 	}
 	close_fd(&io->out);
 }
