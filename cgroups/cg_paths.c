@@ -69,23 +69,6 @@ int cg_ctrl_from_v2_name(const char *name)
 	return ctrl_lookup(v2_names, name);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *unescape(const char *s)
-{
-	char *out = xmalloc(strlen(s) + 1), *o = out;
-	while (*s != '\0') {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 void cg_mounts_free(struct cg_mount *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -148,8 +131,8 @@ static bool parse_line(char *line, struct cg_mount *m)
 		free(m->label);
 		return false;
 	}
-	m->root = unescape(f[3]);
-	m->mountpoint = unescape(f[4]);
+	m->root = mountinfo_unescape(f[3]);
+	m->mountpoint = mountinfo_unescape(f[4]);
 	return true;
 }
 

@@ -44,3 +44,7 @@ bool str_has_suffix(const char *s, const char *suffix);
  * defaults (main ignores them) and no signal blocked (run and sandbox block all for their
  * signalfd), so a hook or helper starts as any program expects. */
 void sig_reset_for_exec(void);
+
+/* A field of /proc/PID/mountinfo with its \ooo escapes (space, tab, newline, backslash)
+ * undone; malloc'd. */
+char *mountinfo_unescape(const char *s);

@@ -9,23 +9,6 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *unescape(const char *s)
-{
-	char *out = xmalloc(strlen(s) + 1), *o = out;
-	while (*s != '\0') {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/root rw" */
 static bool parse_line(char *line, struct mountinfo *m)
 {
@@ -40,9 +23,9 @@ static bool parse_line(char *line, struct mountinfo *m)
 	char *fstype = tok != NULL ? strtok_r(NULL, " ", &save) : NULL;
 	if (fstype == NULL || parse_int(f[0], &m->id) < 0 || parse_int(f[1], &m->parent) < 0)
 		return false;
-	m->root = unescape(f[3]);
-	m->mountpoint = unescape(f[4]);
-	m->fstype = unescape(fstype);
+	m->root = mountinfo_unescape(f[3]);
+	m->mountpoint = mountinfo_unescape(f[4]);
+	m->fstype = mountinfo_unescape(fstype);
 	return true;
 }
 
