@@ -5,7 +5,7 @@
 #   tests/vm/run-vm-suite.sh [BULWARK]   (default: $BULWARK, else build/runtime/bulwark)
 # Environment: VM_SUITE_FILTER (grep pattern over test names, default the cgroup tests),
 # VM_SUITE_APPARMOR=0 (leave the AppArmor tests out),
-# CG_CYCLES (create/delete cycles in the VM, default 40), VM_SUITE_TIMEOUT (seconds, default 540).
+# CG_CYCLES (create/delete cycles in the VM, default 40), VM_SUITE_TIMEOUT (seconds, default 720; an unloaded run takes ~270).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -33,7 +33,7 @@ filter='^test_cg_\|^test_apparmor_'
 [ "${VM_SUITE_APPARMOR:-1}" = 0 ] && filter='^test_cg_'
 filter=${VM_SUITE_FILTER:-$filter}
 cycles=${CG_CYCLES:-40}
-timeout=${VM_SUITE_TIMEOUT:-540}
+timeout=${VM_SUITE_TIMEOUT:-720}
 
 start=$(date +%s)
 out=$(mktemp /tmp/vm-suite.XXXXXX)
