@@ -7,6 +7,8 @@ pkgs=(
 	libnftables-dev libnl-3-dev libnl-route-3-dev
 	# unit tests, sanitizers, fuzzing
 	libcriterion-dev clang libclang-rt-14-dev
+	# the generated completion scripts are syntax-checked by each shell
+	zsh fish
 	# integration tests and the bench
 	busybox-static jq python3 python3-jsonschema procps iproute2 util-linux runc crun bubblewrap hyperfine
 	nftables libcap2-bin apparmor
