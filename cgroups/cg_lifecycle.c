@@ -298,8 +298,7 @@ static void thaw_tree(int parent, const char *name, int depth)
 	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	static const char *const files[][2] = {{"freezer.state", "THAWED"},
-					       {"cgroup.freeze", "0"}};
+	static const char *const files[][2] = {{"freezer.state", "THAWED"}, {"cgroup.freeze", "0"}};
 	for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
 		int f = openat(fd, files[k][0], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (f >= 0) {

@@ -171,8 +171,8 @@ static void skip_unraisable_ambient(struct caps_plan *p, int last_cap)
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
 					      caps_to_name(c, name));
 	log_debug("process.capabilities.ambient: %s not raised (an ambient capability must also be "
-		 "permitted and inheritable)",
-		 list);
+		  "permitted and inheritable)",
+		  list);
 	p->sets[OCI_CAP_AMBIENT] &= ~skip;
 }
 

@@ -9,8 +9,7 @@
 
 #include "common/util.h"
 
-static int delete_one(const struct global_opts *g, const char *id, bool force,
-		      struct bw_error *err)
+static int delete_one(const struct global_opts *g, const char *id, bool force, struct bw_error *err)
 {
 	struct container *c;
 	int r = container_load(cli_state_root(g), id, &c, err);
@@ -62,9 +61,9 @@ VERB(delete)
 	bool force = false, regex = false;
 	int consumed = 0;
 	struct cli_opt opts[] = {
-		{"force", 'f', CLI_BOOL, &force, NULL, "kill a running container first"},
-		{"regex", 'r', CLI_BOOL, &regex, NULL,
-		 "the argument is a regular expression: delete every matching container (crun)"},
+	    {"force", 'f', CLI_BOOL, &force, NULL, "kill a running container first"},
+	    {"regex", 'r', CLI_BOOL, &regex, NULL,
+	     "the argument is a regular expression: delete every matching container (crun)"},
 	};
 	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {

@@ -218,20 +218,18 @@ static int request_host_device(void *arg, size_t i, struct bw_error *err)
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
-	struct rootfs_ctx rc = {.spec = spec,
-				/* a joined user namespace has no mappings in the spec */
-				.host_device = (cfg->new_ns_flags & CLONE_NEWUSER)
-						   ? request_host_device
-						   : NULL,
-				.host_device_arg = &sock,
-				.rootfs = cfg->rootfs,
-				.bundle = cfg->bundle,
-				.root_src = cfg->root_src,
-				.mount_srcs = cfg->mount_srcs,
-				.userns = (cfg->new_ns_flags & CLONE_NEWUSER) ||
-					  cfg->ns_fds[OCI_NS_USER] >= 0,
-				.no_pivot = cfg->no_pivot,
-				.terminal = cfg->process->terminal};
+	struct rootfs_ctx rc = {
+	    .spec = spec,
+	    /* a joined user namespace has no mappings in the spec */
+	    .host_device = (cfg->new_ns_flags & CLONE_NEWUSER) ? request_host_device : NULL,
+	    .host_device_arg = &sock,
+	    .rootfs = cfg->rootfs,
+	    .bundle = cfg->bundle,
+	    .root_src = cfg->root_src,
+	    .mount_srcs = cfg->mount_srcs,
+	    .userns = (cfg->new_ns_flags & CLONE_NEWUSER) || cfg->ns_fds[OCI_NS_USER] >= 0,
+	    .no_pivot = cfg->no_pivot,
+	    .terminal = cfg->process->terminal};
 	struct sync_msg m;
 
 	if (join_namespaces(cfg, err) < 0)

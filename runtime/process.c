@@ -225,11 +225,11 @@ void process_give_stdio_pipes(uid_t uid, const int ours[3])
 	for (int fd = 0; fd < 3; fd++) {
 		struct stat st;
 		struct statfs sfs;
-		/* Only the relay pipes bulwark made (stdio_guard.h). The caller's own pipe stays the
-		 * caller's: given to the user, a process of the container could reopen it for
+		/* Only the relay pipes bulwark made (stdio_guard.h). The caller's own pipe stays
+		 * the caller's: given to the user, a process of the container could reopen it for
 		 * reading (/proc/PID/fd/1) and take what other host processes write into it. */
-		if (ours[fd] < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid == uid ||
-		    fstatfs(fd, &sfs) < 0 || sfs.f_type != PIPEFS_MAGIC)
+		if (ours[fd] < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) ||
+		    st.st_uid == uid || fstatfs(fd, &sfs) < 0 || sfs.f_type != PIPEFS_MAGIC)
 			continue;
 		/* Best effort, as runc: an owner or uid the user namespace does not map stays. */
 		(void)!fchown(fd, uid, (gid_t)-1);

@@ -9,19 +9,19 @@
 #include "common/error.h"
 
 enum sync_type {
-	SYNC_GO = 1,        /* parent: maps written, cgroup joined; data = state JSON */
-	SYNC_TIMENS,        /* init: unshared time ns, write offsets please */
-	SYNC_TIMENS_DONE,   /* parent: offsets written */
-	SYNC_HOOKS,         /* init: namespaces and mounts ready; run prestart/createRuntime */
-	SYNC_HOOKS_DONE,    /* parent: hooks succeeded */
-	SYNC_CONSOLE,       /* init: fd = pty master */
-	SYNC_CONSOLE_DONE,  /* parent: master delivered */
-	SYNC_SECCOMP_FD,    /* init: fd = seccomp notify listener */
-	SYNC_SECCOMP_DONE,  /* parent: listener delivered */
-	SYNC_DEVICE,        /* init (user namespace): data = index of linux.devices to make */
-	SYNC_DEVICE_DONE,   /* parent: fd = the node as a detached mount, or code = errno */
-	SYNC_READY,         /* init: about to block on exec.fifo (create) / exec (exec) */
-	SYNC_ERROR,         /* init: code + message */
+	SYNC_GO = 1,	   /* parent: maps written, cgroup joined; data = state JSON */
+	SYNC_TIMENS,	   /* init: unshared time ns, write offsets please */
+	SYNC_TIMENS_DONE,  /* parent: offsets written */
+	SYNC_HOOKS,	   /* init: namespaces and mounts ready; run prestart/createRuntime */
+	SYNC_HOOKS_DONE,   /* parent: hooks succeeded */
+	SYNC_CONSOLE,	   /* init: fd = pty master */
+	SYNC_CONSOLE_DONE, /* parent: master delivered */
+	SYNC_SECCOMP_FD,   /* init: fd = seccomp notify listener */
+	SYNC_SECCOMP_DONE, /* parent: listener delivered */
+	SYNC_DEVICE,	   /* init (user namespace): data = index of linux.devices to make */
+	SYNC_DEVICE_DONE,  /* parent: fd = the node as a detached mount, or code = errno */
+	SYNC_READY,	   /* init: about to block on exec.fifo (create) / exec (exec) */
+	SYNC_ERROR,	   /* init: code + message */
 };
 
 #define SYNC_MAX_DATA 65536
