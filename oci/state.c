@@ -95,6 +95,17 @@ static void gen_private(yajl_gen g, const struct oci_state *st)
 	yajl_gen_map_close(g);
 }
 
+static void gen_annotations(yajl_gen g, const struct oci_state *st)
+{
+	if (st->n_annotations == 0)
+		return;
+	gen_str(g, "annotations");
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < st->n_annotations; i++)
+		gen_kv(g, st->annotations[i].key, st->annotations[i].value);
+	yajl_gen_map_close(g);
+}
+
 static void gen_state(yajl_gen g, const struct oci_state *st, bool public_only)
 {
 	yajl_gen_map_open(g);
@@ -107,13 +118,7 @@ static void gen_state(yajl_gen g, const struct oci_state *st, bool public_only)
 	gen_kv(g, "rootfs", st->rootfs);
 	gen_kv(g, "created", st->created);
 	gen_kv(g, "owner", st->owner);
-	if (st->n_annotations > 0) {
-		gen_str(g, "annotations");
-		yajl_gen_map_open(g);
-		for (size_t i = 0; i < st->n_annotations; i++)
-			gen_kv(g, st->annotations[i].key, st->annotations[i].value);
-		yajl_gen_map_close(g);
-	}
+	gen_annotations(g, st);
 	if (!public_only)
 		gen_private(g, st);
 	yajl_gen_map_close(g);
@@ -131,13 +136,7 @@ static void gen_spec_state(yajl_gen g, const struct oci_state *st)
 		yajl_gen_integer(g, st->pid);
 	}
 	gen_kv(g, "bundle", st->bundle);
-	if (st->n_annotations > 0) {
-		gen_str(g, "annotations");
-		yajl_gen_map_open(g);
-		for (size_t i = 0; i < st->n_annotations; i++)
-			gen_kv(g, st->annotations[i].key, st->annotations[i].value);
-		yajl_gen_map_close(g);
-	}
+	gen_annotations(g, st);
 	yajl_gen_map_close(g);
 }
 
