@@ -36,7 +36,8 @@ static int set_value(const struct cli_opt *o, const char *v, struct bw_error *er
 		else if (strcmp(v, "false") == 0)
 			*(bool *)o->dest = false;
 		else
-			return bw_fail(err, 0, "--%s: expected true or false, got \"%s\"", o->name, v);
+			return bw_fail(err, 0, "--%s: expected true or false, got \"%s\"", o->name,
+				       v);
 		return 0;
 	case CLI_STRING:
 		free(*(char **)o->dest);

@@ -17,7 +17,7 @@ struct cli_opt {
 	const char *name;
 	char short_name;
 	enum cli_kind kind;
-	void *dest; /* bool*, char**, char***, int* */
+	void *dest;	 /* bool*, char**, char***, int* */
 	const char *arg; /* argument name for help, NULL for bool */
 	const char *help;
 };

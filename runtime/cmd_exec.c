@@ -153,7 +153,9 @@ static int exec_apparmor(struct container *c, const struct oci_spec *spec,
 	const char *named = spec->process.apparmor_profile;
 	if (!apparmor_enabled()) {
 		if (named != NULL)
-			return bw_fail(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");
+			return bw_fail(
+			    err, 0,
+			    "process.apparmorProfile: AppArmor is not enabled on this host");
 		return 0;
 	}
 	if (named != NULL) {

@@ -40,7 +40,7 @@ VERB(kill)
 	bool all = false;
 	int consumed = 0, sig = SIGTERM;
 	struct cli_opt opts[] = {
-		{"all", 'a', CLI_BOOL, &all, NULL, "signal every process in the container"},
+	    {"all", 'a', CLI_BOOL, &all, NULL, "signal every process in the container"},
 	};
 	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {

@@ -79,7 +79,7 @@ VERB(ps)
 	char *format = NULL;
 	int consumed = 0;
 	struct cli_opt opts[] = {
-		{"format", 'f', CLI_STRING, &format, "FMT", "table or json"},
+	    {"format", 'f', CLI_STRING, &format, "FMT", "table or json"},
 	};
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
@@ -102,7 +102,8 @@ VERB(ps)
 	pid_t *pids = NULL;
 	size_t n = 0;
 	r = -1;
-	if (cg_open(c->state.cgroup_path, c->id, &cg, err) == 0 && cg_pids(cg, &pids, &n, err) == 0) {
+	if (cg_open(c->state.cgroup_path, c->id, &cg, err) == 0 &&
+	    cg_pids(cg, &pids, &n, err) == 0) {
 		if (fmt != NULL && strcmp(fmt, "json") == 0) {
 			printf("[");
 			for (size_t i = 0; i < n; i++)

@@ -16,8 +16,8 @@ VERB(run)
 	bool detach = false, keep = false;
 	int consumed = 0;
 	struct cli_opt opts[CREATE_FLAG_COUNT + 2] = {
-		{"detach", 'd', CLI_BOOL, &detach, NULL, "do not wait for the container"},
-		{"keep", 0, CLI_BOOL, &keep, NULL, "do not delete the container after it exits"},
+	    {"detach", 'd', CLI_BOOL, &detach, NULL, "do not wait for the container"},
+	    {"keep", 0, CLI_BOOL, &keep, NULL, "do not delete the container after it exits"},
 	};
 	create_flag_table(&f, opts + 2);
 	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);

@@ -28,8 +28,9 @@ VERB(spec)
 	bool rootless = false;
 	int consumed = 0;
 	struct cli_opt opts[] = {
-		{"bundle", 'b', CLI_STRING, &bundle, "DIR", "where to write config.json (default: cwd)"},
-		{"rootless", 0, CLI_BOOL, &rootless, NULL, "map only the caller's own uid and gid"},
+	    {"bundle", 'b', CLI_STRING, &bundle, "DIR",
+	     "where to write config.json (default: cwd)"},
+	    {"rootless", 0, CLI_BOOL, &rootless, NULL, "map only the caller's own uid and gid"},
 	};
 	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
@@ -101,17 +102,24 @@ static void print_seccomp(void)
 
 VERB(features)
 {
-	static const char *const hooks[] = {"prestart", "createRuntime", "createContainer",
-					    "startContainer", "poststart", "poststop", NULL};
+	static const char *const hooks[] = {"prestart",
+					    "createRuntime",
+					    "createContainer",
+					    "startContainer",
+					    "poststart",
+					    "poststop",
+					    NULL};
 	static const char *const mount_opts[] = {
-		"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap",
-		"lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime",
-		"nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "rbind",
-		"relatime", "remount", "ridmap", "ro", "rprivate", "rshared", "rslave", "runbindable",
-		"rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync",
-		"tmpcopyup", "unbindable", NULL};
-	static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user",
-					 "uts", NULL};
+	    "async",	   "atime",	    "bind",	  "defaults",	 "dev",	       "diratime",
+	    "dirsync",	   "exec",	    "idmap",	  "lazytime",	 "loud",       "mand",
+	    "noatime",	   "nodev",	    "nodiratime", "noexec",	 "nolazytime", "nomand",
+	    "norelatime",  "nostrictatime", "nosuid",	  "nosymfollow", "private",    "rbind",
+	    "relatime",	   "remount",	    "ridmap",	  "ro",		 "rprivate",   "rshared",
+	    "rslave",	   "runbindable",   "rw",	  "shared",	 "silent",     "slave",
+	    "strictatime", "suid",	    "symfollow",  "sync",	 "tmpcopyup",  "unbindable",
+	    NULL};
+	static const char *const ns[] = {"cgroup", "ipc",  "mount", "network", "pid",
+					 "time",   "user", "uts",   NULL};
 	static const char *const annotations[] = {NULL};
 	int consumed = 0;
 	int r = cli_parse_any_order(argc, argv, NULL, 0, &consumed, err);
@@ -148,15 +156,16 @@ VERB(features)
 	printf("\"apparmor\":{\"enabled\":%s},", apparmor_enabled() ? "true" : "false");
 	printf("\"selinux\":{\"enabled\":false},\"intelRdt\":{\"enabled\":false},");
 	printf("\"mountExtensions\":{\"idmap\":{\"enabled\":true}}},");
-	printf("\"annotations\":{\"run.bulwark.version\":\"%s\",\"run.bulwark.landlock.abi\":\"%d\","
-	       "\"run.bulwark.annotations\":\"run.bulwark.landlock run.bulwark.landlock.rules "
-	       "run.bulwark.landlock.net run.bulwark.landlock.scope run.bulwark.apparmor "
-	       "run.bulwark.seccomp run.bulwark.tty-guard run.bulwark.log-denials "
-	       "run.bulwark.net.egress "
-	       "run.bulwark.net.ingress "
-	       "run.bulwark.net.allow-domains run.bulwark.net.deny-domains "
-	       "run.bulwark.net.domain-default run.bulwark.lifetime\"},",
-	       BULWARK_VERSION, landlock_abi_version() < 0 ? 0 : landlock_abi_version());
+	printf(
+	    "\"annotations\":{\"run.bulwark.version\":\"%s\",\"run.bulwark.landlock.abi\":\"%d\","
+	    "\"run.bulwark.annotations\":\"run.bulwark.landlock run.bulwark.landlock.rules "
+	    "run.bulwark.landlock.net run.bulwark.landlock.scope run.bulwark.apparmor "
+	    "run.bulwark.seccomp run.bulwark.tty-guard run.bulwark.log-denials "
+	    "run.bulwark.net.egress "
+	    "run.bulwark.net.ingress "
+	    "run.bulwark.net.allow-domains run.bulwark.net.deny-domains "
+	    "run.bulwark.net.domain-default run.bulwark.lifetime\"},",
+	    BULWARK_VERSION, landlock_abi_version() < 0 ? 0 : landlock_abi_version());
 	print_list("potentiallyUnsafeConfigAnnotations", annotations, false);
 	printf("}\n");
 	return 0;

@@ -47,15 +47,18 @@ static int set_u64(const char *flag, const char *v, struct opt_u64 *o, struct bw
 static int apply_flags(const struct update_flags *f, struct oci_resources *r, struct bw_error *err)
 {
 	if (set_i64("memory", f->memory, &r->memory.limit, true, err) < 0 ||
-	    set_i64("memory-reservation", f->memory_reservation, &r->memory.reservation, true, err) < 0 ||
+	    set_i64("memory-reservation", f->memory_reservation, &r->memory.reservation, true,
+		    err) < 0 ||
 	    set_i64("memory-swap", f->memory_swap, &r->memory.swap, true, err) < 0 ||
 	    set_i64("kernel-memory", f->kernel_memory, &r->memory.kernel, true, err) < 0 ||
-	    set_i64("kernel-memory-tcp", f->kernel_memory_tcp, &r->memory.kernel_tcp, true, err) < 0 ||
+	    set_i64("kernel-memory-tcp", f->kernel_memory_tcp, &r->memory.kernel_tcp, true, err) <
+		0 ||
 	    set_u64("cpu-period", f->cpu_period, &r->cpu.period, err) < 0 ||
 	    set_i64("cpu-quota", f->cpu_quota, &r->cpu.quota, false, err) < 0 ||
 	    set_u64("cpu-share", f->cpu_share, &r->cpu.shares, err) < 0 ||
 	    set_u64("cpu-rt-period", f->cpu_rt_period, &r->cpu.realtime_period, err) < 0 ||
-	    set_i64("cpu-rt-runtime", f->cpu_rt_runtime, &r->cpu.realtime_runtime, false, err) < 0 ||
+	    set_i64("cpu-rt-runtime", f->cpu_rt_runtime, &r->cpu.realtime_runtime, false, err) <
+		0 ||
 	    set_i64("pids-limit", f->pids_limit, &r->pids_limit, false, err) < 0 ||
 	    set_u64("blkio-weight", f->blkio_weight, &r->block_io.weight, err) < 0)
 		return -1;

@@ -144,8 +144,7 @@ static int load(const char *root, const char *id, int how, struct container **ou
 	if (c->dirfd < 0) {
 		int e = errno;
 		container_free(c);
-		if (e == ENOENT)
-{
+		if (e == ENOENT) {
 			bw_fail(err, 0, "container does not exist");
 			return -ENOENT;
 		}
@@ -239,7 +238,8 @@ static bool init_alive(struct container *c)
 enum oci_status container_status(struct container *c)
 {
 	if (c->state.status == OCI_STATUS_CREATING)
-		return init_alive(c) || c->state.pid == 0 ? OCI_STATUS_CREATING : OCI_STATUS_STOPPED;
+		return init_alive(c) || c->state.pid == 0 ? OCI_STATUS_CREATING
+							  : OCI_STATUS_STOPPED;
 	if (!init_alive(c))
 		return OCI_STATUS_STOPPED;
 	if (container_fifo_exists(c))

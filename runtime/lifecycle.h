@@ -35,7 +35,7 @@ struct create_opts {
 	 * (stdio_guard.h): by pipes the caller relays when stdio_relay, else by /dev/null. */
 	struct stdio_guard *stdio;
 	bool stdio_relay;
-	int64_t lifetime_ms;	 /* sandbox: the watchdog's deadline too (0: the config's) */
+	int64_t lifetime_ms; /* sandbox: the watchdog's deadline too (0: the config's) */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */

@@ -32,22 +32,22 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{"create", cmd_create, true, "create a container"},
-	{"start", cmd_start, false, "start a created container"},
-	{"run", cmd_run, true, "create and start a container, wait for it"},
-	{"exec", cmd_exec, true, "run a new process inside a container"},
-	{"state", cmd_state, false, "print the state of a container"},
-	{"kill", cmd_kill, false, "send a signal to a container's init (or all processes)"},
-	{"delete", cmd_delete, false, "delete a container and everything it holds"},
-	{"list", cmd_list, false, "list containers"},
-	{"ps", cmd_ps, false, "list the processes of a container"},
-	{"pause", cmd_pause, false, "freeze every process of a container"},
-	{"resume", cmd_resume, false, "thaw a paused container"},
-	{"update", cmd_update, false, "change the resource limits of a container"},
-	{"events", cmd_events, false, "print resource usage and OOM events"},
-	{"spec", cmd_spec, false, "write the hardened default config.json"},
-	{"features", cmd_features, false, "print what this runtime supports (JSON)"},
-	{"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
+    {"create", cmd_create, true, "create a container"},
+    {"start", cmd_start, false, "start a created container"},
+    {"run", cmd_run, true, "create and start a container, wait for it"},
+    {"exec", cmd_exec, true, "run a new process inside a container"},
+    {"state", cmd_state, false, "print the state of a container"},
+    {"kill", cmd_kill, false, "send a signal to a container's init (or all processes)"},
+    {"delete", cmd_delete, false, "delete a container and everything it holds"},
+    {"list", cmd_list, false, "list containers"},
+    {"ps", cmd_ps, false, "list the processes of a container"},
+    {"pause", cmd_pause, false, "freeze every process of a container"},
+    {"resume", cmd_resume, false, "thaw a paused container"},
+    {"update", cmd_update, false, "change the resource limits of a container"},
+    {"events", cmd_events, false, "print resource usage and OOM events"},
+    {"spec", cmd_spec, false, "write the hardened default config.json"},
+    {"features", cmd_features, false, "print what this runtime supports (JSON)"},
+    {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
 };
 
 /* CVE-2019-5736: a container process must never be able to reach and rewrite the binary that
@@ -69,7 +69,8 @@ static int reexec_sealed(char **argv, struct bw_error *err)
 	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (self < 0 || fstat(self, &st) < 0)
-		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): open /proc/self/exe");
+		return bw_fail(err, errno,
+			       "sealed runtime copy (CVE-2019-5736): open /proc/self/exe");
 	_cleanup_close_ int mfd = memfd_create("bulwark", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): memfd_create");

@@ -180,9 +180,9 @@ static char **helper_argv(const struct global_opts *g, const struct oci_spec *sp
 	}
 	for (size_t i = 0; i < spec->n_annotations; i++)
 		if (str_has_prefix(spec->annotations[i].key, POLICY_ANNOTATION_PREFIX))
-			strv_push_take(&argv, xasprintf("--annotation=%s=%s",
-							 spec->annotations[i].key,
-							 spec->annotations[i].value));
+			strv_push_take(&argv,
+				       xasprintf("--annotation=%s=%s", spec->annotations[i].key,
+						 spec->annotations[i].value));
 	return argv;
 }
 
@@ -194,9 +194,12 @@ int network_check_caps(const struct oci_spec *spec, struct bw_error *err)
 	for (int s = 0; s < OCI_CAP_NSETS; s++)
 		for (size_t i = 0; i < ARRAY_SIZE(bypass); i++)
 			if (strv_contains(spec->process.caps.sets[s], bypass[i]))
-				return bw_fail(err, 0,
-					       "network policy: process.capabilities grants %s, with which the container could get around its firewall; drop it (docker: --cap-drop %s) or run without a policy",
-					       bypass[i], bypass[i] + 4);
+				return bw_fail(
+				    err, 0,
+				    "network policy: process.capabilities grants %s, with which "
+				    "the container could get around its firewall; drop it (docker: "
+				    "--cap-drop %s) or run without a policy",
+				    bypass[i], bypass[i] + 4);
 	return 0;
 }
 
@@ -212,7 +215,8 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 	bool fresh = cfg->new_ns_flags & CLONE_NEWNET;
 	if (!fresh && cfg->ns_fds[OCI_NS_NETWORK] < 0)
 		return bw_fail(err, 0,
-			       "network policy: the container shares the host's network namespace; a policy needs its own (linux.namespaces: network)");
+			       "network policy: the container shares the host's network namespace; "
+			       "a policy needs its own (linux.namespaces: network)");
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	char **argv = helper_argv(g, cfg->spec, path);

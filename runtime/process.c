@@ -27,9 +27,9 @@ int process_set_rlimits(const struct oci_process *p, struct bw_error *err)
 		const struct oci_rlimit *r = &p->rlimits[i];
 		struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
 		if (setrlimit(r->resource, &rl) < 0)
-			return bw_fail(err, errno, "process.rlimits[%zu]: setrlimit %s (soft %llu, hard %llu)",
-				       i, r->type, (unsigned long long)r->soft,
-				       (unsigned long long)r->hard);
+			return bw_fail(
+			    err, errno, "process.rlimits[%zu]: setrlimit %s (soft %llu, hard %llu)",
+			    i, r->type, (unsigned long long)r->soft, (unsigned long long)r->hard);
 	}
 	return 0;
 }
@@ -47,8 +47,8 @@ static const struct {
 	const char *name;
 	int policy;
 } sched_policies[] = {
-	{"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2}, {"SCHED_BATCH", 3},
-	{"SCHED_ISO", 4},   {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
+    {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},	  {"SCHED_BATCH", 3},
+    {"SCHED_ISO", 4},	{"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
 };
 
 struct sched_attr_v1 {
@@ -65,8 +65,8 @@ struct sched_attr_v1 {
 static uint64_t sched_flag(const char *f)
 {
 	static const char *names[] = {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",
-				      "SCHED_FLAG_DL_OVERRUN",    "SCHED_FLAG_KEEP_POLICY",
-				      "SCHED_FLAG_KEEP_PARAMS",   "SCHED_FLAG_UTIL_CLAMP_MIN",
+				      "SCHED_FLAG_DL_OVERRUN",	  "SCHED_FLAG_KEEP_POLICY",
+				      "SCHED_FLAG_KEEP_PARAMS",	  "SCHED_FLAG_UTIL_CLAMP_MIN",
 				      "SCHED_FLAG_UTIL_CLAMP_MAX"};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(f, names[i]) == 0)
@@ -77,7 +77,8 @@ static uint64_t sched_flag(const char *f)
 int process_set_scheduling(const struct oci_process *p, struct bw_error *err)
 {
 	if (p->io_priority.set) {
-		int v = IOPRIO_PRIO_VALUE(ioprio_class(p->io_priority.klass), p->io_priority.priority);
+		int v =
+		    IOPRIO_PRIO_VALUE(ioprio_class(p->io_priority.klass), p->io_priority.priority);
 		if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, v) < 0)
 			return bw_fail(err, errno, "process.ioPriority: ioprio_set");
 	}
@@ -160,9 +161,13 @@ static const struct {
 	const char *name;
 	int mode;
 } mpol_modes[] = {
-	{"MPOL_DEFAULT", 0},   {"MPOL_PREFERRED", 1},      {"MPOL_BIND", 2},
-	{"MPOL_INTERLEAVE", 3}, {"MPOL_LOCAL", 4},         {"MPOL_PREFERRED_MANY", 5},
-	{"MPOL_WEIGHTED_INTERLEAVE", 6},
+    {"MPOL_DEFAULT", 0},
+    {"MPOL_PREFERRED", 1},
+    {"MPOL_BIND", 2},
+    {"MPOL_INTERLEAVE", 3},
+    {"MPOL_LOCAL", 4},
+    {"MPOL_PREFERRED_MANY", 5},
+    {"MPOL_WEIGHTED_INTERLEAVE", 6},
 };
 
 int process_set_memory_policy(const struct oci_memory_policy *mp, struct bw_error *err)
@@ -186,7 +191,8 @@ int process_set_memory_policy(const struct oci_memory_policy *mp, struct bw_erro
 	}
 	if (mp->nodes != NULL && mp->nodes[0] != '\0' &&
 	    process_parse_cpu_list(mp->nodes, mask, sizeof(mask)) < 0)
-		return bw_fail(err, 0, "linux.memoryPolicy.nodes: invalid node list \"%s\"", mp->nodes);
+		return bw_fail(err, 0, "linux.memoryPolicy.nodes: invalid node list \"%s\"",
+			       mp->nodes);
 	bool any = false;
 	for (size_t i = 0; i < ARRAY_SIZE(mask); i++)
 		any |= mask[i] != 0;
@@ -339,8 +345,8 @@ int process_find_executable(const char *arg0, char *const *env, char **out, stru
 	if (strchr(arg0, '/') != NULL) {
 		int r = check_executable(arg0);
 		if (r == -ENOENT || r == -ENOTDIR)
-			return bw_fail(err, 0, "exec: \"%s\": stat %s: no such file or directory", arg0,
-				       arg0);
+			return bw_fail(err, 0, "exec: \"%s\": stat %s: no such file or directory",
+				       arg0, arg0);
 		if (r < 0)
 			return bw_fail(err, 0, "exec: \"%s\": %s", arg0,
 				       r == -EACCES ? "permission denied" : strerror(-r));
@@ -353,7 +359,8 @@ int process_find_executable(const char *arg0, char *const *env, char **out, stru
 	_cleanup_free_ char *copy = xstrdup(path);
 	bool denied = false;
 	char *save = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+	for (char *dir = strtok_r(copy, ":", &save); dir != NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
 		_cleanup_free_ char *cand = xasprintf("%s/%s", dir[0] ? dir : ".", arg0);
 		int r = check_executable(cand);
 		if (r == 0) {

@@ -30,7 +30,7 @@ struct sync_msg {
 	uint32_t type;
 	int32_t code;
 	uint32_t len;
-	int fd; /* received fd or -1; not sent on the wire */
+	int fd;	    /* received fd or -1; not sent on the wire */
 	char *data; /* malloc'd, NUL-terminated, len bytes */
 };
 

@@ -20,10 +20,10 @@ struct flags {
 static int parse(struct flags *f, int argc, char **argv, int *consumed)
 {
 	struct cli_opt opts[] = {
-		{"bundle", 'b', CLI_STRING, &f->bundle, "DIR", ""},
-		{"detach", 'd', CLI_BOOL, &f->detach, NULL, ""},
-		{"preserve-fds", 0, CLI_INT, &f->n, "N", ""},
-		{"env", 'e', CLI_STRV, &f->env, "K=V", ""},
+	    {"bundle", 'b', CLI_STRING, &f->bundle, "DIR", ""},
+	    {"detach", 'd', CLI_BOOL, &f->detach, NULL, ""},
+	    {"preserve-fds", 0, CLI_INT, &f->n, "N", ""},
+	    {"env", 'e', CLI_STRV, &f->env, "K=V", ""},
 	};
 	bw_error_clear(&err);
 	return cli_parse(argc, argv, opts, ARRAY_SIZE(opts), consumed, &err);
@@ -33,8 +33,8 @@ Test(cli, accepts_space_equals_single_dash_and_short_forms)
 {
 	struct flags f = {0};
 	int consumed;
-	char *argv[] = {"--bundle", "/b", "-d", "--preserve-fds=3", "-e", "A=1", "-env", "B=2",
-			"id", "--not-a-flag"};
+	char *argv[] = {"--bundle", "/b",  "-d", "--preserve-fds=3", "-e", "A=1",
+			"-env",	    "B=2", "id", "--not-a-flag"};
 	cr_assert_eq(parse(&f, 10, argv, &consumed), 0);
 	cr_assert_str_eq(f.bundle, "/b");
 	cr_assert(f.detach);

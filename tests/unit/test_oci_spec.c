@@ -817,16 +817,16 @@ Test(devices, type_path_and_numbers)
 		    "config.json: linux.devices[0].major: required for type c");
 	linux_fails("'devices':[{'type':'b','path':'/dev/x','major':8}]",
 		    "config.json: linux.devices[0].minor: required for type b");
-	linux_fails(
-	    "'devices':[{'type':'c','path':'/dev/x','major':1,'minor':1,'fileMode':"
-	    "4096}]",
-	    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), optionally "
-	    "with the file type of \"type\"");
+	linux_fails("'devices':[{'type':'c','path':'/dev/x','major':1,'minor':1,'fileMode':"
+		    "4096}]",
+		    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), "
+		    "optionally "
+		    "with the file type of \"type\"");
 	/* Podman's --privileged devices: S_IFCHR|0666 and S_IFBLK|0600. */
-	linux_fails(
-	    "'devices':[{'type':'b','path':'/dev/x','major':1,'minor':1,'fileMode':8630}]",
-	    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), optionally "
-	    "with the file type of \"type\"");
+	linux_fails("'devices':[{'type':'b','path':'/dev/x','major':1,'minor':1,'fileMode':8630}]",
+		    "config.json: linux.devices[0].fileMode: must be permission bits (<= 07777), "
+		    "optionally "
+		    "with the file type of \"type\"");
 	linux_fails("'devices':[{'type':'c','path':'/dev/x','major':-1,'minor':1}]",
 		    "config.json: linux.devices[0].major: must be >= 0");
 }
@@ -1391,9 +1391,9 @@ Test(helpers, rlimit_names_map_to_numbers)
 
 Test(linux, device_file_mode_may_carry_its_own_file_type_as_podman_sends_it)
 {
-	struct oci_spec *s = linux_ok(
-		"'devices':[{'type':'c','path':'/dev/x','major':1,'minor':3,'fileMode':8630},"
-		"{'type':'b','path':'/dev/y','major':8,'minor':0,'fileMode':24960}]");
+	struct oci_spec *s =
+	    linux_ok("'devices':[{'type':'c','path':'/dev/x','major':1,'minor':3,'fileMode':8630},"
+		     "{'type':'b','path':'/dev/y','major':8,'minor':0,'fileMode':24960}]");
 	cr_assert_eq(s->linux.devices[0].file_mode, 0666);
 	cr_assert_eq(s->linux.devices[1].file_mode, 0600);
 	oci_spec_free(s);
