@@ -78,6 +78,10 @@ static bool is_mount_root(int fd)
 
 int hostpath_reopen(const struct hostpath *hp, int flags, struct bw_error *err)
 {
+	if (hp->held) {
+		int d = fcntl(hp->held_fd, F_DUPFD_CLOEXEC, 3);
+		return d >= 0 ? d : bw_fail(err, errno, "%s: dup", hp->label);
+	}
 	_cleanup_close_ int fd = openat2_nolinks(AT_FDCWD, hp->path, O_PATH | O_CLOEXEC | flags);
 	if (fd < 0 && errno == ELOOP)
 		return bw_fail(err, 0,

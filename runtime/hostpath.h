@@ -17,6 +17,11 @@ struct hostpath {
 	mode_t mode;	 /* its type and mode when checked */
 	bool mount_root; /* the reopened path must be a mount's root (a mount we stacked) */
 	char *label;	 /* the flag or field that named it, for errors; never NULL */
+	/* The init only: the path as the runtime reopened it from inside the init's mount
+	 * namespace with the host's credentials (spawn.c), which a user namespace's ids may
+	 * lack (0700 homes). hostpath_reopen hands out duplicates of it. */
+	bool held;
+	int held_fd;
 };
 
 struct hostpath_list {
@@ -35,7 +40,8 @@ char *hostpath_fd_path(int fd, struct bw_error *err);
 int hostpath_from_fd(int fd, const char *label, bool mount_root, struct hostpath *hp,
 		     struct bw_error *err);
 /* Open hp->path again (O_PATH | extra flags), following no symlink, and check that it is the
- * file recorded: the one place a checked path is opened by name a second time. */
+ * file recorded: the one place a checked path is opened by name a second time. Where the
+ * runtime already did so for the init (hp->held), a duplicate of that fd. */
 int hostpath_reopen(const struct hostpath *hp, int flags, struct bw_error *err);
 /* The entry of list whose canonical path is path, or NULL. */
 const struct hostpath *hostpath_find(const struct hostpath_list *list, const char *path);

@@ -197,6 +197,52 @@ static int make_cwd(const struct oci_process *p, struct bw_error *err)
 	return 0;
 }
 
+/* SYNC_GO, after the host paths the runtime reopened for us (SYNC_HOSTFD, spawn.c): each is
+ * kept in its record, where hostpath_reopen finds it. */
+static int receive_go(struct spawn_config *cfg, int sock, struct sync_msg *m, struct bw_error *err)
+{
+	for (;;) {
+		if (sync_recv(sock, m, err) <= 0)
+			return -1;
+		if (m->type != SYNC_HOSTFD)
+			break;
+		struct hostpath *hp = NULL;
+		uint64_t i = 0;
+		if (m->data != NULL && strcmp(m->data, "root") == 0)
+			hp = cfg->root_src;
+		else if (m->data != NULL && parse_u64(m->data, &i) == 0 &&
+			 i < cfg->spec->n_mounts && cfg->mount_srcs != NULL)
+			hp = &cfg->mount_srcs[i];
+		if (hp == NULL || hp->path == NULL || hp->held || m->fd < 0) {
+			sync_msg_free(m);
+			return bw_fail(err, EPROTO, "unexpected host path message");
+		}
+		hp->held = true;
+		hp->held_fd = steal_fd(&m->fd);
+		sync_msg_free(m);
+	}
+	if (m->type != SYNC_GO) {
+		sync_msg_free(m);
+		return bw_fail(err, EPROTO, "expected the go-ahead, got message %u", m->type);
+	}
+	return 0;
+}
+
+/* rootfs_ctx.host_create: a mountpoint made by the runtime where our ids may not. */
+static int request_host_create(void *arg, int dirfd, const char *name, bool file,
+			       struct bw_error *err)
+{
+	int sock = *(int *)arg;
+	struct sync_msg m;
+	_cleanup_free_ char *d = xasprintf("%c/%s", file ? 'f' : 'd', name);
+	if (sync_send(sock, SYNC_CREATE, 0, d, strlen(d), dirfd, err) < 0 ||
+	    sync_expect(sock, SYNC_CREATE_DONE, &m, err) < 0)
+		return -1;
+	int code = m.code;
+	sync_msg_free(&m);
+	return code == 0 ? 0 : bw_fail(err, code, "the runtime could not make it either");
+}
+
 /* rootfs_ctx.host_device: linux.devices[i] made by the runtime (rootfs_host_device). */
 static int request_host_device(void *arg, size_t i, struct bw_error *err)
 {
@@ -223,6 +269,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    /* a joined user namespace has no mappings in the spec */
 	    .host_device = (cfg->new_ns_flags & CLONE_NEWUSER) ? request_host_device : NULL,
 	    .host_device_arg = &sock,
+	    .host_create = (cfg->new_ns_flags & CLONE_NEWUSER) && cfg->host_mountpoints
+			       ? request_host_create
+			       : NULL,
 	    .rootfs = cfg->rootfs,
 	    .bundle = cfg->bundle,
 	    .root_src = cfg->root_src,
@@ -529,7 +578,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	if (process_set_cpu_affinity(cfg->process->exec_cpu_affinity.initial,
 				     "process.execCPUAffinity.initial", &err) < 0)
 		init_fail(sock, &err);
-	if (sync_expect(sock, SYNC_GO, &m, &err) < 0)
+	if (receive_go(cfg, sock, &m, &err) < 0)
 		_exit(1);
 	free(cfg->state_json);
 	cfg->state_json = steal_ptr(&m.data);

@@ -500,6 +500,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.rootfs = rootfs;
 	cfg.root_src = &root;
 	cfg.mount_srcs = mounts;
+	cfg.host_mountpoints = o->known == NULL;
 	cfg.state_root = cli_state_root(g);
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;

@@ -168,8 +168,13 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err)
 	if (root_propagation(ctx, err) < 0 || open_devnull(err) < 0)
 		return -1;
 	open_private_proc();
-	if (bind_root(ctx, err) < 0 || rootfs_mount_all(ctx, err) < 0 ||
-	    rootfs_setup_dev(ctx, err) < 0)
+	rootfs_state.creating = ctx;
+	int r = bind_root(ctx, err) < 0 || rootfs_mount_all(ctx, err) < 0 ||
+			rootfs_setup_dev(ctx, err) < 0
+		    ? -1
+		    : 0;
+	rootfs_state.creating = NULL;
+	if (r < 0)
 		return -1;
 	if (ctx->terminal) {
 		int fd = make_console_file(rootfs_state.rootfd, err);

@@ -24,7 +24,11 @@ struct rootfs_ctx {
 	/* userns: asks the runtime for linux.devices[i] made on the host side
 	 * (rootfs_host_device): a detached mount, or -1 with err set */
 	int (*host_device)(void *arg, size_t i, struct bw_error *err);
-	void *host_device_arg;
+	void *host_device_arg; /* also host_create's */
+	/* userns: asks the runtime to make the mountpoint `name` (a directory, or an empty
+	 * file) in dirfd, a directory of the rootfs the init's ids may not write (a root-made
+	 * bundle); used by rootfs_prepare only where the init's own attempt was refused */
+	int (*host_create)(void *arg, int dirfd, const char *name, bool file, struct bw_error *err);
 };
 
 struct hostpath;

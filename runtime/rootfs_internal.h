@@ -24,6 +24,8 @@ struct rootfs_state {
 		bool recursive;
 	} * ro_later;
 	size_t n_ro_later;
+	/* during rootfs_prepare: the context whose host_create rootfs_walk may call */
+	const struct rootfs_ctx *creating;
 };
 extern struct rootfs_state rootfs_state;
 

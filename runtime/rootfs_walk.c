@@ -82,20 +82,44 @@ static int walk_symlink(struct walk *w, const char *name, struct bw_error *err)
 	return 0;
 }
 
+/* Is dirfd on the container's bind of root.path itself (not on a mount below it, such as a
+ * bind source of the host's, which the runtime must never write into)? */
+static bool on_root_mount(int dirfd)
+{
+	struct statx a, b;
+	if (rootfs_state.rootfd < 0 || statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0 ||
+	    statx(rootfs_state.rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) < 0)
+		return false;
+	return (a.stx_mask & STATX_MNT_ID) && (b.stx_mask & STATX_MNT_ID) &&
+	       a.stx_mnt_id == b.stx_mnt_id;
+}
+
+/* A missing mountpoint: made with our ids, else (a rootfs our user namespace does not own)
+ * by the runtime with the host's, where it offers to (rootfs_ctx.host_create). */
 static int walk_create(struct walk *w, const char *name, bool file, struct bw_error *err)
 {
+	int e = 0;
 	if (file) {
 		int fd = openat(w->cur, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
 				0644);
 		if (fd < 0 && errno != EEXIST)
-			return bw_fail(err, errno, "create `%s/%s`", w->done, name);
+			e = errno;
 		if (fd >= 0)
 			close(fd);
+	} else if (mkdirat(w->cur, name, 0755) < 0 && errno != EEXIST)
+		e = errno;
+	if (e == 0)
 		return 0;
+	const struct rootfs_ctx *ctx = rootfs_state.creating;
+	if ((e == EACCES || e == EPERM) && ctx != NULL && ctx->host_create != NULL &&
+	    on_root_mount(w->cur)) {
+		struct bw_error why = {0};
+		if (ctx->host_create(ctx->host_device_arg, w->cur, name, file, &why) == 0 ||
+		    why.code == EEXIST)
+			return 0;
 	}
-	if (mkdirat(w->cur, name, 0755) < 0 && errno != EEXIST)
-		return bw_fail(err, errno, "mkdir `%s/%s`", w->done, name);
-	return 0;
+	return bw_fail(err, e, "%s `%s%s%s`", file ? "create" : "mkdir", w->done,
+		       w->done[1] ? "/" : "", name);
 }
 
 /* Pop the next component of w->todo into *name (inside w->todo's buffer). */

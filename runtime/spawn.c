@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -209,10 +211,41 @@ static int send_device(const struct spawn_config *cfg, int sock, const struct sy
 	return r;
 }
 
+/* SYNC_CREATE: a mountpoint the init may not make in a rootfs its user namespace does not own
+ * (a root-made bundle: `mkdir //proc: Permission denied`), made here with the runtime's
+ * credentials, owned by root of the host and empty. Only while the rootfs is being assembled
+ * (before SYNC_HOOKS), only one plain name in the directory the init holds open. */
+static int serve_create(const struct spawn_config *cfg, bool assembled, const struct sync_msg *m,
+			struct bw_error *err)
+{
+	const char *d = m->data;
+	int code = 0;
+	struct stat st;
+	if (cfg->is_exec || !(cfg->new_ns_flags & CLONE_NEWUSER) || !cfg->host_mountpoints ||
+	    assembled || m->fd < 0 || d == NULL || (d[0] != 'd' && d[0] != 'f') || d[1] != '/' ||
+	    d[2] == '\0' || strchr(d + 2, '/') != NULL || strcmp(d + 2, ".") == 0 ||
+	    strcmp(d + 2, "..") == 0 || strlen(d + 2) > 255 || fstat(m->fd, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		code = EPROTO;
+	else if (d[0] == 'd' && mkdirat(m->fd, d + 2, 0755) < 0)
+		code = errno;
+	else if (d[0] == 'f') {
+		int fd = openat(m->fd, d + 2, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+				0644);
+		if (fd < 0)
+			code = errno;
+		else
+			close(fd);
+	}
+	if (code == 0)
+		log_debug("made the mountpoint `%s` for the init", d + 2);
+	return sync_send(cfg->sock_parent, SYNC_CREATE_DONE, code, NULL, 0, -1, err);
+}
+
 static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
 		       bool *died, struct bw_error *err)
 {
-	bool devices_set = false;
+	bool devices_set = false, assembled = false;
 	for (;;) {
 		struct sync_msg m;
 		int r = sync_recv(sock, &m, err);
@@ -247,9 +280,16 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			r = write_time_offsets(pid, &cfg->spec->linux, err);
 			reply = SYNC_TIMENS_DONE;
 			break;
+		case SYNC_CREATE:
+			r = serve_create(cfg, assembled, &m, err);
+			sync_msg_free(&m);
+			if (r < 0)
+				return -1;
+			continue;
 		case SYNC_HOOKS:
 			/* The rootfs is assembled, linux.devices nodes made: the devices rules
 			 * go in now, before anything of the container's runs (cgroup.h). */
+			assembled = true;
 			r = apply_devices(cfg, &devices_set, err);
 			if (r == 0)
 				r = run_runtime_hooks(cfg, err);
@@ -355,7 +395,85 @@ static void leave_for_children(int *saved_pid)
 	*saved_pid = -1;
 }
 
-static int after_clone(struct spawn_config *cfg, pid_t pid, struct bw_error *err)
+/* The host paths of a new container (root.path, bind sources) reopened from inside the init's
+ * new mount namespace, where the init can use them (open_tree clones only mounts of the
+ * caller's namespace), but with the runtime's credentials: the ids of a user namespace may
+ * not enter a parent directory (a 0700 home, mktemp -d) that the runtime's can. A thread does
+ * it, with a private fs_struct so that only it enters the namespace. The same reopen checks
+ * apply as in the init (hostpath_reopen: no symlinks, the same file). */
+struct host_reopen {
+	const struct spawn_config *cfg;
+	pid_t pid;
+	int pidfd;
+	int *fds; /* [0]: root.path, [1 + i]: mounts[i] */
+	bool entered, failed;
+	struct bw_error err;
+};
+
+static void *reopen_thread(void *arg)
+{
+	struct host_reopen *h = arg;
+	const struct spawn_config *cfg = h->cfg;
+	int nsfd = h->pidfd;
+	_cleanup_close_ int own = -1;
+	if (nsfd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)h->pid);
+		nsfd = own = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	/* Without the privilege for this (a rootless runtime) the init reopens them itself,
+	 * with the same ids as ours. */
+	if (nsfd < 0 || unshare(CLONE_FS) < 0 || setns(nsfd, CLONE_NEWNS) < 0) {
+		log_debug("host paths: the init reopens them itself (%s)", strerror(errno));
+		return NULL;
+	}
+	h->entered = true;
+	if ((h->fds[0] = hostpath_reopen(cfg->root_src, O_DIRECTORY, &h->err)) < 0)
+		h->failed = true;
+	for (size_t i = 0; !h->failed && cfg->mount_srcs != NULL && i < cfg->spec->n_mounts; i++)
+		if (cfg->mount_srcs[i].path != NULL &&
+		    (h->fds[1 + i] = hostpath_reopen(&cfg->mount_srcs[i], 0, &h->err)) < 0)
+			h->failed = true;
+	return NULL;
+}
+
+static int send_host_paths(const struct spawn_config *cfg, pid_t pid, int pidfd,
+			   struct bw_error *err)
+{
+	if (cfg->is_exec || cfg->root_src == NULL || !(cfg->new_ns_flags & CLONE_NEWUSER) ||
+	    !(cfg->new_ns_flags & CLONE_NEWNS))
+		return 0;
+	size_t n = 1 + cfg->spec->n_mounts;
+	struct host_reopen h = {.cfg = cfg, .pid = pid, .pidfd = pidfd};
+	h.fds = xmalloc(n * sizeof(int));
+	for (size_t i = 0; i < n; i++)
+		h.fds[i] = -1;
+	pthread_t t;
+	int r = pthread_create(&t, NULL, reopen_thread, &h);
+	if (r != 0)
+		bw_fail(err, r, "start the host path thread");
+	else
+		pthread_join(t, NULL);
+	if (r == 0 && h.failed) {
+		*err = h.err;
+		r = -1;
+	}
+	for (size_t i = 0; i < n && r == 0 && h.entered; i++) {
+		if (h.fds[i] < 0)
+			continue;
+		char idx[24];
+		int len = i == 0 ? snprintf(idx, sizeof(idx), "root")
+				 : snprintf(idx, sizeof(idx), "%zu", i - 1);
+		r = sync_send(cfg->sock_parent, SYNC_HOSTFD, 0, idx, (size_t)len, h.fds[i], err);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (h.fds[i] >= 0)
+			close(h.fds[i]);
+	free(h.fds);
+	return r != 0 ? -1 : 0;
+}
+
+static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
 	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER)) {
@@ -365,6 +483,8 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, struct bw_error *err
 				 spec->linux.n_gid_mappings, "linux.gidMappings", err) < 0)
 			return -1;
 	}
+	if (send_host_paths(cfg, pid, pidfd, err) < 0)
+		return -1;
 	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
 	if (cfg->process->oom_score_adj.set) {
@@ -422,7 +542,8 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	res->pidfd = pidfd;
 	cfg->sock_parent = sv[0];
 	log_debug("child process in init(): pid %d, joining its cgroup and configuring", (int)pid);
-	if (after_clone(cfg, pid, err) < 0 || serve_child(cfg, pid, sv[0], res, &died, err) < 0) {
+	if (after_clone(cfg, pid, pidfd, err) < 0 ||
+	    serve_child(cfg, pid, sv[0], res, &died, err) < 0) {
 		close(sv[0]);
 		/* A dying init keeps the status of what killed it: our SIGKILL does not replace it.
 		 */

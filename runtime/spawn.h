@@ -23,9 +23,13 @@ struct spawn_config {
 	const char *rootfs; /* absolute */
 	/* create: root.path and bind sources as resolved once (hostpath.h); mount_srcs is
 	 * indexed like spec->mounts, path NULL where not a bind */
-	const struct hostpath *root_src;
-	const struct hostpath *mount_srcs;
+	struct hostpath *root_src;
+	struct hostpath *mount_srcs;
 	const char *state_root;
+	/* create/run in a new user namespace: mountpoints the init's ids may not make in the
+	 * rootfs are made by the runtime (a root-made bundle, as runc and crun would make them
+	 * as root). Never for a sandbox: its rootfs may be the host's own. */
+	bool host_mountpoints;
 	bool is_exec;
 	bool no_pivot;
 	bool no_new_keyring;
@@ -33,7 +37,7 @@ struct spawn_config {
 	int stdio[3];	  /* the process's fds 0-2 (stdio_guard.h); -1: the caller's */
 	int fifo_fd;	  /* create: O_PATH fd of exec.fifo, else -1 */
 	const char *console_socket;
-	bool keep_master; /* run -t without a socket: the parent relays */
+	bool keep_master;     /* run -t without a socket: the parent relays */
 	bool die_with_parent; /* sandbox: the init is SIGKILLed when its creator dies */
 	int status_fd; /* sandbox: pid 1 is bulwark's (init_reaper.h) and reports the payload's
 			* wait status here; -1: the payload is pid 1 */

@@ -20,6 +20,11 @@ enum sync_type {
 	SYNC_SECCOMP_DONE, /* parent: listener delivered */
 	SYNC_DEVICE,	   /* init (user namespace): data = index of linux.devices to make */
 	SYNC_DEVICE_DONE,  /* parent: fd = the node as a detached mount, or code = errno */
+	SYNC_HOSTFD,	   /* parent, before SYNC_GO: fd = a host path reopened in the init's
+			    * mount namespace; data = "root" or the index in spec->mounts */
+	SYNC_CREATE,	   /* init: fd = a rootfs directory; data = "d/NAME" or "f/NAME", a
+			    * mountpoint its ids may not make there */
+	SYNC_CREATE_DONE,  /* parent: code = 0 (made) or errno */
 	SYNC_READY,	   /* init: about to block on exec.fifo (create) / exec (exec) */
 	SYNC_ERROR,	   /* init: code + message */
 };

@@ -1,0 +1,105 @@
+# User namespaces on the paths people have (issue 14 §1): bundles, workspaces and bind sources
+# below a 0700 home, and root-made bundles without /proc, /dev or /sys mountpoints.
+
+# up_home: a home directory like Debian's (0700, owned by uid 1000), echoed.
+up_home() {
+	local h=$WORK/home700/u
+	mkdir -p "$h"
+	chown 1000:1000 "$WORK/home700/u"
+	chmod 700 "$h"
+	chmod 755 "$WORK/home700"
+	echo "$h"
+}
+
+# up_root_made_rootfs DIR: what `tar x` of an image as root gives: busybox and nothing else,
+# every file root's, no mountpoints.
+up_root_made_rootfs() {
+	mkdir -p "$1/bin"
+	cp /bin/busybox "$1/bin/busybox"
+	for a in sh ls cat id echo stat; do ln -s busybox "$1/bin/$a"; done
+	chown -R 0:0 "$1"
+}
+
+# `bulwark spec` (user namespace by default) + a root-made rootfs, in a bundle below a 0700
+# home: the runtime reopens root.path from the container's mount namespace with its own
+# credentials, and makes the missing mountpoints the container's ids may not.
+test_userns_spec_bundle_below_a_0700_home_with_a_root_made_rootfs() {
+	h=$(up_home)
+	b=$h/bundle
+	mkdir -p "$b"
+	up_root_made_rootfs "$b/rootfs"
+	(cd "$b" && "$BULWARK" spec) || fail "spec"
+	cfg "$b" '.process.terminal=false | .process.args=["sh","-c","echo in; stat -c %u /proc/self/uid_map >/dev/null && cat /proc/self/uid_map | tr -s \" \" | sed \"s/^ //\""] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-spec"'
+	before=$(cd "$b/rootfs" && find . | sort)
+	out=$(bw run -b "$b" up-spec </dev/null 2>&1) || fail "run: $out"
+	expect_eq "ran in its user namespace" "in 0 100000000 65536" "$(echo $out)"
+	# The mountpoints were made (root's, empty) and nothing else in the rootfs changed.
+	after=$(cd "$b/rootfs" && find . | sort)
+	added=$(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')
+	expect_eq "mountpoints made" "./dev ./proc ./sys ./tmp " "$added"
+	expect_eq "owned by root" "0:0 0:0 0:0 0:0" "$(cd "$b/rootfs" && stat -c %u:%g dev proc sys tmp | tr '\n' ' ' | sed 's/ $//')"
+	# The second run finds them.
+	bw run -b "$b" up-spec </dev/null >/dev/null 2>&1 || fail "second run"
+}
+
+# The same bundle, without the runtime's help, fails as the kernel says: the test proves that
+# the paths really are closed to the container's ids.
+test_userns_a_0700_home_is_closed_to_the_containers_ids() {
+	h=$(up_home)
+	mkdir -p "$h/probe"
+	out=$(unshare --user --map-user=100000000 --map-group=100000000 ls "$h/probe" 2>&1) && fail "the home is open to other ids: $out"
+	expect_contains "closed" "Permission denied" "$out"
+}
+
+# A mountpoint below a bind source of the host's is never made by the runtime: only the
+# rootfs's own filesystem is its to write.
+test_userns_no_mountpoint_is_made_inside_a_host_bind_source() {
+	h=$(up_home)
+	b=$h/bundle-bs
+	mkdir -p "$b" "$WORK/up-data/sub"
+	up_root_made_rootfs "$b/rootfs"
+	(cd "$b" && "$BULWARK" spec) || fail "spec"
+	cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-bs" | .mounts += [{"destination":"/data","type":"bind","source":"'"$WORK/up-data"'","options":["rbind"]},{"destination":"/data/sub/x","type":"tmpfs","source":"tmpfs"}]'
+	rc=0; out=$(bw run -b "$b" up-bs </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "ran, so /data/sub/x was made in the host's directory"
+	expect_contains "names the mount" "mkdir \`/data/sub/x\`: Permission denied" "$out"
+	[ ! -e "$WORK/up-data/sub/x" ] || fail "the runtime wrote into the bind source"
+	[ ! -e "$BW_ROOT/up-bs" ] || fail "state left behind"
+}
+
+# Bind sources below a 0700 home, read-only and read-write.
+test_userns_bind_sources_below_a_0700_home() {
+	h=$(up_home)
+	b=$h/bundle-bind
+	mkdir -p "$b" "$h/src"
+	echo secret-of-u >"$h/src/f"
+	up_root_made_rootfs "$b/rootfs"
+	(cd "$b" && "$BULWARK" spec) || fail "spec"
+	cfg "$b" '.process.terminal=false | .process.args=["cat","/src/f"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-bind" | .mounts += [{"destination":"/src","type":"bind","source":"'"$h/src"'","options":["bind","ro"]}]'
+	out=$(bw run -b "$b" up-bind </dev/null 2>&1) || fail "run: $out"
+	expect_eq "read through the bind" "secret-of-u" "$out"
+}
+
+# A sandbox's workspace in a 0700 home: read-only by default, written as its owner with :rw.
+test_userns_sandbox_workspace_in_a_0700_home() {
+	h=$(up_home)
+	mkdir -p "$h/proj"
+	echo hello >"$h/proj/in"
+	chown -R 1000:1000 "$h/proj"
+	out=$(sbx --workspace "$h/proj" -- cat "$h/proj/in" 2>&1) || fail "ro: $out"
+	expect_eq "ro workspace read" "hello" "$out"
+	out=$(sbx --workspace "$h/proj:rw" --cwd "$h/proj" -- sh -c 'echo w >out && id -u' 2>&1) || fail "rw: $out"
+	expect_eq "rw workspace: runs as the owner" "1000" "$out"
+	expect_eq "written as the owner" "1000:1000 w" "$(stat -c %u:%g "$h/proj/out") $(cat "$h/proj/out")"
+}
+
+# A sandbox never writes a missing --bind destination into its rootfs when that is the host's
+# own / (which it mounts read-only): the host stays as it was.
+test_userns_sandbox_bind_destination_never_made_on_the_host() {
+	h=$(up_home)
+	mkdir -p "$h/src"
+	dst=/opt/bulwark-it-missing-$$
+	[ ! -e "$dst" ] || fail "$dst exists before the test"
+	sbx --bind "$h/src:$dst" -- true >/dev/null 2>&1 || true
+	[ ! -e "$dst" ] || { rmdir "$dst"; fail "the sandbox made $dst on the host"; }
+}
