@@ -356,3 +356,11 @@ int fs_copy_data(int in, int out, const char *name, struct bw_error *err)
 			return bw_fail(err, -r, "write `%s`", name);
 	}
 }
+
+bool fs_path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

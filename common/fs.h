@@ -42,3 +42,5 @@ bool fs_exists(const char *path);
 char *fs_path_join(const char *a, const char *b);
 /* Lexically clean an absolute path ("//a/./b/../c" -> "/a/c"); malloc'd. */
 char *fs_path_clean(const char *path);
+/* Is the clean absolute path `path` dir itself or below it? Pure. */
+bool fs_path_within(const char *path, const char *dir);

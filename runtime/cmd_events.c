@@ -108,6 +108,12 @@ VERB(events)
 		return bw_fail(err, 0, "container not running");
 	}
 	struct cg_manager *cg = NULL;
+	if (c->state.cgroup_path == NULL) {
+		container_free(c);
+		return bw_fail(err, 0,
+			       "the container has no cgroup (created without root): no events or "
+			       "statistics");
+	}
 	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0) {
 		container_free(c);
 		return -1;

@@ -218,8 +218,14 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	cfg.target_pidfd = container_pidfd(c, err);
 	if (cfg.target_pidfd < 0 || ns_differing_flags(c->state.pid, &cfg.target_ns_flags, err) < 0)
 		goto out;
-	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0 ||
-	    select_sub_cgroups(cg, f->cgroups, err) < 0)
+	/* A rootless container may have no cgroup (lifecycle.c): its processes share the init's
+	 * pid namespace, which ends them all. */
+	if (c->state.cgroup_path == NULL && f->cgroups != NULL) {
+		bw_fail(err, 0, "--cgroup: the container has no cgroup (created without root)");
+		goto out;
+	}
+	if (c->state.cgroup_path != NULL && (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0 ||
+					     select_sub_cgroups(cg, f->cgroups, err) < 0))
 		goto out;
 	cfg.cg = cg;
 	/* Without a terminal of its own the process never gets ours: relayed pipes while we

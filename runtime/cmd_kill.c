@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,8 +14,32 @@
 static int kill_all(struct container *c, int sig, struct bw_error *err)
 {
 	struct cg_manager *cg = NULL;
-	if (c->state.cgroup_path == NULL)
+	if (c->state.cgroup_path == NULL) {
+		/* No cgroup (rootless): every process of its pid namespace, each through a
+		 * pidfd taken before the check that it is still a member. */
+		pid_t *pids = NULL;
+		size_t n = 0;
+		if (container_pidns_members(c->state.pid, &pids, &n, err) < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			int fd = (int)syscall(SYS_pidfd_open, pids[i], 0);
+			if (fd < 0)
+				continue;
+			pid_t *again = NULL;
+			size_t m = 0;
+			struct bw_error e = {0};
+			bool member = false;
+			if (container_pidns_members(c->state.pid, &again, &m, &e) == 0)
+				for (size_t k = 0; k < m && !member; k++)
+					member = again[k] == pids[i];
+			free(again);
+			if (member)
+				syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+			close(fd);
+		}
+		free(pids);
 		return 0;
+	}
 	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
 		return -1;
 	int r = cg_kill_all(cg, sig, err);

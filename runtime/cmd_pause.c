@@ -30,6 +30,10 @@ static int freeze_verb(const struct global_opts *g, int argc, char **argv, bool 
 		r = bw_fail(err, 0, "container not running");
 	else if (!freeze && st != OCI_STATUS_PAUSED)
 		r = bw_fail(err, 0, "container not paused");
+	else if (c->state.cgroup_path == NULL)
+		r = bw_fail(err, 0,
+			    "the container has no cgroup (created without root): nothing can "
+			    "freeze it");
 	else if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
 		r = -1;
 	else

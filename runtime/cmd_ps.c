@@ -2,6 +2,7 @@
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,8 +103,10 @@ VERB(ps)
 	pid_t *pids = NULL;
 	size_t n = 0;
 	r = -1;
-	if (cg_open(c->state.cgroup_path, c->id, &cg, err) == 0 &&
-	    cg_pids(cg, &pids, &n, err) == 0) {
+	if (c->state.cgroup_path == NULL
+		? container_pidns_members(c->state.pid, &pids, &n, err) == 0
+		: cg_open(c->state.cgroup_path, c->id, &cg, err) == 0 &&
+		      cg_pids(cg, &pids, &n, err) == 0) {
 		if (fmt != NULL && strcmp(fmt, "json") == 0) {
 			printf("[");
 			for (size_t i = 0; i < n; i++)

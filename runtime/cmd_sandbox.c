@@ -405,6 +405,50 @@ struct sandbox_run {
 	struct report_target report;
 };
 
+/* Without root (issue 14 §2): the same confinement that needs no privilege. The one id the
+ * kernel lets us map is ours, shown as the sandbox user; an egress allowlist would need a
+ * user-mode network stack (loopback only works as is). Where no cgroup can be written (a hybrid
+ * or v1 host; a delegated v2 subtree is not used yet), limits asked for with flags are refused
+ * at create (lifecycle.c), and the default ones are replaced by what the kernel enforces:
+ * RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
+static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, struct sandbox_run *run,
+			 struct bw_error *err)
+{
+	if (geteuid() == 0)
+		return 0;
+	if (run->net.policy_doc != NULL || run->net.policy != NULL)
+		return bw_fail(err, 0,
+			       "--allow/--allow-domain/--policy: an egress allowlist without root "
+			       "needs a user-mode network stack, which bulwark does not drive yet; "
+			       "without them a rootless sandbox has loopback only");
+	sg->map_uid = sg->uid;
+	sg->map_gid = sg->gid;
+	sg->host_uid = (uint32_t)geteuid();
+	sg->host_gid = (uint32_t)getegid();
+	sg->map_size = 1;
+	/* A delegated cgroup v2 subtree (systemd user session) is not used yet: see
+	 * docs/rootless.md. */
+	const char *flag = f->memory ? "--memory" : f->cpus ? "--cpus" : f->pids ? "--pids" : NULL;
+	if (flag != NULL)
+		return bw_fail(
+		    err, 0,
+		    "%s: a limit needs a cgroup, which bulwark cannot write without root "
+		    "(rootless sandboxes get RLIMIT_NPROC and --timeout instead)",
+		    flag);
+	if (f->memory == NULL)
+		sg->memory_limit = 0;
+	if (f->pids == NULL) {
+		sg->nproc = (uint64_t)sg->pids_limit;
+		sg->pids_limit = 0;
+	}
+	run->rep.rootless_limits =
+	    "no writable cgroup: tasks bounded by RLIMIT_NPROC (1024) in the sandbox's own user "
+	    "namespace; memory and CPU not bounded (--timeout bounds time)";
+	log_warn("sandbox: rootless without a writable cgroup: memory and CPU are not bounded; "
+		 "tasks by RLIMIT_NPROC");
+	return 0;
+}
+
 static int new_id(struct sandbox_run *run, struct bw_error *err)
 {
 	unsigned char rnd[6];
@@ -727,6 +771,8 @@ VERB(sandbox)
 	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
 	if (r == 0)
 		r = build_spec(&f, argv + consumed, &sg, &run.known, err);
+	if (r == 0)
+		r = rootless_plan(&f, &sg, &run, err);
 	if (r == 0)
 		r = add_workspaces(g, &f, &sg, &ws, err);
 	/* Read after every host path is resolved: a slow --env-file (a pipe) cannot widen any

@@ -51,6 +51,9 @@ VERB(spec)
 		sg.host_gid = (uint32_t)getgid();
 		sg.map_size = 1;
 		sg.uid = sg.gid = 0;
+		/* As runc's rootless spec: no limit that only a cgroup enforces, which an
+		 * unprivileged user may have no way to write (create refuses such limits then). */
+		sg.pids_limit = 0;
 	}
 	_cleanup_free_ char *json = specgen_render(&sg, true);
 	_cleanup_free_ char *path = fs_path_join(dir ? dir : ".", "config.json");

@@ -151,6 +151,12 @@ VERB(update)
 		bw_fail(err, 0, "container not running");
 		goto out;
 	}
+	if (c->state.cgroup_path == NULL) {
+		bw_fail(err, 0,
+			"the container has no cgroup (created without root): no limit can "
+			"be updated");
+		goto out;
+	}
 	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
 		goto out;
 	r = cg_update(cg, &res, err);

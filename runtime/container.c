@@ -2,6 +2,7 @@
 #include "container.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -463,4 +464,50 @@ void container_free(struct container *c)
 	free(c->id);
 	free(c->dir);
 	free(c);
+}
+
+/* A container without a cgroup (rootless, lifecycle.c): the processes of the init's pid
+ * namespace, found by their /proc/PID/ns/pid link; without one of its own, the init alone. */
+int container_pidns_members(pid_t init, pid_t **pids, size_t *n, struct bw_error *err)
+{
+	char path[300], want[64], got[64];
+	*pids = NULL;
+	*n = 0;
+	if (init <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init);
+	ssize_t wl = readlink(path, want, sizeof(want) - 1);
+	char self[64];
+	ssize_t sl = readlink("/proc/self/ns/pid", self, sizeof(self) - 1);
+	if (wl < 0)
+		return bw_fail(err, errno, "ps: %s", path);
+	want[wl] = '\0';
+	if (sl >= 0) {
+		self[sl] = '\0';
+		if (strcmp(self, want) == 0) {
+			*pids = xmalloc(sizeof(pid_t));
+			(*pids)[(*n)++] = init;
+			return 0;
+		}
+	}
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return bw_fail(err, errno, "ps: /proc");
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int64_t v;
+		if (parse_i64(e->d_name, &v) < 0 || v <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/pid", e->d_name);
+		ssize_t gl = readlink(path, got, sizeof(got) - 1);
+		if (gl < 0)
+			continue;
+		got[gl] = '\0';
+		if (strcmp(got, want) != 0)
+			continue;
+		*pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
+		(*pids)[(*n)++] = (pid_t)v;
+	}
+	closedir(d);
+	return 0;
 }

@@ -144,6 +144,15 @@ void hostpath_clear(struct hostpath *hp)
 	memset(hp, 0, sizeof(*hp));
 }
 
+void hostpath_drop_held(struct hostpath *hp)
+{
+	if (hp == NULL || !hp->held)
+		return;
+	close(hp->held_fd);
+	hp->held = false;
+	hp->held_fd = -1;
+}
+
 void hostpath_list_free(struct hostpath_list *list)
 {
 	for (size_t i = 0; i < list->n; i++)

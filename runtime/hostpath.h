@@ -48,4 +48,6 @@ const struct hostpath *hostpath_find(const struct hostpath_list *list, const cha
 /* Take hp into list, replacing an earlier record of the same path. */
 void hostpath_list_add(struct hostpath_list *list, const struct hostpath *hp);
 void hostpath_clear(struct hostpath *hp);
+/* The init, once its mounts are made: close the fd the runtime handed over (held). */
+void hostpath_drop_held(struct hostpath *hp);
 void hostpath_list_free(struct hostpath_list *list);

@@ -48,13 +48,31 @@ static void __attribute__((noreturn)) init_fail(int sock, struct bw_error *err)
 	_exit(1);
 }
 
+/* The kernel's overflow id (65534 unless changed): what an unmapped id shows as. */
+static unsigned overflow_id(const char *which)
+{
+	char path[64], buf[16] = {0};
+	snprintf(path, sizeof(path), "/proc/sys/kernel/overflow%s", which);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 65534;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? (unsigned)strtoul(buf, NULL, 10) : 65534;
+}
+
 static int become_ns_root(const struct spawn_config *cfg, struct bw_error *err)
 {
 	/* With a fresh user namespace our ids show as the overflow ids until the parent wrote
 	 * the maps; from here on we are root of that namespace. */
-	if (setresgid(0, 0, 0) < 0)
+	/* A rootless map of the caller's id alone may leave 0 unmapped (a sandbox maps its user,
+	 * 1000): the init keeps the mapped ids it already has, with every capability of the
+	 * namespace, and drops both later as any init does. */
+	if (setresgid(0, 0, 0) < 0 &&
+	    !(errno == EINVAL && getegid() != (gid_t)-1 && getegid() != (gid_t)overflow_id("gid")))
 		return bw_fail(err, errno, "setresgid(0) in the user namespace");
-	if (setresuid(0, 0, 0) < 0)
+	if (setresuid(0, 0, 0) < 0 &&
+	    !(errno == EINVAL && geteuid() != (uid_t)-1 && geteuid() != (uid_t)overflow_id("uid")))
 		return bw_fail(err, errno, "setresuid(0) in the user namespace");
 	(void)cfg;
 	return 0;
@@ -293,6 +311,11 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	bool own_mounts = (cfg->new_ns_flags & CLONE_NEWNS) || cfg->ns_fds[OCI_NS_MOUNT] >= 0;
 	if (own_mounts && rootfs_prepare(&rc, err) < 0)
 		return -1;
+	/* The host's views the runtime handed over are mounted now: none stays open (a sandbox's
+	 * pid 1 never execs, so close-on-exec would not end them). */
+	hostpath_drop_held(cfg->root_src);
+	for (size_t i = 0; cfg->mount_srcs != NULL && i < spec->n_mounts; i++)
+		hostpath_drop_held(&cfg->mount_srcs[i]);
 	if (sync_send(sock, SYNC_HOOKS, 0, NULL, 0, -1, err) < 0 ||
 	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
 		return -1;
@@ -320,7 +343,8 @@ static int join_container(const struct spawn_config *cfg, int sock, struct bw_er
 	int flags = cfg->target_ns_flags & ~(CLONE_NEWPID | CLONE_NEWTIME);
 	if (flags != 0 && setns(cfg->target_pidfd, flags) < 0)
 		return bw_fail(err, errno, "enter the container's namespaces");
-	if ((cfg->target_ns_flags & CLONE_NEWUSER) && become_ns_root(cfg, err) < 0)
+	if (((cfg->target_ns_flags & CLONE_NEWUSER) || cfg->exec_in_userns) &&
+	    become_ns_root(cfg, err) < 0)
 		return -1;
 	if (oci_spec_namespace(cfg->spec, OCI_NS_MOUNT) == NULL &&
 	    enter_root_shared(cfg->rootfs, err) < 0)
@@ -564,7 +588,21 @@ void init_main(struct spawn_config *cfg, int sock)
 			signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Non-dumpable until execve: nothing in the container may open our /proc files. */
-	prctl(PR_SET_DUMPABLE, 0);
+	/* A rootless runtime may not write the /proc files of a non-dumpable process: the init
+	 * sets its own score first (raising it needs no privilege; lowering is refused). */
+	if (geteuid() != 0 && cfg->process->oom_score_adj.set) {
+		char val[32];
+		snprintf(val, sizeof(val), "%lld", (long long)cfg->process->oom_score_adj.v);
+		if (fs_write_file("/proc/self/oom_score_adj", val, &err) < 0) {
+			bw_wrap(&err, "process.oomScoreAdj");
+			init_fail(sock, &err);
+		}
+	}
+	/* A rootless runtime writes our id maps with its own ids, which /proc refuses for a
+	 * non-dumpable process: then after SYNC_GO (nothing of the container runs before it). */
+	bool rootless = geteuid() != 0;
+	if (!rootless)
+		prctl(PR_SET_DUMPABLE, 0);
 	if (getppid() == 1 && !cfg->is_exec)
 		_exit(1);
 	/* A session of its own, always: the caller's terminal stays the caller's controlling
@@ -580,6 +618,8 @@ void init_main(struct spawn_config *cfg, int sock)
 		init_fail(sock, &err);
 	if (receive_go(cfg, sock, &m, &err) < 0)
 		_exit(1);
+	if (rootless)
+		prctl(PR_SET_DUMPABLE, 0);
 	free(cfg->state_json);
 	cfg->state_json = steal_ptr(&m.data);
 	sync_msg_free(&m);

@@ -417,6 +417,88 @@ static void remove_cgroup_parents(const struct container *c)
 	strv_free(dirs);
 }
 
+/* The first limit of res that only a cgroup can enforce (devices rules aside: in a user
+ * namespace no device node can be made, and the host's nodes bound in keep their own
+ * permissions), as its config field; NULL if none. */
+static const char *cgroup_only_limit(const struct oci_spec *spec)
+{
+	const struct oci_resources *r = &spec->linux.resources;
+	const struct oci_memory *m = &r->memory;
+	const struct oci_cpu *cpu = &r->cpu;
+	const struct oci_block_io *b = &r->block_io;
+	if (!spec->linux.has_resources)
+		return NULL;
+	if (m->limit.set || m->reservation.set || m->swap.set || m->kernel.set ||
+	    m->kernel_tcp.set || m->swappiness.set || m->disable_oom_killer.set)
+		return "linux.resources.memory";
+	if (cpu->shares.set || cpu->quota.set || cpu->burst.set || cpu->period.set ||
+	    cpu->realtime_runtime.set || cpu->realtime_period.set || cpu->cpus || cpu->mems ||
+	    cpu->idle.set)
+		return "linux.resources.cpu";
+	if (r->pids_limit.set && r->pids_limit.v > 0)
+		return "linux.resources.pids.limit";
+	bool throttle = false;
+	for (int k = 0; k < OCI_THROTTLE_NKINDS; k++)
+		throttle = throttle || b->n_throttle[k] > 0;
+	if (b->weight.set || b->leaf_weight.set || b->n_weight_devices > 0 || throttle)
+		return "linux.resources.blockIO";
+	if (r->n_hugepage_limits > 0)
+		return "linux.resources.hugepageLimits";
+	if (r->net_class_id.set || r->n_net_priorities > 0)
+		return "linux.resources.network";
+	if (r->n_rdma > 0)
+		return "linux.resources.rdma";
+	if (r->n_unified > 0)
+		return "linux.resources.unified";
+	return NULL;
+}
+
+/* Rootless, where cg_create was refused (no cgroup this user may write: a hybrid or v1 host,
+ * or v2 without a delegated subtree): the container runs without one, as runc's rootless
+ * mode does, unless the config asks for a limit only a cgroup enforces: that is refused, never
+ * silently dropped. Its pid namespace still ends every process with the init. */
+static int rootless_without_cgroup(struct container *c, const struct oci_spec *spec,
+				   struct bw_error *err)
+{
+	if (geteuid() == 0 || !(err->code == EACCES || err->code == EPERM || err->code == EROFS))
+		return -1;
+	char why[BW_ERROR_MAX + 64];
+	bw_error_text(err, why, sizeof(why));
+	const char *field = cgroup_only_limit(spec);
+	if (field != NULL)
+		return bw_fail(err, 0,
+			       "%s: no cgroup can be written by uid %d on this host, so the limit "
+			       "cannot be enforced (remove it, run as root, or use a host with a "
+			       "delegated cgroup v2 subtree): %s",
+			       field, (int)geteuid(), why);
+	*err = (struct bw_error){0};
+	log_debug("rootless: running without a cgroup (%s)", why);
+	free(c->state.cgroup_path);
+	c->state.cgroup_path = NULL;
+	strv_push(&c->state.cleanup, "cgroup:none");
+	return 0;
+}
+
+/* May the runtime make the top-level mountpoints of a root.path the container's ids cannot
+ * write (spawn.c serve_create)? Not in the host's own system directories, which a config
+ * could name as its root (/etc would get /etc/proc...): only below a directory two levels
+ * down, outside those trees. */
+static bool mountpoints_may_be_made(const char *root)
+{
+	static const char *const system[] = {"/etc",   "/usr",	 "/bin",    "/sbin", "/lib",
+					     "/lib32", "/lib64", "/libx32", "/boot", "/proc",
+					     "/sys",   "/dev",	 "/run",    "/root"};
+	if (root == NULL || root[0] != '/')
+		return false;
+	const char *second = strchr(root + 1, '/');
+	if (second == NULL || second[1] == '\0')
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
+		if (fs_path_within(root, system[i]))
+			return false;
+	return true;
+}
+
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -487,9 +569,11 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
 		cg_free(cg);
 		cg = NULL;
-		goto fail;
+		if (rootless_without_cgroup(c, spec, err) < 0)
+			goto fail;
 	}
-	record_cgroup_parents(c, cg);
+	if (cg != NULL)
+		record_cgroup_parents(c, cg);
 	if (make_fifo(c, &fifo, err) < 0)
 		goto fail;
 	struct create_ctx cc = {.c = c, .spec = spec};
@@ -500,7 +584,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.rootfs = rootfs;
 	cfg.root_src = &root;
 	cfg.mount_srcs = mounts;
-	cfg.host_mountpoints = o->known == NULL;
+	cfg.host_mountpoints = o->known == NULL && mountpoints_may_be_made(root.path);
 	cfg.state_root = cli_state_root(g);
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;
@@ -790,7 +874,8 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	/* A create that crashed before writing state.json left at most its config copy: the
 	 * cgroup (and any stray init in it) is found from there. */
 	_cleanup_free_ char *cg_path_buf = NULL;
-	if (c->state.cgroup_path == NULL && lifecycle_load_spec(c, &spec, &e2) == 0) {
+	if (c->state.cgroup_path == NULL && !strv_contains(c->state.cleanup, "cgroup:none") &&
+	    lifecycle_load_spec(c, &spec, &e2) == 0) {
 		struct cg_manager *probe = NULL;
 		if (cg_open(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
 			cg_path_buf = xstrdup(cg_path(probe));

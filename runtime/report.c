@@ -159,6 +159,12 @@ static void gen_outcome(yajl_gen g, const struct report *r)
 	}
 	S("timed_out");
 	yajl_gen_bool(g, r->timed_out);
+	S("rootless");
+	yajl_gen_bool(g, geteuid() != 0);
+	if (r->rootless_limits != NULL) {
+		S("rootless_limits");
+		S(r->rootless_limits);
+	}
 	S("oom_killed");
 	yajl_gen_bool(g, r->usage_known && r->usage.oom_kills > 0);
 	S("error");

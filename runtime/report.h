@@ -39,6 +39,9 @@ struct report {
 	/* Whether the kernel's refusals could be collected: "reported" or "unavailable: why";
 	 * empty when the sandbox never got that far. */
 	char kernel_seccomp[160], kernel_landlock[160];
+	/* Rootless without a writable cgroup: what stands in for the default limits (NULL: the
+	 * sandbox ran as root, or with its cgroup). */
+	const char *rootless_limits;
 };
 
 /* Before teardown: the container's cgroup usage and the agent's events.jsonl (the agent must

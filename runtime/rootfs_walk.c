@@ -94,8 +94,9 @@ static bool on_root_mount(int dirfd)
 	       a.stx_mnt_id == b.stx_mnt_id;
 }
 
-/* A missing mountpoint: made with our ids, else (a rootfs our user namespace does not own)
- * by the runtime with the host's, where it offers to (rootfs_ctx.host_create). */
+/* A missing mountpoint: made with our ids, else, for a top-level directory of a rootfs our user
+ * namespace does not own, by the runtime with the host's, where it offers to
+ * (rootfs_ctx.host_create; spawn.c serve_create). */
 static int walk_create(struct walk *w, const char *name, bool file, struct bw_error *err)
 {
 	int e = 0;
@@ -111,8 +112,8 @@ static int walk_create(struct walk *w, const char *name, bool file, struct bw_er
 	if (e == 0)
 		return 0;
 	const struct rootfs_ctx *ctx = rootfs_state.creating;
-	if ((e == EACCES || e == EPERM) && ctx != NULL && ctx->host_create != NULL &&
-	    on_root_mount(w->cur)) {
+	if ((e == EACCES || e == EPERM) && !file && strcmp(w->done, "/") == 0 && ctx != NULL &&
+	    ctx->host_create != NULL && on_root_mount(w->cur)) {
 		struct bw_error why = {0};
 		if (ctx->host_create(ctx->host_device_arg, w->cur, name, file, &why) == 0 ||
 		    why.code == EEXIST)

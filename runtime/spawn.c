@@ -84,6 +84,114 @@ static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping
 	return 0;
 }
 
+/* Is m exactly one entry of size 1 whose host id is ours: what an unprivileged process may write
+ * itself (with setgroups denied for the gid map)? */
+static bool own_id_only(const struct oci_id_mapping *m, size_t n, uint32_t own)
+{
+	return n == 1 && m[0].size == 1 && m[0].host_id == own;
+}
+
+/* newuidmap/newgidmap (shadow's uidmap package, setuid root): they check every range against
+ * /etc/subuid and /etc/subgid. Run from a fixed path, never from PATH. */
+static int run_newidmap(pid_t pid, const char *tool, const struct oci_id_mapping *m, size_t n,
+			const char *field, struct bw_error *err)
+{
+	static const char *const dirs[] = {"/usr/bin/", "/bin/"};
+	_cleanup_free_ char *exe = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && exe == NULL; i++) {
+		char *p = xasprintf("%s%s", dirs[i], tool);
+		if (access(p, X_OK) == 0)
+			exe = p;
+		else
+			free(p);
+	}
+	if (exe == NULL)
+		return bw_fail(err, 0,
+			       "%s: mapping more than the caller's own id without root needs %s "
+			       "(Debian package uidmap) and a range in /etc/sub%cid",
+			       field, tool, tool[3] == 'u' ? 'u' : 'g');
+	char **argv = xcalloc(3 + 3 * n + 1, sizeof(char *));
+	size_t a = 0;
+	argv[a++] = xstrdup(tool);
+	argv[a++] = xasprintf("%d", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		argv[a++] = xasprintf("%u", m[i].container_id);
+		argv[a++] = xasprintf("%u", m[i].host_id);
+		argv[a++] = xasprintf("%u", m[i].size);
+	}
+	int pipefd[2];
+	int r = -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		bw_fail(err, errno, "%s: pipe", field);
+		goto out;
+	}
+	pid_t c = fork();
+	if (c == 0) {
+		dup2(pipefd[1], 2);
+		int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 1);
+		}
+		execv(exe, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	char msg[512];
+	size_t got = 0;
+	ssize_t k;
+	while ((k = read(pipefd[0], msg + got, sizeof(msg) - 1 - got)) > 0 ||
+	       (k < 0 && errno == EINTR))
+		if (k > 0)
+			got += (size_t)k;
+	close(pipefd[0]);
+	msg[got] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	int st = 0;
+	if (c < 0)
+		bw_fail(err, errno, "%s: fork %s", field, tool);
+	else if (waitpid(c, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		bw_fail(err, 0, "%s: %s refused the mapping: %s", field, tool,
+			msg[0] ? msg : "no reason given");
+	else
+		r = 0;
+out:
+	for (size_t i = 0; i < a; i++)
+		free(argv[i]);
+	free(argv);
+	return r;
+}
+
+/* The maps of a new user namespace. Root writes them; an unprivileged runtime writes a map of
+ * its own id itself (denying setgroups first, as the kernel requires for the gid map) and
+ * hands anything larger to newuidmap/newgidmap. */
+static int write_id_maps(pid_t pid, const struct oci_linux *l, struct bw_error *err)
+{
+	if (geteuid() == 0)
+		return write_id_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings,
+				    "linux.uidMappings", err) < 0 ||
+			       write_id_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings,
+					    "linux.gidMappings", err) < 0
+			   ? -1
+			   : 0;
+	if (own_id_only(l->uid_mappings, l->n_uid_mappings, (uint32_t)geteuid())
+		? write_id_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings,
+			       "linux.uidMappings", err) < 0
+		: run_newidmap(pid, "newuidmap", l->uid_mappings, l->n_uid_mappings,
+			       "linux.uidMappings", err) < 0)
+		return -1;
+	if (own_id_only(l->gid_mappings, l->n_gid_mappings, (uint32_t)getegid())) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+		if (fs_write_file(path, "deny", err) < 0)
+			return bw_wrap(err, "linux.gidMappings: deny setgroups");
+		return write_id_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings,
+				    "linux.gidMappings", err);
+	}
+	return run_newidmap(pid, "newgidmap", l->gid_mappings, l->n_gid_mappings,
+			    "linux.gidMappings", err);
+}
+
 static int write_time_offsets(pid_t pid, const struct oci_linux *l, struct bw_error *err)
 {
 	char buf[128];
@@ -211,10 +319,14 @@ static int send_device(const struct spawn_config *cfg, int sock, const struct sy
 	return r;
 }
 
-/* SYNC_CREATE: a mountpoint the init may not make in a rootfs its user namespace does not own
- * (a root-made bundle: `mkdir //proc: Permission denied`), made here with the runtime's
- * credentials, owned by root of the host and empty. Only while the rootfs is being assembled
- * (before SYNC_HOOKS), only one plain name in the directory the init holds open. */
+/* SYNC_CREATE: a top-level mountpoint directory (/proc, /dev, /sys...) the init may not make in
+ * a rootfs its user namespace does not own (a root-made bundle: `mkdir //proc: Permission
+ * denied`), made here with the runtime's credentials, owned by root of the host and empty.
+ * Only while the rootfs is being assembled (before SYNC_HOOKS), only a directory, only one
+ * plain name, and only in root.path itself (the same inode the runtime resolved): nothing
+ * deeper (an /etc/nologin, a directory where a file bind of another container goes) is ever
+ * made in a rootfs that other containers may share. lifecycle.c decides whether root.path
+ * may get them at all (cfg->host_mountpoints). */
 static int serve_create(const struct spawn_config *cfg, bool assembled, const struct sync_msg *m,
 			struct bw_error *err)
 {
@@ -222,23 +334,17 @@ static int serve_create(const struct spawn_config *cfg, bool assembled, const st
 	int code = 0;
 	struct stat st;
 	if (cfg->is_exec || !(cfg->new_ns_flags & CLONE_NEWUSER) || !cfg->host_mountpoints ||
-	    assembled || m->fd < 0 || d == NULL || (d[0] != 'd' && d[0] != 'f') || d[1] != '/' ||
-	    d[2] == '\0' || strchr(d + 2, '/') != NULL || strcmp(d + 2, ".") == 0 ||
+	    cfg->root_src == NULL || assembled || m->fd < 0 || d == NULL || d[0] != 'd' ||
+	    d[1] != '/' || d[2] == '\0' || strchr(d + 2, '/') != NULL || strcmp(d + 2, ".") == 0 ||
 	    strcmp(d + 2, "..") == 0 || strlen(d + 2) > 255 || fstat(m->fd, &st) < 0 ||
 	    !S_ISDIR(st.st_mode))
 		code = EPROTO;
-	else if (d[0] == 'd' && mkdirat(m->fd, d + 2, 0755) < 0)
+	else if (st.st_dev != cfg->root_src->dev || st.st_ino != cfg->root_src->ino)
+		code = EACCES; /* below the root: the init's own ids decide */
+	else if (mkdirat(m->fd, d + 2, 0755) < 0)
 		code = errno;
-	else if (d[0] == 'f') {
-		int fd = openat(m->fd, d + 2, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-				0644);
-		if (fd < 0)
-			code = errno;
-		else
-			close(fd);
-	}
 	if (code == 0)
-		log_debug("made the mountpoint `%s` for the init", d + 2);
+		log_debug("made the mountpoint `/%s` for the init", d + 2);
 	return sync_send(cfg->sock_parent, SYNC_CREATE_DONE, code, NULL, 0, -1, err);
 }
 
@@ -405,10 +511,22 @@ struct host_reopen {
 	const struct spawn_config *cfg;
 	pid_t pid;
 	int pidfd;
-	int *fds; /* [0]: root.path, [1 + i]: mounts[i] */
 	bool entered, failed;
 	struct bw_error err;
 };
+
+/* One reopened path to the init at once (then closed here): however many bind sources, the
+ * runtime holds one of them at a time. */
+static void reopen_send(struct host_reopen *h, const struct hostpath *hp, int flags,
+			const char *idx)
+{
+	int fd = hostpath_reopen(hp, flags, &h->err);
+	if (fd < 0 ||
+	    sync_send(h->cfg->sock_parent, SYNC_HOSTFD, 0, idx, strlen(idx), fd, &h->err) < 0)
+		h->failed = true;
+	if (fd >= 0)
+		close(fd);
+}
 
 static void *reopen_thread(void *arg)
 {
@@ -428,12 +546,13 @@ static void *reopen_thread(void *arg)
 		return NULL;
 	}
 	h->entered = true;
-	if ((h->fds[0] = hostpath_reopen(cfg->root_src, O_DIRECTORY, &h->err)) < 0)
-		h->failed = true;
-	for (size_t i = 0; !h->failed && cfg->mount_srcs != NULL && i < cfg->spec->n_mounts; i++)
-		if (cfg->mount_srcs[i].path != NULL &&
-		    (h->fds[1 + i] = hostpath_reopen(&cfg->mount_srcs[i], 0, &h->err)) < 0)
-			h->failed = true;
+	reopen_send(h, cfg->root_src, O_DIRECTORY, "root");
+	for (size_t i = 0; !h->failed && cfg->mount_srcs != NULL && i < cfg->spec->n_mounts; i++) {
+		char idx[24];
+		snprintf(idx, sizeof(idx), "%zu", i);
+		if (cfg->mount_srcs[i].path != NULL)
+			reopen_send(h, &cfg->mount_srcs[i], 0, idx);
+	}
 	return NULL;
 }
 
@@ -443,51 +562,30 @@ static int send_host_paths(const struct spawn_config *cfg, pid_t pid, int pidfd,
 	if (cfg->is_exec || cfg->root_src == NULL || !(cfg->new_ns_flags & CLONE_NEWUSER) ||
 	    !(cfg->new_ns_flags & CLONE_NEWNS))
 		return 0;
-	size_t n = 1 + cfg->spec->n_mounts;
 	struct host_reopen h = {.cfg = cfg, .pid = pid, .pidfd = pidfd};
-	h.fds = xmalloc(n * sizeof(int));
-	for (size_t i = 0; i < n; i++)
-		h.fds[i] = -1;
 	pthread_t t;
 	int r = pthread_create(&t, NULL, reopen_thread, &h);
 	if (r != 0)
-		bw_fail(err, r, "start the host path thread");
-	else
-		pthread_join(t, NULL);
-	if (r == 0 && h.failed) {
+		return bw_fail(err, r, "start the host path thread");
+	pthread_join(t, NULL);
+	if (h.failed) {
 		*err = h.err;
-		r = -1;
+		return -1;
 	}
-	for (size_t i = 0; i < n && r == 0 && h.entered; i++) {
-		if (h.fds[i] < 0)
-			continue;
-		char idx[24];
-		int len = i == 0 ? snprintf(idx, sizeof(idx), "root")
-				 : snprintf(idx, sizeof(idx), "%zu", i - 1);
-		r = sync_send(cfg->sock_parent, SYNC_HOSTFD, 0, idx, (size_t)len, h.fds[i], err);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (h.fds[i] >= 0)
-			close(h.fds[i]);
-	free(h.fds);
-	return r != 0 ? -1 : 0;
+	return 0;
 }
 
 static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
-	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER)) {
-		if (write_id_map(pid, "uid_map", spec->linux.uid_mappings,
-				 spec->linux.n_uid_mappings, "linux.uidMappings", err) < 0 ||
-		    write_id_map(pid, "gid_map", spec->linux.gid_mappings,
-				 spec->linux.n_gid_mappings, "linux.gidMappings", err) < 0)
-			return -1;
-	}
+	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER) &&
+	    write_id_maps(pid, &spec->linux, err) < 0)
+		return -1;
 	if (send_host_paths(cfg, pid, pidfd, err) < 0)
 		return -1;
 	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
-	if (cfg->process->oom_score_adj.set) {
+	if (cfg->process->oom_score_adj.set && geteuid() == 0) {
 		char path[64], val[32];
 		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
 		snprintf(val, sizeof(val), "%lld", (long long)cfg->process->oom_score_adj.v);
@@ -500,6 +598,59 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 		return -1;
 	const char *sj = cfg->state_json ? cfg->state_json : "{}";
 	return sync_send(cfg->sock_parent, SYNC_GO, 0, sj, strlen(sj), -1, err);
+}
+
+/* Rootless exec: an intermediate process joins the container's user namespace (it may, being
+ * its owner), where it may then enter the pid (and time) namespace for its children, and clones
+ * the exec'd process with CLONE_PARENT, so that it is our child as in every other case. Returns
+ * the child's pid (0 in the child, which is then in the user namespace already), or -1. */
+static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t mid = fork();
+	if (mid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (mid == 0) {
+		close(p[0]);
+		pid_t child = -1;
+		int e = 0;
+		int fl = cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
+		if (setns(cfg->target_pidfd, CLONE_NEWUSER) < 0 || setns(cfg->target_pidfd, fl) < 0)
+			e = errno;
+		else {
+			cfg->target_ns_flags &= ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWTIME);
+			cfg->exec_in_userns = true;
+			struct clone_args a = {.flags = CLONE_PARENT, .exit_signal = 0};
+			child = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+			if (child == 0) {
+				close(p[1]);
+				return 0;
+			}
+			e = child < 0 ? errno : 0;
+		}
+		int msg[2] = {child, e};
+		ssize_t w = write(p[1], msg, sizeof(msg));
+		_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
+	}
+	close(p[1]);
+	int msg[2] = {-1, EPROTO};
+	ssize_t n;
+	do
+		n = read(p[0], msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	waitpid(mid, NULL, 0);
+	if (n != (ssize_t)sizeof(msg) || msg[0] <= 0) {
+		errno = msg[1] ? msg[1] : EPROTO;
+		return -1;
+	}
+	*pidfd = (int)syscall(SYS_pidfd_open, msg[0], 0);
+	return msg[0];
 }
 
 int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
@@ -516,7 +667,12 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		return bw_fail(err, errno, "socketpair");
 	if (!cfg->is_exec)
 		flags = (uint64_t)(cfg->new_ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
-	if (enter_for_children(cfg, &saved_pid, err) < 0) {
+	/* A rootless exec may not enter the container's pid namespace from ours: a process in its
+	 * user namespace makes the child (clone_from_userns). */
+	bool via_userns = cfg->is_exec && geteuid() != 0 &&
+			  (cfg->target_ns_flags & CLONE_NEWUSER) &&
+			  (cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME));
+	if (!via_userns && enter_for_children(cfg, &saved_pid, err) < 0) {
 		leave_for_children(&saved_pid);
 		close(sv[0]);
 		close(sv[1]);
@@ -526,7 +682,8 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		cg_oom_kills(cfg->cg, &ooms_before, NULL);
 	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
 		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
-	pid_t pid = do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
+	pid_t pid = via_userns ? clone_from_userns(cfg, &pidfd)
+			       : do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
 	if (pid == 0) {
 		close(sv[0]);
 		init_main(cfg, sv[1]);

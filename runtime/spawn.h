@@ -55,6 +55,7 @@ struct spawn_config {
 	/* exec: pidfd of the container init and the namespaces to enter */
 	int target_pidfd;
 	int target_ns_flags;
+	bool exec_in_userns; /* internal: a rootless exec was born in the user namespace */
 	/* Called by the parent right after clone with the child's pid: records it (so a crash
 	 * from here on is cleaned up by delete --force) and returns the state JSON for hooks. */
 	int (*on_started)(void *ctx, pid_t pid, char **state_json, struct bw_error *err);

@@ -151,18 +151,25 @@ static void process_gen(yajl_gen g, const struct specgen *sg)
 	KI("hard", 0);
 	KI("soft", 0);
 	yajl_gen_map_close(g);
+	if (sg->nproc > 0) {
+		yajl_gen_map_open(g);
+		KS("type", "RLIMIT_NPROC");
+		KI("hard", sg->nproc);
+		KI("soft", sg->nproc);
+		yajl_gen_map_close(g);
+	}
 	yajl_gen_array_close(g);
 	KB("noNewPrivileges", true);
 	KI("oomScoreAdj", 500);
 	yajl_gen_map_close(g);
 }
 
-static void idmap_gen(yajl_gen g, const char *key, uint32_t host, uint32_t size)
+static void idmap_gen(yajl_gen g, const char *key, uint32_t container, uint32_t host, uint32_t size)
 {
 	S(key);
 	yajl_gen_array_open(g);
 	yajl_gen_map_open(g);
-	KI("containerID", 0);
+	KI("containerID", container);
 	KI("hostID", host);
 	KI("size", size);
 	yajl_gen_map_close(g);
@@ -253,8 +260,8 @@ static void linux_gen(yajl_gen g, const struct specgen *sg)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
-	idmap_gen(g, "uidMappings", sg->host_uid, sg->map_size);
-	idmap_gen(g, "gidMappings", sg->host_gid, sg->map_size);
+	idmap_gen(g, "uidMappings", sg->map_uid, sg->host_uid, sg->map_size);
+	idmap_gen(g, "gidMappings", sg->map_gid, sg->host_gid, sg->map_size);
 	resources_gen(g, sg);
 	strv_gen(g, "maskedPaths", (char *const *)masked_paths);
 	strv_gen(g, "readonlyPaths", (char *const *)readonly_paths);

@@ -16,26 +16,29 @@ struct specgen_bind {
 struct specgen {
 	const char *root_path;
 	bool root_readonly;
-	bool host_root;     /* root is the host's "/": hide its sockets and runtime state */
+	bool host_root; /* root is the host's "/": hide its sockets and runtime state */
 	char **args;
 	char **env;
 	const char *cwd;
 	uint32_t uid, gid;
 	bool terminal;
-	const char *home;   /* tmpfs HOME (NULL: none) */
+	const char *home; /* tmpfs HOME (NULL: none) */
 	const char *tmp_size;
 	struct specgen_bind *binds;
 	size_t n_binds;
-	bool rootless;      /* map the caller's own uid/gid instead of a subordinate range */
+	bool rootless; /* map the caller's own uid/gid instead of a subordinate range */
 	uint32_t host_uid, host_gid, map_size;
+	/* the container ids the maps start at (0; a rootless sandbox maps only its user) */
+	uint32_t map_uid, map_gid;
+	uint64_t nproc;		  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
 	const char *seccomp_json; /* an OCI seccomp object, embedded as is (NULL: none) */
 	const char *hostname;
-	int64_t pids_limit;  /* 0: none */
+	int64_t pids_limit; /* 0: none */
 	int64_t memory_limit;
 	int64_t cpu_quota, cpu_period;
 	uint64_t nofile;
-	char **annotations;  /* "key=value" */
-	bool network_none;   /* a new network namespace with only loopback */
+	char **annotations; /* "key=value" */
+	bool network_none;  /* a new network namespace with only loopback */
 };
 
 /* Defaults for `bulwark spec`: root "rootfs" read-only, sh, uid/gid 1000 inside a user

@@ -30,14 +30,6 @@ static const char *const mode_names[] = {"ro", "rw", "overlay"};
 
 /* ---- checking the flags (nothing is changed) ------------------------------------------------ */
 
-static bool path_within(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	if (strcmp(dir, "/") == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* "DIR[:MODE]": the last colon starts a mode unless what follows it looks like a path. */
 static int split_mode(const char *arg, char **dir, enum workspace_mode *mode, struct bw_error *err)
 {
@@ -82,12 +74,24 @@ static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 			       "--workspace %s: the whole file system cannot be a workspace", arg);
 	const char *const system[] = {"/proc", "/sys", "/dev"};
 	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
-		if (path_within(w->path, system[i]))
+		if (fs_path_within(w->path, system[i]))
 			return bw_fail(err, 0, "--workspace %s: %s belongs to the sandbox itself",
 				       arg, system[i]);
 	w->owner_uid = st.st_uid;
 	w->owner_gid = st.st_gid;
 	w->root_mode = st.st_mode & 07777;
+	/* Rootless, the sandbox's one mapped id is the caller's: DIR is written as the caller,
+	 * bound as it is (no idmapped mount, which needs root). */
+	if (geteuid() != 0 && w->mode == WORKSPACE_OVERLAY)
+		return bw_fail(err, 0,
+			       "--workspace %s: an overlay workspace needs root (rootless: use :ro "
+			       "or :rw)",
+			       arg);
+	if (geteuid() != 0 && w->mode == WORKSPACE_RW && st.st_uid != geteuid())
+		return bw_fail(err, 0,
+			       "--workspace %s: owned by uid %u; without root an rw workspace must "
+			       "be the caller's own",
+			       arg, (unsigned)st.st_uid);
 	return 0;
 }
 
@@ -99,12 +103,12 @@ static int check_overlaps(const struct workspace_set *ws, const char *state_root
 		root = fs_path_clean(state_root); /* not created yet */
 	for (size_t i = 0; i < ws->n; i++) {
 		const char *p = ws->v[i].path;
-		if (root != NULL && (path_within(p, root) || path_within(root, p)))
+		if (root != NULL && (fs_path_within(p, root) || fs_path_within(root, p)))
 			return bw_fail(err, 0,
 				       "--workspace %s: overlaps bulwark's state directory %s", p,
 				       root);
 		for (size_t k = 0; k < i; k++)
-			if (path_within(p, ws->v[k].path) || path_within(ws->v[k].path, p))
+			if (fs_path_within(p, ws->v[k].path) || fs_path_within(ws->v[k].path, p))
 				return bw_fail(err, 0, "--workspace %s: overlaps --workspace %s", p,
 					       ws->v[k].path);
 	}
@@ -162,7 +166,7 @@ static int parse_keep(const char *keep, struct workspace_set *ws, struct bw_erro
 	char *full = fs_path_join(real_parent, base);
 	ws->keep_dir = full;
 	for (size_t i = 0; i < ws->n; i++)
-		if (path_within(full, ws->v[i].path))
+		if (fs_path_within(full, ws->v[i].path))
 			return bw_fail(err, 0,
 				       "--keep-changes %s: must not be inside the workspace %s",
 				       keep, ws->v[i].path);
@@ -207,7 +211,7 @@ int workspace_parse(char *const *args, const char *keep, const char *state_root,
 		ws->v[i].scratch_fd = ws->v[i].fd = ws->v[i].mnt_fd = -1;
 	/* The mounts are stacked through the fds opened below: they must be of the namespace
 	 * the mounts go into (move_mount refuses another namespace's). */
-	if (needs_private_ns(args) && private_mount_ns(err) < 0)
+	if (geteuid() == 0 && needs_private_ns(args) && private_mount_ns(err) < 0)
 		return -1;
 	for (size_t i = 0; i < ws->n; i++)
 		if (parse_one(args[i], &ws->v[i], err) < 0)
@@ -401,7 +405,7 @@ int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 {
 	for (size_t i = 0; i < ws->n; i++) {
 		struct workspace *w = &ws->v[i];
-		if (w->mode == WORKSPACE_RO || w->stacked)
+		if (w->mode == WORKSPACE_RO || w->stacked || geteuid() != 0)
 			continue;
 		if (stack(w, ids, scratch_size, err) < 0)
 			return -1;

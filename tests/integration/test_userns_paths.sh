@@ -103,3 +103,43 @@ test_userns_sandbox_bind_destination_never_made_on_the_host() {
 	sbx --bind "$h/src:$dst" -- true >/dev/null 2>&1 || true
 	[ ! -e "$dst" ] || { rmdir "$dst"; fail "the sandbox made $dst on the host"; }
 }
+
+# Only top-level directories are made by the runtime: a deeper mountpoint or a file (another
+# container sharing the rootfs would find an /etc/nologin or a directory where its file bind
+# goes) stays the container's own ids' to make, and is refused here.
+test_userns_runtime_makes_only_top_level_directories() {
+	h=$(up_home)
+	b=$h/bundle-deep
+	mkdir -p "$b"
+	up_root_made_rootfs "$b/rootfs"
+	mkdir -p "$b/rootfs/etc"
+	echo data >"$WORK/up-file"
+	(cd "$b" && "$BULWARK" spec) || fail "spec"
+	cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-deep" | .mounts += [{"destination":"/etc/nologin","type":"bind","source":"'"$WORK/up-file"'","options":["bind","ro"]}]'
+	rc=0; out=$(bw run -b "$b" up-deep </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "ran: /etc/nologin was made"
+	expect_contains "refused" "create \`/etc/nologin\`: Permission denied" "$out"
+	[ ! -e "$b/rootfs/etc/nologin" ] || fail "the runtime made /etc/nologin"
+	cfg "$b" '.mounts[-1] = {"destination":"/etc/sub/dir","type":"tmpfs","source":"tmpfs"}'
+	rc=0; out=$(bw run -b "$b" up-deep </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "ran: /etc/sub was made"
+	[ ! -e "$b/rootfs/etc/sub" ] || fail "the runtime made /etc/sub"
+}
+
+# A root.path in one of the host's system trees (a config naming /etc, /run... as its root)
+# never gets mountpoints from the runtime.
+test_userns_no_mountpoints_in_a_host_system_directory() {
+	d=$(mktemp -d /run/bwit-sys.XXXXXX)
+	up_root_made_rootfs "$d/rootfs"
+	cp -r "$d/rootfs" "$d/probe"
+	b=$WORK/bundle-sys
+	mkdir -p "$b"
+	(cd "$b" && "$BULWARK" spec) || fail "spec"
+	cfg "$b" '.root.path="'"$d/rootfs"'" | .process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-sys"'
+	rc=0; out=$(bw run -b "$b" up-sys </dev/null 2>&1) || rc=$?
+	left=$(ls "$d/rootfs" | tr '\n' ' ')
+	rm -rf "$d"
+	[ "$rc" -ne 0 ] || fail "ran"
+	expect_contains "refused" "mkdir \`/proc\`: Permission denied" "$out"
+	expect_eq "nothing made" "bin " "$left"
+}

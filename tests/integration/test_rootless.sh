@@ -1,0 +1,107 @@
+# Rootless (issue 14 §2): bulwark run by an unprivileged user (nobody, 65534, with no
+# /etc/subuid range), with the confinement that needs no privilege. This host has no cgroup an
+# unprivileged user may write (hybrid hierarchy), so limits are refused or replaced.
+
+RL_UID=65534
+
+# rl: run bulwark as the unprivileged user, with a state root of its own.
+rl() {
+	setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rl-root" "$@"
+}
+
+rl_setup() {
+	mkdir -p "$WORK/rl-root"
+	chown $RL_UID:$RL_UID "$WORK/rl-root"
+	chmod 700 "$WORK/rl-root"
+}
+
+# rl_bundle NAME: a bundle the user owns, from `spec --rootless`, echoed.
+rl_bundle() {
+	local b=$WORK/rl-bundles/$1
+	mkdir -p "$b"
+	cp -a "$ROOTFS" "$b/rootfs"
+	chown -R $RL_UID:$RL_UID "$WORK/rl-bundles"
+	(cd "$b" && setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups "$BULWARK" spec --rootless) || fail "spec --rootless"
+	echo "$b"
+}
+
+rl_cfg() {
+	cfg "$1" "$2"
+	chown $RL_UID:$RL_UID "$1/config.json"
+}
+
+test_rootless_sandbox_runs_confined() {
+	rl_setup
+	out=$(cd / && rl sandbox -- sh -c 'id -u; cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; grep -E "^(Seccomp|NoNewPrivs|CapEff|CapBnd):" /proc/self/status | tr -d "\t"; grep "Max processes" /proc/self/limits | tr -s " "; ls /sys/class/net' 2>"$WORK/rl.err") || fail "sandbox: $(cat "$WORK/rl.err")"
+	expect_eq "confined" "1000 1000 65534 1 CapEff:0000000000000000 CapBnd:0000000000000000 NoNewPrivs:1 Seccomp:2 Max processes 1024 1024 processes lo" "$(echo $out)"
+	# The limits that could not be had are named once.
+	expect_eq "one warning" "1" "$(grep -c 'rootless without a writable cgroup' "$WORK/rl.err")"
+	[ -z "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)" ] || fail "state left: $(ls -A "$WORK/rl-root")"
+}
+
+test_rootless_sandbox_report_names_the_limits() {
+	rl_setup
+	mkdir -p "$WORK/rl-rep"
+	chown $RL_UID:$RL_UID "$WORK/rl-rep"
+	(cd / && rl sandbox --report "$WORK/rl-rep/r.json" -- true) 2>/dev/null || fail "sandbox"
+	expect_eq "report" "true true" "$(jq -r '[.rootless, (.rootless_limits | test("RLIMIT_NPROC"))] | map(tostring) | join(" ")' "$WORK/rl-rep/r.json")"
+}
+
+# A limit only a cgroup enforces is refused, never dropped: one line, 125, the command not run.
+test_rootless_sandbox_refuses_limits_and_allowlists_it_cannot_enforce() {
+	rl_setup
+	for flag in "--memory 256m" "--cpus 1" "--pids 50" "--allow 192.0.2.1:80/tcp"; do
+		rc=0; out=$(cd / && rl sandbox $flag -- touch "$WORK/rl-ran" 2>&1) || rc=$?
+		expect_eq "$flag: refused" "125 1" "$rc $(echo "$out" | wc -l)"
+		expect_contains "$flag: names it" "${flag%% *}" "$out"
+	done
+	[ ! -e "$WORK/rl-ran" ] || fail "the command ran"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+# An rw workspace of the user's own is written as that user; one of another user's, and
+# overlay workspaces, are refused.
+test_rootless_sandbox_workspaces() {
+	rl_setup
+	mkdir -p "$WORK/rl-ws" "$WORK/rl-other"
+	chown $RL_UID:$RL_UID "$WORK/rl-ws"
+	(cd / && rl sandbox --workspace "$WORK/rl-ws:rw" -- sh -c 'echo w > '"$WORK/rl-ws/out") 2>/dev/null || fail "rw"
+	expect_eq "written as the user" "$RL_UID w" "$(stat -c %u "$WORK/rl-ws/out") $(cat "$WORK/rl-ws/out")"
+	rc=0; out=$(cd / && rl sandbox --workspace "$WORK/rl-other:rw" -- true 2>&1) || rc=$?
+	expect_eq "another's rw refused" "125" "$rc"
+	expect_contains "why" "must be the caller's own" "$out"
+	rc=0; out=$(cd / && rl sandbox --workspace "$WORK/rl-ws:overlay" -- true 2>&1) || rc=$?
+	expect_eq "overlay refused" "125" "$rc"
+}
+
+# The runc verbs on a `spec --rootless` bundle: run -d, exec, ps, kill -a, delete.
+test_rootless_runc_verbs() {
+	rl_setup
+	b=$(rl_bundle rl-verbs)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["sleep","60"]'
+	rl run -d -b "$b" rl-verbs </dev/null || fail "run -d"
+	out=$(rl exec rl-verbs sh -c 'id -u; cat /proc/self/uid_map | tr -s " " | sed "s/^ //"' 2>&1) || { rl delete -f rl-verbs; fail "exec: $out"; }
+	expect_eq "exec" "0 0 65534 1" "$(echo $out)"
+	rc=0; rl exec rl-verbs sh -c 'exit 7' || rc=$?
+	expect_eq "exec status" "7" "$rc"
+	rl exec -d rl-verbs sleep 60 || fail "exec -d"
+	expect_eq "ps" "2" "$(rl ps -f json rl-verbs | jq length)"
+	rc=0; out=$(rl pause rl-verbs 2>&1) || rc=$?
+	expect_contains "pause refused" "no cgroup" "$out"
+	rl kill rl-verbs KILL
+	for _ in $(seq 50); do [ "$(rl state rl-verbs | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	rl delete rl-verbs || fail "delete"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+# A config limit that needs a cgroup: refused with the field named, nothing left behind.
+test_rootless_run_refuses_a_cgroup_limit() {
+	rl_setup
+	b=$(rl_bundle rl-lim)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.resources.pids={"limit":100}'
+	rc=0; out=$(rl run -b "$b" rl-lim </dev/null 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "ran without its pids limit"
+	expect_contains "names the field" "linux.resources.pids.limit: no cgroup can be written by uid $RL_UID" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
