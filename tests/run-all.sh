@@ -33,7 +33,7 @@ echo "== dependencies"
 tests/deps.sh || { echo "dependency installation failed"; exit 1; }
 
 echo "== build"
-{ [ -d build ] || meson setup build; } >"$log/build" 2>&1 && ninja -C build >>"$log/build" 2>&1
+{ [ -d build ] || meson setup build -Dunit_tests=enabled; } >"$log/build" 2>&1 && ninja -C build >>"$log/build" 2>&1
 rc=$?
 [ $rc = 0 ] || { cat "$log/build"; echo "build: 0 passed, 1 failed"; exit 1; }
 
@@ -44,7 +44,7 @@ read -r p f < <(meson_counts "$log/unit"); record unit $rc "$p" "$f"
 
 echo "== unit tests under ASan+UBSan"
 { [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbuildtype=debug; } >"$log/asan" 2>&1 &&
+	-Dbuildtype=debug -Dunit_tests=enabled; } >"$log/asan" 2>&1 &&
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --suite unit --print-errorlogs >>"$log/asan" 2>&1; rc=$?
 tail -n 8 "$log/asan"
