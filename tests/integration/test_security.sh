@@ -709,3 +709,22 @@ test_runc_masked_paths_run_and_paths_the_kernel_lacks_are_skipped() {
 	sec_check_boot_id "$out" >/dev/null
 	expect_eq "cmdline" 0 "$(echo "$out" | tail -1)"
 }
+
+# mountinfo prints each mount's root as its path within its file system, for a bind from an fd
+# as for mount(2): a workspace (mounted at its own path) shows nothing new, and nothing bulwark
+# makes itself (state dir, overlay layers, masks, the boot id) shows a host path. The one host
+# path left is a --bind source mounted elsewhere (docs/security.md).
+test_sandbox_mountinfo_shows_no_host_path_but_a_bind_source() {
+	mkdir -p "$WORK/mi-ov" "$WORK/mi-rw" "$WORK/mi-src/sub"
+	chmod 755 "$WORK/mi-rw"
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox --workspace "$WORK/mi-ov:overlay" \
+		--workspace "$WORK/mi-rw:rw" --bind "$WORK/mi-src/sub:/tmp/elsewhere" \
+		-- cat /proc/self/mountinfo 2>&1) || fail "sandbox: $out"
+	case "$out" in *"$BW_ROOT"*) fail "the state dir shows: $out" ;; esac
+	expect_contains "overlay layers by fd" "lowerdir=/proc/self/fd/" "$(echo "$out" | grep ' overlay ')"
+	# Roots that are neither a file system's own root, nor the mount point itself, nor what
+	# a procfs, a device node, a mask or a cgroup namespace shows.
+	odd=$(echo "$out" | awk '{ fs = $(NF - 2) } $4 != "/" && $4 != $5 && $4 !~ /^\/\.\./ &&
+		fs != "proc" && fs != "devtmpfs" && $4 != "/boot_id" { print $4 }' | sort -u)
+	expect_eq "host paths shown" "$WORK/mi-src/sub" "$odd"
+}
