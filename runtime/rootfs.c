@@ -265,10 +265,37 @@ static void boot_id_format(const uint8_t rnd[16], char out[BOOT_ID_LEN + 1])
 	*p = '\0';
 }
 
+/* Kernels before 6.15 cannot clone from a detached mount: attach the tmpfs for a moment onto
+ * the boot id's own directory (nothing of the container runs yet), clone the file there, and
+ * detach the tmpfs again through the working directory, so no path is looked up. */
+static int clone_via_attach(int fs, int rootfd, struct bw_error *err)
+{
+	_cleanup_close_ int dir =
+	    rootfs_walk(rootfd, "/proc/sys/kernel/random", false, true, false, err);
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	if (cwd < 0)
+		return bw_fail(err, errno, "open the working directory");
+	if (rootfs_attach(fs, dir, err) < 0)
+		return -1;
+	int tree = open_tree(fs, "boot_id", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	int saved = errno;
+	if (fchdir(fs) < 0 || umount2(".", MNT_DETACH) < 0 || fchdir(cwd) < 0) {
+		saved = errno;
+		if (tree >= 0)
+			close(tree);
+		return bw_fail(err, saved, "detach the boot id's tmpfs");
+	}
+	if (tree < 0)
+		return bw_fail(err, saved, "clone the boot id");
+	return tree;
+}
+
 /* A boot id of the container's own, as a clone of a read-only file on a private tmpfs that
  * nothing else mounts: never a host file, and made (like the tmpfs) in the container's user
  * namespace, so it can only ever be the container's own. */
-static int boot_id_clone(struct bw_error *err)
+static int boot_id_clone(int rootfd, struct bw_error *err)
 {
 	uint8_t rnd[16];
 	char id[BOOT_ID_LEN + 1];
@@ -292,20 +319,19 @@ static int boot_id_clone(struct bw_error *err)
 		return -1;
 	int tree = open_tree(fs, "boot_id", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0 && errno == EINVAL)
-		return devnull_clone(err); /* kernels before 6.15: see mask_file_tree */
+		return clone_via_attach(fs, rootfd, err);
 	if (tree < 0)
 		return bw_fail(err, errno, "clone the boot id");
 	return tree;
 }
 
 /* What masks a file: /dev/null, or for the boot id a fresh random one (software parses it;
- * an empty one breaks journald-style tools). Kernels before 6.15 cannot clone the boot id's
- * detached tmpfs: there it reads empty, as any masked file. */
-static int mask_file_tree(const char *path, struct bw_error *err)
+ * an empty one breaks journald-style tools). */
+static int mask_file_tree(int rootfd, const char *path, struct bw_error *err)
 {
 	_cleanup_free_ char *clean = fs_path_clean(path);
 	if (strcmp(clean, ROOTFS_BOOT_ID_PATH) == 0)
-		return boot_id_clone(err);
+		return boot_id_clone(rootfd, err);
 	return devnull_clone(err);
 }
 
@@ -325,7 +351,7 @@ static int mask_one(int rootfd, const char *path, struct bw_error *err)
 		tree = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
 		rootfs_mount_opts_free(&o);
 	} else {
-		tree = mask_file_tree(path, err);
+		tree = mask_file_tree(rootfd, path, err);
 	}
 	if (tree < 0 || rootfs_attach(tree, target, err) < 0)
 		return -1;
