@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -244,6 +246,95 @@ static int devnull_clone(struct bw_error *err)
 	return fd;
 }
 
+/* The kernel prints boot_id as a version 4 UUID and a newline. */
+#define BOOT_ID_LEN 37
+
+static void boot_id_format(const uint8_t rnd[16], char out[BOOT_ID_LEN + 1])
+{
+	uint8_t b[16];
+	memcpy(b, rnd, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	char *p = out;
+	for (size_t k = 0; k < sizeof(b); k++) {
+		if (k == 4 || k == 6 || k == 8 || k == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", b[k]);
+	}
+	*p++ = '\n';
+	*p = '\0';
+}
+
+/* Kernels before 6.15 cannot clone from a detached mount: attach the tmpfs for a moment onto
+ * the boot id's own directory (nothing of the container runs yet), clone the file there, and
+ * detach the tmpfs again through the working directory, so no path is looked up. */
+static int clone_via_attach(int fs, int rootfd, struct bw_error *err)
+{
+	_cleanup_close_ int dir =
+	    rootfs_walk(rootfd, "/proc/sys/kernel/random", false, true, false, err);
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	if (cwd < 0)
+		return bw_fail(err, errno, "open the working directory");
+	if (rootfs_attach(fs, dir, err) < 0)
+		return -1;
+	int tree = open_tree(fs, "boot_id", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	int saved = errno;
+	if (fchdir(fs) < 0 || umount2(".", MNT_DETACH) < 0 || fchdir(cwd) < 0) {
+		saved = errno;
+		if (tree >= 0)
+			close(tree);
+		return bw_fail(err, saved, "detach the boot id's tmpfs");
+	}
+	if (tree < 0)
+		return bw_fail(err, saved, "clone the boot id");
+	return tree;
+}
+
+/* A boot id of the container's own, as a clone of a read-only file on a private tmpfs that
+ * nothing else mounts: never a host file, and made (like the tmpfs) in the container's user
+ * namespace, so it can only ever be the container's own. */
+static int boot_id_clone(int rootfd, struct bw_error *err)
+{
+	uint8_t rnd[16];
+	char id[BOOT_ID_LEN + 1];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return bw_fail(err, errno, "getrandom");
+	boot_id_format(rnd, id);
+	struct rootfs_mount_opts o = {
+	    .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+	    .data = (char *[]){"size=4k", "nr_inodes=4", "mode=0555", NULL}};
+	_cleanup_close_ int fs = rootfs_fs_create("tmpfs", "bulwark-boot-id", &o, err);
+	if (fs < 0)
+		return -1;
+	int f = openat(fs, "boot_id", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (f < 0)
+		return bw_fail(err, errno, "create a boot id");
+	ssize_t n = write(f, id, BOOT_ID_LEN);
+	close(f); /* no writer may remain: the mount becomes read-only */
+	if (n != BOOT_ID_LEN)
+		return bw_fail(err, n < 0 ? errno : EIO, "write a boot id");
+	if (rootfs_setattr(fs, MOUNT_ATTR_RDONLY, 0, false, err) < 0)
+		return -1;
+	int tree = open_tree(fs, "boot_id", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 && errno == EINVAL)
+		return clone_via_attach(fs, rootfd, err);
+	if (tree < 0)
+		return bw_fail(err, errno, "clone the boot id");
+	return tree;
+}
+
+/* What masks a file: /dev/null, or for the boot id a fresh random one (software parses it;
+ * an empty one breaks journald-style tools). */
+static int mask_file_tree(int rootfd, const char *path, struct bw_error *err)
+{
+	_cleanup_free_ char *clean = fs_path_clean(path);
+	if (strcmp(clean, ROOTFS_BOOT_ID_PATH) == 0)
+		return boot_id_clone(rootfd, err);
+	return devnull_clone(err);
+}
+
 static int mask_one(int rootfd, const char *path, struct bw_error *err)
 {
 	bool skip;
@@ -260,7 +351,7 @@ static int mask_one(int rootfd, const char *path, struct bw_error *err)
 		tree = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
 		rootfs_mount_opts_free(&o);
 	} else {
-		tree = devnull_clone(err);
+		tree = mask_file_tree(rootfd, path, err);
 	}
 	if (tree < 0 || rootfs_attach(tree, target, err) < 0)
 		return -1;

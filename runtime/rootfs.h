@@ -53,6 +53,9 @@ int rootfs_readonly_late(struct bw_error *err);
 /* After pivot: bind the pty slave (an fd) onto a /dev/console that this function creates,
  * refusing a symlinked /dev, /dev/pts or /dev/console. */
 int rootfs_setup_console(int slave_fd, struct bw_error *err);
+/* A masked boot id reads a fresh random one of the container's own (rootfs_finalize). */
+#define ROOTFS_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+
 /* Is the sysctl `key` (dotted or slashed) namespaced by a namespace the spec has?
  * net.* needs a network namespace, kernel.msg*|sem|shm*|fs.mqueue.* an ipc one,
  * kernel.hostname|domainname a uts one; anything else is refused. Pure, no syscalls. */

@@ -10,6 +10,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "common/util.h"
+#include "runtime/rootfs.h"
 
 #define S(str) yajl_gen_string(g, (const unsigned char *)(str), strlen(str))
 #define KS(k, v) (S(k), S(v))
@@ -18,7 +19,10 @@
 
 static const char *const default_caps[] = {NULL};
 
-/* Docker's and Podman's masked paths, plus more procfs leaks of host state. */
+/* Docker's and Podman's masked paths, plus more leaks of host state: the kernel's command
+ * line, other users' key quotas, the crash-dump layout, the disks and their activity, and the
+ * host's boot id (a masked boot_id reads a fresh random one, rootfs.c). Paths the kernel does
+ * not have are skipped. */
 static const char *const masked_paths[] = {"/proc/acpi",
 					   "/proc/asound",
 					   "/proc/interrupts",
@@ -48,6 +52,14 @@ static const char *const masked_paths[] = {"/proc/acpi",
 					   "/sys/fs/bpf",
 					   "/sys/fs/selinux",
 					   "/sys/dev/block",
+					   "/proc/cmdline",
+					   "/proc/key-users",
+					   "/proc/diskstats",
+					   "/proc/partitions",
+					   "/sys/kernel/vmcoreinfo",
+					   "/sys/block",
+					   "/sys/class/block",
+					   ROOTFS_BOOT_ID_PATH,
 					   NULL};
 
 static const char *const readonly_paths[] = {

@@ -604,3 +604,127 @@ test_no_pivot_in_a_user_namespace_refuses_a_nested_proc_mount() {
 	out=$(bw run -b "$b" sec-nopivot-userns </dev/null 2>&1) && fail "nested proc mounted with pivot: $out"
 	expect_contains "nested mount refused with pivot" "mount: permission denied" "$out"
 }
+
+# ---- Information a container does not need (#13 §5) ----------------------------------------
+# The kernel's command line, other users' key quotas, the crash-dump layout, the disks and
+# their activity, and the host's boot id: `bulwark spec` and `sandbox` mask them all.
+
+SEC_INFO_FILES="/proc/cmdline /proc/key-users /proc/diskstats /proc/partitions /sys/kernel/vmcoreinfo"
+SEC_INFO_DIRS="/sys/block /sys/class/block"
+# What a process reads: "PATH=N" bytes of each file, entries of each directory ("absent" when
+# the path is not there).
+SEC_INFO_PROBE="for f in $SEC_INFO_FILES; do if [ -e \$f ]; then echo \$f=\$(cat \$f 2>/dev/null | wc -c); else echo \$f=absent; fi; done
+for d in $SEC_INFO_DIRS; do if [ -e \$d ]; then echo \$d=\$(ls -A \$d | wc -l); else echo \$d=absent; fi; done"
+# The boot id, read twice, then whether it can be written.
+SEC_BOOT_PROBE='cat /proc/sys/kernel/random/boot_id /proc/sys/kernel/random/boot_id; (echo 0 >/proc/sys/kernel/random/boot_id) 2>/dev/null && echo boot_id=written || echo boot_id=refused'
+SEC_UUID4='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+
+# sec_info_expected: what a masked view reads on this host, in SEC_INFO_PROBE's form.
+sec_info_expected() {
+	local p
+	for p in $SEC_INFO_FILES $SEC_INFO_DIRS; do
+		if [ -e "$p" ]; then echo "$p=0"; else echo "$p=absent"; fi
+	done
+}
+
+# sec_check_info OUTPUT: the probe's lines read nothing, whatever the host shows.
+sec_check_info() {
+	# The test can fail: the host's own reads are not empty.
+	[ "$(wc -c </proc/cmdline)" -gt 0 ] && [ "$(wc -c </proc/diskstats)" -gt 0 ] || fail "host reads are empty"
+	expect_eq "masked reads" "$(sec_info_expected | tr '\n' ' ')" "$(echo "$1" | grep '^/' | tr '\n' ' ')"
+}
+
+# sec_check_boot_id OUTPUT: prints the container's boot id after checking it is a random one
+# of its own, the same at each read, and read-only.
+sec_check_boot_id() {
+	local ids id
+	ids=$(echo "$1" | grep -E "$SEC_UUID4") || fail "no boot id: $1"
+	id=$(echo "$ids" | head -1)
+	expect_eq "read twice" "$id $id" "$(echo $ids)"
+	[ "$id" != "$(cat /proc/sys/kernel/random/boot_id)" ] || fail "the host's boot id: $id"
+	expect_contains "read-only" "boot_id=refused" "$1"
+	echo "$id"
+}
+
+# sec_spec_bundle NAME ARGS_JSON: a `bulwark spec` bundle (user namespace, hardened defaults)
+# on the shared rootfs.
+sec_spec_bundle() {
+	local b=$WORK/bundles/$1
+	mkdir -p "$b"
+	ln -s "$ROOTFS" "$b/rootfs"
+	(cd "$b" && "$BULWARK" spec) || fail "spec"
+	cfg "$b" ".process.terminal=false | .process.args=$2 | .linux.cgroupsPath=\"/$CG_PREFIX/$1\""
+	echo "$b"
+}
+
+test_spec_default_reads_nothing_of_the_hosts_cmdline_keys_disks_or_crash_layout() {
+	b=$(sec_spec_bundle sec-info "$(jq -n --arg s "$SEC_INFO_PROBE" '["sh","-c",$s]')")
+	out=$(bw run -b "$b" sec-info </dev/null 2>&1) || fail "run: $out"
+	sec_check_info "$out"
+}
+
+test_spec_default_boot_id_is_a_random_one_of_each_containers_own() {
+	b=$(sec_spec_bundle sec-boot "$(jq -n --arg s "$SEC_BOOT_PROBE" '["sh","-c",$s]')")
+	out=$(bw run -b "$b" sec-boot </dev/null 2>&1) || fail "run: $out"
+	first=$(sec_check_boot_id "$out")
+	out=$(bw run -b "$b" sec-boot </dev/null 2>&1) || fail "second run: $out"
+	second=$(sec_check_boot_id "$out")
+	[ "$first" != "$second" ] || fail "two containers share the boot id $first"
+	# Every process of the container reads the init's.
+	cfg "$b" '.process.args=["sh","-c","cat /proc/sys/kernel/random/boot_id >/tmp/id; sleep 100"]'
+	bw run -d -b "$b" sec-boot </dev/null >/dev/null 2>&1 || fail "run -d"
+	for _ in $(seq 50); do bw exec sec-boot test -s /tmp/id 2>/dev/null && break; sleep 0.1; done
+	out=$(bw exec sec-boot cat /tmp/id /proc/sys/kernel/random/boot_id 2>&1)
+	bw delete --force sec-boot
+	ids=$(echo "$out" | grep -E "$SEC_UUID4" | sort -u) || fail "exec read no boot id: $out"
+	expect_eq "exec reads the init's" 1 "$(echo "$ids" | wc -l)"
+	[ "$ids" != "$first" ] && [ "$ids" != "$second" ] || fail "a third container reused a boot id"
+}
+
+test_sandbox_reads_nothing_of_the_hosts_cmdline_keys_disks_or_crash_layout() {
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox -- sh -c "$SEC_INFO_PROBE" 2>&1) || fail "sandbox: $out"
+	sec_check_info "$out"
+}
+
+test_sandbox_boot_id_is_a_random_one_of_each_sandboxs_own() {
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox -- sh -c "$SEC_BOOT_PROBE" 2>&1) || fail "sandbox: $out"
+	first=$(sec_check_boot_id "$out")
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox -- sh -c "$SEC_BOOT_PROBE" 2>&1) || fail "sandbox: $out"
+	second=$(sec_check_boot_id "$out")
+	[ "$first" != "$second" ] || fail "two sandboxes share the boot id $first"
+}
+
+# A runc config (its own maskedPaths) runs as with runc: paths the kernel does not have are
+# skipped, nothing it did not ask for is masked, and what it asks for is masked even for root.
+test_runc_masked_paths_run_and_paths_the_kernel_lacks_are_skipped() {
+	b=$(new_bundle sec-runcmask)
+	cfg "$b" '.linux.maskedPaths += ["/proc/no-such-file", "/sys/kernel/no-such-dir/x", "/sys/fs/no-such"]
+		| .process.args=["sh","-c","echo keys=$(wc -c </proc/keys) cmdline=$(wc -c </proc/cmdline); cat /proc/sys/kernel/random/boot_id"]'
+	out=$(bw run -b "$b" sec-runcmask </dev/null 2>&1) || fail "run: $out"
+	expect_eq "as asked" "keys=0 cmdline=$(wc -c </proc/cmdline) $(cat /proc/sys/kernel/random/boot_id)" "$(echo $out)"
+	# Asked for, the boot id is the container's own, read-only for the container's root too.
+	cfg "$b" ".linux.maskedPaths += [\"/proc/sys/kernel/random/boot_id\", \"/proc/cmdline\"]
+		| .process.args=[\"sh\",\"-c\",$(jq -n --arg s "$SEC_BOOT_PROBE; wc -c </proc/cmdline" '$s')]"
+	out=$(bw run -b "$b" sec-runcmask </dev/null 2>&1) || fail "run with the boot id masked: $out"
+	sec_check_boot_id "$out" >/dev/null
+	expect_eq "cmdline" 0 "$(echo "$out" | tail -1)"
+}
+
+# mountinfo prints each mount's root as its path within its file system, for a bind from an fd
+# as for mount(2): a workspace (mounted at its own path) shows nothing new, and nothing bulwark
+# makes itself (state dir, overlay layers, masks, the boot id) shows a host path. The one host
+# path left is a --bind source mounted elsewhere (docs/security.md).
+test_sandbox_mountinfo_shows_no_host_path_but_a_bind_source() {
+	mkdir -p "$WORK/mi-ov" "$WORK/mi-rw" "$WORK/mi-src/sub"
+	chmod 755 "$WORK/mi-rw"
+	out=$("$BULWARK" --root "$BW_ROOT" sandbox --workspace "$WORK/mi-ov:overlay" \
+		--workspace "$WORK/mi-rw:rw" --bind "$WORK/mi-src/sub:/tmp/elsewhere" \
+		-- cat /proc/self/mountinfo 2>&1) || fail "sandbox: $out"
+	case "$out" in *"$BW_ROOT"*) fail "the state dir shows: $out" ;; esac
+	expect_contains "overlay layers by fd" "lowerdir=/proc/self/fd/" "$(echo "$out" | grep ' overlay ')"
+	# Roots that are neither a file system's own root, nor the mount point itself, nor what
+	# a procfs, a device node, a mask or a cgroup namespace shows.
+	odd=$(echo "$out" | awk '{ fs = $(NF - 2) } $4 != "/" && $4 != $5 && $4 !~ /^\/\.\./ &&
+		fs != "proc" && fs != "devtmpfs" && $4 != "/boot_id" { print $4 }' | sort -u)
+	expect_eq "host paths shown" "$WORK/mi-src/sub" "$odd"
+}
