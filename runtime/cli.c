@@ -2,10 +2,12 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -213,6 +215,33 @@ void cli_print_help(const char *usage, const char *description, const struct cli
 		printf("\nOPTIONS:\n");
 		cli_print_flags(stdout, opts, n);
 	}
+}
+
+int cli_check_state_root(const char *root, struct bw_error *err)
+{
+	struct stat st;
+	/* The /tmp fallback is made here, exclusively: one made by anyone else is refused below. */
+	if (lstat(root, &st) < 0 && errno == ENOENT && geteuid() != 0 &&
+	    strncmp(root, "/tmp/", 5) == 0 && mkdir(root, 0700) < 0 && errno != EEXIST)
+		return bw_fail(err, errno, "state root `%s`", root);
+	if (lstat(root, &st) < 0)
+		return errno == ENOENT ? 0 : bw_fail(err, errno, "state root `%s`", root);
+	if (!S_ISDIR(st.st_mode))
+		return bw_fail(
+		    err, 0,
+		    "state root `%s`: not a directory (a symbolic link or a file someone "
+		    "placed there); remove it or pass --root",
+		    root);
+	if (st.st_uid != geteuid())
+		return bw_fail(err, 0,
+			       "state root `%s`: owned by uid %u, not by uid %u (someone else made "
+			       "it); remove it or pass --root",
+			       root, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 022)
+		return bw_fail(err, 0,
+			       "state root `%s`: writable by other users (mode %04o); refusing",
+			       root, (unsigned)(st.st_mode & 07777));
+	return 0;
 }
 
 const char *cli_state_root(const struct global_opts *g)

@@ -63,6 +63,10 @@ int cli_parse_go_duration(const char *s, int64_t *ns);
 /* The state root: --root, else /run/bulwark for root, else $XDG_RUNTIME_DIR/bulwark (an empty
  * XDG_RUNTIME_DIR counts as unset). */
 const char *cli_state_root(const struct global_opts *g);
+/* The state root must be ours: a directory (not a link) owned by the caller's uid and not
+ * writable by others, else a local user who made /tmp/bulwark-UID first could plant state,
+ * hooks or seccomp cache entries. A missing /tmp fallback is made here, 0700. */
+int cli_check_state_root(const char *root, struct bw_error *err);
 
 /* A signal by name or number ("KILL", "SIGKILL", "kill", "9", "RTMIN+3"); 0 is kill(2)'s
  * existence probe. */

@@ -19,8 +19,18 @@ static int kill_all(struct container *c, int sig, struct bw_error *err)
 		 * pidfd taken before the check that it is still a member. */
 		pid_t *pids = NULL;
 		size_t n = 0;
-		if (container_pidns_members(c->state.pid, &pids, &n, err) < 0)
+		/* The init through its checked pidfd (start time): a reused pid is not it. */
+		struct bw_error e0 = {0};
+		int initfd = container_pidfd(c, &e0);
+		if (initfd < 0)
+			return 0;
+		int r = container_pidns_members(c->state.pid, &pids, &n, err);
+		bool alive = syscall(SYS_pidfd_send_signal, initfd, 0, NULL, 0) == 0;
+		close(initfd);
+		if (r < 0)
 			return -1;
+		if (!alive)
+			n = 0;
 		for (size_t i = 0; i < n; i++) {
 			int fd = (int)syscall(SYS_pidfd_open, pids[i], 0);
 			if (fd < 0)

@@ -590,7 +590,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	/* Non-dumpable until execve: nothing in the container may open our /proc files. */
 	/* A rootless runtime may not write the /proc files of a non-dumpable process: the init
 	 * sets its own score first (raising it needs no privilege; lowering is refused). */
-	if (geteuid() != 0 && cfg->process->oom_score_adj.set) {
+	if (cfg->rootless && cfg->process->oom_score_adj.set) {
 		char val[32];
 		snprintf(val, sizeof(val), "%lld", (long long)cfg->process->oom_score_adj.v);
 		if (fs_write_file("/proc/self/oom_score_adj", val, &err) < 0) {
@@ -600,7 +600,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	}
 	/* A rootless runtime writes our id maps with its own ids, which /proc refuses for a
 	 * non-dumpable process: then after SYNC_GO (nothing of the container runs before it). */
-	bool rootless = geteuid() != 0;
+	bool rootless = cfg->rootless;
 	if (!rootless)
 		prctl(PR_SET_DUMPABLE, 0);
 	if (getppid() == 1 && !cfg->is_exec)

@@ -483,18 +483,28 @@ static int rootless_without_cgroup(struct container *c, const struct oci_spec *s
  * write (spawn.c serve_create)? Not in the host's own system directories, which a config
  * could name as its root (/etc would get /etc/proc...): only below a directory two levels
  * down, outside those trees. */
-static bool mountpoints_may_be_made(const char *root)
+static bool mountpoints_may_be_made(const struct hostpath *hp)
 {
+	const char *root = hp->path;
 	static const char *const system[] = {"/etc",   "/usr",	 "/bin",    "/sbin", "/lib",
 					     "/lib32", "/lib64", "/libx32", "/boot", "/proc",
 					     "/sys",   "/dev",	 "/run",    "/root"};
 	if (root == NULL || root[0] != '/')
 		return false;
+	/* ... nor any top-level directory of the host's reached another way (a bind mount of
+	 * /etc at /srv/x): compared by inode. */
+	static const char *const tops[] = {
+	    "/",    "/etc", "/usr",  "/bin", "/sbin", "/lib", "/lib64", "/boot", "/var",  "/home",
+	    "/opt", "/srv", "/root", "/run", "/tmp",  "/mnt", "/media", "/dev",	 "/proc", "/sys"};
 	const char *second = strchr(root + 1, '/');
 	if (second == NULL || second[1] == '\0')
 		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
 		if (fs_path_within(root, system[i]))
+			return false;
+	struct stat t;
+	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
+		if (stat(tops[i], &t) == 0 && t.st_dev == hp->dev && t.st_ino == hp->ino)
 			return false;
 	return true;
 }
@@ -584,7 +594,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.rootfs = rootfs;
 	cfg.root_src = &root;
 	cfg.mount_srcs = mounts;
-	cfg.host_mountpoints = o->known == NULL && mountpoints_may_be_made(root.path);
+	cfg.host_mountpoints = o->known == NULL && mountpoints_may_be_made(&root);
 	cfg.state_root = cli_state_root(g);
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;

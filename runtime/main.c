@@ -244,6 +244,14 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		return bw_fail(err, 0,
 			       "--systemd-cgroup: the systemd cgroup driver is not supported (no "
 			       "systemd on this host); use the cgroupfs driver");
+	bool help = argc - idx > 1 &&
+		    (strcmp(argv[idx + 1], "--help") == 0 || strcmp(argv[idx + 1], "-h") == 0);
+	if (v->fn != cmd_spec && v->fn != cmd_features && !help &&
+	    cli_check_state_root(cli_state_root(g), err) < 0) {
+		if (v->fn == cmd_sandbox)
+			err->exit_status = 125; /* bulwark's own failure, as docker's */
+		return -1;
+	}
 	cli_set_verb_summary(v->summary);
 	return v->fn(g, argc - idx - 1, argv + idx + 1, err);
 }

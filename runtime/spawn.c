@@ -585,7 +585,7 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 		return -1;
 	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
-	if (cfg->process->oom_score_adj.set && geteuid() == 0) {
+	if (cfg->process->oom_score_adj.set && !cfg->rootless) {
 		char path[64], val[32];
 		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
 		snprintf(val, sizeof(val), "%lld", (long long)cfg->process->oom_score_adj.v);
@@ -663,14 +663,14 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	res->pid = -1;
 	res->pidfd = -1;
 	res->master = -1;
+	cfg->rootless = geteuid() != 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return bw_fail(err, errno, "socketpair");
 	if (!cfg->is_exec)
 		flags = (uint64_t)(cfg->new_ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
 	/* A rootless exec may not enter the container's pid namespace from ours: a process in its
 	 * user namespace makes the child (clone_from_userns). */
-	bool via_userns = cfg->is_exec && geteuid() != 0 &&
-			  (cfg->target_ns_flags & CLONE_NEWUSER) &&
+	bool via_userns = cfg->is_exec && cfg->rootless && (cfg->target_ns_flags & CLONE_NEWUSER) &&
 			  (cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME));
 	if (!via_userns && enter_for_children(cfg, &saved_pid, err) < 0) {
 		leave_for_children(&saved_pid);

@@ -56,6 +56,7 @@ struct spawn_config {
 	int target_pidfd;
 	int target_ns_flags;
 	bool exec_in_userns; /* internal: a rootless exec was born in the user namespace */
+	bool rootless;	     /* internal: the runtime runs without root (set by the parent) */
 	/* Called by the parent right after clone with the child's pid: records it (so a crash
 	 * from here on is cleaned up by delete --force) and returns the state JSON for hooks. */
 	int (*on_started)(void *ctx, pid_t pid, char **state_json, struct bw_error *err);

@@ -105,3 +105,29 @@ test_rootless_run_refuses_a_cgroup_limit() {
 	expect_contains "names the field" "linux.resources.pids.limit: no cgroup can be written by uid $RL_UID" "$out"
 	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
 }
+
+# The fallback state root /tmp/bulwark-UID is the caller's own or nothing: one another user made
+# first (to plant state, hooks or seccomp cache entries), a symlink, or a group-writable one is
+# refused before anything is read from it; a missing one is made 0700.
+test_rootless_state_root_made_by_someone_else_is_refused() {
+	local uid=4243 r=/tmp/bulwark-4243
+	rm -rf "$r"
+	as_u() { setpriv --reuid=$uid --regid=$uid --clear-groups env -u XDG_RUNTIME_DIR "$BULWARK" "$@"; }
+	mkdir -m 777 "$r"
+	rc=0; out=$(cd / && as_u list 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || { rm -rf "$r"; fail "used a root made by root"; }
+	expect_contains "owner" "owned by uid 0, not by uid $uid" "$out"
+	rmdir "$r"
+	ln -s /tmp "$r"
+	rc=0; out=$(cd / && as_u sandbox -- true 2>&1) || rc=$?
+	rm -f "$r"
+	expect_eq "symlink refused" "125" "$rc"
+	expect_contains "symlink" "not a directory" "$out"
+	(cd / && as_u list >/dev/null) || fail "list with no root"
+	expect_eq "made 0700" "$uid 700" "$(stat -c '%u %a' "$r")"
+	chmod 770 "$r"
+	rc=0; out=$(cd / && as_u list 2>&1) || rc=$?
+	rm -rf "$r"
+	[ "$rc" -ne 0 ] || fail "used a group-writable root"
+	expect_contains "group-writable" "writable by other users" "$out"
+}

@@ -355,7 +355,10 @@ test_sandbox_report_unwritable_is_refused_before_the_command_runs() {
 	expect_contains "read-only file system: why" "Read-only file system" "$out"
 	# Permission: an unprivileged caller and a directory only root may write. The refusal comes
 	# before anything that needs privilege.
-	rc=0; out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BULWARK" --root "$BW_ROOT" sandbox --report "$WORK/rep-700/r.json" -- touch "$marker" 2>&1) || rc=$?
+	mkdir -p "$WORK/rep-root"
+	chown 65534:65534 "$WORK/rep-root"
+	chmod 700 "$WORK/rep-root"
+	rc=0; out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BULWARK" --root "$WORK/rep-root" sandbox --report "$WORK/rep-700/r.json" -- touch "$marker" 2>&1) || rc=$?
 	expect_eq "permission denied" "125 1" "$rc $(echo "$out" | wc -l)"
 	expect_contains "permission denied: why" "Permission denied" "$out"
 	[ ! -e "$marker" ] || fail "the command ran"
