@@ -279,6 +279,34 @@ static int request_host_device(void *arg, size_t i, struct bw_error *err)
 	return fd;
 }
 
+/* The kernel counts inotify and fanotify objects per user, at every level of user namespaces
+ * up to the user that owns each one: everything in a user namespace the runtime (root) made is
+ * also charged to root, whose limit (fs.inotify.max_user_instances, 128 by default) every such
+ * container shares. A namespace's own limits start unbounded; the init caps them at a quarter
+ * of the host's, so one container exhausting its share leaves the others and the host theirs
+ * (issue 13 §2). Needs CAP_SYS_RESOURCE in the new namespace, which the init has until its
+ * bounding set is dropped. Annotation run.bulwark.user-limits=host leaves them as they are. */
+static int cap_user_counts(const struct spawn_config *cfg, struct bw_error *err)
+{
+	const char *a = oci_spec_annotation(cfg->spec, "run.bulwark.user-limits");
+	if (!(cfg->new_ns_flags & CLONE_NEWUSER) || (a != NULL && strcmp(a, "host") == 0))
+		return 0;
+	for (size_t i = 0; i < SPAWN_USER_COUNTS; i++) {
+		long long host = cfg->user_counts[i];
+		if (host <= 0)
+			continue; /* not built into this kernel */
+		char val[32];
+		snprintf(val, sizeof(val), "%lld", host / 4 > 0 ? host / 4 : 1);
+		if (rootfs_write_proc_sys(spawn_user_count_keys[i], val, err) < 0)
+			return bw_wrap(
+			    err,
+			    "cap the user namespace's %s (run.bulwark.user-limits=host to "
+			    "leave it)",
+			    spawn_user_count_keys[i]);
+	}
+	return 0;
+}
+
 static int setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
@@ -333,6 +361,8 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
 					  err) < 0)
 			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
+	if (cap_user_counts(cfg, err) < 0)
+		return -1;
 	if (setup_terminal(cfg, sock, true, err) < 0)
 		return -1;
 	return rootfs_readonly_late(err);

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +34,28 @@
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
+
+const char *const spawn_user_count_keys[SPAWN_USER_COUNTS] = {
+    "user/max_inotify_instances", "user/max_inotify_watches", "user/max_fanotify_groups",
+    "user/max_fanotify_marks"};
+
+/* The host's limits behind spawn_user_count_keys (the initial user namespace's). */
+static void read_user_counts(struct spawn_config *cfg)
+{
+	static const char *const host[SPAWN_USER_COUNTS] = {
+	    "/proc/sys/fs/inotify/max_user_instances", "/proc/sys/fs/inotify/max_user_watches",
+	    "/proc/sys/fs/fanotify/max_user_groups", "/proc/sys/fs/fanotify/max_user_marks"};
+	for (size_t i = 0; i < SPAWN_USER_COUNTS; i++) {
+		char buf[32] = {0};
+		cfg->user_counts[i] = 0;
+		int fd = open(host[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		cfg->user_counts[i] = n > 0 ? strtoll(buf, NULL, 10) : 0;
+	}
+}
 
 void spawn_config_init(struct spawn_config *cfg)
 {
@@ -664,6 +687,8 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	res->pidfd = -1;
 	res->master = -1;
 	cfg->rootless = geteuid() != 0;
+	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER))
+		read_user_counts(cfg);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return bw_fail(err, errno, "socketpair");
 	if (!cfg->is_exec)

@@ -15,6 +15,11 @@
 #include "profiles/seccomp.h"
 #include "runtime/hostpath.h"
 
+/* /proc/sys/user keys of a user namespace's own inotify/fanotify limits, in the order of
+ * spawn_config.user_counts. */
+#define SPAWN_USER_COUNTS 4
+extern const char *const spawn_user_count_keys[SPAWN_USER_COUNTS];
+
 struct spawn_config {
 	const struct oci_spec *spec;	   /* the container's config */
 	const struct oci_process *process; /* what to run (spec's or exec's) */
@@ -57,6 +62,9 @@ struct spawn_config {
 	int target_ns_flags;
 	bool exec_in_userns; /* internal: a rootless exec was born in the user namespace */
 	bool rootless;	     /* internal: the runtime runs without root (set by the parent) */
+	/* internal: the host's per-user inotify/fanotify limits, read by the parent before a
+	 * new user namespace is made (init.c caps the namespace's own at a share); 0: none */
+	long long user_counts[4];
 	/* Called by the parent right after clone with the child's pid: records it (so a crash
 	 * from here on is cleaned up by delete --force) and returns the state JSON for hooks. */
 	int (*on_started)(void *ctx, pid_t pid, char **state_json, struct bw_error *err);

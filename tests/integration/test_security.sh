@@ -728,3 +728,39 @@ test_sandbox_mountinfo_shows_no_host_path_but_a_bind_source() {
 		fs != "proc" && fs != "devtmpfs" && $4 != "/boot_id" { print $4 }' | sort -u)
 	expect_eq "host paths shown" "$WORK/mi-src/sub" "$odd"
 }
+
+# Per-user kernel counts (issue 13 §2): everything in a user namespace the runtime made is also
+# charged to the namespace's owner (root), whose inotify limit (128) all sandboxes share. Each
+# namespace gets its own cap at a quarter of the host's: one sandbox holding every inotify
+# instance it can get leaves some for the next sandbox and for the host.
+SEC_INOTIFY_GRAB='import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+while n < 1000 and libc.inotify_init() >= 0:
+    n += 1
+print(n, flush=True)
+time.sleep(float(sys.argv[1]))'
+
+test_sandbox_inotify_exhaustion_leaves_others_their_share() {
+	command -v python3 >/dev/null || fail "python3 is needed"
+	"$BULWARK" --root "$BW_ROOT" sandbox --timeout 60s -- python3 -c "$SEC_INOTIFY_GRAB" 20 >"$WORK/ino-a" 2>&1 &
+	a_pid=$!
+	for _ in $(seq 100); do [ -s "$WORK/ino-a" ] && break; sleep 0.1; done
+	b=$("$BULWARK" --root "$BW_ROOT" sandbox -- python3 -c "$SEC_INOTIFY_GRAB" 0 2>&1)
+	h=$(python3 -c "$SEC_INOTIFY_GRAB" 0)
+	kill $a_pid 2>/dev/null; wait $a_pid 2>/dev/null || true
+	a=$(head -1 "$WORK/ino-a")
+	cap=$(( $(cat /proc/sys/fs/inotify/max_user_instances) / 4 ))
+	[ "$a" -ge 1 ] && [ "$a" -le "$cap" ] || fail "the first sandbox got $a instances (cap $cap)"
+	[ "$b" -ge 1 ] || fail "the second sandbox got none while the first held $a"
+	[ "$h" -ge 1 ] || fail "the host got none"
+	expect_eq "the cap inside" "$cap" "$("$BULWARK" --root "$BW_ROOT" sandbox -- cat /proc/sys/user/max_inotify_instances)"
+	# The opt-out for a spec container.
+	b2=$(new_bundle sec-ino)
+	cfg "$b2" '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":100000000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":100000000,"size":65536}] | .process.args=["cat","/proc/sys/user/max_inotify_instances"]'
+	pr_own_rootfs "$b2"
+	chown -R 100000000:100000000 "$b2/rootfs"
+	expect_eq "spec container capped" "$cap" "$(bw run -b "$b2" sec-ino </dev/null)"
+	cfg "$b2" '.annotations["run.bulwark.user-limits"]="host"'
+	expect_eq "opt-out" "2147483647" "$(bw run -b "$b2" sec-ino </dev/null)"
+}
