@@ -1,7 +1,8 @@
 /* The DNS allowlist proxy. First half, pure: messages read with libresolv's ns_initparse/
  * ns_parserr/ns_name_uncompress and written with dn_comp (the checks of a client's query, the
- * error answers, the verdict with its rule, the walk of an upstream answer along the CNAME
- * chain). Second half: the UDP/TCP listeners, the upstream exchanges and the allow sets. */
+ * error answers, the query rebuilt for the upstream from the parsed question, the verdict with
+ * its rule, the walk of an upstream answer along the CNAME chain). Second half: the UDP/TCP
+ * listeners, the upstream exchanges and the allow sets. */
 #include "netns/dnsproxy.h"
 
 #include <ctype.h>
@@ -33,8 +34,29 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/* The client's EDNS0 buffer size, from its one OPT record (owner the root). The rest of the
+ * additional section is read only to be checked: nothing of it is forwarded. */
+static int read_opt(ns_msg *m, struct dns_question *q)
+{
+	ns_rr rr;
+	int ar = ns_msg_count(*m, ns_s_ar);
+	for (int i = 0; i < ar; i++) {
+		if (ns_parserr(m, ns_s_ar, i, &rr) < 0)
+			return -1;
+		if (ns_rr_type(rr) != ns_t_opt)
+			continue;
+		if (q->edns || strcmp(ns_rr_name(rr), ".") != 0)
+			return -1; /* two OPT records, or one not owned by the root (RFC 6891) */
+		q->edns = true;
+		q->udp_size = ns_rr_class(rr);
+	}
+	return 0;
+}
+
 int dnsproxy_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 {
+	q->edns = false;
+	q->udp_size = 0;
 	ns_msg m;
 	ns_rr rr;
 	q->has_question = false;
@@ -54,15 +76,80 @@ int dnsproxy_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 	q->has_question = true;
 	if (((q->flags >> 11) & 0xf) != ns_o_query)
 		return ns_r_notimpl;
-	if (ns_msg_count(m, ns_s_an) != 0 || ns_msg_count(m, ns_s_ns) != 0)
+	if (ns_msg_count(m, ns_s_an) != 0 || ns_msg_count(m, ns_s_ns) != 0 || read_opt(&m, q) < 0)
 		return ns_r_formerr;
 	if (q->class != ns_c_in)
 		return ns_r_refused;
-	/* Zone transfers and the obsolete mailbox queries have no place in a sandbox. */
-	if (q->type == ns_t_axfr || q->type == ns_t_ixfr || q->type == ns_t_maila ||
-	    q->type == ns_t_mailb)
-		return ns_r_notimpl;
 	return DNSQ_OK;
+}
+
+bool dnsproxy_type_forwarded(uint16_t type)
+{
+	switch (type) {
+	case ns_t_a:
+	case ns_t_aaaa:
+	case ns_t_cname:
+	case 65: /* HTTPS */
+	case 64: /* SVCB */
+	case ns_t_mx:
+	case ns_t_txt:
+	case ns_t_srv:
+	case 257: /* CAA */
+	case ns_t_ptr:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Only a plain name (letters, digits, '-', '_') is ever forwarded: lower-casing it byte by
+ * byte is exact. */
+size_t dnsproxy_build_query(const struct dns_question *q, uint16_t id, uint8_t *out, size_t cap)
+{
+	char low[NS_MAXDNAME];
+	size_t i = 0;
+	for (; q->name[i] != '\0' && i < sizeof(low) - 1; i++)
+		low[i] = (char)tolower((unsigned char)q->name[i]);
+	low[i] = '\0';
+	size_t opt = q->edns ? 11 : 0;
+	if (!q->has_question || cap < NS_HFIXEDSZ + 1 + NS_QFIXEDSZ + opt)
+		return 0;
+	memset(out, 0, NS_HFIXEDSZ);
+	put16(out, id);
+	put16(out + 2, q->flags & 0x0100); /* RD only: opcode QUERY, no AD, no CD */
+	put16(out + 4, 1);
+	put16(out + 10, q->edns ? 1 : 0);
+	size_t len = NS_HFIXEDSZ;
+	int n = dn_comp(low, out + len, (int)(cap - len - NS_QFIXEDSZ - opt), NULL, NULL);
+	if (n <= 0)
+		return 0;
+	len += (size_t)n;
+	put16(out + len, q->type);
+	put16(out + len + 2, ns_c_in);
+	len += NS_QFIXEDSZ;
+	if (q->edns) {
+		uint16_t size = q->udp_size < 512		 ? 512
+				: q->udp_size > DNS_EDNS_UDP_MAX ? DNS_EDNS_UDP_MAX
+								 : q->udp_size;
+		memset(out + len, 0, 11); /* root owner; extended rcode, version, flags, rdlen 0 */
+		put16(out + len + 1, ns_t_opt);
+		put16(out + len + 3, size);
+		len += 11;
+	}
+	return len;
+}
+
+void dnsproxy_restore_case(uint8_t *msg, size_t len, const struct dns_question *q)
+{
+	uint8_t wire[NS_MAXCDNAME];
+	int n = dn_comp(q->name, wire, sizeof(wire), NULL, NULL);
+	if (n <= 0 || len < NS_HFIXEDSZ + (size_t)n)
+		return;
+	/* Label lengths are below 64, so lower-casing every byte compares them exactly. */
+	for (int i = 0; i < n; i++)
+		if (tolower(msg[NS_HFIXEDSZ + i]) != tolower(wire[i]))
+			return;
+	memcpy(msg + NS_HFIXEDSZ, wire, (size_t)n);
 }
 
 size_t dnsproxy_error_reply(const struct dns_question *q, int rcode, bool tc, uint8_t *out,
@@ -496,18 +583,19 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 		uint32_t net;
 		int bits;
 	} v4[] = {
-		{0x00000000, 8},  /* "this network" */
-		{0x0a000000, 8},  /* 10/8 */
-		{0x64400000, 10}, /* 100.64/10 CGNAT */
-		{0x7f000000, 8},  /* loopback */
-		{0xa9fe0000, 16}, /* link-local, metadata */
-		{0xac100000, 12}, /* 172.16/12 */
-		{0xc0000000, 24}, /* 192.0.0/24 protocol assignments */
-		{0xc0a80000, 16}, /* 192.168/16 */
-		{0xc6120000, 15}, /* 198.18/15 benchmarking */
-		{0xe0000000, 3},  /* multicast, reserved, broadcast */
+	    {0x00000000, 8},  /* "this network" */
+	    {0x0a000000, 8},  /* 10/8 */
+	    {0x64400000, 10}, /* 100.64/10 CGNAT */
+	    {0x7f000000, 8},  /* loopback */
+	    {0xa9fe0000, 16}, /* link-local, metadata */
+	    {0xac100000, 12}, /* 172.16/12 */
+	    {0xc0000000, 24}, /* 192.0.0/24 protocol assignments */
+	    {0xc0a80000, 16}, /* 192.168/16 */
+	    {0xc6120000, 15}, /* 198.18/15 benchmarking */
+	    {0xe0000000, 3},  /* multicast, reserved, broadcast */
 	};
-	static const uint8_t zero[12] = {0}, mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
+	static const uint8_t zero[12] = {0},
+			     mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
 			     nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0},
 			     nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
 	if (family == AF_INET6) {
@@ -521,7 +609,7 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 			return dnsproxy_private_addr(AF_INET, a + 2);
 		if (memcmp(a, nat64_local, 6) == 0)
 			return true;
-		return (a[0] & 0xfe) == 0xfc ||		/* fc00::/7 ULA */
+		return (a[0] & 0xfe) == 0xfc ||			  /* fc00::/7 ULA */
 		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
 		       (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
 		       a[0] == 0xff;				  /* multicast */
@@ -603,6 +691,7 @@ static bool query_reply(struct query *x, uint8_t *msg, size_t len)
 		return true;
 	}
 	put16(msg, x->q.id);
+	dnsproxy_restore_case(msg, len, &x->q);
 	deliver(&x->c, msg, len);
 	query_done(x);
 	return true;
@@ -678,9 +767,15 @@ static void query_ready(struct ev_source *s, uint32_t events)
 		query_udp_ready(x);
 }
 
-static void query_start(struct dnsproxy *p, const struct dns_question *q, const uint8_t *msg,
-			size_t len, const struct client *c)
+/* The query goes upstream as the proxy rebuilt it from q, never as the client's bytes. */
+static void query_start(struct dnsproxy *p, const struct dns_question *q, const struct client *c)
 {
+	uint8_t msg[NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11];
+	size_t len = dnsproxy_build_query(q, 0, msg, sizeof(msg));
+	if (len == 0) {
+		reply_error(c, q, ns_r_formerr, false);
+		return;
+	}
 	size_t slot = 0;
 	while (slot < MAX_QUERIES && p->queries[slot] != NULL)
 		slot++;
@@ -725,11 +820,17 @@ static void handle_query(struct dnsproxy *p, const uint8_t *msg, size_t len, con
 		reply_error(c, &q, ns_r_refused, false);
 		return;
 	}
+	if (!dnsproxy_type_forwarded(q.type)) {
+		if (p->c.on_deny != NULL)
+			p->c.on_deny(p->c.ctx, &q, "query type");
+		reply_error(c, &q, ns_r_refused, false);
+		return;
+	}
 	if (p->n_queries >= MAX_QUERIES || p->c.n_upstream == 0) {
 		reply_error(c, &q, ns_r_servfail, false);
 		return;
 	}
-	query_start(p, &q, msg, len, c);
+	query_start(p, &q, c);
 }
 
 static void udp_ready(struct ev_source *s, uint32_t events)
