@@ -344,7 +344,8 @@ enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16
 /* ---- the proxy: listeners, upstream exchanges, allow sets ---- */
 
 #define MAX_QUERIES 256
-#define MAX_TCP_CLIENTS 64
+#define MAX_TCP_CLIENTS 16 /* per sandbox; when full, the longest idle one makes room */
+#define ACCEPT_BATCH 16
 #define QUERY_TIMEOUT_MS 5000
 #define RETRY_MS 1500 /* UDP: the next upstream resolver gets a try */
 #define TCP_IDLE_MS 10000
@@ -924,19 +925,38 @@ static void tcp_client_ready(struct ev_source *s, uint32_t events)
 		tcp_read(t);
 }
 
+/* A free slot, else the slot of the idle client (no query upstream) whose idle time ends
+ * first, closed to make room: a client that holds every connection it can only shortens its
+ * own connections' lives and cannot shut out the next one. MAX_TCP_CLIENTS when every client
+ * has a query under way (each ends within QUERY_TIMEOUT_MS). */
+static size_t tcp_slot(struct dnsproxy *p)
+{
+	size_t victim = MAX_TCP_CLIENTS;
+	for (size_t i = 0; i < MAX_TCP_CLIENTS; i++) {
+		struct tcp_client *t = p->clients[i];
+		if (t == NULL)
+			return i;
+		if (t->busy == NULL &&
+		    (victim == MAX_TCP_CLIENTS || t->deadline < p->clients[victim]->deadline))
+			victim = i;
+	}
+	if (victim < MAX_TCP_CLIENTS)
+		tcp_close(p->clients[victim]);
+	return victim;
+}
+
+/* A batch at a time, as for UDP: a flood of connections leaves the loop to the others. */
 static void tcp_accept_ready(struct ev_source *s, uint32_t events)
 {
 	struct listener *l = container_of(s, struct listener, ev);
 	struct dnsproxy *p = l->p;
-	for (;;) {
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		size_t slot = 0;
-		while (slot < MAX_TCP_CLIENTS && p->clients[slot] != NULL)
-			slot++;
+		size_t slot = tcp_slot(p);
 		if (slot == MAX_TCP_CLIENTS) {
-			close(fd); /* full: the client retries or gives up, nothing piles up */
+			close(fd); /* all busy: the client retries or gives up, nothing piles up */
 			continue;
 		}
 		struct tcp_client *t = xcalloc(1, sizeof(*t));
