@@ -229,6 +229,44 @@ enum pol_action dnsproxy_verdict(const struct dom_policy *dp, const char *name, 
 	return a;
 }
 
+static bool has_port(const struct pol_dport *v, size_t n, struct pol_dport d)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].proto == d.proto && v[i].port == d.port)
+			return true;
+	return false;
+}
+
+int dnsproxy_ports(const struct dom_policy *dp, char names[][NS_MAXDNAME], size_t n,
+		   struct pol_dport out[POL_MAX_DOMAIN_PORTS])
+{
+	int have = -1;
+	for (size_t i = 0; i < n; i++) {
+		char low[NS_MAXDNAME];
+		size_t k = 0;
+		for (; names[i][k] != '\0' && k < sizeof(low) - 1; k++)
+			low[k] = (char)tolower((unsigned char)names[i][k]);
+		low[k] = '\0';
+		long idx = dom_index_match(dp->host, low);
+		if (idx < 0)
+			continue;
+		const struct pol_domain_rule *r = &dp->p->host.domains.v[idx];
+		if (r->action != POL_ALLOW || r->n_ports == 0)
+			continue;
+		if (have < 0) {
+			memcpy(out, r->ports, r->n_ports * sizeof(r->ports[0]));
+			have = (int)r->n_ports;
+			continue;
+		}
+		int kept = 0;
+		for (int j = 0; j < have; j++)
+			if (has_port(r->ports, r->n_ports, out[j]))
+				out[kept++] = out[j];
+		have = kept;
+	}
+	return have;
+}
+
 uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap)
 {
 	if (ttl < floor)
@@ -624,9 +662,11 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 /* The public addresses of an answer go into the allow sets; private ones (unless the policy
  * opens them) are reported and left closed. The answer itself is passed on unchanged. */
 static int allow_addresses(struct dnsproxy *p, const struct dns_question *q,
-			   const struct dns_addr *a, size_t n)
+			   const struct dns_addr *a, size_t n, const struct pol_dport *ports,
+			   int n_ports)
 {
-	struct nfset_elem e[DNS_MAX_ADDRS];
+	/* 32 KiB: not on the stack; single-threaded */
+	static struct nfset_elem e[DNS_MAX_ADDRS * POL_MAX_DOMAIN_PORTS];
 	struct bw_error err = {0};
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -635,10 +675,17 @@ static int allow_addresses(struct dnsproxy *p, const struct dns_question *q,
 				p->c.on_private(p->c.ctx, q, &a[i]);
 			continue;
 		}
-		e[k].family = a[i].family;
-		memcpy(e[k].addr, a[i].addr, sizeof(e[k].addr));
-		e[k].timeout_s = dnsproxy_clamp_ttl(a[i].ttl, p->c.ttl_floor, p->c.ttl_cap);
-		k++;
+		for (int j = 0; j < (n_ports < 0 ? 1 : n_ports); j++) {
+			memset(&e[k], 0, sizeof(e[k]));
+			e[k].family = a[i].family;
+			memcpy(e[k].addr, a[i].addr, sizeof(e[k].addr));
+			e[k].timeout_s = dnsproxy_clamp_ttl(a[i].ttl, p->c.ttl_floor, p->c.ttl_cap);
+			if (n_ports >= 0) {
+				e[k].proto = ports[j].proto;
+				e[k].port = ports[j].port;
+			}
+			k++;
+		}
 	}
 	return k == 0 ? 0 : nfset_add(p->c.nft_fd, FW_TABLE, e, k, &err);
 }
@@ -687,7 +734,9 @@ static bool query_reply(struct query *x, uint8_t *msg, size_t len)
 		query_fail(x, ns_r_refused, false);
 		return true;
 	}
-	if (n > 0 && allow_addresses(x->p, &x->q, a, n) < 0) {
+	struct pol_dport ports[POL_MAX_DOMAIN_PORTS];
+	int n_ports = dnsproxy_ports(x->p->c.dp, chain.names, chain.n, ports);
+	if (n > 0 && allow_addresses(x->p, &x->q, a, n, ports, n_ports) < 0) {
 		query_fail(x, ns_r_servfail, false);
 		return true;
 	}

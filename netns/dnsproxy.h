@@ -68,6 +68,13 @@ size_t dnsproxy_error_reply(const struct dns_question *q, int rcode, bool tc, ui
 enum pol_action dnsproxy_verdict(const struct dom_policy *dp, const char *name, char *rule,
 				 size_t rule_len);
 
+/* The ports the addresses of an answer open: the ports of the host rule that allowed each
+ * name on the chain, intersected (a rule without ports allows every port). Returns -1 for
+ * every port and protocol, else the number of (protocol, port) pairs in out (0: none, when
+ * the names' rules have no port in common). */
+int dnsproxy_ports(const struct dom_policy *dp, char names[][NS_MAXDNAME], size_t n,
+		   struct pol_dport out[POL_MAX_DOMAIN_PORTS]);
+
 struct dns_addr {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];

@@ -303,3 +303,24 @@ test_net_dns_tcp_connections_are_bounded_and_udp_keeps_working() {
 	expect_contains "closed when idle" "after-idle=0" "$(cat "$LAB_DIR/hog.out")"
 	expect_contains "udp after" "198.51.100.10" "$(probe dns allowed.test 198.51.100.53)"
 }
+
+# A domain rule with "ports" opens only those ports of the learned addresses (IPv4 and IPv6).
+test_net_dns_domain_rule_ports_open_only_those_ports() {
+	lab_up
+	agent_up '{"domains":{"default":"deny","rules":[{"action":"allow","name":"allowed.test","ports":["80/tcp","9999/udp"]}]},
+		"dns":{"upstream":["198.51.100.53"]}}'
+	expect_contains "A" "198.51.100.10" "$(probe dns allowed.test 198.51.100.53)"
+	expect_contains "AAAA" "2001:db8:1::10" "$(probe dns allowed.test 198.51.100.53 AAAA)"
+	reach tcp 198.51.100.10 80
+	reach udp 198.51.100.10 9999
+	reach tcp 2001:db8:1::10 80
+	blocked tcp 198.51.100.10 443
+	blocked tcp 198.51.100.10 8080
+	blocked tcp 2001:db8:1::10 443
+	"$BULWARK_NET" --netns "$SB_NS" list | tr -d '\n\t ' | grep -q '198.51.100.10\.tcp\.80timeout' ||
+		fail "no port element: $("$BULWARK_NET" --netns "$SB_NS" list)"
+	if "$BULWARK_NET" --netns "$SB_NS" list | grep -q '^[[:space:]]*198.51.100.10 timeout'; then fail "whole address opened"; fi
+	printf '{"domains":{"default":"deny","rules":[{"action":"deny","name":"a.test","ports":["80/tcp"]}]}}' >"$LAB_DIR/bad.json"
+	out=$("$BULWARK_NET" --netns "$SB_NS" --policy "$LAB_DIR/bad.json" apply 2>&1) && fail "ports on a deny rule applied"
+	expect_contains "deny rule" "domains.rules[0].ports: only allow rules have ports" "$out"
+}

@@ -281,3 +281,23 @@ for l in open(sys.argv[1]):
 			fail "type $t not reported: $(cat "$WORK/r.json")"
 	done
 }
+
+# --allow-domain NAME:PORTS opens only those ports; along a CNAME chain, only the ports every
+# name's rule allows.
+test_sandbox_allow_domain_with_ports_opens_only_those() {
+	lab_up
+	lab_host_link
+	out=$(sbxl --allow-domain allowed.test:80/tcp --allow-domain www.alias.test:80/tcp,443/tcp \
+		--allow-domain '*.cdn.test:443/tcp' --dns 198.51.100.53 --timeout 60s -- sh -c "
+		for n in allowed.test www.alias.test; do python3 $LAB_DIR/probe.py dns \$n 198.51.100.53 >/dev/null || echo dns-failed; done
+		for t in 198.51.100.10:80 198.51.100.10:443 198.51.100.11:443 198.51.100.11:80; do
+			python3 $LAB_DIR/probe.py tcp \${t%:*} \${t#*:} >/dev/null && echo \$t=open || echo \$t=closed
+		done" 2>&1 | tr '\n' ' ')
+	expect_eq "ports" "198.51.100.10:80=open 198.51.100.10:443=closed 198.51.100.11:443=open 198.51.100.11:80=closed " "$out"
+	for args in "--allow-domain a.test:0/tcp" "--allow-domain a.test:80/icmp" "--allow-domain a.test:" \
+		"--allow-domain a.test:1,2,3,4,5" "--allow-domain a.test:80-90/tcp"; do
+		rc=0; out=$(sbx $args -- true 2>&1) || rc=$?
+		expect_eq "status for $args" 125 "$rc"
+		expect_contains "names the flag: $args" "--allow-domain" "$out"
+	done
+}

@@ -882,6 +882,70 @@ Test(nfset, batch_layout)
 	free(b.data);
 }
 
+Test(nfset, port_elements_go_to_the_concatenated_sets)
+{
+	struct nfset_buf b = {0};
+	struct nfset_elem e[3] = {{.family = AF_INET, .timeout_s = 30},
+				  {.family = AF_INET, .timeout_s = 30, .proto = 6, .port = 443},
+				  {.family = AF_INET6, .timeout_s = 30, .proto = 17, .port = 53}};
+	static const char *const want[] = {"allow4", "allowp4", "allowp6"};
+	static const size_t key_len[] = {4, 12, 24};
+	static const uint8_t key4[12] = {198, 51, 100, 10, 6, 0, 0, 0, 1, 187, 0, 0};
+	inet_pton(AF_INET, "198.51.100.10", e[1].addr);
+	cr_assert_eq(nfset_build(&b, "bulwark", e, 3, 1), 3, "allow4, allowp4, allowp6");
+	const struct nlmsghdr *h = (const struct nlmsghdr *)b.data;
+	for (int i = 0; i < 3; i++) {
+		h = (const struct nlmsghdr *)((const uint8_t *)h + h->nlmsg_len);
+		const uint8_t *attrs = (const uint8_t *)h + NLMSG_HDRLEN + 4;
+		size_t alen = h->nlmsg_len - NLMSG_HDRLEN - 4;
+		const struct nlattr *set = find_attr(attrs, alen, NFTA_SET_ELEM_LIST_SET);
+		cr_assert_str_eq((const char *)(set + 1), want[i]);
+		const struct nlattr *list = find_attr(attrs, alen, NFTA_SET_ELEM_LIST_ELEMENTS);
+		const struct nlattr *elem = (const struct nlattr *)(list + 1);
+		const struct nlattr *key = find_attr((const uint8_t *)(elem + 1),
+						     elem->nla_len - NLA_HDRLEN, NFTA_SET_ELEM_KEY);
+		const struct nlattr *val = (const struct nlattr *)(key + 1);
+		size_t klen = val->nla_len - NLA_HDRLEN;
+		cr_assert_eq(klen, key_len[i]);
+		if (i == 1)
+			cr_assert_eq(memcmp(val + 1, key4, 12), 0,
+				     "address, proto, port: 4 bytes each");
+	}
+	free(b.data);
+}
+
+Test(dnsproxy, ports_of_a_chain_are_those_every_name_allows)
+{
+	struct sandbox_policy p;
+	struct dom_policy dp;
+	static char names[3][NS_MAXDNAME];
+	struct pol_dport out[POL_MAX_DOMAIN_PORTS];
+	policy("{'domains':{'default':'allow','rules':["
+	       "{'action':'allow','name':'web.test','ports':['80/tcp','443/tcp']},"
+	       "{'action':'allow','name':'*.cdn.test','ports':['443/tcp','443/udp']},"
+	       "{'action':'allow','name':'ssh.test','ports':['22/tcp']},"
+	       "{'action':'allow','name':'any.test'}]}}",
+	       &p);
+	dom_policy_init(&dp, &p);
+	snprintf(names[0], NS_MAXDNAME, "Web.Test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 1, out), 2);
+	cr_assert_eq(out[1].port, 443);
+	snprintf(names[1], NS_MAXDNAME, "edge.cdn.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 2, out), 1, "443/tcp only");
+	cr_assert_eq(out[0].port, 443);
+	cr_assert_eq(out[0].proto, IPPROTO_TCP);
+	snprintf(names[2], NS_MAXDNAME, "ssh.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 3, out), 0, "nothing in common: nothing opens");
+	snprintf(names[0], NS_MAXDNAME, "any.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 1, out), -1, "no ports: every port");
+	snprintf(names[0], NS_MAXDNAME, "unlisted.test"); /* the default allows */
+	cr_assert_eq(dnsproxy_ports(&dp, names, 1, out), -1);
+	snprintf(names[1], NS_MAXDNAME, "ssh.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 2, out), 1);
+	dom_policy_free(&dp);
+	policy_free(&p);
+}
+
 /* As root in a fresh namespace: the batch is accepted, and a second add of the same address
  * replaces its timeout (the refresh the proxy relies on). */
 Test(nfset, kernel_accepts_and_refreshes_elements)
@@ -895,7 +959,9 @@ Test(nfset, kernel_accepts_and_refreshes_elements)
 	int r = fw_run_script(-1,
 			      "add table inet bulwark\n"
 			      "add set inet bulwark allow4 { type ipv4_addr; flags timeout; }\n"
-			      "add set inet bulwark allow6 { type ipv6_addr; flags timeout; }\n",
+			      "add set inet bulwark allow6 { type ipv6_addr; flags timeout; }\n"
+			      "add set inet bulwark allowp4 { type ipv4_addr . inet_proto . "
+			      "inet_service; flags timeout; }\n",
 			      NULL, &err);
 	cr_assert_eq(r, 0, "%s", err.msg);
 	int fd = nfset_open(&err);
@@ -905,6 +971,13 @@ Test(nfset, kernel_accepts_and_refreshes_elements)
 	cr_assert_eq(nfset_add(fd, FW_TABLE, &e, 1, &err), 0, "%s", err.msg);
 	cr_assert_eq(fw_run_script(-1, "list set inet bulwark allow4", &out, &err), 0);
 	cr_assert(strstr(out, "198.51.100.10 timeout 5m expires 4m") != NULL, "%s", out);
+	free(out);
+	struct nfset_elem pe = e;
+	pe.proto = IPPROTO_TCP;
+	pe.port = 443;
+	cr_assert_eq(nfset_add(fd, FW_TABLE, &pe, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(fw_run_script(-1, "list set inet bulwark allowp4", &out, &err), 0);
+	cr_assert(strstr(out, "198.51.100.10 . tcp . 443 timeout 5m") != NULL, "%s", out);
 	free(out);
 	cr_assert_lt(nfset_add(fd, "missing", &e, 1, &err), 0);
 	cr_assert(strstr(err.msg, "allow-set update") != NULL, "%s", err.msg);
