@@ -1,7 +1,8 @@
 /* The DNS allowlist proxy. First half, pure: messages read with libresolv's ns_initparse/
  * ns_parserr/ns_name_uncompress and written with dn_comp (the checks of a client's query, the
- * error answers, the verdict with its rule, the walk of an upstream answer along the CNAME
- * chain). Second half: the UDP/TCP listeners, the upstream exchanges and the allow sets. */
+ * error answers, the query rebuilt for the upstream from the parsed question, the verdict with
+ * its rule, the walk of an upstream answer along the CNAME chain). Second half: the UDP/TCP
+ * listeners, the upstream exchanges and the allow sets. */
 #include "netns/dnsproxy.h"
 
 #include <ctype.h>
@@ -33,8 +34,29 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/* The client's EDNS0 buffer size, from its one OPT record (owner the root). The rest of the
+ * additional section is read only to be checked: nothing of it is forwarded. */
+static int read_opt(ns_msg *m, struct dns_question *q)
+{
+	ns_rr rr;
+	int ar = ns_msg_count(*m, ns_s_ar);
+	for (int i = 0; i < ar; i++) {
+		if (ns_parserr(m, ns_s_ar, i, &rr) < 0)
+			return -1;
+		if (ns_rr_type(rr) != ns_t_opt)
+			continue;
+		if (q->edns || strcmp(ns_rr_name(rr), ".") != 0)
+			return -1; /* two OPT records, or one not owned by the root (RFC 6891) */
+		q->edns = true;
+		q->udp_size = ns_rr_class(rr);
+	}
+	return 0;
+}
+
 int dnsproxy_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 {
+	q->edns = false;
+	q->udp_size = 0;
 	ns_msg m;
 	ns_rr rr;
 	q->has_question = false;
@@ -54,15 +76,80 @@ int dnsproxy_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 	q->has_question = true;
 	if (((q->flags >> 11) & 0xf) != ns_o_query)
 		return ns_r_notimpl;
-	if (ns_msg_count(m, ns_s_an) != 0 || ns_msg_count(m, ns_s_ns) != 0)
+	if (ns_msg_count(m, ns_s_an) != 0 || ns_msg_count(m, ns_s_ns) != 0 || read_opt(&m, q) < 0)
 		return ns_r_formerr;
 	if (q->class != ns_c_in)
 		return ns_r_refused;
-	/* Zone transfers and the obsolete mailbox queries have no place in a sandbox. */
-	if (q->type == ns_t_axfr || q->type == ns_t_ixfr || q->type == ns_t_maila ||
-	    q->type == ns_t_mailb)
-		return ns_r_notimpl;
 	return DNSQ_OK;
+}
+
+bool dnsproxy_type_forwarded(uint16_t type)
+{
+	switch (type) {
+	case ns_t_a:
+	case ns_t_aaaa:
+	case ns_t_cname:
+	case 65: /* HTTPS */
+	case 64: /* SVCB */
+	case ns_t_mx:
+	case ns_t_txt:
+	case ns_t_srv:
+	case 257: /* CAA */
+	case ns_t_ptr:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Only a plain name (letters, digits, '-', '_') is ever forwarded: lower-casing it byte by
+ * byte is exact. */
+size_t dnsproxy_build_query(const struct dns_question *q, uint16_t id, uint8_t *out, size_t cap)
+{
+	char low[NS_MAXDNAME];
+	size_t i = 0;
+	for (; q->name[i] != '\0' && i < sizeof(low) - 1; i++)
+		low[i] = (char)tolower((unsigned char)q->name[i]);
+	low[i] = '\0';
+	size_t opt = q->edns ? 11 : 0;
+	if (!q->has_question || cap < NS_HFIXEDSZ + 1 + NS_QFIXEDSZ + opt)
+		return 0;
+	memset(out, 0, NS_HFIXEDSZ);
+	put16(out, id);
+	put16(out + 2, q->flags & 0x0100); /* RD only: opcode QUERY, no AD, no CD */
+	put16(out + 4, 1);
+	put16(out + 10, q->edns ? 1 : 0);
+	size_t len = NS_HFIXEDSZ;
+	int n = dn_comp(low, out + len, (int)(cap - len - NS_QFIXEDSZ - opt), NULL, NULL);
+	if (n <= 0)
+		return 0;
+	len += (size_t)n;
+	put16(out + len, q->type);
+	put16(out + len + 2, ns_c_in);
+	len += NS_QFIXEDSZ;
+	if (q->edns) {
+		uint16_t size = q->udp_size < 512		 ? 512
+				: q->udp_size > DNS_EDNS_UDP_MAX ? DNS_EDNS_UDP_MAX
+								 : q->udp_size;
+		memset(out + len, 0, 11); /* root owner; extended rcode, version, flags, rdlen 0 */
+		put16(out + len + 1, ns_t_opt);
+		put16(out + len + 3, size);
+		len += 11;
+	}
+	return len;
+}
+
+void dnsproxy_restore_case(uint8_t *msg, size_t len, const struct dns_question *q)
+{
+	uint8_t wire[NS_MAXCDNAME];
+	int n = dn_comp(q->name, wire, sizeof(wire), NULL, NULL);
+	if (n <= 0 || len < NS_HFIXEDSZ + (size_t)n)
+		return;
+	/* Label lengths are below 64, so lower-casing every byte compares them exactly. */
+	for (int i = 0; i < n; i++)
+		if (tolower(msg[NS_HFIXEDSZ + i]) != tolower(wire[i]))
+			return;
+	memcpy(msg + NS_HFIXEDSZ, wire, (size_t)n);
 }
 
 size_t dnsproxy_error_reply(const struct dns_question *q, int rcode, bool tc, uint8_t *out,
@@ -140,6 +227,44 @@ enum pol_action dnsproxy_verdict(const struct dom_policy *dp, const char *name, 
 		snprintf(rule, rule_len, "%s", why);
 	}
 	return a;
+}
+
+static bool has_port(const struct pol_dport *v, size_t n, struct pol_dport d)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].proto == d.proto && v[i].port == d.port)
+			return true;
+	return false;
+}
+
+int dnsproxy_ports(const struct dom_policy *dp, char names[][NS_MAXDNAME], size_t n,
+		   struct pol_dport out[POL_MAX_DOMAIN_PORTS])
+{
+	int have = -1;
+	for (size_t i = 0; i < n; i++) {
+		char low[NS_MAXDNAME];
+		size_t k = 0;
+		for (; names[i][k] != '\0' && k < sizeof(low) - 1; k++)
+			low[k] = (char)tolower((unsigned char)names[i][k]);
+		low[k] = '\0';
+		long idx = dom_index_match(dp->host, low);
+		if (idx < 0)
+			continue;
+		const struct pol_domain_rule *r = &dp->p->host.domains.v[idx];
+		if (r->action != POL_ALLOW || r->n_ports == 0)
+			continue;
+		if (have < 0) {
+			memcpy(out, r->ports, r->n_ports * sizeof(r->ports[0]));
+			have = (int)r->n_ports;
+			continue;
+		}
+		int kept = 0;
+		for (int j = 0; j < have; j++)
+			if (has_port(r->ports, r->n_ports, out[j]))
+				out[kept++] = out[j];
+		have = kept;
+	}
+	return have;
 }
 
 uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap)
@@ -257,7 +382,8 @@ enum dns_reply_status dnsproxy_read_reply(const uint8_t *msg, size_t len, uint16
 /* ---- the proxy: listeners, upstream exchanges, allow sets ---- */
 
 #define MAX_QUERIES 256
-#define MAX_TCP_CLIENTS 64
+#define MAX_TCP_CLIENTS 16 /* per sandbox; when full, the longest idle one makes room */
+#define ACCEPT_BATCH 16
 #define QUERY_TIMEOUT_MS 5000
 #define RETRY_MS 1500 /* UDP: the next upstream resolver gets a try */
 #define TCP_IDLE_MS 10000
@@ -496,18 +622,19 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 		uint32_t net;
 		int bits;
 	} v4[] = {
-		{0x00000000, 8},  /* "this network" */
-		{0x0a000000, 8},  /* 10/8 */
-		{0x64400000, 10}, /* 100.64/10 CGNAT */
-		{0x7f000000, 8},  /* loopback */
-		{0xa9fe0000, 16}, /* link-local, metadata */
-		{0xac100000, 12}, /* 172.16/12 */
-		{0xc0000000, 24}, /* 192.0.0/24 protocol assignments */
-		{0xc0a80000, 16}, /* 192.168/16 */
-		{0xc6120000, 15}, /* 198.18/15 benchmarking */
-		{0xe0000000, 3},  /* multicast, reserved, broadcast */
+	    {0x00000000, 8},  /* "this network" */
+	    {0x0a000000, 8},  /* 10/8 */
+	    {0x64400000, 10}, /* 100.64/10 CGNAT */
+	    {0x7f000000, 8},  /* loopback */
+	    {0xa9fe0000, 16}, /* link-local, metadata */
+	    {0xac100000, 12}, /* 172.16/12 */
+	    {0xc0000000, 24}, /* 192.0.0/24 protocol assignments */
+	    {0xc0a80000, 16}, /* 192.168/16 */
+	    {0xc6120000, 15}, /* 198.18/15 benchmarking */
+	    {0xe0000000, 3},  /* multicast, reserved, broadcast */
 	};
-	static const uint8_t zero[12] = {0}, mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
+	static const uint8_t zero[12] = {0},
+			     mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
 			     nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0},
 			     nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
 	if (family == AF_INET6) {
@@ -521,7 +648,7 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 			return dnsproxy_private_addr(AF_INET, a + 2);
 		if (memcmp(a, nat64_local, 6) == 0)
 			return true;
-		return (a[0] & 0xfe) == 0xfc ||		/* fc00::/7 ULA */
+		return (a[0] & 0xfe) == 0xfc ||			  /* fc00::/7 ULA */
 		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
 		       (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
 		       a[0] == 0xff;				  /* multicast */
@@ -535,9 +662,11 @@ bool dnsproxy_private_addr(int family, const uint8_t *a)
 /* The public addresses of an answer go into the allow sets; private ones (unless the policy
  * opens them) are reported and left closed. The answer itself is passed on unchanged. */
 static int allow_addresses(struct dnsproxy *p, const struct dns_question *q,
-			   const struct dns_addr *a, size_t n)
+			   const struct dns_addr *a, size_t n, const struct pol_dport *ports,
+			   int n_ports)
 {
-	struct nfset_elem e[DNS_MAX_ADDRS];
+	/* 32 KiB: not on the stack; single-threaded */
+	static struct nfset_elem e[DNS_MAX_ADDRS * POL_MAX_DOMAIN_PORTS];
 	struct bw_error err = {0};
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -546,10 +675,17 @@ static int allow_addresses(struct dnsproxy *p, const struct dns_question *q,
 				p->c.on_private(p->c.ctx, q, &a[i]);
 			continue;
 		}
-		e[k].family = a[i].family;
-		memcpy(e[k].addr, a[i].addr, sizeof(e[k].addr));
-		e[k].timeout_s = dnsproxy_clamp_ttl(a[i].ttl, p->c.ttl_floor, p->c.ttl_cap);
-		k++;
+		for (int j = 0; j < (n_ports < 0 ? 1 : n_ports); j++) {
+			memset(&e[k], 0, sizeof(e[k]));
+			e[k].family = a[i].family;
+			memcpy(e[k].addr, a[i].addr, sizeof(e[k].addr));
+			e[k].timeout_s = dnsproxy_clamp_ttl(a[i].ttl, p->c.ttl_floor, p->c.ttl_cap);
+			if (n_ports >= 0) {
+				e[k].proto = ports[j].proto;
+				e[k].port = ports[j].port;
+			}
+			k++;
+		}
 	}
 	return k == 0 ? 0 : nfset_add(p->c.nft_fd, FW_TABLE, e, k, &err);
 }
@@ -598,11 +734,14 @@ static bool query_reply(struct query *x, uint8_t *msg, size_t len)
 		query_fail(x, ns_r_refused, false);
 		return true;
 	}
-	if (n > 0 && allow_addresses(x->p, &x->q, a, n) < 0) {
+	struct pol_dport ports[POL_MAX_DOMAIN_PORTS];
+	int n_ports = dnsproxy_ports(x->p->c.dp, chain.names, chain.n, ports);
+	if (n > 0 && allow_addresses(x->p, &x->q, a, n, ports, n_ports) < 0) {
 		query_fail(x, ns_r_servfail, false);
 		return true;
 	}
 	put16(msg, x->q.id);
+	dnsproxy_restore_case(msg, len, &x->q);
 	deliver(&x->c, msg, len);
 	query_done(x);
 	return true;
@@ -678,9 +817,15 @@ static void query_ready(struct ev_source *s, uint32_t events)
 		query_udp_ready(x);
 }
 
-static void query_start(struct dnsproxy *p, const struct dns_question *q, const uint8_t *msg,
-			size_t len, const struct client *c)
+/* The query goes upstream as the proxy rebuilt it from q, never as the client's bytes. */
+static void query_start(struct dnsproxy *p, const struct dns_question *q, const struct client *c)
 {
+	uint8_t msg[NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11];
+	size_t len = dnsproxy_build_query(q, 0, msg, sizeof(msg));
+	if (len == 0) {
+		reply_error(c, q, ns_r_formerr, false);
+		return;
+	}
 	size_t slot = 0;
 	while (slot < MAX_QUERIES && p->queries[slot] != NULL)
 		slot++;
@@ -725,11 +870,17 @@ static void handle_query(struct dnsproxy *p, const uint8_t *msg, size_t len, con
 		reply_error(c, &q, ns_r_refused, false);
 		return;
 	}
+	if (!dnsproxy_type_forwarded(q.type)) {
+		if (p->c.on_deny != NULL)
+			p->c.on_deny(p->c.ctx, &q, "query type");
+		reply_error(c, &q, ns_r_refused, false);
+		return;
+	}
 	if (p->n_queries >= MAX_QUERIES || p->c.n_upstream == 0) {
 		reply_error(c, &q, ns_r_servfail, false);
 		return;
 	}
-	query_start(p, &q, msg, len, c);
+	query_start(p, &q, c);
 }
 
 static void udp_ready(struct ev_source *s, uint32_t events)
@@ -823,19 +974,38 @@ static void tcp_client_ready(struct ev_source *s, uint32_t events)
 		tcp_read(t);
 }
 
+/* A free slot, else the slot of the idle client (no query upstream) whose idle time ends
+ * first, closed to make room: a client that holds every connection it can only shortens its
+ * own connections' lives and cannot shut out the next one. MAX_TCP_CLIENTS when every client
+ * has a query under way (each ends within QUERY_TIMEOUT_MS). */
+static size_t tcp_slot(struct dnsproxy *p)
+{
+	size_t victim = MAX_TCP_CLIENTS;
+	for (size_t i = 0; i < MAX_TCP_CLIENTS; i++) {
+		struct tcp_client *t = p->clients[i];
+		if (t == NULL)
+			return i;
+		if (t->busy == NULL &&
+		    (victim == MAX_TCP_CLIENTS || t->deadline < p->clients[victim]->deadline))
+			victim = i;
+	}
+	if (victim < MAX_TCP_CLIENTS)
+		tcp_close(p->clients[victim]);
+	return victim;
+}
+
+/* A batch at a time, as for UDP: a flood of connections leaves the loop to the others. */
 static void tcp_accept_ready(struct ev_source *s, uint32_t events)
 {
 	struct listener *l = container_of(s, struct listener, ev);
 	struct dnsproxy *p = l->p;
-	for (;;) {
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		size_t slot = 0;
-		while (slot < MAX_TCP_CLIENTS && p->clients[slot] != NULL)
-			slot++;
+		size_t slot = tcp_slot(p);
 		if (slot == MAX_TCP_CLIENTS) {
-			close(fd); /* full: the client retries or gives up, nothing piles up */
+			close(fd); /* all busy: the client retries or gives up, nothing piles up */
 			continue;
 		}
 		struct tcp_client *t = xcalloc(1, sizeof(*t));

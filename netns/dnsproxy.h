@@ -18,21 +18,44 @@
 #define DNS_MAX_CHAIN 16    /* names on a CNAME chain */
 #define DNS_MAX_ANSWERS 512 /* answer records looked at */
 #define DNS_MAX_UDP_QUERY 4096
+/* The EDNS0 UDP buffer size the proxy offers upstream at most (and 512 at least). */
+#define DNS_EDNS_UDP_MAX 1232
 
 struct dns_question {
 	uint16_t id, flags; /* of the client's query */
 	bool has_question;
-	char name[NS_MAXDNAME]; /* presentation form, no final dot */
+	char name[NS_MAXDNAME]; /* presentation form, no final dot, the client's case */
 	uint16_t type, class;
+	bool edns;	   /* the query had an OPT record */
+	uint16_t udp_size; /* its UDP buffer size */
 };
 
 /* dnsproxy_parse_query results besides an rcode (ns_r_formerr, ns_r_notimpl, ns_r_refused) */
 #define DNSQ_OK 0
 #define DNSQ_DROP (-1) /* not worth an answer: shorter than a header, or a response */
 
-/* Check a client's query: one question, opcode QUERY, class IN. q gets what could be read
- * (id and flags always unless DNSQ_DROP; the question when has_question). */
+/* Check a client's query: one question, opcode QUERY, class IN, no answer or authority
+ * records, at most one OPT record among the additional ones (anything else there is ignored:
+ * it is never forwarded). q gets what could be read (id and flags always unless DNSQ_DROP; the
+ * question when has_question; whether there was EDNS0 and its buffer size). */
 int dnsproxy_parse_query(const uint8_t *msg, size_t len, struct dns_question *q);
+
+/* The query types the proxy forwards: A, AAAA, CNAME, HTTPS, SVCB, MX, TXT, SRV, CAA, PTR.
+ * Others are answered REFUSED and reported as denials with the rule "query type". */
+bool dnsproxy_type_forwarded(uint16_t type);
+
+/* The query the proxy sends upstream, made from the parsed question alone (never from the
+ * client's bytes): id, RD as the client set it (no CD, no AD), one question with the name in
+ * lower case, type and class IN, and when the client used EDNS0 an OPT record of our own
+ * (buffer size clamped to [512, DNS_EDNS_UDP_MAX], no flags, no options: no client subnet,
+ * no cookies, no padding). Returns its length, or 0 when cap is too small or the name cannot
+ * be written. */
+size_t dnsproxy_build_query(const struct dns_question *q, uint16_t id, uint8_t *out, size_t cap);
+
+/* The upstream saw the name in lower case: give the reply's question (and the answer names
+ * that point at it) the client's case back, for clients that check it (0x20). Only when the
+ * reply's question, uncompressed at offset 12, is q's name but for case; else unchanged. */
+void dnsproxy_restore_case(uint8_t *msg, size_t len, const struct dns_question *q);
 
 /* An answer without records: the query's id, opcode and RD, the question (when q has one),
  * the rcode and TC when tc. Returns its length, or 0 when cap is too small. */
@@ -44,6 +67,13 @@ size_t dnsproxy_error_reply(const struct dns_question *q, int rcode, bool tc, ui
  * "no domain rules". Names with characters no rule can name (escapes) are denied. */
 enum pol_action dnsproxy_verdict(const struct dom_policy *dp, const char *name, char *rule,
 				 size_t rule_len);
+
+/* The ports the addresses of an answer open: the ports of the host rule that allowed each
+ * name on the chain, intersected (a rule without ports allows every port). Returns -1 for
+ * every port and protocol, else the number of (protocol, port) pairs in out (0: none, when
+ * the names' rules have no port in common). */
+int dnsproxy_ports(const struct dom_policy *dp, char names[][NS_MAXDNAME], size_t n,
+		   struct pol_dport out[POL_MAX_DOMAIN_PORTS]);
 
 struct dns_addr {
 	int family; /* AF_INET or AF_INET6 */
@@ -76,8 +106,9 @@ uint32_t dnsproxy_clamp_ttl(uint32_t ttl, uint32_t floor, uint32_t cap);
  * CGNAT (100.64/10), IETF protocol assignments (192.0.0/24), benchmarking (198.18/15),
  * link-local, multicast and reserved; ULA (fc00::/7), site-local, link-local and multicast
  * IPv6, all IPv4-mapped and -compatible IPv6, local-use NAT64 (64:ff9b:1::/48), and NAT64 or
- * 6to4 addresses whose embedded IPv4 address is private. DNS answers with such addresses open nothing unless
- * the policy says dns.openPrivateAnswers (DNS rebinding into the owner's network). */
+ * 6to4 addresses whose embedded IPv4 address is private. DNS answers with such addresses open
+ * nothing unless the policy says dns.openPrivateAnswers (DNS rebinding into the owner's network).
+ */
 bool dnsproxy_private_addr(int family, const uint8_t *addr);
 
 /* ---- the proxy ---- */

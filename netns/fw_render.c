@@ -132,6 +132,15 @@ static void put_sets(struct buf *b, const struct fw_options *o)
 	 * when a set is full the proxy answers SERVFAIL. */
 	put(b, "\tset allow4 { type ipv4_addr; flags timeout; size %d; }\n", FW_ALLOW_SET_SIZE);
 	put(b, "\tset allow6 { type ipv6_addr; flags timeout; size %d; }\n", FW_ALLOW_SET_SIZE);
+	/* Names whose rule lists ports ("443/tcp") open only those on their addresses. */
+	put(b,
+	    "\tset allowp4 { type ipv4_addr . inet_proto . inet_service; flags timeout; size "
+	    "%d; }\n",
+	    FW_ALLOW_SET_SIZE);
+	put(b,
+	    "\tset allowp6 { type ipv6_addr . inet_proto . inet_service; flags timeout; size "
+	    "%d; }\n",
+	    FW_ALLOW_SET_SIZE);
 	put(b, "\tset deny4 { type ipv4_addr; flags interval; auto-merge;");
 	put_elements(b, AF_INET, o, deny4);
 	put(b, "; }\n\tset deny6 { type ipv6_addr; flags interval; auto-merge;");
@@ -145,7 +154,11 @@ static void put_narrow_chain(struct buf *b, const struct sandbox_policy *p, enum
 	put(b, "\tchain narrow_%s {\n", dir_name[d]);
 	put_rules(b, &p->narrow.rules[d], d, "return", "a");
 	if (d == POL_EGRESS)
-		put(b, "\t\tip %s @allow4 return\n\t\tip6 %s @allow6 return\n", side, side);
+		put(b,
+		    "\t\tip %s @allow4 return\n\t\tip6 %s @allow6 return\n"
+		    "\t\tip %s . meta l4proto . th dport @allowp4 return\n"
+		    "\t\tip6 %s . meta l4proto . th dport @allowp6 return\n",
+		    side, side, side, side);
 	put(b, "\t\t");
 	put_verdict_drop(b, dir_name[d], "annotations");
 	put(b, "\n\t}\n");
@@ -179,8 +192,9 @@ static void put_base_chain(struct buf *b, const struct sandbox_policy *p, enum p
 		put(b, "\t\tjump narrow_%s\n", dir_name[d]);
 	put_rules(b, &p->host.rules[d], d, "accept", "r");
 	if (out)
-		put(b,
-		    "\t\tip daddr @allow4 counter accept\n\t\tip6 daddr @allow6 counter accept\n");
+		put(b, "\t\tip daddr @allow4 counter accept\n\t\tip6 daddr @allow6 counter accept\n"
+		       "\t\tip daddr . meta l4proto . th dport @allowp4 counter accept\n"
+		       "\t\tip6 daddr . meta l4proto . th dport @allowp6 counter accept\n");
 	put(b, "\t\t");
 	put_verdict_drop(b, dir_name[d], "default");
 	put(b, "\n\t}\n");

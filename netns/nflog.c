@@ -267,9 +267,9 @@ const char *audit_qtype_name(uint16_t t, char *buf, size_t len)
 	static const struct {
 		uint16_t t;
 		const char *n;
-	} names[] = {{1, "A"},	  {2, "NS"},	{5, "CNAME"},  {6, "SOA"},
-		     {12, "PTR"}, {15, "MX"},	{16, "TXT"},   {28, "AAAA"},
-		     {33, "SRV"}, {64, "SVCB"}, {65, "HTTPS"}, {255, "ANY"}};
+	} names[] = {{1, "A"},	    {2, "NS"},	  {5, "CNAME"}, {6, "SOA"},  {12, "PTR"},
+		     {15, "MX"},    {16, "TXT"},  {28, "AAAA"}, {33, "SRV"}, {64, "SVCB"},
+		     {65, "HTTPS"}, {255, "ANY"}, {257, "CAA"}};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i].t == t)
 			return names[i].n;
@@ -285,15 +285,16 @@ static int format_body(const struct audit_event *ev, char *out, size_t cap)
 	case AUDIT_DNS:
 		audit_json_escape(ev->name, name, sizeof(name));
 		if (ev->family == 0)
-			return snprintf(out, cap,
-					"\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\"",
-					name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule);
+			return snprintf(
+			    out, cap, "\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\"",
+			    name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule);
 		/* A private answer that was not opened carries its address. */
 		inet_ntop(ev->family, ev->addr, addr, sizeof(addr));
 		return snprintf(out, cap,
 				"\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\","
 				"\"address\":\"%s\"",
-				name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule, addr);
+				name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule,
+				addr);
 	case AUDIT_PACKET:
 		if (ev->family != 0)
 			inet_ntop(ev->family, ev->addr, addr, sizeof(addr));
@@ -455,7 +456,8 @@ static void forget_idle(struct audit *a, uint64_t now_ms)
 void audit_tick(struct audit *a, uint64_t now_ms)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].pending > 0 && now_ms - a->v[i].last_ms >= 1000 && take_token(a, now_ms))
+		if (a->v[i].pending > 0 && now_ms - a->v[i].last_ms >= 1000 &&
+		    take_token(a, now_ms))
 			emit(a, &a->v[i], now_ms);
 	if (a->other.pending > 0 && now_ms - a->other.last_ms >= 1000 && take_token(a, now_ms))
 		emit(a, &a->other, now_ms);

@@ -77,20 +77,36 @@ void nfset_nla_nest_end(struct nfset_buf *b, size_t nest)
 	a->nla_len = (uint16_t)(b->len - nest);
 }
 
-static void put_elements(struct nfset_buf *b, const char *table, const char *set, int family,
-			 const struct nfset_elem *v, size_t n, uint32_t seq)
+/* The key as the kernel stores it: each field of a concatenation in its own 32-bit
+ * register, zero-padded (address, then the protocol byte, then the port in network order). */
+static size_t elem_key(const struct nfset_elem *e, uint8_t key[24])
 {
+	size_t alen = e->family == AF_INET ? 4 : 16;
+	memset(key, 0, 24);
+	memcpy(key, e->addr, alen);
+	if (e->proto == 0)
+		return alen;
+	key[alen] = e->proto;
+	key[alen + 4] = (uint8_t)(e->port >> 8);
+	key[alen + 5] = (uint8_t)e->port;
+	return alen + 8;
+}
+
+static void put_elements(struct nfset_buf *b, const char *table, const char *set, int family,
+			 bool ported, const struct nfset_elem *v, size_t n, uint32_t seq)
+{
+	uint8_t k[24];
 	nfset_msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
 			NLM_F_CREATE | NLM_F_ACK, seq, NFPROTO_INET, 0);
 	nfset_nla_put(b, NFTA_SET_ELEM_LIST_TABLE, table, strlen(table) + 1);
 	nfset_nla_put(b, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1);
 	size_t list = nfset_nla_nest_begin(b, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].family != family)
+		if (v[i].family != family || (v[i].proto != 0) != ported)
 			continue;
 		size_t elem = nfset_nla_nest_begin(b, NFTA_LIST_ELEM);
 		size_t key = nfset_nla_nest_begin(b, NFTA_SET_ELEM_KEY);
-		nfset_nla_put(b, NFTA_DATA_VALUE, v[i].addr, family == AF_INET ? 4 : 16);
+		nfset_nla_put(b, NFTA_DATA_VALUE, k, elem_key(&v[i], k));
 		nfset_nla_nest_end(b, key);
 		uint64_t ms = htobe64((uint64_t)v[i].timeout_s * 1000);
 		nfset_nla_put(b, NFTA_SET_ELEM_TIMEOUT, &ms, sizeof(ms));
@@ -103,18 +119,18 @@ static void put_elements(struct nfset_buf *b, const char *table, const char *set
 uint32_t nfset_build(struct nfset_buf *b, const char *table, const struct nfset_elem *v, size_t n,
 		     uint32_t seq)
 {
-	bool has[2] = {false, false};
+	static const char *const sets[4] = {"allow4", "allow6", "allowp4", "allowp6"};
+	bool has[4] = {false, false, false, false};
 	uint32_t acks = 0;
 	for (size_t i = 0; i < n; i++)
-		has[v[i].family == AF_INET6] = true;
+		has[(v[i].family == AF_INET6) + (v[i].proto != 0) * 2] = true;
 	nfset_msg_begin(b, NFNL_MSG_BATCH_BEGIN, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 	nfset_msg_end(b);
-	if (has[0]) {
-		put_elements(b, table, "allow4", AF_INET, v, n, seq + 1 + acks);
-		acks++;
-	}
-	if (has[1]) {
-		put_elements(b, table, "allow6", AF_INET6, v, n, seq + 1 + acks);
+	for (int s = 0; s < 4; s++) {
+		if (!has[s])
+			continue;
+		put_elements(b, table, sets[s], s % 2 ? AF_INET6 : AF_INET, s >= 2, v, n,
+			     seq + 1 + acks);
 		acks++;
 	}
 	nfset_msg_begin(b, NFNL_MSG_BATCH_END, 0, seq + 1 + acks, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);

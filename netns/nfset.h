@@ -32,12 +32,16 @@ struct nfset_elem {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
 	uint32_t timeout_s;
+	/* 0: the address with every port (sets allow4/allow6); else one protocol (IPPROTO_TCP,
+	 * IPPROTO_UDP) and port of it (sets allowp4/allowp6: address . protocol . port) */
+	uint8_t proto;
+	uint16_t port;
 };
 
-/* The batch (begin, one NEWSETELEM per family present, end) for table `inet <table>` sets
- * allow4/allow6, every message but the batch markers asking for an ack. Pure: the result
- * is in b->data[0..b->len) (malloc'd, the caller frees b->data). Returns the number of
- * acks to expect. */
+/* The batch (begin, one NEWSETELEM per set with elements, end) for table `inet <table>` sets
+ * allow4/allow6/allowp4/allowp6, every message but the batch markers asking for an ack. Pure: the
+ * result is in b->data[0..b->len) (malloc'd, the caller frees b->data). Returns the number of acks
+ * to expect. */
 uint32_t nfset_build(struct nfset_buf *b, const char *table, const struct nfset_elem *v, size_t n,
 		     uint32_t seq);
 

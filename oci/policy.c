@@ -162,6 +162,39 @@ int policy_parse_domain(const char *s, char **name, bool *wildcard, const char *
 	return 0;
 }
 
+int policy_parse_domain_port(const char *s, struct pol_domain_rule *r, const char **why)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	char *slash = strchr(copy, '/');
+	uint32_t port;
+	bool tcp = true, udp = true;
+	if (slash != NULL) {
+		*slash++ = '\0';
+		tcp = strcmp(slash, "tcp") == 0;
+		udp = strcmp(slash, "udp") == 0;
+	}
+	if ((!tcp && !udp) || parse_u32(copy, &port) < 0 || port == 0 || port > 65535) {
+		*why = "expected PORT, PORT/tcp or PORT/udp (one port, 1-65535)";
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint8_t proto = i == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+		if (!(i == 0 ? tcp : udp))
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < r->n_ports; k++)
+			dup |= r->ports[k].proto == proto && r->ports[k].port == port;
+		if (dup)
+			continue;
+		if (r->n_ports == POL_MAX_DOMAIN_PORTS) {
+			*why = "too many ports (at most 8 port/protocol pairs a rule)";
+			return -1;
+		}
+		r->ports[r->n_ports++] = (struct pol_dport){proto, (uint16_t)port};
+	}
+	return 0;
+}
+
 const char *policy_proto_name(enum pol_proto p)
 {
 	static const char *names[] = {"any", "tcp", "udp", "icmp"};
@@ -288,9 +321,33 @@ static int parse_rules(struct jp *p, yajl_val obj, const char *key, struct pol_r
 			    (void **)&out->v, &out->n, parse_rule);
 }
 
+static int parse_domain_ports(struct jp *p, yajl_val v, struct pol_domain_rule *r)
+{
+	_cleanup_strv_ char **ports = NULL;
+	char q[JP_QUOTE_MAX];
+	const char *why;
+	if (oj_get(v, "ports") == NULL)
+		return 0;
+	if (oj_f_strv(p, v, "ports", &ports) < 0)
+		return -1;
+	if (r->action != POL_ALLOW)
+		return jp_fail_at(p, "ports", "only allow rules have ports");
+	if (strv_len(ports) == 0)
+		return jp_fail_at(p, "ports", "empty (leave it out for every port)");
+	size_t mark = jp_key(p, "ports");
+	for (size_t i = 0; ports[i] != NULL; i++) {
+		size_t imark = jp_idx(p, i);
+		if (policy_parse_domain_port(ports[i], r, &why) < 0)
+			return jp_fail(p, "%s, got %s", why, jp_quote(q, ports[i]));
+		jp_pop(p, imark);
+	}
+	jp_pop(p, mark);
+	return 0;
+}
+
 static int parse_domain_rule(struct jp *p, yajl_val v, void *elem)
 {
-	static const char *const known[] = {"action", "name", NULL};
+	static const char *const known[] = {"action", "name", "ports", NULL};
 	struct pol_domain_rule *r = elem;
 	_cleanup_free_ char *action = NULL, *name = NULL;
 	char q[JP_QUOTE_MAX];
@@ -308,7 +365,7 @@ static int parse_domain_rule(struct jp *p, yajl_val v, void *elem)
 	jp_pop(p, mark);
 	if (policy_parse_domain(name, &r->name, &r->wildcard, &why) < 0)
 		return jp_fail_at(p, "name", "%s %s", why, jp_quote(q, name));
-	return 0;
+	return parse_domain_ports(p, v, r);
 }
 
 static int parse_domains(struct jp *p, yajl_val v, void *out)

@@ -41,10 +41,21 @@ struct pol_rules {
 
 /* A name is "example.com" (exact) or "*.example.com" (strict subdomains), lowercase, without
  * the final dot. */
+#define POL_MAX_DOMAIN_PORTS 8
+
+/* One port of a domain rule ("443/tcp"). */
+struct pol_dport {
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;
+};
+
 struct pol_domain_rule {
 	enum pol_action action;
 	bool wildcard;
 	char *name; /* the suffix after "*." for wildcards */
+	/* allow rules: the learned addresses open only these (0: every port and protocol) */
+	struct pol_dport ports[POL_MAX_DOMAIN_PORTS];
+	size_t n_ports;
 };
 
 struct pol_domains {
@@ -101,6 +112,8 @@ bool policy_uses_domains(const struct sandbox_policy *p);
 int policy_parse_cidr(const char *s, struct pol_cidr *out, const char **why);
 /* Lowercases and strips a final dot; *wildcard is set for "*.suffix". */
 int policy_parse_domain(const char *s, char **name, bool *wildcard, const char **why);
+/* A domain rule's port, "PORT/tcp", "PORT/udp" or "PORT" (both), appended to r->ports. */
+int policy_parse_domain_port(const char *s, struct pol_domain_rule *r, const char **why);
 /* Text form ("10.0.0.0/8", "2001:db8::/32"); buf of at least 64 bytes. */
 const char *policy_cidr_str(const struct pol_cidr *c, char *buf, size_t len);
 const char *policy_proto_name(enum pol_proto p);

@@ -680,8 +680,9 @@ VERB(sandbox)
 	     "no network but loopback (the default unless --allow/--allow-domain/--policy)"},
 	    {"allow", 0, CLI_STRV, &f.net.allow, "CIDR[:PORT[-PORT]][/tcp|udp]",
 	     "allow egress to CIDR (IPv6 with a port: [CIDR]:PORT); everything else is denied"},
-	    {"allow-domain", 0, CLI_STRV, &f.net.allow_domain, "NAME",
-	     "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to"},
+	    {"allow-domain", 0, CLI_STRV, &f.net.allow_domain, "NAME[:PORT[/tcp|udp][,...]]",
+	     "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to "
+	     "(only on PORTs when given: pypi.org:443/tcp)"},
 	    {"dns", 0, CLI_STRV, &f.net.dns, "IP",
 	     "resolver the DNS proxy asks (default: the host's)"},
 	    {"policy", 0, CLI_STRING, &f.net.policy, "FILE",
@@ -706,8 +707,8 @@ VERB(sandbox)
 		    "  bulwark sandbox -- sh -c 'id; cat /etc/os-release'\n"
 		    "  bulwark sandbox --workspace \"$PWD:overlay\" --keep-changes /tmp/diff -- "
 		    "make test\n"
-		    "  bulwark sandbox --allow-domain pypi.org --allow-domain "
-		    "files.pythonhosted.org \\\n"
+		    "  bulwark sandbox --allow-domain pypi.org:443/tcp --allow-domain "
+		    "files.pythonhosted.org:443/tcp \\\n"
 		    "      --timeout 10m --memory 2g --report - -- pip download requests\n"
 		    "  bulwark sandbox --allow 203.0.113.0/24:443/tcp --report - -- curl "
 		    "https://203.0.113.5/",

@@ -59,8 +59,10 @@ static int parse_allow(const char *s, struct allow_rule *r, struct bw_error *err
 	if (policy_parse_cidr(addr, &c, &why) < 0)
 		return bw_fail(err, 0, "--allow %s: %s \"%s\"", s, why, addr);
 	if (port != NULL && parse_ports(port, r) < 0)
-		return bw_fail(err, 0, "--allow %s: expected a port or PORT-PORT between 1 and 65535, got \"%s\"",
-			       s, port);
+		return bw_fail(
+		    err, 0,
+		    "--allow %s: expected a port or PORT-PORT between 1 and 65535, got \"%s\"", s,
+		    port);
 	char buf[64];
 	r->cidr = xstrdup(policy_cidr_str(&c, buf, sizeof(buf)));
 	return 0;
@@ -115,8 +117,20 @@ static char *take_buf(yajl_gen g)
 	return s;
 }
 
+/* "ports": ["443/tcp", ...] from the validated text after the colon of --allow-domain. */
+static void gen_domain_ports(yajl_gen g, const char *ports)
+{
+	_cleanup_free_ char *copy = xstrdup(ports);
+	char *save = NULL;
+	S("ports");
+	yajl_gen_array_open(g);
+	for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		S(tok);
+	yajl_gen_array_close(g);
+}
+
 static char *policy_document(const struct allow_rule *rules, size_t n, char **domains,
-			     char **dns)
+			     char **dports, char **dns)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	yajl_gen_map_open(g);
@@ -145,6 +159,8 @@ static char *policy_document(const struct allow_rule *rules, size_t n, char **do
 			S("allow");
 			S("name");
 			S(domains[i]);
+			if (dports[i][0] != '\0')
+				gen_domain_ports(g, dports[i]);
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
@@ -152,6 +168,34 @@ static char *policy_document(const struct allow_rule *rules, size_t n, char **do
 	}
 	yajl_gen_map_close(g);
 	return take_buf(g);
+}
+
+/* NAME[:PORT[/tcp|/udp][,PORT...]]: the name goes to domains, the checked ports (or "") to
+ * dports, index for index. */
+static int parse_allow_domain(const char *s, char ***domains, char ***dports, struct bw_error *err)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	char *ports = strchr(copy, ':'), *name = NULL, *save = NULL;
+	bool wild;
+	const char *why;
+	if (ports != NULL)
+		*ports++ = '\0';
+	if (policy_parse_domain(copy, &name, &wild, &why) < 0)
+		return bw_fail(err, 0, "--allow-domain %s: %s", s, why);
+	strv_push_take(domains, wild ? xasprintf("*.%s", name) : xstrdup(name));
+	free(name);
+	strv_push_take(dports, xstrdup(ports != NULL ? ports : ""));
+	if (ports == NULL)
+		return 0;
+	struct pol_domain_rule r = {.action = POL_ALLOW};
+	_cleanup_free_ char *list = xstrdup(ports);
+	char *tok = strtok_r(list, ",", &save);
+	if (tok == NULL)
+		return bw_fail(err, 0, "--allow-domain %s: no port after the colon", s);
+	for (; tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if (policy_parse_domain_port(tok, &r, &why) < 0)
+			return bw_fail(err, 0, "--allow-domain %s: %s, got \"%s\"", s, why, tok);
+	return 0;
 }
 
 static void free_rules(struct allow_rule *v, size_t n)
@@ -169,14 +213,19 @@ int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
 	bool any = n > 0 || f->allow_domain != NULL || f->policy != NULL;
 	if (f->network != NULL && strcmp(f->network, "none") != 0)
 		return bw_fail(err, 0,
-			       "--network: only \"none\" (the default); open the network with --allow, --allow-domain or --policy");
+			       "--network: only \"none\" (the default); open the network with "
+			       "--allow, --allow-domain or --policy");
 	if (f->network != NULL && any)
-		return bw_fail(err, 0, "--network none: cannot be combined with --allow, --allow-domain or --policy");
+		return bw_fail(
+		    err, 0,
+		    "--network none: cannot be combined with --allow, --allow-domain or --policy");
 	if (f->policy != NULL && host_policy != NULL)
 		return bw_fail(err, 0,
-			       "--policy: the host policy is already set (global --policy); narrow it with --allow and --allow-domain");
+			       "--policy: the host policy is already set (global --policy); narrow "
+			       "it with --allow and --allow-domain");
 	if (f->dns != NULL && f->allow_domain == NULL)
-		return bw_fail(err, 0, "--dns: only with --allow-domain (the resolver the DNS proxy asks)");
+		return bw_fail(err, 0,
+			       "--dns: only with --allow-domain (the resolver the DNS proxy asks)");
 	if (f->dns != NULL && (f->policy != NULL || host_policy != NULL))
 		return bw_fail(err, 0, "--dns: a policy file is in use; set dns.upstream there");
 	if (strv_len(f->dns) > POLICY_MAX_UPSTREAMS)
@@ -185,41 +234,41 @@ int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
 		struct pol_cidr c;
 		const char *why;
 		if (policy_parse_cidr(f->dns[i], &c, &why) < 0 || strchr(f->dns[i], '/') != NULL)
-			return bw_fail(err, 0, "--dns %s: expected an IPv4 or IPv6 address", f->dns[i]);
+			return bw_fail(err, 0, "--dns %s: expected an IPv4 or IPv6 address",
+				       f->dns[i]);
 	}
 	struct allow_rule *rules = xcalloc(n + 1, sizeof(*rules));
-	char **domains = NULL;
+	char **domains = NULL, **dports = NULL;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = parse_allow(f->allow[i], &rules[i], err);
 	for (size_t i = 0; f->allow_domain != NULL && f->allow_domain[i] != NULL && r == 0; i++) {
-		char *name = NULL;
-		bool wild;
-		const char *why;
-		if (policy_parse_domain(f->allow_domain[i], &name, &wild, &why) < 0) {
-			r = bw_fail(err, 0, "--allow-domain %s: %s", f->allow_domain[i], why);
-			break;
-		}
-		strv_push_take(&domains, wild ? xasprintf("*.%s", name) : xstrdup(name));
-		free(name);
+		r = parse_allow_domain(f->allow_domain[i], &domains, &dports, err);
+		if (r == 0 && dports[i][0] != '\0' && (f->policy != NULL || host_policy != NULL))
+			r = bw_fail(err, 0,
+				    "--allow-domain %s: ports only without a policy file; put "
+				    "\"ports\" in its domain rules",
+				    f->allow_domain[i]);
 	}
 	if (r == 0 && any) {
 		const char *file = f->policy ? f->policy : host_policy;
 		if (file == NULL) {
-			out->policy_doc = policy_document(rules, n, domains, f->dns);
+			out->policy_doc = policy_document(rules, n, domains, dports, f->dns);
 		} else {
 			out->policy = file;
 			if (n > 0) {
 				yajl_gen g = yajl_gen_alloc(NULL);
 				gen_rules(g, rules, n);
 				_cleanup_free_ char *json = take_buf(g);
-				strv_push_take(&out->annotations,
-					       xasprintf(POLICY_ANNOTATION_PREFIX "egress=%s", json));
+				strv_push_take(
+				    &out->annotations,
+				    xasprintf(POLICY_ANNOTATION_PREFIX "egress=%s", json));
 			}
 			if (domains != NULL) {
 				char *kv = xstrdup(POLICY_ANNOTATION_PREFIX "allow-domains=");
 				for (size_t i = 0; domains[i] != NULL; i++) {
-					char *next = xasprintf("%s%s%s", kv, i ? "," : "", domains[i]);
+					char *next =
+					    xasprintf("%s%s%s", kv, i ? "," : "", domains[i]);
 					free(kv);
 					kv = next;
 				}
@@ -229,6 +278,7 @@ int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
 	}
 	free_rules(rules, n);
 	strv_free(domains);
+	strv_free(dports);
 	return r;
 }
 

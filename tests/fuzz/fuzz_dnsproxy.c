@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "netns/dnsproxy.h"
 #include "netns/domains.h"
@@ -33,6 +34,20 @@ static const struct dom_policy *fixed_policy(void)
 	return &dp;
 }
 
+/* What goes upstream parses back as one question and at most one empty OPT record. */
+static void check_forwarded(const struct dns_question *q)
+{
+	uint8_t fwd[NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11];
+	struct dns_question back;
+	size_t len = dnsproxy_build_query(q, 1, fwd, sizeof(fwd));
+	if (len == 0 || dnsproxy_parse_query(fwd, len, &back) != DNSQ_OK ||
+	    strcasecmp(back.name, q->name) != 0 || back.edns != q->edns ||
+	    len != NS_HFIXEDSZ + strlen(q->name) + 2 + NS_QFIXEDSZ + (q->edns ? 11 : 0)) {
+		fprintf(stderr, "forwarded query does not parse back (%zu bytes)\n", len);
+		abort();
+	}
+}
+
 static void fuzz_query(const uint8_t *d, size_t n)
 {
 	struct dns_question q;
@@ -45,6 +60,8 @@ static void fuzz_query(const uint8_t *d, size_t n)
 	if (rc == DNSQ_OK &&
 	    dnsproxy_verdict(fixed_policy(), q.name, rule, sizeof(rule)) == POL_DENY)
 		rc = ns_r_refused;
+	if (rc == DNSQ_OK && dnsproxy_type_forwarded(q.type))
+		check_forwarded(&q);
 	size_t len = dnsproxy_error_reply(&q, rc, false, out, sizeof(out));
 	if (len < NS_HFIXEDSZ || ns_initparse(out, (int)len, &m) < 0) {
 		fprintf(stderr, "error answer does not parse (%zu bytes)\n", len);

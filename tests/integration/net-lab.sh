@@ -8,7 +8,8 @@
 #     10.77.0.10, fd00:77::10 an "intranet" server (private addresses, for DNS rebinding)
 #   sandbox namespace: eth0 203.0.113.2/24, 2001:db8:2::2/64, default routes to the lab.
 # TCP listeners on 80, 443, 8080 and a UDP echo on 9999 at every server address; the DNS
-# servers answer A/AAAA/CNAME from a fixed table, over UDP (truncating big answers) and TCP.
+# servers answer A/AAAA/CNAME from a fixed table, over UDP (truncating big answers) and TCP,
+# and write every query they get to $LAB_DIR/queries.log ("udp|tcp HEX" lines).
 # Usage: lab_up (sets LAB_NS, SB_NS = /proc/PID/ns/net paths, LAB_DIR; tears down on exit),
 # sb_exec / lab_exec CMD..., probe ..., reach/blocked PROBE-ARGS.
 
@@ -57,13 +58,19 @@ def answer(q, limit):
     if limit and len(out) > limit:
         out = struct.pack("!HHHHHH", qid, 0x8380, 1, 0, 0, 0) + question
     return out
+QLOG, QLOCK = open(sys.argv[0].rsplit("/", 1)[0] + "/queries.log", "a"), threading.Lock()
+def logq(proto, q):
+    with QLOCK:
+        QLOG.write("%s %s\n" % (proto, q.hex())); QLOG.flush()
 def serve_tcp(s, port):
     while True:
         c, _ = s.accept()
         try:
             if port == 53:
                 n = struct.unpack("!H", c.recv(2, socket.MSG_WAITALL))[0]
-                r = answer(c.recv(n, socket.MSG_WAITALL), 0)
+                q = c.recv(n, socket.MSG_WAITALL)
+                logq("tcp", q)
+                r = answer(q, 0)
                 c.sendall(struct.pack("!H", len(r)) + r)
             else:
                 c.sendall(("hello from %s:%d\n" % (c.getsockname()[0], port)).encode())
@@ -72,6 +79,7 @@ def serve_tcp(s, port):
 def serve_udp(s, port):
     while True:
         d, peer = s.recvfrom(65535)
+        if port == 53: logq("udp", d)
         try: s.sendto(answer(d, 512) if port == 53 else d, peer)
         except Exception: pass
 for a in ADDRS:

@@ -259,3 +259,68 @@ test_net_dns_private_answers_open_nothing_unless_the_policy_says_so() {
 	out=$("$BULWARK_NET" --netns "$SB_NS" --policy "$LAB_DIR/bad.json" apply 2>&1) && fail "bad policy applied"
 	expect_contains "names the key" "openPrivateAnswers" "$out"
 }
+
+# A sandbox that opens 100 TCP connections to its DNS proxy and holds them (idle, or with a
+# frame cut short) keeps at most 16: each new one closes the longest idle. UDP lookups and a
+# fresh TCP lookup still work at once, and the held ones are closed after 10 s idle.
+TCP_HOG_PY='import socket, struct, time, sys
+held = []
+for i in range(100):
+    s = socket.create_connection(("198.51.100.53", 53), 2)
+    if i % 2: s.sendall(struct.pack("!H", 40) + b"abc")  # a frame that never ends
+    held.append(s)
+def still_open():
+    n = 0
+    for s in held:
+        s.setblocking(False)
+        try: n += s.recv(1) != b""
+        except BlockingIOError: n += 1
+        except OSError: pass
+    return n
+for _ in range(50):  # the proxy accepts them in batches
+    n = still_open()
+    if n <= 16: break
+    time.sleep(0.1)
+print("open=%d" % n, flush=True)
+sys.stdin.readline()  # the test looks up names meanwhile
+time.sleep(11)
+print("after-idle=%d" % still_open(), flush=True)'
+
+test_net_dns_tcp_connections_are_bounded_and_udp_keeps_working() {
+	lab_up
+	agent_up "$DNS_POLICY"
+	mkfifo "$LAB_DIR/go"
+	sb_exec python3 -c "$TCP_HOG_PY" <"$LAB_DIR/go" >"$LAB_DIR/hog.out" 2>&1 &
+	hog=$!
+	exec 3>"$LAB_DIR/go"
+	for _ in $(seq 100); do grep -q open= "$LAB_DIR/hog.out" && break; sleep 0.1; done
+	expect_eq "connections kept" "open=16" "$(cat "$LAB_DIR/hog.out")"
+	expect_contains "udp under load" "rcode=0 tc=0 198.51.100.10" "$(probe dns allowed.test 198.51.100.53)"
+	expect_contains "fresh tcp under load" "rcode=0 tc=0 198.51.100.10" "$(probe dns allowed.test 198.51.100.53 A tcp)"
+	echo >&3
+	exec 3>&-
+	wait "$hog" || fail "hog: $(cat "$LAB_DIR/hog.out")"
+	expect_contains "closed when idle" "after-idle=0" "$(cat "$LAB_DIR/hog.out")"
+	expect_contains "udp after" "198.51.100.10" "$(probe dns allowed.test 198.51.100.53)"
+}
+
+# A domain rule with "ports" opens only those ports of the learned addresses (IPv4 and IPv6).
+test_net_dns_domain_rule_ports_open_only_those_ports() {
+	lab_up
+	agent_up '{"domains":{"default":"deny","rules":[{"action":"allow","name":"allowed.test","ports":["80/tcp","9999/udp"]}]},
+		"dns":{"upstream":["198.51.100.53"]}}'
+	expect_contains "A" "198.51.100.10" "$(probe dns allowed.test 198.51.100.53)"
+	expect_contains "AAAA" "2001:db8:1::10" "$(probe dns allowed.test 198.51.100.53 AAAA)"
+	reach tcp 198.51.100.10 80
+	reach udp 198.51.100.10 9999
+	reach tcp 2001:db8:1::10 80
+	blocked tcp 198.51.100.10 443
+	blocked tcp 198.51.100.10 8080
+	blocked tcp 2001:db8:1::10 443
+	"$BULWARK_NET" --netns "$SB_NS" list | tr -d '\n\t ' | grep -q '198.51.100.10\.tcp\.80timeout' ||
+		fail "no port element: $("$BULWARK_NET" --netns "$SB_NS" list)"
+	if "$BULWARK_NET" --netns "$SB_NS" list | grep -q '^[[:space:]]*198.51.100.10 timeout'; then fail "whole address opened"; fi
+	printf '{"domains":{"default":"deny","rules":[{"action":"deny","name":"a.test","ports":["80/tcp"]}]}}' >"$LAB_DIR/bad.json"
+	out=$("$BULWARK_NET" --netns "$SB_NS" --policy "$LAB_DIR/bad.json" apply 2>&1) && fail "ports on a deny rule applied"
+	expect_contains "deny rule" "domains.rules[0].ports: only allow rules have ports" "$out"
+}

@@ -232,3 +232,72 @@ test_sandbox_net_helper_is_found_beside_the_binary_and_only_if_safe() {
 	env -u BULWARK_NET_HELPER "$BULWARK" --root "$BW_ROOT" sandbox --allow-domain example.invalid -- true ||
 		fail "the build's own bulwark with --allow-domain and no BULWARK_NET_HELPER"
 }
+
+# What reaches the resolver is the proxy's own query, rebuilt from the question: one question in
+# lower case, RD only (no AD, no CD), and an OPT record of its own (1232 bytes, no DO, no client
+# subnet, no cookie); the client's additional records (3.8 kB over UDP, 54 kB over TCP) stay
+# behind. Types outside the list are refused and reported. The client still gets the resolver's
+# answer, with its own case in the question.
+CRAFTED_DNS_PY='import socket, struct
+def name(n): return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+def rr(owner, t, ttl, rd): return name(owner) + struct.pack("!HHIH", t, 1, ttl, len(rd)) + rd
+opts = struct.pack("!HHHBB", 8, 7, 1, 24, 0) + bytes([192, 0, 2]) + struct.pack("!HH", 10, 8) + b"12345678"
+opt = b"\0" + struct.pack("!HHIH", 41, 4096, 0x8000, len(opts)) + opts
+def query(qtype, extra):
+    txt = b"".join(rr("smuggled.test", 16, 60, bytes([255]) + b"x" * 255) for _ in range(extra))
+    return (struct.pack("!HHHHHH", 0x1234, 0x0130, 1, 0, 0, extra + 1) + name("AlLoWeD.TeSt") +
+            struct.pack("!HH", qtype, 1) + txt + opt)
+def ask(q, proto):
+    if proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+        s.sendto(q, ("198.51.100.53", 53)); r = s.recv(65535)
+    else:
+        s = socket.create_connection(("198.51.100.53", 53), 3); s.sendall(struct.pack("!H", len(q)) + q)
+        n = struct.unpack("!H", s.recv(2, socket.MSG_WAITALL))[0]; r = s.recv(n, socket.MSG_WAITALL)
+    end = 12 + len(name("allowed.test")) + 4
+    print("%s id=%s rcode=%d question=%s" % (proto, r[:2] == q[:2], r[3] & 15, r[12:end] == q[12:end]))
+ask(query(1, 14), "udp")
+ask(query(1, 200), "tcp")
+ask(query(65280, 0), "udp")
+ask(query(255, 0), "tcp")'
+
+test_sandbox_dns_forwards_only_the_question_it_understood() {
+	lab_up
+	lab_host_link
+	printf '%s' "$CRAFTED_DNS_PY" >"$LAB_DIR/crafted.py"
+	chmod a+r "$LAB_DIR/crafted.py"
+	out=$(sbxl --allow-domain allowed.test --dns 198.51.100.53 --report "$WORK/r.json" --timeout 60s -- \
+		python3 "$LAB_DIR/crafted.py" 2>&1 | tr '\n' ' ')
+	expect_eq "answers" "udp id=True rcode=0 question=True tcp id=True rcode=0 question=True udp id=True rcode=5 question=True tcp id=True rcode=5 question=True " "$out"
+	# The id is the proxy's (random); the rest is fixed: RD, 1 question, 1 additional (OPT).
+	want="0100000100000000000107616c6c6f77656404746573740000010001000029""04d0""000000000000"
+	got=$(python3 -c 'import sys
+for l in open(sys.argv[1]):
+    proto, q = l.split(); print(proto, q[4:])' "$LAB_DIR/queries.log" | sort | tr '\n' ' ')
+	expect_eq "what the resolver got" "tcp $want udp $want " "$got"
+	valid_report "$WORK/r.json"
+	for t in TYPE65280 ANY; do
+		jq -e '.denials[] | select(.kind=="dns" and .name=="AlLoWeD.TeSt" and .qtype=="'$t'" and .rule=="query type")' "$WORK/r.json" >/dev/null ||
+			fail "type $t not reported: $(cat "$WORK/r.json")"
+	done
+}
+
+# --allow-domain NAME:PORTS opens only those ports; along a CNAME chain, only the ports every
+# name's rule allows.
+test_sandbox_allow_domain_with_ports_opens_only_those() {
+	lab_up
+	lab_host_link
+	out=$(sbxl --allow-domain allowed.test:80/tcp --allow-domain www.alias.test:80/tcp,443/tcp \
+		--allow-domain '*.cdn.test:443/tcp' --dns 198.51.100.53 --timeout 60s -- sh -c "
+		for n in allowed.test www.alias.test; do python3 $LAB_DIR/probe.py dns \$n 198.51.100.53 >/dev/null || echo dns-failed; done
+		for t in 198.51.100.10:80 198.51.100.10:443 198.51.100.11:443 198.51.100.11:80; do
+			python3 $LAB_DIR/probe.py tcp \${t%:*} \${t#*:} >/dev/null && echo \$t=open || echo \$t=closed
+		done" 2>&1 | tr '\n' ' ')
+	expect_eq "ports" "198.51.100.10:80=open 198.51.100.10:443=closed 198.51.100.11:443=open 198.51.100.11:80=closed " "$out"
+	for args in "--allow-domain a.test:0/tcp" "--allow-domain a.test:80/icmp" "--allow-domain a.test:" \
+		"--allow-domain a.test:1,2,3,4,5" "--allow-domain a.test:80-90/tcp"; do
+		rc=0; out=$(sbx $args -- true 2>&1) || rc=$?
+		expect_eq "status for $args" 125 "$rc"
+		expect_contains "names the flag: $args" "--allow-domain" "$out"
+	done
+}

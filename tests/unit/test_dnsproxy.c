@@ -166,8 +166,9 @@ Test(dnsproxy, bad_queries_get_the_right_rcode)
 	m_question(&m, "a.test", ns_t_a);
 	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), ns_r_notimpl);
 	cr_assert(q.has_question);
+	/* Zone transfers read well but are not forwarded: see query_types_outside_the_list. */
 	query(&m, "a.test", ns_t_axfr);
-	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), ns_r_notimpl);
+	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), DNSQ_OK);
 	query(&m, "a.test", ns_t_a);
 	m.b[m.n - 1] = ns_c_chaos;
 	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), ns_r_refused);
@@ -208,6 +209,133 @@ Test(dnsproxy, error_reply_echoes_id_and_question)
 	cr_assert_eq(dnsproxy_error_reply(&q, ns_r_formerr, false, out, sizeof(out)), 12);
 	cr_assert_eq(out[5], 0);
 	cr_assert_eq(dnsproxy_error_reply(&q, ns_r_formerr, false, out, 11), 0);
+}
+
+/* ---- the query sent upstream ---- */
+
+/* An OPT record: buffer size, the DO bit, and options (code, length, payload bytes). */
+static void m_opt(struct msg *m, const char *owner, uint16_t size, bool dnssec_ok,
+		  const uint8_t *opts, size_t opts_len)
+{
+	m_name(m, owner);
+	m_u16(m, ns_t_opt);
+	m_u16(m, size);
+	m_u32(m, dnssec_ok ? 0x8000 : 0);
+	m_u16(m, (uint16_t)opts_len);
+	memcpy(m->b + m->n, opts, opts_len);
+	m->n += opts_len;
+}
+
+/* Bytes in, bytes out: what the proxy would send upstream for a client's query. */
+static size_t rebuild(const struct msg *in, uint8_t *out, size_t cap)
+{
+	struct dns_question q;
+	cr_assert_eq(dnsproxy_parse_query(in->b, in->n, &q), DNSQ_OK);
+	return dnsproxy_build_query(&q, 0x4242, out, cap);
+}
+
+Test(dnsproxy, forwarded_query_is_rebuilt_from_the_question_alone)
+{
+	/* Mixed case, CD and AD set, an answer-sized TXT record and a TSIG-like record in the
+	 * additional section, and an OPT with DO, a 4096-byte buffer, client subnet and cookie. */
+	static const uint8_t opts[] = {0, 8,  0, 7, 0, 1, 24, 0, 192, 0, 2,	/* ECS 192.0.2/24 */
+				       0, 10, 0, 8, 1, 2, 3,  4, 5,   6, 7, 8}; /* cookie */
+	static struct msg m;
+	uint8_t txt[1000], out[512];
+	memset(txt, 'x', sizeof(txt));
+	txt[0] = 255;
+	m_header(&m, 0xbeef, 0x0130, 1, 0, 3); /* RD, AD, CD */
+	m_question(&m, "WwW.AlloWed.TEST", ns_t_aaaa);
+	m_rr(&m, "smuggled.test", ns_t_txt, 60, txt, sizeof(txt));
+	m_opt(&m, "", 4096, true, opts, sizeof(opts));
+	m_rr(&m, "key.test", 250, 0, "sig", 3);
+	size_t len = rebuild(&m, out, sizeof(out));
+	static struct msg want;
+	m_header(&want, 0x4242, 0x0100, 1, 0, 1);
+	m_question(&want, "www.allowed.test", ns_t_aaaa);
+	m_opt(&want, "", DNS_EDNS_UDP_MAX, false, NULL, 0);
+	cr_assert_eq(len, want.n);
+	cr_assert_eq(memcmp(out, want.b, len), 0);
+}
+
+Test(dnsproxy, forwarded_query_without_edns_has_no_opt_and_small_buffers_are_raised)
+{
+	static struct msg m, want;
+	uint8_t out[512];
+	m_header(&m, 1, 0x0000, 1, 0, 0); /* no RD: passed on as it is */
+	m_question(&m, "a.test", ns_t_mx);
+	m_header(&want, 0x4242, 0x0000, 1, 0, 0);
+	m_question(&want, "a.test", ns_t_mx);
+	cr_assert_eq(rebuild(&m, out, sizeof(out)), want.n);
+	cr_assert_eq(memcmp(out, want.b, want.n), 0);
+	m_header(&m, 1, 0x0100, 1, 0, 1);
+	m_question(&m, "a.test", ns_t_a);
+	m_opt(&m, "", 100, false, NULL, 0);
+	m_header(&want, 0x4242, 0x0100, 1, 0, 1);
+	m_question(&want, "a.test", ns_t_a);
+	m_opt(&want, "", 512, false, NULL, 0);
+	cr_assert_eq(rebuild(&m, out, sizeof(out)), want.n);
+	cr_assert_eq(memcmp(out, want.b, want.n), 0);
+	cr_assert_eq(rebuild(&m, out, want.n - 1), 0, "no room: nothing written");
+}
+
+Test(dnsproxy, two_opt_records_or_one_not_at_the_root_are_formerr)
+{
+	static struct msg m;
+	struct dns_question q;
+	m_header(&m, 1, 0x0100, 1, 0, 2);
+	m_question(&m, "a.test", ns_t_a);
+	m_opt(&m, "", 1232, false, NULL, 0);
+	m_opt(&m, "", 1232, false, NULL, 0);
+	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), ns_r_formerr);
+	m_header(&m, 1, 0x0100, 1, 0, 1);
+	m_question(&m, "a.test", ns_t_a);
+	m_opt(&m, "a.test", 1232, false, NULL, 0);
+	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), ns_r_formerr);
+	m_header(&m, 1, 0x0100, 1, 0, 2); /* says two, has one */
+	m_question(&m, "a.test", ns_t_a);
+	m_opt(&m, "", 1232, false, NULL, 0);
+	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), ns_r_formerr);
+}
+
+Test(dnsproxy, query_types_outside_the_list_are_not_forwarded)
+{
+	static const uint16_t yes[] = {ns_t_a,	ns_t_aaaa, ns_t_cname, 65,  64,
+				       ns_t_mx, ns_t_txt,  ns_t_srv,   257, ns_t_ptr};
+	static const uint16_t no[] = {
+	    0,		ns_t_ns,  ns_t_soa,  ns_t_null,	      ns_t_any,	   ns_t_axfr, ns_t_ixfr,
+	    ns_t_maila, ns_t_opt, ns_t_tsig, 48 /* DNSKEY */, 43 /* DS */, 65280,     65535};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_assert(dnsproxy_type_forwarded(yes[i]), "type %u", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_assert(!dnsproxy_type_forwarded(no[i]), "type %u", no[i]);
+}
+
+Test(dnsproxy, reply_gets_the_clients_case_back)
+{
+	static struct msg m, reply;
+	struct dns_question q;
+	query(&m, "WwW.Allowed.Test", ns_t_a);
+	cr_assert_eq(dnsproxy_parse_query(m.b, m.n, &q), DNSQ_OK);
+	m_header(&reply, 0xbeef, 0x8180, 1, 1, 0);
+	m_question(&reply, "www.allowed.test", ns_t_a);
+	reply.b[reply.n++] = 0xc0;
+	reply.b[reply.n++] = 12;
+	m_u16(&reply, ns_t_a);
+	m_u16(&reply, ns_c_in);
+	m_u32(&reply, 60);
+	m_u16(&reply, 4);
+	m_u32(&reply, 0xc633640a);
+	size_t n = reply.n;
+	dnsproxy_restore_case(reply.b, reply.n, &q);
+	cr_assert_eq(memcmp(reply.b + 12, m.b + 12, m.n - 12 - 4), 0);
+	cr_assert_eq(reply.n, n);
+	/* Another name is left alone (read_reply would have called it foreign anyway). */
+	m_header(&reply, 0xbeef, 0x8180, 1, 0, 0);
+	m_question(&reply, "www.allowed.tesx", ns_t_a);
+	dnsproxy_restore_case(reply.b, reply.n, &q);
+	cr_assert_eq(memcmp(reply.b + 12, "\3www", 4), 0);
+	dnsproxy_restore_case(reply.b, 14, &q); /* too short: untouched, no overread */
 }
 
 /* ---- verdicts ---- */
@@ -378,19 +506,43 @@ static bool priv(const char *text)
 Test(dnsproxy, private_and_internal_answers_are_recognised)
 {
 	static const char *const closed[] = {
-		"0.0.0.0",	   "10.0.0.1",	      "10.255.255.255", "100.64.0.1",	 "100.127.255.254",
-		"127.0.0.1",	   "169.254.169.254", "172.16.0.1",	"172.31.255.255", "192.0.0.8",
-		"192.168.1.1",	   "198.18.0.1",      "198.19.255.255", "224.0.0.1",	 "240.0.0.1",
-		"255.255.255.255", "::",	      "::1",		"::ffff:8.8.8.8", "::10.0.0.1",
-		"fc00::1",	   "fd12:3456::1",    "fe80::1",	"fec0::1",	 "ff02::1",
-		"64:ff9b::a9fe:a9fe", "64:ff9b::10.1.2.3", "64:ff9b:1::1", "2002:0a00:0001::1",
-		"2002:c0a8:0101::",
+	    "0.0.0.0",
+	    "10.0.0.1",
+	    "10.255.255.255",
+	    "100.64.0.1",
+	    "100.127.255.254",
+	    "127.0.0.1",
+	    "169.254.169.254",
+	    "172.16.0.1",
+	    "172.31.255.255",
+	    "192.0.0.8",
+	    "192.168.1.1",
+	    "198.18.0.1",
+	    "198.19.255.255",
+	    "224.0.0.1",
+	    "240.0.0.1",
+	    "255.255.255.255",
+	    "::",
+	    "::1",
+	    "::ffff:8.8.8.8",
+	    "::10.0.0.1",
+	    "fc00::1",
+	    "fd12:3456::1",
+	    "fe80::1",
+	    "fec0::1",
+	    "ff02::1",
+	    "64:ff9b::a9fe:a9fe",
+	    "64:ff9b::10.1.2.3",
+	    "64:ff9b:1::1",
+	    "2002:0a00:0001::1",
+	    "2002:c0a8:0101::",
 	};
 	static const char *const open[] = {
-		"1.1.1.1",	 "9.255.255.255", "11.0.0.0",	 "100.63.255.255", "100.128.0.0",
-		"172.15.255.255", "172.32.0.0",	   "192.0.2.1",	 "192.169.0.0",	   "198.17.255.255",
-		"198.20.0.0",	 "198.51.100.10", "203.0.113.5", "223.255.255.255", "2001:db8::1",
-		"2606:4700::1111", "fbff::1",	   "64:ff9b::808:808", "2002:0808:0808::1",
+	    "1.1.1.1",	   "9.255.255.255",    "11.0.0.0",	    "100.63.255.255",
+	    "100.128.0.0", "172.15.255.255",   "172.32.0.0",	    "192.0.2.1",
+	    "192.169.0.0", "198.17.255.255",   "198.20.0.0",	    "198.51.100.10",
+	    "203.0.113.5", "223.255.255.255",  "2001:db8::1",	    "2606:4700::1111",
+	    "fbff::1",	   "64:ff9b::808:808", "2002:0808:0808::1",
 	};
 	for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++)
 		cr_assert(priv(closed[i]), "%s should count as private", closed[i]);
@@ -730,6 +882,70 @@ Test(nfset, batch_layout)
 	free(b.data);
 }
 
+Test(nfset, port_elements_go_to_the_concatenated_sets)
+{
+	struct nfset_buf b = {0};
+	struct nfset_elem e[3] = {{.family = AF_INET, .timeout_s = 30},
+				  {.family = AF_INET, .timeout_s = 30, .proto = 6, .port = 443},
+				  {.family = AF_INET6, .timeout_s = 30, .proto = 17, .port = 53}};
+	static const char *const want[] = {"allow4", "allowp4", "allowp6"};
+	static const size_t key_len[] = {4, 12, 24};
+	static const uint8_t key4[12] = {198, 51, 100, 10, 6, 0, 0, 0, 1, 187, 0, 0};
+	inet_pton(AF_INET, "198.51.100.10", e[1].addr);
+	cr_assert_eq(nfset_build(&b, "bulwark", e, 3, 1), 3, "allow4, allowp4, allowp6");
+	const struct nlmsghdr *h = (const struct nlmsghdr *)b.data;
+	for (int i = 0; i < 3; i++) {
+		h = (const struct nlmsghdr *)((const uint8_t *)h + h->nlmsg_len);
+		const uint8_t *attrs = (const uint8_t *)h + NLMSG_HDRLEN + 4;
+		size_t alen = h->nlmsg_len - NLMSG_HDRLEN - 4;
+		const struct nlattr *set = find_attr(attrs, alen, NFTA_SET_ELEM_LIST_SET);
+		cr_assert_str_eq((const char *)(set + 1), want[i]);
+		const struct nlattr *list = find_attr(attrs, alen, NFTA_SET_ELEM_LIST_ELEMENTS);
+		const struct nlattr *elem = (const struct nlattr *)(list + 1);
+		const struct nlattr *key = find_attr((const uint8_t *)(elem + 1),
+						     elem->nla_len - NLA_HDRLEN, NFTA_SET_ELEM_KEY);
+		const struct nlattr *val = (const struct nlattr *)(key + 1);
+		size_t klen = val->nla_len - NLA_HDRLEN;
+		cr_assert_eq(klen, key_len[i]);
+		if (i == 1)
+			cr_assert_eq(memcmp(val + 1, key4, 12), 0,
+				     "address, proto, port: 4 bytes each");
+	}
+	free(b.data);
+}
+
+Test(dnsproxy, ports_of_a_chain_are_those_every_name_allows)
+{
+	struct sandbox_policy p;
+	struct dom_policy dp;
+	static char names[3][NS_MAXDNAME];
+	struct pol_dport out[POL_MAX_DOMAIN_PORTS];
+	policy("{'domains':{'default':'allow','rules':["
+	       "{'action':'allow','name':'web.test','ports':['80/tcp','443/tcp']},"
+	       "{'action':'allow','name':'*.cdn.test','ports':['443/tcp','443/udp']},"
+	       "{'action':'allow','name':'ssh.test','ports':['22/tcp']},"
+	       "{'action':'allow','name':'any.test'}]}}",
+	       &p);
+	dom_policy_init(&dp, &p);
+	snprintf(names[0], NS_MAXDNAME, "Web.Test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 1, out), 2);
+	cr_assert_eq(out[1].port, 443);
+	snprintf(names[1], NS_MAXDNAME, "edge.cdn.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 2, out), 1, "443/tcp only");
+	cr_assert_eq(out[0].port, 443);
+	cr_assert_eq(out[0].proto, IPPROTO_TCP);
+	snprintf(names[2], NS_MAXDNAME, "ssh.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 3, out), 0, "nothing in common: nothing opens");
+	snprintf(names[0], NS_MAXDNAME, "any.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 1, out), -1, "no ports: every port");
+	snprintf(names[0], NS_MAXDNAME, "unlisted.test"); /* the default allows */
+	cr_assert_eq(dnsproxy_ports(&dp, names, 1, out), -1);
+	snprintf(names[1], NS_MAXDNAME, "ssh.test");
+	cr_assert_eq(dnsproxy_ports(&dp, names, 2, out), 1);
+	dom_policy_free(&dp);
+	policy_free(&p);
+}
+
 /* As root in a fresh namespace: the batch is accepted, and a second add of the same address
  * replaces its timeout (the refresh the proxy relies on). */
 Test(nfset, kernel_accepts_and_refreshes_elements)
@@ -743,7 +959,9 @@ Test(nfset, kernel_accepts_and_refreshes_elements)
 	int r = fw_run_script(-1,
 			      "add table inet bulwark\n"
 			      "add set inet bulwark allow4 { type ipv4_addr; flags timeout; }\n"
-			      "add set inet bulwark allow6 { type ipv6_addr; flags timeout; }\n",
+			      "add set inet bulwark allow6 { type ipv6_addr; flags timeout; }\n"
+			      "add set inet bulwark allowp4 { type ipv4_addr . inet_proto . "
+			      "inet_service; flags timeout; }\n",
 			      NULL, &err);
 	cr_assert_eq(r, 0, "%s", err.msg);
 	int fd = nfset_open(&err);
@@ -753,6 +971,13 @@ Test(nfset, kernel_accepts_and_refreshes_elements)
 	cr_assert_eq(nfset_add(fd, FW_TABLE, &e, 1, &err), 0, "%s", err.msg);
 	cr_assert_eq(fw_run_script(-1, "list set inet bulwark allow4", &out, &err), 0);
 	cr_assert(strstr(out, "198.51.100.10 timeout 5m expires 4m") != NULL, "%s", out);
+	free(out);
+	struct nfset_elem pe = e;
+	pe.proto = IPPROTO_TCP;
+	pe.port = 443;
+	cr_assert_eq(nfset_add(fd, FW_TABLE, &pe, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(fw_run_script(-1, "list set inet bulwark allowp4", &out, &err), 0);
+	cr_assert(strstr(out, "198.51.100.10 . tcp . 443 timeout 5m") != NULL, "%s", out);
 	free(out);
 	cr_assert_lt(nfset_add(fd, "missing", &e, 1, &err), 0);
 	cr_assert(strstr(err.msg, "allow-set update") != NULL, "%s", err.msg);

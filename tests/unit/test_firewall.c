@@ -43,15 +43,20 @@ Test(fw_render, default_policy_drops_all_but_loopback)
 	HAS(s, "type filter hook output priority filter; policy drop;\n\t\toif \"lo\" accept\n");
 	HAS(s, "type filter hook input priority filter; policy drop;\n\t\tiif \"lo\" accept\n");
 	HAS(s, "ct state established,related accept");
-	HAS(s, "ip6 hoplimit 255 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
-	       "nd-router-solicit, nd-router-advert } accept\n\t\tip6 daddr ff02::/16 icmpv6 type { "
-	       "mld-listener-report, mld-listener-done, mld2-listener-report } counter drop\n"
-	       "\t\tip daddr @deny4");
+	HAS(s,
+	    "ip6 hoplimit 255 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
+	    "nd-router-solicit, nd-router-advert } accept\n\t\tip6 daddr ff02::/16 icmpv6 type { "
+	    "mld-listener-report, mld-listener-done, mld2-listener-report } counter drop\n"
+	    "\t\tip daddr @deny4");
 	HAS(s, "nd-router-advert } accept\n\t\tip saddr @deny4");
 	HAS(s, "counter log prefix \"bulwark out default \" group 7001 drop");
 	HAS(s, "counter log prefix \"bulwark in default \" group 7001 drop");
 	HAS(s, "set allow4 { type ipv4_addr; flags timeout; size 16384; }");
 	HAS(s, "set allow6 { type ipv6_addr; flags timeout; size 16384; }");
+	HAS(s, "set allowp4 { type ipv4_addr . inet_proto . inet_service; flags timeout; size "
+	       "16384; }");
+	HAS(s, "set allowp6 { type ipv6_addr . inet_proto . inet_service; flags timeout; size "
+	       "16384; }");
 	HASNT(s, "hook output priority dstnat");
 	free(s);
 }
@@ -102,7 +107,9 @@ Test(fw_render, dns_redirect_when_a_proxy_runs)
 	HAS(s, "type nat hook output priority -100; policy accept;\n\t\tmeta l4proto { udp, tcp } "
 	       "th dport 53 redirect to :53\n");
 	HAS(s, "ip daddr 127.0.0.0/8 accept");
-	HAS(s, "ip daddr @allow4 counter accept\n\t\tip6 daddr @allow6 counter accept\n");
+	HAS(s, "ip daddr @allow4 counter accept\n\t\tip6 daddr @allow6 counter accept\n"
+	       "\t\tip daddr . meta l4proto . th dport @allowp4 counter accept\n"
+	       "\t\tip6 daddr . meta l4proto . th dport @allowp6 counter accept\n");
 	free(s);
 }
 
@@ -117,6 +124,7 @@ Test(fw_render, annotations_narrow_through_their_own_chain)
 	char *s = fw_render(&p, NULL);
 	HAS(s, "chain narrow_out {\n\t\t meta l4proto tcp th dport 80 counter return\n");
 	HAS(s, "ip daddr @allow4 return\n");
+	HAS(s, "ip daddr . meta l4proto . th dport @allowp4 return\n");
 	HAS(s, "log prefix \"bulwark out annotations \" group 7001 drop\n\t}");
 	HAS(s, "ct state invalid drop\n\t\tjump narrow_out\n");
 	HASNT(s, "chain narrow_in");

@@ -2,6 +2,7 @@
  * annotations (narrowing, widening when allowed), and domain rule lookup at scale. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,38 @@ Test(policy, domains_need_an_explicit_default)
 	    "policy.json: domains.rules[0].name: bad wildcard \"foo.*.com\"");
 	parse_fails("{'domains':{'default':'deny','rules':[{'action':'allow','name':'a..b'}]}}",
 		    "policy.json: domains.rules[0].name: invalid domain name \"a..b\"");
+}
+
+Test(policy, domain_rules_may_name_ports)
+{
+	struct sandbox_policy p;
+	parse_ok("{'domains':{'default':'deny','rules':[{'action':'allow','name':'pypi.org',"
+		 "'ports':['443/tcp','53','443/tcp']},{'action':'allow','name':'*.example.com'}]}}",
+		 &p);
+	const struct pol_domain_rule *r = &p.host.domains.v[0];
+	cr_assert_eq(r->n_ports, 3, "443/tcp, 53/tcp, 53/udp; the repeat merged");
+	cr_assert_eq(r->ports[0].proto, IPPROTO_TCP);
+	cr_assert_eq(r->ports[0].port, 443);
+	cr_assert_eq(r->ports[2].proto, IPPROTO_UDP);
+	cr_assert_eq(r->ports[2].port, 53);
+	cr_assert_eq(p.host.domains.v[1].n_ports, 0);
+	policy_free(&p);
+	parse_fails("{'domains':{'default':'deny','rules':[{'action':'deny','name':'a.test',"
+		    "'ports':['80/tcp']}]}}",
+		    "policy.json: domains.rules[0].ports: only allow rules have ports");
+	parse_fails(
+	    "{'domains':{'default':'deny','rules':[{'action':'allow','name':'a.test',"
+	    "'ports':['80-90/tcp']}]}}",
+	    "policy.json: domains.rules[0].ports[0]: expected PORT, PORT/tcp or PORT/udp (one "
+	    "port, 1-65535), got \"80-90/tcp\"");
+	parse_fails(
+	    "{'domains':{'default':'deny','rules':[{'action':'allow','name':'a.test',"
+	    "'ports':['1','2','3','4','5']}]}}",
+	    "policy.json: domains.rules[0].ports[4]: too many ports (at most 8 port/protocol "
+	    "pairs a rule), got \"5\"");
+	parse_fails("{'domains':{'default':'deny','rules':[{'action':'allow','name':'a.test',"
+		    "'ports':[]}]}}",
+		    "policy.json: domains.rules[0].ports: empty (leave it out for every port)");
 }
 
 Test(policy, dns_settings)

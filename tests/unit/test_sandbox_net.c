@@ -10,8 +10,10 @@
 static int plan(char **allow, char **domains, const char *network, const char *policy,
 		const char *host, struct sandbox_net_plan *p, struct bw_error *e)
 {
-	struct sandbox_net_flags f = {.network = (char *)network, .allow = allow,
-				      .allow_domain = domains, .policy = (char *)policy};
+	struct sandbox_net_flags f = {.network = (char *)network,
+				      .allow = allow,
+				      .allow_domain = domains,
+				      .policy = (char *)policy};
 	return sandbox_net_plan(&f, host, p, e);
 }
 
@@ -36,8 +38,8 @@ Test(sandbox_net, flags_become_a_policy_the_policy_parser_accepts)
 	cr_assert_eq(plan(allow, domains, NULL, NULL, NULL, &p, &e), 0, "%s", e.msg);
 	cr_assert_not_null(p.policy_doc);
 	struct sandbox_policy pol;
-	cr_assert_eq(policy_parse(p.policy_doc, strlen(p.policy_doc), "gen", &pol, &e), 0,
-		     "%s: %s", e.msg, p.policy_doc);
+	cr_assert_eq(policy_parse(p.policy_doc, strlen(p.policy_doc), "gen", &pol, &e), 0, "%s: %s",
+		     e.msg, p.policy_doc);
 	/* tcp 80; any; tcp+udp 443-444 (a port without a protocol is both); udp 53 */
 	cr_assert_eq(pol.host.rules[POL_EGRESS].n, 5);
 	cr_assert_eq(pol.host.rules[POL_EGRESS].v[0].proto, POL_PROTO_TCP);
@@ -54,6 +56,30 @@ Test(sandbox_net, flags_become_a_policy_the_policy_parser_accepts)
 	sandbox_net_plan_free(&p);
 }
 
+Test(sandbox_net, allow_domain_ports_go_into_the_domain_rule)
+{
+	char *domains[] = {"pypi.org:443/tcp", "*.example.com:80,443/udp", "plain.test", NULL};
+	struct sandbox_net_plan p;
+	struct bw_error e = {0};
+	cr_assert_eq(plan(NULL, domains, NULL, NULL, NULL, &p, &e), 0, "%s", e.msg);
+	struct sandbox_policy pol;
+	cr_assert_eq(policy_parse(p.policy_doc, strlen(p.policy_doc), "gen", &pol, &e), 0, "%s: %s",
+		     e.msg, p.policy_doc);
+	cr_assert_str_eq(pol.host.domains.v[0].name, "pypi.org");
+	cr_assert_eq(pol.host.domains.v[0].n_ports, 1);
+	cr_assert_eq(pol.host.domains.v[0].ports[0].port, 443);
+	cr_assert_eq(pol.host.domains.v[1].n_ports, 3, "80 tcp and udp, 443 udp");
+	cr_assert_eq(pol.host.domains.v[2].n_ports, 0);
+	policy_free(&pol);
+	sandbox_net_plan_free(&p);
+	char *bad[] = {"pypi.org:", NULL};
+	cr_assert_lt(plan(NULL, bad, NULL, NULL, NULL, &p, &e), 0);
+	cr_assert_str_eq(e.msg, "--allow-domain pypi.org:: no port after the colon");
+	char *ok[] = {"pypi.org:443/tcp", NULL};
+	cr_assert_lt(plan(NULL, ok, NULL, NULL, "/etc/host-policy.json", &p, &e), 0);
+	cr_assert(strstr(e.msg, "ports only without a policy file") != NULL, "%s", e.msg);
+}
+
 Test(sandbox_net, dns_resolvers_go_into_the_generated_policy)
 {
 	char *domains[] = {"allowed.test", NULL}, *dns[] = {"198.51.100.53", "2001:db8::53", NULL};
@@ -62,14 +88,16 @@ Test(sandbox_net, dns_resolvers_go_into_the_generated_policy)
 	struct bw_error e = {0};
 	cr_assert_eq(sandbox_net_plan(&f, NULL, &p, &e), 0, "%s", e.msg);
 	struct sandbox_policy pol;
-	cr_assert_eq(policy_parse(p.policy_doc, strlen(p.policy_doc), "gen", &pol, &e), 0, "%s", e.msg);
+	cr_assert_eq(policy_parse(p.policy_doc, strlen(p.policy_doc), "gen", &pol, &e), 0, "%s",
+		     e.msg);
 	cr_assert_eq(pol.n_upstreams, 2);
 	policy_free(&pol);
 	sandbox_net_plan_free(&p);
 	char *bad1[] = {"10.0.0.0/8", NULL};
 	f.dns = bad1;
 	cr_assert_eq(sandbox_net_plan(&f, NULL, &p, &e), -1);
-	cr_assert(strstr(e.msg, "--dns 10.0.0.0/8: expected an IPv4 or IPv6 address") != NULL, "%s", e.msg);
+	cr_assert(strstr(e.msg, "--dns 10.0.0.0/8: expected an IPv4 or IPv6 address") != NULL, "%s",
+		  e.msg);
 	f.dns = dns;
 	f.allow_domain = NULL;
 	cr_assert_eq(sandbox_net_plan(&f, NULL, &p, &e), -1);
@@ -86,7 +114,9 @@ Test(sandbox_net, under_a_policy_file_flags_only_narrow)
 	cr_assert_null(p.policy_doc);
 	cr_assert_str_eq(p.policy, "/etc/host-policy.json");
 	cr_assert_eq(strv_len(p.annotations), 2);
-	cr_assert_str_eq(p.annotations[0], "run.bulwark.net.egress=[{\"action\":\"allow\",\"cidr\":\"198.51.100.10/32\",\"protocol\":\"tcp\",\"port\":80}]");
+	cr_assert_str_eq(p.annotations[0],
+			 "run.bulwark.net.egress=[{\"action\":\"allow\",\"cidr\":\"198.51.100.10/"
+			 "32\",\"protocol\":\"tcp\",\"port\":80}]");
 	cr_assert_str_eq(p.annotations[1], "run.bulwark.net.allow-domains=a.test,b.test");
 	sandbox_net_plan_free(&p);
 	cr_assert_eq(plan(NULL, NULL, NULL, "/mine.json", NULL, &p, &e), 0);
