@@ -27,13 +27,15 @@
 #include "runtime/network.h"
 #include "runtime/report.h"
 #include "runtime/sandbox_net.h"
+#include "runtime/sandbox_view.h"
 #include "runtime/specgen.h"
 #include "runtime/watchdog.h"
 #include "runtime/workspace.h"
 
 struct sandbox_flags {
 	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *kill_after, *tmp_size;
-	char **binds, **env;
+	char **binds, **ro, **env;
+	char *host_view;
 	char **workspaces, *keep_changes, *env_file;
 	char *report;
 	struct sandbox_net_flags net;
@@ -41,7 +43,7 @@ struct sandbox_flags {
 	char tmp_bytes[24]; /* --tmp-size in bytes, for the spec */
 };
 
-static int parse_bind(const char *s, struct specgen_bind *b, struct hostpath_list *known,
+static int parse_bind(const char *s, struct specgen *sg, struct hostpath_list *known,
 		      struct bw_error *err)
 {
 	_cleanup_free_ char *copy = xstrdup(s);
@@ -52,7 +54,7 @@ static int parse_bind(const char *s, struct specgen_bind *b, struct hostpath_lis
 			*p = '\0';
 			parts[n++] = p + 1;
 		}
-	b->readonly = true;
+	bool readonly = true;
 	const char *mode = NULL, *dst = parts[0];
 	if (n == 2 && (strcmp(parts[1], "ro") == 0 || strcmp(parts[1], "rw") == 0))
 		mode = parts[1];
@@ -63,7 +65,7 @@ static int parse_bind(const char *s, struct specgen_bind *b, struct hostpath_lis
 	if (mode != NULL && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
 		return bw_fail(err, 0, "--bind %s: mode must be ro or rw", s);
 	if (mode != NULL)
-		b->readonly = strcmp(mode, "ro") == 0;
+		readonly = strcmp(mode, "ro") == 0;
 	if (parts[0][0] != '/' || dst[0] != '/')
 		return bw_fail(err, 0, "--bind %s: paths must be absolute", s);
 	/* Opened once (the caller's own links followed this once); the init binds exactly this
@@ -73,8 +75,27 @@ static int parse_bind(const char *s, struct specgen_bind *b, struct hostpath_lis
 	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, parts[0], true, label, err);
 	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
 		return -1;
-	b->source = xstrdup(hp.path);
-	b->destination = xstrdup(dst);
+	sandbox_view_push_bind(sg, hp.path, dst, readonly);
+	hostpath_list_add(known, &hp);
+	return 0;
+}
+
+/* --ro PATH: the host path, opened once, read-only at the same place. */
+static int parse_ro(const char *path, struct specgen *sg, struct hostpath_list *known,
+		    struct bw_error *err)
+{
+	if (path[0] != '/')
+		return bw_fail(err, 0, "--ro %s: the path must be absolute", path);
+	_cleanup_free_ char *dst = fs_path_clean(path);
+	if (strcmp(dst, "/") == 0)
+		return bw_fail(err, 0, "--ro %s: not the whole root (that is --host-view full)",
+			       path);
+	_cleanup_free_ char *label = xasprintf("--ro %s", path);
+	struct hostpath hp;
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, path, true, label, err);
+	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
+		return -1;
+	sandbox_view_push_bind(sg, hp.path, dst, true);
 	hostpath_list_add(known, &hp);
 	return 0;
 }
@@ -246,9 +267,10 @@ static int build_env(const struct sandbox_flags *f, const struct specgen *sg, ch
 	return 0;
 }
 
-/* --rootfs: opened once; /home is looked up below that fd. */
+/* --rootfs, or the host's / for the host views: opened once (*rootfd); /home is looked up
+ * below that fd. */
 static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_list *known,
-		       struct bw_error *err)
+		       int *rootfd, struct bw_error *err)
 {
 	_cleanup_free_ char *label = xasprintf("--rootfs %s", rootfs);
 	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, rootfs, true, label, err);
@@ -268,11 +290,41 @@ static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_l
 	struct stat host;
 	if (stat("/", &host) == 0 && host.st_dev == hp.dev && host.st_ino == hp.ino)
 		sg->host_root = true;
+	*rootfd = steal_fd(&fd);
 	return 0;
 }
 
+/* The root and what of the host it shows (sandbox_view.h). */
+struct root_plan {
+	enum sandbox_view view;
+	char **links;	   /* minimal: the tmpfs root's top-level symlinks, "name", "target"... */
+	size_t user_binds; /* where --bind's and --ro's start in sg->binds */
+};
+
+/* --rootfs DIR, else the host's / as --host-view says: minimal, a fresh tmpfs root with the
+ * allowlist bound on it, made by the init in the sandbox's own mount namespace; full, the
+ * host's / read-only. `--rootfs /` is the full view. */
+static int plan_root(const struct sandbox_flags *f, struct specgen *sg, struct root_plan *rp,
+		     struct hostpath_list *known, struct bw_error *err)
+{
+	if (sandbox_view_parse(f->host_view, &rp->view, err) < 0)
+		return -1;
+	if (f->rootfs != NULL && f->host_view != NULL)
+		return bw_fail(err, 0, "--host-view: not with --rootfs (the root is then DIR)");
+	_cleanup_close_ int fd = -1;
+	if (open_rootfs(f->rootfs ? f->rootfs : "/", sg, known, &fd, err) < 0)
+		return -1;
+	if (f->rootfs != NULL)
+		rp->view = sg->host_root ? SANDBOX_VIEW_FULL : SANDBOX_VIEW_ROOTFS;
+	if (rp->view != SANDBOX_VIEW_MINIMAL)
+		return 0;
+	sg->root_tmpfs = true;
+	sg->home = "/home"; /* made on the tmpfs root */
+	return sandbox_view_minimal(fd, sg, &rp->links, known, err);
+}
+
 static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
-		      struct hostpath_list *known, struct bw_error *err)
+		      struct root_plan *rp, struct hostpath_list *known, struct bw_error *err)
 {
 	specgen_defaults(sg);
 	sg->root_path = NULL; /* owned from here on: free_spec releases them */
@@ -283,17 +335,20 @@ static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
 	sg->root_readonly = true;
 	/* HOME is a private tmpfs; /home is used where the root has it, so that nothing is
 	 * created in a root we do not own. */
-	if (open_rootfs(f->rootfs ? f->rootfs : "/", sg, known, err) < 0)
+	if (plan_root(f, sg, rp, known, err) < 0)
 		return -1;
 	if (f->user != NULL && parse_user(f->user, &sg->uid, &sg->gid, err) < 0)
 		return -1;
 	if (f->cwd != NULL && f->cwd[0] != '/')
 		return bw_fail(err, 0, "--cwd: must be an absolute path");
 	sg->cwd = f->cwd ? f->cwd : "/";
-	sg->n_binds = strv_len(f->binds);
-	sg->binds = xcalloc(sg->n_binds + 1, sizeof(struct specgen_bind));
-	for (size_t i = 0; i < sg->n_binds; i++)
-		if (parse_bind(f->binds[i], &sg->binds[i], known, err) < 0)
+	/* After the view's own binds: a --bind or --ro may go below one of them. */
+	rp->user_binds = sg->n_binds;
+	for (size_t i = 0; f->binds != NULL && f->binds[i] != NULL; i++)
+		if (parse_bind(f->binds[i], sg, known, err) < 0)
+			return -1;
+	for (size_t i = 0; f->ro != NULL && f->ro[i] != NULL; i++)
+		if (parse_ro(f->ro[i], sg, known, err) < 0)
 			return -1;
 	if (apply_limits(f, sg, f->tmp_bytes, sizeof(f->tmp_bytes), err) < 0)
 		return -1;
@@ -332,14 +387,14 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
  * be able to leave a set-user-ID or set-group-ID file there (its own mounts are nosuid, the
  * host's are not; a file owned by the sandbox's host uid would run as that uid, every
  * sandbox's). Overlay workspaces write to a scratch tmpfs, and --keep-changes copies without
- * set-id bits. The first n_user_binds of sg->binds are --bind's. */
-static int forbid_setid_if_rw(const struct workspace_set *ws, size_t n_user_binds, bool complain,
+ * set-id bits. sg->binds[first, first + n) are --bind's. */
+static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size_t n, bool complain,
 			      struct specgen *sg, char **profile, struct bw_error *err)
 {
 	bool rw = false;
 	for (size_t i = 0; i < ws->n; i++)
 		rw |= ws->v[i].mode == WORKSPACE_RW;
-	for (size_t i = 0; i < n_user_binds && i < sg->n_binds; i++)
+	for (size_t i = first; i < first + n && i < sg->n_binds; i++)
 		rw |= !sg->binds[i].readonly;
 	if (!rw)
 		return 0;
@@ -402,6 +457,7 @@ struct sandbox_run {
 	struct report rep;
 	struct kdenials *kd;	    /* the kernel's seccomp/Landlock refusals, for the report */
 	struct hostpath_list known; /* host paths resolved once: rootfs, binds, workspaces */
+	struct root_plan root;
 	struct report_target report;
 };
 
@@ -536,6 +592,8 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.remove_file = run->policy_file,
 				.known = &run->known,
 				.allow_host_root = sg->host_root,
+				.root_tmpfs = sg->root_tmpfs,
+				.root_links = run->root.links,
 				.stdio = &sio,
 				.stdio_relay = true};
 	/* The watchdog keeps --timeout too, 2 s after the owner's SIGKILL would come (the
@@ -646,8 +704,14 @@ VERB(sandbox)
 	int consumed = 0;
 	struct cli_opt opts[] = {
 	    {"rootfs", 0, CLI_STRING, &f.rootfs, "DIR",
-	     "root filesystem (default: the host's /, read-only)"},
-	    {"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]", "bind a host path (default ro)"},
+	     "root filesystem (default: a minimal view of the host, see --host-view)"},
+	    {"host-view", 0, CLI_STRING, &f.host_view, "minimal|full",
+	     "minimal (default): only /usr, /bin, /sbin, /lib*, /etc of the host, read-only; "
+	     "full: the host's whole / read-only"},
+	    {"ro", 0, CLI_STRV, &f.ro, "PATH",
+	     "show one more host path, read-only, at the same place (repeatable)"},
+	    {"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]",
+	     "bind a host path (default ro); DST need not exist on the host"},
 	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]",
 	     "user inside the sandbox (default 1000)"},
 	    {"env", 'e', CLI_STRV, &f.env, "KEY[=VALUE]",
@@ -695,9 +759,12 @@ VERB(sandbox)
 	if (r == 1) {
 		cli_print_help(
 		    "bulwark sandbox [options] -- COMMAND [ARGS...]",
-		    "Run COMMAND in a throw-away sandbox: the host's / read-only (or --rootfs), "
-		    "fresh\n"
-		    "/proc /dev /tmp and HOME, a new user namespace with a non-root user, no\n"
+		    "Run COMMAND in a throw-away sandbox: of the host only /usr, /bin, /sbin, "
+		    "/lib* "
+		    "and\n"
+		    "/etc read-only (--host-view full: the whole /; or --rootfs), fresh /proc /dev "
+		    "/tmp\n"
+		    "/var/tmp /run and HOME, a new user namespace with a non-root user, no\n"
 		    "capabilities, no_new_privs, the default seccomp profile, every namespace new "
 		    "and\n"
 		    "only loopback networking. Exits with the command's status (125: bulwark "
@@ -771,7 +838,7 @@ VERB(sandbox)
 	run.rep.command = argv + consumed;
 	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
 	if (r == 0)
-		r = build_spec(&f, argv + consumed, &sg, &run.known, err);
+		r = build_spec(&f, argv + consumed, &sg, &run.root, &run.known, err);
 	if (r == 0)
 		r = rootless_plan(&f, &sg, &run, err);
 	if (r == 0)
@@ -781,8 +848,8 @@ VERB(sandbox)
 	if (r == 0)
 		r = build_env(&f, &sg, &sg.env, err);
 	if (r == 0)
-		r = forbid_setid_if_rw(&ws, strv_len(f.binds), f.seccomp_complain, &sg, &rw_profile,
-				       err);
+		r = forbid_setid_if_rw(&ws, run.root.user_binds, strv_len(f.binds),
+				       f.seccomp_complain, &sg, &rw_profile, err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &ws, err);
 	if (r == 0)
@@ -810,6 +877,7 @@ out:
 	r = finish_report(&f, &run, r, err);
 	report_target_close(&run.report);
 	hostpath_list_free(&run.known);
+	strv_free(run.root.links);
 	sandbox_net_plan_free(&run.net);
 	free(run.policy_file);
 	kd_free(run.kd);
@@ -828,6 +896,8 @@ out:
 	free(f.kill_after);
 	free(f.tmp_size);
 	strv_free(f.binds);
+	strv_free(f.ro);
+	free(f.host_view);
 	strv_free(f.env);
 	strv_free(f.workspaces);
 	free(f.keep_changes);

@@ -324,7 +324,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    .mount_srcs = cfg->mount_srcs,
 	    .userns = (cfg->new_ns_flags & CLONE_NEWUSER) || cfg->ns_fds[OCI_NS_USER] >= 0,
 	    .no_pivot = cfg->no_pivot,
-	    .terminal = cfg->process->terminal};
+	    .terminal = cfg->process->terminal,
+	    .root_tmpfs = cfg->root_tmpfs,
+	    .root_links = cfg->root_links};
 	struct sync_msg m;
 
 	if (join_namespaces(cfg, err) < 0)

@@ -29,6 +29,10 @@ struct create_opts {
 	pid_t owner;		 /* sandbox: release the container when this process dies */
 	const char *remove_file; /* a file of the caller's to delete with the container */
 	bool allow_host_root;	 /* sandbox: root.path may be the host's "/" (mounted read-only) */
+	/* sandbox's minimal host view: the root is a fresh tmpfs attached over root.path in the
+	 * container's own mount namespace, with these top-level symlinks ("name", "target"...) */
+	bool root_tmpfs;
+	char *const *root_links;
 	/* sandbox: host paths it resolved itself (root, binds); trusted over a new lookup */
 	const struct hostpath_list *known;
 	/* Non-NULL: the caller's terminal is kept from a process without process.terminal

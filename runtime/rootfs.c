@@ -128,6 +128,38 @@ static int open_devnull(struct bw_error *err)
 	return check_devnull(fd, err);
 }
 
+/* One name of the root's top level: a single component, not "." or "..". */
+static bool top_level_name(const char *name)
+{
+	return name[0] != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0;
+}
+
+/* rootfs_ctx.root_tmpfs: the root is a fresh, empty tmpfs of the container's own, attached
+ * over root.path in this mount namespace only (nothing of root.path is in it, nothing is
+ * written to it). The symlinks asked for are made at its top before any mount; mountpoints
+ * are then made in it as in any root the container owns. */
+static int tmpfs_root(const struct rootfs_ctx *ctx, int target, struct bw_error *err)
+{
+	char *data[] = {"mode=755", "size=1m", "nr_inodes=4096", NULL};
+	struct rootfs_mount_opts o = {
+	    .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, .data = data};
+	int tree = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
+	if (tree < 0)
+		return bw_wrap(err, "root: a tmpfs root");
+	rootfs_state.rootfd = tree;
+	for (size_t k = 0; ctx->root_links != NULL && ctx->root_links[k] != NULL; k += 2) {
+		const char *name = ctx->root_links[k], *to = ctx->root_links[k + 1];
+		if (to == NULL || !top_level_name(name))
+			return bw_fail(err, EINVAL, "root: bad top-level symlink `%s`", name);
+		if (symlinkat(to, tree, name) < 0)
+			return bw_fail(err, errno, "root: symlink `/%s` -> `%s`", name, to);
+	}
+	if (rootfs_attach(tree, target, err) < 0)
+		return bw_wrap(err, "root: attach the tmpfs root over `%s`", ctx->rootfs);
+	return 0;
+}
+
 /* pivot_root needs the root to be a mount point: bind it onto itself (recursively). */
 static int bind_root(const struct rootfs_ctx *ctx, struct bw_error *err)
 {
@@ -138,6 +170,8 @@ static int bind_root(const struct rootfs_ctx *ctx, struct bw_error *err)
 		return -1;
 	if (target < 0)
 		return bw_fail(err, errno, "root.path: open `%s`", ctx->rootfs);
+	if (ctx->root_tmpfs)
+		return tmpfs_root(ctx, target, err);
 	int tree = open_tree(target, "",
 			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0)

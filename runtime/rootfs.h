@@ -21,6 +21,11 @@ struct rootfs_ctx {
 	bool userns;   /* the init is in a new user namespace (devices are bind-mounted) */
 	bool no_pivot; /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	bool terminal; /* /dev/console will be bound to the pty slave */
+	/* The root is a fresh, empty tmpfs attached over root.path in the container's own mount
+	 * namespace (sandbox's minimal host view); root_links: "name", "target" pairs, made as
+	 * symlinks at its top (/bin -> usr/bin) before any mount. */
+	bool root_tmpfs;
+	char *const *root_links;
 	/* userns: asks the runtime for linux.devices[i] made on the host side
 	 * (rootfs_host_device): a detached mount, or -1 with err set */
 	int (*host_device)(void *arg, size_t i, struct bw_error *err);

@@ -35,6 +35,9 @@ struct spawn_config {
 	 * rootfs are made by the runtime (a root-made bundle, as runc and crun would make them
 	 * as root). Never for a sandbox: its rootfs may be the host's own. */
 	bool host_mountpoints;
+	/* sandbox: the root is a fresh tmpfs with these top-level symlinks (rootfs_ctx) */
+	bool root_tmpfs;
+	char *const *root_links;
 	bool is_exec;
 	bool no_pivot;
 	bool no_new_keyring;

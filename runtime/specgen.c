@@ -112,7 +112,7 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 		mount_gen(
 		    g, "/run", "tmpfs", "tmpfs",
 		    (const char *[]){"nosuid", "nodev", "noexec", "mode=755", "size=1m", NULL});
-		if (access("/var/tmp", F_OK) == 0)
+		if (sg->root_tmpfs || access("/var/tmp", F_OK) == 0)
 			mount_gen(g, "/var/tmp", "tmpfs", "tmpfs",
 				  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
 	}

@@ -17,6 +17,9 @@ struct specgen {
 	const char *root_path;
 	bool root_readonly;
 	bool host_root; /* root is the host's "/": hide its sockets and runtime state */
+	/* sandbox's minimal view: the root is a fresh tmpfs attached over root_path (carried to
+	 * the runtime by create_opts, not by the spec); its mounts are all that is there */
+	bool root_tmpfs;
 	char **args;
 	char **env;
 	const char *cwd;
