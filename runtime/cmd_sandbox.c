@@ -840,6 +840,8 @@ VERB(sandbox)
 	if (r == 0)
 		r = build_spec(&f, argv + consumed, &sg, &run.root, &run.known, err);
 	if (r == 0)
+		run.rep.host_view = sandbox_view_name(run.root.view);
+	if (r == 0)
 		r = rootless_plan(&f, &sg, &run, err);
 	if (r == 0)
 		r = add_workspaces(g, &f, &sg, &ws, err);

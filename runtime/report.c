@@ -239,6 +239,12 @@ char *report_render(const struct report *r)
 	for (size_t i = 0; r->command != NULL && r->command[i] != NULL; i++)
 		S(r->command[i]);
 	yajl_gen_array_close(g);
+	/* What of the host the sandbox saw (docs/sandbox.md): "full" is the host's whole /. */
+	S("host_view");
+	if (r->host_view != NULL)
+		S(r->host_view);
+	else
+		yajl_gen_null(g);
 	gen_outcome(g, r);
 	gen_usage(g, r);
 	gen_denials(g, r);

@@ -31,7 +31,8 @@ struct report {
 	struct cg_usage usage;
 	int64_t wall_ms;
 	int64_t workspace_bytes; /* -1: unknown / no writable workspace */
-	char *error;		 /* bulwark's own failure, if any */
+	const char *host_view; /* "minimal", "full", "rootfs"; NULL: not decided (an early error) */
+	char *error;	       /* bulwark's own failure, if any */
 	struct report_denial *denials;
 	size_t n_denials;
 	uint64_t denials_total;

@@ -29,9 +29,18 @@ static yajl_val get(yajl_val v, const char *a, const char *b)
 Test(report, denials_fold_by_key_and_sum_counts)
 {
 	struct report r = {.id = "sb"};
-	cr_assert_eq(LINE("{\"time\":\"t1\",\"sandbox\":\"sb\",\"event\":\"denied\",\"kind\":\"packet\",\"direction\":\"egress\",\"proto\":\"tcp\",\"destination\":\"198.51.100.20\",\"port\":80,\"rule\":\"default\",\"count\":3}"), 0);
-	cr_assert_eq(LINE("{\"time\":\"t2\",\"sandbox\":\"sb\",\"event\":\"denied\",\"kind\":\"packet\",\"direction\":\"egress\",\"proto\":\"tcp\",\"destination\":\"198.51.100.20\",\"port\":80,\"rule\":\"default\",\"count\":2}"), 0);
-	cr_assert_eq(LINE("{\"time\":\"t2\",\"sandbox\":\"sb\",\"event\":\"denied\",\"kind\":\"dns\",\"name\":\"denied.test\",\"qtype\":\"A\",\"rule\":\"default\",\"count\":1}"), 0);
+	cr_assert_eq(LINE("{\"time\":\"t1\",\"sandbox\":\"sb\",\"event\":\"denied\",\"kind\":"
+			  "\"packet\",\"direction\":\"egress\",\"proto\":\"tcp\",\"destination\":"
+			  "\"198.51.100.20\",\"port\":80,\"rule\":\"default\",\"count\":3}"),
+		     0);
+	cr_assert_eq(LINE("{\"time\":\"t2\",\"sandbox\":\"sb\",\"event\":\"denied\",\"kind\":"
+			  "\"packet\",\"direction\":\"egress\",\"proto\":\"tcp\",\"destination\":"
+			  "\"198.51.100.20\",\"port\":80,\"rule\":\"default\",\"count\":2}"),
+		     0);
+	cr_assert_eq(
+	    LINE("{\"time\":\"t2\",\"sandbox\":\"sb\",\"event\":\"denied\",\"kind\":\"dns\","
+		 "\"name\":\"denied.test\",\"qtype\":\"A\",\"rule\":\"default\",\"count\":1}"),
+	    0);
 	cr_assert_eq(r.n_denials, 2);
 	cr_assert_eq(r.denials_total, 6);
 	cr_assert_eq(r.denials[0].count, 5);
@@ -45,7 +54,8 @@ Test(report, malformed_and_foreign_lines)
 	cr_assert_eq(LINE("{not json"), -1);
 	cr_assert_eq(LINE("[1,2]"), -1);
 	cr_assert_eq(LINE("{\"event\":\"started\",\"kind\":\"x\"}"), 0);
-	cr_assert_eq(LINE("{\"event\":\"denied\",\"kind\":\"dns\",\"name\":\"a\",\"count\":-5}"), 0);
+	cr_assert_eq(LINE("{\"event\":\"denied\",\"kind\":\"dns\",\"name\":\"a\",\"count\":-5}"),
+		     0);
 	cr_assert_eq(r.n_denials, 1);
 	cr_assert_eq(r.denials[0].count, 1, "a nonsense count counts once");
 	report_free(&r);
@@ -56,7 +66,8 @@ Test(report, distinct_denials_are_capped)
 	struct report r = {.id = "sb"};
 	char line[256];
 	for (int i = 0; i < REPORT_MAX_DENIALS + 50; i++) {
-		snprintf(line, sizeof(line), "{\"event\":\"denied\",\"kind\":\"packet\",\"port\":%d}", i);
+		snprintf(line, sizeof(line),
+			 "{\"event\":\"denied\",\"kind\":\"packet\",\"port\":%d}", i);
 		cr_assert_eq(report_add_event_line(&r, line, strlen(line)), 0);
 	}
 	cr_assert_eq(r.n_denials, REPORT_MAX_DENIALS);
@@ -68,8 +79,13 @@ Test(report, distinct_denials_are_capped)
 Test(report, document_has_the_schema_fields)
 {
 	char *cmd[] = {"sh", "-c", "exit 3", NULL};
-	struct report r = {.id = "sb", .command = cmd, .started = true, .exit_code = 3,
-			   .wait_status = 3 << 8, .wall_ms = 12, .workspace_bytes = -1,
+	struct report r = {.id = "sb",
+			   .command = cmd,
+			   .started = true,
+			   .exit_code = 3,
+			   .wait_status = 3 << 8,
+			   .wall_ms = 12,
+			   .workspace_bytes = -1,
 			   .usage_known = true,
 			   .usage = {.cpu_user_ns = 5000000, .memory_peak = 4096, .oom_kills = 0}};
 	LINE("{\"event\":\"denied\",\"kind\":\"dns\",\"name\":\"x\\\"y\",\"count\":2}");
@@ -84,6 +100,7 @@ Test(report, document_has_the_schema_fields)
 	cr_assert_eq(YAJL_GET_INTEGER(get(v, "cpu_time_ms", "user")), 5);
 	cr_assert_eq(YAJL_GET_INTEGER(get(v, "peak_memory_bytes", NULL)), 4096);
 	cr_assert(YAJL_IS_NULL(get(v, "workspace_bytes_written", NULL)));
+	cr_assert(YAJL_IS_NULL(get(v, "host_view", NULL)));
 	yajl_val d = get(v, "denials", NULL);
 	cr_assert(YAJL_IS_ARRAY(d) && d->u.array.len == 1);
 	const char *np[] = {"name", NULL};
@@ -96,9 +113,15 @@ Test(report, document_has_the_schema_fields)
 
 Test(report, signal_timeout_and_oom)
 {
-	struct report r = {.id = "sb", .started = true, .exit_code = 124, .timed_out = true,
-			   .wait_status = SIGKILL, .workspace_bytes = 10, .usage_known = true,
-			   .usage = {.oom_kills = 1}};
+	struct report r = {.id = "sb",
+			   .started = true,
+			   .exit_code = 124,
+			   .timed_out = true,
+			   .wait_status = SIGKILL,
+			   .workspace_bytes = 10,
+			   .usage_known = true,
+			   .usage = {.oom_kills = 1},
+			   .host_view = "full"};
 	char *doc = report_render(&r);
 	yajl_val v = parse(doc);
 	cr_assert_str_eq(YAJL_GET_STRING(get(v, "signal", NULL)), "SIGKILL");
@@ -106,6 +129,7 @@ Test(report, signal_timeout_and_oom)
 	cr_assert(YAJL_IS_TRUE(get(v, "oom_killed", NULL)));
 	cr_assert(YAJL_IS_NULL(get(v, "command_exit_code", NULL)));
 	cr_assert_eq(YAJL_GET_INTEGER(get(v, "workspace_bytes_written", NULL)), 10);
+	cr_assert_str_eq(YAJL_GET_STRING(get(v, "host_view", NULL)), "full");
 	yajl_tree_free(v);
 	free(doc);
 }
@@ -129,8 +153,8 @@ Test(kdenials, seccomp_record)
 	cr_assert_eq(r.action, 0x00050000U, "errno, whatever the errno value");
 	cr_assert_eq(r.pid, 24764);
 	/* A complain-mode record, and the unset session. */
-	cr_assert(REC(1326, "auid=4294967295 ses=4294967295 arch=c000003e syscall=165 code=0x7ffc0000",
-		      &r));
+	cr_assert(REC(
+	    1326, "auid=4294967295 ses=4294967295 arch=c000003e syscall=165 code=0x7ffc0000", &r));
 	cr_assert_eq(r.ses, 4294967295U);
 	cr_assert_eq(r.action, 0x7ffc0000U);
 	/* "xses=" or "myarch=" are not the fields; missing fields make the record unreadable. */
@@ -153,8 +177,8 @@ Test(kdenials, landlock_records)
 	cr_assert_str_eq(r.blockers, "fs.write_file");
 	cr_assert_str_eq(r.object, "/tmp/ll-test");
 	/* Audit writes unusual strings in hex: a space and a quote in the name. */
-	cr_assert(REC(1423, "domain=a blockers=fs.make_reg,fs.refer path=2F7420782227 dev=\"vda\"",
-		      &r));
+	cr_assert(
+	    REC(1423, "domain=a blockers=fs.make_reg,fs.refer path=2F7420782227 dev=\"vda\"", &r));
 	cr_assert_str_eq(r.blockers, "fs.make_reg,fs.refer");
 	cr_assert_str_eq(r.object, "/t x\"'");
 	/* Bytes a sandbox chose that are not printable ASCII come out as \xNN. */
