@@ -205,3 +205,17 @@ test_sandbox_view_flags_are_validated() {
 	expect_eq "--ro /" "125 1" "$rc $(echo "$out" | wc -l)"
 	expect_contains "--ro /" "--host-view full" "$out"
 }
+
+# Without root (test_rootless.sh's rl): the same minimal view, made in the caller's own user
+# namespace.
+test_sandbox_view_rootless_is_minimal_too() {
+	rl_setup
+	mkdir -p "/srv/bwit-rl-$BASHPID" && echo shown >"/srv/bwit-rl-$BASHPID/f"
+	VW_RL=/srv/bwit-rl-$BASHPID
+	trap 'rm -rf "$VW_RL"' EXIT
+	out=$(cd / && rl sandbox -- sh -c '[ -e /srv ] || [ -e /opt ] || echo hidden; readlink /bin || echo no-link; [ -d /usr/bin ] && echo usr' 2>/dev/null)
+	expect_eq "rootless default" "hidden $(readlink /bin || echo no-link) usr" "$(echo $out)"
+	out=$(cd / && rl sandbox --ro "$VW_RL" --bind "$VW_RL:/nowhere/x" -- cat "$VW_RL/f" /nowhere/x/f 2>/dev/null)
+	expect_eq "rootless --ro and --bind" "shown shown" "$(echo $out)"
+	[ ! -e /nowhere ] || fail "made /nowhere on the host"
+}
