@@ -170,6 +170,9 @@ static int bind_root(const struct rootfs_ctx *ctx, struct bw_error *err)
 		return -1;
 	if (target < 0)
 		return bw_fail(err, errno, "root.path: open `%s`", ctx->rootfs);
+	/* Over the namespace's own root, only pivot_root detaches the host's tree below it. */
+	if (ctx->root_tmpfs && ctx->no_pivot)
+		return bw_fail(err, EINVAL, "root: a tmpfs root needs pivot_root, not --no-pivot");
 	if (ctx->root_tmpfs)
 		return tmpfs_root(ctx, target, err);
 	int tree = open_tree(target, "",
