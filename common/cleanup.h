@@ -56,4 +56,3 @@ static inline int steal_fd(int *fd)
 		*(pp) = NULL;                                                                      \
 		_p;                                                                                \
 	})
-

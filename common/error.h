@@ -10,14 +10,14 @@
 #define BW_ERROR_MAX 2048
 
 struct bw_error {
-	int code;               /* errno of the failing syscall, 0 if none */
-	int exit_status;        /* suggested process exit status, 0 = default */
+	int code;		/* errno of the failing syscall, 0 if none */
+	int exit_status;	/* suggested process exit status, 0 = default */
 	char msg[BW_ERROR_MAX]; /* "context: context: message" without the strerror */
 };
 
 /* Record a failure: errnum may be 0. Returns -1. */
 int bw_fail(struct bw_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int bw_failv(struct bw_error *err, int errnum, const char *fmt, va_list ap);
 /* Prepend context to an existing failure. Returns -1. */
 int bw_wrap(struct bw_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

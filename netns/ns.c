@@ -23,10 +23,10 @@ static const struct {
 	int flag;
 	const char *proc;
 } ns_table[OCI_NS_NTYPES] = {
-	[OCI_NS_PID] = {CLONE_NEWPID, "pid"},       [OCI_NS_NETWORK] = {CLONE_NEWNET, "net"},
-	[OCI_NS_MOUNT] = {CLONE_NEWNS, "mnt"},      [OCI_NS_IPC] = {CLONE_NEWIPC, "ipc"},
-	[OCI_NS_UTS] = {CLONE_NEWUTS, "uts"},       [OCI_NS_USER] = {CLONE_NEWUSER, "user"},
-	[OCI_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"}, [OCI_NS_TIME] = {CLONE_NEWTIME, "time"},
+    [OCI_NS_PID] = {CLONE_NEWPID, "pid"},	   [OCI_NS_NETWORK] = {CLONE_NEWNET, "net"},
+    [OCI_NS_MOUNT] = {CLONE_NEWNS, "mnt"},	   [OCI_NS_IPC] = {CLONE_NEWIPC, "ipc"},
+    [OCI_NS_UTS] = {CLONE_NEWUTS, "uts"},	   [OCI_NS_USER] = {CLONE_NEWUSER, "user"},
+    [OCI_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"}, [OCI_NS_TIME] = {CLONE_NEWTIME, "time"},
 };
 
 int ns_clone_flag(enum oci_ns_type t)

@@ -305,8 +305,8 @@ int plumb_down(const char *id, struct bw_error *err)
 		return bw_fail(err, 0, "delete `%s`: %s", name, nl_geterror(r));
 	if (!any_sandbox_left()) {
 		if (fw_run_script(-1,
-				  "add table ip " PLUMB_NAT_TABLE "\ndelete table ip " PLUMB_NAT_TABLE
-				  "\n",
+				  "add table ip " PLUMB_NAT_TABLE
+				  "\ndelete table ip " PLUMB_NAT_TABLE "\n",
 				  NULL, err) < 0)
 			return -1;
 		return restore_forwarding(err);

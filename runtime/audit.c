@@ -71,7 +71,8 @@ static int open_log(const char *path, struct bw_error *err)
 {
 	if (path[0] != '/')
 		return bw_fail(err, 0, "audit log `%s`: must be an absolute path", path);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	int fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return bw_fail(err, errno, "audit log `%s`", path);
 	return fd;

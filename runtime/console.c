@@ -45,7 +45,8 @@ int console_open_pty(uint32_t rows, uint32_t cols, int *master, int *slave, stru
 	if (s < 0)
 		return bw_fail(err, errno, "terminal: open pty peer");
 	if (rows > 0 && cols > 0) {
-		struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+		struct winsize ws = {.ws_row = (unsigned short)rows,
+				     .ws_col = (unsigned short)cols};
 		ioctl(m, TIOCSWINSZ, &ws);
 	}
 	*master = steal_fd(&m);
@@ -80,8 +81,8 @@ int console_send_master(const char *socket_path, int master, struct bw_error *er
 	struct iovec iov = {payload, sizeof(payload) - 1};
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	memset(cbuf, 0, sizeof(cbuf));
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;

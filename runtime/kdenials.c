@@ -133,8 +133,9 @@ bool kd_parse_record(uint16_t type, const char *t, size_t len, struct kd_record 
 	if (type == AUDIT_SECCOMP) {
 		uint64_t ses, arch, nr, code;
 		if (!field_u64(t, len, "ses", 10, &ses) || !field_u64(t, len, "arch", 16, &arch) ||
-		    !field_u64(t, len, "syscall", 10, &nr) || !field_u64(t, len, "code", 0, &code) ||
-		    ses > UINT32_MAX || arch > UINT32_MAX || nr > INT32_MAX || code > UINT32_MAX)
+		    !field_u64(t, len, "syscall", 10, &nr) ||
+		    !field_u64(t, len, "code", 0, &code) || ses > UINT32_MAX || arch > UINT32_MAX ||
+		    nr > INT32_MAX || code > UINT32_MAX)
 			return false;
 		out->kind = KD_SYSCALL;
 		out->ses = (uint32_t)ses;
@@ -173,7 +174,8 @@ bool kd_parse_record(uint16_t type, const char *t, size_t len, struct kd_record 
 		 * like are quoted or hex, so spaces separate fields). */
 		size_t o = 0, m = (size_t)(t + len - rest - 1);
 		for (size_t i = 0; i < m; i++)
-			o = put_byte(out->object, o, sizeof(out->object), (unsigned char)rest[1 + i]);
+			o = put_byte(out->object, o, sizeof(out->object),
+				     (unsigned char)rest[1 + i]);
 		out->object[o] = '\0';
 	}
 	return true;
@@ -195,9 +197,9 @@ struct kdenials {
 	bool running;
 	struct kd_entry e[KD_ENTRIES];
 	size_t n;
-	uint64_t other; /* records of the sandbox that did not fit in the table */
-	uint64_t lost;	/* times the kernel dropped records for the socket (ENOBUFS) */
-	uint64_t ours[KD_DOMAINS];    /* Landlock domains the sandbox's init created */
+	uint64_t other;		   /* records of the sandbox that did not fit in the table */
+	uint64_t lost;		   /* times the kernel dropped records for the socket (ENOBUFS) */
+	uint64_t ours[KD_DOMAINS]; /* Landlock domains the sandbox's init created */
 	size_t nours;
 	uint64_t foreign[KD_DOMAINS]; /* recently seen domains of other processes (a ring) */
 	size_t nforeign;
@@ -294,7 +296,8 @@ static void drain(struct kdenials *k)
 		     h = NLMSG_NEXT(h, got)) {
 			/* The payload is the record's text, not NUL-terminated: terminate it
 			 * (buf keeps a byte spare for that). */
-			size_t plen = h->nlmsg_len >= NLMSG_HDRLEN ? h->nlmsg_len - NLMSG_HDRLEN : 0;
+			size_t plen =
+			    h->nlmsg_len >= NLMSG_HDRLEN ? h->nlmsg_len - NLMSG_HDRLEN : 0;
 			char *text = NLMSG_DATA(h);
 			size_t room = (size_t)(k->buf + sizeof(k->buf) - 1 - text);
 			if (plen > room)
@@ -326,7 +329,8 @@ static void *reader(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		int64_t spent =
+		    (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
 		struct pollfd p = {k->sock, POLLIN, 0};
 		if (spent >= 500 || poll(&p, 1, 50) <= 0)
 			break;
@@ -345,8 +349,10 @@ static int audit_status(struct audit_status *st)
 		return -1;
 	struct {
 		struct nlmsghdr h;
-	} req = {{.nlmsg_len = sizeof(req), .nlmsg_type = AUDIT_GET,
-		  .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1}};
+	} req = {{.nlmsg_len = sizeof(req),
+		  .nlmsg_type = AUDIT_GET,
+		  .nlmsg_flags = NLM_F_REQUEST,
+		  .nlmsg_seq = 1}};
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -1;
@@ -444,7 +450,8 @@ struct kdenials *kd_open(char *why, size_t why_len)
 	k->audit_on = st.enabled != 0;
 	k->stopfd = -1;
 	k->sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1U << (AUDIT_NLGRP_READLOG - 1)};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+				 .nl_groups = 1U << (AUDIT_NLGRP_READLOG - 1)};
 	int size = KD_RCVBUF;
 	if (k->sock < 0 || bind(k->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		snprintf(why, why_len, "unavailable: cannot join the audit log group (%s)",
@@ -501,14 +508,22 @@ int kd_start(struct kdenials *k, pid_t init_pid, struct bw_error *err)
 static const char *action_name(uint32_t a)
 {
 	switch (a) {
-	case 0x00050000U: return "errno";
-	case 0x7ffc0000U: return "log";
-	case 0x00030000U: return "trap";
-	case 0x00000000U: return "kill_thread";
-	case 0x80000000U: return "kill_process";
-	case 0x7fc00000U: return "user_notif";
-	case 0x7ff00000U: return "trace";
-	default: return "other";
+	case 0x00050000U:
+		return "errno";
+	case 0x7ffc0000U:
+		return "log";
+	case 0x00030000U:
+		return "trap";
+	case 0x00000000U:
+		return "kill_thread";
+	case 0x80000000U:
+		return "kill_process";
+	case 0x7fc00000U:
+		return "user_notif";
+	case 0x7ff00000U:
+		return "trace";
+	default:
+		return "other";
 	}
 }
 
@@ -584,10 +599,11 @@ void kd_finish(struct kdenials *k, struct report *rep, const char *id, const cha
 		char *fields[] = {rep->kernel_seccomp, rep->kernel_landlock};
 		for (size_t i = 0; i < 2; i++)
 			if (strcmp(fields[i], "reported") == 0)
-				snprintf(fields[i], sizeof(rep->kernel_seccomp),
-					 "partial: the kernel dropped audit records %" PRIu64
-					 " times while the sandbox ran (some may have been its own)",
-					 k->lost);
+				snprintf(
+				    fields[i], sizeof(rep->kernel_seccomp),
+				    "partial: the kernel dropped audit records %" PRIu64
+				    " times while the sandbox ran (some may have been its own)",
+				    k->lost);
 	}
 	kd_free(k);
 }

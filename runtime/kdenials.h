@@ -29,13 +29,13 @@ enum kd_kind { KD_NONE, KD_SYSCALL, KD_LANDLOCK_ACCESS, KD_LANDLOCK_DOMAIN };
 /* One audit record, as far as the report needs it. */
 struct kd_record {
 	enum kd_kind kind;
-	uint32_t ses;	  /* seccomp: audit session */
-	uint32_t arch;	  /* seccomp: AUDIT_ARCH_* */
-	int nr;		  /* seccomp: syscall number */
-	uint32_t action;  /* seccomp: SECCOMP_RET_ACTION_FULL part of code= */
-	uint64_t domain;  /* landlock */
-	pid_t pid;	  /* landlock domain: its creator; seccomp: the caller */
-	bool allocated;	  /* landlock domain: status=allocated */
+	uint32_t ses;	 /* seccomp: audit session */
+	uint32_t arch;	 /* seccomp: AUDIT_ARCH_* */
+	int nr;		 /* seccomp: syscall number */
+	uint32_t action; /* seccomp: SECCOMP_RET_ACTION_FULL part of code= */
+	uint64_t domain; /* landlock */
+	pid_t pid;	 /* landlock domain: its creator; seccomp: the caller */
+	bool allocated;	 /* landlock domain: status=allocated */
 	char blockers[96];
 	char object[256]; /* landlock access: the path, or the object's fields as logged */
 };

@@ -7,11 +7,11 @@
 #include "common/error.h"
 
 struct sandbox_net_flags {
-	char *network;      /* "none" or NULL */
+	char *network; /* "none" or NULL */
 	char **allow;
 	char **allow_domain;
-	char *policy;       /* the sandbox's own --policy */
-	char **dns;         /* --dns: upstream resolvers for the generated policy */
+	char *policy; /* the sandbox's own --policy */
+	char **dns;   /* --dns: upstream resolvers for the generated policy */
 };
 
 struct sandbox_net_plan {

@@ -50,8 +50,8 @@ int sync_recv(int sock, struct sync_msg *msg, struct bw_error *err)
 	_cleanup_free_ char *buf = xmalloc(sizeof(struct wire_hdr) + SYNC_MAX_DATA + 1);
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = {buf, sizeof(struct wire_hdr) + SYNC_MAX_DATA};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	ssize_t r;
 
 	memset(msg, 0, sizeof(*msg));

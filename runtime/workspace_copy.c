@@ -147,9 +147,11 @@ static int copy_entry(const struct copy_ctx *cx, int src, int dst, const char *n
 		/* Sparse files and hard links take little room in the scratch layer but all of it
 		 * in a plain copy: the copy may not write more than the layer holds. */
 		if (st.st_size > *cx->left)
-			return bw_fail(cx->err, 0,
-				       "`%s`: the changes would take more room than the sandbox wrote (sparse files or hard links); not filling the host's disk",
-				       name);
+			return bw_fail(
+			    cx->err, 0,
+			    "`%s`: the changes would take more room than the sandbox wrote (sparse "
+			    "files or hard links); not filling the host's disk",
+			    name);
 		*cx->left -= st.st_size;
 		return copy_file(cx, src, dst, name, &st);
 	}

@@ -7,6 +7,8 @@ pkgs=(
 	libnftables-dev libnl-3-dev libnl-route-3-dev
 	# unit tests, sanitizers, fuzzing
 	libcriterion-dev clang libclang-rt-14-dev
+	# the tree stays clang-format clean (tests/run-all.sh checks it)
+	clang-format
 	# the generated completion scripts are syntax-checked by each shell
 	zsh fish
 	# integration tests and the bench

@@ -37,6 +37,15 @@ echo "== build"
 rc=$?
 [ $rc = 0 ] || { cat "$log/build"; echo "build: 0 passed, 1 failed"; exit 1; }
 
+echo "== format (clang-format, the repository's .clang-format)"
+unformatted=$(git ls-files '*.c' '*.h' 2>/dev/null | while read -r f; do
+	clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
+done)
+if [ -z "$unformatted" ]; then record format 0 1 0; else
+	echo "not clang-format clean (run clang-format -i on them):"; echo "$unformatted"
+	record format 1 0 1
+fi
+
 echo "== unit tests"
 meson test -C build --suite unit --print-errorlogs >"$log/unit" 2>&1; rc=$?
 tail -n 8 "$log/unit"
