@@ -20,16 +20,22 @@ up_root_made_rootfs() {
 	chown -R 0:0 "$1"
 }
 
+# up_spec_bundle DIR ID JQ: `bulwark spec` (user namespace by default) over a root-made rootfs
+# in DIR, not a terminal, the test's cgroup, then the jq filter JQ.
+up_spec_bundle() {
+	mkdir -p "$1"
+	up_root_made_rootfs "$1/rootfs"
+	(cd "$1" && "$BULWARK" spec) || fail "spec"
+	cfg "$1" '.process.terminal=false | .linux.cgroupsPath="/'"$CG_PREFIX"'/'"$2"'" | '"$3"
+}
+
 # `bulwark spec` (user namespace by default) + a root-made rootfs, in a bundle below a 0700
 # home: the runtime reopens root.path from the container's mount namespace with its own
 # credentials, and makes the missing mountpoints the container's ids may not.
 test_userns_spec_bundle_below_a_0700_home_with_a_root_made_rootfs() {
 	h=$(up_home)
 	b=$h/bundle
-	mkdir -p "$b"
-	up_root_made_rootfs "$b/rootfs"
-	(cd "$b" && "$BULWARK" spec) || fail "spec"
-	cfg "$b" '.process.terminal=false | .process.args=["sh","-c","echo in; stat -c %u /proc/self/uid_map >/dev/null && cat /proc/self/uid_map | tr -s \" \" | sed \"s/^ //\""] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-spec"'
+	up_spec_bundle "$b" up-spec '.process.args=["sh","-c","echo in; cat /proc/self/uid_map | tr -s \" \" | sed \"s/^ //\""]'
 	before=$(cd "$b/rootfs" && find . | sort)
 	out=$(bw run -b "$b" up-spec </dev/null 2>&1) || fail "run: $out"
 	expect_eq "ran in its user namespace" "in 0 100000000 65536" "$(echo $out)"
@@ -56,10 +62,8 @@ test_userns_a_0700_home_is_closed_to_the_containers_ids() {
 test_userns_no_mountpoint_is_made_inside_a_host_bind_source() {
 	h=$(up_home)
 	b=$h/bundle-bs
-	mkdir -p "$b" "$WORK/up-data/sub"
-	up_root_made_rootfs "$b/rootfs"
-	(cd "$b" && "$BULWARK" spec) || fail "spec"
-	cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-bs" | .mounts += [{"destination":"/data","type":"bind","source":"'"$WORK/up-data"'","options":["rbind"]},{"destination":"/data/sub/x","type":"tmpfs","source":"tmpfs"}]'
+	mkdir -p "$WORK/up-data/sub"
+	up_spec_bundle "$b" up-bs '.process.args=["true"] | .mounts += [{"destination":"/data","type":"bind","source":"'"$WORK/up-data"'","options":["rbind"]},{"destination":"/data/sub/x","type":"tmpfs","source":"tmpfs"}]'
 	rc=0; out=$(bw run -b "$b" up-bs </dev/null 2>&1) || rc=$?
 	[ "$rc" -ne 0 ] || fail "ran, so /data/sub/x was made in the host's directory"
 	expect_contains "names the mount" "mkdir \`/data/sub/x\`: Permission denied" "$out"
@@ -71,11 +75,9 @@ test_userns_no_mountpoint_is_made_inside_a_host_bind_source() {
 test_userns_bind_sources_below_a_0700_home() {
 	h=$(up_home)
 	b=$h/bundle-bind
-	mkdir -p "$b" "$h/src"
+	mkdir -p "$h/src"
 	echo secret-of-u >"$h/src/f"
-	up_root_made_rootfs "$b/rootfs"
-	(cd "$b" && "$BULWARK" spec) || fail "spec"
-	cfg "$b" '.process.terminal=false | .process.args=["cat","/src/f"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-bind" | .mounts += [{"destination":"/src","type":"bind","source":"'"$h/src"'","options":["bind","ro"]}]'
+	up_spec_bundle "$b" up-bind '.process.args=["cat","/src/f"] | .mounts += [{"destination":"/src","type":"bind","source":"'"$h/src"'","options":["bind","ro"]}]'
 	out=$(bw run -b "$b" up-bind </dev/null 2>&1) || fail "run: $out"
 	expect_eq "read through the bind" "secret-of-u" "$out"
 }
@@ -110,12 +112,9 @@ test_userns_sandbox_bind_destination_never_made_on_the_host() {
 test_userns_runtime_makes_only_top_level_directories() {
 	h=$(up_home)
 	b=$h/bundle-deep
-	mkdir -p "$b"
-	up_root_made_rootfs "$b/rootfs"
-	mkdir -p "$b/rootfs/etc"
 	echo data >"$WORK/up-file"
-	(cd "$b" && "$BULWARK" spec) || fail "spec"
-	cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.cgroupsPath="/'"$CG_PREFIX"'/up-deep" | .mounts += [{"destination":"/etc/nologin","type":"bind","source":"'"$WORK/up-file"'","options":["bind","ro"]}]'
+	mkdir -p "$b/rootfs/etc"
+	up_spec_bundle "$b" up-deep '.process.args=["true"] | .mounts += [{"destination":"/etc/nologin","type":"bind","source":"'"$WORK/up-file"'","options":["bind","ro"]}]'
 	rc=0; out=$(bw run -b "$b" up-deep </dev/null 2>&1) || rc=$?
 	[ "$rc" -ne 0 ] || fail "ran: /etc/nologin was made"
 	expect_contains "refused" "create \`/etc/nologin\`: Permission denied" "$out"
