@@ -222,7 +222,8 @@ static void m_opt(struct msg *m, const char *owner, uint16_t size, bool dnssec_o
 	m_u16(m, size);
 	m_u32(m, dnssec_ok ? 0x8000 : 0);
 	m_u16(m, (uint16_t)opts_len);
-	memcpy(m->b + m->n, opts, opts_len);
+	if (opts_len > 0) /* opts may be NULL then: memcpy's arguments are never NULL */
+		memcpy(m->b + m->n, opts, opts_len);
 	m->n += opts_len;
 }
 
