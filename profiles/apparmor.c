@@ -342,6 +342,14 @@ int apparmor_prepare(const struct oci_spec *spec, const char *state_root, const 
 		log_debug("apparmor: not enabled on this host; the default profile is skipped");
 		return 0;
 	}
+	/* Loading a profile needs CAP_MAC_ADMIN in the host's namespace: rootless, the default
+	 * profile is one of the defaults replaced by what can be enforced (docs/rootless.md), and
+	 * said so; a profile named in process.apparmorProfile is still required. */
+	if (geteuid() != 0) {
+		log_warn("apparmor: the default profile cannot be loaded without root; seccomp, "
+			 "Landlock and the user namespace still apply");
+		return 0;
+	}
 	if (strchr(id, '/') != NULL || id[0] == '.' || id[0] == '\0')
 		return bw_fail(err, EINVAL, "apparmor: bad container id \"%s\"", id);
 	return load_default(spec, state_root, id, &out->profile, err);

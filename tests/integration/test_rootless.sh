@@ -37,6 +37,10 @@ test_rootless_sandbox_runs_confined() {
 	expect_eq "confined" "1000 1000 65534 1 CapEff:0000000000000000 CapBnd:0000000000000000 NoNewPrivs:1 Seccomp:2 Max processes 1024 1024 processes lo" "$(echo $out)"
 	# The limits that could not be had are named once.
 	expect_eq "one warning" "1" "$(grep -c 'rootless without a writable cgroup' "$WORK/rl.err")"
+	# Where AppArmor is enabled (the VM suite) its default profile cannot be loaded: said.
+	if [ -e /sys/kernel/security/apparmor/profiles ]; then
+		expect_contains "apparmor named" "the default profile cannot be loaded without root" "$(cat "$WORK/rl.err")"
+	fi
 	[ -z "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)" ] || fail "state left: $(ls -A "$WORK/rl-root")"
 }
 

@@ -27,10 +27,11 @@ esac
 
 # What runs in the guest (TCG runs containers ~5-7x slower than the host): every cgroup test,
 # with fewer create/delete cycles than on the host (about 4 minutes), and the AppArmor tests
-# (they define themselves only where AppArmor is enabled, i.e. there). VM_SUITE_APPARMOR=0
-# leaves them out.
-filter='^test_cg_\|^test_apparmor_'
-[ "${VM_SUITE_APPARMOR:-1}" = 0 ] && filter='^test_cg_'
+# (they define themselves only where AppArmor is enabled, i.e. there), and the rootless tests
+# (pure cgroup v2 and AppArmor, unlike this host; about a minute). VM_SUITE_APPARMOR=0 leaves
+# the AppArmor ones out.
+filter='^test_cg_\|^test_apparmor_\|^test_rootless_'
+[ "${VM_SUITE_APPARMOR:-1}" = 0 ] && filter='^test_cg_\|^test_rootless_'
 filter=${VM_SUITE_FILTER:-$filter}
 cycles=${CG_CYCLES:-40}
 timeout=${VM_SUITE_TIMEOUT:-720}
