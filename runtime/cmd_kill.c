@@ -35,15 +35,9 @@ static int kill_all(struct container *c, int sig, struct bw_error *err)
 			int fd = (int)syscall(SYS_pidfd_open, pids[i], 0);
 			if (fd < 0)
 				continue;
-			pid_t *again = NULL;
-			size_t m = 0;
-			struct bw_error e = {0};
-			bool member = false;
-			if (container_pidns_members(c->state.pid, &again, &m, &e) == 0)
-				for (size_t k = 0; k < m && !member; k++)
-					member = again[k] == pids[i];
-			free(again);
-			if (member)
+			/* The pidfd pins whichever process has the pid now: signal it only if
+			 * that one is still a member. */
+			if (container_pid_shares_pidns(pids[i], c->state.pid))
 				syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
 			close(fd);
 		}

@@ -468,42 +468,46 @@ void container_free(struct container *c)
 
 /* A container without a cgroup (rootless, lifecycle.c): the processes of the init's pid
  * namespace, found by their /proc/PID/ns/pid link; without one of its own, the init alone. */
+/* The /proc/PID/ns/pid link of pid into buf (64 bytes); false if it cannot be read. */
+static bool pidns_link(pid_t pid, char *buf)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	ssize_t l = readlink(path, buf, 63);
+	if (l < 0)
+		return false;
+	buf[l] = '\0';
+	return true;
+}
+
+bool container_pid_shares_pidns(pid_t pid, pid_t init)
+{
+	char a[64], b[64];
+	return pidns_link(pid, a) && pidns_link(init, b) && strcmp(a, b) == 0;
+}
+
 int container_pidns_members(pid_t init, pid_t **pids, size_t *n, struct bw_error *err)
 {
-	char path[300], want[64], got[64];
+	char want[64], self[64], got[64];
 	*pids = NULL;
 	*n = 0;
 	if (init <= 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init);
-	ssize_t wl = readlink(path, want, sizeof(want) - 1);
-	char self[64];
-	ssize_t sl = readlink("/proc/self/ns/pid", self, sizeof(self) - 1);
-	if (wl < 0)
-		return bw_fail(err, errno, "ps: %s", path);
-	want[wl] = '\0';
-	if (sl >= 0) {
-		self[sl] = '\0';
-		if (strcmp(self, want) == 0) {
-			*pids = xmalloc(sizeof(pid_t));
-			(*pids)[(*n)++] = init;
-			return 0;
-		}
+	if (!pidns_link(init, want))
+		return bw_fail(err, errno, "the pid namespace of pid %d", (int)init);
+	if (pidns_link(getpid(), self) && strcmp(self, want) == 0) {
+		*pids = xmalloc(sizeof(pid_t));
+		(*pids)[(*n)++] = init;
+		return 0;
 	}
 	DIR *d = opendir("/proc");
 	if (d == NULL)
-		return bw_fail(err, errno, "ps: /proc");
+		return bw_fail(err, errno, "/proc");
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		int64_t v;
-		if (parse_i64(e->d_name, &v) < 0 || v <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/pid", e->d_name);
-		ssize_t gl = readlink(path, got, sizeof(got) - 1);
-		if (gl < 0)
-			continue;
-		got[gl] = '\0';
-		if (strcmp(got, want) != 0)
+		if (parse_i64(e->d_name, &v) < 0 || v <= 0 || v > INT32_MAX ||
+		    !pidns_link((pid_t)v, got) || strcmp(got, want) != 0)
 			continue;
 		*pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
 		(*pids)[(*n)++] = (pid_t)v;

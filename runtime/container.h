@@ -76,3 +76,5 @@ bool container_fifo_exists(struct container *c);
  * namespace (malloc'd), found by their /proc/PID/ns/pid link; without a pid namespace of its
  * own, the init alone. */
 int container_pidns_members(pid_t init, pid_t **pids, size_t *n, struct bw_error *err);
+/* Is pid (now) in the pid namespace of init? */
+bool container_pid_shares_pidns(pid_t pid, pid_t init);

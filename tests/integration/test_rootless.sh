@@ -91,6 +91,16 @@ test_rootless_runc_verbs() {
 	expect_eq "exec status" "7" "$rc"
 	rl exec -d rl-verbs sleep 60 || fail "exec -d"
 	expect_eq "ps" "2" "$(rl ps -f json rl-verbs | jq length)"
+	# kill --all reaches the exec'd process through the pid namespace (the init, pid 1 there,
+	# ignores TERM). Gone or a zombie (its parent may be a PID 1 that does not reap).
+	other=$(rl ps -f json rl-verbs | jq '.[1]')
+	rl kill -a rl-verbs TERM || fail "kill -a"
+	for _ in $(seq 50); do
+		st=$(awk '/^State:/ {print $2}' "/proc/$other/status" 2>/dev/null || true)
+		[ -z "$st" ] || [ "$st" = Z ] && break
+		sleep 0.1
+	done
+	[ -z "$st" ] || [ "$st" = Z ] || fail "kill -a left pid $other ($st)"
 	rc=0; out=$(rl pause rl-verbs 2>&1) || rc=$?
 	expect_contains "pause refused" "no cgroup" "$out"
 	rl kill rl-verbs KILL
