@@ -356,7 +356,9 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	if (!own_mounts)
 		return enter_root_shared(cfg->rootfs, err) < 0 ? -1 : make_cwd(cfg->process, err);
 	/* The cwd before the root becomes read-only (runc's order). */
-	if (rootfs_pivot(&rc, err) < 0 || make_cwd(cfg->process, err) < 0 ||
+	/* The host's own / (a sandbox's full host view): a missing cwd is not made on it. */
+	bool host_root = strcmp(cfg->rootfs, "/") == 0;
+	if (rootfs_pivot(&rc, err) < 0 || (!host_root && make_cwd(cfg->process, err) < 0) ||
 	    rootfs_finalize(&rc, err) < 0)
 		return -1;
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)

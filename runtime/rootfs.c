@@ -38,6 +38,10 @@ void rootfs_release(void)
 		close(rootfs_state.ro_later[k].fd);
 	free(rootfs_state.ro_later);
 	rootfs_state.ro_later = NULL;
+	free(rootfs_state.own_mnts);
+	rootfs_state.own_mnts = NULL;
+	rootfs_state.n_own_mnts = 0;
+	rootfs_state.root_is_host = false;
 	rootfs_state.n_ro_later = 0;
 }
 
@@ -208,6 +212,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err)
 		return -1;
 	open_private_proc();
 	rootfs_state.creating = ctx;
+	rootfs_state.root_is_host = strcmp(ctx->rootfs, "/") == 0;
 	int r = bind_root(ctx, err) < 0 || rootfs_mount_all(ctx, err) < 0 ||
 			rootfs_setup_dev(ctx, err) < 0
 		    ? -1

@@ -26,6 +26,11 @@ struct rootfs_state {
 	size_t n_ro_later;
 	/* during rootfs_prepare: the context whose host_create rootfs_walk may call */
 	const struct rootfs_ctx *creating;
+	/* root.path is the host's own / (a sandbox's --host-view full): missing mountpoints are
+	 * made only on the file systems the init made itself (own_mnts: their mount ids) */
+	bool root_is_host;
+	uint64_t *own_mnts;
+	size_t n_own_mnts;
 };
 extern struct rootfs_state rootfs_state;
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -252,6 +253,13 @@ int rootfs_fs_create(const char *type, const char *source, const struct rootfs_m
 	int mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)o->attr_set);
 	if (mntfd < 0)
 		return bw_fail(err, errno, "fsmount `%s`", type);
+	struct statx stx;
+	if (statx(mntfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) == 0 &&
+	    (stx.stx_mask & STATX_MNT_ID)) {
+		rootfs_state.own_mnts = xrealloc(rootfs_state.own_mnts,
+						 (rootfs_state.n_own_mnts + 1) * sizeof(uint64_t));
+		rootfs_state.own_mnts[rootfs_state.n_own_mnts++] = stx.stx_mnt_id;
+	}
 	return mntfd;
 }
 

@@ -97,9 +97,27 @@ static bool on_root_mount(int dirfd)
 /* A missing mountpoint: made with our ids, else, for a top-level directory of a rootfs our user
  * namespace does not own, by the runtime with the host's, where it offers to
  * (rootfs_ctx.host_create; spawn.c serve_create). */
+static bool on_own_mount(int dirfd)
+{
+	struct statx a;
+	if (statx(dirfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0 || !(a.stx_mask & STATX_MNT_ID))
+		return false;
+	for (size_t i = 0; i < rootfs_state.n_own_mnts; i++)
+		if (rootfs_state.own_mnts[i] == a.stx_mnt_id)
+			return true;
+	return false;
+}
+
 static int walk_create(struct walk *w, const char *name, bool file, struct bw_error *err)
 {
 	int e = 0;
+	/* The host's own / as the root: nothing is made in the host's file systems, whatever
+	 * their permissions (a world-writable directory would take it). */
+	if (rootfs_state.root_is_host && !on_own_mount(w->cur))
+		return bw_fail(err, EROFS,
+			       "%s `%s%s%s`: nothing is made on the host's own / (the full host "
+			       "view); name a destination that exists",
+			       file ? "create" : "mkdir", w->done, w->done[1] ? "/" : "", name);
 	if (file) {
 		int fd = openat(w->cur, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
 				0644);

@@ -219,3 +219,19 @@ test_sandbox_view_rootless_is_minimal_too() {
 	expect_eq "rootless --ro and --bind" "shown shown" "$(echo $out)"
 	[ ! -e /nowhere ] || fail "made /nowhere on the host"
 }
+
+# The full host view never makes a missing --bind destination or --cwd on the host, even in a
+# directory its ids could write (a 1777 one): refused, the host unchanged.
+test_sandbox_view_full_makes_nothing_on_the_host() {
+	local d
+	d=$(mktemp -d /opt/bwit-ww.XXXXXX)
+	chmod 1777 "$d"
+	mkdir -p "$WORK/vw-src"
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" sandbox --host-view full --bind "$WORK/vw-src:$d/pwn" -- true 2>&1) || rc=$?
+	rc2=0; "$BULWARK" --root "$BW_ROOT" sandbox --host-view full --cwd "$d/cwd" -- true >/dev/null 2>&1 || rc2=$?
+	left=$(ls -A "$d")
+	rm -rf "$d"
+	expect_eq "refused" "125 125" "$rc $rc2"
+	expect_contains "why" "nothing is made on the host's own /" "$out"
+	expect_eq "host unchanged" "" "$left"
+}
