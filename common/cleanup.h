@@ -50,6 +50,14 @@ static inline int steal_fd(int *fd)
 	return r;
 }
 
+/* Close *fd if open and mark it closed. */
+static inline void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 #define steal_ptr(pp)                                                                              \
 	({                                                                                         \
 		__typeof__(*(pp)) _p = *(pp);                                                      \

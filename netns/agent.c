@@ -62,13 +62,6 @@ struct agent {
 	uint8_t buf[65536];
 };
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void agent_close(struct agent *a)
 {
 	int *fds[] = {&a->pidfd,   &a->nflog_fd, &a->nft_fd, &a->events_fd, &a->audit_fd,
@@ -213,6 +206,118 @@ static int sandbox_sockets(struct agent *a, struct bw_error *err)
 	return a->nft_fd < 0 ? -1 : 0;
 }
 
+/* The sandbox's sockets, made by a child that joined the user namespace owning the sandbox's
+ * network namespace (no way back from there) and handed over on a socket pair: one message
+ * with the error text, or with the fds that exist (IPv6 listeners may not) in a fixed order.
+ * The daemon, in the caller's own namespaces, owns that user namespace, which is what the
+ * kernel checks for CAP_NET_ADMIN on each set update. */
+enum { SOCK_UDP4, SOCK_UDP6, SOCK_TCP4, SOCK_TCP6, SOCK_NFLOG, SOCK_NFT, SOCK_N };
+
+struct sockets_msg {
+	int ok;
+	unsigned int present; /* bit i: fd i of the order above is attached */
+	char text[BW_ERROR_MAX];
+};
+
+static int *sock_slot(struct agent *a, int i)
+{
+	int *slots[SOCK_N] = {&a->udp[0], &a->udp[1],	&a->tcp[0],
+			      &a->tcp[1], &a->nflog_fd, &a->nft_fd};
+	return slots[i];
+}
+
+static void __attribute__((noreturn)) sockets_child(struct agent *a, int sandbox, int out)
+{
+	struct sockets_msg m = {0};
+	struct bw_error e = {0};
+	int fds[SOCK_N], n = 0;
+	if (ns_enter_net(sandbox) < 0)
+		bw_fail(&e, errno, "join the sandbox's user and network namespaces");
+	else if (sandbox_sockets(a, &e) == 0) {
+		m.ok = 1;
+		for (int i = 0; i < SOCK_N; i++)
+			if (*sock_slot(a, i) >= 0) {
+				m.present |= 1u << i;
+				fds[n++] = *sock_slot(a, i);
+			}
+	}
+	if (!m.ok)
+		bw_error_text(&e, m.text, sizeof(m.text));
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&m, sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (n > 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	}
+	_exit(sendmsg(out, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : 1);
+}
+
+static int sockets_from_child(struct agent *a, int sandbox, struct bw_error *err)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return bw_fail(err, errno, "socketpair");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return bw_fail(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		sockets_child(a, sandbox, sp[1]);
+	}
+	close(sp[1]);
+	_cleanup_close_ int in = sp[0];
+	struct sockets_msg m = {0};
+	union {
+		char buf[CMSG_SPACE(SOCK_N * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&m, sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	ssize_t got;
+	do
+		got = recvmsg(in, &mh, MSG_CMSG_CLOEXEC);
+	while (got < 0 && errno == EINTR);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int fds[SOCK_N], n = 0;
+	struct cmsghdr *c = got > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(c), (size_t)n * sizeof(int));
+	}
+	int want = __builtin_popcount(m.present);
+	if (got != (ssize_t)sizeof(m) || !m.ok || (mh.msg_flags & MSG_CTRUNC) || n != want) {
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		m.text[sizeof(m.text) - 1] = '\0';
+		return bw_fail(
+		    err, 0, "%s",
+		    got == (ssize_t)sizeof(m) && !m.ok
+			? m.text
+			: "the sandbox's sockets did not arrive from the namespace child");
+	}
+	for (int i = 0, k = 0; i < SOCK_N; i++)
+		*sock_slot(a, i) = (m.present & (1u << i)) ? fds[k++] : -1;
+	return 0;
+}
+
 /* Into the sandbox's namespace for its sockets, then into the upstream namespace (or back
  * home) for good: the daemon inherits that one. */
 static int open_sockets(struct agent *a, struct bw_error *err)
@@ -220,6 +325,13 @@ static int open_sockets(struct agent *a, struct bw_error *err)
 	_cleanup_close_ int sandbox = ns_open_path(OCI_NS_NETWORK, a->o->netns, "--netns", err);
 	if (sandbox < 0)
 		return -1;
+	if (ns_owner_userns_set()) {
+		if (a->o->upstream_ns != NULL)
+			return bw_fail(err, 0,
+				       "--upstream-netns: not available with --userns (a namespace "
+				       "this process cannot leave and re-enter)");
+		return sockets_from_child(a, sandbox, err);
+	}
 	_cleanup_close_ int home =
 	    a->o->upstream_ns != NULL
 		? ns_open_path(OCI_NS_NETWORK, a->o->upstream_ns, "--upstream-netns", err)
@@ -321,6 +433,17 @@ static int harden_landlock(struct bw_error *err)
  * execve or uid change could bring the others back. */
 static int harden_caps(struct bw_error *err)
 {
+	struct __user_cap_header_struct hh = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct have[2] = {{0}};
+	if (syscall(SYS_capget, &hh, have) < 0)
+		return bw_fail(err, errno, "capget");
+	/* Without root (--userns) the daemon holds no capability to drop, nor CAP_SETPCAP to lock
+	 * the bits; it owns the sandbox's user namespace, which is what the set updates need. */
+	if (have[0].permitted == 0 && have[1].permitted == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			return bw_fail(err, errno, "PR_SET_NO_NEW_PRIVS");
+		return 0;
+	}
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 					 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
 					 SECBIT_NO_CAP_AMBIENT_RAISE |

@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "netns/ns.h"
 
 #define FW_OUTPUT_MAX ((size_t)64 << 20)
 
@@ -62,7 +63,7 @@ static void __attribute__((noreturn)) child_run(int netns_fd, const char *script
 {
 	struct nft_api api;
 	char msg[128];
-	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+	if (netns_fd >= 0 && ns_enter_net(netns_fd) < 0) {
 		snprintf(msg, sizeof(msg), "setns: %s", strerror(errno));
 		child_say(out, msg);
 		_exit(CHILD_SETNS);

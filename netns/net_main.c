@@ -20,6 +20,7 @@
 #include "netns/agent.h"
 #include "netns/firewall.h"
 #include "netns/ns.h"
+#include "netns/pasta.h"
 #include "netns/plumb.h"
 #include "oci/policy.h"
 
@@ -32,6 +33,8 @@ struct net_args {
 	size_t n_ann;
 	uint32_t dns_port;
 	bool plumb;
+	const char *userns; /* without root: the user namespace owning --netns */
+	const char *pasta;  /* without root: egress through this pasta instead of --plumb */
 	struct agent_options agent;
 };
 
@@ -47,6 +50,9 @@ static void usage(FILE *f)
 	    "       bulwark-net (the agent's options) [--plumb] setup\n"
 	    "                   (what the runtime runs at create: plumb when asked, start the\n"
 	    "                   agent, load the table; on failure undoes its own work)\n"
+	    "       bulwark-net --userns PATH [--pasta PROGRAM] (the agent's options) setup\n"
+	    "                   (without root: the namespaces belong to PATH, a user namespace\n"
+	    "                   the caller owns; egress through pasta; prints pasta-pid=N too)\n"
 	    "       bulwark-net list --netns PATH\n"
 	    "       bulwark-net plumb --netns PATH --id ID    (direct mode: veth, route, NAT)\n"
 	    "       bulwark-net unplumb --id ID\n"
@@ -111,6 +117,8 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 					     {"resolv-conf", required_argument, NULL, 'r'},
 					     {"no-dns", no_argument, NULL, 'N'},
 					     {"plumb", no_argument, NULL, 'L'},
+					     {"userns", required_argument, NULL, 'U'},
+					     {"pasta", required_argument, NULL, 'T'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int c;
@@ -122,6 +130,10 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 			continue;
 		if (c == 'L')
 			a->plumb = true;
+		else if (c == 'U')
+			a->userns = optarg;
+		else if (c == 'T')
+			a->pasta = optarg;
 		else if (c == 'n')
 			a->netns = optarg;
 		else if (c == 'p')
@@ -146,6 +158,10 @@ static int parse_args(int argc, char **argv, struct net_args *a, struct bw_error
 		return bw_fail(err, 0, "%s: --netns PATH is required", a->cmd);
 	if ((strstr(a->cmd, "plumb") != NULL || a->plumb) && a->id == NULL)
 		return bw_fail(err, 0, "%s: --id ID is required", a->cmd);
+	if (a->pasta != NULL && (a->userns == NULL || a->plumb || strcmp(a->cmd, "setup") != 0))
+		return bw_fail(err, 0, "--pasta: only with --userns, without --plumb, for setup");
+	if (a->pasta != NULL && a->pasta[0] != '/')
+		return bw_fail(err, 0, "--pasta: an absolute path is required, got `%s`", a->pasta);
 	return 0;
 }
 
@@ -224,9 +240,16 @@ static void stop_agent(pid_t pid)
 static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, struct bw_error *err)
 {
 	struct plumb_info pi;
-	pid_t pid;
+	pid_t pid, pasta = 0;
 	if (a->plumb && plumb_up(a->id, ns, &pi, err) < 0)
 		return bw_wrap(err, "direct-mode plumbing");
+	if (a->pasta != NULL && policy_allows_egress(p) &&
+	    pasta_up(a->pasta, a->netns, a->userns, &pasta, err) < 0)
+		return bw_wrap(err, "egress without root: pasta");
+	if (pasta > 0 && pasta_watch(pasta, a->agent.pid, err) < 0) {
+		pasta_down(pasta);
+		return bw_wrap(err, "egress without root: pasta");
+	}
 	if (start_agent(a, p, &pid, err) < 0)
 		goto undo_plumb;
 	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port};
@@ -234,12 +257,14 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, str
 		stop_agent(pid);
 		goto undo_plumb;
 	}
-	if (print_agent(pid, err) < 0) {
+	if ((pasta > 0 && printf("pasta-pid=%d\n", (int)pasta) < 0) || print_agent(pid, err) < 0) {
 		stop_agent(pid);
 		goto undo_plumb;
 	}
 	return 0;
 undo_plumb:
+	if (pasta > 0)
+		pasta_down(pasta);
 	if (a->plumb) {
 		struct bw_error e2 = {0};
 		plumb_down(a->id, &e2);
@@ -251,10 +276,17 @@ static int run(const struct net_args *a, struct bw_error *err)
 {
 	struct sandbox_policy p;
 	_cleanup_close_ int ns = -1;
+	_cleanup_close_ int userns = -1;
 	if (a->netns != NULL) {
 		ns = ns_open_path(OCI_NS_NETWORK, a->netns, "--netns", err);
 		if (ns < 0)
 			return -1;
+	}
+	if (a->userns != NULL) {
+		userns = ns_open_path(OCI_NS_USER, a->userns, "--userns", err);
+		if (userns < 0)
+			return -1;
+		ns_set_owner_userns(userns);
 	}
 	if (strcmp(a->cmd, "list") == 0 || strcmp(a->cmd, "list-nat") == 0) {
 		_cleanup_free_ char *out = NULL;

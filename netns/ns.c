@@ -91,3 +91,22 @@ int ns_loopback_up(struct bw_error *err)
 		return bw_fail(err, errno, "loopback: bring up");
 	return 0;
 }
+
+static int owner_userns = -1;
+
+void ns_set_owner_userns(int userns_fd)
+{
+	owner_userns = userns_fd;
+}
+
+bool ns_owner_userns_set(void)
+{
+	return owner_userns >= 0;
+}
+
+int ns_enter_net(int netns_fd)
+{
+	if (owner_userns >= 0 && setns(owner_userns, CLONE_NEWUSER) < 0)
+		return -1;
+	return setns(netns_fd, CLONE_NEWNET);
+}

@@ -16,3 +16,12 @@ int ns_open_path(enum oci_ns_type t, const char *path, const char *field, struct
 int ns_differing_flags(pid_t pid, int *flags, struct bw_error *err);
 /* Bring "lo" up in the caller's (new) network namespace. */
 int ns_loopback_up(struct bw_error *err);
+
+/* Without root the sandbox's network namespace belongs to a user namespace its caller owns:
+ * joining the network namespace needs joining that user namespace first, which a process can
+ * do only once and never undo. ns_set_owner_userns(fd) makes every later ns_enter_net() in
+ * this process (always a forked child: the caller's own namespaces never change) join it
+ * first; -1 (the default) joins the network namespace alone, as root does. */
+void ns_set_owner_userns(int userns_fd);
+bool ns_owner_userns_set(void);
+int ns_enter_net(int netns_fd);

@@ -462,21 +462,22 @@ struct sandbox_run {
 };
 
 /* Without root (issue 14 §2): the same confinement that needs no privilege. The one id the
- * kernel lets us map is ours, shown as the sandbox user; an egress allowlist would need a
- * user-mode network stack (loopback only works as is). Where no cgroup can be written (a hybrid
- * or v1 host; a delegated v2 subtree is not used yet), limits asked for with flags are refused
- * at create (lifecycle.c), and the default ones are replaced by what the kernel enforces:
- * RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
+ * kernel lets us map is ours, shown as the sandbox user; an egress allowlist goes through
+ * pasta (network.c) under the same table and DNS proxy (loopback only needs nothing). Where no
+ * cgroup can be written (a hybrid or v1 host; a delegated v2 subtree is not used yet), limits asked
+ * for with flags are refused at create (lifecycle.c), and the default ones are replaced by what the
+ * kernel enforces: RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
 static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, struct sandbox_run *run,
 			 struct bw_error *err)
 {
 	if (geteuid() == 0)
 		return 0;
-	if (run->net.policy_doc != NULL || run->net.policy != NULL)
-		return bw_fail(err, 0,
-			       "--allow/--allow-domain/--policy: an egress allowlist without root "
-			       "needs a user-mode network stack, which bulwark does not drive yet; "
-			       "without them a rootless sandbox has loopback only");
+	if ((run->net.policy_doc != NULL || run->net.policy != NULL) && network_pasta() == NULL)
+		return bw_fail(
+		    err, 0,
+		    "--allow/--allow-domain/--policy: egress without root goes through "
+		    "pasta (Debian package passt), which is not installed (BULWARK_PASTA "
+		    "names another); without them a rootless sandbox has loopback only");
 	sg->map_uid = sg->uid;
 	sg->map_gid = sg->gid;
 	sg->host_uid = (uint32_t)geteuid();

@@ -48,13 +48,6 @@ static int ms_left(int64_t deadline)
 	return left <= 0 ? 0 : left > 86400000 ? 86400000 : (int)left;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* The state on the hook's stdin. A hook that reads it gets all of it (annotations can make it
  * larger than a pipe); one that closed stdin (EPIPE) or exited without reading ends the
  * writing: the hook's exit status decides, never this write. */

@@ -675,6 +675,8 @@ fail:
 		container_remove(c, &e2);
 	}
 done:
+	close_fd(&cfg.init_netns);
+	close_fd(&cfg.init_userns);
 	policy_free(&pol);
 	free_sources(&root, mounts, spec->n_mounts);
 	landlock_plan_free(&cfg.landlock);

@@ -120,7 +120,8 @@ static const char *net_helper(void)
 
 /* Our stdio may be the container's (create): the helper's output is captured, and its last
  * line becomes the error when it fails. On success the output goes to *out (may be NULL). */
-static int run_net_helper(char *const argv[], char **out, struct bw_error *err)
+static int run_net_helper(char *const argv[], const int *inherit, size_t n_inherit, char **out,
+			  struct bw_error *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -137,6 +138,9 @@ static int run_net_helper(char *const argv[], char **out, struct bw_error *err)
 			dup2(null, STDIN_FILENO);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
+		for (size_t i = 0; i < n_inherit; i++)
+			if (inherit[i] >= 0)
+				fcntl(inherit[i], F_SETFD, 0);
 		sig_reset_for_exec();
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "network helper `%s`: %s\n", argv[0], strerror(errno));
@@ -164,6 +168,22 @@ static int run_net_helper(char *const argv[], char **out, struct bw_error *err)
 		text[--n] = '\0';
 	const char *last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
 	return bw_fail(err, 0, "%s", last[0] ? last : "network helper failed");
+}
+
+/* pasta (Debian's passt package), which carries a rootless sandbox's egress: BULWARK_PASTA,
+ * else the first of the usual places; NULL when there is none. Only runs without root, as the
+ * caller: it gets no more than the caller could run anyway. */
+const char *network_pasta(void)
+{
+	static const char *const places[] = {"/usr/bin/pasta", "/usr/local/bin/pasta",
+					     "/bin/pasta"};
+	const char *env = getenv("BULWARK_PASTA");
+	if (env != NULL && env[0] != '\0')
+		return env[0] == '/' && access(env, X_OK) == 0 ? env : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(places); i++)
+		if (access(places[i], X_OK) == 0)
+			return places[i];
+	return NULL;
 }
 
 /* The helper's common options: namespace, host policy, the container's net annotations. */
@@ -218,7 +238,15 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 			       "network policy: the container shares the host's network namespace; "
 			       "a policy needs its own (linux.namespaces: network)");
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	int inherit[2] = {-1, -1};
+	if (cfg->rootless && cfg->init_netns >= 0 && cfg->init_userns >= 0) {
+		/* The helpers open these paths as their own inherited fds (see spawn.c). */
+		inherit[0] = cfg->init_netns;
+		inherit[1] = cfg->init_userns;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", cfg->init_netns);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	}
 	char **argv = helper_argv(g, cfg->spec, path);
 	strv_push(&argv, "--id");
 	strv_push(&argv, c->id);
@@ -229,7 +257,29 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 		strv_push_take(&argv, xasprintf("--audit=%s", audit));
 	if (!policy_uses_domains(pol))
 		strv_push(&argv, "--no-dns");
-	if (fresh && policy_allows_egress(pol)) {
+	if (cfg->rootless) {
+		/* The namespaces belong to the user namespace we own; no veth or NAT can be made
+		 * without root: egress goes through pasta. */
+		if (inherit[1] < 0) {
+			strv_free(argv);
+			return bw_fail(err, 0,
+				       "network policy: without root the container needs a user "
+				       "namespace of its own");
+		}
+		strv_push_take(&argv, xasprintf("--userns=/proc/self/fd/%d", inherit[1]));
+		if (policy_allows_egress(pol)) {
+			const char *pasta = network_pasta();
+			if (pasta == NULL) {
+				strv_free(argv);
+				return bw_fail(
+				    err, 0,
+				    "network policy: egress without root goes through "
+				    "pasta (Debian package passt), which is not installed "
+				    "(BULWARK_PASTA names another)");
+			}
+			strv_push_take(&argv, xasprintf("--pasta=%s", pasta));
+		}
+	} else if (fresh && policy_allows_egress(pol)) {
 		/* Recorded before it exists: a crash in between must still lead delete to it. */
 		strv_push(&argv, "--plumb");
 		strv_push(&c->state.cleanup, "net-plumb");
@@ -240,10 +290,17 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 	}
 	strv_push(&argv, "setup");
 	_cleanup_free_ char *out = NULL;
-	int r = run_net_helper(argv, &out, err);
+	int r = run_net_helper(argv, inherit, ARRAY_SIZE(inherit), &out, err);
 	strv_free(argv);
 	if (r < 0)
 		return bw_wrap(err, "network policy");
+	const char *pp = out ? strstr(out, "pasta-pid=") : NULL;
+	int ppid;
+	if (pp != NULL) {
+		_cleanup_free_ char *pnum = xstrndup(pp + 10, strcspn(pp + 10, "\n"));
+		if (parse_int(pnum, &ppid) == 0 && ppid > 1)
+			container_record_helper(c, "pasta", ppid, 0);
+	}
 	const char *p = out ? strstr(out, "agent-pid=") : NULL;
 	int apid;
 	_cleanup_free_ char *num = p ? xstrndup(p + 10, strcspn(p + 10, "\n")) : NULL;
@@ -263,10 +320,11 @@ void network_stop_agent(struct container *c)
 void network_release(struct container *c)
 {
 	network_stop_agent(c);
+	container_stop_helper(c, "pasta", SIGKILL, 1000);
 	if (!strv_contains(c->state.cleanup, "net-plumb"))
 		return;
 	struct bw_error e = {0};
 	char *argv[] = {(char *)net_helper(), "--id", c->id, "unplumb", NULL};
-	if (run_net_helper(argv, NULL, &e) < 0)
+	if (run_net_helper(argv, NULL, 0, NULL, &e) < 0)
 		log_warn("%s", e.msg);
 }

@@ -29,5 +29,7 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 		  struct bw_error *err);
 /* Stop the agent (it flushes its pending denial counts to events.jsonl) and wait for it. */
 void network_stop_agent(struct container *c);
-/* network_stop_agent, then remove the direct-mode plumbing. Idempotent. */
+/* The pasta program for a rootless sandbox's egress, or NULL when none is installed. */
+const char *network_pasta(void);
+/* network_stop_agent, then stop pasta or remove the direct-mode plumbing. Idempotent. */
 void network_release(struct container *c);

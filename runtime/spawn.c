@@ -65,6 +65,7 @@ void spawn_config_init(struct spawn_config *cfg)
 	for (int i = 0; i < 3; i++)
 		cfg->stdio[i] = -1;
 	cfg->status_fd = -1;
+	cfg->init_netns = cfg->init_userns = -1;
 	for (int t = 0; t < OCI_NS_NTYPES; t++)
 		cfg->ns_fds[t] = -1;
 }
@@ -604,6 +605,17 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER) &&
 	    write_id_maps(pid, &spec->linux, err) < 0)
 		return -1;
+	if (cfg->rootless && !cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER)) {
+		/* A rootless network helper needs them later, when the init is no longer dumpable
+		 * and its mm (made in our namespace) keeps /proc/PID/ns closed to us. */
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		cfg->init_netns = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		cfg->init_userns = open(path, O_RDONLY | O_CLOEXEC);
+		if (cfg->init_netns < 0 || cfg->init_userns < 0)
+			return bw_fail(err, errno, "open the init's namespaces");
+	}
 	if (send_host_paths(cfg, pid, pidfd, err) < 0)
 		return -1;
 	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)

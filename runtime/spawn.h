@@ -65,6 +65,9 @@ struct spawn_config {
 	int target_ns_flags;
 	bool exec_in_userns; /* internal: a rootless exec was born in the user namespace */
 	bool rootless;	     /* internal: the runtime runs without root (set by the parent) */
+	/* rootless create: the init's network and user namespaces, opened by the parent while
+	 * the init's /proc files still open to it (until SYNC_GO); the caller closes them */
+	int init_netns, init_userns;
 	/* internal: the host's per-user inotify/fanotify limits, read by the parent before a
 	 * new user namespace is made (init.c caps the namespace's own at a share); 0: none */
 	long long user_counts[4];

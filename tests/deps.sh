@@ -14,6 +14,8 @@ pkgs=(
 	# integration tests and the bench
 	busybox-static jq python3 python3-jsonschema procps iproute2 util-linux runc crun bubblewrap hyperfine
 	nftables libcap2-bin apparmor
+	# rootless egress (--allow without root) goes through pasta
+	passt
 )
 missing=()
 for p in "${pkgs[@]}"; do

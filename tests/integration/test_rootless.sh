@@ -55,7 +55,7 @@ test_rootless_sandbox_report_names_the_limits() {
 # A limit only a cgroup enforces is refused, never dropped: one line, 125, the command not run.
 test_rootless_sandbox_refuses_limits_and_allowlists_it_cannot_enforce() {
 	rl_setup
-	for flag in "--memory 256m" "--cpus 1" "--pids 50" "--allow 192.0.2.1:80/tcp"; do
+	for flag in "--memory 256m" "--cpus 1" "--pids 50"; do
 		rc=0; out=$(cd / && rl sandbox $flag -- touch "$WORK/rl-ran" 2>&1) || rc=$?
 		expect_eq "$flag: refused" "125 1" "$rc $(echo "$out" | wc -l)"
 		expect_contains "$flag: names it" "${flag%% *}" "$out"
@@ -144,4 +144,112 @@ test_rootless_state_root_made_by_someone_else_is_refused() {
 	rm -rf "$r"
 	[ "$rc" -ne 0 ] || fail "used a group-writable root"
 	expect_contains "group-writable" "writable by other users" "$out"
+}
+
+# Egress without root (issue 14 §2): --allow/--allow-domain through pasta, under the same
+# table and DNS proxy, in the test internet of net-lab.sh. The caller (nobody) lives in the
+# lab's "sandbox" namespace, which stands for the host pasta talks from.
+. "$(dirname "${BASH_SOURCE[0]}")/net-lab.sh"
+
+rl_net() {
+	nsenter --net="$SB_NS" setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rl-root" "$@"
+}
+
+rl_lab_up() {
+	rl_setup
+	lab_up
+	chmod 755 "$LAB_DIR"
+	mkdir -p "$WORK/rl-rep"
+	chown $RL_UID:$RL_UID "$WORK/rl-rep"
+}
+
+# pasta processes of the user that are not zombies (this host's PID 1 may not reap).
+rl_pastas() {
+	ps -u $RL_UID -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
+}
+
+test_rootless_sandbox_egress_through_pasta() {
+	if [ -z "$(command -v pasta)" ]; then
+		rl_setup
+		rc=0; out=$(cd / && rl sandbox --allow 192.0.2.1:80/tcp -- true 2>&1) || rc=$?
+		expect_eq "refused without pasta" "125" "$rc"
+		expect_contains "names pasta" "passt" "$out"
+		return 0
+	fi
+	rl_lab_up
+	# A service on the caller's loopback and one on the caller's own address: neither may be
+	# reached, not through the gateway address either (pasta --no-map-gw, no -T/-U).
+	nsenter --net="$SB_NS" python3 -c '
+import socket, threading
+def serve(a):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a, 8080)); s.listen(8)
+    while True:
+        c, _ = s.accept(); c.sendall(b"the caller\n"); c.close()
+for a in ("127.0.0.1", "203.0.113.2"):
+    threading.Thread(target=serve, args=(a,), daemon=True).start()
+threading.Event().wait()' </dev/null >/dev/null 2>&1 &
+	local caller_srv=$!
+	sleep 0.3
+	local P="python3 $LAB_DIR/probe.py"
+	out=$(cd / && rl_net sandbox --ro "$LAB_DIR" --allow 198.51.100.10:80/tcp --allow 203.0.113.0/24 \
+		--report "$WORK/rl-rep/r.json" -- sh -c "$P tcp 198.51.100.10 80; $P tcp 198.51.100.20 80; $P tcp 203.0.113.1 8080; $P tcp 203.0.113.2 8080; $P tcp 127.0.0.1 8080; true" 2>"$WORK/rl.err")
+	kill $caller_srv 2>/dev/null || true
+	expect_contains "allowed reached" "hello from 198.51.100.10:80" "$out"
+	[ "$(echo "$out" | grep -c '^failed')" = 4 ] || fail "expected 4 blocked probes: $out $(cat "$WORK/rl.err")"
+	case "$out" in *"the caller"*) fail "reached the caller's own services: $out" ;; esac
+	expect_eq "denial reported" "198.51.100.20" "$(jq -r '[.denials[] | select(.port == 80) | .destination] | join(",")' "$WORK/rl-rep/r.json")"
+	expect_eq "no pasta left" "" "$(rl_pastas)"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+test_rootless_sandbox_allow_domain_through_pasta() {
+	[ -n "$(command -v pasta)" ] || return 0 # the refusal is tested above
+	rl_lab_up
+	local P="python3 $LAB_DIR/probe.py"
+	out=$(cd / && rl_net sandbox --ro "$LAB_DIR" --dns 198.51.100.53 --allow-domain allowed.test -- sh -c \
+		"$P dns allowed.test 198.51.100.53; $P tcp 198.51.100.10 80; $P dns denied.test 198.51.100.53; $P tcp 198.51.100.20 80; true" 2>"$WORK/rl.err") || fail "sandbox: $(cat "$WORK/rl.err")"
+	expect_contains "resolved" "rcode=0 tc=0 198.51.100.10" "$out"
+	expect_contains "opened" "hello from 198.51.100.10:80" "$out"
+	expect_contains "denied name" "rcode=5" "$out"
+	expect_contains "denied address" "failed" "$out"
+	expect_eq "no pasta left" "" "$(rl_pastas)"
+}
+
+# pasta does not notice its namespace going away: a watcher ends it with the sandbox's init,
+# also when the runtime itself was killed and cleaned nothing up.
+test_rootless_pasta_ends_with_the_init_when_the_runtime_is_killed() {
+	[ -n "$(command -v pasta)" ] || return 0
+	rl_lab_up
+	(cd / && exec nsenter --net="$SB_NS" setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rl-root" sandbox --allow 198.51.100.10:80/tcp -- sleep 60) </dev/null >/dev/null 2>&1 &
+	local bw=$!
+	local pasta= init=
+	for _ in $(seq 100); do
+		pasta=$(rl_pastas)
+		init=$(ps -u $RL_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
+		[ -n "$pasta" ] && [ -n "$init" ] && break
+		sleep 0.05
+	done
+	# The runtime and its watchdog (which would tear the sandbox down) both die first.
+	kill -KILL $bw $(ps -u $RL_UID -o pid=,comm= | awk '$2 ~ /^bulwark-watch/ {print $1}') 2>/dev/null
+	wait $bw 2>/dev/null || true
+	[ -z "$init" ] || kill -KILL $init 2>/dev/null || true
+	for _ in $(seq 40); do [ -z "$(rl_pastas)" ] && break; sleep 0.05; done
+	local left=$(rl_pastas)
+	for p in $(ps -u $RL_UID -o pid=,stat= | awk '$2 !~ /^Z/ {print $1}'); do kill -KILL "$p" 2>/dev/null || true; done
+	rm -rf "$WORK/rl-root"
+	[ -n "$pasta" ] || fail "no pasta started"
+	[ -n "$init" ] || fail "no sandbox process"
+	expect_eq "pasta ended" "" "$left"
+}
+
+test_rootless_egress_refused_without_pasta() {
+	rl_setup
+	rc=0; out=$(cd / && BULWARK_PASTA=/nonexistent/pasta rl sandbox --allow 192.0.2.1:80/tcp -- touch "$WORK/rl-ran" 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "names pasta" "pasta (Debian package passt)" "$out"
+	[ ! -e "$WORK/rl-ran" ] || fail "the command ran"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
 }

@@ -1,0 +1,172 @@
+/* Starting and stopping pasta for a sandbox without root (see pasta.h). */
+#include "netns/pasta.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+#define PASTA_PIDFD 3
+
+/* The last non-empty line of what pasta said, on one line. */
+static void last_line(int fd, char *out, size_t len)
+{
+	char buf[2048];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	const char *nl = strrchr(buf, '\n');
+	const char *line = nl != NULL ? nl + 1 : buf;
+	size_t keep = strlen(line) < len ? strlen(line) : len - 1;
+	memcpy(out, line, keep);
+	out[keep] = '\0';
+}
+
+int pasta_up(const char *program, const char *netns, const char *userns, pid_t *pid,
+	     struct bw_error *err)
+{
+	/* No inbound forwarding (-t/-u), none from the namespace to the caller's loopback
+	 * (-T/-U), the gateway address is the real gateway (--no-map-gw), no DHCP, NDP or RA
+	 * server, no DNS of its own: the sandbox's DNS goes to bulwark's proxy. */
+	const char *argv[] = {
+	    program,	   "--config-net", "--netns",	  netns,      "--userns",  userns, "-t",
+	    "none",	   "-u",	   "none",	  "-T",	      "none",	   "-U",   "none",
+	    "--no-map-gw", "--no-dhcp",	   "--no-dhcpv6", "--no-ndp", "--no-ra",   "-D",   "none",
+	    "-I",	   "eth0",	   "-q",	  "-P",	      "/dev/fd/3", NULL};
+	int p[2];
+	_cleanup_close_ int log = memfd_create("pasta-log", MFD_CLOEXEC);
+	if (log < 0)
+		return bw_fail(err, errno, "memfd_create");
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "pipe");
+	pid_t child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bw_fail(err, errno, "fork");
+	}
+	if (child == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(log, STDERR_FILENO) < 0 || dup2(p[1], PASTA_PIDFD) < 0)
+			_exit(126);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(program, (char *const *)argv);
+		dprintf(STDERR_FILENO, "%s: %s\n", program, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	_cleanup_close_ int in = p[0];
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "wait for pasta");
+	/* The daemon may hold its end of the pipe: read what is there, do not wait for EOF. */
+	char buf[32] = "";
+	if (fcntl(in, F_SETFL, O_NONBLOCK) == 0) {
+		ssize_t n = read(in, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	int daemon;
+	bool have_pid = parse_int(buf, &daemon) == 0 && daemon > 1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char why[512];
+		last_line(log, why, sizeof(why));
+		if (have_pid)
+			pasta_down(daemon);
+		return bw_fail(err, 0, "`%s` failed (%s %d): %s", program,
+			       WIFEXITED(status) ? "exit" : "signal",
+			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			       why[0] ? why : "no message");
+	}
+	if (!have_pid)
+		return bw_fail(err, 0, "`%s` did not write its pid", program);
+	*pid = daemon;
+	return 0;
+}
+
+int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pasta, 0);
+	if (pfd < 0)
+		return bw_fail(err, errno, "pidfd_open pasta %d", (int)pasta);
+	_cleanup_close_ int ifd = (int)syscall(SYS_pidfd_open, init, 0);
+	if (ifd < 0)
+		return bw_fail(err, errno, "pidfd_open the sandbox's init %d", (int)init);
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "pipe");
+	pid_t child = fork();
+	if (child < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return bw_fail(err, errno, "fork");
+	}
+	if (child == 0) {
+		/* The middle process exits at once: the watcher is nobody's child to wait for. */
+		close(ready[0]);
+		if (setsid() < 0 || fork() != 0)
+			_exit(0);
+		int null = open("/dev/null", O_RDWR);
+		for (int fd = 0; fd < 3; fd++)
+			dup2(null, fd);
+		char ok = 1;
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		int keep_lo = pfd < ifd ? pfd : ifd, keep_hi = pfd < ifd ? ifd : pfd;
+		close_range(3, (unsigned int)keep_lo - 1, 0);
+		close_range((unsigned int)keep_lo + 1, (unsigned int)keep_hi - 1, 0);
+		close_range((unsigned int)keep_hi + 1, ~0U, 0);
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		struct pollfd w[2] = {{ifd, POLLIN, 0}, {pfd, POLLIN, 0}};
+		while (poll(w, 2, -1) < 0 && errno == EINTR)
+			;
+		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		_exit(0);
+	}
+	close(ready[1]);
+	int status;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	char ok = 0;
+	ssize_t n;
+	do
+		n = read(ready[0], &ok, 1);
+	while (n < 0 && errno == EINTR);
+	close(ready[0]);
+	if (n != 1 || ok != 1)
+		return bw_fail(err, 0, "the watcher of pasta did not start");
+	return 0;
+}
+
+void pasta_down(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	struct pollfd pf = {fd, POLLIN, 0};
+	poll(&pf, 1, 1000);
+	close(fd);
+}

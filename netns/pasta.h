@@ -1,0 +1,20 @@
+/* Egress without root: pasta (Debian's passt package), a user-mode network stack that gives
+ * the sandbox's network namespace a tap interface and carries its traffic out through
+ * ordinary sockets of the caller's own namespace. The sandbox's nftables table still decides
+ * what may leave; pasta is started so that it adds no way around it (no port forwarding in
+ * either direction, no mapping of the gateway address to the caller's loopback). */
+#pragma once
+
+#include <sys/types.h>
+
+#include "common/error.h"
+
+/* Start pasta for the network namespace netns (a path) owned by the user namespace userns;
+ * returns once the interface is configured, with the daemon's pid in *pid. */
+int pasta_up(const char *program, const char *netns, const char *userns, pid_t *pid,
+	     struct bw_error *err);
+/* pasta outlives the namespace it serves: a small watcher (detached, no fds but two pidfds)
+ * kills it when the sandbox's init ends, even if the runtime itself was killed. */
+int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err);
+/* SIGKILL the daemon (checked with a pidfd) and wait up to a second for it to go. */
+void pasta_down(pid_t pid);
