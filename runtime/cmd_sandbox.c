@@ -1,6 +1,7 @@
 /* `bulwark sandbox`: one command in a throw-away hardened sandbox. The spec is built in memory
  * from the hardened default plus the flags, then runs through the same create/start/teardown
  * as any container; nothing is left behind. */
+#include "runtime/idpool.h"
 #include "runtime/kdenials.h"
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
@@ -453,6 +454,7 @@ struct sandbox_run {
 	int64_t timeout_ms, kill_after_ms;
 	struct sandbox_net_plan net;
 	char *policy_file; /* the generated policy document, deleted with the sandbox */
+	char *id_slot;	   /* the slot file of its host id range (idpool.h), or NULL */
 	bool want_report;
 	struct report rep;
 	struct kdenials *kd;	    /* the kernel's seccomp/Landlock refusals, for the report */
@@ -503,6 +505,20 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	    "namespace; memory and CPU not bounded (--timeout bounds time)";
 	log_warn("sandbox: rootless without a writable cgroup: memory and CPU are not bounded; "
 		 "tasks by RLIMIT_NPROC");
+	return 0;
+}
+
+/* As root, a host id range of its own (idpool.h), instead of the range every `spec` bundle
+ * shares: per-user kernel counts and file ownership are then never shared between sandboxes. */
+static int own_id_range(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
+			struct bw_error *err)
+{
+	uint32_t base;
+	if (geteuid() != 0)
+		return 0;
+	if (idpool_acquire(cli_state_root(g), run->id, &base, &run->id_slot, err) < 0)
+		return -1;
+	sg->host_uid = sg->host_gid = base;
 	return 0;
 }
 
@@ -591,6 +607,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.keep_master = sg->terminal,
 				.owner = getpid(),
 				.remove_file = run->policy_file,
+				.id_slot = run->id_slot,
 				.known = &run->known,
 				.allow_host_root = sg->host_root,
 				.root_tmpfs = sg->root_tmpfs,
@@ -845,6 +862,8 @@ VERB(sandbox)
 	if (r == 0)
 		r = rootless_plan(&f, &sg, &run, err);
 	if (r == 0)
+		r = own_id_range(g, &sg, &run, err);
+	if (r == 0)
 		r = add_workspaces(g, &f, &sg, &ws, err);
 	/* Read after every host path is resolved: a slow --env-file (a pipe) cannot widen any
 	 * window between a path's check and its use (there is none: each is held by an fd). */
@@ -877,6 +896,9 @@ out:
 	/* Released first: a report path inside a workspace must reach the real directory, not
 	 * the mounts this process stacked there. */
 	workspace_release(&ws);
+	/* Released at teardown already when the sandbox ran; here when it never did. */
+	idpool_release(run.id_slot, run.id);
+	free(run.id_slot);
 	r = finish_report(&f, &run, r, err);
 	report_target_close(&run.report);
 	hostpath_list_free(&run.known);

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
+#include "runtime/idpool.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -554,6 +555,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
 	if (o->remove_file != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("file:%s", o->remove_file));
+	if (o->id_slot != NULL)
+		strv_push_take(&c->state.cleanup, xasprintf("idslot:%s", o->id_slot));
 	/* start and delete re-read the config only for hooks: say whether there are any. */
 	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0)
 		strv_push(&c->state.cleanup, "hooks:poststart");
@@ -927,9 +930,13 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	}
 	if (lifecycle_audit_path(NULL, c) != NULL)
 		audit_commit_warn(audit_begin(c->id, "deleted"), lifecycle_audit_path(NULL, c));
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
 		if (str_has_prefix(c->state.cleanup[i], "file:"))
 			unlink(c->state.cleanup[i] + 5);
+		/* Nothing of the container runs any more (wait_gone): its ids are free. */
+		if (str_has_prefix(c->state.cleanup[i], "idslot:"))
+			idpool_release(c->state.cleanup[i] + 7, c->id);
+	}
 	return container_remove(c, err);
 }
 

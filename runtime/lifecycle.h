@@ -28,7 +28,8 @@ struct create_opts {
 	const char *config_json; /* raw text of spec when preloaded */
 	pid_t owner;		 /* sandbox: release the container when this process dies */
 	const char *remove_file; /* a file of the caller's to delete with the container */
-	bool allow_host_root;	 /* sandbox: root.path may be the host's "/" (mounted read-only) */
+	const char *id_slot;  /* sandbox: its id range's slot file (idpool.h), released at delete */
+	bool allow_host_root; /* sandbox: root.path may be the host's "/" (mounted read-only) */
 	/* sandbox's minimal host view: the root is a fresh tmpfs attached over root.path in the
 	 * container's own mount namespace, with these top-level symlinks ("name", "target"...) */
 	bool root_tmpfs;

@@ -86,7 +86,7 @@ test_sandbox_bad_network_flags_exit_125_and_leave_nothing() {
 		expect_eq "status for $args" 125 "$rc"
 		expect_eq "one line for $args" 1 "$(echo "$out" | wc -l)"
 	done
-	[ -z "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] || fail "state left: $(ls -A "$BW_ROOT")"
+	[ -z "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$' | grep -v '^\.idpool$')$(ls -A "$BW_ROOT/.idpool" 2>/dev/null)" ] || fail "state left: $(ls -A "$BW_ROOT")"
 	[ -z "$(ip -o link show | grep ' bw-')" ] || fail "veth left"
 }
 
