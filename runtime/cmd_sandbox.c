@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/hostpath.h"
+#include "runtime/init_reaper.h"
 #include "runtime/network.h"
 #include "runtime/report.h"
 #include "runtime/sandbox_budget.h"
@@ -494,11 +495,14 @@ static int64_t mono_ms(void)
  * SIGKILL). Closes status_fd. */
 static void payload_status(int status_fd, struct sandbox_run *run, int *status)
 {
-	int ws;
+	struct init_reaper_status st;
 	if (status_fd < 0)
 		return;
-	if (*status >= 0 && read(status_fd, &ws, sizeof(ws)) == sizeof(ws)) {
+	if (*status >= 0 && read(status_fd, &st, sizeof(st)) == sizeof(st)) {
+		int ws = st.wait_status;
 		run->rep.wait_status = ws;
+		run->rep.budgets.written_known = st.written >= 0;
+		run->rep.budgets.written = st.written;
 		if (!run->rep.timed_out)
 			*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 	}

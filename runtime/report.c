@@ -300,6 +300,7 @@ static void gen_budgets(yajl_gen g, const struct report *r)
 	S("fsize");
 	yajl_gen_map_open(g);
 	gen_int_or_null(g, "limit", b->fsize > 0, b->fsize);
+	gen_int_or_null(g, "written", b->written_known, b->written);
 	S("hit"); /* seen when the command itself was killed by SIGXFSZ */
 	yajl_gen_bool(g, r->started && WIFSIGNALED(r->wait_status) &&
 			     WTERMSIG(r->wait_status) == SIGXFSZ);

@@ -37,6 +37,10 @@ struct report_budgets {
 	int64_t nproc; /* rootless: RLIMIT_NPROC standing in for pids */
 	struct report_fs_budget fs[SCRATCH_N];
 	int64_t disk, fsize; /* --disk; RLIMIT_FSIZE (0: none) */
+	/* bytes dirtied on disk-backed file systems by the processes pid 1 reaped (rw workspaces
+	 * and binds): init_reaper.h */
+	bool written_known;
+	int64_t written;
 };
 
 struct report {

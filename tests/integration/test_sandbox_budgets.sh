@@ -151,7 +151,15 @@ test_sandbox_budget_rw_workspace_files_are_bounded() {
 	out=$(sbx --max-file-size max -- sh -c 'ulimit -f')
 	expect_eq "max" unlimited "$out"
 	sbx --report "$WORK/fs2.json" -- true
-	expect_eq "no hit" "1073741824 false" "$(jq -r '"\(.budgets.fsize.limit) \(.budgets.fsize.hit)"' "$WORK/fs2.json")"
+	expect_eq "no hit" "1073741824 false 0" "$(jq -r '"\(.budgets.fsize.limit) \(.budgets.fsize.hit) \(.budgets.fsize.written)"' "$WORK/fs2.json")"
+	# What reached the host's disk is reported: the workspace's 3 MB, a child's 0.5 MB that
+	# pid 1 reaped, not the 1 MB in /tmp (memory).
+	sbx --workspace "$d:rw" --report "$WORK/fs3.json" -- sh -c '
+		head -c 3000000 /dev/zero >w; head -c 1000000 /dev/zero >/tmp/t
+		(head -c 500000 /dev/zero >x &); sleep 0.3'
+	n=$(jq .budgets.fsize.written "$WORK/fs3.json")
+	[ "$n" -ge 3500000 ] && [ "$n" -le 3600000 ] || fail "written: $n bytes for 3.5 MB"
+	expect_eq "overlay measure unchanged" null "$(jq .workspace_bytes_written "$WORK/fs3.json")"
 }
 
 test_sandbox_budget_report_names_each_budget_hit() {

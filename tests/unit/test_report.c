@@ -170,7 +170,9 @@ Test(report, budgets)
 						.hit = true},
 			       [SCRATCH_HOME] = {.known = true, .limit = 4096, .used = 0}},
 			.disk = 1 << 30,
-			.fsize = 1 << 20}};
+			.fsize = 1 << 20,
+			.written_known = true,
+			.written = 4096}};
 	doc = report_render(&r);
 	v = parse(doc);
 	yajl_val b = get(v, "budgets", NULL);
@@ -190,6 +192,7 @@ Test(report, budgets)
 	cr_assert(YAJL_IS_TRUE(get(b, "disk", "hit")));
 	cr_assert_eq(YAJL_GET_INTEGER(get(b, "fsize", "limit")), 1 << 20);
 	cr_assert(YAJL_IS_TRUE(get(b, "fsize", "hit")), "the command died of SIGXFSZ");
+	cr_assert_eq(YAJL_GET_INTEGER(get(b, "fsize", "written")), 4096);
 	yajl_tree_free(v);
 	free(doc);
 }
