@@ -332,3 +332,65 @@ int cg_usage(struct cg_manager *cg, struct cg_usage *u, struct bw_error *err)
 	u->memory_peak = rd(mem, mv2 ? "memory.peak" : "memory.max_usage_in_bytes");
 	return cg_oom_kills(cg, &u->oom_kills, err);
 }
+
+/* "QUOTA PERIOD" or "max PERIOD" (v2 cpu.max). */
+static void read_cpu_max(const char *dir, struct cg_budget *b)
+{
+	_cleanup_free_ char *s = NULL;
+	struct bw_error e = {0};
+	if (dir == NULL || cg_read(dir, "cpu.max", &s, &e) < 0)
+		return;
+	char *sp = strchr(s, ' ');
+	if (sp == NULL)
+		return;
+	*sp = '\0';
+	if (strcmp(s, "max") != 0 && parse_u64(s, &b->cpu_quota_us) < 0)
+		b->cpu_quota_us = UINT64_MAX;
+	if (parse_u64(sp + 1, &b->cpu_period_us) < 0)
+		b->cpu_period_us = 0;
+}
+
+static void read_cpu_budget(struct cg_manager *cg, struct cg_budget *b)
+{
+	bool v2;
+	const char *d = dir_of(cg, CG_CPU, &v2);
+	b->cpu_v2 = v2;
+	b->cpu_quota_us = UINT64_MAX;
+	if (d == NULL)
+		return;
+	if (v2) {
+		read_cpu_max(d, b);
+		b->cpu_weight = rd(d, "cpu.weight");
+		b->cpu_throttled_us = rk(d, "cpu.stat", "throttled_usec");
+	} else {
+		b->cpu_quota_us = rd(d, "cpu.cfs_quota_us"); /* -1 reads as UINT64_MAX */
+		b->cpu_period_us = rd(d, "cpu.cfs_period_us");
+		b->cpu_shares = rd(d, "cpu.shares");
+		b->cpu_throttled_us = rk(d, "cpu.stat", "throttled_time") / 1000;
+	}
+	b->cpu_throttled_periods = rk(d, "cpu.stat", "nr_throttled");
+}
+
+int cg_budget(struct cg_manager *cg, struct cg_budget *b)
+{
+	bool v2;
+	memset(b, 0, sizeof(*b));
+	read_cpu_budget(cg, b);
+	const char *mem = dir_of(cg, CG_MEMORY, &v2);
+	b->memory_limit = UINT64_MAX;
+	if (mem != NULL) {
+		b->memory_limit = rd(mem, v2 ? "memory.max" : "memory.limit_in_bytes");
+		/* v1's "no limit" is the largest page-aligned number. */
+		if (!v2 && b->memory_limit >= (UINT64_MAX >> 2))
+			b->memory_limit = UINT64_MAX;
+		b->memory_max_events =
+		    v2 ? rk(mem, "memory.events", "max") : rd(mem, "memory.failcnt");
+	}
+	const char *pids = dir_of(cg, CG_PIDS, &v2);
+	b->pids_limit = UINT64_MAX;
+	if (pids != NULL) {
+		b->pids_limit = rd(pids, "pids.max");
+		b->pids_max_events = rk(pids, "pids.events", "max");
+	}
+	return 0;
+}

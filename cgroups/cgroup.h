@@ -77,6 +77,19 @@ struct cg_usage {
 	uint64_t oom_kills;
 };
 int cg_usage(struct cg_manager *cg, struct cg_usage *u, struct bw_error *err);
+/* The limits in force and how often each was reached, for `sandbox --report`'s budgets, read
+ * from whichever hierarchy serves each controller. UINT64_MAX: no limit (or not readable). */
+struct cg_budget {
+	bool cpu_v2;			      /* weight is cpu.weight; else shares is cpu.shares */
+	uint64_t cpu_quota_us, cpu_period_us; /* quota UINT64_MAX: none */
+	uint64_t cpu_weight, cpu_shares;      /* the one of the hierarchy; the other 0 */
+	uint64_t cpu_throttled_periods, cpu_throttled_us;
+	uint64_t memory_limit;
+	uint64_t memory_max_events; /* v2 memory.events "max"; v1 memory.failcnt */
+	uint64_t pids_limit;
+	uint64_t pids_max_events; /* pids.events "max": forks refused at the limit */
+};
+int cg_budget(struct cg_manager *cg, struct cg_budget *b);
 
 /* `exec --cgroup [CTRL[,CTRL...]:]PATH`: move the manager's view to the sub-cgroup PATH of the
  * container's cgroup, in the hierarchies of the named v1 controllers (ctrls) or in every

@@ -25,8 +25,10 @@
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/hostpath.h"
+#include "runtime/init_reaper.h"
 #include "runtime/network.h"
 #include "runtime/report.h"
+#include "runtime/sandbox_budget.h"
 #include "runtime/sandbox_net.h"
 #include "runtime/sandbox_view.h"
 #include "runtime/specgen.h"
@@ -34,14 +36,14 @@
 #include "runtime/workspace.h"
 
 struct sandbox_flags {
-	char *rootfs, *user, *cwd, *memory, *cpus, *pids, *nofile, *timeout, *kill_after, *tmp_size;
+	char *rootfs, *user, *cwd, *timeout, *kill_after;
+	struct sandbox_limit_flags lim;
 	char **binds, **ro, **env;
 	char *host_view;
 	char **workspaces, *keep_changes, *env_file;
 	char *report;
 	struct sandbox_net_flags net;
 	bool tty, seccomp_complain;
-	char tmp_bytes[24]; /* --tmp-size in bytes, for the spec */
 };
 
 static int parse_bind(const char *s, struct specgen *sg, struct hostpath_list *known,
@@ -113,61 +115,6 @@ static int parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct bw_err
 			       s);
 	if (colon == NULL)
 		*gid = *uid;
-	return 0;
-}
-
-/* Limits: modest defaults (1 GiB without swap, 1024 tasks, 1024 files), all overridable;
- * "max"/"0" lifts a limit where that makes sense. */
-static int apply_limits(const struct sandbox_flags *f, struct specgen *sg, char *tmp_bytes,
-			size_t tmp_bytes_len, struct bw_error *err)
-{
-	int64_t v;
-	sg->memory_limit = 1LL << 30;
-	if (f->memory != NULL) {
-		if (strcmp(f->memory, "max") == 0)
-			sg->memory_limit = 0;
-		else if (parse_size(f->memory, &v) < 0 || v < (4LL << 20))
-			return bw_fail(err, 0,
-				       "--memory: expected a size of at least 4MiB (e.g. 512m, "
-				       "2GiB) or max, got \"%s\"",
-				       f->memory);
-		else
-			sg->memory_limit = v;
-	}
-	if (f->cpus != NULL) {
-		char *end;
-		double c = strtod(f->cpus, &end);
-		if (end == f->cpus || *end != '\0' || !(c >= 0.01 && c <= 1024))
-			return bw_fail(
-			    err, 0,
-			    "--cpus: expected a number of CPUs such as 0.5 or 2, got \"%s\"",
-			    f->cpus);
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		if (online > 0 && c > (double)online)
-			return bw_fail(err, 0, "--cpus: %s is more than the host's %ld online CPUs",
-				       f->cpus, online);
-		sg->cpu_period = 100000;
-		sg->cpu_quota = (int64_t)(c * 100000);
-	}
-	if (f->pids != NULL && (parse_i64(f->pids, &v) < 0 || v < 1))
-		return bw_fail(err, 0, "--pids: expected a positive number of tasks, got \"%s\"",
-			       f->pids);
-	if (f->pids != NULL)
-		sg->pids_limit = v;
-	if (f->nofile != NULL && (parse_i64(f->nofile, &v) < 0 || v < 16 || v > 1048576))
-		return bw_fail(err, 0, "--nofile: expected 16 to 1048576 open files, got \"%s\"",
-			       f->nofile);
-	if (f->nofile != NULL)
-		sg->nofile = (uint64_t)v;
-	if (f->tmp_size != NULL && (parse_size(f->tmp_size, &v) < 0 || v < 4096))
-		return bw_fail(err, 0,
-			       "--tmp-size: expected a size of at least 4KiB such as 256m or 1GiB, "
-			       "got \"%s\"",
-			       f->tmp_size);
-	/* In bytes: tmpfs's size= takes k/m/g but not the other spellings parse_size accepts. */
-	if (f->tmp_size != NULL)
-		snprintf(tmp_bytes, tmp_bytes_len, "%" PRId64, v);
-	sg->tmp_size = f->tmp_size ? tmp_bytes : NULL;
 	return 0;
 }
 
@@ -325,7 +272,8 @@ static int plan_root(const struct sandbox_flags *f, struct specgen *sg, struct r
 }
 
 static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
-		      struct root_plan *rp, struct hostpath_list *known, struct bw_error *err)
+		      struct root_plan *rp, struct hostpath_list *known, struct sandbox_budget *b,
+		      struct bw_error *err)
 {
 	specgen_defaults(sg);
 	sg->root_path = NULL; /* owned from here on: free_spec releases them */
@@ -351,7 +299,8 @@ static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
 	for (size_t i = 0; f->ro != NULL && f->ro[i] != NULL; i++)
 		if (parse_ro(f->ro[i], sg, known, err) < 0)
 			return -1;
-	if (apply_limits(f, sg, f->tmp_bytes, sizeof(f->tmp_bytes), err) < 0)
+	/* Limits: modest defaults (docs/security.md "What a sandbox can spend"). */
+	if (sandbox_budget_apply(&f->lim, sg, b, err) < 0)
 		return -1;
 	sg->seccomp_json = seccomp_default_profile_json();
 	if (f->seccomp_complain)
@@ -414,15 +363,15 @@ static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size
 	return 0;
 }
 
-static int prepare_workspaces(const struct specgen *sg, struct workspace_set *ws,
-			      struct bw_error *err)
+static int prepare_workspaces(const struct specgen *sg, const struct sandbox_budget *b,
+			      struct workspace_set *ws, struct bw_error *err)
 {
 	struct workspace_ids ids = {.base_uid = sg->host_uid,
 				    .base_gid = sg->host_gid,
 				    .size = sg->map_size,
 				    .uid = sg->uid,
 				    .gid = sg->gid};
-	return workspace_prepare(ws, &ids, sg->memory_limit, err);
+	return workspace_prepare(ws, &ids, b->scratch, err);
 }
 
 static void free_spec(struct specgen *sg)
@@ -461,6 +410,7 @@ struct sandbox_run {
 	struct hostpath_list known; /* host paths resolved once: rootfs, binds, workspaces */
 	struct root_plan root;
 	struct report_target report;
+	struct sandbox_budget budget;
 };
 
 /* Without root (issue 14 §2): the same confinement that needs no privilege. The one id the
@@ -487,22 +437,24 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	sg->map_size = 1;
 	/* A delegated cgroup v2 subtree (systemd user session) is not used yet: see
 	 * docs/rootless.md. */
-	const char *flag = f->memory ? "--memory" : f->cpus ? "--cpus" : f->pids ? "--pids" : NULL;
+	const struct sandbox_limit_flags *l = &f->lim;
+	const char *flag = l->memory ? "--memory" : l->cpus ? "--cpus" : l->pids ? "--pids" : NULL;
 	if (flag != NULL)
 		return bw_fail(
 		    err, 0,
 		    "%s: a limit needs a cgroup, which bulwark cannot write without root "
 		    "(rootless sandboxes get RLIMIT_NPROC and --timeout instead)",
 		    flag);
-	if (f->memory == NULL)
-		sg->memory_limit = 0;
-	if (f->pids == NULL) {
+	sandbox_budget_no_cgroup(sg, &run->budget);
+	if (l->pids == NULL) {
 		sg->nproc = (uint64_t)sg->pids_limit;
+		run->budget.nproc = sg->pids_limit;
 		sg->pids_limit = 0;
 	}
 	run->rep.rootless_limits =
 	    "no writable cgroup: tasks bounded by RLIMIT_NPROC (1024) in the sandbox's own user "
-	    "namespace; memory and CPU not bounded (--timeout bounds time)";
+	    "namespace; memory and CPU not bounded, no CPU weight (--timeout bounds time); "
+	    "--disk and --max-file-size apply";
 	log_warn("sandbox: rootless without a writable cgroup: memory and CPU are not bounded; "
 		 "tasks by RLIMIT_NPROC");
 	return 0;
@@ -559,11 +511,14 @@ static int64_t mono_ms(void)
  * SIGKILL). Closes status_fd. */
 static void payload_status(int status_fd, struct sandbox_run *run, int *status)
 {
-	int ws;
+	struct init_reaper_status st;
 	if (status_fd < 0)
 		return;
-	if (*status >= 0 && read(status_fd, &ws, sizeof(ws)) == sizeof(ws)) {
+	if (*status >= 0 && read(status_fd, &st, sizeof(st)) == sizeof(st)) {
+		int ws = st.wait_status;
 		run->rep.wait_status = ws;
+		run->rep.budgets.written_known = st.written >= 0;
+		run->rep.budgets.written = st.written;
 		if (!run->rep.timed_out)
 			*status = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 	}
@@ -621,6 +576,9 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
 	oci_spec_free(spec);
+	/* Before start: no code of the sandbox has run yet. */
+	if (r == 0 && run->want_report)
+		sandbox_budget_hold(&run->budget, cr.pid, sg->home);
 	if (r < 0) {
 		stdio_guard_close(&sio);
 		if (run->policy_file != NULL)
@@ -682,8 +640,11 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	run->kd = NULL;
 	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
 	network_stop_agent(c);
-	if (run->want_report)
+	if (run->want_report) {
 		report_collect(&run->rep, c);
+		sandbox_budget_collect(&run->budget, c, &run->rep);
+	}
+	sandbox_budget_release(&run->budget);
 	if (status >= 0)
 		lifecycle_audit_exit(&g2, c, status, run->rep.timed_out);
 	if (lifecycle_teardown(c, &e2) < 0 && status >= 0) {
@@ -744,13 +705,22 @@ VERB(sandbox)
 	    {"cwd", 0, CLI_STRING, &f.cwd, "DIR",
 	     "working directory (default: the workspace, else /)"},
 	    {"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
-	    {"memory", 'm', CLI_STRING, &f.memory, "SIZE",
+	    {"memory", 'm', CLI_STRING, &f.lim.memory, "SIZE",
 	     "memory limit, no swap (default 1g; max: none)"},
-	    {"cpus", 0, CLI_STRING, &f.cpus, "N", "CPU time, in CPUs (e.g. 0.5)"},
-	    {"pids", 0, CLI_STRING, &f.pids, "N", "maximum number of tasks (default 1024)"},
-	    {"nofile", 0, CLI_STRING, &f.nofile, "N", "open files limit (default 1024)"},
-	    {"tmp-size", 0, CLI_STRING, &f.tmp_size, "SIZE",
-	     "size of the writable /tmp (default 256m)"},
+	    {"cpus", 0, CLI_STRING, &f.lim.cpus, "N",
+	     "CPU time, in CPUs (e.g. 0.5; default: all but one online CPU; max: none)"},
+	    {"pids", 0, CLI_STRING, &f.lim.pids, "N", "maximum number of tasks (default 1024)"},
+	    {"nofile", 0, CLI_STRING, &f.lim.nofile, "N", "open files limit (default 1024)"},
+	    {"tmp-size", 0, CLI_STRING, &f.lim.tmp_size, "SIZE",
+	     "size of /tmp and of /var/tmp, each (default 256m, at most --disk)"},
+	    {"home-size", 0, CLI_STRING, &f.lim.home_size, "SIZE",
+	     "size of HOME (default 64m, at most --disk)"},
+	    {"disk", 0, CLI_STRING, &f.lim.disk, "SIZE",
+	     "most that each writable scratch (/tmp, /var/tmp, HOME, an overlay's changes) holds; "
+	     "one file per 4 KiB (default 1g)"},
+	    {"max-file-size", 0, CLI_STRING, &f.lim.max_file_size, "SIZE",
+	     "largest file the sandbox may write, rw workspaces included (default --disk; max: "
+	     "none)"},
 	    {"timeout", 0, CLI_STRING, &f.timeout, "DURATION",
 	     "after DURATION (30s, 5m, 1h) send the command SIGTERM, then kill the whole sandbox "
 	     "--kill-after later; exit 124"},
@@ -803,7 +773,8 @@ VERB(sandbox)
 	struct specgen sg = {0};
 	struct workspace_set ws = {0};
 	struct sandbox_run run = {.rep = {.workspace_bytes = -1},
-				  .report = {.fd = -1, .dirfd = -1}};
+				  .report = {.fd = -1, .dirfd = -1},
+				  .budget = {.fds = {-1, -1, -1, -1}}};
 	_cleanup_free_ char *rw_profile = NULL;
 	if (r == 0 && new_id(&run, err) < 0)
 		r = -1;
@@ -856,7 +827,7 @@ VERB(sandbox)
 	run.rep.command = argv + consumed;
 	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
 	if (r == 0)
-		r = build_spec(&f, argv + consumed, &sg, &run.root, &run.known, err);
+		r = build_spec(&f, argv + consumed, &sg, &run.root, &run.known, &run.budget, err);
 	if (r == 0)
 		run.rep.host_view = sandbox_view_name(run.root.view);
 	if (r == 0)
@@ -873,7 +844,7 @@ VERB(sandbox)
 		r = forbid_setid_if_rw(&ws, run.root.user_binds, strv_len(f.binds),
 				       f.seccomp_complain, &sg, &rw_profile, err);
 	if (r == 0)
-		r = prepare_workspaces(&sg, &ws, err);
+		r = prepare_workspaces(&sg, &run.budget, &ws, err);
 	if (r == 0)
 		r = workspace_sources(&ws, &run.known, err);
 	if (r < 0) {
@@ -888,6 +859,8 @@ VERB(sandbox)
 	/* The sandbox has ended: workspace_bytes_written(&ws) is valid until workspace_release. */
 	if (ws.n > 0)
 		run.rep.workspace_bytes = workspace_bytes_written(&ws);
+	if (run.want_report)
+		sandbox_budget_workspaces(&ws, &run.rep);
 	if (workspace_keep_changes(&ws, err) < 0) {
 		r = -1;
 		err->exit_status = 125;
@@ -899,6 +872,7 @@ out:
 	/* Released at teardown already when the sandbox ran; here when it never did. */
 	idpool_release(run.id_slot, run.id);
 	free(run.id_slot);
+	sandbox_budget_release(&run.budget);
 	r = finish_report(&f, &run, r, err);
 	report_target_close(&run.report);
 	hostpath_list_free(&run.known);
@@ -913,13 +887,9 @@ out:
 	free(f.rootfs);
 	free(f.user);
 	free(f.cwd);
-	free(f.memory);
-	free(f.cpus);
-	free(f.pids);
-	free(f.nofile);
+	sandbox_limit_flags_free(&f.lim);
 	free(f.timeout);
 	free(f.kill_after);
-	free(f.tmp_size);
 	strv_free(f.binds);
 	strv_free(f.ro);
 	free(f.host_view);

@@ -613,6 +613,8 @@ void init_main(struct spawn_config *cfg, int sock)
 			init_fail(sock, &err);
 		}
 	close_inherited_fds(cfg, sock);
+	if (cfg->status_fd >= 0 && !cfg->is_exec)
+		init_reaper_open_io();
 	/* The parent may block signals (for signalfd) or ignore some: none of that may reach the
 	 * container's process through execve. */
 	sigset_t none;

@@ -4,7 +4,21 @@
 #pragma once
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* What pid 1 writes to the owner, in one write, as the payload ends: its wait status, and the
+ * bytes the sandbox's reaped processes dirtied on disk-backed file systems (rw workspaces and
+ * binds; tmpfs and overlays on it do not count), /proc/self/io's write_bytes, or -1. */
+struct init_reaper_status {
+	int32_t wait_status;
+	int32_t pad;
+	int64_t written;
+};
+
+/* Opened while the init is still dumpable (a non-dumpable process's /proc files are root's,
+ * so it could not open its own later): /proc/self/io, read when the payload has ended. */
+void init_reaper_open_io(void);
 
 /* Blocks every signal (saving the old mask in *old) and forks. In the child (0 returned): a
  * session of its own, with our controlling terminal if we had one (we give it up), signal mask
@@ -14,7 +28,7 @@ pid_t init_reaper_fork(sigset_t *old);
 
 /* The parent's side, as pid 1 of the sandbox, never returning: PR_SET_PDEATHSIG(SIGKILL) armed
  * and non-dumpable again (after any credential change), every signal it receives forwarded to
- * the payload, every orphan reaped. When the payload exits, its wait status (an int, as
- * waitpid gives it) is written to status_fd and pid 1 exits with the shell-style status
- * (code, or 128 + signal). */
+ * the payload, every orphan reaped. When the payload exits, its wait status (as waitpid gives
+ * it) and the bytes written (struct init_reaper_status) are written to status_fd and pid 1 exits
+ * with the shell-style status (code, or 128 + signal). */
 __attribute__((noreturn)) void init_reaper_serve(pid_t payload, int status_fd);

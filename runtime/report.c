@@ -193,6 +193,121 @@ static void gen_usage(yajl_gen g, const struct report *r)
 	gen_int_or_null(g, "workspace_bytes_written", r->workspace_bytes >= 0, r->workspace_bytes);
 }
 
+/* A cgroup value; UINT64_MAX (no limit) and 0 (unreadable) are null. */
+static void gen_limit(yajl_gen g, const char *k, bool known, uint64_t v)
+{
+	gen_int_or_null(g, k, known && v != UINT64_MAX && v != 0 && v <= INT64_MAX, (int64_t)v);
+}
+
+static void gen_cpu_budget(yajl_gen g, const struct report_budgets *b)
+{
+	const struct cg_budget *c = &b->cg;
+	bool k = b->cg_known;
+	S("cpu");
+	yajl_gen_map_open(g);
+	S("limit"); /* in CPUs */
+	if (k && c->cpu_quota_us != UINT64_MAX && c->cpu_period_us > 0)
+		yajl_gen_double(g, (double)c->cpu_quota_us / (double)c->cpu_period_us);
+	else
+		yajl_gen_null(g);
+	gen_limit(g, "weight", k && c->cpu_v2, c->cpu_weight);
+	gen_limit(g, "shares", k && !c->cpu_v2, c->cpu_shares);
+	gen_int_or_null(g, "throttled_periods", k, (int64_t)c->cpu_throttled_periods);
+	gen_int_or_null(g, "throttled_usec", k, (int64_t)c->cpu_throttled_us);
+	S("hit");
+	yajl_gen_bool(g, k && c->cpu_throttled_periods > 0);
+	yajl_gen_map_close(g);
+}
+
+static void gen_cg_budgets(yajl_gen g, const struct report *r)
+{
+	const struct report_budgets *b = &r->budgets;
+	const struct cg_budget *c = &b->cg;
+	bool k = b->cg_known;
+	gen_cpu_budget(g, b);
+	S("memory");
+	yajl_gen_map_open(g);
+	gen_limit(g, "limit", k, c->memory_limit);
+	gen_int_or_null(g, "peak", r->usage_known && r->usage.memory_peak > 0,
+			(int64_t)r->usage.memory_peak);
+	S("hit");
+	yajl_gen_bool(g, (k && c->memory_max_events > 0) ||
+			     (r->usage_known && r->usage.oom_kills > 0));
+	gen_int_or_null(g, "oom_kills", r->usage_known, (int64_t)r->usage.oom_kills);
+	yajl_gen_map_close(g);
+	S("pids");
+	yajl_gen_map_open(g);
+	if (b->cgroup)
+		gen_limit(g, "limit", k, c->pids_limit);
+	else
+		gen_int_or_null(g, "limit", b->nproc > 0, b->nproc);
+	S("hit");
+	if (b->cgroup)
+		yajl_gen_bool(g, k && c->pids_max_events > 0);
+	else
+		yajl_gen_null(g); /* RLIMIT_NPROC's refusals are not counted anywhere */
+	gen_int_or_null(g, "refused_forks", k, (int64_t)c->pids_max_events);
+	yajl_gen_map_close(g);
+}
+
+static void gen_fs_budget(yajl_gen g, const char *name, const struct report_fs_budget *f)
+{
+	S(name);
+	if (!f->known) {
+		yajl_gen_null(g);
+		return;
+	}
+	yajl_gen_map_open(g);
+	gen_int_or_null(g, "limit", true, f->limit);
+	gen_int_or_null(g, "used", true, f->used);
+	gen_int_or_null(g, "files_limit", true, f->files_limit);
+	gen_int_or_null(g, "files_used", true, f->files_used);
+	S("hit");
+	yajl_gen_bool(g, f->hit);
+	yajl_gen_map_close(g);
+}
+
+/* What the sandbox could spend and what it spent (docs/report.md "budgets"); null when it
+ * never started. */
+static void gen_budgets(yajl_gen g, const struct report *r)
+{
+	static const char *const names[SCRATCH_N] = {"tmp", "var_tmp", "home", "workspace"};
+	const struct report_budgets *b = &r->budgets;
+	S("budgets");
+	if (!b->known) {
+		yajl_gen_null(g);
+		return;
+	}
+	yajl_gen_map_open(g);
+	gen_cg_budgets(g, r);
+	int64_t used = 0;
+	bool hit = false, known = false;
+	for (int i = 0; i < SCRATCH_N; i++) {
+		gen_fs_budget(g, names[i], &b->fs[i]);
+		if (b->fs[i].known) {
+			used += b->fs[i].used;
+			hit |= b->fs[i].hit;
+			known = true;
+		}
+	}
+	S("disk");
+	yajl_gen_map_open(g);
+	gen_int_or_null(g, "limit", true, b->disk);
+	gen_int_or_null(g, "used", known, used);
+	S("hit");
+	yajl_gen_bool(g, hit);
+	yajl_gen_map_close(g);
+	S("fsize");
+	yajl_gen_map_open(g);
+	gen_int_or_null(g, "limit", b->fsize > 0, b->fsize);
+	gen_int_or_null(g, "written", b->written_known, b->written);
+	S("hit"); /* seen when the command itself was killed by SIGXFSZ */
+	yajl_gen_bool(g, r->started && WIFSIGNALED(r->wait_status) &&
+			     WTERMSIG(r->wait_status) == SIGXFSZ);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+}
+
 static void gen_denials(yajl_gen g, const struct report *r)
 {
 	S("denials");
@@ -247,6 +362,7 @@ char *report_render(const struct report *r)
 		yajl_gen_null(g);
 	gen_outcome(g, r);
 	gen_usage(g, r);
+	gen_budgets(g, r);
 	gen_denials(g, r);
 	yajl_gen_map_close(g);
 	const unsigned char *buf;

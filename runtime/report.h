@@ -20,6 +20,29 @@ struct report_denial {
 	uint64_t count;
 };
 
+/* One scratch file system's budget: bytes and files, as statfs saw it when the sandbox ended. */
+enum report_scratch { SCRATCH_TMP, SCRATCH_VAR_TMP, SCRATCH_HOME, SCRATCH_WORKSPACE, SCRATCH_N };
+struct report_fs_budget {
+	bool known;
+	int64_t limit, used, files_limit, files_used;
+	bool hit; /* no free block or no free file left */
+};
+
+/* What the sandbox could spend and what it spent (docs/report.md "budgets"). */
+struct report_budgets {
+	bool known;  /* the sandbox started */
+	bool cgroup; /* cpu, memory and pids are a cgroup's; false: rootless without one */
+	bool cg_known;
+	struct cg_budget cg;
+	int64_t nproc; /* rootless: RLIMIT_NPROC standing in for pids */
+	struct report_fs_budget fs[SCRATCH_N];
+	int64_t disk, fsize; /* --disk; RLIMIT_FSIZE (0: none) */
+	/* bytes dirtied on disk-backed file systems by the processes pid 1 reaped (rw workspaces
+	 * and binds): init_reaper.h */
+	bool written_known;
+	int64_t written;
+};
+
 struct report {
 	const char *id;
 	char *const *command;
@@ -43,6 +66,7 @@ struct report {
 	/* Rootless without a writable cgroup: what stands in for the default limits (NULL: the
 	 * sandbox ran as root, or with its cgroup). */
 	const char *rootless_limits;
+	struct report_budgets budgets;
 };
 
 /* Before teardown: the container's cgroup usage and the agent's events.jsonl (the agent must

@@ -85,9 +85,22 @@ static void mount_gen(yajl_gen g, const char *dst, const char *type, const char 
 	yajl_gen_map_close(g);
 }
 
+/* size=BYTES and nr_inodes=one per 4 KiB page of it, or size=DEF and the kernel's default
+ * file count (half the RAM's pages) when bytes is 0. */
+static void size_opts(int64_t bytes, const char *def, char size[static 64], char inodes[static 40])
+{
+	inodes[0] = '\0';
+	if (bytes <= 0) {
+		snprintf(size, 64, "size=%s", def);
+		return;
+	}
+	snprintf(size, 64, "size=%lld", (long long)bytes);
+	snprintf(inodes, 40, "nr_inodes=%lld", (long long)(bytes / 4096 > 0 ? bytes / 4096 : 1));
+}
+
 static void mounts_gen(yajl_gen g, const struct specgen *sg)
 {
-	char tmpopt[64], uidopt[32], gidopt[32];
+	char tmpopt[64], tmpino[40], homeopt[64], homeino[40], uidopt[32], gidopt[32];
 	S("mounts");
 	yajl_gen_array_open(g);
 	mount_gen(g, "/proc", "proc", "proc", (const char *[]){"nosuid", "noexec", "nodev", NULL});
@@ -103,9 +116,10 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 		  (const char *[]){"nosuid", "noexec", "nodev", NULL});
 	mount_gen(g, "/sys", "sysfs", "sysfs",
 		  (const char *[]){"nosuid", "noexec", "nodev", "ro", NULL});
-	snprintf(tmpopt, sizeof(tmpopt), "size=%s", sg->tmp_size ? sg->tmp_size : "256m");
+	size_opts(sg->tmp_bytes, "256m", tmpopt, tmpino);
 	mount_gen(g, "/tmp", "tmpfs", "tmpfs",
-		  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
+		  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt,
+				   tmpino[0] ? tmpino : NULL, NULL});
 	if (sg->host_root) {
 		/* The host's /run holds sockets (container engines, D-Bus) that a read-only
 		 * mount does not stop anyone from connecting to. */
@@ -114,14 +128,16 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 		    (const char *[]){"nosuid", "nodev", "noexec", "mode=755", "size=1m", NULL});
 		if (sg->root_tmpfs || access("/var/tmp", F_OK) == 0)
 			mount_gen(g, "/var/tmp", "tmpfs", "tmpfs",
-				  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt, NULL});
+				  (const char *[]){"nosuid", "nodev", "mode=1777", tmpopt,
+						   tmpino[0] ? tmpino : NULL, NULL});
 	}
 	if (sg->home != NULL) {
 		snprintf(uidopt, sizeof(uidopt), "uid=%u", sg->uid);
 		snprintf(gidopt, sizeof(gidopt), "gid=%u", sg->gid);
+		size_opts(sg->home_bytes, "64m", homeopt, homeino);
 		mount_gen(g, sg->home, "tmpfs", "tmpfs",
-			  (const char *[]){"nosuid", "nodev", "mode=700", uidopt, gidopt,
-					   "size=64m", NULL});
+			  (const char *[]){"nosuid", "nodev", "mode=700", uidopt, gidopt, homeopt,
+					   homeino[0] ? homeino : NULL, NULL});
 	}
 	for (size_t i = 0; i < sg->n_binds; i++)
 		mount_gen(g, sg->binds[i].destination, "bind", sg->binds[i].source,
@@ -163,6 +179,13 @@ static void process_gen(yajl_gen g, const struct specgen *sg)
 	KI("hard", 0);
 	KI("soft", 0);
 	yajl_gen_map_close(g);
+	if (sg->fsize > 0) {
+		yajl_gen_map_open(g);
+		KS("type", "RLIMIT_FSIZE");
+		KI("hard", sg->fsize);
+		KI("soft", sg->fsize);
+		yajl_gen_map_close(g);
+	}
 	if (sg->nproc > 0) {
 		yajl_gen_map_open(g);
 		KS("type", "RLIMIT_NPROC");
@@ -212,11 +235,23 @@ static void resources_gen(yajl_gen g, const struct specgen *sg)
 		KI("swap", sg->memory_limit);
 		yajl_gen_map_close(g);
 	}
-	if (sg->cpu_quota > 0) {
+	if (sg->cpu_quota > 0 || sg->cpu_shares > 0) {
 		S("cpu");
 		yajl_gen_map_open(g);
-		KI("quota", sg->cpu_quota);
-		KI("period", sg->cpu_period);
+		if (sg->cpu_shares > 0)
+			KI("shares", sg->cpu_shares);
+		if (sg->cpu_quota > 0) {
+			KI("quota", sg->cpu_quota);
+			KI("period", sg->cpu_period);
+		}
+		yajl_gen_map_close(g);
+	}
+	if (sg->cpu_weight > 0) {
+		char w[24];
+		snprintf(w, sizeof(w), "%llu", (unsigned long long)sg->cpu_weight);
+		S("unified");
+		yajl_gen_map_open(g);
+		KS("cpu.weight", w);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_map_close(g);

@@ -26,7 +26,9 @@ struct specgen {
 	uint32_t uid, gid;
 	bool terminal;
 	const char *home; /* tmpfs HOME (NULL: none) */
-	const char *tmp_size;
+	/* sizes of the /tmp and /var/tmp tmpfs and of HOME's, in bytes (0: 256 MiB and 64 MiB);
+	 * when set, the file count (nr_inodes) is one per 4 KiB page of the size */
+	int64_t tmp_bytes, home_bytes;
 	struct specgen_bind *binds;
 	size_t n_binds;
 	bool rootless; /* map the caller's own uid/gid instead of a subordinate range */
@@ -34,11 +36,15 @@ struct specgen {
 	/* the container ids the maps start at (0; a rootless sandbox maps only its user) */
 	uint32_t map_uid, map_gid;
 	uint64_t nproc;		  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
+	uint64_t fsize;		  /* RLIMIT_FSIZE in bytes (0: none) */
 	const char *seccomp_json; /* an OCI seccomp object, embedded as is (NULL: none) */
 	const char *hostname;
 	int64_t pids_limit; /* 0: none */
 	int64_t memory_limit;
 	int64_t cpu_quota, cpu_period;
+	/* cpu.shares (v1; converted for v2) and, on a cgroup v2 host, cpu.weight as a unified
+	 * key, which wins over the conversion (0: not set) */
+	uint64_t cpu_shares, cpu_weight;
 	uint64_t nofile;
 	char **annotations; /* "key=value" */
 	bool network_none;  /* a new network namespace with only loopback */

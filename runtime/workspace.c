@@ -333,8 +333,12 @@ static int scratch_tmpfs(const struct workspace *w, const struct workspace_ids *
 	if (fs < 0)
 		return bw_fail(err, errno, "fsopen tmpfs");
 	_cleanup_free_ char *sz = size > 0 ? xasprintf("%lld", (long long)size) : xstrdup("50%");
+	/* Files as bytes: one per 4 KiB page of the size (sandbox --disk). */
+	_cleanup_free_ char *ino =
+	    size >= 4096 ? xasprintf("%lld", (long long)(size / 4096)) : NULL;
 	if (fsconfig_str(fs, "source", "bulwark-scratch", err) < 0 ||
-	    fsconfig_str(fs, "size", sz, err) < 0 || fsconfig_str(fs, "mode", "0700", err) < 0)
+	    fsconfig_str(fs, "size", sz, err) < 0 || fsconfig_str(fs, "mode", "0700", err) < 0 ||
+	    (ino != NULL && fsconfig_str(fs, "nr_inodes", ino, err) < 0))
 		return -1;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return bw_fail(err, errno, "create the scratch tmpfs");

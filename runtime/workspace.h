@@ -57,7 +57,8 @@ char *workspace_idmap(uint32_t owner, uint32_t target, uint32_t base, uint32_t s
 /* When rw or overlay workspaces exist: move this process into a private mount namespace
  * (slave of the host's) and stack on each DIR the idmapped bind (rw) or the overlay, so that the
  * sandbox, whose namespace is a copy of ours, binds them from there. Idempotent per workspace.
- * scratch_size: bytes for each overlay's tmpfs (0: half the RAM, tmpfs's default). */
+ * scratch_size: bytes for each overlay's tmpfs (0: half the RAM, tmpfs's default), which
+ * then holds one file per 4 KiB of it. */
 int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 		      int64_t scratch_size, struct bw_error *err);
 struct hostpath_list;

@@ -134,6 +134,69 @@ Test(report, signal_timeout_and_oom)
 	free(doc);
 }
 
+/* Each budget: its limit (null: none), its use, whether it was hit. */
+Test(report, budgets)
+{
+	struct report r = {.id = "sb", .started = false, .workspace_bytes = -1};
+	char *doc = report_render(&r);
+	yajl_val v = parse(doc);
+	cr_assert(YAJL_IS_NULL(get(v, "budgets", NULL)), "not started: null");
+	yajl_tree_free(v);
+	free(doc);
+	r = (struct report){
+	    .id = "sb",
+	    .started = true,
+	    .wait_status = SIGXFSZ,
+	    .workspace_bytes = -1,
+	    .usage_known = true,
+	    .usage = {.memory_peak = 8192, .oom_kills = 0},
+	    .budgets = {.known = true,
+			.cgroup = true,
+			.cg_known = true,
+			.cg = {.cpu_quota_us = 50000,
+			       .cpu_period_us = 100000,
+			       .cpu_shares = 512,
+			       .cpu_throttled_periods = 7,
+			       .cpu_throttled_us = 1234,
+			       .memory_limit = UINT64_MAX,
+			       .memory_max_events = 0,
+			       .pids_limit = 16,
+			       .pids_max_events = 3},
+			.fs = {[SCRATCH_TMP] = {.known = true,
+						.limit = 1 << 20,
+						.used = 1 << 20,
+						.files_limit = 256,
+						.files_used = 2,
+						.hit = true},
+			       [SCRATCH_HOME] = {.known = true, .limit = 4096, .used = 0}},
+			.disk = 1 << 30,
+			.fsize = 1 << 20,
+			.written_known = true,
+			.written = 4096}};
+	doc = report_render(&r);
+	v = parse(doc);
+	yajl_val b = get(v, "budgets", NULL);
+	cr_assert(YAJL_IS_DOUBLE(get(b, "cpu", "limit")));
+	cr_assert_float_eq(YAJL_GET_DOUBLE(get(b, "cpu", "limit")), 0.5, 1e-9);
+	cr_assert(YAJL_IS_NULL(get(b, "cpu", "weight")), "v1: shares, not weight");
+	cr_assert_eq(YAJL_GET_INTEGER(get(b, "cpu", "shares")), 512);
+	cr_assert(YAJL_IS_TRUE(get(b, "cpu", "hit")));
+	cr_assert(YAJL_IS_NULL(get(b, "memory", "limit")), "no limit: null");
+	cr_assert(YAJL_IS_FALSE(get(b, "memory", "hit")));
+	cr_assert_eq(YAJL_GET_INTEGER(get(b, "pids", "refused_forks")), 3);
+	cr_assert(YAJL_IS_TRUE(get(b, "pids", "hit")));
+	cr_assert(YAJL_IS_TRUE(get(b, "tmp", "hit")));
+	cr_assert(YAJL_IS_NULL(get(b, "var_tmp", NULL)), "not measured: null");
+	cr_assert(YAJL_IS_NULL(get(b, "workspace", NULL)));
+	cr_assert_eq(YAJL_GET_INTEGER(get(b, "disk", "used")), 1 << 20);
+	cr_assert(YAJL_IS_TRUE(get(b, "disk", "hit")));
+	cr_assert_eq(YAJL_GET_INTEGER(get(b, "fsize", "limit")), 1 << 20);
+	cr_assert(YAJL_IS_TRUE(get(b, "fsize", "hit")), "the command died of SIGXFSZ");
+	cr_assert_eq(YAJL_GET_INTEGER(get(b, "fsize", "written")), 4096);
+	yajl_tree_free(v);
+	free(doc);
+}
+
 /* ---- kernel denials: audit records as the kernel writes them (6.18) ---- */
 
 #define REC(type, text, out) kd_parse_record(type, text, strlen(text), out)
