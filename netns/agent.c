@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -47,14 +49,14 @@ struct agent_src {
 struct agent {
 	const struct agent_options *o;
 	const struct sandbox_policy *p;
-	int pidfd, nflog_fd, nft_fd, events_fd, audit_fd, devnull;
+	int pidfd, nflog_fd, nft_fd, events_fd, audit_fd, devnull, rt_fd;
 	int udp[2], tcp[2];
 	struct sockaddr_storage up[POLICY_MAX_UPSTREAMS];
 	socklen_t up_len[POLICY_MAX_UPSTREAMS];
 	size_t n_up;
 	/* the daemon */
 	int epfd, sigfd;
-	struct agent_src pid_src, sig_src, nflog_src;
+	struct agent_src pid_src, sig_src, nflog_src, rt_src;
 	struct dom_policy dp;
 	struct audit *audit;
 	struct dnsproxy *proxy;
@@ -64,8 +66,9 @@ struct agent {
 
 static void agent_close(struct agent *a)
 {
-	int *fds[] = {&a->pidfd,   &a->nflog_fd, &a->nft_fd, &a->events_fd, &a->audit_fd,
-		      &a->devnull, &a->udp[0],	 &a->udp[1], &a->tcp[0],    &a->tcp[1]};
+	int *fds[] = {&a->pidfd,    &a->nflog_fd, &a->nft_fd, &a->events_fd,
+		      &a->audit_fd, &a->devnull,  &a->udp[0], &a->udp[1],
+		      &a->tcp[0],   &a->tcp[1],	  &a->rt_fd};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		close_fd(fds[i]);
 }
@@ -374,6 +377,16 @@ static int setup(struct agent *a, struct bw_error *err)
 	a->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (a->devnull < 0)
 		return bw_fail(err, errno, "open /dev/null");
+	if (a->o->watch_local) {
+		/* In our own namespace, the caller's, where pasta's sockets live; subscribed before
+		 * the table takes its snapshot of the caller's addresses. */
+		a->rt_fd =
+		    socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+		struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+					 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+		if (a->rt_fd < 0 || bind(a->rt_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return bw_fail(err, errno, "rtnetlink: watch the caller's addresses");
+	}
 	return open_sockets(a, err);
 }
 
@@ -469,9 +482,9 @@ static void close_others(struct agent *a, int sync_fd)
 {
 	int keep[] = {a->pidfd,	  a->nflog_fd, a->nft_fd, a->events_fd, a->audit_fd,
 		      a->devnull, a->udp[0],   a->udp[1], a->tcp[0],	a->tcp[1],
-		      a->epfd,	  a->sigfd,    sync_fd};
+		      a->epfd,	  a->sigfd,    sync_fd,	  a->rt_fd};
 	size_t n = ARRAY_SIZE(keep);
-	for (size_t i = 1; i < n; i++) /* insertion sort: 13 numbers */
+	for (size_t i = 1; i < n; i++) /* insertion sort: 14 numbers */
 		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
 			int t = keep[j];
 			keep[j] = keep[j - 1];
@@ -527,6 +540,51 @@ static void read_nflog(struct agent *a, int fd, int max)
 static void on_nflog(struct ev_source *s, uint32_t events)
 {
 	read_nflog(((struct agent_src *)s)->a, s->fd, 64);
+}
+
+/* An address the caller's namespace gained: closed to the sandbox (sets local4/local6), since
+ * pasta would reach the caller's own services there. A failure is audited: the address then
+ * stays open until the sandbox ends. */
+static void close_local(struct agent *a, int family, const void *addr, size_t len)
+{
+	struct nfset_elem e = {.family = family, .local = true};
+	memcpy(e.addr, addr, len);
+	struct bw_error err = {0};
+	if (nfset_add(a->nft_fd, FW_TABLE, &e, 1, &err) == 0)
+		return;
+	struct audit_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AUDIT_OTHER;
+	snprintf(ev.rule, sizeof(ev.rule), "a new local address could not be closed");
+	audit_note(a->audit, &ev, dnsproxy_now_ms());
+}
+
+static void on_rtnl(struct ev_source *s, uint32_t events)
+{
+	struct agent *a = ((struct agent_src *)s)->a;
+	for (int round = 0; round < 16; round++) {
+		ssize_t n = recv(s->fd, a->buf, sizeof(a->buf), MSG_DONTWAIT);
+		if (n <= 0)
+			return;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)a->buf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type != RTM_NEWADDR ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
+				continue;
+			struct ifaddrmsg *ifa = NLMSG_DATA(h);
+			size_t alen = ifa->ifa_family == AF_INET    ? 4
+				      : ifa->ifa_family == AF_INET6 ? 16
+								    : 0;
+			if (alen == 0)
+				continue;
+			int left = (int)IFA_PAYLOAD(h);
+			for (struct rtattr *r = IFA_RTA(ifa); RTA_OK(r, left);
+			     r = RTA_NEXT(r, left))
+				if ((r->rta_type == IFA_LOCAL || r->rta_type == IFA_ADDRESS) &&
+				    RTA_PAYLOAD(r) == alen)
+					close_local(a, ifa->ifa_family, RTA_DATA(r), alen);
+		}
+	}
 }
 
 static void on_dns_deny(void *ctx, const struct dns_question *q, const char *rule)
@@ -587,7 +645,8 @@ static int daemon_prepare(struct agent *a, int sync_fd, struct bw_error *err)
 	close_others(a, sync_fd);
 	if (watch_src(a, &a->pid_src, a->pidfd, on_exit_event, err) < 0 ||
 	    watch_src(a, &a->sig_src, a->sigfd, on_exit_event, err) < 0 ||
-	    watch_src(a, &a->nflog_src, a->nflog_fd, on_nflog, err) < 0)
+	    watch_src(a, &a->nflog_src, a->nflog_fd, on_nflog, err) < 0 ||
+	    (a->rt_fd >= 0 && watch_src(a, &a->rt_src, a->rt_fd, on_rtnl, err) < 0))
 		return -1;
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(a->devnull, fd) < 0)
@@ -695,6 +754,7 @@ int agent_start(const struct agent_options *o, const struct sandbox_policy *p, p
 			   .events_fd = -1,
 			   .audit_fd = -1,
 			   .devnull = -1,
+			   .rt_fd = -1,
 			   .udp = {-1, -1},
 			   .tcp = {-1, -1},
 			   .epfd = -1,

@@ -19,6 +19,9 @@ struct agent_options {
 	pid_t pid;		 /* the sandbox's init: the daemon exits with it */
 	uint16_t dns_port;	 /* the proxy's port on 127.0.0.1 and ::1 in the sandbox */
 	bool no_dns;		 /* audit only */
+	/* egress through pasta: addresses the caller's namespace gains while the sandbox runs
+	 * are closed as they appear (sets local4/local6) */
+	bool watch_local;
 	const char *events_path; /* per-sandbox JSON lines, or NULL */
 	const char *audit_path;	 /* shared JSON lines; NULL: the policy's "audit", if any */
 	const char *resolv_conf; /* NULL: /etc/resolv.conf (tests point elsewhere) */

@@ -24,7 +24,15 @@ struct fw_options {
 	/* Addresses no rule can open besides the fixed list (the host's own, gateways). */
 	const struct pol_cidr *extra_deny;
 	size_t n_extra_deny;
+	/* Egress leaves through pasta (rootless): sets local4/local6 of the caller's addresses
+	 * that appeared after set-up (the agent fills them), and UDP only from the ephemeral
+	 * ports, since pasta binds each UDP source port of the sandbox in the caller's
+	 * namespace. */
+	bool pasta;
 };
+
+/* The sandbox's ephemeral ports (a fresh namespace keeps the kernel's default range). */
+#define FW_PASTA_UDP_PORTS "32768-60999"
 
 /* The nft script that atomically (re)places the table. Pure; the result is malloc'd. */
 char *fw_render(const struct sandbox_policy *p, const struct fw_options *o);

@@ -141,6 +141,11 @@ static void put_sets(struct buf *b, const struct fw_options *o)
 	    "\tset allowp6 { type ipv6_addr . inet_proto . inet_service; flags timeout; size "
 	    "%d; }\n",
 	    FW_ALLOW_SET_SIZE);
+	if (o != NULL && o->pasta)
+		put(b,
+		    "\tset local4 { type ipv4_addr; size %d; }\n"
+		    "\tset local6 { type ipv6_addr; size %d; }\n",
+		    FW_ALLOW_SET_SIZE, FW_ALLOW_SET_SIZE);
 	put(b, "\tset deny4 { type ipv4_addr; flags interval; auto-merge;");
 	put_elements(b, AF_INET, o, deny4);
 	put(b, "; }\n\tset deny6 { type ipv6_addr; flags interval; auto-merge;");
@@ -164,7 +169,8 @@ static void put_narrow_chain(struct buf *b, const struct sandbox_policy *p, enum
 	put(b, "\n\t}\n");
 }
 
-static void put_base_chain(struct buf *b, const struct sandbox_policy *p, enum pol_dir d)
+static void put_base_chain(struct buf *b, const struct sandbox_policy *p, enum pol_dir d,
+			   const struct fw_options *o)
 {
 	bool out = d == POL_EGRESS;
 	const char *side = out ? "daddr" : "saddr";
@@ -187,6 +193,14 @@ static void put_base_chain(struct buf *b, const struct sandbox_policy *p, enum p
 	put_verdict_drop(b, dir_name[d], "fixed");
 	put(b, "\n\t\tip6 %s @deny6", side);
 	put_verdict_drop(b, dir_name[d], "fixed");
+	if (out && o != NULL && o->pasta) {
+		put(b, "\n\t\tip daddr @local4");
+		put_verdict_drop(b, dir_name[d], "fixed");
+		put(b, "\n\t\tip6 daddr @local6");
+		put_verdict_drop(b, dir_name[d], "fixed");
+		put(b, "\n\t\tudp sport != " FW_PASTA_UDP_PORTS);
+		put_verdict_drop(b, dir_name[d], "fixed");
+	}
 	put(b, "\n\t\tct state established,related accept\n\t\tct state invalid drop\n");
 	if (p->has_narrow && p->narrow_dir[d])
 		put(b, "\t\tjump narrow_%s\n", dir_name[d]);
@@ -216,8 +230,8 @@ char *fw_render(const struct sandbox_policy *p, const struct fw_options *o)
 	for (int d = 0; d < POL_NDIRS; d++)
 		if (p->has_narrow && p->narrow_dir[d])
 			put_narrow_chain(&b, p, (enum pol_dir)d);
-	put_base_chain(&b, p, POL_EGRESS);
-	put_base_chain(&b, p, POL_INGRESS);
+	put_base_chain(&b, p, POL_EGRESS, o);
+	put_base_chain(&b, p, POL_INGRESS, o);
 	if (o != NULL && o->dns_port != 0)
 		put_dns_redirect(&b, o->dns_port);
 	put(&b, "}\n");

@@ -202,6 +202,7 @@ static int start_agent(const struct net_args *a, const struct sandbox_policy *p,
 	o.id = a->id;
 	o.netns = a->netns;
 	o.dns_port = (uint16_t)a->dns_port;
+	o.watch_local = a->pasta != NULL;
 	return agent_start(&o, p, pid, err);
 }
 
@@ -244,7 +245,8 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, str
 	if (a->plumb && plumb_up(a->id, ns, &pi, err) < 0)
 		return bw_wrap(err, "direct-mode plumbing");
 	if (a->pasta != NULL && policy_allows_egress(p) &&
-	    pasta_up(a->pasta, a->netns, a->userns, &pasta, err) < 0)
+	    pasta_up(a->pasta, a->netns, a->userns, policy_allows_egress_proto(p, POL_PROTO_UDP),
+		     policy_allows_egress_proto(p, POL_PROTO_ICMP), &pasta, err) < 0)
 		return bw_wrap(err, "egress without root: pasta");
 	if (pasta > 0 && pasta_watch(pasta, a->agent.pid, err) < 0) {
 		pasta_down(pasta);
@@ -252,7 +254,8 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, str
 	}
 	if (start_agent(a, p, &pid, err) < 0)
 		goto undo_plumb;
-	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port};
+	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port,
+			       .pasta = a->pasta != NULL};
 	if (fw_apply(ns, p, &o, err) < 0) {
 		stop_agent(pid);
 		goto undo_plumb;

@@ -93,7 +93,8 @@ static size_t elem_key(const struct nfset_elem *e, uint8_t key[24])
 }
 
 static void put_elements(struct nfset_buf *b, const char *table, const char *set, int family,
-			 bool ported, const struct nfset_elem *v, size_t n, uint32_t seq)
+			 bool ported, bool local, const struct nfset_elem *v, size_t n,
+			 uint32_t seq)
 {
 	uint8_t k[24];
 	nfset_msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
@@ -102,14 +103,17 @@ static void put_elements(struct nfset_buf *b, const char *table, const char *set
 	nfset_nla_put(b, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1);
 	size_t list = nfset_nla_nest_begin(b, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].family != family || (v[i].proto != 0) != ported)
+		if (v[i].family != family || v[i].local != local ||
+		    (!local && (v[i].proto != 0) != ported))
 			continue;
 		size_t elem = nfset_nla_nest_begin(b, NFTA_LIST_ELEM);
 		size_t key = nfset_nla_nest_begin(b, NFTA_SET_ELEM_KEY);
 		nfset_nla_put(b, NFTA_DATA_VALUE, k, elem_key(&v[i], k));
 		nfset_nla_nest_end(b, key);
-		uint64_t ms = htobe64((uint64_t)v[i].timeout_s * 1000);
-		nfset_nla_put(b, NFTA_SET_ELEM_TIMEOUT, &ms, sizeof(ms));
+		if (!v[i].local) {
+			uint64_t ms = htobe64((uint64_t)v[i].timeout_s * 1000);
+			nfset_nla_put(b, NFTA_SET_ELEM_TIMEOUT, &ms, sizeof(ms));
+		}
 		nfset_nla_nest_end(b, elem);
 	}
 	nfset_nla_nest_end(b, list);
@@ -119,18 +123,19 @@ static void put_elements(struct nfset_buf *b, const char *table, const char *set
 uint32_t nfset_build(struct nfset_buf *b, const char *table, const struct nfset_elem *v, size_t n,
 		     uint32_t seq)
 {
-	static const char *const sets[4] = {"allow4", "allow6", "allowp4", "allowp6"};
-	bool has[4] = {false, false, false, false};
+	static const char *const sets[6] = {"allow4",  "allow6", "allowp4",
+					    "allowp6", "local4", "local6"};
+	bool has[6] = {false, false, false, false, false, false};
 	uint32_t acks = 0;
 	for (size_t i = 0; i < n; i++)
-		has[(v[i].family == AF_INET6) + (v[i].proto != 0) * 2] = true;
+		has[(v[i].family == AF_INET6) + (v[i].local ? 4 : (v[i].proto != 0) * 2)] = true;
 	nfset_msg_begin(b, NFNL_MSG_BATCH_BEGIN, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 	nfset_msg_end(b);
-	for (int s = 0; s < 4; s++) {
+	for (int s = 0; s < 6; s++) {
 		if (!has[s])
 			continue;
-		put_elements(b, table, sets[s], s % 2 ? AF_INET6 : AF_INET, s >= 2, v, n,
-			     seq + 1 + acks);
+		put_elements(b, table, sets[s], s % 2 ? AF_INET6 : AF_INET, s >= 2 && s < 4, s >= 4,
+			     v, n, seq + 1 + acks);
 		acks++;
 	}
 	nfset_msg_begin(b, NFNL_MSG_BATCH_END, 0, seq + 1 + acks, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);

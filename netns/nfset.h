@@ -36,6 +36,8 @@ struct nfset_elem {
 	 * IPPROTO_UDP) and port of it (sets allowp4/allowp6: address . protocol . port) */
 	uint8_t proto;
 	uint16_t port;
+	/* sets local4/local6 instead (no timeout): an address of the caller's, closed for good */
+	bool local;
 };
 
 /* The batch (begin, one NEWSETELEM per set with elements, end) for table `inet <table>` sets

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,23 +38,57 @@ static void last_line(int fd, char *out, size_t len)
 	out[keep] = '\0';
 }
 
-int pasta_up(const char *program, const char *netns, const char *userns, pid_t *pid,
-	     struct bw_error *err)
+/* An fd of ours at or above 10, so that the child can move each to its fixed place. */
+static int high_fd(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+int pasta_up(const char *program, const char *netns, const char *userns, bool udp, bool icmp,
+	     pid_t *pid, struct bw_error *err)
 {
 	/* No inbound forwarding (-t/-u), none from the namespace to the caller's loopback
-	 * (-T/-U), the gateway address is the real gateway (--no-map-gw), no DHCP, NDP or RA
-	 * server, no DNS of its own: the sandbox's DNS goes to bulwark's proxy. */
-	const char *argv[] = {
-	    program,	   "--config-net", "--netns",	  netns,      "--userns",  userns, "-t",
-	    "none",	   "-u",	   "none",	  "-T",	      "none",	   "-U",   "none",
-	    "--no-map-gw", "--no-dhcp",	   "--no-dhcpv6", "--no-ndp", "--no-ra",   "-D",   "none",
-	    "-I",	   "eth0",	   "-q",	  "-P",	      "/dev/fd/3", NULL};
-	int p[2];
+	 * (-T/-U), the gateway address is the real gateway (--no-map-gw), no DHCP or RA server,
+	 * no DNS of its own: the sandbox's DNS goes to bulwark's proxy. NDP stays: IPv6 needs it
+	 * to find the gateway. The namespaces are pasta's fds 4 and 5. */
+	const char *argv[32] = {program,       "--config-net",
+				"--netns",     "/proc/self/fd/4",
+				"--userns",    "/proc/self/fd/5",
+				"-t",	       "none",
+				"-u",	       "none",
+				"-T",	       "none",
+				"-U",	       "none",
+				"--no-map-gw", "--no-dhcp",
+				"--no-dhcpv6", "--no-ra",
+				"-D",	       "none",
+				"-I",	       "eth0",
+				"-q",	       "-P",
+				"/dev/fd/3"};
+	size_t na = 25;
+	if (!udp)
+		argv[na++] = "--no-udp";
+	if (!icmp)
+		argv[na++] = "--no-icmp";
+	argv[na] = NULL;
+	_cleanup_close_ int net_fd = open(netns, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int user_fd = open(userns, O_RDONLY | O_CLOEXEC);
+	if (net_fd < 0 || user_fd < 0)
+		return bw_fail(err, errno, "open the sandbox's namespaces for pasta");
+	_cleanup_close_ int net_hi = high_fd(net_fd);
+	_cleanup_close_ int user_hi = high_fd(user_fd);
 	_cleanup_close_ int log = memfd_create("pasta-log", MFD_CLOEXEC);
-	if (log < 0)
-		return bw_fail(err, errno, "memfd_create");
+	_cleanup_close_ int log_hi = high_fd(log);
+	if (log < 0 || log_hi < 0 || net_hi < 0 || user_hi < 0)
+		return bw_fail(err, errno, "memfd_create/dup");
+	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return bw_fail(err, errno, "pipe");
+	_cleanup_close_ int pid_hi = high_fd(p[1]);
+	if (pid_hi < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bw_fail(err, errno, "dup");
+	}
 	pid_t child = fork();
 	if (child < 0) {
 		close(p[0]);
@@ -61,10 +96,14 @@ int pasta_up(const char *program, const char *netns, const char *userns, pid_t *
 		return bw_fail(err, errno, "fork");
 	}
 	if (child == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int null = high_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
 		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-		    dup2(log, STDERR_FILENO) < 0 || dup2(p[1], PASTA_PIDFD) < 0)
+		    dup2(log_hi, STDERR_FILENO) < 0 || dup2(pid_hi, PASTA_PIDFD) < 0 ||
+		    dup2(net_hi, 4) < 0 || dup2(user_hi, 5) < 0)
 			_exit(126);
+		/* Nothing else of ours (or of our caller's) reaches pasta, which reads the
+		 * sandbox's frames. */
+		close_range(6, ~0U, 0);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -72,6 +111,7 @@ int pasta_up(const char *program, const char *netns, const char *userns, pid_t *
 		dprintf(STDERR_FILENO, "%s: %s\n", program, strerror(errno));
 		_exit(127);
 	}
+	close_fd(&pid_hi);
 	close(p[1]);
 	_cleanup_close_ int in = p[0];
 	int status;

@@ -5,14 +5,17 @@
  * either direction, no mapping of the gateway address to the caller's loopback). */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/error.h"
 
 /* Start pasta for the network namespace netns (a path) owned by the user namespace userns;
- * returns once the interface is configured, with the daemon's pid in *pid. */
-int pasta_up(const char *program, const char *netns, const char *userns, pid_t *pid,
-	     struct bw_error *err);
+ * returns once the interface is configured, with the daemon's pid in *pid. udp/icmp: whether
+ * the policy can let such packets out at all (pasta's handlers are off otherwise). pasta gets
+ * no fd of ours but the two namespaces. */
+int pasta_up(const char *program, const char *netns, const char *userns, bool udp, bool icmp,
+	     pid_t *pid, struct bw_error *err);
 /* pasta outlives the namespace it serves: a small watcher (detached, no fds but two pidfds)
  * kills it when the sandbox's init ends, even if the runtime itself was killed. */
 int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err);

@@ -711,6 +711,30 @@ bool policy_uses_domains(const struct sandbox_policy *p)
 	       (!p->has_narrow || !p->narrow.has_domains || layer_names_allow_any(&p->narrow));
 }
 
+bool policy_allows_egress_proto(const struct sandbox_policy *p, enum pol_proto proto)
+{
+	const struct pol_rules *r = &p->host.rules[POL_EGRESS];
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].action == POL_ALLOW &&
+		    (r->v[i].proto == POL_PROTO_ANY || r->v[i].proto == proto))
+			return true;
+	if (!policy_uses_domains(p))
+		return false;
+	const struct pol_domains *d = &p->host.domains;
+	if (!p->host.has_domains || d->def == POL_ALLOW)
+		return true;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].action != POL_ALLOW)
+			continue;
+		if (d->v[i].n_ports == 0)
+			return true;
+		for (size_t k = 0; k < d->v[i].n_ports; k++)
+			if (proto == POL_PROTO_UDP && d->v[i].ports[k].proto == IPPROTO_UDP)
+				return true;
+	}
+	return false;
+}
+
 bool policy_allows_egress(const struct sandbox_policy *p)
 {
 	if (policy_uses_domains(p))

@@ -106,6 +106,10 @@ void policy_free(struct sandbox_policy *p);
 /* Can anything leave the sandbox (an allow rule, an allowed name)? If not, the sandbox is
  * loopback-only and needs no plumbing and no DNS proxy. */
 bool policy_allows_egress(const struct sandbox_policy *p);
+/* Can packets of this protocol (UDP, ICMP) leave: a rule allowing it or any protocol, or an
+ * allowed name whose rule does not narrow it to other protocols. Conservative: true when in
+ * doubt. */
+bool policy_allows_egress_proto(const struct sandbox_policy *p, enum pol_proto proto);
 bool policy_uses_domains(const struct sandbox_policy *p);
 
 /* Parsers shared with the annotations and the tests. */

@@ -48,6 +48,10 @@ void seccomp_profile_free(struct oci_seccomp *sc);
  * unconditional allow of those calls into "allow when the mode has no S_ISUID/S_ISGID" (the
  * rest falls to the default action), and openat2 into ENOSYS. In place. */
 void seccomp_profile_forbid_setid_files(struct oci_seccomp *sc);
+/* fallocate only in modes RLIMIT_FSIZE bounds (0) or that free space (punch hole): with
+ * FALLOC_FL_KEEP_SIZE a file's blocks grow past its size, which the limit does not see.
+ * Other modes get the profile's default action. */
+void seccomp_profile_bound_fallocate(struct oci_seccomp *sc);
 /* The tty guard: a fixed second filter, stacked under whatever linux.seccomp says (or alone
  * without one), that refuses ioctl TIOCSTI and TIOCLINUX with EPERM on the native ABI and its
  * compat ABIs, comparing the request's low 32 bits as the kernel reads it. Everything else it

@@ -215,6 +215,20 @@ static struct oci_seccomp_syscall *add_entry(struct oci_seccomp *sc, const char 
 	return s;
 }
 
+void seccomp_profile_bound_fallocate(struct oci_seccomp *sc)
+{
+	static const uint64_t modes[] = {0, 0x01 | 0x02 /* KEEP_SIZE | PUNCH_HOLE */};
+	if (!take_unconditional_allow(sc, "fallocate"))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct oci_seccomp_syscall *s = add_entry(sc, "fallocate", "SCMP_ACT_ALLOW");
+		s->args = xcalloc(1, sizeof(*s->args));
+		s->n_args = 1;
+		s->args[0] = (struct oci_seccomp_arg){
+		    .index = 1, .value = modes[i], .value_two = 0, .op = xstrdup("SCMP_CMP_EQ")};
+	}
+}
+
 void seccomp_profile_forbid_setid_files(struct oci_seccomp *sc)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(setid_calls); i++) {

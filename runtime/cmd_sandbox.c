@@ -302,6 +302,9 @@ static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
 	/* Limits: modest defaults (docs/security.md "What a sandbox can spend"). */
 	if (sandbox_budget_apply(&f->lim, sg, b, err) < 0)
 		return -1;
+	/* No real-time scheduling or raised priority, whatever the caller's limits allow: a
+	 * SCHED_FIFO loop would not be held by the CPU quota where RT group scheduling is off. */
+	sg->no_rt_sched = true;
 	sg->seccomp_json = seccomp_default_profile_json();
 	if (f->seccomp_complain)
 		strv_push(&sg->annotations, "run.bulwark.seccomp=complain");
@@ -357,6 +360,9 @@ static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size
 	if (seccomp_default_profile(&sc, err) < 0)
 		return -1;
 	seccomp_profile_forbid_setid_files(sc);
+	/* RLIMIT_FSIZE bounds each file written there; fallocate must not get around it. */
+	if (sg->fsize > 0)
+		seccomp_profile_bound_fallocate(sc);
 	*profile = seccomp_profile_to_json(sc);
 	seccomp_profile_free(sc);
 	sg->seccomp_json = *profile;
@@ -402,8 +408,8 @@ struct sandbox_run {
 	char id[64];
 	int64_t timeout_ms, kill_after_ms;
 	struct sandbox_net_plan net;
-	char *policy_file; /* the generated policy document, deleted with the sandbox */
-	char *id_slot;	   /* the slot file of its host id range (idpool.h), or NULL */
+	char *policy_file;	 /* the generated policy document, deleted with the sandbox */
+	struct idpool_slot slot; /* its host id range (idpool.h); slot.path NULL: none */
 	bool want_report;
 	struct report rep;
 	struct kdenials *kd;	    /* the kernel's seccomp/Landlock refusals, for the report */
@@ -465,12 +471,11 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 static int own_id_range(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
 			struct bw_error *err)
 {
-	uint32_t base;
 	if (geteuid() != 0)
 		return 0;
-	if (idpool_acquire(cli_state_root(g), run->id, &base, &run->id_slot, err) < 0)
+	if (idpool_acquire(cli_state_root(g), run->id, &run->slot, err) < 0)
 		return -1;
-	sg->host_uid = sg->host_gid = base;
+	sg->host_uid = sg->host_gid = run->slot.base;
 	return 0;
 }
 
@@ -562,7 +567,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.keep_master = sg->terminal,
 				.owner = getpid(),
 				.remove_file = run->policy_file,
-				.id_slot = run->id_slot,
+				.id_slot = run->slot.path,
 				.known = &run->known,
 				.allow_host_root = sg->host_root,
 				.root_tmpfs = sg->root_tmpfs,
@@ -774,7 +779,8 @@ VERB(sandbox)
 	struct workspace_set ws = {0};
 	struct sandbox_run run = {.rep = {.workspace_bytes = -1},
 				  .report = {.fd = -1, .dirfd = -1},
-				  .budget = {.fds = {-1, -1, -1, -1}}};
+				  .budget = {.fds = {-1, -1, -1, -1}},
+				  .slot = {.fd = -1}};
 	_cleanup_free_ char *rw_profile = NULL;
 	if (r == 0 && new_id(&run, err) < 0)
 		r = -1;
@@ -869,9 +875,12 @@ out:
 	/* Released first: a report path inside a workspace must reach the real directory, not
 	 * the mounts this process stacked there. */
 	workspace_release(&ws);
-	/* Released at teardown already when the sandbox ran; here when it never did. */
-	idpool_release(run.id_slot, run.id);
-	free(run.id_slot);
+	/* Released at teardown already when the sandbox ran; here when it never did (a
+	 * teardown that failed left the state, and the range stays held with it). */
+	struct stat held;
+	if (run.slot.holder != NULL && lstat(run.slot.holder, &held) < 0 && errno == ENOENT)
+		idpool_release(run.slot.path, run.slot.holder);
+	idpool_slot_close(&run.slot);
 	sandbox_budget_release(&run.budget);
 	r = finish_report(&f, &run, r, err);
 	report_target_close(&run.report);

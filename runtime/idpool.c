@@ -4,32 +4,42 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
 
-#define STALE_SECONDS 60
-
-static bool read_holder(int dirfd, const char *name, char *out, size_t len)
+static bool read_holder(int fd, char *out, size_t len)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, out, len - 1);
+	ssize_t n = pread(fd, out, len - 1, 0);
 	if (n <= 0)
 		return false;
 	out[n] = '\0';
 	return true;
 }
 
-/* Any process whose real, effective or saved uid lies in [base, base + IDPOOL_RANGE). */
+static bool in_range(const char *status, const char *key, uint32_t base)
+{
+	const char *u = strstr(status, key);
+	unsigned long ids[4];
+	if (u == NULL ||
+	    sscanf(u + strlen(key), "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (ids[i] >= base && ids[i] - base < IDPOOL_RANGE)
+			return true;
+	return false;
+}
+
+/* Any process with a real, effective, saved or fs uid or gid in [base, base + IDPOOL_RANGE). */
 static bool range_in_use(uint32_t base)
 {
 	DIR *d = opendir("/proc");
@@ -47,45 +57,56 @@ static bool range_in_use(uint32_t base)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
-		const char *u = strstr(buf, "\nUid:");
-		unsigned long ids[4];
-		if (u == NULL ||
-		    sscanf(u + 5, "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
-			continue;
-		for (int i = 0; i < 4; i++)
-			if (ids[i] >= base && ids[i] - base < IDPOOL_RANGE)
-				used = true;
+		used = in_range(buf, "\nUid:", base) || in_range(buf, "\nGid:", base);
 	}
 	closedir(d);
 	return used;
 }
 
-/* The slot's holder left no state and nothing runs with its ids: the slot is free again. */
-static bool take_back(int dirfd, const char *state_root, const char *name, uint32_t base)
+static bool lock_slot(int fd)
 {
-	char holder[300];
-	struct stat st, held;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    time(NULL) - st.st_mtime < STALE_SECONDS ||
-	    !read_holder(dirfd, name, holder, sizeof(holder)))
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	return fcntl(fd, F_OFD_SETLK, &l) == 0;
+}
+
+/* Under the pool lock. The process that took the slot is gone (its lock is free), and with
+ * it the container (no state directory) and everything that ran with its ids. */
+static bool take_back(int dirfd, const char *name, uint32_t base)
+{
+	char holder[PATH_MAX];
+	struct stat st;
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || !lock_slot(fd))
 		return false;
-	if (strchr(holder, '/') != NULL || strcmp(holder, ".") == 0 || strcmp(holder, "..") == 0)
+	if (read_holder(fd, holder, sizeof(holder)) &&
+	    (holder[0] != '/' || lstat(holder, &st) == 0 || errno != ENOENT))
 		return false;
-	_cleanup_free_ char *dir = fs_path_join(state_root, holder);
-	if (lstat(dir, &held) == 0 || errno != ENOENT || range_in_use(base))
+	if (range_in_use(base))
 		return false;
 	return unlinkat(dirfd, name, 0) == 0;
 }
 
-int idpool_acquire(const char *state_root, const char *holder, uint32_t *base, char **path,
+int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
 		   struct bw_error *err)
 {
-	_cleanup_free_ char *pool = fs_path_join(state_root, ".idpool");
-	if (fs_mkdir_p(pool, 0700, err) < 0)
-		return bw_wrap(err, "id range pool");
-	_cleanup_close_ int dirfd = open(pool, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd < 0)
-		return bw_fail(err, errno, "id range pool: open `%s`", pool);
+	*out = (struct idpool_slot){.fd = -1};
+	char root[PATH_MAX];
+	if (fs_mkdir_p(state_root, 0700, err) < 0)
+		return -1;
+	if (realpath(state_root, root) == NULL)
+		return bw_fail(err, errno, "--root `%s`", state_root);
+	_cleanup_free_ char *holder = fs_path_join(root, id);
+	if (mkdir(IDPOOL_DIR, 0700) < 0 && errno != EEXIST)
+		return bw_fail(err, errno, "id range pool: mkdir " IDPOOL_DIR);
+	_cleanup_close_ int dirfd =
+	    open(IDPOOL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (dirfd < 0 || fstat(dirfd, &st) < 0)
+		return bw_fail(err, errno, "id range pool: open " IDPOOL_DIR);
+	if (st.st_uid != 0 || (st.st_mode & 077))
+		return bw_fail(err, 0, "id range pool: " IDPOOL_DIR " must be root's, mode 0700");
+	if (flock(dirfd, LOCK_EX) < 0)
+		return bw_fail(err, errno, "id range pool: lock");
 	uint32_t start;
 	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
 		return bw_fail(err, errno, "getrandom");
@@ -95,42 +116,50 @@ int idpool_acquire(const char *state_root, const char *holder, uint32_t *base, c
 		char name[16];
 		snprintf(name, sizeof(name), "%u", slot);
 		for (int attempt = 0; attempt < 2; attempt++) {
-			_cleanup_close_ int fd =
-			    openat(dirfd, name,
-				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+			int fd = openat(dirfd, name,
+					O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 			if (fd >= 0) {
-				int w = fs_write_all(fd, holder, strlen(holder));
+				int w = lock_slot(fd) ? fs_write_all(fd, holder, strlen(holder))
+						      : -errno;
 				if (w < 0) {
+					close(fd);
 					unlinkat(dirfd, name, 0);
-					return bw_fail(err, -w, "id range pool: write slot %u",
-						       slot);
+					return bw_fail(err, -w, "id range pool: slot %u", slot);
 				}
-				*base = first;
-				*path = fs_path_join(pool, name);
+				out->fd = fd;
+				out->base = first;
+				out->path = fs_path_join(IDPOOL_DIR, name);
+				out->holder = steal_ptr(&holder);
 				return 0;
 			}
 			if (errno != EEXIST)
 				return bw_fail(err, errno, "id range pool: slot %u", slot);
-			if (attempt > 0 || !take_back(dirfd, state_root, name, first))
+			if (attempt > 0 || !take_back(dirfd, name, first))
 				break;
 		}
 	}
-	return bw_fail(err, 0, "id range pool: all %u host id ranges are held (%s)", IDPOOL_SLOTS,
-		       pool);
+	return bw_fail(err, 0, "id range pool: all %u host id ranges are held (" IDPOOL_DIR ")",
+		       IDPOOL_SLOTS);
 }
 
 void idpool_release(const char *path, const char *holder)
 {
-	char held[300];
-	if (path == NULL)
+	char held[PATH_MAX];
+	if (path == NULL || holder == NULL)
 		return;
+	_cleanup_close_ int dirfd =
+	    open(IDPOOL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd >= 0)
+		flock(dirfd, LOCK_EX);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, held, sizeof(held) - 1);
-	if (n > 0) {
-		held[n] = '\0';
-		if (strcmp(held, holder) == 0)
-			unlink(path);
-	}
+	if (fd >= 0 && read_holder(fd, held, sizeof(held)) && strcmp(held, holder) == 0)
+		unlink(path);
+}
+
+void idpool_slot_close(struct idpool_slot *s)
+{
+	close_fd(&s->fd);
+	free(s->path);
+	free(s->holder);
+	s->path = s->holder = NULL;
 }

@@ -1,22 +1,35 @@
-/* Host id ranges of their own for sandboxes (issue 13 §2): each sandbox maps its 65,536
- * container ids onto a range no other sandbox holds at the same time, so the kernel's per-user
- * counts (inotify, mqueue bytes, keys, RLIMIT_NPROC, user namespaces) and file ownership are
- * never shared between sandboxes. A range is held by a file in the state root,
- * `.idpool/SLOT`, made with O_EXCL and naming its holder; it is released at teardown. */
+/* Host id ranges of their own for sandboxes (issue 13 §2): each sandbox run as root maps its
+ * 65,536 container ids onto a range no other sandbox on the host holds at the same time, so
+ * the kernel's per-user counts (inotify, mqueue bytes, keys, RLIMIT_NPROC) and file ownership
+ * are never shared between sandboxes. One pool per host, whatever --root: a range is held by
+ * a file IDPOOL_DIR/SLOT, made with O_EXCL, naming its holder (the container's state
+ * directory), and write-locked (an open file description lock) by the process that took it
+ * for as long as it lives; it is released at teardown. The range must be reserved on the
+ * host: no user, no /etc/subuid range and no other runtime may use it. */
 #pragma once
 
 #include <stdint.h>
 
 #include "common/error.h"
 
+#define IDPOOL_DIR "/run/bulwark-idpool"
 #define IDPOOL_BASE 100065536u /* after the `spec` default's fixed 100000000 + 65536 */
 #define IDPOOL_RANGE 65536u
-#define IDPOOL_SLOTS 4096u /* up to 368,500,736 */
+#define IDPOOL_SLOTS 4096u /* up to 368,500,735 */
 
-/* Take a free slot for holder (a container id); *base gets its first host id, *path the
- * slot file (malloc'd) for idpool_release. A slot whose holder has no state left, held for
- * more than a minute and used by no process, is taken back. */
-int idpool_acquire(const char *state_root, const char *holder, uint32_t *base, char **path,
+struct idpool_slot {
+	char *path;   /* the slot file, NULL: none held */
+	char *holder; /* the container's state directory, absolute */
+	int fd;	      /* holds the lock until idpool_slot_close */
+	uint32_t base;
+};
+
+/* Take a free slot for the container `id` under state_root. A slot is taken back when its
+ * file is not locked (the process that took it is gone), its holder's state directory does
+ * not exist and no process has an id in its range. All of it under a lock on the pool. */
+int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
 		   struct bw_error *err);
-/* Remove the slot file if it still names holder (idempotent). */
+/* Remove the slot file at path if it still names holder (idempotent; teardown). */
 void idpool_release(const char *path, const char *holder);
+/* The taker's end: the lock goes with the fd; the file stays until released. */
+void idpool_slot_close(struct idpool_slot *s);

@@ -934,8 +934,11 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		if (str_has_prefix(c->state.cleanup[i], "file:"))
 			unlink(c->state.cleanup[i] + 5);
 		/* Nothing of the container runs any more (wait_gone): its ids are free. */
-		if (str_has_prefix(c->state.cleanup[i], "idslot:"))
-			idpool_release(c->state.cleanup[i] + 7, c->id);
+		if (str_has_prefix(c->state.cleanup[i], "idslot:")) {
+			char dir[PATH_MAX];
+			if (realpath(c->dir, dir) != NULL)
+				idpool_release(c->state.cleanup[i] + 7, dir);
+		}
 	}
 	return container_remove(c, err);
 }

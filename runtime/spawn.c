@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
@@ -689,63 +688,6 @@ static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
 	return msg[0];
 }
 
-/* The host id that container id 0 maps to, if the maps have one. */
-static bool container_root_host_id(const struct oci_id_mapping *m, size_t n, uint32_t *out)
-{
-	for (size_t i = 0; i < n; i++)
-		if (m[i].container_id == 0 && m[i].size > 0) {
-			*out = m[i].host_id;
-			return true;
-		}
-	return false;
-}
-
-/* The kernel charges a user namespace's per-user counts (inotify instances and watches, user
- * namespaces...) at every level up to the user that owns it: a namespace made by root charges
- * root, so every container would spend root's share. Made with the effective ids of the
- * container's own root (its host ids) instead, a namespace charges those: each container (with
- * a range of its own: sandboxes) its own. Only this thread's effective ids change, for the
- * clone alone; real and saved stay 0, so the capabilities stay permitted and are raised again
- * for the clone (cgroup and namespace checks) and come back by themselves with euid 0. */
-static int owner_ids_for_clone(const struct spawn_config *cfg, bool *switched, struct bw_error *err)
-{
-	uint32_t uid, gid;
-	*switched = false;
-	if (cfg->is_exec || cfg->rootless || !(cfg->new_ns_flags & CLONE_NEWUSER) ||
-	    !container_root_host_id(cfg->spec->linux.uid_mappings, cfg->spec->linux.n_uid_mappings,
-				    &uid) ||
-	    !container_root_host_id(cfg->spec->linux.gid_mappings, cfg->spec->linux.n_gid_mappings,
-				    &gid) ||
-	    uid == 0 || gid == 0)
-		return 0;
-	if (syscall(SYS_setresgid, -1, gid, -1) < 0)
-		return bw_fail(err, errno, "setresgid for the user namespace's owner");
-	if (syscall(SYS_setresuid, -1, uid, -1) < 0) {
-		int e = errno;
-		syscall(SYS_setresgid, -1, 0, -1);
-		return bw_fail(err, e, "setresuid for the user namespace's owner");
-	}
-	*switched = true;
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2];
-	if (syscall(SYS_capget, &h, d) < 0)
-		return bw_fail(err, errno, "capget");
-	d[0].effective = d[0].permitted;
-	d[1].effective = d[1].permitted;
-	if (syscall(SYS_capset, &h, d) < 0)
-		return bw_fail(err, errno, "capset");
-	return 0;
-}
-
-static void owner_ids_restore(bool switched)
-{
-	if (!switched)
-		return;
-	/* Back to euid 0: the kernel makes the effective capabilities the permitted ones again. */
-	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0)
-		abort(); /* the runtime must never go on with the wrong ids */
-}
-
 int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 			    struct bw_error *err)
 {
@@ -777,14 +719,6 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		cg_oom_kills(cfg->cg, &ooms_before, NULL);
 	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
 		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
-	bool owner_switched = false;
-	if (!via_userns && owner_ids_for_clone(cfg, &owner_switched, err) < 0) {
-		owner_ids_restore(owner_switched);
-		leave_for_children(&saved_pid);
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	pid_t pid = via_userns ? clone_from_userns(cfg, &pidfd)
 			       : do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
 	if (pid == 0) {
@@ -792,7 +726,6 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		init_main(cfg, sv[1]);
 	}
 	int clone_errno = errno;
-	owner_ids_restore(owner_switched);
 	leave_for_children(&saved_pid);
 	close(sv[1]);
 	if (pid < 0) {

@@ -186,6 +186,13 @@ static void process_gen(yajl_gen g, const struct specgen *sg)
 		KI("soft", sg->fsize);
 		yajl_gen_map_close(g);
 	}
+	for (int i = 0; sg->no_rt_sched && i < 2; i++) {
+		yajl_gen_map_open(g);
+		KS("type", i == 0 ? "RLIMIT_RTPRIO" : "RLIMIT_NICE");
+		KI("hard", 0);
+		KI("soft", 0);
+		yajl_gen_map_close(g);
+	}
 	if (sg->nproc > 0) {
 		yajl_gen_map_open(g);
 		KS("type", "RLIMIT_NPROC");

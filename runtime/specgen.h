@@ -35,8 +35,9 @@ struct specgen {
 	uint32_t host_uid, host_gid, map_size;
 	/* the container ids the maps start at (0; a rootless sandbox maps only its user) */
 	uint32_t map_uid, map_gid;
-	uint64_t nproc;		  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
-	uint64_t fsize;		  /* RLIMIT_FSIZE in bytes (0: none) */
+	uint64_t nproc;	  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
+	uint64_t fsize;	  /* RLIMIT_FSIZE in bytes (0: none) */
+	bool no_rt_sched; /* RLIMIT_RTPRIO and RLIMIT_NICE 0: no real-time or raised priority */
 	const char *seccomp_json; /* an OCI seccomp object, embedded as is (NULL: none) */
 	const char *hostname;
 	int64_t pids_limit; /* 0: none */

@@ -54,9 +54,9 @@ for t in $tests; do
 	out=$(cat "$WORK/test.out")
 	# Whatever the test did, nothing may remain.
 	leaks=""
-	[ -n "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$' | grep -v '^\.idpool$')" ] && leaks+=" state:$(ls "$BW_ROOT" | tr '\n' ' ')"
-	# The sandboxes' id range pool stays, empty: a held range is a leak.
-	[ -n "$(ls -A "$BW_ROOT/.idpool" 2>/dev/null)" ] && leaks+=" idpool:$(ls "$BW_ROOT/.idpool" | tr '\n' ' ')"
+	[ -n "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.cache$')" ] && leaks+=" state:$(ls "$BW_ROOT" | tr '\n' ' ')"
+	# The host's sandbox id ranges (runtime/idpool.h): none may stay held by this run's state.
+	[ -n "$(grep -ls "^$BW_ROOT/" /run/bulwark-idpool/* 2>/dev/null)" ] && leaks+=" idpool:$(grep -ls "^$BW_ROOT/" /run/bulwark-idpool/* | tr '\n' ' ')"
 	[ -n "$(cgroup_leaks)" ] && leaks+=" cgroups:$(cgroup_leaks | head -3 | tr '\n' ' ')"
 	[ "$(test_mounts)" -gt "$mounts_before" ] && leaks+=" mounts"
 	hl=$(helper_leaks)

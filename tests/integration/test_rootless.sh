@@ -151,23 +151,49 @@ test_rootless_state_root_made_by_someone_else_is_refused() {
 # lab's "sandbox" namespace, which stands for the host pasta talks from.
 . "$(dirname "${BASH_SOURCE[0]}")/net-lab.sh"
 
+# A uid of their own (no other test or process uses it), so that every process of it is the
+# test's: pasta, the agent, the watcher and the sandbox can be found and ended by uid.
+RLN_UID=4251
+
 rl_net() {
-	nsenter --net="$SB_NS" setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
-		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rl-root" "$@"
+	nsenter --net="$SB_NS" setpriv --reuid=$RLN_UID --regid=$RLN_UID --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rln-root" "$@"
 }
 
 rl_lab_up() {
-	rl_setup
+	mkdir -p "$WORK/rln-root" "$WORK/rl-rep"
+	chown $RLN_UID:$RLN_UID "$WORK/rln-root" "$WORK/rl-rep"
+	chmod 700 "$WORK/rln-root"
 	lab_up
 	chmod 755 "$LAB_DIR"
-	mkdir -p "$WORK/rl-rep"
-	chown $RL_UID:$RL_UID "$WORK/rl-rep"
 }
 
-# pasta processes of the user that are not zombies (this host's PID 1 may not reap).
+# pasta processes of the test's uid that are not zombies (this host's PID 1 may not reap).
 rl_pastas() {
-	ps -u $RL_UID -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
+	ps -u $RLN_UID -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
 }
+
+rl_net_left() {
+	expect_eq "no pasta left" "" "$(rl_pastas)"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rln-root" | grep -v '^\.' || true)"
+}
+
+# A service of the caller's on every address (0.0.0.0:8081, tcp and udp): the sandbox must
+# reach it at none of them, not through the gateway either (pasta --no-map-gw, no -T/-U).
+RL_CALLER_SRV='
+import socket, threading
+def tcp():
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 8081)); s.listen(8)
+    while True:
+        c, _ = s.accept(); c.sendall(b"the caller\n"); c.close()
+def udp():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 8081))
+    while True:
+        d, peer = u.recvfrom(100); u.sendto(b"the caller", peer)
+threading.Thread(target=tcp, daemon=True).start()
+threading.Thread(target=udp, daemon=True).start()
+threading.Event().wait()'
 
 test_rootless_sandbox_egress_through_pasta() {
 	if [ -z "$(command -v pasta)" ]; then
@@ -178,30 +204,68 @@ test_rootless_sandbox_egress_through_pasta() {
 		return 0
 	fi
 	rl_lab_up
-	# A service on the caller's loopback and one on the caller's own address: neither may be
-	# reached, not through the gateway address either (pasta --no-map-gw, no -T/-U).
-	nsenter --net="$SB_NS" python3 -c '
-import socket, threading
-def serve(a):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((a, 8080)); s.listen(8)
-    while True:
-        c, _ = s.accept(); c.sendall(b"the caller\n"); c.close()
-for a in ("127.0.0.1", "203.0.113.2"):
-    threading.Thread(target=serve, args=(a,), daemon=True).start()
-threading.Event().wait()' </dev/null >/dev/null 2>&1 &
+	nsenter --net="$SB_NS" python3 -c "$RL_CALLER_SRV" </dev/null >/dev/null 2>&1 &
 	local caller_srv=$!
 	sleep 0.3
+	# A file the caller has open: pasta, which reads the sandbox's frames, must not get it.
+	echo secret >"$WORK/rl-secret"
 	local P="python3 $LAB_DIR/probe.py"
-	out=$(cd / && rl_net sandbox --ro "$LAB_DIR" --allow 198.51.100.10:80/tcp --allow 203.0.113.0/24 \
-		--report "$WORK/rl-rep/r.json" -- sh -c "$P tcp 198.51.100.10 80; $P tcp 198.51.100.20 80; $P tcp 203.0.113.1 8080; $P tcp 203.0.113.2 8080; $P tcp 127.0.0.1 8080; true" 2>"$WORK/rl.err")
-	kill $caller_srv 2>/dev/null || true
+	out=$(cd / && exec 7<"$WORK/rl-secret" && rl_net sandbox --ro "$LAB_DIR" --allow 198.51.100.10:80/tcp --allow 203.0.113.0/24 \
+		--allow '[2001:db8:1::10]:80/tcp' --report "$WORK/rl-rep/r.json" -- sh -c "$P tcp 198.51.100.10 80; $P tcp 2001:db8:1::10 80; $P tcp 198.51.100.20 80; $P tcp 203.0.113.1 8081; $P tcp 203.0.113.2 8081; $P tcp 127.0.0.1 8081; ls -l /proc/\$(ps -u $RLN_UID -o pid=,comm= 2>/dev/null | awk '\$2 ~ /^pas/ {print \$1}')/fd 2>/dev/null | grep -c rl-secret; true" 2>"$WORK/rl.err")
 	expect_contains "allowed reached" "hello from 198.51.100.10:80" "$out"
+	expect_contains "IPv6 reached" "hello from 2001:db8:1::10:80" "$out"
 	[ "$(echo "$out" | grep -c '^failed')" = 4 ] || fail "expected 4 blocked probes: $out $(cat "$WORK/rl.err")"
-	case "$out" in *"the caller"*) fail "reached the caller's own services: $out" ;; esac
+	case "$out" in *"the caller"*) kill $caller_srv; fail "reached the caller's own services: $out" ;; esac
 	expect_eq "denial reported" "198.51.100.20" "$(jq -r '[.denials[] | select(.port == 80) | .destination] | join(",")' "$WORK/rl-rep/r.json")"
-	expect_eq "no pasta left" "" "$(rl_pastas)"
-	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+	rl_net_left
+	kill $caller_srv 2>/dev/null || true
+}
+
+# pasta: only the caller's two namespaces, no fd of the caller's; UDP and ICMP off when the
+# policy lets none out.
+test_rootless_pasta_gets_no_fds_and_only_the_protocols_allowed() {
+	[ -n "$(command -v pasta)" ] || return 0
+	rl_lab_up
+	echo secret >"$WORK/rl-secret"
+	(cd / && exec 7<"$WORK/rl-secret" && rl_net sandbox --allow 198.51.100.10:80/tcp -- sleep 30) </dev/null >/dev/null 2>&1 &
+	local bw=$! pasta=
+	for _ in $(seq 100); do pasta=$(rl_pastas); [ -n "$pasta" ] && break; sleep 0.05; done
+	[ -n "$pasta" ] || fail "no pasta"
+	local fds=$(ls -l /proc/$pasta/fd | grep -c rl-secret || true) args=$(tr '\0' ' ' </proc/$pasta/cmdline)
+	for p in $(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}'); do kill -KILL "$p"; done
+	wait $bw || true
+	expect_eq "the caller's fd" 0 "$fds"
+	expect_contains "no udp" "--no-udp" "$args"
+	expect_contains "no icmp" "--no-icmp" "$args"
+	rl_net_left
+}
+
+# An address the caller's namespace gains while the sandbox runs is closed as it appears, and
+# UDP leaves only from the ephemeral ports (pasta binds each source port in the caller's
+# namespace: a sandbox must not hold the caller's service ports).
+test_rootless_pasta_closes_new_local_addresses_and_service_udp_ports() {
+	[ -n "$(command -v pasta)" ] || return 0
+	rl_lab_up
+	nsenter --net="$SB_NS" python3 -c "$RL_CALLER_SRV" </dev/null >/dev/null 2>&1 &
+	local caller_srv=$!
+	local P="python3 $LAB_DIR/probe.py"
+	(sleep 1.5; nsenter --net="$SB_NS" ip addr add 203.0.113.7/24 dev eth0) &
+	local adder=$!
+	out=$(cd / && rl_net sandbox --ro "$LAB_DIR" --allow 203.0.113.0/24 --allow 198.51.100.10:9999/udp -- sh -c "
+		sleep 3; $P tcp 203.0.113.7 8081; $P udp 203.0.113.7 8081
+		$P udp 198.51.100.10 9999
+		python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1); s.bind((\"0.0.0.0\", 8125))
+try: s.sendto(b\"x\", (\"198.51.100.10\", 9999)); print(\"sport 8125:\", s.recv(10))
+except OSError as e: print(\"sport 8125 failed:\", e)'" 2>"$WORK/rl.err")
+	wait $adder || true
+	kill $caller_srv 2>/dev/null || true
+	nsenter --net="$SB_NS" ip addr del 203.0.113.7/24 dev eth0 2>/dev/null || true
+	case "$out" in *"the caller"*) fail "reached the caller at its new address: $out" ;; esac
+	expect_eq "new address closed" 2 "$(echo "$out" | grep -c '^failed')"
+	expect_contains "ephemeral udp goes" "echo" "$out"
+	expect_contains "service port dropped" "sport 8125 failed" "$out"
+	rl_net_left
 }
 
 test_rootless_sandbox_allow_domain_through_pasta() {
@@ -214,7 +278,7 @@ test_rootless_sandbox_allow_domain_through_pasta() {
 	expect_contains "opened" "hello from 198.51.100.10:80" "$out"
 	expect_contains "denied name" "rcode=5" "$out"
 	expect_contains "denied address" "failed" "$out"
-	expect_eq "no pasta left" "" "$(rl_pastas)"
+	rl_net_left
 }
 
 # pasta does not notice its namespace going away: a watcher ends it with the sandbox's init,
@@ -222,24 +286,24 @@ test_rootless_sandbox_allow_domain_through_pasta() {
 test_rootless_pasta_ends_with_the_init_when_the_runtime_is_killed() {
 	[ -n "$(command -v pasta)" ] || return 0
 	rl_lab_up
-	(cd / && exec nsenter --net="$SB_NS" setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
-		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rl-root" sandbox --allow 198.51.100.10:80/tcp -- sleep 60) </dev/null >/dev/null 2>&1 &
+	(cd / && exec nsenter --net="$SB_NS" setpriv --reuid=$RLN_UID --regid=$RLN_UID --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$WORK/rln-root" sandbox --allow 198.51.100.10:80/tcp -- sleep 60) </dev/null >/dev/null 2>&1 &
 	local bw=$!
 	local pasta= init=
 	for _ in $(seq 100); do
 		pasta=$(rl_pastas)
-		init=$(ps -u $RL_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
+		init=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
 		[ -n "$pasta" ] && [ -n "$init" ] && break
 		sleep 0.05
 	done
 	# The runtime and its watchdog (which would tear the sandbox down) both die first.
-	kill -KILL $bw $(ps -u $RL_UID -o pid=,comm= | awk '$2 ~ /^bulwark-watch/ {print $1}') 2>/dev/null
+	kill -KILL $bw $(ps -u $RLN_UID -o pid=,comm= | awk '$2 ~ /^bulwark-watch/ {print $1}') 2>/dev/null
 	wait $bw 2>/dev/null || true
 	[ -z "$init" ] || kill -KILL $init 2>/dev/null || true
 	for _ in $(seq 40); do [ -z "$(rl_pastas)" ] && break; sleep 0.05; done
 	local left=$(rl_pastas)
-	for p in $(ps -u $RL_UID -o pid=,stat= | awk '$2 !~ /^Z/ {print $1}'); do kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf "$WORK/rl-root"
+	for p in $(ps -u $RLN_UID -o pid=,stat= | awk '$2 !~ /^Z/ {print $1}'); do kill -KILL "$p" 2>/dev/null || true; done
+	rm -rf "$WORK/rln-root"
 	[ -n "$pasta" ] || fail "no pasta started"
 	[ -n "$init" ] || fail "no sandbox process"
 	expect_eq "pasta ended" "" "$left"

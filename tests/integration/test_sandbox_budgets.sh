@@ -195,3 +195,17 @@ test_sandbox_budget_rootless_reports_no_cpu_limit() {
 	expect_eq "report" "null null null 1024 null 8388608 8388608" "$(jq -r '.budgets | "\(.cpu.limit) \(.cpu.shares) \(.memory.limit) \(.pids.limit) \(.tmp) \(.disk.limit) \(.fsize.limit)"' "$WORK/rl-bud/r.json")"
 	expect_contains "rootless_limits" "CPU not bounded" "$(jq -r .rootless_limits "$WORK/rl-bud/r.json")"
 }
+
+# RLIMIT_FSIZE sees a file's size, not its blocks: fallocate with KEEP_SIZE (blocks past the
+# size) is refused in a sandbox with an rw workspace, plain fallocate past the limit gets
+# SIGXFSZ, and no real-time or raised priority can get around the CPU quota.
+test_sandbox_budget_fallocate_and_rt_priority_cannot_get_around_the_limits() {
+	mkdir -p "$WORK/fa"
+	chmod 777 "$WORK/fa"
+	out=$(cd / && sbx --workspace "$WORK/fa:rw" --max-file-size 1m -- sh -c "cd $WORK/fa; : >big; fallocate -n -l 50M big; echo keep=\$?; fallocate -l 2M big2; echo plain=\$?; grep -E 'Max (realtime|nice) priority' /proc/self/limits | tr -s ' '" 2>&1)
+	expect_contains "keep-size refused" "keep=1" "$out"
+	expect_contains "plain bounded" "plain=153" "$out"
+	expect_contains "nice" "Max nice priority 0 0" "$out"
+	expect_contains "rt" "Max realtime priority 0 0" "$out"
+	[ "$(du -sk "$WORK/fa" | cut -f1)" -le 1100 ] || fail "fallocate took $(du -sk "$WORK/fa")"
+}
