@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void __attribute__((noreturn)) oom(void)
@@ -282,4 +284,15 @@ char *mountinfo_unescape(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+void kill_pid_wait(pid_t pid, int wait_ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	struct pollfd pf = {fd, POLLIN, 0};
+	poll(&pf, 1, wait_ms);
+	close(fd);
 }

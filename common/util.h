@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -32,6 +33,8 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);
 int parse_u32(const char *s, uint32_t *out);
 int parse_int(const char *s, int *out);
+/* SIGKILL pid through a pidfd (no reuse race) and wait up to wait_ms for it to end. */
+void kill_pid_wait(pid_t pid, int wait_ms);
 /* Sizes with k/m/g/t suffixes, powers of 1024 however spelled ("64m", "1G", "1gb", "1GiB",
  * "512Mi"), a bare "b" or plain bytes; "-1" -> -1. */
 int parse_size(const char *s, int64_t *out);

@@ -226,13 +226,7 @@ static int agent(const struct net_args *a, struct bw_error *err)
 
 static void stop_agent(pid_t pid)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0)
-		return;
-	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-	struct pollfd pf = {fd, POLLIN, 0};
-	poll(&pf, 1, 1000);
-	close(fd);
+	kill_pid_wait(pid, 1000);
 }
 
 /* One helper run for a container's whole network at create: the plumbing (direct mode), the

@@ -202,11 +202,5 @@ int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err)
 
 void pasta_down(pid_t pid)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0)
-		return;
-	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-	struct pollfd pf = {fd, POLLIN, 0};
-	poll(&pf, 1, 1000);
-	close(fd);
+	kill_pid_wait(pid, 1000);
 }
