@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/hostpath.h"
@@ -558,7 +559,9 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 {
 	struct global_opts g2 = *g;
 	/* What an earlier sandbox left when it and its watchdog were both SIGKILLed. */
+	bw_phase("sandbox: flags+plan");
 	watchdog_sweep_root(cli_state_root(g));
+	bw_phase("sandbox: sweep");
 	if (write_policy(g, run, err) < 0)
 		return -1;
 	if (run->net.policy != NULL || run->policy_file != NULL)
@@ -573,9 +576,11 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 			strv_push(&sg->annotations, KD_ANNOTATION "=true");
 	}
 	_cleanup_free_ char *json = specgen_render(sg, false);
+	bw_phase("sandbox: render");
 	struct oci_spec *spec = NULL;
 	if (oci_spec_parse(json, strlen(json), "sandbox spec", &spec, err) < 0)
 		return -1;
+	bw_phase("sandbox: spec parsed");
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
@@ -602,6 +607,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
+	bw_phase("sandbox: created");
 	oci_spec_free(spec);
 	if (r < 0) {
 		stdio_guard_close(&sio);
@@ -619,6 +625,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 			close(cr.status_fd);
 		return -1;
 	}
+	bw_phase("sandbox: started");
 	run->rep.started = true;
 	struct bw_error kerr = {0};
 	if (run->kd != NULL && kd_start(run->kd, cr.pid, &kerr) < 0) {
@@ -640,9 +647,11 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	    watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd, getpid());
 	if (guard == NULL)
 		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
+	bw_phase("sandbox: guard");
 	struct console_io io = stdio_guard_io(&sio, cr.master);
 	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, &io, run->timeout_ms, run->kill_after_ms,
 					&run->rep.timed_out, &run->rep.wait_status, err);
+	bw_phase("sandbox: waited");
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	payload_status(cr.status_fd, run, &status);
@@ -652,6 +661,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);
+	bw_phase("sandbox: guard stopped");
 	container_free(cr.c);
 	struct container *c = NULL;
 	struct bw_error e2 = {0};
@@ -660,6 +670,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		run->kd = NULL;
 		return status; /* deleted from elsewhere meanwhile: nothing left to release */
 	}
+	bw_phase("sandbox: reloaded");
 	kd_finish(run->kd, &run->rep, run->id, lifecycle_audit_path(&g2, c));
 	run->kd = NULL;
 	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
@@ -668,10 +679,12 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		report_collect(&run->rep, c);
 	if (status >= 0)
 		lifecycle_audit_exit(&g2, c, status, run->rep.timed_out);
+	bw_phase("sandbox: teardown begins");
 	if (lifecycle_teardown(c, &e2) < 0 && status >= 0) {
 		*err = e2;
 		status = -1;
 	}
+	bw_phase("sandbox: torn down");
 	container_free(c);
 	return status;
 }

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "netns/ns.h"
 #include "runtime/console.h"
@@ -334,13 +335,16 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	/* A new network namespace starts with lo down; loopback-only is the useful minimum. */
 	if ((cfg->new_ns_flags & CLONE_NEWNET) && ns_loopback_up(err) < 0)
 		return -1;
+	bw_phase("init: lo up");
 	if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return bw_fail(err, errno, "unshare the cgroup namespace");
 	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)
 		return -1;
+	bw_phase("init: names");
 	bool own_mounts = (cfg->new_ns_flags & CLONE_NEWNS) || cfg->ns_fds[OCI_NS_MOUNT] >= 0;
 	if (own_mounts && rootfs_prepare(&rc, err) < 0)
 		return -1;
+	bw_phase("init: rootfs_prepare");
 	/* The host's views the runtime handed over are mounted now: none stays open (a sandbox's
 	 * pid 1 never execs, so close-on-exec would not end them). */
 	hostpath_drop_held(cfg->root_src);
@@ -350,6 +354,7 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
 		return -1;
 	sync_msg_free(&m);
+	bw_phase("init: SYNC_HOOKS_DONE");
 	if (run_init_hooks(cfg, OCI_HOOK_CREATE_CONTAINER, cfg->rootfs, err) < 0)
 		return -1;
 	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
@@ -358,15 +363,18 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	/* The cwd before the root becomes read-only (runc's order). */
 	/* The host's own / (a sandbox's full host view): a missing cwd is not made on it. */
 	bool host_root = strcmp(cfg->rootfs, "/") == 0;
+	bw_phase("init: hooks");
 	if (rootfs_pivot(&rc, err) < 0 || (!host_root && make_cwd(cfg->process, err) < 0) ||
 	    rootfs_finalize(&rc, err) < 0)
 		return -1;
+	bw_phase("init: pivot+masks");
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
 		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
 					  err) < 0)
 			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
 	if (cap_user_counts(cfg, err) < 0)
 		return -1;
+	bw_phase("init: sysctls+user counts");
 	if (setup_terminal(cfg, sock, true, err) < 0)
 		return -1;
 	return rootfs_readonly_late(err);
@@ -436,18 +444,22 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	    process_set_personality(&spec->linux.personality, err) < 0 ||
 	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
 		return -1;
+	bw_phase("proc: exe+rlimits+keyring");
 	if (caps_drop_bounding(&cfg->caps, err) < 0)
 		return -1;
 	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
 	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs. */
+	bw_phase("proc: bounding");
 	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
 	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
 		return -1;
 	/* The tty guard goes in while we still hold CAP_SYS_ADMIN (no_new_privs may never come)
 	 * and before the profile's filter, which might not allow seccomp(2) itself. */
+	bw_phase("proc: landlock");
 	if (cfg->tty_guard.filter != NULL && seccomp_prog_load(&cfg->tty_guard, NULL, err) < 0)
 		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
+	bw_phase("proc: tty guard");
 	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
 	/* process.cwd as runc enters it: first with the runtime's privileges (a directory the
 	 * user may not search still works), and only when those are refused once more as the
@@ -459,8 +471,10 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 		return -1;
 	bw_error_clear(err);
 	process_give_stdio_pipes(p->user.uid, cfg->stdio);
+	bw_phase("proc: cwd+stdio");
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
+	bw_phase("proc: user+caps");
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
 	if (!cwd_done && process_chdir(cwd, err) < 0)
@@ -558,6 +572,7 @@ static void __attribute__((noreturn))
 exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
 {
 	load_filter(cfg, load, held);
+	bw_phase("exec: filter loaded, execve");
 	execve(exe, cfg->process->args, init_env ? init_env : (char *[]){NULL});
 	int e = errno;
 	char q[256];
@@ -576,6 +591,7 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
 {
 	struct bw_error err = {0};
 	sigset_t old;
+	bw_phase("init: reaper fork");
 	pid_t pid = init_reaper_fork(&old);
 	if (pid == 0) {
 		close(cfg->status_fd);
@@ -604,6 +620,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
 	uint64_t held = 0;
 
+	bw_phase("init: start");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The stand-ins for the caller's terminal (pipes or /dev/null, all above fd 2) first:
 	 * close_inherited_fds closes their originals. */
@@ -621,6 +638,7 @@ void init_main(struct spawn_config *cfg, int sock)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	bw_phase("init: fds+signals");
 	/* Non-dumpable until execve: nothing in the container may open our /proc files. */
 	/* A rootless runtime may not write the /proc files of a non-dumpable process: the init
 	 * sets its own score first (raising it needs no privilege; lowering is refused). */
@@ -652,6 +670,7 @@ void init_main(struct spawn_config *cfg, int sock)
 		init_fail(sock, &err);
 	if (receive_go(cfg, sock, &m, &err) < 0)
 		_exit(1);
+	bw_phase("init: go");
 	if (rootless)
 		prctl(PR_SET_DUMPABLE, 0);
 	free(cfg->state_json);
@@ -659,10 +678,13 @@ void init_main(struct spawn_config *cfg, int sock)
 	sync_msg_free(&m);
 	if (created_userns && become_ns_root(cfg, &err) < 0)
 		init_fail(sock, &err);
+	bw_phase("init: ns root");
 	if ((cfg->is_exec ? join_container(cfg, sock, &err) : setup_container(cfg, sock, &err)) < 0)
 		init_fail(sock, &err);
+	bw_phase("init: container set up");
 	if (setup_process(cfg, &exe, &held, &err) < 0)
 		init_fail(sock, &err);
+	bw_phase("init: process set up");
 
 	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
 	 * preserved fds is closed at execve. */
@@ -682,6 +704,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
+	bw_phase("init: READY sent");
 	bool reaper = cfg->status_fd >= 0 && !cfg->is_exec;
 	if (!cfg->is_exec) {
 		if (wait_for_start(cfg, &err) < 0)
@@ -696,6 +719,7 @@ void init_main(struct spawn_config *cfg, int sock)
 		if (run_init_hooks(cfg, OCI_HOOK_START_CONTAINER, NULL, &err) < 0)
 			init_die(&err);
 	}
+	bw_phase("init: started");
 	close(sock);
 	if (reaper)
 		exec_under_reaper(cfg, exe, late, held);

@@ -20,6 +20,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "runtime/hostpath.h"
 
@@ -213,10 +214,15 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err)
 	open_private_proc();
 	rootfs_state.creating = ctx;
 	rootfs_state.root_is_host = strcmp(ctx->rootfs, "/") == 0;
-	int r = bind_root(ctx, err) < 0 || rootfs_mount_all(ctx, err) < 0 ||
-			rootfs_setup_dev(ctx, err) < 0
-		    ? -1
-		    : 0;
+	bw_phase("rootfs: propagation, devnull, private proc");
+	int r = bind_root(ctx, err) < 0 ? -1 : 0;
+	bw_phase("rootfs: root");
+	if (r == 0)
+		r = rootfs_mount_all(ctx, err);
+	bw_phase("rootfs: mounts");
+	if (r == 0)
+		r = rootfs_setup_dev(ctx, err);
+	bw_phase("rootfs: dev");
 	rootfs_state.creating = NULL;
 	if (r < 0)
 		return -1;
@@ -256,6 +262,7 @@ int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err)
 	}
 	if (chdir("/") < 0)
 		return bw_fail(err, errno, "chdir /");
+	bw_phase("rootfs: pivoted");
 	return 0;
 }
 
@@ -450,6 +457,7 @@ int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err)
 	for (size_t i = 0; l->masked_paths != NULL && l->masked_paths[i] != NULL; i++)
 		if (mask_one(rootfd, l->masked_paths[i], err) < 0)
 			return bw_wrap(err, "linux.maskedPaths[%zu] `%s`", i, l->masked_paths[i]);
+	bw_phase("rootfs: masked");
 	for (size_t i = 0; l->readonly_paths != NULL && l->readonly_paths[i] != NULL; i++)
 		if (readonly_one(rootfd, l->readonly_paths[i], err) < 0)
 			return bw_wrap(err, "linux.readonlyPaths[%zu] `%s`", i,
@@ -457,6 +465,7 @@ int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err)
 	if (ctx->spec->root_readonly &&
 	    rootfs_setattr(rootfd, MOUNT_ATTR_RDONLY, 0, false, err) < 0)
 		return bw_wrap(err, "root.readonly");
+	bw_phase("rootfs: read-only paths");
 	return final_propagation(ctx, rootfd, err);
 }
 
