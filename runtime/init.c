@@ -583,6 +583,20 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+struct payload {
+	const struct spawn_config *cfg;
+	const char *exe;
+	bool load;
+	uint64_t held;
+};
+
+static int payload_main(void *arg)
+{
+	const struct payload *p = arg;
+	close(p->cfg->status_fd);
+	exec_under_filter(p->cfg, p->exe, p->load, p->held);
+}
+
 /* A sandbox's pid 1 stays bulwark's (init_reaper.c): the payload is its child, under the same
  * Landlock domain, credentials and capability sets; only the child loads the container's
  * filter, right before its execve. */
@@ -591,14 +605,11 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
 {
 	struct bw_error err = {0};
 	sigset_t old;
-	bw_phase("init: reaper fork");
-	pid_t pid = init_reaper_fork(&old);
-	if (pid == 0) {
-		close(cfg->status_fd);
-		exec_under_filter(cfg, exe, load, held);
-	}
+	struct payload p = {.cfg = cfg, .exe = exe, .load = load, .held = held};
+	bw_phase("init: reaper spawn");
+	pid_t pid = init_reaper_spawn(payload_main, &p, &old);
 	if (pid < 0) {
-		bw_fail(&err, errno, "fork the sandbox's command");
+		bw_fail(&err, errno, "start the sandbox's command");
 		init_die(&err);
 	}
 	if (init_exec_fifo >= 0) { /* the command's execve ends `start`, not this reaper */
