@@ -353,7 +353,10 @@ static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
 			return -1;
 	if (apply_limits(f, sg, f->tmp_bytes, sizeof(f->tmp_bytes), err) < 0)
 		return -1;
-	sg->seccomp_json = seccomp_default_profile_json();
+	struct oci_seccomp *sc = NULL;
+	if (seccomp_default_profile(&sc, err) < 0)
+		return -1;
+	sg->seccomp = sc; /* free_spec frees it */
 	if (f->seccomp_complain)
 		strv_push(&sg->annotations, "run.bulwark.seccomp=complain");
 	return 0;
@@ -390,7 +393,7 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
  * sandbox's). Overlay workspaces write to a scratch tmpfs, and --keep-changes copies without
  * set-id bits. sg->binds[first, first + n) are --bind's. */
 static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size_t n, bool complain,
-			      struct specgen *sg, char **profile, struct bw_error *err)
+			      struct specgen *sg, struct bw_error *err)
 {
 	bool rw = false;
 	for (size_t i = 0; i < ws->n; i++)
@@ -404,13 +407,7 @@ static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size
 		return bw_fail(err, 0,
 			       "--seccomp-complain: not with an rw workspace or rw --bind (the "
 			       "guard against setuid files there would only log); use overlay");
-	struct oci_seccomp *sc = NULL;
-	if (seccomp_default_profile(&sc, err) < 0)
-		return -1;
-	seccomp_profile_forbid_setid_files(sc);
-	*profile = seccomp_profile_to_json(sc);
-	seccomp_profile_free(sc);
-	sg->seccomp_json = *profile;
+	seccomp_profile_forbid_setid_files(sg->seccomp);
 	return 0;
 }
 
@@ -435,6 +432,7 @@ static void free_spec(struct specgen *sg)
 		free(sg->binds[i].destination);
 	}
 	free(sg->binds);
+	seccomp_profile_free(sg->seccomp);
 }
 
 /* Docker's convention: 125 the runtime failed, 126 cannot execute (EACCES, ENOEXEC), 127 not
@@ -799,7 +797,6 @@ VERB(sandbox)
 	struct workspace_set ws = {0};
 	struct sandbox_run run = {.rep = {.workspace_bytes = -1},
 				  .report = {.fd = -1, .dirfd = -1}};
-	_cleanup_free_ char *rw_profile = NULL;
 	if (r == 0 && new_id(&run, err) < 0)
 		r = -1;
 	if (r < 0) {
@@ -864,7 +861,7 @@ VERB(sandbox)
 		r = build_env(&f, &sg, &sg.env, err);
 	if (r == 0)
 		r = forbid_setid_if_rw(&ws, run.root.user_binds, strv_len(f.binds),
-				       f.seccomp_complain, &sg, &rw_profile, err);
+				       f.seccomp_complain, &sg, err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &ws, err);
 	if (r == 0)

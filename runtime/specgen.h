@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct oci_seccomp;
+
 struct specgen_bind {
 	char *source;
 	char *destination;
@@ -33,8 +35,8 @@ struct specgen {
 	uint32_t host_uid, host_gid, map_size;
 	/* the container ids the maps start at (0; a rootless sandbox maps only its user) */
 	uint32_t map_uid, map_gid;
-	uint64_t nproc;		  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
-	const char *seccomp_json; /* an OCI seccomp object, embedded as is (NULL: none) */
+	uint64_t nproc;		     /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
+	struct oci_seccomp *seccomp; /* linux.seccomp (NULL: none), the caller's */
 	const char *hostname;
 	int64_t pids_limit; /* 0: none */
 	int64_t memory_limit;
