@@ -445,7 +445,14 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
 		return -1;
 	bw_phase("proc: exe+rlimits+keyring");
-	if (caps_drop_bounding(&cfg->caps, err) < 0)
+	/* The bounding set we have: a new user namespace's is full; without one it is the
+	 * runtime's, which we were cloned with; otherwise (exec, a joined namespace) asked. */
+	uint64_t present = 0;
+	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER))
+		present = ~UINT64_C(0);
+	else if (!cfg->is_exec && cfg->ns_fds[OCI_NS_USER] < 0)
+		present = cfg->caps.runtime_bounding;
+	if (caps_drop_bounding(&cfg->caps, present, err) < 0)
 		return -1;
 	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
 	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs. */
