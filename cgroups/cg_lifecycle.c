@@ -76,12 +76,16 @@ static uint32_t unified_needed(const struct oci_resources *r)
 static int make_dirs(struct cg_hier *h, struct bw_error *err)
 {
 	size_t base = strlen(h->m.mountpoint);
-	_cleanup_free_ char *p = xstrdup(h->dir);
-	struct stat st;
-
-	h->existed = stat(h->dir, &st) == 0;
-	if (h->existed)
+	/* The usual case first, in one call: the parents are there (EEXIST: so is the cgroup). */
+	if (mkdir(h->dir, 0755) == 0) {
+		h->existed = false;
+		strv_push(&h->made, h->dir);
 		return 0;
+	}
+	h->existed = errno == EEXIST;
+	if (errno != ENOENT)
+		return h->existed ? 0 : bw_fail(err, errno, "mkdir `%s`", h->dir);
+	_cleanup_free_ char *p = xstrdup(h->dir);
 	for (int tries = 0;; tries++) {
 		int r = 0;
 		for (char *s = p + base + 1;; s++) {

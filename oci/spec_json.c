@@ -328,11 +328,17 @@ size_t jp_key(struct jp *p, const char *key)
 	return mark;
 }
 
+/* Called for every array element, so without snprintf. */
 size_t jp_idx(struct jp *p, size_t i)
 {
-	char buf[32];
-	snprintf(buf, sizeof(buf), "[%zu]", i);
-	return jp_append(p, buf);
+	char buf[32], *q = buf + sizeof(buf) - 1;
+	*q = '\0';
+	*--q = ']';
+	do
+		*--q = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	*--q = '[';
+	return jp_append(p, q);
 }
 
 size_t jp_mapkey(struct jp *p, const char *key)

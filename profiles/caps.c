@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -96,9 +97,28 @@ int caps_last_cap(void)
 	return last;
 }
 
+/* CapBnd of /proc/self/status, in one read; false if it cannot be read. */
+static bool status_bounding(uint64_t *mask)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "\nCapBnd:\t");
+	char *end;
+	if (p == NULL)
+		return false;
+	*mask = strtoull(p + 9, &end, 16);
+	return end != p + 9 && *end == '\n';
+}
+
 uint64_t caps_current_bounding(void)
 {
 	uint64_t mask = 0;
+	if (status_bounding(&mask))
+		return mask;
 	for (int c = 0; c <= caps_last_cap(); c++)
 		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
 			mask |= UINT64_C(1) << c;
@@ -197,6 +217,7 @@ int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_boundi
 			    caps_to_name(c, name));
 	}
 	p.sets[OCI_CAP_BOUNDING] &= runtime_bounding;
+	p.runtime_bounding = runtime_bounding;
 	skip_unraisable_ambient(&p, last_cap);
 	if (check_plan(&p, runtime_bounding, err) < 0)
 		return -1;
@@ -210,13 +231,14 @@ int caps_plan_from_spec(const struct oci_capabilities *caps, struct caps_plan *o
 	return caps_plan_build(caps, caps_current_bounding(), caps_last_cap(), out, err);
 }
 
-int caps_drop_bounding(const struct caps_plan *plan, struct bw_error *err)
+int caps_drop_bounding(const struct caps_plan *plan, uint64_t present, struct bw_error *err)
 {
 	char name[32];
 	for (int c = 0; c <= caps_last_cap(); c++) {
 		if (plan->sets[OCI_CAP_BOUNDING] & (UINT64_C(1) << c))
 			continue;
-		int r = prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0);
+		int r = present == 0 ? prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0)
+				     : (int)((present >> c) & 1);
 		if (r < 0)
 			return bw_fail(err, errno, "prctl(PR_CAPBSET_READ, %s)",
 				       caps_to_name(c, name));
@@ -242,7 +264,10 @@ static int set_flags(cap_t c, cap_flag_t flag, uint64_t mask, struct bw_error *e
 static int set_ambient(uint64_t ambient, struct bw_error *err)
 {
 	char name[32];
-	if (cap_reset_ambient() < 0)
+	/* One call (libcap's cap_reset_ambient asks about every capability first). A kernel
+	 * without ambient capabilities (EINVAL) has none to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    !(errno == EINVAL && ambient == 0))
 		return bw_fail(err, errno, "clear the ambient capability set");
 	for (int v = 0; v <= caps_last_cap(); v++) {
 		if ((ambient & (UINT64_C(1) << v)) && cap_set_ambient(v, CAP_SET) < 0)

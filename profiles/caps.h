@@ -12,6 +12,7 @@
 struct caps_plan {
 	uint64_t sets[OCI_CAP_NSETS]; /* bit n = capability n */
 	bool any;		      /* process.capabilities was present */
+	uint64_t runtime_bounding;    /* the runtime's own bounding set when the plan was made */
 };
 
 /* Translate names; an unknown name fails with "process.capabilities.<set>[i]: unknown
@@ -28,8 +29,10 @@ int caps_plan_from_spec(const struct oci_capabilities *caps, struct caps_plan *o
 int caps_plan_build(const struct oci_capabilities *caps, uint64_t runtime_bounding, int last_cap,
 		    struct caps_plan *out, struct bw_error *err);
 /* In the init, still privileged: drop everything not in the bounding set, and set
- * PR_SET_KEEPCAPS so permitted survives the setuid that follows. */
-int caps_drop_bounding(const struct caps_plan *plan, struct bw_error *err);
+ * PR_SET_KEEPCAPS so permitted survives the setuid that follows. `present`: the capabilities
+ * known to be in our bounding set now (dropped without asking first; the others are known to
+ * be out of it), or 0 to ask the kernel about each. */
+int caps_drop_bounding(const struct caps_plan *plan, uint64_t present, struct bw_error *err);
 /* After setuid/setgid: set effective/permitted/inheritable, then raise ambient. `hold` adds
  * capabilities to effective and permitted until caps_release_held (CAP_SYS_ADMIN, which a
  * seccomp filter loaded without no_new_privs needs at load time). */

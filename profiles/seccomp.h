@@ -62,9 +62,10 @@ void seccomp_profile_bound_fallocate(struct oci_seccomp *sc);
 int seccomp_tty_guard_for_spec(const struct oci_spec *spec, struct seccomp_prog *out,
 			       struct bw_error *err);
 
-/* The default profile as an OCI JSON object (built once, static: do not free). */
-const char *seccomp_default_profile_json(void);
-/* Any profile as an OCI JSON object (malloc'd). */
+/* A profile as an OCI JSON object: into a generator, as the value of the member it is at
+ * (specgen embeds it without a JSON round trip), or as malloc'd text. */
+struct yajl_gen_t;
+void seccomp_profile_gen(struct yajl_gen_t *g, const struct oci_seccomp *sc);
 char *seccomp_profile_to_json(const struct oci_seccomp *sc);
 
 /* What this build understands (NULL-terminated; for `bulwark features`). */

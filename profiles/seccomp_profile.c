@@ -107,7 +107,7 @@ static void gen_syscall(yajl_gen g, const struct oci_seccomp_syscall *s)
 	yajl_gen_map_close(g);
 }
 
-static void gen_profile(yajl_gen g, const struct oci_seccomp *sc)
+void seccomp_profile_gen(yajl_gen g, const struct oci_seccomp *sc)
 {
 	yajl_gen_map_open(g);
 	gen_str(g, "defaultAction");
@@ -139,26 +139,13 @@ char *seccomp_profile_to_json(const struct oci_seccomp *sc)
 	yajl_gen g = yajl_gen_alloc(NULL);
 	if (g == NULL)
 		abort(); /* only fails on exhausted memory, like xmalloc */
-	gen_profile(g, sc);
+	seccomp_profile_gen(g, sc);
 	const unsigned char *buf;
 	size_t len;
 	yajl_gen_get_buf(g, &buf, &len);
 	char *out = xstrndup((const char *)buf, len);
 	yajl_gen_free(g);
 	return out;
-}
-
-const char *seccomp_default_profile_json(void)
-{
-	static char *json;
-	if (json == NULL) {
-		struct oci_seccomp *sc;
-		struct bw_error err = {0};
-		seccomp_default_profile(&sc, &err); /* cannot fail: pure data */
-		json = seccomp_profile_to_json(sc);
-		seccomp_profile_free(sc);
-	}
-	return json;
 }
 
 /* The system calls that can give a file a set-user-ID or set-group-ID bit, and which argument

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/phase.h"
 #include "common/util.h"
 
 VERB(run)
@@ -83,6 +84,7 @@ VERB(run)
 				    : NULL;
 	struct console_io io = stdio_guard_io(&sio, cr.master);
 	int status = lifecycle_wait(cr.pid, cr.pidfd, &io, 0, NULL, err);
+	bw_phase("run: waited");
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	if (status >= 0)
@@ -92,6 +94,7 @@ VERB(run)
 		close(cr.master);
 	if (!keep) {
 		struct container *c2;
+		bw_phase("run: closed");
 		if (container_load(cli_state_root(g), cr.c->id, &c2, err) == 0) {
 			lifecycle_teardown(c2, err);
 			container_free(c2);

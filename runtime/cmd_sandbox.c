@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/hostpath.h"
@@ -305,7 +306,10 @@ static int build_spec(struct sandbox_flags *f, char **args, struct specgen *sg,
 	/* No real-time scheduling or raised priority, whatever the caller's limits allow: a
 	 * SCHED_FIFO loop would not be held by the CPU quota where RT group scheduling is off. */
 	sg->no_rt_sched = true;
-	sg->seccomp_json = seccomp_default_profile_json();
+	struct oci_seccomp *sc = NULL;
+	if (seccomp_default_profile(&sc, err) < 0)
+		return -1;
+	sg->seccomp = sc; /* free_spec frees it */
 	if (f->seccomp_complain)
 		strv_push(&sg->annotations, "run.bulwark.seccomp=complain");
 	return 0;
@@ -342,7 +346,7 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
  * sandbox's). Overlay workspaces write to a scratch tmpfs, and --keep-changes copies without
  * set-id bits. sg->binds[first, first + n) are --bind's. */
 static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size_t n, bool complain,
-			      struct specgen *sg, char **profile, struct bw_error *err)
+			      struct specgen *sg, struct bw_error *err)
 {
 	bool rw = false;
 	for (size_t i = 0; i < ws->n; i++)
@@ -356,16 +360,10 @@ static int forbid_setid_if_rw(const struct workspace_set *ws, size_t first, size
 		return bw_fail(err, 0,
 			       "--seccomp-complain: not with an rw workspace or rw --bind (the "
 			       "guard against setuid files there would only log); use overlay");
-	struct oci_seccomp *sc = NULL;
-	if (seccomp_default_profile(&sc, err) < 0)
-		return -1;
-	seccomp_profile_forbid_setid_files(sc);
+	seccomp_profile_forbid_setid_files(sg->seccomp);
 	/* RLIMIT_FSIZE bounds each file written there; fallocate must not get around it. */
 	if (sg->fsize > 0)
-		seccomp_profile_bound_fallocate(sc);
-	*profile = seccomp_profile_to_json(sc);
-	seccomp_profile_free(sc);
-	sg->seccomp_json = *profile;
+		seccomp_profile_bound_fallocate(sg->seccomp);
 	return 0;
 }
 
@@ -390,6 +388,7 @@ static void free_spec(struct specgen *sg)
 		free(sg->binds[i].destination);
 	}
 	free(sg->binds);
+	seccomp_profile_free(sg->seccomp);
 }
 
 /* Docker's convention: 125 the runtime failed, 126 cannot execute (EACCES, ENOEXEC), 127 not
@@ -540,7 +539,9 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 {
 	struct global_opts g2 = *g;
 	/* What an earlier sandbox left when it and its watchdog were both SIGKILLed. */
+	bw_phase("sandbox: flags+plan");
 	watchdog_sweep_root(cli_state_root(g));
+	bw_phase("sandbox: sweep");
 	if (write_policy(g, run, err) < 0)
 		return -1;
 	if (run->net.policy != NULL || run->policy_file != NULL)
@@ -555,9 +556,11 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 			strv_push(&sg->annotations, KD_ANNOTATION "=true");
 	}
 	_cleanup_free_ char *json = specgen_render(sg, false);
+	bw_phase("sandbox: render");
 	struct oci_spec *spec = NULL;
 	if (oci_spec_parse(json, strlen(json), "sandbox spec", &spec, err) < 0)
 		return -1;
+	bw_phase("sandbox: spec parsed");
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
@@ -585,6 +588,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	struct created cr;
 	int64_t t0 = mono_ms();
 	int r = lifecycle_create(&g2, &o, &cr, err);
+	bw_phase("sandbox: created");
 	oci_spec_free(spec);
 	/* Before start: no code of the sandbox has run yet. */
 	if (r == 0 && run->want_report)
@@ -605,6 +609,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 			close(cr.status_fd);
 		return -1;
 	}
+	bw_phase("sandbox: started");
 	run->rep.started = true;
 	struct bw_error kerr = {0};
 	if (run->kd != NULL && kd_start(run->kd, cr.pid, &kerr) < 0) {
@@ -626,9 +631,11 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	    watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd, getpid());
 	if (guard == NULL)
 		log_warn("sandbox: cannot watch the watchdog: %s", strerror(errno));
+	bw_phase("sandbox: guard");
 	struct console_io io = stdio_guard_io(&sio, cr.master);
 	int status = lifecycle_wait_raw(cr.pid, cr.pidfd, &io, run->timeout_ms, run->kill_after_ms,
 					&run->rep.timed_out, &run->rep.wait_status, err);
+	bw_phase("sandbox: waited");
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	payload_status(cr.status_fd, run, &status);
@@ -638,6 +645,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	close(cr.pidfd);
 	if (cr.master >= 0)
 		close(cr.master);
+	bw_phase("sandbox: guard stopped");
 	container_free(cr.c);
 	struct container *c = NULL;
 	struct bw_error e2 = {0};
@@ -646,6 +654,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		run->kd = NULL;
 		return status; /* deleted from elsewhere meanwhile: nothing left to release */
 	}
+	bw_phase("sandbox: reloaded");
 	kd_finish(run->kd, &run->rep, run->id, lifecycle_audit_path(&g2, c));
 	run->kd = NULL;
 	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
@@ -657,10 +666,12 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	sandbox_budget_release(&run->budget);
 	if (status >= 0)
 		lifecycle_audit_exit(&g2, c, status, run->rep.timed_out);
+	bw_phase("sandbox: teardown begins");
 	if (lifecycle_teardown(c, &e2) < 0 && status >= 0) {
 		*err = e2;
 		status = -1;
 	}
+	bw_phase("sandbox: torn down");
 	container_free(c);
 	return status;
 }
@@ -786,7 +797,6 @@ VERB(sandbox)
 				  .report = {.fd = -1, .dirfd = -1},
 				  .budget = {.fds = {-1, -1, -1, -1}},
 				  .slot = {.fd = -1}};
-	_cleanup_free_ char *rw_profile = NULL;
 	if (r == 0 && new_id(&run, err) < 0)
 		r = -1;
 	if (r < 0) {
@@ -853,7 +863,7 @@ VERB(sandbox)
 		r = build_env(&f, &sg, &sg.env, err);
 	if (r == 0)
 		r = forbid_setid_if_rw(&ws, run.root.user_binds, strv_len(f.binds),
-				       f.seccomp_complain, &sg, &rw_profile, err);
+				       f.seccomp_complain, &sg, err);
 	if (r == 0)
 		r = prepare_workspaces(&sg, &run.budget, &ws, err);
 	if (r == 0)

@@ -45,7 +45,10 @@ VERB(spec)
 	_cleanup_free_ char *dir = bundle;
 	struct specgen sg;
 	specgen_defaults(&sg);
-	sg.seccomp_json = seccomp_default_profile_json();
+	struct oci_seccomp *sc = NULL;
+	if (seccomp_default_profile(&sc, err) < 0)
+		return -1;
+	sg.seccomp = sc;
 	if (rootless) {
 		sg.host_uid = (uint32_t)getuid();
 		sg.host_gid = (uint32_t)getgid();
@@ -56,6 +59,7 @@ VERB(spec)
 		sg.pids_limit = 0;
 	}
 	_cleanup_free_ char *json = specgen_render(&sg, true);
+	seccomp_profile_free(sc);
 	_cleanup_free_ char *path = fs_path_join(dir ? dir : ".", "config.json");
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 && errno == EEXIST)

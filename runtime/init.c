@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "netns/ns.h"
 #include "runtime/console.h"
@@ -334,13 +335,16 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	/* A new network namespace starts with lo down; loopback-only is the useful minimum. */
 	if ((cfg->new_ns_flags & CLONE_NEWNET) && ns_loopback_up(err) < 0)
 		return -1;
+	bw_phase("init: lo up");
 	if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return bw_fail(err, errno, "unshare the cgroup namespace");
 	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)
 		return -1;
+	bw_phase("init: names");
 	bool own_mounts = (cfg->new_ns_flags & CLONE_NEWNS) || cfg->ns_fds[OCI_NS_MOUNT] >= 0;
 	if (own_mounts && rootfs_prepare(&rc, err) < 0)
 		return -1;
+	bw_phase("init: rootfs_prepare");
 	/* The host's views the runtime handed over are mounted now: none stays open (a sandbox's
 	 * pid 1 never execs, so close-on-exec would not end them). */
 	hostpath_drop_held(cfg->root_src);
@@ -350,6 +354,7 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
 		return -1;
 	sync_msg_free(&m);
+	bw_phase("init: SYNC_HOOKS_DONE");
 	if (run_init_hooks(cfg, OCI_HOOK_CREATE_CONTAINER, cfg->rootfs, err) < 0)
 		return -1;
 	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
@@ -358,15 +363,18 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	/* The cwd before the root becomes read-only (runc's order). */
 	/* The host's own / (a sandbox's full host view): a missing cwd is not made on it. */
 	bool host_root = strcmp(cfg->rootfs, "/") == 0;
+	bw_phase("init: hooks");
 	if (rootfs_pivot(&rc, err) < 0 || (!host_root && make_cwd(cfg->process, err) < 0) ||
 	    rootfs_finalize(&rc, err) < 0)
 		return -1;
+	bw_phase("init: pivot+masks");
 	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
 		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
 					  err) < 0)
 			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
 	if (cap_user_counts(cfg, err) < 0)
 		return -1;
+	bw_phase("init: sysctls+user counts");
 	if (setup_terminal(cfg, sock, true, err) < 0)
 		return -1;
 	return rootfs_readonly_late(err);
@@ -436,18 +444,29 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	    process_set_personality(&spec->linux.personality, err) < 0 ||
 	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
 		return -1;
-	if (caps_drop_bounding(&cfg->caps, err) < 0)
+	bw_phase("proc: exe+rlimits+keyring");
+	/* The bounding set we have: a new user namespace's is full; without one it is the
+	 * runtime's, which we were cloned with; otherwise (exec, a joined namespace) asked. */
+	uint64_t present = 0;
+	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER))
+		present = ~UINT64_C(0);
+	else if (!cfg->is_exec && cfg->ns_fds[OCI_NS_USER] < 0)
+		present = cfg->caps.runtime_bounding;
+	if (caps_drop_bounding(&cfg->caps, present, err) < 0)
 		return -1;
 	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
 	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs. */
+	bw_phase("proc: bounding");
 	if (apparmor_apply_exec(&cfg->apparmor, err) < 0 ||
 	    landlock_apply(&cfg->landlock, cfg->is_exec ? -1 : cfg->fifo_fd, err) < 0)
 		return -1;
 	/* The tty guard goes in while we still hold CAP_SYS_ADMIN (no_new_privs may never come)
 	 * and before the profile's filter, which might not allow seccomp(2) itself. */
+	bw_phase("proc: landlock");
 	if (cfg->tty_guard.filter != NULL && seccomp_prog_load(&cfg->tty_guard, NULL, err) < 0)
 		return bw_wrap(err, "tty guard");
 	/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: held until then. */
+	bw_phase("proc: tty guard");
 	*held = cfg->seccomp ? caps_hold_for_seccomp(&cfg->caps, p->no_new_privileges) : 0;
 	/* process.cwd as runc enters it: first with the runtime's privileges (a directory the
 	 * user may not search still works), and only when those are refused once more as the
@@ -459,8 +478,10 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 		return -1;
 	bw_error_clear(err);
 	process_give_stdio_pipes(p->user.uid, cfg->stdio);
+	bw_phase("proc: cwd+stdio");
 	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
+	bw_phase("proc: user+caps");
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "process.noNewPrivileges: prctl");
 	if (!cwd_done && process_chdir(cwd, err) < 0)
@@ -529,6 +550,30 @@ static void close_inherited_fds(const struct spawn_config *cfg, int sock)
 	}
 }
 
+/* The signals whose disposition is not the default (ignored or caught), from one read of
+ * /proc/self/status (the host's procfs still) instead of a sigaction call for each of the 64;
+ * every signal when it cannot be read. */
+static uint64_t non_default_signals(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ~UINT64_C(0);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return ~UINT64_C(0);
+	buf[n] = '\0';
+	const char *ign = strstr(buf, "\nSigIgn:\t"), *cgt = strstr(buf, "\nSigCgt:\t");
+	char *e1, *e2;
+	if (ign == NULL || cgt == NULL)
+		return ~UINT64_C(0);
+	uint64_t i = strtoull(ign + 9, &e1, 16), c = strtoull(cgt + 9, &e2, 16);
+	if (e1 == ign + 9 || *e1 != '\n' || e2 == cgt + 9 || *e2 != '\n')
+		return ~UINT64_C(0);
+	return i | c;
+}
+
 /* After the sync socket is closed, errors go to the container's stderr, and once `start` was
  * called also to the fifo, for `start` to report. */
 static void __attribute__((noreturn)) init_die(struct bw_error *err)
@@ -558,6 +603,7 @@ static void __attribute__((noreturn))
 exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, uint64_t held)
 {
 	load_filter(cfg, load, held);
+	bw_phase("exec: filter loaded, execve");
 	execve(exe, cfg->process->args, init_env ? init_env : (char *[]){NULL});
 	int e = errno;
 	char q[256];
@@ -568,6 +614,20 @@ exec_under_filter(const struct spawn_config *cfg, const char *exe, bool load, ui
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+struct payload {
+	const struct spawn_config *cfg;
+	const char *exe;
+	bool load;
+	uint64_t held;
+};
+
+static int payload_main(void *arg)
+{
+	const struct payload *p = arg;
+	close(p->cfg->status_fd);
+	exec_under_filter(p->cfg, p->exe, p->load, p->held);
+}
+
 /* A sandbox's pid 1 stays bulwark's (init_reaper.c): the payload is its child, under the same
  * Landlock domain, credentials and capability sets; only the child loads the container's
  * filter, right before its execve. */
@@ -576,13 +636,11 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
 {
 	struct bw_error err = {0};
 	sigset_t old;
-	pid_t pid = init_reaper_fork(&old);
-	if (pid == 0) {
-		close(cfg->status_fd);
-		exec_under_filter(cfg, exe, load, held);
-	}
+	struct payload p = {.cfg = cfg, .exe = exe, .load = load, .held = held};
+	bw_phase("init: reaper spawn");
+	pid_t pid = init_reaper_spawn(payload_main, &p, &old);
 	if (pid < 0) {
-		bw_fail(&err, errno, "fork the sandbox's command");
+		bw_fail(&err, errno, "start the sandbox's command");
 		init_die(&err);
 	}
 	if (init_exec_fifo >= 0) { /* the command's execve ends `start`, not this reaper */
@@ -604,6 +662,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
 	uint64_t held = 0;
 
+	bw_phase("init: start");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The stand-ins for the caller's terminal (pipes or /dev/null, all above fd 2) first:
 	 * close_inherited_fds closes their originals. */
@@ -619,10 +678,12 @@ void init_main(struct spawn_config *cfg, int sock)
 	 * container's process through execve. */
 	sigset_t none;
 	sigemptyset(&none);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
+	uint64_t set = non_default_signals();
+	for (int s = 1; s < NSIG && s <= 64; s++)
+		if (s != SIGKILL && s != SIGSTOP && (set & (UINT64_C(1) << (s - 1))))
 			signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	bw_phase("init: fds+signals");
 	/* Non-dumpable until execve: nothing in the container may open our /proc files. */
 	/* A rootless runtime may not write the /proc files of a non-dumpable process: the init
 	 * sets its own score first (raising it needs no privilege; lowering is refused). */
@@ -654,6 +715,7 @@ void init_main(struct spawn_config *cfg, int sock)
 		init_fail(sock, &err);
 	if (receive_go(cfg, sock, &m, &err) < 0)
 		_exit(1);
+	bw_phase("init: go");
 	if (rootless)
 		prctl(PR_SET_DUMPABLE, 0);
 	free(cfg->state_json);
@@ -661,10 +723,13 @@ void init_main(struct spawn_config *cfg, int sock)
 	sync_msg_free(&m);
 	if (created_userns && become_ns_root(cfg, &err) < 0)
 		init_fail(sock, &err);
+	bw_phase("init: ns root");
 	if ((cfg->is_exec ? join_container(cfg, sock, &err) : setup_container(cfg, sock, &err)) < 0)
 		init_fail(sock, &err);
+	bw_phase("init: container set up");
 	if (setup_process(cfg, &exe, &held, &err) < 0)
 		init_fail(sock, &err);
+	bw_phase("init: process set up");
 
 	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
 	 * preserved fds is closed at execve. */
@@ -684,6 +749,7 @@ void init_main(struct spawn_config *cfg, int sock)
 	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
 	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
 		_exit(1);
+	bw_phase("init: READY sent");
 	bool reaper = cfg->status_fd >= 0 && !cfg->is_exec;
 	if (!cfg->is_exec) {
 		if (wait_for_start(cfg, &err) < 0)
@@ -698,6 +764,7 @@ void init_main(struct spawn_config *cfg, int sock)
 		if (run_init_hooks(cfg, OCI_HOOK_START_CONTAINER, NULL, &err) < 0)
 			init_die(&err);
 	}
+	bw_phase("init: started");
 	close(sock);
 	if (reaper)
 		exec_under_reaper(cfg, exe, late, held);

@@ -1,47 +1,77 @@
-/* bulwark's own pid 1 for sandboxes (issue 11 §5): forks the payload, then stays pid 1 with its
+/* bulwark's own pid 1 for sandboxes (issue 11 §5): starts the payload, then stays pid 1 with its
  * death signal armed, forwards signals, reaps orphans and reports the payload's exact wait
  * status to the owner. No signal handler: everything arrives blocked, through a signalfd. */
 #include "runtime/init_reaper.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
-pid_t init_reaper_fork(sigset_t *old)
+struct child {
+	int (*fn)(void *);
+	void *arg;
+	bool ctty;
+	const sigset_t *old;
+};
+
+/* The command leads a session of its own, as it did as pid 1; our controlling terminal
+ * (process.terminal) becomes its. */
+static int child_main(void *arg)
 {
-	/* The command leads a session of its own, as it did as pid 1; our controlling terminal
-	 * (process.terminal) becomes its. Given up first: the SIGHUP and SIGCONT this sends to
-	 * our group are dropped (default action, namespace init). */
+	const struct child *c = arg;
+	setsid();
+	if (c->ctty)
+		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	sigprocmask(SIG_SETMASK, c->old, NULL);
+	return c->fn(c->arg);
+}
+
+#define CHILD_STACK_SIZE (64 << 10)
+
+pid_t init_reaper_spawn(int (*fn)(void *), void *arg, sigset_t *old)
+{
+	/* Our terminal is given up first: the SIGHUP and SIGCONT this sends to our group are
+	 * dropped (default action, namespace init). */
 	bool ctty = isatty(STDIN_FILENO) && tcgetsid(STDIN_FILENO) == getsid(0);
 	if (ctty)
 		ioctl(STDIN_FILENO, TIOCNOTTY);
 	sigset_t all;
 	sigfillset(&all);
-	/* Blocked before the fork: a signal sent meanwhile waits for the signalfd. */
+	/* Blocked before the clone: a signal sent meanwhile waits for the signalfd. */
 	sigprocmask(SIG_BLOCK, &all, old);
-	pid_t pid = fork();
+	struct child c = {.fn = fn, .arg = arg, .ctty = ctty, .old = old};
+	/* Mapped, not on our stack: process.rlimits (RLIMIT_STACK) apply already. Where even
+	 * that is refused (RLIMIT_AS), a plain fork does. */
+	char *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	pid_t pid;
+	if (stack != MAP_FAILED) {
+		pid = clone(child_main, stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
+			    &c);
+	} else {
+		pid = fork();
+		if (pid == 0)
+			_exit(child_main(&c));
+	}
+	int e = errno;
+	if (stack != MAP_FAILED)
+		munmap(stack, CHILD_STACK_SIZE);
 	if (pid < 0) {
-		int e = errno;
 		sigprocmask(SIG_SETMASK, old, NULL);
 		errno = e;
-		return -1;
 	}
-	if (pid > 0)
-		return pid;
-	setsid();
-	if (ctty)
-		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
-	sigprocmask(SIG_SETMASK, old, NULL);
-	return 0;
+	return pid;
 }
 
 static int io_fd = -1;

@@ -20,11 +20,13 @@ struct init_reaper_status {
  * so it could not open its own later): /proc/self/io, read when the payload has ended. */
 void init_reaper_open_io(void);
 
-/* Blocks every signal (saving the old mask in *old) and forks. In the child (0 returned): a
- * session of its own, with our controlling terminal if we had one (we give it up), signal mask
- * *old again; the caller execs the payload. In the parent: the child's pid, or -1 with errno
- * set (the mask is restored then). */
-pid_t init_reaper_fork(sigset_t *old);
+/* Blocks every signal (saving the old mask in *old) and starts fn(arg) in a child that shares
+ * our memory until its execve (CLONE_VM | CLONE_VFORK, as posix_spawn: no copy of our page
+ * tables), on a stack of its own; we are suspended until it has exec'd or exited. fn must
+ * exec or _exit, never return; it runs in a session of its own, with our controlling
+ * terminal if we had one (we give it up), and the signal mask *old again. Returns the child's
+ * pid, or -1 with errno set (the mask is restored then). */
+pid_t init_reaper_spawn(int (*fn)(void *), void *arg, sigset_t *old);
 
 /* The parent's side, as pid 1 of the sandbox, never returning: PR_SET_PDEATHSIG(SIGKILL) armed
  * and non-dumpable again (after any credential change), every signal it receives forwarded to

@@ -26,6 +26,7 @@
 #include "runtime/idpool.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "netns/ns.h"
 #include "oci/policy.h"
@@ -268,13 +269,16 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 {
 	if (caps_plan_from_spec(&spec->process.caps, &cfg->caps, err) < 0)
 		return -1;
+	bw_phase("security: caps");
 	if (landlock_plan_from_spec(spec, &cfg->landlock, err) < 0 ||
 	    landlock_plan_check(&cfg->landlock, landlock_abi_version(), err) < 0)
 		return -1;
+	bw_phase("security: landlock");
 	if (apparmor_prepare(spec, cli_state_root(g), cfg->id, &cfg->apparmor, err) < 0)
 		return -1;
 	/* run.bulwark.log-denials: the kernel reports the container's seccomp and Landlock
 	 * refusals to the audit log (what `sandbox --report` reads). Nothing gets weaker. */
+	bw_phase("security: apparmor");
 	const char *logd = oci_spec_annotation(spec, KD_ANNOTATION);
 	if (logd != NULL && strcmp(logd, "true") != 0 && strcmp(logd, "false") != 0)
 		return bw_fail(err, 0, KD_ANNOTATION ": must be \"true\" or \"false\", not \"%s\"",
@@ -312,8 +316,10 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 		free(cache);
 		cache = NULL;
 	}
+	bw_phase("security: seccomp cache dir");
 	if (seccomp_compile(spec->linux.seccomp, cache, prog, err) < 0)
 		return -1;
+	bw_phase("security: seccomp");
 	if (log_denials)
 		prog->flags |= SECCOMP_FILTER_FLAG_LOG;
 	cfg->seccomp = prog;
@@ -547,6 +553,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		free_sources(&root, mounts, spec->n_mounts);
 		return -1;
 	}
+	bw_phase("create: sources+state dir");
 	rootfs = root.path;
 	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
 	if (o->lifetime_ms > 0 && (lifetime_ms == 0 || o->lifetime_ms < lifetime_ms))
@@ -564,8 +571,10 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		strv_push(&c->state.cleanup, "hooks:poststop");
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		goto fail;
+	bw_phase("create: config.json");
 	if (cg_open(spec->linux.cgroups_path, o->id, &cg, err) < 0)
 		goto fail;
+	bw_phase("create: cg_open");
 	c->state.oci_version = xstrdup(spec->oci_version);
 	c->state.bundle = xstrdup(bundle);
 	c->state.rootfs = xstrdup(rootfs);
@@ -577,6 +586,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.id = o->id;
 	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
 		goto fail;
+	bw_phase("create: security+ns planned");
 	/* A cg_create that fails has undone its own work; what it refused (a cgroup that another
 	 * container's processes use, a frozen one) is not ours to kill or remove. */
 	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
@@ -587,6 +597,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	}
 	if (cg != NULL)
 		record_cgroup_parents(c, cg);
+	bw_phase("create: cgroup made");
 	if (make_fifo(c, &fifo, err) < 0)
 		goto fail;
 	struct create_ctx cc = {.c = c, .spec = spec};
@@ -629,7 +640,9 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.cg = cg;
 	cfg.on_started = on_started;
 	cfg.cb_ctx = &cc;
+	bw_phase("create: fifo+stdio");
 	r = spawn_container_process(&cfg, &res, err);
+	bw_phase("create: init ready");
 	if (o->stdio != NULL)
 		stdio_guard_close_child(o->stdio);
 	if (r < 0)
@@ -640,11 +653,14 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		close(steal_fd(&status_wr));
 	if (want_fw && network_setup(g, c, &cfg, res.pid, &pol, audit, err) < 0)
 		goto fail_killed;
+	bw_phase("create: network");
 	if (watchdog_start(g, c, res.pidfd, lifetime_ms, o->owner, err) < 0)
 		goto fail_killed;
+	bw_phase("create: watchdog");
 	c->state.status = OCI_STATUS_CREATED;
 	if (container_save(c, err) < 0)
 		goto fail_killed;
+	bw_phase("create: saved");
 	audit_created(g, c, spec, want_fw, audit);
 	if (o->pid_file != NULL) {
 		char pid[32];
@@ -801,6 +817,7 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	} while (n < 0 && errno == EAGAIN);
 	if (n != 1)
 		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
+	bw_phase("start: fifo byte");
 	unlinkat(c->dirfd, "exec.fifo", 0);
 	/* The state is final ("running": a live init, no fifo). The wait below lasts as long as
 	 * the container's startContainer hooks, its own programs: kill and delete may come in
@@ -808,6 +825,7 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	container_unlock(c);
 	if (wait_exec(fifo, err) < 0)
 		return -1;
+	bw_phase("start: exec'd");
 	/* "running" is derived from the live init and the missing fifo: nothing to save. */
 	c->state.status = OCI_STATUS_RUNNING;
 	if (lifecycle_audit_path(NULL, c) != NULL) {
@@ -912,9 +930,11 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 			return -1;
 		remove_cgroup_parents(c);
 	}
+	bw_phase("teardown: cgroup removed");
 	wait_gone(c);
 	watchdog_stop(c);
 	network_release(c);
+	bw_phase("teardown: watchdog stopped");
 	apparmor_release(c->root, c->id, &e2);
 	if (strv_contains(c->state.cleanup, "hooks:poststop") &&
 	    lifecycle_load_spec(c, &spec, &e2) == 0) {
@@ -940,6 +960,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 				idpool_release(c->state.cleanup[i] + 7, dir);
 		}
 	}
+	bw_phase("teardown: state removal");
 	return container_remove(c, err);
 }
 

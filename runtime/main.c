@@ -18,6 +18,7 @@
 #include "version.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "runtime/cli.h"
 #include "runtime/watchdog.h"
@@ -270,6 +271,7 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGXFSZ, SIG_IGN);
 
+	bw_phase("main");
 	cli_set_prog(argc > 0 ? argv[0] : NULL);
 	/* A watchdog re-executes us under its own name (runtime/watchdog.c). */
 	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)
@@ -290,8 +292,10 @@ int main(int argc, char **argv)
 	int r = 0;
 	if (spawns && !is_sealed_self())
 		r = reexec_sealed(argv, &err);
+	bw_phase("main: sealed, verb");
 	if (r == 0)
 		r = run_verb(argc, argv, &g, &err);
+	bw_phase("main: verb done");
 	if (r < 0) {
 		log_error_report(&err);
 		return err.exit_status ? err.exit_status : 1;

@@ -20,14 +20,16 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "runtime/hostpath.h"
 
-struct rootfs_state rootfs_state = {.rootfd = -1, .procfd = -1, .devnullfd = -1};
+struct rootfs_state rootfs_state = {.rootfd = -1, .procfd = -1, .devnullfd = -1, .emptyfd = -1};
 
 void rootfs_release(void)
 {
-	int *fds[] = {&rootfs_state.rootfd, &rootfs_state.procfd, &rootfs_state.devnullfd};
+	int *fds[] = {&rootfs_state.rootfd, &rootfs_state.procfd, &rootfs_state.devnullfd,
+		      &rootfs_state.emptyfd};
 	for (size_t k = 0; k < ARRAY_SIZE(fds); k++)
 		if (*fds[k] >= 0) {
 			close(*fds[k]);
@@ -213,10 +215,15 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct bw_error *err)
 	open_private_proc();
 	rootfs_state.creating = ctx;
 	rootfs_state.root_is_host = strcmp(ctx->rootfs, "/") == 0;
-	int r = bind_root(ctx, err) < 0 || rootfs_mount_all(ctx, err) < 0 ||
-			rootfs_setup_dev(ctx, err) < 0
-		    ? -1
-		    : 0;
+	bw_phase("rootfs: propagation, devnull, private proc");
+	int r = bind_root(ctx, err) < 0 ? -1 : 0;
+	bw_phase("rootfs: root");
+	if (r == 0)
+		r = rootfs_mount_all(ctx, err);
+	bw_phase("rootfs: mounts");
+	if (r == 0)
+		r = rootfs_setup_dev(ctx, err);
+	bw_phase("rootfs: dev");
 	rootfs_state.creating = NULL;
 	if (r < 0)
 		return -1;
@@ -256,13 +263,25 @@ int rootfs_pivot(const struct rootfs_ctx *ctx, struct bw_error *err)
 	}
 	if (chdir("/") < 0)
 		return bw_fail(err, errno, "chdir /");
+	bw_phase("rootfs: pivoted");
 	return 0;
 }
 
-/* A masked path's target as an fd, or -1 with *skip when it does not exist. */
+/* A masked or read-only path's target as an fd, or -1 with *skip when it does not exist. One
+ * openat2 resolves it inside the root as the walker would, a component at a time (symlinks
+ * expanded inside the root, ".." never above it); what openat2 refuses and the walker may
+ * still take (a magic link on the way, a rename or mount meanwhile) goes to the walker. */
 static int open_existing(int rootfd, const char *path, bool *skip, struct bw_error *err)
 {
-	int fd = rootfs_walk(rootfd, path, false, true, false, err);
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	*skip = fd < 0 && errno == ENOENT;
+	if (fd >= 0 || *skip)
+		return fd;
+	if (errno != ELOOP && errno != EXDEV && errno != EAGAIN && errno != ENOSYS)
+		return bw_fail(err, errno, "`%s`", path);
+	fd = rootfs_walk(rootfd, path, false, true, false, err);
 	*skip = fd < 0 && err->code == ENOENT;
 	if (*skip)
 		bw_error_clear(err);
@@ -377,6 +396,25 @@ static int mask_file_tree(int rootfd, const char *path, struct bw_error *err)
 	return devnull_clone(err);
 }
 
+/* What masks a directory: an empty read-only tmpfs of the container's own, one for all of them
+ * (each mask is a clone of its mount: one superblock, not one per directory). Kernels before
+ * 6.15 cannot clone a detached mount: a fresh tmpfs each there. */
+static int empty_dir_tree(struct bw_error *err)
+{
+	struct rootfs_mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						  MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+	if (rootfs_state.emptyfd < 0) {
+		rootfs_state.emptyfd = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
+		if (rootfs_state.emptyfd < 0)
+			return -1;
+	}
+	int fd = open_tree(rootfs_state.emptyfd, "",
+			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (fd >= 0 || errno != EINVAL)
+		return fd >= 0 ? fd : bw_fail(err, errno, "clone the empty tmpfs");
+	return rootfs_fs_create("tmpfs", "tmpfs", &o, err);
+}
+
 static int mask_one(int rootfd, const char *path, struct bw_error *err)
 {
 	bool skip;
@@ -388,10 +426,7 @@ static int mask_one(int rootfd, const char *path, struct bw_error *err)
 		return target < 0 ? -1 : bw_fail(err, errno, "stat");
 	_cleanup_close_ int tree = -1;
 	if (S_ISDIR(st.st_mode)) {
-		struct rootfs_mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-							  MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
-		tree = rootfs_fs_create("tmpfs", "tmpfs", &o, err);
-		rootfs_mount_opts_free(&o);
+		tree = empty_dir_tree(err);
 	} else {
 		tree = mask_file_tree(rootfd, path, err);
 	}
@@ -450,6 +485,11 @@ int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err)
 	for (size_t i = 0; l->masked_paths != NULL && l->masked_paths[i] != NULL; i++)
 		if (mask_one(rootfd, l->masked_paths[i], err) < 0)
 			return bw_wrap(err, "linux.maskedPaths[%zu] `%s`", i, l->masked_paths[i]);
+	if (rootfs_state.emptyfd >= 0) {
+		close(rootfs_state.emptyfd);
+		rootfs_state.emptyfd = -1;
+	}
+	bw_phase("rootfs: masked");
 	for (size_t i = 0; l->readonly_paths != NULL && l->readonly_paths[i] != NULL; i++)
 		if (readonly_one(rootfd, l->readonly_paths[i], err) < 0)
 			return bw_wrap(err, "linux.readonlyPaths[%zu] `%s`", i,
@@ -457,6 +497,7 @@ int rootfs_finalize(const struct rootfs_ctx *ctx, struct bw_error *err)
 	if (ctx->spec->root_readonly &&
 	    rootfs_setattr(rootfd, MOUNT_ATTR_RDONLY, 0, false, err) < 0)
 		return bw_wrap(err, "root.readonly");
+	bw_phase("rootfs: read-only paths");
 	return final_propagation(ctx, rootfd, err);
 }
 

@@ -11,9 +11,10 @@
 
 /* fds kept by rootfs_prepare (all O_CLOEXEC, -1 when not open). */
 struct rootfs_state {
-	int rootfd;	       /* the root of the container's own bind of the rootfs */
-	int procfd;	       /* a private, detached procfs of the container's pid namespace */
-	int devnullfd;	       /* a mount clone of the host's /dev/null, checked to be char 1:3 */
+	int rootfd;    /* the root of the container's own bind of the rootfs */
+	int procfd;    /* a private, detached procfs of the container's pid namespace */
+	int devnullfd; /* a mount clone of the host's /dev/null, checked to be char 1:3 */
+	int emptyfd;   /* an empty read-only tmpfs, cloned onto masked directories (finalize) */
 	bool devnull_attached; /* devnullfd was moved into the tree (kernels < 6.15) */
 	int procfd_errno;      /* why procfd could not be made, when it could not */
 	/* read-only tmpfs and /dev mounts, made read-only by rootfs_readonly_late (runc's order):

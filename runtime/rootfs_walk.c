@@ -61,13 +61,14 @@ static void walk_parent(struct walk *w)
 		*slash = '\0';
 }
 
-/* The component is a symlink: splice its target in front of what remains. */
-static int walk_symlink(struct walk *w, const char *name, struct bw_error *err)
+/* The component is a symlink (link: an O_PATH fd of that very link, so the target read is the
+ * one we looked at): splice its target in front of what remains. */
+static int walk_symlink(struct walk *w, int link, const char *name, struct bw_error *err)
 {
 	char target[PATH_MAX];
 	if (++w->links > WALK_MAX_LINKS)
 		return bw_fail(err, ELOOP, "too many symlinks below `%s`", w->done);
-	ssize_t n = readlinkat(w->cur, name, target, sizeof(target) - 1);
+	ssize_t n = readlinkat(link, "", target, sizeof(target) - 1);
 	if (n < 0)
 		return bw_fail(err, errno, "readlink `%s/%s`", w->done, name);
 	target[n] = '\0';
@@ -159,6 +160,9 @@ static char *walk_next(struct walk *w, bool *last)
 	return name;
 }
 
+/* One component: opened without following it, and judged by what was opened (fstat of the
+ * fd), so a swap after the look cannot redirect us. A component made here must still be what
+ * we made when it is opened: a symlink there then is refused, never followed. */
 static int walk_step(struct walk *w, const char *name, bool last, bool create, bool is_dir,
 		     bool no_symlinks, struct bw_error *err)
 {
@@ -169,26 +173,38 @@ static int walk_step(struct walk *w, const char *name, bool last, bool create, b
 		walk_parent(w);
 		return walk_reopen(w, err);
 	}
-	if (fstatat(w->cur, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	bool made = false;
+	int fd = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno != ENOENT || !create)
 			return bw_fail(err, errno, "`%s/%s`", w->done, name);
 		if (walk_create(w, name, last && !is_dir, err) < 0)
 			return -1;
-	} else if (S_ISLNK(st.st_mode)) {
-		if (no_symlinks)
-			/* runc's words after ours: its test suite and tools match them. */
-			return bw_fail(err, ELOOP,
-				       "`%s%s%s` is a symlink in the rootfs (must be mounted on "
-				       "ordinary directory)",
-				       w->done, w->done[1] ? "/" : "", name);
-		return walk_symlink(w, name, err);
+		made = true;
+		fd = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return bw_fail(err, errno, "open `%s/%s`", w->done, name);
 	}
-	int fd = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return bw_fail(err, errno, "open `%s/%s`", w->done, name);
-	if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
-		close(fd); /* swapped for a symlink after the check: refuse rather than follow */
-		return bw_fail(err, ELOOP, "`%s/%s` changed while resolving it", w->done, name);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return bw_fail(err, e, "`%s/%s`", w->done, name);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		int r;
+		if (made) /* swapped for a symlink after we made it: refuse rather than follow */
+			r = bw_fail(err, ELOOP, "`%s/%s` changed while resolving it", w->done,
+				    name);
+		else if (no_symlinks)
+			/* runc's words after ours: its test suite and tools match them. */
+			r = bw_fail(err, ELOOP,
+				    "`%s%s%s` is a symlink in the rootfs (must be mounted on "
+				    "ordinary directory)",
+				    w->done, w->done[1] ? "/" : "", name);
+		else
+			r = walk_symlink(w, fd, name, err);
+		close(fd);
+		return r;
 	}
 	close(w->cur);
 	w->cur = fd;

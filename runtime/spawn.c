@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/phase.h"
 #include "common/util.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
@@ -392,6 +393,7 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			return -1;
 		case SYNC_READY:
 			sync_msg_free(&m);
+			bw_phase("spawn: SYNC_READY");
 			/* The stage names of runc's debug log, which tools and its suite look for.
 			 */
 			if (cfg->is_exec)
@@ -419,6 +421,7 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 		case SYNC_HOOKS:
 			/* The rootfs is assembled, linux.devices nodes made: the devices rules
 			 * go in now, before anything of the container's runs (cgroup.h). */
+			bw_phase("spawn: SYNC_HOOKS");
 			assembled = true;
 			r = apply_devices(cfg, &devices_set, err);
 			if (r == 0)
@@ -616,10 +619,13 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 		if (cfg->init_netns < 0 || cfg->init_userns < 0)
 			return bw_fail(err, errno, "open the init's namespaces");
 	}
+	bw_phase("spawn: id maps");
 	if (send_host_paths(cfg, pid, pidfd, err) < 0)
 		return -1;
+	bw_phase("spawn: host paths");
 	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
+	bw_phase("spawn: cgroup entered");
 	if (cfg->process->oom_score_adj.set && !cfg->rootless) {
 		char path[64], val[32];
 		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
@@ -631,6 +637,7 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 	cfg->state_json = NULL;
 	if (cfg->on_started != NULL && cfg->on_started(cfg->cb_ctx, pid, &cfg->state_json, err) < 0)
 		return -1;
+	bw_phase("spawn: state json");
 	const char *sj = cfg->state_json ? cfg->state_json : "{}";
 	return sync_send(cfg->sock_parent, SYNC_GO, 0, sj, strlen(sj), -1, err);
 }
@@ -719,12 +726,14 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		cg_oom_kills(cfg->cg, &ooms_before, NULL);
 	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
 		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
+	bw_phase("spawn: pre-clone");
 	pid_t pid = via_userns ? clone_from_userns(cfg, &pidfd)
 			       : do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
 	if (pid == 0) {
 		close(sv[0]);
 		init_main(cfg, sv[1]);
 	}
+	bw_phase("spawn: cloned");
 	int clone_errno = errno;
 	leave_for_children(&saved_pid);
 	close(sv[1]);

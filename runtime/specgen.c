@@ -6,10 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
-#include <yajl/yajl_parse.h>
-#include <yajl/yajl_tree.h>
 
 #include "common/util.h"
+#include "profiles/seccomp.h"
 #include "runtime/rootfs.h"
 
 #define S(str) yajl_gen_string(g, (const unsigned char *)(str), strlen(str))
@@ -264,43 +263,6 @@ static void resources_gen(yajl_gen g, const struct specgen *sg)
 	yajl_gen_map_close(g);
 }
 
-static void json_emit(yajl_gen g, yajl_val x)
-{
-	if (YAJL_IS_OBJECT(x)) {
-		yajl_gen_map_open(g);
-		for (size_t i = 0; i < x->u.object.len; i++) {
-			S(x->u.object.keys[i]);
-			json_emit(g, x->u.object.values[i]);
-		}
-		yajl_gen_map_close(g);
-	} else if (YAJL_IS_ARRAY(x)) {
-		yajl_gen_array_open(g);
-		for (size_t i = 0; i < x->u.array.len; i++)
-			json_emit(g, x->u.array.values[i]);
-		yajl_gen_array_close(g);
-	} else if (YAJL_IS_STRING(x)) {
-		S(x->u.string);
-	} else if (YAJL_IS_NUMBER(x)) {
-		yajl_gen_number(g, x->u.number.r, strlen(x->u.number.r));
-	} else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x)) {
-		yajl_gen_bool(g, YAJL_IS_TRUE(x));
-	} else {
-		yajl_gen_null(g);
-	}
-}
-
-/* Re-emit the profile through the generator so the output stays one consistent document. */
-static void seccomp_gen(yajl_gen g, const char *json)
-{
-	char ebuf[128];
-	yajl_val v = yajl_tree_parse(json, ebuf, sizeof(ebuf));
-	if (v == NULL)
-		return;
-	S("seccomp");
-	json_emit(g, v);
-	yajl_tree_free(v);
-}
-
 static void linux_gen(yajl_gen g, const struct specgen *sg)
 {
 	S("linux");
@@ -320,8 +282,10 @@ static void linux_gen(yajl_gen g, const struct specgen *sg)
 	strv_gen(g, "maskedPaths", (char *const *)masked_paths);
 	strv_gen(g, "readonlyPaths", (char *const *)readonly_paths);
 	KS("rootfsPropagation", "private"); /* the schema allows no r-prefixed value */
-	if (sg->seccomp_json != NULL)
-		seccomp_gen(g, sg->seccomp_json);
+	if (sg->seccomp != NULL) {
+		S("seccomp");
+		seccomp_profile_gen(g, sg->seccomp);
+	}
 	yajl_gen_map_close(g);
 }
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct oci_seccomp;
+
 struct specgen_bind {
 	char *source;
 	char *destination;
@@ -38,7 +40,7 @@ struct specgen {
 	uint64_t nproc;	  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
 	uint64_t fsize;	  /* RLIMIT_FSIZE in bytes (0: none) */
 	bool no_rt_sched; /* RLIMIT_RTPRIO and RLIMIT_NICE 0: no real-time or raised priority */
-	const char *seccomp_json; /* an OCI seccomp object, embedded as is (NULL: none) */
+	struct oci_seccomp *seccomp; /* linux.seccomp (NULL: none), the caller's */
 	const char *hostname;
 	int64_t pids_limit; /* 0: none */
 	int64_t memory_limit;

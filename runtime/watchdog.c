@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,38 +141,78 @@ int watchdog_main(int argc, char **argv)
 	watch(argv[3], argv[1], 3, owner ? 4 : -1, deadline, lifetime_ms);
 }
 
-/* In the grandchild: nothing but the two pidfds and /dev/null survives the exec. Called after
- * fork, possibly from a threaded process: no allocation here. */
-static __attribute__((noreturn)) void become_watchdog(int init_pidfd, pid_t owner, char **argv)
+/* A watchdog that cannot start says so to the runtime, whose memory it still shares. */
+static __attribute__((noreturn)) void fail_spawn(uint64_t *start)
 {
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	*start = 0;
+	_exit(1);
+}
+
+/* In the grandchild, which still runs in our memory (CLONE_VM) on a stack of its own until its
+ * execve: nothing but the two pidfds and /dev/null survives the exec. System calls only, no
+ * allocation. Every signal stays blocked through the exec; watchdog_main sets its dispositions
+ * before it unblocks them. */
+static __attribute__((noreturn)) void become_watchdog(int init_pidfd, pid_t owner, char **argv,
+						      uint64_t *start)
+{
 	int owner_fd = owner > 0 ? (int)syscall(SYS_pidfd_open, owner, 0) : -1;
 	if (owner > 0 && owner_fd < 0)
-		_exit(1);
+		fail_spawn(start);
 	/* Out of the way first: either fd may already sit at 3 or 4. dup2 clears CLOEXEC. */
 	int ifd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 10);
 	int ofd = owner_fd >= 0 ? fcntl(owner_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	if (ifd < 0 || (owner_fd >= 0 && ofd < 0) || dup2(ifd, 3) < 0 ||
 	    (ofd >= 0 && dup2(ofd, 4) < 0))
-		_exit(1);
+		fail_spawn(start);
 	syscall(SYS_close_range, owner_fd >= 0 ? 5 : 4, ~0U, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
-		_exit(1);
+		fail_spawn(start);
 	dup2(null, 0);
 	dup2(null, 1);
 	dup2(null, 2);
 	close(null);
 	execve("/proc/self/exe", argv, (char *[]){NULL});
-	_exit(1);
+	fail_spawn(start);
 }
 
 struct helper_id {
 	pid_t pid;
 	uint64_t start;
 };
+
+/* The two processes of a spawn share our memory (CLONE_VM | CLONE_VFORK, as posix_spawn does):
+ * no copy of our page tables and no copy-on-write faults afterwards, which fork() cost us on
+ * every sandbox. Each parent is suspended until its child has exec'd or exited, so only one
+ * of the three runs at a time, each on its own stack. */
+struct wd_spawn {
+	int init_pidfd;
+	pid_t owner;
+	char **argv;
+	char *grandchild_stack; /* its top */
+	struct helper_id out;
+};
+
+#define WD_STACK_SIZE (16 << 10)
+
+/* The watchdog reads its own start time (reading it from outside would wait for its exec to
+ * finish); a failed exec takes it back. */
+static int wd_grandchild(void *arg)
+{
+	struct wd_spawn *s = arg;
+	s->out.start = proc_start_time(getpid());
+	become_watchdog(s->init_pidfd, s->owner, s->argv, &s->out.start);
+}
+
+/* The intermediate process: a session of its own for the watchdog, then it exits and leaves the
+ * watchdog to the reaper. */
+static int wd_child(void *arg)
+{
+	struct wd_spawn *s = arg;
+	setsid();
+	s->out.pid = clone(wd_grandchild, s->grandchild_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
+	return 0;
+}
 
 /* Start one watchdog process; safe to call from any thread of the runtime. */
 static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int64_t deadline,
@@ -182,41 +223,30 @@ static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int6
 	snprintf(lt, sizeof(lt), "%" PRId64, lifetime_ms);
 	char *argv[] = {"bulwark-watchdog",    (char *)id, "--root", (char *)root, dl, lt,
 			owner > 0 ? "1" : "0", NULL};
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t child = fork();
-	if (child < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
+	/* The children's stacks: in this frame, which stays untouched while we are suspended. */
+	_Alignas(16) char stacks[2][WD_STACK_SIZE];
+	struct wd_spawn s = {.init_pidfd = init_pidfd,
+			     .owner = owner,
+			     .argv = argv,
+			     .grandchild_stack = stacks[1] + WD_STACK_SIZE,
+			     .out = {-1, 0}};
+	/* Blocked in both children (our handlers must never run on their stacks), through the
+	 * watchdog's exec too. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid_t child =
+	    clone(wd_child, stacks[0] + WD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &s);
+	int e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (child < 0)
 		return -e;
-	}
-	if (child == 0) {
-		close(p[0]);
-		setsid();
-		pid_t w = fork();
-		if (w == 0) {
-			close(p[1]);
-			become_watchdog(init_pidfd, owner, argv);
-		}
-		/* Its start time is read while it is our child: it cannot be reaped (and its pid
-		 * reused) before we exit. */
-		struct helper_id msg = {w, w > 0 ? proc_start_time(w) : 0};
-		_exit(w > 0 && write(p[1], &msg, sizeof(msg)) == sizeof(msg) ? 0 : 1);
-	}
-	close(p[1]);
-	struct helper_id msg = {-1, 0};
-	ssize_t n;
-	while ((n = read(p[0], &msg, sizeof(msg))) < 0 && errno == EINTR)
-		;
-	close(p[0]);
 	int status;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
-	if (n != sizeof(msg) || msg.pid <= 1 || msg.start == 0)
+	if (s.out.pid <= 1 || s.out.start == 0)
 		return -EIO;
-	*out = msg;
+	*out = s.out;
 	return 0;
 }
 

@@ -69,6 +69,11 @@ if [ -x tests/fuzz/build.sh ]; then
 	record fuzz $rc $([ $rc = 0 ] && echo "1 0" || echo "0 1")
 fi
 
+echo "== start-path regression check (system calls against tests/bench/syscall-baseline.txt)"
+tests/bench/syscall-check.sh >"$log/sccheck" 2>&1; rc=$?
+cat "$log/sccheck"
+record sccheck $rc $([ $rc = 0 ] && echo "1 0" || echo "0 1")
+
 echo "== integration (this host: cgroup ${BULWARK_CGROUP_MODE:-v1/hybrid})"
 BULWARK=build/runtime/bulwark tests/integration/run.sh >"$log/integration" 2>&1; rc=$?
 grep -v '^ok ' "$log/integration" | tail -n 40

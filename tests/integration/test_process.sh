@@ -8,6 +8,18 @@ test_process_user_groups_umask_env_cwd() {
 	expect_eq output "1234 2345 2345 7 8 0077 /tmp bar baz " "$out"
 }
 
+# What the caller ignores or blocks never reaches the container's process (ignored signals
+# survive execve): run from a shell that ignores INT, QUIT, USR1, PIPE and TERM, the process
+# starts with every signal at its default and none blocked; the sandbox's command too.
+test_process_signals_ignored_by_the_caller_are_reset() {
+	b=$(new_bundle pr-sigs)
+	cfg "$b" '.process.args=["cat","/proc/self/status"]'
+	out=$(trap '' INT QUIT USR1 PIPE TERM; bw run -b "$b" pr-sigs </dev/null | grep -E '^Sig(Ign|Blk)' | tr '\n\t' '  ')
+	expect_eq run "SigBlk: 0000000000000000 SigIgn: 0000000000000000 " "$out"
+	out=$(trap '' INT QUIT USR1 PIPE TERM; bw sandbox -- cat /proc/self/status </dev/null | grep -E '^Sig(Ign|Blk)' | tr '\n\t' '  ')
+	expect_eq sandbox "SigBlk: 0000000000000000 SigIgn: 0000000000000000 " "$out"
+}
+
 test_process_hostname_and_domainname() {
 	b=$(new_bundle pr-host)
 	cfg "$b" '.hostname="box1" | .domainname="example.test" | .process.args=["sh","-c","hostname; cat /proc/sys/kernel/domainname"]'

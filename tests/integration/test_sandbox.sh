@@ -143,6 +143,13 @@ test_sandbox_overlay_scratch_is_freed_after_exit_timeout_and_oom() {
 	expect_eq "real workspace untouched" "$before" "$(snapshot "$d")"
 }
 
+# No capability in any set, the bounding set included (a new user namespace starts with a
+# full one: every capability is dropped from it, whatever the runtime's own set lacks).
+test_sandbox_command_has_no_capability_in_any_set() {
+	out=$(sbx -- grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status | tr '\n\t' '  ')
+	expect_eq caps "CapInh: 0000000000000000 CapPrm: 0000000000000000 CapEff: 0000000000000000 CapBnd: 0000000000000000 CapAmb: 0000000000000000 " "$out"
+}
+
 test_sandbox_env_file_follows_docker_semantics() {
 	f=$WORK/env.list
 	printf '%s\n' '# a comment' '' '   PLAIN=one two' 'QUOTED="not unquoted"' 'EXPAND=$HOME' \

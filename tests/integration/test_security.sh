@@ -710,6 +710,26 @@ test_runc_masked_paths_run_and_paths_the_kernel_lacks_are_skipped() {
 	expect_eq "cmdline" 0 "$(echo "$out" | tail -1)"
 }
 
+# A masked path is resolved inside the container's root, symlinks on the way and at its end
+# followed there (an absolute one from the root, a relative one's ".." never above it), and a
+# magic link on the way (/proc/self/root) read as the path it names: the target is masked.
+test_masked_paths_follow_symlinks_inside_the_root() {
+	d=$WORK/maskdata
+	mkdir -p "$d/secret-dir"
+	echo s3cret >"$d/secret-file"
+	echo s3cret >"$d/secret-dir/f"
+	echo s3cret >"$d/other"
+	ln -s ../../../../data/secret-file "$d/l-file"
+	ln -s /data/secret-dir "$d/l-dir"
+	b=$(new_bundle sec-masklinks)
+	cfg "$b" ".mounts += [{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"$d\",\"options\":[\"rbind\",\"ro\"]}]
+		| .linux.maskedPaths += [\"/data/l-file\", \"/data/l-dir\", \"/proc/self/root/data/other\"]
+		| .process.args=[\"sh\",\"-c\",\"echo file=\$(cat /data/secret-file) dir=\$(ls /data/secret-dir) other=\$(cat /data/other)\"]"
+	out=$(bw run -b "$b" sec-masklinks </dev/null 2>&1) || fail "run: $out"
+	expect_eq "masked" "file= dir= other=" "$(echo $out)"
+	expect_eq "host file untouched" s3cret "$(cat "$d/secret-file")"
+}
+
 # mountinfo prints each mount's root as its path within its file system, for a bind from an fd
 # as for mount(2): a workspace (mounted at its own path) shows nothing new, and nothing bulwark
 # makes itself (state dir, overlay layers, masks, the boot id) shows a host path. The one host

@@ -185,6 +185,30 @@ test_teardown_watchdog_has_its_own_name() {
 	td_finish "owner killed"
 }
 
+# What the watchdog holds once started (it is spawned sharing the runtime's memory until its
+# exec): only /dev/null on 0-2 and the pidfds of the init and the owner on 3 and 4, a session of
+# its own (not the sandbox process's), no longer the sandbox process's child, no signal left blocked, termination ignored.
+test_teardown_watchdog_holds_only_its_pidfds() {
+	td_start
+	fds=$(ls "/proc/$TD_WD/fd" | sort -n | tr '\n' ' ')
+	expect_eq "watchdog fds" "0 1 2 3 4 " "$fds"
+	for fd in 0 1 2; do expect_eq "fd $fd" /dev/null "$(readlink "/proc/$TD_WD/fd/$fd")"; done
+	for fd in 3 4; do expect_eq "fd $fd" "anon_inode:[pidfd]" "$(readlink "/proc/$TD_WD/fd/$fd")"; done
+	expect_eq "pidfd 3" "$TD_INIT" "$(awk '/^Pid:/ {print $2}' "/proc/$TD_WD/fdinfo/3")"
+	expect_eq "pidfd 4" "$TD_MAIN" "$(awk '/^Pid:/ {print $2}' "/proc/$TD_WD/fdinfo/4")"
+	read -r _ _ _ ppid _ sid _ <"/proc/$TD_WD/stat"
+	read -r _ _ _ _ _ owner_sid _ <"/proc/$TD_MAIN/stat"
+	[ "$ppid" != "$TD_MAIN" ] || fail "the watchdog is still the sandbox process's child"
+	[ "$sid" != "$owner_sid" ] || fail "the watchdog is in the sandbox process's session"
+	expect_eq SigBlk 0000000000000000 "$(awk '/^SigBlk:/ {print $2}' "/proc/$TD_WD/status")"
+	ign=$(awk '/^SigIgn:/ {print $2}' "/proc/$TD_WD/status")
+	(((0x$ign >> 14) & 1)) || fail "SIGTERM is not ignored (SigIgn $ign)"
+	kill -KILL "$TD_MAIN"
+	t0=$(date +%s%N)
+	td_gone_by "$t0" "owner killed"
+	td_finish "owner killed"
+}
+
 # run.bulwark.lifetime holds though its watchdog is SIGKILLed: a foreground `run` replaces it
 # at once; for a detached container the next `bulwark list` does (or, past the deadline,
 # releases the container itself).
