@@ -403,7 +403,11 @@ static void sd_empty(struct cg_manager *cg)
 int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 {
 	long waited_ms = 0, step = 1;
-	if (cg->sd_unit != NULL && cg->sd_started) {
+	if (cg->sd_unit != NULL) {
+		/* Not started by us (refused: the name is another container's): nothing at its
+		 * path is ours to kill or remove. */
+		if (!cg->sd_started)
+			return 0;
 		sd_empty(cg);
 		if (cg_sd_stop(cg, err) < 0)
 			return -1;
