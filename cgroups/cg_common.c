@@ -232,13 +232,17 @@ int cg_open_systemd(const char *cgroups_path, const char *id, struct cg_manager 
 	return 0;
 }
 
-int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, struct bw_error *err)
+int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, const char *id,
+			   struct bw_error *err)
 {
 	if (!cg_systemd_unit_valid(unit))
 		return bw_fail(err, 0, "systemd unit `%s`: not a scope name", unit);
 	free(cg->sd_unit);
 	cg->sd_unit = xstrdup(unit);
+	free(cg->sd_desc);
+	cg->sd_desc = xasprintf("bulwark container %s", id);
 	cg->sd_started = true;
+	cg->sd_attached = true;
 	return 0;
 }
 

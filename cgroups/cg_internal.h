@@ -101,6 +101,9 @@ int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		struct bw_error *err);
 /* SetUnitProperties (runtime) for r. */
 int cg_sd_set(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err);
+/* Whether the unit is this container's: systemd has none of that name (0: what is left at the
+ * path is ours) or its Description is cg->sd_desc (0); another's (1). */
+int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err);
 /* StopUnit and wait; then ResetFailedUnit. A unit that is already gone is fine. */
 int cg_sd_stop(struct cg_manager *cg, struct bw_error *err);
 
@@ -200,7 +203,8 @@ struct cg_manager {
 	char **parents_made; /* directories above ours cg_create made, outermost first */
 	/* --systemd-cgroup: the scope unit that owns the cgroup (NULL: the cgroupfs driver). */
 	char *sd_unit, *sd_slice, *sd_desc;
-	bool sd_started;		    /* cg_enter started it */
+	bool sd_started;		    /* cg_enter started it, or attached */
+	bool sd_attached;		    /* attached: ownership is asked of systemd */
 	const struct oci_resources *sd_res; /* what cg_create was given, for cg_enter */
 };
 

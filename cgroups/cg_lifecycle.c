@@ -408,6 +408,16 @@ int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 		 * path is ours to kill or remove. */
 		if (!cg->sd_started)
 			return 0;
+		/* A create that died before systemd refused it the name (another container's)
+		 * recorded that name all the same. */
+		int own = cg->sd_attached ? cg_sd_owner_check(cg, err) : 0;
+		if (own < 0)
+			return -1;
+		if (own == 1) {
+			log_warn("systemd unit `%s` belongs to another container: left alone",
+				 cg->sd_unit);
+			return 0;
+		}
 		sd_empty(cg);
 		if (cg_sd_stop(cg, err) < 0)
 			return -1;

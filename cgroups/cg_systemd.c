@@ -516,6 +516,56 @@ out:
 	return q < 0 ? -1 : 0;
 }
 
+/* GetUnit, then the unit's Description: 0, or 1 when there is no such unit. */
+static int unit_description(struct sd_conn *c, const char *unit, char *out, size_t len,
+			    struct bw_error *err)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	const char *path = NULL, *desc = NULL;
+	int r = new_call(c, "GetUnit", &m);
+	if (r >= 0 && (r = L.append(m, "s", unit)) < 0)
+		L.unref(m);
+	if (r < 0)
+		return bw_fail(err, -r, "--systemd-cgroup: ask for unit `%s`", unit);
+	r = send(c, m, "org.freedesktop.systemd1.NoSuchUnit", &reply, "GetUnit", err);
+	if (r != 0)
+		return r;
+	_cleanup_free_ char *p = NULL;
+	if ((r = L.read(reply, "o", &path)) >= 0)
+		p = xstrdup(path);
+	L.unref(reply);
+	if (r < 0)
+		return bw_fail(err, -r, "--systemd-cgroup: GetUnit reply");
+	r = L.new_call(c->bus, &m, "org.freedesktop.systemd1", p, "org.freedesktop.DBus.Properties",
+		       "Get");
+	if (r >= 0 && (r = L.append(m, "ss", "org.freedesktop.systemd1.Unit", "Description")) < 0)
+		L.unref(m);
+	if (r < 0)
+		return bw_fail(err, -r, "--systemd-cgroup: ask for unit `%s`", unit);
+	if (send(c, m, NULL, &reply, "unit Description", err) < 0)
+		return -1;
+	r = L.read(reply, "v", "s", &desc);
+	if (r >= 0)
+		snprintf(out, len, "%s", desc);
+	L.unref(reply);
+	return r < 0 ? bw_fail(err, -r, "--systemd-cgroup: unit Description") : 0;
+}
+
+int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err)
+{
+	struct sd_conn c = {0};
+	char desc[512] = "";
+	if (conn_open(&c, err) < 0)
+		return -1;
+	int r = unit_description(&c, cg->sd_unit, desc, sizeof(desc), err);
+	conn_close(&c);
+	if (r < 0)
+		return -1;
+	if (r == 1) /* no such unit */
+		return 0;
+	return strcmp(desc, cg->sd_desc) == 0 ? 0 : 1;
+}
+
 int cg_sd_stop(struct cg_manager *cg, struct bw_error *err)
 {
 	struct sd_conn c = {0};
@@ -569,6 +619,11 @@ int cg_sd_set(struct cg_manager *cg, const struct oci_resources *r, struct bw_er
 }
 
 int cg_sd_stop(struct cg_manager *cg, struct bw_error *err)
+{
+	return no_sd_bus(err);
+}
+
+int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err)
 {
 	return no_sd_bus(err);
 }

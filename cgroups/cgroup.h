@@ -33,8 +33,10 @@ int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out,
 int cg_open_systemd(const char *cgroups_path, const char *id, struct cg_manager **out,
 		    struct bw_error *err);
 /* An existing container's scope unit (cg_systemd_unit at its create), for cg_update and
- * cg_destroy. The name is checked. */
-int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, struct bw_error *err);
+ * cg_destroy. The name is checked; cg_destroy stops the unit, kills and removes only when
+ * systemd says the unit is this container's (its Description names id) or has no such unit. */
+int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, const char *id,
+			   struct bw_error *err);
 /* The unit, or NULL for the cgroupfs driver. */
 const char *cg_systemd_unit(const struct cg_manager *cg);
 /* "slice:prefix:name" (which --systemd-cgroup needs) rather than a path. */

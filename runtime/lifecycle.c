@@ -514,7 +514,7 @@ int lifecycle_cgroup_open(struct container *c, const char *path, struct cg_manag
 	if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e) < 0)
 		return 0;
 	unit[strcspn(unit, "\n")] = '\0';
-	if (cg_attach_systemd_unit(*out, unit, err) < 0) {
+	if (cg_attach_systemd_unit(*out, unit, c->id, err) < 0) {
 		cg_free(*out);
 		*out = NULL;
 		return -1;

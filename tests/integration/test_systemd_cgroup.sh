@@ -179,3 +179,27 @@ test_sd_delete_force_of_half_made_container() {
 	sd_expect_gone "$(sd_unit sd-crash)" "$(sd_dir sd-crash)"
 	[ ! -e "$BW_ROOT/sd-crash" ] || fail "state left"
 }
+
+# A create that dies after recording its unit's name but before systemd refused it that name
+# (another container's) leaves a record naming the other's unit: its delete --force must stop
+# nothing of the other's (systemd is asked whose the unit is: its Description). The record is
+# made here by rewriting a live container's.
+test_sd_delete_with_another_containers_unit_recorded_spares_it() {
+	local pid
+	b=$(sd_bundle sd-own)
+	cfg "$b" '.process.args=["sleep","60"]'
+	out=$(sd_create sd-own "$b") || fail "create sd-own: $out"
+	pid=$(bw state sd-own | jq -r .pid)
+	b2=$(sd_bundle sd-cr)
+	cfg "$b2" '.process.args=["sleep","60"]'
+	out=$(sd_create sd-cr "$b2") || fail "create sd-cr: $out"
+	[ -f "$BW_ROOT/sd-cr/systemd-unit" ] || fail "no unit record in the state"
+	sd_unit sd-own >"$BW_ROOT/sd-cr/systemd-unit"
+	sdbw delete --force sd-cr || fail "delete --force sd-cr"
+	[ ! -e "$BW_ROOT/sd-cr" ] || fail "state of sd-cr left"
+	expect_eq "the other container's unit" active "$(sd_active "$(sd_unit sd-own)")"
+	kill -0 "$pid" || fail "the other container's init was killed"
+	systemctl stop "$(sd_unit sd-cr)" 2>/dev/null || true
+	sdbw delete --force sd-own || fail "delete sd-own"
+	sd_expect_gone "$(sd_unit sd-own)" "$(sd_dir sd-own)"
+}
