@@ -237,10 +237,11 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		if (strcmp(g->cgroup_manager, "systemd") == 0)
 			g->systemd_cgroup = true;
 		else if (strcmp(g->cgroup_manager, "cgroupfs") != 0)
-			return bw_fail(err, 0,
-				       "--cgroup-manager: `%s` is not supported (cgroupfs and systemd are; "
-				       "bulwark never runs a container without its cgroup)",
-				       g->cgroup_manager);
+			return bw_fail(
+			    err, 0,
+			    "--cgroup-manager: `%s` is not supported (cgroupfs and systemd are; "
+			    "bulwark never runs a container without its cgroup)",
+			    g->cgroup_manager);
 	}
 	bool help = argc - idx > 1 &&
 		    (strcmp(argv[idx + 1], "--help") == 0 || strcmp(argv[idx + 1], "-h") == 0);
