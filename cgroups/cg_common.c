@@ -215,6 +215,42 @@ int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, s
 	return 0;
 }
 
+int cg_open_systemd(const char *cgroups_path, const char *id, struct cg_manager **out,
+		    struct bw_error *err)
+{
+	struct cg_sd_name n = {0};
+	if (cg_systemd_parse(cgroups_path, id, &n, err) < 0)
+		return -1;
+	if (cg_open(n.path, id, out, err) < 0) {
+		cg_sd_name_free(&n);
+		return -1;
+	}
+	(*out)->sd_unit = steal_ptr(&n.unit);
+	(*out)->sd_slice = steal_ptr(&n.slice);
+	(*out)->sd_desc = xasprintf("bulwark container %s", id);
+	cg_sd_name_free(&n);
+	return 0;
+}
+
+int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, const char *id,
+			   struct bw_error *err)
+{
+	if (!cg_systemd_unit_valid(unit))
+		return bw_fail(err, 0, "systemd unit `%s`: not a scope name", unit);
+	free(cg->sd_unit);
+	cg->sd_unit = xstrdup(unit);
+	free(cg->sd_desc);
+	cg->sd_desc = xasprintf("bulwark container %s", id);
+	cg->sd_started = true;
+	cg->sd_attached = true;
+	return 0;
+}
+
+const char *cg_systemd_unit(const struct cg_manager *cg)
+{
+	return cg->sd_unit;
+}
+
 void cg_free(struct cg_manager *cg)
 {
 	if (cg == NULL)
@@ -232,6 +268,9 @@ void cg_free(struct cg_manager *cg)
 		close(cg->clone_fd);
 	free(cg->h);
 	free(cg->path);
+	free(cg->sd_unit);
+	free(cg->sd_slice);
+	free(cg->sd_desc);
 	free(cg);
 }
 
@@ -252,7 +291,8 @@ struct cg_hier *cg_hier_for(struct cg_manager *cg, enum cg_ctrl c)
 
 int cg_clone_fd(struct cg_manager *cg)
 {
-	if (cg->mode != CG_MODE_UNIFIED || cg->v2 < 0)
+	/* A scope is made with its first process in it (cg_enter): before that, no fd. */
+	if (cg->mode != CG_MODE_UNIFIED || cg->v2 < 0 || (cg->sd_unit != NULL && !cg->sd_started))
 		return -1;
 	if (cg->clone_fd < 0)
 		cg->clone_fd = open(cg->h[cg->v2].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -66,6 +66,47 @@ char *cg_own_cgroup_parse(const char *text, bool want_v2);
 /* Resolve linux.cgroupsPath (see cgroup.h) against own (the caller's cgroup). */
 int cg_resolve_path(const char *cgroups_path, const char *id, const char *own, char **out,
 		    struct bw_error *err);
+/* --systemd-cgroup's linux.cgroupsPath "slice:prefix:name" (empty: "system.slice:bulwark:<id>";
+ * an empty slice is system.slice): the scope unit "prefix-name.scope" (or "name.scope"), its
+ * slice, and its cgroup, the slice expanded as systemd does ("a-b.slice" ->
+ * "/a.slice/a-b.slice/<unit>"). Pure; errors name linux.cgroupsPath. */
+struct cg_sd_name {
+	char *slice, *unit, *path;
+};
+int cg_systemd_parse(const char *cgroups_path, const char *id, struct cg_sd_name *out,
+		     struct bw_error *err);
+void cg_sd_name_free(struct cg_sd_name *n);
+
+/* ---- the systemd driver (cg_systemd.c) ---- */
+
+/* One unit property of type "t" (u64), or "ay" when bytes is set. */
+struct cg_sd_prop {
+	const char *name;
+	uint64_t u64;
+	uint8_t *bytes;
+	size_t nbytes;
+};
+/* The unit properties systemd knows for resources r (v2 names, or v1's where v2 is false):
+ * MemoryMax, MemoryLow, MemorySwapMax, CPUWeight, CPUQuotaPerSecUSec, CPUQuotaPeriodUSec,
+ * AllowedCPUs, AllowedMemoryNodes, TasksMax, IOWeight. Zero values are left out, as in the
+ * files. Pure. */
+int cg_sd_props(const struct oci_resources *r, bool v2, struct cg_sd_prop **out, size_t *n,
+		struct bw_error *err);
+void cg_sd_props_free(struct cg_sd_prop *v, size_t n);
+/* Talk to systemd: is it there and answering (its Version property)? */
+int cg_sd_check(struct bw_error *err);
+/* StartTransientUnit of cg's scope with pid in it, Delegate=yes and r's properties; waits for
+ * the job. On failure no unit is left. */
+int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
+		struct bw_error *err);
+/* SetUnitProperties (runtime) for r. */
+int cg_sd_set(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err);
+/* Whether the unit is this container's: systemd has none of that name (0: what is left at the
+ * path is ours) or its Description is cg->sd_desc (0); another's (1). */
+int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err);
+/* StopUnit and wait; then ResetFailedUnit. A unit that is already gone is fine. */
+int cg_sd_stop(struct cg_manager *cg, struct bw_error *err);
+
 /* The directory of cgroup `path` in a hierarchy mounted at mountpoint with root `root`. */
 char *cg_dir_in_mount(const char *mountpoint, const char *root, const char *path);
 
@@ -160,6 +201,11 @@ struct cg_manager {
 	int ctrl_at[CG_NCTRL]; /* hierarchy index providing each controller, -1 if none */
 	int clone_fd;
 	char **parents_made; /* directories above ours cg_create made, outermost first */
+	/* --systemd-cgroup: the scope unit that owns the cgroup (NULL: the cgroupfs driver). */
+	char *sd_unit, *sd_slice, *sd_desc;
+	bool sd_started;		    /* cg_enter started it, or attached */
+	bool sd_attached;		    /* attached: ownership is asked of systemd */
+	const struct oci_resources *sd_res; /* what cg_create was given, for cg_enter */
 };
 
 /* The hierarchy serving a controller, or NULL. */

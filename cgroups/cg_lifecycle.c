@@ -169,7 +169,7 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 			return -1;
 	if (cg_refuse_frozen(cg, err) < 0)
 		return -1;
-	for (size_t i = 0; i < cg->nh; i++) {
+	for (size_t i = 0; cg->sd_unit == NULL && i < cg->nh; i++) {
 		if (cg->h[i].existed && has_procs(cg->h[i].dir))
 			return bw_fail(err, 0,
 				       "linux.cgroupsPath: cgroup `%s` already has processes",
@@ -182,9 +182,13 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 		uint32_t need = cg_resources_needed(r) & v2_mask(cg);
 		/* On a unified host every available controller is enabled (stats need them); on a
 		 * hybrid one the cgroup2 mount is left alone unless a resource needs it. */
-		uint32_t want = cg->mode == CG_MODE_UNIFIED
+		uint32_t want = cg->mode == CG_MODE_UNIFIED && cg->sd_unit == NULL
 				    ? v2_mask(cg)
 				    : need | (unified_needed(r) & v2_mask(cg));
+		/* systemd enables what it delegates to the scope: its slices are left to it, but
+		 * for what a resource needs and systemd does not manage (hugetlb...). */
+		if (cg->sd_unit != NULL)
+			want = need;
 		if (want != 0 && cg_v2_enable_controllers(cg, want, need, err) < 0)
 			return -1;
 	}
@@ -202,8 +206,47 @@ static int wrap_unless_field(struct bw_error *err, const char *verb, const char 
 	return bw_wrap(err, "%s cgroup `%s`", verb, path);
 }
 
+/* The scope exists once systemd has the init in it (cg_enter): here systemd is only asked
+ * whether it is there, and the resources are checked as far as they can be without a cgroup. */
+static int sd_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+{
+	struct cg_sd_prop *p = NULL;
+	size_t n = 0;
+	if (cg_sd_props(res, cg->mode == CG_MODE_UNIFIED, &p, &n, err) < 0)
+		return -1;
+	cg_sd_props_free(p, n);
+	if (cg_sd_check(err) < 0)
+		return -1;
+	cg->sd_res = res;
+	return 0;
+}
+
+/* Start the scope with pid in it, then as cg_create does for cgroupfs: the other hierarchies'
+ * directories, the files; on failure the unit is stopped again. */
+static int sd_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err)
+{
+	const struct oci_resources *res = cg->sd_res != NULL ? cg->sd_res : &no_resources;
+	if (cg_sd_start(cg, pid, res, err) < 0)
+		return -1;
+	cg->sd_started = true;
+	if (create_steps(cg, res, err) < 0) {
+		struct bw_error e = {0};
+		undo_create(cg);
+		if (cg_sd_stop(cg, &e) < 0)
+			log_debug("cgroup rollback: %s", e.msg);
+		return wrap_unless_field(err, "create", cg->path);
+	}
+	for (size_t i = 0; i < cg->nh; i++) {
+		strv_free(cg->h[i].made);
+		cg->h[i].made = NULL;
+	}
+	return 0;
+}
+
 int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
 {
+	if (cg->sd_unit != NULL)
+		return sd_create(cg, res == NULL ? &no_resources : res, err);
 	if (create_steps(cg, res == NULL ? &no_resources : res, err) < 0) {
 		undo_create(cg);
 		return wrap_unless_field(err, "create", cg->path);
@@ -240,6 +283,8 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 	for (size_t i = 0; i < cg->nh; i++)
 		if (!fs_exists(cg->h[i].dir))
 			return bw_fail(err, ENOENT, "cgroup `%s`", cg->h[i].dir);
+	if (cg->sd_unit != NULL && cg_sd_set(cg, res, err) < 0)
+		return wrap_unless_field(err, "update", cg->path);
 	if (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
 	    cg_v2_apply(cg, res, CG_APPLY_UPDATE, err) < 0)
 		return wrap_unless_field(err, "update", cg->path);
@@ -258,6 +303,8 @@ int cg_apply_devices(struct cg_manager *cg, const struct oci_resources *res, str
 
 int cg_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err)
 {
+	if (cg->sd_unit != NULL && !cg->sd_started && sd_enter(cg, pid, err) < 0)
+		return -1;
 	for (size_t i = 0; i < cg->nh; i++)
 		if (cg_writef(cg->h[i].dir, "cgroup.procs", err, "%d", (int)pid) < 0)
 			return bw_wrap(err, "move pid %d into the %s cgroup", (int)pid,
@@ -336,9 +383,49 @@ static int remove_pass(struct cg_manager *cg, struct bw_error *err)
 	return busy ? 0 : 1;
 }
 
+/* Before systemd stops the scope, nothing may be left in it: stopping would send SIGTERM and
+ * wait for TimeoutStopSec. Killed as cg_destroy kills; bounded the same way. */
+static void sd_empty(struct cg_manager *cg)
+{
+	for (int round = 0; round < 40; round++) {
+		pid_t *pids = NULL;
+		size_t n = 0;
+		struct bw_error e = {0};
+		if (cg_pids(cg, &pids, &n, &e) < 0 || n == 0) {
+			free(pids);
+			return;
+		}
+		free(pids);
+		for (size_t i = 0; i < cg->nh; i++)
+			thaw_tree(AT_FDCWD, cg->h[i].dir, 0);
+		cg_kill_all(cg, SIGKILL, &e);
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
 int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 {
 	long waited_ms = 0, step = 1;
+	if (cg->sd_unit != NULL) {
+		/* Not started by us (refused: the name is another container's): nothing at its
+		 * path is ours to kill or remove. */
+		if (!cg->sd_started)
+			return 0;
+		/* A create that died before systemd refused it the name (another container's)
+		 * recorded that name all the same. */
+		int own = cg->sd_attached ? cg_sd_owner_check(cg, err) : 0;
+		if (own < 0)
+			return -1;
+		if (own == 1) {
+			log_warn("systemd unit `%s` belongs to another container: left alone",
+				 cg->sd_unit);
+			return 0;
+		}
+		sd_empty(cg);
+		if (cg_sd_stop(cg, err) < 0)
+			return -1;
+	}
 	for (int round = 0;; round++) {
 		int r = remove_pass(cg, err);
 		if (r < 0)

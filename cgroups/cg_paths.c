@@ -247,10 +247,10 @@ int cg_resolve_path(const char *cgroups_path, const char *id, const char *own, c
 				       id == NULL ? "" : id);
 		joined = xasprintf("/bulwark/%s", id);
 	} else if (is_systemd_form(p)) {
-		return bw_fail(
-		    err, 0,
-		    "linux.cgroupsPath: systemd cgroup paths need --systemd-cgroup, which "
-		    "is not supported on this host");
+		return bw_fail(err, 0,
+			       "linux.cgroupsPath: `%s` is a systemd path (slice:prefix:name): it "
+			       "needs --systemd-cgroup",
+			       p);
 	} else if (has_dotdot(p)) {
 		return bw_fail(err, 0, "linux.cgroupsPath: `%s` must not contain \"..\"", p);
 	} else if (strpbrk(p, "\n\r") != NULL) {
@@ -279,4 +279,114 @@ char *cg_dir_in_mount(const char *mountpoint, const char *root, const char *path
 	    (path[rl] == '/' || path[rl] == '\0'))
 		rel = path + rl;
 	return fs_path_join(mountpoint, rel);
+}
+
+bool cg_is_systemd_path(const char *p)
+{
+	return p != NULL && is_systemd_form(p);
+}
+
+/* The characters systemd allows in a unit name ("a-zA-Z0-9:-_.\\"), less "\\": escapes are
+ * never needed here and would only make two spellings of one name. */
+static bool unit_chars_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == ':' || c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* runc's ExpandSlice: "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice", "-.slice" -> "". */
+static int expand_slice(const char *slice, char **out, struct bw_error *err)
+{
+	size_t n = strlen(slice);
+	if (n <= 6 || !str_has_suffix(slice, ".slice") || !unit_chars_ok(slice, n))
+		return bw_fail(err, 0,
+			       "linux.cgroupsPath: slice `%s` is not a systemd slice name (it must "
+			       "end in \".slice\", with letters, digits and \":-_.\" before it)",
+			       slice);
+	if (strcmp(slice, "-.slice") == 0) {
+		*out = xstrdup("");
+		return 0;
+	}
+	_cleanup_free_ char *name = xstrndup(slice, n - 6);
+	_cleanup_free_ char *path = xstrdup(""), *prefix = xstrdup("");
+	char *save = NULL;
+	if (name[0] == '-' || name[strlen(name) - 1] == '-' || strstr(name, "--") != NULL)
+		return bw_fail(err, 0, "linux.cgroupsPath: slice `%s` has an empty component",
+			       slice);
+	for (char *c = strtok_r(name, "-", &save); c != NULL; c = strtok_r(NULL, "-", &save)) {
+		char *np = xasprintf("%s/%s%s.slice", path, prefix, c);
+		char *nx = xasprintf("%s%s-", prefix, c);
+		free(path);
+		free(prefix);
+		path = np;
+		prefix = nx;
+	}
+	*out = steal_ptr(&path);
+	return 0;
+}
+
+int cg_systemd_parse(const char *cgroups_path, const char *id, struct cg_sd_name *out,
+		     struct bw_error *err)
+{
+	_cleanup_free_ char *def = NULL, *slice_path = NULL;
+	const char *p = cgroups_path;
+	if (p == NULL || p[0] == '\0')
+		p = def = xasprintf("system.slice:bulwark:%s", id == NULL ? "" : id);
+	const char *c1 = strchr(p, ':'), *c2 = c1 == NULL ? NULL : strchr(c1 + 1, ':');
+	if (c2 == NULL || strchr(c2 + 1, ':') != NULL)
+		return bw_fail(err, 0,
+			       "linux.cgroupsPath: `%s` is not of the form \"slice:prefix:name\", "
+			       "which --systemd-cgroup needs",
+			       p);
+	_cleanup_free_ char *slice = xstrndup(p, (size_t)(c1 - p));
+	_cleanup_free_ char *prefix = xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
+	const char *name = c2 + 1;
+	if (slice[0] == '\0') {
+		free(slice);
+		slice = xstrdup("system.slice");
+	}
+	if (name[0] == '\0' || !unit_chars_ok(name, strlen(name)) ||
+	    !unit_chars_ok(prefix, strlen(prefix)))
+		return bw_fail(err, 0,
+			       "linux.cgroupsPath: `%s`: the prefix and the name may hold only "
+			       "letters, digits and \":-_.\", and the name must not be empty",
+			       p);
+	if (str_has_suffix(name, ".slice"))
+		return bw_fail(err, 0,
+			       "linux.cgroupsPath: `%s`: a container in a slice unit of its own is "
+			       "not supported (only a scope)",
+			       p);
+	if (expand_slice(slice, &slice_path, err) < 0)
+		return -1;
+	char *unit = prefix[0] != '\0' ? xasprintf("%s-%s.scope", prefix, name)
+				       : xasprintf("%s.scope", name);
+	/* systemd's limit for a unit name. */
+	if (strlen(unit) > 255) {
+		free(unit);
+		return bw_fail(err, 0, "linux.cgroupsPath: `%s`: the unit name is too long", p);
+	}
+	out->slice = steal_ptr(&slice);
+	out->unit = unit;
+	out->path = xasprintf("%s/%s", slice_path, unit);
+	return 0;
+}
+
+bool cg_systemd_unit_valid(const char *unit)
+{
+	size_t n = unit == NULL ? 0 : strlen(unit);
+	return n > 6 && n <= 255 && str_has_suffix(unit, ".scope") && unit_chars_ok(unit, n) &&
+	       unit[0] != '.' && unit[0] != '-';
+}
+
+void cg_sd_name_free(struct cg_sd_name *n)
+{
+	free(n->slice);
+	free(n->unit);
+	free(n->path);
+	*n = (struct cg_sd_name){0};
 }

@@ -24,6 +24,26 @@ enum cg_mode cg_detect_mode(void);
  * reads mountinfo, /proc/self/cgroup and the cgroup2 root's cgroup.controllers. */
 int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out,
 	    struct bw_error *err);
+/* --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name" (empty: "system.slice:bulwark:<id>")
+ * and the cgroup is systemd's transient scope "prefix-name.scope" in that slice (nested slices
+ * expanded: "a-b.slice" is /a.slice/a-b.slice). cg_create asks systemd whether it is there;
+ * cg_enter starts the unit with the init in it (Delegate=yes, the resource properties systemd
+ * knows, the rest in the files as for cgroupfs); cg_update sets the unit's properties too;
+ * cg_destroy stops the unit and resets it. Nothing is asked of systemd here. */
+int cg_open_systemd(const char *cgroups_path, const char *id, struct cg_manager **out,
+		    struct bw_error *err);
+/* An existing container's scope unit (cg_systemd_unit at its create), for cg_update and
+ * cg_destroy. The name is checked; cg_destroy stops the unit, kills and removes only when
+ * systemd says the unit is this container's (its Description names id) or has no such unit. */
+int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, const char *id,
+			   struct bw_error *err);
+/* The unit, or NULL for the cgroupfs driver. */
+const char *cg_systemd_unit(const struct cg_manager *cg);
+/* "slice:prefix:name" (which --systemd-cgroup needs) rather than a path. */
+bool cg_is_systemd_path(const char *cgroups_path);
+bool cg_systemd_unit_valid(const char *unit);
+/* Whether this build has the systemd driver (sd-bus's header was there at build time). */
+bool cg_systemd_built(void);
 void cg_free(struct cg_manager *cg);
 /* The resolved absolute path (e.g. "/docker/<id>"), to store in the state. */
 const char *cg_path(const struct cg_manager *cg);

@@ -156,9 +156,10 @@ VERB(features)
 		cap_free(name);
 	}
 	enum cg_mode mode = cg_detect_mode();
-	printf("],\"cgroup\":{\"v1\":%s,\"v2\":true,\"systemd\":false,\"systemdUser\":false,"
+	/* systemd: the driver is built in (sd-bus is loaded when a container asks for it). */
+	printf("],\"cgroup\":{\"v1\":%s,\"v2\":true,\"systemd\":%s,\"systemdUser\":false,"
 	       "\"rdma\":true},",
-	       mode == CG_MODE_UNIFIED ? "false" : "true");
+	       mode == CG_MODE_UNIFIED ? "false" : "true", cg_systemd_built() ? "true" : "false");
 	print_seccomp();
 	printf("\"apparmor\":{\"enabled\":%s},", apparmor_enabled() ? "true" : "false");
 	printf("\"selinux\":{\"enabled\":false},\"intelRdt\":{\"enabled\":false},");

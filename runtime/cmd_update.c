@@ -157,7 +157,7 @@ VERB(update)
 			"be updated");
 		goto out;
 	}
-	if (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0)
+	if (lifecycle_cgroup_open(c, c->state.cgroup_path, &cg, err) < 0)
 		goto out;
 	r = cg_update(cg, &res, err);
 out:

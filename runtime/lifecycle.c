@@ -486,6 +486,49 @@ static int rootless_without_cgroup(struct container *c, const struct oci_spec *s
 	return 0;
 }
 
+/* The container's systemd scope, recorded in its state directory as soon as it is named (before
+ * systemd makes it), so that delete finds it even after a create that died half-way. */
+#define SYSTEMD_UNIT_FILE "systemd-unit"
+
+static int open_new_cgroup(const struct global_opts *g, struct container *c,
+			   const struct oci_spec *spec, struct cg_manager **cg,
+			   struct bw_error *err)
+{
+	if (!g->systemd_cgroup)
+		return cg_open(spec->linux.cgroups_path, c->id, cg, err);
+	if (geteuid() != 0)
+		return bw_fail(err, 0,
+			       "--systemd-cgroup: only root may use the systemd cgroup driver here "
+			       "(a user's systemd instance is not supported)");
+	if (cg_open_systemd(spec->linux.cgroups_path, c->id, cg, err) < 0)
+		return -1;
+	const char *unit = cg_systemd_unit(*cg);
+	if (fs_write_atomic_at(c->dirfd, SYSTEMD_UNIT_FILE, unit, strlen(unit), 0600, err) < 0) {
+		cg_free(*cg);
+		*cg = NULL;
+		return bw_wrap(err, "record the systemd unit");
+	}
+	return 0;
+}
+
+int lifecycle_cgroup_open(struct container *c, const char *path, struct cg_manager **out,
+			  struct bw_error *err)
+{
+	_cleanup_free_ char *unit = NULL;
+	struct bw_error e = {0};
+	if (cg_open(path, c->id, out, err) < 0)
+		return -1;
+	if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e) < 0)
+		return 0;
+	unit[strcspn(unit, "\n")] = '\0';
+	if (cg_attach_systemd_unit(*out, unit, c->id, err) < 0) {
+		cg_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* May the runtime make the top-level mountpoints of a root.path the container's ids cannot
  * write (spawn.c serve_create)? Not in the host's own system directories, which a config
  * could name as its root (/etc would get /etc/proc...): only below a directory two levels
@@ -572,7 +615,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		goto fail;
 	bw_phase("create: config.json");
-	if (cg_open(spec->linux.cgroups_path, o->id, &cg, err) < 0)
+	if (open_new_cgroup(g, c, spec, &cg, err) < 0)
 		goto fail;
 	bw_phase("create: cg_open");
 	c->state.oci_version = xstrdup(spec->oci_version);
@@ -912,7 +955,11 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	if (c->state.cgroup_path == NULL && !strv_contains(c->state.cleanup, "cgroup:none") &&
 	    lifecycle_load_spec(c, &spec, &e2) == 0) {
 		struct cg_manager *probe = NULL;
-		if (cg_open(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
+		_cleanup_free_ char *unit = NULL;
+		if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e2) == 0 &&
+		    cg_open_systemd(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
+			cg_path_buf = xstrdup(cg_path(probe));
+		else if (unit == NULL && cg_open(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
 			cg_path_buf = xstrdup(cg_path(probe));
 		cg_free(probe);
 		oci_spec_free(spec);
@@ -921,7 +968,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	const char *cgp = c->state.cgroup_path ? c->state.cgroup_path : cg_path_buf;
 	if (cgp != NULL) {
 		struct cg_manager *cg = NULL;
-		if (cg_open(cgp, c->id, &cg, err) < 0)
+		if (lifecycle_cgroup_open(c, cgp, &cg, err) < 0)
 			return -1;
 		cg_thaw(cg, &e2);
 		int r = cg_destroy(cg, err);

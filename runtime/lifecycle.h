@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "cgroups/cgroup.h"
 #include "oci/spec.h"
 #include "runtime/cli.h"
 #include "runtime/console.h"
@@ -93,5 +94,9 @@ const char *lifecycle_audit_path(const struct global_opts *g, const struct conta
 /* The "exited" audit event (run, sandbox: the processes that see the exit status). */
 void lifecycle_audit_exit(const struct global_opts *g, const struct container *c, int status,
 			  bool timed_out);
+/* cg_open of a container's cgroup at path, with its systemd scope attached when it was made
+ * with --systemd-cgroup (for cg_update and cg_destroy). */
+int lifecycle_cgroup_open(struct container *c, const char *path, struct cg_manager **out,
+			  struct bw_error *err);
 /* Load the container's own copy of config.json. */
 int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_error *err);

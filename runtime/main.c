@@ -181,9 +181,11 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 	    {"log-format", 0, CLI_STRING, &g->log_format, "FMT", "text (default) or json"},
 	    {"root", 0, CLI_STRING, &g->root, "DIR", "state directory (default: /run/bulwark)"},
 	    {"criu", 0, CLI_STRING, &(char *){NULL}, "PATH", "accepted for runc compatibility"},
-	    {"systemd-cgroup", 0, CLI_BOOL, &g->systemd_cgroup, NULL, "unsupported"},
+	    {"systemd-cgroup", 0, CLI_BOOL, &g->systemd_cgroup, NULL,
+	     "create the cgroup as a transient systemd scope (linux.cgroupsPath "
+	     "slice:prefix:name)"},
 	    {"cgroup-manager", 0, CLI_STRING, &g->cgroup_manager, "MGR",
-	     "cgroupfs (the default), as crun's flag; systemd is not supported"},
+	     "cgroupfs (the default) or systemd (as --systemd-cgroup), as crun's flag"},
 	    {"rootless", 0, CLI_STRING, &(char *){NULL}, "BOOL", "accepted for runc compatibility"},
 	    {"policy", 0, CLI_STRING, &g->policy, "FILE", "host sandbox policy"},
 	    {"audit", 0, CLI_STRING, &g->audit, "FILE", "append a JSON line per lifecycle event"},
@@ -236,15 +238,12 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		if (strcmp(g->cgroup_manager, "systemd") == 0)
 			g->systemd_cgroup = true;
 		else if (strcmp(g->cgroup_manager, "cgroupfs") != 0)
-			return bw_fail(err, 0,
-				       "--cgroup-manager: `%s` is not supported (cgroupfs is; "
-				       "bulwark never runs a container without its cgroup)",
-				       g->cgroup_manager);
+			return bw_fail(
+			    err, 0,
+			    "--cgroup-manager: `%s` is not supported (cgroupfs and systemd are; "
+			    "bulwark never runs a container without its cgroup)",
+			    g->cgroup_manager);
 	}
-	if (g->systemd_cgroup)
-		return bw_fail(err, 0,
-			       "--systemd-cgroup: the systemd cgroup driver is not supported (no "
-			       "systemd on this host); use the cgroupfs driver");
 	bool help = argc - idx > 1 &&
 		    (strcmp(argv[idx + 1], "--help") == 0 || strcmp(argv[idx + 1], "-h") == 0);
 	if (v->fn != cmd_spec && v->fn != cmd_features && !help &&

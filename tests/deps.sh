@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(
 	# build
 	meson ninja-build gcc libc6-dev pkg-config libyajl-dev libcap-dev libseccomp-dev
-	libnftables-dev libnl-3-dev libnl-route-3-dev
+	libnftables-dev libnl-3-dev libnl-route-3-dev libsystemd-dev
 	# unit tests, sanitizers, fuzzing
 	libcriterion-dev clang libclang-rt-14-dev
 	# the tree stays clang-format clean (tests/run-all.sh checks it)

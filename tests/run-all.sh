@@ -91,6 +91,10 @@ if [ -x tests/vm/run-vm-suite.sh ] && [ "${BULWARK_SKIP_VM:-0}" != 1 ]; then
 	tests/vm/run-vm-suite.sh >"$log/vm" 2>&1; rc=$?
 	grep -v '^ok ' "$log/vm" | tail -n 40
 	read -r p f < <(counts_from "$log/vm"); record vm $rc "$p" "$f"
+	echo "== the systemd cgroup driver in the VM booted with systemd"
+	tests/vm/run-vm-suite.sh --systemd >"$log/vm-systemd" 2>&1; rc=$?
+	grep -v '^ok ' "$log/vm-systemd" | tail -n 40
+	read -r p f < <(counts_from "$log/vm-systemd"); record vm-systemd $rc "$p" "$f"
 fi
 
 echo

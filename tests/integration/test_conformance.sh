@@ -215,7 +215,8 @@ test_conf_userns_default_devices_leave_host_nodes_alone() {
 
 # crun's command line, which its own test suite and some tools use: the global
 # `--cgroup-manager cgroupfs|systemd` and `create`/`run` `--config FILE` (relative: to the
-# bundle). Anything but cgroupfs is refused by name (no systemd here; never "disabled").
+# bundle). Anything but cgroupfs is refused by name here (systemd: there is no systemd on this
+# host, see test_systemd_cgroup.sh for the VM; never "disabled").
 test_conf_crun_cgroup_manager_and_config_flags() {
 	b=$(new_bundle conf-crunflags)
 	cfg "$b" '.process.args=["echo","from-default"]'

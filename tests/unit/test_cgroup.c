@@ -450,13 +450,151 @@ Test(cgroup_paths, absolute_relative_and_empty)
 	free(s);
 }
 
-Test(cgroup_paths, systemd_form_is_refused)
+Test(cgroup_paths, systemd_form_needs_the_flag)
 {
 	struct bw_error err = {0};
 	cr_assert_null(resolve("system.slice:docker:abc", "/", &err));
-	cr_assert_str_eq(err.msg, "linux.cgroupsPath: systemd cgroup paths need --systemd-cgroup, "
-				  "which is not supported on this host");
+	cr_assert_str_eq(err.msg, "linux.cgroupsPath: `system.slice:docker:abc` is a systemd path "
+				  "(slice:prefix:name): it needs --systemd-cgroup");
 	cr_assert_null(resolve("machine.slice:libpod:abc", "/", &err));
+	cr_assert(cg_is_systemd_path("machine.slice:libpod:abc"));
+	cr_assert_not(cg_is_systemd_path("/docker/abc"));
+}
+
+static int sd_parse(const char *p, struct cg_sd_name *n, struct bw_error *err)
+{
+	*n = (struct cg_sd_name){0};
+	*err = (struct bw_error){0};
+	return cg_systemd_parse(p, "c1", n, err);
+}
+
+Test(cgroup_systemd, slice_prefix_name_gives_the_scope_and_its_cgroup)
+{
+	struct cg_sd_name n;
+	struct bw_error err;
+	cr_assert_eq(sd_parse("system.slice:docker:abc", &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n.slice, "system.slice");
+	cr_assert_str_eq(n.unit, "docker-abc.scope");
+	cr_assert_str_eq(n.path, "/system.slice/docker-abc.scope");
+	cg_sd_name_free(&n);
+	/* runc: an empty slice is system.slice; crun: an empty prefix gives "name.scope". */
+	cr_assert_eq(sd_parse(":libpod:x", &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n.path, "/system.slice/libpod-x.scope");
+	cg_sd_name_free(&n);
+	cr_assert_eq(sd_parse("machine.slice::x", &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n.unit, "x.scope");
+	cg_sd_name_free(&n);
+	/* Empty: the default. */
+	cr_assert_eq(sd_parse("", &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n.path, "/system.slice/bulwark-c1.scope");
+	cg_sd_name_free(&n);
+	cr_assert_eq(sd_parse(NULL, &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n.unit, "bulwark-c1.scope");
+	cg_sd_name_free(&n);
+}
+
+Test(cgroup_systemd, nested_slices_expand_as_systemd_does)
+{
+	struct cg_sd_name n;
+	struct bw_error err;
+	cr_assert_eq(sd_parse("kubepods-burstable-pod1.slice:cri-containerd:abc", &n, &err), 0,
+		     "%s", err.msg);
+	cr_assert_str_eq(n.slice, "kubepods-burstable-pod1.slice");
+	cr_assert_str_eq(n.path, "/kubepods.slice/kubepods-burstable.slice/"
+				 "kubepods-burstable-pod1.slice/cri-containerd-abc.scope");
+	cg_sd_name_free(&n);
+	cr_assert_eq(sd_parse("-.slice:p:x", &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n.path, "/p-x.scope");
+	cg_sd_name_free(&n);
+}
+
+Test(cgroup_systemd, malformed_paths_are_refused_naming_the_field)
+{
+	static const char *const bad[] = {
+	    "nocolons",
+	    "a:b",
+	    "a:b:c:d",
+	    "system:p:x",
+	    "a--b.slice:p:x",
+	    "-a.slice:p:x",
+	    "a-.slice:p:x",
+	    ".slice:p:x",
+	    "system.slice:p:",
+	    "system.slice:p:a/b",
+	    "system.slice:p/q:x",
+	    "system.slice:p:x.slice",
+	    "sys/tem.slice:p:x",
+	    "system.slice:p:a b",
+	    "system.slice:p:a\\x",
+	    "system.slice:p:a\nb",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cg_sd_name n;
+		struct bw_error err;
+		cr_assert_eq(sd_parse(bad[i], &n, &err), -1, "accepted `%s`", bad[i]);
+		cr_assert(str_has_prefix(err.msg, "linux.cgroupsPath: "), "%s", err.msg);
+		cr_assert_null(n.unit);
+	}
+}
+
+Test(cgroup_systemd, unit_names_from_the_state_are_checked)
+{
+	cr_assert(cg_systemd_unit_valid("docker-abc.scope"));
+	cr_assert_not(cg_systemd_unit_valid("../x.scope"));
+	cr_assert_not(cg_systemd_unit_valid("x.service"));
+	cr_assert_not(cg_systemd_unit_valid(".scope"));
+	cr_assert_not(cg_systemd_unit_valid(NULL));
+}
+
+static const struct cg_sd_prop *prop(const struct cg_sd_prop *p, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return &p[i];
+	return NULL;
+}
+
+Test(cgroup_systemd, resources_become_unit_properties)
+{
+	struct oci_resources r = {0};
+	struct cg_sd_prop *p = NULL;
+	size_t n = 0;
+	struct bw_error err = {0};
+	r.memory.limit = (typeof(r.memory.limit)){.set = true, .v = 67108864};
+	r.memory.swap = (typeof(r.memory.swap)){.set = true, .v = 134217728};
+	r.memory.reservation = (typeof(r.memory.reservation)){.set = true, .v = 1024};
+	r.cpu.shares = (typeof(r.cpu.shares)){.set = true, .v = 1024};
+	r.cpu.quota = (typeof(r.cpu.quota)){.set = true, .v = 12345};
+	r.cpu.period = (typeof(r.cpu.period)){.set = true, .v = 100000};
+	r.cpu.cpus = "0,9-10";
+	r.pids_limit = (typeof(r.pids_limit)){.set = true, .v = -1};
+	cr_assert_eq(cg_sd_props(&r, true, &p, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(prop(p, n, "MemoryMax")->u64, 67108864);
+	cr_assert_eq(prop(p, n, "MemorySwapMax")->u64, 67108864);
+	cr_assert_eq(prop(p, n, "MemoryLow")->u64, 1024);
+	cr_assert_eq(prop(p, n, "CPUWeight")->u64, 39);
+	/* 123450 us a second, up to whole 10 ms as systemd keeps it. */
+	cr_assert_eq(prop(p, n, "CPUQuotaPerSecUSec")->u64, 130000);
+	cr_assert_eq(prop(p, n, "CPUQuotaPeriodUSec")->u64, 100000);
+	cr_assert_eq(prop(p, n, "TasksMax")->u64, UINT64_MAX);
+	const struct cg_sd_prop *cpus = prop(p, n, "AllowedCPUs");
+	cr_assert_eq(cpus->nbytes, 2);
+	cr_assert_eq(cpus->bytes[0], 0x01);
+	cr_assert_eq(cpus->bytes[1], 0x06);
+	cr_assert_null(prop(p, n, "IOWeight"));
+	cg_sd_props_free(p, n);
+	/* v1 names; zero values ("leave unchanged") give no property. */
+	r.memory.swap.set = false;
+	r.cpu.quota.v = 0;
+	cr_assert_eq(cg_sd_props(&r, false, &p, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(prop(p, n, "MemoryLimit")->u64, 67108864);
+	cr_assert_eq(prop(p, n, "CPUShares")->u64, 1024);
+	cr_assert_null(prop(p, n, "CPUQuotaPerSecUSec"));
+	cr_assert_null(prop(p, n, "AllowedCPUs"));
+	cg_sd_props_free(p, n);
+	/* The same range checks as the files: swap below the limit is refused. */
+	r.memory.swap = (typeof(r.memory.swap)){.set = true, .v = 1024};
+	cr_assert_eq(cg_sd_props(&r, true, &p, &n, &err), -1);
 }
 
 Test(cgroup_paths, dotdot_and_root_are_refused)

@@ -7,7 +7,8 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: run-in-vm.sh [-m MEM] [-s CPUS] [-t SECS] [--rw DIR]... [-e VAR=VAL]... [-T] [-v] [--] CMD [ARG]...
+usage: run-in-vm.sh [--systemd] [-m MEM] [-s CPUS] [-t SECS] [--rw DIR]... [-e VAR=VAL]... [-T] [-v] [--] CMD [ARG]...
+  --systemd   boot with the host's systemd as PID 1 (and D-Bus) and run CMD once it is up
   -m MEM      guest memory (default 2G)
   -s CPUS     vCPUs (default 2, capped at the host's cores)
   -t SECS     hard wall-clock limit for the whole VM (default 600)
@@ -22,7 +23,7 @@ EOF
 }
 die() { echo "run-in-vm: $*" >&2; exit 125; }
 
-MEM=2G CPUS=2 TIMEOUT=600 TIMING='' VERBOSE='' RW=() ENVS=()
+MEM=2G CPUS=2 TIMEOUT=600 TIMING='' VERBOSE='' SYSTEMD='' RW=() ENVS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-m | -s | -t | --rw | -e) [ $# -ge 2 ] || die "$1 needs a value" ;;
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
 	-e) ENVS+=("$2"); shift 2 ;;
 	-T) TIMING=1; shift ;;
 	-v) VERBOSE=1; shift ;;
+	--systemd) SYSTEMD=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	-*) echo "run-in-vm: unknown option $1" >&2; usage 125 ;;
@@ -81,6 +83,9 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v xz >/dev/null || need+=(xz-utils)
 pick_kernel >/dev/null || need+=(linux-image-amd64)
+# --systemd: the host's own systemd and D-Bus (installed only, never started on the host).
+[ -z "$SYSTEMD" ] || [ -x /lib/systemd/systemd ] || need+=(systemd)
+[ -z "$SYSTEMD" ] || command -v dbus-daemon >/dev/null || need+=(dbus)
 if [ ${#need[@]} -gt 0 ]; then
 	log=$(mktemp)
 	echo "run-in-vm: installing ${need[*]}" >&2
@@ -152,20 +157,43 @@ while read -r tag dir; do
 	mkdir -p ".$dir" && mount -t 9p -o $o,cache=mmap "$tag" ".$dir" || fail "9p $dir"
 done < run/vmctl/mounts
 cp /stage2 run/vm-stage2 || fail "stage2"
+if [ -f run/vmctl/systemd ]; then
+	# systemd as PID 1: our units in the throwaway /etc, and the host units this VM cannot use or
+	# need (disks, udev, timers, the host AppArmor profiles: minutes under TCG) masked there.
+	d=etc/systemd/system
+	mkdir -p $d && cp /sd/* $d/ || fail "systemd units"
+	for u in $(cat /sd-mask); do ln -sf /dev/null $d/$u; done
+	# Generators: disks, gettys, SysV scripts and host services this VM does not boot.
+	mkdir -p etc/systemd/system-generators &&
+		for g in lib/systemd/system-generators/*; do
+			[ "${g##*/}" = systemd-run-generator ] ||
+				ln -sf /dev/null "etc/systemd/system-generators/${g##*/}"
+		done
+	: >etc/fstab && echo bulwark-vm >etc/hostname
+	# The host may itself be a container: its marker would make systemd act as a container
+	# manager (ignoring the kernel command line, skipping units), though it runs a VM.
+	rm -f .dockerenv run/.containerenv
+	umount /proc /sys /dev
+	exec switch_root /newroot /lib/systemd/systemd
+fi
 umount /proc /sys /dev
 exec switch_root /newroot /bin/busybox sh /run/vm-stage2
 '
 
 # Stage 2, PID 1 on the shared root: run the command, report its status, power off.
+# Under systemd (--systemd) it is the command service's ExecStart instead: systemd owns the
+# cgroup tree there, and the leftovers to kill exclude PID 1 as before.
 STAGE2='export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 bb=/bin/busybox ctl=/run/vmctl
 # The command output goes raw to ttyS1: no echo, no \n -> \r\n.
 $bb stty -F /dev/ttyS1 raw -echo
 $bb hostname bulwark-vm
 $bb ip link set lo up
-for c in $($bb cat /sys/fs/cgroup/cgroup.controllers); do
-	echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "vm: cannot enable $c"
-done
+if [ $$ = 1 ]; then
+	for c in $($bb cat /sys/fs/cgroup/cgroup.controllers); do
+		echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "vm: cannot enable $c"
+	done
+fi
 # stdout is a pipe, as in CI: on the tty itself tools act interactive (colours, paging).
 $bb mkfifo /run/vm-out
 $bb cat /run/vm-out >/dev/ttyS1 & cat=$!
@@ -178,13 +206,44 @@ rc=$?
 # it), so cat drains what was written and sees EOF instead of hanging until the timeout.
 for p in /proc/[0-9]*; do
 	p=${p#/proc/}
-	[ "$p" = 1 ] || [ "$p" = "$cat" ] || kill -9 "$p" 2>/dev/null
+	[ "$p" = 1 ] || [ "$p" = $$ ] || [ "$p" = "$cat" ] || kill -9 "$p" 2>/dev/null
 done
 wait $cat
 echo $rc >$ctl/rc
 sync
 $bb poweroff -f
 '
+
+# --systemd: the target the guest boots (systemd.unit=), the command's service, and the units
+# masked in the guest's /etc (host disks, udev, timers, host AppArmor profiles, first-boot
+# services: what a diskless throwaway VM neither has nor needs, and what costs seconds under TCG).
+SD_TARGET='[Unit]
+Description=run-in-vm: the command and what it needs
+Requires=bulwark-vm.service
+After=bulwark-vm.service
+AllowIsolate=yes
+'
+SD_SERVICE='[Unit]
+Description=run-in-vm command
+DefaultDependencies=no
+Requires=sysinit.target dbus.socket dbus.service
+After=sysinit.target dbus.socket dbus.service
+[Service]
+Type=simple
+ExecStart=/bin/busybox sh /run/vm-stage2
+StandardInput=null
+StandardOutput=journal+console
+'
+SD_MASK='apparmor.service systemd-pstore.service systemd-timesyncd.service systemd-udev-trigger.service
+systemd-udevd.service systemd-udev-settle.service systemd-binfmt.service
+proc-sys-fs-binfmt_misc.automount systemd-random-seed.service systemd-repart.service
+systemd-firstboot.service systemd-machine-id-commit.service systemd-update-utmp.service
+systemd-journal-flush.service systemd-pcrphase-sysinit.service systemd-pcrphase.service
+systemd-modules-load.service systemd-sysusers.service systemd-remount-fs.service
+systemd-fsck-root.service systemd-hwdb-update.service ldconfig.service
+systemd-journal-catalog-update.service systemd-ask-password-console.path sys-kernel-debug.mount
+sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount
+dev-hugepages.mount'
 
 # Modules to mount root, in dependency order (modules.dep); everything else is autoloaded later
 # from the shared root's /lib/modules.
@@ -206,6 +265,10 @@ build_initramfs() {
 	mknod -m 600 "$d/dev/console" c 5 1 # the kernel opens it for init's stdio before /init runs
 	printf '%s' "$STAGE1" >"$d/init" && chmod 755 "$d/init"
 	printf '%s' "$STAGE2" >"$d/stage2"
+	mkdir "$d/sd"
+	printf '%s' "$SD_TARGET" >"$d/sd/bulwark-vm.target"
+	printf '%s' "$SD_SERVICE" >"$d/sd/bulwark-vm.service"
+	printf '%s\n' $SD_MASK >"$d/sd-mask"
 	for m in virtio_pci 9pnet_virtio 9p overlay; do
 		path=$(moddeps "$m" | head -n1)
 		[ -n "$path" ] || { rm -rf "$d"; die "module $m not in $MODDIR/modules.dep"; }
@@ -258,6 +321,7 @@ for dir in "${RW[@]}"; do
 	i=$((i + 1))
 done
 touch "$RUN/ctl/mounts"
+[ -z "$SYSTEMD" ] || touch "$RUN/ctl/systemd"
 # The guest has its own tmpfs on /tmp, /run, /dev/shm: the host's are invisible there.
 case $PWD/ in
 /tmp/* | /run/* | /dev/shm/*)
@@ -282,6 +346,7 @@ console=(-chardev "file,id=con,path=$(qarg "$RUN/console.log")")
 cmdline="console=ttyS0 panic=-1 rdinit=/init mitigations=off cgroup_no_v1=all"
 if [ -n "$VERBOSE" ]; then cmdline+=" loglevel=7"; else cmdline+=" loglevel=4 quiet"; fi
 cmdline+=" apparmor=1 security=apparmor i8042.noaux i8042.nokbd"
+[ -z "$SYSTEMD" ] || cmdline+=" systemd.unit=bulwark-vm.target"
 t0=$(date +%s.%N)
 # timeout --foreground: otherwise qemu runs in a background process group and its stdio chardev
 # gets SIGTTOU/SIGTTIN on a terminal. stdin is /dev/null: nothing is forwarded to the guest.

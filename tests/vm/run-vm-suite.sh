@@ -2,13 +2,20 @@
 # run-vm-suite.sh: the cgroup v2 (and AppArmor) integration tests, inside one Debian-kernel VM,
 # with the same runner as on the host (tests/integration/run.sh FILTER). Prints the runner's
 # "N passed, N failed" line last and exits non-zero on any failure or when the VM gave no status.
-#   tests/vm/run-vm-suite.sh [BULWARK]   (default: $BULWARK, else build/runtime/bulwark)
+#   tests/vm/run-vm-suite.sh [--systemd] [BULWARK]   (default: $BULWARK, else build/runtime/bulwark)
+# --systemd boots the VM with systemd as PID 1 (run-in-vm.sh --systemd) and runs the systemd
+# cgroup driver's tests (^test_sd_) there instead.
 # Environment: VM_SUITE_FILTER (grep pattern over test names, default the cgroup tests),
 # VM_SUITE_APPARMOR=0 (leave the AppArmor tests out),
 # CG_CYCLES (create/delete cycles in the VM, default 40), VM_SUITE_TIMEOUT (seconds, default 720; an unloaded run takes ~270).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+systemd=()
+if [ "${1:-}" = --systemd ]; then
+	systemd=(--systemd)
+	shift
+fi
 
 bin=${1:-${BULWARK:-}}
 if [ -z "$bin" ]; then
@@ -32,13 +39,16 @@ esac
 # the AppArmor ones out.
 filter='^test_cg_\|^test_apparmor_\|^test_rootless_'
 [ "${VM_SUITE_APPARMOR:-1}" = 0 ] && filter='^test_cg_\|^test_rootless_'
+[ ${#systemd[@]} -eq 0 ] || filter='^test_sd_'
 filter=${VM_SUITE_FILTER:-$filter}
+suite="cgroup v2"
+[ ${#systemd[@]} -eq 0 ] || suite="systemd"
 cycles=${CG_CYCLES:-40}
 timeout=${VM_SUITE_TIMEOUT:-720}
 
 start=$(date +%s)
 out=$(mktemp /tmp/vm-suite.XXXXXX)
-"$here/run-in-vm.sh" -t "$timeout" -m 2G --rw "$build" --rw "$top" \
+"$here/run-in-vm.sh" "${systemd[@]}" -t "$timeout" -m 2G --rw "$build" --rw "$top" \
 	-e BULWARK="$bin" -e CG_CYCLES="$cycles" \
 	-- "$top/tests/integration/run.sh" "$filter" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
@@ -47,14 +57,14 @@ line=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
 rm -f "$out"
 if [ -z "$line" ]; then
 	echo "vm-suite: the runner gave no result (exit $rc after ${secs}s)"
-	echo "vm-suite (cgroup v2): 0 passed, 1 failed"
+	echo "vm-suite ($suite): 0 passed, 1 failed"
 	exit 1
 fi
 echo "vm-suite: ${secs}s in all (boot included), VM exit status $rc"
 if [ "$line" = "0 passed, 0 failed" ]; then # a filter that selects nothing must not pass
 	echo "vm-suite: no test matched"
-	echo "vm-suite (cgroup v2): 0 passed, 1 failed"
+	echo "vm-suite ($suite): 0 passed, 1 failed"
 	exit 1
 fi
-echo "vm-suite (cgroup v2): $line"
+echo "vm-suite ($suite): $line"
 [ "$rc" = 0 ] && [[ $line == *" 0 failed" ]]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # selftest.sh: checks run-in-vm.sh itself (exit codes, quoting, -e, --rw, leftover daemons, panic and
 # timeout handling), then runs guest-checks.sh in the VM. Every VM is bounded with -t.
-# About 1-2 minutes on a quiet 2-core host. Exit status: the number of failures (0 = all passed).
+# About 1.5-2.5 minutes on a quiet 2-core host. Exit status: the number of failures (0 = all passed).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 vm=$here/run-in-vm.sh
@@ -71,6 +71,14 @@ result "guest panic: 125 in ${secs}s, console dumped" \
 run -t 15 sleep 600
 result "hung guest under -t 15: 125 in ${secs}s" \
 	"$([ "$rc" = 125 ] && awk -v s="$secs" 'BEGIN { exit !(s < 28) }' && echo 1)" "rc $rc"
+
+# --systemd: systemd is PID 1, the command runs in its service once D-Bus is up, the status and
+# a leftover daemon behave as without it.
+run --systemd -T -t 240 sh -c 'cat /proc/1/comm; systemctl is-active dbus.service;
+	cut -d: -f3 /proc/self/cgroup; sleep 600 & exit 4'
+want=$(printf 'systemd\nactive\n/system.slice/bulwark-vm.service')
+result "--systemd: PID 1, D-Bus, the command's unit, rc 4 ($(grep -o 'boot.*' "$tmp/stderr"))" \
+	"$([ "$rc" = 4 ] && [ "$out" = "$want" ] && echo 1)" "rc $rc out '$out'"
 
 run -T -t 240 "$here/guest-checks.sh"
 printf '%s\n' "$out"
