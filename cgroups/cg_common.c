@@ -246,6 +246,14 @@ int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, const char *
 	return 0;
 }
 
+void cg_systemd_set_owner(struct cg_manager *cg, const char *state_dir)
+{
+	if (cg->sd_unit == NULL)
+		return;
+	free(cg->sd_desc);
+	cg->sd_desc = xasprintf("bulwark container %s", state_dir);
+}
+
 const char *cg_systemd_unit(const struct cg_manager *cg)
 {
 	return cg->sd_unit;

@@ -3,6 +3,7 @@
  * resource properties systemd knows), changed with SetUnitProperties and stopped at delete.
  * sd-bus (libsystemd.so.0) is loaded at run time, so the static runtime does not link it. */
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,10 +166,25 @@ static int load_lib(struct bw_error *err)
 	static void *h;
 	if (h != NULL)
 		return 0;
-	void *lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	/* By absolute path, root's and writable by root alone: the soname would be looked up
+	 * along LD_LIBRARY_PATH, which the caller of a root process controls. */
+	static const char *const places[] = {"/usr/lib/x86_64-linux-gnu/libsystemd.so.0",
+					     "/lib/x86_64-linux-gnu/libsystemd.so.0",
+					     "/usr/lib/aarch64-linux-gnu/libsystemd.so.0",
+					     "/lib/aarch64-linux-gnu/libsystemd.so.0",
+					     "/usr/lib64/libsystemd.so.0",
+					     "/usr/lib/libsystemd.so.0"};
+	void *lib = NULL;
+	for (size_t i = 0; lib == NULL && i < sizeof(places) / sizeof(places[0]); i++) {
+		struct stat st;
+		if (stat(places[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+		    !(st.st_mode & (S_IWGRP | S_IWOTH)))
+			lib = dlopen(places[i], RTLD_NOW | RTLD_LOCAL);
+	}
 	if (lib == NULL)
-		return bw_fail(err, 0, "--systemd-cgroup: cannot load libsystemd.so.0: %s",
-			       dlerror());
+		return bw_fail(err, 0,
+			       "--systemd-cgroup: cannot load libsystemd.so.0 (root's, from the "
+			       "system's library directories)");
 	struct {
 		void **fn;
 		const char *name;
@@ -399,6 +415,9 @@ static int start_msg(struct sd_conn *c, const struct cg_manager *cg, pid_t pid,
 	return r;
 }
 
+static int unit_description(struct sd_conn *c, const char *unit, char *out, size_t len,
+			    struct bw_error *err);
+
 static void reset_failed(struct sd_conn *c, const char *unit)
 {
 	sd_bus_message *m = NULL;
@@ -446,8 +465,13 @@ int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		return -1;
 	if (conn_open(&c, err) < 0)
 		goto out;
-	/* A failed unit of the same name (a crashed earlier container) would block the name. */
-	reset_failed(&c, cg->sd_unit);
+	/* A failed unit of the same name would block the name: reset when it was this very
+	 * container's (a crashed earlier create of the same state directory), never another's. */
+	char desc[512] = "";
+	struct bw_error de = {0};
+	if (unit_description(&c, cg->sd_unit, desc, sizeof(desc), &de) == 0 &&
+	    strcmp(desc, cg->sd_desc) == 0)
+		reset_failed(&c, cg->sd_unit);
 	if (watch_jobs(&c, &w, err) < 0)
 		goto out;
 	if ((q = start_msg(&c, cg, pid, p, n, &m)) < 0) {

@@ -39,6 +39,9 @@ int cg_attach_systemd_unit(struct cg_manager *cg, const char *unit, const char *
 			   struct bw_error *err);
 /* The unit, or NULL for the cgroupfs driver. */
 const char *cg_systemd_unit(const struct cg_manager *cg);
+/* The unit's Description names the container's state directory (absolute), not only its id:
+ * the same id under another --root is another container, whose unit is never ours. */
+void cg_systemd_set_owner(struct cg_manager *cg, const char *state_dir);
 /* "slice:prefix:name" (which --systemd-cgroup needs) rather than a path. */
 bool cg_is_systemd_path(const char *cgroups_path);
 bool cg_systemd_unit_valid(const char *unit);

@@ -490,6 +490,12 @@ static int rootless_without_cgroup(struct container *c, const struct oci_spec *s
  * systemd makes it), so that delete finds it even after a create that died half-way. */
 #define SYSTEMD_UNIT_FILE "systemd-unit"
 
+static void systemd_owner(const struct container *c, struct cg_manager *cg)
+{
+	char dir[PATH_MAX];
+	cg_systemd_set_owner(cg, realpath(c->dir, dir) != NULL ? dir : c->dir);
+}
+
 static int open_new_cgroup(const struct global_opts *g, struct container *c,
 			   const struct oci_spec *spec, struct cg_manager **cg,
 			   struct bw_error *err)
@@ -502,6 +508,7 @@ static int open_new_cgroup(const struct global_opts *g, struct container *c,
 			       "(a user's systemd instance is not supported)");
 	if (cg_open_systemd(spec->linux.cgroups_path, c->id, cg, err) < 0)
 		return -1;
+	systemd_owner(c, *cg);
 	const char *unit = cg_systemd_unit(*cg);
 	if (fs_write_atomic_at(c->dirfd, SYSTEMD_UNIT_FILE, unit, strlen(unit), 0600, err) < 0) {
 		cg_free(*cg);
@@ -526,6 +533,7 @@ int lifecycle_cgroup_open(struct container *c, const char *path, struct cg_manag
 		*out = NULL;
 		return -1;
 	}
+	systemd_owner(c, *out);
 	return 0;
 }
 
