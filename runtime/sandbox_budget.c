@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -146,6 +147,11 @@ static int apply_disk(const struct sandbox_limit_flags *f, struct specgen *sg,
 	b->scratch =
 	    sg->memory_limit > 0 && sg->memory_limit < b->disk ? sg->memory_limit : b->disk;
 	b->fsize = b->disk;
+	/* The caller's own lower limit (ulimit -f) stays: the default never raises it. */
+	struct rlimit own;
+	if (f->max_file_size == NULL && getrlimit(RLIMIT_FSIZE, &own) == 0 &&
+	    own.rlim_cur != RLIM_INFINITY && (int64_t)own.rlim_cur < b->fsize)
+		b->fsize = own.rlim_cur > 0 ? (int64_t)own.rlim_cur : 1;
 	if (f->max_file_size != NULL && strcmp(f->max_file_size, "max") == 0)
 		b->fsize = 0;
 	else if (f->max_file_size != NULL &&

@@ -173,7 +173,7 @@ rl_lab_up() {
 rl_pasta_usable() { [ -n "$(command -v pasta)" ] && [ -c /dev/net/tun ]; }
 
 rl_pastas() {
-	ps -u $RLN_UID -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
+	ps -u $RLN_UID --sort=start_time -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
 }
 
 rl_net_left() {
@@ -230,11 +230,19 @@ test_rootless_pasta_gets_no_fds_and_only_the_protocols_allowed() {
 	rl_pasta_usable || return 0 # the refusal is tested in test_rootless_sandbox_egress_*
 	rl_lab_up
 	echo secret >"$WORK/rl-secret"
-	(cd / && exec 7<"$WORK/rl-secret" && rl_net sandbox --allow 198.51.100.10:80/tcp -- sleep 30) </dev/null >/dev/null 2>&1 &
-	local bw=$! pasta=
-	for _ in $(seq 100); do pasta=$(rl_pastas); [ -n "$pasta" ] && break; sleep 0.05; done
-	[ -n "$pasta" ] || fail "no pasta"
-	local fds=$(ls -l /proc/$pasta/fd | grep -c rl-secret || true) args=$(tr '\0' ' ' </proc/$pasta/cmdline)
+	(cd / && exec 7<"$WORK/rl-secret" && rl_net sandbox --allow 198.51.100.10:80/tcp -- sleep 30) </dev/null >"$WORK/rl.out" 2>&1 &
+	local bw=$! pasta= args= fds=
+	# Once the sandbox's command runs, its pasta is up (the newest of the uid's).
+	for _ in $(seq 200); do
+		pasta=$(rl_pastas | tail -1)
+		if [ -n "$pasta" ] && ps -u $RLN_UID -o comm= | grep -qx sleep; then
+			args=$(tr '\0' ' ' <"/proc/$pasta/cmdline" 2>/dev/null || true)
+			fds=$(ls -l "/proc/$pasta/fd" 2>/dev/null | grep -c rl-secret || true)
+			[ -n "$args" ] && break
+		fi
+		sleep 0.05
+	done
+	[ -n "$args" ] || fail "no pasta with a running sandbox: $(cat "$WORK/rl.out")"
 	for p in $(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}'); do kill -KILL "$p"; done
 	wait $bw || true
 	expect_eq "the caller's fd" 0 "$fds"
