@@ -94,3 +94,15 @@ expect_contains() {
 cgroup_leaks() {
 	find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$CG_PREFIX/*" 2>/dev/null
 }
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds (0) or the time is up (1).
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}

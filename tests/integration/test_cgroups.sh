@@ -45,24 +45,13 @@ cgt_bundle() {
 }
 
 cgt_status() { bw state "$1" 2>/dev/null | jq -r .status; }
-# cgt_wait_for SECONDS CMD...: poll CMD every 0.1 s.
-cgt_wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 cgt_is() { [ "$(cgt_status "$1")" = "$2" ]; }
 # cgt_start ID BUNDLE ARGS-JSON: create + start a container running ARGS, detached.
 cgt_start() {
 	cfg "$2" ".process.args=$3"
 	bw create -b "$2" "$1" </dev/null >"$WORK/out/$1.log" 2>&1 || fail "create $1: $(cat "$WORK/out/$1.log")"
 	bw start "$1" || fail "start $1"
-	cgt_wait_for 5 cgt_is "$1" running || fail "$1 not running"
+	wait_for 5 cgt_is "$1" running || fail "$1 not running"
 }
 cgt_pid() { bw state "$1" | jq -r .pid; }
 cgt_stop() {
@@ -108,7 +97,7 @@ test_cg_resources_read_back() {
 		noweight=1
 	else
 		bw start $id || fail "start $id"
-		cgt_wait_for 5 cgt_is $id running || fail "$id not running"
+		wait_for 5 cgt_is $id running || fail "$id not running"
 		noweight=0
 	fi
 	if cgt_v2; then
@@ -195,7 +184,7 @@ test_cg_fork_bomb_stopped_at_pids_max() {
 	# software emulation with a 20% quota the bomb needs a while to get there.
 	b=$(cgt_bundle cg-bomb '{"pids":{"limit":16},"cpu":{"quota":20000,"period":100000}}')
 	cgt_start cg-bomb "$b" '["sh","-c","b() { b | b & }; b; sleep 30"]'
-	cgt_wait_for 40 eval '[ "$(cgt_key pids cg-bomb pids.events max)" -gt 0 ]' ||
+	wait_for 40 eval '[ "$(cgt_key pids cg-bomb pids.events max)" -gt 0 ]' ||
 		fail "pids.max never hit: current $(cgt_get pids cg-bomb pids.current)"
 	local i cur
 	for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -204,15 +193,15 @@ test_cg_fork_bomb_stopped_at_pids_max() {
 		sleep 0.05
 	done
 	bw kill --all cg-bomb KILL || fail "kill --all of the bomb"
-	cgt_wait_for 10 cgt_is cg-bomb stopped || fail "bomb not stopped after kill --all"
-	cgt_wait_for 5 eval '[ "$(cgt_get pids cg-bomb pids.current)" = 0 ]' ||
+	wait_for 10 cgt_is cg-bomb stopped || fail "bomb not stopped after kill --all"
+	wait_for 5 eval '[ "$(cgt_get pids cg-bomb pids.current)" = 0 ]' ||
 		fail "pids after kill --all: $(cgt_get pids cg-bomb pids.current)"
 	bw delete cg-bomb || fail "delete after kill"
 	cgt_expect_gone cg-bomb
 	# The same bomb, removed at once by delete --force.
 	b=$(cgt_bundle cg-bomb2 '{"pids":{"limit":16},"cpu":{"quota":20000,"period":100000}}')
 	cgt_start cg-bomb2 "$b" '["sh","-c","b() { b | b & }; b; sleep 30"]'
-	cgt_wait_for 40 eval '[ "$(cgt_key pids cg-bomb2 pids.events max)" -gt 0 ]' ||
+	wait_for 40 eval '[ "$(cgt_key pids cg-bomb2 pids.events max)" -gt 0 ]' ||
 		fail "bomb2 never hit pids.max: current $(cgt_get pids cg-bomb2 pids.current)"
 	cgt_stop cg-bomb2
 }
@@ -222,9 +211,9 @@ test_cg_memory_hog_is_oom_killed() {
 	cgt_start cg-oom "$b" '["sh","-c","sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; echo $? >/out/rc; sleep 30"]'
 	"$BULWARK" --root "$BW_ROOT" events --interval 1 cg-oom >"$WORK/out/cg-oom.events" 2>&1 &
 	ev=$!
-	cgt_wait_for 20 test -s "$WORK/out/cg-oom/rc" || { kill $ev; fail "the hog never ended"; }
+	wait_for 20 test -s "$WORK/out/cg-oom/rc" || { kill $ev; fail "the hog never ended"; }
 	expect_eq "hog exit status" 137 "$(cat "$WORK/out/cg-oom/rc")"
-	cgt_wait_for 5 grep -q '"type":"oom"' "$WORK/out/cg-oom.events" || true
+	wait_for 5 grep -q '"type":"oom"' "$WORK/out/cg-oom.events" || true
 	kill $ev; wait $ev 2>/dev/null || true
 	grep -q '"type":"oom","id":"cg-oom"' "$WORK/out/cg-oom.events" ||
 		fail "events printed no oom event: $(head -c 300 "$WORK/out/cg-oom.events")"
@@ -292,7 +281,7 @@ test_cg_device_access_denied() {
 test_cg_pause_freezes_and_resume_continues() {
 	b=$(cgt_bundle cg-pause)
 	cgt_start cg-pause "$b" '["sh","-c","i=0; while :; do i=$((i+1)); echo $i >/out/c; sleep 0.05; done"]'
-	cgt_wait_for 5 test -s "$WORK/out/cg-pause/c" || fail "counter not running"
+	wait_for 5 test -s "$WORK/out/cg-pause/c" || fail "counter not running"
 	bw pause cg-pause || fail pause
 	expect_eq status paused "$(cgt_status cg-pause)"
 	if cgt_v2; then
@@ -400,14 +389,14 @@ test_cg_kill_all() {
 	b=$(cgt_bundle cg-killall)
 	# The init ignores TERM, its children (started before the trap) do not: --all reaches them.
 	cgt_start cg-killall "$b" '["sh","-c","sleep 30 & sleep 30 & trap \"\" TERM; while :; do sleep 1; done"]'
-	cgt_wait_for 5 eval '[ "$(bw ps --format json cg-killall | jq length)" -ge 3 ]' || fail "children missing"
+	wait_for 5 eval '[ "$(bw ps --format json cg-killall | jq length)" -ge 3 ]' || fail "children missing"
 	bw kill --all cg-killall TERM || fail "kill --all TERM"
-	cgt_wait_for 5 eval '[ "$(bw ps --format json cg-killall | jq length)" -le 2 ]' ||
+	wait_for 5 eval '[ "$(bw ps --format json cg-killall | jq length)" -le 2 ]' ||
 		fail "children alive after kill --all TERM: $(bw ps --format json cg-killall)"
 	expect_eq status running "$(cgt_status cg-killall)"
 	bw kill --all cg-killall KILL || fail "kill --all KILL"
-	cgt_wait_for 5 cgt_is cg-killall stopped || fail "not stopped after kill --all KILL"
-	cgt_wait_for 5 eval '[ -z "$(cgt_get pids cg-killall cgroup.procs)" ]' ||
+	wait_for 5 cgt_is cg-killall stopped || fail "not stopped after kill --all KILL"
+	wait_for 5 eval '[ -z "$(cgt_get pids cg-killall cgroup.procs)" ]' ||
 		fail "cgroup.procs after kill --all: $(cgt_get pids cg-killall cgroup.procs)"
 	bw delete cg-killall || fail delete
 	cgt_expect_gone cg-killall
@@ -419,7 +408,7 @@ test_cg_removed_after_kill9_mid_create() {
 	cfg "$b" ".hooks.createRuntime=[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo \$\$ >$WORK/hook.pid; exec sleep 30\"]}]"
 	"$BULWARK" --root "$BW_ROOT" create -b "$b" cg-crash </dev/null >/dev/null 2>&1 &
 	creator=$!
-	cgt_wait_for 10 test -s "$WORK/hook.pid" || { kill -9 $creator; fail "the hook never ran"; }
+	wait_for 10 test -s "$WORK/hook.pid" || { kill -9 $creator; fail "the hook never ran"; }
 	[ -n "$(cgt_dirs_of cg-crash)" ] || fail "no cgroup made before the hook"
 	kill -9 $creator
 	wait $creator 2>/dev/null || true
@@ -565,7 +554,7 @@ test_cg_kill_sigkill_of_a_paused_container_stops_it() {
 	cgt_start cg-pkill "$b" '["sleep","30"]'
 	bw pause cg-pkill || fail pause
 	bw kill cg-pkill KILL || fail "kill KILL"
-	cgt_wait_for 5 cgt_is cg-pkill stopped || fail "still $(cgt_status cg-pkill) after SIGKILL"
+	wait_for 5 cgt_is cg-pkill stopped || fail "still $(cgt_status cg-pkill) after SIGKILL"
 	bw delete cg-pkill || fail delete
 	cgt_expect_gone cg-pkill
 }

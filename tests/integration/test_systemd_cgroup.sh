@@ -27,16 +27,6 @@ sd_expect_gone() {
 		fail "unit $1 still listed: $(systemctl list-units --all --no-legend "$1")"
 	[ ! -e "$2" ] || fail "cgroup $2 left behind"
 }
-sd_wait() { # sd_wait SECONDS CMD...
-	local n=$(($1 * 10))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 # sd_create ID BUNDLE: create with the driver; the output goes to a file, never to a pipe the
 # container's init would hold open. Prints the output; the exit status is create's.
 sd_create() {
@@ -73,7 +63,7 @@ test_sd_scope_life_cycle() {
 	expect_eq cpu.weight 20 "$(cat "$d/cpu.weight")"
 	expect_eq cpuset.cpus 0 "$(cat "$d/cpuset.cpus")"
 	sdbw start sd-life || fail start
-	sd_wait 5 sd_status_is sd-life running || fail "not running"
+	wait_for 5 sd_status_is sd-life running || fail "not running"
 	out=$(sdbw exec sd-life cat /proc/self/cgroup 2>&1) || fail "exec: $out"
 	expect_eq "exec'd process's cgroup" "0::/" "$out" # the container's cgroup namespace
 	sdbw pause sd-life || fail pause
@@ -91,7 +81,7 @@ test_sd_scope_life_cycle() {
 	expect_eq "cpu.max after update" "20000 100000" "$(cat "$d/cpu.max")"
 	expect_eq "events --stats: pids" 1 "$(sdbw events --stats sd-life | jq .data.pids.current)"
 	sdbw kill sd-life KILL || fail kill
-	sd_wait 5 sd_status_is sd-life stopped || fail "not stopped after kill"
+	wait_for 5 sd_status_is sd-life stopped || fail "not stopped after kill"
 	sdbw delete sd-life || fail delete
 	sd_expect_gone "$u" "$d"
 	[ ! -e "$BW_ROOT/sd-life" ] || fail "state left"
@@ -170,7 +160,7 @@ test_sd_delete_force_of_half_made_container() {
 	cfg "$b" ".hooks.createRuntime=[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo \$\$ >$WORK/hook.pid; exec sleep 30\"]}]"
 	"$BULWARK" --root "$BW_ROOT" --systemd-cgroup create -b "$b" sd-crash </dev/null >/dev/null 2>&1 &
 	creator=$!
-	sd_wait 20 test -s "$WORK/hook.pid" || { kill -9 $creator; fail "the hook never ran"; }
+	wait_for 20 test -s "$WORK/hook.pid" || { kill -9 $creator; fail "the hook never ran"; }
 	expect_eq "unit before the crash" active "$(sd_active "$(sd_unit sd-crash)")"
 	kill -9 $creator
 	wait $creator 2>/dev/null || true
