@@ -199,7 +199,7 @@ test_process_cwd_refused_to_root_is_entered_as_the_user() {
 	b=$(new_bundle pr-cwduser)
 	pr_own_rootfs "$b"
 	chown -R 200000:200000 "$b/rootfs"
-	mkdir "$b/rootfs/data"
+	mkdir -p "$b/rootfs/data" # the shared rootfs may have it (a mountpoint another test made)
 	chown 200042:12345 "$b/rootfs/data"
 	chmod 700 "$b/rootfs/data"
 	cfg "$b" '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .process.cwd="/data" | .process.user={"uid":42,"gid":42} | .process.args=["pwd"]'
