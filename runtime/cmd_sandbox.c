@@ -429,17 +429,8 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 {
 	if (geteuid() == 0)
 		return 0;
-	if ((run->net.policy_doc != NULL || run->net.policy != NULL) && network_pasta() == NULL)
-		return bw_fail(
-		    err, 0,
-		    "--allow/--allow-domain/--policy: egress without root goes through "
-		    "pasta (Debian package passt), which is not installed (BULWARK_PASTA "
-		    "names another); without them a rootless sandbox has loopback only");
-	if ((run->net.policy_doc != NULL || run->net.policy != NULL) &&
-	    access("/dev/net/tun", R_OK | W_OK) < 0)
-		return bw_fail(err, errno,
-			       "--allow/--allow-domain/--policy: egress without root goes through "
-			       "pasta, which needs /dev/net/tun");
+	if ((run->net.policy_doc != NULL || run->net.policy != NULL) && network_pasta(err) == NULL)
+		return bw_wrap(err, "--allow/--allow-domain/--policy");
 	sg->map_uid = sg->uid;
 	sg->map_gid = sg->gid;
 	sg->host_uid = (uint32_t)geteuid();

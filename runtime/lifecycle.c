@@ -23,13 +23,13 @@
 #include "config.h"
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
-#include "runtime/idpool.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/phase.h"
 #include "common/util.h"
 #include "netns/ns.h"
 #include "oci/policy.h"
+#include "runtime/idpool.h"
 #include "runtime/kdenials.h"
 #include "runtime/console.h"
 #include "runtime/audit.h"
@@ -490,10 +490,17 @@ static int rootless_without_cgroup(struct container *c, const struct oci_spec *s
  * systemd makes it), so that delete finds it even after a create that died half-way. */
 #define SYSTEMD_UNIT_FILE "systemd-unit"
 
+/* The container's state directory as an absolute path (what the id pool and a systemd unit's
+ * Description name), or c->dir as it is when it cannot be resolved. */
+static const char *abs_state_dir(const struct container *c, char dir[PATH_MAX])
+{
+	return realpath(c->dir, dir) != NULL ? dir : c->dir;
+}
+
 static void systemd_owner(const struct container *c, struct cg_manager *cg)
 {
 	char dir[PATH_MAX];
-	cg_systemd_set_owner(cg, realpath(c->dir, dir) != NULL ? dir : c->dir);
+	cg_systemd_set_owner(cg, abs_state_dir(c, dir));
 }
 
 static int open_new_cgroup(const struct global_opts *g, struct container *c,
@@ -1011,8 +1018,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		/* Nothing of the container runs any more (wait_gone): its ids are free. */
 		if (str_has_prefix(c->state.cleanup[i], "idslot:")) {
 			char dir[PATH_MAX];
-			if (realpath(c->dir, dir) != NULL)
-				idpool_release(c->state.cleanup[i] + 7, dir);
+			idpool_release(c->state.cleanup[i] + 7, abs_state_dir(c, dir));
 		}
 	}
 	bw_phase("teardown: state removal");

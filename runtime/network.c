@@ -171,19 +171,43 @@ static int run_net_helper(char *const argv[], const int *inherit, size_t n_inher
 }
 
 /* pasta (Debian's passt package), which carries a rootless sandbox's egress: BULWARK_PASTA,
- * else the first of the usual places; NULL when there is none. Only runs without root, as the
- * caller: it gets no more than the caller could run anyway. */
-const char *network_pasta(void)
+ * else the first of the usual places. Only runs without root, as the caller: it gets no more
+ * than the caller could run anyway. It needs /dev/net/tun. */
+const char *network_pasta(struct bw_error *err)
 {
 	static const char *const places[] = {"/usr/bin/pasta", "/usr/local/bin/pasta",
 					     "/bin/pasta"};
-	const char *env = getenv("BULWARK_PASTA");
+	const char *env = getenv("BULWARK_PASTA"), *found = NULL;
 	if (env != NULL && env[0] != '\0')
-		return env[0] == '/' && access(env, X_OK) == 0 ? env : NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(places); i++)
+		found = env[0] == '/' && access(env, X_OK) == 0 ? env : NULL;
+	for (size_t i = 0; env == NULL && found == NULL && i < ARRAY_SIZE(places); i++)
 		if (access(places[i], X_OK) == 0)
-			return places[i];
-	return NULL;
+			found = places[i];
+	if (found == NULL) {
+		bw_fail(err, 0,
+			"egress without root goes through pasta (Debian package passt), which is "
+			"not installed (BULWARK_PASTA names another); without it a rootless "
+			"sandbox has loopback only");
+		return NULL;
+	}
+	if (access("/dev/net/tun", R_OK | W_OK) < 0) {
+		bw_fail(err, errno,
+			"egress without root goes through pasta, which needs /dev/net/tun");
+		return NULL;
+	}
+	return found;
+}
+
+/* The pid the helper printed as KEY=PID, or 0. */
+static int helper_pid(const char *out, const char *key)
+{
+	const char *p = out != NULL ? strstr(out, key) : NULL;
+	int pid;
+	if (p == NULL)
+		return 0;
+	p += strlen(key);
+	_cleanup_free_ char *num = xstrndup(p, strcspn(p, "\n"));
+	return parse_int(num, &pid) == 0 && pid > 1 ? pid : 0;
 }
 
 /* The helper's common options: namespace, host policy, the container's net annotations. */
@@ -268,14 +292,10 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 		}
 		strv_push_take(&argv, xasprintf("--userns=/proc/self/fd/%d", inherit[1]));
 		if (policy_allows_egress(pol)) {
-			const char *pasta = network_pasta();
+			const char *pasta = network_pasta(err);
 			if (pasta == NULL) {
 				strv_free(argv);
-				return bw_fail(
-				    err, 0,
-				    "network policy: egress without root goes through "
-				    "pasta (Debian package passt), which is not installed "
-				    "(BULWARK_PASTA names another)");
+				return bw_wrap(err, "network policy");
 			}
 			strv_push_take(&argv, xasprintf("--pasta=%s", pasta));
 		}
@@ -294,17 +314,10 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 	strv_free(argv);
 	if (r < 0)
 		return bw_wrap(err, "network policy");
-	const char *pp = out ? strstr(out, "pasta-pid=") : NULL;
-	int ppid;
-	if (pp != NULL) {
-		_cleanup_free_ char *pnum = xstrndup(pp + 10, strcspn(pp + 10, "\n"));
-		if (parse_int(pnum, &ppid) == 0 && ppid > 1)
-			container_record_helper(c, "pasta", ppid, 0);
-	}
-	const char *p = out ? strstr(out, "agent-pid=") : NULL;
-	int apid;
-	_cleanup_free_ char *num = p ? xstrndup(p + 10, strcspn(p + 10, "\n")) : NULL;
-	if (num == NULL || parse_int(num, &apid) < 0 || apid <= 1)
+	int ppid = helper_pid(out, "pasta-pid="), apid = helper_pid(out, "agent-pid=");
+	if (ppid > 0)
+		container_record_helper(c, "pasta", ppid, 0);
+	if (apid == 0)
 		return bw_fail(err, 0, "network agent: no pid in its output");
 	/* Saved with the rest of the state at the end of create; until then a failed create
 	 * stops it from this record, and a crashed one ends its init, which ends the agent. */

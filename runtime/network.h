@@ -29,7 +29,8 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 		  struct bw_error *err);
 /* Stop the agent (it flushes its pending denial counts to events.jsonl) and wait for it. */
 void network_stop_agent(struct container *c);
-/* The pasta program for a rootless sandbox's egress, or NULL when none is installed. */
-const char *network_pasta(void);
+/* The pasta program for a rootless sandbox's egress; NULL with err set when it is not installed
+ * or /dev/net/tun is missing. */
+const char *network_pasta(struct bw_error *err);
 /* network_stop_agent, then stop pasta or remove the direct-mode plumbing. Idempotent. */
 void network_release(struct container *c);
