@@ -384,6 +384,9 @@ static int setup(struct agent *a, struct bw_error *err)
 		    socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 		struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
 					 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+		int rcvbuf = 1 << 20; /* a burst of address changes must not overflow it */
+		if (a->rt_fd >= 0)
+			(void)setsockopt(a->rt_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 		if (a->rt_fd < 0 || bind(a->rt_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			return bw_fail(err, errno, "rtnetlink: watch the caller's addresses");
 	}
@@ -542,6 +545,8 @@ static void on_nflog(struct ev_source *s, uint32_t events)
 	read_nflog(((struct agent_src *)s)->a, s->fd, 64);
 }
 
+static void audit_other(struct agent *a, const char *what);
+
 /* An address the caller's namespace gained: closed to the sandbox (sets local4/local6), since
  * pasta would reach the caller's own services there. A failure is audited: the address then
  * stays open until the sandbox ends. */
@@ -550,24 +555,41 @@ static void close_local(struct agent *a, int family, const void *addr, size_t le
 	struct nfset_elem e = {.family = family, .local = true};
 	memcpy(e.addr, addr, len);
 	struct bw_error err = {0};
-	if (nfset_add(a->nft_fd, FW_TABLE, &e, 1, &err) == 0)
-		return;
+	if (nfset_add(a->nft_fd, FW_TABLE, &e, 1, &err) != 0)
+		audit_other(a, "a new local address could not be closed");
+}
+
+static void audit_other(struct agent *a, const char *what)
+{
 	struct audit_event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = AUDIT_OTHER;
-	snprintf(ev.rule, sizeof(ev.rule), "a new local address could not be closed");
+	snprintf(ev.rule, sizeof(ev.rule), "%s", what);
 	audit_note(a->audit, &ev, dnsproxy_now_ms());
 }
 
+/* Only the kernel's messages count (a process of the caller's could unicast to our port);
+ * a length kept signed, so a malformed last message ends the walk. Lost events (the socket
+ * overflowed) are audited: those addresses stay open until the sandbox ends. */
 static void on_rtnl(struct ev_source *s, uint32_t events)
 {
 	struct agent *a = ((struct agent_src *)s)->a;
 	for (int round = 0; round < 16; round++) {
-		ssize_t n = recv(s->fd, a->buf, sizeof(a->buf), MSG_DONTWAIT);
+		struct sockaddr_nl from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(s->fd, a->buf, sizeof(a->buf), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &flen);
+		if (n < 0 && errno == ENOBUFS) {
+			audit_other(a, "address events lost: new local addresses may stay open");
+			continue;
+		}
 		if (n <= 0)
 			return;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)a->buf; NLMSG_OK(h, (size_t)n);
-		     h = NLMSG_NEXT(h, n)) {
+		if (flen != sizeof(from) || from.nl_pid != 0)
+			continue;
+		int len = (int)n;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)a->buf; len > 0 && NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_type != RTM_NEWADDR ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 				continue;
