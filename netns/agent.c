@@ -61,6 +61,11 @@ struct agent {
 	struct audit *audit;
 	struct dnsproxy *proxy;
 	bool stop;
+	/* The caller's addresses must be closed again from a fresh list (an add failed: the
+	 * table was not loaded yet, or events were lost); since when (ms), for the audit. */
+	bool local_resync;
+	uint64_t local_resync_since;
+	bool local_resync_audited;
 	uint8_t buf[65536];
 };
 
@@ -547,16 +552,52 @@ static void on_nflog(struct ev_source *s, uint32_t events)
 
 static void audit_other(struct agent *a, const char *what);
 
+static void want_resync(struct agent *a)
+{
+	if (!a->local_resync)
+		a->local_resync_since = dnsproxy_now_ms();
+	a->local_resync = true;
+}
+
 /* An address the caller's namespace gained: closed to the sandbox (sets local4/local6), since
- * pasta would reach the caller's own services there. A failure is audited: the address then
- * stays open until the sandbox ends. */
+ * pasta would reach the caller's own services there. A failure (the table is not loaded yet:
+ * the agent starts before it; or the kernel refused) schedules a resync of the whole list. */
 static void close_local(struct agent *a, int family, const void *addr, size_t len)
 {
 	struct nfset_elem e = {.family = family, .local = true};
 	memcpy(e.addr, addr, len);
 	struct bw_error err = {0};
 	if (nfset_add(a->nft_fd, FW_TABLE, &e, 1, &err) != 0)
-		audit_other(a, "a new local address could not be closed");
+		want_resync(a);
+}
+
+/* Every address the caller's namespace has now, closed to the sandbox; until that succeeds it
+ * is retried at every tick, and audited once it has failed for more than 2 s (an address that
+ * appeared while the table loaded would otherwise stay open). */
+static void resync_local(struct agent *a, uint64_t now)
+{
+	_cleanup_free_ struct pol_cidr *v = NULL;
+	size_t n = 0;
+	struct bw_error err = {0};
+	int r = fw_host_addresses(&v, &n, &err);
+	for (size_t i = 0; r == 0 && i < n; i += NFSET_MAX_ELEMS) {
+		struct nfset_elem e[NFSET_MAX_ELEMS];
+		size_t k = n - i < NFSET_MAX_ELEMS ? n - i : NFSET_MAX_ELEMS;
+		memset(e, 0, sizeof(e));
+		for (size_t j = 0; j < k; j++) {
+			e[j].family = v[i + j].family;
+			e[j].local = true;
+			memcpy(e[j].addr, v[i + j].addr, sizeof(e[j].addr));
+		}
+		r = nfset_add(a->nft_fd, FW_TABLE, e, k, &err);
+	}
+	if (r == 0) {
+		a->local_resync = false;
+		a->local_resync_audited = false;
+	} else if (!a->local_resync_audited && now - a->local_resync_since > 2000) {
+		audit_other(a, "local addresses not closed: may stay open");
+		a->local_resync_audited = true;
+	}
 }
 
 static void audit_other(struct agent *a, const char *what)
@@ -580,7 +621,8 @@ static void on_rtnl(struct ev_source *s, uint32_t events)
 		ssize_t n = recvfrom(s->fd, a->buf, sizeof(a->buf), MSG_DONTWAIT,
 				     (struct sockaddr *)&from, &flen);
 		if (n < 0 && errno == ENOBUFS) {
-			audit_other(a, "address events lost: new local addresses may stay open");
+			/* Events were lost: the whole list is closed again at the next tick. */
+			want_resync(a);
 			continue;
 		}
 		if (n <= 0)
@@ -719,6 +761,8 @@ static void daemon_loop(struct agent *a)
 			dnsproxy_tick(a->proxy, now);
 			dnsproxy_reap(a->proxy);
 		}
+		if (a->local_resync)
+			resync_local(a, now);
 		audit_tick(a->audit, now);
 		next_tick = now + TICK_MS;
 	}

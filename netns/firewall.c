@@ -210,3 +210,33 @@ int fw_apply(int netns_fd, const struct sandbox_policy *p, const struct fw_optio
 		return bw_wrap(err, "firewall");
 	return 0;
 }
+
+int fw_pasta_table(int netns_fd)
+{
+	struct bw_error e = {0};
+	return fw_run_script(netns_fd, "list set inet " FW_TABLE " local4", NULL, &e) == 0;
+}
+
+int fw_close_local(int netns_fd, struct bw_error *err)
+{
+	_cleanup_free_ struct pol_cidr *v = NULL;
+	size_t n = 0;
+	if (fw_host_addresses(&v, &n, err) < 0)
+		return bw_wrap(err, "the caller's addresses");
+	if (n == 0)
+		return 0;
+	size_t cap = 64 + n * (INET6_ADDRSTRLEN + 64);
+	_cleanup_free_ char *script = xmalloc(cap);
+	size_t used = 0;
+	for (size_t i = 0; i < n; i++) {
+		char text[INET6_ADDRSTRLEN];
+		if (inet_ntop(v[i].family, v[i].addr, text, sizeof(text)) == NULL)
+			continue;
+		used += (size_t)snprintf(script + used, cap - used,
+					 "add element inet " FW_TABLE " local%c { %s }\n",
+					 v[i].family == AF_INET ? '4' : '6', text);
+	}
+	if (fw_run_script(netns_fd, script, NULL, err) < 0)
+		return bw_wrap(err, "close the caller's addresses to the sandbox");
+	return 0;
+}

@@ -50,3 +50,10 @@ int fw_run_script(int netns_fd, const char *script, char **out, struct bw_error 
 
 /* The addresses of the caller's network namespace, without loopback and link-local ones. */
 int fw_host_addresses(struct pol_cidr **out, size_t *n, struct bw_error *err);
+
+/* Rootless egress (pasta): every address the caller's namespace has now, added to the loaded
+ * table's local4/local6 sets (closed to the sandbox for good). Run once the table is loaded: an
+ * address that appeared while it loaded is in neither its snapshot nor the agent's sets. */
+int fw_close_local(int netns_fd, struct bw_error *err);
+/* 1 if the table loaded in netns_fd is a pasta one (it has the local sets), else 0. */
+int fw_pasta_table(int netns_fd);

@@ -242,15 +242,16 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, str
 	    pasta_up(a->pasta, a->netns, a->userns, policy_allows_egress_proto(p, POL_PROTO_UDP),
 		     policy_allows_egress_proto(p, POL_PROTO_ICMP), &pasta, err) < 0)
 		return bw_wrap(err, "egress without root: pasta");
-	if (pasta > 0 && pasta_watch(pasta, a->agent.pid, err) < 0) {
-		pasta_down(pasta);
-		return bw_wrap(err, "egress without root: pasta");
-	}
 	if (start_agent(a, p, &pid, err) < 0)
 		goto undo_plumb;
+	if (pasta > 0 && pasta_watch(pasta, a->agent.pid, pid, err) < 0) {
+		stop_agent(pid);
+		bw_wrap(err, "egress without root: pasta");
+		goto undo_plumb;
+	}
 	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port,
 			       .pasta = a->pasta != NULL};
-	if (fw_apply(ns, p, &o, err) < 0) {
+	if (fw_apply(ns, p, &o, err) < 0 || (o.pasta && fw_close_local(ns, err) < 0)) {
 		stop_agent(pid);
 		goto undo_plumb;
 	}
@@ -309,8 +310,13 @@ static int run(const struct net_args *a, struct bw_error *err)
 	if (strcmp(a->cmd, "setup") == 0) {
 		r = setup(a, ns, &p, err);
 	} else if (strcmp(a->cmd, "apply") == 0) {
-		struct fw_options o = {.dns_port = (uint16_t)a->dns_port};
+		/* A sandbox of pasta's keeps its local sets, or its caller's addresses would open.
+		 */
+		struct fw_options o = {.dns_port = (uint16_t)a->dns_port,
+				       .pasta = fw_pasta_table(ns) == 1};
 		r = fw_apply(ns, &p, &o, err);
+		if (r == 0 && o.pasta)
+			r = fw_close_local(ns, err);
 	} else {
 		printf("egress: %s\n", policy_allows_egress(&p) ? "yes" : "loopback only");
 	}

@@ -143,7 +143,7 @@ int pasta_up(const char *program, const char *netns, const char *userns, bool ud
 	return 0;
 }
 
-int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err)
+int pasta_watch(pid_t pasta, pid_t init, pid_t agent, struct bw_error *err)
 {
 	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pasta, 0);
 	if (pfd < 0)
@@ -151,6 +151,9 @@ int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err)
 	_cleanup_close_ int ifd = (int)syscall(SYS_pidfd_open, init, 0);
 	if (ifd < 0)
 		return bw_fail(err, errno, "pidfd_open the sandbox's init %d", (int)init);
+	_cleanup_close_ int afd = (int)syscall(SYS_pidfd_open, agent, 0);
+	if (afd < 0)
+		return bw_fail(err, errno, "pidfd_open the network agent %d", (int)agent);
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return bw_fail(err, errno, "pipe");
@@ -165,24 +168,34 @@ int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err)
 		close(ready[0]);
 		if (setsid() < 0 || fork() != 0)
 			_exit(0);
+		/* Kept: 3 the init, 4 pasta, 5 the agent, 6 the ready pipe until it is written. */
+		int keep[] = {ifd, pfd, afd, ready[1]}, high[ARRAY_SIZE(keep)];
+		for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+			if ((high[i] = fcntl(keep[i], F_DUPFD, 16)) < 0)
+				_exit(1);
+		for (int i = 0; i < (int)ARRAY_SIZE(keep); i++)
+			if (dup2(high[i], 3 + i) < 0)
+				_exit(1);
+		close_range(3 + ARRAY_SIZE(keep), ~0U, 0);
 		int null = open("/dev/null", O_RDWR);
 		for (int fd = 0; fd < 3; fd++)
 			dup2(null, fd);
-		char ok = 1;
-		if (write(ready[1], &ok, 1) != 1)
-			_exit(1);
-		int keep_lo = pfd < ifd ? pfd : ifd, keep_hi = pfd < ifd ? ifd : pfd;
-		close_range(3, (unsigned int)keep_lo - 1, 0);
-		close_range((unsigned int)keep_lo + 1, (unsigned int)keep_hi - 1, 0);
-		close_range((unsigned int)keep_hi + 1, ~0U, 0);
+		if (null > 2)
+			close(null);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
-		struct pollfd w[2] = {{ifd, POLLIN, 0}, {pfd, POLLIN, 0}};
-		while (poll(w, 2, -1) < 0 && errno == EINTR)
+		char ok = 1;
+		if (write(6, &ok, 1) != 1)
+			_exit(1);
+		close(6);
+		/* The init's end, pasta's, or the agent's: without the agent, the caller's new
+		 * addresses would no longer be closed to the sandbox, so pasta goes too. */
+		struct pollfd w[3] = {{3, POLLIN, 0}, {4, POLLIN, 0}, {5, POLLIN, 0}};
+		while (poll(w, 3, -1) < 0 && errno == EINTR)
 			;
-		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		syscall(SYS_pidfd_send_signal, 4, SIGKILL, NULL, 0);
 		_exit(0);
 	}
 	close(ready[1]);

@@ -16,8 +16,9 @@
  * no fd of ours but the two namespaces. */
 int pasta_up(const char *program, const char *netns, const char *userns, bool udp, bool icmp,
 	     pid_t *pid, struct bw_error *err);
-/* pasta outlives the namespace it serves: a small watcher (detached, no fds but two pidfds)
- * kills it when the sandbox's init ends, even if the runtime itself was killed. */
-int pasta_watch(pid_t pasta, pid_t init, struct bw_error *err);
+/* pasta outlives the namespace it serves: a small watcher (detached, no fds but three pidfds)
+ * kills it when the sandbox's init or the network agent ends (the agent closes the caller's
+ * new addresses to the sandbox), even if the runtime itself was killed. */
+int pasta_watch(pid_t pasta, pid_t init, pid_t agent, struct bw_error *err);
 /* SIGKILL the daemon (checked with a pidfd) and wait up to a second for it to go. */
 void pasta_down(pid_t pid);

@@ -154,6 +154,7 @@ test_rootless_state_root_made_by_someone_else_is_refused() {
 # A uid of their own (no other test or process uses it), so that every process of it is the
 # test's: pasta, the agent, the watcher and the sandbox can be found and ended by uid.
 RLN_UID=4251
+BULWARK_NET=${BULWARK_NET:-$(dirname "$BULWARK")/../netns/bulwark-net}
 
 rl_net() {
 	nsenter --net="$SB_NS" setpriv --reuid=$RLN_UID --regid=$RLN_UID --clear-groups --inh-caps=-all \
@@ -318,6 +319,36 @@ test_rootless_pasta_ends_with_the_init_when_the_runtime_is_killed() {
 	[ -n "$pasta" ] || fail "no pasta started"
 	[ -n "$init" ] || fail "no sandbox process"
 	expect_eq "pasta ended" "" "$left"
+}
+
+# Without the agent, the caller's new addresses would no longer be closed: pasta ends with it.
+# And `bulwark-net apply` on a pasta sandbox's namespace keeps the table's local sets, with the
+# caller's addresses in them.
+test_rootless_pasta_ends_with_the_agent_and_apply_keeps_local_sets() {
+	rl_pasta_usable || return 0 # the refusal is tested in test_rootless_sandbox_egress_*
+	rl_lab_up
+	(cd / && rl_net sandbox --allow 198.51.100.10:80/tcp -- sleep 30) </dev/null >"$WORK/rl.out" 2>&1 &
+	local bw=$! pasta= sleeper= agent= sets= left=
+	for _ in $(seq 200); do
+		pasta=$(rl_pastas | tail -1)
+		sleeper=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
+		[ -n "$pasta" ] && [ -n "$sleeper" ] && break
+		sleep 0.05
+	done
+	[ -n "$sleeper" ] || fail "no sandbox: $(cat "$WORK/rl.out")"
+	nsenter --net="$SB_NS" "$BULWARK_NET" --netns "/proc/$sleeper/ns/net" apply >"$WORK/rl.apply" 2>&1 ||
+		fail "apply: $(cat "$WORK/rl.apply")"
+	sets=$(nsenter --net="/proc/$sleeper/ns/net" nft list set inet bulwark local4 2>&1 || true)
+	agent=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 ~ /^bulwark-net/ {print $1}' | head -1)
+	[ -z "$agent" ] || kill -KILL "$agent"
+	for _ in $(seq 40); do [ -z "$(rl_pastas)" ] && break; sleep 0.05; done
+	left=$(rl_pastas)
+	kill -KILL "$sleeper" 2>/dev/null || true
+	wait $bw || true
+	expect_contains "apply kept the caller's address closed" "203.0.113.2" "$sets"
+	[ -n "$agent" ] || fail "no agent found: $(ps -u $RLN_UID -o pid=,comm=)"
+	expect_eq "pasta ended with the agent" "" "$left"
+	rl_net_left
 }
 
 test_rootless_egress_refused_without_pasta() {
