@@ -283,8 +283,19 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 	for (size_t i = 0; i < cg->nh; i++)
 		if (!fs_exists(cg->h[i].dir))
 			return bw_fail(err, ENOENT, "cgroup `%s`", cg->h[i].dir);
-	if (cg->sd_unit != NULL && cg_sd_set(cg, res, err) < 0)
-		return wrap_unless_field(err, "update", cg->path);
+	if (cg->sd_unit != NULL) {
+		/* The unit's name can be another container's (the same id under another state
+		 * root, after this one's ended): its limits, and its cgroup, are not ours. */
+		int own = cg->sd_attached ? cg_sd_owner_check(cg, err) : 0;
+		if (own < 0)
+			return wrap_unless_field(err, "update", cg->path);
+		if (own == 1)
+			return bw_fail(err, 0,
+				       "update: systemd unit `%s` belongs to another container",
+				       cg->sd_unit);
+		if (cg_sd_set(cg, res, err) < 0)
+			return wrap_unless_field(err, "update", cg->path);
+	}
 	if (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
 	    cg_v2_apply(cg, res, CG_APPLY_UPDATE, err) < 0)
 		return wrap_unless_field(err, "update", cg->path);

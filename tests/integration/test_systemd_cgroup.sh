@@ -173,7 +173,7 @@ test_sd_delete_force_of_half_made_container() {
 # A create that dies after recording its unit's name but before systemd refused it that name
 # (another container's) leaves a record naming the other's unit: its delete --force must stop
 # nothing of the other's (systemd is asked whose the unit is: its Description). The record is
-# made here by rewriting a live container's.
+# made here by rewriting a live container's. An update through such a record is refused.
 test_sd_delete_with_another_containers_unit_recorded_spares_it() {
 	local pid
 	b=$(sd_bundle sd-own)
@@ -185,6 +185,11 @@ test_sd_delete_with_another_containers_unit_recorded_spares_it() {
 	out=$(sd_create sd-cr "$b2") || fail "create sd-cr: $out"
 	[ -f "$BW_ROOT/sd-cr/systemd-unit" ] || fail "no unit record in the state"
 	sd_unit sd-own >"$BW_ROOT/sd-cr/systemd-unit"
+	# update too: the other's limits are not this record's to change.
+	rc=0; out=$(sdbw update --memory 123731968 sd-cr 2>&1) || rc=$?
+	[ $rc != 0 ] || fail "update through another container's unit succeeded"
+	expect_contains "update names the owner" "belongs to another container" "$out"
+	expect_eq "the other container's memory limit" infinity "$(sd_prop "$(sd_unit sd-own)" MemoryMax)"
 	sdbw delete --force sd-cr || fail "delete --force sd-cr"
 	[ ! -e "$BW_ROOT/sd-cr" ] || fail "state of sd-cr left"
 	expect_eq "the other container's unit" active "$(sd_active "$(sd_unit sd-own)")"
