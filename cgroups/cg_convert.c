@@ -9,22 +9,24 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
+/* Clamp v to lo..hi and map that range linearly onto v2's weights, 1..10000. */
+static uint64_t to_v2_weight(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	if (v < lo)
+		v = lo;
+	if (v > hi)
+		v = hi;
+	return 1 + ((v - lo) * 9999) / (hi - lo);
+}
+
 uint64_t cg_shares_to_weight(uint64_t shares)
 {
-	if (shares < 2)
-		shares = 2;
-	if (shares > 262144)
-		shares = 262144;
-	return 1 + ((shares - 2) * 9999) / 262142;
+	return to_v2_weight(shares, 2, 262144);
 }
 
 uint64_t cg_blkio_weight_to_io(uint64_t weight)
 {
-	if (weight < 10)
-		weight = 10;
-	if (weight > 1000)
-		weight = 1000;
-	return 1 + ((weight - 10) * 9999) / 990;
+	return to_v2_weight(weight, 10, 1000);
 }
 
 int cg_swap_to_v2(int64_t swap, int64_t limit, char out[static 32], struct bw_error *err)
