@@ -1,5 +1,6 @@
 /* The manager itself: which hierarchies exist and which serves each controller, the resolved
- * path, and small file helpers shared by both back-ends. */
+ * path, small file helpers, and the writers and checks both back-ends share (the back-ends
+ * never call each other). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -305,4 +306,103 @@ int cg_clone_fd(struct cg_manager *cg)
 	if (cg->clone_fd < 0)
 		cg->clone_fd = open(cg->h[cg->v2].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return cg->clone_fd;
+}
+
+/* ---- writers and checks both back-ends use ---- */
+
+static char *read_present(const char *path, const char *fallback)
+{
+	struct bw_error e = {0};
+	char *s;
+	if (fs_read_file(path, 65536, &s, NULL, &e) == 0)
+		return s;
+	return xstrdup(fallback);
+}
+
+int cg_cpuset_check(const struct oci_cpu *c, struct bw_error *err)
+{
+	if (c->cpus != NULL && c->cpus[0] != '\0') {
+		_cleanup_free_ char *cpus = read_present("/sys/devices/system/cpu/present", "0");
+		if (cg_cpulist_check("linux.resources.cpu.cpus", "CPU", c->cpus, cpus, err) < 0)
+			return -1;
+	}
+	if (c->mems != NULL && c->mems[0] != '\0') {
+		_cleanup_free_ char *nodes = read_present("/sys/devices/system/node/possible", "0");
+		if (cg_cpulist_check("linux.resources.cpu.mems", "memory node", c->mems, nodes,
+				     err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cg_set_cpus(const char *dir, const struct oci_resources *r, bool update, struct bw_error *err)
+{
+	(void)update;
+	if (cg_write(dir, "cpuset.cpus", r->cpu.cpus, err) < 0)
+		return bw_wrap(err, "linux.resources.cpu.cpus");
+	return 0;
+}
+
+int cg_set_mems(const char *dir, const struct oci_resources *r, bool update, struct bw_error *err)
+{
+	(void)update;
+	if (cg_write(dir, "cpuset.mems", r->cpu.mems, err) < 0)
+		return bw_wrap(err, "linux.resources.cpu.mems");
+	return 0;
+}
+
+/* checkBeforeUpdate: never set a limit below what is already used. */
+int cg_check_usage(const char *dir, const char *usage_file, int64_t limit, struct bw_error *err)
+{
+	uint64_t used;
+	if (limit <= 0)
+		return 0;
+	if (cg_read_u64(dir, usage_file, &used, err) < 0)
+		return bw_wrap(err, "linux.resources.memory.checkBeforeUpdate");
+	if (used > (uint64_t)limit)
+		return bw_fail(err, 0,
+			       "linux.resources.memory.limit: %" PRId64 " is below the current "
+			       "usage of %" PRIu64 " bytes",
+			       limit, used);
+	return 0;
+}
+
+int cg_set_hugetlb(const char *dir, const struct oci_resources *r, const char *suffix,
+		   const char *rsvd_suffix, struct bw_error *err)
+{
+	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+		const struct oci_hugepage_limit *l = &r->hugepage_limits[i];
+		const char *ps = l->page_size == NULL ? "" : l->page_size;
+		_cleanup_free_ char *f = xasprintf("hugetlb.%s.%s", ps, suffix);
+		_cleanup_free_ char *rf = xasprintf("hugetlb.%s.%s", ps, rsvd_suffix);
+		if (!cg_hugepage_size_valid(ps) || !cg_has_file(dir, f))
+			return bw_fail(
+			    err, 0,
+			    "linux.resources.hugepageLimits[%zu].pageSize: hugepage size "
+			    "`%s` is not supported on this host",
+			    i, ps);
+		if (cg_writef(dir, f, err, "%" PRIu64, l->limit) < 0 ||
+		    (cg_has_file(dir, rf) && cg_writef(dir, rf, err, "%" PRIu64, l->limit) < 0))
+			return bw_wrap(err, "linux.resources.hugepageLimits[%zu].limit", i);
+	}
+	return 0;
+}
+
+/* rdma.max has the same syntax in both versions; the device names are checked (cg_table.c). */
+int cg_set_rdma(const char *dir, const struct oci_resources *r, bool update, struct bw_error *err)
+{
+	(void)update;
+	for (size_t i = 0; i < r->n_rdma; i++) {
+		const struct oci_rdma *d = &r->rdma[i];
+		if (!d->hca_handles.set && !d->hca_objects.set)
+			continue;
+		char h[40] = "", o[40] = "";
+		if (d->hca_handles.set)
+			snprintf(h, sizeof(h), " hca_handle=%" PRIu64, d->hca_handles.v);
+		if (d->hca_objects.set)
+			snprintf(o, sizeof(o), " hca_object=%" PRIu64, d->hca_objects.v);
+		if (cg_writef(dir, "rdma.max", err, "%s%s%s", d->device, h, o) < 0)
+			return bw_wrap(err, "linux.resources.rdma.%s", d->device);
+	}
+	return 0;
 }

@@ -238,17 +238,84 @@ int cg_v2_enable_controllers(struct cg_manager *cg, uint32_t wanted, uint32_t re
 			     struct bw_error *err);
 /* v1: give a new cpuset cgroup its parent's cpus and mems, from the root down. */
 int cg_v1_cpuset_init(struct cg_hier *h, struct bw_error *err);
-/* Controllers that resources r asks for (bits of enum cg_ctrl). */
-uint32_t cg_resources_needed(const struct oci_resources *r);
 
-/* Shared by both back-ends (cg_v2.c). */
+/* ---- helpers both back-ends use (cg_common.c) ---- */
+
+/* cpus/mems, checked against what the host has. */
 int cg_cpuset_check(const struct oci_cpu *c, struct bw_error *err);
 /* checkBeforeUpdate: refuse a limit below the usage in usage_file. */
 int cg_check_usage(const char *dir, const char *usage_file, int64_t limit, struct bw_error *err);
 /* hugetlb.<size>.<suffix> (and .<rsvd_suffix> when the kernel has it) for every limit. */
 int cg_set_hugetlb(const char *dir, const struct oci_resources *r, const char *suffix,
 		   const char *rsvd_suffix, struct bw_error *err);
-int cg_set_rdma(const char *dir, const struct oci_resources *r, struct bw_error *err);
+
+/* ---- the resource table (cg_table.c) ---- */
+
+/* How one cgroup version spells a resource. */
+enum cg_how {
+	CG_NOT_HERE, /* no file for it in this version: ignored (debug log) */
+	CG_REFUSED,  /* cannot be expressed in this version: an error naming the field */
+	CG_CHECKED,  /* nothing to write: the version's check is all (v2 swappiness) */
+	CG_DEC,	     /* the number as it is */
+	CG_MAX,	     /* the number, a negative one as "max" */
+	CG_WEIGHT,   /* cpu.shares as cpu.weight (cg_shares_to_weight) */
+	CG_FN,	     /* not one number in one file: set writes it */
+};
+
+/* Writes a resource into the cgroup directory dir; update: a runtime update, not a create. */
+typedef int cg_set_fn(const char *dir, const struct oci_resources *r, bool update,
+		      struct bw_error *err);
+typedef int (*cg_check_fn)(const struct oci_resources *r, struct bw_error *err);
+
+struct cg_file {
+	enum cg_how how;
+	const char *file;  /* CG_DEC, CG_MAX, CG_WEIGHT */
+	cg_set_fn *set;	   /* CG_FN */
+	cg_check_fn check; /* what only this version refuses (NULL: nothing) */
+	bool optional;	   /* a kernel without the file: a debug log, not an error */
+};
+
+/* One linux.resources limit: its OCI field, the controller it needs, its checks and what each
+ * version writes. Rows are checked, then written, in table order. */
+struct cg_resource {
+	const char *field; /* "linux.resources.memory.limit", for errors */
+	enum cg_ctrl ctrl;
+	/* Whether r sets it (Docker's zero values for "unchanged" do not), and the value. With
+	 * update, what only an update writes counts too (disableOOMKiller false). */
+	bool (*get)(const struct oci_resources *r, bool update, int64_t *v);
+	bool is_unsigned;  /* the value is a uint64 */
+	bool best_effort;  /* ignored where unsupported: needs no controller (kernel memory) */
+	cg_check_fn check; /* on both versions (NULL: the parser's range is all) */
+	struct cg_file v1, v2;
+};
+
+const struct cg_resource *cg_resource_table(size_t *n);
+/* Whether r sets row's field (as create sees it). */
+bool cg_resource_requested(const struct cg_resource *row, const struct oci_resources *r);
+/* Controllers that resources r asks for (bits of enum cg_ctrl): the table's rows that r sets
+ * (best-effort ones aside). linux.resources.devices and .unified are handled apart. */
+uint32_t cg_resources_needed(const struct oci_resources *r);
+/* Refuse when a controller r needs has no hierarchy on this host (named as v2 calls it, where
+ * it has a v2 name, with v2_names). */
+int cg_resources_available(struct cg_manager *cg, const struct oci_resources *r, bool v2_names,
+			   struct bw_error *err);
+/* The text a CG_DEC / CG_MAX / CG_WEIGHT file of row takes for v. */
+void cg_resource_format(const struct cg_resource *row, enum cg_how how, int64_t v,
+			char out[static 32]);
+/* Check, then write, every row r sets whose controller has a directory in dirs (NULL where the
+ * back-end does not serve it), as version v2 or v1 spells it. */
+int cg_resources_write(const char *const dirs[CG_NCTRL], bool v2, const struct oci_resources *r,
+		       bool update, struct bw_error *err);
+
+/* The writers the table names. Both versions (cg_common.c): */
+cg_set_fn cg_set_cpus, cg_set_mems, cg_set_rdma;
+/* v1 (cg_v1.c): */
+cg_set_fn cg_v1_set_cfs, cg_v1_set_memory, cg_v1_set_blkio_weight, cg_v1_set_weight_devices,
+    cg_v1_set_throttle, cg_v1_set_hugetlb, cg_v1_set_net_prio;
+/* v2 (cg_v2.c): */
+cg_set_fn cg_v2_set_cpu_max, cg_v2_set_memory, cg_v2_set_io_weight, cg_v2_set_io_weight_devices,
+    cg_v2_set_io_max, cg_v2_set_hugetlb;
+int cg_v2_check_swappiness(const struct oci_resources *r, struct bw_error *err);
 
 int cg_v1_freeze(const char *dir, bool freeze, struct bw_error *err);
 int cg_v2_freeze(const char *dir, bool freeze, struct bw_error *err);

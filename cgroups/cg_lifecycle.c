@@ -20,42 +20,6 @@
 
 static const struct oci_resources no_resources;
 
-uint32_t cg_resources_needed(const struct oci_resources *r)
-{
-	uint32_t m = 0;
-	const struct oci_cpu *c = &r->cpu;
-	const struct oci_memory *mem = &r->memory;
-	const struct oci_block_io *b = &r->block_io;
-
-	if ((c->shares.set && c->shares.v) || (c->quota.set && c->quota.v) ||
-	    (c->period.set && c->period.v) || c->burst.set || c->idle.set ||
-	    (c->realtime_runtime.set && c->realtime_runtime.v) ||
-	    (c->realtime_period.set && c->realtime_period.v))
-		m |= 1u << CG_CPU;
-	if ((c->cpus != NULL && c->cpus[0]) || (c->mems != NULL && c->mems[0]))
-		m |= 1u << CG_CPUSET;
-	if ((mem->limit.set && mem->limit.v) || (mem->reservation.set && mem->reservation.v) ||
-	    (mem->swap.set && mem->swap.v) || mem->swappiness.set ||
-	    (mem->disable_oom_killer.set && mem->disable_oom_killer.v))
-		m |= 1u << CG_MEMORY;
-	if (r->pids_limit.set && r->pids_limit.v)
-		m |= 1u << CG_PIDS;
-	bool throttle = false;
-	for (int k = 0; k < OCI_THROTTLE_NKINDS; k++)
-		throttle |= b->n_throttle[k] > 0;
-	if ((b->weight.set && b->weight.v) || b->n_weight_devices > 0 || throttle)
-		m |= 1u << CG_BLKIO;
-	if (r->n_hugepage_limits > 0)
-		m |= 1u << CG_HUGETLB;
-	if (r->n_rdma > 0)
-		m |= 1u << CG_RDMA;
-	if (r->net_class_id.set)
-		m |= 1u << CG_NET_CLS;
-	if (r->n_net_priorities > 0)
-		m |= 1u << CG_NET_PRIO;
-	return m;
-}
-
 /* Controllers named by linux.resources.unified keys: enabled for the cgroup when possible,
  * and otherwise reported against the key itself. */
 static uint32_t unified_needed(const struct oci_resources *r)

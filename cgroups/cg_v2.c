@@ -1,7 +1,7 @@
-/* The cgroup v2 back-end: controller delegation down the tree, linux.resources written to the
- * unified interface files, the eBPF device filter, and cgroup.freeze. It serves every
- * controller that lives in the cgroup2 hierarchy (all of them on a unified host, whatever the
- * cgroup2 mount offers on a hybrid one). */
+/* The cgroup v2 back-end: controller delegation down the tree, the resource table (cg_table.c)
+ * applied with the writers it names for v2, the eBPF device filter, linux.resources.unified
+ * and cgroup.freeze. It serves every controller that lives in the cgroup2 hierarchy (all of
+ * them on a unified host, whatever the cgroup2 mount offers on a hybrid one). */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -73,101 +73,25 @@ int cg_v2_enable_controllers(struct cg_manager *cg, uint32_t wanted, uint32_t re
 	return 0;
 }
 
-static int fail_field(struct bw_error *err, const char *field)
+int cg_v2_set_cpu_max(const char *dir, const struct oci_resources *r, bool update,
+		      struct bw_error *err)
 {
-	return bw_wrap(err, "%s", field);
-}
-
-static int set_cpu(const char *dir, const struct oci_cpu *c, struct bw_error *err)
-{
+	_cleanup_free_ char *cur = NULL;
 	char buf[64];
 	bool write;
-	if (c->realtime_runtime.set && c->realtime_runtime.v != 0)
-		return bw_fail(err, 0,
-			       "linux.resources.cpu.realtimeRuntime: not supported on "
-			       "cgroup v2");
-	if (c->realtime_period.set && c->realtime_period.v != 0)
-		return bw_fail(err, 0,
-			       "linux.resources.cpu.realtimePeriod: not supported on "
-			       "cgroup v2");
-	if (cg_cpu_validate(c, err) < 0)
-		return -1;
-	if (c->shares.set && c->shares.v != 0 &&
-	    cg_writef(dir, "cpu.weight", err, "%" PRIu64, cg_shares_to_weight(c->shares.v)) < 0)
-		return fail_field(err, "linux.resources.cpu.shares");
-	_cleanup_free_ char *cur = NULL;
-	if (((c->quota.set && c->quota.v) || (c->period.set && c->period.v)) &&
-	    cg_read(dir, "cpu.max", &cur, err) < 0)
-		return fail_field(err, "linux.resources.cpu.quota");
-	if (cg_cpu_max_string(c, cur, buf, &write, err) < 0)
+	(void)update;
+	if (cg_read(dir, "cpu.max", &cur, err) < 0)
+		return bw_wrap(err, "linux.resources.cpu.quota");
+	if (cg_cpu_max_string(&r->cpu, cur, buf, &write, err) < 0)
 		return -1;
 	if (write && cg_write(dir, "cpu.max", buf, err) < 0)
-		return fail_field(err, "linux.resources.cpu.quota");
-	if (c->burst.set && cg_writef(dir, "cpu.max.burst", err, "%" PRIu64, c->burst.v) < 0)
-		return fail_field(err, "linux.resources.cpu.burst");
-	if (c->idle.set && cg_writef(dir, "cpu.idle", err, "%" PRId64, c->idle.v) < 0)
-		return fail_field(err, "linux.resources.cpu.idle");
-	return 0;
-}
-
-static int read_present(const char *path, const char *fallback, char **out)
-{
-	struct bw_error e = {0};
-	size_t len;
-	if (fs_read_file(path, 65536, out, &len, &e) == 0)
-		return 0;
-	*out = xstrdup(fallback);
-	return 0;
-}
-
-/* cpus/mems, checked against what the host has (shared with v1). */
-int cg_cpuset_check(const struct oci_cpu *c, struct bw_error *err)
-{
-	_cleanup_free_ char *cpus = NULL, *nodes = NULL;
-	if (c->cpus != NULL && c->cpus[0] != '\0') {
-		read_present("/sys/devices/system/cpu/present", "0", &cpus);
-		if (cg_cpulist_check("linux.resources.cpu.cpus", "CPU", c->cpus, cpus, err) < 0)
-			return -1;
-	}
-	if (c->mems != NULL && c->mems[0] != '\0') {
-		read_present("/sys/devices/system/node/possible", "0", &nodes);
-		if (cg_cpulist_check("linux.resources.cpu.mems", "memory node", c->mems, nodes,
-				     err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int set_cpuset(const char *dir, const struct oci_cpu *c, struct bw_error *err)
-{
-	if (cg_cpuset_check(c, err) < 0)
-		return -1;
-	if (c->cpus != NULL && c->cpus[0] != '\0' && cg_write(dir, "cpuset.cpus", c->cpus, err) < 0)
-		return fail_field(err, "linux.resources.cpu.cpus");
-	if (c->mems != NULL && c->mems[0] != '\0' && cg_write(dir, "cpuset.mems", c->mems, err) < 0)
-		return fail_field(err, "linux.resources.cpu.mems");
+		return bw_wrap(err, "linux.resources.cpu.quota");
 	return 0;
 }
 
 static int64_t as_limit(uint64_t v)
 {
 	return v == UINT64_MAX || v > INT64_MAX ? -1 : (int64_t)v;
-}
-
-/* checkBeforeUpdate: never set a limit below what is already used. */
-int cg_check_usage(const char *dir, const char *usage_file, int64_t limit, struct bw_error *err)
-{
-	uint64_t used;
-	if (limit <= 0)
-		return 0;
-	if (cg_read_u64(dir, usage_file, &used, err) < 0)
-		return fail_field(err, "linux.resources.memory.checkBeforeUpdate");
-	if (used > (uint64_t)limit)
-		return bw_fail(err, 0,
-			       "linux.resources.memory.limit: %" PRId64 " is below the current "
-			       "usage of %" PRIu64 " bytes",
-			       limit, used);
-	return 0;
 }
 
 static int set_swap(const char *dir, const struct oci_memory *m, struct bw_error *err)
@@ -182,7 +106,7 @@ static int set_swap(const char *dir, const struct oci_memory *m, struct bw_error
 		} else {
 			uint64_t cur;
 			if (cg_read_u64(dir, "memory.max", &cur, err) < 0)
-				return fail_field(err, "linux.resources.memory.swap");
+				return bw_wrap(err, "linux.resources.memory.swap");
 			limit = as_limit(cur);
 		}
 		if (cg_swap_to_v2(m->swap.v, limit, buf, err) < 0)
@@ -201,14 +125,13 @@ static int set_swap(const char *dir, const struct oci_memory *m, struct bw_error
 			       "enabled on this host");
 	}
 	if (cg_write(dir, "memory.swap.max", buf, err) < 0)
-		return fail_field(err, "linux.resources.memory.swap");
+		return bw_wrap(err, "linux.resources.memory.swap");
 	return 0;
 }
 
-static int check_swappiness(const struct oci_memory *m, struct bw_error *err)
+/* v2 has no per-cgroup swappiness: only the host's value can be asked for. */
+int cg_v2_check_swappiness(const struct oci_resources *r, struct bw_error *err)
 {
-	if (!m->swappiness.set)
-		return 0;
 	_cleanup_free_ char *s = NULL;
 	uint64_t host = 60;
 	struct bw_error e = {0};
@@ -216,7 +139,7 @@ static int check_swappiness(const struct oci_memory *m, struct bw_error *err)
 		s[strcspn(s, "\n")] = '\0';
 		parse_u64(s, &host);
 	}
-	if (m->swappiness.v != host)
+	if (r->memory.swappiness.v != host)
 		return bw_fail(err, 0,
 			       "linux.resources.memory.swappiness: not supported on cgroup "
 			       "v2 (only the host's value %" PRIu64 ")",
@@ -224,134 +147,85 @@ static int check_swappiness(const struct oci_memory *m, struct bw_error *err)
 	return 0;
 }
 
-static int set_memory(const char *dir, const struct oci_memory *m, bool update,
-		      struct bw_error *err)
+/* memory.max, and memory.swap.max from OCI's memory-plus-swap figure. The two are independent
+ * on v2: no ordering to respect. */
+int cg_v2_set_memory(const char *dir, const struct oci_resources *r, bool update,
+		     struct bw_error *err)
 {
-	if (m->limit.set && m->limit.v < -1)
-		return bw_fail(err, 0, "linux.resources.memory.limit: must be -1 or positive");
-	if (m->reservation.set && m->reservation.v < -1)
-		return bw_fail(err, 0,
-			       "linux.resources.memory.reservation: must be -1 or positive");
-	if (m->disable_oom_killer.set && m->disable_oom_killer.v)
-		return bw_fail(err, 0,
-			       "linux.resources.memory.disableOOMKiller: not supported on "
-			       "cgroup v2");
-	if (check_swappiness(m, err) < 0)
-		return -1;
-	if ((m->kernel.set && m->kernel.v) || (m->kernel_tcp.set && m->kernel_tcp.v))
-		log_debug("linux.resources.memory.kernel/kernelTCP: ignored on cgroup v2");
+	const struct oci_memory *m = &r->memory;
 	bool limit = m->limit.set && m->limit.v != 0;
 	if (limit && update && m->check_before_update.set && m->check_before_update.v &&
 	    cg_check_usage(dir, "memory.current", m->limit.v, err) < 0)
 		return -1;
-	/* memory.max and memory.swap.max are independent on v2: no ordering to respect. */
 	if (limit &&
 	    (m->limit.v < 0 ? cg_write(dir, "memory.max", "max", err)
 			    : cg_writef(dir, "memory.max", err, "%" PRId64, m->limit.v)) < 0)
-		return fail_field(err, "linux.resources.memory.limit");
-	if (set_swap(dir, m, err) < 0)
-		return -1;
-	if (m->reservation.set && m->reservation.v != 0 &&
-	    (m->reservation.v < 0
-		 ? cg_write(dir, "memory.low", "max", err)
-		 : cg_writef(dir, "memory.low", err, "%" PRId64, m->reservation.v)) < 0)
-		return fail_field(err, "linux.resources.memory.reservation");
-	return 0;
+		return bw_wrap(err, "linux.resources.memory.limit");
+	return set_swap(dir, m, err);
 }
 
-static int set_pids(const char *dir, const struct opt_i64 *p, struct bw_error *err)
+/* io.bfq.weight takes blkio's 10..1000 as it is; io.weight (blk-iocost) its own range. */
+static int io_weight_file(const char *dir, const char *field, bool *bfq, struct bw_error *err)
 {
-	if (!p->set || p->v == 0)
-		return 0;
-	if ((p->v < 0 ? cg_write(dir, "pids.max", "max", err)
-		      : cg_writef(dir, "pids.max", err, "%" PRId64, p->v)) < 0)
-		return fail_field(err, "linux.resources.pids.limit");
-	return 0;
-}
-
-static int set_io_weights(const char *dir, const struct oci_block_io *b, struct bw_error *err)
-{
-	bool bfq = cg_has_file(dir, "io.bfq.weight");
-	const char *file = bfq ? "io.bfq.weight" : "io.weight";
-	bool weighted = b->weight.set && b->weight.v != 0;
-
-	for (size_t i = 0; !weighted && i < b->n_weight_devices; i++)
-		weighted = b->weight_devices[i].weight.set;
-	if (weighted && !bfq && !cg_has_file(dir, "io.weight"))
+	*bfq = cg_has_file(dir, "io.bfq.weight");
+	if (!*bfq && !cg_has_file(dir, "io.weight"))
 		return bw_fail(err, 0,
 			       "linux.resources.blockIO.%s: no proportional I/O scheduler "
 			       "(BFQ) or io.weight (blk-iocost) on this host",
-			       b->weight.set && b->weight.v != 0 ? "weight" : "weightDevice");
-	if (b->weight.set && b->weight.v != 0 &&
-	    cg_writef(dir, file, err, "%" PRIu64,
-		      bfq ? b->weight.v : cg_blkio_weight_to_io(b->weight.v)) < 0)
-		return fail_field(err, "linux.resources.blockIO.weight");
-	if (b->leaf_weight.set && b->leaf_weight.v != 0)
-		log_debug("linux.resources.blockIO.leafWeight: ignored on cgroup v2");
+			       field);
+	return 0;
+}
+
+int cg_v2_set_io_weight(const char *dir, const struct oci_resources *r, bool update,
+			struct bw_error *err)
+{
+	uint64_t w = r->block_io.weight.v;
+	bool bfq;
+	(void)update;
+	if (io_weight_file(dir, "weight", &bfq, err) < 0)
+		return -1;
+	if (cg_writef(dir, bfq ? "io.bfq.weight" : "io.weight", err, "%" PRIu64,
+		      bfq ? w : cg_blkio_weight_to_io(w)) < 0)
+		return bw_wrap(err, "linux.resources.blockIO.weight");
+	return 0;
+}
+
+int cg_v2_set_io_weight_devices(const char *dir, const struct oci_resources *r, bool update,
+				struct bw_error *err)
+{
+	const struct oci_block_io *b = &r->block_io;
+	bool bfq;
+	(void)update;
 	for (size_t i = 0; i < b->n_weight_devices; i++) {
 		const struct oci_weight_device *d = &b->weight_devices[i];
 		if (!d->weight.set)
 			continue;
+		if (io_weight_file(dir, "weightDevice", &bfq, err) < 0)
+			return -1;
 		uint64_t w = bfq ? d->weight.v : cg_blkio_weight_to_io(d->weight.v);
-		if (cg_writef(dir, file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major,
-			      d->minor, w) < 0)
+		if (cg_writef(dir, bfq ? "io.bfq.weight" : "io.weight", err,
+			      "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor, w) < 0)
 			return bw_wrap(err, "linux.resources.blockIO.weightDevice[%zu]", i);
 	}
 	return 0;
 }
 
-static int set_io(const char *dir, const struct oci_block_io *b, struct bw_error *err)
+int cg_v2_set_io_max(const char *dir, const struct oci_resources *r, bool update,
+		     struct bw_error *err)
 {
-	if (cg_blkio_validate(b, err) < 0 || set_io_weights(dir, b, err) < 0)
-		return -1;
-	_cleanup_strv_ char **lines = cg_io_max_lines(b);
+	_cleanup_strv_ char **lines = cg_io_max_lines(&r->block_io);
+	(void)update;
 	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++)
 		if (cg_write(dir, "io.max", lines[i], err) < 0)
-			return fail_field(err, "linux.resources.blockIO.throttle");
+			return bw_wrap(err, "linux.resources.blockIO.throttle");
 	return 0;
 }
 
-/* Shared with v1: hugetlb.<size>.<suffix>. */
-int cg_set_hugetlb(const char *dir, const struct oci_resources *r, const char *suffix,
-		   const char *rsvd_suffix, struct bw_error *err)
+int cg_v2_set_hugetlb(const char *dir, const struct oci_resources *r, bool update,
+		      struct bw_error *err)
 {
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct oci_hugepage_limit *l = &r->hugepage_limits[i];
-		const char *ps = l->page_size == NULL ? "" : l->page_size;
-		_cleanup_free_ char *f = xasprintf("hugetlb.%s.%s", ps, suffix);
-		_cleanup_free_ char *rf = xasprintf("hugetlb.%s.%s", ps, rsvd_suffix);
-		if (!cg_hugepage_size_valid(ps) || !cg_has_file(dir, f))
-			return bw_fail(
-			    err, 0,
-			    "linux.resources.hugepageLimits[%zu].pageSize: hugepage size "
-			    "`%s` is not supported on this host",
-			    i, ps);
-		if (cg_writef(dir, f, err, "%" PRIu64, l->limit) < 0 ||
-		    (cg_has_file(dir, rf) && cg_writef(dir, rf, err, "%" PRIu64, l->limit) < 0))
-			return bw_wrap(err, "linux.resources.hugepageLimits[%zu].limit", i);
-	}
-	return 0;
-}
-
-/* Shared with v1: rdma.max has the same syntax in both. */
-int cg_set_rdma(const char *dir, const struct oci_resources *r, struct bw_error *err)
-{
-	for (size_t i = 0; i < r->n_rdma; i++) {
-		const struct oci_rdma *d = &r->rdma[i];
-		if (d->device == NULL || d->device[0] == '\0' ||
-		    strpbrk(d->device, " \t\n/=") != NULL)
-			return bw_fail(err, 0, "linux.resources.rdma: invalid device name");
-		if (!d->hca_handles.set && !d->hca_objects.set)
-			continue;
-		char h[40] = "", o[40] = "";
-		if (d->hca_handles.set)
-			snprintf(h, sizeof(h), " hca_handle=%" PRIu64, d->hca_handles.v);
-		if (d->hca_objects.set)
-			snprintf(o, sizeof(o), " hca_object=%" PRIu64, d->hca_objects.v);
-		if (cg_writef(dir, "rdma.max", err, "%s%s%s", d->device, h, o) < 0)
-			return bw_wrap(err, "linux.resources.rdma.%s", d->device);
-	}
-	return 0;
+	(void)update;
+	return cg_set_hugetlb(dir, r, "max", "rsvd.max", err);
 }
 
 static int set_unified(struct cg_manager *cg, const char *dir, const struct oci_resources *r,
@@ -361,7 +235,7 @@ static int set_unified(struct cg_manager *cg, const char *dir, const struct oci_
 	if (r->n_unified == 0)
 		return 0;
 	if (cg_read(dir, "cgroup.controllers", &enabled, err) < 0)
-		return fail_field(err, "linux.resources.unified");
+		return bw_wrap(err, "linux.resources.unified");
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const char *key = r->unified[i].key;
 		if (cg_unified_key_check(key, err) < 0)
@@ -407,7 +281,7 @@ static int set_devices(const char *dir, const struct oci_resources *r, enum cg_a
 	if (how == CG_APPLY_CREATE) /* validated; attached by CG_APPLY_DEVICES */
 		return 0;
 	if (cg_devices_bpf_attach(dir, insns, ni, how == CG_APPLY_UPDATE, err) < 0)
-		return fail_field(err, "linux.resources.devices");
+		return bw_wrap(err, "linux.resources.devices");
 	return 0;
 }
 
@@ -416,45 +290,20 @@ static bool at_v2(struct cg_manager *cg, enum cg_ctrl c)
 	return cg->v2 >= 0 && cg->ctrl_at[c] == cg->v2;
 }
 
-static int need(struct cg_manager *cg, uint32_t needed, enum cg_ctrl c, bool *here,
-		struct bw_error *err)
-{
-	*here = at_v2(cg, c);
-	if ((needed & (1u << c)) && cg->ctrl_at[c] < 0)
-		return bw_fail(err, 0, "%s: the %s controller is not available on this host",
-			       cg_ctrl_field(c),
-			       cg_ctrl_v2_name(c) ? cg_ctrl_v2_name(c) : cg_ctrl_v1_name(c));
-	return 0;
-}
-
+/* The table's rows for every controller the cgroup2 hierarchy serves, the device filter, then
+ * linux.resources.unified. */
 int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_apply how,
 		struct bw_error *err)
 {
-	uint32_t needed = cg_resources_needed(r);
 	const char *dir = cg->v2 >= 0 ? cg->h[cg->v2].dir : NULL;
-	bool update = how == CG_APPLY_UPDATE, here;
+	const char *dirs[CG_NCTRL];
 
 	if (how == CG_APPLY_DEVICES)
 		return at_v2(cg, CG_DEVICES) ? set_devices(dir, r, how, err) : 0;
-
-	if (need(cg, needed, CG_CPU, &here, err) < 0 || (here && set_cpu(dir, &r->cpu, err) < 0))
-		return -1;
-	if (need(cg, needed, CG_CPUSET, &here, err) < 0 ||
-	    (here && set_cpuset(dir, &r->cpu, err) < 0))
-		return -1;
-	if (need(cg, needed, CG_MEMORY, &here, err) < 0 ||
-	    (here && set_memory(dir, &r->memory, update, err) < 0))
-		return -1;
-	if (need(cg, needed, CG_PIDS, &here, err) < 0 ||
-	    (here && set_pids(dir, &r->pids_limit, err) < 0))
-		return -1;
-	if (need(cg, needed, CG_BLKIO, &here, err) < 0 ||
-	    (here && set_io(dir, &r->block_io, err) < 0))
-		return -1;
-	if (need(cg, needed, CG_HUGETLB, &here, err) < 0 ||
-	    (here && cg_set_hugetlb(dir, r, "max", "rsvd.max", err) < 0))
-		return -1;
-	if (need(cg, needed, CG_RDMA, &here, err) < 0 || (here && cg_set_rdma(dir, r, err) < 0))
+	for (int c = 0; c < CG_NCTRL; c++)
+		dirs[c] = at_v2(cg, c) ? dir : NULL;
+	if (cg_resources_available(cg, r, true, err) < 0 ||
+	    cg_resources_write(dirs, true, r, how == CG_APPLY_UPDATE, err) < 0)
 		return -1;
 	if (at_v2(cg, CG_DEVICES) && set_devices(dir, r, how, err) < 0)
 		return -1;

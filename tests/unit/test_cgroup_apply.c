@@ -438,3 +438,152 @@ Test(cgroup_apply_v1, a_missing_controller_is_named)
 		    "linux.resources.network.classID: the net_cls controller is not available");
 	drop(cg);
 }
+
+/* ---- the resource table ---- */
+
+/* One way to set each row's field, by the row's name. A row without one here fails
+ * every_row_has_a_setter: a new limit comes with its line. */
+static struct oci_hugepage_limit t_huge = {.page_size = "2MB", .limit = 1};
+static struct oci_rdma t_rdma = {.device = "mlx5_0", .hca_handles = {true, 1}};
+static struct oci_net_priority t_prio = {.name = "eth0", .priority = 1};
+static struct oci_weight_device t_wdev = {.major = 8, .minor = 0, .weight = {true, 100}};
+static struct oci_throttle_device t_thr = {.major = 8, .minor = 0, .rate = 1};
+
+static void set_row_field(const char *field, struct oci_resources *r)
+{
+	const char *f = field + strlen("linux.resources.");
+	if (strcmp(f, "cpu.shares") == 0)
+		r->cpu.shares = U64(1024);
+	else if (strcmp(f, "cpu.quota") == 0)
+		r->cpu.quota = I64(50000);
+	else if (strcmp(f, "cpu.burst") == 0)
+		r->cpu.burst = U64(0);
+	else if (strcmp(f, "cpu.idle") == 0)
+		r->cpu.idle = I64(0);
+	else if (strcmp(f, "cpu.realtimePeriod") == 0)
+		r->cpu.realtime_period = U64(1000000);
+	else if (strcmp(f, "cpu.realtimeRuntime") == 0)
+		r->cpu.realtime_runtime = I64(1000);
+	else if (strcmp(f, "cpu.cpus") == 0)
+		r->cpu.cpus = "0";
+	else if (strcmp(f, "cpu.mems") == 0)
+		r->cpu.mems = "0";
+	else if (strcmp(f, "memory.limit") == 0)
+		r->memory.limit = I64(1 << 20);
+	else if (strcmp(f, "memory.reservation") == 0)
+		r->memory.reservation = I64(1 << 20);
+	else if (strcmp(f, "memory.kernel") == 0)
+		r->memory.kernel = I64(1 << 20);
+	else if (strcmp(f, "memory.kernelTCP") == 0)
+		r->memory.kernel_tcp = I64(1 << 20);
+	else if (strcmp(f, "memory.swappiness") == 0)
+		r->memory.swappiness = U64(0);
+	else if (strcmp(f, "memory.disableOOMKiller") == 0)
+		r->memory.disable_oom_killer = BOOL(true);
+	else if (strcmp(f, "pids.limit") == 0)
+		r->pids_limit = I64(-1);
+	else if (strcmp(f, "blockIO.weight") == 0)
+		r->block_io.weight = U64(500);
+	else if (strcmp(f, "blockIO.leafWeight") == 0)
+		r->block_io.leaf_weight = U64(500);
+	else if (strcmp(f, "blockIO.weightDevice") == 0) {
+		r->block_io.weight_devices = &t_wdev;
+		r->block_io.n_weight_devices = 1;
+	} else if (strcmp(f, "blockIO.throttle") == 0) {
+		r->block_io.throttle[OCI_THROTTLE_WRITE_IOPS] = &t_thr;
+		r->block_io.n_throttle[OCI_THROTTLE_WRITE_IOPS] = 1;
+	} else if (strcmp(f, "hugepageLimits") == 0) {
+		r->hugepage_limits = &t_huge;
+		r->n_hugepage_limits = 1;
+	} else if (strcmp(f, "rdma") == 0) {
+		r->rdma = &t_rdma;
+		r->n_rdma = 1;
+	} else if (strcmp(f, "network.classID") == 0)
+		r->net_class_id = U64(0);
+	else if (strcmp(f, "network.priorities") == 0) {
+		r->net_priorities = &t_prio;
+		r->n_net_priorities = 1;
+	} else
+		cr_assert_fail("no setter for table row %s: add one here", field);
+}
+
+Test(cgroup_table, every_row_has_a_setter_and_reports_its_controller_needed)
+{
+	size_t n;
+	const struct cg_resource *t = cg_resource_table(&n);
+	cr_assert_gt(n, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct oci_resources r = {0};
+		cr_assert_not(cg_resource_requested(&t[i], &r), "%s", t[i].field);
+		set_row_field(t[i].field, &r);
+		cr_assert(cg_resource_requested(&t[i], &r), "%s", t[i].field);
+		uint32_t want = t[i].best_effort ? 0 : 1u << t[i].ctrl;
+		cr_assert_eq(cg_resources_needed(&r), want, "%s needs %s: got 0x%x", t[i].field,
+			     cg_ctrl_v1_name(t[i].ctrl), cg_resources_needed(&r));
+	}
+}
+
+/* The controllers a config can ask for are exactly those the table has rows for. */
+Test(cgroup_table, all_fields_set_need_every_resource_controller)
+{
+	size_t n;
+	const struct cg_resource *t = cg_resource_table(&n);
+	struct oci_resources r = {0};
+	for (size_t i = 0; i < n; i++)
+		set_row_field(t[i].field, &r);
+	uint32_t want = (1u << CG_CPU) | (1u << CG_CPUSET) | (1u << CG_MEMORY) | (1u << CG_PIDS) |
+			(1u << CG_BLKIO) | (1u << CG_HUGETLB) | (1u << CG_RDMA) |
+			(1u << CG_NET_CLS) | (1u << CG_NET_PRIO);
+	cr_assert_eq(cg_resources_needed(&r), want, "0x%x", cg_resources_needed(&r));
+}
+
+/* A row names a field of linux.resources, and says for both versions what it does: a file
+ * (with its name), a writer, a refusal or an explicit "ignored". */
+Test(cgroup_table, every_row_says_what_each_version_does)
+{
+	size_t n;
+	const struct cg_resource *t = cg_resource_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(str_has_prefix(t[i].field, "linux.resources."), "%s", t[i].field);
+		cr_assert_not_null(t[i].get, "%s", t[i].field);
+		const struct cg_file *v[2] = {&t[i].v1, &t[i].v2};
+		for (int k = 0; k < 2; k++) {
+			bool file =
+			    v[k]->how == CG_DEC || v[k]->how == CG_MAX || v[k]->how == CG_WEIGHT;
+			cr_assert(!file || v[k]->file != NULL, "%s v%d", t[i].field, k + 1);
+			cr_assert(v[k]->how != CG_FN || v[k]->set != NULL, "%s v%d", t[i].field,
+				  k + 1);
+			cr_assert(v[k]->how != CG_CHECKED || v[k]->check != NULL, "%s v%d",
+				  t[i].field, k + 1);
+		}
+	}
+}
+
+static const struct cg_resource *row(const char *field)
+{
+	size_t n;
+	const struct cg_resource *t = cg_resource_table(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].field, field) == 0)
+			return &t[i];
+	cr_assert_fail("no row %s", field);
+	return NULL;
+}
+
+Test(cgroup_table, file_values_as_each_version_spells_them)
+{
+	char out[32];
+	const struct cg_resource *shares = row("linux.resources.cpu.shares");
+	cg_resource_format(shares, shares->v2.how, 1024, out);
+	cr_assert_str_eq(out, "39");
+	cg_resource_format(shares, shares->v1.how, 1024, out);
+	cr_assert_str_eq(out, "1024");
+	const struct cg_resource *low = row("linux.resources.memory.reservation");
+	cg_resource_format(low, low->v2.how, -1, out);
+	cr_assert_str_eq(out, "max");
+	cg_resource_format(low, low->v1.how, -1, out);
+	cr_assert_str_eq(out, "-1");
+	const struct cg_resource *burst = row("linux.resources.cpu.burst");
+	cg_resource_format(burst, burst->v2.how, (int64_t)UINT64_MAX, out);
+	cr_assert_str_eq(out, "18446744073709551615");
+}
