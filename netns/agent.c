@@ -38,6 +38,10 @@
 #include "netns/ns.h"
 
 #define TICK_MS 250
+/* Local prefix routes of the caller's known at start; more refuse the start. */
+#define AGENT_MAX_PREFIXES 256
+/* How long the caller's local addresses may stay unclosed before egress ends. */
+#define RESYNC_GIVE_UP_MS 2000
 
 struct agent;
 
@@ -65,7 +69,10 @@ struct agent {
 	 * table was not loaded yet, or events were lost); since when (ms), for the audit. */
 	bool local_resync;
 	uint64_t local_resync_since;
-	bool local_resync_audited;
+	/* The caller's local prefixes (AnyIP routes) at start: the table's snapshot, taken
+	 * after, holds them; any other that appears ends egress (fail closed). */
+	struct pol_cidr known[AGENT_MAX_PREFIXES];
+	size_t n_known;
 	uint8_t buf[65536];
 };
 
@@ -365,6 +372,26 @@ static void ensure_std_fds(void)
 		}
 }
 
+/* The caller's local prefix routes now (subscribed already: a later one is an event). */
+static int known_prefixes(struct agent *a, struct bw_error *err)
+{
+	_cleanup_free_ struct pol_cidr *v = NULL;
+	size_t n = 0;
+	if (fw_host_addresses(&v, &n, err) < 0)
+		return bw_wrap(err, "the caller's local routes");
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].prefix == (v[i].family == AF_INET ? 32 : 128))
+			continue;
+		if (a->n_known == AGENT_MAX_PREFIXES)
+			return bw_fail(err, 0,
+				       "more than %d local prefix routes in the caller's "
+				       "namespace: egress through pasta is refused",
+				       AGENT_MAX_PREFIXES);
+		a->known[a->n_known++] = v[i];
+	}
+	return 0;
+}
+
 static int setup(struct agent *a, struct bw_error *err)
 {
 	ensure_std_fds();
@@ -388,12 +415,15 @@ static int setup(struct agent *a, struct bw_error *err)
 		a->rt_fd =
 		    socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 		struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
-					 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+					 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+						      RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
 		int rcvbuf = 1 << 20; /* a burst of address changes must not overflow it */
 		if (a->rt_fd >= 0)
 			(void)setsockopt(a->rt_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 		if (a->rt_fd < 0 || bind(a->rt_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			return bw_fail(err, errno, "rtnetlink: watch the caller's addresses");
+		if (known_prefixes(a, err) < 0)
+			return -1;
 	}
 	return open_sockets(a, err);
 }
@@ -559,45 +589,82 @@ static void want_resync(struct agent *a)
 	a->local_resync = true;
 }
 
+static bool full_length(const struct pol_cidr *c)
+{
+	return c->prefix == (c->family == AF_INET ? 32 : 128);
+}
+
+static bool is_known(const struct agent *a, const struct pol_cidr *c)
+{
+	for (size_t i = 0; i < a->n_known; i++)
+		if (a->known[i].family == c->family && a->known[i].prefix == c->prefix &&
+		    memcmp(a->known[i].addr, c->addr, sizeof(c->addr)) == 0)
+			return true;
+	return false;
+}
+
+/* Egress cannot stay safe: the agent ends, and its end ends pasta (pasta_watch). */
+static void end_egress(struct agent *a, const char *why)
+{
+	audit_other(a, why);
+	a->stop = true;
+}
+
 /* An address the caller's namespace gained: closed to the sandbox (sets local4/local6), since
  * pasta would reach the caller's own services there. A failure (the table is not loaded yet:
- * the agent starts before it; or the kernel refused) schedules a resync of the whole list. */
-static void close_local(struct agent *a, int family, const void *addr, size_t len)
+ * the agent starts before it; a full set; the kernel refused) schedules a resync. */
+static void close_local(struct agent *a, const struct pol_cidr *c)
 {
-	struct nfset_elem e = {.family = family, .local = true};
-	memcpy(e.addr, addr, len);
+	if (!full_length(c)) {
+		if (!is_known(a, c))
+			end_egress(a, "a new local prefix route: egress ended");
+		return;
+	}
+	struct nfset_elem e = {.family = c->family, .local = true};
+	memcpy(e.addr, c->addr, sizeof(e.addr));
 	struct bw_error err = {0};
 	if (nfset_add(a->nft_fd, FW_TABLE, &e, 1, &err) != 0)
 		want_resync(a);
 }
 
-/* Every address the caller's namespace has now, closed to the sandbox; until that succeeds it
- * is retried at every tick, and audited once it has failed for more than 2 s (an address that
- * appeared while the table loaded would otherwise stay open). */
+/* Every local address the caller's namespace has now, closed to the sandbox, one batch per
+ * family and chunk (a failed one does not stop the others); until that all succeeds it is
+ * retried at every tick, and after RESYNC_GIVE_UP_MS egress ends (a full set, say: an address
+ * left open is never an option). */
 static void resync_local(struct agent *a, uint64_t now)
 {
 	_cleanup_free_ struct pol_cidr *v = NULL;
 	size_t n = 0;
 	struct bw_error err = {0};
-	int r = fw_host_addresses(&v, &n, &err);
-	for (size_t i = 0; r == 0 && i < n; i += NFSET_MAX_ELEMS) {
+	bool ok = fw_host_addresses(&v, &n, &err) == 0;
+	for (int f = 0; f < 2 && n > 0; f++) {
+		int family = f == 0 ? AF_INET : AF_INET6;
 		struct nfset_elem e[NFSET_MAX_ELEMS];
-		size_t k = n - i < NFSET_MAX_ELEMS ? n - i : NFSET_MAX_ELEMS;
-		memset(e, 0, sizeof(e));
-		for (size_t j = 0; j < k; j++) {
-			e[j].family = v[i + j].family;
-			e[j].local = true;
-			memcpy(e[j].addr, v[i + j].addr, sizeof(e[j].addr));
+		size_t k = 0;
+		for (size_t i = 0; i <= n; i++) {
+			if (i < n && v[i].family == family && !full_length(&v[i]) &&
+			    !is_known(a, &v[i])) {
+				end_egress(a, "a new local prefix route: egress ended");
+				return;
+			}
+			if (i < n && v[i].family == family && full_length(&v[i])) {
+				memset(&e[k], 0, sizeof(e[k]));
+				e[k].family = family;
+				e[k].local = true;
+				memcpy(e[k].addr, v[i].addr, sizeof(e[k].addr));
+				k++;
+			}
+			if (k > 0 && (k == NFSET_MAX_ELEMS || i == n)) {
+				if (nfset_add(a->nft_fd, FW_TABLE, e, k, &err) != 0)
+					ok = false;
+				k = 0;
+			}
 		}
-		r = nfset_add(a->nft_fd, FW_TABLE, e, k, &err);
 	}
-	if (r == 0) {
+	if (ok)
 		a->local_resync = false;
-		a->local_resync_audited = false;
-	} else if (!a->local_resync_audited && now - a->local_resync_since > 2000) {
-		audit_other(a, "local addresses not closed: may stay open");
-		a->local_resync_audited = true;
-	}
+	else if (now - a->local_resync_since > RESYNC_GIVE_UP_MS)
+		end_egress(a, "local addresses not closed: egress ended");
 }
 
 static void audit_other(struct agent *a, const char *what)
@@ -630,8 +697,13 @@ static void on_rtnl(struct ev_source *s, uint32_t events)
 		if (flen != sizeof(from) || from.nl_pid != 0)
 			continue;
 		int len = (int)n;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)a->buf; len > 0 && NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)a->buf;
+		     len > 0 && NLMSG_OK(h, len) && !a->stop; h = NLMSG_NEXT(h, len)) {
+			struct pol_cidr c;
+			if (fw_local_route(h, &c)) {
+				close_local(a, &c);
+				continue;
+			}
 			if (h->nlmsg_type != RTM_NEWADDR ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 				continue;
@@ -643,10 +715,16 @@ static void on_rtnl(struct ev_source *s, uint32_t events)
 				continue;
 			int left = (int)IFA_PAYLOAD(h);
 			for (struct rtattr *r = IFA_RTA(ifa); RTA_OK(r, left);
-			     r = RTA_NEXT(r, left))
-				if ((r->rta_type == IFA_LOCAL || r->rta_type == IFA_ADDRESS) &&
-				    RTA_PAYLOAD(r) == alen)
-					close_local(a, ifa->ifa_family, RTA_DATA(r), alen);
+			     r = RTA_NEXT(r, left)) {
+				if ((r->rta_type != IFA_LOCAL && r->rta_type != IFA_ADDRESS) ||
+				    RTA_PAYLOAD(r) != alen)
+					continue;
+				memset(&c, 0, sizeof(c));
+				c.family = ifa->ifa_family;
+				c.prefix = (uint8_t)(alen * 8);
+				memcpy(c.addr, RTA_DATA(r), alen);
+				close_local(a, &c);
+			}
 		}
 	}
 }

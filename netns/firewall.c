@@ -8,7 +8,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <signal.h>
@@ -150,43 +151,109 @@ int fw_run_script(int netns_fd, const char *script, char **out, struct bw_error 
 	return 0;
 }
 
-static bool keep_host_address(const struct sockaddr *sa, struct pol_cidr *c)
+/* A local destination of the caller's, unless it lies wholly in what the table handles
+ * otherwise: loopback (the sandbox's own), link-local and multicast (the fixed deny list), and
+ * 0.0.0.0/8. A shorter prefix that only starts there (0.0.0.0/0 made local) is kept. */
+static bool keep_local(const struct pol_cidr *c)
 {
-	memset(c, 0, sizeof(*c));
-	if (sa->sa_family == AF_INET) {
-		const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		if (a[0] == 127 || (a[0] == 169 && a[1] == 254) || a[0] == 0)
-			return false;
-		memcpy(c->addr, a, 4);
-		c->prefix = 32;
-	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a))
-			return false;
-		memcpy(c->addr, a, 16);
-		c->prefix = 128;
-	} else {
+	const uint8_t *a = c->addr;
+	if (c->family == AF_INET)
+		return !((a[0] == 127 && c->prefix >= 8) || (a[0] == 0 && c->prefix >= 8) ||
+			 (a[0] == 169 && a[1] == 254 && c->prefix >= 16));
+	const struct in6_addr *a6 = (const struct in6_addr *)a;
+	return !((IN6_IS_ADDR_LOOPBACK(a6) && c->prefix == 128) ||
+		 (IN6_IS_ADDR_LINKLOCAL(a6) && c->prefix >= 10) ||
+		 (IN6_IS_ADDR_MULTICAST(a6) && c->prefix >= 8));
+}
+
+bool fw_local_route(const struct nlmsghdr *h, struct pol_cidr *c)
+{
+	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
 		return false;
+	const struct rtmsg *r = NLMSG_DATA(h);
+	size_t alen = r->rtm_family == AF_INET ? 4 : r->rtm_family == AF_INET6 ? 16 : 0;
+	if (alen == 0 || (r->rtm_type != RTN_LOCAL && r->rtm_type != RTN_ANYCAST) ||
+	    r->rtm_dst_len > alen * 8)
+		return false;
+	uint32_t table = r->rtm_table;
+	bool have_dst = false;
+	memset(c, 0, sizeof(*c));
+	int left = (int)RTM_PAYLOAD(h);
+	for (const struct rtattr *a = RTM_RTA(r); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+		if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == sizeof(uint32_t))
+			memcpy(&table, RTA_DATA(a), sizeof(table));
+		else if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == alen) {
+			memcpy(c->addr, RTA_DATA(a), alen);
+			have_dst = true;
+		}
 	}
-	c->family = sa->sa_family;
-	return true;
+	/* A default local route (0.0.0.0/0 local) has no RTA_DST: all-zero, prefix 0. */
+	if (table != RT_TABLE_LOCAL || (!have_dst && r->rtm_dst_len != 0))
+		return false;
+	c->family = r->rtm_family;
+	c->prefix = r->rtm_dst_len;
+	return keep_local(c);
+}
+
+/* One family's routes of the local table (RTN_LOCAL and RTN_ANYCAST: every address of the
+ * caller's, and whole prefixes made local, "AnyIP"), appended to *out. */
+static int dump_local(int family, struct pol_cidr **out, size_t *n, struct bw_error *err)
+{
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return bw_fail(err, errno, "rtnetlink socket");
+	struct {
+		struct nlmsghdr h;
+		struct rtmsg r;
+	} req = {.h = {.nlmsg_len = sizeof(req),
+		       .nlmsg_type = RTM_GETROUTE,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		       .nlmsg_seq = 1},
+		 .r = {.rtm_family = (uint8_t)family, .rtm_table = RT_TABLE_LOCAL}};
+	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+		return bw_fail(err, errno, "rtnetlink: dump the local routes");
+	_cleanup_free_ uint8_t *buf = xmalloc(65536);
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t flen = sizeof(from);
+		ssize_t got = recvfrom(fd, buf, 65536, 0, (struct sockaddr *)&from, &flen);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return bw_fail(err, got < 0 ? errno : EIO,
+				       "rtnetlink: read the local routes");
+		if (flen != sizeof(from) || from.nl_pid != 0)
+			continue;
+		int len = (int)got;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; len > 0 && NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				int code =
+				    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? -e->error : EIO;
+				return bw_fail(err, code, "rtnetlink: dump the local routes");
+			}
+			struct pol_cidr c;
+			if (!fw_local_route(h, &c))
+				continue;
+			*out = xrealloc(*out, (*n + 1) * sizeof(c));
+			(*out)[(*n)++] = c;
+		}
+	}
 }
 
 int fw_host_addresses(struct pol_cidr **out, size_t *n, struct bw_error *err)
 {
-	struct ifaddrs *ifa = NULL;
 	*out = NULL;
 	*n = 0;
-	if (getifaddrs(&ifa) < 0)
-		return bw_fail(err, errno, "getifaddrs");
-	for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
-		struct pol_cidr c;
-		if (i->ifa_addr == NULL || !keep_host_address(i->ifa_addr, &c))
-			continue;
-		*out = xrealloc(*out, (*n + 1) * sizeof(c));
-		(*out)[(*n)++] = c;
+	if (dump_local(AF_INET, out, n, err) < 0 || dump_local(AF_INET6, out, n, err) < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
 	}
-	freeifaddrs(ifa);
 	return 0;
 }
 
@@ -211,11 +278,21 @@ int fw_apply(int netns_fd, const struct sandbox_policy *p, const struct fw_optio
 	return 0;
 }
 
-int fw_pasta_table(int netns_fd)
+int fw_pasta_table(int netns_fd, struct bw_error *err)
 {
+	_cleanup_free_ char *out = NULL;
 	struct bw_error e = {0};
-	return fw_run_script(netns_fd, "list set inet " FW_TABLE " local4", NULL, &e) == 0;
+	if (fw_run_script(netns_fd, "list table inet " FW_TABLE, &out, &e) < 0) {
+		if (strstr(e.msg, "No such file or directory") != NULL)
+			return 0; /* no table yet */
+		*err = e;
+		return bw_wrap(err, "is the sandbox's table a pasta one");
+	}
+	return strstr(out, "set local4 ") != NULL ? 1 : 0;
 }
+
+/* Elements per nft run: a batch of some thousands is too long for one netlink message. */
+#define CLOSE_CHUNK 512
 
 int fw_close_local(int netns_fd, struct bw_error *err)
 {
@@ -223,20 +300,19 @@ int fw_close_local(int netns_fd, struct bw_error *err)
 	size_t n = 0;
 	if (fw_host_addresses(&v, &n, err) < 0)
 		return bw_wrap(err, "the caller's addresses");
-	if (n == 0)
-		return 0;
-	size_t cap = 64 + n * (INET6_ADDRSTRLEN + 64);
+	size_t cap = 128 + CLOSE_CHUNK * (INET6_ADDRSTRLEN + 64);
 	_cleanup_free_ char *script = xmalloc(cap);
-	size_t used = 0;
-	for (size_t i = 0; i < n; i++) {
-		char text[INET6_ADDRSTRLEN];
-		if (inet_ntop(v[i].family, v[i].addr, text, sizeof(text)) == NULL)
-			continue;
-		used += (size_t)snprintf(script + used, cap - used,
-					 "add element inet " FW_TABLE " local%c { %s }\n",
-					 v[i].family == AF_INET ? '4' : '6', text);
+	for (size_t i = 0; i < n; i += CLOSE_CHUNK) {
+		size_t used = 0;
+		for (size_t j = i; j < n && j < i + CLOSE_CHUNK; j++) {
+			char text[64];
+			used += (size_t)snprintf(script + used, cap - used,
+						 "add element inet " FW_TABLE " deny%c { %s }\n",
+						 v[j].family == AF_INET ? '4' : '6',
+						 policy_cidr_str(&v[j], text, sizeof(text)));
+		}
+		if (fw_run_script(netns_fd, script, NULL, err) < 0)
+			return bw_wrap(err, "close the caller's addresses to the sandbox");
 	}
-	if (fw_run_script(netns_fd, script, NULL, err) < 0)
-		return bw_wrap(err, "close the caller's addresses to the sandbox");
 	return 0;
 }

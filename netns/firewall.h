@@ -48,12 +48,18 @@ int fw_apply(int netns_fd, const struct sandbox_policy *p, const struct fw_optio
  * commands goes to *out (malloc'd) when out is not NULL. */
 int fw_run_script(int netns_fd, const char *script, char **out, struct bw_error *err);
 
-/* The addresses of the caller's network namespace, without loopback and link-local ones. */
+/* The caller's local destinations: the routes of its local table (RTN_LOCAL and RTN_ANYCAST:
+ * every address of its, and whole prefixes made local, "AnyIP"), without loopback, link-local,
+ * multicast and 0.0.0.0/8 ones. */
 int fw_host_addresses(struct pol_cidr **out, size_t *n, struct bw_error *err);
+/* One rtnetlink message: true if it is such a local route (*c: its prefix). */
+struct nlmsghdr;
+bool fw_local_route(const struct nlmsghdr *h, struct pol_cidr *c);
 
-/* Rootless egress (pasta): every address the caller's namespace has now, added to the loaded
- * table's local4/local6 sets (closed to the sandbox for good). Run once the table is loaded: an
- * address that appeared while it loaded is in neither its snapshot nor the agent's sets. */
+/* Rootless egress (pasta): every local destination of the caller's now, added to the loaded
+ * table's deny sets. Run once the table is loaded: one that appeared while it loaded is in
+ * neither its snapshot nor the agent's sets. */
 int fw_close_local(int netns_fd, struct bw_error *err);
-/* 1 if the table loaded in netns_fd is a pasta one (it has the local sets), else 0. */
-int fw_pasta_table(int netns_fd);
+/* 1 if the table loaded in netns_fd is a pasta one (it has the local sets), 0 if it is not or
+ * there is none, -1 with err if that cannot be told. */
+int fw_pasta_table(int netns_fd, struct bw_error *err);

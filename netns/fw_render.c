@@ -123,11 +123,12 @@ static void put_elements(struct buf *b, int family, const struct fw_options *o,
 
 static void put_sets(struct buf *b, const struct fw_options *o)
 {
-	/* Link-local (the cloud metadata address 169.254.169.254 among it), multicast, broadcast.
-	 */
-	static const char *const deny4[] = {"169.254.0.0/16", "224.0.0.0/4", "255.255.255.255",
+	/* Link-local (the cloud metadata address 169.254.169.254 among it), multicast, broadcast,
+	 * "this network" (0.0.0.0/8: the host itself), unspecified and v4-mapped IPv6. */
+	static const char *const deny4[] = {"0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
+					    "255.255.255.255", NULL};
+	static const char *const deny6[] = {"::/128", "::ffff:0:0/96", "fe80::/10", "ff00::/8",
 					    NULL};
-	static const char *const deny6[] = {"fe80::/10", "ff00::/8", NULL};
 	/* Bounded: a sandbox resolving ever new names must not grow kernel memory without end;
 	 * when a set is full the proxy answers SERVFAIL. */
 	put(b, "\tset allow4 { type ipv4_addr; flags timeout; size %d; }\n", FW_ALLOW_SET_SIZE);

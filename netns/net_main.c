@@ -310,11 +310,10 @@ static int run(const struct net_args *a, struct bw_error *err)
 	if (strcmp(a->cmd, "setup") == 0) {
 		r = setup(a, ns, &p, err);
 	} else if (strcmp(a->cmd, "apply") == 0) {
-		/* A sandbox of pasta's keeps its local sets, or its caller's addresses would open.
-		 */
-		struct fw_options o = {.dns_port = (uint16_t)a->dns_port,
-				       .pasta = fw_pasta_table(ns) == 1};
-		r = fw_apply(ns, &p, &o, err);
+		/* A pasta sandbox keeps its local sets: its caller's addresses stay closed. */
+		int pasta = fw_pasta_table(ns, err);
+		struct fw_options o = {.dns_port = (uint16_t)a->dns_port, .pasta = pasta == 1};
+		r = pasta < 0 ? -1 : fw_apply(ns, &p, &o, err);
 		if (r == 0 && o.pasta)
 			r = fw_close_local(ns, err);
 	} else {

@@ -280,6 +280,33 @@ except OSError as e: print(\"sport 8125 failed:\", e)'" 2>"$WORK/rl.err")
 	rl_net_left
 }
 
+# A whole prefix made local in the caller's namespace (AnyIP: `ip route add local P dev lo`)
+# reaches the caller's services at every address of it: one there at start is closed; one
+# that appears while the sandbox runs ends its egress (pasta with it).
+test_rootless_pasta_closes_local_prefix_routes() {
+	rl_pasta_usable || return 0 # the refusal is tested in test_rootless_sandbox_egress_*
+	rl_lab_up
+	nsenter --net="$SB_NS" python3 -c "$RL_CALLER_SRV" </dev/null >/dev/null 2>&1 &
+	local caller_srv=$!
+	local P="python3 $LAB_DIR/probe.py"
+	nsenter --net="$SB_NS" ip route add local 192.0.2.128/25 dev lo
+	# Once the first probes are done (the sandbox sleeps), the new prefix.
+	(for _ in $(seq 300); do ps -u $RLN_UID -o comm= | grep -qx sleep && break; sleep 0.05; done
+	 nsenter --net="$SB_NS" ip route add local 192.0.2.64/26 dev lo) &
+	local adder=$!
+	out=$(cd / && rl_net sandbox --ro "$LAB_DIR" --allow 192.0.2.0/24 --allow 198.51.100.10:80/tcp -- sh -c "
+		$P tcp 192.0.2.200 8081; $P tcp 198.51.100.10 80; sleep 2
+		$P tcp 192.0.2.70 8081; $P tcp 198.51.100.10 80; true" 2>"$WORK/rl.err")
+	wait $adder || true
+	kill $caller_srv 2>/dev/null || true
+	case "$out" in *"the caller"*) fail "reached the caller through a local route: $out" ;; esac
+	[ -n "$out" ] || fail "no output: $(cat "$WORK/rl.err")"
+	expect_eq "egress before, none after the new prefix" "hello from 198.51.100.10:80" \
+		"$(echo "$out" | grep -v '^failed')"
+	expect_eq "closed probes" 3 "$(echo "$out" | grep -c '^failed')"
+	rl_net_left
+}
+
 test_rootless_sandbox_allow_domain_through_pasta() {
 	rl_pasta_usable || return 0 # the refusal is tested above
 	rl_lab_up
@@ -338,7 +365,8 @@ test_rootless_pasta_ends_with_the_agent_and_apply_keeps_local_sets() {
 	[ -n "$sleeper" ] || fail "no sandbox: $(cat "$WORK/rl.out")"
 	nsenter --net="$SB_NS" "$BULWARK_NET" --netns "/proc/$sleeper/ns/net" apply >"$WORK/rl.apply" 2>&1 ||
 		fail "apply: $(cat "$WORK/rl.apply")"
-	sets=$(nsenter --net="/proc/$sleeper/ns/net" nft list set inet bulwark local4 2>&1 || true)
+	sets=$(nsenter --net="/proc/$sleeper/ns/net" nft list set inet bulwark local4 2>&1 &&
+		nsenter --net="/proc/$sleeper/ns/net" nft list set inet bulwark deny4 2>&1 || true)
 	agent=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 ~ /^bulwark-net/ {print $1}' | head -1)
 	[ -z "$agent" ] || kill -KILL "$agent"
 	for _ in $(seq 40); do [ -z "$(rl_pastas)" ] && break; sleep 0.05; done
