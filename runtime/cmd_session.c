@@ -113,6 +113,9 @@ static int detach_stdio(struct bw_error *err)
 			return bw_fail(err, errno, "dup2 /dev/null");
 	if (fd > 2)
 		close(fd);
+	/* Nor the caller's working directory (a file system it may want to unmount). */
+	if (chdir("/") < 0)
+		return bw_fail(err, errno, "chdir /");
 	return 0;
 }
 
