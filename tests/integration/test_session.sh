@@ -196,3 +196,11 @@ test_session_rootless_create_exec_rm() {
 	rls rm s-rl
 	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
 }
+
+test_session_exec_t_gives_a_terminal() {
+	ses create s-tty >/dev/null
+	out=$(script -qec "$BULWARK --root $BW_ROOT session exec -t s-tty -- sh -c 'test -t 0 && test -t 1 && echo tty \$TERM'" /dev/null | tr -d '\r\0^@')
+	expect_contains "-t" "tty xterm" "$out"
+	expect_eq "without -t" "no" "$(ses exec s-tty -- sh -c 'test -t 1 && echo yes || echo no')"
+	ses rm s-tty
+}
