@@ -204,3 +204,13 @@ test_session_exec_t_gives_a_terminal() {
 	expect_eq "without -t" "no" "$(ses exec s-tty -- sh -c 'test -t 1 && echo yes || echo no')"
 	ses rm s-tty
 }
+
+test_session_rm_force_releases_a_session_whose_supervisor_is_stuck() {
+	ses create s-stuck >/dev/null
+	sup=$(ses_supervisor s-stuck)
+	kill -STOP "$sup"
+	ses rm --force s-stuck || fail "rm --force"
+	wait_for 2 ses_gone s-stuck || fail "left: $(ls "$BW_ROOT") $(ses_processes)"
+	rc=0; out=$(ses rm s-stuck 2>&1) || rc=$?
+	expect_eq "rm of a gone session" "125 1" "$rc $(echo "$out" | wc -l)"
+}
