@@ -426,16 +426,17 @@ VERB(session)
 {
 	static const char *const usage =
 	    "bulwark session create [sandbox options] [--idle-timeout DUR] [--lifetime DUR] NAME\n"
-	    "bulwark session exec [--timeout DUR] [--report FILE|-] [--env K=V] [--cwd DIR] [-t] "
-	    "NAME -- CMD ARGS...\n"
-	    "bulwark session ls [--format json]\n"
-	    "bulwark session pause NAME | resume NAME\n"
-	    "bulwark session rm [--force] NAME";
+	    "   bulwark session exec [--timeout DUR] [--report FILE|-] [--env K=V] [--cwd DIR] "
+	    "[-t] NAME -- CMD ARGS...\n"
+	    "   bulwark session ls [--format json]\n"
+	    "   bulwark session pause NAME | resume NAME\n"
+	    "   bulwark session rm [--force] NAME";
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-		if (argc < 1)
-			return bw_fail(err, 0,
-				       "session: expected create, exec, ls, pause, resume "
-				       "or rm");
+		if (argc < 1) {
+			bw_fail(err, 0, "session: expected create, exec, ls, pause, resume or rm");
+			err->exit_status = 125;
+			return -1;
+		}
 		cli_print_help(usage, "Long-lived sandboxes for agents (docs/sessions.md).", NULL,
 			       0);
 		return 0;
