@@ -214,3 +214,15 @@ test_session_rm_force_releases_a_session_whose_supervisor_is_stuck() {
 	rc=0; out=$(ses rm s-stuck 2>&1) || rc=$?
 	expect_eq "rm of a gone session" "125 1" "$rc $(echo "$out" | wc -l)"
 }
+
+test_session_overlay_workspace_changes_are_kept_at_rm() {
+	mkdir -p "$WORK/s-ws" && echo orig >"$WORK/s-ws/a"
+	ses create --workspace "$WORK/s-ws:overlay" --keep-changes "$WORK/s-keep" s-ws >/dev/null
+	ses exec s-ws -- sh -c 'echo mod >>a; echo new >b'
+	expect_eq "seen by the next exec" "orig mod new" "$(echo $(ses exec s-ws -- cat a b))"
+	expect_eq "the directory untouched" "orig" "$(cat "$WORK/s-ws/a")"
+	ses rm s-ws
+	expect_eq "changes kept" "orig mod new" "$(echo $(cat "$WORK/s-keep/a" "$WORK/s-keep/b"))"
+	holders=$(grep -l ' bulwark-workspace ' /proc/[0-9]*/mountinfo 2>/dev/null || true)
+	[ -z "$holders" ] || fail "overlay still mounted in: $holders"
+}
