@@ -171,12 +171,13 @@ static void supervise(const struct session_flags *f, struct created *cr, int dir
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	_cleanup_close_ int sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
-	int64_t start = now_ms();
+	/* CLOCK_BOOTTIME, as the watchdog's deadline: a suspend counts, a clock change does not. */
+	int64_t start = watchdog_now_ms();
 	int bfd = -1;
 	for (;;) {
 		int wait_ms = -1;
 		if (f->lifetime_ms > 0) {
-			int64_t left = start + f->lifetime_ms - now_ms();
+			int64_t left = start + f->lifetime_ms - watchdog_now_ms();
 			if (left <= 0)
 				break;
 			wait_ms = left > 86400000 ? 86400000 : (int)left;
