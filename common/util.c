@@ -112,6 +112,18 @@ void strv_push(char ***v, const char *s)
 	strv_push_take(v, xstrdup(s));
 }
 
+void strv_setenv(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	for (size_t i = 0; *env != NULL && (*env)[i] != NULL; i++)
+		if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
+			free((*env)[i]);
+			(*env)[i] = xstrdup(kv);
+			return;
+		}
+	strv_push(env, kv);
+}
+
 bool strv_contains(char *const *v, const char *s)
 {
 	for (size_t i = 0; v != NULL && v[i] != NULL; i++)

@@ -27,6 +27,9 @@ void strv_push(char ***v, const char *s);
 /* Appends s, taking ownership. */
 void strv_push_take(char ***v, char *s);
 bool strv_contains(char *const *v, const char *s);
+/* KEY=VALUE into an environment vector, replacing an earlier KEY: execve keeps duplicates and
+ * getenv takes the first. */
+void strv_setenv(char ***env, const char *kv);
 
 /* Strict decimal parsing: the whole string, no sign for unsigned, range-checked. */
 int parse_u64(const char *s, uint64_t *out);

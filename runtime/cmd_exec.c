@@ -2,8 +2,12 @@
  * pidfd), its cgroup, and the same confinement (capabilities, no_new_privs, seccomp). */
 #include "runtime/cli.h"
 #include "runtime/lifecycle.h"
+#include "runtime/session.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,7 @@ struct exec_flags {
 	char **env, **caps, **gids, **cgroups;
 	bool tty, detach, no_new_privs, ignore_paused;
 	int preserve_fds;
+	struct session_exec *session; /* session exec: output relayed, its timeout */
 };
 
 static int parse_user(const char *s, struct oci_user *u, struct bw_error *err)
@@ -173,6 +178,53 @@ static int exec_apparmor(struct container *c, const struct oci_spec *spec,
 	return 0;
 }
 
+/* A session's command: its output relayed until it ends (not until what it left in the
+ * background closes its copies), and at the --timeout deadline its whole process group
+ * (it leads one: init.c) killed, while its pid is still unreaped and so still names that
+ * group. */
+static int session_wait(pid_t pid, int pidfd, const struct console_io *io, struct session_exec *x,
+			struct bw_error *err)
+{
+	int64_t deadline = x->timeout_ms > 0 ? console_now_ms() + x->timeout_ms : 0;
+	int expired = console_relay(io, pidfd, deadline, err);
+	if (expired < 0)
+		return -1;
+	if (expired == 1) {
+		x->timed_out = true;
+		kill(-pid, SIGKILL);
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "wait for the command");
+	x->wait_status = status;
+	if (x->timed_out)
+		return 124;
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* The namespaces to join: those of the init that differ from ours. A rootless session's pid 1
+ * is not dumpable (nothing in the session may ptrace the one process without its seccomp
+ * filter), so its /proc/PID/ns links are not ours to read: there, the ones its spec made. */
+static int target_ns_flags(const struct container *c, const struct oci_spec *spec, int *flags,
+			   struct bw_error *err)
+{
+	if (ns_differing_flags(c->state.pid, flags, err) == 0)
+		return 0;
+	const char *session = oci_spec_annotation(spec, SESSION_ANNOTATION);
+	if (err->code != EACCES || session == NULL || strcmp(session, "1") != 0)
+		return -1;
+	bw_error_clear(err);
+	*flags = 0;
+	for (int t = 0; t < OCI_NS_NTYPES; t++) {
+		const struct oci_namespace *ns = oci_spec_namespace(spec, (enum oci_ns_type)t);
+		if (ns != NULL && ns->path == NULL)
+			*flags |= ns_clone_flag((enum oci_ns_type)t);
+	}
+	return 0;
+}
+
 static int exec_in(const struct global_opts *g, struct container *c, struct oci_spec *spec,
 		   const struct exec_flags *f, struct bw_error *err)
 {
@@ -216,7 +268,7 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 		cfg.seccomp = &prog;
 	}
 	cfg.target_pidfd = container_pidfd(c, err);
-	if (cfg.target_pidfd < 0 || ns_differing_flags(c->state.pid, &cfg.target_ns_flags, err) < 0)
+	if (cfg.target_pidfd < 0 || target_ns_flags(c, spec, &cfg.target_ns_flags, err) < 0)
 		goto out;
 	/* A rootless container may have no cgroup (lifecycle.c): its processes share the init's
 	 * pid namespace, which ends them all. */
@@ -231,7 +283,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	/* Without a terminal of its own the process never gets ours: relayed pipes while we
 	 * wait, /dev/null with --detach (stdio_guard.h). */
 	if (!spec->process.terminal &&
-	    (f->detach ? stdio_guard_detached(&sio, err) : stdio_guard_relay(&sio, err)) < 0)
+	    (f->detach ? stdio_guard_detached(&sio, err)
+		       : stdio_guard_relay_output(&sio, f->session != NULL, err)) < 0)
 		goto out;
 	memcpy(cfg.stdio, sio.child, sizeof(cfg.stdio));
 	r = spawn_container_process(&cfg, &res, err);
@@ -249,7 +302,12 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 		close(c->lockfd);
 	c->lockfd = -1;
 	struct console_io io = stdio_guard_io(&sio, res.master);
-	r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, &io, 0, NULL, err);
+	if (f->session != NULL) {
+		f->session->started = true;
+		r = session_wait(res.pid, res.pidfd, &io, f->session, err);
+	} else {
+		r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, &io, 0, NULL, err);
+	}
 	close(res.pidfd);
 	if (res.master >= 0)
 		close(res.master);
@@ -262,6 +320,28 @@ out:
 	seccomp_prog_free(&prog);
 	seccomp_prog_free(&cfg.tty_guard);
 	cg_free(cg);
+	return r;
+}
+
+int session_exec_in(const struct global_opts *g, struct container *c, struct session_exec *x,
+		    struct bw_error *err)
+{
+	struct oci_spec *spec = NULL;
+	struct exec_flags f = {.cwd = (char *)x->cwd, .tty = x->tty, .session = x};
+	int r = lifecycle_load_spec(c, &spec, err);
+	for (size_t i = 0; r == 0 && x->env != NULL && x->env[i] != NULL; i++) {
+		if (x->env[i][0] == '=' || strchr(x->env[i], '=') == NULL)
+			r = bw_fail(err, 0, "--env: expected KEY=VALUE, got \"%s\"", x->env[i]);
+		else
+			strv_setenv(&spec->process.env, x->env[i]);
+	}
+	if (r == 0)
+		r = apply_flags(&f, x->args, &spec->process, err);
+	if (r == 0 && x->tty)
+		strv_setenv(&spec->process.env, "TERM=xterm");
+	if (r == 0)
+		r = exec_in(g, c, spec, &f, err);
+	oci_spec_free(spec);
 	return r;
 }
 

@@ -35,17 +35,7 @@
 #include "runtime/specgen.h"
 #include "runtime/watchdog.h"
 #include "runtime/workspace.h"
-
-struct sandbox_flags {
-	char *rootfs, *user, *cwd, *timeout, *kill_after;
-	struct sandbox_limit_flags lim;
-	char **binds, **ro, **env;
-	char *host_view;
-	char **workspaces, *keep_changes, *env_file;
-	char *report;
-	struct sandbox_net_flags net;
-	bool tty, seccomp_complain;
-};
+#include "runtime/sandbox.h"
 
 static int parse_bind(const char *s, struct specgen *sg, struct hostpath_list *known,
 		      struct bw_error *err)
@@ -119,19 +109,6 @@ static int parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct bw_err
 	return 0;
 }
 
-/* A later KEY=VALUE replaces an earlier one: execve keeps duplicates and getenv takes the first. */
-static void env_set(char ***env, const char *kv)
-{
-	size_t klen = strcspn(kv, "=");
-	for (size_t i = 0; *env != NULL && (*env)[i] != NULL; i++)
-		if (strncmp((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=') {
-			free((*env)[i]);
-			(*env)[i] = xstrdup(kv);
-			return;
-		}
-	strv_push(env, kv);
-}
-
 /* One line of an --env file, with Docker's meaning: leading blanks skipped, blank lines and
  * `#` comments ignored, KEY=VALUE taken verbatim (no quotes, no expansion), KEY alone takes the
  * caller's value if it has one and is skipped otherwise. */
@@ -154,13 +131,13 @@ static int env_file_line(const char *file, size_t lineno, char *line, size_t len
 			    err, 0, "--env-file %s:%zu: variable name \"%.*s\" contains whitespace",
 			    file, lineno, (int)klen, line);
 	if (line[klen] == '=') {
-		env_set(env, line);
+		strv_setenv(env, line);
 		return 0;
 	}
 	const char *value = getenv(line);
 	if (value != NULL) {
 		_cleanup_free_ char *kv = xasprintf("%s=%s", line, value);
-		env_set(env, kv);
+		strv_setenv(env, kv);
 	}
 	return 0;
 }
@@ -202,7 +179,7 @@ static int build_env(const struct sandbox_flags *f, const struct specgen *sg, ch
 		if (kv[0] == '=' || kv[0] == '\0')
 			return bw_fail(err, 0, "--env: expected KEY=VALUE or KEY, got \"%s\"", kv);
 		if (strchr(kv, '=') != NULL) {
-			env_set(env, kv);
+			strv_setenv(env, kv);
 			continue;
 		}
 		/* KEY alone: the caller's value, and nothing where the caller has none (docker run
@@ -210,7 +187,7 @@ static int build_env(const struct sandbox_flags *f, const struct specgen *sg, ch
 		const char *value = getenv(kv);
 		if (value != NULL) {
 			_cleanup_free_ char *pair = xasprintf("%s=%s", kv, value);
-			env_set(env, pair);
+			strv_setenv(env, pair);
 		}
 	}
 	return 0;
@@ -242,13 +219,6 @@ static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_l
 	*rootfd = steal_fd(&fd);
 	return 0;
 }
-
-/* The root and what of the host it shows (sandbox_view.h). */
-struct root_plan {
-	enum sandbox_view view;
-	char **links;	   /* minimal: the tmpfs root's top-level symlinks, "name", "target"... */
-	size_t user_binds; /* where --bind's and --ro's start in sg->binds */
-};
 
 /* --rootfs DIR, else the host's / as --host-view says: minimal, a fresh tmpfs root with the
  * allowlist bound on it, made by the init in the sandbox's own mount namespace; full, the
@@ -391,9 +361,7 @@ static void free_spec(struct specgen *sg)
 	seccomp_profile_free(sg->seccomp);
 }
 
-/* Docker's convention: 125 the runtime failed, 126 cannot execute (EACCES, ENOEXEC), 127 not
- * found. */
-static int exit_status_for(const struct bw_error *err)
+int sandbox_exit_status(const struct bw_error *err)
 {
 	if (strstr(err->msg, "executable file not found") || strstr(err->msg, "no such file"))
 		return 127;
@@ -401,22 +369,6 @@ static int exit_status_for(const struct bw_error *err)
 		return 126;
 	return 125;
 }
-
-/* One sandbox's run: the flags' results and what the report needs from the run. */
-struct sandbox_run {
-	char id[64];
-	int64_t timeout_ms, kill_after_ms;
-	struct sandbox_net_plan net;
-	char *policy_file;	 /* the generated policy document, deleted with the sandbox */
-	struct idpool_slot slot; /* its host id range (idpool.h); slot.path NULL: none */
-	bool want_report;
-	struct report rep;
-	struct kdenials *kd;	    /* the kernel's seccomp/Landlock refusals, for the report */
-	struct hostpath_list known; /* host paths resolved once: rootfs, binds, workspaces */
-	struct root_plan root;
-	struct report_target report;
-	struct sandbox_budget budget;
-};
 
 /* Without root (issue 14 §2): the same confinement that needs no privilege. The one id the
  * kernel lets us map is ours, shown as the sandbox user; an egress allowlist goes through
@@ -525,10 +477,11 @@ static void payload_status(int status_fd, struct sandbox_run *run, int *status)
 	close(status_fd);
 }
 
-static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
-		       struct bw_error *err)
+int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
+		   struct stdio_guard *sio, int64_t lifetime_ms, struct created *cr,
+		   struct bw_error *err)
 {
-	struct global_opts g2 = *g;
+	run->g2 = *g;
 	/* What an earlier sandbox left when it and its watchdog were both SIGKILLed. */
 	bw_phase("sandbox: flags+plan");
 	watchdog_sweep_root(cli_state_root(g));
@@ -536,7 +489,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	if (write_policy(g, run, err) < 0)
 		return -1;
 	if (run->net.policy != NULL || run->policy_file != NULL)
-		g2.policy = run->policy_file ? run->policy_file : (char *)run->net.policy;
+		run->g2.policy = run->policy_file ? run->policy_file : (char *)run->net.policy;
 	for (size_t i = 0; run->net.annotations != NULL && run->net.annotations[i] != NULL; i++)
 		strv_push(&sg->annotations, run->net.annotations[i]);
 	if (run->want_report) {
@@ -552,13 +505,6 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	if (oci_spec_parse(json, strlen(json), "sandbox spec", &spec, err) < 0)
 		return -1;
 	bw_phase("sandbox: spec parsed");
-	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	/* Without -t the sandbox never gets our terminal: pipes that we relay (stdio_guard.h). */
-	struct stdio_guard sio = STDIO_GUARD_INIT;
 	struct create_opts o = {.id = run->id,
 				.bundle = "/",
 				.spec = spec,
@@ -571,39 +517,41 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 				.allow_host_root = sg->host_root,
 				.root_tmpfs = sg->root_tmpfs,
 				.root_links = run->root.links,
-				.stdio = &sio,
-				.stdio_relay = true};
-	/* The watchdog keeps --timeout too, 2 s after the owner's SIGKILL would come (the
-	 * deadline plus --kill-after), for an owner that cannot (stopped). */
-	o.lifetime_ms = run->timeout_ms > 0 ? run->timeout_ms + run->kill_after_ms + 2000 : 0;
-	struct created cr;
-	int64_t t0 = mono_ms();
-	int r = lifecycle_create(&g2, &o, &cr, err);
+				.stdio = sio,
+				.stdio_relay = sio != NULL,
+				.lifetime_ms = lifetime_ms,
+				.session = run->session};
+	run->t0 = mono_ms();
+	int r = lifecycle_create(&run->g2, &o, cr, err);
 	bw_phase("sandbox: created");
 	oci_spec_free(spec);
 	/* Before start: no code of the sandbox has run yet. */
 	if (r == 0 && run->want_report)
-		sandbox_budget_hold(&run->budget, cr.pid, sg->home);
+		sandbox_budget_hold(&run->budget, cr->pid, sg->home);
 	if (r < 0) {
-		stdio_guard_close(&sio);
+		if (sio != NULL)
+			stdio_guard_close(sio);
 		if (run->policy_file != NULL)
 			unlink(run->policy_file);
 		return -1;
 	}
-	if (lifecycle_start(cr.c, err) < 0) {
+	if (lifecycle_start(cr->c, err) < 0) {
 		struct bw_error e2 = {0};
-		stdio_guard_close(&sio);
-		lifecycle_teardown(cr.c, &e2);
-		container_free(cr.c);
-		close(cr.pidfd);
-		if (cr.status_fd >= 0)
-			close(cr.status_fd);
+		if (sio != NULL)
+			stdio_guard_close(sio);
+		lifecycle_teardown(cr->c, &e2);
+		container_free(cr->c);
+		close(cr->pidfd);
+		if (cr->status_fd >= 0)
+			close(cr->status_fd);
+		if (cr->master >= 0)
+			close(cr->master);
 		return -1;
 	}
 	bw_phase("sandbox: started");
 	run->rep.started = true;
 	struct bw_error kerr = {0};
-	if (run->kd != NULL && kd_start(run->kd, cr.pid, &kerr) < 0) {
+	if (run->kd != NULL && kd_start(run->kd, cr->pid, &kerr) < 0) {
 		/* The sandbox runs anyway: only the report loses the kernel's refusals. */
 		char text[sizeof(run->rep.kernel_seccomp)] = "unavailable: ";
 		size_t used = strlen(text);
@@ -615,8 +563,58 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	}
 	/* Unlocked while it runs, as `run` does: list, state, kill and delete from elsewhere must
 	 * not hang on a long sandbox. */
-	close(cr.c->lockfd);
-	cr.c->lockfd = -1;
+	close(cr->c->lockfd);
+	cr->c->lockfd = -1;
+	return 0;
+}
+
+int sandbox_release(struct sandbox_run *run, int status, struct bw_error *err)
+{
+	struct container *c = NULL;
+	struct bw_error e2 = {0};
+	if (container_load(cli_state_root(&run->g2), run->id, &c, &e2) < 0) {
+		kd_finish(run->kd, &run->rep, run->id, run->g2.audit);
+		run->kd = NULL;
+		return status; /* deleted from elsewhere meanwhile: nothing left to release */
+	}
+	bw_phase("sandbox: reloaded");
+	kd_finish(run->kd, &run->rep, run->id, lifecycle_audit_path(&run->g2, c));
+	run->kd = NULL;
+	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
+	network_stop_agent(c);
+	if (run->want_report) {
+		report_collect(&run->rep, c);
+		sandbox_budget_collect(&run->budget, c, &run->rep);
+	}
+	sandbox_budget_release(&run->budget);
+	if (status >= 0)
+		lifecycle_audit_exit(&run->g2, c, status, run->rep.timed_out);
+	bw_phase("sandbox: teardown begins");
+	if (lifecycle_teardown(c, &e2) < 0 && status >= 0) {
+		*err = e2;
+		status = -1;
+	}
+	bw_phase("sandbox: torn down");
+	container_free(c);
+	return status;
+}
+
+static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
+		       struct bw_error *err)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	/* Without -t the sandbox never gets our terminal: pipes that we relay (stdio_guard.h). */
+	struct stdio_guard sio = STDIO_GUARD_INIT;
+	/* The watchdog keeps --timeout too, 2 s after the owner's SIGKILL would come (the
+	 * deadline plus --kill-after), for an owner that cannot (stopped). */
+	int64_t lifetime_ms = run->timeout_ms > 0 ? run->timeout_ms + run->kill_after_ms + 2000 : 0;
+	struct created cr;
+	if (sandbox_launch(g, sg, run, &sio, lifetime_ms, &cr, err) < 0)
+		return -1;
 	/* A killed watchdog is replaced at once: the sandbox is never left unguarded. */
 	struct watchdog_guard *guard =
 	    watchdog_guard_start(cli_state_root(g), run->id, cr.pidfd, getpid());
@@ -630,7 +628,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	payload_status(cr.status_fd, run, &status);
-	run->rep.wall_ms = mono_ms() - t0;
+	run->rep.wall_ms = mono_ms() - run->t0;
 	if (run->rep.timed_out)
 		log_warn("sandbox: stopped at the --timeout deadline");
 	close(cr.pidfd);
@@ -638,33 +636,7 @@ static int run_sandbox(const struct global_opts *g, struct specgen *sg, struct s
 		close(cr.master);
 	bw_phase("sandbox: guard stopped");
 	container_free(cr.c);
-	struct container *c = NULL;
-	struct bw_error e2 = {0};
-	if (container_load(cli_state_root(g), run->id, &c, &e2) < 0) {
-		kd_finish(run->kd, &run->rep, run->id, g2.audit);
-		run->kd = NULL;
-		return status; /* deleted from elsewhere meanwhile: nothing left to release */
-	}
-	bw_phase("sandbox: reloaded");
-	kd_finish(run->kd, &run->rep, run->id, lifecycle_audit_path(&g2, c));
-	run->kd = NULL;
-	/* The agent flushes its last denial counts as it stops; the cgroup still exists. */
-	network_stop_agent(c);
-	if (run->want_report) {
-		report_collect(&run->rep, c);
-		sandbox_budget_collect(&run->budget, c, &run->rep);
-	}
-	sandbox_budget_release(&run->budget);
-	if (status >= 0)
-		lifecycle_audit_exit(&g2, c, status, run->rep.timed_out);
-	bw_phase("sandbox: teardown begins");
-	if (lifecycle_teardown(c, &e2) < 0 && status >= 0) {
-		*err = e2;
-		status = -1;
-	}
-	bw_phase("sandbox: torn down");
-	container_free(c);
-	return status;
+	return sandbox_release(run, status, err);
 }
 
 /* The report is written whatever happened, once the run is over (r: the run's status or -1
@@ -689,72 +661,157 @@ static int finish_report(const struct sandbox_flags *f, struct sandbox_run *run,
 	return r;
 }
 
+void sandbox_flag_table(struct sandbox_flags *f, struct cli_opt opts[SANDBOX_FLAG_COUNT])
+{
+	const struct cli_opt table[] = {
+	    {"rootfs", 0, CLI_STRING, &f->rootfs, "DIR",
+	     "root filesystem (default: a minimal view of the host, see --host-view)"},
+	    {"host-view", 0, CLI_STRING, &f->host_view, "minimal|full",
+	     "minimal (default): only /usr, /bin, /sbin, /lib*, /etc of the host, read-only; "
+	     "full: the host's whole / read-only"},
+	    {"ro", 0, CLI_STRV, &f->ro, "PATH",
+	     "show one more host path, read-only, at the same place (repeatable)"},
+	    {"bind", 0, CLI_STRV, &f->binds, "SRC[:DST][:ro|rw]",
+	     "bind a host path (default ro); DST need not exist on the host"},
+	    {"user", 'u', CLI_STRING, &f->user, "UID[:GID]",
+	     "user inside the sandbox (default 1000)"},
+	    {"env", 'e', CLI_STRV, &f->env, "KEY[=VALUE]",
+	     "set an environment variable (KEY alone: the caller's value, if it has one)"},
+	    {"env-file", 0, CLI_STRING, &f->env_file, "FILE",
+	     "KEY=VALUE lines (# comments; KEY alone: the caller's value), before --env"},
+	    {"workspace", 0, CLI_STRV, &f->workspaces, "DIR[:ro|rw|overlay]",
+	     "mount DIR at the same path (default ro); rw: written as DIR's owner; overlay: "
+	     "writes go to a scratch layer, DIR stays untouched"},
+	    {"keep-changes", 0, CLI_STRING, &f->keep_changes, "DIR",
+	     "after the run, save the overlay workspace's changes in DIR (an upper directory)"},
+	    {"cwd", 0, CLI_STRING, &f->cwd, "DIR",
+	     "working directory (default: the workspace, else /)"},
+	    {"tty", 't', CLI_BOOL, &f->tty, NULL, "give the command a terminal"},
+	    {"memory", 'm', CLI_STRING, &f->lim.memory, "SIZE",
+	     "memory limit, no swap (default 1g; max: none)"},
+	    {"cpus", 0, CLI_STRING, &f->lim.cpus, "N",
+	     "CPU time, in CPUs (e.g. 0.5; default: all but one online CPU; max: none)"},
+	    {"pids", 0, CLI_STRING, &f->lim.pids, "N", "maximum number of tasks (default 1024)"},
+	    {"nofile", 0, CLI_STRING, &f->lim.nofile, "N", "open files limit (default 1024)"},
+	    {"tmp-size", 0, CLI_STRING, &f->lim.tmp_size, "SIZE",
+	     "size of /tmp and of /var/tmp, each (default 256m, at most --disk)"},
+	    {"home-size", 0, CLI_STRING, &f->lim.home_size, "SIZE",
+	     "size of HOME (default 64m, at most --disk)"},
+	    {"disk", 0, CLI_STRING, &f->lim.disk, "SIZE",
+	     "most that each writable scratch (/tmp, /var/tmp, HOME, an overlay's changes) holds; "
+	     "one file per 4 KiB (default 1g)"},
+	    {"max-file-size", 0, CLI_STRING, &f->lim.max_file_size, "SIZE",
+	     "largest file the sandbox may write, rw workspaces included (default --disk; max: "
+	     "none)"},
+	    {"timeout", 0, CLI_STRING, &f->timeout, "DURATION",
+	     "after DURATION (30s, 5m, 1h) send the command SIGTERM, then kill the whole sandbox "
+	     "--kill-after later; exit 124"},
+	    {"kill-after", 0, CLI_STRING, &f->kill_after, "DURATION",
+	     "grace between --timeout's SIGTERM and SIGKILL (default 10s; 0: SIGKILL at once)"},
+	    {"seccomp-complain", 0, CLI_BOOL, &f->seccomp_complain, NULL,
+	     "log what the seccomp profile would refuse instead of refusing it (profiling)"},
+	    {"network", 0, CLI_STRING, &f->net.network, "none",
+	     "no network but loopback (the default unless --allow/--allow-domain/--policy)"},
+	    {"allow", 0, CLI_STRV, &f->net.allow, "CIDR[:PORT[-PORT]][/tcp|udp]",
+	     "allow egress to CIDR (IPv6 with a port: [CIDR]:PORT); everything else is denied"},
+	    {"allow-domain", 0, CLI_STRV, &f->net.allow_domain, "NAME[:PORT[/tcp|udp][,...]]",
+	     "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to "
+	     "(only on PORTs when given: pypi.org:443/tcp)"},
+	    {"dns", 0, CLI_STRV, &f->net.dns, "IP",
+	     "resolver the DNS proxy asks (default: the host's)"},
+	    {"policy", 0, CLI_STRING, &f->net.policy, "FILE",
+	     "network policy document (docs/network.md); --allow/--allow-domain then narrow it"},
+	    {"report", 0, CLI_STRING, &f->report, "FILE|-",
+	     "write a JSON report (docs/report.md) to FILE, or to stdout after the command's "
+	     "output"},
+	};
+	_Static_assert(ARRAY_SIZE(table) == SANDBOX_FLAG_COUNT, "SANDBOX_FLAG_COUNT");
+	memcpy(opts, table, sizeof(table));
+}
+
+void sandbox_flags_free(struct sandbox_flags *f)
+{
+	sandbox_net_flags_free(&f->net);
+	free(f->report);
+	free(f->rootfs);
+	free(f->user);
+	free(f->cwd);
+	sandbox_limit_flags_free(&f->lim);
+	free(f->timeout);
+	free(f->kill_after);
+	strv_free(f->binds);
+	strv_free(f->ro);
+	free(f->host_view);
+	strv_free(f->env);
+	strv_free(f->workspaces);
+	free(f->keep_changes);
+	free(f->env_file);
+}
+
+void sandbox_run_init(struct sandbox_run *run)
+{
+	*run = (struct sandbox_run){.rep = {.workspace_bytes = -1},
+				    .report = {.fd = -1, .dirfd = -1},
+				    .budget = {.fds = {-1, -1, -1, -1}},
+				    .slot = {.fd = -1}};
+}
+
+int sandbox_plan(const struct global_opts *g, struct sandbox_flags *f, char **args,
+		 struct specgen *sg, struct workspace_set *ws, struct sandbox_run *run,
+		 struct bw_error *err)
+{
+	int r = sandbox_net_plan(&f->net, g->policy, &run->net, err);
+	if (r == 0)
+		r = build_spec(f, args, sg, &run->root, &run->known, &run->budget, err);
+	if (r == 0)
+		run->rep.host_view = sandbox_view_name(run->root.view);
+	if (r == 0)
+		r = rootless_plan(f, sg, run, err);
+	if (r == 0)
+		r = own_id_range(g, sg, run, err);
+	if (r == 0)
+		r = add_workspaces(g, f, sg, ws, err);
+	/* Read after every host path is resolved: a slow --env-file (a pipe) cannot widen any
+	 * window between a path's check and its use (there is none: each is held by an fd). */
+	if (r == 0)
+		r = build_env(f, sg, &sg->env, err);
+	if (r == 0)
+		r = forbid_setid_if_rw(ws, run->root.user_binds, strv_len(f->binds),
+				       f->seccomp_complain, sg, err);
+	if (r == 0)
+		r = prepare_workspaces(sg, &run->budget, ws, err);
+	if (r == 0)
+		r = workspace_sources(ws, &run->known, err);
+	return r;
+}
+
+void sandbox_run_free(struct sandbox_run *run, struct specgen *sg, struct workspace_set *ws)
+{
+	/* Released first: a report path inside a workspace must reach the real directory, not
+	 * the mounts this process stacked there. */
+	workspace_release(ws);
+	/* Released at teardown already when the sandbox ran; here when it never did (a
+	 * teardown that failed left the state, and the range stays held with it). */
+	struct stat held;
+	if (run->slot.holder != NULL && lstat(run->slot.holder, &held) < 0 && errno == ENOENT)
+		idpool_release(run->slot.path, run->slot.holder);
+	idpool_slot_close(&run->slot);
+	sandbox_budget_release(&run->budget);
+	hostpath_list_free(&run->known);
+	strv_free(run->root.links);
+	sandbox_net_plan_free(&run->net);
+	free(run->policy_file);
+	kd_free(run->kd);
+	report_free(&run->rep);
+	free_spec(sg);
+}
+
 VERB(sandbox)
 {
 	struct sandbox_flags f = {0};
 	int consumed = 0;
-	struct cli_opt opts[] = {
-	    {"rootfs", 0, CLI_STRING, &f.rootfs, "DIR",
-	     "root filesystem (default: a minimal view of the host, see --host-view)"},
-	    {"host-view", 0, CLI_STRING, &f.host_view, "minimal|full",
-	     "minimal (default): only /usr, /bin, /sbin, /lib*, /etc of the host, read-only; "
-	     "full: the host's whole / read-only"},
-	    {"ro", 0, CLI_STRV, &f.ro, "PATH",
-	     "show one more host path, read-only, at the same place (repeatable)"},
-	    {"bind", 0, CLI_STRV, &f.binds, "SRC[:DST][:ro|rw]",
-	     "bind a host path (default ro); DST need not exist on the host"},
-	    {"user", 'u', CLI_STRING, &f.user, "UID[:GID]",
-	     "user inside the sandbox (default 1000)"},
-	    {"env", 'e', CLI_STRV, &f.env, "KEY[=VALUE]",
-	     "set an environment variable (KEY alone: the caller's value, if it has one)"},
-	    {"env-file", 0, CLI_STRING, &f.env_file, "FILE",
-	     "KEY=VALUE lines (# comments; KEY alone: the caller's value), before --env"},
-	    {"workspace", 0, CLI_STRV, &f.workspaces, "DIR[:ro|rw|overlay]",
-	     "mount DIR at the same path (default ro); rw: written as DIR's owner; overlay: "
-	     "writes go to a scratch layer, DIR stays untouched"},
-	    {"keep-changes", 0, CLI_STRING, &f.keep_changes, "DIR",
-	     "after the run, save the overlay workspace's changes in DIR (an upper directory)"},
-	    {"cwd", 0, CLI_STRING, &f.cwd, "DIR",
-	     "working directory (default: the workspace, else /)"},
-	    {"tty", 't', CLI_BOOL, &f.tty, NULL, "give the command a terminal"},
-	    {"memory", 'm', CLI_STRING, &f.lim.memory, "SIZE",
-	     "memory limit, no swap (default 1g; max: none)"},
-	    {"cpus", 0, CLI_STRING, &f.lim.cpus, "N",
-	     "CPU time, in CPUs (e.g. 0.5; default: all but one online CPU; max: none)"},
-	    {"pids", 0, CLI_STRING, &f.lim.pids, "N", "maximum number of tasks (default 1024)"},
-	    {"nofile", 0, CLI_STRING, &f.lim.nofile, "N", "open files limit (default 1024)"},
-	    {"tmp-size", 0, CLI_STRING, &f.lim.tmp_size, "SIZE",
-	     "size of /tmp and of /var/tmp, each (default 256m, at most --disk)"},
-	    {"home-size", 0, CLI_STRING, &f.lim.home_size, "SIZE",
-	     "size of HOME (default 64m, at most --disk)"},
-	    {"disk", 0, CLI_STRING, &f.lim.disk, "SIZE",
-	     "most that each writable scratch (/tmp, /var/tmp, HOME, an overlay's changes) holds; "
-	     "one file per 4 KiB (default 1g)"},
-	    {"max-file-size", 0, CLI_STRING, &f.lim.max_file_size, "SIZE",
-	     "largest file the sandbox may write, rw workspaces included (default --disk; max: "
-	     "none)"},
-	    {"timeout", 0, CLI_STRING, &f.timeout, "DURATION",
-	     "after DURATION (30s, 5m, 1h) send the command SIGTERM, then kill the whole sandbox "
-	     "--kill-after later; exit 124"},
-	    {"kill-after", 0, CLI_STRING, &f.kill_after, "DURATION",
-	     "grace between --timeout's SIGTERM and SIGKILL (default 10s; 0: SIGKILL at once)"},
-	    {"seccomp-complain", 0, CLI_BOOL, &f.seccomp_complain, NULL,
-	     "log what the seccomp profile would refuse instead of refusing it (profiling)"},
-	    {"network", 0, CLI_STRING, &f.net.network, "none",
-	     "no network but loopback (the default unless --allow/--allow-domain/--policy)"},
-	    {"allow", 0, CLI_STRV, &f.net.allow, "CIDR[:PORT[-PORT]][/tcp|udp]",
-	     "allow egress to CIDR (IPv6 with a port: [CIDR]:PORT); everything else is denied"},
-	    {"allow-domain", 0, CLI_STRV, &f.net.allow_domain, "NAME[:PORT[/tcp|udp][,...]]",
-	     "allow NAME (or *.suffix) through the DNS proxy, and the addresses it resolves to "
-	     "(only on PORTs when given: pypi.org:443/tcp)"},
-	    {"dns", 0, CLI_STRV, &f.net.dns, "IP",
-	     "resolver the DNS proxy asks (default: the host's)"},
-	    {"policy", 0, CLI_STRING, &f.net.policy, "FILE",
-	     "network policy document (docs/network.md); --allow/--allow-domain then narrow it"},
-	    {"report", 0, CLI_STRING, &f.report, "FILE|-",
-	     "write a JSON report (docs/report.md) to FILE, or to stdout after the command's "
-	     "output"},
-	};
+	struct cli_opt opts[SANDBOX_FLAG_COUNT];
+	sandbox_flag_table(&f, opts);
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
 		cli_print_help(
@@ -784,10 +841,8 @@ VERB(sandbox)
 	}
 	struct specgen sg = {0};
 	struct workspace_set ws = {0};
-	struct sandbox_run run = {.rep = {.workspace_bytes = -1},
-				  .report = {.fd = -1, .dirfd = -1},
-				  .budget = {.fds = {-1, -1, -1, -1}},
-				  .slot = {.fd = -1}};
+	struct sandbox_run run;
+	sandbox_run_init(&run);
 	if (r == 0 && new_id(&run, err) < 0)
 		r = -1;
 	if (r < 0) {
@@ -837,35 +892,14 @@ VERB(sandbox)
 	run.want_report = f.report != NULL;
 	run.rep.id = run.id;
 	run.rep.command = argv + consumed;
-	r = sandbox_net_plan(&f.net, g->policy, &run.net, err);
-	if (r == 0)
-		r = build_spec(&f, argv + consumed, &sg, &run.root, &run.known, &run.budget, err);
-	if (r == 0)
-		run.rep.host_view = sandbox_view_name(run.root.view);
-	if (r == 0)
-		r = rootless_plan(&f, &sg, &run, err);
-	if (r == 0)
-		r = own_id_range(g, &sg, &run, err);
-	if (r == 0)
-		r = add_workspaces(g, &f, &sg, &ws, err);
-	/* Read after every host path is resolved: a slow --env-file (a pipe) cannot widen any
-	 * window between a path's check and its use (there is none: each is held by an fd). */
-	if (r == 0)
-		r = build_env(&f, &sg, &sg.env, err);
-	if (r == 0)
-		r = forbid_setid_if_rw(&ws, run.root.user_binds, strv_len(f.binds),
-				       f.seccomp_complain, &sg, err);
-	if (r == 0)
-		r = prepare_workspaces(&sg, &run.budget, &ws, err);
-	if (r == 0)
-		r = workspace_sources(&ws, &run.known, err);
+	r = sandbox_plan(g, &f, argv + consumed, &sg, &ws, &run, err);
 	if (r < 0) {
 		err->exit_status = 125;
 		goto out;
 	}
 	r = run_sandbox(g, &sg, &run, err);
 	if (r < 0) {
-		err->exit_status = exit_status_for(err);
+		err->exit_status = sandbox_exit_status(err);
 		goto out;
 	}
 	/* The sandbox has ended: workspace_bytes_written(&ws) is valid until workspace_release. */
@@ -878,39 +912,10 @@ VERB(sandbox)
 		err->exit_status = 125;
 	}
 out:
-	/* Released first: a report path inside a workspace must reach the real directory, not
-	 * the mounts this process stacked there. */
-	workspace_release(&ws);
-	/* Released at teardown already when the sandbox ran; here when it never did (a
-	 * teardown that failed left the state, and the range stays held with it). */
-	struct stat held;
-	if (run.slot.holder != NULL && lstat(run.slot.holder, &held) < 0 && errno == ENOENT)
-		idpool_release(run.slot.path, run.slot.holder);
-	idpool_slot_close(&run.slot);
-	sandbox_budget_release(&run.budget);
+	workspace_release(&ws); /* before the report: see sandbox_run_free */
 	r = finish_report(&f, &run, r, err);
 	report_target_close(&run.report);
-	hostpath_list_free(&run.known);
-	strv_free(run.root.links);
-	sandbox_net_plan_free(&run.net);
-	free(run.policy_file);
-	kd_free(run.kd);
-	report_free(&run.rep);
-	sandbox_net_flags_free(&f.net);
-	free(f.report);
-	free_spec(&sg);
-	free(f.rootfs);
-	free(f.user);
-	free(f.cwd);
-	sandbox_limit_flags_free(&f.lim);
-	free(f.timeout);
-	free(f.kill_after);
-	strv_free(f.binds);
-	strv_free(f.ro);
-	free(f.host_view);
-	strv_free(f.env);
-	strv_free(f.workspaces);
-	free(f.keep_changes);
-	free(f.env_file);
+	sandbox_run_free(&run, &sg, &ws);
+	sandbox_flags_free(&f);
 	return r;
 }

@@ -436,8 +436,10 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	/* The executable is judged against the memory rlimits before they apply: under them
 	 * even the error message might not fit. */
 	init_env = process_env_final(p);
-	if (process_find_executable(p->args[0], init_env, exe, err) < 0 ||
-	    process_check_exec_limits(p, *exe, err) < 0)
+	/* A session's pid 1 runs nothing: its execs are looked up when they come. */
+	if (!(cfg->session_init && !cfg->is_exec) &&
+	    (process_find_executable(p->args[0], init_env, exe, err) < 0 ||
+	     process_check_exec_limits(p, *exe, err) < 0))
 		return -1;
 	if (new_session_keyring(cfg, err) < 0 || process_set_rlimits(p, err) < 0 ||
 	    process_set_scheduling(p, err) < 0 ||
@@ -654,6 +656,28 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
 	init_reaper_serve(pid, cfg->status_fd);
 }
 
+/* A session's pid 1 (init_reaper_hold): `start` returns once it got here; the payload-less
+ * init never loads the container's filter (it runs nothing of the session's), and execs come
+ * through `session exec`, each confined as the spec says. It stays non-dumpable, except
+ * rootless: the runtime, with no privilege, may join its namespaces (setns through a pidfd)
+ * only if it may ptrace it. It is made dumpable only under its own Landlock domain: every
+ * process of the session has a Landlock domain of its own, not an ancestor of pid 1's, so
+ * Landlock refuses them ptrace and /proc/1/mem of the one process without the seccomp filter;
+ * without Landlock it stays non-dumpable, and rootless execs are refused. */
+static void __attribute__((noreturn)) hold_session(const struct spawn_config *cfg, uint64_t held)
+{
+	struct bw_error err = {0};
+	if (held != 0 && caps_release_held(&cfg->caps, &err) < 0)
+		init_die(&err);
+	if (init_exec_fifo >= 0) {
+		close(init_exec_fifo);
+		init_exec_fifo = -1;
+	}
+	close(cfg->status_fd);
+	init_reaper_hold(cfg->rootless && cfg->landlock.mode != LANDLOCK_OFF &&
+			 landlock_abi_version() >= 1);
+}
+
 void init_main(struct spawn_config *cfg, int sock)
 {
 	struct bw_error err = {0};
@@ -766,6 +790,8 @@ void init_main(struct spawn_config *cfg, int sock)
 	}
 	bw_phase("init: started");
 	close(sock);
+	if (reaper && cfg->session_init)
+		hold_session(cfg, held);
 	if (reaper)
 		exec_under_reaper(cfg, exe, late, held);
 	exec_under_filter(cfg, exe, late, held);

@@ -104,6 +104,30 @@ static __attribute__((noreturn)) void report_and_exit(int status, int status_fd)
 	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 }
 
+void init_reaper_hold(bool dumpable)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0);
+	prctl(PR_SET_NAME, "bulwark-session");
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	for (;;) {
+		struct signalfd_siginfo si;
+		if (sfd >= 0 && read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		/* Without a signalfd, a blocking wait reaps as well (and sleeps with no child). */
+		for (;;) {
+			pid_t pid = waitpid(-1, NULL, sfd >= 0 ? WNOHANG : 0);
+			if (pid == 0 || (pid < 0 && errno != EINTR))
+				break;
+		}
+		if (sfd < 0)
+			pause();
+	}
+}
+
 void init_reaper_serve(pid_t payload, int status_fd)
 {
 	/* Credential changes may have cleared both; nothing here changes them again. */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,3 +35,8 @@ pid_t init_reaper_spawn(int (*fn)(void *), void *arg, sigset_t *old);
  * it) and the bytes written (struct init_reaper_status) are written to status_fd and pid 1 exits
  * with the shell-style status (code, or 128 + signal). */
 __attribute__((noreturn)) void init_reaper_serve(pid_t payload, int status_fd);
+/* A session's pid 1: no payload, only the namespaces held and every orphan reaped. Signals from
+ * inside are read and dropped (a pid namespace's init cannot be SIGKILLed from inside it); it
+ * ends only by SIGKILL from outside, or with its parent (PR_SET_PDEATHSIG). dumpable: see
+ * hold_session in init.c. */
+__attribute__((noreturn)) void init_reaper_hold(bool dumpable);

@@ -685,6 +685,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.console_socket = o->console_socket;
 	cfg.keep_master = o->keep_master;
 	cfg.die_with_parent = o->owner > 0;
+	cfg.session_init = o->owner > 0 && o->session;
 	if (o->owner > 0) {
 		int sp[2];
 		if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) {

@@ -42,6 +42,7 @@ struct create_opts {
 	struct stdio_guard *stdio;
 	bool stdio_relay;
 	int64_t lifetime_ms; /* sandbox: the watchdog's deadline too (0: the config's) */
+	bool session;	     /* with owner: pid 1 runs no payload (init_reaper_hold) */
 };
 
 /* The flags `create` and `run` share (their table is filled by create_flag_table). */

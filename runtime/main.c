@@ -49,6 +49,7 @@ static const struct verb verbs[] = {
     {"spec", cmd_spec, false, "write the hardened default config.json"},
     {"features", cmd_features, false, "print what this runtime supports (JSON)"},
     {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
+    {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm"},
 };
 
 /* CVE-2019-5736: a container process must never be able to reach and rewrite the binary that
@@ -248,7 +249,7 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		    (strcmp(argv[idx + 1], "--help") == 0 || strcmp(argv[idx + 1], "-h") == 0);
 	if (v->fn != cmd_spec && v->fn != cmd_features && !help &&
 	    cli_check_state_root(cli_state_root(g), err) < 0) {
-		if (v->fn == cmd_sandbox)
+		if (v->fn == cmd_sandbox || v->fn == cmd_session)
 			err->exit_status = 125; /* bulwark's own failure, as docker's */
 		return -1;
 	}

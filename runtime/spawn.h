@@ -49,6 +49,8 @@ struct spawn_config {
 	bool die_with_parent; /* sandbox: the init is SIGKILLed when its creator dies */
 	int status_fd; /* sandbox: pid 1 is bulwark's (init_reaper.h) and reports the payload's
 			* wait status here; -1: the payload is pid 1 */
+	/* session: with status_fd, pid 1 starts no payload at all (init_reaper_hold) */
+	bool session_init;
 	struct caps_plan caps;
 	struct seccomp_prog *seccomp; /* NULL: none */
 	/* The tty guard (seccomp_tty_guard_for_spec), loaded before `seccomp`; filter NULL: none.

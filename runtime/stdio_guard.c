@@ -37,9 +37,14 @@ static int above_stdio(int fd)
 
 int stdio_guard_relay(struct stdio_guard *g, struct bw_error *err)
 {
+	return stdio_guard_relay_output(g, false, err);
+}
+
+int stdio_guard_relay_output(struct stdio_guard *g, bool output, struct bw_error *err)
+{
 	for (int fd = 0; fd < 3; fd++) {
 		int p[2];
-		if (!stdio_is_terminal(fd))
+		if (!stdio_is_terminal(fd) && !(output && fd > 0))
 			continue;
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return bw_fail(err, errno, "pipe for the %s relay",

@@ -26,6 +26,9 @@ struct stdio_guard {
 bool stdio_is_terminal(int fd);
 /* Foreground: a pipe in place of each terminal among our fds 0-2. */
 int stdio_guard_relay(struct stdio_guard *g, struct bw_error *err);
+/* The same, and with output also fds 1 and 2 whatever they are: the relay ends when the process
+ * does, so what it left running in the background never holds the caller's pipes open. */
+int stdio_guard_relay_output(struct stdio_guard *g, bool output, struct bw_error *err);
 /* Detached: /dev/null in place of each terminal, with one warning line naming them. */
 int stdio_guard_detached(struct stdio_guard *g, struct bw_error *err);
 /* After the spawn: the parent keeps only its relay ends. */

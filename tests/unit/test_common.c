@@ -63,6 +63,21 @@ Test(util, strv)
 	strv_free(d);
 }
 
+Test(util, strv_setenv_replaces_the_same_key_only)
+{
+	char **v = NULL;
+	strv_push(&v, "PATH=/bin");
+	strv_push(&v, "A=1");
+	strv_setenv(&v, "A=2");
+	strv_setenv(&v, "AB=3");
+	strv_setenv(&v, "PATH=");
+	cr_assert_eq(strv_len(v), 3);
+	cr_assert_str_eq(v[0], "PATH=");
+	cr_assert_str_eq(v[1], "A=2");
+	cr_assert_str_eq(v[2], "AB=3");
+	strv_free(v);
+}
+
 Test(fs, path_clean_and_join)
 {
 	char *p = fs_path_clean("//a/./b/../c/");

@@ -1,0 +1,228 @@
+# bulwark session (issue 17): long-lived sandboxes with exec, pause, idle release and a maximum
+# lifetime, in real sessions. The runner checks after each test that no state, cgroup, mount,
+# id range or helper process (the supervisor and watchdog name the state root) is left.
+
+ses() { "$BULWARK" --root "$BW_ROOT" session "$@"; }
+
+# The supervisor's pid, from the state (a "session:PID:START" helper record).
+ses_supervisor() {
+	grep -o '"session:[0-9]*' "$BW_ROOT/$1/state.json" | cut -d: -f2
+}
+
+# Every process whose command line names the state root, and the session's init.
+ses_processes() {
+	local f
+	for f in /proc/[0-9]*/cmdline; do
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$BW_ROOT" && echo "${f#/proc/}" | cut -d/ -f1
+	done
+}
+
+ses_gone() { [ ! -e "$BW_ROOT/$1" ] && [ -z "$(ses_processes)" ]; }
+
+test_session_exec_returns_the_commands_status() {
+	expect_eq create s-codes "$(ses create s-codes)"
+	rc=0; ses exec s-codes -- true || rc=$?
+	expect_eq "true" 0 "$rc"
+	rc=0; ses exec s-codes -- sh -c 'exit 3' || rc=$?
+	expect_eq "exit 3" 3 "$rc"
+	rc=0; ses exec s-codes -- /nonexistent 2>/dev/null || rc=$?
+	expect_eq "not found" 127 "$rc"
+	rc=0; ses exec s-codes -- /etc/passwd 2>/dev/null || rc=$?
+	expect_eq "not executable" 126 "$rc"
+	rc=0; out=$(ses exec no-such-session -- true 2>&1) || rc=$?
+	expect_eq "unknown session" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "names it" "no-such-session" "$out"
+	# --timeout kills the command and what it started in that exec.
+	start=$(date +%s%N)
+	rc=0; ses exec --timeout 1s s-codes -- sh -c 'sleep 101 & sleep 102' || rc=$?
+	expect_eq "timeout" 124 "$rc"
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ] || fail "timeout took too long"
+	out=$(ses exec s-codes -- ps -eo args)
+	case "$out" in *"sleep 10"*) fail "the timed-out exec's processes survive: $out" ;; esac
+	ses rm s-codes
+}
+
+test_session_exec_runs_as_the_session_user_confined() {
+	ses create --user 1234 --env FROM_CREATE=1 s-id >/dev/null
+	out=$(ses exec s-id -- sh -c 'id -u; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t"; echo $FROM_CREATE')
+	expect_eq "identity" "1234 CapPrm:0000000000000000 CapEff:0000000000000000 NoNewPrivs:1 Seccomp:2 1" "$(echo $out)"
+	out=$(ses exec --env FROM_CREATE=2 --env NEW=x --cwd /tmp s-id -- sh -c 'echo $FROM_CREATE $NEW; pwd')
+	expect_eq "env and cwd" "2 x /tmp" "$(echo $out)"
+	# The session's init is not the user's to signal or ptrace.
+	out=$(ses exec s-id -- sh -c 'kill -9 1; kill -TERM 1; sleep 0.2; cat /proc/1/comm; cat /proc/1/environ 2>&1 >/dev/null | grep -c denied')
+	expect_eq "init survives" "bulwark-session 1" "$(echo $out)"
+	ses rm s-id
+}
+
+test_session_files_and_background_processes_persist() {
+	ses create s-keep >/dev/null
+	# A backgrounded process keeps no pipe of ours open: the exec (and a reader of its output
+	# through a pipe) returns at once.
+	ses exec s-keep -- sh -c 'echo kept >/tmp/f; sleep 1000 & echo started' | cat >"$WORK/keep.out" &
+	reader=$!
+	if ! wait_for 5 eval '! kill -0 $reader 2>/dev/null'; then
+		ses rm s-keep
+		fail "the exec's output pipe is held by its background process"
+	fi
+	expect_eq "first exec" started "$(cat "$WORK/keep.out")"
+	out=$(ses exec s-keep -- sh -c 'cat /tmp/f; ps -eo args | grep -c "^sleep 1000"')
+	expect_eq "file and process persist" "kept 1" "$(echo $out)"
+	ses rm s-keep
+	wait_for 2 ses_gone s-keep || fail "left: $(ls "$BW_ROOT") $(ses_processes)"
+}
+
+test_session_exec_report_is_the_sandbox_document() {
+	ses create s-rep >/dev/null
+	rc=0; ses exec --report "$WORK/r.json" s-rep -- sh -c 'exit 3' || rc=$?
+	expect_eq "status" 3 "$rc"
+	python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' \
+		"$SRC_DIR/docs/report.schema.json" "$WORK/r.json" || fail "schema: $(cat "$WORK/r.json")"
+	expect_eq "fields" "s-rep 3 3 false sh" \
+		"$(jq -r '[.sandbox, .exit_code, .command_exit_code, .timed_out, .command[0]] | map(tostring) | join(" ")' "$WORK/r.json")"
+	rc=0; out=$(ses exec --timeout 1s --report - s-rep -- sleep 30) || rc=$?
+	expect_eq "timeout report" "124 true" "$rc $(echo "$out" | jq -r .timed_out)"
+	ses rm s-rep
+}
+
+test_session_pause_freezes_its_processes() {
+	ses create s-frz >/dev/null
+	ses exec s-frz -- sh -c 'while :; do date +%s%N >/tmp/tick; sleep 0.05; done >/dev/null 2>&1 &'
+	sleep 0.3
+	ses pause s-frz
+	expect_eq "ls paused" paused "$(ses ls --format json | jq -r '.[] | select(.name == "s-frz") | .status')"
+	rc=0; out=$(ses exec s-frz -- true 2>&1) || rc=$?
+	expect_eq "exec while paused" "125" "$rc"
+	expect_contains "says paused" "paused" "$out"
+	a=$(cat /proc/$(ses_init s-frz)/root/tmp/tick 2>/dev/null || echo x)
+	sleep 0.5
+	b=$(cat /proc/$(ses_init s-frz)/root/tmp/tick 2>/dev/null || echo y)
+	expect_eq "no tick while paused" "$a" "$b"
+	ses resume s-frz
+	sleep 0.3
+	c=$(ses exec s-frz -- cat /tmp/tick)
+	[ "$c" != "$a" ] || fail "no tick after resume"
+	ses rm s-frz
+}
+
+ses_init() { jq -r .pid "$BW_ROOT/$1/state.json"; }
+
+test_session_ls_shows_status_age_idle_and_limits() {
+	ses create --memory 300m --idle-timeout 1m --lifetime 1h s-ls >/dev/null
+	out=$(ses ls)
+	expect_contains "header" "NAME" "$out"
+	line=$(echo "$out" | grep '^s-ls ')
+	expect_contains "text row" "running" "$line"
+	expect_contains "idle timeout" "60s" "$line"
+	expect_contains "limits" "memory=300m" "$line"
+	expect_eq "json" "s-ls running 60000 3600000 true" \
+		"$(ses ls --format json | jq -r '.[] | select(.name == "s-ls") | [.name, .status, .idle_timeout_ms, .lifetime_ms, (.limits | test("memory=300m"))] | map(tostring) | join(" ")')"
+	ses rm s-ls
+	expect_eq "empty" "[]" "$(ses ls --format json)"
+}
+
+test_session_lifetime_destroys_it() {
+	ses create --lifetime 2s s-life >/dev/null
+	ses exec s-life -- true || fail "exec"
+	[ -e "$BW_ROOT/s-life" ] || fail "gone too early"
+	wait_for 5 ses_gone s-life || fail "still there after its lifetime: $(ls "$BW_ROOT")"
+}
+
+test_session_idle_timeout_waits_for_a_running_exec() {
+	ses create --idle-timeout 2s s-idle >/dev/null
+	# An exec longer than the idle timeout keeps it alive however long it runs.
+	ses exec s-idle -- sleep 3 || fail "the long exec was cut"
+	[ -e "$BW_ROOT/s-idle" ] || fail "released while an exec ran"
+	ses exec s-idle -- true || fail "exec right after"
+	wait_for 5 ses_gone s-idle || fail "not released when idle: $(ls "$BW_ROOT")"
+	rc=0; ses exec s-idle -- true 2>/dev/null || rc=$?
+	expect_eq "exec after release" 125 "$rc"
+}
+
+test_session_supervisor_sigkill_destroys_it_within_2s() {
+	ses create s-kill >/dev/null
+	ses exec s-kill -- sh -c 'sleep 1000 &'
+	init=$(ses_init s-kill)
+	cg=$(grep -m1 -o '/[^:]*$' /proc/$init/cgroup)
+	sup=$(ses_supervisor s-kill)
+	[ -n "$sup" ] || fail "no supervisor recorded"
+	kill -9 "$sup"
+	wait_for 2 ses_gone s-kill || fail "left after 2 s: $(ls "$BW_ROOT") $(ses_processes)"
+	[ ! -e "/proc/$init" ] || fail "the init survives"
+	[ -n "$(cgroup_leaks)" ] && fail "cgroup left: $(cgroup_leaks)"
+	true
+}
+
+test_session_twenty_sessions_stay_isolated_and_are_released() {
+	for i in $(seq 1 20); do ses create "s-many-$i" >/dev/null || fail "create $i"; done
+	for i in $(seq 1 20); do ses exec "s-many-$i" -- sh -c "echo $i >/tmp/mine; sleep 1000 &"; done
+	nets=""
+	for i in $(seq 1 20); do
+		out=$(ses exec "s-many-$i" -- sh -c 'cat /tmp/mine; ps -eo comm | grep -c "^sleep"; readlink /proc/self/ns/net')
+		set -- $out
+		expect_eq "session $i sees its own file and process" "$i 1" "$1 $2"
+		nets="$nets $3"
+	done
+	expect_eq "20 network namespaces" 20 "$(echo $nets | tr ' ' '\n' | sort -u | wc -l)"
+	for i in $(seq 1 20); do ses rm "s-many-$i"; done
+	wait_for 3 ses_gone none || fail "left: $(ls "$BW_ROOT") $(ses_processes)"
+}
+
+test_session_refuses_bad_input_with_one_line() {
+	for args in "a/b" "../x" "--lifetime 2x s-bad" "--idle-timeout 0 s-bad" "--nope s-bad" \
+		"--timeout 1s s-bad" "--report - s-bad" "--memory lots s-bad" "s-bad extra"; do
+		rc=0; out=$(ses create $args 2>&1) || rc=$?
+		expect_eq "create $args" "125 1" "$rc $(echo "$out" | wc -l)"
+	done
+	ses create s-bad >/dev/null
+	rc=0; out=$(ses create s-bad 2>&1) || rc=$?
+	expect_eq "name clash" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says exists" "exists" "$out"
+	rc=0; out=$(ses exec --timeout soon s-bad -- true 2>&1) || rc=$?
+	expect_eq "exec bad timeout" "125 1" "$rc $(echo "$out" | wc -l)"
+	ses rm s-bad
+	expect_eq "nothing left" "" "$(ls -A "$BW_ROOT" | grep -v '^\.' || true)"
+}
+
+test_session_rootless_create_exec_rm() {
+	local root=$WORK/rl-ses
+	mkdir -p "$root" && chown 65534:65534 "$root" && chmod 700 "$root"
+	rls() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$root" session "$@"); }
+	rls create s-rl >/dev/null 2>&1 || fail "create"
+	out=$(rls exec s-rl -- sh -c 'id -u; grep -E "^(CapEff|Seccomp):" /proc/self/status | tr -d "\t"; echo x >/tmp/f; cat /proc/1/environ 2>&1 >/dev/null | grep -c denied')
+	expect_eq "confined" "1000 CapEff:0000000000000000 Seccomp:2 1" "$(echo $out)"
+	expect_eq "persists" x "$(rls exec s-rl -- cat /tmp/f)"
+	rls rm s-rl
+	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
+}
+
+test_session_exec_t_gives_a_terminal() {
+	ses create s-tty >/dev/null
+	out=$(script -qec "$BULWARK --root $BW_ROOT session exec -t s-tty -- sh -c 'test -t 0 && test -t 1 && echo tty \$TERM'" /dev/null | tr -d '\r\0^@')
+	expect_contains "-t" "tty xterm" "$out"
+	expect_eq "without -t" "no" "$(ses exec s-tty -- sh -c 'test -t 1 && echo yes || echo no')"
+	ses rm s-tty
+}
+
+test_session_rm_force_releases_a_session_whose_supervisor_is_stuck() {
+	ses create s-stuck >/dev/null
+	sup=$(ses_supervisor s-stuck)
+	kill -STOP "$sup"
+	ses rm --force s-stuck || fail "rm --force"
+	wait_for 2 ses_gone s-stuck || fail "left: $(ls "$BW_ROOT") $(ses_processes)"
+	rc=0; out=$(ses rm s-stuck 2>&1) || rc=$?
+	expect_eq "rm of a gone session" "125 1" "$rc $(echo "$out" | wc -l)"
+}
+
+test_session_overlay_workspace_changes_are_kept_at_rm() {
+	mkdir -p "$WORK/s-ws" && echo orig >"$WORK/s-ws/a"
+	ses create --workspace "$WORK/s-ws:overlay" --keep-changes "$WORK/s-keep" s-ws >/dev/null
+	ses exec s-ws -- sh -c 'echo mod >>a; echo new >b'
+	expect_eq "seen by the next exec" "orig mod new" "$(echo $(ses exec s-ws -- cat a b))"
+	expect_eq "the directory untouched" "orig" "$(cat "$WORK/s-ws/a")"
+	ses rm s-ws
+	expect_eq "changes kept" "orig mod new" "$(echo $(cat "$WORK/s-keep/a" "$WORK/s-keep/b"))"
+	holders=$(grep -l ' bulwark-workspace ' /proc/[0-9]*/mountinfo 2>/dev/null || true)
+	[ -z "$holders" ] || fail "overlay still mounted in: $holders"
+}
