@@ -94,3 +94,4 @@ VERB(events);
 VERB(spec);
 VERB(features);
 VERB(sandbox);
+VERB(cp);

@@ -49,6 +49,7 @@ static const struct verb verbs[] = {
     {"spec", cmd_spec, false, "write the hardened default config.json"},
     {"features", cmd_features, false, "print what this runtime supports (JSON)"},
     {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
+    {"cp", cmd_cp, true, "copy files into or out of a running container"},
 };
 
 /* CVE-2019-5736: a container process must never be able to reach and rewrite the binary that
