@@ -162,7 +162,9 @@ static int open_source(int rootfd, const char *path, const char *shown, struct b
 	if (!S_ISREG(a.st_mode))
 		return bw_fail(err, 0, "`%s`: not a regular file or a directory", shown);
 	int fd = fs_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, err);
-	if (fd >= 0 && (fstat(fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+	if (fd < 0)
+		return bw_fail(err, errno, "`%s`", shown);
+	if ((fstat(fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
 		close(fd);
 		return bw_fail(err, 0, "`%s` changed while being opened", shown);
 	}
