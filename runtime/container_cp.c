@@ -356,11 +356,15 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 	struct cp_host_dst dst;
 	if (cp_host_open_dest(host_dst, j.c, j.spec, &dst, err) == 0) {
 		if (child_start(&j, &ch, err) == 0) {
+			/* Into a directory: the name is ours, never one the stream could choose. */
+			const char *name = dst.name ? dst.name : base_name(j.ctr_path, j.id);
+			_cleanup_free_ char *shown =
+			    dst.name ? xstrdup(host_dst) : fs_path_join(host_dst, name);
 			struct cp_recv_opts o = {.sock = ch.sock,
 						 .timeout_ms = CP_IDLE_TIMEOUT_MS,
 						 .max_bytes = max_bytes,
-						 .shown = host_dst};
-			r = cp_recv_tree(&o, dst.dirfd, dst.name, err);
+						 .shown = shown};
+			r = cp_recv_tree(&o, dst.dirfd, name, err);
 			r = child_finish(&ch, r, err);
 		}
 		cp_host_dst_free(&dst);

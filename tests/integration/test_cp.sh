@@ -181,3 +181,19 @@ test_cp_rootless_container() {
 	expect_eq "owned by the caller" "$RL_UID" "$(stat -c %u "$WORK/rlw/p")"
 	rl delete -f rl-cp
 }
+
+# The copy in the container is held to the container's Landlock rules: a write the mount
+# allows but Landlock refuses (below /dev) is refused to cp too.
+test_cp_in_keeps_the_containers_landlock_rules() {
+	cp_ctr cp-ll '.annotations["run.bulwark.landlock"]="default" | .process.user={"uid":0,"gid":0}'
+	echo x >"$WORK/f"
+	rc=0; out=$(bw cp "$WORK/f" cp-ll:/dev/planted 2>&1) || rc=$?
+	expect_eq "refused" "125" "$rc"
+	expect_contains "why" "Permission denied" "$out"
+	bw cp "$WORK/f" cp-ll:/tmp/f || fail "allowed path"
+	bw delete --force cp-ll
+	# Without Landlock the same copy works: the refusal is Landlock's.
+	cp_ctr cp-noll '.process.user={"uid":0,"gid":0}'
+	bw cp "$WORK/f" cp-noll:/dev/planted || fail "without landlock"
+	bw delete --force cp-noll
+}
