@@ -112,23 +112,40 @@ static int drop_privileges(const struct oci_user *u, struct bw_error *err)
 	return 0;
 }
 
-/* The init's own root (a pivot_root or, with --no-pivot, a chroot), opened once we may (in
- * its user namespace for a rootless one), then made ours: nothing of the host stays reachable
- * from this process, which runs with ids the container has. */
+/* The init's own root (a pivot_root or, with --no-pivot, a chroot), then made ours: nothing
+ * of the host stays reachable from this process, which runs with ids the container has.
+ * /proc/PID/root needs ptrace access to the init: from the host's user namespace for an init
+ * that never exec'd (a sandbox's pid 1 keeps the host's as its mm's), from the container's
+ * for a rootless one. Where neither may, the root of its mount namespace (where pivot_root
+ * and --no-pivot's move both put the rootfs) is the same place. A mount namespace the host's
+ * user namespace owns (a sandbox's) is entered before the user namespace, one the
+ * container's owns (rootless) after. */
 static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error *err)
 {
 	char path[64];
-	if ((j->ns_flags & CLONE_NEWUSER) && setns(j->pidfd, CLONE_NEWUSER) < 0)
-		return bw_fail(err, errno, "enter the user namespace of container %s", j->id);
+	bool want_mnt = j->ns_flags & CLONE_NEWNS, in_mnt = false;
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)j->c->state.pid);
 	*rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (*rootfd < 0)
-		return bw_fail(err, errno, "open the root of container %s", j->id);
+	int open_errno = errno;
+	if (want_mnt && setns(j->pidfd, CLONE_NEWNS) == 0)
+		in_mnt = true;
+	else if (want_mnt && errno != EPERM)
+		return bw_fail(err, errno, "enter the mount namespace of container %s", j->id);
+	if ((j->ns_flags & CLONE_NEWUSER) && setns(j->pidfd, CLONE_NEWUSER) < 0)
+		return bw_fail(err, errno, "enter the user namespace of container %s", j->id);
+	if (*rootfd < 0 && !in_mnt) {
+		*rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		open_errno = errno;
+	}
 	/* The pid was the init's when the pidfd was taken: still alive, so still the init. */
 	if (syscall(SYS_pidfd_send_signal, j->pidfd, 0, NULL, 0) < 0)
 		return bw_fail(err, errno, "container %s stopped", j->id);
-	if ((j->ns_flags & CLONE_NEWNS) && setns(j->pidfd, CLONE_NEWNS) < 0)
+	if (want_mnt && !in_mnt && setns(j->pidfd, CLONE_NEWNS) < 0)
 		return bw_fail(err, errno, "enter the mount namespace of container %s", j->id);
+	if (*rootfd < 0 && want_mnt)
+		*rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*rootfd < 0)
+		return bw_fail(err, open_errno, "open the root of container %s", j->id);
 	if (fchdir(*rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		return bw_fail(err, errno, "chroot into the root of container %s", j->id);
 	if (drop_privileges(&j->spec->process.user, err) < 0)
