@@ -197,3 +197,39 @@ test_cp_in_keeps_the_containers_landlock_rules() {
 	bw cp "$WORK/f" cp-noll:/dev/planted || fail "without landlock"
 	bw delete --force cp-noll
 }
+
+# A sandbox (user namespace owned by root, pid 1 an init of ours that never exec'd, a mount
+# namespace made outside its user namespace): in and out as its user, its read-only host
+# view refused.
+test_cp_in_and_out_of_a_sandbox() {
+	bw sandbox -- sleep 60 >/dev/null 2>&1 &
+	sb=$!
+	sb_id() { bw list -q | grep -m1 '^sandbox-'; }
+	wait_for 10 sb_id || fail "no sandbox"
+	id=$(sb_id)
+	echo hi >"$WORK/h"
+	bw cp "$WORK/h" "$id:/tmp/h" || fail "cp in"
+	expect_eq "as the sandbox user" "1000:1000 hi" "$(echo $(bw exec "$id" sh -c 'stat -c %u:%g /tmp/h; cat /tmp/h'))"
+	bw cp "$id:/tmp/h" "$WORK/back" || fail "cp out"
+	expect_eq "back" "hi" "$(cat "$WORK/back")"
+	rc=0; out=$(bw cp "$WORK/h" "$id:/usr/h" 2>&1) || rc=$?
+	expect_eq "read-only view" "125" "$rc"
+	expect_contains "why" "Read-only file system" "$out"
+	bw kill "$id" KILL
+	wait $sb || true
+}
+
+# --no-pivot: the init's root is a chroot; a symlink to a host path still gives the
+# container's file.
+test_cp_no_pivot_container_resolves_inside_its_root() {
+	b=$(new_bundle cp-np)
+	rm "$b/rootfs"
+	cp -a "$ROOTFS" "$b/rootfs"
+	cfg "$b" '.process.args=["sleep","60"]'
+	echo container-view >"$b/rootfs/etc/shadow"
+	ln -s /etc/shadow "$b/rootfs/x"
+	bw run -d --no-pivot -b "$b" cp-np </dev/null >/dev/null 2>&1 || fail "run --no-pivot"
+	bw cp cp-np:/x "$WORK/got" || fail "cp"
+	expect_eq "container's file" "container-view" "$(cat "$WORK/got")"
+	bw delete --force cp-np
+}
