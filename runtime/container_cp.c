@@ -309,13 +309,14 @@ static int child_finish(struct cp_child *ch, int r, struct bw_error *err)
 {
 	close_fd(&ch->sock);
 	struct pollfd p = {ch->pidfd, POLLIN, 0};
-	int n;
+	/* A child that already stalled the stream gets no second wait. */
+	int n, wait_ms = r < 0 && err->code == ETIMEDOUT ? 0 : CP_IDLE_TIMEOUT_MS;
 	do
-		n = ch->pidfd >= 0 ? poll(&p, 1, CP_IDLE_TIMEOUT_MS) : 1;
+		n = ch->pidfd >= 0 ? poll(&p, 1, wait_ms) : 1;
 	while (n < 0 && errno == EINTR);
 	bool timed_out = n == 0;
 	if (timed_out)
-		kill(ch->pid, SIGKILL);
+		syscall(SYS_pidfd_send_signal, ch->pidfd, SIGKILL, NULL, 0);
 	int status = 0;
 	while (waitpid(ch->pid, &status, 0) < 0 && errno == EINTR)
 		;
