@@ -242,7 +242,7 @@ int cp_send_tree(const struct cp_send_opts *o, int srcfd, const char *top_name, 
 struct receiver {
 	const struct cp_recv_opts *o;
 	struct bw_error *err;
-	uint64_t used, entries;
+	uint64_t used, entries, warnings;
 	char buf[CP_BUF];
 };
 
@@ -294,7 +294,14 @@ static int recv_warn(struct receiver *r, const struct frame *f)
 		return -1;
 	text[f->h.size] = '\0';
 	text[strnlen(text, (size_t)f->h.size)] = '\0';
-	log_warn("%s", text);
+	/* A stream of nothing but warnings counts against the entries, and the user sees the
+	 * first CP_MAX_WARNINGS. */
+	if (++r->entries > CP_MAX_ENTRIES)
+		return bw_fail(r->err, 0, "more than %d entries and warnings", CP_MAX_ENTRIES);
+	if (++r->warnings <= CP_MAX_WARNINGS)
+		log_warn("%s", text);
+	else if (r->warnings == CP_MAX_WARNINGS + 1)
+		log_warn("more entries skipped (not listed)");
 	return 0;
 }
 

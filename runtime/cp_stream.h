@@ -16,6 +16,7 @@
 #define CP_MAX_NAME 255
 #define CP_MAX_LINK 4095
 #define CP_MAX_WARN 1024
+#define CP_MAX_WARNINGS 100
 /* A side that neither sends nor takes anything for this long ends the copy. */
 #define CP_IDLE_TIMEOUT_MS 30000
 
