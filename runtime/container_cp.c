@@ -253,6 +253,11 @@ static __attribute__((noreturn)) void child_main(const struct cp_job *j, pid_t p
 	int rootfd = -1;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);
+	/* ^C at the terminal reaches us too: the host side decides, and we clean up when the
+	 * stream ends (or die with it, PDEATHSIG). */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	/* Nothing of the host (state dir, lock, the host side's fds) goes along. */
 	close_all_but(sock, errfd, j->pidfd);
 	int r = enter_container(j, &rootfd, &e);
@@ -267,6 +272,31 @@ static __attribute__((noreturn)) void child_main(const struct cp_job *j, pid_t p
 }
 
 /* ---- the host side ---- */
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	cp_stream_interrupted = 1;
+}
+
+/* ^C, a hang-up or a TERM stop the copy at its next step, which then undoes what it made
+ * (and the container side, seeing the stream end, does the same) instead of leaving a
+ * half-made tree. No SA_RESTART: a wait returns at once. */
+static void catch_interrupts(struct sigaction old[3])
+{
+	static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+}
+
+static void restore_interrupts(const struct sigaction old[3])
+{
+	static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+}
 
 struct cp_child {
 	pid_t pid;
@@ -351,8 +381,11 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 		if (child_start(&j, &ch, err) == 0) {
 			_cleanup_free_ char *top = cp_host_base_name(host_src);
 			struct cp_send_opts o = {.sock = ch.sock, .timeout_ms = CP_IDLE_TIMEOUT_MS};
+			struct sigaction old[3];
+			catch_interrupts(old);
 			r = cp_send_tree(&o, src, top, host_src, err);
 			r = child_finish(&ch, r, err);
+			restore_interrupts(old);
 		}
 		job_free(&j);
 	} else if (src >= 0) {
@@ -382,8 +415,11 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 						 .timeout_ms = CP_IDLE_TIMEOUT_MS,
 						 .max_bytes = max_bytes,
 						 .shown = shown};
+			struct sigaction old[3];
+			catch_interrupts(old);
 			r = cp_recv_tree(&o, dst.dirfd, name, err);
 			r = child_finish(&ch, r, err);
+			restore_interrupts(old);
 		}
 		cp_host_dst_free(&dst);
 	}

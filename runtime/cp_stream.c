@@ -23,6 +23,8 @@
 
 #define CP_BUF 65536
 
+volatile sig_atomic_t cp_stream_interrupted;
+
 bool cp_name_valid(const char *name, size_t len)
 {
 	if (len == 0 || len > CP_MAX_NAME || memchr(name, '/', len) != NULL ||
@@ -37,6 +39,8 @@ static int wait_io(int fd, short events, int timeout_ms, struct bw_error *err)
 {
 	struct pollfd p = {fd, events, 0};
 	for (;;) {
+		if (cp_stream_interrupted)
+			return bw_fail(err, EINTR, "interrupted");
 		int r = poll(&p, 1, timeout_ms);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -53,6 +57,8 @@ static int wait_io(int fd, short events, int timeout_ms, struct bw_error *err)
 static int io_write(int fd, const void *buf, size_t n, int timeout_ms, struct bw_error *err)
 {
 	const char *p = buf;
+	if (cp_stream_interrupted)
+		return bw_fail(err, EINTR, "interrupted");
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -73,6 +79,8 @@ static int io_write(int fd, const void *buf, size_t n, int timeout_ms, struct bw
 static int io_read(int fd, void *buf, size_t n, int timeout_ms, struct bw_error *err)
 {
 	char *p = buf;
+	if (cp_stream_interrupted)
+		return bw_fail(err, EINTR, "interrupted");
 	while (n > 0) {
 		ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)

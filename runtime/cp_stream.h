@@ -5,6 +5,7 @@
  * the tree; symlinks are sent and recreated as symlinks, other special files skipped. */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,6 +29,10 @@ enum cp_frame_type {
 	CP_FRAME_WARN = 5, /* size: a warning for the user (size bytes of text) */
 	CP_FRAME_DONE = 6, /* the tree is complete */
 };
+
+/* Set from a signal handler (cp's SIGINT, SIGTERM, SIGHUP): the copy stops at its next wait
+ * and is undone as any failed copy is. */
+extern volatile sig_atomic_t cp_stream_interrupted;
 
 /* Little-endian on both ends (one machine), fixed size. */
 struct cp_frame {

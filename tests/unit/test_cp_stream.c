@@ -3,6 +3,7 @@
  * refused copy; a tree sent by cp_send_tree comes back the same, its symlinks as symlinks. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,4 +251,28 @@ Test(cp_stream, a_sent_tree_comes_back_the_same)
 			tmp);
 	cr_assert_eq(system(cmd), 0);
 	free(cmd);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	cp_stream_interrupted = 1;
+}
+
+Test(cp_stream, an_interrupt_stops_a_waiting_copy_and_undoes_it)
+{
+	char msg[BW_ERROR_MAX];
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	frame(CP_FRAME_DIR, 0755, "d", 1, 0);
+	frame(CP_FRAME_FILE, 0644, "a", 1, 1);
+	data("x", 1);
+	alarm(1);
+	cr_assert_eq(receive(0, 20000, msg), -1);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	cp_stream_interrupted = 0;
+	cr_assert(strstr(msg, "interrupted"), "%s", msg);
+	assert_empty();
 }
