@@ -95,3 +95,4 @@ VERB(spec);
 VERB(features);
 VERB(sandbox);
 VERB(session);
+VERB(cp);

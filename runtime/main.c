@@ -50,6 +50,7 @@ static const struct verb verbs[] = {
     {"features", cmd_features, false, "print what this runtime supports (JSON)"},
     {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
     {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm"},
+    {"cp", cmd_cp, true, "copy files into or out of a running container"},
 };
 
 /* CVE-2019-5736: a container process must never be able to reach and rewrite the binary that

@@ -1,0 +1,86 @@
+/* `bulwark cp SRC ID:DST` / `bulwark cp ID:SRC DST`: files and directory trees in and out of
+ * a running container, in docker cp's shape (container_cp.h does the work). */
+#include "runtime/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "runtime/container.h"
+#include "runtime/container_cp.h"
+
+#define CP_FAILED_STATUS 125
+
+/* "ID:PATH" names a path in a container when ID is a valid id (so has no "/"): a host path
+ * with a colon is written "./a:b". On success *id is malloc'd and *path points into arg. */
+static bool split_ref(const char *arg, char **id, const char **path)
+{
+	const char *colon = strchr(arg, ':');
+	struct bw_error ignored = {0};
+	if (colon == NULL || colon == arg || memchr(arg, '/', (size_t)(colon - arg)) != NULL)
+		return false;
+	char *s = xstrndup(arg, (size_t)(colon - arg));
+	if (container_validate_id(s, &ignored) < 0) {
+		free(s);
+		return false;
+	}
+	*id = s;
+	*path = colon + 1;
+	return true;
+}
+
+static int cp_run(const struct global_opts *g, const char *src, const char *dst, uint64_t max,
+		  struct bw_error *err)
+{
+	char *sid = NULL, *did = NULL;
+	const char *sp = NULL, *dp = NULL;
+	bool from = split_ref(src, &sid, &sp), to = split_ref(dst, &did, &dp);
+	int r;
+	if (from == to)
+		r = bw_fail(err, 0,
+			    from ? "copying between containers is not supported"
+				 : "one of SRC and DST must be ID:PATH (a path in a container)");
+	else if (from)
+		r = container_cp_out(g, sid, sp, dst, max, err);
+	else
+		r = container_cp_in(g, did, src, dp, max, err);
+	free(sid);
+	free(did);
+	return r;
+}
+
+VERB(cp)
+{
+	char *max_s = NULL;
+	int consumed = 0;
+	uint64_t max = 0;
+	struct cli_opt opts[] = {
+	    {"max-bytes", 0, CLI_STRING, &max_s, "SIZE",
+	     "stop (and undo) a copy of more file data than SIZE (k, m, g suffixes)"},
+	};
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	if (r == 1) {
+		cli_print_help("bulwark cp [--max-bytes SIZE] SRC ID:DST | ID:SRC DST",
+			       "Copy a file or directory tree into or out of a running container. "
+			       "Paths in the container are resolved inside its root; symlinks "
+			       "inside the tree are copied as symlinks, never followed; "
+			       "devices, fifos and sockets are skipped.",
+			       opts, ARRAY_SIZE(opts));
+		return 0;
+	}
+	if (r == 0 && argc - consumed != 2)
+		r = bw_fail(err, 0, "expected SRC and DST");
+	if (r == 0 && max_s != NULL) {
+		int64_t v;
+		if (parse_size(max_s, &v) < 0 || v <= 0)
+			r = bw_fail(err, 0, "--max-bytes: expected a size > 0, got \"%s\"", max_s);
+		else
+			max = (uint64_t)v;
+	}
+	if (r == 0)
+		r = cp_run(g, argv[consumed], argv[consumed + 1], max, err);
+	free(max_s);
+	if (r < 0)
+		err->exit_status = CP_FAILED_STATUS;
+	return r < 0 ? bw_wrap(err, "cp") : 0;
+}

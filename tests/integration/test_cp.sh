@@ -1,0 +1,235 @@
+# `bulwark cp` (issue 17): files and trees in and out of running containers, and the docker cp
+# CVE class: container paths resolve inside the container's root, the host destination is
+# never followed through a symlink the container could have planted.
+
+# cp_ctr ID [JQ]: a running container with a rootfs of its own (the tests write into it) and
+# its process as uid/gid 1000.
+cp_ctr() {
+	b=$(new_bundle "$1")
+	rm "$b/rootfs"
+	cp -a "$ROOTFS" "$b/rootfs"
+	cfg "$b" '.process.args=["sleep","60"] | .process.user={"uid":1000,"gid":1000}'
+	[ -n "${2:-}" ] && cfg "$b" "$2"
+	bw run -d -b "$b" "$1" </dev/null >/dev/null 2>&1 || fail "run -d $1"
+	CP_ROOTFS=$b/rootfs
+}
+
+# A tree with a file of each mode, a setuid file, a symlink and a fifo.
+cp_src_tree() {
+	mkdir -p "$1/s"
+	echo hello >"$1/a"
+	chmod 640 "$1/a"
+	echo b >"$1/s/b"
+	chmod 4755 "$1/s/b"
+	ln -s a "$1/l"
+	mkfifo "$1/f"
+}
+
+test_cp_in_copies_a_tree_owned_by_the_container_user_with_modes() {
+	cp_ctr cp-in
+	cp_src_tree "$WORK/d"
+	out=$(bw cp "$WORK/d" cp-in:/tmp 2>&1) || fail "cp into /tmp: $out"
+	# Into an existing directory: /tmp/d. The fifo is skipped, said once.
+	expect_eq "warning" "bulwark: warning: skipped \`$WORK/d/f\`: a fifo" "$out"
+	got=$(bw exec cp-in sh -c 'cd /tmp/d && stat -c "%n %a %u:%g" a s s/b && readlink l && cat a && ls')
+	expect_eq "in /tmp/d" "a 640 1000:1000 s 755 1000:1000 s/b 755 1000:1000 a hello a l s" "$(echo $got)"
+	# To a new name, and a file over an existing regular file.
+	bw cp "$WORK/d" cp-in:/tmp/new 2>/dev/null || fail "cp to a new name"
+	echo replaced >"$WORK/r"
+	bw cp "$WORK/r" cp-in:/tmp/new/a || fail "cp over a file"
+	expect_eq "new name" "b replaced" "$(echo $(bw exec cp-in cat /tmp/new/s/b /tmp/new/a))"
+	bw delete --force cp-in
+}
+
+test_cp_out_copies_a_tree_owned_by_the_caller() {
+	cp_ctr cp-out
+	bw exec cp-out sh -c 'mkdir -p /tmp/t/s && echo x >/tmp/t/a && chmod 604 /tmp/t/a && echo y >/tmp/t/s/b && chmod 700 /tmp/t/s && ln -s /etc/passwd /tmp/t/l && mkfifo /tmp/t/f'
+	bw cp cp-out:/tmp/t "$WORK/o" 2>/dev/null || fail "cp out"
+	expect_eq "tree" "a 604 0:0 s 700 0:0 s/b 0:0 /etc/passwd x y" \
+		"$(cd "$WORK/o" && echo $(stat -c '%n %a %u:%g' a s; stat -c '%n %u:%g' s/b; readlink l; cat a s/b))"
+	[ ! -e "$WORK/o/f" ] || fail "fifo copied"
+	mkdir "$WORK/into"
+	bw cp cp-out:/tmp/t/a "$WORK/into" || fail "cp into a directory"
+	bw cp cp-out:/tmp/t/a "$WORK/into/" || fail "cp into a directory/"
+	expect_eq "into" "x" "$(cat "$WORK/into/a")"
+	bw delete --force cp-out
+}
+
+# A symlink in the container to a host path: the container's own /etc/shadow (or nothing),
+# never the host's. A naive cp following rootfs/x on the host copies the host's shadow.
+test_cp_out_resolves_symlinks_inside_the_container_root() {
+	cp_ctr cp-esc
+	echo container-view >"$CP_ROOTFS/etc/shadow"
+	ln -s /etc/shadow "$CP_ROOTFS/x"
+	mkdir -p "$CP_ROOTFS/d"
+	ln -s ../../../../../../etc/shadow "$CP_ROOTFS/d/up"
+	bw cp cp-esc:/x "$WORK/got" || fail "cp /x"
+	expect_eq "container's file" "container-view" "$(cat "$WORK/got")"
+	bw cp cp-esc:/d/up "$WORK/got2" || fail "cp /d/up"
+	expect_eq "through ..: container's file" "container-view" "$(cat "$WORK/got2")"
+	# Inside a tree a symlink stays a symlink.
+	bw cp cp-esc:/d "$WORK/gotd" || fail "cp /d"
+	[ -L "$WORK/gotd/up" ] || fail "symlink in the tree followed"
+	bw delete --force cp-esc
+}
+
+# A container path whose parent is a symlink to /: the copy lands in the container's root. A
+# naive cp to rootfs/lnk/tmp/... writes the host's /tmp.
+test_cp_in_through_a_symlink_to_root_stays_in_the_container() {
+	cp_ctr cp-esc-in
+	ln -s / "$CP_ROOTFS/lnk"
+	name=bwcp-escape-$$
+	rm -f "/tmp/$name"
+	echo payload >"$WORK/p"
+	bw cp "$WORK/p" "cp-esc-in:/lnk/tmp/$name" || fail "cp"
+	[ ! -e "/tmp/$name" ] || { rm -f "/tmp/$name"; fail "written on the host"; }
+	expect_eq "in the container" "payload" "$(cat "$CP_ROOTFS/tmp/$name")"
+	# A symlink at the destination name is replaced by nothing and written through never.
+	ln -s "/tmp/$name" "$CP_ROOTFS/tmp/planted"
+	rc=0; out=$(bw cp "$WORK/p" cp-esc-in:/tmp/planted 2>&1) || rc=$?
+	expect_eq "planted symlink refused" "125" "$rc"
+	expect_contains "why" "exists and is not a regular file" "$out"
+	[ ! -e "/tmp/$name" ] || { rm -f "/tmp/$name"; fail "written on the host"; }
+	bw delete --force cp-esc-in
+}
+
+# The container shares $WORK/ws read-write and plants symlinks there: a copy out to that
+# directory neither writes through the link at the name nor walks through a planted
+# directory link. A naive open(O_CREAT|O_TRUNC) of the path writes the victim.
+test_cp_out_never_follows_a_symlink_planted_in_a_writable_bind() {
+	mkdir -p "$WORK/ws" "$WORK/victimdir"
+	echo untouched >"$WORK/victim"
+	cp_ctr cp-plant ".mounts += [{\"destination\":\"/ws\",\"type\":\"bind\",\"source\":\"$WORK/ws\",\"options\":[\"rbind\",\"rw\"]}] | .process.user={\"uid\":0,\"gid\":0}"
+	bw exec cp-plant sh -c "ln -s $WORK/victim /ws/out && ln -s $WORK/victimdir /ws/sub"
+	rc=0; out=$(bw cp cp-plant:/etc/passwd "$WORK/ws/out" 2>&1) || rc=$?
+	expect_eq "link at the name: refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "is a symlink" "$out"
+	expect_eq "victim" "untouched" "$(cat "$WORK/victim")"
+	rc=0; out=$(bw cp cp-plant:/etc/passwd "$WORK/ws/sub/x" 2>&1) || rc=$?
+	expect_eq "link on the way: refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through the planted directory link"
+	# Outside the container's writable directories a symlink on the way is the user's own.
+	mkdir -p "$WORK/realhome"
+	ln -s "$WORK/realhome" "$WORK/homelink"
+	bw cp cp-plant:/etc/passwd "$WORK/homelink/p" || fail "user's own symlink"
+	expect_eq "through the user's link" "$(cat "$ROOTFS/etc/passwd")" "$(cat "$WORK/realhome/p")"
+	bw delete --force cp-plant
+}
+
+test_cp_budget_exceeded_stops_and_leaves_nothing() {
+	cp_ctr cp-budget
+	bw exec cp-budget sh -c 'mkdir /tmp/big && echo small >/tmp/big/a && head -c 2097152 /dev/zero >/tmp/big/z'
+	rc=0; out=$(bw cp --max-bytes 1m cp-budget:/tmp/big "$WORK/big" 2>&1) || rc=$?
+	expect_eq "out: refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "out: why" "exceeds its budget of 1048576 bytes" "$out"
+	[ ! -e "$WORK/big" ] || fail "out: partial tree left: $(ls -R "$WORK/big")"
+	bw cp --max-bytes 3m cp-budget:/tmp/big "$WORK/big" || fail "out: within the budget"
+	mkdir "$WORK/hin"
+	head -c 2097152 /dev/zero >"$WORK/hin/z"
+	rc=0; out=$(bw cp --max-bytes 1m "$WORK/hin" cp-budget:/tmp/hin 2>&1) || rc=$?
+	expect_eq "in: refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "in: why" "exceeds its budget" "$out"
+	expect_eq "in: nothing left" "" "$(bw exec cp-budget ls -A /tmp | grep -v big || true)"
+	bw delete --force cp-budget
+}
+
+test_cp_errors_are_one_line_with_status_125() {
+	cp_ctr cp-err
+	echo x >"$WORK/f"
+	for args in "$WORK/f nosuch:/tmp" "cp-err:/nonexistent $WORK/o" "$WORK/nonexistent cp-err:/tmp" \
+		"$WORK/f $WORK/g" "$WORK/f cp-err:/nonexistent/dir/x" "--max-bytes x $WORK/f cp-err:/tmp"; do
+		rc=0; out=$(bw cp $args 2>&1) || rc=$?
+		expect_eq "$args" "125 1" "$rc $(echo "$out" | wc -l)"
+	done
+	expect_contains "names the container" "nosuch" "$(bw cp "$WORK/f" nosuch:/tmp 2>&1 || true)"
+	expect_contains "names the path" "cp-err:/nonexistent" "$(bw cp cp-err:/nonexistent "$WORK/o" 2>&1 || true)"
+	bw delete --force cp-err
+}
+
+# The copy does not join the container's cgroup: a paused container is copied from as is.
+test_cp_works_on_a_paused_container() {
+	cp_ctr cp-paused
+	bw pause cp-paused || fail "pause"
+	bw cp cp-paused:/etc/passwd "$WORK/p" || { bw resume cp-paused; fail "cp from a paused container"; }
+	bw resume cp-paused
+	bw delete --force cp-paused
+}
+
+# With a user namespace the files the copy creates are the process user's inside, i.e. the
+# mapped id on the host.
+test_cp_in_user_namespace_owned_by_the_mapped_process_user() {
+	cp_ctr cp-userns '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}]'
+	echo x >"$WORK/f"
+	bw cp "$WORK/f" cp-userns:/tmp/f || fail "cp in"
+	expect_eq "inside" "1000:1000" "$(bw exec cp-userns stat -c %u:%g /tmp/f)"
+	expect_eq "on the host" "201000:201000" "$(stat -c %u:%g "$CP_ROOTFS/tmp/f")"
+	bw delete --force cp-userns
+}
+
+test_cp_rootless_container() {
+	rl_setup
+	b=$(rl_bundle rl-cp)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["sleep","60"]'
+	rl run -d -b "$b" rl-cp </dev/null || fail "run -d"
+	mkdir -p "$WORK/rlw"
+	echo x >"$WORK/rlw/f"
+	chown -R $RL_UID:$RL_UID "$WORK/rlw"
+	(cd "$WORK/rlw" && rl cp f rl-cp:/tmp/f) || { rl delete -f rl-cp; fail "cp in"; }
+	expect_eq "inside" "0:0" "$(rl exec rl-cp stat -c %u:%g /tmp/f)"
+	(cd "$WORK/rlw" && rl cp rl-cp:/etc/passwd p) || { rl delete -f rl-cp; fail "cp out"; }
+	expect_eq "owned by the caller" "$RL_UID" "$(stat -c %u "$WORK/rlw/p")"
+	rl delete -f rl-cp
+}
+
+# The copy in the container is held to the container's Landlock rules: a write the mount
+# allows but Landlock refuses (below /dev) is refused to cp too.
+test_cp_in_keeps_the_containers_landlock_rules() {
+	cp_ctr cp-ll '.annotations["run.bulwark.landlock"]="default" | .process.user={"uid":0,"gid":0}'
+	echo x >"$WORK/f"
+	rc=0; out=$(bw cp "$WORK/f" cp-ll:/dev/planted 2>&1) || rc=$?
+	expect_eq "refused" "125" "$rc"
+	expect_contains "why" "Permission denied" "$out"
+	bw cp "$WORK/f" cp-ll:/tmp/f || fail "allowed path"
+	bw delete --force cp-ll
+	# Without Landlock the same copy works: the refusal is Landlock's.
+	cp_ctr cp-noll '.process.user={"uid":0,"gid":0}'
+	bw cp "$WORK/f" cp-noll:/dev/planted || fail "without landlock"
+	bw delete --force cp-noll
+}
+
+# A sandbox (user namespace owned by root, pid 1 an init of ours that never exec'd, a mount
+# namespace made outside its user namespace): in and out as its user, its read-only host
+# view refused.
+test_cp_in_and_out_of_a_sandbox() {
+	bw sandbox -- sleep 60 >/dev/null 2>&1 &
+	sb=$!
+	sb_id() { bw list -q | grep -m1 '^sandbox-'; }
+	wait_for 10 sb_id || fail "no sandbox"
+	id=$(sb_id)
+	echo hi >"$WORK/h"
+	bw cp "$WORK/h" "$id:/tmp/h" || fail "cp in"
+	expect_eq "as the sandbox user" "1000:1000 hi" "$(echo $(bw exec "$id" sh -c 'stat -c %u:%g /tmp/h; cat /tmp/h'))"
+	bw cp "$id:/tmp/h" "$WORK/back" || fail "cp out"
+	expect_eq "back" "hi" "$(cat "$WORK/back")"
+	rc=0; out=$(bw cp "$WORK/h" "$id:/usr/h" 2>&1) || rc=$?
+	expect_eq "read-only view" "125" "$rc"
+	expect_contains "why" "Read-only file system" "$out"
+	bw kill "$id" KILL
+	wait $sb || true
+}
+
+# --no-pivot: the init's root is a chroot; a symlink to a host path still gives the
+# container's file.
+test_cp_no_pivot_container_resolves_inside_its_root() {
+	b=$(new_bundle cp-np)
+	rm "$b/rootfs"
+	cp -a "$ROOTFS" "$b/rootfs"
+	cfg "$b" '.process.args=["sleep","60"]'
+	echo container-view >"$b/rootfs/etc/shadow"
+	ln -s /etc/shadow "$b/rootfs/x"
+	bw run -d --no-pivot -b "$b" cp-np </dev/null >/dev/null 2>&1 || fail "run --no-pivot"
+	bw cp cp-np:/x "$WORK/got" || fail "cp"
+	expect_eq "container's file" "container-view" "$(cat "$WORK/got")"
+	bw delete --force cp-np
+}
