@@ -31,6 +31,7 @@ struct global_opts {
 	char *cgroup_manager; /* crun's --cgroup-manager: cgroupfs (or systemd) */
 	char *policy;
 	char *audit;
+	char *criu; /* --criu: the CRIU binary (checkpoint, restore) */
 };
 
 /* Parse argv[0..argc) (argv[0] is the first candidate option); stops at the first positional
@@ -94,3 +95,5 @@ VERB(events);
 VERB(spec);
 VERB(features);
 VERB(sandbox);
+VERB(checkpoint);
+VERB(restore);
