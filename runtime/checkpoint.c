@@ -97,6 +97,9 @@ static char *abs_dir(const char *p)
 struct criu_child {
 	const char *bind_root; /* restore: bind this onto root_mnt in a private mount namespace */
 	const char *root_mnt;
+	/* restore: CRIU 3.17 does not restore no_new_privs; set on CRIU itself, every task it
+	 * forks inherits it and nothing can clear it. */
+	bool no_new_privs;
 };
 
 static int criu_exec(const struct global_opts *g, struct argv_buf *a, const struct criu_child *ch,
@@ -117,6 +120,8 @@ static int criu_exec(const struct global_opts *g, struct argv_buf *a, const stru
 		    (unshare(CLONE_NEWNS) < 0 ||
 		     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
 		     mount(ch->bind_root, ch->root_mnt, NULL, MS_BIND | MS_REC, NULL) < 0))
+			_exit(126);
+		if (ch != NULL && ch->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
 		sig_reset_for_exec();
 		execvp(bin, a->v);
@@ -220,10 +225,32 @@ static void external_mounts(struct argv_buf *a, const struct oci_spec *spec, con
 	}
 }
 
+/* A destination that CRIU's "mnt[KEY]:VALUE" syntax could misread. */
+static int check_mount_keys(const struct oci_spec *spec, const char *verb, struct bw_error *err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (is_bind(&spec->mounts[i]) &&
+		    (strpbrk(spec->mounts[i].destination, ":[],") != NULL ||
+		     (spec->mounts[i].source && strpbrk(spec->mounts[i].source, ":,") != NULL)))
+			return bw_fail(err, 0,
+				       "%s: mounts[%zu]: a bind mount with `:`, `,`, `[` or `]` in "
+				       "its path cannot be named to CRIU",
+				       verb, i);
+	for (size_t i = 0; spec->linux.masked_paths && spec->linux.masked_paths[i]; i++)
+		if (strpbrk(spec->linux.masked_paths[i], ":[],") != NULL)
+			return bw_fail(err, 0,
+				       "%s: linux.maskedPaths[%zu]: `:`, `,`, `[` or `]` in the "
+				       "path cannot be named to CRIU",
+				       verb, i);
+	return 0;
+}
+
 /* What CRIU cannot carry over is refused before anything is touched. */
 static int check_confinement(const struct global_opts *g, const struct oci_spec *spec,
 			     const char *verb, struct bw_error *err)
 {
+	if (check_mount_keys(spec, verb, err) < 0)
+		return -1;
 	const char *ll = oci_spec_annotation(spec, LANDLOCK_ANNOTATION);
 	if (ll != NULL && strcmp(ll, "off") != 0)
 		return bw_fail(err, 0,
@@ -348,6 +375,56 @@ static int prepare_dir(const char *flag, const char *dir, bool create, bool *mad
 	return 0;
 }
 
+static bool is_spec_bind(const struct oci_spec *spec, const char *dest)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (is_bind(&spec->mounts[i]) && strcmp(spec->mounts[i].destination, dest) == 0)
+			return true;
+	return false;
+}
+
+/* Every device node bound over a file of the container (the host's /dev/null over a masked
+ * file; in a user namespace, the host's /dev/null, /dev/tty... that no mknod can make there)
+ * is external to the image: named by its path, mapped back at restore. */
+static void external_file_mounts(struct argv_buf *a, pid_t pid, const struct oci_spec *spec)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		_cleanup_free_ char *dest = mountinfo_unescape(mp);
+		_cleanup_free_ char *in = xasprintf("/proc/%d/root%s", (int)pid, dest);
+		struct stat st;
+		if (dest[0] != '/' || strpbrk(dest, ":[],") != NULL || is_spec_bind(spec, dest) ||
+		    lstat(in, &st) < 0 || !S_ISCHR(st.st_mode))
+			continue;
+		arg_addf(a, "--external=mnt[%s]:%s", dest, dest);
+	}
+}
+
+/* The restore's side: a masked file maps to the host's /dev/null, a device to the host's node
+ * of the same path (keys the image does not have are not used). */
+static void external_file_maps(struct argv_buf *a, const struct oci_spec *spec)
+{
+	static const char *const devs[] = {"/dev/null",	  "/dev/zero",	  "/dev/full",
+					   "/dev/random", "/dev/urandom", "/dev/tty"};
+	for (size_t i = 0; spec->linux.masked_paths && spec->linux.masked_paths[i]; i++)
+		arg_addf(a, "--ext-mount-map=%s:%s", spec->linux.masked_paths[i], "/dev/null");
+	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
+		if (!is_spec_bind(spec, devs[i]))
+			arg_addf(a, "--ext-mount-map=%s:%s", devs[i], devs[i]);
+	for (size_t i = 0; i < spec->linux.n_devices; i++)
+		if (strpbrk(spec->linux.devices[i].path, ":[],") == NULL &&
+		    !is_spec_bind(spec, spec->linux.devices[i].path))
+			arg_addf(a, "--ext-mount-map=%s:%s", spec->linux.devices[i].path,
+				 spec->linux.devices[i].path);
+}
+
 static int dump_args(struct argv_buf *a, struct container *c, const struct oci_spec *spec,
 		     const struct checkpoint_opts *o, const char *img, const char *work)
 {
@@ -371,16 +448,7 @@ static int dump_args(struct argv_buf *a, struct container *c, const struct oci_s
 	if (o->auto_dedup)
 		arg_add(a, "--auto-dedup");
 	external_mounts(a, spec, NULL, false);
-	/* A masked file is the host's /dev/null bound over it; a masked directory is a tmpfs,
-	 * which CRIU dumps itself. */
-	for (size_t i = 0; spec->linux.masked_paths && spec->linux.masked_paths[i]; i++) {
-		_cleanup_free_ char *in =
-		    xasprintf("/proc/%d/root%s", (int)c->state.pid, spec->linux.masked_paths[i]);
-		struct stat st;
-		if (lstat(in, &st) == 0 && S_ISCHR(st.st_mode))
-			arg_addf(a, "--external=mnt[%s]:%s", spec->linux.masked_paths[i],
-				 spec->linux.masked_paths[i]);
-	}
+	external_file_mounts(a, c->state.pid, spec);
 	const struct oci_namespace *net = oci_spec_namespace(spec, OCI_NS_NETWORK);
 	if (net != NULL && net->path != NULL && (o->empty_ns == NULL || !o->empty_ns[0])) {
 		struct stat st;
@@ -444,11 +512,12 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 		goto rm_dir;
 	}
 	dpath = fs_path_join(img, DESCRIPTORS);
-	if (fs_write_atomic(dpath, desc, desc_len, 0600, err) < 0)
-		goto out;
-	r = 0;
-	if (!o->leave_running && !o->pre_dump) /* CRIU killed it: release it, as runc */
-		r = lifecycle_teardown(c, err);
+	r = fs_write_atomic(dpath, desc, desc_len, 0600, err);
+	if (!o->leave_running && !o->pre_dump) { /* CRIU killed it: release it, as runc */
+		struct bw_error e2 = {0};
+		if (lifecycle_teardown(c, r < 0 ? &e2 : err) < 0)
+			r = -1;
+	}
 	goto out;
 fail_image:
 	drop_partial_image(img, made, start);
@@ -505,8 +574,7 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 	if (o->ck.auto_dedup)
 		arg_add(a, "--auto-dedup");
 	external_mounts(a, spec, bundle, true);
-	for (size_t i = 0; spec->linux.masked_paths && spec->linux.masked_paths[i]; i++)
-		arg_addf(a, "--ext-mount-map=%s:%s", spec->linux.masked_paths[i], "/dev/null");
+	external_file_maps(a, spec);
 	char *fds[3];
 	read_descriptors(img, fds);
 	/* The restored stdio is ours: a pipe or a file of the old caller's is the new caller's. */
@@ -536,6 +604,13 @@ static int restore_state(struct container *c, const struct oci_spec *spec, const
 	c->state.cgroup_path = xstrdup(cg_path(cg));
 	c->state.own_pid_ns = true;
 	c->state.status = OCI_STATUS_CREATING;
+	c->state.n_annotations = spec->n_annotations;
+	c->state.annotations =
+	    spec->n_annotations ? xcalloc(spec->n_annotations, sizeof(struct oci_kv)) : NULL;
+	for (size_t i = 0; i < spec->n_annotations; i++) {
+		c->state.annotations[i].key = xstrdup(spec->annotations[i].key);
+		c->state.annotations[i].value = xstrdup(spec->annotations[i].value);
+	}
 	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0)
 		strv_push(&c->state.cleanup, "hooks:poststop");
 	return container_save(c, err);
@@ -605,6 +680,27 @@ static int adopt_restored(struct container *c, const char *pidfile, const struct
 	return 0;
 }
 
+/* The restored init must be confined at least as config.json says: a CRIU that drops
+ * no_new_privs or a seccomp filter is caught here, and the container killed. */
+static int check_restored(pid_t pid, const struct oci_spec *spec, struct bw_error *err)
+{
+	char path[64];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (fs_read_file(path, 1 << 16, &text, &len, err) < 0)
+		return bw_wrap(err, "the restored init");
+	if (spec->process.no_new_privileges && strstr(text, "\nNoNewPrivs:\t1\n") == NULL)
+		return bw_fail(err, 0,
+			       "restore: the restored init lacks no_new_privs "
+			       "(process.noNewPrivileges): refused, the container was killed");
+	if (spec->linux.seccomp != NULL && strstr(text, "\nSeccomp:\t2\n") == NULL)
+		return bw_fail(err, 0,
+			       "restore: the restored init has no seccomp filter (linux.seccomp): "
+			       "refused, the container was killed");
+	return 0;
+}
+
 static int run_restore(const struct global_opts *g, struct container *c,
 		       const struct oci_spec *spec, const struct restore_opts *o,
 		       const char *bundle, const char *img, const char *work, struct cg_manager *cg,
@@ -619,7 +715,9 @@ static int run_restore(const struct global_opts *g, struct container *c,
 		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
 	struct argv_buf a = {0};
 	restore_args(&a, spec, o, bundle, img, work, root_mnt, cg_path(cg), pidfile);
-	struct criu_child ch = {.bind_root = c->state.rootfs, .root_mnt = root_mnt};
+	struct criu_child ch = {.bind_root = c->state.rootfs,
+				.root_mnt = root_mnt,
+				.no_new_privs = spec->process.no_new_privileges};
 	int rc = criu_exec(g, &a, &ch, err);
 	arg_free(&a);
 	rmdir(root_mnt);
@@ -630,6 +728,8 @@ static int run_restore(const struct global_opts *g, struct container *c,
 	}
 	if (rc == 0)
 		rc = adopt_restored(c, pidfile, o, pid, err);
+	if (rc == 0)
+		rc = check_restored(*pid, spec, err);
 	unlink(pidfile);
 	return rc;
 }
@@ -702,6 +802,13 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	if (cg_open(spec->linux.cgroups_path, id, &cg, err) < 0 ||
 	    restore_state(c, spec, raw, len, bundle, rootfs, cg, err) < 0 ||
 	    cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0)
+		goto fail;
+	/* The parents this made go with the container, never one that was there before. */
+	char **parents = cg_parents_made(cg);
+	for (size_t i = 0; parents != NULL && parents[i] != NULL; i++)
+		strv_push_take(&c->state.cleanup, xasprintf("cgparent:%s", parents[i]));
+	strv_free(parents);
+	if (container_save(c, err) < 0)
 		goto fail;
 	if (!o->detach && !o->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		bw_fail(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");

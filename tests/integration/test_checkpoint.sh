@@ -35,8 +35,11 @@ ckpt_counting() { # ckpt_counting ID: the container answers exec, and the counte
 }
 # The init's confinement as /proc shows it.
 ckpt_confinement() {
+	local pid
+	pid=$(bw state "$1" | jq -r .pid)
 	grep -E '^(Uid|Gid|Groups|NoNewPrivs|Seccomp|Seccomp_filters|CapInh|CapPrm|CapEff|CapBnd|CapAmb):' \
-		"/proc/$(bw state "$1" | jq -r .pid)/status"
+		"/proc/$pid/status"
+	echo "lsm: $(cat "/proc/$pid/attr/current" 2>/dev/null | tr -d '\0')"
 }
 criu_works() { criu check --no-default-config --log-file=/dev/null >/dev/null 2>&1; }
 
@@ -139,6 +142,9 @@ test_criu_checkpoint_restore_continues_counting() {
 	expect_eq "pid file" "$(bw state ck-cr | jq -r .pid)" "$(cat "$WORK/pid")"
 	# The same confinement: seccomp filters, no_new_privs, capabilities, credentials.
 	expect_eq "confinement after restore" "$conf_before" "$(ckpt_confinement ck-cr)"
+	# In its own cgroup (the config's cgroupsPath), where delete finds and removes it.
+	grep -q "/$CG_PREFIX/ck-cr\$" "/proc/$(bw state ck-cr | jq -r .pid)/cgroup" ||
+		fail "restored outside its cgroup: $(cat "/proc/$(bw state ck-cr | jq -r .pid)/cgroup")"
 	wait_for 10 sh -c "[ \"\$(cat $ROOTFS/tmp/count)\" -gt $before ] 2>/dev/null" || fail "the counter did not go on"
 	after=$(ckpt_count ck-cr)
 	# It goes on from where it was, not from 1.
@@ -179,5 +185,26 @@ test_criu_user_namespace_container_restored() {
 	expect_eq "uid map" "$maps" "$(cat "/proc/$(bw state ck-us | jq -r .pid)/uid_map")"
 	wait_for 10 sh -c "[ \"\$(cat $ROOTFS/tmp/count)\" -gt $before ] 2>/dev/null" || fail "the counter did not go on"
 	bw delete --force ck-us
+	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
+}
+
+# Without -d, restore waits for the container as run does: its exit status, then released.
+test_criu_restore_attached_waits_and_releases() {
+	local img=$WORK/img.${FUNCNAME[0]}
+	local b rpid rc
+	b=$(ckpt_bundle ck-at)
+	bw run -d -b "$b" ck-at </dev/null >/dev/null 2>&1
+	wait_for 10 sh -c "[ -s $ROOTFS/tmp/count ]" || fail "the counter did not start"
+	bw checkpoint --image-path "$img" ck-at || { grep -i error "$img/dump.log" | head; fail "checkpoint failed"; }
+	bw restore --image-path "$img" -b "$b" ck-at </dev/null >/dev/null 2>"$WORK/restore.err" &
+	rpid=$!
+	wait_for 60 sh -c "[ \"\$($BULWARK --root $BW_ROOT state ck-at 2>/dev/null | jq -r .status)\" = running ]" ||
+		{ kill "$rpid"; fail "not running after restore: $(cat "$WORK/restore.err")"; }
+	ckpt_counting ck-at || fail "the restored container does not count"
+	bw kill ck-at KILL
+	rc=0
+	wait "$rpid" || rc=$?
+	expect_eq "restore's exit status" 137 "$rc"
+	bw state ck-at >/dev/null 2>&1 && fail "the container was not released"
 	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
 }
