@@ -701,6 +701,43 @@ static int check_restored(pid_t pid, const struct oci_spec *spec, struct bw_erro
 	return 0;
 }
 
+/* In a user namespace CRIU's restored tasks read their images as the container's root: the
+ * image (flat, regular files only) gets that root's host gid, read-only, never ownership (an
+ * owner could chmod and rewrite the image a later restore would trust). */
+static int share_image_with_userns(const char *img, const struct oci_spec *spec,
+				   struct bw_error *err)
+{
+	if (oci_spec_namespace(spec, OCI_NS_USER) == NULL)
+		return 0;
+	gid_t gid = (gid_t)-1;
+	for (size_t i = 0; i < spec->linux.n_gid_mappings; i++)
+		if (spec->linux.gid_mappings[i].container_id == 0)
+			gid = spec->linux.gid_mappings[i].host_id;
+	if (gid == (gid_t)-1)
+		return bw_fail(err, 0,
+			       "restore: linux.gidMappings: no host gid for the container's 0");
+	_cleanup_close_ int dfd = open(img, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dup(dfd));
+	if (d == NULL)
+		return bw_fail(err, errno, "--image-path: open `%s`", img);
+	struct dirent *e;
+	int r = 0;
+	while (r == 0 && (e = readdir(d)) != NULL) {
+		struct stat st;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		_cleanup_close_ int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fchown(fd, (uid_t)-1, gid) < 0 ||
+		    fchmod(fd, (st.st_mode & 0600) | 0040) < 0)
+			r = bw_fail(err, errno, "--image-path: give `%s` to the container's group",
+				    e->d_name);
+	}
+	closedir(d);
+	if (r == 0 && (fchown(dfd, (uid_t)-1, gid) < 0 || fchmod(dfd, 0750) < 0))
+		r = bw_fail(err, errno, "--image-path: give `%s` to the container's group", img);
+	return r;
+}
+
 static int run_restore(const struct global_opts *g, struct container *c,
 		       const struct oci_spec *spec, const struct restore_opts *o,
 		       const char *bundle, const char *img, const char *work, struct cg_manager *cg,
@@ -711,6 +748,8 @@ static int run_restore(const struct global_opts *g, struct container *c,
 		return bw_fail(err, errno, "state directory");
 	_cleanup_free_ char *root_mnt = fs_path_join(dir, "criu-root");
 	_cleanup_free_ char *pidfile = fs_path_join(dir, "criu.pid");
+	if (share_image_with_userns(img, spec, err) < 0)
+		return -1;
 	if (mkdir(root_mnt, 0700) < 0)
 		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
 	struct argv_buf a = {0};
