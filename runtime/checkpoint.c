@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "oci/spec.h"
+#include "profiles/apparmor.h"
 #include "profiles/landlock.h"
 #include "runtime/container.h"
 #include "runtime/lifecycle.h"
@@ -258,6 +259,12 @@ static int check_confinement(const struct global_opts *g, const struct oci_spec 
 			       "=%s), which CRIU cannot checkpoint or restore: it would come back "
 			       "without it",
 			       verb, ll);
+	const char *aa = oci_spec_annotation(spec, APPARMOR_ANNOTATION);
+	if (aa != NULL && strcmp(aa, "off") != 0 && strcmp(aa, "") != 0)
+		return bw_fail(err, 0,
+			       "%s: the container runs under bulwark's generated AppArmor profile "
+			       "(" APPARMOR_ANNOTATION "=%s), which a restore would not load again",
+			       verb, aa);
 	if (spec->process.terminal)
 		return bw_fail(err, 0,
 			       "%s: the container has a terminal (process.terminal): not supported "
@@ -694,6 +701,20 @@ static int check_restored(pid_t pid, const struct oci_spec *spec, struct bw_erro
 		return bw_fail(err, 0,
 			       "restore: the restored init lacks no_new_privs "
 			       "(process.noNewPrivileges): refused, the container was killed");
+	if (spec->process.apparmor_profile != NULL && apparmor_enabled()) {
+		_cleanup_free_ char *label = NULL;
+		size_t n = strlen(spec->process.apparmor_profile);
+		snprintf(path, sizeof(path), "/proc/%d/attr/current", (int)pid);
+		struct bw_error e = {0};
+		if (fs_read_file(path, 4096, &label, &len, &e) < 0 ||
+		    strncmp(label, spec->process.apparmor_profile, n) != 0 ||
+		    (label[n] != ' ' && label[n] != '\n' && label[n] != '\0'))
+			return bw_fail(err, 0,
+				       "restore: the restored init is not confined by the AppArmor "
+				       "profile `%s` (process.apparmorProfile): refused, the "
+				       "container was killed",
+				       spec->process.apparmor_profile);
+	}
 	if (spec->linux.seccomp != NULL && strstr(text, "\nSeccomp:\t2\n") == NULL)
 		return bw_fail(err, 0,
 			       "restore: the restored init has no seccomp filter (linux.seccomp): "

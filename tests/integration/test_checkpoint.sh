@@ -208,3 +208,43 @@ test_criu_restore_attached_waits_and_releases() {
 	bw state ck-at >/dev/null 2>&1 && fail "the container was not released"
 	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
 }
+
+# AppArmor (the VM): a named profile comes back on the restored init; bulwark's generated one is
+# refused (a restore would not load it again).
+[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] || return 0
+
+test_criu_apparmor_named_profile_kept() {
+	local img=$WORK/img.${FUNCNAME[0]}
+	local b pf=$WORK/bwit-ckpt.aa label
+	printf 'profile bwit-ckpt flags=(attach_disconnected,mediate_deleted) {\n  file,\n  capability,\n  mount,\n  umount,\n  signal,\n  ptrace,\n  unix,\n  network,\n  pivot_root,\n}\n' >"$pf"
+	apparmor_parser -r "$pf" || fail "profile not loaded"
+	b=$(ckpt_bundle ck-aa)
+	cfg "$b" '.process.apparmorProfile="bwit-ckpt"'
+	bw run -d -b "$b" ck-aa </dev/null >/dev/null 2>&1 || { apparmor_parser -R "$pf"; fail "run failed"; }
+	label=$(cat "/proc/$(bw state ck-aa | jq -r .pid)/attr/current")
+	expect_eq "label before" "bwit-ckpt (enforce)" "$label"
+	bw checkpoint --image-path "$img" ck-aa || { apparmor_parser -R "$pf"; fail "checkpoint failed"; }
+	if ! bw restore -d --image-path "$img" -b "$b" ck-aa; then
+		grep -i error "$img/restore.log" | head -3
+		apparmor_parser -R "$pf"
+		fail "restore failed"
+	fi
+	label=$(cat "/proc/$(bw state ck-aa | jq -r .pid)/attr/current")
+	bw delete --force ck-aa
+	apparmor_parser -R "$pf"
+	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
+	expect_eq "label after restore" "bwit-ckpt (enforce)" "$label"
+}
+
+test_criu_apparmor_generated_profile_refused() {
+	local img=$WORK/img.${FUNCNAME[0]}
+	local b out
+	b=$(ckpt_bundle ck-aag)
+	cfg "$b" '.annotations["run.bulwark.apparmor"]="default"'
+	bw run -d -b "$b" ck-aag </dev/null >/dev/null 2>&1
+	out=$(bw checkpoint --image-path "$img" ck-aag 2>&1) && fail "checkpoint succeeded"
+	expect_contains "message" "bulwark's generated AppArmor profile (run.bulwark.apparmor=default)" "$out"
+	expect_eq "status" running "$(bw state ck-aag | jq -r .status)"
+	bw delete --force ck-aag
+	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
+}

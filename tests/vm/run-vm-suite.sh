@@ -7,7 +7,7 @@
 # cgroup driver's tests (^test_sd_) there instead.
 # Environment: VM_SUITE_FILTER (grep pattern over test names, default the cgroup tests),
 # VM_SUITE_APPARMOR=0 (leave the AppArmor tests out),
-# CG_CYCLES (create/delete cycles in the VM, default 40), VM_SUITE_TIMEOUT (seconds, default 720; an unloaded run takes ~270).
+# CG_CYCLES (create/delete cycles in the VM, default 40), VM_SUITE_TIMEOUT (seconds, default 1000; an unloaded run took ~270 before the checkpoint tests, which add ~4-6 min under load).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -45,7 +45,7 @@ filter=${VM_SUITE_FILTER:-$filter}
 suite="cgroup v2"
 [ ${#systemd[@]} -eq 0 ] || suite="systemd"
 cycles=${CG_CYCLES:-40}
-timeout=${VM_SUITE_TIMEOUT:-720}
+timeout=${VM_SUITE_TIMEOUT:-1000}
 
 start=$(date +%s)
 out=$(mktemp /tmp/vm-suite.XXXXXX)
