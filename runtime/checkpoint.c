@@ -101,6 +101,7 @@ struct criu_child {
 	/* restore: CRIU 3.17 does not restore no_new_privs; set on CRIU itself, every task it
 	 * forks inherits it and nothing can clear it. */
 	bool no_new_privs;
+	int keep_fd; /* an fd CRIU inherits (>= 0), close-on-exec cleared in the child */
 };
 
 static int criu_exec(const struct global_opts *g, struct argv_buf *a, const struct criu_child *ch,
@@ -123,6 +124,8 @@ static int criu_exec(const struct global_opts *g, struct argv_buf *a, const stru
 		     mount(ch->bind_root, ch->root_mnt, NULL, MS_BIND | MS_REC, NULL) < 0))
 			_exit(126);
 		if (ch != NULL && ch->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(126);
+		if (ch != NULL && ch->keep_fd >= 0 && fcntl(ch->keep_fd, F_SETFD, 0) < 0)
 			_exit(126);
 		sig_reset_for_exec();
 		execvp(bin, a->v);
@@ -775,8 +778,24 @@ static int run_restore(const struct global_opts *g, struct container *c,
 		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
 	struct argv_buf a = {0};
 	restore_args(&a, spec, o, bundle, img, work, root_mnt, cg_path(cg), pidfile);
+	/* A joined network namespace was named external at dump (extRootNetNS): CRIU gets it
+	 * back as an inherited fd, open across its exec only. */
+	const struct oci_namespace *net = oci_spec_namespace(spec, OCI_NS_NETWORK);
+	_cleanup_close_ int netfd = -1;
+	if (net != NULL && net->path != NULL && (o->ck.empty_ns == NULL || !o->ck.empty_ns[0])) {
+		netfd = open(net->path, O_RDONLY | O_CLOEXEC);
+		if (netfd < 0) {
+			arg_free(&a);
+			return bw_fail(err, errno, "linux.namespaces: network path `%s`",
+				       net->path);
+		}
+		char k[32];
+		snprintf(k, sizeof(k), "fd[%d]", netfd);
+		arg_addf(&a, "--inherit-fd=%s:%s", k, "extRootNetNS");
+	}
 	struct criu_child ch = {.bind_root = c->state.rootfs,
 				.root_mnt = root_mnt,
+				.keep_fd = netfd,
 				.no_new_privs = spec->process.no_new_privileges};
 	int rc = criu_exec(g, &a, &ch, err);
 	arg_free(&a);

@@ -209,6 +209,31 @@ test_criu_restore_attached_waits_and_releases() {
 	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
 }
 
+# A joined network namespace (as Podman's) is external to the image: the restored container is
+# in that same namespace again.
+test_criu_joined_netns_restored_into_it() {
+	local img=$WORK/img.${FUNCNAME[0]}
+	local b ns=bwit-ck-$$ pid
+	ip netns add "$ns"
+	b=$(ckpt_bundle ck-ns)
+	cfg "$b" "(.linux.namespaces[] | select(.type == \"network\")) += {\"path\": \"/run/netns/$ns\"}"
+	bw run -d -b "$b" ck-ns </dev/null >/dev/null 2>&1 || { ip netns del "$ns"; fail "run failed"; }
+	bw checkpoint --image-path "$img" ck-ns || { grep -i error "$img/dump.log" | head -3; ip netns del "$ns"; fail "checkpoint failed"; }
+	if ! bw restore -d --image-path "$img" -b "$b" ck-ns; then
+		grep -i error "$img/restore.log" | head -3
+		ip netns del "$ns"
+		fail "restore failed"
+	fi
+	pid=$(bw state ck-ns | jq -r .pid)
+	local want got
+	want=$(stat -L -c %i "/run/netns/$ns")
+	got=$(stat -L -c %i "/proc/$pid/ns/net")
+	bw delete --force ck-ns
+	ip netns del "$ns"
+	rm -f "$ROOTFS/tmp/count" "$ROOTFS/tmp/count.new"
+	expect_eq "network namespace after restore" "$want" "$got"
+}
+
 # AppArmor (the VM): a named profile comes back on the restored init; bulwark's generated one is
 # refused (a restore would not load it again).
 [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] || return 0
