@@ -435,6 +435,52 @@ static void external_file_maps(struct argv_buf *a, const struct oci_spec *spec)
 				 spec->linux.devices[i].path);
 }
 
+#define STDIO_EXTERNAL "bulwark-stdio-external" /* "N file[mnt:ino]" lines */
+
+static bool mount_in_ns(pid_t pid, int mnt_id)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (f != NULL && getline(&line, &cap, f) > 0)
+		if (atoi(line) == mnt_id)
+			return true;
+	return false;
+}
+
+/* The init's stdio on a file outside its mount namespace (the host's /dev/null as an engine
+ * passes it) is external to the image (CRIU's "file[mnt_id:inode]"); restore hands its own fd
+ * of the same number in its place. Pipes are CRIU's own business (descriptors.json). */
+static size_t external_stdio(struct argv_buf *a, pid_t pid, char *out, size_t cap)
+{
+	size_t off = 0;
+	for (int fd = 0; fd < 3; fd++) {
+		char path[64], target[PATH_MAX], info[256];
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		struct stat st;
+		if (n <= 0 || target[0] != '/' || stat(path, &st) < 0)
+			continue;
+		snprintf(info, sizeof(info), "/proc/%d/fdinfo/%d", (int)pid, fd);
+		_cleanup_fclose_ FILE *f = fopen(info, "re");
+		int mnt = -1;
+		while (f != NULL && fgets(info, sizeof(info), f) != NULL)
+			if (sscanf(info, "mnt_id: %d", &mnt) == 1)
+				break;
+		if (mnt < 0 || mount_in_ns(pid, mnt))
+			continue;
+		char key[64];
+		snprintf(key, sizeof(key), "file[%x:%llx]", (unsigned)mnt,
+			 (unsigned long long)st.st_ino);
+		arg_add(a, "--external");
+		arg_add(a, key);
+		off += (size_t)snprintf(out + off, cap - off, "%d %s\n", fd, key);
+	}
+	return off;
+}
+
 static int dump_args(struct argv_buf *a, struct container *c, const struct oci_spec *spec,
 		     const struct checkpoint_opts *o, const char *img, const char *work)
 {
@@ -509,6 +555,8 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 	dump_args(&a, c, spec, o, img, work);
 	desc = xmalloc(DESCRIPTORS_MAX);
 	size_t desc_len = read_init_descriptors(c->state.pid, desc);
+	char ext[256];
+	size_t ext_len = external_stdio(&a, c->state.pid, ext, sizeof(ext));
 	int rc = criu_exec(g, &a, NULL, err);
 	if (rc < 0)
 		goto fail_image;
@@ -523,6 +571,10 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 	}
 	dpath = fs_path_join(img, DESCRIPTORS);
 	r = fs_write_atomic(dpath, desc, desc_len, 0600, err);
+	free(dpath);
+	dpath = fs_path_join(img, STDIO_EXTERNAL);
+	if (r == 0)
+		r = fs_write_atomic(dpath, ext, ext_len, 0600, err);
 	if (!o->leave_running && !o->pre_dump) { /* CRIU killed it: release it, as runc */
 		struct bw_error e2 = {0};
 		if (lifecycle_teardown(c, r < 0 ? &e2 : err) < 0)
@@ -587,15 +639,31 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 	external_file_maps(a, spec);
 	char *fds[3];
 	read_descriptors(img, fds);
-	/* The restored stdio is ours: a pipe or a file of the old caller's is the new caller's. */
+	/* The restored stdio is ours: a pipe or an outside file of the old caller's is the new
+	 * caller's. */
 	for (int i = 0; i < 3; i++) {
-		if (fds[i] != NULL && (str_has_prefix(fds[i], "pipe:") || fds[i][0] == '/')) {
+		if (fds[i] != NULL && str_has_prefix(fds[i], "pipe:")) {
 			char k[16];
 			snprintf(k, sizeof(k), "fd[%d]", i);
-			arg_addf(a, "--inherit-fd=%s:%s", k,
-				 fds[i][0] == '/' ? fds[i] + 1 : fds[i]);
+			arg_addf(a, "--inherit-fd=%s:%s", k, fds[i]);
 		}
 		free(fds[i]);
+	}
+	_cleanup_free_ char *epath = fs_path_join(img, STDIO_EXTERNAL), *ext = NULL;
+	struct bw_error e = {0};
+	size_t len = 0;
+	if (fs_read_file(epath, 4096, &ext, &len, &e) == 0) {
+		char *save = NULL;
+		for (char *l = strtok_r(ext, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			int fd = -1;
+			char key[64];
+			if (sscanf(l, "%d %63s", &fd, key) == 2 && fd >= 0 && fd < 3 &&
+			    str_has_prefix(key, "file[") && strpbrk(key, ",") == NULL) {
+				char k[16];
+				snprintf(k, sizeof(k), "fd[%d]", fd);
+				arg_addf(a, "--inherit-fd=%s:%s", k, key);
+			}
+		}
 	}
 	return 0;
 }

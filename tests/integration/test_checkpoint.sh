@@ -234,6 +234,26 @@ test_criu_joined_netns_restored_into_it() {
 	expect_eq "network namespace after restore" "$want" "$got"
 }
 
+# stdio as an engine gives it (conmon: pipes; stdin the host's /dev/null): the restored init
+# writes to the restoring caller's stdout (descriptors.json, --inherit-fd).
+test_criu_stdio_pipe_handed_to_restore() {
+	local img=$WORK/img.${FUNCNAME[0]}
+	local b
+	b=$(new_bundle ck-io)
+	cfg "$b" '.process.args=["sh","-c","i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done"]'
+	bw run -d -b "$b" ck-io </dev/null 2>/dev/null | cat >"$WORK/out1" &
+	wait_for 10 sh -c "[ -s $WORK/out1 ]" || fail "no output"
+	bw checkpoint --image-path "$img" ck-io || { grep -i error "$img/dump.log" | head -3; fail "checkpoint failed"; }
+	wait
+	local last
+	last=$(tail -1 "$WORK/out1")
+	bw restore -d --image-path "$img" -b "$b" ck-io </dev/null 2>"$WORK/err2" | cat >"$WORK/out2" &
+	wait_for 20 sh -c "[ -s $WORK/out2 ]" || { grep -i error "$img/restore.log" | head -3; cat "$WORK/err2"; bw delete --force ck-io 2>/dev/null; fail "no output after restore"; }
+	bw delete --force ck-io
+	wait
+	[ "$(head -1 "$WORK/out2")" -gt "$last" ] || fail "restored output starts at $(head -1 "$WORK/out2"), the last before was $last"
+}
+
 # AppArmor (the VM): a named profile comes back on the restored init; bulwark's generated one is
 # refused (a restore would not load it again).
 [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] || return 0
