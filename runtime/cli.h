@@ -31,6 +31,7 @@ struct global_opts {
 	char *cgroup_manager; /* crun's --cgroup-manager: cgroupfs (or systemd) */
 	char *policy;
 	char *audit;
+	char *criu; /* --criu: the CRIU binary (checkpoint, restore) */
 };
 
 /* Parse argv[0..argc) (argv[0] is the first candidate option); stops at the first positional
@@ -96,3 +97,5 @@ VERB(features);
 VERB(sandbox);
 VERB(session);
 VERB(cp);
+VERB(checkpoint);
+VERB(restore);

@@ -48,6 +48,8 @@ static const struct verb verbs[] = {
     {"events", cmd_events, false, "print resource usage and OOM events"},
     {"spec", cmd_spec, false, "write the hardened default config.json"},
     {"features", cmd_features, false, "print what this runtime supports (JSON)"},
+    {"checkpoint", cmd_checkpoint, false, "checkpoint a running container (CRIU)"},
+    {"restore", cmd_restore, false, "restore a container from a checkpoint (CRIU)"},
     {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
     {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm"},
     {"cp", cmd_cp, true, "copy files into or out of a running container"},
@@ -182,7 +184,8 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 	    {"log", 0, CLI_STRING, &g->log, "FILE", "append log lines to FILE (default: stderr)"},
 	    {"log-format", 0, CLI_STRING, &g->log_format, "FMT", "text (default) or json"},
 	    {"root", 0, CLI_STRING, &g->root, "DIR", "state directory (default: /run/bulwark)"},
-	    {"criu", 0, CLI_STRING, &(char *){NULL}, "PATH", "accepted for runc compatibility"},
+	    {"criu", 0, CLI_STRING, &g->criu, "PATH",
+	     "the CRIU binary for checkpoint and restore (default: criu)"},
 	    {"systemd-cgroup", 0, CLI_BOOL, &g->systemd_cgroup, NULL,
 	     "create the cgroup as a transient systemd scope (linux.cgroupsPath "
 	     "slice:prefix:name)"},

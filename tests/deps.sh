@@ -14,6 +14,8 @@ pkgs=(
 	# integration tests and the bench
 	busybox-static jq python3 python3-jsonschema procps iproute2 util-linux runc crun bubblewrap hyperfine
 	nftables libcap2-bin apparmor
+	# checkpoint/restore (docs/checkpoint.md); it works in the VM (tests/vm), not on a 6.18 host
+	criu
 	# rootless egress (--allow without root) goes through pasta
 	passt
 )
