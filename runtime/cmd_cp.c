@@ -11,30 +11,12 @@
 
 #define CP_FAILED_STATUS 125
 
-/* "ID:PATH" names a path in a container when ID is a valid id (so has no "/"): a host path
- * with a colon is written "./a:b". On success *id is malloc'd and *path points into arg. */
-static bool split_ref(const char *arg, char **id, const char **path)
-{
-	const char *colon = strchr(arg, ':');
-	struct bw_error ignored = {0};
-	if (colon == NULL || colon == arg || memchr(arg, '/', (size_t)(colon - arg)) != NULL)
-		return false;
-	char *s = xstrndup(arg, (size_t)(colon - arg));
-	if (container_validate_id(s, &ignored) < 0) {
-		free(s);
-		return false;
-	}
-	*id = s;
-	*path = colon + 1;
-	return true;
-}
-
 static int cp_run(const struct global_opts *g, const char *src, const char *dst, uint64_t max,
 		  struct bw_error *err)
 {
 	char *sid = NULL, *did = NULL;
 	const char *sp = NULL, *dp = NULL;
-	bool from = split_ref(src, &sid, &sp), to = split_ref(dst, &did, &dp);
+	bool from = cp_split_ref(src, &sid, &sp), to = cp_split_ref(dst, &did, &dp);
 	int r;
 	if (from == to)
 		r = bw_fail(err, 0,

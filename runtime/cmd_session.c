@@ -3,6 +3,7 @@
  * owns it: it enforces --lifetime and --idle-timeout, ends it on `session rm` (SIGTERM), and
  * tears it down exactly as a sandbox's end. If the supervisor dies, however, the session's init
  * dies with it (PR_SET_PDEATHSIG) and the watchdog releases the rest. */
+#include "runtime/sandbox_budget.h"
 #include "runtime/session.h"
 
 #include <errno.h>
@@ -97,6 +98,11 @@ static void annotate(struct specgen *sg, const struct session_flags *f)
 		       xasprintf(SESSION_LIFETIME_ANNOTATION "=%lld", (long long)f->lifetime_ms));
 	_cleanup_free_ char *lim = limits_text(&f->sb.lim);
 	strv_push_take(&sg->annotations, xasprintf(SESSION_LIMITS_ANNOTATION "=%s", lim));
+	int64_t disk = SANDBOX_DISK_DEFAULT; /* the value was checked by the budget's plan */
+	if (f->sb.lim.disk != NULL && parse_size(f->sb.lim.disk, &disk) < 0)
+		disk = SANDBOX_DISK_DEFAULT;
+	strv_push_take(&sg->annotations,
+		       xasprintf(SESSION_DISK_ANNOTATION "=%lld", (long long)disk));
 	strv_push_take(&sg->annotations,
 		       xasprintf(SESSION_ANNOTATION ".created=%lld", (long long)time(NULL)));
 }

@@ -21,9 +21,11 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "runtime/container_cp.h"
 #include "runtime/lifecycle.h"
 #include "runtime/report.h"
 #include "runtime/sandbox.h"
+#include "runtime/sandbox_budget.h"
 
 int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
 
@@ -422,18 +424,60 @@ static int session_rm(const struct global_opts *g, int argc, char **argv, struct
 	return 0;
 }
 
+/* `session cp SRC NAME:DST` / `session cp NAME:SRC DST`: bulwark cp's copy (container_cp.h),
+ * with the session's --disk as the budget, counted as activity (the busy lock) like an exec. */
+static int session_cp(const struct global_opts *g, int argc, char **argv, struct bw_error *err)
+{
+	if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		cli_print_help("bulwark session cp SRC NAME:DST | NAME:SRC DST",
+			       "Copy a file or directory tree into or out of the session NAME "
+			       "(as `bulwark cp`;\nat most the session's --disk of file data).",
+			       NULL, 0);
+		return 0;
+	}
+	if (argc != 2)
+		return bw_fail(err, 0, "session cp: expected SRC and DST, one of them NAME:PATH");
+	char *sid = NULL, *did = NULL;
+	const char *sp = NULL, *dp = NULL;
+	bool from = cp_split_ref(argv[0], &sid, &sp), to = cp_split_ref(argv[1], &did, &dp);
+	_cleanup_free_ char *name = from ? sid : did;
+	if (from && to)
+		free(did);
+	if (from == to)
+		return bw_fail(err, 0,
+			       from ? "session cp: copying between sessions is not supported"
+				    : "session cp: one of SRC and DST must be NAME:PATH");
+	struct container *c = NULL;
+	if (session_load(g, name, &c, err) < 0)
+		return -1;
+	const char *v = annotation(c, SESSION_DISK_ANNOTATION);
+	uint64_t max = v != NULL ? strtoull(v, NULL, 10) : 0;
+	container_free(c); /* unlocked: the copy loads it again */
+	if (max == 0)
+		max = SANDBOX_DISK_DEFAULT;
+	_cleanup_close_ int busy = -1;
+	if (hold_busy(g, name, &busy, err) < 0)
+		return -1;
+	int r = from ? container_cp_out(g, name, sp, argv[1], max, err)
+		     : container_cp_in(g, name, argv[0], dp, max, err);
+	futimens(busy, NULL);
+	return r < 0 ? bw_wrap(err, "session cp") : 0;
+}
+
 VERB(session)
 {
 	static const char *const usage =
 	    "bulwark session create [sandbox options] [--idle-timeout DUR] [--lifetime DUR] NAME\n"
 	    "   bulwark session exec [--timeout DUR] [--report FILE|-] [--env K=V] [--cwd DIR] "
 	    "[-t] NAME -- CMD ARGS...\n"
+	    "   bulwark session cp SRC NAME:DST | NAME:SRC DST\n"
 	    "   bulwark session ls [--format json]\n"
 	    "   bulwark session pause NAME | resume NAME\n"
 	    "   bulwark session rm [--force] NAME";
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
 		if (argc < 1) {
-			bw_fail(err, 0, "session: expected create, exec, ls, pause, resume or rm");
+			bw_fail(err, 0,
+				"session: expected create, exec, cp, ls, pause, resume or rm");
 			err->exit_status = 125;
 			return -1;
 		}
@@ -453,9 +497,11 @@ VERB(session)
 		r = session_freeze(g, argc - 1, argv + 1, strcmp(sub, "pause") == 0, err);
 	else if (strcmp(sub, "rm") == 0)
 		r = session_rm(g, argc - 1, argv + 1, err);
+	else if (strcmp(sub, "cp") == 0)
+		r = session_cp(g, argc - 1, argv + 1, err);
 	else
 		r = bw_fail(err, 0,
-			    "session: unknown command \"%s\" (create, exec, ls, pause, "
+			    "session: unknown command \"%s\" (create, exec, cp, ls, pause, "
 			    "resume, rm)",
 			    sub);
 	if (r < 0 && err->exit_status == 0)

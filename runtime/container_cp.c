@@ -426,3 +426,19 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 	job_free(&j);
 	return r;
 }
+
+bool cp_split_ref(const char *arg, char **id, const char **path)
+{
+	const char *colon = strchr(arg, ':');
+	struct bw_error ignored = {0};
+	if (colon == NULL || colon == arg || memchr(arg, '/', (size_t)(colon - arg)) != NULL)
+		return false;
+	char *s = xstrndup(arg, (size_t)(colon - arg));
+	if (container_validate_id(s, &ignored) < 0) {
+		free(s);
+		return false;
+	}
+	*id = s;
+	*path = colon + 1;
+	return true;
+}

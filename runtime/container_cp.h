@@ -5,6 +5,7 @@
  * follows a symlink the container could have planted in one of its writable host mounts. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -17,3 +18,7 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 /* ctr_src out of the container to host_dst, the same way. */
 int container_cp_out(const struct global_opts *g, const char *id, const char *ctr_src,
 		     const char *host_dst, uint64_t max_bytes, struct bw_error *err);
+
+/* "ID:PATH" names a path in a container when ID is a valid id (so has no "/"): a host path
+ * with a colon is written "./a:b". On success *id is malloc'd and *path points into arg. */
+bool cp_split_ref(const char *arg, char **id, const char **path);

@@ -15,6 +15,8 @@
 #define SESSION_IDLE_ANNOTATION "run.bulwark.session.idle-timeout"
 #define SESSION_LIFETIME_ANNOTATION "run.bulwark.session.lifetime"
 #define SESSION_LIMITS_ANNOTATION "run.bulwark.session.limits"
+/* --disk in bytes: also the budget of each `session cp`. */
+#define SESSION_DISK_ANNOTATION "run.bulwark.session.disk"
 /* In the session's state directory: every exec holds a shared lock on it while it runs and sets
  * its mtime as it starts and ends; the supervisor's idle check takes it exclusively. */
 #define SESSION_BUSY_FILE "session.busy"

@@ -3,7 +3,10 @@
 # can and against `docker run --rm` of the same command, interleaved in one run (issue 7's
 # targets: <= 1.5x bwrap, <= 0.1x docker run). Prints medians, p90s and the ratios, and the peak
 # RSS of bulwark against bwrap. Only ratios measured together mean anything; none is pass/fail.
-# Usage: tests/bench/sandbox-bench.sh [N]   (BULWARK=path, default build/runtime/bulwark; N=20)
+# Usage: tests/bench/sandbox-bench.sh [--exec] [N]   (BULWARK=path, default build/runtime/bulwark;
+# N=20). --exec: `bulwark session exec NAME -- true` instead, against `bulwark exec` into a plain
+# busybox container and `docker exec` into a running container (issue 17's target: <= 1.2x
+# `bulwark exec`).
 # Docker: a running dockerd on the default socket is used as it is; otherwise containerd and
 # dockerd are started under a temporary directory (no host firewall changes, no bridge) and
 # stopped afterwards. The image is a busybox-static rootfs `docker import`ed offline. When
@@ -11,6 +14,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+MODE=run
+if [ "${1:-}" = --exec ]; then
+	MODE=exec
+	shift
+fi
 N=${1:-20}
 BULWARK=${BULWARK:-$top/build/runtime/bulwark}
 [ -x "$BULWARK" ] || BULWARK=$top/build/bulwark
@@ -43,7 +51,7 @@ T=$(mktemp -d /tmp/bw-sbench.XXXXXX)
 chmod 755 "$T"
 STATE=$(mktemp -d /run/bw-sbench-state.XXXXXX) # tmpfs, where a state root lives in real use
 DOCKER_BIN=/usr/bin/docker # the docker.io client, not whatever else is first in PATH
-DK=() DAEMONS=() IMG="" DOCKER_WHY=""
+DK=() DAEMONS=() IMG="" DOCKER_WHY="" DCTR=""
 HOST_PATHS="/run/containerd /run/containerd/s /run/containerd/runc /run/docker /var/lib/docker \
 /var/lib/containerd /opt/containerd /etc/docker /etc/docker/key.json"
 declare -A HOST_HAD
@@ -62,6 +70,11 @@ stop_pid() { # PID: TERM, then KILL after 15 s
 cleanup() {
 	local i p m h
 	trap - EXIT INT TERM
+	if [ "$MODE" = exec ]; then
+		"$BULWARK" --root "$STATE" session rm --force benchsess >/dev/null 2>&1 || true
+		"$BULWARK" --root "$STATE" delete --force benchctr >/dev/null 2>&1 || true
+		[ -z "$DCTR" ] || "${DK[@]}" rm -f "$DCTR" >/dev/null 2>&1 || true
+	fi
 	if [ ${#DK[@]} -gt 0 ] && [ -n "$IMG" ]; then
 		"${DK[@]}" rmi -f "$IMG" >/dev/null 2>&1 || true
 	fi
@@ -131,17 +144,60 @@ EOF
 	echo "docker: started containerd and dockerd under $T (runtime: $("${DK[@]}" info -f '{{.DefaultRuntime}}'))"
 }
 
-make_image() {
+make_rootfs() {
 	local r=$T/img/rootfs a
 	mkdir -p "$r"/{bin,etc,proc,sys,dev,tmp,root}
 	cp "$(command -v busybox)" "$r/bin/busybox"
-	for a in true sh; do ln -s busybox "$r/bin/$a"; done
+	for a in true sh sleep; do ln -s busybox "$r/bin/$a"; done
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
-	tar -C "$r" --numeric-owner -cf "$T/img/rootfs.tar" .
+}
+
+make_image() {
+	tar -C "$T/img/rootfs" --numeric-owner -cf "$T/img/rootfs.tar" .
 	IMG=bwbench/busybox:$(basename "$T" | tr 'A-Z.' 'a-z-')
 	"${DK[@]}" import "$T/img/rootfs.tar" "$IMG" >/dev/null
 }
 
+# --exec: a session, a plain container and (if Docker runs) a docker container, all idle.
+exec_targets() {
+	local b=$T/bundle
+	"$BULWARK" --root "$STATE" session create benchsess >/dev/null
+	mkdir -p "$b"
+	ln -s ../img/rootfs "$b/rootfs"
+	"$BULWARK" spec --bundle "$b"
+	python3 - "$b/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["sleep", "100000"]
+c["process"]["terminal"] = False
+json.dump(c, open(p, "w"))
+PY
+	"$BULWARK" --root "$STATE" create --bundle "$b" benchctr
+	"$BULWARK" --root "$STATE" start benchctr
+	cmds=(
+		"session=$BULWARK --root $STATE session exec benchsess -- true"
+		"exec=$BULWARK --root $STATE exec benchctr true"
+	)
+	ratios=(--ratio session/exec)
+	if start_docker && make_image &&
+		DCTR=$("${DK[@]}" run -d --network none "$IMG" sleep 100000); then
+		cmds+=("docker=${DK[*]} exec $DCTR true")
+		ratios+=(--ratio session/docker --ratio exec/docker)
+	else
+		[ -n "$DOCKER_WHY" ] || DOCKER_WHY="docker run of the imported image failed"
+		echo "docker: skipped: $DOCKER_WHY"
+	fi
+	echo "bulwark: $BULWARK; N=$N, interleaved"
+	python3 "$here/interleave.py" -n "$N" "${ratios[@]}" "${cmds[@]}"
+	echo "target (issue 17): session/exec <= 1.2x"
+}
+
+make_rootfs
+if [ "$MODE" = exec ]; then
+	exec_targets
+	exit 0
+fi
 cmds=(
 	"bulwark=$BULWARK --root $STATE sandbox -- true"
 	"bwrap=bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all true"

@@ -193,6 +193,12 @@ test_session_rootless_create_exec_rm() {
 	out=$(rls exec s-rl -- sh -c 'id -u; grep -E "^(CapEff|Seccomp):" /proc/self/status | tr -d "\t"; echo x >/tmp/f; cat /proc/1/environ 2>&1 >/dev/null | grep -c denied')
 	expect_eq "confined" "1000 CapEff:0000000000000000 Seccomp:2 1" "$(echo $out)"
 	expect_eq "persists" x "$(rls exec s-rl -- cat /tmp/f)"
+	echo rl-in >"$WORK/rl-in.txt" && chmod 644 "$WORK/rl-in.txt"
+	rls cp "$WORK/rl-in.txt" s-rl:/tmp/in.txt || fail "rootless cp in"
+	expect_eq "copied in" rl-in "$(rls exec s-rl -- cat /tmp/in.txt)"
+	rls cp s-rl:/tmp/f "$root/f.out" || fail "rootless cp out"
+	expect_eq "copied out, the caller's" "x 65534" "$(cat "$root/f.out") $(stat -c %u "$root/f.out")"
+	rm -f "$root/f.out"
 	rls rm s-rl
 	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
 }
@@ -225,4 +231,46 @@ test_session_overlay_workspace_changes_are_kept_at_rm() {
 	expect_eq "changes kept" "orig mod new" "$(echo $(cat "$WORK/s-keep/a" "$WORK/s-keep/b"))"
 	holders=$(grep -l ' bulwark-workspace ' /proc/[0-9]*/mountinfo 2>/dev/null || true)
 	[ -z "$holders" ] || fail "overlay still mounted in: $holders"
+}
+
+# session cp: files in and out, resolved inside the session (a symlink it planted to a host
+# path gives the session's file, never the host's), at most --disk of data, and counted as
+# activity.
+test_session_cp_in_and_out_within_the_disk_budget() {
+	ses create --disk 4m s-cp >/dev/null
+	mkdir -p "$WORK/cp-in/sub" "$WORK/cp-out"
+	echo one >"$WORK/cp-in/a.txt"
+	echo two >"$WORK/cp-in/sub/b.txt"
+	ses cp "$WORK/cp-in" s-cp:/tmp/tree || fail "cp in"
+	expect_eq "copied in, the session user's" "one two 1000" \
+		"$(ses exec s-cp -- sh -c 'cat /tmp/tree/a.txt /tmp/tree/sub/b.txt; stat -c %u /tmp/tree/a.txt' | tr '\n' ' ' | sed 's/ $//')"
+	# The host's own file at the same path must not come out through a planted symlink.
+	echo host-secret >"$WORK/cp-host-secret"
+	ses exec s-cp -- sh -c "echo result >/tmp/r.txt; mkdir -p $WORK; echo session-side >$WORK/cp-host-secret; ln -s $WORK/cp-host-secret /tmp/link" || fail "exec"
+	ses cp s-cp:/tmp/r.txt "$WORK/cp-out/" || fail "cp out"
+	expect_eq "copied out" result "$(cat "$WORK/cp-out/r.txt")"
+	ses cp s-cp:/tmp/link/. "$WORK/cp-out/l" 2>/dev/null || true
+	ses cp s-cp:/tmp/link "$WORK/cp-out/l2" 2>/dev/null || true
+	case "$(cat "$WORK/cp-out/l" "$WORK/cp-out/l2" 2>/dev/null)" in *host-secret*) fail "the host's file came out" ;; esac
+	expect_eq "host file untouched" host-secret "$(cat "$WORK/cp-host-secret")"
+	# More than --disk: refused, nothing left.
+	head -c 5000000 /dev/zero >"$WORK/cp-big"
+	rc=0; out=$(ses cp "$WORK/cp-big" s-cp:/tmp/big 2>&1) || rc=$?
+	expect_eq "over the budget" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_eq "nothing half-made" "" "$(ses exec s-cp -- ls /tmp | grep big || true)"
+	rc=0; out=$(ses cp "$WORK/cp-big" no-such:/tmp/x 2>&1) || rc=$?
+	expect_eq "unknown session" 125 "$rc"
+	expect_contains "names it" "no-such" "$out"
+	ses rm s-cp
+}
+
+# docs/examples/agent_session.py works as printed: a multi-step task in one session.
+test_session_agent_example_runs() {
+	printf '#!/bin/sh\nexec "%s" --root "%s" "$@"\n' "$BULWARK" "$BW_ROOT" >"$WORK/bw-example"
+	chmod 755 "$WORK/bw-example"
+	out=$(python3 "$SRC_DIR/docs/examples/agent_session.py" --bulwark "$WORK/bw-example") || fail "example: $out"
+	expect_contains "step 2 read step 1's file" "step total: exit 0" "$out"
+	expect_contains "stuck step stopped" "step stuck: timed out" "$out"
+	expect_contains "result copied out" "result: 42" "$out"
+	expect_eq "session removed" "" "$(ls -A "$BW_ROOT" | grep -v '^\.' || true)"
 }
