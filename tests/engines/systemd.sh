@@ -111,10 +111,7 @@ ctr_matrix() {
 
 podman_matrix() {
 	E=podman
-	cell podman/runtime-cgroup-manager c_sd_podman_info
+	# (no "podman info" cell: it took 64-84 s in the VM; run-detached's scope in machine.slice shows
+	# the systemd manager, and the host run checks the registration)
 	sd_matrix
-}
-c_sd_podman_info() {
-	expect_eq "$(pm info -f '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}} {{.Host.CgroupManager}}')" \
-		"$RT_NAME $RT_PATH systemd" "podman info runtime, cgroup manager"
 }
