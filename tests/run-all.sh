@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: dependencies, build, unit tests (plain and under
 # ASan+UBSan), a short fuzz run, integration tests in real containers on this kernel, and the
-# cgroup v2 suite inside a Debian-kernel VM. Needs root. Prints "N passed, N failed" last.
+# cgroup v2 suite inside a Debian-kernel VM, then (systemd as PID 1) the systemd cgroup driver's
+# tests and the engines with their systemd driver. Needs root. Prints "N passed, N failed" last.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -95,6 +96,12 @@ if [ -x tests/vm/run-vm-suite.sh ] && [ "${BULWARK_SKIP_VM:-0}" != 1 ]; then
 	tests/vm/run-vm-suite.sh --systemd >"$log/vm-systemd" 2>&1; rc=$?
 	grep -v '^ok ' "$log/vm-systemd" | tail -n 40
 	read -r p f < <(counts_from "$log/vm-systemd"); record vm-systemd $rc "$p" "$f"
+	if [ "${BULWARK_SKIP_ENGINES:-0}" != 1 ]; then
+		echo "== engines with the systemd cgroup driver (Docker, ctr, Podman, CRI config) in that VM"
+		tests/vm/run-vm-suite.sh --systemd --engines >"$log/vm-sd-engines" 2>&1; rc=$?
+		grep -v '^ok ' "$log/vm-sd-engines" | tail -n 40
+		read -r p f < <(counts_from "$log/vm-sd-engines"); record vm-sd-engine $rc "$p" "$f"
+	fi
 fi
 
 echo

@@ -121,3 +121,11 @@ helper_pids() {
 		esac
 	done
 }
+
+# The systemd cgroup driver (ENGINES_CGROUP_DRIVER=systemd): the transient scopes the engines'
+# containers get (docker-ID.scope, libpod-ID.scope and conmon's libpod-conmon-ID.scope,
+# bwengines-ID.scope for ctr), optionally only those matching GLOB.
+sd_our_units() { # [GLOB...]
+	[ $# -gt 0 ] || set -- 'docker-*.scope' 'libpod-*.scope' "${CTR_NS:-bwengines}-*.scope"
+	systemctl list-units --all --no-legend --plain "$@" 2>/dev/null | awk '{ print $1 }'
+}

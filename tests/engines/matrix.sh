@@ -12,23 +12,27 @@ cli_line() { case $E in docker) echo "$DK_LINE" ;; podman) echo "$PM_LINE" ;; ct
 img() { case $E in docker) echo "$IMG_DOCKER" ;; podman) echo "$IMG_PODMAN" ;; ctr) echo "$IMG_CTR" ;; esac; }
 
 # ctr has no defaults to register a runtime with: every run names the binary and its root.
-CTR_RT() { echo "--runc-binary $RT_PATH --runc-root $T/ctr-rtroot"; }
+# With the systemd driver, the container ID NAME: ctr wants the cgroup named (slice:prefix:name).
+CTR_RT() { # [NAME]
+	echo "--runc-binary $RT_PATH --runc-root $T/ctr-rtroot"
+	[ "$CG_DRIVER" != systemd ] || echo "--runc-systemd-cgroup --cgroup system.slice:$CTR_NS:$1"
+}
 
 e_run_d() { # NAME CMD...: start detached
 	local n=$1
 	shift
 	case $E in
-	ctr) cr run -d $(CTR_RT) "$(img)" "$n" "$@" >/dev/null ;;
+	ctr) cr run -d $(CTR_RT "$n") "$(img)" "$n" "$@" >/dev/null ;;
 	*) cli run -d --name "$n" "$(img)" "$@" >/dev/null ;;
 	esac
 }
 
 e_run_rm() { # [CLIENT OPTS...] -- CMD...: foreground, removed afterwards; the client's exit code
-	local opts=()
+	local opts=() n=fg$RANDOM
 	while [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
 	case $E in
-	ctr) cr run --rm $(CTR_RT) "${opts[@]}" "$(img)" "fg$RANDOM" "$@" ;;
+	ctr) cr run --rm $(CTR_RT "$n") "${opts[@]}" "$(img)" "$n" "$@" ;;
 	*) cli run --rm "${opts[@]}" "$(img)" "$@" ;;
 	esac
 }
@@ -52,11 +56,30 @@ e_pid() { # NAME -> host pid of the container's init
 	esac
 }
 
-e_id() { case $E in ctr) echo "$1" ;; *) cli inspect -f '{{.Id}}' "$1" ;; esac; }
+e_id() {
+	case $E in
+	ctr) echo "$1" ;;
+	*)
+		# systemd driver (the VM): a client call costs seconds, so the ID of a name is asked once
+		# (names are not reused within an engine's matrix there).
+		[ "$CG_DRIVER" = systemd ] || { cli inspect -f '{{.Id}}' "$1"; return; }
+		[ -s "$T/id-$E-$1" ] || cli inspect -f '{{.Id}}' "$1" >"$T/id-$E-$1" || return
+		cat "$T/id-$E-$1"
+		;;
+	esac
+}
 
-e_cgpath() { # NAME -> the cgroupsPath the engine asked for
+e_cgpath() { # NAME -> the cgroupsPath the engine asked for (systemd driver: the scope's cgroup)
 	local id
 	id=$(e_id "$1")
+	if [ "$CG_DRIVER" = systemd ]; then
+		case $E in
+		docker) echo "/system.slice/docker-$id.scope" ;;
+		podman) echo "/machine.slice/libpod-$id.scope" ;;
+		ctr) echo "/system.slice/$CTR_NS-$id.scope" ;;
+		esac
+		return
+	fi
 	case $E in
 	docker) echo "/docker/$id" ;;
 	podman) echo "/libpod_parent/libpod-$id" ;;
@@ -107,6 +130,7 @@ c_run_detached() {
 	pid=$(e_pid d1)
 	pid_alive "$pid" || fail "init pid '$pid' is not alive"
 	check_cgroups "$pid" "$(e_cgpath d1)"
+	[ "$CG_DRIVER" != systemd ] || sd_check_scope d1 "$pid"
 	# The shim hands the runtime an extra fd 3 (its socket): nothing but stdio may reach the init.
 	expect_eq "$(ls /proc/"$pid"/fd | sort -n | tr '\n' ' ')" "0 1 2 " "fds of the container's init"
 	[ -e "$(e_rtroot)/$(e_id d1)" ] || fail "no runtime state at $(e_rtroot)/$(e_id d1)"
@@ -185,12 +209,16 @@ c_devices() {
 c_run_limits() { # limits given at create time land in the container's cgroups
 	local pid mem
 	case $E in
-	ctr) cr run -d $(CTR_RT) --memory-limit 33554432 --cpu-quota 25000 --cpu-period 100000 \
+	ctr) cr run -d $(CTR_RT lim1) --memory-limit 33554432 --cpu-quota 25000 --cpu-period 100000 \
 		"$(img)" lim1 sleep 1000 >/dev/null ;;
 	*) cli run -d --name lim1 --memory 32m --cpus 0.25 --pids-limit 50 "$(img)" sleep 1000 >/dev/null ;;
 	esac
 	wait_for 10 is_state lim1 running || fail "lim1: $(e_status lim1)"
 	pid=$(e_pid lim1)
+	if [ "$CG_DRIVER" = systemd ]; then
+		sd_check_limits lim1 "$pid"
+		return
+	fi
 	mem=$(cgroup_of "$pid" memory)
 	expect_eq "$(cg_file memory "$mem" memory.limit_in_bytes)" 33554432 "memory.limit_in_bytes"
 	expect_eq "$(cg_file cpu "$(cgroup_of "$pid" cpu)" cpu.cfs_quota_us)" 25000 "cpu.cfs_quota_us"
@@ -297,6 +325,10 @@ c_update() {
 	d1_running
 	cli update --memory 64m --memory-swap 128m --cpu-shares 512 --cpus 0.5 d1 >/dev/null
 	pid=$(e_pid d1)
+	if [ "$CG_DRIVER" = systemd ]; then
+		sd_check_update d1
+		return
+	fi
 	mem=$(cgroup_of "$pid" memory)
 	cpu=$(cgroup_of "$pid" cpu)
 	expect_eq "$(cg_file memory "$mem" memory.limit_in_bytes)" 67108864 "memory.limit_in_bytes"
@@ -355,25 +387,37 @@ c_restart() {
 	expect_eq "$(e_exec d1 echo alive)" alive "exec after restart"
 }
 
+# sig_caught PID SIGNO: PID has a handler for SIGNO.
+sig_caught() { (($(printf '%d' "0x$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$1/status")") >> ($2 - 1) & 1)); }
+
 c_stop_term() {
-	local t0 dt code
+	# The stop timeout: the client calls alone take seconds under emulation (the VM).
+	local t0 dt code cg u pid stop_t=10
+	[ "$CG_DRIVER" != systemd ] || stop_t=60
 	e_run_d st1 sh -c 'trap "exit 3" TERM; sleep 1000 & wait $!'
 	wait_for 10 is_state st1 running || fail "st1: $(e_status st1)"
-	sleep 0.3 # let the shell install its trap
+	cg=$(e_cgpath st1)
+	u=${cg##*/}
+	pid=$(e_pid st1)
+	[ "$CG_DRIVER" != systemd ] || sd_check_scope st1 "$pid"
+	# the shell has installed its trap (SIGTERM, bit 15, in SigCgt): under emulation it can take seconds
+	wait_for 10 sig_caught "$pid" 15 || fail "st1's shell does not catch SIGTERM"
 	t0=$(now_ms)
 	case $E in
 	ctr)
 		cr task kill -s SIGTERM st1
-		wait_for 10 is_state st1 exited || fail "st1 did not exit on SIGTERM"
+		wait_for "$stop_t" is_state st1 exited || fail "st1 did not exit on SIGTERM"
 		;;
-	*) cli stop -t 10 st1 >/dev/null ;;
+	*) cli stop -t "$stop_t" st1 >/dev/null ;;
 	esac
 	dt=$(($(now_ms) - t0))
-	[ $dt -lt 5000 ] || fail "SIGTERM was not delivered: stop took ${dt} ms"
+	[ $dt -lt $((stop_t * 500)) ] || fail "SIGTERM was not delivered: stop took ${dt} ms"
 	if [ $E != ctr ]; then
 		code=$(cli inspect -f '{{.State.ExitCode}}' st1)
 		expect_eq "$code" 3 "exit code after SIGTERM"
 	fi
+	# systemd driver: the stopped (not yet removed) container's scope and cgroup are gone
+	[ "$CG_DRIVER" != systemd ] || wait_for 10 sd_gone "$u" "/sys/fs/cgroup$cg" || sd_expect_gone "$u" "/sys/fs/cgroup$cg"
 	e_rm_f st1
 }
 
@@ -414,6 +458,10 @@ c_rm_f_running() {
 	expect_eq "$(e_status d1)" absent "status after rm -f"
 	wait_for 5 eval '! pid_alive $pid' || fail "init $pid still alive"
 	[ ! -e "$(e_rtroot)/$id" ] || fail "runtime state left at $(e_rtroot)/$id"
+	if [ "$CG_DRIVER" = systemd ]; then
+		wait_for 10 sd_gone "${cg##*/}" "/sys/fs/cgroup$cg" || sd_expect_gone "${cg##*/}" "/sys/fs/cgroup$cg"
+		return
+	fi
 	[ ! -d "/sys/fs/cgroup/memory$cg" ] || fail "cgroup left: memory$cg"
 }
 
@@ -475,6 +523,13 @@ c_nothing_left() { # after the engine's matrix: no container, no runtime state, 
 	esac
 	[ -z "$left" ] || fail "containers left: $left"
 	[ -z "$(ls -A "$(e_rtroot)" 2>/dev/null | grep -vx .cache)" ] || fail "runtime state left: $(ls "$(e_rtroot)")"
+	if [ "$CG_DRIVER" = systemd ]; then
+		left=$(sd_our_units "$(e_unit_glob)")
+		[ -z "$left" ] || fail "units left: $left"
+		left=$(find /sys/fs/cgroup/system.slice /sys/fs/cgroup/machine.slice -name "$(e_unit_glob)" 2>/dev/null || true)
+		[ -z "$left" ] || fail "cgroups left: $left"
+		return
+	fi
 	[ -z "$(find /sys/fs/cgroup/*/"$(e_cgparent)" -mindepth 1 -type d ! -name conmon 2>/dev/null)" ] ||
 		fail "cgroups left: $(find /sys/fs/cgroup/*/"$(e_cgparent)" -mindepth 1 -type d ! -name conmon | head -n 3)"
 }

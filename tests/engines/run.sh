@@ -5,7 +5,10 @@
 # host firewall. Prints one ok/FAIL line per matrix cell and "engines: N passed, N failed" last.
 # Usage: BULWARK=/path/to/runtime tests/engines/run.sh [docker] [ctr] [podman] [cri]
 # Env: CELL_FILTER=REGEX (run only matching cells), ENGINES_TRACE=FILE (log every runtime call),
-#      ENGINES_NO_INSTALL=1 (do not apt-get), RUNTIME_ARGS="--debug" (docker runtimeArgs), VERBOSE=1.
+#      ENGINES_NO_INSTALL=1 (do not apt-get), RUNTIME_ARGS="--debug" (docker runtimeArgs), VERBOSE=1,
+#      ENGINES_CGROUP_DRIVER=cgroupfs|systemd (the engines' cgroup driver; systemd needs systemd as
+#      PID 1 and cgroup v2, i.e. the VM: tests/vm/run-vm-suite.sh --systemd --engines, and runs the
+#      short matrix of systemd.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -20,6 +23,19 @@ BULWARK=$(readlink -f "$BULWARK")
 [ -x "$BULWARK" ] || { echo "no runtime binary at $BULWARK" >&2; exit 1; }
 ENGINES=${*:-docker ctr podman cri}
 want() { [[ " $ENGINES " == *" $1 "* ]]; }
+CG_DRIVER=${ENGINES_CGROUP_DRIVER:-cgroupfs}
+case $CG_DRIVER in
+cgroupfs) ;;
+systemd)
+	[ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -S /run/systemd/private ] &&
+		[ -f /sys/fs/cgroup/cgroup.controllers ] || {
+		echo "ENGINES_CGROUP_DRIVER=systemd needs systemd as PID 1 and cgroup v2 (run it in the VM: tests/vm/run-vm-suite.sh --systemd --engines)"
+		echo "engines: 0 passed, 1 failed"
+		exit 1
+	}
+	;;
+*) echo "ENGINES_CGROUP_DRIVER: cgroupfs or systemd, not '$CG_DRIVER'" >&2; exit 1 ;;
+esac
 
 . "$here/lib.sh"
 . "$here/install.sh"
@@ -84,6 +100,11 @@ cleanup() {
 	[ -f "$T/podman/containers.conf" ] && pm rm -fa -t 0 >/dev/null 2>&1
 	for ((i = ${#DAEMON_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${DAEMON_PIDS[$i]}"; done
 	for p in $(helper_pids); do stop_pid "$p"; done
+	# systemd driver: a scope an engine left (a failed cell) must not outlive the run.
+	[ "$CG_DRIVER" = systemd ] && for u in $(sd_our_units); do
+		systemctl stop "$u" >/dev/null 2>&1
+		systemctl reset-failed "$u" >/dev/null 2>&1
+	done
 	# Mounts the engines left under our directory (overlay homes made private, netns files).
 	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
@@ -157,7 +178,7 @@ CR_LINE="ctr -a $T/containerd/containerd.sock -n $CTR_NS"
 DK_LINE="env DOCKER_HOST=unix://$T/docker/docker.sock DOCKER_CONFIG=$T/docker/client $DOCKER_BIN"
 PM_LINE="env CONTAINERS_CONF=$T/podman/containers.conf CONTAINERS_STORAGE_CONF=$T/podman/storage.conf \
 podman --root $T/podman/storage --runroot $T/podman/runroot --tmpdir $T/podman/tmp \
---storage-driver overlay --cgroup-manager cgroupfs --events-backend file \
+--storage-driver overlay --cgroup-manager $CG_DRIVER --events-backend file \
 --runtime $RT_NAME"
 cr() { timeout -k 5 "$TMO" $CR_LINE "$@"; }
 dk() { timeout -k 5 "$TMO" $DK_LINE "$@"; }
@@ -182,7 +203,7 @@ start_dockerd() {
   "hosts": ["unix://$d/docker.sock"], "containerd": "$T/containerd/containerd.sock",
   "runtimes": { "$DOCKER_RT_NAME": { "path": "$RT_PATH", "runtimeArgs": [${args%,}] } },
   "default-runtime": "$DOCKER_RT_NAME",
-  "exec-opts": ["native.cgroupdriver=cgroupfs"], "storage-driver": "overlay2",
+  "exec-opts": ["native.cgroupdriver=$CG_DRIVER"], "storage-driver": "overlay2",
   "iptables": false, "ip6tables": false, "ip-forward": false, "ip-masq": false, "bridge": "none",
   "userland-proxy": false, "features": { "buildkit": false }
 }
@@ -201,17 +222,26 @@ setup_podman() {
 	[ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
 	[ "$nofile" = unlimited ] && nofile=1048576
 	sed -e "s|@DIR@|$d|g" -e "s|@NAME@|$RT_NAME|g" -e "s|@PATH@|$RT_PATH|g" \
-		-e "s|@NOFILE@|$nofile|g" -e "s|@NPROC@|$nproc|g" "$here/containers.conf" >"$d/containers.conf"
+		-e "s|@NOFILE@|$nofile|g" -e "s|@NPROC@|$nproc|g" -e "s|@CGMGR@|$CG_DRIVER|g" "$here/containers.conf" >"$d/containers.conf"
 	printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' \
 		"$d/storage" "$d/runroot" >"$d/storage.conf"
 }
 
 # ---- go --------------------------------------------------------------------------------------
-echo "runtime under test: $BULWARK ($("$BULWARK" --version 2>&1 | head -n 1)), engines: $ENGINES"
+echo "runtime under test: $BULWARK ($("$BULWARK" --version 2>&1 | head -n 1)), engines: $ENGINES, cgroup driver: $CG_DRIVER"
+t_step=$SECONDS
+took() { echo "-- $1: $((SECONDS - t_step)) s"; t_step=$SECONDS; } # the seconds of each step
 mkdir -p "$T/img"
 make_image
 register_path
 setup_ok=1
+# podman's import runs beside the daemons' start (the VM's emulated CPUs spend most of it waiting).
+if want podman; then
+	setup_podman
+	pm import -q "$IMG_TAR" "$IMG_PODMAN" >"$T/podman/import.log" 2>&1 &
+	pm_import=$!
+	DAEMON_PIDS+=($pm_import)
+fi
 if want docker || want ctr; then
 	if ! start_containerd; then
 		setup_ok=0
@@ -228,22 +258,25 @@ if want docker || want ctr; then
 		fi
 	fi
 fi
-if want podman; then
-	setup_podman
-	pm import -q "$IMG_TAR" "$IMG_PODMAN" >/dev/null || { setup_ok=0; echo "FAIL podman import"; }
+if want podman && ! wait "$pm_import"; then
+	setup_ok=0
+	echo "FAIL podman import: $(tail -n 3 "$T/podman/import.log")"
 fi
 [ $setup_ok = 1 ] || FAILN=$((FAILN + 1))
+took "set-up (image, daemons, imports)"
 
 . "$here/matrix.sh"
+[ "$CG_DRIVER" = systemd ] && . "$here/systemd.sh" # the short matrix: its cells replace the ones above
 if [ $setup_ok = 1 ]; then
-	want docker && { echo "== docker $(dk version -f '{{.Server.Version}}') (runtime \"$DOCKER_RT_NAME\")"; docker_matrix; }
-	want ctr && { echo "== containerd $(containerd --version | awk '{print $3}') via ctr"; ctr_matrix; }
-	want podman && { echo "== podman $(podman --version | awk '{print $3}') (runtime \"$RT_NAME\")"; podman_matrix; }
+	want docker && { echo "== docker $(dk version -f '{{.Server.Version}}') (runtime \"$DOCKER_RT_NAME\")"; docker_matrix; took docker; }
+	want ctr && { echo "== containerd $(containerd --version | awk '{print $3}') via ctr"; ctr_matrix; took ctr; }
+	want podman && { echo "== podman $(podman --version | awk '{print $3}') (runtime \"$RT_NAME\")"; podman_matrix; took podman; }
 fi
 if want cri; then
 	. "$here/cri.sh"
 	echo "== containerd CRI RuntimeClass configuration"
 	cri_matrix
+	took cri
 fi
 
 if [ -n "${ENGINES_HOLD:-}" ]; then # debugging: keep everything up until the file goes away
