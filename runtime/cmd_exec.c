@@ -204,9 +204,9 @@ static int session_wait(pid_t pid, int pidfd, const struct console_io *io, struc
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* The namespaces to join: those of the init that differ from ours. A rootless session's pid 1
- * is not dumpable (nothing in the session may ptrace the one process without its seccomp
- * filter), so its /proc/PID/ns links are not ours to read: there, the ones its spec made. */
+/* The namespaces to join: those of the init that differ from ours. Where the init's
+ * /proc/PID/ns links are not ours to read (a pid 1 that is not dumpable: a rootless session's
+ * without Landlock, docs/sessions.md), the ones its spec made. */
 static int target_ns_flags(const struct container *c, const struct oci_spec *spec, int *flags,
 			   struct bw_error *err)
 {
@@ -283,8 +283,9 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	/* Without a terminal of its own the process never gets ours: relayed pipes while we
 	 * wait, /dev/null with --detach (stdio_guard.h). */
 	if (!spec->process.terminal &&
-	    (f->detach ? stdio_guard_detached(&sio, err)
-		       : stdio_guard_relay_output(&sio, f->session != NULL, err)) < 0)
+	    (f->detach		  ? stdio_guard_detached(&sio, err)
+	     : f->session != NULL ? stdio_guard_session(&sio, f->session->interactive, err)
+				  : stdio_guard_relay(&sio, err)) < 0)
 		goto out;
 	memcpy(cfg.stdio, sio.child, sizeof(cfg.stdio));
 	r = spawn_container_process(&cfg, &res, err);

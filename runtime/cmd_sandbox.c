@@ -444,7 +444,13 @@ static int write_policy(const struct global_opts *g, struct sandbox_run *run, st
 		return 0;
 	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0)
 		return -1;
-	_cleanup_free_ char *name = xasprintf(".%s.policy.json", run->id);
+	/* A name of this run's own: two session creates of one name (only one can win the id)
+	 * must never load, or unlink, each other's policy. */
+	uint64_t nonce = 0;
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+		return bw_fail(err, errno, "getrandom");
+	_cleanup_free_ char *name =
+	    xasprintf(".%s.%016llx.policy.json", run->id, (unsigned long long)nonce);
 	run->policy_file = fs_path_join(cli_state_root(g), name);
 	return fs_write_atomic(run->policy_file, run->net.policy_doc, strlen(run->net.policy_doc),
 			       0600, err);

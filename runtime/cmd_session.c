@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -199,6 +200,15 @@ static void supervise(const struct session_flags *f, struct created *cr, int dir
 			break;
 	}
 	syscall(SYS_pidfd_send_signal, cr->pidfd, SIGKILL, NULL, 0);
+	/* A paused session: frozen (the v1 freezer) it would never take the SIGKILL, and the
+	 * wait below would never end. */
+	struct cg_manager *cg = NULL;
+	struct bw_error e = {0};
+	if (cr->c->state.cgroup_path != NULL &&
+	    lifecycle_cgroup_open(cr->c, cr->c->state.cgroup_path, &cg, &e) == 0) {
+		cg_thaw(cg, &e);
+		cg_free(cg);
+	}
 	while (waitpid(cr->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	/* bfd (held exclusively on idle) is closed only after the teardown: at exit. */

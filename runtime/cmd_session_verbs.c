@@ -87,10 +87,24 @@ static int hold_busy(const struct global_opts *g, const char *name, int *fd, str
 	return 0;
 }
 
+/* The busy file held is the loaded session's: a session released (idle) while we waited for
+ * the lock and made again under the same name has a busy file of its own, which we do not
+ * hold, so its idle check would not see us. */
+static int busy_is_current(const struct container *c, int busy, const char *name,
+			   struct bw_error *err)
+{
+	struct stat held, now;
+	if (fstat(busy, &held) < 0 ||
+	    fstatat(c->dirfd, SESSION_BUSY_FILE, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    held.st_dev != now.st_dev || held.st_ino != now.st_ino)
+		return bw_fail(err, 0, "session %s ended while this command waited", name);
+	return 0;
+}
+
 struct exec_opts {
 	char *timeout, *report, *cwd;
 	char **env;
-	bool tty;
+	bool tty, interactive;
 };
 
 static int exec_report(const struct exec_opts *o, struct report_target *t, const char *name,
@@ -139,6 +153,8 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 	    {"env", 'e', CLI_STRV, &o.env, "KEY=VALUE", "set a variable for this command"},
 	    {"cwd", 0, CLI_STRING, &o.cwd, "DIR", "working directory of this command"},
 	    {"tty", 't', CLI_BOOL, &o.tty, NULL, "give the command a terminal"},
+	    {"interactive", 'i', CLI_BOOL, &o.interactive, NULL,
+	     "pass our stdin to the command (default: /dev/null); cut when it ends"},
 	};
 	int consumed = 0;
 	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
@@ -180,10 +196,13 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 		x.env = o.env;
 		x.cwd = o.cwd;
 		x.tty = o.tty;
+		x.interactive = o.interactive;
 		r = hold_busy(g, name, &busy, err);
 	}
 	if (r == 0)
 		r = session_load(g, name, &c, err);
+	if (r == 0)
+		r = busy_is_current(c, busy, name, err);
 	if (r == 0) {
 		enum oci_status st = container_status(c);
 		if (st == OCI_STATUS_PAUSED)
@@ -447,17 +466,21 @@ static int session_cp(const struct global_opts *g, int argc, char **argv, struct
 		return bw_fail(err, 0,
 			       from ? "session cp: copying between sessions is not supported"
 				    : "session cp: one of SRC and DST must be NAME:PATH");
+	_cleanup_close_ int busy = -1;
+	if (hold_busy(g, name, &busy, err) < 0)
+		return -1;
 	struct container *c = NULL;
 	if (session_load(g, name, &c, err) < 0)
 		return -1;
+	if (busy_is_current(c, busy, name, err) < 0) {
+		container_free(c);
+		return -1;
+	}
 	const char *v = annotation(c, SESSION_DISK_ANNOTATION);
 	uint64_t max = v != NULL ? strtoull(v, NULL, 10) : 0;
 	container_free(c); /* unlocked: the copy loads it again */
 	if (max == 0)
 		max = SANDBOX_DISK_DEFAULT;
-	_cleanup_close_ int busy = -1;
-	if (hold_busy(g, name, &busy, err) < 0)
-		return -1;
 	int r = from ? container_cp_out(g, name, sp, argv[1], max, err)
 		     : container_cp_in(g, name, argv[0], dp, max, err);
 	futimens(busy, NULL);

@@ -29,6 +29,7 @@ struct session_exec {
 	char **env; /* KEY=VALUE, replacing the session's */
 	const char *cwd;
 	bool tty;
+	bool interactive;   /* stdin relayed (closed when it ends); else /dev/null */
 	int64_t timeout_ms; /* 0: none; else the process group is SIGKILLed at the deadline */
 	/* out */
 	bool started, timed_out;

@@ -40,29 +40,46 @@ int stdio_guard_relay(struct stdio_guard *g, struct bw_error *err)
 	return stdio_guard_relay_output(g, false, err);
 }
 
+/* A pipe in place of our fd (0: the child reads, we write; 1, 2: the other way). */
+static int relay_pipe(struct stdio_guard *g, int fd, struct bw_error *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "pipe for the %s relay", fd ? "output" : "input");
+	p[0] = above_stdio(p[0]);
+	p[1] = above_stdio(p[1]);
+	if (p[0] < 0 || p[1] < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return bw_fail(err, e, "pipe for the stdio relay");
+	}
+	/* Only our ends are non-blocking: the child's are its own business, and the caller's
+	 * terminal is shared with its shell. */
+	g->child[fd] = p[fd == 0 ? 0 : 1];
+	g->ours[fd] = p[fd == 0 ? 1 : 0];
+	fcntl(g->ours[fd], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
 int stdio_guard_relay_output(struct stdio_guard *g, bool output, struct bw_error *err)
 {
-	for (int fd = 0; fd < 3; fd++) {
-		int p[2];
-		if (!stdio_is_terminal(fd) && !(output && fd > 0))
-			continue;
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return bw_fail(err, errno, "pipe for the %s relay",
-				       fd ? "output" : "input");
-		p[0] = above_stdio(p[0]);
-		p[1] = above_stdio(p[1]);
-		if (p[0] < 0 || p[1] < 0) {
-			int e = errno;
-			close(p[0]);
-			close(p[1]);
-			return bw_fail(err, e, "pipe for the stdio relay");
-		}
-		/* Only our ends are non-blocking: the child's are its own business, and the
-		 * caller's terminal is shared with its shell. */
-		g->child[fd] = p[fd == 0 ? 0 : 1];
-		g->ours[fd] = p[fd == 0 ? 1 : 0];
-		fcntl(g->ours[fd], F_SETFL, O_NONBLOCK);
+	for (int fd = 0; fd < 3; fd++)
+		if ((stdio_is_terminal(fd) || (output && fd > 0)) && relay_pipe(g, fd, err) < 0)
+			return -1;
+	return 0;
+}
+
+int stdio_guard_session(struct stdio_guard *g, bool input, struct bw_error *err)
+{
+	if (!input) {
+		g->child[0] = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+		if (g->child[0] < 0)
+			return bw_fail(err, errno, "open /dev/null");
 	}
+	for (int fd = input ? 0 : 1; fd < 3; fd++)
+		if (relay_pipe(g, fd, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -29,6 +29,10 @@ int stdio_guard_relay(struct stdio_guard *g, struct bw_error *err);
 /* The same, and with output also fds 1 and 2 whatever they are: the relay ends when the process
  * does, so what it left running in the background never holds the caller's pipes open. */
 int stdio_guard_relay_output(struct stdio_guard *g, bool output, struct bw_error *err);
+/* A session's command: its output relayed as above, and its stdin either relayed too (input:
+ * a pipe we close when it ends, so nothing it leaves running keeps reading the caller's input)
+ * or /dev/null, whatever our fd 0 is. */
+int stdio_guard_session(struct stdio_guard *g, bool input, struct bw_error *err);
 /* Detached: /dev/null in place of each terminal, with one warning line naming them. */
 int stdio_guard_detached(struct stdio_guard *g, struct bw_error *err);
 /* After the spawn: the parent keeps only its relay ends. */

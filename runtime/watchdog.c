@@ -153,7 +153,7 @@ static __attribute__((noreturn)) void fail_spawn(uint64_t *start)
  * allocation. Every signal stays blocked through the exec; watchdog_main sets its dispositions
  * before it unblocks them. */
 static __attribute__((noreturn)) void become_watchdog(int init_pidfd, pid_t owner, char **argv,
-						      uint64_t *start)
+						      char **envp, uint64_t *start)
 {
 	int owner_fd = owner > 0 ? (int)syscall(SYS_pidfd_open, owner, 0) : -1;
 	if (owner > 0 && owner_fd < 0)
@@ -172,7 +172,7 @@ static __attribute__((noreturn)) void become_watchdog(int init_pidfd, pid_t owne
 	dup2(null, 1);
 	dup2(null, 2);
 	close(null);
-	execve("/proc/self/exe", argv, (char *[]){NULL});
+	execve("/proc/self/exe", argv, envp);
 	fail_spawn(start);
 }
 
@@ -188,7 +188,7 @@ struct helper_id {
 struct wd_spawn {
 	int init_pidfd;
 	pid_t owner;
-	char **argv;
+	char **argv, **envp;
 	char *grandchild_stack; /* its top */
 	struct helper_id out;
 };
@@ -201,7 +201,7 @@ static int wd_grandchild(void *arg)
 {
 	struct wd_spawn *s = arg;
 	s->out.start = proc_start_time(getpid());
-	become_watchdog(s->init_pidfd, s->owner, s->argv, &s->out.start);
+	become_watchdog(s->init_pidfd, s->owner, s->argv, s->envp, &s->out.start);
 }
 
 /* The intermediate process: a session of its own for the watchdog, then it exits and leaves the
@@ -223,11 +223,22 @@ static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int6
 	snprintf(lt, sizeof(lt), "%" PRId64, lifetime_ms);
 	char *argv[] = {"bulwark-watchdog",    (char *)id, "--root", (char *)root, dl, lt,
 			owner > 0 ? "1" : "0", NULL};
+	/* Only where the network helper is (network.c): the watchdog's teardown runs `bulwark-net
+	 * unplumb`, found beside the original binary, not from the memfd it runs from. */
+	char *envp[3] = {NULL, NULL, NULL};
+	_cleanup_free_ char *self = NULL, *helper = NULL;
+	size_t ne = 0;
+	const char *v = getenv("BULWARK_SELF_EXE");
+	if (v != NULL)
+		envp[ne++] = self = xasprintf("BULWARK_SELF_EXE=%s", v);
+	if ((v = getenv("BULWARK_NET_HELPER")) != NULL)
+		envp[ne++] = helper = xasprintf("BULWARK_NET_HELPER=%s", v);
 	/* The children's stacks: in this frame, which stays untouched while we are suspended. */
 	_Alignas(16) char stacks[2][WD_STACK_SIZE];
 	struct wd_spawn s = {.init_pidfd = init_pidfd,
 			     .owner = owner,
 			     .argv = argv,
+			     .envp = envp,
 			     .grandchild_stack = stacks[1] + WD_STACK_SIZE,
 			     .out = {-1, 0}};
 	/* Blocked in both children (our handlers must never run on their stacks), through the
