@@ -107,6 +107,7 @@ static int drop_privileges(const struct oci_user *u, struct bw_error *err)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
 	    syscall(SYS_capset, &h, d) < 0)
 		return bw_fail(err, errno, "drop capabilities");
+	/* setresuid makes us dumpable again unless the ids stay the same: say it once more. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "prctl");
 	return 0;
@@ -251,6 +252,11 @@ static __attribute__((noreturn)) void child_main(const struct cp_job *j, pid_t p
 {
 	struct bw_error e = {0};
 	int rootfd = -1;
+	/* First of all, before any setns: while we are host root in a namespace the container
+	 * shares (its pid namespace may be the host's), a dumpable process could be ptraced by
+	 * one holding CAP_SYS_PTRACE in the container's user namespace. Never dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		_exit(1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);
 	/* ^C at the terminal reaches us too: the host side decides, and we clean up when the

@@ -233,3 +233,20 @@ test_cp_no_pivot_container_resolves_inside_its_root() {
 	expect_eq "container's file" "container-view" "$(cat "$WORK/got")"
 	bw delete --force cp-np
 }
+
+# The helper that enters the container is never dumpable while it holds host root: a process
+# of a container sharing the host's pid namespace with CAP_SYS_PTRACE in its user namespace
+# could otherwise ptrace it between setns(CLONE_NEWUSER) and the privilege drop. The
+# invariant, per process: PR_SET_DUMPABLE 0 precedes its first setns.
+test_cp_helper_is_not_dumpable_before_it_enters_the_container() {
+	command -v strace >/dev/null || fail "needs strace"
+	cp_ctr cp-dump '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}]'
+	strace -f -qq -o "$WORK/trace" -e trace=prctl,setns "$BULWARK" --root "$BW_ROOT" \
+		cp cp-dump:/etc/passwd "$WORK/p" || fail "cp under strace"
+	bad=$(awk '{ pid = $1 }
+		/PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\)/ { safe[pid] = 1 }
+		/setns\(/ && !safe[pid] { print; exit }' "$WORK/trace")
+	grep -q 'setns(' "$WORK/trace" || fail "no setns traced"
+	expect_eq "setns while dumpable" "" "$bad"
+	bw delete --force cp-dump
+}
