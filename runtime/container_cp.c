@@ -382,8 +382,12 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 	struct cp_job j;
 	struct cp_child ch = {.pid = -1, .pidfd = -1, .sock = -1, .errfd = -1};
 	int r = -1;
-	_cleanup_close_ int src = cp_host_open_source(host_src, err);
-	if (src >= 0 && job_open(g, id, ctr_dst, false, max_bytes, &j, err) == 0) {
+	if (job_open(g, id, ctr_dst, false, max_bytes, &j, err) < 0) {
+		job_free(&j);
+		return -1;
+	}
+	_cleanup_close_ int src = cp_host_open_source(host_src, j.c, j.spec, err);
+	if (src >= 0) {
 		if (child_start(&j, &ch, err) == 0) {
 			_cleanup_free_ char *top = cp_host_base_name(host_src);
 			struct cp_send_opts o = {.sock = ch.sock, .timeout_ms = CP_IDLE_TIMEOUT_MS};
@@ -393,10 +397,8 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 			r = child_finish(&ch, r, err);
 			restore_interrupts(old);
 		}
-		job_free(&j);
-	} else if (src >= 0) {
-		job_free(&j);
 	}
+	job_free(&j);
 	return r;
 }
 

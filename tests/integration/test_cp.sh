@@ -250,3 +250,79 @@ test_cp_helper_is_not_dumpable_before_it_enters_the_container() {
 	expect_eq "setns while dumpable" "" "$bad"
 	bw delete --force cp-dump
 }
+
+# Copy in from a host path the container can write: a symlink it planted at the source (or on
+# the way to it) is never followed, so the host's files it points at stay out of the container.
+test_cp_in_never_follows_a_symlink_planted_at_the_host_source() {
+	mkdir -p "$WORK/share" "$WORK/secret"
+	echo host-secret >"$WORK/secret/key"
+	cp_ctr cp-srcl ".mounts += [{\"destination\":\"/share\",\"type\":\"bind\",\"source\":\"$WORK/share\",\"options\":[\"rbind\",\"rw\"]}] | .process.user={\"uid\":0,\"gid\":0}"
+	bw exec cp-srcl sh -c "ln -s $WORK/secret /share/build && ln -s $WORK/secret/key /share/k && echo mine >/share/own"
+	rc=0; out=$(bw cp "$WORK/share/build" cp-srcl:/tmp/got 2>&1) || rc=$?
+	expect_eq "link at the source: refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	rc=0; out=$(bw cp "$WORK/share/k" cp-srcl:/tmp/gotk 2>&1) || rc=$?
+	expect_eq "file link at the source: refused" "125" "$rc"
+	rc=0; out=$(bw cp "$WORK/share/build/key" cp-srcl:/tmp/gotk 2>&1) || rc=$?
+	expect_eq "link on the way: refused" "125" "$rc"
+	expect_eq "nothing copied" "" "$(bw exec cp-srcl ls -A /tmp)"
+	# The shared directory itself and a file in it are the caller's to copy.
+	bw cp "$WORK/share" cp-srcl:/tmp/s || fail "cp the shared directory"
+	expect_eq "tree" "mine $WORK/secret" "$(echo $(bw exec cp-srcl sh -c 'cat /tmp/s/own; readlink /tmp/s/build'))"
+	bw cp "$WORK/share/own" cp-srcl:/tmp/own || fail "cp a file of the shared directory"
+	bw delete --force cp-srcl
+}
+
+# "rbind","ro" leaves the submounts below the bind writable: a read-only bind's source is a
+# guard too. The link is root's (as a container's root without a user namespace makes it).
+test_cp_guards_submounts_of_a_read_only_bind() {
+	mkdir -p "$WORK/robind/sub" "$WORK/victimdir"
+	mount -t tmpfs -o mode=755 cp-sub "$WORK/robind/sub" || fail "mount tmpfs"
+	trap 'bw delete --force cp-ro 2>/dev/null; umount "$WORK/robind/sub"' EXIT
+	cp_ctr cp-ro ".mounts += [{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"$WORK/robind\",\"options\":[\"rbind\",\"ro\"]}]"
+	ln -s "$WORK/victimdir" "$WORK/robind/sub/l"
+	echo x >"$WORK/victimdir/key"
+	rc=0; out=$(bw cp cp-ro:/etc/passwd "$WORK/robind/sub/l/x" 2>&1) || rc=$?
+	expect_eq "out: refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through the link below a read-only bind"
+	rc=0; out=$(bw cp "$WORK/robind/sub/l/key" cp-ro:/tmp/k 2>&1) || rc=$?
+	expect_eq "in: refused" "125" "$rc"
+}
+
+# Another container's shared directory (same state root) is as hostile as our own.
+test_cp_guards_the_shared_directories_of_every_container() {
+	mkdir -p "$WORK/other" "$WORK/victimdir"
+	cp_ctr cp-other ".mounts += [{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"$WORK/other\",\"options\":[\"rbind\",\"rw\"]}]"
+	cp_ctr cp-mine
+	ln -s "$WORK/victimdir" "$WORK/other/l"
+	rc=0; out=$(bw cp cp-mine:/etc/passwd "$WORK/other/l/x" 2>&1) || rc=$?
+	expect_eq "refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through the other container's link"
+	bw delete --force cp-mine
+	bw delete --force cp-other
+}
+
+# Anywhere on the host walk a symlink is followed only when it and its directory are root's
+# (or the caller's) and that directory is not group/other-writable.
+test_cp_follows_only_symlinks_root_or_the_caller_made_in_safe_directories() {
+	mkdir -p "$WORK/victimdir" "$WORK/pub" "$WORK/real"
+	chmod 1777 "$WORK/pub"
+	echo x >"$WORK/victimdir/key"
+	ln -s "$WORK/victimdir" "$WORK/userlink" && chown -h 1000:1000 "$WORK/userlink"
+	ln -s "$WORK/victimdir" "$WORK/pub/l"
+	ln -s "$WORK/real" "$WORK/rootlink"
+	cp_ctr cp-own
+	for p in "$WORK/userlink" "$WORK/pub/l"; do
+		rc=0; out=$(bw cp cp-own:/etc/passwd "$p/x" 2>&1) || rc=$?
+		expect_eq "out through $p" "125 1" "$rc $(echo "$out" | wc -l)"
+		expect_contains "why" "not owned by root or the caller" "$out"
+		rc=0; out=$(bw cp "$p/key" cp-own:/tmp/k 2>&1) || rc=$?
+		expect_eq "in through $p" "125" "$rc"
+	done
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through an untrusted link"
+	bw cp cp-own:/etc/passwd "$WORK/rootlink/p" || fail "root's own link"
+	bw cp "$WORK/rootlink/p" cp-own:/tmp/p || fail "root's own link, in"
+	bw delete --force cp-own
+}
