@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -402,6 +403,15 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 	return r;
 }
 
+/* 5% of the destination file system's size: what a copy out always leaves free there. */
+static uint64_t space_reserve(int fd)
+{
+	struct statvfs v;
+	if (fstatvfs(fd, &v) < 0)
+		return UINT64_MAX; /* the receiver's own check reports why */
+	return (uint64_t)v.f_blocks * v.f_frsize / 20;
+}
+
 int container_cp_out(const struct global_opts *g, const char *id, const char *ctr_src,
 		     const char *host_dst, uint64_t max_bytes, struct bw_error *err)
 {
@@ -419,10 +429,15 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 			const char *name = dst.name ? dst.name : base_name(j.ctr_path, j.id);
 			_cleanup_free_ char *shown =
 			    dst.name ? xstrdup(host_dst) : fs_path_join(host_dst, name);
+			/* Without --max-bytes the budget is the destination's free space: the
+			 * copy never takes the last 5% of its file system. */
 			struct cp_recv_opts o = {.sock = ch.sock,
 						 .timeout_ms = CP_IDLE_TIMEOUT_MS,
 						 .max_bytes = max_bytes,
-						 .shown = shown};
+						 .shown = shown,
+						 .keep_space = true,
+						 .space_fd = dst.dirfd,
+						 .space_reserve = space_reserve(dst.dirfd)};
 			struct sigaction old[3];
 			catch_interrupts(old);
 			r = cp_recv_tree(&o, dst.dirfd, name, err);

@@ -326,3 +326,32 @@ test_cp_follows_only_symlinks_root_or_the_caller_made_in_safe_directories() {
 	bw cp "$WORK/rootlink/p" cp-own:/tmp/p || fail "root's own link, in"
 	bw delete --force cp-own
 }
+
+# A sparse file in the container costs the host what its data costs: 300 MB of length, a few
+# KB of blocks. The data around the hole comes back exact.
+test_cp_out_keeps_the_holes_of_a_sparse_file() {
+	cp_ctr cp-sparse
+	bw exec cp-sparse sh -c 'echo head >/tmp/s && truncate -s 300M /tmp/s && echo tail >>/tmp/s && truncate -s 200M /tmp/z'
+	bw cp cp-sparse:/tmp/s "$WORK/s" || fail "cp out"
+	bw cp cp-sparse:/tmp/z "$WORK/z" || fail "cp out an all-hole file"
+	expect_eq "sizes" "314572805 209715200" "$(stat -c %s "$WORK/s" "$WORK/z" | xargs)"
+	expect_eq "data" "head tail" "$(echo $(head -c 5 "$WORK/s"; tail -c 5 "$WORK/s"))"
+	used=$(( $(stat -c '%b * %B' "$WORK/s") + $(stat -c '%b * %B' "$WORK/z") ))
+	[ "$used" -lt 1048576 ] || fail "the holes were written: $used bytes allocated"
+	bw delete --force cp-sparse
+}
+
+# Without --max-bytes a copy out never takes the last 5% of the destination file system:
+# 9.8 MB into a 10 MB file system is refused with one line naming the path, and undone.
+test_cp_out_default_budget_is_the_destination_free_space() {
+	mkdir -p "$WORK/small"
+	mount -t tmpfs -o size=10m cp-small "$WORK/small" || fail "mount tmpfs"
+	trap 'bw delete --force cp-full 2>/dev/null; umount "$WORK/small"' EXIT
+	cp_ctr cp-full
+	bw exec cp-full sh -c 'mkdir /tmp/t && head -c 10276044 /dev/urandom >/tmp/t/big && head -c 4000000 /dev/urandom >/tmp/small'
+	rc=0; out=$(bw cp cp-full:/tmp/t "$WORK/small/t" 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "\`$WORK/small/t/big\`: the copy would leave less than 5% of its file system free" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/small")"
+	bw cp cp-full:/tmp/small "$WORK/small/s" || fail "a copy that fits"
+}
