@@ -90,7 +90,17 @@ static int job_open(const struct global_opts *g, const char *id, const char *pat
 
 /* ---- the container side (in the child) ---- */
 
-static int drop_privileges(const struct oci_user *u, struct bw_error *err)
+/* Whether the init's user namespace denies setgroups (/proc/PID/setgroups "deny", read from
+ * the host's /proc before any setns): only then may our own setgroups fail. */
+static bool setgroups_denied(pid_t pid)
+{
+	char path[64], buf[16] = {0};
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "deny", 4) == 0;
+}
+
+static int drop_privileges(const struct oci_user *u, bool groups_denied, struct bw_error *err)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {{0}};
@@ -98,9 +108,11 @@ static int drop_privileges(const struct oci_user *u, struct bw_error *err)
 	size_t ng = u->n_additional_gids < 64 ? u->n_additional_gids : 64;
 	for (size_t i = 0; i < ng; i++)
 		gids[i] = u->additional_gids[i];
-	/* A rootless user namespace denies setgroups: its processes keep ours, as these do. */
-	if (setgroups(ng, gids) < 0 && errno != EPERM)
-		return bw_fail(err, errno, "setgroups");
+	/* A user namespace that denies setgroups (a rootless one) makes every process in it
+	 * keep the groups it came with, the container's as ours. Anywhere else a failure would
+	 * leave us the host root's groups: fail closed. */
+	if (setgroups(ng, gids) < 0 && !(errno == EPERM && groups_denied))
+		return bw_fail(err, errno, "setgroups (process.user.additionalGids)");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		return bw_fail(err, errno, "setresgid %u (process.user.gid)", u->gid);
 	if (setresuid(u->uid, u->uid, u->uid) < 0)
@@ -126,6 +138,7 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 {
 	char path[64];
 	bool want_mnt = j->ns_flags & CLONE_NEWNS, in_mnt = false;
+	bool groups_denied = setgroups_denied(j->c->state.pid);
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)j->c->state.pid);
 	*rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int open_errno = errno;
@@ -150,7 +163,7 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 		return bw_fail(err, open_errno, "open the root of container %s", j->id);
 	if (fchdir(*rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		return bw_fail(err, errno, "chroot into the root of container %s", j->id);
-	if (drop_privileges(&j->spec->process.user, err) < 0)
+	if (drop_privileges(&j->spec->process.user, groups_denied, err) < 0)
 		return -1;
 	/* Never more than the container's processes may: its Landlock rules too. */
 	struct landlock_plan plan = {0};
