@@ -52,27 +52,37 @@ static bool guarded(const struct guards *g, const struct stat *st)
 	return false;
 }
 
-/* Every bind, read-only ones too: "rbind","ro" leaves the submounts below it writable. */
-static bool mount_is_bind(const struct oci_mount *m)
+/* A bind the container may write below: every one but a plain "bind" that is "ro" (it carries
+ * no submounts) and an "rro" one. An "rbind","ro" stays writable below: "ro" leaves the
+ * submounts it carries as they were. The last of ro/rw and rro/rrw counts. */
+static bool mount_is_writable_bind(const struct oci_mount *m)
 {
 	bool bind = m->type != NULL && strcmp(m->type, "bind") == 0;
-	for (size_t i = 0; m->options && m->options[i]; i++)
-		if (strcmp(m->options[i], "bind") == 0 || strcmp(m->options[i], "rbind") == 0)
+	bool rec = false, ro = false, rro = false;
+	for (size_t i = 0; m->options && m->options[i]; i++) {
+		const char *o = m->options[i];
+		if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
 			bind = true;
-	return bind && m->source != NULL;
+			rec = rec || strcmp(o, "rbind") == 0;
+		} else if (strcmp(o, "ro") == 0 || strcmp(o, "rw") == 0) {
+			ro = strcmp(o, "ro") == 0;
+		} else if (strcmp(o, "rro") == 0 || strcmp(o, "rrw") == 0) {
+			rro = strcmp(o, "rro") == 0;
+		}
+	}
+	return bind && m->source != NULL && !rro && !(ro && !rec);
 }
 
-/* One container's host directories: its root (a read-only root may have writable
- * submounts) and the sources of its binds. */
+/* One container's host directories it can write: its root unless read-only and its binds. */
 static void guards_collect(const struct oci_state *st, const struct oci_spec *spec,
 			   struct guards *g)
 {
 	const char *bundle = st->bundle ? st->bundle : "/";
-	if (st->rootfs != NULL)
+	if (!spec->root_readonly && st->rootfs != NULL)
 		guard_add(g, st->rootfs);
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct oci_mount *m = &spec->mounts[i];
-		if (!mount_is_bind(m))
+		if (!mount_is_writable_bind(m))
 			continue;
 		_cleanup_free_ char *src =
 		    m->source[0] == '/' ? xstrdup(m->source) : fs_path_join(bundle, m->source);

@@ -278,7 +278,7 @@ test_cp_in_never_follows_a_symlink_planted_at_the_host_source() {
 test_cp_guards_submounts_of_a_read_only_bind() {
 	mkdir -p "$WORK/robind/sub" "$WORK/victimdir"
 	mount -t tmpfs -o mode=755 cp-sub "$WORK/robind/sub" || fail "mount tmpfs"
-	trap 'bw delete --force cp-ro 2>/dev/null; umount "$WORK/robind/sub"' EXIT
+	trap 'bw delete --force cp-ro 2>/dev/null; bw delete --force cp-rro 2>/dev/null; umount "$WORK/robind/sub"' EXIT
 	cp_ctr cp-ro ".mounts += [{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"$WORK/robind\",\"options\":[\"rbind\",\"ro\"]}]"
 	ln -s "$WORK/victimdir" "$WORK/robind/sub/l"
 	echo x >"$WORK/victimdir/key"
@@ -288,6 +288,12 @@ test_cp_guards_submounts_of_a_read_only_bind() {
 	[ ! -e "$WORK/victimdir/x" ] || fail "written through the link below a read-only bind"
 	rc=0; out=$(bw cp "$WORK/robind/sub/l/key" cp-ro:/tmp/k 2>&1) || rc=$?
 	expect_eq "in: refused" "125" "$rc"
+	bw delete --force cp-ro
+	# "rro" is read-only all the way down: no guard, root's link is followed.
+	cp_ctr cp-rro ".mounts += [{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"$WORK/robind\",\"options\":[\"rbind\",\"rro\"]}]"
+	rc=0; out=$(bw exec cp-rro touch /ro/sub/w 2>&1) || rc=$?
+	expect_eq "rro: the submount is read-only" "1" "$rc"
+	bw cp cp-rro:/etc/passwd "$WORK/robind/sub/l/x" || fail "rro: root's link not followed"
 }
 
 # Another container's shared directory (same state root) is as hostile as our own.
