@@ -212,6 +212,9 @@ test_cp_in_and_out_of_a_sandbox() {
 	expect_eq "as the sandbox user" "1000:1000 hi" "$(echo $(bw exec "$id" sh -c 'stat -c %u:%g /tmp/h; cat /tmp/h'))"
 	bw cp "$id:/tmp/h" "$WORK/back" || fail "cp out"
 	expect_eq "back" "hi" "$(cat "$WORK/back")"
+	# Its read-only view of the host's / is no guard: root's own link is followed.
+	mkdir "$WORK/real" && ln -s "$WORK/real" "$WORK/rootlink"
+	bw cp "$id:/tmp/h" "$WORK/rootlink/h" || fail "cp out through root's link"
 	rc=0; out=$(bw cp "$WORK/h" "$id:/usr/h" 2>&1) || rc=$?
 	expect_eq "read-only view" "125" "$rc"
 	expect_contains "why" "Read-only file system" "$out"
