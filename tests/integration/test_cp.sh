@@ -213,8 +213,9 @@ test_cp_in_and_out_of_a_sandbox() {
 	bw cp "$id:/tmp/h" "$WORK/back" || fail "cp out"
 	expect_eq "back" "hi" "$(cat "$WORK/back")"
 	# Its read-only view of the host's / is no guard: root's own link is followed.
-	mkdir "$WORK/real" && ln -s "$WORK/real" "$WORK/rootlink"
-	bw cp "$id:/tmp/h" "$WORK/rootlink/h" || fail "cp out through root's link"
+	mkdir "$WORK/sbreal"
+	ln -s "$WORK/sbreal" "$WORK/sblink"
+	bw cp "$id:/tmp/h" "$WORK/sblink/h" || fail "cp out through root's link"
 	rc=0; out=$(bw cp "$WORK/h" "$id:/usr/h" 2>&1) || rc=$?
 	expect_eq "read-only view" "125" "$rc"
 	expect_contains "why" "Read-only file system" "$out"
@@ -279,16 +280,16 @@ test_cp_in_never_follows_a_symlink_planted_at_the_host_source() {
 # "rbind","ro" leaves the submounts below the bind writable: a read-only bind's source is a
 # guard too. The link is root's (as a container's root without a user namespace makes it).
 test_cp_guards_submounts_of_a_read_only_bind() {
-	mkdir -p "$WORK/robind/sub" "$WORK/victimdir"
+	mkdir -p "$WORK/robind/sub" "$WORK/rovictim"
 	mount -t tmpfs -o mode=755 cp-sub "$WORK/robind/sub" || fail "mount tmpfs"
 	trap 'bw delete --force cp-ro 2>/dev/null; bw delete --force cp-rro 2>/dev/null; umount "$WORK/robind/sub"' EXIT
 	cp_ctr cp-ro ".mounts += [{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"$WORK/robind\",\"options\":[\"rbind\",\"ro\"]}]"
-	ln -s "$WORK/victimdir" "$WORK/robind/sub/l"
-	echo x >"$WORK/victimdir/key"
+	ln -s "$WORK/rovictim" "$WORK/robind/sub/l"
+	echo x >"$WORK/rovictim/key"
 	rc=0; out=$(bw cp cp-ro:/etc/passwd "$WORK/robind/sub/l/x" 2>&1) || rc=$?
 	expect_eq "out: refused" "125" "$rc"
 	expect_contains "why" "a symlink in a directory the container can write" "$out"
-	[ ! -e "$WORK/victimdir/x" ] || fail "written through the link below a read-only bind"
+	[ ! -e "$WORK/rovictim/x" ] || fail "written through the link below a read-only bind"
 	rc=0; out=$(bw cp "$WORK/robind/sub/l/key" cp-ro:/tmp/k 2>&1) || rc=$?
 	expect_eq "in: refused" "125" "$rc"
 	bw delete --force cp-ro
