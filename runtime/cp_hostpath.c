@@ -238,7 +238,8 @@ static int walk_step(struct walk *w, const struct guards *g, const char *comp, c
 	if (n <= 0 || ++*links > WALK_MAX_LINKS)
 		return bw_fail(err, n < 0 ? errno : ELOOP, "`%s`", shown);
 	target[n] = '\0';
-	char *next = xasprintf("%s/%s", target, rest);
+	/* No "/" added after the last component: a link to a file names that file. */
+	char *next = rest[0] ? xasprintf("%s/%s", target, rest) : xstrdup(target);
 	free(*todo);
 	*todo = next;
 	return target[0] == '/' ? walk_root(w, g, shown, err) : 0;

@@ -334,6 +334,9 @@ test_cp_follows_only_symlinks_root_or_the_caller_made_in_safe_directories() {
 	[ ! -e "$WORK/victimdir/x" ] || fail "written through an untrusted link"
 	bw cp cp-own:/etc/passwd "$WORK/rootlink/p" || fail "root's own link"
 	bw cp "$WORK/rootlink/p" cp-own:/tmp/p || fail "root's own link, in"
+	ln -s "$WORK/real/p" "$WORK/filelink"
+	bw cp "$WORK/filelink" cp-own:/tmp/fl || fail "root's own link to a file as the source"
+	expect_eq "through the file link" "$(cat "$WORK/real/p")" "$(bw exec cp-own cat /tmp/fl)"
 	bw delete --force cp-own
 }
 
