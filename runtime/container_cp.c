@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,7 +90,17 @@ static int job_open(const struct global_opts *g, const char *id, const char *pat
 
 /* ---- the container side (in the child) ---- */
 
-static int drop_privileges(const struct oci_user *u, struct bw_error *err)
+/* Whether the init's user namespace denies setgroups (/proc/PID/setgroups "deny", read from
+ * the host's /proc before any setns): only then may our own setgroups fail. */
+static bool setgroups_denied(pid_t pid)
+{
+	char path[64], buf[16] = {0};
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "deny", 4) == 0;
+}
+
+static int drop_privileges(const struct oci_user *u, bool groups_denied, struct bw_error *err)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2] = {{0}};
@@ -97,9 +108,11 @@ static int drop_privileges(const struct oci_user *u, struct bw_error *err)
 	size_t ng = u->n_additional_gids < 64 ? u->n_additional_gids : 64;
 	for (size_t i = 0; i < ng; i++)
 		gids[i] = u->additional_gids[i];
-	/* A rootless user namespace denies setgroups: its processes keep ours, as these do. */
-	if (setgroups(ng, gids) < 0 && errno != EPERM)
-		return bw_fail(err, errno, "setgroups");
+	/* A user namespace that denies setgroups (a rootless one) makes every process in it
+	 * keep the groups it came with, the container's as ours. Anywhere else a failure would
+	 * leave us the host root's groups: fail closed. */
+	if (setgroups(ng, gids) < 0 && !(errno == EPERM && groups_denied))
+		return bw_fail(err, errno, "setgroups (process.user.additionalGids)");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		return bw_fail(err, errno, "setresgid %u (process.user.gid)", u->gid);
 	if (setresuid(u->uid, u->uid, u->uid) < 0)
@@ -107,6 +120,7 @@ static int drop_privileges(const struct oci_user *u, struct bw_error *err)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
 	    syscall(SYS_capset, &h, d) < 0)
 		return bw_fail(err, errno, "drop capabilities");
+	/* setresuid makes us dumpable again unless the ids stay the same: say it once more. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return bw_fail(err, errno, "prctl");
 	return 0;
@@ -124,6 +138,7 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 {
 	char path[64];
 	bool want_mnt = j->ns_flags & CLONE_NEWNS, in_mnt = false;
+	bool groups_denied = setgroups_denied(j->c->state.pid);
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)j->c->state.pid);
 	*rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int open_errno = errno;
@@ -148,7 +163,7 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 		return bw_fail(err, open_errno, "open the root of container %s", j->id);
 	if (fchdir(*rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		return bw_fail(err, errno, "chroot into the root of container %s", j->id);
-	if (drop_privileges(&j->spec->process.user, err) < 0)
+	if (drop_privileges(&j->spec->process.user, groups_denied, err) < 0)
 		return -1;
 	/* Never more than the container's processes may: its Landlock rules too. */
 	struct landlock_plan plan = {0};
@@ -251,6 +266,11 @@ static __attribute__((noreturn)) void child_main(const struct cp_job *j, pid_t p
 {
 	struct bw_error e = {0};
 	int rootfd = -1;
+	/* First of all, before any setns: while we are host root in a namespace the container
+	 * shares (its pid namespace may be the host's), a dumpable process could be ptraced by
+	 * one holding CAP_SYS_PTRACE in the container's user namespace. Never dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		_exit(1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);
 	/* ^C at the terminal reaches us too: the host side decides, and we clean up when the
@@ -376,8 +396,12 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 	struct cp_job j;
 	struct cp_child ch = {.pid = -1, .pidfd = -1, .sock = -1, .errfd = -1};
 	int r = -1;
-	_cleanup_close_ int src = cp_host_open_source(host_src, err);
-	if (src >= 0 && job_open(g, id, ctr_dst, false, max_bytes, &j, err) == 0) {
+	if (job_open(g, id, ctr_dst, false, max_bytes, &j, err) < 0) {
+		job_free(&j);
+		return -1;
+	}
+	_cleanup_close_ int src = cp_host_open_source(host_src, j.c, j.spec, err);
+	if (src >= 0) {
 		if (child_start(&j, &ch, err) == 0) {
 			_cleanup_free_ char *top = cp_host_base_name(host_src);
 			struct cp_send_opts o = {.sock = ch.sock, .timeout_ms = CP_IDLE_TIMEOUT_MS};
@@ -387,11 +411,18 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 			r = child_finish(&ch, r, err);
 			restore_interrupts(old);
 		}
-		job_free(&j);
-	} else if (src >= 0) {
-		job_free(&j);
 	}
+	job_free(&j);
 	return r;
+}
+
+/* 5% of the destination file system's size: what a copy out always leaves free there. */
+static uint64_t space_reserve(int fd)
+{
+	struct statvfs v;
+	if (fstatvfs(fd, &v) < 0)
+		return UINT64_MAX; /* the receiver's own check reports why */
+	return (uint64_t)v.f_blocks * v.f_frsize / 20;
 }
 
 int container_cp_out(const struct global_opts *g, const char *id, const char *ctr_src,
@@ -411,10 +442,15 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 			const char *name = dst.name ? dst.name : base_name(j.ctr_path, j.id);
 			_cleanup_free_ char *shown =
 			    dst.name ? xstrdup(host_dst) : fs_path_join(host_dst, name);
+			/* Without --max-bytes the budget is the destination's free space: the
+			 * copy never takes the last 5% of its file system. */
 			struct cp_recv_opts o = {.sock = ch.sock,
 						 .timeout_ms = CP_IDLE_TIMEOUT_MS,
 						 .max_bytes = max_bytes,
-						 .shown = shown};
+						 .shown = shown,
+						 .keep_space = true,
+						 .space_fd = dst.dirfd,
+						 .space_reserve = space_reserve(dst.dirfd)};
 			struct sigaction old[3];
 			catch_interrupts(old);
 			r = cp_recv_tree(&o, dst.dirfd, name, err);

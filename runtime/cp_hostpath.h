@@ -1,16 +1,20 @@
 /* The host side of `bulwark cp`: the source opened as the caller, and the destination
  * resolved so that no symlink a container could have planted is followed: never at the last
- * component, and not at all below a host directory the container can write (its writable
- * bind mounts and its root, from its config.json in the state dir). */
+ * component, and not at all below a host directory a container can write (the root and every
+ * bind source of each container of the state root, from their state dirs), nor when it or
+ * its directory is not root's or the caller's or that directory is group/other-writable. */
 #pragma once
 
 #include "common/error.h"
 #include "oci/spec.h"
 #include "runtime/container.h"
 
-/* A directory (O_RDONLY) or regular file (O_RDONLY, checked to be what the lookup found);
- * anything else is refused. The caller's normal lookup: the path is the caller's own. */
-int cp_host_open_source(const char *path, struct bw_error *err);
+/* A directory (O_RDONLY) or regular file (O_RDONLY, the inode the walk found); anything else
+ * is refused. Walked like the destination: a symlink a container could have planted (at or
+ * below a directory a container of c's state root can write, or not root's or the caller's)
+ * is never followed, the last component included. */
+int cp_host_open_source(const char *path, const struct container *c, const struct oci_spec *spec,
+			struct bw_error *err);
 /* The name a tree copied from path gets inside an existing directory (malloc'd). */
 char *cp_host_base_name(const char *path);
 

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -22,6 +23,7 @@
 #include "common/util.h"
 
 #define CP_BUF 65536
+#define CP_SPACE_EVERY (8u << 20)
 
 volatile sig_atomic_t cp_stream_interrupted;
 
@@ -250,7 +252,7 @@ int cp_send_tree(const struct cp_send_opts *o, int srcfd, const char *top_name, 
 struct receiver {
 	const struct cp_recv_opts *o;
 	struct bw_error *err;
-	uint64_t used, entries, warnings;
+	uint64_t used, entries, warnings, since_check;
 	char buf[CP_BUF];
 };
 
@@ -342,18 +344,55 @@ static int open_tmp(int dirfd, char tmp[static 32], struct receiver *r, const ch
 	return bw_fail(r->err, EEXIST, "create a file beside `%s`", path);
 }
 
+static bool all_zero(const char *buf, size_t n)
+{
+	return n == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, n - 1) == 0);
+}
+
+/* With keep_space, the file system of space_fd keeps at least space_reserve bytes available:
+ * checked at the start, every CP_SPACE_EVERY bytes written and at the end of each file. */
+static int check_space(struct receiver *r, const char *path)
+{
+	struct statvfs v;
+	if (!r->o->keep_space)
+		return 0;
+	if (fstatvfs(r->o->space_fd, &v) < 0)
+		return bw_fail(r->err, errno, "statvfs `%s`", path);
+	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+	if (avail < r->o->space_reserve)
+		return bw_fail(r->err, ENOSPC,
+			       "`%s`: the copy would leave less than 5%% of its file system free "
+			       "(%llu bytes available)",
+			       path, (unsigned long long)avail);
+	r->since_check = 0;
+	return 0;
+}
+
+/* Chunks of zeros become holes (a seek; the size is set at the end): a sparse file costs
+ * the destination what its data costs, not its length. */
 static int recv_data(struct receiver *r, int fd, uint64_t size, const char *path)
 {
+	uint64_t total = size;
 	while (size > 0) {
 		size_t n = size < sizeof(r->buf) ? (size_t)size : sizeof(r->buf);
 		if (io_read(r->o->sock, r->buf, n, r->o->timeout_ms, r->err) < 0)
 			return -1;
+		size -= n;
+		if (all_zero(r->buf, n)) {
+			if (lseek(fd, (off_t)n, SEEK_CUR) < 0)
+				return bw_fail(r->err, errno, "seek in `%s`", path);
+			continue;
+		}
 		int e = fs_write_all(fd, r->buf, n);
 		if (e < 0)
 			return bw_fail(r->err, -e, "write `%s`", path);
-		size -= n;
+		r->since_check += n;
+		if (r->since_check >= CP_SPACE_EVERY && check_space(r, path) < 0)
+			return -1;
 	}
-	return 0;
+	if (ftruncate(fd, (off_t)total) < 0)
+		return bw_fail(r->err, errno, "truncate `%s`", path);
+	return check_space(r, path);
 }
 
 /* Written beside the destination and renamed over it: never a half-written file under its
@@ -483,6 +522,8 @@ int cp_recv_tree(const struct cp_recv_opts *o, int dirfd, const char *name, stru
 	struct frame f;
 	r->o = o;
 	r->err = err;
+	if (check_space(r, o->shown) < 0)
+		return -1;
 	do
 		if (read_frame(r, &f, o->shown) < 0 ||
 		    (f.h.type == CP_FRAME_WARN && recv_warn(r, &f) < 0))

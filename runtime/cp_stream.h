@@ -59,6 +59,11 @@ struct cp_recv_opts {
 	int timeout_ms;
 	uint64_t max_bytes; /* file data and link targets; 0: no budget */
 	const char *shown;  /* how the destination is named in messages */
+	/* With keep_space: at least space_reserve bytes stay available (statvfs f_bavail) on
+	 * space_fd's file system (any fd there), or the copy stops and is undone. */
+	bool keep_space;
+	int space_fd;
+	uint64_t space_reserve;
 };
 
 /* Receive one tree into dirfd as `name`, or under the top entry's own name when name is NULL

@@ -212,6 +212,10 @@ test_cp_in_and_out_of_a_sandbox() {
 	expect_eq "as the sandbox user" "1000:1000 hi" "$(echo $(bw exec "$id" sh -c 'stat -c %u:%g /tmp/h; cat /tmp/h'))"
 	bw cp "$id:/tmp/h" "$WORK/back" || fail "cp out"
 	expect_eq "back" "hi" "$(cat "$WORK/back")"
+	# Its read-only view of the host's / is no guard: root's own link is followed.
+	mkdir "$WORK/sbreal"
+	ln -s "$WORK/sbreal" "$WORK/sblink"
+	bw cp "$id:/tmp/h" "$WORK/sblink/h" || fail "cp out through root's link"
 	rc=0; out=$(bw cp "$WORK/h" "$id:/usr/h" 2>&1) || rc=$?
 	expect_eq "read-only view" "125" "$rc"
 	expect_contains "why" "Read-only file system" "$out"
@@ -232,4 +236,135 @@ test_cp_no_pivot_container_resolves_inside_its_root() {
 	bw cp cp-np:/x "$WORK/got" || fail "cp"
 	expect_eq "container's file" "container-view" "$(cat "$WORK/got")"
 	bw delete --force cp-np
+}
+
+# The helper that enters the container is never dumpable while it holds host root: a process
+# of a container sharing the host's pid namespace with CAP_SYS_PTRACE in its user namespace
+# could otherwise ptrace it between setns(CLONE_NEWUSER) and the privilege drop. The
+# invariant, per process: PR_SET_DUMPABLE 0 precedes its first setns.
+test_cp_helper_is_not_dumpable_before_it_enters_the_container() {
+	command -v strace >/dev/null || fail "needs strace"
+	cp_ctr cp-dump '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}]'
+	strace -f -qq -o "$WORK/trace" -e trace=prctl,setns "$BULWARK" --root "$BW_ROOT" \
+		cp cp-dump:/etc/passwd "$WORK/p" || fail "cp under strace"
+	bad=$(awk '{ pid = $1 }
+		/PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\)/ { safe[pid] = 1 }
+		/setns\(/ && !safe[pid] { print; exit }' "$WORK/trace")
+	grep -q 'setns(' "$WORK/trace" || fail "no setns traced"
+	expect_eq "setns while dumpable" "" "$bad"
+	bw delete --force cp-dump
+}
+
+# Copy in from a host path the container can write: a symlink it planted at the source (or on
+# the way to it) is never followed, so the host's files it points at stay out of the container.
+test_cp_in_never_follows_a_symlink_planted_at_the_host_source() {
+	mkdir -p "$WORK/share" "$WORK/secret"
+	echo host-secret >"$WORK/secret/key"
+	cp_ctr cp-srcl ".mounts += [{\"destination\":\"/share\",\"type\":\"bind\",\"source\":\"$WORK/share\",\"options\":[\"rbind\",\"rw\"]}] | .process.user={\"uid\":0,\"gid\":0}"
+	bw exec cp-srcl sh -c "ln -s $WORK/secret /share/build && ln -s $WORK/secret/key /share/k && echo mine >/share/own"
+	rc=0; out=$(bw cp "$WORK/share/build" cp-srcl:/tmp/got 2>&1) || rc=$?
+	expect_eq "link at the source: refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	rc=0; out=$(bw cp "$WORK/share/k" cp-srcl:/tmp/gotk 2>&1) || rc=$?
+	expect_eq "file link at the source: refused" "125" "$rc"
+	rc=0; out=$(bw cp "$WORK/share/build/key" cp-srcl:/tmp/gotk 2>&1) || rc=$?
+	expect_eq "link on the way: refused" "125" "$rc"
+	expect_eq "nothing copied" "" "$(bw exec cp-srcl ls -A /tmp)"
+	# The shared directory itself and a file in it are the caller's to copy.
+	bw cp "$WORK/share" cp-srcl:/tmp/s || fail "cp the shared directory"
+	expect_eq "tree" "mine $WORK/secret" "$(echo $(bw exec cp-srcl sh -c 'cat /tmp/s/own; readlink /tmp/s/build'))"
+	bw cp "$WORK/share/own" cp-srcl:/tmp/own || fail "cp a file of the shared directory"
+	bw delete --force cp-srcl
+}
+
+# "rbind","ro" leaves the submounts below the bind writable: a read-only bind's source is a
+# guard too. The link is root's (as a container's root without a user namespace makes it).
+test_cp_guards_submounts_of_a_read_only_bind() {
+	mkdir -p "$WORK/robind/sub" "$WORK/rovictim"
+	mount -t tmpfs -o mode=755 cp-sub "$WORK/robind/sub" || fail "mount tmpfs"
+	trap 'bw delete --force cp-ro 2>/dev/null; bw delete --force cp-rro 2>/dev/null; umount "$WORK/robind/sub"' EXIT
+	cp_ctr cp-ro ".mounts += [{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"$WORK/robind\",\"options\":[\"rbind\",\"ro\"]}]"
+	ln -s "$WORK/rovictim" "$WORK/robind/sub/l"
+	echo x >"$WORK/rovictim/key"
+	rc=0; out=$(bw cp cp-ro:/etc/passwd "$WORK/robind/sub/l/x" 2>&1) || rc=$?
+	expect_eq "out: refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/rovictim/x" ] || fail "written through the link below a read-only bind"
+	rc=0; out=$(bw cp "$WORK/robind/sub/l/key" cp-ro:/tmp/k 2>&1) || rc=$?
+	expect_eq "in: refused" "125" "$rc"
+	bw delete --force cp-ro
+	# "rro" is read-only all the way down: no guard, root's link is followed.
+	cp_ctr cp-rro ".mounts += [{\"destination\":\"/ro\",\"type\":\"bind\",\"source\":\"$WORK/robind\",\"options\":[\"rbind\",\"rro\"]}]"
+	rc=0; out=$(bw exec cp-rro touch /ro/sub/w 2>&1) || rc=$?
+	expect_eq "rro: the submount is read-only" "1" "$rc"
+	bw cp cp-rro:/etc/passwd "$WORK/robind/sub/l/x" || fail "rro: root's link not followed"
+}
+
+# Another container's shared directory (same state root) is as hostile as our own.
+test_cp_guards_the_shared_directories_of_every_container() {
+	mkdir -p "$WORK/other" "$WORK/victimdir"
+	cp_ctr cp-other ".mounts += [{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"$WORK/other\",\"options\":[\"rbind\",\"rw\"]}]"
+	cp_ctr cp-mine
+	ln -s "$WORK/victimdir" "$WORK/other/l"
+	rc=0; out=$(bw cp cp-mine:/etc/passwd "$WORK/other/l/x" 2>&1) || rc=$?
+	expect_eq "refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through the other container's link"
+	bw delete --force cp-mine
+	bw delete --force cp-other
+}
+
+# Anywhere on the host walk a symlink is followed only when it and its directory are root's
+# (or the caller's) and that directory is not group/other-writable.
+test_cp_follows_only_symlinks_root_or_the_caller_made_in_safe_directories() {
+	mkdir -p "$WORK/victimdir" "$WORK/pub" "$WORK/real"
+	chmod 1777 "$WORK/pub"
+	echo x >"$WORK/victimdir/key"
+	ln -s "$WORK/victimdir" "$WORK/userlink" && chown -h 1000:1000 "$WORK/userlink"
+	ln -s "$WORK/victimdir" "$WORK/pub/l"
+	ln -s "$WORK/real" "$WORK/rootlink"
+	cp_ctr cp-own
+	for p in "$WORK/userlink" "$WORK/pub/l"; do
+		rc=0; out=$(bw cp cp-own:/etc/passwd "$p/x" 2>&1) || rc=$?
+		expect_eq "out through $p" "125 1" "$rc $(echo "$out" | wc -l)"
+		expect_contains "why" "not owned by root or the caller" "$out"
+		rc=0; out=$(bw cp "$p/key" cp-own:/tmp/k 2>&1) || rc=$?
+		expect_eq "in through $p" "125" "$rc"
+	done
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through an untrusted link"
+	bw cp cp-own:/etc/passwd "$WORK/rootlink/p" || fail "root's own link"
+	bw cp "$WORK/rootlink/p" cp-own:/tmp/p || fail "root's own link, in"
+	ln -s "$WORK/real/p" "$WORK/filelink"
+	bw cp "$WORK/filelink" cp-own:/tmp/fl || fail "root's own link to a file as the source"
+	expect_eq "through the file link" "$(cat "$WORK/real/p")" "$(bw exec cp-own cat /tmp/fl)"
+	bw delete --force cp-own
+}
+
+# A sparse file in the container costs the host what its data costs: 300 MB of length, a few
+# KB of blocks. The data around the hole comes back exact.
+test_cp_out_keeps_the_holes_of_a_sparse_file() {
+	cp_ctr cp-sparse
+	bw exec cp-sparse sh -c 'echo head >/tmp/s && truncate -s 300M /tmp/s && echo tail >>/tmp/s && truncate -s 200M /tmp/z'
+	bw cp cp-sparse:/tmp/s "$WORK/s" || fail "cp out"
+	bw cp cp-sparse:/tmp/z "$WORK/z" || fail "cp out an all-hole file"
+	expect_eq "sizes" "314572805 209715200" "$(stat -c %s "$WORK/s" "$WORK/z" | xargs)"
+	expect_eq "data" "head tail" "$(echo $(head -c 5 "$WORK/s"; tail -c 5 "$WORK/s"))"
+	used=$(( $(stat -c '%b * %B' "$WORK/s") + $(stat -c '%b * %B' "$WORK/z") ))
+	[ "$used" -lt 1048576 ] || fail "the holes were written: $used bytes allocated"
+	bw delete --force cp-sparse
+}
+
+# Without --max-bytes a copy out never takes the last 5% of the destination file system:
+# 9.8 MB into a 10 MB file system is refused with one line naming the path, and undone.
+test_cp_out_default_budget_is_the_destination_free_space() {
+	mkdir -p "$WORK/small"
+	mount -t tmpfs -o size=10m cp-small "$WORK/small" || fail "mount tmpfs"
+	trap 'bw delete --force cp-full 2>/dev/null; umount "$WORK/small"' EXIT
+	cp_ctr cp-full
+	bw exec cp-full sh -c 'mkdir /tmp/t && head -c 10276044 /dev/urandom >/tmp/t/big && head -c 4000000 /dev/urandom >/tmp/small'
+	rc=0; out=$(bw cp cp-full:/tmp/t "$WORK/small/t" 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "\`$WORK/small/t/big\`: the copy would leave less than 5% of its file system free" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/small")"
+	bw cp cp-full:/tmp/small "$WORK/small/s" || fail "a copy that fits"
 }

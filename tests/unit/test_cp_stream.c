@@ -276,3 +276,53 @@ Test(cp_stream, an_interrupt_stops_a_waiting_copy_and_undoes_it)
 	cr_assert(strstr(msg, "interrupted"), "%s", msg);
 	assert_empty();
 }
+
+/* Chunks of zeros become holes: 4 MiB of zeros then "x" takes a block or two, not 4 MiB, and
+ * reads back the same. */
+Test(cp_stream, zeros_are_received_as_holes)
+{
+	char msg[BW_ERROR_MAX];
+	struct stat st;
+	const size_t zeros = 4u << 20;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *z = xcalloc(1, zeros);
+		frame(CP_FRAME_FILE, 0644, "f", 1, zeros + 1);
+		data(z, zeros);
+		data("x", 1);
+		frame(CP_FRAME_DONE, 0, NULL, 0, 0);
+		_exit(0);
+	}
+	end_stream();
+	cr_assert_eq(receive(0, 5000, msg), 0, "%s", msg);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(fstatat(dirfd_, "top", &st, AT_SYMLINK_NOFOLLOW), 0);
+	cr_assert_eq(st.st_size, (off_t)zeros + 1);
+	cr_assert_lt(st.st_blocks * 512, 1 << 20, "%lld bytes allocated",
+		     (long long)st.st_blocks * 512);
+	int fd = openat(dirfd_, "top", O_RDONLY);
+	char c = 0;
+	cr_assert_eq(pread(fd, &c, 1, (off_t)zeros), 1);
+	cr_assert_eq(c, 'x');
+	cr_assert_eq(pread(fd, &c, 1, 4096), 1);
+	cr_assert_eq(c, 0);
+	close(fd);
+}
+
+/* keep_space: a reserve the file system cannot keep refuses the copy before anything. */
+Test(cp_stream, a_reserve_larger_than_the_free_space_is_refused)
+{
+	struct bw_error err = {0};
+	frame(CP_FRAME_FILE, 0644, "f", 1, 1);
+	data("x", 1);
+	frame(CP_FRAME_DONE, 0, NULL, 0, 0);
+	struct cp_recv_opts o = {.sock = sv[0],
+				 .timeout_ms = 1000,
+				 .shown = "dst",
+				 .keep_space = true,
+				 .space_fd = dirfd_,
+				 .space_reserve = UINT64_MAX};
+	cr_assert_eq(cp_recv_tree(&o, dirfd_, "top", &err), -1);
+	cr_assert(strstr(err.msg, "less than 5% of its file system free"), "%s", err.msg);
+	assert_empty();
+}
