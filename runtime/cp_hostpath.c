@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -225,6 +227,15 @@ static int walk_step(struct walk *w, const struct guards *g, const char *comp, c
 	char target[PATH_MAX];
 	ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
 	close(fd);
+	struct statfs sf;
+	if (fstatfs(top, &sf) < 0 || sf.f_type == PROC_SUPER_MAGIC)
+		return bw_fail(err, ELOOP, "`%s`: `%s` is a /proc link (not followed)", shown,
+			       comp);
+	if (want_file && rest[0] == '\0')
+		return bw_fail(err, ELOOP,
+			       "`%s` is a symlink: name what it points to (a source's last "
+			       "component is never followed)",
+			       shown);
 	if (w->inside[w->n - 1])
 		return bw_fail(err, ELOOP,
 			       "`%s`: `%s` is a symlink in a directory the container can write "

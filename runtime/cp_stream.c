@@ -349,14 +349,16 @@ static bool all_zero(const char *buf, size_t n)
 	return n == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, n - 1) == 0);
 }
 
-/* With keep_space, the file system of space_fd keeps at least space_reserve bytes available:
- * checked at the start, every CP_SPACE_EVERY bytes written and at the end of each file. */
-static int check_space(struct receiver *r, const char *path)
+/* With keep_space, the file system written to (fd: the file or directory being written, so a
+ * mount below the top is checked for itself) keeps at least space_reserve bytes and 5% of its
+ * inodes available: checked at the start, every CP_SPACE_EVERY bytes (data, and a block per
+ * directory or symlink) and at the end of each file. */
+static int check_space(struct receiver *r, int fd, const char *path)
 {
 	struct statvfs v;
 	if (!r->o->keep_space)
 		return 0;
-	if (fstatvfs(r->o->space_fd, &v) < 0)
+	if (fstatvfs(fd >= 0 ? fd : r->o->space_fd, &v) < 0)
 		return bw_fail(r->err, errno, "statvfs `%s`", path);
 	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
 	if (avail < r->o->space_reserve)
@@ -364,8 +366,21 @@ static int check_space(struct receiver *r, const char *path)
 			       "`%s`: the copy would leave less than 5%% of its file system free "
 			       "(%llu bytes available)",
 			       path, (unsigned long long)avail);
+	if (v.f_files > 0 && (uint64_t)v.f_favail < (uint64_t)v.f_files / 20)
+		return bw_fail(
+		    r->err, ENOSPC,
+		    "`%s`: the copy would leave less than 5%% of its file system's inodes "
+		    "free (%llu available)",
+		    path, (unsigned long long)v.f_favail);
 	r->since_check = 0;
 	return 0;
+}
+
+/* An entry without data (a directory, a symlink) costs a block and an inode. */
+static int charge_entry(struct receiver *r, int fd, const char *path)
+{
+	r->since_check += 4096;
+	return r->since_check >= CP_SPACE_EVERY ? check_space(r, fd, path) : 0;
 }
 
 /* Chunks of zeros become holes (a seek; the size is set at the end): a sparse file costs
@@ -387,12 +402,12 @@ static int recv_data(struct receiver *r, int fd, uint64_t size, const char *path
 		if (e < 0)
 			return bw_fail(r->err, -e, "write `%s`", path);
 		r->since_check += n;
-		if (r->since_check >= CP_SPACE_EVERY && check_space(r, path) < 0)
+		if (r->since_check >= CP_SPACE_EVERY && check_space(r, fd, path) < 0)
 			return -1;
 	}
 	if (ftruncate(fd, (off_t)total) < 0)
 		return bw_fail(r->err, errno, "truncate `%s`", path);
-	return check_space(r, path);
+	return check_space(r, fd, path);
 }
 
 /* Written beside the destination and renamed over it: never a half-written file under its
@@ -435,7 +450,12 @@ static int recv_link(struct receiver *r, int dirfd, const struct frame *f, const
 		return bw_fail(r->err, EPROTO, "`%s`: a symlink target with a NUL byte", path);
 	if (symlinkat(target, dirfd, name) < 0)
 		return bw_fail(r->err, errno, "create the symlink `%s`", path);
-	return 0;
+	/* On the host, as root: a link the container chose is nobody's, so that no later walk
+	 * takes it for root's own (cp_hostpath.c follows only root's or the caller's links). */
+	if (r->o->keep_space && geteuid() == 0 &&
+	    fchownat(dirfd, name, 65534, 65534, AT_SYMLINK_NOFOLLOW) < 0)
+		return bw_fail(r->err, errno, "chown the symlink `%s`", path);
+	return charge_entry(r, dirfd, path);
 }
 
 static int recv_dir(struct receiver *r, int dirfd, const struct frame *f, const char *name,
@@ -482,7 +502,7 @@ static int recv_dir(struct receiver *r, int dirfd, const struct frame *f, const 
 		return bw_fail(
 		    r->err, errno == ENOTDIR || errno == ELOOP ? EEXIST : errno, "`%s`: %s", path,
 		    *created ? "was replaced while being filled" : "exists and is not a directory");
-	if (recv_entries(r, fd, path, depth) < 0)
+	if (charge_entry(r, fd, path) < 0 || recv_entries(r, fd, path, depth) < 0)
 		return -1;
 	if (*created && fchmod(fd, f->h.mode & 01777) < 0)
 		return bw_fail(r->err, errno, "chmod `%s`", path);
@@ -522,7 +542,7 @@ int cp_recv_tree(const struct cp_recv_opts *o, int dirfd, const char *name, stru
 	struct frame f;
 	r->o = o;
 	r->err = err;
-	if (check_space(r, o->shown) < 0)
+	if (check_space(r, -1, o->shown) < 0)
 		return -1;
 	do
 		if (read_frame(r, &f, o->shown) < 0 ||
