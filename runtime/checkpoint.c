@@ -674,21 +674,9 @@ static int restore_state(struct container *c, const struct oci_spec *spec, const
 {
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		return -1;
-	c->state.oci_version = xstrdup(spec->oci_version);
-	c->state.bundle = xstrdup(bundle);
-	c->state.rootfs = xstrdup(rootfs);
-	c->state.created = oci_time_now_rfc3339();
-	c->state.owner = xstrdup("");
-	c->state.cgroup_path = xstrdup(cg_path(cg));
+	lifecycle_fill_state(c, spec, bundle, rootfs, cg_path(cg));
 	c->state.own_pid_ns = true;
 	c->state.status = OCI_STATUS_CREATING;
-	c->state.n_annotations = spec->n_annotations;
-	c->state.annotations =
-	    spec->n_annotations ? xcalloc(spec->n_annotations, sizeof(struct oci_kv)) : NULL;
-	for (size_t i = 0; i < spec->n_annotations; i++) {
-		c->state.annotations[i].key = xstrdup(spec->annotations[i].key);
-		c->state.annotations[i].value = xstrdup(spec->annotations[i].value);
-	}
 	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0)
 		strv_push(&c->state.cleanup, "hooks:poststop");
 	return container_save(c, err);

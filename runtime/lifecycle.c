@@ -250,17 +250,24 @@ static int add_listen_fds(struct oci_spec *spec, int *preserve)
 	return 0;
 }
 
-static int copy_annotations(struct container *c, const struct oci_spec *spec)
+void lifecycle_fill_state(struct container *c, const struct oci_spec *spec, const char *bundle,
+			  const char *rootfs, const char *cgroup_path)
 {
+	c->state.oci_version = xstrdup(spec->oci_version);
+	c->state.bundle = xstrdup(bundle);
+	c->state.rootfs = xstrdup(rootfs);
+	c->state.created = oci_time_now_rfc3339();
+	c->state.owner = xstrdup("");
+	c->state.cgroup_path = xstrdup(cgroup_path);
+	c->state.own_pid_ns = oci_spec_namespace(spec, OCI_NS_PID) != NULL;
 	c->state.n_annotations = spec->n_annotations;
 	if (spec->n_annotations == 0)
-		return 0;
+		return;
 	c->state.annotations = xcalloc(spec->n_annotations, sizeof(struct oci_kv));
 	for (size_t i = 0; i < spec->n_annotations; i++) {
 		c->state.annotations[i].key = xstrdup(spec->annotations[i].key);
 		c->state.annotations[i].value = xstrdup(spec->annotations[i].value);
 	}
-	return 0;
 }
 
 static int prepare_security(const struct global_opts *g, const struct oci_spec *spec,
@@ -633,14 +640,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (open_new_cgroup(g, c, spec, &cg, err) < 0)
 		goto fail;
 	bw_phase("create: cg_open");
-	c->state.oci_version = xstrdup(spec->oci_version);
-	c->state.bundle = xstrdup(bundle);
-	c->state.rootfs = xstrdup(rootfs);
-	c->state.created = oci_time_now_rfc3339();
-	c->state.owner = xstrdup("");
-	c->state.cgroup_path = xstrdup(cg_path(cg));
-	c->state.own_pid_ns = oci_spec_namespace(spec, OCI_NS_PID) != NULL;
-	copy_annotations(c, spec);
+	lifecycle_fill_state(c, spec, bundle, rootfs, cg_path(cg));
 	cfg.id = o->id;
 	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
 		goto fail;

@@ -70,6 +70,10 @@ struct created {
 
 int lifecycle_create(const struct global_opts *g, const struct create_opts *o, struct created *out,
 		     struct bw_error *err);
+/* A new container's state from its spec: version, bundle, rootfs, creation time, cgroup, pid
+ * namespace and annotations (create and restore). */
+void lifecycle_fill_state(struct container *c, const struct oci_spec *spec, const char *bundle,
+			  const char *rootfs, const char *cgroup_path);
 /* Release the init blocked on exec.fifo; runs poststart hooks. */
 int lifecycle_start(struct container *c, struct bw_error *err);
 /* Send sig to the init through pidfd; one the init would drop for want of a handler waits
