@@ -181,6 +181,16 @@ static int sd_create(struct cg_manager *cg, const struct oci_resources *res, str
 	cg_sd_props_free(p, n);
 	if (cg_sd_check(err) < 0)
 		return -1;
+	/* On a v1 devices hierarchy systemd re-applies its own device policy to the scope (with
+	 * no DeviceAllow: "a *:* rwm") whenever it re-realizes the unit (every
+	 * SetUnitProperties, a daemon-reload): the container's device rules would silently open.
+	 * Not translated into DevicePolicy/DeviceAllow yet: refused. */
+	struct cg_hier *dev = cg_hier_for(cg, CG_DEVICES);
+	if (dev != NULL && cg->v2 != (int)(dev - cg->h))
+		return bw_fail(err, 0,
+			       "--systemd-cgroup: not supported with a cgroup v1 devices hierarchy "
+			       "(systemd would reset the container's device rules); use the "
+			       "cgroupfs driver on this host");
 	cg->sd_res = res;
 	return 0;
 }

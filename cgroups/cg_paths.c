@@ -299,6 +299,44 @@ static bool unit_chars_ok(const char *s, size_t n)
 	return true;
 }
 
+/* systemd escapes a unit's cgroup directory name (cg_escape: a leading "_" is added) when it
+ * starts with "_" or ".", with "cgroup.", or when what precedes its last dot is a controller's
+ * name ("cpu.scope" lives in "_cpu.scope"). Such names are refused: the path computed here
+ * would not be the unit's, and could be another unit's. */
+static bool needs_escape(const char *unit)
+{
+	static const char *const ctrl[] = {"cpu",
+					   "cpuacct",
+					   "cpuset",
+					   "io",
+					   "blkio",
+					   "memory",
+					   "devices",
+					   "pids",
+					   "freezer",
+					   "net_cls",
+					   "net_prio",
+					   "perf_event",
+					   "hugetlb",
+					   "rdma",
+					   "misc",
+					   "bpf-firewall",
+					   "bpf-devices",
+					   "bpf-foreign",
+					   "bpf-socket-bind",
+					   "bpf-restrict-network-interfaces"};
+	if (unit[0] == '_' || unit[0] == '.' || str_has_prefix(unit, "cgroup."))
+		return true;
+	const char *dot = strrchr(unit, '.');
+	if (dot == NULL)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ctrl); i++)
+		if (strlen(ctrl[i]) == (size_t)(dot - unit) &&
+		    strncmp(unit, ctrl[i], (size_t)(dot - unit)) == 0)
+			return true;
+	return false;
+}
+
 /* runc's ExpandSlice: "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice", "-.slice" -> "". */
 static int expand_slice(const char *slice, char **out, struct bw_error *err)
 {
@@ -319,6 +357,13 @@ static int expand_slice(const char *slice, char **out, struct bw_error *err)
 		return bw_fail(err, 0, "linux.cgroupsPath: slice `%s` has an empty component",
 			       slice);
 	for (char *c = strtok_r(name, "-", &save); c != NULL; c = strtok_r(NULL, "-", &save)) {
+		_cleanup_free_ char *unit = xasprintf("%s%s.slice", prefix, c);
+		if (needs_escape(unit))
+			return bw_fail(
+			    err, 0,
+			    "linux.cgroupsPath: slice `%s`: `%s` is a name systemd keeps "
+			    "under another directory name (escaped); choose another",
+			    slice, unit);
 		char *np = xasprintf("%s/%s%s.slice", path, prefix, c);
 		char *nx = xasprintf("%s%s-", prefix, c);
 		free(path);
@@ -365,10 +410,19 @@ int cg_systemd_parse(const char *cgroups_path, const char *id, struct cg_sd_name
 		return -1;
 	char *unit = prefix[0] != '\0' ? xasprintf("%s-%s.scope", prefix, name)
 				       : xasprintf("%s.scope", name);
-	/* systemd's limit for a unit name. */
+	/* systemd's limit for a unit name; one rule with cg_systemd_unit_valid (what create
+	 * accepts, delete must accept too); no name systemd escapes. */
 	if (strlen(unit) > 255) {
 		free(unit);
 		return bw_fail(err, 0, "linux.cgroupsPath: `%s`: the unit name is too long", p);
+	}
+	if (!cg_systemd_unit_valid(unit) || needs_escape(unit)) {
+		free(unit);
+		return bw_fail(err, 0,
+			       "linux.cgroupsPath: `%s`: the scope's name must not start with "
+			       "\"-\", \".\" or \"_\", nor be one systemd escapes (a controller's "
+			       "name before its dot, \"cgroup.\")",
+			       p);
 	}
 	out->slice = steal_ptr(&slice);
 	out->unit = unit;
@@ -380,7 +434,7 @@ bool cg_systemd_unit_valid(const char *unit)
 {
 	size_t n = unit == NULL ? 0 : strlen(unit);
 	return n > 6 && n <= 255 && str_has_suffix(unit, ".scope") && unit_chars_ok(unit, n) &&
-	       unit[0] != '.' && unit[0] != '-';
+	       unit[0] != '.' && unit[0] != '-' && unit[0] != '_';
 }
 
 void cg_sd_name_free(struct cg_sd_name *n)

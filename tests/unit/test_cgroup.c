@@ -527,6 +527,19 @@ Test(cgroup_systemd, malformed_paths_are_refused_naming_the_field)
 	    "system.slice:p:a b",
 	    "system.slice:p:a\\x",
 	    "system.slice:p:a\nb",
+	    /* Names systemd keeps under an escaped directory ("_cpu.scope"), and names create
+	     * would accept that delete then refuses. */
+	    "system.slice::cpu",
+	    "system.slice::memory",
+	    "memory.slice:p:x",
+	    "..slice:p:x",
+	    "system.slice::_x",
+	    "system.slice::.x",
+	    "system.slice::-foo",
+	    "system.slice:-:x",
+	    "system.slice:.:x",
+	    "system.slice:_p:x",
+	    "system.slice::cgroup.x",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct cg_sd_name n;
@@ -543,7 +556,24 @@ Test(cgroup_systemd, unit_names_from_the_state_are_checked)
 	cr_assert_not(cg_systemd_unit_valid("../x.scope"));
 	cr_assert_not(cg_systemd_unit_valid("x.service"));
 	cr_assert_not(cg_systemd_unit_valid(".scope"));
+	cr_assert_not(cg_systemd_unit_valid("_x.scope"));
 	cr_assert_not(cg_systemd_unit_valid(NULL));
+}
+
+Test(cgroup_systemd, a_limit_below_minus_one_is_refused_before_any_property)
+{
+	struct oci_resources r = {0};
+	struct cg_sd_prop *p = NULL;
+	size_t n = 0;
+	struct bw_error err = {0};
+	r.memory.limit.set = true;
+	r.memory.limit.v = -2;
+	cr_assert_eq(cg_sd_props(&r, true, &p, &n, &err), -1, "-2 became a property");
+	cr_assert(strstr(err.msg, "linux.resources.memory.limit") != NULL, "%s", err.msg);
+	r.memory.limit.v = -1;
+	err = (struct bw_error){0};
+	cr_assert_eq(cg_sd_props(&r, true, &p, &n, &err), 0, "%s", err.msg);
+	cg_sd_props_free(p, n);
 }
 
 static const struct cg_sd_prop *prop(const struct cg_sd_prop *p, size_t n, const char *name)
