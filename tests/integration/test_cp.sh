@@ -80,13 +80,13 @@ test_cp_in_through_a_symlink_to_root_stays_in_the_container() {
 	ln -s / "$CP_ROOTFS/lnk"
 	name=bwcp-escape-$$
 	rm -f "/tmp/$name"
-	echo payload >"$WORK/p"
-	bw cp "$WORK/p" "cp-esc-in:/lnk/tmp/$name" || fail "cp"
+	echo payload >"$WORK/cp-payload"
+	bw cp "$WORK/cp-payload" "cp-esc-in:/lnk/tmp/$name" || fail "cp"
 	[ ! -e "/tmp/$name" ] || { rm -f "/tmp/$name"; fail "written on the host"; }
 	expect_eq "in the container" "payload" "$(cat "$CP_ROOTFS/tmp/$name")"
 	# A symlink at the destination name is replaced by nothing and written through never.
 	ln -s "/tmp/$name" "$CP_ROOTFS/tmp/planted"
-	rc=0; out=$(bw cp "$WORK/p" cp-esc-in:/tmp/planted 2>&1) || rc=$?
+	rc=0; out=$(bw cp "$WORK/cp-payload" cp-esc-in:/tmp/planted 2>&1) || rc=$?
 	expect_eq "planted symlink refused" "125" "$rc"
 	expect_contains "why" "exists and is not a regular file" "$out"
 	[ ! -e "/tmp/$name" ] || { rm -f "/tmp/$name"; fail "written on the host"; }
@@ -151,7 +151,7 @@ test_cp_errors_are_one_line_with_status_125() {
 test_cp_works_on_a_paused_container() {
 	cp_ctr cp-paused
 	bw pause cp-paused || fail "pause"
-	bw cp cp-paused:/etc/passwd "$WORK/p" || { bw resume cp-paused; fail "cp from a paused container"; }
+	bw cp cp-paused:/etc/passwd "$WORK/cp-payload" || { bw resume cp-paused; fail "cp from a paused container"; }
 	bw resume cp-paused
 	bw delete --force cp-paused
 }
@@ -246,7 +246,7 @@ test_cp_helper_is_not_dumpable_before_it_enters_the_container() {
 	command -v strace >/dev/null || fail "needs strace"
 	cp_ctr cp-dump '.linux.namespaces+=[{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":200000,"size":65536}] | .linux.gidMappings=[{"containerID":0,"hostID":200000,"size":65536}]'
 	strace -f -qq -o "$WORK/trace" -e trace=prctl,setns "$BULWARK" --root "$BW_ROOT" \
-		cp cp-dump:/etc/passwd "$WORK/p" || fail "cp under strace"
+		cp cp-dump:/etc/passwd "$WORK/cp-payload" || fail "cp under strace"
 	bad=$(awk '{ pid = $1 }
 		/PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\)/ { safe[pid] = 1 }
 		/setns\(/ && !safe[pid] { print; exit }' "$WORK/trace")

@@ -186,9 +186,9 @@ test_list_shows_containers() {
 test_missing_executable_uses_runc_wording_and_leaves_nothing() {
 	b=$(new_bundle lc-noexec)
 	cfg "$b" '.process.args=["no-such-binary"]'
-	out=$(bw create -b "$b" --pid-file "$WORK/p" lc-noexec </dev/null 2>&1) && fail "create succeeded"
+	out=$(bw create -b "$b" --pid-file "$WORK/lc-noexec.pid" lc-noexec </dev/null 2>&1) && fail "create succeeded"
 	expect_contains message 'exec: "no-such-binary": executable file not found in $PATH' "$out"
-	[ ! -e "$WORK/p" ] || fail "pid file written on failure"
+	[ ! -e "$WORK/lc-noexec.pid" ] || fail "pid file written on failure"
 	cfg "$b" '.process.args=["/no/such"]'
 	out=$(bw create -b "$b" lc-noexec </dev/null 2>&1) && fail "create succeeded"
 	expect_contains message 'stat /no/such: no such file or directory' "$out"
