@@ -205,9 +205,9 @@ static bool link_is_trusted(int dirfd, const struct stat *link)
 	       (d.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-/* One component of the walk; *todo is replaced by a link's expansion when one is followed.
+/* One component of the walk; *pending is replaced by a link's expansion when one is followed.
  * With want_file, the last component may be a regular file (pushed like a directory). */
-static int walk_step(struct walk *w, const struct guards *g, const char *comp, char **todo,
+static int walk_step(struct walk *w, const struct guards *g, const char *comp, char **pending,
 		     const char *rest, bool want_file, int *links, const char *shown,
 		     struct bw_error *err)
 {
@@ -251,8 +251,8 @@ static int walk_step(struct walk *w, const struct guards *g, const char *comp, c
 	target[n] = '\0';
 	/* No "/" added after the last component: a link to a file names that file. */
 	char *next = rest[0] ? xasprintf("%s/%s", target, rest) : xstrdup(target);
-	free(*todo);
-	*todo = next;
+	free(*pending);
+	*pending = next;
 	return target[0] == '/' ? walk_root(w, g, shown, err) : 0;
 }
 
@@ -262,22 +262,22 @@ static int walk_path(const char *path, const struct guards *g, bool want_file, s
 {
 	struct walk w = {.n = 0};
 	int links = 0;
-	char *todo = absolute(path, err);
-	if (todo == NULL || walk_root(&w, g, path, err) < 0)
+	char *pending = absolute(path, err);
+	if (pending == NULL || walk_root(&w, g, path, err) < 0)
 		goto fail;
 	size_t pos = 0;
 	for (;;) {
-		while (todo[pos] == '/')
+		while (pending[pos] == '/')
 			pos++;
-		if (todo[pos] == '\0')
+		if (pending[pos] == '\0')
 			break;
-		size_t len = strcspn(todo + pos, "/");
+		size_t len = strcspn(pending + pos, "/");
 		char comp[NAME_MAX + 1];
 		if (len > NAME_MAX) {
 			bw_fail(err, ENAMETOOLONG, "`%s`", path);
 			goto fail;
 		}
-		memcpy(comp, todo + pos, len);
+		memcpy(comp, pending + pos, len);
 		comp[len] = '\0';
 		pos += len;
 		if (strcmp(comp, ".") == 0)
@@ -287,19 +287,19 @@ static int walk_path(const char *path, const struct guards *g, bool want_file, s
 				close(w.fd[--w.n]);
 			continue;
 		}
-		_cleanup_free_ char *rest = xstrdup(todo + pos);
-		char *before = todo;
-		if (walk_step(&w, g, comp, &todo, rest, want_file, &links, path, err) < 0)
+		_cleanup_free_ char *rest = xstrdup(pending + pos);
+		char *before = pending;
+		if (walk_step(&w, g, comp, &pending, rest, want_file, &links, path, err) < 0)
 			goto fail;
-		if (todo != before)
+		if (pending != before)
 			pos = 0;
 	}
-	free(todo);
+	free(pending);
 	int fd = w.fd[--w.n];
 	walk_reset(&w);
 	return fd;
 fail:
-	free(todo);
+	free(pending);
 	walk_reset(&w);
 	return -1;
 }
