@@ -141,8 +141,10 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 	for (size_t i = 0; i < sg->n_binds; i++)
 		mount_gen(g, sg->binds[i].destination, "bind", sg->binds[i].source,
 			  sg->binds[i].readonly
-			      ? (const char *[]){"rbind", "ro", "nosuid", "nodev", NULL}
-			      : (const char *[]){"rbind", "rw", "nosuid", "nodev", NULL});
+			      ? (const char *[]){"rbind", "ro", "rro", "nosuid", "nodev", "rnosuid",
+						 "rnodev", NULL}
+			      : (const char *[]){"rbind", "rw", "nosuid", "nodev", "rnosuid",
+						 "rnodev", NULL});
 	yajl_gen_array_close(g);
 }
 

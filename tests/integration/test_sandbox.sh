@@ -44,6 +44,23 @@ test_sandbox_workspace_default_ro_refuses_writes() {
 	expect_eq content deep "$(cat "$d/sub/f")"
 }
 
+# A workspace's own submounts are as read-only, nosuid and nodev as the workspace: a host
+# mount under the directory must not be a writable way out of an ro workspace. An rw workspace
+# is an idmapped clone of the directory's own file system alone: its submounts are not there.
+test_sandbox_workspace_submounts_get_the_workspace_flags() {
+	local d ro rw
+	d=$(ws w-submount)
+	mount -t tmpfs -o mode=1777 bulwark-t-sub "$d/sub"
+	ro=$(sbx --workspace "$d:ro" -- sh -c 'touch sub/x 2>/dev/null && echo wrote || echo refused
+		grep " $PWD/sub " /proc/self/mountinfo | cut -d" " -f6')
+	rw=$(sbx --workspace "$d:rw" -- sh -c 'touch sub/x && echo wrote
+		grep " $PWD/sub " /proc/self/mountinfo | cut -d" " -f6')
+	umount "$d/sub"
+	expect_eq "ro submount" "refused ro,nosuid,nodev,relatime" "$(echo $ro)"
+	expect_eq "rw: no submount" "wrote" "$(echo $rw)"
+	[ -e "$d/sub/x" ] || fail "rw: the write did not land in the directory itself"
+}
+
 test_sandbox_workspace_rw_writes_land_as_the_root_owner() {
 	d=$(ws w-rw-root 0)
 	chmod 755 "$d"
