@@ -31,9 +31,9 @@ bool rootfs_path_is_sensitive(const char *clean)
 
 struct walk {
 	int rootfd;
-	int cur;    /* fd of `done` */
-	char *done; /* resolved prefix: absolute, no symlinks, no dots */
-	char *todo; /* what remains to walk */
+	int cur;       /* fd of `done` */
+	char *done;    /* resolved prefix: absolute, no symlinks, no dots */
+	char *pending; /* what remains to walk */
 	int links;
 };
 
@@ -72,9 +72,9 @@ static int walk_symlink(struct walk *w, int link, const char *name, struct bw_er
 	if (n < 0)
 		return bw_fail(err, errno, "readlink `%s/%s`", w->done, name);
 	target[n] = '\0';
-	char *todo = xasprintf("%s/%s", target, w->todo);
-	free(w->todo);
-	w->todo = todo;
+	char *pending = xasprintf("%s/%s", target, w->pending);
+	free(w->pending);
+	w->pending = pending;
 	if (target[0] == '/') {
 		w->done[1] = '\0';
 		w->done[0] = '/';
@@ -142,10 +142,10 @@ static int walk_create(struct walk *w, const char *name, bool file, struct bw_er
 		       w->done[1] ? "/" : "", name);
 }
 
-/* Pop the next component of w->todo into *name (inside w->todo's buffer). */
+/* Pop the next component of w->pending into *name (inside w->pending's buffer). */
 static char *walk_next(struct walk *w, bool *last)
 {
-	char *p = w->todo;
+	char *p = w->pending;
 	while (*p == '/')
 		p++;
 	if (*p == '\0')
@@ -156,7 +156,7 @@ static char *walk_next(struct walk *w, bool *last)
 	while (*rest == '/')
 		rest++;
 	*last = *rest == '\0';
-	memmove(w->todo, rest, strlen(rest) + 1);
+	memmove(w->pending, rest, strlen(rest) + 1);
 	return name;
 }
 
@@ -217,7 +217,8 @@ static int walk_step(struct walk *w, const char *name, bool last, bool create, b
 int rootfs_walk(int rootfd, const char *path, bool create, bool is_dir, bool no_symlinks,
 		struct bw_error *err)
 {
-	struct walk w = {.rootfd = rootfd, .cur = -1, .done = xstrdup("/"), .todo = xstrdup(path)};
+	struct walk w = {
+	    .rootfd = rootfd, .cur = -1, .done = xstrdup("/"), .pending = xstrdup(path)};
 	int r = 0;
 
 	w.cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
@@ -230,7 +231,7 @@ int rootfs_walk(int rootfd, const char *path, bool create, bool is_dir, bool no_
 		r = walk_step(&w, name, last, create, is_dir, no_symlinks, err);
 	}
 	free(w.done);
-	free(w.todo);
+	free(w.pending);
 	if (r < 0) {
 		if (w.cur >= 0)
 			close(w.cur);
