@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/error.h"
@@ -22,6 +23,13 @@ struct hostpath {
 	 * lack (0700 homes). hostpath_reopen hands out duplicates of it. */
 	bool held;
 	int held_fd;
+	/* A rootless overlay workspace (workspace.c): the init builds the overlay itself, with
+	 * this directory as its lower layer and a fresh tmpfs of scratch_size bytes (0: tmpfs's
+	 * default) for the upper one, and hands that tmpfs to the runtime, which keeps it in
+	 * *scratch_out (the workspace's scratch_fd) for --keep-changes and the report. */
+	bool overlay;
+	int64_t scratch_size;
+	int *scratch_out;
 };
 
 struct hostpath_list {

@@ -262,6 +262,20 @@ static int request_host_create(void *arg, int dirfd, const char *name, bool file
 	return code == 0 ? 0 : bw_fail(err, code, "the runtime could not make it either");
 }
 
+/* rootfs_ctx.host_scratch: a rootless overlay workspace's scratch tmpfs, kept by the runtime. */
+static int request_host_scratch(void *arg, size_t i, int fd, struct bw_error *err)
+{
+	int sock = *(int *)arg;
+	char idx[24];
+	struct sync_msg m;
+	int n = snprintf(idx, sizeof(idx), "%zu", i);
+	if (sync_send(sock, SYNC_SCRATCH, 0, idx, (size_t)n, fd, err) < 0 ||
+	    sync_expect(sock, SYNC_SCRATCH_DONE, &m, err) < 0)
+		return -1;
+	sync_msg_free(&m);
+	return 0;
+}
+
 /* rootfs_ctx.host_device: linux.devices[i] made by the runtime (rootfs_host_device). */
 static int request_host_device(void *arg, size_t i, struct bw_error *err)
 {
@@ -319,6 +333,7 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    .host_create = (cfg->new_ns_flags & CLONE_NEWUSER) && cfg->host_mountpoints
 			       ? request_host_create
 			       : NULL,
+	    .host_scratch = request_host_scratch,
 	    .rootfs = cfg->rootfs,
 	    .bundle = cfg->bundle,
 	    .root_src = cfg->root_src,

@@ -34,6 +34,9 @@ struct rootfs_ctx {
 	 * file) in dirfd, a directory of the rootfs the init's ids may not write (a root-made
 	 * bundle); used by rootfs_prepare only where the init's own attempt was refused */
 	int (*host_create)(void *arg, int dirfd, const char *name, bool file, struct bw_error *err);
+	/* A rootless overlay workspace (hostpath.overlay) at mounts[i]: hands its scratch tmpfs
+	 * (fd, still ours to close) to the runtime */
+	int (*host_scratch)(void *arg, size_t i, int fd, struct bw_error *err);
 };
 
 struct hostpath;

@@ -41,6 +41,90 @@ static char *bind_source_path(const struct mount_job *j)
 	return fs_path_join(j->ctx->bundle, src);
 }
 
+static int fsconfig_str(int fs, const char *key, const char *value, struct bw_error *err)
+{
+	if (fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0) < 0)
+		return bw_fail(err, errno, "fsconfig %s=%s", key, value);
+	return 0;
+}
+
+/* The scratch tmpfs of a rootless overlay workspace, made in the container's user namespace:
+ * upper/ (the sandbox user's, with the lower directory's mode) and work/. */
+static int overlay_scratch(const struct mount_job *j, const struct hostpath *hp, int lower,
+			   struct bw_error *err)
+{
+	struct stat st;
+	if (fstat(lower, &st) < 0)
+		return bw_fail(err, errno, "stat the lower layer");
+	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return bw_fail(err, errno, "fsopen tmpfs");
+	_cleanup_free_ char *size =
+	    hp->scratch_size > 0 ? xasprintf("%lld", (long long)hp->scratch_size) : NULL;
+	/* Files as bytes: one per 4 KiB page of the size (sandbox --disk), as with root. */
+	_cleanup_free_ char *ino = hp->scratch_size >= 4096
+				       ? xasprintf("%lld", (long long)(hp->scratch_size / 4096))
+				       : NULL;
+	if (fsconfig_str(fs, "source", "bulwark-scratch", err) < 0 ||
+	    (size != NULL && fsconfig_str(fs, "size", size, err) < 0) ||
+	    (ino != NULL && fsconfig_str(fs, "nr_inodes", ino, err) < 0) ||
+	    fsconfig_str(fs, "mode", "0700", err) < 0)
+		return -1;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return bw_fail(err, errno, "create the scratch tmpfs");
+	_cleanup_close_ int mnt =
+	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return bw_fail(err, errno, "fsmount the scratch tmpfs");
+	const struct oci_user *u = &j->ctx->spec->process.user;
+	if (mkdirat(mnt, "upper", 0700) < 0 || fchownat(mnt, "upper", u->uid, u->gid, 0) < 0 ||
+	    fchmodat(mnt, "upper", st.st_mode & 07777, 0) < 0 || mkdirat(mnt, "work", 0700) < 0)
+		return bw_fail(err, errno, "prepare the scratch tmpfs");
+	return steal_fd(&mnt);
+}
+
+/* A rootless overlay workspace: lower (the directory, reopened) under a scratch tmpfs that the
+ * runtime keeps. In a user namespace the overlay keeps its attributes as user.overlay.*
+ * (userxattr), where the file system has them; renaming a lower directory is then EXDEV. */
+static int overlay_workspace(const struct mount_job *j, const struct hostpath *hp, int lower,
+			     struct bw_error *err)
+{
+	if (j->ctx->host_scratch == NULL)
+		return bw_fail(err, EPROTO, "mounts[%zu]: an overlay workspace here", j->i);
+	_cleanup_close_ int scratch = overlay_scratch(j, hp, lower, err);
+	if (scratch < 0)
+		return bw_wrap(err, "mounts[%zu].source: overlay workspace `%s`", j->i, hp->path);
+	char lb[32], sb[32];
+	_cleanup_free_ char *upper = xasprintf("%s/upper", fs_fd_path(scratch, sb));
+	_cleanup_free_ char *work = xasprintf("%s/work", fs_fd_path(scratch, sb));
+	int mnt = -1;
+	for (int userxattr = 1; userxattr >= 0 && mnt < 0; userxattr--) {
+		_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+		if (fs < 0)
+			return bw_fail(err, errno, "mounts[%zu]: fsopen overlay", j->i);
+		if (fsconfig_str(fs, "source", "bulwark-workspace", err) < 0 ||
+		    fsconfig_str(fs, "lowerdir", fs_fd_path(lower, lb), err) < 0 ||
+		    fsconfig_str(fs, "upperdir", upper, err) < 0 ||
+		    fsconfig_str(fs, "workdir", work, err) < 0 ||
+		    (userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0))
+			return bw_wrap(err, "mounts[%zu]: overlay workspace `%s`", j->i, hp->path);
+		if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+			if (userxattr)
+				continue; /* a kernel or upper file system without it */
+			return bw_fail(err, errno, "mounts[%zu]: create the overlay on `%s`", j->i,
+				       hp->path);
+		}
+		mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+		if (mnt < 0)
+			return bw_fail(err, errno, "mounts[%zu]: fsmount the overlay", j->i);
+	}
+	if (j->ctx->host_scratch(j->ctx->host_device_arg, j->i, scratch, err) < 0) {
+		close(mnt);
+		return bw_wrap(err, "mounts[%zu]: overlay workspace `%s`", j->i, hp->path);
+	}
+	return mnt;
+}
+
 static int open_bind_source(const struct mount_job *j, bool *is_dir, struct bw_error *err)
 {
 	if (j->m->source == NULL || j->m->source[0] == '\0')
@@ -56,6 +140,8 @@ static int open_bind_source(const struct mount_job *j, bool *is_dir, struct bw_e
 			return -1;
 		free(src);
 		src = xstrdup(hp->path);
+		if (hp->overlay)
+			return overlay_workspace(j, hp, fd, err);
 	}
 	int tree =
 	    fd >= 0 ? open_tree(fd, "", flags | AT_EMPTY_PATH) : open_tree(AT_FDCWD, src, flags);

@@ -344,6 +344,22 @@ static int send_device(const struct spawn_config *cfg, int sock, const struct sy
 	return r;
 }
 
+/* SYNC_SCRATCH: the scratch tmpfs of the rootless overlay workspace at mounts[i], kept where
+ * the workspace asked (hostpath.scratch_out) for --keep-changes and the report. */
+static int keep_scratch(const struct spawn_config *cfg, struct sync_msg *m, struct bw_error *err)
+{
+	uint64_t i = 0;
+	if (m->fd < 0 || m->data == NULL || parse_u64(m->data, &i) < 0 ||
+	    i >= cfg->spec->n_mounts || cfg->mount_srcs == NULL || !cfg->mount_srcs[i].overlay ||
+	    cfg->mount_srcs[i].scratch_out == NULL)
+		return bw_fail(err, EPROTO, "unexpected scratch file system message");
+	int *out = cfg->mount_srcs[i].scratch_out;
+	if (*out >= 0)
+		close(*out);
+	*out = steal_fd(&m->fd);
+	return 0;
+}
+
 /* SYNC_CREATE: a top-level mountpoint directory (/proc, /dev, /sys...) the init may not make in
  * a rootfs its user namespace does not own (a root-made bundle: `mkdir //proc: Permission
  * denied`), made here with the runtime's credentials, owned by root of the host and empty.
@@ -447,6 +463,10 @@ static int serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spa
 			if (r < 0 && !cfg->seccomp->has_notify)
 				r = warn_only(err);
 			reply = SYNC_SECCOMP_DONE;
+			break;
+		case SYNC_SCRATCH:
+			r = keep_scratch(cfg, &m, err);
+			reply = SYNC_SCRATCH_DONE;
 			break;
 		case SYNC_DEVICE:
 			r = send_device(cfg, sock, &m, err);

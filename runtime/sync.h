@@ -27,6 +27,9 @@ enum sync_type {
 	SYNC_CREATE_DONE,  /* parent: code = 0 (made) or errno */
 	SYNC_READY,	   /* init: about to block on exec.fifo (create) / exec (exec) */
 	SYNC_ERROR,	   /* init: code + message */
+	SYNC_SCRATCH,	   /* init: fd = a rootless overlay workspace's scratch tmpfs; data =
+			    * the mount's index */
+	SYNC_SCRATCH_DONE, /* parent: kept */
 };
 
 #define SYNC_MAX_DATA 65536

@@ -81,17 +81,14 @@ static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 	w->owner_gid = st.st_gid;
 	w->root_mode = st.st_mode & 07777;
 	/* Rootless, the sandbox's one mapped id is the caller's: DIR is written as the caller,
-	 * bound as it is (no idmapped mount, which needs root). */
-	if (geteuid() != 0 && w->mode == WORKSPACE_OVERLAY)
+	 * bound as it is (no idmapped mount, which needs root); an overlay is built by the
+	 * sandbox's init in its own user namespace, where only the caller's files can be copied
+	 * up (another owner's are unmapped). */
+	if (geteuid() != 0 && w->mode != WORKSPACE_RO && st.st_uid != geteuid())
 		return bw_fail(err, 0,
-			       "--workspace %s: an overlay workspace needs root (rootless: use :ro "
-			       "or :rw)",
-			       arg);
-	if (geteuid() != 0 && w->mode == WORKSPACE_RW && st.st_uid != geteuid())
-		return bw_fail(err, 0,
-			       "--workspace %s: owned by uid %u; without root an rw workspace must "
+			       "--workspace %s: owned by uid %u; without root an %s workspace must "
 			       "be the caller's own",
-			       arg, (unsigned)st.st_uid);
+			       arg, (unsigned)st.st_uid, mode_names[w->mode]);
 	return 0;
 }
 
@@ -409,6 +406,7 @@ int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 {
 	for (size_t i = 0; i < ws->n; i++) {
 		struct workspace *w = &ws->v[i];
+		w->scratch_size = scratch_size;
 		if (w->mode == WORKSPACE_RO || w->stacked || geteuid() != 0)
 			continue;
 		if (stack(w, ids, scratch_size, err) < 0)
@@ -417,11 +415,10 @@ int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 	return 0;
 }
 
-int workspace_sources(const struct workspace_set *ws, struct hostpath_list *out,
-		      struct bw_error *err)
+int workspace_sources(struct workspace_set *ws, struct hostpath_list *out, struct bw_error *err)
 {
 	for (size_t i = 0; i < ws->n; i++) {
-		const struct workspace *w = &ws->v[i];
+		struct workspace *w = &ws->v[i];
 		struct hostpath hp;
 		bool stacked = w->mnt_fd >= 0;
 		if (hostpath_from_fd(stacked ? w->mnt_fd : w->fd, w->label, stacked, &hp, err) < 0)
@@ -430,6 +427,12 @@ int workspace_sources(const struct workspace_set *ws, struct hostpath_list *out,
 		 * renamed since, and the init must then refuse, not follow it. */
 		free(hp.path);
 		hp.path = xstrdup(w->path);
+		/* Rootless: nothing was stacked; the init builds the overlay (hostpath.h). */
+		if (w->mode == WORKSPACE_OVERLAY && !stacked) {
+			hp.overlay = true;
+			hp.scratch_size = w->scratch_size;
+			hp.scratch_out = &w->scratch_fd;
+		}
 		hostpath_list_add(out, &hp);
 	}
 	return 0;
@@ -478,7 +481,7 @@ static int open_keep_dir(const struct workspace_set *ws, bool *created, mode_t *
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return bw_fail(err, errno, "--keep-changes: open `%s`", path);
 	*orig_mode = st.st_mode & 07777;
-	if (fchown(fd, 0, 0) < 0 || fchmod(fd, 0700) < 0)
+	if (fchown(fd, geteuid(), getegid()) < 0 || fchmod(fd, 0700) < 0)
 		return bw_fail(err, errno, "--keep-changes: chown `%s`", path);
 	return steal_fd(&fd);
 }

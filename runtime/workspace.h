@@ -21,8 +21,9 @@ struct workspace {
 	uid_t owner_uid; /* DIR's owner and group on the host */
 	gid_t owner_gid;
 	mode_t root_mode;
-	int scratch_fd; /* overlay: the detached tmpfs holding upper/ and work/; else -1 */
-	bool stacked;	/* a mount of ours sits on path in our private mount namespace */
+	int scratch_fd;	      /* overlay: the detached tmpfs holding upper/ and work/; else -1 */
+	int64_t scratch_size; /* overlay: its size in bytes (0: tmpfs's default) */
+	bool stacked;	      /* a mount of ours sits on path in our private mount namespace */
 };
 
 struct workspace_set {
@@ -64,8 +65,7 @@ int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 struct hostpath_list;
 /* What each workspace's source is for the spec's bind (after workspace_prepare): the stacked
  * mount for rw and overlay, DIR itself for ro; appended to out. */
-int workspace_sources(const struct workspace_set *ws, struct hostpath_list *out,
-		      struct bw_error *err);
+int workspace_sources(struct workspace_set *ws, struct hostpath_list *out, struct bw_error *err);
 /* Bytes the sandbox wrote in its workspaces: for an overlay, what its upper layer holds (the
  * scratch tmpfs's used blocks, so a copied-up file counts whole); 0 for read-only ones; -1 when
  * any workspace is rw (written in place: not measurable) or none exists. Valid after the

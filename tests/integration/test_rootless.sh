@@ -64,8 +64,8 @@ test_rootless_sandbox_refuses_limits_and_allowlists_it_cannot_enforce() {
 	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
 }
 
-# An rw workspace of the user's own is written as that user; one of another user's, and
-# overlay workspaces, are refused.
+# An rw workspace of the user's own is written as that user; one of another user's is
+# refused.
 test_rootless_sandbox_workspaces() {
 	rl_setup
 	mkdir -p "$WORK/rl-ws" "$WORK/rl-other"
@@ -75,8 +75,44 @@ test_rootless_sandbox_workspaces() {
 	rc=0; out=$(cd / && rl sandbox --workspace "$WORK/rl-other:rw" -- true 2>&1) || rc=$?
 	expect_eq "another's rw refused" "125" "$rc"
 	expect_contains "why" "must be the caller's own" "$out"
-	rc=0; out=$(cd / && rl sandbox --workspace "$WORK/rl-ws:overlay" -- true 2>&1) || rc=$?
-	expect_eq "overlay refused" "125" "$rc"
+}
+
+# An overlay workspace without root: the sandbox's init builds it in its own user namespace
+# over the user's directory (in a 0700 home); the directory is left byte for byte,
+# --keep-changes gets exactly the changes (whiteouts, an opaque directory), --disk bounds the
+# upper layer, and another user's directory is refused.
+test_rootless_sandbox_overlay_workspace() {
+	local home=$WORK/rl-ovhome ws before out rc
+	rl_setup
+	rm -rf "$home"
+	ws=$home/proj
+	mkdir -p "$ws/d" "$WORK/rl-ovother"
+	echo orig >"$ws/f"
+	echo doomed >"$ws/g"
+	echo deep >"$ws/d/old"
+	chown -R $RL_UID:$RL_UID "$home"
+	chmod 700 "$home"
+	before=$(cd "$ws" && find . -printf '%p %y %m %U:%G %s %T@\n' | sort)
+	out=$(cd / && rl sandbox --workspace "$ws:overlay" --keep-changes "$home/keep" --report "$home/r.json" \
+		-- sh -c 'echo more >>f && echo new >n && rm g && rm -r d && mkdir d && echo z >d/q &&
+			cat f && grep " $PWD " /proc/self/mountinfo | grep -o " - [a-z]*" | cut -c4-' 2>&1) || fail "overlay: $out"
+	expect_eq "inside" "orig more overlay" "$(echo $out | sed 's/^bulwark: warning.*RLIMIT_NPROC //')"
+	expect_eq "the directory is untouched" "$before" "$(cd "$ws" && find . -printf '%p %y %m %U:%G %s %T@\n' | sort)"
+	expect_eq "kept" "d/q f g n" "$(cd "$home/keep" && find . -mindepth 1 ! -type d | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "whiteout" "character special file 0,0" "$(stat -c '%F %t,%T' "$home/keep/g")"
+	expect_eq "opaque directory" "y" "$(python3 -c "import os,sys; print(os.getxattr(sys.argv[1], 'user.overlay.opaque').decode())" "$home/keep/d" 2>&1)"
+	expect_eq "kept as the user's" "$RL_UID" "$(stat -c %u "$home/keep/n")"
+	[ "$(jq .workspace_bytes_written "$home/r.json")" -gt 0 ] || fail "bytes written: $(jq .workspace_bytes_written "$home/r.json")"
+	rc=0; out=$(cd / && rl sandbox --disk 8m --workspace "$ws:overlay" -- \
+		sh -c 'head -c 20000000 /dev/zero >big 2>/dev/null && echo wrote || echo refused' 2>/dev/null) || rc=$?
+	expect_eq "--disk bounds the upper layer" "0 refused" "$rc $out"
+	[ ! -e "$ws/big" ] || fail "the scratch reached the directory"
+	rc=0; out=$(cd / && rl sandbox --workspace "$WORK/rl-ovother:overlay" -- true 2>&1) || rc=$?
+	expect_eq "another's overlay refused" "125" "$rc"
+	expect_contains "why" "must be the caller's own" "$out"
+	[ -z "$(grep -l ' bulwark-workspace ' /proc/[0-9]*/mountinfo 2>/dev/null || true)" ] || fail "overlay left mounted"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+	rm -rf "$home"
 }
 
 # The runc verbs on a `spec --rootless` bundle: run -d, exec, ps, kill -a, delete.
