@@ -3,6 +3,7 @@
 #include "specgen.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -97,6 +98,16 @@ static void size_opts(int64_t bytes, const char *def, char size[static 64], char
 	snprintf(inodes, 40, "nr_inodes=%lld", (long long)(bytes / 4096 > 0 ? bytes / 4096 : 1));
 }
 
+/* Components of an absolute path ("/" 0, "/a/b" 2; repeated slashes count once). */
+static size_t path_depth(const char *p)
+{
+	size_t d = 0;
+	for (char prev = '/'; *p != '\0'; prev = *p++)
+		if (*p != '/' && prev == '/')
+			d++;
+	return d;
+}
+
 static void mounts_gen(yajl_gen g, const struct specgen *sg)
 {
 	char tmpopt[64], tmpino[40], homeopt[64], homeino[40], uidopt[32], gidopt[32];
@@ -138,13 +149,25 @@ static void mounts_gen(yajl_gen g, const struct specgen *sg)
 			  (const char *[]){"nosuid", "nodev", "mode=700", uidopt, gidopt, homeopt,
 					   homeino[0] ? homeino : NULL, NULL});
 	}
-	for (size_t i = 0; i < sg->n_binds; i++)
+	/* Parents before what lies below them, whatever order the flags came in: a later bind
+	 * of a parent (an rw workspace over `--ro WS/.git`) would cover the one below it. */
+	size_t *order = xcalloc(sg->n_binds + 1, sizeof(*order));
+	for (size_t i = 0; i < sg->n_binds; i++) {
+		size_t k = i, d = path_depth(sg->binds[i].destination);
+		for (; k > 0 && path_depth(sg->binds[order[k - 1]].destination) > d; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+	for (size_t n = 0; n < sg->n_binds; n++) {
+		size_t i = order[n];
 		mount_gen(g, sg->binds[i].destination, "bind", sg->binds[i].source,
 			  sg->binds[i].readonly
 			      ? (const char *[]){"rbind", "ro", "rro", "nosuid", "nodev", "rnosuid",
 						 "rnodev", NULL}
 			      : (const char *[]){"rbind", "rw", "nosuid", "nodev", "rnosuid",
 						 "rnodev", NULL});
+	}
+	free(order);
 	yajl_gen_array_close(g);
 }
 

@@ -61,6 +61,23 @@ test_sandbox_workspace_submounts_get_the_workspace_flags() {
 	[ -e "$d/sub/x" ] || fail "rw: the write did not land in the directory itself"
 }
 
+# A read-only path below a writable one stays read-only whatever order the flags came in: the
+# parent is mounted first (an rw workspace mounted last covered `--ro WS/.git`).
+test_sandbox_ro_below_an_rw_workspace_stays_read_only() {
+	local d out
+	d=$(ws w-ro-below)
+	mkdir -p "$d/.git/hooks"
+	echo orig >"$d/.git/hooks/pre-commit"
+	chmod -R a+rwX "$d"
+	out=$(sbx --workspace "$d:rw" --ro "$d/.git" -- sh -c '(echo evil >.git/hooks/pre-commit) 2>/dev/null && echo wrote-hook
+		echo ok >x && echo wrote-x' 2>&1)
+	expect_eq "workspace rw, .git ro" "wrote-x" "$(echo $out)"
+	out=$(sbx --bind "$d/.git:/p/.git:ro" --bind "$d:/p:rw" --cwd /p -- sh -c '(echo evil >.git/hooks/pre-commit) 2>/dev/null && echo wrote-hook
+		echo ok >y && echo wrote-y' 2>&1)
+	expect_eq "binds in any order" "wrote-y" "$(echo $out)"
+	expect_eq "hook untouched" orig "$(cat "$d/.git/hooks/pre-commit")"
+}
+
 test_sandbox_workspace_rw_writes_land_as_the_root_owner() {
 	d=$(ws w-rw-root 0)
 	chmod 755 "$d"
