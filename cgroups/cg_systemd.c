@@ -435,8 +435,7 @@ static int start_msg(struct sd_conn *c, const struct cg_manager *cg, pid_t pid,
 	return r;
 }
 
-static int unit_description(struct sd_conn *c, const char *unit, char *out, size_t len,
-			    struct bw_error *err);
+static int unit_description(struct sd_conn *c, const char *unit, char **out, struct bw_error *err);
 
 static void reset_failed(struct sd_conn *c, const char *unit)
 {
@@ -487,11 +486,11 @@ int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		goto out;
 	/* A failed unit of the same name would block the name: reset when it was this very
 	 * container's (a crashed earlier create of the same state directory), never another's. */
-	char desc[512] = "";
+	char *desc = NULL;
 	struct bw_error de = {0};
-	if (unit_description(&c, cg->sd_unit, desc, sizeof(desc), &de) == 0 &&
-	    strcmp(desc, cg->sd_desc) == 0)
+	if (unit_description(&c, cg->sd_unit, &desc, &de) == 0 && strcmp(desc, cg->sd_desc) == 0)
 		reset_failed(&c, cg->sd_unit);
+	free(desc);
 	if (watch_jobs(&c, &w, err) < 0)
 		goto out;
 	if ((q = start_msg(&c, cg, pid, p, n, &m)) < 0) {
@@ -560,9 +559,9 @@ out:
 	return q < 0 ? -1 : 0;
 }
 
-/* GetUnit, then the unit's Description: 0, or 1 when there is no such unit. */
-static int unit_description(struct sd_conn *c, const char *unit, char *out, size_t len,
-			    struct bw_error *err)
+/* GetUnit, then the unit's Description, whole, in *out (the caller frees it): 0, or 1 when
+ * there is no such unit. */
+static int unit_description(struct sd_conn *c, const char *unit, char **out, struct bw_error *err)
 {
 	sd_bus_message *m = NULL, *reply = NULL;
 	const char *path = NULL, *desc = NULL;
@@ -590,7 +589,7 @@ static int unit_description(struct sd_conn *c, const char *unit, char *out, size
 		return -1;
 	r = L.read(reply, "v", "s", &desc);
 	if (r >= 0)
-		snprintf(out, len, "%s", desc);
+		*out = xstrdup(desc);
 	L.unref(reply);
 	return r < 0 ? bw_fail(err, -r, "--systemd-cgroup: unit Description") : 0;
 }
@@ -598,10 +597,10 @@ static int unit_description(struct sd_conn *c, const char *unit, char *out, size
 int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err)
 {
 	struct sd_conn c = {0};
-	char desc[512] = "";
+	_cleanup_free_ char *desc = NULL;
 	if (conn_open(&c, err) < 0)
 		return -1;
-	int r = unit_description(&c, cg->sd_unit, desc, sizeof(desc), err);
+	int r = unit_description(&c, cg->sd_unit, &desc, err);
 	conn_close(&c);
 	if (r < 0)
 		return -1;

@@ -198,3 +198,25 @@ test_sd_delete_with_another_containers_unit_recorded_spares_it() {
 	sdbw delete --force sd-own || fail "delete sd-own"
 	sd_expect_gone "$(sd_unit sd-own)" "$(sd_dir sd-own)"
 }
+
+# The unit's Description names the state directory, whole: a state root longer than any fixed
+# buffer must still be recognised as this container's own (update and delete checked it against
+# a 512-byte copy, which cut it and called the unit another container's).
+test_sd_long_state_root_is_still_ours() {
+	local root u out
+	root=$WORK/sd-$(printf 'r%.0s' {1..200})/$(printf 's%.0s' {1..200})/$(printf 't%.0s' {1..120})
+	mkdir -p "$root"
+	b=$(sd_bundle sd-long)
+	cfg "$b" '.process.args=["sleep","60"]'
+	u=$(sd_unit sd-long)
+	out=$("$BULWARK" --root "$root" --systemd-cgroup create -b "$b" sd-long </dev/null 2>&1 >/dev/null) ||
+		fail "create: $out"
+	out=$("$BULWARK" --root "$root" --systemd-cgroup update --pids-limit 33 sd-long 2>&1) ||
+		fail "update: $out"
+	expect_eq "TasksMax after update" 33 "$(sd_prop "$u" TasksMax)"
+	out=$("$BULWARK" --root "$root" --systemd-cgroup delete --force sd-long 2>&1) ||
+		fail "delete: $out"
+	sd_expect_gone "$u" "$(sd_dir sd-long)"
+	[ ! -e "$root/sd-long" ] || fail "state left"
+	rm -rf "$WORK/sd-rrr"*
+}
