@@ -50,6 +50,30 @@ int fs_read_fd(int fd, size_t max, char **out, size_t *len, struct bw_error *err
 	return 0;
 }
 
+int fs_open_nolinks(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)flags,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+bool fs_is_callers_stream(const char *path)
+{
+	static const char *const names[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(path, names[i]) == 0)
+			return true;
+	const char *n = str_has_prefix(path, "/dev/fd/")	 ? path + 8
+			: str_has_prefix(path, "/proc/self/fd/") ? path + 14
+								 : NULL;
+	if (n == NULL || *n == '\0')
+		return false;
+	for (; *n != '\0'; n++)
+		if (*n < '0' || *n > '9')
+			return false;
+	return true;
+}
+
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct bw_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -10,6 +10,12 @@
 
 /* Read all of fd (at most max bytes; more is an error). *out is NUL-terminated. */
 int fs_read_fd(int fd, size_t max, char **out, size_t *len, struct bw_error *err);
+/* open(2) of path (relative ones below dirfd) through no symbolic link (openat2
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS): ELOOP where one is on the way. */
+int fs_open_nolinks(int dirfd, const char *path, int flags);
+/* Does path name one of the caller's own open streams (/dev/stdin, /dev/stdout, /dev/stderr,
+ * /dev/fd/N, /proc/self/fd/N), which are links by nature and followed as such? Pure. */
+bool fs_is_callers_stream(const char *path);
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct bw_error *err);
 int fs_read_file_at(int dirfd, const char *name, size_t max, char **out, struct bw_error *err);
 /* Write to an existing file (cgroup, procfs): O_WRONLY|O_TRUNC, no create. */

@@ -62,14 +62,18 @@ static int parse_bind(const char *s, struct specgen *sg, struct hostpath_list *k
 		readonly = strcmp(mode, "ro") == 0;
 	if (parts[0][0] != '/' || dst[0] != '/')
 		return bw_fail(err, 0, "--bind %s: paths must be absolute", s);
-	/* Opened once (the caller's own links followed this once); the init binds exactly this
-	 * file or refuses. */
+	/* Opened once, through no symbolic link (one an earlier sandbox planted in a directory
+	 * it could write would turn SRC into ~/.ssh or /etc); the init binds exactly this file or
+	 * refuses. */
 	_cleanup_free_ char *label = xasprintf("--bind %s", s);
 	struct hostpath hp;
-	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, parts[0], true, label, err);
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, parts[0], false, label, err);
 	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
 		return -1;
-	sandbox_view_push_bind(sg, hp.path, dst, readonly);
+	/* Clean, so that the parents-first order (specgen.c) sees the place mounted: "W/x/.."
+	 * must sort as W. */
+	_cleanup_free_ char *clean_dst = fs_path_clean(dst);
+	sandbox_view_push_bind(sg, hp.path, clean_dst, readonly);
 	hostpath_list_add(known, &hp);
 	return 0;
 }
@@ -86,7 +90,7 @@ static int parse_ro(const char *path, struct specgen *sg, struct hostpath_list *
 			       path);
 	_cleanup_free_ char *label = xasprintf("--ro %s", path);
 	struct hostpath hp;
-	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, path, true, label, err);
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, path, false, label, err);
 	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
 		return -1;
 	sandbox_view_push_bind(sg, hp.path, dst, true);
@@ -146,8 +150,28 @@ static int load_env_file(const char *file, char ***env, struct bw_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	if (fs_read_file(file, 1 << 20, &text, &len, err) < 0)
-		return bw_wrap(err, "--env-file");
+	/* Through no symbolic link but the caller's own streams (/dev/stdin, <(...)): a link an
+	 * earlier sandbox planted (.env -> ~/.npmrc) would put a secret into this one's env. */
+	if (fs_is_callers_stream(file)) {
+		if (fs_read_file(file, 1 << 20, &text, &len, err) < 0)
+			return bw_wrap(err, "--env-file");
+	} else {
+		struct stat st;
+		_cleanup_close_ int fd =
+		    fs_open_nolinks(AT_FDCWD, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 && errno == ELOOP)
+			return bw_fail(
+			    err, 0,
+			    "--env-file %s: the path goes through a symbolic link, which "
+			    "bulwark does not follow; name the real file",
+			    file);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return bw_fail(err, errno, "--env-file %s", file);
+		if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+			return bw_fail(err, 0, "--env-file %s: not a regular file or a pipe", file);
+		if (fs_read_fd(fd, 1 << 20, &text, &len, err) < 0)
+			return bw_wrap(err, "--env-file %s", file);
+	}
 	char *p = text, *end = text + len;
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte-order mark */
 		p += 3;
@@ -199,7 +223,7 @@ static int open_rootfs(const char *rootfs, struct specgen *sg, struct hostpath_l
 		       int *rootfd, struct bw_error *err)
 {
 	_cleanup_free_ char *label = xasprintf("--rootfs %s", rootfs);
-	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, rootfs, true, label, err);
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, rootfs, false, label, err);
 	struct hostpath hp;
 	struct stat st;
 	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
@@ -523,6 +547,7 @@ int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandb
 				.allow_host_root = sg->host_root,
 				.root_tmpfs = sg->root_tmpfs,
 				.root_links = run->root.links,
+				.root_sealed = true,
 				.stdio = sio,
 				.stdio_relay = sio != NULL,
 				.lifetime_ms = lifetime_ms,

@@ -17,23 +17,22 @@
 #include "common/fs.h"
 #include "common/util.h"
 
-static int openat2_nolinks(int dirfd, const char *path, int flags)
-{
-	struct open_how how = {.flags = (uint64_t)flags,
-			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-}
-
 int hostpath_open(int dirfd, const char *path, bool follow, const char *label, struct bw_error *err)
 {
 	int flags = O_PATH | O_CLOEXEC;
-	int fd = follow ? openat(dirfd, path, flags) : openat2_nolinks(dirfd, path, flags);
+	int fd = follow ? openat(dirfd, path, flags) : fs_open_nolinks(dirfd, path, flags);
 	if (fd >= 0)
 		return fd;
-	if (!follow && errno == ELOOP)
+	if (!follow && errno == ELOOP) {
+		/* Only to help: the real path is resolved here for the message, never used. */
+		_cleanup_free_ char *real =
+		    dirfd == AT_FDCWD || path[0] == '/' ? realpath(path, NULL) : NULL;
 		return bw_fail(err, 0,
-			       "%s: the path goes through a symbolic link; name the real directory",
-			       label);
+			       "%s: the path goes through a symbolic link, which bulwark does not "
+			       "follow (an earlier sandbox could have planted it); name the real "
+			       "path%s%s%s",
+			       label, real ? " (now `" : "", real ? real : "", real ? "`)" : "");
+	}
 	return bw_fail(err, errno, "%s", label);
 }
 
@@ -82,7 +81,7 @@ int hostpath_reopen(const struct hostpath *hp, int flags, struct bw_error *err)
 		int d = fcntl(hp->held_fd, F_DUPFD_CLOEXEC, 3);
 		return d >= 0 ? d : bw_fail(err, errno, "%s: dup", hp->label);
 	}
-	_cleanup_close_ int fd = openat2_nolinks(AT_FDCWD, hp->path, O_PATH | O_CLOEXEC | flags);
+	_cleanup_close_ int fd = fs_open_nolinks(AT_FDCWD, hp->path, O_PATH | O_CLOEXEC | flags);
 	if (fd < 0 && errno == ELOOP)
 		return bw_fail(err, 0,
 			       "%s: `%s` changed after it was checked (a symbolic link is now on "

@@ -342,7 +342,8 @@ static int setup_container(const struct spawn_config *cfg, int sock, struct bw_e
 	    .no_pivot = cfg->no_pivot,
 	    .terminal = cfg->process->terminal,
 	    .root_tmpfs = cfg->root_tmpfs,
-	    .root_links = cfg->root_links};
+	    .root_links = cfg->root_links,
+	    .root_sealed = cfg->root_sealed};
 	struct sync_msg m;
 
 	if (join_namespaces(cfg, err) < 0)

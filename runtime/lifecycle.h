@@ -35,6 +35,9 @@ struct create_opts {
 	 * container's own mount namespace, with these top-level symlinks ("name", "target"...) */
 	bool root_tmpfs;
 	char *const *root_links;
+	/* sandbox: every mount below root.path (a host view, --rootfs) read-only, nosuid and
+	 * nodev, not only the top one (rootfs_ctx.root_sealed) */
+	bool root_sealed;
 	/* sandbox: host paths it resolved itself (root, binds); trusted over a new lookup */
 	const struct hostpath_list *known;
 	/* Non-NULL: the caller's terminal is kept from a process without process.terminal

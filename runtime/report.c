@@ -395,10 +395,13 @@ static int write_all(int fd, const char *doc, size_t len)
  * a terminal) or a pipe or FIFO of the caller's (/dev/stderr) is written to, as a shell
  * redirection would: renaming over it would replace a device node with a file. Opened without
  * blocking, so a FIFO nobody reads cannot hang the sandbox. */
-static int open_stream(const char *path, struct report_target *t, struct bw_error *err)
+/* dirfd < 0: path is the caller's own stream (followed); else name below dirfd, not a link. */
+static int open_stream(int dirfd, const char *name, const char *path, struct report_target *t,
+		       struct bw_error *err)
 {
 	struct stat st;
-	t->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	t->fd = dirfd < 0 ? open(path, flags) : openat(dirfd, name, flags | O_NOFOLLOW);
 	if (t->fd < 0 || fstat(t->fd, &st) < 0)
 		return bw_fail(err, errno, "--report `%s`", path);
 	if (!S_ISCHR(st.st_mode) && !(S_ISFIFO(st.st_mode) && st.st_uid == geteuid()))
@@ -446,9 +449,11 @@ int report_target_open(const char *path, struct report_target *t, struct bw_erro
 	struct stat st;
 	if (strcmp(path, "-") == 0)
 		return 0;
-	/* The caller's own symlinks (/dev/stderr) are followed, this once. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return open_stream(path, t, err);
+	/* The caller's own streams (/dev/stderr, /dev/fd/N) are links by nature; any other
+	 * path goes through none: a link an earlier sandbox planted in its workspace would send
+	 * the report into another directory or onto a device (a tty, /dev/watchdog). */
+	if (fs_is_callers_stream(path))
+		return open_stream(-1, NULL, path, t, err);
 	_cleanup_free_ char *copy = xstrdup(path);
 	char *slash = strrchr(copy, '/');
 	const char *dir = slash == NULL ? "." : slash == copy ? "/" : copy;
@@ -457,10 +462,25 @@ int report_target_open(const char *path, struct report_target *t, struct bw_erro
 		*slash = '\0';
 	if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return bw_fail(err, 0, "--report `%s`: expected a file name", path);
-	t->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	t->dirfd = fs_open_nolinks(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd < 0 && errno == ELOOP)
+		return bw_fail(err, 0,
+			       "--report `%s`: directory `%s` goes through a symbolic link, which "
+			       "bulwark does not follow; name the real path",
+			       path, dir);
 	if (t->dirfd < 0)
 		return bw_fail(err, errno, "--report `%s`: directory `%s`", path, dir);
 	t->name = xstrdup(name);
+	/* A device or pipe named directly (not through a link) is written as a stream; a link
+	 * as the file's own name is replaced by the final rename, never followed. */
+	if (fstatat(t->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		int dfd = t->dirfd;
+		t->dirfd = -1;
+		int r = open_stream(dfd, name, path, t, err);
+		close(dfd);
+		return r;
+	}
 	return probe_dir(t, dir, err);
 }
 

@@ -186,6 +186,15 @@ static int bind_root(const struct rootfs_ctx *ctx, struct bw_error *err)
 	if (tree < 0)
 		return bw_fail(err, errno, "root.path: bind `%s`", ctx->rootfs);
 	rootfs_state.rootfd = tree;
+	/* Host mounts below a sandbox's root are no way in: read-only, nosuid, nodev all the way
+	 * down at once; the top is read-only later (root.readonly), after the mountpoints. A top
+	 * that was read-only already (a locked flag) stays so. */
+	if (ctx->root_sealed &&
+	    (rootfs_setattr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, true,
+			    err) < 0 ||
+	     (rootfs_setattr(tree, 0, MOUNT_ATTR_RDONLY, false, err) < 0 && err->code != EPERM)))
+		return bw_wrap(err, "root.path: seal the mounts below `%s`", ctx->rootfs);
+	bw_error_clear(err);
 	if (rootfs_attach(tree, target, err) < 0)
 		return bw_wrap(err, "root.path: bind `%s` onto itself", ctx->rootfs);
 	return 0;

@@ -26,6 +26,10 @@ struct rootfs_ctx {
 	 * symlinks at its top (/bin -> usr/bin) before any mount. */
 	bool root_tmpfs;
 	char *const *root_links;
+	/* The mounts below root.path (a sandbox's host view or --rootfs) are made read-only,
+	 * nosuid and nodev as soon as the root is cloned; the root's own mount becomes read-only
+	 * at the end, as root.readonly says, once the mountpoints are made. */
+	bool root_sealed;
 	/* userns: asks the runtime for linux.devices[i] made on the host side
 	 * (rootfs_host_device): a detached mount, or -1 with err set */
 	int (*host_device)(void *arg, size_t i, struct bw_error *err);

@@ -354,8 +354,8 @@ static int keep_scratch(const struct spawn_config *cfg, struct sync_msg *m, stru
 	    cfg->mount_srcs[i].scratch_out == NULL)
 		return bw_fail(err, EPROTO, "unexpected scratch file system message");
 	int *out = cfg->mount_srcs[i].scratch_out;
-	if (*out >= 0)
-		close(*out);
+	if (*out >= 0) /* one overlay per workspace (workspace_sources) */
+		return bw_fail(err, EPROTO, "a second scratch file system for one workspace");
 	*out = steal_fd(&m->fd);
 	return 0;
 }

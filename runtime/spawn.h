@@ -38,6 +38,7 @@ struct spawn_config {
 	/* sandbox: the root is a fresh tmpfs with these top-level symlinks (rootfs_ctx) */
 	bool root_tmpfs;
 	char *const *root_links;
+	bool root_sealed; /* sandbox: rootfs_ctx.root_sealed */
 	bool is_exec;
 	bool no_pivot;
 	bool no_new_keyring;

@@ -57,9 +57,9 @@ static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 	if (dir[0] == '\0')
 		return bw_fail(err, 0, "--workspace %s: expected DIR[:ro|rw|overlay]", arg);
 	w->label = xasprintf("--workspace %s", arg);
-	/* rw: a symlink on the way (one a sandbox may have planted in an earlier run, or is
-	 * swapping right now) could turn the workspace into /etc; none is followed. */
-	w->fd = hostpath_open(AT_FDCWD, dir, w->mode != WORKSPACE_RW, w->label, err);
+	/* A symlink on the way (one a sandbox may have planted in an earlier run, or is
+	 * swapping right now) could turn the workspace into /etc or ~/.ssh: none is followed. */
+	w->fd = hostpath_open(AT_FDCWD, dir, false, w->label, err);
 	if (w->fd < 0)
 		return -1;
 	struct stat st;
@@ -397,6 +397,11 @@ static int stack(struct workspace *w, const struct workspace_ids *ids, int64_t s
 		return bw_fail(err, errno, "--workspace %s: attach in the private mount namespace",
 			       w->path);
 	w->stacked = true;
+	/* Our namespace is a slave of the host's, and so was the clone: a host mount made under
+	 * DIR before the sandbox's init turns everything private would show up inside. */
+	struct mount_attr priv = {.propagation = MS_PRIVATE};
+	if (mount_setattr(top, "", AT_EMPTY_PATH, &priv, sizeof(priv)) < 0)
+		return bw_fail(err, errno, "--workspace %s: make the mount private", w->path);
 	w->mnt_fd = steal_fd(&top);
 	return 0;
 }
@@ -427,7 +432,15 @@ int workspace_sources(struct workspace_set *ws, struct hostpath_list *out, struc
 		 * renamed since, and the init must then refuse, not follow it. */
 		free(hp.path);
 		hp.path = xstrdup(w->path);
-		/* Rootless: nothing was stacked; the init builds the overlay (hostpath.h). */
+		/* Rootless: nothing was stacked; the init builds the overlay (hostpath.h), once:
+		 * a --bind or --ro of the same directory would be a second overlay with its own
+		 * upper layer, and --keep-changes would keep only one of them. */
+		if (w->mode == WORKSPACE_OVERLAY && !stacked && hostpath_find(out, w->path) != NULL)
+			return bw_fail(err, 0,
+				       "%s: the directory is also given to --bind or --ro; "
+				       "without root an overlay workspace is shown at its own path "
+				       "only",
+				       w->label);
 		if (w->mode == WORKSPACE_OVERLAY && !stacked) {
 			hp.overlay = true;
 			hp.scratch_size = w->scratch_size;
@@ -508,6 +521,20 @@ static void empty_keep_dir(int fd, const struct workspace_set *ws, bool created,
 		log_warn("--keep-changes: restore the mode of `%s`: %s", path, strerror(errno));
 }
 
+/* The group the kept changes get: DIR's, unless the caller (without root) may not give it. */
+static gid_t keep_gid(gid_t owner_gid)
+{
+	if (geteuid() == 0 || getegid() == owner_gid)
+		return owner_gid;
+	int n = getgroups(0, NULL);
+	_cleanup_free_ gid_t *groups = n > 0 ? xcalloc((size_t)n, sizeof(*groups)) : NULL;
+	n = groups != NULL ? getgroups(n, groups) : 0;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == owner_gid)
+			return owner_gid;
+	return getegid();
+}
+
 int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 {
 	const struct workspace *w = the_overlay(ws);
@@ -528,8 +555,9 @@ int workspace_keep_changes(const struct workspace_set *ws, struct bw_error *err)
 	/* What the scratch layer holds, plus room for rounding: no more may reach the host. */
 	int64_t budget = workspace_bytes_written(ws);
 	budget = (budget < 0 ? 0 : budget) + (1 << 20);
-	if (workspace_copy_tree(src, dst, w->owner_uid, w->owner_gid, budget, err) < 0 ||
-	    fchown(dst, w->owner_uid, w->owner_gid) < 0 || fchmod(dst, mode) < 0) {
+	gid_t gid = keep_gid(w->owner_gid);
+	if (workspace_copy_tree(src, dst, w->owner_uid, gid, budget, err) < 0 ||
+	    fchown(dst, w->owner_uid, gid) < 0 || fchmod(dst, mode) < 0) {
 		if (errno != 0 && !bw_error_is_set(err))
 			bw_fail(err, errno, "chown");
 		empty_keep_dir(dst, ws, created, orig_mode);

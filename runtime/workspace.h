@@ -41,13 +41,12 @@ struct workspace_ids {
 	uint32_t uid, gid;
 };
 
-/* Every DIR is opened once, here (rw: refusing any symlink on the way, openat2
- * RESOLVE_NO_SYMLINKS; ro and overlay: following the caller's own links this once), and the
- * checks, the mounts and the spec's source record go through that fd. With an rw or overlay
- * workspace this process first moves into a private mount namespace, so that the fds it
- * opens are of the namespace the mounts are stacked in.
- * Check every "DIR[:ro|rw|overlay]" and --keep-changes (NULL: none) without changing anything:
- * DIR must be a directory, not /, not below /proc, /sys or /dev, not overlapping another
+/* Every DIR is opened once, here, refusing any symlink on the way (openat2
+ * RESOLVE_NO_SYMLINKS: an earlier sandbox may have planted it), and the checks, the mounts and the
+ * spec's source record go through that fd. With an rw or overlay workspace this process first moves
+ * into a private mount namespace, so that the fds it opens are of the namespace the mounts are
+ * stacked in. Check every "DIR[:ro|rw|overlay]" and --keep-changes (NULL: none) without changing
+ * anything: DIR must be a directory, not /, not below /proc, /sys or /dev, not overlapping another
  * workspace or state_root; the keep directory needs exactly one overlay workspace, must not
  * exist or be empty, and must not be inside a workspace. */
 int workspace_parse(char *const *args, const char *keep, const char *state_root,

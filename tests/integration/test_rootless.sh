@@ -107,6 +107,16 @@ test_rootless_sandbox_overlay_workspace() {
 		sh -c 'head -c 20000000 /dev/zero >big 2>/dev/null && echo wrote || echo refused' 2>/dev/null) || rc=$?
 	expect_eq "--disk bounds the upper layer" "0 refused" "$rc $out"
 	[ ! -e "$ws/big" ] || fail "the scratch reached the directory"
+	# One overlay per workspace: the same directory given to --bind too is refused.
+	rc=0; out=$(cd / && rl sandbox --workspace "$ws:overlay" --bind "$ws:/elsewhere" --keep-changes "$home/keep2" -- true 2>&1) || rc=$?
+	expect_eq "overlay and a bind of it" "125" "$rc"
+	expect_contains "why" "also given to --bind or --ro" "$out"
+	# A directory whose group the user cannot give: the kept changes get the user's own.
+	chgrp 4301 "$ws"
+	rm -rf "$home/keep3"
+	(cd / && rl sandbox --workspace "$ws:overlay" --keep-changes "$home/keep3" -- sh -c 'echo b >b') 2>/dev/null ||
+		fail "keep with a foreign group"
+	expect_eq "kept with the user's group" "$RL_UID:$RL_UID b" "$(stat -c %u:%g "$home/keep3/b") $(cat "$home/keep3/b")"
 	rc=0; out=$(cd / && rl sandbox --workspace "$WORK/rl-ovother:overlay" -- true 2>&1) || rc=$?
 	expect_eq "another's overlay refused" "125" "$rc"
 	expect_contains "why" "must be the caller's own" "$out"

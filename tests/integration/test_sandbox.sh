@@ -308,7 +308,64 @@ test_sandbox_workspace_rw_refuses_symlinks_and_complain_mode() {
 	rc=0; out=$(sbx --workspace "$d:rw" --seccomp-complain -- true 2>&1) || rc=$?
 	expect_eq "complain status" 125 "$rc"
 	expect_contains "complain" "not with an rw workspace" "$out"
-	sbx --workspace "$WORK/w-link:overlay" -- true || fail "overlay through a link refused"
+}
+
+# No host path of a sandbox goes through a symbolic link, whatever its mode: a link planted by an
+# earlier sandbox in a directory it could write (its rw workspace) would turn a later run's
+# `--bind WS/dist:/dist:rw` into the caller's home, or `--ro WS/docs` into ~/.ssh.
+test_sandbox_host_paths_never_follow_a_planted_link() {
+	local d s out rc
+	d=$(ws w-planted 0)
+	s=$WORK/w-planted-secret
+	rm -rf "$s"
+	mkdir -p "$s"
+	echo secret >"$s/key"
+	chmod -R a+rwX "$d" "$s"
+	sbx --workspace "$d:rw" -- sh -c "ln -s $s dist" || fail "plant"
+	for a in "--bind $d/dist:/dist:rw" "--bind $d/dist:/dist" "--ro $d/dist" \
+		"--workspace $d/dist:ro" "--workspace $d/dist:overlay" "--workspace $d/dist:rw" \
+		"--rootfs $d/dist"; do
+		rc=0; out=$(sbx $a -- sh -c 'cat /dist/key 2>/dev/null; echo x >>/dist/key' 2>&1) || rc=$?
+		expect_eq "$a: refused" 125 "$rc"
+		expect_contains "$a: why" "goes through a symbolic link" "$out"
+		expect_contains "$a: the real path" "(now \`$s\`)" "$out"
+	done
+	expect_eq "untouched" secret "$(cat "$s/key")"
+}
+
+# The same for the files a sandbox reads or writes by name: --report (a planted directory link
+# would put a root-made file anywhere; a planted name link onto a pipe or device was opened and
+# written) and --env-file (a link to a secret put it into the sandbox's environment). A `..` in
+# a --bind destination does not get a writable parent ordered after a read-only child.
+test_sandbox_report_env_file_and_bind_dst_planted_paths() {
+	local d s out rc
+	d=$(ws w-planted2 0)
+	s=$WORK/w-planted2-secret
+	rm -rf "$s"
+	mkdir -p "$s" "$d/sub"
+	echo "TOKEN=npm_secret" >"$s/npmrc"
+	mkfifo "$s/fifo"
+	chmod -R a+rwX "$d"
+	sbx --workspace "$d:rw" -- sh -c "ln -s $s out; ln -s $s/fifo r.json; ln -s $s/npmrc .env" ||
+		fail "plant"
+	rc=0; out=$(sbx --report "$d/out/r.json" -- true 2>&1) || rc=$?
+	expect_eq "report into a linked directory: refused" 125 "$rc"
+	expect_contains "why" "goes through a symbolic link" "$out"
+	[ ! -e "$s/r.json" ] || fail "report written through the link"
+	sbx --report "$d/r.json" -- true || fail "report over a linked name"
+	expect_eq "the link replaced by the report" "regular file 0" \
+		"$(stat -c %F "$d/r.json") $(jq .exit_code "$d/r.json")"
+	expect_eq "the pipe untouched" fifo "$(stat -c %F "$s/fifo" | sed 's/.*fifo.*/fifo/')"
+	rc=0; out=$(sbx --env-file "$d/.env" -- sh -c 'echo "[$TOKEN]"' 2>&1) || rc=$?
+	expect_eq "env-file through a link: refused" 125 "$rc"
+	expect_contains "why" "symbolic link" "$out"
+	out=$(sbx --env-file <(echo A=1) -- sh -c 'echo "[$A]"') || fail "env-file from a pipe"
+	expect_eq "the caller's own stream" "[1]" "$out"
+	echo s >"$d/sub/s"
+	chmod a+rw "$d/sub/s"
+	out=$(sbx --ro "$d/sub" --bind "$d:$d/x/y/../..:rw" -- sh -c "(echo pwned >>$d/sub/s) 2>/dev/null && echo wrote || echo refused")
+	expect_eq "a writable parent through .." refused "$out"
+	expect_eq "untouched" s "$(cat "$d/sub/s")"
 }
 
 # ---- the kernel's refusals in the report (seccomp; Landlock while the host's audit is on) ----

@@ -235,3 +235,21 @@ test_sandbox_view_full_makes_nothing_on_the_host() {
 	expect_contains "why" "nothing is made on the host's own /" "$out"
 	expect_eq "host unchanged" "" "$left"
 }
+
+# With the host's whole / (and a --rootfs), the mounts below the root are read-only, nosuid and
+# nodev too, not only the root's own: a host file system mounted under /srv, and a device node
+# on it, are no way to write or to reach a device (only Landlock and the devices cgroup stood
+# in the way before).
+test_sandbox_view_full_seals_the_mounts_below_the_root() {
+	local m=/srv/bulwark-t-seal out
+	mkdir -p $m
+	mount -t tmpfs -o mode=1777 bulwark-t-seal $m
+	mknod $m/null c 1 3
+	chmod 666 $m/null
+	out=$(sbx --host-view full --seccomp-complain -- sh -c "grep ' $m ' /proc/self/mountinfo | cut -d' ' -f6
+		(echo x >$m/f) 2>/dev/null && echo wrote || echo refused
+		(echo x >$m/null) 2>/dev/null && echo dev-opened || echo dev-refused" 2>/dev/null)
+	umount $m
+	rmdir $m
+	expect_eq "below the root" "ro,nosuid,nodev,relatime refused dev-refused" "$(echo $out)"
+}
