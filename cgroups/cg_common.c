@@ -184,7 +184,9 @@ static int build_manager(struct cg_manager *cg, const struct cg_mount *m, size_t
 	return 0;
 }
 
-int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, struct bw_error *err)
+/* own: the cgroup relative paths are below (NULL: the caller's own, read when needed). */
+static int open_with(const char *cgroups_path, const char *id, const char *own_in,
+		     struct cg_manager **out, struct bw_error *err)
 {
 	struct cg_mount *m = NULL;
 	size_t n = 0;
@@ -195,9 +197,9 @@ int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, s
 		cg_mounts_free(m, n);
 		return bw_fail(err, 0, "no cgroup hierarchy is mounted");
 	}
-	_cleanup_free_ char *own = NULL;
-	if (cgroups_path != NULL && cgroups_path[0] != '\0' && cgroups_path[0] != '/' &&
-	    own_cgroup(mode != CG_MODE_LEGACY, &own, err) < 0) {
+	_cleanup_free_ char *own = own_in == NULL ? NULL : xstrdup(own_in);
+	if (own == NULL && cgroups_path != NULL && cgroups_path[0] != '\0' &&
+	    cgroups_path[0] != '/' && own_cgroup(mode != CG_MODE_LEGACY, &own, err) < 0) {
 		cg_mounts_free(m, n);
 		return -1;
 	}
@@ -205,6 +207,7 @@ int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, s
 	cg->mode = (enum cg_mode)mode;
 	cg->v2 = -1;
 	cg->clone_fd = -1;
+	cg->unpriv = geteuid() != 0;
 	if (cg_resolve_path(cgroups_path, id, own, &cg->path, err) < 0) {
 		cg_mounts_free(m, n);
 		free(cg);
@@ -213,6 +216,106 @@ int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, s
 	build_manager(cg, m, n);
 	cg_mounts_free(m, n);
 	*out = cg;
+	return 0;
+}
+
+int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out, struct bw_error *err)
+{
+	return open_with(cgroups_path, id, NULL, out, err);
+}
+
+/* Writable by the caller as a delegated cgroup is: the directory (to make children), its
+ * cgroup.procs (to move processes out) and cgroup.subtree_control (to enable controllers). */
+static bool writable_cgroup(const char *dir)
+{
+	static const char *const files[] = {".", "cgroup.procs", "cgroup.subtree_control"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *p = fs_path_join(dir, files[i]);
+		if (faccessat(AT_FDCWD, p, W_OK, AT_EACCESS) < 0)
+			return false;
+	}
+	return true;
+}
+
+int cg_delegated(struct cg_delegation *d, struct bw_error *err)
+{
+	*d = (struct cg_delegation){0};
+	if (geteuid() == 0)
+		return 0;
+	struct cg_mount *m = NULL;
+	size_t n = 0;
+	if (read_mounts(&m, &n, err) < 0)
+		return bw_wrap(err, "discover cgroup hierarchies");
+	const struct cg_mount *v2 = NULL;
+	if (cg_mode_from_mounts(m, n) == CG_MODE_UNIFIED)
+		for (size_t i = 0; i < n && v2 == NULL; i++)
+			if (m[i].v2)
+				v2 = &m[i];
+	_cleanup_free_ char *own = NULL;
+	int got = v2 == NULL ? 0 : own_cgroup(true, &own, err);
+	if (got < 0 || own == NULL || strcmp(own, "/") == 0) {
+		cg_mounts_free(m, n);
+		return got;
+	}
+	/* The leaf an earlier create moved the caller into: the delegated cgroup is its parent. */
+	char *slash = strrchr(own, '/');
+	char *cands[2] = {NULL, xstrdup(own)};
+	if (slash != NULL && slash != own && strcmp(slash + 1, CG_DELEG_LEAF) == 0)
+		cands[0] = xstrndup(own, (size_t)(slash - own));
+	int r = 0;
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		if (cands[i] == NULL)
+			continue;
+		_cleanup_free_ char *dir = cg_dir_in_mount(v2->mountpoint, v2->root, cands[i]);
+		struct bw_error e = {0};
+		if (!writable_cgroup(dir) ||
+		    cg_read(dir, "cgroup.controllers", &d->controllers, &e) < 0)
+			continue;
+		d->base = xstrdup(cands[i]);
+		r = 1;
+	}
+	free(cands[0]);
+	free(cands[1]);
+	cg_mounts_free(m, n);
+	return r;
+}
+
+void cg_delegation_free(struct cg_delegation *d)
+{
+	free(d->base);
+	free(d->controllers);
+	*d = (struct cg_delegation){0};
+}
+
+bool cg_delegation_offers(const struct cg_delegation *d, const char *controller)
+{
+	size_t l = strlen(controller);
+	for (const char *p = d->controllers; p != NULL && (p = strstr(p, controller)) != NULL;
+	     p += l)
+		if ((p == d->controllers || p[-1] == ' ') &&
+		    (p[l] == '\0' || p[l] == ' ' || p[l] == '\n'))
+			return true;
+	return false;
+}
+
+int cg_open_delegated(const char *cgroups_path, const char *id, const struct cg_delegation *d,
+		      struct cg_manager **out, struct bw_error *err)
+{
+	_cleanup_free_ char *def = NULL, *check = NULL;
+	if (cgroups_path == NULL || cgroups_path[0] == '\0') {
+		/* The id is checked as for the default path, then placed below base. */
+		if (cg_resolve_path(NULL, id, NULL, &check, err) < 0)
+			return -1;
+		def = xasprintf("bulwark/%s", id);
+		cgroups_path = def;
+	}
+	if (open_with(cgroups_path, id, d->base, out, err) < 0)
+		return -1;
+	size_t bl = strlen(d->base);
+	const char *p = (*out)->path;
+	if ((*out)->mode == CG_MODE_UNIFIED && strncmp(p, d->base, bl) == 0 && p[bl] == '/' &&
+	    p[bl + 1] != '\0')
+		(*out)->deleg = xstrdup(d->base);
 	return 0;
 }
 
@@ -280,6 +383,7 @@ void cg_free(struct cg_manager *cg)
 	free(cg->sd_unit);
 	free(cg->sd_slice);
 	free(cg->sd_desc);
+	free(cg->deleg);
 	free(cg);
 }
 

@@ -206,6 +206,10 @@ struct cg_manager {
 	bool sd_started;		    /* cg_enter started it, or attached */
 	bool sd_attached;		    /* attached: ownership is asked of systemd */
 	const struct oci_resources *sd_res; /* what cg_create was given, for cg_enter */
+	/* cg_open_delegated: the delegated cgroup (a cgroup path) the container's is below; NULL
+	 * otherwise. */
+	char *deleg;
+	bool unpriv; /* opened without root: no eBPF device filter can be loaded */
 };
 
 /* The hierarchy serving a controller, or NULL. */

@@ -126,6 +126,78 @@ int cg_refuse_frozen(struct cg_manager *cg, struct bw_error *err)
 	return 0;
 }
 
+/* Move every process of the delegated cgroup dir into its leaf child (made if missing), until
+ * none is left: new ones (a fork between two reads) are moved in the next round. */
+static int move_to_leaf(const char *dir, struct bw_error *err)
+{
+	_cleanup_free_ char *leaf = fs_path_join(dir, CG_DELEG_LEAF);
+	if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+		return bw_fail(err, errno, "mkdir `%s`", leaf);
+	for (int round = 0; round < 32; round++) {
+		_cleanup_free_ char *s = NULL;
+		if (cg_read(dir, "cgroup.procs", &s, err) < 0)
+			return -1;
+		if (s[0] == '\0')
+			return 0;
+		char *save = NULL;
+		for (char *t = strtok_r(s, "\n", &save); t != NULL;
+		     t = strtok_r(NULL, "\n", &save)) {
+			struct bw_error e = {0};
+			if (cg_write(leaf, "cgroup.procs", t, &e) < 0 && e.code != ESRCH) {
+				*err = e;
+				return bw_wrap(err, "move pid %s of the delegated cgroup into `%s`",
+					       t, leaf);
+			}
+		}
+	}
+	return bw_fail(err, EBUSY, "move the processes of `%s` into `%s`: new ones keep coming",
+		       dir, leaf);
+}
+
+/* A rootless container below a delegated cgroup (cg_open_delegated): every controller the
+ * resources need must be offered there (fail closed: a limit is never dropped), only those
+ * are enabled, and the caller's processes leave the delegated cgroup first when a controller
+ * has to be enabled in it (cgroup v2 allows no process in a cgroup that hands controllers to
+ * its children). With nothing needed, nothing is moved and nothing enabled there. */
+static int deleg_prepare(struct cg_manager *cg, uint32_t need, uint32_t *want, struct bw_error *err)
+{
+	struct cg_hier *h = &cg->h[cg->v2];
+	_cleanup_free_ char *dir = cg_dir_in_mount(h->m.mountpoint, h->m.root, cg->deleg);
+	_cleanup_free_ char *avail = NULL, *on = NULL;
+	if (cg_read(dir, "cgroup.controllers", &avail, err) < 0 ||
+	    cg_read(dir, "cgroup.subtree_control", &on, err) < 0)
+		return -1;
+	struct cg_delegation d = {.base = cg->deleg, .controllers = avail};
+	uint32_t offered = 0;
+	for (int c = 0; c < CG_NCTRL; c++) {
+		const char *name = cg_ctrl_v2_name(c);
+		if (name == NULL || !(v2_mask(cg) & (1u << c)))
+			continue;
+		if (cg_delegation_offers(&d, name))
+			offered |= 1u << c;
+		else if (need & (1u << c))
+			return bw_fail(
+			    err, 0,
+			    "%s: the %s controller is not delegated to uid %d (`%s` "
+			    "offers: %s), so the limit cannot be enforced",
+			    cg_ctrl_field(c) != NULL ? cg_ctrl_field(c) : "linux.resources", name,
+			    (int)geteuid(), dir, avail[0] != '\0' ? avail : "none");
+	}
+	*want &= offered;
+	d.controllers = on;
+	bool all_on = true;
+	for (int c = 0; c < CG_NCTRL; c++)
+		if ((*want & (1u << c)) && !cg_delegation_offers(&d, cg_ctrl_v2_name(c)))
+			all_on = false;
+	if (all_on || !has_procs(dir))
+		return 0;
+	if (need == 0) {
+		*want = 0;
+		return 0;
+	}
+	return move_to_leaf(dir, err);
+}
+
 static int create_steps(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
 {
 	for (size_t i = 0; i < cg->nh; i++)
@@ -153,6 +225,8 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 		 * for what a resource needs and systemd does not manage (hugetlb...). */
 		if (cg->sd_unit != NULL)
 			want = need;
+		if (cg->deleg != NULL && deleg_prepare(cg, need, &want, err) < 0)
+			return -1;
 		if (want != 0 && cg_v2_enable_controllers(cg, want, need, err) < 0)
 			return -1;
 	}

@@ -298,14 +298,17 @@ int cg_v2_apply(struct cg_manager *cg, const struct oci_resources *r, enum cg_ap
 	const char *dir = cg->v2 >= 0 ? cg->h[cg->v2].dir : NULL;
 	const char *dirs[CG_NCTRL];
 
+	/* Without root no eBPF device filter can be loaded; a rootless container's user namespace
+	 * can make no device node, and host nodes bound in keep their own permissions. */
+	bool devices = at_v2(cg, CG_DEVICES) && !cg->unpriv;
 	if (how == CG_APPLY_DEVICES)
-		return at_v2(cg, CG_DEVICES) ? set_devices(dir, r, how, err) : 0;
+		return devices ? set_devices(dir, r, how, err) : 0;
 	for (int c = 0; c < CG_NCTRL; c++)
 		dirs[c] = at_v2(cg, c) ? dir : NULL;
 	if (cg_resources_available(cg, r, true, err) < 0 ||
 	    cg_resources_write(dirs, true, r, how == CG_APPLY_UPDATE, err) < 0)
 		return -1;
-	if (at_v2(cg, CG_DEVICES) && set_devices(dir, r, how, err) < 0)
+	if (devices && set_devices(dir, r, how, err) < 0)
 		return -1;
 	if (r->n_unified > 0 && cg->v2 < 0)
 		return bw_fail(err, 0,

@@ -24,6 +24,30 @@ enum cg_mode cg_detect_mode(void);
  * reads mountinfo, /proc/self/cgroup and the cgroup2 root's cgroup.controllers. */
 int cg_open(const char *cgroups_path, const char *id, struct cg_manager **out,
 	    struct bw_error *err);
+/* Rootless on a pure cgroup v2 host: the caller's own cgroup ("0::" of /proc/self/cgroup) when
+ * it is delegated to the caller (the directory, its cgroup.procs and cgroup.subtree_control
+ * writable by the caller, as systemd's Delegate=yes leaves them). When the caller runs in the
+ * leaf cgroup_create made for it (CG_DELEG_LEAF), the delegated cgroup is the leaf's parent. */
+#define CG_DELEG_LEAF "bulwark-leaf"
+struct cg_delegation {
+	char *base;	   /* the delegated cgroup, as a cgroup path ("/user.slice/...") */
+	char *controllers; /* its cgroup.controllers: what may be enabled below it */
+};
+/* 1 and d filled when there is one, 0 when not (root, not pure v2, not delegated), -1 on a
+ * read error of /proc. */
+int cg_delegated(struct cg_delegation *d, struct bw_error *err);
+void cg_delegation_free(struct cg_delegation *d);
+/* Whether the delegated cgroup offers a controller by its v2 name ("memory"). */
+bool cg_delegation_offers(const struct cg_delegation *d, const char *controller);
+/* cg_open for a container of a rootless caller in its delegated cgroup: an empty cgroups_path
+ * is "<base>/bulwark/<id>", a relative one is taken below base (not below the caller's own
+ * cgroup, which may be the leaf), an absolute one is used as it is. A cgroup below base is
+ * created as a delegated one: cg_create checks that base offers every controller the resources
+ * need (else an error naming the field and the controller), and before it enables controllers
+ * in base it moves base's processes (the caller's) into base/CG_DELEG_LEAF, which cgroup v2's
+ * "no internal processes" rule needs; it moves nothing when no controller is needed. */
+int cg_open_delegated(const char *cgroups_path, const char *id, const struct cg_delegation *d,
+		      struct cg_manager **out, struct bw_error *err);
 /* --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name" (empty: "system.slice:bulwark:<id>")
  * and the cgroup is systemd's transient scope "prefix-name.scope" in that slice (nested slices
  * expanded: "a-b.slice" is /a.slice/a-b.slice). cg_create asks systemd whether it is there;

@@ -23,6 +23,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/phase.h"
+#include "cgroups/cgroup.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/hostpath.h"
@@ -394,12 +395,68 @@ int sandbox_exit_status(const struct bw_error *err)
 	return 125;
 }
 
+/* Rootless in a delegated cgroup v2 subtree (docs/rootless.md): the limits apply there as with
+ * root. A limit flag whose controller the subtree does not offer is refused naming both; a
+ * default one is left out, and said so once on stderr and in the report (tasks then fall back
+ * to RLIMIT_NPROC). */
+static int delegated_plan(const struct sandbox_flags *f, struct specgen *sg,
+			  struct sandbox_run *run, const struct cg_delegation *d,
+			  struct bw_error *err)
+{
+	static char note[1024];
+	const struct sandbox_limit_flags *l = &f->lim;
+	const struct {
+		const char *flag, *ctrl;
+		bool given;
+	} want[] = {{"--memory", "memory", l->memory != NULL},
+		    {"--cpus", "cpu", l->cpus != NULL},
+		    {"--pids", "pids", l->pids != NULL}};
+	char missing[64] = "";
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		if (cg_delegation_offers(d, want[i].ctrl))
+			continue;
+		if (want[i].given)
+			return bw_fail(
+			    err, 0,
+			    "%s: the %s controller is not delegated to uid %d (its cgroup "
+			    "`%s` offers: %s), so the limit cannot be enforced",
+			    want[i].flag, want[i].ctrl, (int)geteuid(), d->base,
+			    d->controllers[0] != '\0' ? d->controllers : "none");
+		size_t n = strlen(missing);
+		snprintf(missing + n, sizeof(missing) - n, "%s%s", n > 0 ? ", " : "", want[i].ctrl);
+	}
+	if (!cg_delegation_offers(d, "memory"))
+		sg->memory_limit = 0;
+	if (!cg_delegation_offers(d, "cpu")) {
+		sg->cpu_quota = sg->cpu_period = 0;
+		sg->cpu_shares = sg->cpu_weight = 0;
+	}
+	if (!cg_delegation_offers(d, "pids")) {
+		sg->nproc = (uint64_t)sg->pids_limit;
+		run->budget.nproc = sg->pids_limit;
+		sg->pids_limit = 0;
+	}
+	if (missing[0] == '\0') {
+		snprintf(note, sizeof(note), "delegated cgroup `%s`: every limit applies", d->base);
+	} else {
+		snprintf(note, sizeof(note),
+			 "delegated cgroup `%s` without the %s controller(s): those default limits "
+			 "are not applied%s",
+			 d->base, missing,
+			 cg_delegation_offers(d, "pids") ? "" : " (tasks bounded by RLIMIT_NPROC)");
+		log_warn("sandbox: %s", note);
+	}
+	run->rep.rootless_limits = note;
+	return 0;
+}
+
 /* Without root (issue 14 §2): the same confinement that needs no privilege. The one id the
  * kernel lets us map is ours, shown as the sandbox user; an egress allowlist goes through
- * pasta (network.c) under the same table and DNS proxy (loopback only needs nothing). Where no
- * cgroup can be written (a hybrid or v1 host; a delegated v2 subtree is not used yet), limits asked
- * for with flags are refused at create (lifecycle.c), and the default ones are replaced by what the
- * kernel enforces: RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
+ * pasta (network.c) under the same table and DNS proxy (loopback only needs nothing). In a
+ * delegated cgroup v2 subtree the limits apply there (delegated_plan). Where no cgroup can be
+ * written (a hybrid or v1 host, v2 without delegation), limits asked for with flags are refused
+ * at create (lifecycle.c), and the default ones are replaced by what the kernel enforces:
+ * RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
 static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, struct sandbox_run *run,
 			 struct bw_error *err)
 {
@@ -412,15 +469,23 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	sg->host_uid = (uint32_t)geteuid();
 	sg->host_gid = (uint32_t)getegid();
 	sg->map_size = 1;
-	/* A delegated cgroup v2 subtree (systemd user session) is not used yet: see
-	 * docs/rootless.md. */
+	struct cg_delegation d = {0};
+	int dr = cg_delegated(&d, err);
+	if (dr < 0)
+		return bw_wrap(err, "find a delegated cgroup");
+	if (dr == 1) {
+		dr = delegated_plan(f, sg, run, &d, err);
+		cg_delegation_free(&d);
+		return dr;
+	}
 	const struct sandbox_limit_flags *l = &f->lim;
 	const char *flag = l->memory ? "--memory" : l->cpus ? "--cpus" : l->pids ? "--pids" : NULL;
 	if (flag != NULL)
 		return bw_fail(
 		    err, 0,
-		    "%s: a limit needs a cgroup, which bulwark cannot write without root "
-		    "(rootless sandboxes get RLIMIT_NPROC and --timeout instead)",
+		    "%s: a limit needs a cgroup, which bulwark cannot write without root here "
+		    "(no delegated cgroup v2 subtree; rootless sandboxes get RLIMIT_NPROC and "
+		    "--timeout instead)",
 		    flag);
 	sandbox_budget_no_cgroup(sg, &run->budget);
 	if (l->pids == NULL) {

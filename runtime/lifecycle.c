@@ -510,12 +510,30 @@ static void systemd_owner(const struct container *c, struct cg_manager *cg)
 	cg_systemd_set_owner(cg, abs_state_dir(c, dir));
 }
 
+/* The cgroupfs driver's cgroup for a new container: without root, below the caller's delegated
+ * cgroup v2 subtree when it has one (docs/rootless.md), else where root would put it (a create
+ * there is refused with EACCES: rootless_without_cgroup). */
+static int open_cgroupfs(const struct oci_spec *spec, const char *id, struct cg_manager **cg,
+			 struct bw_error *err)
+{
+	struct cg_delegation d = {0};
+	int r = geteuid() == 0 ? 0 : cg_delegated(&d, err);
+	if (r < 0)
+		return bw_wrap(err, "find a delegated cgroup");
+	if (r == 0)
+		return cg_open(spec->linux.cgroups_path, id, cg, err);
+	log_debug("rootless: delegated cgroup `%s` (controllers: %s)", d.base, d.controllers);
+	r = cg_open_delegated(spec->linux.cgroups_path, id, &d, cg, err);
+	cg_delegation_free(&d);
+	return r;
+}
+
 static int open_new_cgroup(const struct global_opts *g, struct container *c,
 			   const struct oci_spec *spec, struct cg_manager **cg,
 			   struct bw_error *err)
 {
 	if (!g->systemd_cgroup)
-		return cg_open(spec->linux.cgroups_path, c->id, cg, err);
+		return open_cgroupfs(spec, c->id, cg, err);
 	if (geteuid() != 0)
 		return bw_fail(err, 0,
 			       "--systemd-cgroup: only root may use the systemd cgroup driver here "
@@ -976,7 +994,7 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 		if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e2) == 0 &&
 		    cg_open_systemd(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
 			cg_path_buf = xstrdup(cg_path(probe));
-		else if (unit == NULL && cg_open(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
+		else if (unit == NULL && open_cgroupfs(spec, c->id, &probe, &e2) == 0)
 			cg_path_buf = xstrdup(cg_path(probe));
 		cg_free(probe);
 		oci_spec_free(spec);

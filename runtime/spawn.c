@@ -622,6 +622,14 @@ static int send_host_paths(const struct spawn_config *cfg, pid_t pid, int pidfd,
 	return 0;
 }
 
+/* A rootless exec may not enter the container's pid namespace from ours: a process in its user
+ * namespace makes the child (clone_from_userns), not into the container's cgroup. */
+static bool exec_via_userns(const struct spawn_config *cfg)
+{
+	return cfg->is_exec && cfg->rootless && (cfg->target_ns_flags & CLONE_NEWUSER) &&
+	       (cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME));
+}
+
 static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
@@ -643,7 +651,11 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 	if (send_host_paths(cfg, pid, pidfd, err) < 0)
 		return -1;
 	bw_phase("spawn: host paths");
-	if (cfg->cg != NULL && cg_clone_fd(cfg->cg) < 0 && cg_enter(cfg->cg, pid, err) < 0)
+	/* Not cloned into it (v1, or a rootless exec made in the container's user namespace): moved
+	 * before it runs anything of its own (a rootless container's cgroup is in a delegated
+	 * subtree, docs/rootless.md). */
+	if (cfg->cg != NULL && (cg_clone_fd(cfg->cg) < 0 || exec_via_userns(cfg)) &&
+	    cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
 	bw_phase("spawn: cgroup entered");
 	if (cfg->process->oom_score_adj.set && !cfg->rootless) {
@@ -732,10 +744,7 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 		return bw_fail(err, errno, "socketpair");
 	if (!cfg->is_exec)
 		flags = (uint64_t)(cfg->new_ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
-	/* A rootless exec may not enter the container's pid namespace from ours: a process in its
-	 * user namespace makes the child (clone_from_userns). */
-	bool via_userns = cfg->is_exec && cfg->rootless && (cfg->target_ns_flags & CLONE_NEWUSER) &&
-			  (cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME));
+	bool via_userns = exec_via_userns(cfg);
 	if (!via_userns && enter_for_children(cfg, &saved_pid, err) < 0) {
 		leave_for_children(&saved_pid);
 		close(sv[0]);

@@ -751,3 +751,19 @@ Test(cgroup_resources, needed_controllers_ignore_docker_zero_values)
 	r.memory.limit = (struct opt_i64){true, 1 << 26};
 	cr_assert_eq(cg_resources_needed(&r), (1u << CG_PIDS) | (1u << CG_MEMORY));
 }
+
+Test(cgroup_delegation, offers_matches_whole_controller_names)
+{
+	struct cg_delegation d = {.base = "/d", .controllers = "cpuset cpu io memory pids"};
+	cr_assert(cg_delegation_offers(&d, "cpu"));
+	cr_assert(cg_delegation_offers(&d, "cpuset"));
+	cr_assert(cg_delegation_offers(&d, "pids"));
+	cr_assert_not(cg_delegation_offers(&d, "mem"));
+	cr_assert_not(cg_delegation_offers(&d, "hugetlb"));
+	d.controllers = "memory";
+	cr_assert_not(cg_delegation_offers(&d, "cpu"), "cpu is not a prefix match of cpuset");
+	d.controllers = "cpuset";
+	cr_assert_not(cg_delegation_offers(&d, "cpu"));
+	d.controllers = "";
+	cr_assert_not(cg_delegation_offers(&d, "memory"));
+}
