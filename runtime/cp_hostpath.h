@@ -25,3 +25,7 @@ struct cp_host_dst {
 int cp_host_open_dest(const char *path, const struct container *c, const struct oci_spec *spec,
 		      struct cp_host_dst *out, struct bw_error *err);
 void cp_host_dst_free(struct cp_host_dst *d);
+
+/* At create: record in st (writable_dirs) the host directories the container can write, so
+ * that a later cp guards the directories actually mounted, not what their paths name then. */
+void cp_host_record_writable(struct oci_state *st, const struct oci_spec *spec);

@@ -392,3 +392,17 @@ test_cp_out_links_are_nobodys_and_proc_links_are_not_followed() {
 	[ ! -e /tmp/viaproc ] || { rm -f /tmp/viaproc; fail "written through /proc/PID/root"; }
 	bw delete --force cp-lnk
 }
+
+# The guards are the directories create mounted, not what their paths name at cp time: the
+# bind source renamed away (and a new directory made under its old name) stays guarded.
+test_cp_guards_a_bind_source_moved_after_create() {
+	mkdir -p "$WORK/mvws" "$WORK/victimdir"
+	cp_ctr cp-mv ".mounts += [{\"destination\":\"/ws\",\"type\":\"bind\",\"source\":\"$WORK/mvws\",\"options\":[\"rbind\",\"rw\"]}] | .process.user={\"uid\":0,\"gid\":0}"
+	mv "$WORK/mvws" "$WORK/mvws-moved" && mkdir "$WORK/mvws"
+	bw exec cp-mv ln -s "$WORK/victimdir" /ws/l
+	rc=0; out=$(bw cp cp-mv:/etc/passwd "$WORK/mvws-moved/l/x" 2>&1) || rc=$?
+	expect_eq "refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through a link in the moved bind source"
+	bw delete --force cp-mv
+}
