@@ -5,6 +5,8 @@
  * it is refused, since a container may have planted it. The source is walked the same way. */
 #include "runtime/cp_hostpath.h"
 
+#include "runtime/cp_mounts.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
@@ -156,14 +158,21 @@ static int guards_collect_other(int dirfd, const char *id, struct guards *g, str
 	return r < 0 ? bw_wrap(err, "container %s", id) : 0;
 }
 
-/* The union over every container of the state root: a directory another container (or
- * session) shares is as writable by the hostile side as our container's own. Unreadable
- * state fails the copy: guards are never silently missing. */
+static void guard_add_cb(void *ctx, dev_t dev, ino_t ino)
+{
+	guard_add_id(ctx, dev, ino);
+}
+
+/* The union over every container of the state root (a directory another container or
+ * session shares is as writable by the hostile side as our container's own) and over every
+ * read-write mount of every other mount namespace (another state root's containers, another
+ * runtime's). Unreadable state fails the copy: guards are never silently missing. */
 static int guards_collect_all(const struct container *c, const struct oci_spec *spec,
 			      struct guards *g, struct bw_error *err)
 {
-	if (guards_collect(&c->state, spec, g, err) < 0)
-		return -1;
+	if (guards_collect(&c->state, spec, g, err) < 0 ||
+	    cp_mounts_foreign(guard_add_cb, g, err) < 0)
+		return bw_wrap(err, "while listing what containers can write");
 	_cleanup_close_ int rfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = rfd >= 0 ? fdopendir(dup(rfd)) : NULL;
 	if (d == NULL)

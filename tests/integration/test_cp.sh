@@ -179,6 +179,12 @@ test_cp_rootless_container() {
 	expect_eq "inside" "0:0" "$(rl exec rl-cp stat -c %u:%g /tmp/f)"
 	(cd "$WORK/rlw" && rl cp rl-cp:/etc/passwd p) || { rl delete -f rl-cp; fail "cp out"; }
 	expect_eq "owned by the caller" "$RL_UID" "$(stat -c %u "$WORK/rlw/p")"
+	# A home with ~/project a link of the user's own to elsewhere: followed.
+	mkdir -p "$WORK/rlhome" "$WORK/rlreal"
+	ln -s "$WORK/rlreal" "$WORK/rlhome/project"
+	chown -h $RL_UID:$RL_UID "$WORK/rlhome" "$WORK/rlreal" "$WORK/rlhome/project"
+	rl cp rl-cp:/etc/passwd "$WORK/rlhome/project/p" || { rl delete -f rl-cp; fail "cp out through ~/project"; }
+	rl cp "$WORK/rlhome/project/p" rl-cp:/tmp/p || { rl delete -f rl-cp; fail "cp in through ~/project"; }
 	rl delete -f rl-cp
 }
 
@@ -405,4 +411,55 @@ test_cp_guards_a_bind_source_moved_after_create() {
 	expect_contains "why" "a symlink in a directory the container can write" "$out"
 	[ ! -e "$WORK/victimdir/x" ] || fail "written through a link in the moved bind source"
 	bw delete --force cp-mv
+}
+
+# Root's links planted where a container of another state root, or a process of another
+# runtime (any other mount namespace), can write are not followed either: no state of ours
+# names those directories, their mounts do.
+test_cp_guards_what_other_state_roots_and_runtimes_can_write() {
+	mkdir -p "$WORK/oth" "$WORK/oth2" "$WORK/victimdir" "$WORK/root2"
+	bw2() { "$BULWARK" --root "$WORK/root2" "$@"; }
+	b=$(new_bundle cp-oroot)
+	cfg "$b" ".process.args=[\"sleep\",\"60\"] | .mounts += [{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"$WORK/oth\",\"options\":[\"rbind\",\"rw\"]}]"
+	bw2 run -d -b "$b" cp-oroot </dev/null >/dev/null 2>&1 || fail "run -d in another root"
+	trap 'bw2 delete --force cp-oroot 2>/dev/null || true; kill -9 ${rt:-} 2>/dev/null || true' EXIT
+	bw2 exec cp-oroot ln -s "$WORK/victimdir" /o/l
+	unshare -m --propagation private sh -c "mount --bind '$WORK/oth2' /mnt && exec sleep 60" &
+	rt=$!
+	wait_for 10 grep -q " /mnt " "/proc/$rt/mountinfo" || fail "no other runtime"
+	ln -s "$WORK/victimdir" "$WORK/oth2/l"
+	cp_ctr cp-here
+	for p in "$WORK/oth/l" "$WORK/oth2/l"; do
+		rc=0; out=$(bw cp cp-here:/etc/passwd "$p/x" 2>&1) || rc=$?
+		expect_eq "out through $p" "125" "$rc"
+		expect_contains "why" "a symlink in a directory the container can write" "$out"
+		rc=0; out=$(bw cp "$p" cp-here:/tmp/got-oth 2>&1) || rc=$?
+		expect_eq "in through $p" "125" "$rc"
+	done
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through a link another container planted"
+	# A read-only bind elsewhere guards nothing: root's link there is followed.
+	kill -9 $rt; wait $rt 2>/dev/null || true
+	mkdir -p "$WORK/oth3"
+	unshare -m --propagation private sh -c "mount --bind -o ro '$WORK/oth3' /mnt && exec sleep 60" &
+	rt=$!
+	wait_for 10 grep -q " /mnt ro" "/proc/$rt/mountinfo" || fail "no read-only runtime"
+	mkdir -p "$WORK/rotarget"
+	ln -s "$WORK/rotarget" "$WORK/oth3/l"
+	bw cp cp-here:/etc/passwd "$WORK/oth3/l/x" || fail "root's link below a read-only bind"
+	kill -9 $rt; wait $rt 2>/dev/null || true
+	bw delete --force cp-here
+	bw2 delete --force cp-oroot
+}
+
+# What people type keeps working: a relative destination in the cwd, a directory in /tmp.
+test_cp_ordinary_destinations_still_work() {
+	cp_ctr cp-ord
+	mkdir -p "$WORK/cwd"
+	(cd "$WORK/cwd" && bw cp cp-ord:/etc/passwd ./x) || fail "cp to ./x"
+	[ -f "$WORK/cwd/x" ] || fail "./x missing"
+	d=$(mktemp -d /tmp/bwcp-dir.XXXXXX)
+	bw cp cp-ord:/etc/passwd "$d/" || { rm -rf "$d"; fail "cp into a directory in /tmp"; }
+	[ -f "$d/passwd" ] || { rm -rf "$d"; fail "$d/passwd missing"; }
+	rm -rf "$d"
+	bw delete --force cp-ord
 }
