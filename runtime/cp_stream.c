@@ -1,6 +1,6 @@
 /* The tree stream of `bulwark cp` (cp_stream.h): framed I/O with an idle timeout, the sending
  * walk (fds only, no symlink followed) and the validating receiver (mkdirat/openat with
- * O_NOFOLLOW|O_EXCL, files written to a temporary name and renamed into place). */
+ * O_NOFOLLOW|O_EXCL, files written unnamed (O_TMPFILE) and linked into place). */
 #include "runtime/cp_stream.h"
 
 #include <dirent.h>
@@ -410,27 +410,126 @@ static int recv_data(struct receiver *r, int fd, uint64_t size, const char *path
 	return check_space(r, fd, path);
 }
 
-/* Written beside the destination and renamed over it: never a half-written file under its
- * name, never a write through whatever the name is (a planted symlink is replaced, not
- * followed). Only an absent name or a regular file is replaced. */
+/* An unnamed file in dirfd (O_TMPFILE): nothing is left under any name if the copy dies
+ * before it is linked in, SIGKILL included. -1 where the file system or kernel has none. */
+static int open_unnamed(int dirfd)
+{
+	return openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/* Give the unnamed file fd the name `name` in dirfd (never replacing anything): linkat
+ * AT_EMPTY_PATH (CAP_DAC_READ_SEARCH before Linux 6.10, the file's opener since), else
+ * through /proc/self/fd (absent in the container side's chroot). */
+static int link_unnamed(int fd, int dirfd, const char *name)
+{
+	char self[64];
+	if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != EPERM && errno != ENOENT && errno != EINVAL)
+		return -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	struct stat a, b;
+	if (stat(self, &a) < 0 || fstat(fd, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		errno = EPERM;
+		return -1;
+	}
+	return linkat(AT_FDCWD, self, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* The unnamed file's data into a named one (where it cannot be linked): holes stay holes. */
+static int copy_unnamed(struct receiver *r, int from, int to, const char *path)
+{
+	off_t off = 0;
+	struct stat st;
+	if (fstat(from, &st) < 0)
+		return bw_fail(r->err, errno, "stat `%s`", path);
+	while (off < st.st_size) {
+		ssize_t n = pread(from, r->buf, sizeof(r->buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return bw_fail(r->err, n < 0 ? errno : EIO, "read back `%s`", path);
+		if (!all_zero(r->buf, (size_t)n)) {
+			int e = lseek(to, off, SEEK_SET) < 0 ? -errno
+							     : fs_write_all(to, r->buf, (size_t)n);
+			if (e < 0)
+				return bw_fail(r->err, -e, "write `%s`", path);
+		}
+		off += n;
+	}
+	if (ftruncate(to, st.st_size) < 0 || fchmod(to, st.st_mode & 0777) < 0)
+		return bw_fail(r->err, errno, "truncate `%s`", path);
+	return 0;
+}
+
+/* The unnamed file under a temporary name of its own (made only now), or a named copy of it
+ * where it cannot be linked at all. */
+static int name_unnamed(struct receiver *r, int dirfd, int fd, char tmp[static 32],
+			const char *path)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return bw_fail(r->err, errno, "getrandom");
+		snprintf(tmp, 32, ".bwcp-%016llx", (unsigned long long)rnd);
+		if (link_unnamed(fd, dirfd, tmp) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	_cleanup_close_ int named = open_tmp(dirfd, tmp, r, path);
+	if (named < 0) {
+		tmp[0] = '\0'; /* not ours to remove */
+		return -1;
+	}
+	return copy_unnamed(r, fd, named, path);
+}
+
+/* Put the received file (fd, unnamed or at tmp) in place as name: an absent name is linked
+ * to directly; an existing regular file is replaced by a rename from a temporary name (a
+ * named temporary exists only between that link and the rename). */
+static int publish(struct receiver *r, int dirfd, int fd, bool unnamed, char tmp[static 32],
+		   const char *name, bool replace, const char *path)
+{
+	if (unnamed && !replace) {
+		if (link_unnamed(fd, dirfd, name) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return bw_fail(r->err, errno, "rename into `%s`", path);
+	}
+	if (unnamed && name_unnamed(r, dirfd, fd, tmp, path) < 0)
+		return -1;
+	if (renameat2(dirfd, tmp, dirfd, name, replace ? 0 : RENAME_NOREPLACE) < 0)
+		return bw_fail(r->err, errno, "rename into `%s`", path);
+	return 0;
+}
+
+/* Written as an unnamed file in the destination's directory (or, where the file system has
+ * none, beside its name as .bwcp-<random>) and linked or renamed into place: never a
+ * half-written file under its name, never a write through whatever the name is (a planted
+ * symlink is replaced, not followed). Only an absent name or a regular file is replaced. */
 static int recv_file(struct receiver *r, int dirfd, const struct frame *f, const char *name,
 		     const char *path)
 {
 	mode_t type;
-	char tmp[32];
+	char tmp[32] = "";
 	if (take_budget(r, f->h.size, path) < 0 || existing_type(dirfd, name, &type, r, path) < 0)
 		return -1;
 	if (type != 0 && type != S_IFREG)
 		return bw_fail(r->err, EEXIST, "`%s`: exists and is not a regular file", path);
-	_cleanup_close_ int fd = open_tmp(dirfd, tmp, r, path);
+	_cleanup_close_ int fd = open_unnamed(dirfd);
+	bool unnamed = fd >= 0;
+	if (!unnamed)
+		fd = open_tmp(dirfd, tmp, r, path);
 	if (fd < 0)
 		return -1;
 	int rc = recv_data(r, fd, f->h.size, path);
 	if (rc == 0 && fchmod(fd, f->h.mode & 0777) < 0)
 		rc = bw_fail(r->err, errno, "chmod `%s`", path);
-	if (rc == 0 && renameat2(dirfd, tmp, dirfd, name, type ? 0 : RENAME_NOREPLACE) < 0)
-		rc = bw_fail(r->err, errno, "rename into `%s`", path);
-	if (rc < 0)
+	if (rc == 0)
+		rc = publish(r, dirfd, fd, unnamed, tmp, name, type != 0, path);
+	if (rc < 0 && tmp[0] != '\0')
 		unlinkat(dirfd, tmp, 0);
 	return rc;
 }

@@ -463,3 +463,37 @@ test_cp_ordinary_destinations_still_work() {
 	rm -rf "$d"
 	bw delete --force cp-ord
 }
+
+# A cp killed (SIGKILL: nothing of ours runs) in the middle of a file leaves no name behind,
+# on the host (copy out) or in the container (copy in, its helper dies with it): the file
+# being written is unnamed (O_TMPFILE) until complete.
+test_cp_killed_mid_file_leaves_no_name() {
+	cp_ctr cp-kill
+	# 20 GB of holes: nothing on disk, seconds of stream.
+	bw exec cp-kill truncate -s 20G /tmp/big-kill
+	mkdir -p "$WORK/ko"
+	"$BULWARK" --root "$BW_ROOT" cp cp-kill:/tmp/big-kill "$WORK/ko/big" &
+	pid=$!
+	opened() { ls -l "/proc/$pid/fd" 2>/dev/null | grep -q -- "$WORK/ko/"; }
+	wait_for 20 opened || { kill -9 $pid; fail "the copy never started"; }
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	expect_eq "nothing named on the host" "" "$(ls -A "$WORK/ko")"
+	# In: the helper writing in the container is killed too.
+	truncate -s 20G "$WORK/big-in"
+	"$BULWARK" --root "$BW_ROOT" cp "$WORK/big-in" cp-kill:/tmp/big-in &
+	pid=$!
+	writing() {
+		local c
+		for c in $(pgrep -P $pid); do
+			ls -l "/proc/$c/fd" 2>/dev/null | grep -qE -- '/tmp/(\.bwcp-|#)' && echo $c && return 0
+		done
+		return 1
+	}
+	wait_for 20 writing >/dev/null || { kill -9 $pid; fail "the copy in never started"; }
+	kill -9 $(writing) $pid
+	wait $pid 2>/dev/null || true
+	expect_eq "nothing named in the container" "" "$(ls -A "$CP_ROOTFS/tmp" | grep -x 'big-in\|\.bwcp-.*' || true)"
+	rm -f "$WORK/big-in"
+	bw delete --force cp-kill
+}
