@@ -497,3 +497,35 @@ test_cp_killed_mid_file_leaves_no_name() {
 	rm -f "$WORK/big-in"
 	bw delete --force cp-kill
 }
+
+# A copy has an overall deadline (--timeout, default 1h): a container that stalls the helper
+# (here: stopped, as a container sharing the host's pid namespace and the helper's uid could)
+# or trickles holds the cp no longer than that, and what it made is undone. Fifos are never a
+# source: refused, not read.
+test_cp_timeout_bounds_a_stalled_copy() {
+	cp_ctr cp-slow
+	bw exec cp-slow sh -c 'truncate -s 20G /tmp/big-slow && mkfifo /tmp/ff'
+	rc=0; out=$(bw cp --timeout 0 cp-slow:/tmp/ff "$WORK/ff" 2>&1) || rc=$?
+	expect_eq "--timeout 0" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "--timeout: expected a duration > 0" "$out"
+	rc=0; out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" cp cp-slow:/tmp/ff "$WORK/ff" 2>&1) || rc=$?
+	expect_eq "a fifo in the container: refused" "125" "$rc"
+	expect_contains "why" "not a regular file or a directory" "$out"
+	mkfifo "$WORK/hostff"
+	rc=0; out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" cp "$WORK/hostff" cp-slow:/tmp/x 2>&1) || rc=$?
+	expect_eq "a fifo on the host: refused" "125" "$rc"
+	mkdir -p "$WORK/slow"
+	start=$(date +%s)
+	"$BULWARK" --root "$BW_ROOT" cp --timeout 3s cp-slow:/tmp/big-slow "$WORK/slow/big" 2>"$WORK/slow.err" &
+	pid=$!
+	helper() { pgrep -P $pid | head -1 | grep .; }
+	wait_for 10 helper >/dev/null || { kill -9 $pid; fail "no helper"; }
+	kill -STOP $(helper)
+	rc=0; wait $pid || rc=$?
+	took=$(( $(date +%s) - start ))
+	expect_eq "stopped helper: refused" "125" "$rc"
+	expect_contains "why" "did not finish within its time limit" "$(cat "$WORK/slow.err")"
+	[ "$took" -lt 15 ] || fail "took $took s (the idle timeout is 30 s)"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/slow")"
+	bw delete --force cp-slow
+}

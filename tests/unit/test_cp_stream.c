@@ -372,3 +372,37 @@ Test(cp_stream, a_receiver_killed_mid_file_leaves_no_name)
 	cr_assert_eq(system(cmd), 0, "a named temporary file was left in %s/top", tmp);
 	free(cmd);
 }
+
+/* A sender that trickles (a byte every 50 ms: never idle) is still stopped at the deadline,
+ * and what it made is undone. */
+Test(cp_stream, a_trickling_sender_is_stopped_at_the_deadline)
+{
+	char msg[BW_ERROR_MAX];
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		frame(CP_FRAME_DIR, 0755, "d", 1, 0);
+		frame(CP_FRAME_FILE, 0644, "f", 1, 1000);
+		for (int i = 0; i < 1000; i++) {
+			if (write(sv[1], "x", 1) != 1)
+				_exit(0);
+			usleep(50000);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	struct bw_error err = {0};
+	struct cp_recv_opts o = {
+	    .sock = sv[0], .timeout_ms = 1000, .deadline_ms = cp_now_ms() + 700, .shown = "dst"};
+	int64_t start = cp_now_ms();
+	int r = cp_recv_tree(&o, dirfd_, "top", &err);
+	int64_t took = cp_now_ms() - start;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	bw_error_text(&err, msg, BW_ERROR_MAX);
+	cr_assert_eq(r, -1);
+	cr_assert(strstr(msg, "did not finish within its time limit"), "%s", msg);
+	cr_assert(took >= 600 && took < 3000, "took %lld ms", (long long)took);
+	assert_empty();
+}
