@@ -145,6 +145,7 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 	char path[64];
 	bool want_mnt = j->ns_flags & CLONE_NEWNS, in_mnt = false;
 	bool groups_denied = setgroups_denied(j->c->state.pid);
+	pid_t parent = getppid();
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)j->c->state.pid);
 	*rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int open_errno = errno;
@@ -171,6 +172,10 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 		return bw_fail(err, errno, "chroot into the root of container %s", j->id);
 	if (drop_privileges(&j->spec->process.user, groups_denied, err) < 0)
 		return -1;
+	/* setresuid cleared the parent-death signal: a helper the host side no longer waits
+	 * for (killed) must not stay, stopped or stalled in a read, in the container. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		return bw_fail(err, errno, "the copy's host side is gone");
 	/* Never more than the container's processes may: its Landlock rules too. */
 	struct landlock_plan plan = {0};
 	int r = landlock_plan_from_spec(j->spec, &plan, err);

@@ -495,6 +495,17 @@ test_cp_killed_mid_file_leaves_no_name() {
 	wait $pid 2>/dev/null || true
 	expect_eq "nothing named in the container" "" "$(ls -A "$CP_ROOTFS/tmp" | grep -x 'big-in\|\.bwcp-.*' || true)"
 	rm -f "$WORK/big-in"
+	# The host side killed alone: its helper, stopped meanwhile (it sees no end of stream),
+	# dies with it all the same.
+	"$BULWARK" --root "$BW_ROOT" cp cp-kill:/tmp/big-kill "$WORK/ko/big" &
+	pid=$!
+	wait_for 20 opened || { kill -9 $pid; fail "the copy never started again"; }
+	h=$(pgrep -P $pid | head -1)
+	kill -STOP $h
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	alive() { kill -0 $h 2>/dev/null; }
+	! wait_for 5 eval '! alive' && { kill -9 $h; fail "the helper outlived the host side"; }
 	bw delete --force cp-kill
 }
 
