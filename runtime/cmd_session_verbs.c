@@ -481,8 +481,9 @@ static int session_cp(const struct global_opts *g, int argc, char **argv, struct
 	container_free(c); /* unlocked: the copy loads it again */
 	if (max == 0)
 		max = SANDBOX_DISK_DEFAULT;
-	int r = from ? container_cp_out(g, name, sp, argv[1], max, err)
-		     : container_cp_in(g, name, argv[0], dp, max, err);
+	struct cp_limits lim = {.max_bytes = max, .timeout_ms = 0};
+	int r = from ? container_cp_out(g, name, sp, argv[1], &lim, err)
+		     : container_cp_in(g, name, argv[0], dp, &lim, err);
 	futimens(busy, NULL);
 	return r < 0 ? bw_wrap(err, "session cp") : 0;
 }

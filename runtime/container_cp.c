@@ -40,6 +40,7 @@ struct cp_job {
 	char *ctr_path;	   /* absolute, lexically clean */
 	bool ctr_must_dir; /* written with a trailing "/" (or "/.") */
 	uint64_t max_bytes;
+	int64_t deadline_ms; /* cp_now_ms() when the whole copy ends */
 	struct container *c;
 	struct oci_spec *spec;
 	int pidfd;
@@ -70,9 +71,14 @@ static int job_path(struct cp_job *j, const char *path, struct bw_error *err)
 }
 
 static int job_open(const struct global_opts *g, const char *id, const char *path, bool out,
-		    uint64_t max_bytes, struct cp_job *j, struct bw_error *err)
+		    const struct cp_limits *lim, struct cp_job *j, struct bw_error *err)
 {
-	*j = (struct cp_job){.out = out, .id = id, .max_bytes = max_bytes, .pidfd = -1};
+	int64_t timeout = lim->timeout_ms > 0 ? lim->timeout_ms : CP_DEFAULT_TIMEOUT_MS;
+	*j = (struct cp_job){.out = out,
+			     .id = id,
+			     .max_bytes = lim->max_bytes,
+			     .deadline_ms = cp_now_ms() + timeout,
+			     .pidfd = -1};
 	if (container_load(cli_state_root(g), id, &j->c, err) < 0)
 		return bw_wrap(err, "%s", id);
 	enum oci_status st = container_status(j->c);
@@ -139,6 +145,7 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 	char path[64];
 	bool want_mnt = j->ns_flags & CLONE_NEWNS, in_mnt = false;
 	bool groups_denied = setgroups_denied(j->c->state.pid);
+	pid_t parent = getppid();
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)j->c->state.pid);
 	*rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int open_errno = errno;
@@ -165,6 +172,10 @@ static int enter_container(const struct cp_job *j, int *rootfd, struct bw_error 
 		return bw_fail(err, errno, "chroot into the root of container %s", j->id);
 	if (drop_privileges(&j->spec->process.user, groups_denied, err) < 0)
 		return -1;
+	/* setresuid cleared the parent-death signal: a helper the host side no longer waits
+	 * for (killed) must not stay, stopped or stalled in a read, in the container. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		return bw_fail(err, errno, "the copy's host side is gone");
 	/* Never more than the container's processes may: its Landlock rules too. */
 	struct landlock_plan plan = {0};
 	int r = landlock_plan_from_spec(j->spec, &plan, err);
@@ -209,8 +220,10 @@ static int child_send(const struct cp_job *j, int rootfd, int sock, struct bw_er
 	_cleanup_close_ int fd = open_source(rootfd, j->ctr_path, shown, err);
 	if (fd < 0)
 		return -1;
-	struct cp_send_opts o = {
-	    .sock = sock, .timeout_ms = CP_IDLE_TIMEOUT_MS, .warn_inband = true};
+	struct cp_send_opts o = {.sock = sock,
+				 .timeout_ms = CP_IDLE_TIMEOUT_MS,
+				 .deadline_ms = j->deadline_ms,
+				 .warn_inband = true};
 	return cp_send_tree(&o, fd, base_name(j->ctr_path, j->id), shown, err);
 }
 
@@ -222,6 +235,7 @@ static int child_recv(const struct cp_job *j, int rootfd, int sock, struct bw_er
 	_cleanup_free_ char *shown = xasprintf("%s:%s", j->id, j->ctr_path);
 	struct cp_recv_opts o = {.sock = sock,
 				 .timeout_ms = CP_IDLE_TIMEOUT_MS,
+				 .deadline_ms = j->deadline_ms,
 				 .max_bytes = j->max_bytes,
 				 .shown = shown};
 	struct bw_error ignored = {0};
@@ -355,12 +369,16 @@ static int child_start(const struct cp_job *j, struct cp_child *ch, struct bw_er
 
 /* Wait for the child (it cleans up after a broken stream), at most the idle timeout, and
  * take its error when it has one and ours is only that the stream broke. */
-static int child_finish(struct cp_child *ch, int r, struct bw_error *err)
+static int child_finish(struct cp_child *ch, int64_t deadline_ms, int r, struct bw_error *err)
 {
 	close_fd(&ch->sock);
 	struct pollfd p = {ch->pidfd, POLLIN, 0};
-	/* A child that already stalled the stream gets no second wait. */
+	/* A child that already stalled the stream gets no second wait, nor one past the
+	 * copy's deadline. */
+	int64_t left = deadline_ms - cp_now_ms();
 	int n, wait_ms = r < 0 && err->code == ETIMEDOUT ? 0 : CP_IDLE_TIMEOUT_MS;
+	if (left < wait_ms)
+		wait_ms = left > 0 ? (int)left : 0;
 	do
 		n = ch->pidfd >= 0 ? poll(&p, 1, wait_ms) : 1;
 	while (n < 0 && errno == EINTR);
@@ -391,12 +409,12 @@ static int child_finish(struct cp_child *ch, int r, struct bw_error *err)
 }
 
 int container_cp_in(const struct global_opts *g, const char *id, const char *host_src,
-		    const char *ctr_dst, uint64_t max_bytes, struct bw_error *err)
+		    const char *ctr_dst, const struct cp_limits *lim, struct bw_error *err)
 {
 	struct cp_job j;
 	struct cp_child ch = {.pid = -1, .pidfd = -1, .sock = -1, .errfd = -1};
 	int r = -1;
-	if (job_open(g, id, ctr_dst, false, max_bytes, &j, err) < 0) {
+	if (job_open(g, id, ctr_dst, false, lim, &j, err) < 0) {
 		job_free(&j);
 		return -1;
 	}
@@ -404,11 +422,13 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 	if (src >= 0) {
 		if (child_start(&j, &ch, err) == 0) {
 			_cleanup_free_ char *top = cp_host_base_name(host_src);
-			struct cp_send_opts o = {.sock = ch.sock, .timeout_ms = CP_IDLE_TIMEOUT_MS};
+			struct cp_send_opts o = {.sock = ch.sock,
+						 .timeout_ms = CP_IDLE_TIMEOUT_MS,
+						 .deadline_ms = j.deadline_ms};
 			struct sigaction old[3];
 			catch_interrupts(old);
 			r = cp_send_tree(&o, src, top, host_src, err);
-			r = child_finish(&ch, r, err);
+			r = child_finish(&ch, j.deadline_ms, r, err);
 			restore_interrupts(old);
 		}
 	}
@@ -426,12 +446,12 @@ static uint64_t space_reserve(int fd)
 }
 
 int container_cp_out(const struct global_opts *g, const char *id, const char *ctr_src,
-		     const char *host_dst, uint64_t max_bytes, struct bw_error *err)
+		     const char *host_dst, const struct cp_limits *lim, struct bw_error *err)
 {
 	struct cp_job j;
 	struct cp_child ch = {.pid = -1, .pidfd = -1, .sock = -1, .errfd = -1};
 	int r = -1;
-	if (job_open(g, id, ctr_src, true, max_bytes, &j, err) < 0) {
+	if (job_open(g, id, ctr_src, true, lim, &j, err) < 0) {
 		job_free(&j);
 		return -1;
 	}
@@ -446,7 +466,8 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 			 * copy never takes the last 5% of its file system. */
 			struct cp_recv_opts o = {.sock = ch.sock,
 						 .timeout_ms = CP_IDLE_TIMEOUT_MS,
-						 .max_bytes = max_bytes,
+						 .deadline_ms = j.deadline_ms,
+						 .max_bytes = lim->max_bytes,
 						 .shown = shown,
 						 .keep_space = true,
 						 .space_fd = dst.dirfd,
@@ -454,7 +475,7 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 			struct sigaction old[3];
 			catch_interrupts(old);
 			r = cp_recv_tree(&o, dst.dirfd, name, err);
-			r = child_finish(&ch, r, err);
+			r = child_finish(&ch, j.deadline_ms, r, err);
 			restore_interrupts(old);
 		}
 		cp_host_dst_free(&dst);

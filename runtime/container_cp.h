@@ -11,13 +11,18 @@
 #include "common/error.h"
 #include "runtime/cli.h"
 
+struct cp_limits {
+	uint64_t max_bytes; /* the budget of file data, 0 for none */
+	int64_t timeout_ms; /* the whole copy, from the call on; 0: CP_DEFAULT_TIMEOUT_MS */
+};
+
 /* host_src (file or directory tree) into the container as ctr_dst (cp -r semantics: into an
- * existing directory, else as the new name). max_bytes: the budget of file data, 0 for none. */
+ * existing directory, else as the new name). */
 int container_cp_in(const struct global_opts *g, const char *id, const char *host_src,
-		    const char *ctr_dst, uint64_t max_bytes, struct bw_error *err);
+		    const char *ctr_dst, const struct cp_limits *lim, struct bw_error *err);
 /* ctr_src out of the container to host_dst, the same way. */
 int container_cp_out(const struct global_opts *g, const char *id, const char *ctr_src,
-		     const char *host_dst, uint64_t max_bytes, struct bw_error *err);
+		     const char *host_dst, const struct cp_limits *lim, struct bw_error *err);
 
 /* "ID:PATH" names a path in a container when ID is a valid id (so has no "/"): a host path
  * with a colon is written "./a:b". On success *id is malloc'd and *path points into arg. */

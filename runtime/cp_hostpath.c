@@ -5,7 +5,10 @@
  * it is refused, since a container may have planted it. The source is walked the same way. */
 #include "runtime/cp_hostpath.h"
 
+#include "runtime/cp_mounts.h"
+
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,15 +38,20 @@ static void guards_free(struct guards *g)
 	*g = (struct guards){.n = 0};
 }
 
+static void guard_add_id(struct guards *g, dev_t dev, ino_t ino)
+{
+	g->dev = xrealloc(g->dev, (g->n + 1) * sizeof(*g->dev));
+	g->ino = xrealloc(g->ino, (g->n + 1) * sizeof(*g->ino));
+	g->dev[g->n] = dev;
+	g->ino[g->n++] = ino;
+}
+
 static void guard_add(struct guards *g, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return;
-	g->dev = xrealloc(g->dev, (g->n + 1) * sizeof(*g->dev));
-	g->ino = xrealloc(g->ino, (g->n + 1) * sizeof(*g->ino));
-	g->dev[g->n] = st.st_dev;
-	g->ino[g->n++] = st.st_ino;
+	guard_add_id(g, st.st_dev, st.st_ino);
 }
 
 static bool guarded(const struct guards *g, const struct stat *st)
@@ -75,9 +83,10 @@ static bool mount_is_writable_bind(const struct oci_mount *m)
 	return bind && m->source != NULL && !rro && !(ro && !rec);
 }
 
-/* One container's host directories it can write: its root unless read-only and its binds. */
-static void guards_collect(const struct oci_state *st, const struct oci_spec *spec,
-			   struct guards *g)
+/* One container's host directories it can write as their paths name them now: its root
+ * unless read-only and its writable binds. */
+static void guards_from_paths(const struct oci_state *st, const struct oci_spec *spec,
+			      struct guards *g)
 {
 	const char *bundle = st->bundle ? st->bundle : "/";
 	if (!spec->root_readonly && st->rootfs != NULL)
@@ -90,6 +99,37 @@ static void guards_collect(const struct oci_state *st, const struct oci_spec *sp
 		    m->source[0] == '/' ? xstrdup(m->source) : fs_path_join(bundle, m->source);
 		guard_add(g, src);
 	}
+}
+
+/* What create recorded (the directories actually mounted, whatever the paths name now: a
+ * container may have renamed or replaced them), and the paths as they stand (a container
+ * created before the record existed). A malformed record fails closed. */
+static int guards_collect(const struct oci_state *st, const struct oci_spec *spec, struct guards *g,
+			  struct bw_error *err)
+{
+	for (size_t i = 0; st->writable_dirs && st->writable_dirs[i]; i++) {
+		unsigned long long dev, ino;
+		int end = 0;
+		if (sscanf(st->writable_dirs[i], "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+		    st->writable_dirs[i][end] != '\0')
+			return bw_fail(err, EINVAL,
+				       "state of container %s: writableDirs entry `%s`",
+				       st->id ? st->id : "?", st->writable_dirs[i]);
+		guard_add_id(g, (dev_t)dev, (ino_t)ino);
+	}
+	guards_from_paths(st, spec, g);
+	return 0;
+}
+
+void cp_host_record_writable(struct oci_state *st, const struct oci_spec *spec)
+{
+	_cleanup_(guards_free) struct guards g = {.n = 0};
+	guards_from_paths(st, spec, &g);
+	strv_free(st->writable_dirs);
+	st->writable_dirs = xcalloc(g.n + 1, sizeof(char *));
+	for (size_t i = 0; i < g.n; i++)
+		st->writable_dirs[i] = xasprintf("%llu:%llu", (unsigned long long)g.dev[i],
+						 (unsigned long long)g.ino[i]);
 }
 
 /* Another container of the state root, read without its lock (a copy never waits on a
@@ -112,19 +152,27 @@ static int guards_collect_other(int dirfd, const char *id, struct guards *g, str
 		oci_state_free_fields(&st);
 		return bw_wrap(err, "container %s", id);
 	}
-	guards_collect(&st, spec, g);
+	int r = guards_collect(&st, spec, g, err);
 	oci_state_free_fields(&st);
 	oci_spec_free(spec);
-	return 0;
+	return r < 0 ? bw_wrap(err, "container %s", id) : 0;
 }
 
-/* The union over every container of the state root: a directory another container (or
- * session) shares is as writable by the hostile side as our container's own. Unreadable
- * state fails the copy: guards are never silently missing. */
+static void guard_add_cb(void *ctx, dev_t dev, ino_t ino)
+{
+	guard_add_id(ctx, dev, ino);
+}
+
+/* The union over every container of the state root (a directory another container or
+ * session shares is as writable by the hostile side as our container's own) and over every
+ * read-write mount of every other mount namespace (another state root's containers, another
+ * runtime's). Unreadable state fails the copy: guards are never silently missing. */
 static int guards_collect_all(const struct container *c, const struct oci_spec *spec,
 			      struct guards *g, struct bw_error *err)
 {
-	guards_collect(&c->state, spec, g);
+	if (guards_collect(&c->state, spec, g, err) < 0 ||
+	    cp_mounts_foreign(guard_add_cb, g, err) < 0)
+		return bw_wrap(err, "while listing what containers can write");
 	_cleanup_close_ int rfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = rfd >= 0 ? fdopendir(dup(rfd)) : NULL;
 	if (d == NULL)

@@ -1,8 +1,10 @@
 /* The host side of `bulwark cp`: the source opened as the caller, and the destination
  * resolved so that no symlink a container could have planted is followed: never at the last
  * component, and not at all below a host directory a container can write (the root and every
- * bind source of each container of the state root, from their state dirs), nor when it or
- * its directory is not root's or the caller's or that directory is group/other-writable. */
+ * bind source of each container of the state root, as create recorded them and as their
+ * paths name them now, and every read-write mount of every other mount namespace,
+ * cp_mounts.h), nor when it or its directory is not root's or the caller's or that directory
+ * is group/other-writable. */
 #pragma once
 
 #include "common/error.h"
@@ -25,3 +27,7 @@ struct cp_host_dst {
 int cp_host_open_dest(const char *path, const struct container *c, const struct oci_spec *spec,
 		      struct cp_host_dst *out, struct bw_error *err);
 void cp_host_dst_free(struct cp_host_dst *d);
+
+/* At create: record in st (writable_dirs) the host directories the container can write, so
+ * that a later cp guards the directories actually mounted, not what their paths name then. */
+void cp_host_record_writable(struct oci_state *st, const struct oci_spec *spec);

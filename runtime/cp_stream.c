@@ -1,6 +1,6 @@
 /* The tree stream of `bulwark cp` (cp_stream.h): framed I/O with an idle timeout, the sending
  * walk (fds only, no symlink followed) and the validating receiver (mkdirat/openat with
- * O_NOFOLLOW|O_EXCL, files written to a temporary name and renamed into place). */
+ * O_NOFOLLOW|O_EXCL, files written unnamed (O_TMPFILE) and linked into place). */
 #include "runtime/cp_stream.h"
 
 #include <dirent.h>
@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -37,17 +38,43 @@ bool cp_name_valid(const char *name, size_t len)
 
 /* ---- framed I/O ---- */
 
-static int wait_io(int fd, short events, int timeout_ms, struct bw_error *err)
+int64_t cp_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Past the deadline (0: none): the copy ends, however it progresses. */
+static int check_deadline(int64_t deadline_ms, struct bw_error *err)
+{
+	if (cp_stream_interrupted)
+		return bw_fail(err, EINTR, "interrupted");
+	if (deadline_ms != 0 && cp_now_ms() >= deadline_ms)
+		return bw_fail(err, ETIMEDOUT, "the copy did not finish within its time limit");
+	return 0;
+}
+
+static int wait_io(int fd, short events, int timeout_ms, int64_t deadline_ms, struct bw_error *err)
 {
 	struct pollfd p = {fd, events, 0};
 	for (;;) {
-		if (cp_stream_interrupted)
-			return bw_fail(err, EINTR, "interrupted");
-		int r = poll(&p, 1, timeout_ms);
+		if (check_deadline(deadline_ms, err) < 0)
+			return -1;
+		int wait = timeout_ms;
+		bool by_deadline = false;
+		if (deadline_ms != 0 && deadline_ms - cp_now_ms() < wait) {
+			wait = (int)(deadline_ms - cp_now_ms());
+			wait = wait < 0 ? 0 : wait;
+			by_deadline = true;
+		}
+		int r = poll(&p, 1, wait);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return bw_fail(err, errno, "poll the copy stream");
+		if (r == 0 && by_deadline)
+			continue; /* check_deadline says so */
 		if (r == 0)
 			return bw_fail(err, ETIMEDOUT,
 				       "the other side of the copy made no progress for %d s",
@@ -56,17 +83,24 @@ static int wait_io(int fd, short events, int timeout_ms, struct bw_error *err)
 	}
 }
 
-static int io_write(int fd, const void *buf, size_t n, int timeout_ms, struct bw_error *err)
+struct io {
+	int fd;
+	int timeout_ms;
+	int64_t deadline_ms;
+};
+
+static int io_write(const struct io *io, const void *buf, size_t n, struct bw_error *err)
 {
 	const char *p = buf;
-	if (cp_stream_interrupted)
-		return bw_fail(err, EINTR, "interrupted");
+	int fd = io->fd;
+	if (check_deadline(io->deadline_ms, err) < 0)
+		return -1;
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN) {
-			if (wait_io(fd, POLLOUT, timeout_ms, err) < 0)
+			if (wait_io(fd, POLLOUT, io->timeout_ms, io->deadline_ms, err) < 0)
 				return -1;
 			continue;
 		}
@@ -78,17 +112,18 @@ static int io_write(int fd, const void *buf, size_t n, int timeout_ms, struct bw
 	return 0;
 }
 
-static int io_read(int fd, void *buf, size_t n, int timeout_ms, struct bw_error *err)
+static int io_read(const struct io *io, void *buf, size_t n, struct bw_error *err)
 {
 	char *p = buf;
-	if (cp_stream_interrupted)
-		return bw_fail(err, EINTR, "interrupted");
+	int fd = io->fd;
+	if (check_deadline(io->deadline_ms, err) < 0)
+		return -1;
 	while (n > 0) {
 		ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN) {
-			if (wait_io(fd, POLLIN, timeout_ms, err) < 0)
+			if (wait_io(fd, POLLIN, io->timeout_ms, io->deadline_ms, err) < 0)
 				return -1;
 			continue;
 		}
@@ -106,6 +141,7 @@ static int io_read(int fd, void *buf, size_t n, int timeout_ms, struct bw_error 
 
 struct sender {
 	const struct cp_send_opts *o;
+	struct io io;
 	struct bw_error *err;
 	unsigned depth;
 	char buf[CP_BUF];
@@ -116,9 +152,9 @@ static int send_frame(struct sender *s, uint32_t type, uint32_t mode, const char
 {
 	size_t len = name ? strlen(name) : 0;
 	struct cp_frame f = {.type = type, .mode = mode, .name_len = (uint32_t)len, .size = size};
-	if (io_write(s->o->sock, &f, sizeof(f), s->o->timeout_ms, s->err) < 0)
+	if (io_write(&s->io, &f, sizeof(f), s->err) < 0)
 		return -1;
-	return len ? io_write(s->o->sock, name, len, s->o->timeout_ms, s->err) : 0;
+	return len ? io_write(&s->io, name, len, s->err) : 0;
 }
 
 static int send_skip(struct sender *s, const char *path, const char *what)
@@ -133,7 +169,7 @@ static int send_skip(struct sender *s, const char *path, const char *what)
 	}
 	if (send_frame(s, CP_FRAME_WARN, 0, NULL, (uint64_t)n) < 0)
 		return -1;
-	return io_write(s->o->sock, msg, (size_t)n, s->o->timeout_ms, s->err);
+	return io_write(&s->io, msg, (size_t)n, s->err);
 }
 
 /* Exactly st_size bytes, as announced: a file that shrinks meanwhile ends the copy. */
@@ -152,7 +188,7 @@ static int send_file(struct sender *s, int fd, const struct stat *st, const char
 			return bw_fail(s->err, errno, "read `%s`", path);
 		if (r == 0)
 			return bw_fail(s->err, 0, "`%s` shrank while being copied", path);
-		if (io_write(s->o->sock, s->buf, (size_t)r, s->o->timeout_ms, s->err) < 0)
+		if (io_write(&s->io, s->buf, (size_t)r, s->err) < 0)
 			return -1;
 		left -= (uint64_t)r;
 	}
@@ -176,7 +212,7 @@ static int send_entry(struct sender *s, int dfd, const char *name, const char *p
 			return send_skip(s, path, "a symlink with a target too long");
 		if (send_frame(s, CP_FRAME_LINK, 0, name, (uint64_t)n) < 0)
 			return -1;
-		return io_write(s->o->sock, target, (size_t)n, s->o->timeout_ms, s->err);
+		return io_write(&s->io, target, (size_t)n, s->err);
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		return send_skip(s, path,
@@ -234,6 +270,7 @@ int cp_send_tree(const struct cp_send_opts *o, int srcfd, const char *top_name, 
 	_cleanup_free_ struct sender *s = xcalloc(1, sizeof(*s));
 	struct stat st;
 	s->o = o;
+	s->io = (struct io){o->sock, o->timeout_ms, o->deadline_ms};
 	s->err = err;
 	if (fstat(srcfd, &st) < 0)
 		return bw_fail(err, errno, "stat `%s`", path);
@@ -251,6 +288,7 @@ int cp_send_tree(const struct cp_send_opts *o, int srcfd, const char *top_name, 
 
 struct receiver {
 	const struct cp_recv_opts *o;
+	struct io io;
 	struct bw_error *err;
 	uint64_t used, entries, warnings, since_check;
 	char buf[CP_BUF];
@@ -263,7 +301,7 @@ struct frame {
 
 static int read_frame(struct receiver *r, struct frame *f, const char *path)
 {
-	if (io_read(r->o->sock, &f->h, sizeof(f->h), r->o->timeout_ms, r->err) < 0)
+	if (io_read(&r->io, &f->h, sizeof(f->h), r->err) < 0)
 		return -1;
 	uint32_t t = f->h.type;
 	bool named = t == CP_FRAME_DIR || t == CP_FRAME_FILE || t == CP_FRAME_LINK;
@@ -272,7 +310,7 @@ static int read_frame(struct receiver *r, struct frame *f, const char *path)
 	if (named ? f->h.name_len == 0 || f->h.name_len > CP_MAX_NAME : f->h.name_len != 0)
 		return bw_fail(r->err, EPROTO, "`%s`: malformed copy frame (name length %u)", path,
 			       f->h.name_len);
-	if (named && io_read(r->o->sock, f->name, f->h.name_len, r->o->timeout_ms, r->err) < 0)
+	if (named && io_read(&r->io, f->name, f->h.name_len, r->err) < 0)
 		return -1;
 	f->name[f->h.name_len] = '\0';
 	if (named && !cp_name_valid(f->name, f->h.name_len)) {
@@ -300,7 +338,7 @@ static int recv_warn(struct receiver *r, const struct frame *f)
 	if (f->h.size > CP_MAX_WARN)
 		return bw_fail(r->err, EPROTO, "a warning of %llu bytes from the copy",
 			       (unsigned long long)f->h.size);
-	if (io_read(r->o->sock, text, (size_t)f->h.size, r->o->timeout_ms, r->err) < 0)
+	if (io_read(&r->io, text, (size_t)f->h.size, r->err) < 0)
 		return -1;
 	text[f->h.size] = '\0';
 	text[strnlen(text, (size_t)f->h.size)] = '\0';
@@ -390,7 +428,7 @@ static int recv_data(struct receiver *r, int fd, uint64_t size, const char *path
 	uint64_t total = size;
 	while (size > 0) {
 		size_t n = size < sizeof(r->buf) ? (size_t)size : sizeof(r->buf);
-		if (io_read(r->o->sock, r->buf, n, r->o->timeout_ms, r->err) < 0)
+		if (io_read(&r->io, r->buf, n, r->err) < 0)
 			return -1;
 		size -= n;
 		if (all_zero(r->buf, n)) {
@@ -410,27 +448,126 @@ static int recv_data(struct receiver *r, int fd, uint64_t size, const char *path
 	return check_space(r, fd, path);
 }
 
-/* Written beside the destination and renamed over it: never a half-written file under its
- * name, never a write through whatever the name is (a planted symlink is replaced, not
- * followed). Only an absent name or a regular file is replaced. */
+/* An unnamed file in dirfd (O_TMPFILE): nothing is left under any name if the copy dies
+ * before it is linked in, SIGKILL included. -1 where the file system or kernel has none. */
+static int open_unnamed(int dirfd)
+{
+	return openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/* Give the unnamed file fd the name `name` in dirfd (never replacing anything): linkat
+ * AT_EMPTY_PATH (CAP_DAC_READ_SEARCH before Linux 6.10, the file's opener since), else
+ * through /proc/self/fd (absent in the container side's chroot). */
+static int link_unnamed(int fd, int dirfd, const char *name)
+{
+	char self[64];
+	if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != EPERM && errno != ENOENT && errno != EINVAL)
+		return -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	struct stat a, b;
+	if (stat(self, &a) < 0 || fstat(fd, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		errno = EPERM;
+		return -1;
+	}
+	return linkat(AT_FDCWD, self, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* The unnamed file's data into a named one (where it cannot be linked): holes stay holes. */
+static int copy_unnamed(struct receiver *r, int from, int to, const char *path)
+{
+	off_t off = 0;
+	struct stat st;
+	if (fstat(from, &st) < 0)
+		return bw_fail(r->err, errno, "stat `%s`", path);
+	while (off < st.st_size) {
+		ssize_t n = pread(from, r->buf, sizeof(r->buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return bw_fail(r->err, n < 0 ? errno : EIO, "read back `%s`", path);
+		if (!all_zero(r->buf, (size_t)n)) {
+			int e = lseek(to, off, SEEK_SET) < 0 ? -errno
+							     : fs_write_all(to, r->buf, (size_t)n);
+			if (e < 0)
+				return bw_fail(r->err, -e, "write `%s`", path);
+		}
+		off += n;
+	}
+	if (ftruncate(to, st.st_size) < 0 || fchmod(to, st.st_mode & 0777) < 0)
+		return bw_fail(r->err, errno, "truncate `%s`", path);
+	return 0;
+}
+
+/* The unnamed file under a temporary name of its own (made only now), or a named copy of it
+ * where it cannot be linked at all. */
+static int name_unnamed(struct receiver *r, int dirfd, int fd, char tmp[static 32],
+			const char *path)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return bw_fail(r->err, errno, "getrandom");
+		snprintf(tmp, 32, ".bwcp-%016llx", (unsigned long long)rnd);
+		if (link_unnamed(fd, dirfd, tmp) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	_cleanup_close_ int named = open_tmp(dirfd, tmp, r, path);
+	if (named < 0) {
+		tmp[0] = '\0'; /* not ours to remove */
+		return -1;
+	}
+	return copy_unnamed(r, fd, named, path);
+}
+
+/* Put the received file (fd, unnamed or at tmp) in place as name: an absent name is linked
+ * to directly; an existing regular file is replaced by a rename from a temporary name (a
+ * named temporary exists only between that link and the rename). */
+static int publish(struct receiver *r, int dirfd, int fd, bool unnamed, char tmp[static 32],
+		   const char *name, bool replace, const char *path)
+{
+	if (unnamed && !replace) {
+		if (link_unnamed(fd, dirfd, name) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return bw_fail(r->err, errno, "rename into `%s`", path);
+	}
+	if (unnamed && name_unnamed(r, dirfd, fd, tmp, path) < 0)
+		return -1;
+	if (renameat2(dirfd, tmp, dirfd, name, replace ? 0 : RENAME_NOREPLACE) < 0)
+		return bw_fail(r->err, errno, "rename into `%s`", path);
+	return 0;
+}
+
+/* Written as an unnamed file in the destination's directory (or, where the file system has
+ * none, beside its name as .bwcp-<random>) and linked or renamed into place: never a
+ * half-written file under its name, never a write through whatever the name is (a planted
+ * symlink is replaced, not followed). Only an absent name or a regular file is replaced. */
 static int recv_file(struct receiver *r, int dirfd, const struct frame *f, const char *name,
 		     const char *path)
 {
 	mode_t type;
-	char tmp[32];
+	char tmp[32] = "";
 	if (take_budget(r, f->h.size, path) < 0 || existing_type(dirfd, name, &type, r, path) < 0)
 		return -1;
 	if (type != 0 && type != S_IFREG)
 		return bw_fail(r->err, EEXIST, "`%s`: exists and is not a regular file", path);
-	_cleanup_close_ int fd = open_tmp(dirfd, tmp, r, path);
+	_cleanup_close_ int fd = open_unnamed(dirfd);
+	bool unnamed = fd >= 0;
+	if (!unnamed)
+		fd = open_tmp(dirfd, tmp, r, path);
 	if (fd < 0)
 		return -1;
 	int rc = recv_data(r, fd, f->h.size, path);
 	if (rc == 0 && fchmod(fd, f->h.mode & 0777) < 0)
 		rc = bw_fail(r->err, errno, "chmod `%s`", path);
-	if (rc == 0 && renameat2(dirfd, tmp, dirfd, name, type ? 0 : RENAME_NOREPLACE) < 0)
-		rc = bw_fail(r->err, errno, "rename into `%s`", path);
-	if (rc < 0)
+	if (rc == 0)
+		rc = publish(r, dirfd, fd, unnamed, tmp, name, type != 0, path);
+	if (rc < 0 && tmp[0] != '\0')
 		unlinkat(dirfd, tmp, 0);
 	return rc;
 }
@@ -443,7 +580,7 @@ static int recv_link(struct receiver *r, int dirfd, const struct frame *f, const
 		return bw_fail(r->err, EPROTO, "`%s`: a symlink target of %llu bytes", path,
 			       (unsigned long long)f->h.size);
 	if (take_budget(r, f->h.size, path) < 0 ||
-	    io_read(r->o->sock, target, (size_t)f->h.size, r->o->timeout_ms, r->err) < 0)
+	    io_read(&r->io, target, (size_t)f->h.size, r->err) < 0)
 		return -1;
 	target[f->h.size] = '\0';
 	if (strlen(target) != f->h.size)
@@ -541,6 +678,7 @@ int cp_recv_tree(const struct cp_recv_opts *o, int dirfd, const char *name, stru
 	_cleanup_free_ struct receiver *r = xcalloc(1, sizeof(*r));
 	struct frame f;
 	r->o = o;
+	r->io = (struct io){o->sock, o->timeout_ms, o->deadline_ms};
 	r->err = err;
 	if (check_space(r, -1, o->shown) < 0)
 		return -1;

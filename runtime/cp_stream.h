@@ -20,6 +20,12 @@
 #define CP_MAX_WARNINGS 100
 /* A side that neither sends nor takes anything for this long ends the copy. */
 #define CP_IDLE_TIMEOUT_MS 30000
+/* The whole copy, whatever the progress (`cp --timeout`): a container trickling a byte
+ * every few seconds ends it too. */
+#define CP_DEFAULT_TIMEOUT_MS (3600 * 1000)
+
+/* CLOCK_MONOTONIC in ms: what a deadline is measured in. */
+int64_t cp_now_ms(void);
 
 enum cp_frame_type {
 	CP_FRAME_DIR = 1,  /* name, mode: a directory; its entries follow until CP_FRAME_END */
@@ -46,7 +52,8 @@ struct cp_frame {
 struct cp_send_opts {
 	int sock;
 	int timeout_ms;
-	bool warn_inband; /* skipped entries as CP_FRAME_WARN (else log_warn here) */
+	int64_t deadline_ms; /* cp_now_ms() after which the copy ends; 0: none */
+	bool warn_inband;    /* skipped entries as CP_FRAME_WARN (else log_warn here) */
 };
 
 /* Send the tree at srcfd (any fd of the source: it is reopened, never followed below) under
@@ -57,8 +64,9 @@ int cp_send_tree(const struct cp_send_opts *o, int srcfd, const char *top_name, 
 struct cp_recv_opts {
 	int sock;
 	int timeout_ms;
-	uint64_t max_bytes; /* file data and link targets; 0: no budget */
-	const char *shown;  /* how the destination is named in messages */
+	int64_t deadline_ms; /* cp_now_ms() after which the copy ends; 0: none */
+	uint64_t max_bytes;  /* file data and link targets; 0: no budget */
+	const char *shown;   /* how the destination is named in messages */
 	/* With keep_space: at least space_reserve bytes stay available (statvfs f_bavail) on
 	 * space_fd's file system (any fd there), or the copy stops and is undone. */
 	bool keep_space;

@@ -179,6 +179,12 @@ test_cp_rootless_container() {
 	expect_eq "inside" "0:0" "$(rl exec rl-cp stat -c %u:%g /tmp/f)"
 	(cd "$WORK/rlw" && rl cp rl-cp:/etc/passwd p) || { rl delete -f rl-cp; fail "cp out"; }
 	expect_eq "owned by the caller" "$RL_UID" "$(stat -c %u "$WORK/rlw/p")"
+	# A home with ~/project a link of the user's own to elsewhere: followed.
+	mkdir -p "$WORK/rlhome" "$WORK/rlreal"
+	ln -s "$WORK/rlreal" "$WORK/rlhome/project"
+	chown -h $RL_UID:$RL_UID "$WORK/rlhome" "$WORK/rlreal" "$WORK/rlhome/project"
+	rl cp rl-cp:/etc/passwd "$WORK/rlhome/project/p" || { rl delete -f rl-cp; fail "cp out through ~/project"; }
+	rl cp "$WORK/rlhome/project/p" rl-cp:/tmp/p || { rl delete -f rl-cp; fail "cp in through ~/project"; }
 	rl delete -f rl-cp
 }
 
@@ -391,4 +397,146 @@ test_cp_out_links_are_nobodys_and_proc_links_are_not_followed() {
 	expect_contains "why" "/proc link" "$out"
 	[ ! -e /tmp/viaproc ] || { rm -f /tmp/viaproc; fail "written through /proc/PID/root"; }
 	bw delete --force cp-lnk
+}
+
+# The guards are the directories create mounted, not what their paths name at cp time: the
+# bind source renamed away (and a new directory made under its old name) stays guarded.
+test_cp_guards_a_bind_source_moved_after_create() {
+	mkdir -p "$WORK/mvws" "$WORK/victimdir"
+	cp_ctr cp-mv ".mounts += [{\"destination\":\"/ws\",\"type\":\"bind\",\"source\":\"$WORK/mvws\",\"options\":[\"rbind\",\"rw\"]}] | .process.user={\"uid\":0,\"gid\":0}"
+	mv "$WORK/mvws" "$WORK/mvws-moved" && mkdir "$WORK/mvws"
+	bw exec cp-mv ln -s "$WORK/victimdir" /ws/l
+	rc=0; out=$(bw cp cp-mv:/etc/passwd "$WORK/mvws-moved/l/x" 2>&1) || rc=$?
+	expect_eq "refused" "125" "$rc"
+	expect_contains "why" "a symlink in a directory the container can write" "$out"
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through a link in the moved bind source"
+	bw delete --force cp-mv
+}
+
+# Root's links planted where a container of another state root, or a process of another
+# runtime (any other mount namespace), can write are not followed either: no state of ours
+# names those directories, their mounts do.
+test_cp_guards_what_other_state_roots_and_runtimes_can_write() {
+	mkdir -p "$WORK/oth" "$WORK/oth2" "$WORK/victimdir" "$WORK/root2"
+	bw2() { "$BULWARK" --root "$WORK/root2" "$@"; }
+	b=$(new_bundle cp-oroot)
+	cfg "$b" ".process.args=[\"sleep\",\"60\"] | .mounts += [{\"destination\":\"/o\",\"type\":\"bind\",\"source\":\"$WORK/oth\",\"options\":[\"rbind\",\"rw\"]}]"
+	bw2 run -d -b "$b" cp-oroot </dev/null >/dev/null 2>&1 || fail "run -d in another root"
+	trap 'bw2 delete --force cp-oroot 2>/dev/null || true; kill -9 ${rt:-} 2>/dev/null || true' EXIT
+	bw2 exec cp-oroot ln -s "$WORK/victimdir" /o/l
+	unshare -m --propagation private sh -c "mount --bind '$WORK/oth2' /mnt && exec sleep 60" &
+	rt=$!
+	wait_for 10 grep -q " /mnt " "/proc/$rt/mountinfo" || fail "no other runtime"
+	ln -s "$WORK/victimdir" "$WORK/oth2/l"
+	cp_ctr cp-here
+	for p in "$WORK/oth/l" "$WORK/oth2/l"; do
+		rc=0; out=$(bw cp cp-here:/etc/passwd "$p/x" 2>&1) || rc=$?
+		expect_eq "out through $p" "125" "$rc"
+		expect_contains "why" "a symlink in a directory the container can write" "$out"
+		rc=0; out=$(bw cp "$p" cp-here:/tmp/got-oth 2>&1) || rc=$?
+		expect_eq "in through $p" "125" "$rc"
+	done
+	[ ! -e "$WORK/victimdir/x" ] || fail "written through a link another container planted"
+	# A read-only bind elsewhere guards nothing: root's link there is followed.
+	kill -9 $rt; wait $rt 2>/dev/null || true
+	mkdir -p "$WORK/oth3"
+	unshare -m --propagation private sh -c "mount --bind -o ro '$WORK/oth3' /mnt && exec sleep 60" &
+	rt=$!
+	wait_for 10 grep -q " /mnt ro" "/proc/$rt/mountinfo" || fail "no read-only runtime"
+	mkdir -p "$WORK/rotarget"
+	ln -s "$WORK/rotarget" "$WORK/oth3/l"
+	bw cp cp-here:/etc/passwd "$WORK/oth3/l/x" || fail "root's link below a read-only bind"
+	kill -9 $rt; wait $rt 2>/dev/null || true
+	bw delete --force cp-here
+	bw2 delete --force cp-oroot
+}
+
+# What people type keeps working: a relative destination in the cwd, a directory in /tmp.
+test_cp_ordinary_destinations_still_work() {
+	cp_ctr cp-ord
+	mkdir -p "$WORK/cwd"
+	(cd "$WORK/cwd" && bw cp cp-ord:/etc/passwd ./x) || fail "cp to ./x"
+	[ -f "$WORK/cwd/x" ] || fail "./x missing"
+	d=$(mktemp -d /tmp/bwcp-dir.XXXXXX)
+	bw cp cp-ord:/etc/passwd "$d/" || { rm -rf "$d"; fail "cp into a directory in /tmp"; }
+	[ -f "$d/passwd" ] || { rm -rf "$d"; fail "$d/passwd missing"; }
+	rm -rf "$d"
+	bw delete --force cp-ord
+}
+
+# A cp killed (SIGKILL: nothing of ours runs) in the middle of a file leaves no name behind,
+# on the host (copy out) or in the container (copy in, its helper dies with it): the file
+# being written is unnamed (O_TMPFILE) until complete.
+test_cp_killed_mid_file_leaves_no_name() {
+	cp_ctr cp-kill
+	# 20 GB of holes: nothing on disk, seconds of stream.
+	bw exec cp-kill truncate -s 20G /tmp/big-kill
+	mkdir -p "$WORK/ko"
+	"$BULWARK" --root "$BW_ROOT" cp cp-kill:/tmp/big-kill "$WORK/ko/big" &
+	pid=$!
+	opened() { ls -l "/proc/$pid/fd" 2>/dev/null | grep -q -- "$WORK/ko/"; }
+	wait_for 20 opened || { kill -9 $pid; fail "the copy never started"; }
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	expect_eq "nothing named on the host" "" "$(ls -A "$WORK/ko")"
+	# In: the helper writing in the container is killed too.
+	truncate -s 20G "$WORK/big-in"
+	"$BULWARK" --root "$BW_ROOT" cp "$WORK/big-in" cp-kill:/tmp/big-in &
+	pid=$!
+	writing() {
+		local c
+		for c in $(pgrep -P $pid); do
+			ls -l "/proc/$c/fd" 2>/dev/null | grep -qE -- '/tmp/(\.bwcp-|#)' && echo $c && return 0
+		done
+		return 1
+	}
+	wait_for 20 writing >/dev/null || { kill -9 $pid; fail "the copy in never started"; }
+	kill -9 $(writing) $pid
+	wait $pid 2>/dev/null || true
+	expect_eq "nothing named in the container" "" "$(ls -A "$CP_ROOTFS/tmp" | grep -x 'big-in\|\.bwcp-.*' || true)"
+	rm -f "$WORK/big-in"
+	# The host side killed alone: its helper, stopped meanwhile (it sees no end of stream),
+	# dies with it all the same.
+	"$BULWARK" --root "$BW_ROOT" cp cp-kill:/tmp/big-kill "$WORK/ko/big" &
+	pid=$!
+	wait_for 20 opened || { kill -9 $pid; fail "the copy never started again"; }
+	h=$(pgrep -P $pid | head -1)
+	kill -STOP $h
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	alive() { kill -0 $h 2>/dev/null; }
+	! wait_for 5 eval '! alive' && { kill -9 $h; fail "the helper outlived the host side"; }
+	bw delete --force cp-kill
+}
+
+# A copy has an overall deadline (--timeout, default 1h): a container that stalls the helper
+# (here: stopped, as a container sharing the host's pid namespace and the helper's uid could)
+# or trickles holds the cp no longer than that, and what it made is undone. Fifos are never a
+# source: refused, not read.
+test_cp_timeout_bounds_a_stalled_copy() {
+	cp_ctr cp-slow
+	bw exec cp-slow sh -c 'truncate -s 20G /tmp/big-slow && mkfifo /tmp/ff'
+	rc=0; out=$(bw cp --timeout 0 cp-slow:/tmp/ff "$WORK/ff" 2>&1) || rc=$?
+	expect_eq "--timeout 0" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "why" "--timeout: expected a duration > 0" "$out"
+	rc=0; out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" cp cp-slow:/tmp/ff "$WORK/ff" 2>&1) || rc=$?
+	expect_eq "a fifo in the container: refused" "125" "$rc"
+	expect_contains "why" "not a regular file or a directory" "$out"
+	mkfifo "$WORK/hostff"
+	rc=0; out=$(timeout 20 "$BULWARK" --root "$BW_ROOT" cp "$WORK/hostff" cp-slow:/tmp/x 2>&1) || rc=$?
+	expect_eq "a fifo on the host: refused" "125" "$rc"
+	mkdir -p "$WORK/slow"
+	start=$(date +%s)
+	"$BULWARK" --root "$BW_ROOT" cp --timeout 3s cp-slow:/tmp/big-slow "$WORK/slow/big" 2>"$WORK/slow.err" &
+	pid=$!
+	helper() { pgrep -P $pid | head -1 | grep .; }
+	wait_for 10 helper >/dev/null || { kill -9 $pid; fail "no helper"; }
+	kill -STOP $(helper)
+	rc=0; wait $pid || rc=$?
+	took=$(( $(date +%s) - start ))
+	expect_eq "stopped helper: refused" "125" "$rc"
+	expect_contains "why" "did not finish within its time limit" "$(cat "$WORK/slow.err")"
+	[ "$took" -lt 15 ] || fail "took $took s (the idle timeout is 30 s)"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/slow")"
+	bw delete --force cp-slow
 }

@@ -2,6 +2,8 @@
  * (names, types, sizes, depth, budget, a stream that ends or stalls) and leaves nothing of a
  * refused copy; a tree sent by cp_send_tree comes back the same, its symlinks as symlinks. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -324,5 +326,83 @@ Test(cp_stream, a_reserve_larger_than_the_free_space_is_refused)
 				 .space_reserve = UINT64_MAX};
 	cr_assert_eq(cp_recv_tree(&o, dirfd_, "top", &err), -1);
 	cr_assert(strstr(err.msg, "less than 5% of its file system free"), "%s", err.msg);
+	assert_empty();
+}
+
+/* Whether pid has a file below tmp open (the file being received). */
+static bool has_file_below_tmp(pid_t pid)
+{
+	char *dir = xasprintf("/proc/%d/fd", (int)pid), *prefix = xasprintf("%s/", tmp);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+	while (d != NULL && !found && (e = readdir(d)) != NULL) {
+		char link[PATH_MAX] = "", *p = xasprintf("%s/%s", dir, e->d_name);
+		found = readlink(p, link, sizeof(link) - 1) > 0 &&
+			strncmp(link, prefix, strlen(prefix)) == 0;
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	free(prefix);
+	return found;
+}
+
+/* A receiver killed (SIGKILL: nothing of ours runs) in the middle of a file leaves no name
+ * behind: the file being written has none until it is complete. */
+Test(cp_stream, a_receiver_killed_mid_file_leaves_no_name)
+{
+	char msg[BW_ERROR_MAX];
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[1]);
+		_exit(receive(0, 20000, msg) == 0 ? 0 : 1);
+	}
+	frame(CP_FRAME_DIR, 0755, "d", 1, 0);
+	frame(CP_FRAME_FILE, 0644, "f", 1, 1 << 20);
+	data("some data", 9);
+	for (int i = 0; i < 200 && !has_file_below_tmp(pid); i++)
+		usleep(10000);
+	cr_assert(has_file_below_tmp(pid), "the receiver never opened the file");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* The directory it made stays (only the file is unnamed): nothing else. */
+	char *cmd = xasprintf("test \"$(ls -A '%s/top')\" = \"\"", tmp);
+	cr_assert_eq(system(cmd), 0, "a named temporary file was left in %s/top", tmp);
+	free(cmd);
+}
+
+/* A sender that trickles (a byte every 50 ms: never idle) is still stopped at the deadline,
+ * and what it made is undone. */
+Test(cp_stream, a_trickling_sender_is_stopped_at_the_deadline)
+{
+	char msg[BW_ERROR_MAX];
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		frame(CP_FRAME_DIR, 0755, "d", 1, 0);
+		frame(CP_FRAME_FILE, 0644, "f", 1, 1000);
+		for (int i = 0; i < 1000; i++) {
+			if (write(sv[1], "x", 1) != 1)
+				_exit(0);
+			usleep(50000);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	struct bw_error err = {0};
+	struct cp_recv_opts o = {
+	    .sock = sv[0], .timeout_ms = 1000, .deadline_ms = cp_now_ms() + 700, .shown = "dst"};
+	int64_t start = cp_now_ms();
+	int r = cp_recv_tree(&o, dirfd_, "top", &err);
+	int64_t took = cp_now_ms() - start;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	bw_error_text(&err, msg, BW_ERROR_MAX);
+	cr_assert_eq(r, -1);
+	cr_assert(strstr(msg, "did not finish within its time limit"), "%s", msg);
+	cr_assert(took >= 600 && took < 3000, "took %lld ms", (long long)took);
 	assert_empty();
 }
