@@ -85,6 +85,34 @@ jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))'
 	ses rm s-rep
 }
 
+# The cgroup's counters are the whole session's: the report gives what they counted while the
+# command ran (deltas, and the memory peak through a window reset at its start), never the
+# session's totals since create, and says which value is which ("scope").
+test_session_exec_report_counts_the_session_during_the_command() {
+	ses create --memory 512m --pids 300 s-win >/dev/null
+	ses exec --report "$WORK/big.json" s-win -- sh -c \
+		'dd if=/dev/zero of=/dev/null bs=96M count=1 2>/dev/null; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'
+	ses exec --report "$WORK/small.json" s-win -- true
+	python3 -c 'import json, sys, jsonschema
+s = json.load(open(sys.argv[1]))
+for f in sys.argv[2:]: jsonschema.validate(json.load(open(f)), s)' \
+		"$SRC_DIR/docs/report.schema.json" "$WORK/big.json" "$WORK/small.json" ||
+		fail "schema: $(cat "$WORK/big.json")"
+	big_cpu=$(jq '.cpu_time_ms.user + .cpu_time_ms.system' "$WORK/big.json")
+	small_cpu=$(jq '.cpu_time_ms.user + .cpu_time_ms.system' "$WORK/small.json")
+	[ "$big_cpu" -ge 100 ] || fail "the busy command's CPU time: $big_cpu ms"
+	[ "$small_cpu" -lt $((big_cpu / 2)) ] || fail "true's CPU time $small_cpu ms is the session's total ($big_cpu)"
+	big_peak=$(jq .peak_memory_bytes "$WORK/big.json")
+	small_peak=$(jq .peak_memory_bytes "$WORK/small.json")
+	[ "$big_peak" -ge $((96 << 20)) ] || fail "the 96M command's peak: $big_peak"
+	[ "$small_peak" -lt $((48 << 20)) ] || fail "true's peak $small_peak is the session's since create"
+	expect_eq "limits are the session's" "536870912 300 true false" \
+		"$(jq -r '[.budgets.memory.limit, .budgets.pids.limit, .budgets.memory.peak == .peak_memory_bytes, .budgets.pids.hit] | map(tostring) | join(" ")' "$WORK/big.json")"
+	expect_eq "scope" "cpu_time_ms peak_memory_bytes|denials" \
+		"$(jq -r '[(.scope.session_during_command[0:2] | join(" ")), .scope.not_collected[-2]] | join("|")' "$WORK/small.json")"
+	ses rm s-win
+}
+
 test_session_pause_freezes_its_processes() {
 	ses create s-frz >/dev/null
 	ses exec s-frz -- sh -c 'while :; do date +%s%N >/tmp/tick; sleep 0.05; done >/dev/null 2>&1 &'
