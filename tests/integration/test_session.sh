@@ -9,12 +9,14 @@ ses_supervisor() {
 	grep -o '"session:[0-9]*' "$BW_ROOT/$1/state.json" | cut -d: -f2
 }
 
-# Every process whose command line names the state root, and the session's init.
+# Every process whose command line names the state root, or that holds a file below it open
+# (the supervisor shows only "bulwark-session NAME"), and the session's init.
 ses_processes() {
 	local f
 	for f in /proc/[0-9]*/cmdline; do
 		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$BW_ROOT" && echo "${f#/proc/}" | cut -d/ -f1
 	done
+	find /proc/[0-9]*/fd -maxdepth 1 -lname "$BW_ROOT/*" 2>/dev/null | cut -d/ -f3 | sort -u
 }
 
 ses_gone() { [ ! -e "$BW_ROOT/$1" ] && [ -z "$(ses_processes)" ]; }
@@ -111,6 +113,38 @@ for f in sys.argv[2:]: jsonschema.validate(json.load(open(f)), s)' \
 	expect_eq "scope" "cpu_time_ms peak_memory_bytes|denials" \
 		"$(jq -r '[(.scope.session_during_command[0:2] | join(" ")), .scope.not_collected[-2]] | join("|")' "$WORK/small.json")"
 	ses rm s-win
+}
+
+# The supervisor, the init and the watchdog live as long as the session: what they show in
+# /proc/PID/cmdline and environ (to every host user; to the session, pid 1's) holds none of
+# the caller's flags, host paths or environment.
+test_session_helpers_show_no_flags_paths_or_environment() {
+	local secret="s3cr3t-$RANDOM$RANDOM" ws="$WORK/ws-hidden-$RANDOM" mark="caller-env-$RANDOM$RANDOM"
+	mkdir -p "$ws"
+	printf '%s\n' "$secret" "$ws" "$mark" >"$WORK/needles"
+	CALLER_MARK=$mark ses create --env "SESSION_SECRET=$secret" --workspace "$ws" s-title >/dev/null
+	sup=$(ses_supervisor s-title)
+	expect_eq "supervisor" "bulwark-session s-title" "$(tr '\0' ' ' </proc/$sup/cmdline | sed 's/ *$//')"
+	expect_eq "supervisor environ" "" "$(tr -d '\0' </proc/$sup/environ)"
+	# Every process's cmdline and environ that uid 65534 may read, on the host.
+	(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all sh -c \
+		'for p in /proc/[0-9]*; do cat $p/cmdline $p/environ; echo; done 2>/dev/null') |
+		tr '\0' '\n' >"$WORK/host.txt"
+	grep -q "^bulwark-session$" "$WORK/host.txt" || fail "the supervisor was not seen"
+	if grep -Ff "$WORK/needles" "$WORK/host.txt" >"$WORK/found.txt"; then
+		ses rm s-title
+		fail "seen by uid 65534: $(head -3 "$WORK/found.txt")"
+	fi
+	# Every cmdline, and pid 1's environ, as the session's user.
+	ses exec s-title -- sh -c 'tr "\0" " " </proc/1/cmdline; echo; for p in /proc/[0-9]*; do cat $p/cmdline; echo; done; cat /proc/1/environ' \
+		>"$WORK/inside.txt" 2>/dev/null || true
+	expect_eq "init" "bulwark-session s-title" "$(head -1 "$WORK/inside.txt" | sed 's/ *$//')"
+	if tr '\0' '\n' <"$WORK/inside.txt" | grep -Ff "$WORK/needles" >"$WORK/found.txt"; then
+		ses rm s-title
+		fail "seen in the session: $(head -3 "$WORK/found.txt")"
+	fi
+	expect_eq "the command has its --env" "$secret" "$(ses exec s-title -- sh -c 'echo $SESSION_SECRET')"
+	ses rm s-title
 }
 
 test_session_pause_freezes_its_processes() {
