@@ -127,11 +127,13 @@ test_session_helpers_show_no_flags_paths_or_environment() {
 	expect_eq "supervisor" "bulwark-session s-title" "$(tr '\0' ' ' </proc/$sup/cmdline | sed 's/ *$//')"
 	expect_eq "supervisor environ" "" "$(tr -d '\0' </proc/$sup/environ)"
 	# Every process's cmdline and environ that uid 65534 may read, on the host.
-	(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all sh -c \
+	(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env -i sh -c \
 		'for p in /proc/[0-9]*; do cat $p/cmdline $p/environ; echo; done 2>/dev/null') |
 		tr '\0' '\n' >"$WORK/host.txt"
 	grep -q "^bulwark-session$" "$WORK/host.txt" || fail "the supervisor was not seen"
-	if grep -Ff "$WORK/needles" "$WORK/host.txt" >"$WORK/found.txt"; then
+	grep -q "^bulwark-watchdog$" "$WORK/host.txt" || fail "the watchdog was not seen"
+	# The state root too: the watchdog's is in a pipe, not in its command line.
+	if { cat "$WORK/needles"; echo "$BW_ROOT"; } | grep -Ff - "$WORK/host.txt" >"$WORK/found.txt"; then
 		ses rm s-title
 		fail "seen by uid 65534: $(head -3 "$WORK/found.txt")"
 	fi
