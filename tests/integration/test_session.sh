@@ -274,6 +274,61 @@ test_session_rootless_create_exec_rm() {
 	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
 }
 
+# An unprivileged user's session on a workspace in its own 0700 home, with the default state
+# root: created, used and removed as that user; what cannot be done rootless is one line.
+test_session_rootless_workspace_in_a_0700_home() {
+	local home=$WORK/rl-home
+	mkdir -p "$home/proj" && echo hi >"$home/proj/f"
+	chown -R 65534:65534 "$home" && chmod 700 "$home"
+	rlh() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env -i HOME="$home" PATH=/usr/bin:/bin "$BULWARK" --root "$home/state" session "$@"); }
+	rlh create --workspace "$home/proj:rw" s-home >/dev/null 2>"$WORK/err" || fail "create: $(cat "$WORK/err")"
+	out=$(rlh exec s-home -- sh -c 'pwd; cat f; echo made >g')
+	expect_eq "workspace" "$home/proj hi" "$(echo $out)"
+	expect_eq "written, the user's" "made 65534" "$(cat "$home/proj/g") $(stat -c %u "$home/proj/g")"
+	rlh rm s-home
+	expect_eq "nothing left" "" "$(ls -A "$home/state" | grep -v '^\.cache$' || true)"
+	rc=0; out=$(rlh create --workspace "$home/proj:overlay" s-home2 2>&1) || rc=$?
+	# (after the rootless warning about the limits, which create prints either way)
+	expect_eq "overlay rootless" "125 1" "$rc $(echo "$out" | grep -vc 'warning: sandbox: rootless')"
+	expect_contains "says why" "needs root" "$out"
+	expect_eq "nothing left after the refusal" "" "$(ls -A "$home/state" | grep -v '^\.cache$' || true)"
+}
+
+# A kernel without Landlock, as far as the command can tell: landlock_create_ruleset fails
+# with ENOSYS (a seccomp filter of the test's own).
+ses_without_landlock() {
+	cat >"$WORK/no_landlock.py" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def stmt(code, k, jt=0, jf=0): return struct.pack("HBBI", code, jt, jf, k)
+prog = b"".join([stmt(0x20, 0), stmt(0x15, 444, 0, 1),  # ld nr; jeq landlock_create_ruleset
+                 stmt(0x06, 0x00050000 | 38), stmt(0x06, 0x7fff0000)])  # ENOSYS; allow
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fp = Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fp), 0, 0) != 0:
+    sys.exit("seccomp: %s" % os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])
+PY
+	chmod 644 "$WORK/no_landlock.py"
+	python3 "$WORK/no_landlock.py" "$@"
+}
+
+# Rootless, the session's init must be dumpable for `session exec` to join it, which only its
+# own Landlock domain makes safe: without Landlock the session is refused at create (one line,
+# nothing left), not made and then refused every exec.
+test_session_rootless_without_landlock_is_refused_at_create() {
+	local root=$WORK/rl-noll
+	mkdir -p "$root" && chown 65534:65534 "$root" && chmod 700 "$root"
+	rc=0; out=$(cd / && ses_without_landlock setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all env -u XDG_RUNTIME_DIR "$BULWARK" --root "$root" session create s-noll 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | grep -vc 'warning: sandbox: rootless')"
+	expect_contains "names Landlock" "Landlock is not available" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.cache$' || true)"
+}
+
 test_session_exec_t_gives_a_terminal() {
 	ses create s-tty >/dev/null
 	out=$(script -qec "$BULWARK --root $BW_ROOT session exec -t s-tty -- sh -c 'test -t 0 && test -t 1 && echo tty \$TERM'" /dev/null | tr -d '\r\0^@')
