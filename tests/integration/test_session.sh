@@ -115,6 +115,23 @@ for f in sys.argv[2:]: jsonschema.validate(json.load(open(f)), s)' \
 	ses rm s-win
 }
 
+# Two reporting execs at once: the second never resets the first's memory window (on cgroup
+# v1 the reset is the whole cgroup's, so the second reports no peak while the first's is open).
+test_session_exec_report_windows_do_not_disturb_each_other() {
+	ses create s-win2 >/dev/null
+	ses exec --report "$WORK/a.json" s-win2 -- sh -c \
+		'dd if=/dev/zero of=/dev/null bs=80M count=1 2>/dev/null; sleep 3' &
+	a=$!
+	sleep 1.5
+	ses exec --report "$WORK/b.json" s-win2 -- true
+	wait $a
+	a_peak=$(jq .peak_memory_bytes "$WORK/a.json")
+	b_peak=$(jq .peak_memory_bytes "$WORK/b.json")
+	ses rm s-win2
+	[ "$a_peak" != null ] && [ "$a_peak" -ge $((80 << 20)) ] || fail "the first exec's peak: $a_peak"
+	[ "$b_peak" = null ] || [ "$b_peak" -lt $((40 << 20)) ] || fail "the second exec's peak: $b_peak"
+}
+
 # The supervisor, the init and the watchdog live as long as the session: what they show in
 # /proc/PID/cmdline and environ (to every host user; to the session, pid 1's) holds none of
 # the caller's flags, host paths or environment.
