@@ -170,10 +170,12 @@ static void window_close(struct exec_window *w, struct report *rep)
 	struct bw_error e = {0};
 	struct cg_usage u1;
 	struct cg_budget b1;
-	rep->budgets.known = rep->started;
 	rep->budgets.disk = w->disk;
+	/* Without the session's cgroup (rootless without one) budgets stays null: a "hit": false
+	 * would claim what nothing measured. */
 	if (rep->started && w->known && cg_usage(w->cg, &u1, &e) == 0 &&
 	    cg_budget(w->cg, &b1) == 0) {
+		rep->budgets.known = true;
 		rep->usage_known = true;
 		rep->usage.cpu_user_ns = delta(u1.cpu_user_ns, w->u0.cpu_user_ns);
 		rep->usage.cpu_system_ns = delta(u1.cpu_system_ns, w->u0.cpu_system_ns);

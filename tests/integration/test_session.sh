@@ -303,6 +303,11 @@ test_session_rootless_workspace_in_a_0700_home() {
 	out=$(rlh exec s-home -- sh -c 'pwd; cat f; echo made >g')
 	expect_eq "workspace" "$home/proj hi" "$(echo $out)"
 	expect_eq "written, the user's" "made 65534" "$(cat "$home/proj/g") $(stat -c %u "$home/proj/g")"
+	# No cgroup to count with: the report claims nothing of it (no "hit": false either).
+	rlh exec --report "$home/r.json" s-home -- true
+	expect_eq "rootless report" "null null null 0" \
+		"$(jq -r '[.budgets, .cpu_time_ms, .peak_memory_bytes, .exit_code] | map(tostring) | join(" ")' "$home/r.json")"
+	rm -f "$home/r.json"
 	rlh rm s-home
 	expect_eq "nothing left" "" "$(ls -A "$home/state" | grep -v '^\.cache$' || true)"
 	rc=0; out=$(rlh create --workspace "$home/proj:overlay" s-home2 2>&1) || rc=$?
