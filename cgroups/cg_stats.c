@@ -3,6 +3,7 @@
  * value: a file the kernel does not have reads as 0. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,4 +394,41 @@ int cg_budget(struct cg_manager *cg, struct cg_budget *b)
 		b->pids_max_events = rk(pids, "pids.events", "max");
 	}
 	return 0;
+}
+
+bool cg_peak_window_shared(struct cg_manager *cg)
+{
+	bool v2;
+	return dir_of(cg, CG_MEMORY, &v2) != NULL && !v2;
+}
+
+int cg_peak_window_open(struct cg_manager *cg)
+{
+	bool v2;
+	const char *mem = dir_of(cg, CG_MEMORY, &v2);
+	if (mem == NULL)
+		return -1;
+	_cleanup_free_ char *path =
+	    xasprintf("%s/%s", mem, v2 ? "memory.peak" : "memory.max_usage_in_bytes");
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	/* v2 before Linux 6.12 cannot be written: no window then. */
+	if (write(fd, "0\n", 2) != 2) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+uint64_t cg_peak_window_read(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	uint64_t v = 0;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return parse_u64(buf, &v) < 0 ? 0 : v;
 }

@@ -137,6 +137,15 @@ struct cg_budget {
 	uint64_t pids_max_events; /* pids.events "max": forks refused at the limit */
 };
 int cg_budget(struct cg_manager *cg, struct cg_budget *b);
+/* A window on the memory high-water mark: an fd whose peak was reset to the current usage
+ * when it was opened, so that cg_peak_window_read gives the peak since then. v2 (memory.peak,
+ * Linux 6.12+) resets it for that fd alone; v1 (memory.max_usage_in_bytes) for the cgroup, so
+ * two windows at once disturb each other (cg_peak_window_shared: the caller serialises). -1
+ * where the kernel cannot (older v2 kernels, no write access). */
+bool cg_peak_window_shared(struct cg_manager *cg);
+int cg_peak_window_open(struct cg_manager *cg);
+/* The peak seen through the window's fd since it was opened (0: unreadable). */
+uint64_t cg_peak_window_read(int fd);
 
 /* `exec --cgroup [CTRL[,CTRL...]:]PATH`: move the manager's view to the sub-cgroup PATH of the
  * container's cgroup, in the hierarchies of the named v1 controllers (ctrls) or in every

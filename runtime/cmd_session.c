@@ -26,6 +26,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "runtime/proctitle.h"
 #include "runtime/sandbox.h"
 #include "runtime/watchdog.h"
 
@@ -217,9 +218,21 @@ static void supervise(const struct session_flags *f, struct created *cr, int dir
 /* The supervisor: plans, creates and starts the session, reports to the caller through
  * report_fd (a NUL byte on success, else the exit status's byte and the error's text), then
  * supervises it and releases it as a sandbox's end. */
-static int supervisor_main(const struct global_opts *g, struct session_flags *f, const char *name,
-			   int report_fd)
+static int supervisor_main(const struct global_opts *g, struct session_flags *f,
+			   const char *argv_name, int report_fd)
 {
+	/* The name was in our argv, which is cleared now: the caller's flags (--env values, host
+	 * paths) would show to everyone in our /proc/PID/cmdline, and to the session through its
+	 * init's, which is a copy of our memory. */
+	_cleanup_free_ char *name = xstrdup(argv_name);
+	char title[300];
+	int tl = snprintf(title, sizeof(title), "bulwark-session%c%s", '\0', name);
+	if (proctitle_hide(title, (size_t)tl + 1) < 0) {
+		/* The session never starts showing the caller's flags. */
+		char msg[] = "\175session: cannot clear the supervisor's command line";
+		(void)!write(report_fd, msg, sizeof(msg) - 1);
+		return 0;
+	}
 	struct bw_error e = {0}, *err = &e;
 	struct specgen sg = {0};
 	struct workspace_set ws = {0};

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -107,8 +108,98 @@ struct exec_opts {
 	bool tty, interactive;
 };
 
-static int exec_report(const struct exec_opts *o, struct report_target *t, const char *name,
-		       struct session_exec *x, int64_t wall, int r, struct bw_error *err)
+/* What the session's cgroup counted while one exec ran: its cumulative counters read before
+ * and after (the deltas are the whole session's during the command, background processes
+ * included), and a window on the memory high-water mark where the kernel can reset one. */
+struct exec_window {
+	struct cg_manager *cg;
+	bool known;
+	struct cg_usage u0;
+	struct cg_budget b0;
+	int peak_fd, lock_fd;
+	int64_t disk;
+};
+
+static int ofd_lock(int fd, short type)
+{
+	struct flock l = {.l_type = type, .l_whence = SEEK_SET};
+	return fcntl(fd, F_OFD_SETLK, &l);
+}
+
+/* The peak window; where resetting it resets the cgroup's (v1), only when no other exec's
+ * window is open, which then stays undisturbed (SESSION_PEAK_FILE). */
+static void window_peak(struct container *c, struct exec_window *w)
+{
+	if (!cg_peak_window_shared(w->cg)) {
+		w->peak_fd = cg_peak_window_open(w->cg);
+		return;
+	}
+	w->lock_fd = openat(c->dirfd, SESSION_PEAK_FILE,
+			    O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (w->lock_fd < 0 || ofd_lock(w->lock_fd, F_WRLCK) < 0)
+		return;
+	w->peak_fd = cg_peak_window_open(w->cg);
+	/* Converted in place (atomic for OFD locks): no other exec resets it meanwhile. */
+	if (w->peak_fd >= 0 && ofd_lock(w->lock_fd, F_RDLCK) < 0) {
+		close(w->peak_fd);
+		w->peak_fd = -1;
+	}
+}
+
+static void window_open(struct container *c, struct exec_window *w)
+{
+	struct bw_error e = {0};
+	const char *v = annotation(c, SESSION_DISK_ANNOTATION);
+	w->disk = v != NULL ? atoll(v) : SANDBOX_DISK_DEFAULT;
+	if (c->state.cgroup_path == NULL ||
+	    lifecycle_cgroup_open(c, c->state.cgroup_path, &w->cg, &e) < 0)
+		return;
+	window_peak(c, w);
+	w->known = cg_usage(w->cg, &w->u0, &e) == 0 && cg_budget(w->cg, &w->b0) == 0;
+}
+
+static uint64_t delta(uint64_t end, uint64_t start)
+{
+	return end >= start ? end - start : 0;
+}
+
+/* The deltas into the report (only when the command ran); the limits are the session's as
+ * they are now. Releases the window. */
+static void window_close(struct exec_window *w, struct report *rep)
+{
+	struct bw_error e = {0};
+	struct cg_usage u1;
+	struct cg_budget b1;
+	rep->budgets.disk = w->disk;
+	/* Without the session's cgroup (rootless without one) budgets stays null: a "hit": false
+	 * would claim what nothing measured. */
+	if (rep->started && w->known && cg_usage(w->cg, &u1, &e) == 0 &&
+	    cg_budget(w->cg, &b1) == 0) {
+		rep->budgets.known = true;
+		rep->usage_known = true;
+		rep->usage.cpu_user_ns = delta(u1.cpu_user_ns, w->u0.cpu_user_ns);
+		rep->usage.cpu_system_ns = delta(u1.cpu_system_ns, w->u0.cpu_system_ns);
+		rep->usage.oom_kills = delta(u1.oom_kills, w->u0.oom_kills);
+		/* 0 reads as null: unknown, never the session's peak since create. */
+		rep->usage.memory_peak = w->peak_fd >= 0 ? cg_peak_window_read(w->peak_fd) : 0;
+		b1.cpu_throttled_periods =
+		    delta(b1.cpu_throttled_periods, w->b0.cpu_throttled_periods);
+		b1.cpu_throttled_us = delta(b1.cpu_throttled_us, w->b0.cpu_throttled_us);
+		b1.memory_max_events = delta(b1.memory_max_events, w->b0.memory_max_events);
+		b1.pids_max_events = delta(b1.pids_max_events, w->b0.pids_max_events);
+		rep->budgets.cgroup = true;
+		rep->budgets.cg_known = true;
+		rep->budgets.cg = b1;
+	}
+	if (w->peak_fd >= 0)
+		close(w->peak_fd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);
+	cg_free(w->cg);
+}
+
+static int exec_report(struct report_target *t, const char *name, struct session_exec *x,
+		       struct exec_window *w, int64_t wall, int r, struct bw_error *err)
 {
 	struct report rep = {.id = name,
 			     .command = x->args,
@@ -116,10 +207,12 @@ static int exec_report(const struct exec_opts *o, struct report_target *t, const
 			     .wait_status = x->wait_status,
 			     .timed_out = x->timed_out,
 			     .wall_ms = wall,
-			     .workspace_bytes = -1};
+			     .workspace_bytes = -1,
+			     .session_exec = true};
 	rep.exit_code = r >= 0 ? r : err->exit_status ? err->exit_status : 125;
-	/* The session's cgroup, agent and kernel refusals are the whole session's, not this
-	 * command's: left out (null) rather than misattributed. */
+	window_close(w, &rep);
+	/* The kernel's refusals and the network agent's are the whole session's, with no way to
+	 * tell this command's: left out rather than misattributed. */
 	snprintf(rep.kernel_seccomp, sizeof(rep.kernel_seccomp),
 		 "unavailable: not collected per session exec");
 	snprintf(rep.kernel_landlock, sizeof(rep.kernel_landlock),
@@ -130,10 +223,9 @@ static int exec_report(const struct exec_opts *o, struct report_target *t, const
 		rep.error = xstrdup(text);
 	}
 	struct bw_error e2 = {0};
-	int w = report_write(&rep, t, &e2);
+	int wr = report_write(&rep, t, &e2);
 	report_free(&rep);
-	(void)o;
-	if (w < 0 && r >= 0) {
+	if (wr < 0 && r >= 0) {
 		*err = e2;
 		err->exit_status = 125;
 		return -1;
@@ -212,7 +304,10 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 			r = bw_fail(err, 0, "session %s has ended", name);
 	}
 	int64_t t0 = mono_ms();
+	struct exec_window w = {.peak_fd = -1, .lock_fd = -1};
 	if (r == 0) {
+		if (reporting)
+			window_open(c, &w);
 		sigset_t all;
 		sigfillset(&all);
 		sigdelset(&all, SIGSEGV);
@@ -229,7 +324,7 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 		close(busy);
 	}
 	if (reporting)
-		r = exec_report(&o, &t, name, &x, mono_ms() - t0, r, err);
+		r = exec_report(&t, name, &x, &w, mono_ms() - t0, r, err);
 	report_target_close(&t);
 	container_free(c);
 	free(o.timeout);

@@ -678,8 +678,9 @@ exec_under_reaper(const struct spawn_config *cfg, const char *exe, bool load, ui
  * rootless: the runtime, with no privilege, may join its namespaces (setns through a pidfd)
  * only if it may ptrace it. It is made dumpable only under its own Landlock domain: every
  * process of the session has a Landlock domain of its own, not an ancestor of pid 1's, so
- * Landlock refuses them ptrace and /proc/1/mem of the one process without the seccomp filter;
- * without Landlock it stays non-dumpable, and rootless execs are refused. */
+ * Landlock refuses them ptrace and /proc/1/mem of the one process without the seccomp filter.
+ * A sandbox's spec needs Landlock (run.bulwark.landlock=default: create fails without it);
+ * were it off, the init would stay non-dumpable and rootless execs could not join it. */
 static void __attribute__((noreturn)) hold_session(const struct spawn_config *cfg, uint64_t held)
 {
 	struct bw_error err = {0};

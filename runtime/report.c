@@ -340,6 +340,57 @@ static void gen_denials(yajl_gen g, const struct report *r)
 	yajl_gen_map_close(g);
 }
 
+static void gen_names(yajl_gen g, const char *k, const char *const *names)
+{
+	S(k);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; names[i] != NULL; i++)
+		S(names[i]);
+	yajl_gen_array_close(g);
+}
+
+/* A session exec's document: what each value measures (docs/report.md, "scope"). Fixed:
+ * session_exec_verb fills exactly these. */
+static void gen_session_scope(yajl_gen g)
+{
+	static const char *const command[] = {
+	    "exit_code",    "command_exit_code", "signal", "timed_out", "error",
+	    "wall_time_ms", "budgets.fsize.hit", NULL};
+	static const char *const during[] = {"cpu_time_ms",
+					     "peak_memory_bytes",
+					     "oom_killed",
+					     "budgets.cpu.throttled_periods",
+					     "budgets.cpu.throttled_usec",
+					     "budgets.cpu.hit",
+					     "budgets.memory.peak",
+					     "budgets.memory.hit",
+					     "budgets.memory.oom_kills",
+					     "budgets.pids.hit",
+					     "budgets.pids.refused_forks",
+					     NULL};
+	static const char *const session[] = {"budgets.cpu.limit",
+					      "budgets.cpu.weight",
+					      "budgets.cpu.shares",
+					      "budgets.memory.limit",
+					      "budgets.pids.limit",
+					      "budgets.disk.limit",
+					      NULL};
+	static const char *const not_collected[] = {
+	    "workspace_bytes_written", "budgets.tmp",
+	    "budgets.var_tmp",	       "budgets.home",
+	    "budgets.workspace",       "budgets.disk.used",
+	    "budgets.disk.hit",	       "budgets.fsize.limit",
+	    "budgets.fsize.written",   "denials",
+	    "kernel_denials",	       NULL};
+	S("scope");
+	yajl_gen_map_open(g);
+	gen_names(g, "command", command);
+	gen_names(g, "session_during_command", during);
+	gen_names(g, "session", session);
+	gen_names(g, "not_collected", not_collected);
+	yajl_gen_map_close(g);
+}
+
 char *report_render(const struct report *r)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -364,6 +415,8 @@ char *report_render(const struct report *r)
 	gen_usage(g, r);
 	gen_budgets(g, r);
 	gen_denials(g, r);
+	if (r->session_exec)
+		gen_session_scope(g);
 	yajl_gen_map_close(g);
 	const unsigned char *buf;
 	size_t len;

@@ -67,6 +67,10 @@ struct report {
 	 * sandbox ran as root, or with its cgroup). */
 	const char *rootless_limits;
 	struct report_budgets budgets;
+	/* `session exec --report`: the document also says which values are the command's, which
+	 * the whole session's while it ran, which the session's settings and which are not
+	 * collected ("scope", docs/report.md). */
+	bool session_exec;
 };
 
 /* Before teardown: the container's cgroup usage and the agent's events.jsonl (the agent must

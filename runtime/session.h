@@ -20,6 +20,10 @@
 /* In the session's state directory: every exec holds a shared lock on it while it runs and sets
  * its mtime as it starts and ends; the supervisor's idle check takes it exclusively. */
 #define SESSION_BUSY_FILE "session.busy"
+/* In the session's state directory, where the cgroup's memory high-water mark can only be
+ * reset for the whole cgroup (v1): a reporting exec resets it under an exclusive OFD lock,
+ * then holds a shared one until it ends; an exec that finds it held reports no peak. */
+#define SESSION_PEAK_FILE "session.peak"
 /* The supervisor, recorded in the state as a helper "session:PID:START". */
 #define SESSION_HELPER_TAG "session"
 

@@ -1,6 +1,8 @@
 /* The watchdog process: double-forked from the runtime (so it is nobody's child but the
- * reaper's), then re-executed as `bulwark-watchdog ID --root ROOT ...` (its own name: nothing
- * aimed at `bulwark sandbox` hits it), holding only pidfds of the init and of the owner. Only
+ * reaper's), then re-executed as `bulwark-watchdog ID ...` (its own name: nothing aimed at
+ * `bulwark sandbox` hits it; the state root comes through a pipe, not its command line, which
+ * every user can read), holding only pidfds of the init and of the owner and the container's
+ * state directory (O_PATH: what finds a state root's helpers). Only
  * SIGKILL ends it early; the owner replaces it then (watchdog_guard_start). When its time comes
  * it does exactly what `delete --force` does, under the container's lock. */
 #include "runtime/watchdog.h"
@@ -9,6 +11,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -108,16 +112,35 @@ static bool is_pidfd(int fd)
 	return strcmp(target, "anon_inode:[pidfd]") == 0;
 }
 
-/* `bulwark-watchdog ID --root ROOT DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd and, with
- * OWNER 1, fd 4 the owner's. Termination requests are ignored: a watchdog that left on SIGTERM
- * would leave its sandbox to whoever sent it. */
+/* The state root, written whole into the pipe at fd 5 before we were started; NULL if not. */
+static char *read_root(void)
+{
+	static char root[PATH_MAX];
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+	if (fstat(5, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return NULL;
+	while (got < sizeof(root) - 1 &&
+	       ((n = read(5, root + got, sizeof(root) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	close(5);
+	root[got] = '\0';
+	return got > 0 && root[0] == '/' && strlen(root) == got ? root : NULL;
+}
+
+/* `bulwark-watchdog ID DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd, with OWNER 1 fd 4 the
+ * owner's, and fd 5 a pipe with the state root. Termination requests are ignored: a
+ * watchdog that left on SIGTERM would leave its sandbox to whoever sent it. */
 int watchdog_main(int argc, char **argv)
 {
 	int64_t deadline, lifetime_ms;
-	if (argc != 7 || strcmp(argv[2], "--root") != 0 || parse_i64(argv[4], &deadline) < 0 ||
-	    parse_i64(argv[5], &lifetime_ms) < 0 ||
-	    (strcmp(argv[6], "0") != 0 && strcmp(argv[6], "1") != 0) || !is_pidfd(3) ||
-	    (strcmp(argv[6], "1") == 0 && !is_pidfd(4))) {
+	char *root = NULL;
+	if (argc != 5 || parse_i64(argv[2], &deadline) < 0 ||
+	    parse_i64(argv[3], &lifetime_ms) < 0 ||
+	    (strcmp(argv[4], "0") != 0 && strcmp(argv[4], "1") != 0) || !is_pidfd(3) ||
+	    (strcmp(argv[4], "1") == 0 && !is_pidfd(4)) || (root = read_root()) == NULL) {
 		fprintf(stderr, "bulwark-watchdog: started by bulwark only\n");
 		return 2;
 	}
@@ -137,8 +160,12 @@ int watchdog_main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	bool owner = strcmp(argv[6], "1") == 0;
-	watch(argv[3], argv[1], 3, owner ? 4 : -1, deadline, lifetime_ms);
+	bool owner = strcmp(argv[4], "1") == 0;
+	/* Held, unused, for as long as we watch: `ls -l /proc/PID/fd` names the container. */
+	char state[PATH_MAX + 256];
+	snprintf(state, sizeof(state), "%s/%s", root, argv[1]);
+	(void)!open(state, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	watch(root, argv[1], 3, owner ? 4 : -1, deadline, lifetime_ms);
 }
 
 /* A watchdog that cannot start says so to the runtime, whose memory it still shares. */
@@ -149,22 +176,25 @@ static __attribute__((noreturn)) void fail_spawn(uint64_t *start)
 }
 
 /* In the grandchild, which still runs in our memory (CLONE_VM) on a stack of its own until its
- * execve: nothing but the two pidfds and /dev/null survives the exec. System calls only, no
- * allocation. Every signal stays blocked through the exec; watchdog_main sets its dispositions
- * before it unblocks them. */
-static __attribute__((noreturn)) void become_watchdog(int init_pidfd, pid_t owner, char **argv,
-						      char **envp, uint64_t *start)
+ * execve: nothing but the root's pipe, the two pidfds and /dev/null survives the exec. System
+ * calls only, no allocation. Every signal stays blocked through the exec; watchdog_main sets
+ * its dispositions before it unblocks them. */
+static __attribute__((noreturn)) void become_watchdog(int root_fd, int init_pidfd, pid_t owner,
+						      char **argv, char **envp, uint64_t *start)
 {
 	int owner_fd = owner > 0 ? (int)syscall(SYS_pidfd_open, owner, 0) : -1;
 	if (owner > 0 && owner_fd < 0)
 		fail_spawn(start);
-	/* Out of the way first: either fd may already sit at 3 or 4. dup2 clears CLOEXEC. */
+	/* Out of the way first: any may already sit at 3, 4 or 5. dup2 clears CLOEXEC. */
+	int rfd = fcntl(root_fd, F_DUPFD_CLOEXEC, 10);
 	int ifd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 10);
 	int ofd = owner_fd >= 0 ? fcntl(owner_fd, F_DUPFD_CLOEXEC, 10) : -1;
-	if (ifd < 0 || (owner_fd >= 0 && ofd < 0) || dup2(ifd, 3) < 0 ||
-	    (ofd >= 0 && dup2(ofd, 4) < 0))
+	if (rfd < 0 || ifd < 0 || (owner_fd >= 0 && ofd < 0) || dup2(ifd, 3) < 0 ||
+	    (ofd >= 0 && dup2(ofd, 4) < 0) || dup2(rfd, 5) < 0)
 		fail_spawn(start);
-	syscall(SYS_close_range, owner_fd >= 0 ? 5 : 4, ~0U, 0);
+	if (ofd < 0)
+		close(4);
+	syscall(SYS_close_range, 6, ~0U, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
 		fail_spawn(start);
@@ -186,6 +216,7 @@ struct helper_id {
  * every sandbox. Each parent is suspended until its child has exec'd or exited, so only one
  * of the three runs at a time, each on its own stack. */
 struct wd_spawn {
+	int root_fd; /* the read end of a pipe holding the state root */
 	int init_pidfd;
 	pid_t owner;
 	char **argv, **envp;
@@ -201,7 +232,7 @@ static int wd_grandchild(void *arg)
 {
 	struct wd_spawn *s = arg;
 	s->out.start = proc_start_time(getpid());
-	become_watchdog(s->init_pidfd, s->owner, s->argv, s->envp, &s->out.start);
+	become_watchdog(s->root_fd, s->init_pidfd, s->owner, s->argv, s->envp, &s->out.start);
 }
 
 /* The intermediate process: a session of its own for the watchdog, then it exits and leaves the
@@ -221,8 +252,19 @@ static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int6
 	char dl[32], lt[32];
 	snprintf(dl, sizeof(dl), "%" PRId64, deadline);
 	snprintf(lt, sizeof(lt), "%" PRId64, lifetime_ms);
-	char *argv[] = {"bulwark-watchdog",    (char *)id, "--root", (char *)root, dl, lt,
-			owner > 0 ? "1" : "0", NULL};
+	char *argv[] = {"bulwark-watchdog", (char *)id, dl, lt, owner > 0 ? "1" : "0", NULL};
+	/* The root through a pipe, filled now (a path fits in its buffer): the command line is
+	 * every user's to read. */
+	int rp[2];
+	size_t rlen = strlen(root);
+	if (rlen == 0 || rlen >= PATH_MAX || pipe2(rp, O_CLOEXEC) < 0)
+		return -EINVAL;
+	if (write(rp[1], root, rlen) != (ssize_t)rlen) {
+		close(rp[0]);
+		close(rp[1]);
+		return -EIO;
+	}
+	close(rp[1]);
 	/* Only where the network helper is (network.c): the watchdog's teardown runs `bulwark-net
 	 * unplumb`, found beside the original binary, not from the memfd it runs from. */
 	char *envp[3] = {NULL, NULL, NULL};
@@ -235,7 +277,8 @@ static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int6
 		envp[ne++] = helper = xasprintf("BULWARK_NET_HELPER=%s", v);
 	/* The children's stacks: in this frame, which stays untouched while we are suspended. */
 	_Alignas(16) char stacks[2][WD_STACK_SIZE];
-	struct wd_spawn s = {.init_pidfd = init_pidfd,
+	struct wd_spawn s = {.root_fd = rp[0],
+			     .init_pidfd = init_pidfd,
 			     .owner = owner,
 			     .argv = argv,
 			     .envp = envp,
@@ -250,11 +293,14 @@ static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int6
 	    clone(wd_child, stacks[0] + WD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &s);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (child < 0)
+	if (child < 0) {
+		close(rp[0]);
 		return -e;
+	}
 	int status;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
+	close(rp[0]);
 	if (s.out.pid <= 1 || s.out.start == 0)
 		return -EIO;
 	*out = s.out;

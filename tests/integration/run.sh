@@ -36,13 +36,15 @@ tests=$(declare -F | awk '{print $3}' | grep '^test_' | grep -- "${filter}" || t
 # Leaked mounts would be on the test's own paths (other software may mount elsewhere meanwhile).
 test_mounts() { grep -cE " ($WORK|$BW_ROOT)[/ ]" /proc/self/mountinfo; }
 mounts_before=$(test_mounts)
-# Helper processes (watchdog, network agent) carry the state root in their command line.
+# Helper processes (watchdog, network agent) carry the state root in their command line; a
+# session's supervisor, which shows only its name, holds its state directory open.
 helper_leaks() {
 	local f
 	for f in /proc/[0-9]*/cmdline; do
 		[ "${f%/cmdline}" = "/proc/$$" ] && continue
 		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$BW_ROOT" && echo "${f#/proc/}" | cut -d/ -f1
 	done
+	find /proc/[0-9]*/fd -maxdepth 1 -lname "$BW_ROOT/*" 2>/dev/null | cut -d/ -f3 | grep -vx "$$" | sort -u
 }
 pass=0 failn=0 failed=()
 for t in $tests; do

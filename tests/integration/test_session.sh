@@ -9,12 +9,14 @@ ses_supervisor() {
 	grep -o '"session:[0-9]*' "$BW_ROOT/$1/state.json" | cut -d: -f2
 }
 
-# Every process whose command line names the state root, and the session's init.
+# Every process whose command line names the state root, or that holds a file below it open
+# (the supervisor shows only "bulwark-session NAME"), and the session's init.
 ses_processes() {
 	local f
 	for f in /proc/[0-9]*/cmdline; do
 		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$BW_ROOT" && echo "${f#/proc/}" | cut -d/ -f1
 	done
+	find /proc/[0-9]*/fd -maxdepth 1 -lname "$BW_ROOT/*" 2>/dev/null | cut -d/ -f3 | sort -u
 }
 
 ses_gone() { [ ! -e "$BW_ROOT/$1" ] && [ -z "$(ses_processes)" ]; }
@@ -83,6 +85,85 @@ jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))'
 	rc=0; out=$(ses exec --timeout 1s --report - s-rep -- sleep 30) || rc=$?
 	expect_eq "timeout report" "124 true" "$rc $(echo "$out" | jq -r .timed_out)"
 	ses rm s-rep
+}
+
+# The cgroup's counters are the whole session's: the report gives what they counted while the
+# command ran (deltas, and the memory peak through a window reset at its start), never the
+# session's totals since create, and says which value is which ("scope").
+test_session_exec_report_counts_the_session_during_the_command() {
+	ses create --memory 512m --pids 300 s-win >/dev/null
+	ses exec --report "$WORK/big.json" s-win -- sh -c \
+		'dd if=/dev/zero of=/dev/null bs=96M count=1 2>/dev/null; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'
+	ses exec --report "$WORK/small.json" s-win -- true
+	python3 -c 'import json, sys, jsonschema
+s = json.load(open(sys.argv[1]))
+for f in sys.argv[2:]: jsonschema.validate(json.load(open(f)), s)' \
+		"$SRC_DIR/docs/report.schema.json" "$WORK/big.json" "$WORK/small.json" ||
+		fail "schema: $(cat "$WORK/big.json")"
+	big_cpu=$(jq '.cpu_time_ms.user + .cpu_time_ms.system' "$WORK/big.json")
+	small_cpu=$(jq '.cpu_time_ms.user + .cpu_time_ms.system' "$WORK/small.json")
+	[ "$big_cpu" -ge 100 ] || fail "the busy command's CPU time: $big_cpu ms"
+	[ "$small_cpu" -lt $((big_cpu / 2)) ] || fail "true's CPU time $small_cpu ms is the session's total ($big_cpu)"
+	big_peak=$(jq .peak_memory_bytes "$WORK/big.json")
+	small_peak=$(jq .peak_memory_bytes "$WORK/small.json")
+	[ "$big_peak" -ge $((96 << 20)) ] || fail "the 96M command's peak: $big_peak"
+	[ "$small_peak" -lt $((48 << 20)) ] || fail "true's peak $small_peak is the session's since create"
+	expect_eq "limits are the session's" "536870912 300 true false" \
+		"$(jq -r '[.budgets.memory.limit, .budgets.pids.limit, .budgets.memory.peak == .peak_memory_bytes, .budgets.pids.hit] | map(tostring) | join(" ")' "$WORK/big.json")"
+	expect_eq "scope" "cpu_time_ms peak_memory_bytes|denials" \
+		"$(jq -r '[(.scope.session_during_command[0:2] | join(" ")), .scope.not_collected[-2]] | join("|")' "$WORK/small.json")"
+	ses rm s-win
+}
+
+# Two reporting execs at once: the second never resets the first's memory window (on cgroup
+# v1 the reset is the whole cgroup's, so the second reports no peak while the first's is open).
+test_session_exec_report_windows_do_not_disturb_each_other() {
+	ses create s-win2 >/dev/null
+	ses exec --report "$WORK/a.json" s-win2 -- sh -c \
+		'dd if=/dev/zero of=/dev/null bs=80M count=1 2>/dev/null; sleep 3' &
+	a=$!
+	sleep 1.5
+	ses exec --report "$WORK/b.json" s-win2 -- true
+	wait $a
+	a_peak=$(jq .peak_memory_bytes "$WORK/a.json")
+	b_peak=$(jq .peak_memory_bytes "$WORK/b.json")
+	ses rm s-win2
+	[ "$a_peak" != null ] && [ "$a_peak" -ge $((80 << 20)) ] || fail "the first exec's peak: $a_peak"
+	[ "$b_peak" = null ] || [ "$b_peak" -lt $((40 << 20)) ] || fail "the second exec's peak: $b_peak"
+}
+
+# The supervisor, the init and the watchdog live as long as the session: what they show in
+# /proc/PID/cmdline and environ (to every host user; to the session, pid 1's) holds none of
+# the caller's flags, host paths or environment.
+test_session_helpers_show_no_flags_paths_or_environment() {
+	local secret="s3cr3t-$RANDOM$RANDOM" ws="$WORK/ws-hidden-$RANDOM" mark="caller-env-$RANDOM$RANDOM"
+	mkdir -p "$ws"
+	printf '%s\n' "$secret" "$ws" "$mark" >"$WORK/needles"
+	CALLER_MARK=$mark ses create --env "SESSION_SECRET=$secret" --workspace "$ws" s-title >/dev/null
+	sup=$(ses_supervisor s-title)
+	expect_eq "supervisor" "bulwark-session s-title" "$(tr '\0' ' ' </proc/$sup/cmdline | sed 's/ *$//')"
+	expect_eq "supervisor environ" "" "$(tr -d '\0' </proc/$sup/environ)"
+	# Every process's cmdline and environ that uid 65534 may read, on the host.
+	(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env -i sh -c \
+		'for p in /proc/[0-9]*; do cat $p/cmdline $p/environ; echo; done 2>/dev/null') |
+		tr '\0' '\n' >"$WORK/host.txt"
+	grep -q "^bulwark-session$" "$WORK/host.txt" || fail "the supervisor was not seen"
+	grep -q "^bulwark-watchdog$" "$WORK/host.txt" || fail "the watchdog was not seen"
+	# The state root too: the watchdog's is in a pipe, not in its command line.
+	if { cat "$WORK/needles"; echo "$BW_ROOT"; } | grep -Ff - "$WORK/host.txt" >"$WORK/found.txt"; then
+		ses rm s-title
+		fail "seen by uid 65534: $(head -3 "$WORK/found.txt")"
+	fi
+	# Every cmdline, and pid 1's environ, as the session's user.
+	ses exec s-title -- sh -c 'tr "\0" " " </proc/1/cmdline; echo; for p in /proc/[0-9]*; do cat $p/cmdline; echo; done; cat /proc/1/environ' \
+		>"$WORK/inside.txt" 2>/dev/null || true
+	expect_eq "init" "bulwark-session s-title" "$(head -1 "$WORK/inside.txt" | sed 's/ *$//')"
+	if tr '\0' '\n' <"$WORK/inside.txt" | grep -Ff "$WORK/needles" >"$WORK/found.txt"; then
+		ses rm s-title
+		fail "seen in the session: $(head -3 "$WORK/found.txt")"
+	fi
+	expect_eq "the command has its --env" "$secret" "$(ses exec s-title -- sh -c 'echo $SESSION_SECRET')"
+	ses rm s-title
 }
 
 test_session_pause_freezes_its_processes() {
@@ -208,6 +289,66 @@ test_session_rootless_create_exec_rm() {
 	rm -f "$root/f.out"
 	rls rm s-rl
 	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
+}
+
+# An unprivileged user's session on a workspace in its own 0700 home, with the default state
+# root: created, used and removed as that user; what cannot be done rootless is one line.
+test_session_rootless_workspace_in_a_0700_home() {
+	local home=$WORK/rl-home
+	mkdir -p "$home/proj" && echo hi >"$home/proj/f"
+	chown -R 65534:65534 "$home" && chmod 700 "$home"
+	rlh() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env -i HOME="$home" PATH=/usr/bin:/bin "$BULWARK" --root "$home/state" session "$@"); }
+	rlh create --workspace "$home/proj:rw" s-home >/dev/null 2>"$WORK/err" || fail "create: $(cat "$WORK/err")"
+	out=$(rlh exec s-home -- sh -c 'pwd; cat f; echo made >g')
+	expect_eq "workspace" "$home/proj hi" "$(echo $out)"
+	expect_eq "written, the user's" "made 65534" "$(cat "$home/proj/g") $(stat -c %u "$home/proj/g")"
+	# No cgroup to count with: the report claims nothing of it (no "hit": false either).
+	rlh exec --report "$home/r.json" s-home -- true
+	expect_eq "rootless report" "null null null 0" \
+		"$(jq -r '[.budgets, .cpu_time_ms, .peak_memory_bytes, .exit_code] | map(tostring) | join(" ")' "$home/r.json")"
+	rm -f "$home/r.json"
+	rlh rm s-home
+	expect_eq "nothing left" "" "$(ls -A "$home/state" | grep -v '^\.cache$' || true)"
+	rc=0; out=$(rlh create --workspace "$home/proj:overlay" s-home2 2>&1) || rc=$?
+	# (after the rootless warning about the limits, which create prints either way)
+	expect_eq "overlay rootless" "125 1" "$rc $(echo "$out" | grep -vc 'warning: sandbox: rootless')"
+	expect_contains "says why" "needs root" "$out"
+	expect_eq "nothing left after the refusal" "" "$(ls -A "$home/state" | grep -v '^\.cache$' || true)"
+}
+
+# A kernel without Landlock, as far as the command can tell: landlock_create_ruleset fails
+# with ENOSYS (a seccomp filter of the test's own).
+ses_without_landlock() {
+	cat >"$WORK/no_landlock.py" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def stmt(code, k, jt=0, jf=0): return struct.pack("HBBI", code, jt, jf, k)
+prog = b"".join([stmt(0x20, 0), stmt(0x15, 444, 0, 1),  # ld nr; jeq landlock_create_ruleset
+                 stmt(0x06, 0x00050000 | 38), stmt(0x06, 0x7fff0000)])  # ENOSYS; allow
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fp = Fprog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))
+if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fp), 0, 0) != 0:
+    sys.exit("seccomp: %s" % os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])
+PY
+	chmod 644 "$WORK/no_landlock.py"
+	python3 "$WORK/no_landlock.py" "$@"
+}
+
+# Rootless, the session's init must be dumpable for `session exec` to join it, which only its
+# own Landlock domain makes safe: without Landlock the session is refused at create (one line,
+# nothing left), not made and then refused every exec.
+test_session_rootless_without_landlock_is_refused_at_create() {
+	local root=$WORK/rl-noll
+	mkdir -p "$root" && chown 65534:65534 "$root" && chmod 700 "$root"
+	rc=0; out=$(cd / && ses_without_landlock setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all env -u XDG_RUNTIME_DIR "$BULWARK" --root "$root" session create s-noll 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | grep -vc 'warning: sandbox: rootless')"
+	expect_contains "names Landlock" "Landlock is not available" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.cache$' || true)"
 }
 
 test_session_exec_t_gives_a_terminal() {

@@ -166,14 +166,17 @@ test_teardown_owner_and_watchdog_killed_at_once() {
 	done
 }
 
-# The watchdog does not answer to the sandbox's name, yet keeps the state root in its command
-# line (where the runner's leak check finds helpers).
+# The watchdog does not answer to the sandbox's name, and shows no host path in its command
+# line (every user's to read): it holds the container's state directory open instead (where
+# the runner's leak check finds helpers).
 test_teardown_watchdog_has_its_own_name() {
 	td_start
 	comm=$(cat "/proc/$TD_WD/comm")
 	cmdline=$(tr '\0' ' ' <"/proc/$TD_WD/cmdline")
 	expect_eq comm bulwark-watch "$comm"
-	expect_contains cmdline "bulwark-watchdog $TD_ID --root $BW_ROOT" "$cmdline"
+	expect_contains cmdline "bulwark-watchdog $TD_ID " "$cmdline"
+	case "$cmdline" in *"$BW_ROOT"*) fail "cmdline shows the state root: $cmdline" ;; esac
+	expect_eq "holds its state" "$BW_ROOT/$TD_ID" "$(find /proc/$TD_WD/fd -lname "$BW_ROOT/*" -printf '%l\n')"
 	case "$cmdline" in *"bulwark sandbox"* | *" sandbox "*) fail "cmdline looks like the sandbox: $cmdline" ;; esac
 	pat="bulwark --root $BW_ROOT sandbox"
 	found=$(pgrep -f -- "$pat" | tr '\n' ' ')
@@ -188,10 +191,12 @@ test_teardown_watchdog_has_its_own_name() {
 # What the watchdog holds once started (it is spawned sharing the runtime's memory until its
 # exec): only /dev/null on 0-2 and the pidfds of the init and the owner on 3 and 4, a session of
 # its own (not the sandbox process's), no longer the sandbox process's child, no signal left blocked, termination ignored.
+# (and, O_PATH, the container's state directory: unused, it names the container)
 test_teardown_watchdog_holds_only_its_pidfds() {
 	td_start
 	fds=$(ls "/proc/$TD_WD/fd" | sort -n | tr '\n' ' ')
-	expect_eq "watchdog fds" "0 1 2 3 4 " "$fds"
+	expect_eq "watchdog fds" "0 1 2 3 4 5 " "$fds"
+	expect_eq "fd 5" "$BW_ROOT/$TD_ID" "$(readlink "/proc/$TD_WD/fd/5")"
 	for fd in 0 1 2; do expect_eq "fd $fd" /dev/null "$(readlink "/proc/$TD_WD/fd/$fd")"; done
 	for fd in 3 4; do expect_eq "fd $fd" "anon_inode:[pidfd]" "$(readlink "/proc/$TD_WD/fd/$fd")"; done
 	expect_eq "pidfd 3" "$TD_INIT" "$(awk '/^Pid:/ {print $2}' "/proc/$TD_WD/fdinfo/3")"
