@@ -101,10 +101,11 @@ static void write_entry(FILE *f, const char *name, uint64_t limit, uint64_t usag
 		name, limit, usage, max, failcnt);
 }
 
-/* memory.stat as {"key":value,...}; only plain identifier keys are copied. Then "oom_kill",
- * which neither memory.stat has: the kernel keeps it in memory.events (v2) or
- * memory.oom_control (v1), and v1's failcnt does not show OOM kills on recent kernels. */
-static void write_raw(FILE *f, const char *dir, bool v2, uint64_t *cache, const char *cache_key)
+/* memory.stat as {"key":value,...}, as runc's "raw"; only plain identifier keys are copied.
+ * Nothing else: OOM kills are the stream's own {"type":"oom"} lines, and a stats line that
+ * said "oom" before any kill fooled readers that watch the stream for that word (runc's
+ * `events oom` test deleted the container before its hog was killed). */
+static void write_raw(FILE *f, const char *dir, uint64_t *cache, const char *cache_key)
 {
 	_cleanup_free_ char *s = NULL;
 	struct bw_error e = {0};
@@ -127,9 +128,6 @@ static void write_raw(FILE *f, const char *dir, bool v2, uint64_t *cache, const 
 			first = false;
 		}
 	}
-	if (dir != NULL)
-		fprintf(f, "%s\"oom_kill\":%" PRIu64, first ? "" : ",",
-			rk(dir, v2 ? "memory.events" : "memory.oom_control", "oom_kill"));
 	fputs("}", f);
 }
 
@@ -149,7 +147,7 @@ static void write_memory(struct cg_manager *cg, FILE *f)
 			    cur + rd(d, "memory.swap.current"), 0,
 			    rk(d, "memory.swap.events", "max"));
 		fputs(",", f);
-		write_raw(f, d, true, &cache, "file");
+		write_raw(f, d, &cache, "file");
 	} else {
 		write_entry(f, "usage", rd(d, "memory.limit_in_bytes"),
 			    rd(d, "memory.usage_in_bytes"), rd(d, "memory.max_usage_in_bytes"),
@@ -164,7 +162,7 @@ static void write_memory(struct cg_manager *cg, FILE *f)
 			    rd(d, "memory.kmem.usage_in_bytes"),
 			    rd(d, "memory.kmem.max_usage_in_bytes"), rd(d, "memory.kmem.failcnt"));
 		fputs(",", f);
-		write_raw(f, d, false, &cache, "cache");
+		write_raw(f, d, &cache, "cache");
 	}
 	fprintf(f, ",\"cache\":%" PRIu64 "}", cache);
 }

@@ -171,6 +171,24 @@ static int check_mode(const struct checkpoint_opts *o, struct bw_error *err)
 	return 0;
 }
 
+/* --parent-path names an earlier (pre-)dump, relative to the image directory as CRIU's
+ * --prev-images-dir: it must be a directory now (runc checks the same, on the lexically joined
+ * path, before anything else of the dump), so a typo is one line naming the flag, not CRIU's
+ * log. The image directory itself need not exist yet ("../parent" next to it). */
+static int check_parent(const char *img, const char *parent, struct bw_error *err)
+{
+	if (parent == NULL)
+		return 0;
+	_cleanup_free_ char *joined = fs_path_join(img, parent);
+	_cleanup_free_ char *p = fs_path_clean(joined);
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return bw_fail(err, errno, "--parent-path: `%s` (as `%s`)", parent, p);
+	if (!S_ISDIR(st.st_mode))
+		return bw_fail(err, ENOTDIR, "--parent-path: `%s` (as `%s`)", parent, p);
+	return 0;
+}
+
 /* The flags dump and restore share. */
 static void common_args(struct argv_buf *a, const struct checkpoint_opts *o, const char *img,
 			const char *work, const char *log)
@@ -541,7 +559,7 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 			    oci_status_name(st));
 		goto out;
 	}
-	if (lifecycle_load_spec(c, &spec, err) < 0 ||
+	if (check_parent(img, o->parent_path, err) < 0 || lifecycle_load_spec(c, &spec, err) < 0 ||
 	    check_confinement(g, spec, "checkpoint", err) < 0 || check_helpers(c, err) < 0)
 		goto out;
 	if (c->state.cgroup_path == NULL) {

@@ -62,6 +62,33 @@ test_ckpt_bad_flags_refused_with_one_line() {
 	bw delete --force ck-flags
 }
 
+# runc's checkpoint: --parent-path is relative to the image path and names an existing
+# directory (an earlier pre-dump); anything else is one line naming the flag, checked before the
+# dump and before the container's own refusals, and leaves no image directory behind.
+test_ckpt_parent_path_must_be_an_existing_directory() {
+	local img=$WORK/img.${FUNCNAME[0]}
+	local b out
+	b=$(ckpt_bundle ck-parent)
+	cfg "$b" '.annotations["run.bulwark.landlock"]="default"'
+	bw run -d -b "$b" ck-parent </dev/null >/dev/null 2>&1
+	out=$(bw checkpoint --parent-path ./no-such-parent --image-path "$img" ck-parent 2>&1) &&
+		fail "a missing parent accepted"
+	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+	expect_contains "missing" "--parent-path: \`./no-such-parent\` (as \`$img/no-such-parent\`): No such file or directory" "$out"
+	touch "$WORK/parent-file.${FUNCNAME[0]}"
+	out=$(bw checkpoint --parent-path "../parent-file.${FUNCNAME[0]}" --image-path "$img" ck-parent 2>&1) &&
+		fail "a file as the parent accepted"
+	expect_contains "not a directory" "(as \`$WORK/parent-file.${FUNCNAME[0]}\`): Not a directory" "$out"
+	[ ! -e "$img" ] || fail "a refused checkpoint made the image directory"
+	# An existing parent passes this check: the refusal is the container's own (Landlock).
+	mkdir "$WORK/parent.${FUNCNAME[0]}"
+	out=$(bw checkpoint --parent-path "../parent.${FUNCNAME[0]}" --image-path "$img" ck-parent 2>&1) &&
+		fail "checkpoint of a Landlock container succeeded"
+	expect_contains "next check" "confined by Landlock" "$out"
+	ckpt_counting ck-parent || fail "the container stopped counting"
+	bw delete --force ck-parent
+}
+
 test_criu_restore_refuses_missing_image_path() {
 	local img=$WORK/img.${FUNCNAME[0]}
 	local b out
