@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,6 +48,13 @@ int fs_read_fd(int fd, size_t max, char **out, size_t *len, struct bw_error *err
 	if (len != NULL)
 		*len = n;
 	*out = steal_ptr(&buf);
+	return 0;
+}
+
+int fs_config_str(int fs, const char *key, const char *value, struct bw_error *err)
+{
+	if (fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0) < 0)
+		return bw_fail(err, errno, "fsconfig %s=%s", key, value);
 	return 0;
 }
 

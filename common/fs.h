@@ -10,6 +10,8 @@
 
 /* Read all of fd (at most max bytes; more is an error). *out is NUL-terminated. */
 int fs_read_fd(int fd, size_t max, char **out, size_t *len, struct bw_error *err);
+/* fsconfig(FSCONFIG_SET_STRING) of a file system context, with err naming key and value. */
+int fs_config_str(int fs, const char *key, const char *value, struct bw_error *err);
 /* open(2) of path (relative ones below dirfd) through no symbolic link (openat2
  * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS): ELOOP where one is on the way. */
 int fs_open_nolinks(int dirfd, const char *path, int flags);

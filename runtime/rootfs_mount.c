@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/util.h"
 #include "runtime/hostpath.h"
+#include "runtime/workspace.h"
 
 struct mount_job {
 	const struct rootfs_ctx *ctx;
@@ -41,46 +42,16 @@ static char *bind_source_path(const struct mount_job *j)
 	return fs_path_join(j->ctx->bundle, src);
 }
 
-static int fsconfig_str(int fs, const char *key, const char *value, struct bw_error *err)
-{
-	if (fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0) < 0)
-		return bw_fail(err, errno, "fsconfig %s=%s", key, value);
-	return 0;
-}
-
 /* The scratch tmpfs of a rootless overlay workspace, made in the container's user namespace:
- * upper/ (the sandbox user's, with the lower directory's mode) and work/. */
+ * upper/ the sandbox user's, with the lower directory's mode. */
 static int overlay_scratch(const struct mount_job *j, const struct hostpath *hp, int lower,
 			   struct bw_error *err)
 {
 	struct stat st;
 	if (fstat(lower, &st) < 0)
 		return bw_fail(err, errno, "stat the lower layer");
-	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return bw_fail(err, errno, "fsopen tmpfs");
-	_cleanup_free_ char *size =
-	    hp->scratch_size > 0 ? xasprintf("%lld", (long long)hp->scratch_size) : NULL;
-	/* Files as bytes: one per 4 KiB page of the size (sandbox --disk), as with root. */
-	_cleanup_free_ char *ino = hp->scratch_size >= 4096
-				       ? xasprintf("%lld", (long long)(hp->scratch_size / 4096))
-				       : NULL;
-	if (fsconfig_str(fs, "source", "bulwark-scratch", err) < 0 ||
-	    (size != NULL && fsconfig_str(fs, "size", size, err) < 0) ||
-	    (ino != NULL && fsconfig_str(fs, "nr_inodes", ino, err) < 0) ||
-	    fsconfig_str(fs, "mode", "0700", err) < 0)
-		return -1;
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return bw_fail(err, errno, "create the scratch tmpfs");
-	_cleanup_close_ int mnt =
-	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (mnt < 0)
-		return bw_fail(err, errno, "fsmount the scratch tmpfs");
 	const struct oci_user *u = &j->ctx->spec->process.user;
-	if (mkdirat(mnt, "upper", 0700) < 0 || fchownat(mnt, "upper", u->uid, u->gid, 0) < 0 ||
-	    fchmodat(mnt, "upper", st.st_mode & 07777, 0) < 0 || mkdirat(mnt, "work", 0700) < 0)
-		return bw_fail(err, errno, "prepare the scratch tmpfs");
-	return steal_fd(&mnt);
+	return workspace_scratch_tmpfs(hp->scratch_size, u->uid, u->gid, st.st_mode & 07777, err);
 }
 
 /* A rootless overlay workspace: lower (the directory, reopened) under a scratch tmpfs that the
@@ -102,10 +73,10 @@ static int overlay_workspace(const struct mount_job *j, const struct hostpath *h
 		_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
 		if (fs < 0)
 			return bw_fail(err, errno, "mounts[%zu]: fsopen overlay", j->i);
-		if (fsconfig_str(fs, "source", "bulwark-workspace", err) < 0 ||
-		    fsconfig_str(fs, "lowerdir", fs_fd_path(lower, lb), err) < 0 ||
-		    fsconfig_str(fs, "upperdir", upper, err) < 0 ||
-		    fsconfig_str(fs, "workdir", work, err) < 0 ||
+		if (fs_config_str(fs, "source", "bulwark-workspace", err) < 0 ||
+		    fs_config_str(fs, "lowerdir", fs_fd_path(lower, lb), err) < 0 ||
+		    fs_config_str(fs, "upperdir", upper, err) < 0 ||
+		    fs_config_str(fs, "workdir", work, err) < 0 ||
 		    (userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0))
 			return bw_wrap(err, "mounts[%zu]: overlay workspace `%s`", j->i, hp->path);
 		if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {

@@ -314,17 +314,7 @@ static int idmapped_clone(const struct workspace *w, const struct workspace_ids 
 
 /* ---- overlay -------------------------------------------------------------------------------- */
 
-static int fsconfig_str(int fs, const char *key, const char *value, struct bw_error *err)
-{
-	if (fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0) < 0)
-		return bw_fail(err, errno, "fsconfig %s=%s", key, value);
-	return 0;
-}
-
-/* upper/ is the overlay's root: it gets DIR's mode, and the sandbox user's ids as the idmapped
- * lower shows them for DIR's owner. */
-static int scratch_tmpfs(const struct workspace *w, const struct workspace_ids *ids, int64_t size,
-			 struct bw_error *err)
+int workspace_scratch_tmpfs(int64_t size, uid_t uid, gid_t gid, mode_t mode, struct bw_error *err)
 {
 	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0)
@@ -333,9 +323,9 @@ static int scratch_tmpfs(const struct workspace *w, const struct workspace_ids *
 	/* Files as bytes: one per 4 KiB page of the size (sandbox --disk). */
 	_cleanup_free_ char *ino =
 	    size >= 4096 ? xasprintf("%lld", (long long)(size / 4096)) : NULL;
-	if (fsconfig_str(fs, "source", "bulwark-scratch", err) < 0 ||
-	    fsconfig_str(fs, "size", sz, err) < 0 || fsconfig_str(fs, "mode", "0700", err) < 0 ||
-	    (ino != NULL && fsconfig_str(fs, "nr_inodes", ino, err) < 0))
+	if (fs_config_str(fs, "source", "bulwark-scratch", err) < 0 ||
+	    fs_config_str(fs, "size", sz, err) < 0 || fs_config_str(fs, "mode", "0700", err) < 0 ||
+	    (ino != NULL && fs_config_str(fs, "nr_inodes", ino, err) < 0))
 		return -1;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return bw_fail(err, errno, "create the scratch tmpfs");
@@ -343,10 +333,8 @@ static int scratch_tmpfs(const struct workspace *w, const struct workspace_ids *
 	    fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return bw_fail(err, errno, "fsmount the scratch tmpfs");
-	uid_t uid = ids->base_uid + ids->uid;
-	gid_t gid = ids->base_gid + ids->gid;
 	if (mkdirat(mnt, "upper", 0700) < 0 || fchownat(mnt, "upper", uid, gid, 0) < 0 ||
-	    fchmodat(mnt, "upper", w->root_mode, 0) < 0 || mkdirat(mnt, "work", 0700) < 0)
+	    fchmodat(mnt, "upper", mode, 0) < 0 || mkdirat(mnt, "work", 0700) < 0)
 		return bw_fail(err, errno, "prepare the scratch tmpfs");
 	return steal_fd(&mnt);
 }
@@ -362,13 +350,13 @@ static int overlay_mount(int lower, int scratch, struct bw_error *err)
 	_cleanup_free_ char *work = xasprintf("%s/work", fs_fd_path(scratch, buf));
 	/* redirect_dir: a directory from the lower layer can be renamed (else EXDEV);
 	 * no metacopy: a changed file is whole in the upper layer. */
-	if (fsconfig_str(fs, "source", "bulwark-workspace", err) < 0 ||
-	    fsconfig_str(fs, "lowerdir", fs_fd_path(lower, buf), err) < 0 ||
-	    fsconfig_str(fs, "upperdir", upper, err) < 0 ||
-	    fsconfig_str(fs, "workdir", work, err) < 0 ||
-	    fsconfig_str(fs, "redirect_dir", "on", err) < 0 ||
-	    fsconfig_str(fs, "metacopy", "off", err) < 0 ||
-	    fsconfig_str(fs, "index", "off", err) < 0)
+	if (fs_config_str(fs, "source", "bulwark-workspace", err) < 0 ||
+	    fs_config_str(fs, "lowerdir", fs_fd_path(lower, buf), err) < 0 ||
+	    fs_config_str(fs, "upperdir", upper, err) < 0 ||
+	    fs_config_str(fs, "workdir", work, err) < 0 ||
+	    fs_config_str(fs, "redirect_dir", "on", err) < 0 ||
+	    fs_config_str(fs, "metacopy", "off", err) < 0 ||
+	    fs_config_str(fs, "index", "off", err) < 0)
 		return -1;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return bw_fail(err, errno, "create the overlay");
@@ -385,7 +373,11 @@ static int stack(struct workspace *w, const struct workspace_ids *ids, int64_t s
 	if (top < 0)
 		return -1;
 	if (w->mode == WORKSPACE_OVERLAY) {
-		w->scratch_fd = scratch_tmpfs(w, ids, scratch_size, err);
+		/* upper/ is the overlay's root: DIR's mode, and the sandbox user's ids as the
+		 * idmapped lower shows them for DIR's owner. */
+		w->scratch_fd =
+		    workspace_scratch_tmpfs(scratch_size, ids->base_uid + ids->uid,
+					    ids->base_gid + ids->gid, w->root_mode, err);
 		int ov = w->scratch_fd < 0 ? -1 : overlay_mount(top, w->scratch_fd, err);
 		if (ov < 0)
 			return bw_wrap(err, "--workspace %s:overlay", w->path);

@@ -64,6 +64,9 @@ int workspace_prepare(struct workspace_set *ws, const struct workspace_ids *ids,
 struct hostpath_list;
 /* What each workspace's source is for the spec's bind (after workspace_prepare): the stacked
  * mount for rw and overlay, DIR itself for ro; appended to out. */
+/* A detached tmpfs of size bytes (0: half the RAM) and one file per 4 KiB of it, nosuid and
+ * nodev, holding upper/ (uid:gid, mode) and work/: an overlay workspace's scratch layer. */
+int workspace_scratch_tmpfs(int64_t size, uid_t uid, gid_t gid, mode_t mode, struct bw_error *err);
 int workspace_sources(struct workspace_set *ws, struct hostpath_list *out, struct bw_error *err);
 /* Bytes the sandbox wrote in its workspaces: for an overlay, what its upper layer holds (the
  * scratch tmpfs's used blocks, so a copied-up file counts whole); 0 for read-only ones; -1 when
