@@ -123,21 +123,27 @@ static void add_dir(cp_mounts_add_fn add, void *ctx, const struct stat *st)
 }
 
 /* One other namespace, through one of its processes: its mounts resolved inside the
- * process's root (a symlink it planted on the way leads nowhere outside it). */
-static void scan_ns(pid_t pid, cp_mounts_add_fn add, void *ctx)
+ * process's root (a symlink it planted on the way leads nowhere outside it). A mountinfo that
+ * cannot be read whole (too large, malformed) fails the copy: never a namespace left out. */
+static int scan_ns(pid_t pid, cp_mounts_add_fn add, void *ctx, struct bw_error *err)
 {
 	char path[64];
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	struct bw_error ignored = {0};
+	struct bw_error e = {0};
 	struct cp_mount *m = NULL;
 	size_t n = 0;
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
 	_cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : bw_fail(err, errno, "open %s", path);
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
-	if (rootfd < 0 || fs_read_file(path, 16 << 20, &text, &len, &ignored) < 0 ||
-	    cp_mounts_writable(text, &m, &n, &ignored) < 0)
-		return;
+	if (fs_read_file(path, 16 << 20, &text, &len, &e) < 0)
+		return e.code == ENOENT || e.code == ESRCH
+			   ? 0
+			   : bw_fail(err, e.code, "%s: cannot be read whole", path);
+	if (cp_mounts_writable(text, &m, &n, &e) < 0)
+		return bw_fail(err, e.code, "%s: %s", path, e.msg);
 	for (size_t i = 0; i < n; i++) {
 		struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
@@ -151,24 +157,54 @@ static void scan_ns(pid_t pid, cp_mounts_add_fn add, void *ctx)
 			add_dir(add, ctx, &st);
 	}
 	cp_mounts_free(m, n);
+	return 0;
+}
+
+/* Can pid write files as host root or as the caller (the only owners of links the host side
+ * follows, cp_hostpath.c)? Its user namespace must map one of them: an unprivileged user's
+ * namespaces (any number of them) cannot, and are not scanned. */
+static bool writes_as_trusted(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	struct bw_error e = {0};
+	if (fs_read_file(path, 1 << 16, &text, NULL, &e) < 0)
+		return e.code != ENOENT && e.code != ESRCH; /* unreadable: assume it can */
+	unsigned long long me = geteuid();
+	for (char *line = text; line != NULL && *line != '\0';) {
+		unsigned long long inside, outside, count;
+		if (sscanf(line, "%llu %llu %llu", &inside, &outside, &count) == 3 &&
+		    ((outside == 0 && count > 0) || (me >= outside && me - outside < count)))
+			return true;
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return false;
 }
 
 struct ns_seen {
-	ino_t *ino;
+	struct ns_key {
+		ino_t ns;
+		dev_t root_dev;
+		ino_t root_ino;
+	} * v;
 	size_t n;
 };
 
-static bool seen_add(struct ns_seen *s, ino_t ino)
+static bool seen_add(struct ns_seen *s, const struct ns_key *k)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->ino[i] == ino)
+		if (s->v[i].ns == k->ns && s->v[i].root_dev == k->root_dev &&
+		    s->v[i].root_ino == k->root_ino)
 			return false;
-	s->ino = xrealloc(s->ino, (s->n + 1) * sizeof(*s->ino));
-	s->ino[s->n++] = ino;
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = *k;
 	return true;
 }
 
-/* One process: a new namespace is scanned; a process of ours chrooted elsewhere guards its
+/* One process: a new (namespace, root) pair is scanned, so a chrooted process cannot hide
+ * its namespace's mounts from the others'; a process of ours chrooted elsewhere guards its
  * root. */
 static int scan_pid(pid_t pid, const struct stat *self_ns, const struct stat *self_root,
 		    struct ns_seen *seen, cp_mounts_add_fn add, void *ctx, struct bw_error *err)
@@ -178,25 +214,28 @@ static int scan_pid(pid_t pid, const struct stat *self_ns, const struct stat *se
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 	if (stat(path, &ns) < 0)
 		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	if (stat(path, &root) < 0)
+		return 0;
 	if (ns.st_ino == self_ns->st_ino && ns.st_dev == self_ns->st_dev) {
-		snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-		if (stat(path, &root) == 0 &&
-		    (root.st_dev != self_root->st_dev || root.st_ino != self_root->st_ino))
+		if (root.st_dev != self_root->st_dev || root.st_ino != self_root->st_ino)
 			add_dir(add, ctx, &root);
 		return 0;
 	}
-	if (!seen_add(seen, ns.st_ino))
+	if (!writes_as_trusted(pid))
+		return 0;
+	struct ns_key k = {.ns = ns.st_ino, .root_dev = root.st_dev, .root_ino = root.st_ino};
+	if (!seen_add(seen, &k))
 		return 0;
 	if (seen->n > CP_MOUNTS_MAX_NS)
 		return bw_fail(err, 0, "more than %d mount namespaces to check", CP_MOUNTS_MAX_NS);
-	scan_ns(pid, add, ctx);
-	return 0;
+	return scan_ns(pid, add, ctx, err);
 }
 
 int cp_mounts_foreign(cp_mounts_add_fn add, void *ctx, struct bw_error *err)
 {
 	struct stat self_ns, self_root;
-	struct ns_seen seen = {NULL, 0};
+	struct ns_seen seen = {.v = NULL, .n = 0};
 	if (stat("/proc/self/ns/mnt", &self_ns) < 0 || stat("/", &self_root) < 0)
 		return bw_fail(err, errno, "stat /proc/self/ns/mnt");
 	DIR *d = opendir("/proc");
@@ -210,6 +249,6 @@ int cp_mounts_foreign(cp_mounts_add_fn add, void *ctx, struct bw_error *err)
 			r = scan_pid(pid, &self_ns, &self_root, &seen, add, ctx, err);
 	}
 	closedir(d);
-	free(seen.ino);
+	free(seen.v);
 	return r;
 }
