@@ -92,13 +92,6 @@ static void gen_private(yajl_gen g, const struct oci_state *st)
 			gen_str(g, st->cleanup[i]);
 		yajl_gen_array_close(g);
 	}
-	if (st->writable_dirs != NULL) {
-		gen_str(g, "writableDirs");
-		yajl_gen_array_open(g);
-		for (size_t i = 0; st->writable_dirs[i] != NULL; i++)
-			gen_str(g, st->writable_dirs[i]);
-		yajl_gen_array_close(g);
-	}
 	yajl_gen_map_close(g);
 }
 
@@ -197,8 +190,7 @@ static int parse_private(struct jp *p, yajl_val v, void *out)
 	    oj_f_string(p, v, "cgroupPath", &st->cgroup_path) < 0 ||
 	    oj_f_bool(p, v, "ownPidNs", &st->own_pid_ns) < 0 ||
 	    oj_f_string(p, v, "configDigest", &st->config_digest) < 0 ||
-	    oj_f_strv(p, v, "cleanup", &st->cleanup) < 0 ||
-	    oj_f_strv(p, v, "writableDirs", &st->writable_dirs) < 0)
+	    oj_f_strv(p, v, "cleanup", &st->cleanup) < 0)
 		return -1;
 	return 0;
 }
@@ -264,6 +256,5 @@ void oci_state_free_fields(struct oci_state *st)
 	free(st->cgroup_path);
 	free(st->config_digest);
 	strv_free(st->cleanup);
-	strv_free(st->writable_dirs);
 	memset(st, 0, sizeof(*st));
 }

@@ -36,10 +36,6 @@ struct oci_state {
 	bool own_pid_ns;	  /* the container has its own pid namespace */
 	char *config_digest;	  /* sha256 of config.json as loaded (for the audit log) */
 	char **cleanup;		  /* extra resources to release on delete ("netns:/run/..", ...) */
-	/* "DEV:INO" of each host directory the container can write, taken at create (the root
-	 * unless read-only, writable bind sources): `cp` guards these, whatever the paths
-	 * name later. */
-	char **writable_dirs;
 };
 
 const char *oci_status_name(enum oci_status s);

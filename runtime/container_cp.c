@@ -418,7 +418,7 @@ int container_cp_in(const struct global_opts *g, const char *id, const char *hos
 		job_free(&j);
 		return -1;
 	}
-	_cleanup_close_ int src = cp_host_open_source(host_src, j.c, j.spec, err);
+	_cleanup_close_ int src = cp_host_open_source(host_src, err);
 	if (src >= 0) {
 		if (child_start(&j, &ch, err) == 0) {
 			_cleanup_free_ char *top = cp_host_base_name(host_src);
@@ -456,7 +456,7 @@ int container_cp_out(const struct global_opts *g, const char *id, const char *ct
 		return -1;
 	}
 	struct cp_host_dst dst;
-	if (cp_host_open_dest(host_dst, j.c, j.spec, &dst, err) == 0) {
+	if (cp_host_open_dest(host_dst, &dst, err) == 0) {
 		if (child_start(&j, &ch, err) == 0) {
 			/* Into a directory: the name is ours, never one the stream could choose. */
 			const char *name = dst.name ? dst.name : base_name(j.ctr_path, j.id);

@@ -587,8 +587,8 @@ static int recv_link(struct receiver *r, int dirfd, const struct frame *f, const
 		return bw_fail(r->err, EPROTO, "`%s`: a symlink target with a NUL byte", path);
 	if (symlinkat(target, dirfd, name) < 0)
 		return bw_fail(r->err, errno, "create the symlink `%s`", path);
-	/* On the host, as root: a link the container chose is nobody's, so that no later walk
-	 * takes it for root's own (cp_hostpath.c follows only root's or the caller's links). */
+	/* On the host, as root: a link the container chose is nobody's, so that nothing that
+	 * trusts root's links (fs.protected_symlinks, other tools' walks) takes it for one. */
 	if (r->o->keep_space && geteuid() == 0 &&
 	    fchownat(dirfd, name, 65534, 65534, AT_SYMLINK_NOFOLLOW) < 0)
 		return bw_fail(r->err, errno, "chown the symlink `%s`", path);

@@ -32,7 +32,6 @@
 #include "runtime/idpool.h"
 #include "runtime/kdenials.h"
 #include "runtime/console.h"
-#include "runtime/cp_hostpath.h"
 #include "runtime/audit.h"
 #include "runtime/hooks.h"
 #include "runtime/hostpath.h"
@@ -737,7 +736,6 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		goto fail_killed;
 	bw_phase("create: watchdog");
 	c->state.status = OCI_STATUS_CREATED;
-	cp_host_record_writable(&c->state, spec);
 	if (container_save(c, err) < 0)
 		goto fail_killed;
 	bw_phase("create: saved");

@@ -10,7 +10,6 @@
 
 static struct oci_kv annotations[] = {{"io.container.manager", "libpod"}, {"b", ""}};
 static char *cleanup_list[] = {"netns:/run/bulwark/netns/t2", "dns:/run/x.pid", NULL};
-static char *writable_list[] = {"2049:131073", NULL};
 
 static struct oci_state sample(void)
 {
@@ -105,7 +104,6 @@ Test(state_json, stored_form_round_trips)
 	st.own_pid_ns = true;
 	st.config_digest = "sha256:abcd";
 	st.cleanup = cleanup_list;
-	st.writable_dirs = writable_list;
 	char *out = render(&st, false, true);
 
 	struct oci_state back;
@@ -128,8 +126,6 @@ Test(state_json, stored_form_round_trips)
 	cr_assert_str_eq(back.config_digest, "sha256:abcd");
 	cr_assert_str_eq(back.cleanup[1], "dns:/run/x.pid");
 	cr_assert_null(back.cleanup[2]);
-	cr_assert_str_eq(back.writable_dirs[0], "2049:131073");
-	cr_assert_null(back.writable_dirs[1]);
 
 	/* and renders to the same bytes again */
 	char *again = render(&back, false, true);
