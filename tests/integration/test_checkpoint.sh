@@ -62,15 +62,23 @@ test_ckpt_bad_flags_refused_with_one_line() {
 	bw delete --force ck-flags
 }
 
+# ckpt_run_landlocked ID: a counting container under Landlock (which CRIU cannot dump),
+# running; its bundle is echoed.
+ckpt_run_landlocked() {
+	local b
+	b=$(ckpt_bundle "$1")
+	cfg "$b" '.annotations["run.bulwark.landlock"]="default"'
+	bw run -d -b "$b" "$1" </dev/null >/dev/null 2>&1
+	echo "$b"
+}
+
 # runc's checkpoint: --parent-path is relative to the image path and names an existing
 # directory (an earlier pre-dump); anything else is one line naming the flag, checked before the
 # dump and before the container's own refusals, and leaves no image directory behind.
 test_ckpt_parent_path_must_be_an_existing_directory() {
 	local img=$WORK/img.${FUNCNAME[0]}
-	local b out
-	b=$(ckpt_bundle ck-parent)
-	cfg "$b" '.annotations["run.bulwark.landlock"]="default"'
-	bw run -d -b "$b" ck-parent </dev/null >/dev/null 2>&1
+	local out
+	ckpt_run_landlocked ck-parent >/dev/null
 	out=$(bw checkpoint --parent-path ./no-such-parent --image-path "$img" ck-parent 2>&1) &&
 		fail "a missing parent accepted"
 	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
@@ -105,9 +113,7 @@ test_criu_restore_refuses_missing_image_path() {
 test_ckpt_landlock_container_refused() {
 	local img=$WORK/img.${FUNCNAME[0]}
 	local b out
-	b=$(ckpt_bundle ck-ll)
-	cfg "$b" '.annotations["run.bulwark.landlock"]="default"'
-	bw run -d -b "$b" ck-ll </dev/null >/dev/null 2>&1
+	b=$(ckpt_run_landlocked ck-ll)
 	out=$(bw checkpoint --image-path "$img" ck-ll 2>&1) && fail "checkpoint of a Landlock container succeeded"
 	expect_contains "message" "confined by Landlock (run.bulwark.landlock=default), which CRIU cannot" "$out"
 	[ ! -e "$img" ] || fail "a refused checkpoint made the image directory"
