@@ -76,16 +76,21 @@ static int walk_step(struct walk *w, const char *comp, bool last, bool want_file
 	}
 	if (S_ISDIR(st.st_mode) || (want_file && S_ISREG(st.st_mode) && last))
 		return walk_push(w, fd, shown, err);
-	close(fd);
 	if (S_ISLNK(st.st_mode)) {
-		/* Only to help: where it leads now, for the caller to check and name. */
-		_cleanup_free_ char *real = realpath(shown, NULL);
-		return bw_fail(err, ELOOP,
-			       "`%s`: `%s` is a symbolic link, which cp does not follow on the "
-			       "host (a container could have planted it); name the real path%s%s%s",
-			       shown, comp, real ? " (now `" : "", real ? real : "",
-			       real ? "`)" : "");
+		/* Its text, read without following it: a planted link's target is the
+		 * container's choice, never a path to suggest. */
+		char target[256];
+		ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+		close(fd);
+		target[n > 0 ? n : 0] = '\0';
+		return bw_fail(
+		    err, ELOOP,
+		    "`%s`: `%s` is a symbolic link (to `%s`, owner uid %u), which cp does "
+		    "not follow on the host (a container could have planted it); check "
+		    "where it leads before naming another path",
+		    shown, comp, target, (unsigned)st.st_uid);
 	}
+	close(fd);
 	if (want_file && last)
 		return bw_fail(err, 0, "`%s`: not a regular file or a directory", shown);
 	return bw_fail(err, ENOTDIR, "`%s`", shown);

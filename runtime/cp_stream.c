@@ -291,6 +291,8 @@ struct receiver {
 	struct io io;
 	struct bw_error *err;
 	uint64_t used, entries, warnings, since_check;
+	dev_t top_dev; /* the top directory this copy made, for the undo */
+	ino_t top_ino;
 	char buf[CP_BUF];
 };
 
@@ -639,6 +641,15 @@ static int recv_dir(struct receiver *r, int dirfd, const struct frame *f, const 
 		return bw_fail(
 		    r->err, errno == ENOTDIR || errno == ELOOP ? EEXIST : errno, "`%s`: %s", path,
 		    *created ? "was replaced while being filled" : "exists and is not a directory");
+	/* The directory just made, not one swapped in between mkdirat and openat (the parent
+	 * may be a directory the container can write): ours, open to nobody else. */
+	struct stat st;
+	if (*created && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 07077) != 0))
+		return bw_fail(r->err, EEXIST, "`%s`: was replaced while being filled", path);
+	if (*created && depth == 0) {
+		r->top_dev = st.st_dev;
+		r->top_ino = st.st_ino;
+	}
 	if (charge_entry(r, fd, path) < 0 || recv_entries(r, fd, path, depth) < 0)
 		return -1;
 	if (*created && fchmod(fd, f->h.mode & 01777) < 0)
@@ -646,14 +657,20 @@ static int recv_dir(struct receiver *r, int dirfd, const struct frame *f, const 
 	return 0;
 }
 
-/* Undo a failed copy: what this call made at the top, through fds, never following a link. */
-static void remove_tree(int parent, const char *name, unsigned depth)
+/* Undo a failed copy: what this call made at the top, through fds, never following a link;
+ * the top only when it is still the directory made (dev, ino), opened. */
+static void remove_tree(int parent, const char *name, unsigned depth, dev_t dev, ino_t ino)
 {
 	struct stat st;
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	if (S_ISDIR(st.st_mode) && depth <= CP_MAX_DEPTH + 1) {
 		int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && depth == 0 &&
+		    (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)) {
+			close(fd);
+			return;
+		}
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (d == NULL) {
 			if (fd >= 0)
@@ -665,7 +682,7 @@ static void remove_tree(int parent, const char *name, unsigned depth)
 		struct dirent *e;
 		while ((e = readdir(d)) != NULL)
 			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-				remove_tree(dirfd(d), e->d_name, depth + 1);
+				remove_tree(dirfd(d), e->d_name, depth + 1, 0, 0);
 		closedir(d);
 		unlinkat(parent, name, AT_REMOVEDIR);
 		return;
@@ -704,7 +721,9 @@ int cp_recv_tree(const struct cp_recv_opts *o, int dirfd, const char *name, stru
 		else if (rc == 0)
 			rc = bw_fail(err, EPROTO, "`%s`: more than one entry at the top", path);
 	}
-	if (created)
-		remove_tree(dirfd, top, 0);
+	/* Only the directory this copy made: a container that can write the parent may have
+	 * renamed another one (root's 0700 tree) to its name meanwhile. */
+	if (created && r->top_ino != 0)
+		remove_tree(dirfd, top, 0, r->top_dev, r->top_ino);
 	return -1;
 }

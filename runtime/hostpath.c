@@ -23,16 +23,12 @@ int hostpath_open(int dirfd, const char *path, bool follow, const char *label, s
 	int fd = follow ? openat(dirfd, path, flags) : fs_open_nolinks(dirfd, path, flags);
 	if (fd >= 0)
 		return fd;
-	if (!follow && errno == ELOOP) {
-		/* Only to help: the real path is resolved here for the message, never used. */
-		_cleanup_free_ char *real =
-		    dirfd == AT_FDCWD || path[0] == '/' ? realpath(path, NULL) : NULL;
+	if (!follow && errno == ELOOP)
 		return bw_fail(err, 0,
 			       "%s: the path goes through a symbolic link, which bulwark does not "
-			       "follow (an earlier sandbox could have planted it); name the real "
-			       "path%s%s%s",
-			       label, real ? " (now `" : "", real ? real : "", real ? "`)" : "");
-	}
+			       "follow (an earlier sandbox could have planted it); check where it "
+			       "leads before naming another path",
+			       label);
 	return bw_fail(err, errno, "%s", label);
 }
 

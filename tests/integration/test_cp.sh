@@ -107,8 +107,8 @@ test_cp_out_never_follows_a_symlink_planted_in_a_writable_bind() {
 	expect_eq "victim" "untouched" "$(cat "$WORK/victim")"
 	rc=0; out=$(bw cp cp-plant:/etc/passwd "$WORK/ws/sub/x" 2>&1) || rc=$?
 	expect_eq "link on the way: refused" "125" "$rc"
-	expect_contains "why" "is a symbolic link, which cp does not follow" "$out"
-	expect_contains "the real path" "(now \`$WORK/victimdir\`)" "$out"
+	expect_contains "why" "which cp does not follow on the host" "$out"
+	expect_contains "the link's text" "(to \`$WORK/victimdir\`" "$out"
 	[ ! -e "$WORK/victimdir/x" ] || fail "written through the planted directory link"
 	# No link is followed on the host, even one root made: which directories some container
 	# can write cannot be known for sure (another runtime's, a detached mount).
@@ -116,7 +116,7 @@ test_cp_out_never_follows_a_symlink_planted_in_a_writable_bind() {
 	ln -s "$WORK/realhome" "$WORK/homelink"
 	rc=0; out=$(bw cp cp-plant:/etc/passwd "$WORK/homelink/p" 2>&1) || rc=$?
 	expect_eq "root's own link: refused" "125" "$rc"
-	expect_contains "why" "name the real path" "$out"
+	expect_contains "why" "check where it leads" "$out"
 	bw cp cp-plant:/etc/passwd "$WORK/realhome/p" || fail "the real path"
 	expect_eq "the real path" "$(cat "$ROOTFS/etc/passwd")" "$(cat "$WORK/realhome/p")"
 	bw delete --force cp-plant
@@ -191,7 +191,7 @@ test_cp_rootless_container() {
 	chown -h $RL_UID:$RL_UID "$WORK/rlhome" "$WORK/rlreal" "$WORK/rlhome/project"
 	rc=0; out=$(rl cp rl-cp:/etc/passwd "$WORK/rlhome/project/p" 2>&1) || rc=$?
 	expect_eq "out through ~/project" "125" "$rc"
-	expect_contains "the real path" "(now \`$WORK/rlreal\`)" "$out"
+	expect_contains "the link's text" "(to \`$WORK/rlreal\`, owner uid $RL_UID)" "$out"
 	rl cp rl-cp:/etc/passwd "$WORK/rlreal/p" || { rl delete -f rl-cp; fail "cp out to the real path"; }
 	rl cp "$WORK/rlreal/p" rl-cp:/tmp/p || { rl delete -f rl-cp; fail "cp in from the real path"; }
 	rl delete -f rl-cp
@@ -318,8 +318,8 @@ test_cp_follows_no_host_symlink() {
 	for p in "$WORK/nl-shared/l" "$WORK/nl-oth/l" "$WORK/nl-data/l" "$WORK/nl-rootlink" "$WORK/nl-userlink"; do
 		rc=0; out=$(bw cp cp-nl:/etc/passwd "$p/x" 2>&1) || rc=$?
 		expect_eq "out through $p" "125 1" "$rc $(echo "$out" | wc -l)"
-		expect_contains "why ($p)" "is a symbolic link, which cp does not follow on the host" "$out"
-		expect_contains "where it leads ($p)" "(now \`$WORK/victimdir\`)" "$out"
+		expect_contains "why ($p)" "which cp does not follow on the host" "$out"
+		expect_contains "the link's text ($p)" "(to \`$WORK/victimdir\`" "$out"
 		rc=0; out=$(bw cp "$p/key" cp-nl:/tmp/nl-k 2>&1) || rc=$?
 		expect_eq "in through $p" "125" "$rc"
 	done
@@ -473,4 +473,26 @@ test_cp_timeout_bounds_a_stalled_copy() {
 	[ "$took" -lt 15 ] || fail "took $took s (the idle timeout is 30 s)"
 	expect_eq "nothing left" "" "$(ls -A "$WORK/slow")"
 	bw delete --force cp-slow
+}
+
+# A failed copy out undoes only the directory it made: a container that can write the
+# destination's parent renames that directory away and root's own 0700 tree to its name, then
+# makes the copy fail (a source file that shrinks); the undo removed root's tree by name.
+test_cp_undo_removes_only_the_directory_it_made() {
+	local S=$WORK/undo-shared rc
+	rm -rf "$S"
+	mkdir -p "$S/victim/sub"
+	echo TOP-SECRET >"$S/victim/secret"
+	chmod 700 "$S/victim"
+	chown 1000:1000 "$S"
+	cp_ctr cp-undo ".mounts += [{\"destination\":\"/shared\",\"type\":\"bind\",\"source\":\"$S\",\"options\":[\"rbind\",\"rw\"]}]"
+	bw exec cp-undo sh -c 'mkdir -p /tmp/src && truncate -s 2G /tmp/src/big'
+	bw exec cp-undo sh -c 'while [ ! -d /shared/out ]; do :; done; mv /shared/out /shared/junk && mv /shared/victim /shared/out && truncate -s 0 /tmp/src/big' &
+	swap=$!
+	rc=0; bw cp cp-undo:/tmp/src "$S/out" >/dev/null 2>&1 || rc=$?
+	wait $swap || true
+	expect_eq "the copy failed" 125 "$rc"
+	expect_eq "root's tree is still there" TOP-SECRET "$(cat "$S/out/secret" 2>/dev/null)"
+	bw delete --force cp-undo
+	rm -rf "$S"
 }
