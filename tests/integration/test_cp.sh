@@ -391,7 +391,7 @@ test_cp_ordinary_destinations_still_work() {
 	mkdir -p "$WORK/cwd"
 	(cd "$WORK/cwd" && bw cp cp-ord:/etc/passwd ./x) || fail "cp to ./x"
 	[ -f "$WORK/cwd/x" ] || fail "./x missing"
-	d=$(mktemp -d /tmp/bwcp-dir.XXXXXX)
+	d=$(mktemp -d -p /tmp)
 	bw cp cp-ord:/etc/passwd "$d/" || { rm -rf "$d"; fail "cp into a directory in /tmp"; }
 	[ -f "$d/passwd" ] || { rm -rf "$d"; fail "$d/passwd missing"; }
 	rm -rf "$d"
