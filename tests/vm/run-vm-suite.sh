@@ -12,8 +12,9 @@
 # VM_SUITE_APPARMOR=0 (leave the AppArmor tests out), VM_ENGINES (--engines: the engines, default
 # "docker ctr podman cri"), CELL_FILTER (--engines: the cells, as in tests/engines/run.sh),
 # CG_CYCLES (create/delete cycles in the VM, default 40), VM_SUITE_TIMEOUT (seconds, default
-# 1000, 1200 with --engines; an unloaded run took ~270 before the checkpoint tests, which add
-# ~4-6 min under load).
+# 1800 for both: a guard against a hung guest, not a budget; an unloaded run took ~270 before
+# the checkpoint tests, which add ~4-6 min under load, and the delegated-cgroup and rootless
+# overlay tests ~2 more: a loaded machine ran past 1000).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -67,8 +68,7 @@ if [ -n "$engines" ]; then
 	envs=(-e BULWARK="$bin" -e ENGINES_CGROUP_DRIVER=systemd -e ENGINES_NO_INSTALL=1 -e TMO=180
 		-e CELL_FILTER="${CELL_FILTER:-}" -e VERBOSE="${VERBOSE:-0}")
 fi
-timeout=${VM_SUITE_TIMEOUT:-1000}
-[ -z "$engines" ] || timeout=${VM_SUITE_TIMEOUT:-1200}
+timeout=${VM_SUITE_TIMEOUT:-1800}
 
 start=$(date +%s)
 out=$(mktemp /tmp/vm-suite.XXXXXX)
