@@ -61,6 +61,8 @@ bool rootfs_path_is_sensitive(const char *clean);
 
 /* Mount helpers (rootfs_opts.c). */
 /* A new filesystem as a detached mount (fsopen/fsconfig/fsmount); o->attr_set applies. */
+/* The kernel's last line in the fs context's log, as " (line)", or "" (fsconfig failures). */
+void rootfs_fs_log_message(int fsfd, char *buf, size_t len);
 int rootfs_fs_create(const char *type, const char *source, const struct rootfs_mount_opts *o,
 		     struct bw_error *err);
 /* The "remount" option: reconfigure the superblock of the mount at targetfd. */

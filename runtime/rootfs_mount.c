@@ -82,8 +82,15 @@ static int overlay_workspace(const struct mount_job *j, const struct hostpath *h
 		if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 			if (userxattr)
 				continue; /* a kernel or upper file system without it */
-			return bw_fail(err, errno, "mounts[%zu]: create the overlay on `%s`", j->i,
-				       hp->path);
+			int e = errno;
+			char why[300];
+			rootfs_fs_log_message(fs, why, sizeof(why));
+			return bw_fail(
+			    err, e,
+			    "mounts[%zu]: this kernel cannot mount an overlay over `%s` in "
+			    "the sandbox's user namespace%s (without root an overlay "
+			    "workspace needs that; use :ro or :rw, or run as root)",
+			    j->i, hp->path, why);
 		}
 		mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
 		if (mnt < 0)

@@ -187,7 +187,7 @@ void rootfs_mount_opts_free(struct rootfs_mount_opts *o)
 }
 
 /* The kernel explains fsconfig failures in the fs context's log: fetch its last line. */
-static void fs_log_message(int fsfd, char *buf, size_t len)
+void rootfs_fs_log_message(int fsfd, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	for (;;) {
@@ -215,7 +215,7 @@ static int fs_param(int fsfd, const char *param, struct bw_error *err)
 	if (r < 0) {
 		int e = errno;
 		char why[300];
-		fs_log_message(fsfd, why, sizeof(why));
+		rootfs_fs_log_message(fsfd, why, sizeof(why));
 		return bw_fail(err, e, "option `%s` refused%s", param, why);
 	}
 	return 0;
@@ -247,7 +247,7 @@ int rootfs_fs_create(const char *type, const char *source, const struct rootfs_m
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		int e = errno;
 		char why[300];
-		fs_log_message(fsfd, why, sizeof(why));
+		rootfs_fs_log_message(fsfd, why, sizeof(why));
 		return bw_fail(err, e, "create a `%s` filesystem%s", type, why);
 	}
 	int mntfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)o->attr_set);
