@@ -158,14 +158,14 @@ static int load_env_file(const char *file, char ***env, struct bw_error *err)
 			return bw_wrap(err, "--env-file");
 	} else {
 		struct stat st;
+		char self[32];
+		_cleanup_free_ char *label = xasprintf("--env-file %s", file);
+		_cleanup_close_ int path_fd = hostpath_open(AT_FDCWD, file, false, label, err);
+		if (path_fd < 0)
+			return -1;
+		/* The file just checked, opened for reading through its fd. */
 		_cleanup_close_ int fd =
-		    fs_open_nolinks(AT_FDCWD, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 && errno == ELOOP)
-			return bw_fail(
-			    err, 0,
-			    "--env-file %s: the path goes through a symbolic link, which "
-			    "bulwark does not follow; name the real file",
-			    file);
+		    open(fs_fd_path(path_fd, self), O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0 || fstat(fd, &st) < 0)
 			return bw_fail(err, errno, "--env-file %s", file);
 		if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
