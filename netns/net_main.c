@@ -23,6 +23,7 @@
 #include "netns/pasta.h"
 #include "netns/plumb.h"
 #include "oci/policy.h"
+#include "runtime/proctitle.h"
 
 struct net_args {
 	const char *cmd;
@@ -323,11 +324,36 @@ static int run(const struct net_args *a, struct bw_error *err)
 	return r;
 }
 
+/* What other users see of us in /proc/PID/cmdline: our name and the sandbox's, never the host
+ * paths (state root, policy, events file) the runtime passed. The agent and the pasta watcher
+ * are forks of this process and live as long as the sandbox. args points into the argv area
+ * proctitle_hide zeroes: the options are parsed from this private copy. */
+static char **private_argv(int argc, char **argv)
+{
+	char **copy = xcalloc((size_t)argc + 1, sizeof(*copy));
+	for (int i = 0; i < argc; i++)
+		copy[i] = xstrdup(argv[i]);
+	return copy;
+}
+
+static void hide_args(const struct net_args *a)
+{
+	const char *name = a->id != NULL ? a->id : a->cmd != NULL ? a->cmd : "";
+	char title[128];
+	int n = snprintf(title, sizeof(title), "bulwark-net%c%s", '\0', name);
+	size_t len = n < 0 ? 0 : (size_t)n + 1 < sizeof(title) ? (size_t)n + 1 : sizeof(title);
+	/* Best effort: a process whose areas cannot be found keeps showing its argv. */
+	(void)proctitle_hide(title, len);
+}
+
 int main(int argc, char **argv)
 {
 	struct net_args a = {0};
 	struct bw_error err = {0};
-	int r = parse_args(argc, argv, &a, &err);
+	char **args = private_argv(argc, argv);
+	int r = parse_args(argc, args, &a, &err);
+	if (r == 0)
+		hide_args(&a);
 	if (r == 1) {
 		usage(stdout);
 		return 0;
@@ -339,6 +365,7 @@ int main(int argc, char **argv)
 		free(a.ann[i].value);
 	}
 	free(a.ann);
+	strv_free(args);
 	if (r < 0) {
 		char raw[BW_ERROR_MAX + 64], text[4 * sizeof(raw)];
 		bw_error_text(&err, raw, sizeof(raw));

@@ -441,6 +441,29 @@ test_rootless_pasta_ends_with_the_agent_and_apply_keeps_local_sets() {
 	rl_net_left
 }
 
+# The agent lives as long as the sandbox: every host user may read its command line, which
+# shows only its name and the sandbox's, no host path (state root, policy, events file).
+test_rootless_net_agent_cmdline_shows_no_host_paths() {
+	rl_pasta_usable || return 0 # the refusal is tested in test_rootless_sandbox_egress_*
+	rl_lab_up
+	(cd / && rl_net sandbox --allow 198.51.100.10:80/tcp -- sleep 30) </dev/null >"$WORK/rl.out" 2>&1 &
+	local bw=$! sleeper= agent= args=
+	for _ in $(seq 200); do
+		sleeper=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
+		agent=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 ~ /^bulwark-net/ {print $1}' | head -1)
+		[ -n "$sleeper" ] && [ -n "$agent" ] && break
+		sleep 0.05
+	done
+	[ -n "$agent" ] && args=$(setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups tr '\0' ' ' <"/proc/$agent/cmdline" 2>&1 || true)
+	[ -n "$agent" ] && environ=$(cat "/proc/$agent/environ" 2>/dev/null | tr '\0' ' ' || true)
+	[ -z "$sleeper" ] || kill -KILL "$sleeper" 2>/dev/null || true
+	wait $bw || true
+	[ -n "$agent" ] || fail "no agent: $(cat "$WORK/rl.out")"
+	expect_eq "only name and id" "1" "$(echo "$args" | grep -cE '^bulwark-net sandbox-[0-9a-f]{12} *$')"
+	case "$args $environ" in *"$WORK"*) fail "a host path shows: $args | $environ" ;; esac
+	rl_net_left
+}
+
 test_rootless_egress_refused_without_pasta() {
 	rl_setup
 	rc=0; out=$(cd / && BULWARK_PASTA=/nonexistent/pasta rl sandbox --allow 192.0.2.1:80/tcp -- touch "$WORK/rl-ran" 2>&1) || rc=$?
