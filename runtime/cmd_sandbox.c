@@ -444,7 +444,7 @@ static int delegated_plan(const struct sandbox_flags *f, struct specgen *sg,
 			 "are not applied%s",
 			 d->base, missing,
 			 cg_delegation_offers(d, "pids") ? "" : " (tasks bounded by RLIMIT_NPROC)");
-		log_warn("sandbox: %s", note);
+		run->warning = note;
 	}
 	run->rep.rootless_limits = note;
 	return 0;
@@ -497,8 +497,8 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	    "no writable cgroup: tasks bounded by RLIMIT_NPROC (1024) in the sandbox's own user "
 	    "namespace; memory and CPU not bounded, no CPU weight (--timeout bounds time); "
 	    "--disk and --max-file-size apply";
-	log_warn("sandbox: rootless without a writable cgroup: memory and CPU are not bounded; "
-		 "tasks by RLIMIT_NPROC");
+	run->warning = "rootless without a writable cgroup: memory and CPU are not bounded; tasks "
+		       "by RLIMIT_NPROC";
 	return 0;
 }
 
@@ -572,6 +572,13 @@ static void payload_status(int status_fd, struct sandbox_run *run, int *status)
 	close(status_fd);
 }
 
+void sandbox_plan_warn(struct sandbox_run *run)
+{
+	if (run->warning != NULL)
+		log_warn("sandbox: %s", run->warning);
+	run->warning = NULL;
+}
+
 int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
 		   struct stdio_guard *sio, int64_t lifetime_ms, struct created *cr,
 		   struct bw_error *err)
@@ -621,6 +628,8 @@ int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandb
 	int r = lifecycle_create(&run->g2, &o, cr, err);
 	bw_phase("sandbox: created");
 	oci_spec_free(spec);
+	if (r == 0)
+		sandbox_plan_warn(run);
 	/* Before start: no code of the sandbox has run yet. */
 	if (r == 0 && run->want_report)
 		sandbox_budget_hold(&run->budget, cr->pid, sg->home);

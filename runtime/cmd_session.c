@@ -251,6 +251,7 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 	int r = sandbox_plan(g, &f->sb, args, &sg, &ws, &run, err);
 	if (r == 0) {
 		annotate(&sg, f);
+		sandbox_plan_warn(&run); /* stderr is the caller's only until detach_stdio */
 		r = detach_stdio(err);
 	}
 	if (r < 0)

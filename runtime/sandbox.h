@@ -59,6 +59,9 @@ struct sandbox_run {
 	struct global_opts g2; /* the caller's, with the run's policy file */
 	int64_t t0;	       /* CLOCK_MONOTONIC ms at create */
 	bool session;	       /* pid 1 runs no payload (session.h) */
+	/* What the plan could not give (rootless limits), said once on stderr only when the
+	 * sandbox exists: a refused one prints its refusal alone. Static text. */
+	const char *warning;
 };
 
 void sandbox_run_init(struct sandbox_run *run);
@@ -67,6 +70,8 @@ void sandbox_run_init(struct sandbox_run *run);
 int sandbox_plan(const struct global_opts *g, struct sandbox_flags *f, char **args,
 		 struct specgen *sg, struct workspace_set *ws, struct sandbox_run *run,
 		 struct bw_error *err);
+/* The plan's warning (run->warning) on stderr, once; sandbox_launch says it after create. */
+void sandbox_plan_warn(struct sandbox_run *run);
 /* Create and start the container of the plan, owned by `owner` (released when it dies) and
  * watched by a watchdog with lifetime_ms (0: none). On success *cr holds it, unlocked. */
 int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,

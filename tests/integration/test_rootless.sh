@@ -52,6 +52,19 @@ test_rootless_sandbox_report_names_the_limits() {
 	expect_eq "report" "true true" "$(jq -r '[.rootless, (.rootless_limits | test("RLIMIT_NPROC"))] | map(tostring) | join(" ")' "$WORK/rl-rep/r.json")"
 }
 
+# The limits a rootless sandbox does without are said once it exists: a sandbox refused after
+# planning (a flag checked late, or at create inside the sandbox) prints the refusal alone.
+test_rootless_refused_sandbox_prints_only_the_refusal() {
+	rl_setup
+	for flags in "--env-file $WORK/rl-missing.env" "--cwd /no-such-dir"; do
+		rc=0; out=$(cd / && rl sandbox $flags -- touch "$WORK/rl-ran" 2>&1) || rc=$?
+		expect_eq "$flags: one line" "125 1" "$rc $(echo "$out" | wc -l)"
+		case "$out" in *warning*) fail "$flags: a warning before the refusal: $out" ;; esac
+	done
+	[ ! -e "$WORK/rl-ran" ] || fail "the command ran"
+	expect_eq "nothing left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
 # A limit only a cgroup enforces is refused, never dropped: one line, 125, the command not run.
 test_rootless_sandbox_refuses_limits_and_allowlists_it_cannot_enforce() {
 	rl_setup
