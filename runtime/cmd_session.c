@@ -84,11 +84,23 @@ static int check_create(const struct global_opts *g, struct session_flags *f, co
 	return 0;
 }
 
-static char *limits_text(const struct sandbox_limit_flags *l)
+/* What `session ls` shows: the limits the plan enforces (sg, after rootless_plan), not the
+ * flags' defaults: "none" where no cgroup bounds it, tasks by RLIMIT_NPROC when so bounded. */
+static char *limits_text(const struct sandbox_limit_flags *l, const struct specgen *sg)
 {
-	return xasprintf("memory=%s cpus=%s pids=%s disk=%s", l->memory ? l->memory : "1g",
-			 l->cpus ? l->cpus : "default", l->pids ? l->pids : "1024",
-			 l->disk ? l->disk : "1g");
+	bool cpu = sg->cpu_quota > 0 || sg->cpu_weight > 0 || sg->cpu_shares > 0;
+	_cleanup_free_ char *tasks =
+	    sg->pids_limit > 0 ? xstrdup(l->pids ? l->pids : "1024")
+	    : sg->nproc > 0    ? xasprintf("%llu(RLIMIT_NPROC)", (unsigned long long)sg->nproc)
+			       : xstrdup("none");
+	return xasprintf("memory=%s cpus=%s pids=%s disk=%s",
+			 sg->memory_limit <= 0 ? "none"
+			 : l->memory	       ? l->memory
+					       : "1g",
+			 !cpu	   ? "none"
+			 : l->cpus ? l->cpus
+				   : "default",
+			 tasks, l->disk ? l->disk : "1g");
 }
 
 static void annotate(struct specgen *sg, const struct session_flags *f)
@@ -98,7 +110,7 @@ static void annotate(struct specgen *sg, const struct session_flags *f)
 		       xasprintf(SESSION_IDLE_ANNOTATION "=%lld", (long long)f->idle_ms));
 	strv_push_take(&sg->annotations,
 		       xasprintf(SESSION_LIFETIME_ANNOTATION "=%lld", (long long)f->lifetime_ms));
-	_cleanup_free_ char *lim = limits_text(&f->sb.lim);
+	_cleanup_free_ char *lim = limits_text(&f->sb.lim, sg);
 	strv_push_take(&sg->annotations, xasprintf(SESSION_LIMITS_ANNOTATION "=%s", lim));
 	int64_t disk = SANDBOX_DISK_DEFAULT; /* the value was checked by the budget's plan */
 	if (f->sb.lim.disk != NULL && parse_size(f->sb.lim.disk, &disk) < 0)

@@ -291,6 +291,21 @@ test_session_rootless_create_exec_rm() {
 	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
 }
 
+# `ls` shows what a rootless session without a writable cgroup enforces (as its --report's
+# rootless_limits says): no memory or CPU bound, tasks by RLIMIT_NPROC; not root's defaults.
+test_session_rootless_ls_shows_the_limits_it_enforces() {
+	local root=$WORK/rl-ses
+	mkdir -p "$root" && chown 65534:65534 "$root" && chmod 700 "$root"
+	rls() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$root" session "$@"); }
+	rls create s-rl >/dev/null 2>&1 || fail "create"
+	local want="memory=none cpus=none pids=1024(RLIMIT_NPROC) disk=1g"
+	expect_contains "text" "$want" "$(rls ls | grep '^s-rl ')"
+	expect_eq "json" "$want" "$(rls ls --format json | jq -r '.[] | select(.name == "s-rl") | .limits')"
+	rls rm s-rl
+	expect_eq "nothing left" "" "$(ls -A "$root" | grep -v '^\.' || true)"
+}
+
 # An unprivileged user's session on a workspace in its own 0700 home, with the default state
 # root: created, used and removed as that user; what cannot be done rootless is one line.
 test_session_rootless_workspace_in_a_0700_home() {
