@@ -26,6 +26,7 @@
 #include "cgroups/cgroup.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
+#include "oci/policy.h"
 #include "runtime/hostpath.h"
 #include "runtime/init_reaper.h"
 #include "runtime/network.h"
@@ -147,32 +148,40 @@ static int env_file_line(const char *file, size_t lineno, char *line, size_t len
 	return 0;
 }
 
+/* A file a flag names, read once: through no symbolic link but the caller's own streams
+ * (/dev/stdin, <(...)): a link an earlier sandbox planted (.env -> ~/.npmrc) would hand a
+ * secret, or another policy, to this one. flag names it in errors. */
+static int read_flag_file(const char *flag, const char *file, size_t max, char **text, size_t *len,
+			  struct bw_error *err)
+{
+	if (fs_is_callers_stream(file)) {
+		if (fs_read_file(file, max, text, len, err) < 0)
+			return bw_wrap(err, "%s", flag);
+		return 0;
+	}
+	struct stat st;
+	char self[32];
+	_cleanup_free_ char *label = xasprintf("%s %s", flag, file);
+	_cleanup_close_ int path_fd = hostpath_open(AT_FDCWD, file, false, label, err);
+	if (path_fd < 0)
+		return -1;
+	/* The file just checked, opened for reading through its fd. */
+	_cleanup_close_ int fd = open(fs_fd_path(path_fd, self), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return bw_fail(err, errno, "%s %s", flag, file);
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+		return bw_fail(err, 0, "%s %s: not a regular file or a pipe", flag, file);
+	if (fs_read_fd(fd, max, text, len, err) < 0)
+		return bw_wrap(err, "%s %s", flag, file);
+	return 0;
+}
+
 static int load_env_file(const char *file, char ***env, struct bw_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	/* Through no symbolic link but the caller's own streams (/dev/stdin, <(...)): a link an
-	 * earlier sandbox planted (.env -> ~/.npmrc) would put a secret into this one's env. */
-	if (fs_is_callers_stream(file)) {
-		if (fs_read_file(file, 1 << 20, &text, &len, err) < 0)
-			return bw_wrap(err, "--env-file");
-	} else {
-		struct stat st;
-		char self[32];
-		_cleanup_free_ char *label = xasprintf("--env-file %s", file);
-		_cleanup_close_ int path_fd = hostpath_open(AT_FDCWD, file, false, label, err);
-		if (path_fd < 0)
-			return -1;
-		/* The file just checked, opened for reading through its fd. */
-		_cleanup_close_ int fd =
-		    open(fs_fd_path(path_fd, self), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 || fstat(fd, &st) < 0)
-			return bw_fail(err, errno, "--env-file %s", file);
-		if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
-			return bw_fail(err, 0, "--env-file %s: not a regular file or a pipe", file);
-		if (fs_read_fd(fd, 1 << 20, &text, &len, err) < 0)
-			return bw_wrap(err, "--env-file %s", file);
-	}
+	if (read_flag_file("--env-file", file, 1 << 20, &text, &len, err) < 0)
+		return -1;
 	char *p = text, *end = text + len;
 	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte-order mark */
 		p += 3;
@@ -525,8 +534,9 @@ static int new_id(struct sandbox_run *run, struct bw_error *err)
 	return 0;
 }
 
-/* The flags' own policy document lives next to the state (root-only) for as long as the
- * sandbox; the helper and the agent read it by path. */
+/* The sandbox's policy document (the flags', or the bytes of its policy file read once) lives
+ * next to the state (the runtime's own directory) for as long as the sandbox; create, the
+ * helper and the agent read it by path. */
 static int write_policy(const struct global_opts *g, struct sandbox_run *run, struct bw_error *err)
 {
 	if (run->net.policy_doc == NULL)
@@ -861,11 +871,41 @@ void sandbox_run_init(struct sandbox_run *run)
 				    .slot = {.fd = -1}};
 }
 
+/* A policy file (--policy, or the global one) is read here, once, and checked; the runtime's
+ * private copy of those bytes (write_policy) is what create, the audit digest and bulwark-net
+ * then read: a file replaced meanwhile cannot give them different policies. */
+static int read_policy_once(const struct global_opts *g, struct sandbox_net_plan *net,
+			    struct bw_error *err)
+{
+	/* The global --policy with no network flag to narrow it is the sandbox's policy too. */
+	if (net->policy == NULL && net->policy_doc == NULL)
+		net->policy = g->policy;
+	if (net->policy == NULL)
+		return 0;
+	const char *flag = "--policy";
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	struct sandbox_policy p;
+	if (read_flag_file(flag, net->policy, POLICY_MAX_BYTES, &text, &len, err) < 0)
+		return -1;
+	if (memchr(text, '\0', len) != NULL)
+		return bw_fail(err, 0, "%s %s: a NUL byte in the document", flag, net->policy);
+	_cleanup_free_ char *what = xasprintf("%s %s", flag, net->policy);
+	if (policy_parse(text, len, what, &p, err) < 0)
+		return -1;
+	policy_free(&p);
+	net->policy_doc = steal_ptr(&text);
+	net->policy = NULL;
+	return 0;
+}
+
 int sandbox_plan(const struct global_opts *g, struct sandbox_flags *f, char **args,
 		 struct specgen *sg, struct workspace_set *ws, struct sandbox_run *run,
 		 struct bw_error *err)
 {
 	int r = sandbox_net_plan(&f->net, g->policy, &run->net, err);
+	if (r == 0)
+		r = read_policy_once(g, &run->net, err);
 	if (r == 0)
 		r = build_spec(f, args, sg, &run->root, &run->known, &run->budget, err);
 	if (r == 0)

@@ -15,8 +15,10 @@ struct sandbox_net_flags {
 };
 
 struct sandbox_net_plan {
-	char *policy_doc;   /* a generated policy document to write and use, or NULL */
-	const char *policy; /* the policy file to use (NULL: none, or the generated one) */
+	char *policy_doc;   /* a policy document to write and use, or NULL: generated here, or
+			     * (cmd_sandbox.c) the bytes of the policy file, read once */
+	const char *policy; /* the policy file named (NULL: none, or the generated one); the
+			     * sandbox reads it into policy_doc and clears this */
 	char **annotations; /* run.bulwark.net.* "key=value" entries to add to the spec */
 };
 

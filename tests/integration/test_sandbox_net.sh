@@ -90,6 +90,32 @@ test_sandbox_bad_network_flags_exit_125_and_leave_nothing() {
 	[ -z "$(ip -o link show | grep ' bw-')" ] || fail "veth left"
 }
 
+# A policy file is opened once, without following symbolic links, and create, the audit and the
+# network helper all read the runtime's private copy of those bytes: a file replaced while the
+# sandbox starts cannot give them different policies.
+test_sandbox_policy_file_is_read_once() {
+	echo '{"egress":[]}' >"$WORK/once.json"
+	for how in "sandbox --policy" "--policy"; do
+		local argv
+		if [ "$how" = "--policy" ]; then
+			argv=(--policy "$WORK/once.json" sandbox)
+		else
+			argv=(sandbox --policy "$WORK/once.json")
+		fi
+		strace -f -qq -e trace=open,openat,openat2 -o "$WORK/once.trace" \
+			"$BULWARK" --root "$BW_ROOT" "${argv[@]}" -- true || fail "$how: sandbox"
+		expect_eq "$how: opened once" 1 "$(grep -c "\"$WORK/once.json\"" "$WORK/once.trace")"
+	done
+	ln -s "$WORK/once.json" "$WORK/once-link.json"
+	rc=0; out=$(sbx --policy "$WORK/once-link.json" -- true 2>&1) || rc=$?
+	expect_eq "through a symlink: refused in one line" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "names the flag" "--policy" "$out"
+	echo '{"egress":[{"action":"allow","cidr":"nope"}]}' >"$WORK/bad.json"
+	rc=0; out=$(sbx --policy "$WORK/bad.json" -- true 2>&1) || rc=$?
+	expect_eq "a bad document: refused in one line" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "names the file" "$WORK/bad.json" "$out"
+}
+
 test_sandbox_report_outcomes_match_the_schema() {
 	rc=0; sbx --report "$WORK/ok.json" -- sh -c 'exit 7' || rc=$?
 	expect_eq status 7 "$rc"
