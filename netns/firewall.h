@@ -29,9 +29,12 @@ struct fw_options {
 	 * ports, since pasta binds each UDP source port of the sandbox in the caller's
 	 * namespace. */
 	bool pasta;
+	/* With pasta: the UDP source ports let out, as an nftables port expression ("N-M" or
+	 * "{ N-M, ... }", portrange.h): the caller's ephemeral ones. NULL: FW_PASTA_UDP_PORTS. */
+	const char *udp_ports;
 };
 
-/* The sandbox's ephemeral ports (a fresh namespace keeps the kernel's default range). */
+/* The kernel's default ephemeral range: the UDP source ports when the caller's cannot be read. */
 #define FW_PASTA_UDP_PORTS "32768-60999"
 
 /* The nft script that atomically (re)places the table. Pure; the result is malloc'd. */

@@ -199,7 +199,8 @@ static void put_base_chain(struct buf *b, const struct sandbox_policy *p, enum p
 		put_verdict_drop(b, dir_name[d], "fixed");
 		put(b, "\n\t\tip6 daddr @local6");
 		put_verdict_drop(b, dir_name[d], "fixed");
-		put(b, "\n\t\tudp sport != " FW_PASTA_UDP_PORTS);
+		put(b, "\n\t\tudp sport != %s",
+		    o->udp_ports != NULL ? o->udp_ports : FW_PASTA_UDP_PORTS);
 		put_verdict_drop(b, dir_name[d], "fixed");
 	}
 	put(b, "\n\t\tct state established,related accept\n\t\tct state invalid drop\n");

@@ -233,10 +233,28 @@ static void stop_agent(pid_t pid)
 /* One helper run for a container's whole network at create: the plumbing (direct mode), the
  * agent, then the table whose DNS redirect points at the agent. A failure undoes what this run
  * made, in reverse. */
+/* With pasta, UDP leaves only from the caller's ephemeral ports (pasta.h), in nft's words in
+ * nft[len]; the fixed range when they cannot be had, with the reason on stdout, which the
+ * runtime shows with --debug. */
+static const char *udp_ports(struct port_set *set, char *nft, size_t len)
+{
+	const char *why = NULL;
+	if (pasta_callers_ports(set, &why) < 0) {
+		printf("udp-ports=%s (the fixed range: %s)\n", FW_PASTA_UDP_PORTS, why);
+		set->n = 0;
+		return NULL;
+	}
+	portrange_nft(set, nft, len);
+	printf("udp-ports=%s (the caller's ephemeral ports)\n", nft);
+	return nft;
+}
+
 static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, struct bw_error *err)
 {
 	struct plumb_info pi;
 	pid_t pid, pasta = 0;
+	struct port_set ports = {0};
+	char nft[1024];
 	if (a->plumb && plumb_up(a->id, ns, &pi, err) < 0)
 		return bw_wrap(err, "direct-mode plumbing");
 	if (a->pasta != NULL && policy_allows_egress(p) &&
@@ -252,10 +270,16 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, str
 	}
 	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port,
 			       .pasta = a->pasta != NULL};
+	if (o.pasta)
+		o.udp_ports = udp_ports(&ports, nft, sizeof(nft));
 	if (fw_apply(ns, p, &o, err) < 0 || (o.pasta && fw_close_local(ns, err) < 0)) {
 		stop_agent(pid);
 		goto undo_plumb;
 	}
+	/* Without it the sandbox's kernel may pick ports the table drops: less UDP, never more. */
+	struct bw_error pe = {0};
+	if (ports.n > 0 && pasta_set_ports(ns, &ports, &pe) < 0)
+		printf("udp-ports-note=%s\n", pe.msg);
 	if ((pasta > 0 && printf("pasta-pid=%d\n", (int)pasta) < 0) || print_agent(pid, err) < 0) {
 		stop_agent(pid);
 		goto undo_plumb;
@@ -313,7 +337,11 @@ static int run(const struct net_args *a, struct bw_error *err)
 	} else if (strcmp(a->cmd, "apply") == 0) {
 		/* A pasta sandbox keeps its local sets: its caller's addresses stay closed. */
 		int pasta = fw_pasta_table(ns, err);
+		struct port_set ports;
+		char nft[1024];
 		struct fw_options o = {.dns_port = (uint16_t)a->dns_port, .pasta = pasta == 1};
+		if (o.pasta)
+			o.udp_ports = udp_ports(&ports, nft, sizeof(nft));
 		r = pasta < 0 ? -1 : fw_apply(ns, &p, &o, err);
 		if (r == 0 && o.pasta)
 			r = fw_close_local(ns, err);

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
+#include "netns/ns.h"
 
 #define PASTA_PIDFD 3
 
@@ -216,4 +217,77 @@ int pasta_watch(pid_t pasta, pid_t init, pid_t agent, struct bw_error *err)
 void pasta_down(pid_t pid)
 {
 	kill_pid_wait(pid, 1000);
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len);
+	/* One read, below the buffer's size, with no NUL: anything else is not the file's
+	 * usual text. */
+	if (n < 0 || (size_t)n >= len || memchr(buf, '\0', (size_t)n) != NULL)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+int pasta_callers_ports(struct port_set *set, const char **why)
+{
+	char range[128], reserved[4096];
+	if (read_small("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof(range)) < 0) {
+		*why = "cannot read ip_local_port_range";
+		return -1;
+	}
+	if (read_small("/proc/sys/net/ipv4/ip_local_reserved_ports", reserved, sizeof(reserved)) <
+	    0) {
+		*why = "cannot read ip_local_reserved_ports";
+		return -1;
+	}
+	return portrange_parse(range, reserved, set, why);
+}
+
+static int write_sysctl(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+int pasta_set_ports(int netns_fd, const struct port_set *set, struct bw_error *err)
+{
+	char range[32], holes[1024];
+	portrange_sysctls(set, range, sizeof(range), holes, sizeof(holes));
+	pid_t child = fork();
+	if (child < 0)
+		return bw_fail(err, errno, "fork");
+	if (child == 0) {
+		/* Reserved first: no moment in which the new range offers a hole. */
+		if (ns_enter_net(netns_fd) < 0)
+			_exit(1);
+		if (holes[0] != '\0' &&
+		    write_sysctl("/proc/sys/net/ipv4/ip_local_reserved_ports", holes) < 0)
+			_exit(2);
+		_exit(write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", range) < 0 ? 3 : 0);
+	}
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return bw_fail(err, errno, "wait");
+	static const char *const step[] = {"", "join the sandbox's network namespace",
+					   "write its ip_local_reserved_ports",
+					   "write its ip_local_port_range"};
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return bw_fail(err, 0, "the sandbox's ephemeral ports (%s %s): %s", range, holes,
+			       WIFEXITED(status) && WEXITSTATUS(status) < 4
+				   ? step[WEXITSTATUS(status)]
+				   : "killed");
+	return 0;
 }

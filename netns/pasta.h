@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "netns/portrange.h"
 
 /* Start pasta for the network namespace netns (a path) owned by the user namespace userns;
  * returns once the interface is configured, with the daemon's pid in *pid. udp/icmp: whether
@@ -22,3 +23,10 @@ int pasta_up(const char *program, const char *netns, const char *userns, bool ud
 int pasta_watch(pid_t pasta, pid_t init, pid_t agent, struct bw_error *err);
 /* SIGKILL the daemon (checked with a pidfd) and wait up to a second for it to go. */
 void pasta_down(pid_t pid);
+/* The sandbox's own ephemeral range and reserved ports (in its namespace netns_fd, joined
+ * as ns_enter_net does) set to the ports of set, so that the ports its kernel picks are ones
+ * the table lets out. */
+int pasta_set_ports(int netns_fd, const struct port_set *set, struct bw_error *err);
+/* The caller's ephemeral UDP ports (this process's namespace): 0 with *set, or -1 with *why
+ * (a static reason) when the files cannot be read or parsed. */
+int pasta_callers_ports(struct port_set *set, const char **why);

@@ -314,6 +314,10 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 	strv_free(argv);
 	if (r < 0)
 		return bw_wrap(err, "network policy");
+	/* Which UDP source ports the table lets out through pasta, and why (--debug). */
+	for (const char *l = out; l != NULL && (l = strstr(l, "udp-ports")) != NULL;
+	     l += strcspn(l, "\n"))
+		log_debug("network: pasta %.*s", (int)strcspn(l, "\n"), l);
 	int ppid = helper_pid(out, "pasta-pid="), apid = helper_pid(out, "agent-pid=");
 	if (ppid > 0)
 		container_record_helper(c, "pasta", ppid, 0);

@@ -355,6 +355,29 @@ except OSError as e: print(\"sport 8125 failed:\", e)'" 2>"$WORK/rl.err")
 	rl_net_left
 }
 
+# The ephemeral ports are the caller's (ip_local_port_range minus ip_local_reserved_ports of
+# the namespace bulwark runs in), not the kernel's default: the table lets UDP out only from
+# those, and the sandbox's own kernel picks its ports there. --debug names them.
+test_rootless_pasta_udp_ports_are_the_callers_ephemeral_ones() {
+	rl_pasta_usable || return 0 # the refusal is tested in test_rootless_sandbox_egress_*
+	rl_lab_up
+	nsenter --net="$SB_NS" sysctl -qw net.ipv4.ip_local_port_range="40000 50000"
+	nsenter --net="$SB_NS" sysctl -qw net.ipv4.ip_local_reserved_ports="45000"
+	local P="python3 $LAB_DIR/probe.py"
+	out=$(cd / && rl_net --debug sandbox --ro "$LAB_DIR" --allow 198.51.100.10:9999/udp -- sh -c "
+		cat /proc/sys/net/ipv4/ip_local_port_range /proc/sys/net/ipv4/ip_local_reserved_ports
+		$P udp 198.51.100.10 9999
+		python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1); s.bind((\"0.0.0.0\", 35000))
+try: s.sendto(b\"x\", (\"198.51.100.10\", 9999)); print(\"sport 35000:\", s.recv(10))
+except OSError as e: print(\"sport 35000 failed:\", e)'" 2>"$WORK/rl.err")
+	expect_eq "the sandbox's range" "40000 50000 45000" "$(echo "$out" | head -2 | tr -s '\t ' ' ' | tr '\n' ' ' | sed 's/ $//')"
+	expect_contains "ephemeral udp goes" "echo" "$out"
+	expect_contains "outside the caller's range dropped" "sport 35000 failed" "$out"
+	expect_contains "--debug names them" "udp-ports={ 40000-44999, 45001-50000 } (the caller's ephemeral ports)" "$(cat "$WORK/rl.err")"
+	rl_net_left
+}
+
 # A whole prefix made local in the caller's namespace (AnyIP: `ip route add local P dev lo`)
 # reaches the caller's services at every address of it: one there at start is closed; one
 # that appears while the sandbox runs ends its egress (pasta with it).

@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "netns/firewall.h"
+#include "netns/portrange.h"
 #include "oci/policy.h"
 
 static void parse_ok(const char *doc, struct sandbox_policy *p)
@@ -240,4 +241,82 @@ Test(fw_load, bad_namespace_fd_is_reported)
 	cr_assert(strstr(err.msg, "join the sandbox network namespace: setns:") == err.msg, "%s",
 		  err.msg);
 	close(fd);
+}
+
+/* ---- the caller's ephemeral UDP ports (portrange.h) ---- */
+
+static void ports_ok(const char *range, const char *reserved, const char *nft, const char *sysr,
+		     const char *holes)
+{
+	struct port_set s;
+	const char *why = NULL;
+	char buf[1024], r[32], h[1024];
+	cr_assert_eq(portrange_parse(range, reserved, &s, &why), 0, "[%s] [%s]: %s", range,
+		     reserved, why);
+	portrange_nft(&s, buf, sizeof(buf));
+	cr_assert_str_eq(buf, nft);
+	portrange_sysctls(&s, r, sizeof(r), h, sizeof(h));
+	cr_assert_str_eq(r, sysr);
+	cr_assert_str_eq(h, holes);
+}
+
+static void ports_refused(const char *range, const char *reserved)
+{
+	struct port_set s;
+	const char *why = NULL;
+	cr_assert_eq(portrange_parse(range, reserved, &s, &why), -1, "[%s] [%s] accepted", range,
+		     reserved);
+	cr_assert(why != NULL && why[0] != '\0');
+}
+
+Test(portrange, the_kernels_default_and_a_range_with_reserved_ports)
+{
+	ports_ok("32768\t60999\n", "\n", "32768-60999", "32768 60999", "");
+	ports_ok("40000 50000\n", "", "40000-50000", "40000 50000", "");
+	ports_ok("40000\t50000\n", "8080,45000,49990-50000\n", "{ 40000-44999, 45001-49989 }",
+		 "40000 49989", "45000");
+	ports_ok("40000 40000", "", "40000", "40000 40000", "");
+	ports_ok("40000 40010", "40002-40003,40006", "{ 40000-40001, 40004-40005, 40007-40010 }",
+		 "40000 40010", "40002-40003,40006");
+}
+
+Test(portrange, hostile_text_is_refused)
+{
+	const char *bad_range[] = {
+	    "",	    "abc",	    "40000", "1 2 3", "70000 80000", "50000 40000",
+	    "0 10", "40000 50000x", "-1 5",  "+1 5",  "000040000 5", "40000\0 50000"};
+	for (size_t i = 0; i < sizeof(bad_range) / sizeof(bad_range[0]); i++)
+		ports_refused(bad_range[i], "");
+	const char *bad_reserved[] = {"1,,2", "9-3", "-5", "99999", "5 6",
+				      "a",    "5-",  ",5", "1-2-3"};
+	for (size_t i = 0; i < sizeof(bad_reserved) / sizeof(bad_reserved[0]); i++)
+		ports_refused("32768 60999", bad_reserved[i]);
+	ports_refused("40000 40010", "39000-41000");
+	/* A reserved list that shreds the range into more parts than the table's set takes. */
+	char many[4096] = "";
+	for (int p = 40001; p < 40400; p += 2)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s%d",
+			 p > 40001 ? "," : "", p);
+	ports_refused("40000 40400", many);
+}
+
+Test(fw_render, pasta_udp_source_ports_are_the_callers)
+{
+	struct fw_options o = {.pasta = true, .udp_ports = "{ 40000-44999, 45001-50000 }"};
+	char *s = render("{'egress':[{'action':'allow'}]}", &o);
+	HAS(s, "udp sport != { 40000-44999, 45001-50000 }");
+	free(s);
+	struct fw_options d = {.pasta = true};
+	s = render("{'egress':[{'action':'allow'}]}", &d);
+	HAS(s, "udp sport != " FW_PASTA_UDP_PORTS);
+	free(s);
+}
+
+Test(fw_load, pasta_udp_port_set_loads)
+{
+	char *l = NULL;
+	struct fw_options o = {.pasta = true, .udp_ports = "{ 40000-44999, 45001-50000 }"};
+	load_ok("{'egress':[{'action':'allow'}]}", &o, &l);
+	cr_assert(strstr(l, "udp sport != { 40000-44999, 45001-50000 }") != NULL, "%s", l);
+	free(l);
 }
