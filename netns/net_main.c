@@ -230,25 +230,27 @@ static void stop_agent(pid_t pid)
 	kill_pid_wait(pid, 1000);
 }
 
-/* One helper run for a container's whole network at create: the plumbing (direct mode), the
- * agent, then the table whose DNS redirect points at the agent. A failure undoes what this run
- * made, in reverse. */
 /* With pasta, UDP leaves only from the caller's ephemeral ports (pasta.h), in nft's words in
- * nft[len]; the fixed range when they cannot be had, with the reason on stdout, which the
- * runtime shows with --debug. */
-static const char *udp_ports(struct port_set *set, char *nft, size_t len)
+ * nft[len]; the fixed range when they cannot be had. say: which, and why, on stdout (setup's
+ * output, which the runtime shows with --debug). */
+static const char *udp_ports(struct port_set *set, char *nft, size_t len, bool say)
 {
 	const char *why = NULL;
 	if (pasta_callers_ports(set, &why) < 0) {
-		printf("udp-ports=%s (the fixed range: %s)\n", FW_PASTA_UDP_PORTS, why);
+		if (say)
+			printf("udp-ports=%s (the fixed range: %s)\n", FW_PASTA_UDP_PORTS, why);
 		set->n = 0;
 		return NULL;
 	}
 	portrange_nft(set, nft, len);
-	printf("udp-ports=%s (the caller's ephemeral ports)\n", nft);
+	if (say)
+		printf("udp-ports=%s (the caller's ephemeral ports)\n", nft);
 	return nft;
 }
 
+/* One helper run for a container's whole network at create: the plumbing (direct mode), the
+ * agent, then the table whose DNS redirect points at the agent. A failure undoes what this run
+ * made, in reverse. */
 static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, struct bw_error *err)
 {
 	struct plumb_info pi;
@@ -271,7 +273,7 @@ static int setup(const struct net_args *a, int ns, struct sandbox_policy *p, str
 	struct fw_options o = {.dns_port = a->agent.no_dns ? 0 : (uint16_t)a->dns_port,
 			       .pasta = a->pasta != NULL};
 	if (o.pasta)
-		o.udp_ports = udp_ports(&ports, nft, sizeof(nft));
+		o.udp_ports = udp_ports(&ports, nft, sizeof(nft), true);
 	if (fw_apply(ns, p, &o, err) < 0 || (o.pasta && fw_close_local(ns, err) < 0)) {
 		stop_agent(pid);
 		goto undo_plumb;
@@ -341,7 +343,7 @@ static int run(const struct net_args *a, struct bw_error *err)
 		char nft[1024];
 		struct fw_options o = {.dns_port = (uint16_t)a->dns_port, .pasta = pasta == 1};
 		if (o.pasta)
-			o.udp_ports = udp_ports(&ports, nft, sizeof(nft));
+			o.udp_ports = udp_ports(&ports, nft, sizeof(nft), false);
 		r = pasta < 0 ? -1 : fw_apply(ns, &p, &o, err);
 		if (r == 0 && o.pasta)
 			r = fw_close_local(ns, err);
