@@ -48,6 +48,12 @@ bool cg_delegation_offers(const struct cg_delegation *d, const char *controller)
  * "no internal processes" rule needs; it moves nothing when no controller is needed. */
 int cg_open_delegated(const char *cgroups_path, const char *id, const struct cg_delegation *d,
 		      struct cg_manager **out, struct bw_error *err);
+/* Rootless on a pure cgroup v2 host outside a delegated cgroup: ask the caller's own systemd
+ * (its user manager, over $XDG_RUNTIME_DIR/systemd/private or $XDG_RUNTIME_DIR/bus, each used
+ * only when it is the caller's) for the transient scope unit with Delegate=yes, and move the
+ * calling process into it, as podman does. The scope ends, and systemd removes its cgroup,
+ * when its last process has exited; cg_delegated then finds it. */
+int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err);
 /* --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name" (empty: "system.slice:bulwark:<id>")
  * and the cgroup is systemd's transient scope "prefix-name.scope" in that slice (nested slices
  * expanded: "a-b.slice" is /a.slice/a-b.slice). cg_create asks systemd whether it is there;
