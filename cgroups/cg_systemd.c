@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -154,6 +155,27 @@ bool cg_systemd_built(void)
 #else
 	return false;
 #endif
+}
+
+int cg_user_scope_delegation(const char *unit, const char *desc, struct cg_delegation *d, char *why,
+			     size_t n, struct bw_error *err)
+{
+	if (geteuid() == 0 || cg_detect_mode() != CG_MODE_UNIFIED)
+		return 0;
+	struct bw_error e = {0};
+	if (cg_sd_user_scope(unit, desc, &e) < 0) {
+		char text[BW_ERROR_MAX];
+		bw_error_text(&e, text, sizeof(text));
+		snprintf(why, n, "the user's systemd gave no delegated scope: %s", text);
+		log_debug("rootless: %s", why);
+		return 0;
+	}
+	log_debug("rootless: in the user's systemd scope `%s`", unit);
+	int r = cg_delegated(d, err);
+	if (r == 0)
+		snprintf(why, n, "the user's systemd scope `%s` is not delegated to uid %d", unit,
+			 (int)geteuid());
+	return r;
 }
 
 #ifdef HAVE_SD_BUS

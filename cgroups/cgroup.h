@@ -54,6 +54,11 @@ int cg_open_delegated(const char *cgroups_path, const char *id, const struct cg_
  * calling process into it, as podman does. The scope ends, and systemd removes its cgroup,
  * when its last process has exited; cg_delegated then finds it. */
 int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err);
+/* Rootless on pure cgroup v2 where cg_delegated found nothing: cg_sd_user_scope, then
+ * cg_delegated again. 0 (and why it did not happen in why, n bytes) when there is no scope or it
+ * is not delegated, 1 and d filled when there is, -1 on a read error of /proc. */
+int cg_user_scope_delegation(const char *unit, const char *desc, struct cg_delegation *d, char *why,
+			     size_t n, struct bw_error *err);
 /* --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name" (empty: "system.slice:bulwark:<id>")
  * and the cgroup is systemd's transient scope "prefix-name.scope" in that slice (nested slices
  * expanded: "a-b.slice" is /a.slice/a-b.slice). cg_create asks systemd whether it is there;

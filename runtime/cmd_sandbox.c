@@ -458,23 +458,12 @@ static int delegated_plan(const struct sandbox_flags *f, struct specgen *sg,
 static int user_scope(const struct sandbox_run *run, struct cg_delegation *d, char *why, size_t n,
 		      struct bw_error *err)
 {
-	if (cg_detect_mode() != CG_MODE_UNIFIED)
-		return 0;
 	_cleanup_free_ char *unit = xasprintf("bulwark-%s.scope", run->id);
 	_cleanup_free_ char *desc = xasprintf("bulwark sandbox %s", run->id);
-	struct bw_error e = {0};
-	if (cg_sd_user_scope(unit, desc, &e) < 0) {
-		char text[BW_ERROR_MAX];
-		bw_error_text(&e, text, sizeof(text));
-		snprintf(why, n, ", and the user's systemd gave no delegated scope: %s", text);
-		log_debug("rootless: no user scope: %s", text);
-		return 0;
-	}
-	log_debug("rootless: in the user's systemd scope `%s`", unit);
-	int r = cg_delegated(d, err);
-	if (r == 0)
-		snprintf(why, n, ", and the user's systemd scope `%s` is not delegated to uid %d",
-			 unit, (int)geteuid());
+	char w[BW_ERROR_MAX + 64] = "";
+	int r = cg_user_scope_delegation(unit, desc, d, w, sizeof(w), err);
+	if (w[0] != '\0')
+		snprintf(why, n, ", and %s", w);
 	return r;
 }
 
@@ -499,7 +488,7 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	sg->host_gid = (uint32_t)getegid();
 	sg->map_size = 1;
 	struct cg_delegation d = {0};
-	char why[BW_ERROR_MAX + 64] = "";
+	char why[BW_ERROR_MAX + 128] = "";
 	int dr = cg_delegated(&d, err);
 	if (dr == 0)
 		dr = user_scope(run, &d, why, sizeof(why), err);
