@@ -738,6 +738,34 @@ test_sd_rootless_user_scope_gone_when_the_runtime_is_killed() {
 	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
 }
 
+# The runc verbs: create enters a scope of the user's systemd before it forks the init; the
+# config's limits apply below it, pause works, and after delete neither unit nor cgroup is left.
+test_sd_rootless_runc_verbs_in_a_user_scope() {
+	sdr_up
+	b=$(rl_bundle sdr-run)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["sleep","60"] | .linux.resources={"memory":{"limit":67108864},"pids":{"limit":50}}'
+	rc=0; sdr run -d -b "$b" sdr-run </dev/null >"$WORK/sdr.out" 2>&1 || rc=$?
+	pid=$(sdr state sdr-run 2>/dev/null | jq -r .pid || true)
+	cg=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+	out=$(cat "$cg/memory.max" "$cg/pids.max" 2>/dev/null || true)
+	# exec from the caller's own cgroup (not the scope) joins the container's cgroup.
+	erc=0; eout=$(sdr exec sdr-run sh -c 'cat /proc/self/cgroup' 2>&1) || erc=$?
+	prc=0; sdr pause sdr-run >/dev/null 2>&1 || prc=$?
+	frozen=$(cat "$cg/cgroup.freeze" 2>/dev/null || true)
+	sdr resume sdr-run >/dev/null 2>&1 || true
+	sdr delete -f sdr-run >/dev/null 2>&1 || true
+	left=$(sdr_left)
+	sdr_down
+	[ $rc -eq 0 ] || fail "run -d ($rc): $(cat "$WORK/sdr.out")"
+	expect_contains "the init in a scope of the user's manager" "user@$RL_UID.service/" "$cg"
+	expect_contains "a bulwark scope" "/bulwark-sdr-run-" "$cg"
+	expect_eq "memory.max, pids.max" "67108864 50" "$(echo $out)"
+	expect_eq "exec ($eout)" 0 "$erc"
+	expect_eq "pause" "0 1" "$prc $frozen"
+	expect_eq "no scope left" "" "$left"
+	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
 # No user manager (no socket at all), or a runtime directory whose sockets are another uid's:
 # the limit is refused as before, in one line that says why the user's systemd gave no scope.
 test_sd_rootless_no_user_manager_refused() {
@@ -755,6 +783,11 @@ test_sd_rootless_no_user_manager_refused() {
 	[ ! -e "$WORK/sdr-ran" ] || fail "the command ran"
 	expect_eq "another uid's sockets refused" "125 1" "$rc2 $(echo "$out2" | wc -l)"
 	expect_contains "names the socket" "$WORK/fake-rt/bus\` is not a socket of uid $RL_UID" "$out2"
+	b=$(rl_bundle sdr-lim)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.resources.pids={"limit":100}'
+	rc3=0; out3=$(sdr run -b "$b" sdr-lim </dev/null 2>&1) || rc3=$?
+	[ "$rc3" -ne 0 ] || fail "run ran without its pids limit"
+	expect_contains "run names the field and the user's systemd" "linux.resources.pids.limit: no cgroup can be written by uid $RL_UID on this host, so the limit cannot be enforced (remove it, run as root, or use a host with a delegated cgroup v2 subtree; the user's systemd gave no delegated scope" "$out3"
 	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
 }
 
