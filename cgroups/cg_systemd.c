@@ -157,6 +157,29 @@ bool cg_systemd_built(void)
 #endif
 }
 
+char *cg_user_scope_unit(const char *cgroup_path)
+{
+	/* ".../bulwark-<id>-<hex>.scope/bulwark/<id>": the scope is the component before the
+	 * last two. */
+	const char *end =
+	    cgroup_path == NULL || cgroup_path[0] != '/' ? NULL : strrchr(cgroup_path, '/');
+	if (end == NULL || end - cgroup_path < 9 || strncmp(end - 8, "/bulwark", 8) != 0)
+		return NULL;
+	end -= 8;
+	const char *start = end;
+	while (start > cgroup_path && start[-1] != '/')
+		start--;
+	size_t len = (size_t)(end - start);
+	if (len < 14 || strncmp(start, "bulwark-", 8) != 0 || strncmp(end - 6, ".scope", 6) != 0)
+		return NULL;
+	char *unit = xstrndup(start, len);
+	if (!cg_systemd_unit_valid(unit)) {
+		free(unit);
+		return NULL;
+	}
+	return unit;
+}
+
 int cg_user_scope_delegation(const char *unit, const char *desc, struct cg_delegation *d, char *why,
 			     size_t n, struct bw_error *err)
 {
@@ -782,6 +805,25 @@ int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err)
 	return q < 0 ? -1 : 0;
 }
 
+int cg_sd_user_attach(const char *unit, const char *sub, struct bw_error *err)
+{
+	struct sd_conn c = {0};
+	sd_bus_message *m = NULL;
+	if (conn_open_user(&c, err) < 0)
+		return -1;
+	int q = new_call(&c, "AttachProcessesToUnit", &m);
+	if (q >= 0 && (q = L.append(m, "ssau", unit, sub, 1, (uint32_t)getpid())) < 0)
+		L.unref(m);
+	if (q < 0) {
+		bw_fail(err, -q, "build the request for unit `%s`", unit);
+	} else {
+		_cleanup_free_ char *what = xasprintf("move into unit `%s`", unit);
+		q = bus_send(&c, m, NULL, NULL, what, err);
+	}
+	conn_close(&c);
+	return q < 0 ? -1 : 0;
+}
+
 #else /* !HAVE_SD_BUS */
 
 static int no_sd_bus(struct bw_error *err)
@@ -818,6 +860,11 @@ int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err)
 }
 
 int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err)
+{
+	return bw_fail(err, 0, "this bulwark was built without sd-bus (libsystemd-dev)");
+}
+
+int cg_sd_user_attach(const char *unit, const char *sub, struct bw_error *err)
 {
 	return bw_fail(err, 0, "this bulwark was built without sd-bus (libsystemd-dev)");
 }

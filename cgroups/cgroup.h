@@ -59,6 +59,12 @@ int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err);
  * is not delegated, 1 and d filled when there is, -1 on a read error of /proc. */
 int cg_user_scope_delegation(const char *unit, const char *desc, struct cg_delegation *d, char *why,
 			     size_t n, struct bw_error *err);
+/* The user scope a rootless container's cgroup path is in (".../bulwark-ID-HEX.scope/bulwark/ID"),
+ * or NULL; the caller frees it. */
+char *cg_user_scope_unit(const char *cgroup_path);
+/* Move the calling process into sub (a cgroup path below the unit's, e.g. "/bulwark-leaf") of
+ * the caller's user manager's scope unit: AttachProcessesToUnit over the same checked socket. */
+int cg_sd_user_attach(const char *unit, const char *sub, struct bw_error *err);
 /* --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name" (empty: "system.slice:bulwark:<id>")
  * and the cgroup is systemd's transient scope "prefix-name.scope" in that slice (nested slices
  * expanded: "a-b.slice" is /a.slice/a-b.slice). cg_create asks systemd whether it is there;
