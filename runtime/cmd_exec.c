@@ -204,9 +204,6 @@ static int session_wait(pid_t pid, int pidfd, const struct console_io *io, struc
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* The namespaces to join: those of the init that differ from ours. Where the init's
- * /proc/PID/ns links are not ours to read (a pid 1 that is not dumpable: a rootless session's
- * without Landlock, docs/sessions.md), the ones its spec made. */
 /* Rootless, a container in a scope of the user's systemd (lifecycle.c user_scope): cgroup v2
  * starts a process in its cgroup only for a caller inside the scope (the common ancestor of the
  * two cgroups must be writable by it), so this runtime first has the user's manager move it
@@ -224,6 +221,9 @@ static int join_user_scope(const char *path, struct bw_error *err)
 	return 0;
 }
 
+/* The namespaces to join: those of the init that differ from ours. Where the init's
+ * /proc/PID/ns links are not ours to read (a pid 1 that is not dumpable: a rootless session's
+ * without Landlock, docs/sessions.md), the ones its spec made. */
 static int target_ns_flags(const struct container *c, const struct oci_spec *spec, int *flags,
 			   struct bw_error *err)
 {

@@ -471,8 +471,8 @@ static int user_scope(const struct sandbox_run *run, struct cg_delegation *d, ch
  * kernel lets us map is ours, shown as the sandbox user; an egress allowlist goes through
  * pasta (network.c) under the same table and DNS proxy (loopback only needs nothing). In a
  * delegated cgroup v2 subtree (the caller's own, or a scope its systemd makes: user_scope) the
- * limits apply there (delegated_plan). Where no cgroup can be
- * written (a hybrid or v1 host, v2 without delegation), limits asked for with flags are refused
+ * limits apply there (delegated_plan). Where no cgroup can be written (a hybrid or v1 host, v2
+ * without delegation and without a user manager), limits asked for with flags are refused
  * at create (lifecycle.c), and the default ones are replaced by what the kernel enforces:
  * RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
 static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, struct sandbox_run *run,
