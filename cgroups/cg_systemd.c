@@ -3,9 +3,12 @@
  * resource properties systemd knows), changed with SetUnitProperties and stopped at delete.
  * sd-bus (libsystemd.so.0) is loaded at run time, so the static runtime does not link it. */
 #include <dlfcn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +17,7 @@
 #include "config.h"
 #include "cgroups/cg_internal.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -153,6 +157,50 @@ bool cg_systemd_built(void)
 #endif
 }
 
+char *cg_user_scope_unit(const char *cgroup_path)
+{
+	/* ".../bulwark-<id>-<hex>.scope/bulwark/<id>": the scope is the component before the
+	 * last two. */
+	const char *end =
+	    cgroup_path == NULL || cgroup_path[0] != '/' ? NULL : strrchr(cgroup_path, '/');
+	if (end == NULL || end - cgroup_path < 9 || strncmp(end - 8, "/bulwark", 8) != 0)
+		return NULL;
+	end -= 8;
+	const char *start = end;
+	while (start > cgroup_path && start[-1] != '/')
+		start--;
+	size_t len = (size_t)(end - start);
+	if (len < 14 || strncmp(start, "bulwark-", 8) != 0 || strncmp(end - 6, ".scope", 6) != 0)
+		return NULL;
+	char *unit = xstrndup(start, len);
+	if (!cg_systemd_unit_valid(unit)) {
+		free(unit);
+		return NULL;
+	}
+	return unit;
+}
+
+int cg_user_scope_delegation(const char *unit, const char *desc, struct cg_delegation *d, char *why,
+			     size_t n, struct bw_error *err)
+{
+	if (geteuid() == 0 || cg_detect_mode() != CG_MODE_UNIFIED)
+		return 0;
+	struct bw_error e = {0};
+	if (cg_sd_user_scope(unit, desc, &e) < 0) {
+		char text[BW_ERROR_MAX];
+		bw_error_text(&e, text, sizeof(text));
+		snprintf(why, n, "the user's systemd gave no delegated scope: %s", text);
+		log_debug("rootless: %s", why);
+		return 0;
+	}
+	log_debug("rootless: in the user's systemd scope `%s`", unit);
+	int r = cg_delegated(d, err);
+	if (r == 0)
+		snprintf(why, n, "the user's systemd scope `%s` is not delegated to uid %d", unit,
+			 (int)geteuid());
+	return r;
+}
+
 #ifdef HAVE_SD_BUS
 #include <systemd/sd-bus.h>
 
@@ -162,6 +210,7 @@ static struct {
 	int (*new_bus)(sd_bus **);
 	int (*set_address)(sd_bus *, const char *);
 	int (*set_bus_client)(sd_bus *, int);
+	int (*set_fd)(sd_bus *, int, int);
 	int (*start)(sd_bus *);
 	sd_bus *(*close_unref)(sd_bus *);
 	int (*new_call)(sd_bus *, sd_bus_message **, const char *, const char *, const char *,
@@ -212,6 +261,7 @@ static int load_lib(struct bw_error *err)
 	    {(void **)&L.new_bus, "sd_bus_new"},
 	    {(void **)&L.set_address, "sd_bus_set_address"},
 	    {(void **)&L.set_bus_client, "sd_bus_set_bus_client"},
+	    {(void **)&L.set_fd, "sd_bus_set_fd"},
 	    {(void **)&L.start, "sd_bus_start"},
 	    {(void **)&L.close_unref, "sd_bus_flush_close_unref"},
 	    {(void **)&L.new_call, "sd_bus_message_new_method_call"},
@@ -280,6 +330,72 @@ static int conn_open(struct sd_conn *c, struct bw_error *err)
 	return 0;
 }
 
+/* A socket of the caller's own systemd, connected: only when the socket is the caller's and the
+ * process at the other end runs as the caller, never a bus another uid made. */
+static int user_socket(const char *path, int *out, struct bw_error *err)
+{
+	struct stat st;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cr = {0};
+	socklen_t crl = sizeof(cr);
+	if (lstat(path, &st) < 0)
+		return bw_fail(err, errno, "`%s`", path);
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		return bw_fail(err, 0, "`%s` is not a socket of uid %d", path, (int)geteuid());
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return bw_fail(err, ENAMETOOLONG, "`%s`", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return bw_fail(err, errno, "connect to `%s`", path);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0)
+		return bw_fail(err, errno, "SO_PEERCRED of `%s`", path);
+	if (cr.uid != geteuid())
+		return bw_fail(err, 0, "`%s` is served by uid %u, not by the caller's", path,
+			       (unsigned)cr.uid);
+	*out = steal_fd(&fd);
+	return 0;
+}
+
+/* The caller's user manager, rootless: its private socket ($XDG_RUNTIME_DIR/systemd/private,
+ * as systemctl --user connects), else the user's bus ($XDG_RUNTIME_DIR/bus). Whatever the
+ * environment names is checked by user_socket: it can only pick among the caller's own. */
+static int conn_open_user(struct sd_conn *c, struct bw_error *err)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	_cleanup_free_ char *own = NULL;
+	if (rt == NULL || rt[0] != '/')
+		rt = own = xasprintf("/run/user/%u", (unsigned)geteuid());
+	_cleanup_free_ char *priv = fs_path_join(rt, "systemd/private");
+	_cleanup_free_ char *bus = fs_path_join(rt, "bus");
+	struct bw_error pe = {0};
+	int fd = -1;
+	bool client = false;
+	if (user_socket(priv, &fd, &pe) < 0) {
+		if (user_socket(bus, &fd, err) < 0)
+			return -1;
+		client = true;
+	}
+	if (load_lib(err) < 0) {
+		close(fd);
+		return -1;
+	}
+	int r = L.new_bus(&c->bus);
+	if (r >= 0 && (r = L.set_fd(c->bus, fd, fd)) >= 0)
+		fd = -1; /* the bus's now */
+	if (fd >= 0)
+		close(fd);
+	if (r >= 0 && client)
+		r = L.set_bus_client(c->bus, 1);
+	if (r >= 0)
+		r = L.start(c->bus);
+	if (r < 0) {
+		conn_close(c);
+		return bw_fail(err, -r, "connect to `%s`", client ? bus : priv);
+	}
+	return 0;
+}
+
 static int new_call(struct sd_conn *c, const char *method, sd_bus_message **m)
 {
 	return L.new_call(c->bus, m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -288,8 +404,8 @@ static int new_call(struct sd_conn *c, const char *method, sd_bus_message **m)
 
 /* Send m; on a D-Bus error, its name (when want_name is given and matches, 1 is returned
  * instead of failing) or the message goes into err with what as context. */
-static int send(struct sd_conn *c, sd_bus_message *m, const char *want_name, sd_bus_message **reply,
-		const char *what, struct bw_error *err)
+static int bus_send(struct sd_conn *c, sd_bus_message *m, const char *want_name,
+		    sd_bus_message **reply, const char *what, struct bw_error *err)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r = L.call(c->bus, m, SD_TIMEOUT_US, &e, reply);
@@ -338,7 +454,7 @@ static int watch_jobs(struct sd_conn *c, struct job_wait *w, struct bw_error *er
 		return bw_fail(err, -r, "--systemd-cgroup: watch systemd's jobs");
 	if ((r = new_call(c, "Subscribe", &m)) < 0)
 		return bw_fail(err, -r, "--systemd-cgroup: subscribe to systemd's signals");
-	return send(c, m, NULL, NULL, "--systemd-cgroup: subscribe to systemd's signals", err);
+	return bus_send(c, m, NULL, NULL, "--systemd-cgroup: subscribe to systemd's signals", err);
 }
 
 static int job_of(sd_bus_message *reply, struct job_wait *w, struct bw_error *err)
@@ -442,7 +558,7 @@ static void reset_failed(struct sd_conn *c, const char *unit)
 	sd_bus_message *m = NULL;
 	struct bw_error e = {0};
 	if (new_call(c, "ResetFailedUnit", &m) >= 0 && L.append(m, "s", unit) >= 0)
-		send(c, m, "org.freedesktop.systemd1.NoSuchUnit", NULL, "reset", &e);
+		bus_send(c, m, "org.freedesktop.systemd1.NoSuchUnit", NULL, "reset", &e);
 	else if (m != NULL)
 		L.unref(m);
 }
@@ -463,7 +579,7 @@ int cg_sd_check(struct bw_error *err)
 		conn_close(&c);
 		return bw_fail(err, -r, "--systemd-cgroup: ask systemd for its version");
 	}
-	r = send(&c, m, NULL, &reply, "--systemd-cgroup: systemd does not answer", err);
+	r = bus_send(&c, m, NULL, &reply, "--systemd-cgroup: systemd does not answer", err);
 	if (reply != NULL)
 		L.unref(reply);
 	conn_close(&c);
@@ -499,7 +615,7 @@ int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		goto out;
 	}
 	what = xasprintf("linux.cgroupsPath: systemd refused to start unit `%s`", cg->sd_unit);
-	q = send(&c, m, "org.freedesktop.systemd1.UnitExists", &reply, what, err);
+	q = bus_send(&c, m, "org.freedesktop.systemd1.UnitExists", &reply, what, err);
 	if (q == 1) {
 		q = bw_fail(err, EEXIST, "linux.cgroupsPath: unit `%s` already exists",
 			    cg->sd_unit);
@@ -552,7 +668,7 @@ int cg_sd_set(struct cg_manager *cg, const struct oci_resources *r, struct bw_er
 		goto out;
 	}
 	what = xasprintf("systemd refused the properties of unit `%s`", cg->sd_unit);
-	q = send(&c, m, NULL, NULL, what, err);
+	q = bus_send(&c, m, NULL, NULL, what, err);
 out:
 	conn_close(&c);
 	cg_sd_props_free(p, n);
@@ -570,7 +686,7 @@ static int unit_description(struct sd_conn *c, const char *unit, char **out, str
 		L.unref(m);
 	if (r < 0)
 		return bw_fail(err, -r, "--systemd-cgroup: ask for unit `%s`", unit);
-	r = send(c, m, "org.freedesktop.systemd1.NoSuchUnit", &reply, "GetUnit", err);
+	r = bus_send(c, m, "org.freedesktop.systemd1.NoSuchUnit", &reply, "GetUnit", err);
 	if (r != 0)
 		return r;
 	_cleanup_free_ char *p = NULL;
@@ -585,7 +701,7 @@ static int unit_description(struct sd_conn *c, const char *unit, char **out, str
 		L.unref(m);
 	if (r < 0)
 		return bw_fail(err, -r, "--systemd-cgroup: ask for unit `%s`", unit);
-	if (send(c, m, NULL, &reply, "unit Description", err) < 0)
+	if (bus_send(c, m, NULL, &reply, "unit Description", err) < 0)
 		return -1;
 	r = L.read(reply, "v", "s", &desc);
 	if (r >= 0)
@@ -624,7 +740,7 @@ int cg_sd_stop(struct cg_manager *cg, struct bw_error *err)
 		bw_fail(err, -q, "--systemd-cgroup: stop unit `%s`", cg->sd_unit);
 	if (q >= 0) {
 		_cleanup_free_ char *what = xasprintf("stop unit `%s`", cg->sd_unit);
-		q = send(&c, m, "org.freedesktop.systemd1.NoSuchUnit", &reply, what, err);
+		q = bus_send(&c, m, "org.freedesktop.systemd1.NoSuchUnit", &reply, what, err);
 		if (q == 0)
 			q = job_of(reply, &w, err) < 0 || wait_job(&c, &w, cg->sd_unit, err) < 0
 				? -1
@@ -632,6 +748,78 @@ int cg_sd_stop(struct cg_manager *cg, struct bw_error *err)
 	}
 	if (q >= 0)
 		reset_failed(&c, cg->sd_unit);
+	conn_close(&c);
+	return q < 0 ? -1 : 0;
+}
+
+static int user_scope_msg(struct sd_conn *c, const char *unit, const char *desc,
+			  sd_bus_message **out)
+{
+	sd_bus_message *m = NULL;
+	int r = new_call(c, "StartTransientUnit", &m);
+	if (r >= 0)
+		r = L.append(m, "ss", unit, "fail");
+	if (r >= 0)
+		r = L.open(m, 'a', "(sv)");
+	/* CollectMode: a scope that failed is unloaded too, never left listed. */
+	if (r >= 0)
+		r = L.append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc, "Delegate", "b", 1,
+			     "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1,
+			     (uint32_t)getpid());
+	if (r >= 0)
+		r = L.append(m, "(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1,
+			     "TasksAccounting", "b", 1);
+	if (r >= 0)
+		r = L.close(m);
+	if (r >= 0)
+		r = L.append(m, "a(sa(sv))", 0);
+	if (r < 0 && m != NULL)
+		L.unref(m);
+	*out = r < 0 ? NULL : m;
+	return r;
+}
+
+int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err)
+{
+	struct sd_conn c = {0};
+	struct job_wait w = {0};
+	sd_bus_message *m = NULL, *reply = NULL;
+	if (!cg_systemd_unit_valid(unit))
+		return bw_fail(err, 0, "systemd unit `%s`: not a scope name", unit);
+	if (conn_open_user(&c, err) < 0)
+		return -1;
+	int q = watch_jobs(&c, &w, err);
+	if (q >= 0 && (q = user_scope_msg(&c, unit, desc, &m)) < 0)
+		bw_fail(err, -q, "build the request for unit `%s`", unit);
+	if (q >= 0) {
+		_cleanup_free_ char *what = xasprintf("start unit `%s`", unit);
+		q = bus_send(&c, m, NULL, &reply, what, err);
+	}
+	if (q >= 0)
+		q = job_of(reply, &w, err) < 0 || wait_job(&c, &w, unit, err) < 0 ? -1 : 0;
+	if (q >= 0 && strcmp(w.result, "done") != 0) {
+		reset_failed(&c, unit);
+		q = bw_fail(err, 0, "unit `%s` did not start (job %s)", unit, w.result);
+	}
+	conn_close(&c);
+	return q < 0 ? -1 : 0;
+}
+
+int cg_sd_user_attach(const char *unit, const char *sub, struct bw_error *err)
+{
+	struct sd_conn c = {0};
+	sd_bus_message *m = NULL;
+	if (conn_open_user(&c, err) < 0)
+		return -1;
+	int q = new_call(&c, "AttachProcessesToUnit", &m);
+	if (q >= 0 && (q = L.append(m, "ssau", unit, sub, 1, (uint32_t)getpid())) < 0)
+		L.unref(m);
+	if (q < 0) {
+		bw_fail(err, -q, "build the request for unit `%s`", unit);
+	} else {
+		_cleanup_free_ char *what = xasprintf("move into unit `%s`", unit);
+		q = bus_send(&c, m, NULL, NULL, what, err);
+	}
 	conn_close(&c);
 	return q < 0 ? -1 : 0;
 }
@@ -669,5 +857,15 @@ int cg_sd_stop(struct cg_manager *cg, struct bw_error *err)
 int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err)
 {
 	return no_sd_bus(err);
+}
+
+int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err)
+{
+	return bw_fail(err, 0, "this bulwark was built without sd-bus (libsystemd-dev)");
+}
+
+int cg_sd_user_attach(const char *unit, const char *sub, struct bw_error *err)
+{
+	return bw_fail(err, 0, "this bulwark was built without sd-bus (libsystemd-dev)");
 }
 #endif

@@ -48,6 +48,23 @@ bool cg_delegation_offers(const struct cg_delegation *d, const char *controller)
  * "no internal processes" rule needs; it moves nothing when no controller is needed. */
 int cg_open_delegated(const char *cgroups_path, const char *id, const struct cg_delegation *d,
 		      struct cg_manager **out, struct bw_error *err);
+/* Rootless on a pure cgroup v2 host outside a delegated cgroup: ask the caller's own systemd
+ * (its user manager, over $XDG_RUNTIME_DIR/systemd/private or $XDG_RUNTIME_DIR/bus, each used
+ * only when it is the caller's) for the transient scope unit with Delegate=yes, and move the
+ * calling process into it, as podman does. The scope ends, and systemd removes its cgroup,
+ * when its last process has exited; cg_delegated then finds it. */
+int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err);
+/* Rootless on pure cgroup v2 where cg_delegated found nothing: cg_sd_user_scope, then
+ * cg_delegated again. 0 (and why it did not happen in why, n bytes) when there is no scope or it
+ * is not delegated, 1 and d filled when there is, -1 on a read error of /proc. */
+int cg_user_scope_delegation(const char *unit, const char *desc, struct cg_delegation *d, char *why,
+			     size_t n, struct bw_error *err);
+/* The user scope a rootless container's cgroup path is in (".../bulwark-ID-HEX.scope/bulwark/ID"),
+ * or NULL; the caller frees it. */
+char *cg_user_scope_unit(const char *cgroup_path);
+/* Move the calling process into sub (a cgroup path below the unit's, e.g. "/bulwark-leaf") of
+ * the caller's user manager's scope unit: AttachProcessesToUnit over the same checked socket. */
+int cg_sd_user_attach(const char *unit, const char *sub, struct bw_error *err);
 /* --systemd-cgroup: linux.cgroupsPath is "slice:prefix:name" (empty: "system.slice:bulwark:<id>")
  * and the cgroup is systemd's transient scope "prefix-name.scope" in that slice (nested slices
  * expanded: "a-b.slice" is /a.slice/a-b.slice). cg_create asks systemd whether it is there;

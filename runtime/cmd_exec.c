@@ -204,6 +204,23 @@ static int session_wait(pid_t pid, int pidfd, const struct console_io *io, struc
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/* Rootless, a container in a scope of the user's systemd (lifecycle.c user_scope): cgroup v2
+ * starts a process in its cgroup only for a caller inside the scope (the common ancestor of the
+ * two cgroups must be writable by it), so this runtime first has the user's manager move it
+ * into the scope's leaf, as the runtime that made the container was. */
+static int join_user_scope(const char *path, struct bw_error *err)
+{
+	if (geteuid() == 0)
+		return 0;
+	_cleanup_free_ char *unit = cg_user_scope_unit(path);
+	if (unit == NULL)
+		return 0;
+	if (cg_sd_user_attach(unit, "/" CG_DELEG_LEAF, err) < 0)
+		return bw_wrap(err, "join the container's scope of the user's systemd");
+	log_debug("rootless: in `%s` of the user's scope `%s`", CG_DELEG_LEAF, unit);
+	return 0;
+}
+
 /* The namespaces to join: those of the init that differ from ours. Where the init's
  * /proc/PID/ns links are not ours to read (a pid 1 that is not dumpable: a rootless session's
  * without Landlock, docs/sessions.md), the ones its spec made. */
@@ -276,6 +293,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 		bw_fail(err, 0, "--cgroup: the container has no cgroup (created without root)");
 		goto out;
 	}
+	if (c->state.cgroup_path != NULL && join_user_scope(c->state.cgroup_path, err) < 0)
+		goto out;
 	if (c->state.cgroup_path != NULL && (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0 ||
 					     select_sub_cgroups(cg, f->cgroups, err) < 0))
 		goto out;

@@ -459,11 +459,29 @@ static int delegated_plan(const struct sandbox_flags *f, struct specgen *sg,
 	return 0;
 }
 
+/* Rootless on pure cgroup v2 outside a delegated cgroup (a login shell's session scope): the
+ * caller's own systemd makes one, as podman does - a transient scope with Delegate=yes that this
+ * process moves into before it forks anything; from there the delegated path is the same. The
+ * scope ends with its last process (this runtime, the sandbox), and systemd removes its cgroup
+ * then: on every path, failures included. Why there is none goes into why. */
+static int user_scope(const struct sandbox_run *run, struct cg_delegation *d, char *why, size_t n,
+		      struct bw_error *err)
+{
+	_cleanup_free_ char *unit = xasprintf("bulwark-%s.scope", run->id);
+	_cleanup_free_ char *desc = xasprintf("bulwark sandbox %s", run->id);
+	char w[BW_ERROR_MAX + 64] = "";
+	int r = cg_user_scope_delegation(unit, desc, d, w, sizeof(w), err);
+	if (w[0] != '\0')
+		snprintf(why, n, ", and %s", w);
+	return r;
+}
+
 /* Without root (issue 14 §2): the same confinement that needs no privilege. The one id the
  * kernel lets us map is ours, shown as the sandbox user; an egress allowlist goes through
  * pasta (network.c) under the same table and DNS proxy (loopback only needs nothing). In a
- * delegated cgroup v2 subtree the limits apply there (delegated_plan). Where no cgroup can be
- * written (a hybrid or v1 host, v2 without delegation), limits asked for with flags are refused
+ * delegated cgroup v2 subtree (the caller's own, or a scope its systemd makes: user_scope) the
+ * limits apply there (delegated_plan). Where no cgroup can be written (a hybrid or v1 host, v2
+ * without delegation and without a user manager), limits asked for with flags are refused
  * at create (lifecycle.c), and the default ones are replaced by what the kernel enforces:
  * RLIMIT_NPROC counts the tasks of the sandbox's own user namespace. */
 static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, struct sandbox_run *run,
@@ -479,7 +497,10 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	sg->host_gid = (uint32_t)getegid();
 	sg->map_size = 1;
 	struct cg_delegation d = {0};
+	char why[BW_ERROR_MAX + 128] = "";
 	int dr = cg_delegated(&d, err);
+	if (dr == 0)
+		dr = user_scope(run, &d, why, sizeof(why), err);
 	if (dr < 0)
 		return bw_wrap(err, "find a delegated cgroup");
 	if (dr == 1) {
@@ -493,9 +514,9 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 		return bw_fail(
 		    err, 0,
 		    "%s: a limit needs a cgroup, which bulwark cannot write without root here "
-		    "(no delegated cgroup v2 subtree; rootless sandboxes get RLIMIT_NPROC and "
+		    "(no delegated cgroup v2 subtree%s; rootless sandboxes get RLIMIT_NPROC and "
 		    "--timeout instead)",
-		    flag);
+		    flag, why);
 	sandbox_budget_no_cgroup(sg, &run->budget);
 	if (l->pids == NULL) {
 		sg->nproc = (uint64_t)sg->pids_limit;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/seccomp.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -467,6 +468,9 @@ static const char *cgroup_only_limit(const struct oci_spec *spec)
 	return NULL;
 }
 
+/* Why the user's systemd gave no scope (open_cgroupfs), for the refusal below. */
+static char user_scope_why[BW_ERROR_MAX + 64];
+
 /* Rootless, where cg_create was refused (no cgroup this user may write: a hybrid or v1 host,
  * or v2 without a delegated subtree): the container runs without one, as runc's rootless
  * mode does, unless the config asks for a limit only a cgroup enforces: that is refused, never
@@ -483,8 +487,9 @@ static int rootless_without_cgroup(struct container *c, const struct oci_spec *s
 		return bw_fail(err, 0,
 			       "%s: no cgroup can be written by uid %d on this host, so the limit "
 			       "cannot be enforced (remove it, run as root, or use a host with a "
-			       "delegated cgroup v2 subtree): %s",
-			       field, (int)geteuid(), why);
+			       "delegated cgroup v2 subtree%s%s): %s",
+			       field, (int)geteuid(), user_scope_why[0] != '\0' ? "; " : "",
+			       user_scope_why, why);
 	*err = (struct bw_error){0};
 	log_debug("rootless: running without a cgroup (%s)", why);
 	free(c->state.cgroup_path);
@@ -510,6 +515,21 @@ static void systemd_owner(const struct container *c, struct cg_manager *cg)
 	cg_systemd_set_owner(cg, abs_state_dir(c, dir));
 }
 
+/* Rootless outside a delegated cgroup: a scope from the caller's own systemd (docs/rootless.md),
+ * which this process enters before it forks the init, as podman does. The container keeps it
+ * alive; systemd removes it once delete has ended the container and removed its cgroup, or
+ * when a create that failed exits. Its name has a random part: the same id under another
+ * --root is another container. */
+static int user_scope(const char *id, struct cg_delegation *d, struct bw_error *err)
+{
+	uint32_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return bw_fail(err, errno, "getrandom");
+	_cleanup_free_ char *unit = xasprintf("bulwark-%s-%08x.scope", id, rnd);
+	_cleanup_free_ char *desc = xasprintf("bulwark container %s", id);
+	return cg_user_scope_delegation(unit, desc, d, user_scope_why, sizeof(user_scope_why), err);
+}
+
 /* The cgroupfs driver's cgroup for a new container: without root, below the caller's delegated
  * cgroup v2 subtree when it has one (docs/rootless.md), else where root would put it (a create
  * there is refused with EACCES: rootless_without_cgroup). */
@@ -518,6 +538,8 @@ static int open_cgroupfs(const struct oci_spec *spec, const char *id, struct cg_
 {
 	struct cg_delegation d = {0};
 	int r = geteuid() == 0 ? 0 : cg_delegated(&d, err);
+	if (r == 0 && geteuid() != 0)
+		r = user_scope(id, &d, err);
 	if (r < 0)
 		return bw_wrap(err, "find a delegated cgroup");
 	if (r == 0)

@@ -678,3 +678,176 @@ test_rootless_deleg_undelegated_controller_refused() {
 }
 
 fi
+
+# Rootless limits through the user's systemd (issue 14 §2, docs/rootless.md): the caller is in
+# a cgroup not delegated to it (here the runner's, in a system service) and its user manager
+# runs; bulwark asks that manager for a transient scope with Delegate=yes, moves into it, and
+# the limits apply below it. Needs systemd as PID 1 on cgroup v2: the VM's --systemd suite
+# (tests/vm/run-vm-suite.sh --systemd, which runs ^test_sd_); elsewhere not defined at all.
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -S /run/systemd/private ] &&
+	[ -f /sys/fs/cgroup/cgroup.controllers ]; then
+
+SDR_MGR=/sys/fs/cgroup/user.slice/user-$RL_UID.slice/user@$RL_UID.service
+
+sdr_up() {
+	rl_setup
+	systemctl start "user@$RL_UID.service" || fail "start user@$RL_UID.service"
+	[ -S "/run/user/$RL_UID/systemd/private" ] || fail "no user manager socket"
+	mkdir -p "$WORK/sdr-rep"
+	chown $RL_UID:$RL_UID "$WORK/sdr-rep"
+}
+
+sdr_down() {
+	systemctl stop "user@$RL_UID.service" "user-runtime-dir@$RL_UID.service" >/dev/null 2>&1 || true
+}
+
+# sdr ARGS...: bulwark as $RL_UID from this cgroup (the runner's, not the user's), with the
+# user's runtime directory as a login session has it.
+sdr() {
+	setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env XDG_RUNTIME_DIR=/run/user/$RL_UID "$BULWARK" --root "$WORK/rl-root" "$@"
+}
+
+# sdr_left: the user manager's bulwark scopes (units, cgroups) still there, after a moment
+# for systemd to see the last process go.
+sdr_left() {
+	local _ units cgs
+	for _ in $(seq 100); do
+		units=$(setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups env XDG_RUNTIME_DIR=/run/user/$RL_UID \
+			systemctl --user list-units --all --no-legend 'bulwark-*' 2>/dev/null)
+		cgs=$(find "$SDR_MGR" -name 'bulwark-*' 2>/dev/null)
+		[ -z "$units$cgs" ] && return 0
+		sleep 0.1
+	done
+	echo "$units $cgs"
+}
+
+# The sandbox's cgroup (memory.max there) is read from the host: the sandbox mounts no cgroupfs.
+test_sd_rootless_user_scope_memory_limit() {
+	sdr_up
+	(cd / && sdr sandbox --memory 64m --report "$WORK/sdr-rep/r.json" -- sleep 3 >/dev/null 2>"$WORK/sdr.err") &
+	sb=$!
+	out="" scope=""
+	for _ in $(seq 150); do
+		cg=$(find "$SDR_MGR" -maxdepth 4 -type d -path '*/bulwark-sandbox-*.scope/bulwark/*' 2>/dev/null | head -1)
+		[ -n "$cg" ] && [ -n "$(cat "$cg/cgroup.procs" 2>/dev/null)" ] && {
+			out=$(cat "$cg/memory.max" "$cg/pids.max")
+			scope=$(basename "$(dirname "$(dirname "$cg")")")
+			deleg=$(setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups env XDG_RUNTIME_DIR=/run/user/$RL_UID \
+				systemctl --user show -p Delegate --value "$scope")
+			break
+		}
+		sleep 0.1
+	done
+	rc=0; wait $sb || rc=$?
+	left=$(sdr_left)
+	sdr_down
+	[ $rc -eq 0 ] || fail "sandbox ($rc): $(cat "$WORK/sdr.err")"
+	[ -n "$scope" ] || fail "no sandbox cgroup in a scope of the user's manager"
+	expect_eq "memory.max, pids.max of its cgroup" "67108864 1024" "$(echo $out)"
+	expect_eq "the scope is delegated" yes "$deleg"
+	expect_eq "nothing replaced" "" "$(grep -i 'rlimit_nproc\|not bounded\|not applied' "$WORK/sdr.err" || true)"
+	expect_contains "report: the user's scope" "user@$RL_UID.service/" "$(jq -r .rootless_limits "$WORK/sdr-rep/r.json")"
+	expect_eq "no scope left" "" "$left"
+	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+test_sd_rootless_user_scope_pids_enforced() {
+	sdr_up
+	(cd / && sdr sandbox --pids 8 --report "$WORK/sdr-rep/r.json" -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 1 & done 2>/dev/null; wait' >/dev/null 2>"$WORK/sdr.err") || true
+	left=$(sdr_left)
+	sdr_down
+	set -- $(jq -r '[.budgets.pids.limit, .budgets.pids.hit, .budgets.pids.refused_forks] | map(tostring) | join(" ")' "$WORK/sdr-rep/r.json" || true)
+	expect_eq "limit, hit ($(cat "$WORK/sdr.err"))" "8 true" "${1:-} ${2:-}"
+	[ "${3:-0}" -gt 0 ] || fail "no fork refused: $*"
+	expect_eq "no scope left" "" "$left"
+}
+
+# A sandbox that fails after the scope is made (a command that is not there) leaves no scope.
+test_sd_rootless_user_scope_gone_after_a_failure() {
+	sdr_up
+	rc=0; (cd / && sdr sandbox --memory 64m -- /nonexistent-cmd >/dev/null 2>"$WORK/sdr.err") || rc=$?
+	left=$(sdr_left)
+	sdr_down
+	expect_eq "not found" 127 "$rc"
+	expect_eq "no scope left" "" "$left"
+	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+# The runtime killed: its watchdog ends the sandbox, and with the scope's last process gone
+# systemd removes the scope and its cgroup.
+test_sd_rootless_user_scope_gone_when_the_runtime_is_killed() {
+	sdr_up
+	(cd / && echo $BASHPID >"$WORK/sdr.pid" && exec setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env XDG_RUNTIME_DIR=/run/user/$RL_UID "$BULWARK" --root "$WORK/rl-root" sandbox --memory 64m -- sleep 30 >/dev/null 2>&1) &
+	sb=$!
+	cg=""
+	for _ in $(seq 150); do
+		cg=$(find "$SDR_MGR" -maxdepth 4 -type d -path '*/bulwark-sandbox-*.scope/bulwark/*' 2>/dev/null | head -1)
+		[ -n "$cg" ] && [ -n "$(cat "$cg/cgroup.procs" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	kill -KILL "$(cat "$WORK/sdr.pid")"
+	wait $sb || true
+	left=$(sdr_left)
+	for _ in $(seq 50); do [ -z "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)" ] && break; sleep 0.1; done
+	sdr_down
+	[ -n "$cg" ] || fail "no sandbox cgroup seen in the user's scope"
+	expect_eq "no scope left" "" "$left"
+	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+# The runc verbs: create enters a scope of the user's systemd before it forks the init; the
+# config's limits apply below it, pause works, and after delete neither unit nor cgroup is left.
+test_sd_rootless_runc_verbs_in_a_user_scope() {
+	sdr_up
+	b=$(rl_bundle sdr-run)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["sleep","60"] | .linux.resources={"memory":{"limit":67108864},"pids":{"limit":50}}'
+	rc=0; sdr run -d -b "$b" sdr-run </dev/null >"$WORK/sdr.out" 2>&1 || rc=$?
+	pid=$(sdr state sdr-run 2>/dev/null | jq -r .pid || true)
+	cg=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+	out=$(cat "$cg/memory.max" "$cg/pids.max" 2>/dev/null || true)
+	# exec from the caller's own cgroup (not the scope) joins the container's cgroup.
+	erc=0; eout=$(sdr exec sdr-run sh -c 'cat /proc/self/cgroup' 2>&1) || erc=$?
+	prc=0; sdr pause sdr-run >/dev/null 2>&1 || prc=$?
+	frozen=$(cat "$cg/cgroup.freeze" 2>/dev/null || true)
+	sdr resume sdr-run >/dev/null 2>&1 || true
+	sdr delete -f sdr-run >/dev/null 2>&1 || true
+	left=$(sdr_left)
+	sdr_down
+	[ $rc -eq 0 ] || fail "run -d ($rc): $(cat "$WORK/sdr.out")"
+	expect_contains "the init in a scope of the user's manager" "user@$RL_UID.service/" "$cg"
+	expect_contains "a bulwark scope" "/bulwark-sdr-run-" "$cg"
+	expect_eq "memory.max, pids.max" "67108864 50" "$(echo $out)"
+	expect_eq "exec ($eout)" 0 "$erc"
+	expect_eq "pause" "0 1" "$prc $frozen"
+	expect_eq "no scope left" "" "$left"
+	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+# No user manager (no socket at all), or a runtime directory whose sockets are another uid's:
+# the limit is refused as before, in one line that says why the user's systemd gave no scope.
+test_sd_rootless_no_user_manager_refused() {
+	rl_setup
+	sdr_down
+	rc=0; out=$(cd / && sdr sandbox --memory 64m -- touch "$WORK/sdr-ran" 2>&1) || rc=$?
+	mkdir -p "$WORK/fake-rt/systemd"
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$WORK/fake-rt/systemd/private"
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$WORK/fake-rt/bus"
+	rc2=0; out2=$(cd / && setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env XDG_RUNTIME_DIR="$WORK/fake-rt" "$BULWARK" --root "$WORK/rl-root" sandbox --pids 8 -- true 2>&1) || rc2=$?
+	expect_eq "refused, one line" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says why" "--memory: a limit needs a cgroup" "$out"
+	expect_contains "names the user's systemd" "the user's systemd gave no delegated scope" "$out"
+	[ ! -e "$WORK/sdr-ran" ] || fail "the command ran"
+	expect_eq "another uid's sockets refused" "125 1" "$rc2 $(echo "$out2" | wc -l)"
+	expect_contains "names the socket" "$WORK/fake-rt/bus\` is not a socket of uid $RL_UID" "$out2"
+	b=$(rl_bundle sdr-lim)
+	rl_cfg "$b" '.process.terminal=false | .process.args=["true"] | .linux.resources.pids={"limit":100}'
+	rc3=0; out3=$(sdr run -b "$b" sdr-lim </dev/null 2>&1) || rc3=$?
+	[ "$rc3" -ne 0 ] || fail "run ran without its pids limit"
+	expect_contains "run names the field and the user's systemd" "linux.resources.pids.limit: no cgroup can be written by uid $RL_UID on this host, so the limit cannot be enforced (remove it, run as root, or use a host with a delegated cgroup v2 subtree; the user's systemd gave no delegated scope" "$out3"
+	expect_eq "no state left" "" "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)"
+}
+
+fi

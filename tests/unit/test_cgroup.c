@@ -560,6 +560,20 @@ Test(cgroup_systemd, unit_names_from_the_state_are_checked)
 	cr_assert_not(cg_systemd_unit_valid(NULL));
 }
 
+Test(cgroup_systemd, user_scope_unit_is_named_only_by_a_bulwark_scope_path)
+{
+	char *u = cg_user_scope_unit("/user.slice/user-1000.slice/user@1000.service/app.slice/"
+				     "bulwark-c1-0a1b2c3d.scope/bulwark/c1");
+	cr_assert_str_eq(u, "bulwark-c1-0a1b2c3d.scope");
+	free(u);
+	cr_assert_null(cg_user_scope_unit("/bulwark/c1"));
+	cr_assert_null(cg_user_scope_unit("/user.slice/other.scope/bulwark/c1"));
+	cr_assert_null(cg_user_scope_unit("/x/bulwark-c1.scope/notbulwark/c1"));
+	cr_assert_null(cg_user_scope_unit("/x/bulwark-c1.service/bulwark/c1"));
+	cr_assert_null(cg_user_scope_unit("bulwark-c1-x.scope/bulwark/c1"));
+	cr_assert_null(cg_user_scope_unit(NULL));
+}
+
 Test(cgroup_systemd, a_limit_below_minus_one_is_refused_before_any_property)
 {
 	struct oci_resources r = {0};
