@@ -140,6 +140,57 @@ test_cve_2019_5736_runtime_fails_closed_without_a_sealed_copy() {
 	fi
 }
 
+test_cve_2019_5736_sandbox_copies_the_binary_only_where_the_sandbox_could_write_it() {
+	# A sandbox always has a user namespace of its own mapping no host root: a root-owned
+	# binary that neither group nor others may write (no ACL, a local file system) is out of
+	# its reach without a sealed copy (main.c: sandbox_binary_unwritable). Anything else is
+	# copied, as for every other verb.
+	local d=$WORK/sec-sbx-bin
+	mkdir -p "$d"
+	cp "$BULWARK" "$d/bulwark"
+	chown 0:0 "$d/bulwark"
+	chmod 755 "$d/bulwark"
+	case "$(stat -f -c %T "$d")" in
+	ext2/ext3 | xfs | btrfs | tmpfs | overlayfs) ;;
+	*) echo "skip: $WORK is on $(stat -f -c %T "$d"), where the copy is always made"; return 0 ;;
+	esac
+	local before out
+	before=$(sha256sum <"$d/bulwark")
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "no copy for a root-owned 0755 binary" "sealed runtime copy (CVE-2019-5736): not made" "$out"
+	# The kernel is what keeps it: the sandbox's root, given the binary's own directory
+	# read-write, and pid 1 (our init, from that very file) can change neither.
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" sandbox --user 0 --bind "$d:/x:rw" -- sh -c '
+		echo pwned >>/x/bulwark && echo wrote-file
+		echo pwned >>/proc/1/exe && echo wrote-exe
+		cat /proc/1/exe >/dev/null && echo opened-exe
+		mv /x/bulwark /x/b2 && echo renamed
+		echo done' 2>&1) || true
+	expect_contains "attack ran" "done" "$out"
+	case "$out" in *wrote-* | *renamed*) fail "the sandbox changed the runtime binary: $out" ;; esac
+	expect_eq "binary unchanged" "$before" "$(sha256sum <"$d/bulwark")"
+	# Group- or other-writable, owned by someone else, or with an ACL: copied.
+	chmod 775 "$d/bulwark"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "group-writable: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+	chmod 755 "$d/bulwark"
+	chown 65534:65534 "$d/bulwark"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "another owner: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+	chown 0:0 "$d/bulwark"
+	if command -v setfacl >/dev/null && setfacl -m u:65534:rwx "$d/bulwark" 2>/dev/null; then
+		out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+		expect_contains "an ACL: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+		setfacl -b "$d/bulwark"
+	fi
+	# Without root the caller's own id is mapped: a binary the caller owns is copied.
+	mkdir -p "$WORK/sec-sbx-rl"
+	chown 65534:65534 "$d/bulwark" "$WORK/sec-sbx-rl"
+	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env -u XDG_RUNTIME_DIR \
+		"$d/bulwark" --root "$WORK/sec-sbx-rl" --debug sandbox -- true 2>&1) || fail "rootless sandbox: $out"
+	expect_contains "the caller's own binary: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+}
+
 test_init_is_non_dumpable_until_execve() {
 	# Timing-independent: a created container's init is parked on exec.fifo, still bulwark.
 	# From inside (no CAP_SYS_PTRACE) its exe link, environ and fd links are closed; after
