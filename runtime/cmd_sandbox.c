@@ -630,6 +630,8 @@ int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandb
 				.root_tmpfs = sg->root_tmpfs,
 				.root_links = run->root.links,
 				.root_sealed = true,
+				.ns_owner =
+				    run->slot.path != NULL ? idpool_owner(run->slot.base) : 0,
 				.stdio = sio,
 				.stdio_relay = sio != NULL,
 				.lifetime_ms = lifetime_ms,

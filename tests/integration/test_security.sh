@@ -800,10 +800,10 @@ test_sandbox_mountinfo_shows_no_host_path_but_a_bind_source() {
 	expect_eq "host paths shown" "$WORK/mi-src/sub" "$odd"
 }
 
-# Per-user kernel counts (issue 13 §2): everything in a user namespace the runtime made is also
-# charged to the namespace's owner (root), whose inotify limit (128) all sandboxes share. Each
-# namespace gets its own cap at a quarter of the host's: one sandbox holding every inotify
-# instance it can get leaves some for the next sandbox and for the host.
+# Per-user kernel counts (issue 13 §2): everything in a user namespace is also charged to the
+# namespace's owner, whose limit (inotify: 128) every namespace it owns shares. Each namespace
+# gets its own cap at a quarter of the host's: one sandbox holding every inotify instance it
+# can get leaves some for the next one that shares its owner and for the host.
 SEC_INOTIFY_GRAB='import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 n = 0
@@ -834,6 +834,47 @@ test_sandbox_inotify_exhaustion_leaves_others_their_share() {
 	expect_eq "spec container capped" "$cap" "$(bw run -b "$b2" sec-ino </dev/null)"
 	cfg "$b2" '.annotations["run.bulwark.user-limits"]="host"'
 	expect_eq "opt-out" "2147483647" "$(bw run -b "$b2" sec-ino </dev/null)"
+}
+
+# ... and the namespace itself is owned by an id of the sandbox's own that no container maps
+# (idpool_owner; runtime/spawn.c, ns_owner_become): nothing in it is charged to root, so five
+# sandboxes that each hold every instance their cap allows (5 x 32 > root's 128) all get it,
+# and so does the host.
+test_sandbox_user_namespace_is_owned_by_its_own_ids() {
+	command -v python3 >/dev/null || fail "python3 is needed"
+	local cap pids=() i
+	cap=$(( $(cat /proc/sys/fs/inotify/max_user_instances) / 4 ))
+	for i in 1 2 3 4 5; do
+		"$BULWARK" --root "$BW_ROOT" sandbox --timeout 60s -- python3 -c "$SEC_INOTIFY_GRAB" 15 >"$WORK/ino-own-$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in 1 2 3 4 5; do
+		for _ in $(seq 300); do [ -s "$WORK/ino-own-$i" ] && break; sleep 0.1; done
+	done
+	h=$(python3 -c "$SEC_INOTIFY_GRAB" 0)
+	# The owner of a running sandbox's user namespace (NS_GET_OWNER_UID), and its map.
+	owner=$(python3 -c 'import fcntl, os, struct, subprocess, sys
+for pid in subprocess.run(["pgrep", "-f", "inotify_init"], capture_output=True, text=True).stdout.split():
+    try:
+        fd = os.open("/proc/%s/ns/user" % pid, os.O_RDONLY)
+        root = open("/proc/%s/uid_map" % pid).read().split()
+    except OSError:
+        continue
+    if root[0] != "0" or int(root[1]) == 0:
+        continue
+    b = bytearray(4)
+    fcntl.ioctl(fd, 0xb704, b)
+    print(struct.unpack("I", b)[0], root[1])
+    break')
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+	for i in 1 2 3 4 5; do
+		expect_eq "sandbox $i got its whole cap" "$cap" "$(head -1 "$WORK/ino-own-$i")"
+	done
+	[ "$h" -ge 1 ] || fail "the host got no inotify instance while five sandboxes held theirs"
+	[ -n "$owner" ] || fail "no sandbox's user namespace found"
+	set -- $owner
+	# The slot's own owner id, after every range of the pool: no container maps it.
+	expect_eq "the namespace's owner is its slot's owner id" "$((368500992 + ($2 - 100065536) / 65536))" "$1"
 }
 
 # Each sandbox as root maps its ids onto a host range of its own (runtime/idpool.h), held
