@@ -39,6 +39,52 @@
 #include "runtime/workspace.h"
 #include "runtime/sandbox.h"
 
+/* Is dir (an fd) the directory holding path, or one above it? Walked up from path's directory
+ * by "..", one fd at a time, comparing device and inode: no name is trusted. */
+static bool holds(int dir, const char *path)
+{
+	struct stat want, st;
+	if (path == NULL || path[0] != '/' || fstat(dir, &want) < 0)
+		return false;
+	_cleanup_free_ char *parent = xstrdup(path);
+	*strrchr(parent, '/') = '\0';
+	int fd = open(parent[0] ? parent : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dev_t last_dev = 0;
+	ino_t last_ino = 0;
+	for (int depth = 0; fd >= 0 && depth < 4096 && fstat(fd, &st) == 0; depth++) {
+		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino) {
+			close(fd);
+			return true;
+		}
+		if (depth > 0 && st.st_dev == last_dev && st.st_ino == last_ino)
+			break; /* "/" is its own parent */
+		last_dev = st.st_dev;
+		last_ino = st.st_ino;
+		int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = up;
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/* A directory the sandbox may write (an rw workspace, written as its owner, root's too; an rw
+ * bind) must not hold bulwark itself or its network helper: the sandbox could put its own
+ * program where root (or the caller) runs bulwark-net at teardown, or bulwark next time. */
+static int refuse_holding_runtime(int dir, const char *label, struct bw_error *err)
+{
+	const char *progs[] = {network_self_exe(), network_helper_path()};
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
+		if (holds(dir, progs[i]))
+			return bw_fail(err, 0,
+				       "%s: it holds %s, which bulwark runs: the sandbox could "
+				       "replace it; run a bulwark installed outside it, or make "
+				       "it read-only (or :overlay)",
+				       label, progs[i]);
+	return 0;
+}
+
 static int parse_bind(const char *s, struct specgen *sg, struct hostpath_list *known,
 		      struct bw_error *err)
 {
@@ -72,6 +118,10 @@ static int parse_bind(const char *s, struct specgen *sg, struct hostpath_list *k
 	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, parts[0], false, label, err);
 	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
 		return -1;
+	if (!readonly && refuse_holding_runtime(fd, label, err) < 0) {
+		hostpath_clear(&hp);
+		return -1;
+	}
 	/* Clean, so that the parents-first order (specgen.c) sees the place mounted: "W/x/.."
 	 * must sort as W. */
 	_cleanup_free_ char *clean_dst = fs_path_clean(dst);
@@ -329,6 +379,10 @@ static int add_workspaces(const struct global_opts *g, const struct sandbox_flag
 		return bw_fail(err, 0, "--keep-changes: needs --workspace DIR:overlay");
 	if (workspace_parse(f->workspaces, f->keep_changes, cli_state_root(g), ws, err) < 0)
 		return -1;
+	for (size_t i = 0; i < ws->n; i++)
+		if (ws->v[i].mode == WORKSPACE_RW &&
+		    refuse_holding_runtime(ws->v[i].fd, ws->v[i].label, err) < 0)
+			return -1;
 	sg->binds = xrealloc(sg->binds, (sg->n_binds + ws->n + 1) * sizeof(*sg->binds));
 	for (size_t i = 0; i < ws->n; i++)
 		sg->binds[sg->n_binds++] = (struct specgen_bind){
@@ -985,6 +1039,13 @@ VERB(sandbox)
 		    "https://203.0.113.5/",
 		    opts, ARRAY_SIZE(opts));
 		return 0;
+	}
+	if (r == 0) {
+		/* Before anything exists: a sealed copy re-executes us from the start. */
+		dev_t rw_devs[64];
+		size_t n_rw = workspace_rw_devs(f.workspaces, rw_devs, ARRAY_SIZE(rw_devs));
+		if (cli_seal_for_sandbox(rw_devs, n_rw, err) < 0)
+			r = -1;
 	}
 	struct specgen sg = {0};
 	struct workspace_set ws = {0};

@@ -73,13 +73,14 @@ static int is_sealed_self(void)
  * the pool (runtime/idpool.h, far above every account), without root onto the caller's id and
  * subordinate ids. Nothing in it then holds a host id that may write our binary when root owns
  * the file, no group or other write bit is set, no ACL adds anyone, and the file system decides
- * access by those bits alone: a write through /proc/<pid>/exe ends in EACCES from the kernel,
- * capabilities in that namespace give no override on an inode whose owner it does not map
- * (capable_wrt_inode_uidgid). The sealed copy (2-3 ms of every start: a 2 MB copy and a second
- * exec) is then redundant. Where the owner is anyone else (a build tree, ~/bin of a rootless
- * caller, whose own id is mapped), or on any other file system (FUSE, 9p, NFS decide
- * elsewhere), the copy is made as for every other verb. `why` says which. */
-static const char *seal_decision; /* for --debug, once the log is open */
+ * access by those bits alone (not overlayfs: its real upper or lower file has bits of its own
+ * and no busy-text guard). An rw workspace is the exception: an idmapped view written as its
+ * directory's owner, root's included, so one on the binary's file system is reason enough for
+ * the copy (cli_seal_for_sandbox). Otherwise the sealed copy (2-3 ms of every start: a 2 MB
+ * copy and a second exec) is redundant. Where the owner is anyone else (a build tree or
+ * ~/bin a rootless caller owns: its own id is mapped), or on any other file system (FUSE, 9p,
+ * NFS decide elsewhere), the copy is made as for every other verb. `why` says which. */
+static char **main_argv;
 
 static bool sandbox_binary_unwritable(const char **why)
 {
@@ -88,7 +89,6 @@ static bool sandbox_binary_unwritable(const char **why)
 	    0x58465342UL, /* xfs */
 	    0x9123683EUL, /* btrfs */
 	    0x01021994UL, /* tmpfs */
-	    0x794C7630UL, /* overlayfs */
 	    0x73717368UL, /* squashfs */
 	    0xE0F5E1E2UL, /* erofs */
 	};
@@ -168,6 +168,38 @@ static int reexec_sealed(char **argv, struct bw_error *err)
 	return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): exec");
 }
 
+int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err)
+{
+	if (is_sealed_self()) {
+		log_debug("sealed runtime copy (CVE-2019-5736): running from it");
+		return 0;
+	}
+	const char *why = NULL;
+	bool skip = sandbox_binary_unwritable(&why);
+	struct stat st;
+	if (skip && stat("/proc/self/exe", &st) < 0) {
+		skip = false;
+		why = "made: the binary cannot be examined";
+	}
+	if (skip && n_rw == SIZE_MAX) {
+		skip = false;
+		why = "made: an rw workspace cannot be examined";
+	}
+	for (size_t i = 0; skip && n_rw != SIZE_MAX && i < n_rw; i++)
+		if (rw_devs[i] == st.st_dev) {
+			skip = false;
+			why = "made: an rw workspace is on the binary's file system";
+		}
+	if (skip) {
+		log_debug("sealed runtime copy (CVE-2019-5736): not made: the sandbox cannot write "
+			  "the binary (root's, not writable by group or others, no ACL, on a local "
+			  "file system without an rw workspace)");
+		return 0;
+	}
+	log_debug("sealed runtime copy (CVE-2019-5736): %s", why);
+	return reexec_sealed(main_argv, err);
+}
+
 static void print_version(FILE *f)
 {
 	const struct scmp_version *sv = seccomp_version();
@@ -230,11 +262,13 @@ static int no_topic(const char *name, struct bw_error *err)
 	return -1;
 }
 
-static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_error *err)
+#define GLOBAL_OPT_COUNT 11
+
+/* Parsed before the verb; listed in this order by the help, as runc's. */
+static void global_opt_table(struct global_opts *g, bool *version,
+			     struct cli_opt opts[GLOBAL_OPT_COUNT])
 {
-	bool version = false;
-	/* Parsed before the verb; listed in this order by the help, as runc's. */
-	struct cli_opt opts[] = {
+	const struct cli_opt table[] = {
 	    {"debug", 0, CLI_BOOL, &g->debug, NULL, "enable debug logging"},
 	    {"log", 0, CLI_STRING, &g->log, "FILE", "append log lines to FILE (default: stderr)"},
 	    {"log-format", 0, CLI_STRING, &g->log_format, "FMT", "text (default) or json"},
@@ -249,8 +283,33 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 	    {"rootless", 0, CLI_STRING, &(char *){NULL}, "BOOL", "accepted for runc compatibility"},
 	    {"policy", 0, CLI_STRING, &g->policy, "FILE", "host sandbox policy"},
 	    {"audit", 0, CLI_STRING, &g->audit, "FILE", "append a JSON line per lifecycle event"},
-	    {"version", 'v', CLI_BOOL, &version, NULL, "print the version"},
+	    {"version", 'v', CLI_BOOL, version, NULL, "print the version"},
 	};
+	_Static_assert(ARRAY_SIZE(table) == GLOBAL_OPT_COUNT, "GLOBAL_OPT_COUNT");
+	memcpy(opts, table, sizeof(table));
+}
+
+/* The verb argv names, found as run_verb finds it (a global flag's value is never a verb):
+ * NULL when there is none or the global flags do not parse (run_verb then says why). */
+static const struct verb *verb_of(int argc, char **argv)
+{
+	struct global_opts g = {0};
+	bool version = false;
+	struct cli_opt opts[GLOBAL_OPT_COUNT];
+	struct bw_error e = {0};
+	int consumed = 0;
+	global_opt_table(&g, &version, opts);
+	if (argc < 1 || cli_parse(argc - 1, argv + 1, opts, GLOBAL_OPT_COUNT, &consumed, &e) != 0 ||
+	    version || 1 + consumed >= argc)
+		return NULL;
+	return find_verb(argv[1 + consumed]);
+}
+
+static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_error *err)
+{
+	bool version = false;
+	struct cli_opt opts[GLOBAL_OPT_COUNT];
+	global_opt_table(g, &version, opts);
 	int consumed = 0;
 	int r = cli_parse(argc - 1, argv + 1, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r < 0)
@@ -271,8 +330,6 @@ static int run_verb(int argc, char **argv, struct global_opts *g, struct bw_erro
 		return bw_fail(err, 0, "invalid log-format: %s", g->log_format);
 	if (log_init(g->log, fmt, g->debug, err) < 0)
 		return -1;
-	if (seal_decision != NULL)
-		log_debug("sealed runtime copy (CVE-2019-5736): %s", seal_decision);
 	int idx = 1 + consumed;
 	/* As runc: no command, `help` and `h` print the help (to stdout, success); `help CMD` is
 	 * CMD's own help. */
@@ -338,36 +395,12 @@ int main(int argc, char **argv)
 	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)
 		return watchdog_main(argc, argv);
 
-	/* The first argument naming a verb decides (global flags come before it). */
-	bool spawns = false, sandbox = false;
-	for (int i = 1; i < argc && !spawns; i++) {
-		bool found = false;
-		for (size_t k = 0; k < ARRAY_SIZE(verbs); k++)
-			if (strcmp(argv[i], verbs[k].name) == 0) {
-				spawns = verbs[k].spawns;
-				sandbox = verbs[k].fn == cmd_sandbox;
-				found = true;
-			}
-		if (found)
-			break;
-	}
+	/* The verb decides, found as run_verb will find it. `sandbox` decides once its flags are
+	 * known (cli_seal_for_sandbox). */
+	main_argv = argv;
+	const struct verb *v = verb_of(argc, argv);
 	int r = 0;
-	if (spawns && sandbox && is_sealed_self())
-		seal_decision = "running from it (a sandbox skips it only for a binary root owns, "
-				"not writable by group or others, without an ACL, on a local file "
-				"system)";
-	else if (spawns && sandbox) {
-		const char *why = NULL;
-		bool skip = sandbox_binary_unwritable(&why);
-		seal_decision =
-		    skip ? "not made: the sandbox cannot write the binary (the binary is "
-			   "root's, not writable by group or others, no ACL, on a local "
-			   "file system)"
-			 : why;
-		if (skip)
-			spawns = false;
-	}
-	if (spawns && !is_sealed_self())
+	if (v != NULL && v->spawns && v->fn != cmd_sandbox && !is_sealed_self())
 		r = reexec_sealed(argv, &err);
 	bw_phase("main: sealed, verb");
 	if (r == 0)
