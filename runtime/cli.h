@@ -79,6 +79,8 @@ int cli_parse_signal(const char *s, int *sig, struct bw_error *err);
  * its directory's owner) on that file system (rw_devs: their st_dev). Returns only on failure
  * when it re-executes. */
 int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err);
+/* Whether cli_seal_for_sandbox left the copy out, and then the binary's device. */
+bool cli_seal_skipped(dev_t *binary_dev);
 
 /* Every verb has this signature; argv[0] is the verb's first argument. */
 typedef int (*verb_fn)(const struct global_opts *g, int argc, char **argv, struct bw_error *err);

@@ -168,6 +168,15 @@ static int reexec_sealed(char **argv, struct bw_error *err)
 	return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): exec");
 }
 
+static bool seal_skipped;
+static dev_t seal_skipped_dev;
+
+bool cli_seal_skipped(dev_t *binary_dev)
+{
+	*binary_dev = seal_skipped_dev;
+	return seal_skipped;
+}
+
 int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err)
 {
 	if (is_sealed_self()) {
@@ -191,6 +200,8 @@ int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err
 			why = "made: an rw workspace is on the binary's file system";
 		}
 	if (skip) {
+		seal_skipped = true;
+		seal_skipped_dev = st.st_dev;
 		log_debug("sealed runtime copy (CVE-2019-5736): not made: the sandbox cannot write "
 			  "the binary (root's, not writable by group or others, no ACL, on a local "
 			  "file system without an rw workspace)");

@@ -61,7 +61,7 @@ size_t workspace_rw_devs(char *const *args, dev_t *out, size_t max)
 			continue; /* refused later, by workspace_parse */
 		if (mode != WORKSPACE_RW)
 			continue;
-		if (n == max || stat(dir, &st) < 0)
+		if (n == max || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			return SIZE_MAX;
 		out[n++] = st.st_dev;
 	}

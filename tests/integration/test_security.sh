@@ -158,9 +158,9 @@ test_cve_2019_5736_a_global_flag_value_naming_a_verb_never_skips_the_copy() {
 
 test_sandbox_never_gets_write_access_to_bulwark_or_its_network_helper() {
 	# An rw workspace is written as its directory's owner (root's too), an rw bind as the
-	# sandbox's ids (the caller's, rootless): one holding the runtime or bulwark-net would let
-	# the sandbox replace what root runs at teardown or next time (a renamed-in bulwark-net
-	# ran as root at unplumb).
+	# sandbox's ids (the caller's, rootless): one reaching the runtime, bulwark-net or the
+	# state root would let the sandbox replace what root runs at teardown or next time (a
+	# renamed-in bulwark-net ran as root at unplumb; a poststop hook added to config.json).
 	local d=$WORK/sec-holds
 	mkdir -p "$d/tree/bin" "$d/helper"
 	cp "$BULWARK" "$d/tree/bin/bulwark"
@@ -172,12 +172,25 @@ test_sandbox_never_gets_write_access_to_bulwark_or_its_network_helper() {
 		# shellcheck disable=SC2086
 		out=$(cd / && "$B" --root "$BW_ROOT" sandbox $flag -- true 2>&1) || rc=$?
 		expect_eq "$flag refused" 125 "$rc"
-		expect_contains "$flag: says why" "it holds $d/tree/bin/bulwark, which bulwark runs" "$out"
+		expect_contains "$flag: says why" "it reaches $d/tree/bin/bulwark, which bulwark runs or trusts" "$out"
 	done
 	rc=0
 	out=$(cd / && BULWARK_NET_HELPER=$d/helper/bulwark-net "$B" --root "$BW_ROOT" sandbox --workspace "$d/helper:rw" -- true 2>&1) || rc=$?
 	expect_eq "the helper's directory refused" 125 "$rc"
-	expect_contains "names the helper" "it holds $d/helper/bulwark-net" "$out"
+	expect_contains "names the helper" "it reaches $d/helper/bulwark-net" "$out"
+	# By identity, not by name: the same directories through a bind mount elsewhere, and the
+	# state root through one (state.json's cleanup list and config.json's hooks run as root).
+	mkdir -p "$d/alias" "$d/srv/var"
+	out=$(unshare -m --propagation private sh -c '
+		mount --bind "$1/tree" "$1/alias" || exit 99
+		cd / && "$1/alias/bin/bulwark" --root "$2" sandbox --workspace "$1/tree:rw" -- true 2>&1
+		echo "rc=$?"
+		mount --bind "$1/srv/var" "$1/alias" || exit 99
+		cd / && "$1/tree/bin/bulwark" --root "$1/alias/state" sandbox --workspace "$1/srv:rw" -- true 2>&1
+		echo "rc=$?"' sh "$d" "$BW_ROOT")
+	expect_contains "the binary through an alias" "it reaches $d/alias/bin/bulwark" "$out"
+	expect_contains "the state root through an alias" "it reaches $d/alias/state" "$out"
+	expect_eq "both refused" "rc=125 rc=125" "$(echo "$out" | grep '^rc=' | tr '\n' ' ' | sed 's/ $//')"
 	# Read-only, overlay, or beside it: fine.
 	for flag in "--workspace $d/tree:ro" "--workspace $d/tree:overlay" "--workspace $d/helper:rw"; do
 		# shellcheck disable=SC2086
@@ -203,9 +216,12 @@ test_cve_2019_5736_sandbox_copies_the_binary_only_where_the_sandbox_could_write_
 	before=$(sha256sum <"$d/bulwark")
 	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
 	expect_contains "no copy for a root-owned 0755 binary" "sealed runtime copy (CVE-2019-5736): not made" "$out"
-	# The kernel is what keeps it: the sandbox's root, given the binary's own directory
-	# read-write, and pid 1 (our init, from that very file) can change neither.
-	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" sandbox --user 0 --bind "$d:/x:rw" -- sh -c '
+	# The kernel is what keeps it: the sandbox's root cannot change a root-owned 0755 file in
+	# a directory it was given read-write (one holding the binary itself is refused), nor
+	# reach pid 1's (our init's, from that very file) exe.
+	mkdir -p "$WORK/sec-sbx-other"
+	cp "$d/bulwark" "$WORK/sec-sbx-other/bulwark"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" sandbox --user 0 --bind "$WORK/sec-sbx-other:/x:rw" -- sh -c '
 		echo pwned >>/x/bulwark && echo wrote-file
 		echo pwned >>/proc/1/exe && echo wrote-exe
 		cat /proc/1/exe >/dev/null && echo opened-exe
@@ -214,9 +230,11 @@ test_cve_2019_5736_sandbox_copies_the_binary_only_where_the_sandbox_could_write_
 	expect_contains "attack ran" "done" "$out"
 	case "$out" in *wrote-* | *renamed*) fail "the sandbox changed the runtime binary: $out" ;; esac
 	expect_eq "binary unchanged" "$before" "$(sha256sum <"$d/bulwark")"
+	expect_eq "root-owned file beside unchanged" "$before" "$(sha256sum <"$WORK/sec-sbx-other/bulwark")"
 	# An rw workspace is written as its directory's owner (root's too): one on the binary's
 	# file system means the copy; one elsewhere (a tmpfs) does not.
-	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox --workspace "$d:rw" -- true 2>&1) || fail "sandbox: $out"
+	mkdir -p "$WORK/sec-sbx-ws"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox --workspace "$WORK/sec-sbx-ws:rw" -- true 2>&1) || fail "sandbox: $out"
 	expect_contains "rw workspace on its file system: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
 	mkdir -p "$WORK/sec-sbx-tmpfs"
 	mount -t tmpfs -o size=1m tmpfs "$WORK/sec-sbx-tmpfs"
