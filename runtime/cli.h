@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -72,6 +73,14 @@ int cli_check_state_root(const char *root, struct bw_error *err);
 /* A signal by name or number ("KILL", "SIGKILL", "kill", "9", "RTMIN+3"); 0 is kill(2)'s
  * existence probe. */
 int cli_parse_signal(const char *s, int *sig, struct bw_error *err);
+/* runtime/main.c: `sandbox` makes its sealed self-copy (CVE-2019-5736) here, once its flags are
+ * known, unless nothing in the sandbox can write the binary: root owns it, no group or other
+ * write bit, no ACL, on a local file system, and no rw workspace (an idmapped view, written as
+ * its directory's owner) on that file system (rw_devs: their st_dev). Returns only on failure
+ * when it re-executes. */
+int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err);
+/* Whether cli_seal_for_sandbox left the copy out, and then the binary's device. */
+bool cli_seal_skipped(dev_t *binary_dev);
 
 /* Every verb has this signature; argv[0] is the verb's first argument. */
 typedef int (*verb_fn)(const struct global_opts *g, int argc, char **argv, struct bw_error *err);

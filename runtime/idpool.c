@@ -34,12 +34,15 @@ static bool in_range(const char *status, const char *key, uint32_t base)
 	    sscanf(u + strlen(key), "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
 		return false;
 	for (int i = 0; i < 4; i++)
-		if (ids[i] >= base && ids[i] - base < IDPOOL_RANGE)
+		if ((ids[i] >= base && ids[i] - base < IDPOOL_RANGE) ||
+		    ids[i] == idpool_owner(base))
 			return true;
 	return false;
 }
 
-/* Any process with a real, effective, saved or fs uid or gid in [base, base + IDPOOL_RANGE). */
+/* Any process with a real, effective, saved or fs uid or gid in [base, base + IDPOOL_RANGE),
+ * or the slot's namespace owner id (a process holding it has every capability in the next
+ * sandbox's namespaces: the slot is not taken back while one lives). */
 static bool range_in_use(uint32_t base)
 {
 	DIR *d = opendir("/proc");

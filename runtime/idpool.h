@@ -15,7 +15,13 @@
 #define IDPOOL_DIR "/run/bulwark-idpool"
 #define IDPOOL_BASE 100065536u /* after the `spec` default's fixed 100000000 + 65536 */
 #define IDPOOL_RANGE 65536u
-#define IDPOOL_SLOTS 4096u /* up to 368,500,735 */
+#define IDPOOL_SLOTS 4096u /* up to 368,500,991 */
+/* Each slot's user namespace is owned by one more id of its own, after the ranges: 368,500,992
+ * + slot. No container maps it, so nothing a container does (a set-user-ID file it writes to
+ * a volume, a process it leaves) can ever run on the host as the owner, who has every
+ * capability in the namespace from outside; and the kernel's per-user counts of the namespace
+ * are charged to it, not to root (runtime/spawn.c). Reserved on the host like the ranges. */
+#define IDPOOL_OWNER_BASE (IDPOOL_BASE + IDPOOL_SLOTS * IDPOOL_RANGE)
 
 struct idpool_slot {
 	char *path;   /* the slot file, NULL: none held */
@@ -29,6 +35,11 @@ struct idpool_slot {
  * not exist and no process has an id in its range. All of it under a lock on the pool. */
 int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
 		   struct bw_error *err);
+/* The id that owns the user namespace of the slot whose range starts at base. */
+static inline uint32_t idpool_owner(uint32_t base)
+{
+	return IDPOOL_OWNER_BASE + (base - IDPOOL_BASE) / IDPOOL_RANGE;
+}
 /* Remove the slot file at path if it still names holder (idempotent; teardown). */
 void idpool_release(const char *path, const char *holder);
 /* The taker's end: the lock goes with the fd; the file stays until released. */

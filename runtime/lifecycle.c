@@ -710,6 +710,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.root_tmpfs = o->root_tmpfs;
 	cfg.root_links = o->root_links;
 	cfg.root_sealed = o->root_sealed;
+	cfg.ns_owner = o->ns_owner;
 	cfg.state_root = cli_state_root(g);
 	cfg.no_pivot = o->no_pivot;
 	cfg.no_new_keyring = o->no_new_keyring;

@@ -38,6 +38,9 @@ struct create_opts {
 	/* sandbox: every mount below root.path (a host view, --rootfs) read-only, nosuid and
 	 * nodev, not only the top one (rootfs_ctx.root_sealed) */
 	bool root_sealed;
+	/* sandbox: the host id (uid and gid) that owns its user namespace (idpool_owner), 0: root
+	 */
+	uint32_t ns_owner;
 	/* sandbox: host paths it resolved itself (root, binds); trusted over a new lookup */
 	const struct hostpath_list *known;
 	/* Non-NULL: the caller's terminal is kept from a process without process.terminal

@@ -118,6 +118,17 @@ static const char *net_helper(void)
 	return beside[0] != '\0' ? beside : BULWARK_LIBEXECDIR "/bulwark-net";
 }
 
+const char *network_helper_path(void)
+{
+	return net_helper();
+}
+
+const char *network_self_exe(void)
+{
+	const char *self = getenv(SELF_EXE_ENV);
+	return self != NULL && self[0] == '/' ? self : NULL;
+}
+
 /* Our stdio may be the container's (create): the helper's output is captured, and its last
  * line becomes the error when it fails. On success the output goes to *out (may be NULL). */
 static int run_net_helper(char *const argv[], const int *inherit, size_t n_inherit, char **out,

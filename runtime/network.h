@@ -32,5 +32,9 @@ void network_stop_agent(struct container *c);
 /* The pasta program for a rootless sandbox's egress; NULL with err set when it is not installed
  * or /dev/net/tun is missing. */
 const char *network_pasta(struct bw_error *err);
+/* The network helper this process runs (the path, as resolved once), and the path of the
+ * running binary (before its sealed copy; NULL if unknown). */
+const char *network_helper_path(void);
+const char *network_self_exe(void);
 /* network_stop_agent, then stop pasta or remove the direct-mode plumbing. Idempotent. */
 void network_release(struct container *c);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,6 +91,62 @@ static pid_t do_clone(uint64_t flags, int cgroup_fd, int *pidfd)
 	if (pid > 0)
 		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	return pid;
+}
+
+/* The kernel charges inotify and fanotify objects, user namespaces and the like per user at
+ * every level up to the user that owns each namespace (issue 13 §2): a user namespace made by
+ * root charges root, whose limits every container and the host then share. A sandbox's init
+ * is cloned with the effective ids of its own namespace owner (idpool_owner: an id no
+ * container maps, so nothing on the host ever runs as it and gets the owner's capabilities in
+ * the namespace), and nothing in it is charged to root. Only this thread's credentials change
+ * (raw system calls, not glibc's all-threads set*id), with SECBIT_NO_SETUID_FIXUP so that no
+ * capability is lost meanwhile; the new namespace resets the child's securebits and gives it a
+ * full set of its own. The kernel clears the dumpable flag and the parent-death signal on an
+ * id change: both are put back. Other containers' namespaces stay root's (capped: init.c). */
+struct ns_owner {
+	bool active;
+	int dumpable, pdeath, secbits;
+};
+
+static void ns_owner_restore(struct ns_owner *o)
+{
+	if (!o->active)
+		return;
+	/* The real and saved ids stayed 0: going back needs no capability. */
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0 ||
+	    prctl(PR_SET_SECUREBITS, (unsigned long)o->secbits, 0, 0, 0) < 0) {
+		/* Never go on as anyone but root with a half-restored identity. */
+		log_msg(LOG_ERROR,
+			"cannot restore the runtime's own ids after cloning the init: %s",
+			strerror(errno));
+		_exit(125);
+	}
+	prctl(PR_SET_DUMPABLE, o->dumpable, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, o->pdeath, 0, 0, 0);
+	o->active = false;
+}
+
+static int ns_owner_become(const struct spawn_config *cfg, struct ns_owner *o, struct bw_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	uint32_t id = cfg->ns_owner;
+	if (id == 0 || cfg->is_exec || cfg->rootless || !(cfg->new_ns_flags & CLONE_NEWUSER) ||
+	    geteuid() != 0)
+		return 0;
+	o->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_GET_PDEATHSIG, &o->pdeath, 0, 0, 0);
+	o->secbits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (o->dumpable < 0 || o->secbits < 0 ||
+	    prctl(PR_SET_SECUREBITS, (unsigned long)o->secbits | (1UL << 2) /* NO_SETUID_FIXUP */,
+		  0, 0, 0) < 0)
+		return bw_fail(err, errno, "user namespace owner %u: securebits", id);
+	o->active = true;
+	if (syscall(SYS_setresgid, -1, id, -1) < 0 || syscall(SYS_setresuid, -1, id, -1) < 0) {
+		int e = errno;
+		ns_owner_restore(o);
+		return bw_fail(err, e, "user namespace owner %u: set the effective ids", id);
+	}
+	return 0;
 }
 
 static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
@@ -756,14 +813,22 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
 		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
 	bw_phase("spawn: pre-clone");
+	struct ns_owner owner = {0};
+	if (!via_userns && ns_owner_become(cfg, &owner, err) < 0) {
+		leave_for_children(&saved_pid);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
 	pid_t pid = via_userns ? clone_from_userns(cfg, &pidfd)
 			       : do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
 	if (pid == 0) {
 		close(sv[0]);
 		init_main(cfg, sv[1]);
 	}
-	bw_phase("spawn: cloned");
 	int clone_errno = errno;
+	ns_owner_restore(&owner);
+	bw_phase("spawn: cloned");
 	leave_for_children(&saved_pid);
 	close(sv[1]);
 	if (pid < 0) {

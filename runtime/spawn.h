@@ -38,7 +38,8 @@ struct spawn_config {
 	/* sandbox: the root is a fresh tmpfs with these top-level symlinks (rootfs_ctx) */
 	bool root_tmpfs;
 	char *const *root_links;
-	bool root_sealed; /* sandbox: rootfs_ctx.root_sealed */
+	bool root_sealed;  /* sandbox: rootfs_ctx.root_sealed */
+	uint32_t ns_owner; /* the new user namespace's owner (uid and gid), 0: root */
 	bool is_exec;
 	bool no_pivot;
 	bool no_new_keyring;

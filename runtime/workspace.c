@@ -49,6 +49,25 @@ static int split_mode(const char *arg, char **dir, enum workspace_mode *mode, st
 		       colon + 1);
 }
 
+size_t workspace_rw_devs(char *const *args, dev_t *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+		_cleanup_free_ char *dir = NULL;
+		enum workspace_mode mode;
+		struct bw_error e = {0};
+		struct stat st;
+		if (split_mode(args[i], &dir, &mode, &e) < 0)
+			continue; /* refused later, by workspace_parse */
+		if (mode != WORKSPACE_RW)
+			continue;
+		if (n == max || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			return SIZE_MAX;
+		out[n++] = st.st_dev;
+	}
+	return n;
+}
+
 static int parse_one(const char *arg, struct workspace *w, struct bw_error *err)
 {
 	_cleanup_free_ char *dir = NULL;

@@ -49,6 +49,9 @@ struct workspace_ids {
  * anything: DIR must be a directory, not /, not below /proc, /sys or /dev, not overlapping another
  * workspace or state_root; the keep directory needs exactly one overlay workspace, must not
  * exist or be empty, and must not be inside a workspace. */
+/* The st_dev of every rw workspace among the --workspace args, up to max (main.c's sealed
+ * copy decision); SIZE_MAX when one cannot be examined or there are more. Checks nothing else. */
+size_t workspace_rw_devs(char *const *args, dev_t *out, size_t max);
 int workspace_parse(char *const *args, const char *keep, const char *state_root,
 		    struct workspace_set *ws, struct bw_error *err);
 /* uid_map text for an idmapped mount of a tree owned by `owner`: disk id d shows as host id

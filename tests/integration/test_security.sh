@@ -140,6 +140,131 @@ test_cve_2019_5736_runtime_fails_closed_without_a_sealed_copy() {
 	fi
 }
 
+test_cve_2019_5736_a_global_flag_value_naming_a_verb_never_skips_the_copy() {
+	# The verb is found as the flag parser finds it: `--root sandbox create` is a create
+	# (sealed copy), not a sandbox, and `--root state create` not a state (no copy needed).
+	local name
+	for name in sandbox state list; do
+		mkdir -p "$WORK/$name"
+		b=$(new_bundle "sec-verb-$name")
+		cfg "$b" '.process.args=["sleep","30"]'
+		(cd "$WORK" && "$BULWARK" --root "$name" create -b "$b" --pid-file "$WORK/pid-$name" "sec-verb-$name" </dev/null >/dev/null 2>&1) ||
+			fail "create with --root $name"
+		link=$(readlink "/proc/$(cat "$WORK/pid-$name")/exe")
+		(cd "$WORK" && "$BULWARK" --root "$name" delete --force "sec-verb-$name")
+		expect_eq "--root $name create runs the init from the sealed copy" "/memfd:bulwark (deleted)" "$link"
+	done
+}
+
+test_sandbox_never_gets_write_access_to_bulwark_or_its_network_helper() {
+	# An rw workspace is written as its directory's owner (root's too), an rw bind as the
+	# sandbox's ids (the caller's, rootless): one reaching the runtime, bulwark-net or the
+	# state root would let the sandbox replace what root runs at teardown or next time (a
+	# renamed-in bulwark-net ran as root at unplumb; a poststop hook added to config.json).
+	local d=$WORK/sec-holds
+	mkdir -p "$d/tree/bin" "$d/helper"
+	cp "$BULWARK" "$d/tree/bin/bulwark"
+	printf '#!/bin/sh\nexit 1\n' >"$d/helper/bulwark-net"
+	chmod 755 "$d/helper/bulwark-net"
+	local B=$d/tree/bin/bulwark rc out
+	for flag in "--workspace $d/tree:rw" "--workspace $d/tree/bin:rw" "--bind $d/tree:/x:rw"; do
+		rc=0
+		# shellcheck disable=SC2086
+		out=$(cd / && "$B" --root "$BW_ROOT" sandbox $flag -- true 2>&1) || rc=$?
+		expect_eq "$flag refused" 125 "$rc"
+		expect_contains "$flag: says why" "it reaches $d/tree/bin/bulwark, which bulwark runs or trusts" "$out"
+	done
+	rc=0
+	out=$(cd / && BULWARK_NET_HELPER=$d/helper/bulwark-net "$B" --root "$BW_ROOT" sandbox --workspace "$d/helper:rw" -- true 2>&1) || rc=$?
+	expect_eq "the helper's directory refused" 125 "$rc"
+	expect_contains "names the helper" "it reaches $d/helper/bulwark-net" "$out"
+	# By identity, not by name: the same directories through a bind mount elsewhere, and the
+	# state root through one (state.json's cleanup list and config.json's hooks run as root).
+	mkdir -p "$d/alias" "$d/srv/var"
+	out=$(unshare -m --propagation private sh -c '
+		mount --bind "$1/tree" "$1/alias" || exit 99
+		cd / && "$1/alias/bin/bulwark" --root "$2" sandbox --workspace "$1/tree:rw" -- true 2>&1
+		echo "rc=$?"
+		mount --bind "$1/srv/var" "$1/alias" || exit 99
+		cd / && "$1/tree/bin/bulwark" --root "$1/alias/state" sandbox --workspace "$1/srv:rw" -- true 2>&1
+		echo "rc=$?"' sh "$d" "$BW_ROOT")
+	expect_contains "the binary through an alias" "it reaches $d/alias/bin/bulwark" "$out"
+	expect_contains "the state root through an alias" "it reaches $d/alias/state" "$out"
+	expect_eq "both refused" "rc=125 rc=125" "$(echo "$out" | grep '^rc=' | tr '\n' ' ' | sed 's/ $//')"
+	# Read-only, overlay, or beside it: fine.
+	for flag in "--workspace $d/tree:ro" "--workspace $d/tree:overlay" "--workspace $d/helper:rw"; do
+		# shellcheck disable=SC2086
+		out=$(cd / && "$B" --root "$BW_ROOT" sandbox $flag -- true 2>&1) || fail "$flag: $out"
+	done
+}
+
+test_cve_2019_5736_sandbox_copies_the_binary_only_where_the_sandbox_could_write_it() {
+	# A sandbox always has a user namespace of its own mapping no host root: a root-owned
+	# binary that neither group nor others may write (no ACL, a local file system) is out of
+	# its reach without a sealed copy (main.c: sandbox_binary_unwritable). Anything else is
+	# copied, as for every other verb.
+	local d=$WORK/sec-sbx-bin
+	mkdir -p "$d"
+	cp "$BULWARK" "$d/bulwark"
+	chown 0:0 "$d/bulwark"
+	chmod 755 "$d/bulwark"
+	case "$(stat -f -c %T "$d")" in
+	ext2/ext3 | xfs | btrfs | tmpfs) ;;
+	*) echo "skip: $WORK is on $(stat -f -c %T "$d"), where the copy is always made"; return 0 ;;
+	esac
+	local before out
+	before=$(sha256sum <"$d/bulwark")
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "no copy for a root-owned 0755 binary" "sealed runtime copy (CVE-2019-5736): not made" "$out"
+	# The kernel is what keeps it: the sandbox's root cannot change a root-owned 0755 file in
+	# a directory it was given read-write (one holding the binary itself is refused), nor
+	# reach pid 1's (our init's, from that very file) exe.
+	mkdir -p "$WORK/sec-sbx-other"
+	cp "$d/bulwark" "$WORK/sec-sbx-other/bulwark"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" sandbox --user 0 --bind "$WORK/sec-sbx-other:/x:rw" -- sh -c '
+		echo pwned >>/x/bulwark && echo wrote-file
+		echo pwned >>/proc/1/exe && echo wrote-exe
+		cat /proc/1/exe >/dev/null && echo opened-exe
+		mv /x/bulwark /x/b2 && echo renamed
+		echo done' 2>&1) || true
+	expect_contains "attack ran" "done" "$out"
+	case "$out" in *wrote-* | *renamed*) fail "the sandbox changed the runtime binary: $out" ;; esac
+	expect_eq "binary unchanged" "$before" "$(sha256sum <"$d/bulwark")"
+	expect_eq "root-owned file beside unchanged" "$before" "$(sha256sum <"$WORK/sec-sbx-other/bulwark")"
+	# An rw workspace is written as its directory's owner (root's too): one on the binary's
+	# file system means the copy; one elsewhere (a tmpfs) does not.
+	mkdir -p "$WORK/sec-sbx-ws"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox --workspace "$WORK/sec-sbx-ws:rw" -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "rw workspace on its file system: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+	mkdir -p "$WORK/sec-sbx-tmpfs"
+	mount -t tmpfs -o size=1m tmpfs "$WORK/sec-sbx-tmpfs"
+	rc=0
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox --workspace "$WORK/sec-sbx-tmpfs:rw" -- true 2>&1) || rc=$?
+	umount "$WORK/sec-sbx-tmpfs"
+	[ "$rc" -eq 0 ] || fail "sandbox: $out"
+	expect_contains "rw workspace elsewhere: no copy" "sealed runtime copy (CVE-2019-5736): not made" "$out"
+	# Group- or other-writable, owned by someone else, or with an ACL: copied.
+	chmod 775 "$d/bulwark"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "group-writable: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+	chmod 755 "$d/bulwark"
+	chown 65534:65534 "$d/bulwark"
+	out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+	expect_contains "another owner: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+	chown 0:0 "$d/bulwark"
+	if command -v setfacl >/dev/null && setfacl -m u:65534:rwx "$d/bulwark" 2>/dev/null; then
+		out=$(cd / && "$d/bulwark" --root "$BW_ROOT" --debug sandbox -- true 2>&1) || fail "sandbox: $out"
+		expect_contains "an ACL: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+		setfacl -b "$d/bulwark"
+	fi
+	# Without root the caller's own id is mapped: a binary the caller owns is copied.
+	mkdir -p "$WORK/sec-sbx-rl"
+	chown 65534:65534 "$d/bulwark" "$WORK/sec-sbx-rl"
+	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env -u XDG_RUNTIME_DIR \
+		"$d/bulwark" --root "$WORK/sec-sbx-rl" --debug sandbox -- true 2>&1) || fail "rootless sandbox: $out"
+	expect_contains "the caller's own binary: copied" "sealed runtime copy (CVE-2019-5736): running from it" "$out"
+}
+
 test_init_is_non_dumpable_until_execve() {
 	# Timing-independent: a created container's init is parked on exec.fifo, still bulwark.
 	# From inside (no CAP_SYS_PTRACE) its exe link, environ and fd links are closed; after
@@ -749,10 +874,10 @@ test_sandbox_mountinfo_shows_no_host_path_but_a_bind_source() {
 	expect_eq "host paths shown" "$WORK/mi-src/sub" "$odd"
 }
 
-# Per-user kernel counts (issue 13 §2): everything in a user namespace the runtime made is also
-# charged to the namespace's owner (root), whose inotify limit (128) all sandboxes share. Each
-# namespace gets its own cap at a quarter of the host's: one sandbox holding every inotify
-# instance it can get leaves some for the next sandbox and for the host.
+# Per-user kernel counts (issue 13 §2): everything in a user namespace is also charged to the
+# namespace's owner, whose limit (inotify: 128) every namespace it owns shares. Each namespace
+# gets its own cap at a quarter of the host's: one sandbox holding every inotify instance it
+# can get leaves some for the next one that shares its owner and for the host.
 SEC_INOTIFY_GRAB='import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 n = 0
@@ -783,6 +908,47 @@ test_sandbox_inotify_exhaustion_leaves_others_their_share() {
 	expect_eq "spec container capped" "$cap" "$(bw run -b "$b2" sec-ino </dev/null)"
 	cfg "$b2" '.annotations["run.bulwark.user-limits"]="host"'
 	expect_eq "opt-out" "2147483647" "$(bw run -b "$b2" sec-ino </dev/null)"
+}
+
+# ... and the namespace itself is owned by an id of the sandbox's own that no container maps
+# (idpool_owner; runtime/spawn.c, ns_owner_become): nothing in it is charged to root, so five
+# sandboxes that each hold every instance their cap allows (5 x 32 > root's 128) all get it,
+# and so does the host.
+test_sandbox_user_namespace_is_owned_by_its_own_ids() {
+	command -v python3 >/dev/null || fail "python3 is needed"
+	local cap pids=() i
+	cap=$(( $(cat /proc/sys/fs/inotify/max_user_instances) / 4 ))
+	for i in 1 2 3 4 5; do
+		"$BULWARK" --root "$BW_ROOT" sandbox --timeout 60s -- python3 -c "$SEC_INOTIFY_GRAB" 15 >"$WORK/ino-own-$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in 1 2 3 4 5; do
+		for _ in $(seq 300); do [ -s "$WORK/ino-own-$i" ] && break; sleep 0.1; done
+	done
+	h=$(python3 -c "$SEC_INOTIFY_GRAB" 0)
+	# The owner of a running sandbox's user namespace (NS_GET_OWNER_UID), and its map.
+	owner=$(python3 -c 'import fcntl, os, struct, subprocess, sys
+for pid in subprocess.run(["pgrep", "-f", "inotify_init"], capture_output=True, text=True).stdout.split():
+    try:
+        fd = os.open("/proc/%s/ns/user" % pid, os.O_RDONLY)
+        root = open("/proc/%s/uid_map" % pid).read().split()
+    except OSError:
+        continue
+    if root[0] != "0" or int(root[1]) == 0:
+        continue
+    b = bytearray(4)
+    fcntl.ioctl(fd, 0xb704, b)
+    print(struct.unpack("I", b)[0], root[1])
+    break')
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+	for i in 1 2 3 4 5; do
+		expect_eq "sandbox $i got its whole cap" "$cap" "$(head -1 "$WORK/ino-own-$i")"
+	done
+	[ "$h" -ge 1 ] || fail "the host got no inotify instance while five sandboxes held theirs"
+	[ -n "$owner" ] || fail "no sandbox's user namespace found"
+	set -- $owner
+	# The slot's own owner id, after every range of the pool: no container maps it.
+	expect_eq "the namespace's owner is its slot's owner id" "$((368500992 + ($2 - 100065536) / 65536))" "$1"
 }
 
 # Each sandbox as root maps its ids onto a host range of its own (runtime/idpool.h), held
