@@ -295,12 +295,12 @@ static int request_host_device(void *arg, size_t i, struct bw_error *err)
 }
 
 /* The kernel counts inotify and fanotify objects per user, at every level of user namespaces
- * up to the user that owns each one. The namespace is owned by the host ids its root maps onto
- * (spawn.c, ns_owner_become), not by root, but containers that share a map (every `spec`
- * bundle's) share that owner's limit (fs.inotify.max_user_instances, 128 by default). A
- * namespace's own limits start unbounded; the init caps them at a quarter of the host's, so one
- * container exhausting its share leaves the others theirs (issue 13 §2). Needs CAP_SYS_RESOURCE in the new namespace, which the init has until its
- * bounding set is dropped. Annotation run.bulwark.user-limits=host leaves them as they are. */
+ * up to the user that owns each one. A sandbox's namespace is owned by its id slot's own id
+ * (spawn.c, ns_owner_become); every other one by root, whose limit (fs.inotify.max_user_instances,
+ * 128 by default) all of them then share. A namespace's own limits start unbounded; the init
+ * caps them at a quarter of the host's, so one container exhausting its share leaves the others
+ * theirs (issue 13 §2). Needs CAP_SYS_RESOURCE in the new namespace, which the init has until
+ * its bounding set is dropped. Annotation run.bulwark.user-limits=host leaves them as they are. */
 static int cap_user_counts(const struct spawn_config *cfg, struct bw_error *err)
 {
 	const char *a = oci_spec_annotation(cfg->spec, "run.bulwark.user-limits");
