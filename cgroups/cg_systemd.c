@@ -3,6 +3,7 @@
  * resource properties systemd knows), changed with SetUnitProperties and stopped at delete.
  * sd-bus (libsystemd.so.0) is loaded at run time, so the static runtime does not link it. */
 #include <dlfcn.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -345,14 +346,29 @@ static int user_socket(const char *path, int *out, struct bw_error *err)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return bw_fail(err, ENAMETOOLONG, "`%s`", path);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return bw_fail(err, errno, "connect to `%s`", path);
+	/* Not blocking: a manager (or anyone of the caller's) that never accepts cannot hang us. */
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return bw_fail(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (errno != EINPROGRESS && errno != EAGAIN)
+			return bw_fail(err, errno, "connect to `%s`", path);
+		if (poll(&p, 1, 5000) <= 0)
+			return bw_fail(err, ETIMEDOUT, "connect to `%s`", path);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)
+			return bw_fail(err, soerr ? soerr : errno, "connect to `%s`", path);
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0)
 		return bw_fail(err, errno, "SO_PEERCRED of `%s`", path);
 	if (cr.uid != geteuid())
 		return bw_fail(err, 0, "`%s` is served by uid %u, not by the caller's", path,
 			       (unsigned)cr.uid);
+	/* The pids we send are ours as the manager must read them: the same pid namespace. */
+	if (cr.pid == 0)
+		return bw_fail(err, 0, "`%s` is served from another pid namespace", path);
 	*out = steal_fd(&fd);
 	return 0;
 }
@@ -372,8 +388,11 @@ static int conn_open_user(struct sd_conn *c, struct bw_error *err)
 	int fd = -1;
 	bool client = false;
 	if (user_socket(priv, &fd, &pe) < 0) {
-		if (user_socket(bus, &fd, err) < 0)
-			return -1;
+		if (user_socket(bus, &fd, err) < 0) {
+			char both[BW_ERROR_MAX];
+			snprintf(both, sizeof(both), "%s", err->msg);
+			return bw_fail(err, 0, "%s; %s", pe.msg, both);
+		}
 		client = true;
 	}
 	if (load_lib(err) < 0) {

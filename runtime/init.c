@@ -713,6 +713,11 @@ void init_main(struct spawn_config *cfg, int sock)
 			init_fail(sock, &err);
 		}
 	close_inherited_fds(cfg, sock);
+	/* Cloned by a thread that had switched to the namespace's owner id (spawn.c), which made
+	 * us non-dumpable, so our /proc files are root's, which this namespace does not map: as
+	 * the runtime was until the code below makes us non-dumpable. */
+	if (cfg->ns_owner != 0 && !cfg->is_exec)
+		prctl(PR_SET_DUMPABLE, 1);
 	if (cfg->status_fd >= 0 && !cfg->is_exec)
 		init_reaper_open_io();
 	/* The parent may block signals (for signalfd) or ignore some: none of that may reach the

@@ -501,6 +501,7 @@ static int rootless_without_cgroup(struct container *c, const struct oci_spec *s
 /* The container's systemd scope, recorded in its state directory as soon as it is named (before
  * systemd makes it), so that delete finds it even after a create that died half-way. */
 #define SYSTEMD_UNIT_FILE "systemd-unit"
+#define CGROUP_PATH_FILE "cgroup-path"
 
 /* The container's state directory as an absolute path (what the id pool and a systemd unit's
  * Description name), or c->dir as it is when it cannot be resolved. */
@@ -533,12 +534,12 @@ static int user_scope(const char *id, struct cg_delegation *d, struct bw_error *
 /* The cgroupfs driver's cgroup for a new container: without root, below the caller's delegated
  * cgroup v2 subtree when it has one (docs/rootless.md), else where root would put it (a create
  * there is refused with EACCES: rootless_without_cgroup). */
-static int open_cgroupfs(const struct oci_spec *spec, const char *id, struct cg_manager **cg,
-			 struct bw_error *err)
+static int open_cgroupfs(const struct oci_spec *spec, const char *id, bool probe,
+			 struct cg_manager **cg, struct bw_error *err)
 {
 	struct cg_delegation d = {0};
 	int r = geteuid() == 0 ? 0 : cg_delegated(&d, err);
-	if (r == 0 && geteuid() != 0)
+	if (r == 0 && geteuid() != 0 && !probe)
 		r = user_scope(id, &d, err);
 	if (r < 0)
 		return bw_wrap(err, "find a delegated cgroup");
@@ -554,8 +555,19 @@ static int open_new_cgroup(const struct global_opts *g, struct container *c,
 			   const struct oci_spec *spec, struct cg_manager **cg,
 			   struct bw_error *err)
 {
-	if (!g->systemd_cgroup)
-		return open_cgroupfs(spec, c->id, cg, err);
+	if (!g->systemd_cgroup) {
+		if (open_cgroupfs(spec, c->id, false, cg, err) < 0)
+			return -1;
+		/* Rootless, the cgroup may be in a user scope of a random name: where it is, for a
+		 * delete after a create that crashed before state.json. */
+		if (geteuid() != 0 && fs_write_atomic_at(c->dirfd, CGROUP_PATH_FILE, cg_path(*cg),
+							 strlen(cg_path(*cg)), 0600, err) < 0) {
+			cg_free(*cg);
+			*cg = NULL;
+			return -1;
+		}
+		return 0;
+	}
 	if (geteuid() != 0)
 		return bw_fail(err, 0,
 			       "--systemd-cgroup: only root may use the systemd cgroup driver here "
@@ -1013,11 +1025,14 @@ int lifecycle_teardown(struct container *c, struct bw_error *err)
 	if (c->state.cgroup_path == NULL && !strv_contains(c->state.cleanup, "cgroup:none") &&
 	    lifecycle_load_spec(c, &spec, &e2) == 0) {
 		struct cg_manager *probe = NULL;
-		_cleanup_free_ char *unit = NULL;
+		_cleanup_free_ char *unit = NULL, *recorded = NULL;
 		if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e2) == 0 &&
 		    cg_open_systemd(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
 			cg_path_buf = xstrdup(cg_path(probe));
-		else if (unit == NULL && open_cgroupfs(spec, c->id, &probe, &e2) == 0)
+		else if (unit == NULL &&
+			 fs_read_file_at(c->dirfd, CGROUP_PATH_FILE, 4096, &recorded, &e2) == 0)
+			cg_path_buf = steal_ptr(&recorded);
+		else if (unit == NULL && open_cgroupfs(spec, c->id, true, &probe, &e2) == 0)
 			cg_path_buf = xstrdup(cg_path(probe));
 		cg_free(probe);
 		oci_spec_free(spec);
