@@ -541,6 +541,20 @@ static bool is_v2(const struct cg_manager *cg)
 	return cg->mode == CG_MODE_UNIFIED;
 }
 
+/* A StartTransientUnit request's end: its property array closed, no auxiliary units; on
+ * failure (r < 0) the message is freed and *out NULL. */
+static int finish_transient(sd_bus_message *m, int r, sd_bus_message **out)
+{
+	if (r >= 0)
+		r = L.close(m);
+	if (r >= 0)
+		r = L.append(m, "a(sa(sv))", 0);
+	if (r < 0 && m != NULL)
+		L.unref(m);
+	*out = r < 0 ? NULL : m;
+	return r;
+}
+
 static int start_msg(struct sd_conn *c, const struct cg_manager *cg, pid_t pid,
 		     const struct cg_sd_prop *p, size_t n, sd_bus_message **out)
 {
@@ -560,14 +574,7 @@ static int start_msg(struct sd_conn *c, const struct cg_manager *cg, pid_t pid,
 		r = L.append(m, "(sv)", acct[i], "b", 1);
 	if (r >= 0)
 		r = append_props(m, p, n);
-	if (r >= 0)
-		r = L.close(m);
-	if (r >= 0)
-		r = L.append(m, "a(sa(sv))", 0);
-	if (r < 0 && m != NULL)
-		L.unref(m);
-	*out = r < 0 ? NULL : m;
-	return r;
+	return finish_transient(m, r, out);
 }
 
 static int unit_description(struct sd_conn *c, const char *unit, char **out, struct bw_error *err);
@@ -788,14 +795,7 @@ static int user_scope_msg(struct sd_conn *c, const char *unit, const char *desc,
 	if (r >= 0)
 		r = L.append(m, "(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1,
 			     "TasksAccounting", "b", 1);
-	if (r >= 0)
-		r = L.close(m);
-	if (r >= 0)
-		r = L.append(m, "a(sa(sv))", 0);
-	if (r < 0 && m != NULL)
-		L.unref(m);
-	*out = r < 0 ? NULL : m;
-	return r;
+	return finish_transient(m, r, out);
 }
 
 int cg_sd_user_scope(const char *unit, const char *desc, struct bw_error *err)
