@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bulwark's flags, as its parser knows them, for shell completion and for the docs test.
 
-Every verb's --help is printed from the very table its parser reads (runtime/cli.c,
+Every verb's --help is printed from the very table its parser reads (runtime/cli/cli.c,
 cli_print_help), so the flags are read from the built binary's help: nothing here lists a flag
 by hand. Both help layouts are understood (bulwark's "Options:" with `-u, --user ARG`, and
 runc's "OPTIONS:" with `--user ARG, -u ARG`).

@@ -23,7 +23,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init_reaper.h"
 #include "runtime/process.h"
-#include "runtime/rootfs.h"
+#include "runtime/rootfs/rootfs.h"
 #include "runtime/spawn.h"
 #include "runtime/sync.h"
 

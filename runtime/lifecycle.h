@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "cgroups/cgroup.h"
 #include "oci/spec.h"
-#include "runtime/cli.h"
+#include "runtime/cli/cli.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/stdio_guard.h"

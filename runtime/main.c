@@ -22,8 +22,8 @@
 #include "common/log.h"
 #include "common/phase.h"
 #include "common/util.h"
-#include "runtime/cli.h"
-#include "runtime/watchdog.h"
+#include "runtime/cli/cli.h"
+#include "runtime/sandbox/watchdog.h"
 
 extern char **environ;
 
@@ -402,7 +402,7 @@ int main(int argc, char **argv)
 
 	bw_phase("main");
 	cli_set_prog(argc > 0 ? argv[0] : NULL);
-	/* A watchdog re-executes us under its own name (runtime/watchdog.c). */
+	/* A watchdog re-executes us under its own name (runtime/sandbox/watchdog.c). */
 	if (argc > 0 && strcmp(argv[0], "bulwark-watchdog") == 0)
 		return watchdog_main(argc, argv);
 

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "oci/policy.h"
-#include "runtime/cli.h"
+#include "runtime/cli/cli.h"
 #include "runtime/container.h"
 #include "runtime/spawn.h"
 

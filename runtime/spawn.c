@@ -27,7 +27,7 @@
 #include "common/util.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
-#include "runtime/rootfs.h"
+#include "runtime/rootfs/rootfs.h"
 #include "runtime/sync.h"
 
 #ifndef CLONE_NEWTIME

@@ -1,4 +1,4 @@
-# checkpoint/restore through CRIU (runtime/checkpoint.c, docs/checkpoint.md).
+# checkpoint/restore through CRIU (runtime/checkpoint/checkpoint.c, docs/checkpoint.md).
 # test_ckpt_*: everywhere (refusals, and on a kernel CRIU cannot work with, its reason).
 # test_criu_*: run by tests/vm/run-vm-suite.sh (the VM's 6.1 kernel); those after the
 # criu_works line define themselves only where `criu check` passes.

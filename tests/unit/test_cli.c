@@ -5,7 +5,7 @@
 
 #include "common/util.h"
 #include "cgroups/cgroup.h"
-#include "runtime/cli.h"
+#include "runtime/cli/cli.h"
 #include "runtime/container.h"
 
 static struct bw_error err;

@@ -1,4 +1,4 @@
-/* runtime/cp_stream.c: the receiver of `bulwark cp` refuses every malformed or hostile frame
+/* runtime/cp/cp_stream.c: the receiver of `bulwark cp` refuses every malformed or hostile frame
  * (names, types, sizes, depth, budget, a stream that ends or stalls) and leaves nothing of a
  * refused copy; a tree sent by cp_send_tree comes back the same, its symlinks as symlinks. */
 #include <criterion/criterion.h>
@@ -17,7 +17,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "runtime/cp_stream.h"
+#include "runtime/cp/cp_stream.h"
 
 static char tmp[64];
 static int sv[2];

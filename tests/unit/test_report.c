@@ -1,4 +1,5 @@
-/* runtime/report.c: folding the agent's denial lines and rendering the versioned document. */
+/* runtime/sandbox/report.c: folding the agent's denial lines and rendering the versioned document.
+ */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,8 +8,8 @@
 #include <sys/wait.h>
 #include <yajl/yajl_tree.h>
 
-#include "runtime/kdenials.h"
-#include "runtime/report.h"
+#include "runtime/sandbox/kdenials.h"
+#include "runtime/sandbox/report.h"
 
 static yajl_val parse(const char *doc)
 {

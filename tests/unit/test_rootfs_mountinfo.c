@@ -1,10 +1,10 @@
-/* runtime/rootfs_mountinfo.c: mountinfo parsing and the place of each mount relative to the
+/* runtime/rootfs/rootfs_mountinfo.c: mountinfo parsing and the place of each mount relative to the
  * container's root mount, which --no-pivot uses to find the host mounts to take away. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
 #include "common/error.h"
-#include "runtime/rootfs_mountinfo.h"
+#include "runtime/rootfs/rootfs_mountinfo.h"
 
 /* The host's "/" (1) with /proc (2), /sys (3) and /work (4); the rootfs (5) is bound at
  * /work/b/rootfs with the container's /proc (6) in it; a proc stacked over /proc (7); a

@@ -1,4 +1,4 @@
-/* runtime/sandbox_budget.c: the limit flags turned into the spec's limits (defaults, --disk
+/* runtime/sandbox/sandbox_budget.c: the limit flags turned into the spec's limits (defaults, --disk
  * capping the scratch sizes, refusals naming the flag), and the spec rendering them. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "runtime/sandbox_budget.h"
-#include "runtime/specgen.h"
+#include "runtime/sandbox/sandbox_budget.h"
+#include "runtime/sandbox/specgen.h"
 
 static int apply(struct sandbox_limit_flags *f, struct specgen *sg, struct sandbox_budget *b,
 		 struct bw_error *e)

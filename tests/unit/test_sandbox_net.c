@@ -1,11 +1,11 @@
-/* runtime/sandbox_net.c: the sandbox's network flags become a policy document or narrowing
+/* runtime/sandbox/sandbox_net.c: the sandbox's network flags become a policy document or narrowing
  * annotations, and every bad value is a one-line error naming the flag. */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "oci/policy.h"
-#include "runtime/sandbox_net.h"
+#include "runtime/sandbox/sandbox_net.h"
 
 static int plan(char **allow, char **domains, const char *network, const char *policy,
 		const char *host, struct sandbox_net_plan *p, struct bw_error *e)

@@ -1,4 +1,4 @@
-/* runtime/sandbox_view.c: --host-view's values, and the minimal view planned from a root
+/* runtime/sandbox/sandbox_view.c: --host-view's values, and the minimal view planned from a root
  * directory: directories of the allowlist become read-only binds, symlinks are kept as links,
  * everything else is left out. */
 #include <criterion/criterion.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "runtime/sandbox_view.h"
+#include "runtime/sandbox/sandbox_view.h"
 
 Test(sandbox_view, host_view_values)
 {

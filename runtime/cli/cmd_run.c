@@ -1,0 +1,105 @@
+/* `bulwark run`: create + start, then wait in the foreground (forwarding signals, or relaying
+ * the terminal with -t) and return the container's exit status; --detach returns at once. */
+#include "runtime/cli/cli.h"
+#include "runtime/lifecycle.h"
+#include "runtime/sandbox/watchdog.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/phase.h"
+#include "common/util.h"
+
+VERB(run)
+{
+	struct create_flags f = {0};
+	bool detach = false, keep = false;
+	int consumed = 0;
+	struct cli_opt opts[CREATE_FLAG_COUNT + 2] = {
+	    {"detach", 'd', CLI_BOOL, &detach, NULL, "do not wait for the container"},
+	    {"keep", 0, CLI_BOOL, &keep, NULL, "do not delete the container after it exits"},
+	};
+	create_flag_table(&f, opts + 2);
+	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
+	if (r == 1) {
+		cli_print_help(
+		    "bulwark run [command options] <container-id>",
+		    "Create and start a container; wait for it and return its exit status.", opts,
+		    ARRAY_SIZE(opts));
+		create_flags_free(&f);
+		return 0;
+	}
+	if (r == 0 && argc - consumed != 1)
+		r = bw_fail(err, 0, "run: expected exactly one container id");
+	if (r == 0 && f.preserve < 0)
+		r = bw_fail(err, 0, "--preserve-fds: must be >= 0");
+	if (r < 0) {
+		create_flags_free(&f);
+		return -1;
+	}
+
+	/* Signals arrive through a signalfd while we wait; blocked before the clone so none is
+	 * lost in between (the init unblocks its own mask). */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	if (!detach)
+		sigprocmask(SIG_BLOCK, &all, &old);
+	/* Without process.terminal the container never gets our terminal: relayed pipes while
+	 * we wait, /dev/null when detached (stdio_guard.h). */
+	struct stdio_guard sio = STDIO_GUARD_INIT;
+	struct create_opts o = create_opts_from_flags(&f, argv[consumed], &sio);
+	o.keep_master = !detach && f.console == NULL;
+	o.stdio_relay = !detach;
+	struct created cr;
+	r = lifecycle_create(g, &o, &cr, err);
+	create_flags_free(&f);
+	if (r < 0) {
+		stdio_guard_close(&sio);
+		return bw_wrap(err, "run failed");
+	}
+	if (lifecycle_start(cr.c, err) < 0) {
+		struct bw_error e2 = {0};
+		stdio_guard_close(&sio);
+		lifecycle_teardown(cr.c, &e2);
+		container_free(cr.c);
+		return bw_wrap(err, "run failed");
+	}
+	if (detach) {
+		stdio_guard_close(&sio);
+		close(cr.pidfd);
+		if (cr.master >= 0)
+			close(cr.master);
+		container_free(cr.c);
+		return 0;
+	}
+	/* Unlock the state while we wait, so that kill/state/exec from others work. */
+	close(cr.c->lockfd);
+	cr.c->lockfd = -1;
+	/* A lifetime watchdog killed meanwhile is replaced, with the same deadline. */
+	struct watchdog_guard *guard =
+	    watchdog_recorded(cr.c) ? watchdog_guard_start(cli_state_root(g), cr.c->id, cr.pidfd, 0)
+				    : NULL;
+	struct console_io io = stdio_guard_io(&sio, cr.master);
+	int status = lifecycle_wait(cr.pid, cr.pidfd, &io, 0, NULL, err);
+	bw_phase("run: waited");
+	stdio_guard_close(&sio);
+	watchdog_guard_stop(guard);
+	if (status >= 0)
+		lifecycle_audit_exit(g, cr.c, status, false);
+	close(cr.pidfd);
+	if (cr.master >= 0)
+		close(cr.master);
+	if (!keep) {
+		struct container *c2;
+		bw_phase("run: closed");
+		if (container_load(cli_state_root(g), cr.c->id, &c2, err) == 0) {
+			lifecycle_teardown(c2, err);
+			container_free(c2);
+		}
+	}
+	container_free(cr.c);
+	return status;
+}

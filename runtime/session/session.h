@@ -1,0 +1,46 @@
+/* `bulwark session`: long-lived sandboxes (docs/sessions.md). A session is a sandbox container
+ * whose pid 1 runs no payload (init_reaper_hold), owned by a supervisor process that enforces
+ * its lifetime and idle timeout and tears it down as a sandbox's end; commands run in it with
+ * `session exec`. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "runtime/cli/cli.h"
+#include "runtime/container.h"
+
+#define SESSION_ANNOTATION "run.bulwark.session"
+#define SESSION_IDLE_ANNOTATION "run.bulwark.session.idle-timeout"
+#define SESSION_LIFETIME_ANNOTATION "run.bulwark.session.lifetime"
+#define SESSION_LIMITS_ANNOTATION "run.bulwark.session.limits"
+/* --disk in bytes: also the budget of each `session cp`. */
+#define SESSION_DISK_ANNOTATION "run.bulwark.session.disk"
+/* In the session's state directory: every exec holds a shared lock on it while it runs and sets
+ * its mtime as it starts and ends; the supervisor's idle check takes it exclusively. */
+#define SESSION_BUSY_FILE "session.busy"
+/* In the session's state directory, where the cgroup's memory high-water mark can only be
+ * reset for the whole cgroup (v1): a reporting exec resets it under an exclusive OFD lock,
+ * then holds a shared one until it ends; an exec that finds it held reports no peak. */
+#define SESSION_PEAK_FILE "session.peak"
+/* The supervisor, recorded in the state as a helper "session:PID:START". */
+#define SESSION_HELPER_TAG "session"
+
+/* One command in a session, with the session's identity, environment and confinement. */
+struct session_exec {
+	char **args;
+	char **env; /* KEY=VALUE, replacing the session's */
+	const char *cwd;
+	bool tty;
+	bool interactive;   /* stdin relayed (closed when it ends); else /dev/null */
+	int64_t timeout_ms; /* 0: none; else the process group is SIGKILLed at the deadline */
+	/* out */
+	bool started, timed_out;
+	int wait_status;
+};
+
+/* Runs it in the loaded (locked) container c and waits: the command's shell-style status (124
+ * on timeout), or -1 with err. */
+int session_exec_in(const struct global_opts *g, struct container *c, struct session_exec *x,
+		    struct bw_error *err);
