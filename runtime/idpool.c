@@ -66,6 +66,81 @@ static bool range_in_use(uint32_t base)
 	return used;
 }
 
+/* The ids the host's own files give out: every /etc/subuid and /etc/subgid range, every
+ * user's uid and gid in /etc/passwd, every group's gid in /etc/group. A slot whose range or
+ * owner id meets one of them is never taken: that user (or whoever gets the subordinate range)
+ * would share the sandbox's per-user counts, own its files, and as the owner id have every
+ * capability in its namespaces. What the files cannot say (another runtime's maps, ids made
+ * up by a program) the range_in_use scan and docs/security.md cover. */
+struct declared {
+	struct {
+		uint64_t lo, hi;
+	} * iv;
+	size_t n, cap;
+};
+
+static void declared_add(struct declared *d, uint64_t lo, uint64_t hi)
+{
+	if (hi < IDPOOL_BASE || lo > (uint64_t)IDPOOL_OWNER_BASE + IDPOOL_SLOTS)
+		return; /* nowhere near the pool: most lines of most hosts */
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		void *iv = realloc(d->iv, cap * sizeof(*d->iv));
+		if (iv == NULL)
+			return;
+		d->iv = iv;
+		d->cap = cap;
+	}
+	d->iv[d->n].lo = lo;
+	d->iv[d->n].hi = hi;
+	d->n++;
+}
+
+/* field: the colon-separated field holding an id (2 for uid/gid, 1 for subid starts); with
+ * count, field + 1 is a count. Lines that do not parse are ignored, as login tools do. */
+static void declared_read(struct declared *d, const char *path, int field, bool count, int second)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+	if (f == NULL)
+		return;
+	while (getline(&line, &len, f) > 0) {
+		char *fields[8] = {0}, *p = line;
+		int nf = 0;
+		for (char *t; nf < 8 && (t = strsep(&p, ":\n")) != NULL;)
+			fields[nf++] = t;
+		for (int which = 0; which < 2; which++) {
+			int at = which == 0 ? field : second;
+			if (at < 0 || at >= nf || fields[at][0] < '0' || fields[at][0] > '9')
+				continue;
+			char *end;
+			uint64_t lo = strtoull(fields[at], &end, 10), n = 1;
+			if (*end != '\0')
+				continue;
+			if (count && which == 0) {
+				if (at + 1 >= nf || fields[at + 1][0] < '0' ||
+				    fields[at + 1][0] > '9')
+					continue;
+				n = strtoull(fields[at + 1], &end, 10);
+				if (*end != '\0' || n == 0)
+					continue;
+			}
+			declared_add(d, lo, lo + n - 1);
+		}
+	}
+}
+
+static bool declared_meets(const struct declared *d, uint32_t base)
+{
+	uint64_t owner = idpool_owner(base);
+	for (size_t i = 0; i < d->n; i++)
+		if ((d->iv[i].lo <= (uint64_t)base + IDPOOL_RANGE - 1 && d->iv[i].hi >= base) ||
+		    (d->iv[i].lo <= owner && d->iv[i].hi >= owner))
+			return true;
+	return false;
+}
+
 static bool lock_slot(int fd)
 {
 	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -110,6 +185,13 @@ int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *o
 		return bw_fail(err, 0, "id range pool: " IDPOOL_DIR " must be root's, mode 0700");
 	if (flock(dirfd, LOCK_EX) < 0)
 		return bw_fail(err, errno, "id range pool: lock");
+	struct declared declared = {0};
+	declared_read(&declared, IDPOOL_ETC "/subuid", 1, true, -1);
+	declared_read(&declared, IDPOOL_ETC "/subgid", 1, true, -1);
+	declared_read(&declared, IDPOOL_ETC "/passwd", 2, false, 3);
+	declared_read(&declared, IDPOOL_ETC "/group", 2, false, -1);
+	_cleanup_free_ void *declared_iv = declared.iv;
+	uint32_t skipped = 0;
 	uint32_t start;
 	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
 		return bw_fail(err, errno, "getrandom");
@@ -118,6 +200,10 @@ int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *o
 		uint32_t first = IDPOOL_BASE + slot * IDPOOL_RANGE;
 		char name[16];
 		snprintf(name, sizeof(name), "%u", slot);
+		if (declared_meets(&declared, first)) {
+			skipped++;
+			continue;
+		}
 		for (int attempt = 0; attempt < 2; attempt++) {
 			int fd = openat(dirfd, name,
 					O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -141,6 +227,13 @@ int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *o
 				break;
 		}
 	}
+	if (skipped > 0)
+		return bw_fail(err, 0,
+			       "id range pool: all %u host id ranges are held (" IDPOOL_DIR
+			       "), %u of them given to users or subordinate ranges in " IDPOOL_ETC
+			       "/passwd, group, subuid or subgid (ids %u-%u are bulwark's)",
+			       IDPOOL_SLOTS, skipped, IDPOOL_BASE,
+			       IDPOOL_OWNER_BASE + IDPOOL_SLOTS - 1);
 	return bw_fail(err, 0, "id range pool: all %u host id ranges are held (" IDPOOL_DIR ")",
 		       IDPOOL_SLOTS);
 }

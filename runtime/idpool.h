@@ -5,7 +5,8 @@
  * a file IDPOOL_DIR/SLOT, made with O_EXCL, naming its holder (the container's state
  * directory), and write-locked (an open file description lock) by the process that took it
  * for as long as it lives; it is released at teardown. The range must be reserved on the
- * host: no user, no /etc/subuid range and no other runtime may use it. */
+ * host: no user, no /etc/subuid range and no other runtime may use it; a slot that meets a
+ * user's, group's or subordinate range's id in /etc is never taken. */
 #pragma once
 
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "common/error.h"
 
 #define IDPOOL_DIR "/run/bulwark-idpool"
+#define IDPOOL_ETC "/etc" /* passwd, group, subuid, subgid: slots meeting their ids are skipped */
 #define IDPOOL_BASE 100065536u /* after the `spec` default's fixed 100000000 + 65536 */
 #define IDPOOL_RANGE 65536u
 #define IDPOOL_SLOTS 4096u /* up to 368,500,991 */

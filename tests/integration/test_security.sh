@@ -966,3 +966,26 @@ test_sandbox_own_id_range_per_sandbox() {
 	done
 	expect_eq "ranges released" "" "$(grep -ls "^$BW_ROOT/" /run/bulwark-idpool/* 2>/dev/null)"
 }
+
+# A pool range that the host's own files give out (a subordinate range in /etc/subuid or
+# /etc/subgid, a user's uid or gid, a group's gid) is never a sandbox's: its user would share
+# the sandbox's per-user counts and own its files. The test gives every slot but the last to
+# a user's subordinate ranges, then all of them (one line each, removed on return).
+test_sandbox_id_range_skips_the_hosts_declared_ids() {
+	local line last=$((100065536 + 4095 * 65536)) f
+	for f in /etc/subuid /etc/subgid /etc/passwd; do [ -e "$f" ] || : >"$f"; cp -a "$f" "$WORK/$(basename "$f").orig"; done
+	trap 'for f in subuid subgid passwd; do cp -a "$WORK/$f.orig" /etc/$f; done' EXIT
+	# subuid: slots 0..4094; subgid: the gids of slot 4094 only (a gid range alone counts too).
+	echo "bw-idpool-test:100065536:$((4095 * 65536))" >>/etc/subuid
+	echo "bw-idpool-test:$((last - 65536)):65536" >>/etc/subgid
+	line=$("$BULWARK" --root "$BW_ROOT" sandbox -- head -1 /proc/self/uid_map) || fail "sandbox: $line"
+	expect_eq "the one free slot" "$last" "$(echo "$line" | awk '{print $2}')"
+	# The last slot's owner id given to a user: no slot is left.
+	echo "bw-idpool-owner:x:$((368500992 + 4095)):$((368500992 + 4095))::/:/bin/false" >"$WORK/passwd.add"
+	cat "$WORK/passwd.add" >>/etc/passwd
+	if out=$("$BULWARK" --root "$BW_ROOT" sandbox -- true 2>&1); then fail "a sandbox ran with every range given out: $out"; fi
+	expect_contains "refusal" "4096 of them given to users or subordinate ranges" "$out"
+	expect_eq "one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+	expect_eq "no range held" "" "$(grep -ls "^$BW_ROOT/" /run/bulwark-idpool/* 2>/dev/null)"
+	expect_eq "no state left" "" "$(ls -A "$BW_ROOT" 2>/dev/null | grep -v '^\.')"
+}
