@@ -217,6 +217,12 @@ struct cg_hier *cg_hier_for(struct cg_manager *cg, enum cg_ctrl c);
 
 /* Small file helpers on a cgroup directory. */
 int cg_write(const char *dir, const char *file, const char *value, struct bw_error *err);
+
+/* The parent of the containers without a cgroupsPath, and its CPU weight when bulwark makes it:
+ * half the default (cgroup v2 cpu.weight 100, v1 cpu.shares 1024). */
+#define CG_DEFAULT_PARENT "/bulwark"
+#define CG_DEFAULT_PARENT_WEIGHT "50"
+#define CG_DEFAULT_PARENT_SHARES "512"
 int cg_writef(const char *dir, const char *file, struct bw_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Read a file, trailing newline stripped. */

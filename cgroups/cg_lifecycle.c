@@ -198,6 +198,29 @@ static int deleg_prepare(struct cg_manager *cg, uint32_t need, uint32_t *want, s
 	return move_to_leaf(dir, err);
 }
 
+/* The default parent of every container without a cgroupsPath (sandboxes among them), made
+ * here: it gets half the default CPU weight, so that all those containers together yield to
+ * host services under contention (issue 13 §3). Set once, when made: a weight an
+ * administrator gives the parent while it exists is theirs. */
+static int weigh_default_parent(struct cg_manager *cg, struct bw_error *err)
+{
+	struct cg_hier *h = cg_hier_for(cg, CG_CPU);
+	if (h == NULL)
+		return 0;
+	_cleanup_free_ char *parent = fs_path_join(h->m.mountpoint, CG_DEFAULT_PARENT);
+	bool made = false;
+	for (size_t k = 0; h->made != NULL && h->made[k] != NULL; k++)
+		made |= strcmp(h->made[k], parent) == 0 && strcmp(h->made[k], h->dir) != 0;
+	if (!made)
+		return 0;
+	const char *file = h->m.v2 ? "cpu.weight" : "cpu.shares";
+	_cleanup_free_ char *path = fs_path_join(parent, file);
+	if (access(path, F_OK) < 0)
+		return 0; /* cgroup2 with cpu not enabled above the parent: no weight to give */
+	return cg_write(parent, file, h->m.v2 ? CG_DEFAULT_PARENT_WEIGHT : CG_DEFAULT_PARENT_SHARES,
+			err);
+}
+
 static int create_steps(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
 {
 	for (size_t i = 0; i < cg->nh; i++)
@@ -230,6 +253,8 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 		if (want != 0 && cg_v2_enable_controllers(cg, want, need, err) < 0)
 			return -1;
 	}
+	if (weigh_default_parent(cg, err) < 0)
+		return -1;
 	if (cg_v1_apply(cg, r, CG_APPLY_CREATE, err) < 0 ||
 	    cg_v2_apply(cg, r, CG_APPLY_CREATE, err) < 0)
 		return -1;

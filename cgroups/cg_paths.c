@@ -245,7 +245,7 @@ int cg_resolve_path(const char *cgroups_path, const char *id, const char *own, c
 		    strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 			return bw_fail(err, 0, "container id `%s` cannot name a cgroup",
 				       id == NULL ? "" : id);
-		joined = xasprintf("/bulwark/%s", id);
+		joined = xasprintf(CG_DEFAULT_PARENT "/%s", id);
 	} else if (is_systemd_form(p)) {
 		return bw_fail(err, 0,
 			       "linux.cgroupsPath: `%s` is a systemd path (slice:prefix:name): it "

@@ -271,6 +271,27 @@ test_cg_cpu_spinner_is_throttled() {
 	cgt_stop cg-spin
 }
 
+# The default parent (/bulwark: every sandbox, and containers without a cgroupsPath) gets half
+# the default CPU weight when bulwark makes it, so the sandboxes together yield to host
+# services under contention (issue 13 §3; cgroups/cg_lifecycle.c).
+test_cg_default_parent_yields_to_host_services() {
+	local hier file want
+	if cgt_v2; then hier=$CGT_ROOT file=cpu.weight want=50
+	else
+		hier=$(awk '$9 == "cgroup" && $NF ~ /(^|,)cpu(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+		file=cpu.shares want=512
+	fi
+	[ -n "$hier" ] || fail "no cpu hierarchy mounted"
+	# Another run's sandbox may hold the parent for a moment: it must be made by this test.
+	wait_for 30 sh -c "[ ! -d $hier/bulwark ] || rmdir $hier/bulwark 2>/dev/null" ||
+		fail "$hier/bulwark stays busy: $(ls $hier/bulwark)"
+	"$BULWARK" --root "$BW_ROOT" sandbox --timeout 30s -- sleep 3 >"$WORK/parent.out" 2>&1 &
+	wait_for 10 sh -c "ls -d $hier/bulwark/sandbox-* >/dev/null 2>&1" || fail "no sandbox cgroup: $(cat "$WORK/parent.out")"
+	expect_eq "the parent's $file" "$want" "$(cat "$hier/bulwark/$file")"
+	expect_eq "the sandbox's own $file" "$want" "$(cat "$hier"/bulwark/sandbox-*/"$file")"
+	wait $! || fail "sandbox: $(cat "$WORK/parent.out")"
+}
+
 test_cg_device_access_denied() {
 	# A block node made on the host and bound in (on a tmpfs mounted "dev": the guest's /tmp is
 	# nodev): mknod is not the only way in, the cgroup must refuse the open. linux.devices: one
