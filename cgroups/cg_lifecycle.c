@@ -488,6 +488,8 @@ static void sd_empty(struct cg_manager *cg)
 	}
 }
 
+#define CG_DESTROY_WAIT_MS 5000
+
 int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 {
 	long waited_ms = 0, step = 1;
@@ -516,7 +518,9 @@ int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 			return -1;
 		if (r == 1)
 			return 0;
-		if (waited_ms >= 800)
+		/* Killed tasks need CPU to exit: on a loaded host, in a cgroup of low weight
+		 * (the /bulwark parent's), that can take seconds. */
+		if (waited_ms >= CG_DESTROY_WAIT_MS)
 			return bw_fail(err, EBUSY,
 				       "remove cgroup `%s`: processes linger after SIGKILL",
 				       cg->path);
