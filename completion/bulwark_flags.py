@@ -317,6 +317,67 @@ def man_sandbox_flags(text):
     return synopsis, items
 
 
+def man_items(text, section):
+    """{first word of each .TP item's .B line: the item's plain text} in a .SH section; an item
+    naming several commands (".B pause ID, \\fBresume ID") is filed under each."""
+    plain = lambda s: re.sub(r"\\f[BIRP]", "", s).replace("\\-", "-")
+    lines = text.splitlines()
+    start = lines.index(".SH " + section)
+    items, cur = {}, None
+    for line in lines[start + 1:]:
+        if line.startswith(".SH"):
+            break
+        if line == ".TP":
+            cur = None
+            continue
+        if cur is None and line.startswith(".B "):
+            names = [line[3:].split()[0]] + re.findall(r"\\fB([a-z]+) ", line)
+            cur = "\n"
+            for n in names:
+                items[plain(n)] = items.get(plain(n), "")
+            cur = names
+        if cur:
+            for n in cur:
+                items[plain(n)] += plain(line) + "\n"
+    return items
+
+
+def check_verbs(bulwark, srcdir, global_flags, verbs):
+    """Every command's flags (its --help) are in its man page item, and every flag the item
+    names is the command's or a global one; the same for the global options."""
+    failures = []
+    with open(os.path.join(srcdir, "docs", "bulwark.1")) as f:
+        text = f.read()
+    commands = man_items(text, "COMMANDS")
+    glob = man_items(text, "GLOBAL OPTIONS")
+    names = lambda fl: {"--" + fl.long} | ({"-" + fl.short} if fl.short else set())
+    global_names = set().union(*(names(f) for f in global_flags))
+    documented_globals = set()
+    for item in glob.values():
+        documented_globals |= set(doc_flags(item))
+    for f in global_flags:
+        if not names(f) & documented_globals:
+            failures.append("--%s: a global option missing from the man page" % f.long)
+    for n in sorted(documented_globals - global_names):
+        failures.append("%s: in the man page's GLOBAL OPTIONS, not a global option" % n)
+    checked = 0
+    for verb, _, flags in verbs:
+        if verb in ("sandbox", "session"):
+            continue  # sandbox: check() below; session: its own sub-commands
+        if verb not in commands:
+            failures.append("%s: a command without an item in the man page's COMMANDS" % verb)
+            continue
+        documented = set(doc_flags(commands[verb]))
+        own = set().union(set(), *(names(f) for f in flags))
+        for f in flags:
+            checked += 1
+            if not names(f) & documented:
+                failures.append("--%s: a flag of %s missing from its man page item" % (f.long, verb))
+        for n in sorted(documented - own - global_names):
+            failures.append("%s: in the man page's %s item, not a flag of %s" % (n, verb, verb))
+    return checked, failures
+
+
 def readme_sandbox_flags(text):
     block = re.search(r"### `bulwark sandbox`\s*\n```\n(.*?)```", text, re.S)
     return set(doc_flags(block.group(1)))
@@ -358,9 +419,13 @@ def check(bulwark, srcdir):
                 failures.append("--%s: a sandbox flag missing from the %s" % (f.long, where))
     for n in sorted(items - helped):
         failures.append("%s: described in the man page's sandbox items, not a sandbox flag" % n)
+    global_flags, _ = read_cli(bulwark)
+    checked, more = check_verbs(bulwark, srcdir, global_flags, verbs)
+    failures += more
     for msg in failures:
         print("FAIL " + msg)
-    print("%d sandbox flags; %d problems" % (len(flags), len(failures)))
+    print("%d sandbox flags, %d flags of the other commands, %d global options; %d problems" %
+          (len(flags), checked, len(global_flags), len(failures)))
     return 1 if failures else 0
 
 
