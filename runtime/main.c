@@ -13,8 +13,10 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/capability.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <yajl/yajl_version.h>
 
 #include "config.h"
 #include "version.h"
@@ -218,6 +220,11 @@ static void print_version(FILE *f)
 		BULWARK_OCI_VERSION);
 	if (sv != NULL)
 		fprintf(f, "libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
+	/* The libraries linked into this binary (statically where the build could: their
+	 * versions are the build's). libnftables and libnl are the network helper's. */
+	int yv = yajl_version();
+	fprintf(f, "yajl: %d.%d.%d\nlibcap: %d.%d\n", yv / 10000, yv / 100 % 100, yv % 100,
+		LIBCAP_MAJOR, LIBCAP_MINOR);
 }
 
 /* runc's (urfave/cli's) layout, so tools and people that know runc's help find their way. */

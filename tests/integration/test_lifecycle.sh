@@ -345,6 +345,11 @@ test_help_and_version_in_runc_format() {
 	echo "$out" | sed -n 1p | grep -Eq '^bulwark version [0-9]+\.[0-9]+\.[0-9]+' || fail "version line: $out"
 	echo "$out" | sed -n 2p | grep -Eq '^commit: ([0-9a-f]{40}(-dirty)?|unknown)$' || fail "commit line: $out"
 	echo "$out" | sed -n 3p | grep -Eq '^spec: [0-9]+\.[0-9]+\.[0-9]+' || fail "spec line: $out"
+	# The libraries linked in, as the build's headers and libyajl report them.
+	for lib in libseccomp yajl libcap; do
+		echo "$out" | grep -Eq "^$lib: [0-9]+\.[0-9]+" || fail "no $lib version: $out"
+	done
+	expect_contains "libcap version" "libcap: $(awk '/define LIBCAP_MAJOR/ {a=$3} /define LIBCAP_MINOR/ {b=$3} END {print a "." b}' /usr/include/sys/capability.h)" "$out"
 }
 
 # --debug as runc: logrus-style `level=debug` lines on stderr, or in the --log file (text or
