@@ -718,7 +718,9 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.rootfs = rootfs;
 	cfg.root_src = &root;
 	cfg.mount_srcs = mounts;
-	cfg.host_mountpoints = o->known == NULL && mountpoints_may_be_made(&root);
+	/* sandbox too: a bare image given as --rootfs (no /proc, /dev...) gets its mountpoints
+	 * as a runc-verb bundle does; its host views (/, a tmpfs) never qualify. */
+	cfg.host_mountpoints = mountpoints_may_be_made(&root);
 	cfg.root_tmpfs = o->root_tmpfs;
 	cfg.root_links = o->root_links;
 	cfg.root_sealed = o->root_sealed;

@@ -108,8 +108,26 @@ test_userns_sandbox_bind_destination_never_made_on_the_host() {
 	mkdir -p "$h/src"
 	dst=/opt/bulwark-it-missing-$$
 	[ ! -e "$dst" ] || fail "$dst exists before the test"
-	sbx --bind "$h/src:$dst" -- true >/dev/null 2>&1 || true
+	echo seen >"$h/src/f"
+	out=$(sbx --bind "$h/src:$dst" -- cat "$dst/f" 2>&1) || rc=$?
 	[ ! -e "$dst" ] || { rmdir "$dst"; fail "the sandbox made $dst on the host"; }
+	[ "${rc:-0}" = 0 ] || fail "sandbox with the bind: $out"
+	expect_eq "the bind is seen at its destination" "seen" "$out"
+}
+
+# sandbox --rootfs of a bare image that root unpacked below a 0700 home (no /proc, /dev, /sys
+# or /tmp): the missing top-level mountpoints are made as for a runc-verb bundle (empty, root's),
+# nothing else changes in the image, and the sandbox runs.
+test_userns_sandbox_rootfs_of_a_bare_root_made_image() {
+	h=$(up_home)
+	up_root_made_rootfs "$h/img"
+	before=$(cd "$h/img" && find . | sort)
+	out=$(sbx --rootfs "$h/img" -- sh -c 'id -u; ls -d /proc/self /dev/null' 2>&1) || fail "sandbox: $out"
+	expect_eq "ran" "1000 /dev/null /proc/self" "$(echo $out)"
+	added=$(comm -13 <(echo "$before") <(cd "$h/img" && find . | sort) | tr '\n' ' ')
+	expect_eq "only the mountpoints made" "./dev ./proc ./sys ./tmp " "$added"
+	expect_eq "owned by root, empty" "0:0 0:0 0:0 0:0" "$(cd "$h/img" && stat -c %u:%g dev proc sys tmp | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "empty" "" "$(ls -A "$h/img/dev" "$h/img/proc" "$h/img/sys" "$h/img/tmp" | grep -v ':$' | grep -v '^$')"
 }
 
 # Only top-level directories are made by the runtime: a deeper mountpoint or a file (another
