@@ -44,6 +44,56 @@ test_rootless_sandbox_runs_confined() {
 	[ -z "$(ls -A "$WORK/rl-root" | grep -v '^\.' || true)" ] || fail "state left: $(ls -A "$WORK/rl-root")"
 }
 
+# What stands in for the cgroup and what needs no privilege, in force: RLIMIT_NPROC stops the
+# 1025th task of the sandbox's id (EAGAIN), and Landlock refuses a write to /proc that the
+# kernel would otherwise allow an unprivileged process (raising its own oom_score_adj: not
+# EROFS, as /proc is writable there, but EACCES, Landlock's answer; docs/landlock.md).
+test_rootless_sandbox_enforces_nproc_and_landlock() {
+	rl_setup
+	out=$(cd / && rl sandbox --timeout 60s -- python3 -c '
+import os, time, signal
+kids, err = [], None
+for i in range(1100):
+    try:
+        p = os.fork()
+    except OSError as e:
+        err = e.errno
+        break
+    if p == 0:
+        time.sleep(20)
+        os._exit(0)
+    kids.append(p)
+print("forked", len(kids), "errno", err)
+for k in kids:
+    os.kill(k, signal.SIGKILL)
+try:
+    open("/proc/self/oom_score_adj", "w").write("500")
+    print("proc-write ok")
+except OSError as e:
+    print("proc-write", e.errno)
+' 2>"$WORK/rl.err") || fail "sandbox: $(cat "$WORK/rl.err")"
+	# 1024 tasks of the id: python, and at most 1023 children (the sandbox's init is another id).
+	set -- $out
+	[ "$2" -ge 1000 ] && [ "$2" -le 1023 ] || fail "forks before the limit: $out"
+	expect_eq "refused with EAGAIN" "11" "$4"
+	expect_eq "Landlock refuses the /proc write" "proc-write 13" "$5 $6"
+}
+
+# Without --root, an unprivileged caller's state lives in $XDG_RUNTIME_DIR/bulwark while the
+# sandbox runs, and is gone after it.
+test_rootless_state_under_xdg_runtime_dir() {
+	local x=$WORK/rl-xdg
+	mkdir -p "$x"
+	chown $RL_UID:$RL_UID "$x"
+	chmod 700 "$x"
+	(cd / && setpriv --reuid=$RL_UID --regid=$RL_UID --clear-groups --inh-caps=-all \
+		env XDG_RUNTIME_DIR="$x" "$BULWARK" sandbox --timeout 30s -- sleep 3) >/dev/null 2>&1 &
+	wait_for 10 sh -c "ls -A '$x/bulwark' 2>/dev/null | grep -q sandbox-" || fail "no state under \$XDG_RUNTIME_DIR/bulwark: $(ls -la "$x" "$x/bulwark" 2>&1)"
+	expect_eq "owned by the caller" "$RL_UID" "$(stat -c %u "$x/bulwark")"
+	wait $! || fail "sandbox failed"
+	expect_eq "state gone" "" "$(ls -A "$x/bulwark" | grep -v '^\.' || true)"
+}
+
 test_rootless_sandbox_report_names_the_limits() {
 	rl_setup
 	mkdir -p "$WORK/rl-rep"
