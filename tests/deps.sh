@@ -16,8 +16,9 @@ pkgs=(
 	nftables libcap2-bin apparmor
 	# checkpoint/restore (docs/checkpoint.md); it works in the VM (tests/vm), not on a 6.18 host
 	criu
-	# rootless egress (--allow without root) goes through pasta
-	passt
+	# rootless egress (--allow without root) goes through pasta; subordinate ids through
+	# newuidmap/newgidmap
+	passt uidmap
 )
 missing=()
 for p in "${pkgs[@]}"; do

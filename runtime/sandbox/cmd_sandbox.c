@@ -35,6 +35,7 @@
 #include "runtime/sandbox/sandbox_net.h"
 #include "runtime/sandbox/sandbox_view.h"
 #include "runtime/sandbox/specgen.h"
+#include "runtime/sandbox/subids.h"
 #include "runtime/sandbox/watchdog.h"
 #include "runtime/sandbox/workspace.h"
 #include "runtime/rootfs/rootfs_mountinfo.h"
@@ -661,6 +662,10 @@ static int rootless_plan(const struct sandbox_flags *f, struct specgen *sg, stru
 	sg->host_uid = (uint32_t)geteuid();
 	sg->host_gid = (uint32_t)getegid();
 	sg->map_size = 1;
+	/* The caller's subordinate ranges where it has them: the sandbox user stays its own id,
+	 * the other ids of an image show as their owners instead of nobody. */
+	sg->subids = sg->uid < 65536 && sg->gid < 65536 &&
+		     subids_for_caller(65535, &sg->sub_uid, &sg->sub_gid);
 	struct cg_delegation d = {0};
 	char why[BW_ERROR_MAX + 128] = "";
 	int dr = cg_delegated(&d, err);

@@ -242,6 +242,28 @@ static void idmap_gen(yajl_gen g, const char *key, uint32_t container, uint32_t 
 	yajl_gen_array_close(g);
 }
 
+static void idmap_range(yajl_gen g, uint32_t container, uint32_t host, uint32_t size)
+{
+	yajl_gen_map_open(g);
+	KI("containerID", container);
+	KI("hostID", host);
+	KI("size", size);
+	yajl_gen_map_close(g);
+}
+
+/* 0-65535 inside: the user's own id at `own`, the subordinate range `sub` around it. */
+static void idmap_sub_gen(yajl_gen g, const char *key, uint32_t own, uint32_t host, uint32_t sub)
+{
+	S(key);
+	yajl_gen_array_open(g);
+	if (own > 0)
+		idmap_range(g, 0, sub, own);
+	idmap_range(g, own, host, 1);
+	if (own < 65535)
+		idmap_range(g, own + 1, sub + own, 65535 - own);
+	yajl_gen_array_close(g);
+}
+
 static void resources_gen(yajl_gen g, const struct specgen *sg)
 {
 	S("resources");
@@ -301,8 +323,13 @@ static void linux_gen(yajl_gen g, const struct specgen *sg)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
-	idmap_gen(g, "uidMappings", sg->map_uid, sg->host_uid, sg->map_size);
-	idmap_gen(g, "gidMappings", sg->map_gid, sg->host_gid, sg->map_size);
+	if (sg->subids) {
+		idmap_sub_gen(g, "uidMappings", sg->map_uid, sg->host_uid, sg->sub_uid);
+		idmap_sub_gen(g, "gidMappings", sg->map_gid, sg->host_gid, sg->sub_gid);
+	} else {
+		idmap_gen(g, "uidMappings", sg->map_uid, sg->host_uid, sg->map_size);
+		idmap_gen(g, "gidMappings", sg->map_gid, sg->host_gid, sg->map_size);
+	}
 	resources_gen(g, sg);
 	strv_gen(g, "maskedPaths", (char *const *)masked_paths);
 	strv_gen(g, "readonlyPaths", (char *const *)readonly_paths);

@@ -37,6 +37,10 @@ struct specgen {
 	uint32_t host_uid, host_gid, map_size;
 	/* the container ids the maps start at (0; a rootless sandbox maps only its user) */
 	uint32_t map_uid, map_gid;
+	/* rootless with subordinate ranges (subids.h): container ids 0-65535 map to the caller's
+	 * 65,535 subordinate ids around map_uid/map_gid, which stays the caller's own */
+	bool subids;
+	uint32_t sub_uid, sub_gid;
 	uint64_t nproc;	  /* RLIMIT_NPROC (0: none): a rootless sandbox's task limit */
 	uint64_t fsize;	  /* RLIMIT_FSIZE in bytes (0: none) */
 	bool no_rt_sched; /* RLIMIT_RTPRIO and RLIMIT_NICE 0: no real-time or raised priority */

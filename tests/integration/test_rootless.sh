@@ -94,6 +94,30 @@ test_rootless_state_under_xdg_runtime_dir() {
 	expect_eq "state gone" "" "$(ls -A "$x/bulwark" | grep -v '^\.' || true)"
 }
 
+# A caller with subordinate ranges in /etc/subuid and /etc/subgid (and newuidmap/newgidmap,
+# Debian's uidmap) gets them in its sandbox around its own id: the sandbox user (1000) is still
+# the caller, and an image's files of other ids show as their owners, not as nobody. The test
+# user (4252) and its ranges exist for the test only.
+test_rootless_sandbox_maps_the_callers_subordinate_ids() {
+	local u=4252 f img=$WORK/rl-sub-img
+	for f in passwd subuid subgid; do [ -e /etc/$f ] || : >/etc/$f; cp -a /etc/$f "$WORK/$f.orig"; done
+	trap 'for f in passwd subuid subgid; do cp -a "$WORK/$f.orig" /etc/$f; done' EXIT
+	echo "bw-rl-sub:x:$u:$u::/nonexistent:/usr/sbin/nologin" >>/etc/passwd
+	echo "bw-rl-sub:300000:65536" >>/etc/subuid
+	echo "$u:400000:65536" >>/etc/subgid # by number: as shadow's tools read it
+	mkdir -p "$WORK/rl-sub-root"
+	cp -a "$ROOTFS" "$img"
+	chown -R $u:$u "$WORK/rl-sub-root" "$img"
+	chmod 700 "$WORK/rl-sub-root"
+	echo www >"$img/www"
+	chown $((300000 + 33)):$((400000 + 33)) "$img/www"
+	out=$(cd / && setpriv --reuid=$u --regid=$u --clear-groups --inh-caps=-all env -u XDG_RUNTIME_DIR \
+		"$BULWARK" --root "$WORK/rl-sub-root" sandbox --rootfs "$img" -- sh -c 'id -u; cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /www; touch /tmp/t && stat -c %u /tmp/t' 2>"$WORK/rl.err") ||
+		fail "sandbox: $(cat "$WORK/rl.err")"
+	expect_eq "maps" "1000 0 300000 1000 1000 $u 1 1001 301000 64535 0 400000 1000 1000 $u 1 1001 401000 64535 33:33 1000" "$(echo $out)"
+	expect_eq "state left" "" "$(ls -A "$WORK/rl-sub-root" | grep -v '^\.' || true)"
+}
+
 test_rootless_sandbox_report_names_the_limits() {
 	rl_setup
 	mkdir -p "$WORK/rl-rep"
