@@ -497,7 +497,11 @@ static int setup_process(const struct spawn_config *cfg, char **exe, uint64_t *h
 	bw_error_clear(err);
 	process_give_stdio_pipes(p->user.uid, cfg->stdio);
 	bw_phase("proc: cwd+stdio");
-	if (process_set_user(p, err) < 0 || caps_apply_final(&cfg->caps, *held, err) < 0)
+	/* Rootless, the caller's supplementary groups stay with no additionalGids: as they do
+	 * where setgroups is denied (a map of the caller's own gid); where newgidmap allowed it
+	 * (subordinate ranges), dropping them would bypass a file's deny-by-group mode. */
+	if (process_set_user(p, cfg->rootless, err) < 0 ||
+	    caps_apply_final(&cfg->caps, *held, err) < 0)
 		return -1;
 	bw_phase("proc: user+caps");
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -201,7 +201,7 @@ int process_set_memory_policy(const struct oci_memory_policy *mp, struct bw_erro
 	return 0;
 }
 
-int process_set_user(const struct oci_process *p, struct bw_error *err)
+int process_set_user(const struct oci_process *p, bool keep_groups, struct bw_error *err)
 {
 	const struct oci_user *u = &p->user;
 	size_t n = u->n_additional_gids;
@@ -216,7 +216,7 @@ int process_set_user(const struct oci_process *p, struct bw_error *err)
 				       OCI_ID_MAX);
 		groups[i] = u->additional_gids[i];
 	}
-	if (setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
+	if ((n > 0 || !keep_groups) && setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
 		return bw_fail(err, errno, "process.user.additionalGids: setgroups");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		return bw_fail(err, errno, "process.user.gid: setresgid %u", u->gid);

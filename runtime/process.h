@@ -28,7 +28,9 @@ char **process_env_dedup(char *const *env);
 /* Pure: the home field of the first passwd line whose uid is uid (malloc'd), or NULL. */
 char *process_passwd_home(const char *passwd, uid_t uid);
 /* setgroups(additionalGids), setresgid, setresuid, umask (default 0022). */
-int process_set_user(const struct oci_process *p, struct bw_error *err);
+/* keep_groups: with no additionalGids, leave the supplementary groups as they are (a rootless
+ * runtime's caller's: dropping them would open what a group of theirs is denied). */
+int process_set_user(const struct oci_process *p, bool keep_groups, struct bw_error *err);
 /* Resolve args[0] against PATH from env; *out is malloc'd. Errors use runc's wording:
  * `exec: "X": executable file not found in $PATH`, `exec: "X": stat X: no such file or
  * directory`, `exec: "X": permission denied`. */

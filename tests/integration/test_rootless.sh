@@ -115,6 +115,16 @@ test_rootless_sandbox_maps_the_callers_subordinate_ids() {
 		"$BULWARK" --root "$WORK/rl-sub-root" sandbox --rootfs "$img" -- sh -c 'id -u; cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /www; touch /tmp/t && stat -c %u /tmp/t' 2>"$WORK/rl.err") ||
 		fail "sandbox: $(cat "$WORK/rl.err")"
 	expect_eq "maps" "1000 0 300000 1000 1000 $u 1 1001 301000 64535 0 400000 1000 1000 $u 1 1001 401000 64535 33:33 1000" "$(echo $out)"
+	# newgidmap leaves setgroups allowed: the caller's supplementary groups must stay all the
+	# same, or a file that denies one of them ("other" may read, the group may not) opens up.
+	mkdir -p "$WORK/rl-neg"
+	echo secret >"$WORK/rl-neg/f"
+	chown 0:4253 "$WORK/rl-neg/f"
+	chmod 0604 "$WORK/rl-neg/f"
+	rc=0; out=$(cd / && setpriv --reuid=$u --regid=$u --groups=4253 --inh-caps=-all env -u XDG_RUNTIME_DIR \
+		"$BULWARK" --root "$WORK/rl-sub-root" sandbox --ro "$WORK/rl-neg" -- cat "$WORK/rl-neg/f" 2>&1) || rc=$?
+	case "$out" in *secret*) fail "a file denied to the caller's group was read: $out" ;; esac
+	expect_contains "denied" "Permission denied" "$out"
 	expect_eq "state left" "" "$(ls -A "$WORK/rl-sub-root" | grep -v '^\.' || true)"
 }
 
