@@ -77,6 +77,7 @@ struct declared {
 		uint64_t lo, hi;
 	} * iv;
 	size_t n, cap;
+	bool all; /* a range could not be kept: every slot counts as met */
 };
 
 static void declared_add(struct declared *d, uint64_t lo, uint64_t hi)
@@ -86,14 +87,33 @@ static void declared_add(struct declared *d, uint64_t lo, uint64_t hi)
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		void *iv = realloc(d->iv, cap * sizeof(*d->iv));
-		if (iv == NULL)
+		if (iv == NULL) {
+			d->all = true; /* fail closed: a range not kept meets every slot */
 			return;
+		}
 		d->iv = iv;
 		d->cap = cap;
 	}
 	d->iv[d->n].lo = lo;
 	d->iv[d->n].hi = hi;
 	d->n++;
+}
+
+/* A number as the tools that give ids out read it: shadow's newuidmap takes any base
+ * (0x..., 0...), glibc's passwd parser leading blanks and a '+'; strtoull(..., 0) reads all
+ * of those, so a slot is skipped whenever one of them would see the id. */
+static bool declared_number(const char *s, uint64_t *out)
+{
+	char *end;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '-' || *s == '\0')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return end != s && *end == '\0' && errno == 0;
 }
 
 /* field: the colon-separated field holding an id (2 for uid/gid, 1 for subid starts); with
@@ -112,21 +132,13 @@ static void declared_read(struct declared *d, const char *path, int field, bool 
 			fields[nf++] = t;
 		for (int which = 0; which < 2; which++) {
 			int at = which == 0 ? field : second;
-			if (at < 0 || at >= nf || fields[at][0] < '0' || fields[at][0] > '9')
+			uint64_t lo, n = 1;
+			if (at < 0 || at >= nf || !declared_number(fields[at], &lo))
 				continue;
-			char *end;
-			uint64_t lo = strtoull(fields[at], &end, 10), n = 1;
-			if (*end != '\0')
+			if (count && which == 0 &&
+			    (at + 1 >= nf || !declared_number(fields[at + 1], &n) || n == 0))
 				continue;
-			if (count && which == 0) {
-				if (at + 1 >= nf || fields[at + 1][0] < '0' ||
-				    fields[at + 1][0] > '9')
-					continue;
-				n = strtoull(fields[at + 1], &end, 10);
-				if (*end != '\0' || n == 0)
-					continue;
-			}
-			declared_add(d, lo, lo + n - 1);
+			declared_add(d, lo, lo + n - 1 < lo ? UINT64_MAX : lo + n - 1);
 		}
 	}
 }
@@ -134,6 +146,8 @@ static void declared_read(struct declared *d, const char *path, int field, bool 
 static bool declared_meets(const struct declared *d, uint32_t base)
 {
 	uint64_t owner = idpool_owner(base);
+	if (d->all)
+		return true;
 	for (size_t i = 0; i < d->n; i++)
 		if ((d->iv[i].lo <= (uint64_t)base + IDPOOL_RANGE - 1 && d->iv[i].hi >= base) ||
 		    (d->iv[i].lo <= owner && d->iv[i].hi >= owner))

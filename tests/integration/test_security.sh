@@ -976,12 +976,14 @@ test_sandbox_id_range_skips_the_hosts_declared_ids() {
 	for f in /etc/subuid /etc/subgid /etc/passwd; do [ -e "$f" ] || : >"$f"; cp -a "$f" "$WORK/$(basename "$f").orig"; done
 	trap 'for f in subuid subgid passwd; do cp -a "$WORK/$f.orig" /etc/$f; done' EXIT
 	# subuid: slots 0..4094; subgid: the gids of slot 4094 only (a gid range alone counts too).
-	echo "bw-idpool-test:100065536:$((4095 * 65536))" >>/etc/subuid
+	# In hex, as shadow's newuidmap reads it too.
+	printf 'bw-idpool-test:0x%x:%d\n' 100065536 $((4095 * 65536)) >>/etc/subuid
 	echo "bw-idpool-test:$((last - 65536)):65536" >>/etc/subgid
 	line=$("$BULWARK" --root "$BW_ROOT" sandbox -- head -1 /proc/self/uid_map) || fail "sandbox: $line"
 	expect_eq "the one free slot" "$last" "$(echo "$line" | awk '{print $2}')"
 	# The last slot's owner id given to a user: no slot is left.
-	echo "bw-idpool-owner:x:$((368500992 + 4095)):$((368500992 + 4095))::/:/bin/false" >"$WORK/passwd.add"
+	# With a '+', as glibc's passwd parser takes it.
+	echo "bw-idpool-owner:x:+$((368500992 + 4095)):65534::/:/bin/false" >"$WORK/passwd.add"
 	cat "$WORK/passwd.add" >>/etc/passwd
 	if out=$("$BULWARK" --root "$BW_ROOT" sandbox -- true 2>&1); then fail "a sandbox ran with every range given out: $out"; fi
 	expect_contains "refusal" "4096 of them given to users or subordinate ranges" "$out"
