@@ -37,6 +37,7 @@
 #include "runtime/hooks.h"
 #include "runtime/hostpath.h"
 #include "runtime/rootfs/rootfs.h"
+#include "runtime/rootfs/rootfs_mountinfo.h"
 #include "runtime/network.h"
 #include "runtime/sandbox/watchdog.h"
 #include "profiles/sha256.h"
@@ -607,6 +608,26 @@ int lifecycle_cgroup_open(struct container *c, const char *path, struct cg_manag
  * write (spawn.c serve_create)? Not in the host's own system directories, which a config
  * could name as its root (/etc would get /etc/proc...): only below a directory two levels
  * down, outside those trees. */
+/* Where path is on its file system: the path from that file system's root (the root of the
+ * topmost mount holding path, plus the rest), so that a bind mount elsewhere of a directory
+ * gives the same answer as the directory. NULL: not found. */
+static char *fs_relative(const struct mountinfo *m, size_t n, const char *path)
+{
+	size_t best = n, best_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(m[i].mountpoint);
+		if (fs_path_within(path, m[i].mountpoint) && (best == n || len >= best_len)) {
+			best = i;
+			best_len = len;
+		}
+	}
+	if (best == n)
+		return NULL;
+	const char *rest = strcmp(m[best].mountpoint, "/") == 0 ? path : path + best_len;
+	_cleanup_free_ char *joined = xasprintf("%s/%s", m[best].root, rest);
+	return fs_path_clean(joined);
+}
+
 static bool mountpoints_may_be_made(const struct hostpath *hp)
 {
 	const char *root = hp->path;
@@ -630,7 +651,28 @@ static bool mountpoints_may_be_made(const struct hostpath *hp)
 	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
 		if (stat(tops[i], &t) == 0 && t.st_dev == hp->dev && t.st_ino == hp->ino)
 			return false;
-	return true;
+	/* ... nor a directory below a system tree reached through a bind mount of it or of a
+	 * part of it (/usr/local bound at /srv/x: /srv/x/img is /usr/local/img): compared by
+	 * file system and the path from its root. Unknown: not made. */
+	struct mountinfo *m = NULL;
+	size_t nm = 0;
+	_cleanup_free_ char *text = NULL;
+	struct bw_error e = {0};
+	if (fs_read_file("/proc/self/mountinfo", 64u << 20, &text, NULL, &e) < 0 ||
+	    mountinfo_parse(text, &m, &nm, &e) < 0)
+		return false;
+	char *rel = fs_relative(m, nm, root);
+	bool ok = rel != NULL;
+	for (size_t i = 0; ok && i < ARRAY_SIZE(system); i++) {
+		_cleanup_free_ char *srel = NULL;
+		if (stat(system[i], &t) < 0 || t.st_dev != hp->dev)
+			continue;
+		srel = fs_relative(m, nm, system[i]);
+		ok = srel != NULL && !fs_path_within(rel, srel);
+	}
+	free(rel);
+	mountinfo_free(m, nm);
+	return ok;
 }
 
 static int do_create(const struct global_opts *g, const struct create_opts *o,

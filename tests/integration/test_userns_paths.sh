@@ -163,3 +163,19 @@ test_userns_no_mountpoints_in_a_host_system_directory() {
 	expect_contains "refused" "mkdir \`/proc\`: Permission denied" "$out"
 	expect_eq "nothing made" "bin " "$left"
 }
+
+# ... nor through a bind mount of a system tree: /usr/local bound elsewhere is still /usr
+# (judged by file system and the path from its root, not by the name used).
+test_userns_no_mountpoints_in_a_system_directory_reached_by_a_bind_mount() {
+	local d=/usr/local/bwit-img-$$ b=$WORK/bind-usr-local rc=0 out
+	[ ! -e "$d" ] || fail "$d exists before the test"
+	up_root_made_rootfs "$d"
+	mkdir -p "$b"
+	out=$(unshare -m --propagation private sh -c 'mount --bind /usr/local "$1" && exec "$2" --root "$3" sandbox --rootfs "$1/$4" -- true' \
+		sh "$b" "$BULWARK" "$BW_ROOT" "$(basename "$d")" 2>&1) || rc=$?
+	left=$(ls "$d" | tr '\n' ' ')
+	rm -rf "$d"
+	[ "$rc" -ne 0 ] || fail "ran: $out"
+	expect_contains "refused" "mkdir \`/proc\`: Permission denied" "$out"
+	expect_eq "nothing made in /usr/local" "bin " "$left"
+}
