@@ -490,9 +490,16 @@ static void sd_empty(struct cg_manager *cg)
 
 #define CG_DESTROY_WAIT_MS 5000
 
+static long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 {
-	long waited_ms = 0, step = 1;
+	long start = monotonic_ms(), step = 1;
 	if (cg->sd_unit != NULL) {
 		/* Not started by us (refused: the name is another container's): nothing at its
 		 * path is ours to kill or remove. */
@@ -520,7 +527,7 @@ int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 			return 0;
 		/* Killed tasks need CPU to exit: on a loaded host, in a cgroup of low weight
 		 * (the /bulwark parent's), that can take seconds. */
-		if (waited_ms >= CG_DESTROY_WAIT_MS)
+		if (monotonic_ms() - start >= CG_DESTROY_WAIT_MS)
 			return bw_fail(err, EBUSY,
 				       "remove cgroup `%s`: processes linger after SIGKILL",
 				       cg->path);
@@ -533,7 +540,6 @@ int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 		}
 		struct timespec ts = {0, step * 1000000L};
 		nanosleep(&ts, NULL);
-		waited_ms += step;
 		step = step < 64 ? step * 2 : step;
 	}
 }
