@@ -336,6 +336,28 @@ void cg_remove_parents(char *const *dirs)
 	}
 }
 
+/* SetUnitProperties re-realizes the scope: on a v1 devices hierarchy systemd writes "deny a"
+ * and then its allow list, and a container process opening /dev/null in between would fail. So
+ * the container is frozen for the request (as runc does), unless it is paused already. */
+static int sd_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+{
+	bool frozen = true;
+	if (sd_v1_devices(cg) && cg_hier_for(cg, CG_FREEZER) != NULL &&
+	    cg_is_frozen(cg, &frozen, err) < 0)
+		return -1;
+	if (!frozen && cg_freeze(cg, err) < 0)
+		return -1;
+	int q = cg_sd_set(cg, res, err);
+	if (q == 0 && res->n_devices != 0 && sd_v1_devices(cg))
+		q = cg_sd_set_devices(cg, res, err);
+	struct bw_error e = {0};
+	if (!frozen && cg_thaw(cg, &e) < 0 && q == 0) {
+		*err = e;
+		q = -1;
+	}
+	return q;
+}
+
 int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
 {
 	for (size_t i = 0; i < cg->nh; i++)
@@ -351,8 +373,7 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 			return bw_fail(err, 0,
 				       "update: systemd unit `%s` belongs to another container",
 				       cg->sd_unit);
-		if (cg_sd_set(cg, res, err) < 0 || (res->n_devices != 0 && sd_v1_devices(cg) &&
-						    cg_sd_set_devices(cg, res, err) < 0))
+		if (sd_update(cg, res, err) < 0)
 			return wrap_unless_field(err, "update", cg->path);
 	}
 	if (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
