@@ -94,7 +94,6 @@ test_sd_scope_life_cycle() {
 		expect_eq pids.max 20 "$(cat "$(sd_v1dir pids sd-life)/pids.max")"
 		expect_eq cpu.cfs_quota_us 50000 "$(cat "$(sd_v1dir cpu sd-life)/cpu.cfs_quota_us")"
 		expect_eq cpu.shares 512 "$(cat "$(sd_v1dir cpu sd-life)/cpu.shares")"
-		# cpuset is not systemd's on v1: bulwark made the directory.
 		expect_eq cpuset.cpus 0 "$(cat "$(sd_v1dir cpuset sd-life)/cpuset.cpus")"
 		grep -qx 'c 1:3 rwm' "$(sd_v1dir devices sd-life)/devices.list" ||
 			fail "devices.list: $(cat "$(sd_v1dir devices sd-life)/devices.list")"
