@@ -190,10 +190,11 @@ static void plan_exception(struct v1_state *st, const struct cg_dev_rule *r,
 	st->ex[st->nex++] = *r;
 }
 
-int cg_devices_v1_plan(const struct cg_dev_rule *r, size_t n, struct cg_v1_dev_write **out,
-		       size_t *nout, struct bw_error *err)
+/* Run the rules through the kernel's model: the writes that get there, and the state they leave
+ * (st, the caller frees st->ex). */
+static int v1_simulate(const struct cg_dev_rule *r, size_t n, struct v1_state *st,
+		       struct cg_v1_dev_write **out, size_t *nout, struct bw_error *err)
 {
-	struct v1_state st = {0};
 	struct cg_v1_dev_write *w = NULL;
 	size_t nw = 0;
 
@@ -201,21 +202,92 @@ int cg_devices_v1_plan(const struct cg_dev_rule *r, size_t n, struct cg_v1_dev_w
 	for (size_t i = 0; i < n; i++) {
 		if (is_wildcard_all(&r[i])) {
 			/* "a" resets the default and empties the exception list. */
-			st.default_allow = r[i].allow;
-			st.nex = 0;
+			st->default_allow = r[i].allow;
+			st->nex = 0;
 			push(&w, &nw, r[i].allow, NULL);
-		} else if (r[i].allow == st.default_allow) {
-			if (plan_against(&st, &r[i], i, &w, &nw, err) < 0) {
-				free(st.ex);
+		} else if (r[i].allow == st->default_allow) {
+			if (plan_against(st, &r[i], i, &w, &nw, err) < 0) {
 				free(w);
 				return -1;
 			}
 		} else {
-			plan_exception(&st, &r[i], &w, &nw);
+			plan_exception(st, &r[i], &w, &nw);
 		}
 	}
-	free(st.ex);
 	*out = w;
 	*nout = nw;
+	return 0;
+}
+
+int cg_devices_v1_plan(const struct cg_dev_rule *r, size_t n, struct cg_v1_dev_write **out,
+		       size_t *nout, struct bw_error *err)
+{
+	struct v1_state st = {0};
+	int q = v1_simulate(r, n, &st, out, nout, err);
+	free(st.ex);
+	return q;
+}
+
+/* One allowed exception as DeviceAllow entries (an "a" one is a char and a block entry). */
+static int sd_entries(const struct cg_dev_rule *e, struct cg_sd_dev **out, size_t *n,
+		      struct bw_error *err)
+{
+	char buf[64];
+	if (e->major == -1 && e->minor != -1) {
+		cg_dev_rule_format(e, buf);
+		return bw_fail(
+		    err, 0,
+		    "linux.resources.devices: `%s` (any major, one minor) has no systemd "
+		    "DeviceAllow form; use the cgroupfs driver",
+		    buf);
+	}
+	const char *types = e->type == 'a' ? "cb" : e->type == 'c' ? "c" : "b";
+	for (const char *t = types; *t != '\0'; t++) {
+		const char *group = *t == 'c' ? "char" : "block";
+		struct cg_sd_dev d = {0};
+		if (e->major == -1)
+			snprintf(d.path, sizeof(d.path), "%s-*", group);
+		else if (e->minor == -1)
+			snprintf(d.path, sizeof(d.path), "%s-%" PRId64, group, e->major);
+		else
+			snprintf(d.path, sizeof(d.path), "/dev/%s/%" PRId64 ":%" PRId64, group,
+				 e->major, e->minor);
+		size_t a = 0;
+		if (e->access & CG_ACC_READ)
+			d.perms[a++] = 'r';
+		if (e->access & CG_ACC_WRITE)
+			d.perms[a++] = 'w';
+		if (e->access & CG_ACC_MKNOD)
+			d.perms[a++] = 'm';
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = d;
+	}
+	return 0;
+}
+
+int cg_devices_sd_plan(const struct cg_dev_rule *r, size_t n, bool *allow_all,
+		       struct cg_sd_dev **out, size_t *nout, struct bw_error *err)
+{
+	struct v1_state st = {0};
+	struct cg_v1_dev_write *w = NULL;
+	struct cg_sd_dev *v = NULL;
+	size_t nw = 0, k = 0;
+	int q = v1_simulate(r, n, &st, &w, &nw, err);
+	free(w);
+	if (q == 0 && st.default_allow && st.nex != 0)
+		q = bw_fail(
+		    err, 0,
+		    "linux.resources.devices: a deny rule after allowing all devices has no "
+		    "systemd form (DeviceAllow only allows); use the cgroupfs driver");
+	for (size_t j = 0; q == 0 && !st.default_allow && j < st.nex; j++)
+		q = sd_entries(&st.ex[j], &v, &k, err);
+	free(st.ex);
+	if (q < 0) {
+		free(v);
+		return -1;
+	}
+	*allow_all = st.default_allow;
+	*out = v;
+	*nout = k;
 	return 0;
 }

@@ -101,6 +101,10 @@ int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		struct bw_error *err);
 /* SetUnitProperties (runtime) for r. */
 int cg_sd_set(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err);
+/* SetUnitProperties (runtime) DevicePolicy/DeviceAllow for r's device rules (with bulwark's
+ * defaults), cg_devices_sd_plan's translation: on a v1 devices hierarchy systemd rewrites the
+ * scope's devices files from these whenever it re-realizes the unit. */
+int cg_sd_set_devices(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err);
 /* Whether the unit is this container's: systemd has none of that name (0: what is left at the
  * path is ours) or its Description is cg->sd_desc (0); another's (1). */
 int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err);
@@ -174,6 +178,19 @@ struct cg_v1_dev_write {
  * allow) are errors rather than silently wider access. */
 int cg_devices_v1_plan(const struct cg_dev_rule *r, size_t n, struct cg_v1_dev_write **out,
 		       size_t *nout, struct bw_error *err);
+
+/* One systemd DeviceAllow entry: "/dev/char/1:3", "char-136" (any minor), "block-*" (any
+ * device of the type); perms of "rwm". */
+struct cg_sd_dev {
+	char path[48];
+	char perms[4];
+};
+/* The rules in systemd's allow-list form, as the v1 kernel would hold them: *allow_all (then
+ * DevicePolicy=auto and no entries), else DevicePolicy=strict and the entries. What systemd
+ * cannot say is refused, never widened or narrowed: a deny below an allow-all default, and an
+ * any-major rule for one minor. Pure. */
+int cg_devices_sd_plan(const struct cg_dev_rule *r, size_t n, bool *allow_all,
+		       struct cg_sd_dev **out, size_t *nout, struct bw_error *err);
 
 /* The BPF_PROG_TYPE_CGROUP_DEVICE program for the rules (pure). */
 int cg_devices_bpf_build(const struct cg_dev_rule *r, size_t n, struct bpf_insn **out, size_t *nout,

@@ -269,6 +269,14 @@ static int wrap_unless_field(struct bw_error *err, const char *verb, const char 
 	return bw_wrap(err, "%s cgroup `%s`", verb, path);
 }
 
+/* The devices controller is a v1 hierarchy, which systemd writes for the scope (on v2 it
+ * attaches no device program of its own without DevicePolicy, and bulwark's eBPF one holds). */
+static bool sd_v1_devices(struct cg_manager *cg)
+{
+	struct cg_hier *dev = cg_hier_for(cg, CG_DEVICES);
+	return cg->sd_unit != NULL && dev != NULL && !dev->m.v2;
+}
+
 /* The scope exists once systemd has the init in it (cg_enter): here systemd is only asked
  * whether it is there, and the resources are checked as far as they can be without a cgroup. */
 static int sd_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
@@ -280,16 +288,18 @@ static int sd_create(struct cg_manager *cg, const struct oci_resources *res, str
 	cg_sd_props_free(p, n);
 	if (cg_sd_check(err) < 0)
 		return -1;
-	/* On a v1 devices hierarchy systemd re-applies its own device policy to the scope (with
-	 * no DeviceAllow: "a *:* rwm") whenever it re-realizes the unit (every
-	 * SetUnitProperties, a daemon-reload): the container's device rules would silently open.
-	 * Not translated into DevicePolicy/DeviceAllow yet: refused. */
-	struct cg_hier *dev = cg_hier_for(cg, CG_DEVICES);
-	if (dev != NULL && cg->v2 != (int)(dev - cg->h))
-		return bw_fail(err, 0,
-			       "--systemd-cgroup: not supported with a cgroup v1 devices hierarchy "
-			       "(systemd would reset the container's device rules); use the "
-			       "cgroupfs driver on this host");
+	/* On a v1 devices hierarchy systemd rewrites the scope's devices files from its own
+	 * DevicePolicy/DeviceAllow whenever it re-realizes the unit (SetUnitProperties, a
+	 * daemon-reload): the rules must have a systemd form, checked before any unit exists. */
+	if (sd_v1_devices(cg)) {
+		_cleanup_free_ struct cg_dev_rule *rules = NULL;
+		_cleanup_free_ struct cg_sd_dev *d = NULL;
+		size_t nr = 0, nd = 0;
+		bool all = false;
+		if (cg_dev_rules_build(res, &rules, &nr, err) < 0 ||
+		    cg_devices_sd_plan(rules, nr, &all, &d, &nd, err) < 0)
+			return -1;
+	}
 	cg->sd_res = res;
 	return 0;
 }
@@ -351,6 +361,28 @@ void cg_remove_parents(char *const *dirs)
 	}
 }
 
+/* SetUnitProperties re-realizes the scope: on a v1 devices hierarchy systemd writes "deny a"
+ * and then its allow list, and a container process opening /dev/null in between would fail. So
+ * the container is frozen for the request (as runc does), unless it is paused already. */
+static int sd_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+{
+	bool frozen = true;
+	if (sd_v1_devices(cg) && cg_hier_for(cg, CG_FREEZER) != NULL &&
+	    cg_is_frozen(cg, &frozen, err) < 0)
+		return -1;
+	if (!frozen && cg_freeze(cg, err) < 0)
+		return -1;
+	int q = cg_sd_set(cg, res, err);
+	if (q == 0 && res->n_devices != 0 && sd_v1_devices(cg))
+		q = cg_sd_set_devices(cg, res, err);
+	struct bw_error e = {0};
+	if (!frozen && cg_thaw(cg, &e) < 0 && q == 0) {
+		*err = e;
+		q = -1;
+	}
+	return q;
+}
+
 int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
 {
 	for (size_t i = 0; i < cg->nh; i++)
@@ -366,7 +398,7 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 			return bw_fail(err, 0,
 				       "update: systemd unit `%s` belongs to another container",
 				       cg->sd_unit);
-		if (cg_sd_set(cg, res, err) < 0)
+		if (sd_update(cg, res, err) < 0)
 			return wrap_unless_field(err, "update", cg->path);
 	}
 	if (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
@@ -379,6 +411,10 @@ int cg_apply_devices(struct cg_manager *cg, const struct oci_resources *res, str
 {
 	if (res == NULL)
 		res = &no_resources;
+	/* systemd's policy first: it writes "deny a" and its list; the files then as always, which
+	 * hold the same rules between re-realizations. */
+	if (sd_v1_devices(cg) && cg_sd_set_devices(cg, res, err) < 0)
+		return wrap_unless_field(err, "set devices of", cg->path);
 	if (cg_v1_apply(cg, res, CG_APPLY_DEVICES, err) < 0 ||
 	    cg_v2_apply(cg, res, CG_APPLY_DEVICES, err) < 0)
 		return wrap_unless_field(err, "set devices of", cg->path);

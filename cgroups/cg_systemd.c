@@ -701,6 +701,62 @@ out:
 	return q < 0 ? -1 : 0;
 }
 
+/* DevicePolicy and DeviceAllow: an empty DeviceAllow first, which clears what the unit had (a
+ * later one appends), as runc does. */
+static int append_devices(sd_bus_message *m, bool allow_all, const struct cg_sd_dev *d, size_t n)
+{
+	int r = L.append(m, "(sv)(sv)", "DeviceAllow", "a(ss)", 0, "DevicePolicy", "s",
+			 allow_all ? "auto" : "strict");
+	if (r >= 0)
+		r = L.open(m, 'r', "sv");
+	if (r >= 0)
+		r = L.append(m, "s", "DeviceAllow");
+	if (r >= 0)
+		r = L.open(m, 'v', "a(ss)");
+	if (r >= 0)
+		r = L.open(m, 'a', "(ss)");
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = L.append(m, "(ss)", d[i].path, d[i].perms);
+	for (int k = 0; k < 3 && r >= 0; k++)
+		r = L.close(m);
+	return r;
+}
+
+int cg_sd_set_devices(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
+{
+	_cleanup_free_ struct cg_dev_rule *rules = NULL;
+	_cleanup_free_ struct cg_sd_dev *d = NULL;
+	_cleanup_free_ char *what = NULL;
+	struct sd_conn c = {0};
+	sd_bus_message *m = NULL;
+	size_t nr = 0, nd = 0;
+	bool all = false;
+	if (cg_dev_rules_build(r, &rules, &nr, err) < 0 ||
+	    cg_devices_sd_plan(rules, nr, &all, &d, &nd, err) < 0 || conn_open(&c, err) < 0)
+		return -1;
+	int q = new_call(&c, "SetUnitProperties", &m);
+	if (q >= 0)
+		q = L.append(m, "sb", cg->sd_unit, 1);
+	if (q >= 0)
+		q = L.open(m, 'a', "(sv)");
+	if (q >= 0)
+		q = append_devices(m, all, d, nd);
+	if (q >= 0)
+		q = L.close(m);
+	if (q < 0) {
+		if (m != NULL)
+			L.unref(m);
+		conn_close(&c);
+		return bw_fail(err, -q, "--systemd-cgroup: build the device request for unit `%s`",
+			       cg->sd_unit);
+	}
+	what = xasprintf("linux.resources.devices: systemd refused the device policy of unit `%s`",
+			 cg->sd_unit);
+	q = bus_send(&c, m, NULL, NULL, what, err);
+	conn_close(&c);
+	return q < 0 ? -1 : 0;
+}
+
 /* GetUnit, then the unit's Description, whole, in *out (the caller frees it): 0, or 1 when
  * there is no such unit. */
 static int unit_description(struct sd_conn *c, const char *unit, char **out, struct bw_error *err)
@@ -874,6 +930,11 @@ int cg_sd_stop(struct cg_manager *cg, struct bw_error *err)
 }
 
 int cg_sd_owner_check(struct cg_manager *cg, struct bw_error *err)
+{
+	return no_sd_bus(err);
+}
+
+int cg_sd_set_devices(struct cg_manager *cg, const struct oci_resources *r, struct bw_error *err)
 {
 	return no_sd_bus(err);
 }

@@ -1,13 +1,22 @@
 # The systemd cgroup driver (--systemd-cgroup, docs/cgroups.md): the container's cgroup is a
-# transient scope that systemd makes. These need systemd as PID 1 with cgroup v2: run them in
-# the VM booted with systemd (tests/vm/run-vm-suite.sh --systemd). Anywhere else this file
-# defines no tests, so nothing here is reported as passed without having run.
-[ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -S /run/systemd/private ] &&
-	[ -f /sys/fs/cgroup/cgroup.controllers ] || return 0
+# transient scope that systemd makes. These need systemd as PID 1: run them in the VM booted with
+# systemd (tests/vm/run-vm-suite.sh --systemd, pure cgroup v2; --systemd --cgroup hybrid, the v1
+# controllers with name=systemd v1 and cgroup2 at /sys/fs/cgroup/unified). The hierarchy is
+# probed, and each test asserts the files that hierarchy has. Anywhere else this file defines no
+# tests, so nothing here is reported as passed without having run.
+[ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -S /run/systemd/private ] || return 0
+# SD_V2: pure cgroup v2; else the v1 hierarchies (systemd's own tree is name=systemd's).
+SD_V2=''
+[ -f /sys/fs/cgroup/cgroup.controllers ] && SD_V2=1
+SD_CG=/sys/fs/cgroup
+[ -n "$SD_V2" ] || SD_CG=/sys/fs/cgroup/systemd
+[ -d "$SD_CG" ] || return 0
 
 # sd_unit ID: the scope of container ID made with cgroupsPath system.slice:$CG_PREFIX:ID.
 sd_unit() { echo "$CG_PREFIX-$1.scope"; }
-sd_dir() { echo "/sys/fs/cgroup/system.slice/$(sd_unit "$1")"; }
+sd_dir() { echo "$SD_CG/system.slice/$(sd_unit "$1")"; }
+# sd_v1dir CONTROLLER ID: the scope's directory in a v1 controller's hierarchy.
+sd_v1dir() { echo "/sys/fs/cgroup/$1/system.slice/$(sd_unit "$2")"; }
 sd_bundle() { # sd_bundle ID [RESOURCES-JSON]
 	local b
 	b=$(new_bundle "$1")
@@ -46,39 +55,89 @@ test_sd_scope_life_cycle() {
 	out=$(sd_create sd-life "$b") || fail "create: $out"
 	expect_eq "unit active after create" active "$(sd_active "$u")"
 	pid=$(bw state sd-life | jq -r .pid)
-	expect_eq "init's cgroup" "0::/system.slice/$u" "$(cat /proc/"$pid"/cgroup)"
+	if [ -n "$SD_V2" ]; then
+		expect_eq "init's cgroup" "0::/system.slice/$u" "$(cat /proc/"$pid"/cgroup)"
+	else
+		# systemd made the scope where it manages (name=systemd, the controllers it
+		# delegates), bulwark in the others: the init is in it in every hierarchy. (On a
+		# legacy host no cgroup2 is mounted: its "0::/" line names no hierarchy in use.)
+		local lines
+		lines=$(cat /proc/"$pid"/cgroup)
+		[ -d /sys/fs/cgroup/unified ] || lines=$(echo "$lines" | grep -v '^0::')
+		echo "$lines" | grep -q "^[0-9]*:name=systemd:/system.slice/$u\$" ||
+			fail "init not in the name=systemd scope: $lines"
+		[ -z "$(echo "$lines" | grep -v ":/system.slice/$u\$")" ] ||
+			fail "init outside the scope in: $(echo "$lines" | grep -v ":/system.slice/$u\$")"
+		[ "$(echo "$lines" | grep -c .)" -ge 8 ] || fail "too few hierarchies: $lines"
+	fi
 	expect_eq "unit delegated" yes "$(sd_prop "$u" Delegate)"
 	expect_eq "unit slice" system.slice "$(sd_prop "$u" Slice)"
 	# The properties systemd holds, and the files (written by systemd and by us).
-	expect_eq MemoryMax 67108864 "$(sd_prop "$u" MemoryMax)"
-	expect_eq MemorySwapMax 67108864 "$(sd_prop "$u" MemorySwapMax)"
 	expect_eq TasksMax 20 "$(sd_prop "$u" TasksMax)"
-	expect_eq CPUWeight 20 "$(sd_prop "$u" CPUWeight)"
 	expect_eq CPUQuotaPerSecUSec 500ms "$(sd_prop "$u" CPUQuotaPerSecUSec)"
-	expect_eq AllowedCPUs 0 "$(sd_prop "$u" AllowedCPUs)"
-	expect_eq memory.max 67108864 "$(cat "$d/memory.max")"
-	expect_eq memory.swap.max 67108864 "$(cat "$d/memory.swap.max")"
-	expect_eq pids.max 20 "$(cat "$d/pids.max")"
-	expect_eq cpu.max "50000 100000" "$(cat "$d/cpu.max")"
-	expect_eq cpu.weight 20 "$(cat "$d/cpu.weight")"
-	expect_eq cpuset.cpus 0 "$(cat "$d/cpuset.cpus")"
+	if [ -n "$SD_V2" ]; then
+		expect_eq MemoryMax 67108864 "$(sd_prop "$u" MemoryMax)"
+		expect_eq MemorySwapMax 67108864 "$(sd_prop "$u" MemorySwapMax)"
+		expect_eq CPUWeight 20 "$(sd_prop "$u" CPUWeight)"
+		expect_eq AllowedCPUs 0 "$(sd_prop "$u" AllowedCPUs)"
+		expect_eq memory.max 67108864 "$(cat "$d/memory.max")"
+		expect_eq memory.swap.max 67108864 "$(cat "$d/memory.swap.max")"
+		expect_eq pids.max 20 "$(cat "$d/pids.max")"
+		expect_eq cpu.max "50000 100000" "$(cat "$d/cpu.max")"
+		expect_eq cpu.weight 20 "$(cat "$d/cpu.weight")"
+		expect_eq cpuset.cpus 0 "$(cat "$d/cpuset.cpus")"
+	else
+		expect_eq MemoryLimit 67108864 "$(sd_prop "$u" MemoryLimit)"
+		expect_eq CPUShares 512 "$(sd_prop "$u" CPUShares)"
+		expect_eq memory.limit_in_bytes 67108864 \
+			"$(cat "$(sd_v1dir memory sd-life)/memory.limit_in_bytes")"
+		expect_eq pids.max 20 "$(cat "$(sd_v1dir pids sd-life)/pids.max")"
+		expect_eq cpu.cfs_quota_us 50000 "$(cat "$(sd_v1dir cpu sd-life)/cpu.cfs_quota_us")"
+		expect_eq cpu.shares 512 "$(cat "$(sd_v1dir cpu sd-life)/cpu.shares")"
+		expect_eq cpuset.cpus 0 "$(cat "$(sd_v1dir cpuset sd-life)/cpuset.cpus")"
+		grep -qx 'c 1:3 rwm' "$(sd_v1dir devices sd-life)/devices.list" ||
+			fail "devices.list: $(cat "$(sd_v1dir devices sd-life)/devices.list")"
+		expect_eq DevicePolicy strict "$(sd_prop "$u" DevicePolicy)"
+	fi
 	sdbw start sd-life || fail start
 	wait_for 5 sd_status_is sd-life running || fail "not running"
 	out=$(sdbw exec sd-life cat /proc/self/cgroup 2>&1) || fail "exec: $out"
-	expect_eq "exec'd process's cgroup" "0::/" "$out" # the container's cgroup namespace
+	# The container's cgroup namespace: "/" in every hierarchy.
+	if [ -n "$SD_V2" ]; then
+		expect_eq "exec'd process's cgroup" "0::/" "$out"
+	else
+		[ -z "$(echo "$out" | grep -v ':/$')" ] || fail "exec'd process's cgroup: $out"
+	fi
 	sdbw pause sd-life || fail pause
 	expect_eq status paused "$(bw state sd-life | jq -r .status)"
-	expect_eq cgroup.freeze 1 "$(cat "$d/cgroup.freeze")"
+	if [ -n "$SD_V2" ]; then
+		expect_eq cgroup.freeze 1 "$(cat "$d/cgroup.freeze")"
+	else
+		expect_eq freezer.state FROZEN "$(cat "$(sd_v1dir freezer sd-life)/freezer.state")"
+	fi
 	sdbw resume sd-life || fail resume
-	expect_eq cgroup.freeze 0 "$(cat "$d/cgroup.freeze")"
+	if [ -n "$SD_V2" ]; then
+		expect_eq cgroup.freeze 0 "$(cat "$d/cgroup.freeze")"
+	else
+		expect_eq freezer.state THAWED "$(cat "$(sd_v1dir freezer sd-life)/freezer.state")"
+	fi
 	sdbw update --memory 134217728 --memory-swap 268435456 --pids-limit 30 --cpu-quota 20000 sd-life ||
 		fail update
-	expect_eq "MemoryMax after update" 134217728 "$(sd_prop "$u" MemoryMax)"
 	expect_eq "TasksMax after update" 30 "$(sd_prop "$u" TasksMax)"
 	expect_eq "CPUQuotaPerSecUSec after update" 200ms "$(sd_prop "$u" CPUQuotaPerSecUSec)"
-	expect_eq "memory.max after update" 134217728 "$(cat "$d/memory.max")"
-	expect_eq "pids.max after update" 30 "$(cat "$d/pids.max")"
-	expect_eq "cpu.max after update" "20000 100000" "$(cat "$d/cpu.max")"
+	if [ -n "$SD_V2" ]; then
+		expect_eq "MemoryMax after update" 134217728 "$(sd_prop "$u" MemoryMax)"
+		expect_eq "memory.max after update" 134217728 "$(cat "$d/memory.max")"
+		expect_eq "pids.max after update" 30 "$(cat "$d/pids.max")"
+		expect_eq "cpu.max after update" "20000 100000" "$(cat "$d/cpu.max")"
+	else
+		expect_eq "MemoryLimit after update" 134217728 "$(sd_prop "$u" MemoryLimit)"
+		expect_eq "memory.limit_in_bytes after update" 134217728 \
+			"$(cat "$(sd_v1dir memory sd-life)/memory.limit_in_bytes")"
+		expect_eq "pids.max after update" 30 "$(cat "$(sd_v1dir pids sd-life)/pids.max")"
+		expect_eq "cpu.cfs_quota_us after update" 20000 \
+			"$(cat "$(sd_v1dir cpu sd-life)/cpu.cfs_quota_us")"
+	fi
 	expect_eq "events --stats: pids" 1 "$(sdbw events --stats sd-life | jq .data.pids.current)"
 	sdbw kill sd-life KILL || fail kill
 	wait_for 5 sd_status_is sd-life stopped || fail "not stopped after kill"
@@ -93,14 +152,14 @@ test_sd_default_path_and_nested_slice() {
 	cfg "$b" '.process.args=["sleep","60"] | del(.linux.cgroupsPath)'
 	out=$(sd_create sd-def "$b") || fail "create (default path): $out"
 	expect_eq "default unit" active "$(sd_active bulwark-sd-def.scope)"
-	[ -d /sys/fs/cgroup/system.slice/bulwark-sd-def.scope ] || fail "no cgroup in system.slice"
+	[ -d "$SD_CG/system.slice/bulwark-sd-def.scope" ] || fail "no cgroup in system.slice"
 	sdbw delete --force sd-def || fail "delete sd-def"
-	sd_expect_gone bulwark-sd-def.scope /sys/fs/cgroup/system.slice/bulwark-sd-def.scope
+	sd_expect_gone bulwark-sd-def.scope "$SD_CG/system.slice/bulwark-sd-def.scope"
 
 	b=$(new_bundle sd-nest)
 	cfg "$b" ".process.args=[\"sleep\",\"60\"] | .linux.cgroupsPath=\"bwitsd-nest.slice:$CG_PREFIX:sd-nest\""
 	out=$(sd_create sd-nest "$b") || fail "create (nested slice): $out"
-	d=/sys/fs/cgroup/bwitsd.slice/bwitsd-nest.slice/$CG_PREFIX-sd-nest.scope
+	d=$SD_CG/bwitsd.slice/bwitsd-nest.slice/$CG_PREFIX-sd-nest.scope
 	[ -d "$d" ] || fail "no cgroup at $d"
 	expect_eq "nested unit" active "$(sd_active "$CG_PREFIX-sd-nest.scope")"
 	sdbw delete --force sd-nest || fail "delete sd-nest"
@@ -220,4 +279,59 @@ test_sd_long_state_root_is_still_ours() {
 	sd_expect_gone "$u" "$(sd_dir sd-long)"
 	[ ! -e "$root/sd-long" ] || fail "state left"
 	rm -rf "$WORK/sd-rrr"*
+}
+
+# The container's device rules hold where systemd re-realizes the scope (a daemon-reload, the
+# SetUnitProperties of an update): on a v1 devices hierarchy systemd rewrites devices.allow/deny
+# from DevicePolicy/DeviceAllow, which bulwark sets from the same rules; on v2 bulwark's eBPF
+# program holds (systemd attaches none of its own without a DevicePolicy). /dev/kmsg: write
+# allowed, read denied; the rest of the allow list is bulwark's default one.
+test_sd_device_rules_hold_after_reload_and_update() {
+	local u out step
+	b=$(sd_bundle sd-dev '{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}')
+	cfg "$b" '.process.args=["sleep","120"]'
+	cfg "$b" '.linux.devices = [{"path":"/dev/kmsg","type":"c","major":1,"minor":11,"fileMode":432}]'
+	u=$(sd_unit sd-dev)
+	out=$(sd_create sd-dev "$b") || fail "create: $out"
+	e() { sdbw exec sd-dev sh -c "$1" 2>&1; }
+	for step in create daemon-reload update; do
+		case $step in
+		daemon-reload) systemctl daemon-reload || fail "daemon-reload" ;;
+		update) sdbw update --pids-limit 25 --memory 100663296 sd-dev || fail update
+			expect_eq "TasksMax after update" 25 "$(sd_prop "$u" TasksMax)" ;;
+		esac
+		out=$(e 'head -c1 /dev/kmsg') && fail "$step: read of /dev/kmsg (only w allowed) succeeded"
+		expect_contains "$step: read /dev/kmsg" "Operation not permitted" "$out"
+		out=$(e 'mknod /tmp/sda b 8 0') && fail "$step: mknod of a block device succeeded"
+		expect_contains "$step: mknod" "Operation not permitted" "$out"
+		e 'echo bulwark-it: sd device test >/dev/kmsg' ||
+			fail "$step: write to /dev/kmsg (allowed w) failed"
+		expect_eq "$step: /dev/null and /dev/zero" 4 \
+			"$(e 'echo x >/dev/null && head -c4 /dev/zero | wc -c')"
+		[ -n "$SD_V2" ] && continue
+		out=$(cat "$(sd_v1dir devices sd-dev)/devices.list")
+		expect_contains "$step: devices.list" "c 1:11 w" "$out"
+		echo "$out" | grep -q '^a ' && fail "$step: devices.list allows all: $out"
+		expect_eq "$step: DevicePolicy" strict "$(sd_prop "$u" DevicePolicy)"
+		expect_contains "$step: DeviceAllow" "/dev/char/1:11 w" "$(sd_prop "$u" DeviceAllow)"
+	done
+	sdbw delete --force sd-dev || fail "delete"
+	sd_expect_gone "$u" "$(sd_dir sd-dev)"
+}
+
+# Rules systemd's DeviceAllow cannot say are refused in one line before any unit exists. Defined
+# on a v1 devices hierarchy only: on v2 the rules are bulwark's eBPF program alone.
+[ -n "$SD_V2" ] || test_sd_device_rules_without_systemd_form_refused() {
+	local r out
+	for r in '[{"allow":true,"access":"rwm"},{"allow":false,"type":"c","major":10,"minor":229,"access":"rwm"}]' \
+		'[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","minor":3,"access":"r"}]'; do
+		b=$(sd_bundle sd-devno "{\"devices\":$r}")
+		cfg "$b" '.process.args=["true"]'
+		out=$(sd_create sd-devno "$b") && { bw delete --force sd-devno; fail "create accepted $r"; }
+		expect_eq "one line for $r" 1 "$(echo "$out" | wc -l)"
+		expect_contains "error for $r" "linux.resources.devices" "$out"
+		expect_contains "error for $r" "systemd" "$out"
+		[ ! -e "$BW_ROOT/sd-devno" ] || fail "state left for $r"
+		sd_expect_gone "$(sd_unit sd-devno)" "$(sd_dir sd-devno)"
+	done
 }

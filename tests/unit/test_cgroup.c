@@ -423,6 +423,111 @@ Test(cgroup_devices, v1_privileged_allow_all)
 	free(w);
 }
 
+/* systemd's form (DevicePolicy/DeviceAllow) of the rules, as runc maps them. */
+static int sd_plan_for(struct oci_device_cgroup *d, size_t nd, bool *all, struct cg_sd_dev **out,
+		       size_t *n, struct bw_error *err)
+{
+	struct oci_resources res = {.devices = d, .n_devices = nd};
+	struct cg_dev_rule *rules;
+	size_t nr;
+	cr_assert_eq(cg_dev_rules_build(&res, &rules, &nr, err), 0);
+	int q = cg_devices_sd_plan(rules, nr, all, out, n, err);
+	free(rules);
+	return q;
+}
+
+Test(cgroup_devices, systemd_allow_list_for_docker_rules)
+{
+	struct cg_sd_dev *d = NULL;
+	size_t n = 0;
+	bool all = true;
+	struct bw_error err = {0};
+	cr_assert_eq(sd_plan_for(docker_rules, ARRAY_SIZE(docker_rules), &all, &d, &n, &err), 0,
+		     "%s", err.msg);
+	cr_assert_not(all);
+	/* 1:5, 1:3, 5:1, then the defaults not already there; never the denied 10:229. */
+	cr_assert_eq(n, 3 + 6);
+	cr_assert_str_eq(d[0].path, "/dev/char/1:5");
+	cr_assert_str_eq(d[0].perms, "rwm");
+	cr_assert_str_eq(d[n - 1].path, "char-136");
+	for (size_t i = 0; i < n; i++)
+		cr_assert(strstr(d[i].path, "10:229") == NULL);
+	free(d);
+}
+
+Test(cgroup_devices, systemd_wildcards_and_types)
+{
+	struct oci_device_cgroup r[] = {{false, 'a', -1, -1, "rwm"},
+					{true, 'b', -1, -1, "r"},
+					{true, 'b', 8, -1, "rw"},
+					{true, 'a', 4, -1, "m"},
+					{true, 'c', 10, 200, "w"}};
+	struct cg_sd_dev *d = NULL;
+	size_t n = 0;
+	bool all = true;
+	struct bw_error err = {0};
+	cr_assert_eq(sd_plan_for(r, ARRAY_SIZE(r), &all, &d, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, 5 + 9);
+	cr_assert_str_eq(d[0].path, "block-*");
+	cr_assert_str_eq(d[0].perms, "r");
+	cr_assert_str_eq(d[1].path, "block-8");
+	cr_assert_str_eq(d[1].perms, "rw");
+	/* An "a" rule is a char and a block entry. */
+	cr_assert_str_eq(d[2].path, "char-4");
+	cr_assert_str_eq(d[3].path, "block-4");
+	cr_assert_str_eq(d[3].perms, "m");
+	cr_assert_str_eq(d[4].path, "/dev/char/10:200");
+	cr_assert_str_eq(d[4].perms, "w");
+	free(d);
+}
+
+/* A revoked access narrows the entry (the kernel's exact deny), as the v1 files do. */
+Test(cgroup_devices, systemd_revoked_access_narrows_the_entry)
+{
+	struct oci_device_cgroup r[] = {
+	    {false, 'a', -1, -1, "rwm"}, {true, 'c', 4, 2, "rwm"}, {false, 'c', -1, -1, "w"}};
+	struct cg_sd_dev *d = NULL;
+	size_t n = 0;
+	bool all = true;
+	struct bw_error err = {0};
+	cr_assert_eq(sd_plan_for(r, ARRAY_SIZE(r), &all, &d, &n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(d[0].path, "/dev/char/4:2");
+	cr_assert_str_eq(d[0].perms, "rm");
+	free(d);
+}
+
+Test(cgroup_devices, systemd_allow_all_is_policy_auto)
+{
+	struct oci_device_cgroup r[] = {{true, 'a', -1, -1, "rwm"}};
+	struct cg_sd_dev *d = NULL;
+	size_t n = 1;
+	bool all = false;
+	struct bw_error err = {0};
+	cr_assert_eq(sd_plan_for(r, 1, &all, &d, &n, &err), 0, "%s", err.msg);
+	cr_assert(all);
+	cr_assert_eq(n, 0);
+	free(d);
+}
+
+/* What DeviceAllow cannot say is refused, never widened or dropped. */
+Test(cgroup_devices, systemd_refuses_deny_lists_and_any_major_rules)
+{
+	struct oci_device_cgroup deny[] = {{true, 'a', -1, -1, "rwm"}, {false, 'c', 10, 229, "w"}};
+	struct oci_device_cgroup anymaj[] = {{false, 'a', -1, -1, "rwm"}, {true, 'c', -1, 3, "r"}};
+	struct cg_sd_dev *d = NULL;
+	size_t n = 0;
+	bool all = false;
+	struct bw_error err = {0};
+	cr_assert_eq(sd_plan_for(deny, 2, &all, &d, &n, &err), -1);
+	cr_assert(str_has_prefix(err.msg, "linux.resources.devices: a deny rule after allowing "
+					  "all devices has no systemd form"),
+		  "%s", err.msg);
+	cr_assert_eq(sd_plan_for(anymaj, 2, &all, &d, &n, &err), -1);
+	cr_assert(str_has_prefix(err.msg, "linux.resources.devices: `c *:3 r` (any major, one "
+					  "minor) has no systemd DeviceAllow form"),
+		  "%s", err.msg);
+}
+
 /* ---- paths ---- */
 
 static char *resolve(const char *p, const char *own, struct bw_error *err)

@@ -7,8 +7,10 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: run-in-vm.sh [--systemd] [-m MEM] [-s CPUS] [-t SECS] [--rw DIR]... [-e VAR=VAL]... [-T] [-v] [--] CMD [ARG]...
+usage: run-in-vm.sh [--systemd [--cgroup MODE]] [-m MEM] [-s CPUS] [-t SECS] [--rw DIR]... [-e VAR=VAL]... [-T] [-v] [--] CMD [ARG]...
   --systemd   boot with the host's systemd as PID 1 (and D-Bus) and run CMD once it is up
+  --cgroup MODE  with --systemd: unified (default: pure cgroup v2), hybrid (v1 controllers,
+              name=systemd v1 and cgroup2 at /sys/fs/cgroup/unified) or legacy (v1 only)
   -m MEM      guest memory (default 2G)
   -s CPUS     vCPUs (default 2, capped at the host's cores)
   -t SECS     hard wall-clock limit for the whole VM (default 600)
@@ -23,10 +25,10 @@ EOF
 }
 die() { echo "run-in-vm: $*" >&2; exit 125; }
 
-MEM=2G CPUS=2 TIMEOUT=600 TIMING='' VERBOSE='' SYSTEMD='' RW=() ENVS=()
+MEM=2G CPUS=2 TIMEOUT=600 TIMING='' VERBOSE='' SYSTEMD='' CGMODE=unified RW=() ENVS=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-m | -s | -t | --rw | -e) [ $# -ge 2 ] || die "$1 needs a value" ;;
+	-m | -s | -t | --rw | -e | --cgroup) [ $# -ge 2 ] || die "$1 needs a value" ;;
 	esac
 	case $1 in
 	-m) MEM=$2; shift 2 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
 	-T) TIMING=1; shift ;;
 	-v) VERBOSE=1; shift ;;
 	--systemd) SYSTEMD=1; shift ;;
+	--cgroup) CGMODE=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	-*) echo "run-in-vm: unknown option $1" >&2; usage 125 ;;
@@ -47,6 +50,9 @@ done
 [ "$(id -u)" = 0 ] || die "needs root (9p export of / and apt-get)"
 [[ $CPUS =~ ^[1-9][0-9]*$ ]] || die "-s: not a CPU count: $CPUS"
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "-t: not a number of seconds: $TIMEOUT"
+case $CGMODE in unified | hybrid | legacy) ;; *) die "--cgroup: unified, hybrid or legacy, not $CGMODE" ;; esac
+# Without systemd the guest's own stage 2 sets up (and the suite expects) pure cgroup v2.
+[ "$CGMODE" = unified ] || [ -n "$SYSTEMD" ] || die "--cgroup $CGMODE needs --systemd"
 # Each vCPU is a host thread and qemu's I/O thread needs CPU too: more vCPUs than cores only slows down.
 [ "$CPUS" -le "$(nproc)" ] || CPUS=$(nproc)
 for e in "${ENVS[@]}"; do
@@ -173,6 +179,9 @@ if [ -f run/vmctl/systemd ]; then
 	# The host may itself be a container: its marker would make systemd act as a container
 	# manager (ignoring the kernel command line, skipping units), though it runs a VM.
 	rm -f .dockerenv run/.containerenv
+	# --cgroup hybrid/legacy: systemd mounts the v1 hierarchies itself, on an empty
+	# /sys/fs/cgroup (a cgroup2 mount there would make it take the host for unified).
+	[ ! -f run/vmctl/cgroup-v1 ] || umount sys/fs/cgroup || fail "umount cgroup2"
 	umount /proc /sys /dev
 	exec switch_root /newroot /lib/systemd/systemd
 fi
@@ -322,6 +331,7 @@ for dir in "${RW[@]}"; do
 done
 touch "$RUN/ctl/mounts"
 [ -z "$SYSTEMD" ] || touch "$RUN/ctl/systemd"
+[ "$CGMODE" = unified ] || touch "$RUN/ctl/cgroup-v1"
 # The guest has its own tmpfs on /tmp, /run, /dev/shm: the host's are invisible there.
 case $PWD/ in
 /tmp/* | /run/* | /dev/shm/*)
@@ -342,8 +352,16 @@ console=(-chardev "file,id=con,path=$(qarg "$RUN/console.log")")
 [ -z "$VERBOSE" ] ||
 	console=(-chardev "file,id=con,path=/dev/stderr,append=on,logfile=$(qarg "$RUN/console.log")")
 # panic=-1 with -no-reboot: a guest panic ends qemu at once. cgroup_no_v1=all leaves every controller
-# free for v2. Debian builds AppArmor in but needs it selected.
-cmdline="console=ttyS0 panic=-1 rdinit=/init mitigations=off cgroup_no_v1=all"
+# free for v2; --cgroup hybrid/legacy boots systemd on the v1 hierarchies instead (systemd 252
+# still has them: systemd.unified_cgroup_hierarchy=0 is legacy with Debian's default-hierarchy,
+# and legacy_systemd_cgroup_controller=0 makes it hybrid). Debian builds AppArmor in but needs
+# it selected.
+cmdline="console=ttyS0 panic=-1 rdinit=/init mitigations=off"
+case $CGMODE in
+unified) cmdline+=" cgroup_no_v1=all" ;;
+hybrid) cmdline+=" systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+legacy) cmdline+=" systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
+esac
 if [ -n "$VERBOSE" ]; then cmdline+=" loglevel=7"; else cmdline+=" loglevel=4 quiet"; fi
 cmdline+=" apparmor=1 security=apparmor i8042.noaux i8042.nokbd"
 [ -z "$SYSTEMD" ] || cmdline+=" systemd.unit=bulwark-vm.target"

@@ -2,9 +2,10 @@
 # run-vm-suite.sh: the cgroup v2 (and AppArmor) integration tests, inside one Debian-kernel VM,
 # with the same runner as on the host (tests/integration/run.sh FILTER). Prints the runner's
 # "N passed, N failed" line last and exits non-zero on any failure or when the VM gave no status.
-#   tests/vm/run-vm-suite.sh [--systemd [--engines]] [BULWARK]   (default: $BULWARK, else build/runtime/bulwark)
+#   tests/vm/run-vm-suite.sh [--systemd [--cgroup MODE] [--engines]] [BULWARK]   (default: $BULWARK, else build/runtime/bulwark)
 # --systemd boots the VM with systemd as PID 1 (run-in-vm.sh --systemd) and runs the systemd
-# cgroup driver's tests (^test_sd_) there instead. --systemd --engines runs the engine suite
+# cgroup driver's tests (^test_sd_) there instead; --cgroup hybrid (or legacy) boots that systemd
+# on the cgroup v1 hierarchies (run-in-vm.sh --cgroup), where the same tests assert the v1 files. --systemd --engines runs the engine suite
 # (tests/engines/run.sh) there instead, with the engines' systemd cgroup driver
 # (ENGINES_CGROUP_DRIVER=systemd: its short matrix); BULWARK may then be a command name (runc, the
 # control run). Prints its "engines: N passed, N failed" line last.
@@ -22,6 +23,10 @@ systemd=() engines=''
 if [ "${1:-}" = --systemd ]; then
 	systemd=(--systemd)
 	shift
+	if [ "${1:-}" = --cgroup ] && [ $# -ge 2 ]; then
+		systemd+=(--cgroup "$2")
+		shift 2
+	fi
 	[ "${1:-}" = --engines ] && { engines=1; shift; }
 fi
 [ "${1:-}" != --engines ] || { echo "vm-suite: --engines needs --systemd first"; echo "vm-suite: 0 passed, 1 failed"; exit 1; }
@@ -57,6 +62,7 @@ filter='^test_cg_\|^test_apparmor_\|^test_rootless_\|^test_criu_'
 filter=${VM_SUITE_FILTER:-$filter}
 suite="cgroup v2"
 [ ${#systemd[@]} -eq 0 ] || suite="systemd"
+[ ${#systemd[@]} -le 1 ] || suite="systemd, cgroup ${systemd[2]}"
 cmd=("$top/tests/integration/run.sh" "$filter")
 envs=(-e BULWARK="$bin" -e CG_CYCLES="${CG_CYCLES:-40}")
 if [ -n "$engines" ]; then
