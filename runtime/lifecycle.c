@@ -38,6 +38,7 @@
 #include "runtime/hostpath.h"
 #include "runtime/rootfs/rootfs.h"
 #include "runtime/network.h"
+#include "runtime/notify.h"
 #include "runtime/sandbox/watchdog.h"
 #include "profiles/sha256.h"
 #include "runtime/spawn.h"
@@ -633,6 +634,25 @@ static bool mountpoints_may_be_made(const struct hostpath *hp)
 	return true;
 }
 
+/* NOTIFY_SOCKET (notify.h): the container's notify directory as one more bind mount, its source
+ * resolved here like the config's. Never for a sandbox or a session (they are not services). */
+static int add_notify_mount(struct container *c, struct oci_spec *spec, const struct hostpath *root,
+			    struct hostpath **mounts, struct bw_error *err)
+{
+	struct hostpath src = {0};
+	int r = notify_prepare(c, spec, &src, err);
+	if (r <= 0) {
+		hostpath_clear(&src);
+		return r;
+	}
+	if (mountpoints_may_be_made(root))
+		notify_make_mountpoint(root, spec->mounts[spec->n_mounts - 1].destination);
+	*mounts = xrealloc(*mounts, (spec->n_mounts + 1) * sizeof(**mounts));
+	(*mounts)[spec->n_mounts - 1] = src;
+	memset(&(*mounts)[spec->n_mounts], 0, sizeof(**mounts));
+	return 0;
+}
+
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -671,6 +691,8 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		return -1;
 	}
 	bw_phase("create: sources+state dir");
+	if (o->owner <= 0 && o->known == NULL && add_notify_mount(c, spec, &root, &mounts, err) < 0)
+		goto fail;
 	rootfs = root.path;
 	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
 	if (o->lifetime_ms > 0 && (lifetime_ms == 0 || o->lifetime_ms < lifetime_ms))
@@ -911,7 +933,7 @@ static int wait_exec(int fifo, struct bw_error *err)
 	return bw_fail(err, 0, "%s", msg);
 }
 
-int lifecycle_start(struct container *c, struct bw_error *err)
+static int start_released(struct container *c, struct notify_relay **nr, struct bw_error *err)
 {
 	_cleanup_close_ int pidfd = container_pidfd(c, err);
 	if (pidfd < 0)
@@ -920,6 +942,9 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	if (fifo < 0)
 		return bw_fail(err, errno == ENOENT ? 0 : errno,
 			       "cannot start an already running container");
+	/* Bound before the init is released: its first datagram may come right after execve. */
+	if (notify_relay_open(c, nr, err) < 0)
+		return -1;
 	/* The init opens the write end once we hold the read end, then writes one byte. */
 	char b;
 	ssize_t n;
@@ -946,6 +971,11 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 		audit_int(a, "pid", c->state.pid);
 		audit_commit_warn(a, lifecycle_audit_path(NULL, c));
 	}
+	return 0;
+}
+
+static int run_poststart(struct container *c, struct bw_error *err)
+{
 	struct oci_spec *spec = NULL;
 	if (!strv_contains(c->state.cleanup, "hooks:poststart"))
 		return 0;
@@ -960,6 +990,24 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	}
 	oci_spec_free(spec);
 	return 0;
+}
+
+int lifecycle_start(struct container *c, struct notify_relay **relay, struct bw_error *err)
+{
+	struct notify_relay *nr = NULL;
+	int r = start_released(c, &nr, err);
+	if (r == 0 && nr != NULL && relay == NULL) {
+		/* crun's order: the container is running once it said so (or ended, or the
+		 * bound passed), then the poststart hooks. */
+		struct bw_error e2 = {0};
+		_cleanup_close_ int pidfd = container_pidfd(c, &e2);
+		if (pidfd >= 0)
+			notify_relay_until_ready(nr, pidfd);
+	}
+	if (r == 0 && relay != NULL)
+		*relay = steal_ptr(&nr);
+	notify_relay_close(nr);
+	return r < 0 ? -1 : run_poststart(c, err);
 }
 
 /* Whether the kernel would drop SIG sent to pid now: a pid namespace's init receives from
