@@ -650,7 +650,19 @@ static int add_notify_mount(struct container *c, struct oci_spec *spec, const st
 	*mounts = xrealloc(*mounts, (spec->n_mounts + 1) * sizeof(**mounts));
 	(*mounts)[spec->n_mounts - 1] = src;
 	memset(&(*mounts)[spec->n_mounts], 0, sizeof(**mounts));
-	return 0;
+	return 1;
+}
+
+/* A failure at the notify mount names NOTIFY_SOCKET: the config has no such mounts[] entry. */
+static void explain_notify_failure(const struct oci_spec *spec, bool added, struct bw_error *err)
+{
+	char at[32];
+	snprintf(at, sizeof(at), "mounts[%zu]", spec->n_mounts - 1);
+	if (added && strstr(err->msg, at) != NULL)
+		bw_wrap(
+		    err,
+		    "NOTIFY_SOCKET: the notify directory's mount at `%s` (%s, added by bulwark)",
+		    spec->mounts[spec->n_mounts - 1].destination, at);
 }
 
 static int do_create(const struct global_opts *g, const struct create_opts *o,
@@ -691,7 +703,9 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		return -1;
 	}
 	bw_phase("create: sources+state dir");
-	if (o->owner <= 0 && o->known == NULL && add_notify_mount(c, spec, &root, &mounts, err) < 0)
+	int notify = 0;
+	if (o->owner <= 0 && o->known == NULL &&
+	    (notify = add_notify_mount(c, spec, &root, &mounts, err)) < 0)
 		goto fail;
 	rootfs = root.path;
 	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
@@ -780,8 +794,10 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	bw_phase("create: init ready");
 	if (o->stdio != NULL)
 		stdio_guard_close_child(o->stdio);
-	if (r < 0)
+	if (r < 0) {
+		explain_notify_failure(spec, notify > 0, err);
 		goto fail;
+	}
 	r = -1;
 	/* Only the sandbox's pid 1 may write: EOF then means it died without reporting. */
 	if (status_wr >= 0)
