@@ -189,3 +189,25 @@ test_notify_sandbox_gets_no_notify_socket() {
 	kill $NTF_LISTENER 2>/dev/null || true
 	wait $NTF_LISTENER 2>/dev/null || true
 }
+
+# Where the mountpoint truly cannot be made (a read-only image without the directory), create
+# fails as crun's does, with one line naming NOTIFY_SOCKET, and leaves nothing behind.
+test_notify_read_only_image_without_the_directory_is_refused_by_name() {
+	img=$WORK/ntf-img-ro
+	rm -rf "$img" "$WORK/ntf-ro"
+	cp -a "$ROOTFS" "$img"
+	rm -rf "$img/run"
+	mkdir -p "$WORK/ntf-ro"
+	mount --bind "$img" "$WORK/ntf-ro"
+	mount -o remount,bind,ro "$WORK/ntf-ro"
+	b=$(ntf_bundle ntf-ro "$WORK/ntf-ro")
+	rc=0
+	NOTIFY_SOCKET=/run/ntf-absent/sock bw run -b "$b" ntf-ro >"$WORK/out" 2>&1 || rc=$?
+	umount "$WORK/ntf-ro"
+	[ "$rc" -ne 0 ] || fail "run succeeded on a read-only image without /run"
+	expect_eq "error lines" 1 "$(wc -l <"$WORK/out")"
+	expect_contains "error" "NOTIFY_SOCKET: the notify directory's mount at \`/run/ntf-absent/sock\`" "$(cat "$WORK/out")"
+	expect_contains "error" "Read-only file system" "$(cat "$WORK/out")"
+	[ ! -e "$BW_ROOT/ntf-ro" ] || fail "state left behind"
+	rm -rf "$img"
+}
