@@ -202,8 +202,16 @@ static void *relay_main(void *arg)
 		struct pollfd p[2] = {{r->sock, POLLIN, 0}, {r->stopfd, POLLIN, 0}};
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return NULL;
-		if (p[1].revents & POLLIN)
+		if (p[1].revents & POLLIN) {
+			/* Stopped once the container has ended: what it sent last (STOPPING=1)
+			 * may still be queued. Drained, boundedly (the queue holds a few hundred
+			 * datagrams at most). */
+			struct pollfd q = {r->sock, POLLIN, 0};
+			for (int i = 0; i < 1024 && poll(&q, 1, 0) == 1 && (q.revents & POLLIN);
+			     i++)
+				relay_one(r);
 			return NULL;
+		}
 		if (p[0].revents & POLLIN)
 			relay_one(r);
 	}

@@ -22,12 +22,12 @@ struct hostpath;
  * clean path other than "/" (crun's layout), else /run/notify (runc's place). Pure; malloc'd. */
 char *notify_container_dir(const char *host_socket);
 
-/* The fields of one datagram that may reach the caller, one per line, into out (cap bytes,
- * NUL-terminated): READY=1, STATUS=, RELOADING=1, STOPPING=1, ERRNO=, BUSERROR=,
- * EXTEND_TIMEOUT_USEC=, MONOTONIC_USEC=, WATCHDOG=1 with printable ASCII values. Everything
- * else is dropped: MAINPID= (a pid the container names means nothing on the host, or names a
- * host process), FDSTORE=, BARRIER=, unknown keys. Returns the length; *ready says whether
- * READY=1 was among them. Pure. */
+/* The fields of one datagram that may reach the caller, joined by newlines as sd_notify(3)
+ * sends them (no newline after the last: "READY=1" exactly), into out (cap bytes, NUL-terminated):
+ * READY=1, STATUS=, RELOADING=1, STOPPING=1, ERRNO=, BUSERROR=, EXTEND_TIMEOUT_USEC=,
+ * MONOTONIC_USEC=, WATCHDOG=1 with printable ASCII values. Everything else is dropped: MAINPID= (a
+ * pid the container names means nothing on the host, or names a host process), FDSTORE=, BARRIER=,
+ * unknown keys. Returns the length; *ready says whether READY=1 was among them. Pure. */
 size_t notify_filter(const char *msg, size_t n, char *out, size_t cap, bool *ready);
 
 /* create: with NOTIFY_SOCKET set, make <state>/notify, add its bind mount (read-only) to spec

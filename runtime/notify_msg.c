@@ -68,11 +68,13 @@ size_t notify_filter(const char *msg, size_t n, char *out, size_t cap, bool *rea
 		size_t len = nl != NULL ? (size_t)(nl - (msg + start)) : n - start;
 		const char *line = msg + start;
 		start += len + 1;
-		if (len == 0 || !field_allowed(line, len) || used + len + 2 > cap)
+		size_t sep = used > 0 ? 1 : 0;
+		if (len == 0 || !field_allowed(line, len) || used + sep + len + 1 > cap)
 			continue;
+		if (sep)
+			out[used++] = '\n';
 		memcpy(out + used, line, len);
 		used += len;
-		out[used++] = '\n';
 		out[used] = '\0';
 		if (len == 7 && memcmp(line, "READY=1", 7) == 0)
 			*ready = true;

@@ -155,7 +155,7 @@ s.settimeout(20)
 with open(sys.argv[2], "w", buffering=1) as f:
     f.write("listening\n")
     while True:
-        m = s.recv(4096).decode().rstrip("\n")
+        m = s.recv(4096).decode().replace("\n", "|")
         f.write(m + "\n")
         if m == "STOPPING=1":
             break

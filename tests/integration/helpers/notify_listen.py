@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The caller's NOTIFY_SOCKET for the notify tests (as systemd's would be): binds a datagram
 socket at PATH and writes one line per datagram to OUTFILE: "pid=<sender's pid> fds=<n>
-<text with newlines as |>". Ends after SECONDS, or after a datagram with STOPPING=1.
+<text with each newline as |, a trailing one too>". Ends after SECONDS, or after a datagram with STOPPING=1.
 Usage: notify_listen.py PATH OUTFILE SECONDS"""
 import os, socket, struct, sys, time
 
@@ -27,7 +27,7 @@ with open(out, "w", buffering=1) as f:
                 nfds += len(fds)
                 for fd in fds:
                     os.close(fd)
-        text = msg.decode("ascii", "replace").rstrip("\n").replace("\n", "|")
+        text = msg.decode("ascii", "replace").replace("\n", "|")
         f.write("pid=%d fds=%d %s\n" % (pid, nfds, text))
         if "STOPPING=1" in text.split("|"):
             break
