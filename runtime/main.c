@@ -218,9 +218,14 @@ static void print_version(FILE *f)
 		BULWARK_OCI_VERSION);
 	if (sv != NULL)
 		fprintf(f, "libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
-	/* crun's feature line, which tools (crun's own tests) read: +SYSTEMD means the systemd
-	 * cgroup manager and NOTIFY_SOCKET (notify.h). Only what bulwark has. */
+		/* crun's feature line, which tools (crun's own tests) read. +SYSTEMD means there
+		 * what it means for crun: the systemd cgroup manager, and NOTIFY_SOCKET (notify.h,
+		 * always built). */
+#ifdef HAVE_SD_BUS
 	fprintf(f, "+SYSTEMD +SECCOMP +APPARMOR +CAP\n");
+#else
+	fprintf(f, "+SECCOMP +APPARMOR +CAP\n");
+#endif
 }
 
 /* runc's (urfave/cli's) layout, so tools and people that know runc's help find their way. */
