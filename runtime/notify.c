@@ -27,12 +27,34 @@
 #define NOTIFY_DIR "notify"
 #define NOTIFY_SOCK "notify"
 
+/* The caller's address: a path, or an abstract name written "@name". */
+static int host_address(const char *s, struct sockaddr_un *a, socklen_t *len, struct bw_error *err)
+{
+	size_t n = strlen(s);
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof(a->sun_path))
+		return bw_fail(err, ENAMETOOLONG, "NOTIFY_SOCKET: `%s`", s);
+	memcpy(a->sun_path, s, n);
+	if (s[0] == '@')
+		a->sun_path[0] = '\0';
+	else if (s[0] != '/')
+		return bw_fail(err, EINVAL, "NOTIFY_SOCKET: `%s`: neither a path nor @name", s);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (s[0] == '@' ? 0 : 1));
+	return 0;
+}
+
 int notify_prepare(struct container *c, struct oci_spec *spec, struct hostpath *src,
 		   struct bw_error *err)
 {
 	const char *host = getenv("NOTIFY_SOCKET");
 	if (host == NULL || host[0] == '\0')
 		return 0;
+	/* An address start could not send to is refused now, before anything exists. */
+	struct sockaddr_un a;
+	socklen_t alen;
+	if (host_address(host, &a, &alen, err) < 0)
+		return -1;
 	/* 0755 and read-only in the container: it may send to the socket, never add a file. */
 	if (mkdirat(c->dirfd, NOTIFY_DIR, 0755) < 0)
 		return bw_fail(err, errno, "NOTIFY_SOCKET: mkdir `%s/%s`", c->dir, NOTIFY_DIR);
@@ -85,23 +107,6 @@ struct notify_relay {
 	pthread_t thread;
 	bool has_thread;
 };
-
-/* The caller's address: a path, or an abstract name written "@name". */
-static int host_address(const char *s, struct sockaddr_un *a, socklen_t *len, struct bw_error *err)
-{
-	size_t n = strlen(s);
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	if (n == 0 || n >= sizeof(a->sun_path))
-		return bw_fail(err, ENAMETOOLONG, "NOTIFY_SOCKET: `%s`", s);
-	memcpy(a->sun_path, s, n);
-	if (s[0] == '@')
-		a->sun_path[0] = '\0';
-	else if (s[0] != '/')
-		return bw_fail(err, EINVAL, "NOTIFY_SOCKET: `%s`: neither a path nor @name", s);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (s[0] == '@' ? 0 : 1));
-	return 0;
-}
 
 /* Binds <state>/notify/notify through /proc/self/fd, whatever the state dir's length. */
 static int bind_socket(struct notify_relay *r, struct bw_error *err)

@@ -211,3 +211,18 @@ test_notify_read_only_image_without_the_directory_is_refused_by_name() {
 	[ ! -e "$BW_ROOT/ntf-ro" ] || fail "state left behind"
 	rm -rf "$img"
 }
+
+# A caller's NOTIFY_SOCKET that start could never send to is refused by create, by name, before
+# anything exists (not after the container has been set up, nor by a start that hangs).
+test_notify_unusable_caller_socket_is_refused_at_create() {
+	b=$(ntf_bundle ntf-bad)
+	long=/tmp/$(printf 'x%.0s' $(seq 120))
+	for bad in relative/sock "$long"; do
+		rc=0
+		NOTIFY_SOCKET=$bad bw create -b "$b" ntf-bad </dev/null >"$WORK/out" 2>&1 || rc=$?
+		[ "$rc" -ne 0 ] || { bw delete -f ntf-bad; fail "create took NOTIFY_SOCKET=$bad"; }
+		expect_eq "error lines" 1 "$(wc -l <"$WORK/out")"
+		expect_contains "error" "NOTIFY_SOCKET: \`$bad\`" "$(cat "$WORK/out")"
+		[ ! -e "$BW_ROOT/ntf-bad" ] || fail "state left behind"
+	done
+}
