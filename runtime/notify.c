@@ -56,7 +56,7 @@ int notify_prepare(struct container *c, struct oci_spec *spec, struct hostpath *
 	if (host_address(host, &a, &alen, err) < 0)
 		return -1;
 	/* 0755 and read-only in the container: it may send to the socket, never add a file. */
-	if (mkdirat(c->dirfd, NOTIFY_DIR, 0755) < 0)
+	if (mkdirat(c->dirfd, NOTIFY_DIR, 0755) < 0 || fchmodat(c->dirfd, NOTIFY_DIR, 0755, 0) < 0)
 		return bw_fail(err, errno, "NOTIFY_SOCKET: mkdir `%s/%s`", c->dir, NOTIFY_DIR);
 	_cleanup_close_ int fd =
 	    openat(c->dirfd, NOTIFY_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
