@@ -71,6 +71,20 @@ test_notify_start_waits_for_ready_then_returns() {
 	expect_eq messages "fds=0 READY=1" "$(ntf_msgs "$WORK/n")"
 }
 
+# run --detach is create + start: it returns once READY=1 has been passed on, as start does.
+test_notify_run_detached_returns_after_ready() {
+	b=$(ntf_bundle ntf-rund)
+	cfg "$b" '.process.args=["sh","-c","sleep 1; /home/sd_notify READY=1; exec sleep 30"]'
+	ntf_listen "$WORK/n"
+	NOTIFY_SOCKET=$WORK/n/host.sock timeout 60 "$BULWARK" --root "$BW_ROOT" run -d -b "$b" ntf-rund \
+		</dev/null >"$WORK/out" 2>&1 || fail "run -d failed: $(cat "$WORK/out")"
+	grep -q 'READY=1' "$WORK/n/log" || fail "run -d returned before READY=1 was relayed"
+	bw delete -f ntf-rund
+	kill $NTF_LISTENER 2>/dev/null || true
+	wait $NTF_LISTENER 2>/dev/null || true
+	expect_eq messages "fds=0 READY=1" "$(ntf_msgs "$WORK/n")"
+}
+
 test_notify_start_returns_when_the_container_ends_without_ready() {
 	b=$(ntf_bundle ntf-noready)
 	cfg "$b" '.process.args=["sh","-c","sleep 0.5"]'
