@@ -39,6 +39,7 @@
 #include "runtime/rootfs/rootfs.h"
 #include "runtime/rootfs/rootfs_mountinfo.h"
 #include "runtime/network.h"
+#include "runtime/notify.h"
 #include "runtime/sandbox/watchdog.h"
 #include "profiles/sha256.h"
 #include "runtime/spawn.h"
@@ -675,6 +676,37 @@ static bool mountpoints_may_be_made(const struct hostpath *hp)
 	return ok;
 }
 
+/* NOTIFY_SOCKET (notify.h): the container's notify directory as one more bind mount, its source
+ * resolved here like the config's. Never for a sandbox or a session (they are not services). */
+static int add_notify_mount(struct container *c, struct oci_spec *spec, const struct hostpath *root,
+			    struct hostpath **mounts, struct bw_error *err)
+{
+	struct hostpath src = {0};
+	int r = notify_prepare(c, spec, &src, err);
+	if (r <= 0) {
+		hostpath_clear(&src);
+		return r;
+	}
+	if (mountpoints_may_be_made(root))
+		notify_make_mountpoint(root, spec->mounts[spec->n_mounts - 1].destination);
+	*mounts = xrealloc(*mounts, (spec->n_mounts + 1) * sizeof(**mounts));
+	(*mounts)[spec->n_mounts - 1] = src;
+	memset(&(*mounts)[spec->n_mounts], 0, sizeof(**mounts));
+	return 1;
+}
+
+/* A failure at the notify mount names NOTIFY_SOCKET: the config has no such mounts[] entry. */
+static void explain_notify_failure(const struct oci_spec *spec, bool added, struct bw_error *err)
+{
+	char at[32];
+	snprintf(at, sizeof(at), "mounts[%zu]", spec->n_mounts - 1);
+	if (added && strstr(err->msg, at) != NULL)
+		bw_wrap(
+		    err,
+		    "NOTIFY_SOCKET: the notify directory's mount at `%s` (%s, added by bulwark)",
+		    spec->mounts[spec->n_mounts - 1].destination, at);
+}
+
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -713,6 +745,10 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		return -1;
 	}
 	bw_phase("create: sources+state dir");
+	int notify = 0;
+	if (o->owner <= 0 && o->known == NULL &&
+	    (notify = add_notify_mount(c, spec, &root, &mounts, err)) < 0)
+		goto fail;
 	rootfs = root.path;
 	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
 	if (o->lifetime_ms > 0 && (lifetime_ms == 0 || o->lifetime_ms < lifetime_ms))
@@ -802,8 +838,10 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	bw_phase("create: init ready");
 	if (o->stdio != NULL)
 		stdio_guard_close_child(o->stdio);
-	if (r < 0)
+	if (r < 0) {
+		explain_notify_failure(spec, notify > 0, err);
 		goto fail;
+	}
 	r = -1;
 	/* Only the sandbox's pid 1 may write: EOF then means it died without reporting. */
 	if (status_wr >= 0)
@@ -955,7 +993,7 @@ static int wait_exec(int fifo, struct bw_error *err)
 	return bw_fail(err, 0, "%s", msg);
 }
 
-int lifecycle_start(struct container *c, struct bw_error *err)
+static int start_released(struct container *c, struct notify_relay **nr, struct bw_error *err)
 {
 	_cleanup_close_ int pidfd = container_pidfd(c, err);
 	if (pidfd < 0)
@@ -964,6 +1002,9 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	if (fifo < 0)
 		return bw_fail(err, errno == ENOENT ? 0 : errno,
 			       "cannot start an already running container");
+	/* Bound before the init is released: its first datagram may come right after execve. */
+	if (notify_relay_open(c, nr, err) < 0)
+		return -1;
 	/* The init opens the write end once we hold the read end, then writes one byte. */
 	char b;
 	ssize_t n;
@@ -990,6 +1031,11 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 		audit_int(a, "pid", c->state.pid);
 		audit_commit_warn(a, lifecycle_audit_path(NULL, c));
 	}
+	return 0;
+}
+
+static int run_poststart(struct container *c, struct bw_error *err)
+{
 	struct oci_spec *spec = NULL;
 	if (!strv_contains(c->state.cleanup, "hooks:poststart"))
 		return 0;
@@ -1004,6 +1050,24 @@ int lifecycle_start(struct container *c, struct bw_error *err)
 	}
 	oci_spec_free(spec);
 	return 0;
+}
+
+int lifecycle_start(struct container *c, struct notify_relay **relay, struct bw_error *err)
+{
+	struct notify_relay *nr = NULL;
+	int r = start_released(c, &nr, err);
+	if (r == 0 && nr != NULL && relay == NULL) {
+		/* crun's order: the container is running once it said so (or ended, or the
+		 * bound passed), then the poststart hooks. */
+		struct bw_error e2 = {0};
+		_cleanup_close_ int pidfd = container_pidfd(c, &e2);
+		if (pidfd >= 0)
+			notify_relay_until_ready(nr, pidfd);
+	}
+	if (r == 0 && relay != NULL)
+		*relay = steal_ptr(&nr);
+	notify_relay_close(nr);
+	return r < 0 ? -1 : run_poststart(c, err);
 }
 
 /* Whether the kernel would drop SIG sent to pid now: a pid namespace's init receives from

@@ -80,8 +80,11 @@ int lifecycle_create(const struct global_opts *g, const struct create_opts *o, s
  * namespace and annotations (create and restore). */
 void lifecycle_fill_state(struct container *c, const struct oci_spec *spec, const char *bundle,
 			  const char *rootfs, const char *cgroup_path);
-/* Release the init blocked on exec.fifo; runs poststart hooks. */
-int lifecycle_start(struct container *c, struct bw_error *err);
+struct notify_relay;
+/* Release the init blocked on exec.fifo; runs poststart hooks. With NOTIFY_SOCKET (notify.h)
+ * and relay NULL it first waits, bounded, for the container's READY=1; with relay non-NULL the
+ * caller gets the relay (or NULL) to run while it waits for the container itself. */
+int lifecycle_start(struct container *c, struct notify_relay **relay, struct bw_error *err);
 /* Send sig to the init through pidfd; one the init would drop for want of a handler waits
  * briefly for it (a signal right after start). */
 int lifecycle_kill_init(struct container *c, int pidfd, int sig, struct bw_error *err);

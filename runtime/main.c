@@ -225,6 +225,14 @@ static void print_version(FILE *f)
 	int yv = yajl_version();
 	fprintf(f, "yajl: %d.%d.%d\nlibcap: %d.%d\n", yv / 10000, yv / 100 % 100, yv % 100,
 		LIBCAP_MAJOR, LIBCAP_MINOR);
+	/* crun's feature line, which tools (crun's own tests) read. +SYSTEMD means there
+	 * what it means for crun: the systemd cgroup manager, and NOTIFY_SOCKET (notify.h,
+	 * always built). */
+#ifdef HAVE_SD_BUS
+	fprintf(f, "+SYSTEMD +SECCOMP +APPARMOR +CAP\n");
+#else
+	fprintf(f, "+SECCOMP +APPARMOR +CAP\n");
+#endif
 }
 
 /* runc's (urfave/cli's) layout, so tools and people that know runc's help find their way. */

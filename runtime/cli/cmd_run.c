@@ -2,12 +2,14 @@
  * the terminal with -t) and return the container's exit status; --detach returns at once. */
 #include "runtime/cli/cli.h"
 #include "runtime/lifecycle.h"
+#include "runtime/notify.h"
 #include "runtime/sandbox/watchdog.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/phase.h"
 #include "common/util.h"
 
@@ -60,7 +62,10 @@ VERB(run)
 		stdio_guard_close(&sio);
 		return bw_wrap(err, "run failed");
 	}
-	if (lifecycle_start(cr.c, err) < 0) {
+	/* In the foreground the relay runs beside the wait, for the container's whole life
+	 * (STATUS=, WATCHDOG=1 after READY=1); detached, start waits for READY=1 itself. */
+	struct notify_relay *relay = NULL;
+	if (lifecycle_start(cr.c, detach ? NULL : &relay, err) < 0) {
 		struct bw_error e2 = {0};
 		stdio_guard_close(&sio);
 		lifecycle_teardown(cr.c, &e2);
@@ -82,9 +87,15 @@ VERB(run)
 	struct watchdog_guard *guard =
 	    watchdog_recorded(cr.c) ? watchdog_guard_start(cli_state_root(g), cr.c->id, cr.pidfd, 0)
 				    : NULL;
+	if (relay != NULL && notify_relay_thread(relay, err) < 0) {
+		/* No relay: the caller would wait for a READY=1 that never comes. */
+		log_error_report(err);
+		*err = (struct bw_error){0};
+	}
 	struct console_io io = stdio_guard_io(&sio, cr.master);
 	int status = lifecycle_wait(cr.pid, cr.pidfd, &io, 0, NULL, err);
 	bw_phase("run: waited");
+	notify_relay_close(relay);
 	stdio_guard_close(&sio);
 	watchdog_guard_stop(guard);
 	if (status >= 0)

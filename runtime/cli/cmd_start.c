@@ -22,7 +22,7 @@ VERB(start)
 		return -1;
 	switch (container_status(c)) {
 	case OCI_STATUS_CREATED:
-		r = lifecycle_start(c, err);
+		r = lifecycle_start(c, NULL, err);
 		break;
 	case OCI_STATUS_STOPPED:
 		r = bw_fail(err, 0, "cannot start a container that has stopped");

@@ -843,7 +843,7 @@ int sandbox_launch(const struct global_opts *g, struct specgen *sg, struct sandb
 			unlink(run->policy_file);
 		return -1;
 	}
-	if (lifecycle_start(cr->c, err) < 0) {
+	if (lifecycle_start(cr->c, NULL, err) < 0) {
 		struct bw_error e2 = {0};
 		if (sio != NULL)
 			stdio_guard_close(sio);
