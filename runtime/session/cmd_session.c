@@ -34,6 +34,7 @@ struct session_flags {
 	struct sandbox_flags sb;
 	char *idle, *lifetime;
 	int64_t idle_ms, lifetime_ms;
+	bool checkpointable;
 };
 
 /* Sandbox flags that belong to one command, not to a session: refused with the flag that does
@@ -119,6 +120,30 @@ static void annotate(struct specgen *sg, const struct session_flags *f)
 		       xasprintf(SESSION_DISK_ANNOTATION "=%lld", (long long)disk));
 	strv_push_take(&sg->annotations,
 		       xasprintf(SESSION_ANNOTATION ".created=%lld", (long long)time(NULL)));
+	if (f->checkpointable)
+		strv_push(&sg->annotations, SESSION_CHECKPOINTABLE_ANNOTATION "=1");
+}
+
+/* --checkpointable: CRIU can restore neither a Landlock domain nor bulwark's generated AppArmor
+ * profile, so the session is made without both, on request only. Refused where that would
+ * weaken more than those two: rootless, a session's init is isolated from the session by its
+ * own Landlock domain (docs/sessions.md); with a network allowlist, the nft table and DNS agent
+ * are not carried over by a checkpoint. */
+static int plan_checkpointable(const struct session_flags *f, struct specgen *sg,
+			       const struct sandbox_run *run, struct bw_error *err)
+{
+	if (!f->checkpointable)
+		return 0;
+	if (sg->rootless)
+		return bw_fail(err, 0,
+			       "--checkpointable: needs root (a rootless session's init is "
+			       "isolated by a Landlock domain, which CRIU cannot carry over)");
+	if (run->net.policy_doc != NULL || run->net.policy != NULL)
+		return bw_fail(err, 0,
+			       "--checkpointable: not with a network allowlist or policy (its nft "
+			       "table and DNS agent are not carried over by CRIU)");
+	sg->no_lsm_for_criu = true;
+	return 0;
 }
 
 /* Our stdio on /dev/null: the caller's terminal or pipes are not held for the session's life
@@ -261,6 +286,8 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 	struct created cr = {.pidfd = -1, .master = -1, .status_fd = -1};
 	bool launched = false;
 	int r = sandbox_plan(g, &f->sb, args, &sg, &ws, &run, err);
+	if (r == 0)
+		r = plan_checkpointable(f, &sg, &run, err);
 	if (r == 0) {
 		annotate(&sg, f);
 		sandbox_plan_warn(&run); /* stderr is the caller's only until detach_stdio */
@@ -356,7 +383,7 @@ static int spawn_supervisor(const struct global_opts *g, struct session_flags *f
 int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err)
 {
 	struct session_flags f = {0};
-	struct cli_opt opts[SANDBOX_FLAG_COUNT + 2];
+	struct cli_opt opts[SANDBOX_FLAG_COUNT + 3];
 	sandbox_flag_table(&f.sb, opts);
 	opts[SANDBOX_FLAG_COUNT] = (struct cli_opt){
 	    "idle-timeout", 0,
@@ -366,12 +393,20 @@ int session_create(const struct global_opts *g, int argc, char **argv, struct bw
 	    "lifetime", 0,
 	    CLI_STRING, &f.lifetime,
 	    "DURATION", "destroy the session DURATION after create, whatever it is doing"};
+	opts[SANDBOX_FLAG_COUNT + 2] = (struct cli_opt){
+	    "checkpointable",
+	    0,
+	    CLI_BOOL,
+	    &f.checkpointable,
+	    NULL,
+	    "allow `session checkpoint`: without Landlock and the generated AppArmor profile, "
+	    "which CRIU cannot carry over (root; no network allowlist)"};
 	int consumed = 0;
 	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
 		cli_print_help(
 		    "bulwark session create [sandbox options] [--idle-timeout DURATION] "
-		    "[--lifetime DURATION] NAME",
+		    "[--lifetime DURATION] [--checkpointable] NAME",
 		    "Start a long-lived sandbox NAME (the flags are `bulwark sandbox`'s; "
 		    "--timeout,\n--kill-after, --report and --tty belong to `session "
 		    "exec`), print NAME and return.\nSee docs/sessions.md.",
