@@ -594,7 +594,8 @@ VERB(session)
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
 		if (argc < 1) {
 			bw_fail(err, 0,
-				"session: expected create, exec, cp, ls, pause, resume or rm");
+				"session: expected create, exec, cp, ls, pause, resume, rm or "
+				"checkpoint");
 			err->exit_status = 125;
 			return -1;
 		}
