@@ -23,6 +23,7 @@
 #include "common/phase.h"
 #include "common/util.h"
 #include "runtime/cli/cli.h"
+#include "runtime/init_reaper.h"
 #include "runtime/sandbox/watchdog.h"
 
 extern char **environ;
@@ -390,6 +391,11 @@ int main(int argc, char **argv)
 {
 	struct global_opts g = {0};
 	struct bw_error err = {0};
+
+	/* A checkpointable session's pid 1, executed by its init (init_reaper.h): only as a pid
+	 * namespace's init; anywhere else the name is an ordinary argv[0]. */
+	if (argc == 1 && strcmp(argv[0], INIT_SESSION_ARGV0) == 0 && getpid() == 1)
+		init_reaper_hold(false);
 
 	/* Hooks, console and notify sockets, the --log file, stdout: every peer may close early,
 	 * and that is its business; it must never kill us by signal halfway through a create

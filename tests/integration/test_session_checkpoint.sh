@@ -76,6 +76,33 @@ test_session_ckpt_refuses_bad_input_with_one_line() {
 	wait_for 2 sck_gone s-ck-bad || fail "left: $(ls "$BW_ROOT")"
 }
 
+# A checkpointable session's pid 1 runs from a real file (CRIU 3.17 cannot restore a memfd
+# executable): the session's own read-only copy of bulwark, bound read-only into the session;
+# the session can write neither it nor the host's binary, and the copy goes with the session,
+# also when the supervisor is SIGKILLed (the watchdog's teardown).
+test_session_ckpt_checkpointable_init_runs_from_a_read_only_copy() {
+	local pid copy out sup
+	sck create --checkpointable s-ck-exe >/dev/null
+	pid=$("$BULWARK" --root "$BW_ROOT" state s-ck-exe | jq -r .pid)
+	expect_eq "init's executable" /.bulwark-session-init "$(readlink "/proc/$pid/exe")"
+	expect_eq "init's argv" bulwark-session-init "$(tr '\0' ' ' <"/proc/$pid/cmdline" | sed 's/ $//')"
+	copy=$(ls "$BW_ROOT"/.s-ck-exe.*.init)
+	expect_eq "the copy" "555 0 0 $(stat -c %s "$BULWARK")" "$(stat -c '%a %u %g %s' "$copy")"
+	cmp -s "$copy" "$BULWARK" || fail "the copy is not the runtime's binary"
+	out=$(sck exec s-ck-exe -- sh -c 'echo x >>/.bulwark-session-init 2>/dev/null && echo WROTE; awk "\$5 == \"/.bulwark-session-init\" {print substr(\$6, 1, 3)}" /proc/self/mountinfo; cat /proc/1/exe >/dev/null 2>&1 && echo READ1; kill -9 1; sleep 0.2; cat /proc/1/comm')
+	expect_eq "read-only, pid 1 kept" "ro, bulwark-session" "$(echo $out)"
+	cmp -s "$copy" "$BULWARK" || fail "the copy changed"
+	sck rm s-ck-exe
+	wait_for 2 sck_gone s-ck-exe || fail "left: $(ls "$BW_ROOT")"
+	[ -z "$(ls -A "$BW_ROOT" | grep '\.init$')" ] || fail "the copy is left: $(ls -A "$BW_ROOT")"
+	# The supervisor SIGKILLed: the watchdog releases the session, the copy with it.
+	sck create --checkpointable s-ck-exe >/dev/null
+	sup=$(grep -o '"session:[0-9]*' "$BW_ROOT/s-ck-exe/state.json" | cut -d: -f2)
+	kill -9 "$sup"
+	wait_for 5 sck_gone s-ck-exe || fail "left after SIGKILL: $(ls "$BW_ROOT")"
+	wait_for 2 sh -c "! ls -A '$BW_ROOT' | grep -q '\.init\$'" || fail "the copy is left: $(ls -A "$BW_ROOT")"
+}
+
 # Where CRIU cannot work (this host's 6.18 kernel: vdso), one line quotes CRIU's reason, the
 # session goes on untouched, and no image is written.
 if ! sck_criu_works; then
