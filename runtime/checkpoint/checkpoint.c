@@ -612,8 +612,9 @@ static int dump_container(const struct global_opts *g, struct container *c,
 fail_image:
 	drop_partial_image(img, made, start);
 rm_dir:
-	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes. */
-	if (made && strcmp(work, img) != 0)
+	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes (a
+	 * session's DIR, too, when CRIU did not even write its log). */
+	if (made && (strcmp(work, img) != 0 || session))
 		rmdir(img);
 out:
 	arg_free(&a);

@@ -63,6 +63,11 @@ test_session_ckpt_refuses_bad_input_with_one_line() {
 		expect_contains "says so" "exists (a new directory is made for the image)" "$out"
 	done
 	[ -z "$(ls -A "$WORK/exists")" ] || fail "written into an existing directory: $(ls "$WORK/exists")"
+	# No CRIU: one line, and the DIR made for it goes again.
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" --criu /nonexistent/criu session checkpoint s-ck-bad "$dir" 2>&1) || rc=$?
+	expect_eq "no criu" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says so" "\`/nonexistent/criu\` not found" "$out"
+	[ ! -e "$dir" ] || fail "a failed checkpoint left $dir: $(ls -A "$dir")"
 	# Never while an exec runs (its processes' parent is outside the session's tree).
 	sck exec s-ck-bad -- sleep 3 &
 	local ex=$!
