@@ -54,7 +54,7 @@ static const struct verb verbs[] = {
     {"checkpoint", cmd_checkpoint, false, "checkpoint a running container (CRIU)"},
     {"restore", cmd_restore, false, "restore a container from a checkpoint (CRIU)"},
     {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
-    {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm"},
+    {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm, checkpoint"},
     {"cp", cmd_cp, true, "copy files into or out of a running container"},
 };
 
