@@ -189,6 +189,21 @@ static int check_parent(const char *img, const char *parent, struct bw_error *er
 	return 0;
 }
 
+/* An executable name found in PATH. */
+static bool in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy =
+	    xstrdup(path != NULL && path[0] ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *f = fs_path_join(d, name);
+		if (access(f, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The flags dump and restore share. */
 static void common_args(struct argv_buf *a, const struct checkpoint_opts *o, const char *img,
 			const char *work, const char *log)
@@ -203,6 +218,12 @@ static void common_args(struct argv_buf *a, const struct checkpoint_opts *o, con
 	arg_add(a, "--log-file");
 	arg_add(a, log);
 	arg_add(a, "-v4");
+	/* CRIU locks a dumped network namespace with iptables-restore by default; a host with
+	 * only nft (bulwark's own firewall needs nothing else) has none, and the dump fails.
+	 * Debian's CRIU is built with libnftables: nftables then, the same choice at dump and
+	 * restore. */
+	if (!in_path("iptables-restore"))
+		arg_add(a, "--network-lock=nftables");
 	const char *m = o->manage_cgroups_mode;
 	arg_addf(a, "--manage-cgroups=%s%s", m != NULL && m[0] ? m : "soft", "");
 	if (o->tcp_established)
