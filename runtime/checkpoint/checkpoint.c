@@ -37,6 +37,7 @@
 extern char **environ;
 
 #define DUMP_LOG "dump.log"
+#define BOOT_ID_SOURCE "bulwark-boot-id" /* rootfs.c's tmpfs for the boot id */
 #define RESTORE_LOG "restore.log"
 #define DESCRIPTORS "descriptors.json" /* runc's name: the init's fds 0-2 at dump time */
 #define MAX_ARGS 256
@@ -455,11 +456,23 @@ static void external_file_mounts(struct argv_buf *a, pid_t pid, const struct oci
 			continue;
 		_cleanup_free_ char *dest = mountinfo_unescape(mp);
 		_cleanup_free_ char *in = xasprintf("/proc/%d/root%s", (int)pid, dest);
+		/* The sandbox's own boot id (rootfs.c): one file of a tmpfs mounted nowhere else,
+		 * which CRIU cannot dump ("doesn't have a proper root mount"); stacked twice (the
+		 * /proc/sys remount), named once. */
+		const char *sep = strstr(line, " - ");
+		char fstype[64] = "", source[64] = "";
+		bool boot_id = sep != NULL && sscanf(sep + 3, "%63s %63s", fstype, source) == 2 &&
+			       strcmp(source, BOOT_ID_SOURCE) == 0;
 		struct stat st;
 		if (dest[0] != '/' || strpbrk(dest, ":[],") != NULL || is_spec_bind(spec, dest) ||
-		    lstat(in, &st) < 0 || !S_ISCHR(st.st_mode))
+		    lstat(in, &st) < 0 || (!S_ISCHR(st.st_mode) && !boot_id))
 			continue;
-		arg_addf(a, "--external=mnt[%s]:%s", dest, dest);
+		bool named = false;
+		_cleanup_free_ char *key = xasprintf("--external=mnt[%s]:%s", dest, dest);
+		for (size_t i = 0; i < a->n && !named; i++)
+			named = strcmp(a->v[i], key) == 0;
+		if (!named)
+			arg_add(a, key);
 	}
 }
 
