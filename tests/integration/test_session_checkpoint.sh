@@ -141,7 +141,7 @@ test_criu_session_checkpoint_writes_image_and_releases() {
 	sck exec s-ck-vm -- sh -c 'echo kept >/tmp/f; (i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.2; done) >/dev/null 2>&1 </dev/null &'
 	wait_for 10 sh -c "[ \"\$(\"$BULWARK\" --root \"$BW_ROOT\" session exec s-ck-vm -- cat /tmp/n)\" -gt 2 ] 2>/dev/null" ||
 		fail "the counter did not start"
-	sck checkpoint s-ck-vm "$dir" || { grep 'Error (' "$dir/dump.log" | head -5; fail "checkpoint failed"; }
+	sck checkpoint s-ck-vm "$dir" || { grep 'Error (' "$dir/dump.log" | head -5; sck rm s-ck-vm; fail "checkpoint failed"; }
 	[ -f "$dir/inventory.img" ] || fail "no CRIU image in $dir: $(ls "$dir")"
 	expect_eq "dir mode" 700 "$(stat -c %a "$dir")"
 	expect_eq "session.json" "1 s-ck-vm 3600000 true" \
