@@ -137,7 +137,7 @@ static int plan_checkpointable(const struct session_flags *f, struct specgen *sg
 {
 	if (!f->checkpointable)
 		return 0;
-	if (sg->rootless)
+	if (sg->rootless || geteuid() != 0)
 		return bw_fail(err, 0,
 			       "--checkpointable: needs root (a rootless session's init is "
 			       "isolated by a Landlock domain, which CRIU cannot carry over)");

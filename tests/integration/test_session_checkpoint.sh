@@ -108,6 +108,18 @@ test_session_ckpt_checkpointable_init_runs_from_a_read_only_copy() {
 	wait_for 2 sh -c "! ls -A '$BW_ROOT' | grep -q '\.init\$'" || fail "the copy is left: $(ls -A "$BW_ROOT")"
 }
 
+# Rootless, --checkpointable would take the Landlock domain that isolates the session's init
+# from the session: refused in one line, nothing made.
+test_session_ckpt_rootless_checkpointable_refused() {
+	local root=$WORK/rl-ck out rc=0
+	mkdir -p "$root" && chown 65534:65534 "$root" && chmod 700 "$root"
+	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$root" session create --checkpointable s-rl-ck 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says why" "--checkpointable: needs root" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$root")"
+}
+
 # Where CRIU cannot work (this host's 6.18 kernel: vdso), one line quotes CRIU's reason, the
 # session goes on untouched, and no image is written.
 if ! sck_criu_works; then
