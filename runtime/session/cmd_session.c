@@ -165,13 +165,16 @@ static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct
 		return bw_fail(err, errno, "getrandom");
 	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0)
 		return -1;
-	*copy =
+	_cleanup_free_ char *path =
 	    xasprintf("%s/.%s.%016llx.init", cli_state_root(g), run->id, (unsigned long long)nonce);
 	_cleanup_close_ int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bw_fail(err, errno, "%s: /proc/self/exe", label);
 	_cleanup_close_ int out =
-	    open(*copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
-	if (in < 0 || out < 0)
-		return bw_fail(err, errno, "%s: %s", label, in < 0 ? "/proc/self/exe" : *copy);
+	    open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
+	if (out < 0)
+		return bw_fail(err, errno, "%s: %s", label, path);
+	*copy = steal_ptr(&path); /* ours: the caller unlinks it whatever happens next */
 	if (fs_copy_data(in, out, *copy, err) < 0 || fchmod(out, 0555) < 0 || fsync(out) < 0) {
 		if (err->msg[0] == '\0')
 			bw_fail(err, errno, "%s: %s", label, *copy);
