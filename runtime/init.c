@@ -19,6 +19,7 @@
 #include "common/phase.h"
 #include "common/util.h"
 #include "netns/ns.h"
+#include "oci/spec.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/init_reaper.h"
@@ -695,6 +696,19 @@ static void __attribute__((noreturn)) hold_session(const struct spawn_config *cf
 		init_exec_fifo = -1;
 	}
 	close(cfg->status_fd);
+	const char *exe = oci_spec_annotation(cfg->spec, INIT_SESSION_EXE_ANNOTATION);
+	if (exe != NULL) {
+		/* A checkpointable session (init_reaper.h): the same hold, from the read-only
+		 * file bound at the one path, with nothing of ours inherited (every fd past 2 is
+		 * close-on-exec). It never falls back to the memfd: such a session would dump
+		 * but could never be restored. */
+		char *argv[] = {INIT_SESSION_ARGV0, NULL}, *envp[] = {NULL};
+		if (strcmp(exe, INIT_SESSION_EXE) == 0)
+			execve(INIT_SESSION_EXE, argv, envp);
+		bw_fail(&err, strcmp(exe, INIT_SESSION_EXE) == 0 ? errno : 0,
+			"session init: exec " INIT_SESSION_EXE_ANNOTATION "=%s", exe);
+		init_die(&err);
+	}
 	init_reaper_hold(cfg->rootless && cfg->landlock.mode != LANDLOCK_OFF &&
 			 landlock_abi_version() >= 1);
 }

@@ -40,3 +40,12 @@ __attribute__((noreturn)) void init_reaper_serve(pid_t payload, int status_fd);
  * ends only by SIGKILL from outside, or with its parent (PR_SET_PDEATHSIG). dumpable: see
  * hold_session in init.c. */
 __attribute__((noreturn)) void init_reaper_hold(bool dumpable);
+
+/* A checkpointable session's pid 1 (`session create --checkpointable`) runs from a real file,
+ * not from the memfd its supervisor runs from, which CRIU 3.17 cannot restore: the session's
+ * private read-only copy of bulwark, bind-mounted read-only at INIT_SESSION_EXE, which the init
+ * executes as INIT_SESSION_ARGV0 once it would hold the session (the annotation names the
+ * path; only this one is executed). main() then holds the session as init_reaper_hold(false). */
+#define INIT_SESSION_EXE_ANNOTATION "run.bulwark.session.init-exe"
+#define INIT_SESSION_EXE "/.bulwark-session-init"
+#define INIT_SESSION_ARGV0 "bulwark-session-init"

@@ -25,6 +25,7 @@
 #include "common/phase.h"
 #include "common/util.h"
 #include "runtime/cli/cli.h"
+#include "runtime/init_reaper.h"
 #include "runtime/sandbox/watchdog.h"
 
 extern char **environ;
@@ -55,7 +56,7 @@ static const struct verb verbs[] = {
     {"checkpoint", cmd_checkpoint, false, "checkpoint a running container (CRIU)"},
     {"restore", cmd_restore, false, "restore a container from a checkpoint (CRIU)"},
     {"sandbox", cmd_sandbox, true, "run one command in a throw-away hardened sandbox"},
-    {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm"},
+    {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm, checkpoint"},
     {"cp", cmd_cp, true, "copy files into or out of a running container"},
 };
 
@@ -405,6 +406,11 @@ int main(int argc, char **argv)
 {
 	struct global_opts g = {0};
 	struct bw_error err = {0};
+
+	/* A checkpointable session's pid 1, executed by its init (init_reaper.h): only as a pid
+	 * namespace's init; anywhere else the name is an ordinary argv[0]. */
+	if (argc == 1 && strcmp(argv[0], INIT_SESSION_ARGV0) == 0 && getpid() == 1)
+		init_reaper_hold(false);
 
 	/* Hooks, console and notify sockets, the --log file, stdout: every peer may close early,
 	 * and that is its business; it must never kill us by signal halfway through a create

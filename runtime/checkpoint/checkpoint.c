@@ -37,6 +37,7 @@
 extern char **environ;
 
 #define DUMP_LOG "dump.log"
+#define BOOT_ID_SOURCE "bulwark-boot-id" /* rootfs.c's tmpfs for the boot id */
 #define RESTORE_LOG "restore.log"
 #define DESCRIPTORS "descriptors.json" /* runc's name: the init's fds 0-2 at dump time */
 #define MAX_ARGS 256
@@ -189,6 +190,21 @@ static int check_parent(const char *img, const char *parent, struct bw_error *er
 	return 0;
 }
 
+/* An executable name found in PATH. */
+static bool in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy =
+	    xstrdup(path != NULL && path[0] ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *f = fs_path_join(d, name);
+		if (access(f, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The flags dump and restore share. */
 static void common_args(struct argv_buf *a, const struct checkpoint_opts *o, const char *img,
 			const char *work, const char *log)
@@ -203,6 +219,12 @@ static void common_args(struct argv_buf *a, const struct checkpoint_opts *o, con
 	arg_add(a, "--log-file");
 	arg_add(a, log);
 	arg_add(a, "-v4");
+	/* CRIU locks a dumped network namespace with iptables-restore by default; a host with
+	 * only nft (bulwark's own firewall needs nothing else) has none, and the dump fails.
+	 * Debian's CRIU is built with libnftables: nftables then, the same choice at dump and
+	 * restore. */
+	if (!in_path("iptables-restore"))
+		arg_add(a, "--network-lock=nftables");
 	const char *m = o->manage_cgroups_mode;
 	arg_addf(a, "--manage-cgroups=%s%s", m != NULL && m[0] ? m : "soft", "");
 	if (o->tcp_established)
@@ -269,17 +291,20 @@ static int check_mount_keys(const struct oci_spec *spec, const char *verb, struc
 
 /* What CRIU cannot carry over is refused before anything is touched. */
 static int check_confinement(const struct global_opts *g, const struct oci_spec *spec,
-			     const char *verb, struct bw_error *err)
+			     const char *verb, bool session, struct bw_error *err)
 {
 	if (check_mount_keys(spec, verb, err) < 0)
 		return -1;
 	const char *ll = oci_spec_annotation(spec, LANDLOCK_ANNOTATION);
 	if (ll != NULL && strcmp(ll, "off") != 0)
 		return bw_fail(err, 0,
-			       "%s: the container is confined by Landlock (" LANDLOCK_ANNOTATION
+			       "%s: the %s is confined by Landlock (" LANDLOCK_ANNOTATION
 			       "=%s), which CRIU cannot checkpoint or restore: it would come back "
-			       "without it",
-			       verb, ll);
+			       "without it%s",
+			       verb, session ? "session" : "container", ll,
+			       session ? " (only a session made with session create "
+					 "--checkpointable can be checkpointed)"
+				       : "");
 	const char *aa = oci_spec_annotation(spec, APPARMOR_ANNOTATION);
 	if (aa != NULL && strcmp(aa, "off") != 0 && strcmp(aa, "") != 0)
 		return bw_fail(err, 0,
@@ -293,7 +318,8 @@ static int check_confinement(const struct global_opts *g, const struct oci_spec 
 			       verb);
 	int64_t life = 0;
 	struct bw_error e = {0};
-	if (watchdog_lifetime(spec, &life, &e) < 0 || life > 0)
+	/* A session's lifetime is its supervisor's, recorded with the image (session.json). */
+	if (!session && (watchdog_lifetime(spec, &life, &e) < 0 || life > 0))
 		return bw_fail(err, 0,
 			       "%s: the container has a lifetime (" WATCHDOG_LIFETIME_ANNOTATION
 			       ") whose watchdog a restore would not bring back",
@@ -312,7 +338,9 @@ static int check_confinement(const struct global_opts *g, const struct oci_spec 
 	return 0;
 }
 
-static int check_helpers(struct container *c, struct bw_error *err)
+/* session: a session's watchdog and owner (its supervisor) stay outside the dumped tree and
+ * release the session as CRIU ends it; the network's helpers are refused all the same. */
+static int check_helpers(struct container *c, bool session, struct bw_error *err)
 {
 	static const char *const tags[][2] = {
 	    {"agent:", "the network agent (nft table, DNS)"},
@@ -320,8 +348,9 @@ static int check_helpers(struct container *c, struct bw_error *err)
 	    {"watchdog:", "the lifetime watchdog"},
 	    {"owner:", "a sandbox's owner"},
 	};
+	size_t n = session ? 2 : ARRAY_SIZE(tags);
 	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		for (size_t k = 0; k < ARRAY_SIZE(tags); k++)
+		for (size_t k = 0; k < n; k++)
 			if (str_has_prefix(c->state.cleanup[i], tags[k][0]))
 				return bw_fail(err, 0,
 					       "checkpoint: the container has %s, which CRIU does "
@@ -427,11 +456,23 @@ static void external_file_mounts(struct argv_buf *a, pid_t pid, const struct oci
 			continue;
 		_cleanup_free_ char *dest = mountinfo_unescape(mp);
 		_cleanup_free_ char *in = xasprintf("/proc/%d/root%s", (int)pid, dest);
+		/* The sandbox's own boot id (rootfs.c): one file of a tmpfs mounted nowhere else,
+		 * which CRIU cannot dump ("doesn't have a proper root mount"); stacked twice (the
+		 * /proc/sys remount), named once. */
+		const char *sep = strstr(line, " - ");
+		char fstype[64] = "", source[64] = "";
+		bool boot_id = sep != NULL && sscanf(sep + 3, "%63s %63s", fstype, source) == 2 &&
+			       strcmp(source, BOOT_ID_SOURCE) == 0;
 		struct stat st;
 		if (dest[0] != '/' || strpbrk(dest, ":[],") != NULL || is_spec_bind(spec, dest) ||
-		    lstat(in, &st) < 0 || !S_ISCHR(st.st_mode))
+		    lstat(in, &st) < 0 || (!S_ISCHR(st.st_mode) && !boot_id))
 			continue;
-		arg_addf(a, "--external=mnt[%s]:%s", dest, dest);
+		bool named = false;
+		_cleanup_free_ char *key = xasprintf("--external=mnt[%s]:%s", dest, dest);
+		for (size_t i = 0; i < a->n && !named; i++)
+			named = strcmp(a->v[i], key) == 0;
+		if (!named)
+			arg_add(a, key);
 	}
 }
 
@@ -535,39 +576,41 @@ static int dump_args(struct argv_buf *a, struct container *c, const struct oci_s
 	return 0;
 }
 
-int checkpoint_container(const struct global_opts *g, const char *id,
-			 const struct checkpoint_opts *o, struct bw_error *err)
+/* The dump of the loaded (locked) container c. session: `session checkpoint` (the image
+ * directory made here, must not exist; the session's supervisor releases it as CRIU ends it). */
+static int dump_container(const struct global_opts *g, struct container *c,
+			  const struct checkpoint_opts *o, const char *img, const char *work,
+			  bool session, struct bw_error *err)
 {
-	if (check_mode(o, err) < 0)
-		return -1;
-	_cleanup_free_ char *img = abs_dir(o->image_path ? o->image_path : "checkpoint");
-	_cleanup_free_ char *work = o->work_path ? abs_dir(o->work_path) : xstrdup(img);
-	if (img == NULL || work == NULL)
-		return bw_fail(err, errno, "--image-path: getcwd");
-	struct container *c = NULL;
+	const char *verb = session ? "session checkpoint" : "checkpoint";
 	struct oci_spec *spec = NULL;
 	struct argv_buf a = {0};
 	_cleanup_free_ char *desc = NULL, *dpath = NULL;
 	bool made = false, work_made = false;
 	time_t start = time(NULL);
 	int r = -1;
-	if (container_load(cli_state_root(g), id, &c, err) < 0)
-		return -1;
 	enum oci_status st = container_status(c);
 	if (st != OCI_STATUS_RUNNING) {
-		r = bw_fail(err, 0, "checkpoint: container %s is %s, not running", id,
-			    oci_status_name(st));
+		r = bw_fail(err, 0, "%s: %s %s is %s, not running", verb,
+			    session ? "session" : "container", c->id, oci_status_name(st));
 		goto out;
 	}
 	if (check_parent(img, o->parent_path, err) < 0 || lifecycle_load_spec(c, &spec, err) < 0 ||
-	    check_confinement(g, spec, "checkpoint", err) < 0 || check_helpers(c, err) < 0)
+	    check_confinement(g, spec, verb, session, err) < 0 ||
+	    check_helpers(c, session, err) < 0)
 		goto out;
 	if (c->state.cgroup_path == NULL) {
-		r = bw_fail(err, 0,
-			    "checkpoint: the container has no cgroup (created without root)");
+		r = bw_fail(err, 0, "%s: the container has no cgroup (created without root)", verb);
 		goto out;
 	}
-	if (prepare_dir("--image-path", img, true, &made, err) < 0 ||
+	if (session && mkdir(img, 0700) < 0) {
+		r = bw_fail(err, errno, "session checkpoint: DIR `%s`%s", img,
+			    errno == EEXIST ? " exists (a new directory is made for the image)"
+					    : "");
+		goto out;
+	}
+	made = session;
+	if ((!session && prepare_dir("--image-path", img, true, &made, err) < 0) ||
 	    prepare_dir("--work-path", work, true, &work_made, err) < 0)
 		goto out;
 	dump_args(&a, c, spec, o, img, work);
@@ -581,7 +624,7 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 	if (rc != 0) {
 		_cleanup_free_ char *why = log_reason(work, DUMP_LOG);
 		bool left = drop_partial_image(img, made, start);
-		bw_fail(err, 0, "checkpoint: criu %s failed: %s (log: %s/%s; %s%s%s)",
+		bw_fail(err, 0, "%s: criu %s failed: %s (log: %s/%s; %s%s%s)", verb,
 			o->pre_dump ? "pre-dump" : "dump", why, work, DUMP_LOG,
 			left ? "the image in `" : "no image was written", left ? img : "",
 			left ? "` is incomplete" : "");
@@ -593,7 +636,8 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 	dpath = fs_path_join(img, STDIO_EXTERNAL);
 	if (r == 0)
 		r = fs_write_atomic(dpath, ext, ext_len, 0600, err);
-	if (!o->leave_running && !o->pre_dump) { /* CRIU killed it: release it, as runc */
+	/* CRIU killed it: release it, as runc (a session's supervisor does that). */
+	if (!session && !o->leave_running && !o->pre_dump) {
 		struct bw_error e2 = {0};
 		if (lifecycle_teardown(c, r < 0 ? &e2 : err) < 0)
 			r = -1;
@@ -602,14 +646,41 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 fail_image:
 	drop_partial_image(img, made, start);
 rm_dir:
-	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes. */
-	if (made && strcmp(work, img) != 0)
+	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes (a
+	 * session's DIR, too, when CRIU did not even write its log). */
+	if (made && (strcmp(work, img) != 0 || session))
 		rmdir(img);
 out:
 	arg_free(&a);
 	oci_spec_free(spec);
+	return r;
+}
+
+int checkpoint_container(const struct global_opts *g, const char *id,
+			 const struct checkpoint_opts *o, struct bw_error *err)
+{
+	if (check_mode(o, err) < 0)
+		return -1;
+	_cleanup_free_ char *img = abs_dir(o->image_path ? o->image_path : "checkpoint");
+	_cleanup_free_ char *work = o->work_path ? abs_dir(o->work_path) : xstrdup(img);
+	if (img == NULL || work == NULL)
+		return bw_fail(err, errno, "--image-path: getcwd");
+	struct container *c = NULL;
+	if (container_load(cli_state_root(g), id, &c, err) < 0)
+		return -1;
+	int r = dump_container(g, c, o, img, work, false, err);
 	container_free(c);
 	return r;
+}
+
+int checkpoint_session(const struct global_opts *g, struct container *c, const char *dir,
+		       struct bw_error *err)
+{
+	_cleanup_free_ char *img = abs_dir(dir);
+	if (img == NULL)
+		return bw_fail(err, errno, "session checkpoint: DIR: getcwd");
+	struct checkpoint_opts o = {0};
+	return dump_container(g, c, &o, img, img, true, err);
 }
 
 /* ---- restore ---- */
@@ -943,7 +1014,7 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	pid_t pid = 0;
 	int r = -1;
 	if (load_bundle_spec(o->bundle, &bundle, &raw, &len, &spec, err) < 0 ||
-	    check_confinement(g, spec, "restore", err) < 0 ||
+	    check_confinement(g, spec, "restore", false, err) < 0 ||
 	    rootfs_of(bundle, spec, &rootfs, err) < 0)
 		goto out;
 	if (g->systemd_cgroup) {

@@ -38,12 +38,21 @@ const char *checkpoint_criu_binary(const struct global_opts *g);
 int checkpoint_container(const struct global_opts *g, const char *id,
 			 const struct checkpoint_opts *o, struct bw_error *err);
 
+struct container;
+/* `session checkpoint`: dump the session's container c (loaded, locked) into dir, which must
+ * not exist and is made 0700, with the refusals of checkpoint_container, but for a session's
+ * own helpers (its supervisor and watchdog are outside the dumped tree). CRIU ends the
+ * session's tree: its supervisor then releases everything as at `session rm`. */
+int checkpoint_session(const struct global_opts *g, struct container *c, const char *dir,
+		       struct bw_error *err);
+
 /* Restore container id from the image path with the bundle's config.json. With detach it
  * returns once the container runs (0); otherwise it waits and returns the container's exit
  * status, releasing it afterwards, as `run` does. */
 int restore_container(const struct global_opts *g, const char *id, const struct restore_opts *o,
 		      struct bw_error *err);
 
-/* The first "Error (file:line): message" of a CRIU log, as "message" (malloc'd), or NULL.
+/* The first "Error (file:line): message" of a CRIU log that is not a helper child's "exited,
+ * status=N" (else the first of those), as "message" (malloc'd), or NULL.
  * Pure, for the unit tests. */
 char *checkpoint_criu_log_reason(const char *log_text);

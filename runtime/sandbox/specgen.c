@@ -387,8 +387,8 @@ char *specgen_render(const struct specgen *sg, bool pretty)
 	yajl_gen_map_open(g);
 	/* Landlock confines the file system on every kernel that has it (hosts without AppArmor
 	 * above all); AppArmor's default profile is loaded where the host has AppArmor. */
-	KS("run.bulwark.landlock", "default");
-	KS("run.bulwark.apparmor", "default");
+	KS("run.bulwark.landlock", sg->no_lsm_for_criu ? "off" : "default");
+	KS("run.bulwark.apparmor", sg->no_lsm_for_criu ? "off" : "default");
 	if (sg->annotations != NULL) {
 		for (size_t i = 0; sg->annotations[i]; i++) {
 			const char *eq = strchr(sg->annotations[i], '=');

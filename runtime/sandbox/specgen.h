@@ -55,6 +55,9 @@ struct specgen {
 	uint64_t nofile;
 	char **annotations; /* "key=value" */
 	bool network_none;  /* a new network namespace with only loopback */
+	/* `session create --checkpointable`: Landlock and the generated AppArmor profile off
+	 * (CRIU can carry neither over; docs/sessions.md) */
+	bool no_lsm_for_criu;
 };
 
 /* Defaults for `bulwark spec`: root "rootfs" read-only, sh, uid/gid 1000 inside a user

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +27,8 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "runtime/hostpath.h"
+#include "runtime/init_reaper.h"
 #include "runtime/proctitle.h"
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/sandbox/watchdog.h"
@@ -34,6 +37,7 @@ struct session_flags {
 	struct sandbox_flags sb;
 	char *idle, *lifetime;
 	int64_t idle_ms, lifetime_ms;
+	bool checkpointable;
 };
 
 /* Sandbox flags that belong to one command, not to a session: refused with the flag that does
@@ -119,6 +123,71 @@ static void annotate(struct specgen *sg, const struct session_flags *f)
 		       xasprintf(SESSION_DISK_ANNOTATION "=%lld", (long long)disk));
 	strv_push_take(&sg->annotations,
 		       xasprintf(SESSION_ANNOTATION ".created=%lld", (long long)time(NULL)));
+	if (f->checkpointable)
+		strv_push(&sg->annotations, SESSION_CHECKPOINTABLE_ANNOTATION "=1");
+}
+
+/* --checkpointable: CRIU can restore neither a Landlock domain nor bulwark's generated AppArmor
+ * profile, so the session is made without both, on request only. Refused where that would
+ * weaken more than those two: rootless, a session's init is isolated from the session by its
+ * own Landlock domain (docs/sessions.md); with a network allowlist, the nft table and DNS agent
+ * are not carried over by a checkpoint. */
+static int plan_checkpointable(const struct session_flags *f, struct specgen *sg,
+			       const struct sandbox_run *run, struct bw_error *err)
+{
+	if (!f->checkpointable)
+		return 0;
+	if (sg->rootless || geteuid() != 0)
+		return bw_fail(err, 0,
+			       "--checkpointable: needs root (a rootless session's init is "
+			       "isolated by a Landlock domain, which CRIU cannot carry over)");
+	if (run->net.policy_doc != NULL || run->net.policy != NULL)
+		return bw_fail(err, 0,
+			       "--checkpointable: not with a network allowlist or policy (its nft "
+			       "table and DNS agent are not carried over by CRIU)");
+	sg->no_lsm_for_criu = true;
+	return 0;
+}
+
+/* --checkpointable: pid 1 must run from a real file inside the session's own mounts (CRIU
+ * 3.17 cannot restore a memfd-backed executable, and the supervisor, whose copy the init is,
+ * runs from bulwark's sealed memfd). The running binary is copied once into the state root,
+ * root's and read-only (0555, under the 0700 state root), and bound read-only at
+ * INIT_SESSION_EXE (init_reaper.h). CVE-2019-5736 holds: the host's bulwark binary is never
+ * in the session, and the copy is on a read-only mount, owned by an id the session's user
+ * namespace does not map. The copy goes with the session (a "file:" cleanup entry). */
+static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
+			 char **copy, struct bw_error *err)
+{
+	const char *label = "--checkpointable: the session init's copy of bulwark";
+	uint64_t nonce = 0;
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+		return bw_fail(err, errno, "getrandom");
+	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0)
+		return -1;
+	_cleanup_free_ char *path =
+	    xasprintf("%s/.%s.%016llx.init", cli_state_root(g), run->id, (unsigned long long)nonce);
+	_cleanup_close_ int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bw_fail(err, errno, "%s: /proc/self/exe", label);
+	_cleanup_close_ int out =
+	    open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
+	if (out < 0)
+		return bw_fail(err, errno, "%s: %s", label, path);
+	*copy = steal_ptr(&path); /* ours: the caller unlinks it whatever happens next */
+	if (fs_copy_data(in, out, *copy, err) < 0 || fchmod(out, 0555) < 0 || fsync(out) < 0) {
+		if (err->msg[0] == '\0')
+			bw_fail(err, errno, "%s: %s", label, *copy);
+		return bw_wrap(err, "%s", label);
+	}
+	struct hostpath hp;
+	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, *copy, false, label, err);
+	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
+		return -1;
+	sandbox_view_push_bind(sg, hp.path, INIT_SESSION_EXE, true);
+	hostpath_list_add(&run->known, &hp);
+	strv_push(&sg->annotations, INIT_SESSION_EXE_ANNOTATION "=" INIT_SESSION_EXE);
+	return 0;
 }
 
 /* Our stdio on /dev/null: the caller's terminal or pipes are not held for the session's life
@@ -141,7 +210,8 @@ static int detach_stdio(struct bw_error *err)
 
 /* After start: the busy file (session.h) and the supervisor recorded, so that exec, ls and rm
  * find them. */
-static int record_session(const struct global_opts *g, const char *id, struct bw_error *err)
+static int record_session(const struct global_opts *g, const char *id, const char *init_copy,
+			  struct bw_error *err)
 {
 	struct container *c = NULL;
 	if (container_load(cli_state_root(g), id, &c, err) < 0)
@@ -152,6 +222,8 @@ static int record_session(const struct global_opts *g, const char *id, struct bw
 		close(fd);
 	if (r == 0) {
 		container_record_helper(c, SESSION_HELPER_TAG, getpid(), 0);
+		if (init_copy != NULL)
+			strv_push_take(&c->state.cleanup, xasprintf("file:%s", init_copy));
 		r = container_save(c, err);
 	}
 	container_free(c);
@@ -261,6 +333,11 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 	struct created cr = {.pidfd = -1, .master = -1, .status_fd = -1};
 	bool launched = false;
 	int r = sandbox_plan(g, &f->sb, args, &sg, &ws, &run, err);
+	_cleanup_free_ char *init_copy = NULL;
+	if (r == 0)
+		r = plan_checkpointable(f, &sg, &run, err);
+	if (r == 0 && f->checkpointable)
+		r = plan_init_exe(g, &sg, &run, &init_copy, err);
 	if (r == 0) {
 		annotate(&sg, f);
 		sandbox_plan_warn(&run); /* stderr is the caller's only until detach_stdio */
@@ -275,7 +352,7 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 			e.exit_status = sandbox_exit_status(err);
 		launched = r == 0;
 	}
-	if (r == 0 && record_session(g, name, err) < 0) {
+	if (r == 0 && record_session(g, name, init_copy, err) < 0) {
 		e.exit_status = 125;
 		r = -1;
 	}
@@ -306,6 +383,8 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 		if (r == 0 && workspace_keep_changes(&ws, &e2) < 0)
 			log_warn("session %s: --keep-changes: %s", name, e2.msg);
 	}
+	if (init_copy != NULL) /* gone with the session; not made or a failed create: here */
+		unlink(init_copy);
 	sandbox_run_free(&run, &sg, &ws);
 	return 0;
 }
@@ -356,7 +435,7 @@ static int spawn_supervisor(const struct global_opts *g, struct session_flags *f
 int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err)
 {
 	struct session_flags f = {0};
-	struct cli_opt opts[SANDBOX_FLAG_COUNT + 2];
+	struct cli_opt opts[SANDBOX_FLAG_COUNT + 3];
 	sandbox_flag_table(&f.sb, opts);
 	opts[SANDBOX_FLAG_COUNT] = (struct cli_opt){
 	    "idle-timeout", 0,
@@ -366,12 +445,20 @@ int session_create(const struct global_opts *g, int argc, char **argv, struct bw
 	    "lifetime", 0,
 	    CLI_STRING, &f.lifetime,
 	    "DURATION", "destroy the session DURATION after create, whatever it is doing"};
+	opts[SANDBOX_FLAG_COUNT + 2] = (struct cli_opt){
+	    "checkpointable",
+	    0,
+	    CLI_BOOL,
+	    &f.checkpointable,
+	    NULL,
+	    "allow `session checkpoint`: without Landlock and the generated AppArmor profile, "
+	    "which CRIU cannot carry over (root; no network allowlist)"};
 	int consumed = 0;
 	int r = cli_parse_any_order(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
 	if (r == 1) {
 		cli_print_help(
 		    "bulwark session create [sandbox options] [--idle-timeout DURATION] "
-		    "[--lifetime DURATION] NAME",
+		    "[--lifetime DURATION] [--checkpointable] NAME",
 		    "Start a long-lived sandbox NAME (the flags are `bulwark sandbox`'s; "
 		    "--timeout,\n--kill-after, --report and --tty belong to `session "
 		    "exec`), print NAME and return.\nSee docs/sessions.md.",

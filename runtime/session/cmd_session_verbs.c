@@ -28,9 +28,7 @@
 #include "runtime/sandbox/sandbox.h"
 #include "runtime/sandbox/sandbox_budget.h"
 
-int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
-
-static const char *annotation(const struct container *c, const char *key)
+const char *session_annotation(const struct container *c, const char *key)
 {
 	for (size_t i = 0; i < c->state.n_annotations; i++)
 		if (strcmp(c->state.annotations[i].key, key) == 0)
@@ -40,13 +38,12 @@ static const char *annotation(const struct container *c, const char *key)
 
 static bool is_session(const struct container *c)
 {
-	const char *v = annotation(c, SESSION_ANNOTATION);
+	const char *v = session_annotation(c, SESSION_ANNOTATION);
 	return v != NULL && strcmp(v, "1") == 0;
 }
 
-/* The session NAME, loaded and locked. */
-static int session_load(const struct global_opts *g, const char *name, struct container **c,
-			struct bw_error *err)
+int session_load(const struct global_opts *g, const char *name, struct container **c,
+		 struct bw_error *err)
 {
 	if (container_validate_id(name, err) < 0)
 		return bw_wrap(err, "session name");
@@ -149,7 +146,7 @@ static void window_peak(struct container *c, struct exec_window *w)
 static void window_open(struct container *c, struct exec_window *w)
 {
 	struct bw_error e = {0};
-	const char *v = annotation(c, SESSION_DISK_ANNOTATION);
+	const char *v = session_annotation(c, SESSION_DISK_ANNOTATION);
 	w->disk = v != NULL ? atoll(v) : SANDBOX_DISK_DEFAULT;
 	if (c->state.cgroup_path == NULL ||
 	    lifecycle_cgroup_open(c, c->state.cgroup_path, &w->cg, &e) < 0)
@@ -351,10 +348,11 @@ static void session_row(struct container *c, struct session_row *row)
 	row->status = st == OCI_STATUS_PAUSED	 ? "paused"
 		      : st == OCI_STATUS_RUNNING ? "running"
 						 : "stopped";
-	row->age_s = (v = annotation(c, SESSION_ANNOTATION ".created")) ? now - atoll(v) : 0;
-	row->idle_timeout_ms = (v = annotation(c, SESSION_IDLE_ANNOTATION)) ? atoll(v) : 0;
-	row->lifetime_ms = (v = annotation(c, SESSION_LIFETIME_ANNOTATION)) ? atoll(v) : 0;
-	row->limits = (v = annotation(c, SESSION_LIMITS_ANNOTATION)) ? v : "";
+	row->age_s =
+	    (v = session_annotation(c, SESSION_ANNOTATION ".created")) ? now - atoll(v) : 0;
+	row->idle_timeout_ms = (v = session_annotation(c, SESSION_IDLE_ANNOTATION)) ? atoll(v) : 0;
+	row->lifetime_ms = (v = session_annotation(c, SESSION_LIFETIME_ANNOTATION)) ? atoll(v) : 0;
+	row->limits = (v = session_annotation(c, SESSION_LIMITS_ANNOTATION)) ? v : "";
 	row->idle_s = 0;
 	row->busy = false;
 	_cleanup_close_ int fd =
@@ -469,8 +467,7 @@ static int session_freeze(const struct global_opts *g, int argc, char **argv, bo
 	return freeze ? cmd_pause(g, argc, argv, err) : cmd_resume(g, argc, argv, err);
 }
 
-/* Waits up to ms for the pidfd to be readable (the process ended). */
-static bool ended_within(int pidfd, int ms)
+bool session_ended_within(int pidfd, int ms)
 {
 	struct pollfd p = {pidfd, POLLIN, 0};
 	int64_t end = mono_ms() + ms;
@@ -513,7 +510,7 @@ static int session_rm(const struct global_opts *g, int argc, char **argv, struct
 	container_free(c);
 	if (sup >= 0) {
 		syscall(SYS_pidfd_send_signal, sup, SIGTERM, NULL, 0);
-		if (ended_within(sup, force ? 3000 : 10000))
+		if (session_ended_within(sup, force ? 3000 : 10000))
 			return 0; /* it tears down before it exits */
 		if (!force)
 			return bw_fail(err, 0,
@@ -521,7 +518,7 @@ static int session_rm(const struct global_opts *g, int argc, char **argv, struct
 				       "(session rm --force kills it)",
 				       name);
 		syscall(SYS_pidfd_send_signal, sup, SIGKILL, NULL, 0);
-		ended_within(sup, 2000);
+		session_ended_within(sup, 2000);
 	} else if (!force) {
 		return bw_fail(err, 0,
 			       "session %s: its supervisor is gone (session rm --force releases "
@@ -571,7 +568,7 @@ static int session_cp(const struct global_opts *g, int argc, char **argv, struct
 		container_free(c);
 		return -1;
 	}
-	const char *v = annotation(c, SESSION_DISK_ANNOTATION);
+	const char *v = session_annotation(c, SESSION_DISK_ANNOTATION);
 	uint64_t max = v != NULL ? strtoull(v, NULL, 10) : 0;
 	container_free(c); /* unlocked: the copy loads it again */
 	if (max == 0)
@@ -592,11 +589,13 @@ VERB(session)
 	    "   bulwark session cp SRC NAME:DST | NAME:SRC DST\n"
 	    "   bulwark session ls [--format json]\n"
 	    "   bulwark session pause NAME | resume NAME\n"
-	    "   bulwark session rm [--force] NAME";
+	    "   bulwark session rm [--force] NAME\n"
+	    "   bulwark session checkpoint NAME DIR";
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
 		if (argc < 1) {
 			bw_fail(err, 0,
-				"session: expected create, exec, cp, ls, pause, resume or rm");
+				"session: expected create, exec, cp, ls, pause, resume, rm or "
+				"checkpoint");
 			err->exit_status = 125;
 			return -1;
 		}
@@ -618,10 +617,12 @@ VERB(session)
 		r = session_rm(g, argc - 1, argv + 1, err);
 	else if (strcmp(sub, "cp") == 0)
 		r = session_cp(g, argc - 1, argv + 1, err);
+	else if (strcmp(sub, "checkpoint") == 0)
+		r = session_checkpoint(g, argc - 1, argv + 1, err);
 	else
 		r = bw_fail(err, 0,
 			    "session: unknown command \"%s\" (create, exec, cp, ls, pause, "
-			    "resume, rm)",
+			    "resume, rm, checkpoint)",
 			    sub);
 	if (r < 0 && err->exit_status == 0)
 		err->exit_status = 125;

@@ -15,6 +15,9 @@
 #define SESSION_IDLE_ANNOTATION "run.bulwark.session.idle-timeout"
 #define SESSION_LIFETIME_ANNOTATION "run.bulwark.session.lifetime"
 #define SESSION_LIMITS_ANNOTATION "run.bulwark.session.limits"
+/* "1": made with --checkpointable (no Landlock, no generated AppArmor profile): the only
+ * sessions `session checkpoint` dumps. */
+#define SESSION_CHECKPOINTABLE_ANNOTATION "run.bulwark.session.checkpointable"
 /* --disk in bytes: also the budget of each `session cp`. */
 #define SESSION_DISK_ANNOTATION "run.bulwark.session.disk"
 /* In the session's state directory: every exec holds a shared lock on it while it runs and sets
@@ -44,3 +47,15 @@ struct session_exec {
  * on timeout), or -1 with err. */
 int session_exec_in(const struct global_opts *g, struct container *c, struct session_exec *x,
 		    struct bw_error *err);
+
+/* The session's annotation key (NULL: none). */
+const char *session_annotation(const struct container *c, const char *key);
+/* The session NAME, loaded and locked; "does not exist" / "is a container" otherwise. */
+int session_load(const struct global_opts *g, const char *name, struct container **c,
+		 struct bw_error *err);
+/* Waits up to ms for the pidfd to be readable (the process ended). */
+bool session_ended_within(int pidfd, int ms);
+
+int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
+/* `session checkpoint NAME DIR` (session_checkpoint.c). */
+int session_checkpoint(const struct global_opts *g, int argc, char **argv, struct bw_error *err);

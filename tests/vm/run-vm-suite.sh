@@ -55,7 +55,8 @@ case $build/ in /usr/* | /bin/* | /sbin/*) ;; *) rw+=(--rw "$build") ;; esac # n
 # (they define themselves only where AppArmor is enabled, i.e. there), and the rootless tests
 # (pure cgroup v2 and AppArmor, unlike this host; about a minute). VM_SUITE_APPARMOR=0 leaves
 # the AppArmor ones out. The checkpoint/restore tests (test_criu_: Debian's CRIU 3.17 cannot dump
-# on the host's 6.18 kernel, docs/checkpoint.md) run here too.
+# on the host's 6.18 kernel, docs/checkpoint.md) run here too, `session checkpoint`'s
+# (test_criu_session_*, tests/integration/test_session_checkpoint.sh) among them.
 filter='^test_cg_\|^test_apparmor_\|^test_rootless_\|^test_criu_'
 [ "${VM_SUITE_APPARMOR:-1}" = 0 ] && filter='^test_cg_\|^test_rootless_\|^test_criu_'
 [ ${#systemd[@]} -eq 0 ] || filter='^test_sd_'

@@ -1,0 +1,170 @@
+# bulwark session checkpoint (issue 17; runtime/session/session_checkpoint.c, docs/sessions.md).
+# test_session_ckpt_*: everywhere (refusals; on a kernel CRIU cannot work with, its reason).
+# test_criu_session_*: run by tests/vm/run-vm-suite.sh (the VM's 6.1 kernel, where CRIU works).
+
+sck() { "$BULWARK" --root "$BW_ROOT" session "$@"; }
+sck_criu_works() {
+	command -v criu >/dev/null && criu check --no-default-config --log-file=/dev/null >/dev/null 2>&1
+}
+# Nothing of session $1 is left: no state, no process naming the state root (the runner's leak
+# checks cover cgroups, mounts and id ranges).
+sck_gone() {
+	local f
+	[ ! -e "$BW_ROOT/$1" ] || return 1
+	for f in /proc/[0-9]*/cmdline; do
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "bulwark-session $1" && return 1
+	done
+	return 0
+}
+
+# Every session has Landlock unless made with --checkpointable; CRIU cannot carry it over, so
+# the checkpoint is refused in one line naming the reason, before anything is touched.
+test_session_ckpt_landlock_session_refused() {
+	local dir=$WORK/img.${FUNCNAME[0]} out rc=0
+	sck create s-ck-ll >/dev/null
+	sck exec s-ck-ll -- sh -c 'echo kept >/tmp/f'
+	out=$(sck checkpoint s-ck-ll "$dir" 2>&1) || rc=$?
+	expect_eq "refused" 125 "$rc"
+	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+	expect_contains "names Landlock" "confined by Landlock (run.bulwark.landlock=default)" "$out"
+	expect_contains "says the way" "session create --checkpointable" "$out"
+	[ ! -e "$dir" ] || fail "a refused checkpoint made $dir"
+	expect_eq "still there" kept "$(sck exec s-ck-ll -- cat /tmp/f)"
+	sck rm s-ck-ll
+	wait_for 2 sck_gone s-ck-ll || fail "left: $(ls "$BW_ROOT")"
+}
+
+test_session_ckpt_refuses_bad_input_with_one_line() {
+	local dir=$WORK/img.${FUNCNAME[0]} out rc
+	# --checkpointable with a network allowlist: its nft table and DNS agent would not be
+	# carried over; refused at create, nothing made.
+	rc=0; out=$(sck create --checkpointable --allow 203.0.113.0/24:443/tcp s-ck-net 2>&1) || rc=$?
+	expect_eq "allowlist refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "names it" "--checkpointable: not with a network allowlist" "$out"
+	sck_gone s-ck-net || fail "a refused create left s-ck-net"
+	rc=0; out=$(sck checkpoint no-such-session "$dir" 2>&1) || rc=$?
+	expect_eq "unknown" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "unknown names it" "no-such-session" "$out"
+	rc=0; out=$(sck checkpoint s-only-one 2>&1) || rc=$?
+	expect_eq "one argument" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "usage" "expected NAME and DIR" "$out"
+	sck create --checkpointable s-ck-bad >/dev/null
+	expect_eq "no Landlock, no generated AppArmor" "off off 1" \
+		"$("$BULWARK" --root "$BW_ROOT" state s-ck-bad | jq -r '.annotations | "\(.["run.bulwark.landlock"]) \(.["run.bulwark.apparmor"]) \(.["run.bulwark.session.checkpointable"])"')"
+	# The rest of the confinement is the session's as ever.
+	out=$(sck exec s-ck-bad -- sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t"')
+	expect_eq "confined" "CapEff:0000000000000000 NoNewPrivs:1 Seccomp:2" "$(echo $out)"
+	# DIR must be new: an existing one (or a symlink) is never written into.
+	mkdir -p "$WORK/exists"
+	ln -sfn "$WORK/exists" "$WORK/link"
+	for d in "$WORK/exists" "$WORK/link"; do
+		rc=0; out=$(sck checkpoint s-ck-bad "$d" 2>&1) || rc=$?
+		expect_eq "existing $d" "125 1" "$rc $(echo "$out" | wc -l)"
+		expect_contains "says so" "exists (a new directory is made for the image)" "$out"
+	done
+	[ -z "$(ls -A "$WORK/exists")" ] || fail "written into an existing directory: $(ls "$WORK/exists")"
+	# No CRIU: one line, and the DIR made for it goes again.
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" --criu /nonexistent/criu session checkpoint s-ck-bad "$dir" 2>&1) || rc=$?
+	expect_eq "no criu" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says so" "\`/nonexistent/criu\` not found" "$out"
+	[ ! -e "$dir" ] || fail "a failed checkpoint left $dir: $(ls -A "$dir")"
+	# Never while an exec runs (its processes' parent is outside the session's tree).
+	sck exec s-ck-bad -- sleep 3 &
+	local ex=$!
+	wait_for 3 sh -c "ps -eo args | grep -q '^sleep 3'" || fail "the exec did not start"
+	rc=0; out=$(sck checkpoint s-ck-bad "$dir" 2>&1) || rc=$?
+	expect_eq "busy" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says why" "has an exec or cp running" "$out"
+	[ ! -e "$dir" ] || fail "a refused checkpoint made $dir"
+	wait "$ex" || fail "the running exec failed"
+	sck rm s-ck-bad
+	wait_for 2 sck_gone s-ck-bad || fail "left: $(ls "$BW_ROOT")"
+}
+
+# A checkpointable session's pid 1 runs from a real file (CRIU 3.17 cannot restore a memfd
+# executable): the session's own read-only copy of bulwark, bound read-only into the session;
+# the session can write neither it nor the host's binary, and the copy goes with the session,
+# also when the supervisor is SIGKILLed (the watchdog's teardown).
+test_session_ckpt_checkpointable_init_runs_from_a_read_only_copy() {
+	local pid copy out sup
+	sck create --checkpointable s-ck-exe >/dev/null
+	pid=$("$BULWARK" --root "$BW_ROOT" state s-ck-exe | jq -r .pid)
+	expect_eq "init's executable" /.bulwark-session-init "$(readlink "/proc/$pid/exe")"
+	expect_eq "init's argv" bulwark-session-init "$(tr '\0' ' ' <"/proc/$pid/cmdline" | sed 's/ $//')"
+	copy=$(ls "$BW_ROOT"/.s-ck-exe.*.init)
+	expect_eq "the copy" "555 0 0 $(stat -c %s "$BULWARK")" "$(stat -c '%a %u %g %s' "$copy")"
+	cmp -s "$copy" "$BULWARK" || fail "the copy is not the runtime's binary"
+	out=$(sck exec s-ck-exe -- sh -c 'echo x >>/.bulwark-session-init 2>/dev/null && echo WROTE; awk "\$5 == \"/.bulwark-session-init\" {print substr(\$6, 1, 3)}" /proc/self/mountinfo; cat /proc/1/exe >/dev/null 2>&1 && echo READ1; kill -9 1; sleep 0.2; cat /proc/1/comm')
+	expect_eq "read-only, pid 1 kept" "ro, bulwark-session" "$(echo $out)"
+	cmp -s "$copy" "$BULWARK" || fail "the copy changed"
+	sck rm s-ck-exe
+	wait_for 2 sck_gone s-ck-exe || fail "left: $(ls "$BW_ROOT")"
+	[ -z "$(ls -A "$BW_ROOT" | grep '\.init$')" ] || fail "the copy is left: $(ls -A "$BW_ROOT")"
+	# The supervisor SIGKILLed: the watchdog releases the session, the copy with it.
+	sck create --checkpointable s-ck-exe >/dev/null
+	sup=$(grep -o '"session:[0-9]*' "$BW_ROOT/s-ck-exe/state.json" | cut -d: -f2)
+	kill -9 "$sup"
+	wait_for 5 sck_gone s-ck-exe || fail "left after SIGKILL: $(ls "$BW_ROOT")"
+	wait_for 2 sh -c "! ls -A '$BW_ROOT' | grep -q '\.init\$'" || fail "the copy is left: $(ls -A "$BW_ROOT")"
+}
+
+# Rootless, --checkpointable would take the Landlock domain that isolates the session's init
+# from the session: refused in one line, nothing made.
+test_session_ckpt_rootless_checkpointable_refused() {
+	local root=$WORK/rl-ck out rc=0
+	mkdir -p "$root" && chown 65534:65534 "$root" && chmod 700 "$root"
+	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env -u XDG_RUNTIME_DIR "$BULWARK" --root "$root" session create --checkpointable s-rl-ck 2>&1) || rc=$?
+	expect_eq "refused" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says why" "--checkpointable: needs root" "$out"
+	expect_eq "nothing left" "" "$(ls -A "$root")"
+}
+
+# Where CRIU cannot work (this host's 6.18 kernel: vdso), one line quotes CRIU's reason, the
+# session goes on untouched, and no image is written.
+if ! sck_criu_works; then
+test_session_ckpt_criu_failure_quotes_reason_and_keeps_session() {
+	command -v criu >/dev/null || fail "criu is not installed (Debian's criu package)"
+	local dir=$WORK/img.${FUNCNAME[0]} out rc=0 first
+	sck create --checkpointable s-ck-fail >/dev/null
+	sck exec s-ck-fail -- sh -c 'echo kept >/tmp/f; sleep 1000 >/dev/null 2>&1 &'
+	out=$(sck checkpoint s-ck-fail "$dir" 2>&1) || rc=$?
+	expect_eq "failed" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "prefix" "session checkpoint: criu dump failed: " "$out"
+	first=$(grep 'Error (' "$dir/dump.log" | grep -v '): exited, status' | head -1 | sed 's/.*): //')
+	[ -n "$first" ] || fail "no error line in CRIU's log"
+	expect_contains "criu's reason" "$first" "$out"
+	expect_contains "log" "(log: $dir/dump.log; no image was written)" "$out"
+	[ -z "$(ls "$dir" | grep -v '^dump.log$')" ] || fail "image files left: $(ls "$dir")"
+	out=$(sck exec s-ck-fail -- sh -c 'cat /tmp/f; ps -eo args | grep -c "^sleep 1000"')
+	expect_eq "session untouched" "kept 1" "$(echo $out)"
+	sck rm s-ck-fail
+	wait_for 2 sck_gone s-ck-fail || fail "left: $(ls "$BW_ROOT")"
+}
+fi
+
+sck_criu_works || return 0
+
+# A session with a file and a background counter: the dump writes CRIU's image and what the
+# session was made with into the new DIR, then the session is released as at rm.
+test_criu_session_checkpoint_writes_image_and_releases() {
+	local dir=$WORK/img.${FUNCNAME[0]} n
+	sck create --checkpointable --lifetime 1h --memory 256m s-ck-vm >/dev/null
+	sck exec s-ck-vm -- sh -c 'echo kept >/tmp/f; (i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.2; done) >/dev/null 2>&1 </dev/null &'
+	wait_for 10 sh -c "[ \"\$(\"$BULWARK\" --root \"$BW_ROOT\" session exec s-ck-vm -- cat /tmp/n)\" -gt 2 ] 2>/dev/null" ||
+		fail "the counter did not start"
+	sck checkpoint s-ck-vm "$dir" || { grep 'Error (' "$dir/dump.log" | head -5; sck rm s-ck-vm; fail "checkpoint failed"; }
+	[ -f "$dir/inventory.img" ] || fail "no CRIU image in $dir: $(ls "$dir")"
+	expect_eq "dir mode" 700 "$(stat -c %a "$dir")"
+	expect_eq "session.json" "1 s-ck-vm 3600000 true" \
+		"$(jq -r '"\(.version) \(.name) \(.lifetime_ms) \(.lifetime_left_ms > 0 and .lifetime_left_ms <= 3600000)"' "$dir/session.json")"
+	expect_contains "limits" "memory=256m" "$(jq -r .limits "$dir/session.json")"
+	expect_eq "config.json" "off 1" \
+		"$(jq -r '"\(.annotations["run.bulwark.landlock"]) \(.annotations["run.bulwark.session.checkpointable"])"' "$dir/config.json")"
+	# Released: no state, no process, and the counter's pages are in the image only.
+	wait_for 5 sck_gone s-ck-vm || fail "left: $(ls "$BW_ROOT")"
+	n=$(ps -eo args | grep -c '^sh -c echo kept' || true)
+	expect_eq "no counter left" 0 "$n"
+	sck exec s-ck-vm -- true 2>/dev/null && fail "the session still answers"
+	true
+}
