@@ -1,6 +1,8 @@
 /* The one JSON writer: yajl's generator, with every string made valid UTF-8 first (valid
  * multi-byte sequences kept, each invalid byte replaced by U+FFFD; yajl escapes the controls)
- * and the buffer handed back whole, never cut. Logs, audit lines, reports and specs use it. */
+ * and the buffer handed back whole, never cut. Logs, audit lines, reports and specs use it;
+ * specs and state.json write paths with yajl_gen_string itself, as the bytes they are (a path
+ * must not silently turn into another one: yajl's parser then refuses it). */
 #pragma once
 
 #include <stdbool.h>

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "common/json.h"
 #include "common/util.h"
 
 void seccomp_profile_free(struct oci_seccomp *sc)
@@ -136,16 +137,9 @@ void seccomp_profile_gen(yajl_gen g, const struct oci_seccomp *sc)
 
 char *seccomp_profile_to_json(const struct oci_seccomp *sc)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (g == NULL)
-		abort(); /* only fails on exhausted memory, like xmalloc */
+	yajl_gen g = json_gen_new(false);
 	seccomp_profile_gen(g, sc);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	char *out = xstrndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return json_take(g, false, NULL);
 }
 
 /* The system calls that can give a file a set-user-ID or set-group-ID bit, and which argument
