@@ -212,17 +212,23 @@ static void on_rtnl(struct ev_source *s, uint32_t events)
 	}
 }
 
+/* A DNS event about q, refused by `rule`. */
+static void dns_event(struct audit_event *ev, const struct dns_question *q, const char *rule)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = AUDIT_DNS;
+	/* Names are at most 253 characters in presentation form, escapes aside: cut those. */
+	size_t len = strnlen(q->name, sizeof(ev->name) - 1);
+	memcpy(ev->name, q->name, len);
+	snprintf(ev->rule, sizeof(ev->rule), "%s", rule);
+	ev->qtype = q->type;
+}
+
 static void on_dns_deny(void *ctx, const struct dns_question *q, const char *rule)
 {
 	struct agent *a = ctx;
 	struct audit_event ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = AUDIT_DNS;
-	/* Names are at most 253 characters in presentation form, escapes aside: cut those. */
-	size_t len = strnlen(q->name, sizeof(ev.name) - 1);
-	memcpy(ev.name, q->name, len);
-	snprintf(ev.rule, sizeof(ev.rule), "%s", rule);
-	ev.qtype = q->type;
+	dns_event(&ev, q, rule);
 	audit_note(a->audit, &ev, dnsproxy_now_ms());
 }
 
@@ -230,12 +236,7 @@ static void on_dns_private(void *ctx, const struct dns_question *q, const struct
 {
 	struct agent *a = ctx;
 	struct audit_event ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = AUDIT_DNS;
-	size_t len = strnlen(q->name, sizeof(ev.name) - 1);
-	memcpy(ev.name, q->name, len);
-	snprintf(ev.rule, sizeof(ev.rule), "private address");
-	ev.qtype = q->type;
+	dns_event(&ev, q, "private address");
 	ev.family = addr->family;
 	memcpy(ev.addr, addr->addr, sizeof(ev.addr));
 	audit_note(a->audit, &ev, dnsproxy_now_ms());

@@ -14,23 +14,7 @@
 
 void seccomp_profile_free(struct oci_seccomp *sc)
 {
-	if (sc == NULL)
-		return;
-	free(sc->default_action);
-	strv_free(sc->architectures);
-	strv_free(sc->flags);
-	free(sc->listener_path);
-	free(sc->listener_metadata);
-	for (size_t i = 0; i < sc->n_syscalls; i++) {
-		struct oci_seccomp_syscall *s = &sc->syscalls[i];
-		strv_free(s->names);
-		free(s->action);
-		for (size_t j = 0; j < s->n_args; j++)
-			free(s->args[j].op);
-		free(s->args);
-	}
-	free(sc->syscalls);
-	free(sc);
+	oci_seccomp_free(sc);
 }
 
 static bool refusing_action(const char *a)
