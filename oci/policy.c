@@ -14,7 +14,6 @@
 #include "common/util.h"
 #include "oci/policy_internal.h"
 
-
 void policy_init_default(struct sandbox_policy *p)
 {
 	memset(p, 0, sizeof(*p));
