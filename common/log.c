@@ -1,5 +1,5 @@
-/* Implementation of the process-global logger; JSON escaping is done here by hand because the
- * only structure is three string fields. */
+/* Implementation of the process-global logger; its JSON lines (and the quoted message of the
+ * text format) come from the one JSON writer, json.h. */
 #include "log.h"
 
 #include <errno.h>
@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
+
+#include "json.h"
+#include "util.h"
 
 static int g_log_fd = -1;
 static enum log_format g_format = LOG_FORMAT_TEXT;
@@ -93,46 +97,34 @@ char *log_quote(char *out, size_t cap, const char *s)
 	return out;
 }
 
-static size_t json_escape(char *out, size_t cap, const char *in)
-{
-	size_t o = 0;
-	for (; *in != '\0' && o + 7 < cap; in++) {
-		unsigned char c = (unsigned char)*in;
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-	return o;
-}
-
 static void write_line_to(int fd, enum log_level level, const char *msg)
 {
-	char line[BW_ERROR_MAX * 7 + 128], esc[BW_ERROR_MAX * 6 + 8], ts[40];
+	char ts[40];
 	struct timespec now;
 	struct tm tm;
-	int n;
 
 	if (fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_escape(esc, sizeof(esc), msg);
-	if (g_format == LOG_FORMAT_JSON)
-		n = snprintf(line, sizeof(line),
-			     "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
-			     level_name(level), esc, ts);
-	else
-		n = snprintf(line, sizeof(line), "time=\"%s\" level=%s msg=\"%s\"\n", ts,
-			     level_name(level), esc);
-	if (n > 0)
-		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	char *line;
+	if (g_format == LOG_FORMAT_JSON) {
+		yajl_gen g = json_gen_new(false);
+		yajl_gen_map_open(g);
+		json_key_str(g, "level", level_name(level));
+		json_key_str(g, "msg", msg);
+		json_key_str(g, "time", ts);
+		yajl_gen_map_close(g);
+		line = json_take(g, true, NULL);
+	} else {
+		/* logrus's text format quotes the message as a JSON string would. */
+		char *q = json_quote(msg);
+		line = xasprintf("time=\"%s\" level=%s msg=%s\n", ts, level_name(level), q);
+		free(q);
+	}
+	(void)!write(fd, line, strlen(line));
+	free(line);
 }
 
 static void write_line(enum log_level level, const char *msg)

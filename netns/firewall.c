@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/util.h"
@@ -59,9 +60,17 @@ static void child_say(int fd, const char *s)
 		fs_write_all(fd, s, strlen(s));
 }
 
+struct loader_job {
+	int netns_fd;
+	const char *script;
+};
+
 /* In the forked child: never returns. */
-static void __attribute__((noreturn)) child_run(int netns_fd, const char *script, int out)
+static void __attribute__((noreturn)) loader_child(void *arg, int out)
 {
+	const struct loader_job *job = arg;
+	int netns_fd = job->netns_fd;
+	const char *script = job->script;
 	struct nft_api api;
 	char msg[128];
 	if (netns_fd >= 0 && ns_enter_net(netns_fd) < 0) {
@@ -96,7 +105,7 @@ static void one_line(char *s)
 		strcpy(s + 597, "...");
 }
 
-static int child_result(int status, char *text, struct bw_error *err)
+static int loader_result(int status, char *text, struct bw_error *err)
 {
 	if (!WIFEXITED(status))
 		return bw_fail(err, 0, "nftables loader died (signal %d)", WTERMSIG(status));
@@ -115,36 +124,16 @@ static int child_result(int status, char *text, struct bw_error *err)
 
 int fw_run_script(int netns_fd, const char *script, char **out, struct bw_error *err)
 {
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return bw_fail(err, errno, "pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return bw_fail(err, errno, "fork the nftables loader");
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		child_run(netns_fd, script, pfd[1]);
-	}
-	close(pfd[1]);
-	_cleanup_close_ int rfd = pfd[0];
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-	struct bw_error rerr = {0};
-	int rr = fs_read_fd(rfd, FW_OUTPUT_MAX, &text, &len, &rerr);
-	if (rr < 0)
-		kill(pid, SIGKILL);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return bw_fail(err, errno, "wait for the nftables loader");
-	if (rr < 0) {
-		*err = rerr;
-		return bw_wrap(err, "nftables loader output");
-	}
-	if (child_result(status, text, err) < 0)
+	struct loader_job job = {netns_fd, script};
+	struct child_spec spec = {.name = "the nftables loader",
+				  .fn = loader_child,
+				  .arg = &job,
+				  .output_max = FW_OUTPUT_MAX};
+	struct child_result res;
+	if (child_run(&spec, &res, err) < 0)
+		return -1;
+	_cleanup_free_ char *text = res.output;
+	if (loader_result(res.status, text, err) < 0)
 		return -1;
 	if (out != NULL)
 		*out = steal_ptr(&text);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "netns/nfset.h"
 
@@ -220,29 +221,6 @@ void nflog_parse(const uint8_t *buf, size_t len, void (*fn)(void *ctx, const str
 
 /* ---- lines ---- */
 
-size_t audit_json_escape(const char *s, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char tmp[8];
-		size_t n;
-		if (c == '"' || c == '\\')
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-		else
-			n = (size_t)snprintf(tmp, sizeof(tmp), "%c", c);
-		if (o + n >= cap)
-			break;
-		memcpy(out + o, tmp, n);
-		o += n;
-	}
-	if (cap > 0)
-		out[o] = '\0';
-	return o;
-}
-
 static const char *proto_name(uint8_t p, char *buf, size_t len)
 {
 	switch (p) {
@@ -277,59 +255,64 @@ const char *audit_qtype_name(uint16_t t, char *buf, size_t len)
 	return buf;
 }
 
-/* The part after "kind": packet, dns or other. */
-static int format_body(const struct audit_event *ev, char *out, size_t cap)
+/* "kind" and what follows it: packet, dns or other. */
+static void gen_body(yajl_gen g, const struct audit_event *ev)
 {
-	char name[256 * 6], addr[INET6_ADDRSTRLEN] = "", tmp[16], port[16] = "";
+	char addr[INET6_ADDRSTRLEN] = "", tmp[16];
 	switch (ev->kind) {
 	case AUDIT_DNS:
-		audit_json_escape(ev->name, name, sizeof(name));
-		if (ev->family == 0)
-			return snprintf(
-			    out, cap, "\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\"",
-			    name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule);
+		json_key_str(g, "kind", "dns");
+		json_key_str(g, "name", ev->name);
+		json_key_str(g, "qtype", audit_qtype_name(ev->qtype, tmp, sizeof(tmp)));
+		json_key_str(g, "rule", ev->rule);
 		/* A private answer that was not opened carries its address. */
-		inet_ntop(ev->family, ev->addr, addr, sizeof(addr));
-		return snprintf(out, cap,
-				"\"dns\",\"name\":\"%s\",\"qtype\":\"%s\",\"rule\":\"%s\","
-				"\"address\":\"%s\"",
-				name, audit_qtype_name(ev->qtype, tmp, sizeof(tmp)), ev->rule,
-				addr);
+		if (ev->family != 0)
+			json_key_str(g, "address",
+				     inet_ntop(ev->family, ev->addr, addr, sizeof(addr)));
+		return;
 	case AUDIT_PACKET:
 		if (ev->family != 0)
 			inet_ntop(ev->family, ev->addr, addr, sizeof(addr));
+		json_key_str(g, "kind", "packet");
+		json_key_str(g, "direction", ev->dir == POL_EGRESS ? "egress" : "ingress");
+		json_key_str(g, "proto", proto_name(ev->proto, tmp, sizeof(tmp)));
+		json_key_str(g, ev->dir == POL_EGRESS ? "destination" : "source", addr);
 		if (ev->has_port)
-			snprintf(port, sizeof(port), ",\"port\":%u", ev->port);
-		return snprintf(out, cap,
-				"\"packet\",\"direction\":\"%s\",\"proto\":\"%s\",\"%s\":\"%s\"%s,"
-				"\"rule\":\"%s\"",
-				ev->dir == POL_EGRESS ? "egress" : "ingress",
-				proto_name(ev->proto, tmp, sizeof(tmp)),
-				ev->dir == POL_EGRESS ? "destination" : "source", addr, port,
-				ev->rule);
+			json_key_int(g, "port", ev->port);
+		json_key_str(g, "rule", ev->rule);
+		return;
 	case AUDIT_OTHER:
 		break;
 	}
-	return snprintf(out, cap, "\"other\"");
+	json_key_str(g, "kind", "other");
 }
 
 size_t audit_format(const struct audit_event *ev, const char *sandbox, uint64_t count,
 		    const struct timespec *time, char *out, size_t cap)
 {
-	char when[64], id[1600], body[2048];
+	char when[64];
 	struct tm tm;
 	gmtime_r(&time->tv_sec, &tm);
 	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + n, sizeof(when) - n, ".%03ldZ", time->tv_nsec / 1000000);
-	audit_json_escape(sandbox, id, sizeof(id));
-	format_body(ev, body, sizeof(body));
-	int r = snprintf(out, cap,
-			 "{\"time\":\"%s\",\"sandbox\":\"%s\",\"event\":\"denied\",\"kind\":%s,"
-			 "\"count\":%llu}\n",
-			 when, id, body, (unsigned long long)count);
-	if (r < 0 || (size_t)r >= cap)
-		return 0;
-	return (size_t)r;
+	yajl_gen g = json_gen_new(false);
+	yajl_gen_map_open(g);
+	json_key_str(g, "time", when);
+	json_key_str(g, "sandbox", sandbox);
+	json_key_str(g, "event", "denied");
+	gen_body(g, ev);
+	/* yajl's integers are signed: the count as its decimal digits. */
+	char digits[24];
+	int d = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)count);
+	json_str(g, "count");
+	yajl_gen_number(g, digits, (size_t)d);
+	yajl_gen_map_close(g);
+	size_t len;
+	_cleanup_free_ char *line = json_take(g, true, &len);
+	if (len >= cap)
+		return 0; /* whole lines only */
+	memcpy(out, line, len + 1);
+	return len;
 }
 
 /* ---- aggregation ---- */

@@ -56,12 +56,10 @@ void nflog_parse(const uint8_t *buf, size_t len, void (*fn)(void *ctx, const str
 
 /* ---- audit lines ---- */
 
-/* JSON string body of s (without quotes), at most cap-1 bytes, always terminated; bytes
- * outside printable ASCII become \u00XX. Returns the length. */
-size_t audit_json_escape(const char *s, char *out, size_t cap);
 /* "A", "AAAA", ... or "TYPE<n>"; buf of at least 16 bytes. */
 const char *audit_qtype_name(uint16_t type, char *buf, size_t len);
-/* One line (with the final newline) for `count` events like ev; time is CLOCK_REALTIME. */
+/* One line (with the final newline) for `count` events like ev; time is CLOCK_REALTIME. The
+ * line's length, or 0 (and nothing written) when it would not fit in cap. */
 size_t audit_format(const struct audit_event *ev, const char *sandbox, uint64_t count,
 		    const struct timespec *time, char *out, size_t cap);
 

@@ -45,32 +45,100 @@ static int high_fd(int fd)
 	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
-int pasta_up(const char *program, const char *netns, const char *userns, bool udp, bool icmp,
-	     pid_t *pid, struct bw_error *err)
+/* No inbound forwarding (-t/-u), none from the namespace to the caller's loopback (-T/-U), the
+ * gateway address is the real gateway (--no-map-gw), no DHCP or RA server, no DNS of its own:
+ * the sandbox's DNS goes to bulwark's proxy. NDP stays: IPv6 needs it to find the gateway. The
+ * namespaces are pasta's fds 4 and 5. argv: room for 32. */
+static void pasta_args(const char *program, bool udp, bool icmp, const char **argv)
 {
-	/* No inbound forwarding (-t/-u), none from the namespace to the caller's loopback
-	 * (-T/-U), the gateway address is the real gateway (--no-map-gw), no DHCP or RA server,
-	 * no DNS of its own: the sandbox's DNS goes to bulwark's proxy. NDP stays: IPv6 needs it
-	 * to find the gateway. The namespaces are pasta's fds 4 and 5. */
-	const char *argv[32] = {program,       "--config-net",
-				"--netns",     "/proc/self/fd/4",
-				"--userns",    "/proc/self/fd/5",
-				"-t",	       "none",
-				"-u",	       "none",
-				"-T",	       "none",
-				"-U",	       "none",
-				"--no-map-gw", "--no-dhcp",
-				"--no-dhcpv6", "--no-ra",
-				"-D",	       "none",
-				"-I",	       "eth0",
-				"-q",	       "-P",
-				"/dev/fd/3"};
-	size_t na = 25;
+	/* clang-format off */
+	static const char *const fixed[] = {
+	    "--config-net", "--netns", "/proc/self/fd/4", "--userns", "/proc/self/fd/5",
+	    "-t", "none", "-u", "none", "-T", "none", "-U", "none",
+	    "--no-map-gw", "--no-dhcp", "--no-dhcpv6", "--no-ra", "-D", "none", "-I", "eth0",
+	    "-q", "-P", "/dev/fd/3"};
+	/* clang-format on */
+	size_t na = 0;
+	argv[na++] = program;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		argv[na++] = fixed[i];
 	if (!udp)
 		argv[na++] = "--no-udp";
 	if (!icmp)
 		argv[na++] = "--no-icmp";
 	argv[na] = NULL;
+}
+
+/* pasta's fds, each at or above 10 in the parent (high_fd), moved to their places in the
+ * child: its pid file (PASTA_PIDFD), the namespaces (4, 5) and stderr (the log). */
+struct pasta_fds {
+	int pid, net, user, log;
+};
+
+static void __attribute__((noreturn))
+pasta_exec(const char *program, const char **argv, const struct pasta_fds *f)
+{
+	int null = high_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+	    dup2(f->log, STDERR_FILENO) < 0 || dup2(f->pid, PASTA_PIDFD) < 0 ||
+	    dup2(f->net, 4) < 0 || dup2(f->user, 5) < 0)
+		_exit(126);
+	/* Nothing else of ours (or of our caller's) reaches pasta, which reads the sandbox's
+	 * frames. */
+	close_range(6, ~0U, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execv(program, (char *const *)argv);
+	dprintf(STDERR_FILENO, "%s: %s\n", program, strerror(errno));
+	_exit(127);
+}
+
+/* The daemon's pid from its pid file's pipe; the daemon may hold its end of the pipe: read
+ * what is there, do not wait for EOF. False when there is none. */
+static bool read_daemon_pid(int in, int *daemon)
+{
+	char buf[32] = "";
+	if (fcntl(in, F_SETFL, O_NONBLOCK) == 0) {
+		ssize_t n = read(in, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	return parse_int(buf, daemon) == 0 && *daemon > 1;
+}
+
+/* Fork and exec pasta with f's fds; *in: the read end of its pid file's pipe. */
+static int pasta_spawn(const char *program, const char **argv, struct pasta_fds *f, int *in,
+		       pid_t *child, struct bw_error *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "pipe");
+	_cleanup_close_ int pid_hi = high_fd(p[1]);
+	if (pid_hi < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bw_fail(err, errno, "dup");
+	}
+	f->pid = pid_hi;
+	*child = fork();
+	if (*child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bw_fail(err, errno, "fork");
+	}
+	if (*child == 0)
+		pasta_exec(program, argv, f);
+	close(p[1]);
+	*in = p[0];
+	return 0;
+}
+
+int pasta_up(const char *program, const char *netns, const char *userns, bool udp, bool icmp,
+	     pid_t *pid, struct bw_error *err)
+{
+	const char *argv[32];
+	pasta_args(program, udp, icmp, argv);
 	_cleanup_close_ int net_fd = open(netns, O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int user_fd = open(userns, O_RDONLY | O_CLOEXEC);
 	if (net_fd < 0 || user_fd < 0)
@@ -81,53 +149,17 @@ int pasta_up(const char *program, const char *netns, const char *userns, bool ud
 	_cleanup_close_ int log_hi = high_fd(log);
 	if (log < 0 || log_hi < 0 || net_hi < 0 || user_hi < 0)
 		return bw_fail(err, errno, "memfd_create/dup");
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return bw_fail(err, errno, "pipe");
-	_cleanup_close_ int pid_hi = high_fd(p[1]);
-	if (pid_hi < 0) {
-		close(p[0]);
-		close(p[1]);
-		return bw_fail(err, errno, "dup");
-	}
-	pid_t child = fork();
-	if (child < 0) {
-		close(p[0]);
-		close(p[1]);
-		return bw_fail(err, errno, "fork");
-	}
-	if (child == 0) {
-		int null = high_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-		    dup2(log_hi, STDERR_FILENO) < 0 || dup2(pid_hi, PASTA_PIDFD) < 0 ||
-		    dup2(net_hi, 4) < 0 || dup2(user_hi, 5) < 0)
-			_exit(126);
-		/* Nothing else of ours (or of our caller's) reaches pasta, which reads the
-		 * sandbox's frames. */
-		close_range(6, ~0U, 0);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv(program, (char *const *)argv);
-		dprintf(STDERR_FILENO, "%s: %s\n", program, strerror(errno));
-		_exit(127);
-	}
-	close_fd(&pid_hi);
-	close(p[1]);
-	_cleanup_close_ int in = p[0];
+	struct pasta_fds f = {.pid = -1, .net = net_hi, .user = user_hi, .log = log_hi};
+	_cleanup_close_ int in = -1;
+	pid_t child = -1;
+	if (pasta_spawn(program, argv, &f, &in, &child, err) < 0)
+		return -1;
 	int status;
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return bw_fail(err, errno, "wait for pasta");
-	/* The daemon may hold its end of the pipe: read what is there, do not wait for EOF. */
-	char buf[32] = "";
-	if (fcntl(in, F_SETFL, O_NONBLOCK) == 0) {
-		ssize_t n = read(in, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-	}
-	buf[strcspn(buf, "\n")] = '\0';
 	int daemon;
-	bool have_pid = parse_int(buf, &daemon) == 0 && daemon > 1;
+	bool have_pid = read_daemon_pid(in, &daemon);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char why[512];
 		last_line(log, why, sizeof(why));

@@ -321,34 +321,54 @@ int oci_spec_load(const char *bundle, struct oci_spec **out, struct bw_error *er
 	return oci_spec_parse(buf, len, "config.json", out, err);
 }
 
-int oci_process_parse(const char *json, size_t len, const char *what, struct oci_process *out,
+/* One part of a spec as a document of its own (exec --process, update --resources): parsed
+ * by parse into out, whose fields free_fields releases on failure. */
+static int parse_part(const char *json, size_t len, const char *what, void *out, size_t size,
+		      int (*parse)(struct jp *, yajl_val, void *), void (*free_fields)(void *),
 		      struct bw_error *err)
 {
 	yajl_val root;
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, size);
 	if (oj_parse(json, len, what, false, &root, err) < 0)
 		return -1;
 	struct jp p;
 	jp_init(&p, what, err);
-	int r = oci_parse_process(&p, root, out);
+	int r = parse(&p, root, out);
 	oj_free(root);
 	if (r < 0)
-		oci_process_free_fields(out);
+		free_fields(out);
 	return r;
+}
+
+static int process_part(struct jp *p, yajl_val v, void *out)
+{
+	return oci_parse_process(p, v, out);
+}
+
+static void process_part_free(void *out)
+{
+	oci_process_free_fields(out);
+}
+
+static int resources_part(struct jp *p, yajl_val v, void *out)
+{
+	return oci_parse_resources(p, v, out);
+}
+
+static void resources_part_free(void *out)
+{
+	oci_resources_free_fields(out);
+}
+
+int oci_process_parse(const char *json, size_t len, const char *what, struct oci_process *out,
+		      struct bw_error *err)
+{
+	return parse_part(json, len, what, out, sizeof(*out), process_part, process_part_free, err);
 }
 
 int oci_resources_parse(const char *json, size_t len, const char *what, struct oci_resources *out,
 			struct bw_error *err)
 {
-	yajl_val root;
-	memset(out, 0, sizeof(*out));
-	if (oj_parse(json, len, what, false, &root, err) < 0)
-		return -1;
-	struct jp p;
-	jp_init(&p, what, err);
-	int r = oci_parse_resources(&p, root, out);
-	oj_free(root);
-	if (r < 0)
-		oci_resources_free_fields(out);
-	return r;
+	return parse_part(json, len, what, out, sizeof(*out), resources_part, resources_part_free,
+			  err);
 }

@@ -390,6 +390,8 @@ int oci_spec_parse(const char *json, size_t len, const char *what, struct oci_sp
  * Errors: "config.json: open `<path>`" (+ errno), "config.json: too large", ... */
 int oci_spec_load(const char *bundle, struct oci_spec **out, struct bw_error *err);
 void oci_spec_free(struct oci_spec *spec);
+/* A seccomp section and everything it holds (NULL: nothing). */
+void oci_seccomp_free(struct oci_seccomp *sc);
 
 /* Parse a process.json (exec --process) into a struct oci_process (same rules as
  * config.json's "process"; paths in errors are relative to the document: "user.uid").

@@ -133,70 +133,95 @@ int oj_strv(struct jp *p, yajl_val v, char ***out)
 	return 0;
 }
 
-int oj_f_value(struct jp *p, yajl_val obj, const char *key, yajl_type type, yajl_val *out)
+int oj_field(struct jp *p, yajl_val obj, const char *key, oj_elem_fn fn, void *out)
 {
 	yajl_val v = oj_get(obj, key);
 	if (v == NULL)
 		return 0;
 	size_t mark = jp_key(p, key);
-	if (oj_need(p, v, type) < 0)
+	if (fn(p, v, out) < 0)
 		return -1;
 	jp_pop(p, mark);
-	*out = v;
+	return 1;
+}
+
+struct typed_value {
+	yajl_type type;
+	yajl_val *out;
+};
+
+static int typed_value(struct jp *p, yajl_val v, void *out)
+{
+	struct typed_value *t = out;
+	if (oj_need(p, v, t->type) < 0)
+		return -1;
+	*t->out = v;
 	return 0;
+}
+
+int oj_f_value(struct jp *p, yajl_val obj, const char *key, yajl_type type, yajl_val *out)
+{
+	struct typed_value t = {type, out};
+	return oj_field(p, obj, key, typed_value, &t) < 0 ? -1 : 0;
+}
+
+static int string_value(struct jp *p, yajl_val v, void *out)
+{
+	return oj_string(p, v, out);
 }
 
 int oj_f_string(struct jp *p, yajl_val obj, const char *key, char **out)
 {
-	yajl_val v = oj_get(obj, key);
-	if (v == NULL)
-		return 0;
-	size_t mark = jp_key(p, key);
-	if (oj_string(p, v, out) < 0)
-		return -1;
-	jp_pop(p, mark);
-	return 0;
+	return oj_field(p, obj, key, string_value, out) < 0 ? -1 : 0;
+}
+
+static int bool_value(struct jp *p, yajl_val v, void *out)
+{
+	return oj_bool(p, v, out);
 }
 
 int oj_f_bool(struct jp *p, yajl_val obj, const char *key, bool *out)
 {
-	yajl_val v = oj_get(obj, key);
-	if (v == NULL)
-		return 0;
-	size_t mark = jp_key(p, key);
-	if (oj_bool(p, v, out) < 0)
-		return -1;
-	jp_pop(p, mark);
-	return 0;
+	return oj_field(p, obj, key, bool_value, out) < 0 ? -1 : 0;
+}
+
+struct ranged {
+	int64_t min;
+	uint64_t max;
+	void *out;
+};
+
+static int u64_value(struct jp *p, yajl_val v, void *out)
+{
+	const struct ranged *r = out;
+	return oj_u64(p, v, r->max, r->out);
+}
+
+static int i64_value(struct jp *p, yajl_val v, void *out)
+{
+	const struct ranged *r = out;
+	return oj_i64(p, v, r->min, (int64_t)r->max, r->out);
+}
+
+/* r from oj_field: *set when the member was there. */
+static int mark_set(int r, bool *set)
+{
+	if (r > 0 && set != NULL)
+		*set = true;
+	return r < 0 ? -1 : 0;
 }
 
 int oj_f_u64(struct jp *p, yajl_val obj, const char *key, uint64_t max, uint64_t *out, bool *set)
 {
-	yajl_val v = oj_get(obj, key);
-	if (v == NULL)
-		return 0;
-	size_t mark = jp_key(p, key);
-	if (oj_u64(p, v, max, out) < 0)
-		return -1;
-	jp_pop(p, mark);
-	if (set != NULL)
-		*set = true;
-	return 0;
+	struct ranged r = {0, max, out};
+	return mark_set(oj_field(p, obj, key, u64_value, &r), set);
 }
 
 int oj_f_i64(struct jp *p, yajl_val obj, const char *key, int64_t min, int64_t max, int64_t *out,
 	     bool *set)
 {
-	yajl_val v = oj_get(obj, key);
-	if (v == NULL)
-		return 0;
-	size_t mark = jp_key(p, key);
-	if (oj_i64(p, v, min, max, out) < 0)
-		return -1;
-	jp_pop(p, mark);
-	if (set != NULL)
-		*set = true;
-	return 0;
+	struct ranged r = {min, (uint64_t)max, out};
+	return mark_set(oj_field(p, obj, key, i64_value, &r), set);
 }
 
 int oj_f_u32(struct jp *p, yajl_val obj, const char *key, uint32_t *out, bool *set)
@@ -237,16 +262,14 @@ int oj_f_opt_i64(struct jp *p, yajl_val obj, const char *key, int64_t min, int64
 	return oj_f_i64(p, obj, key, min, max, &out->v, &out->set);
 }
 
+static int strv_value(struct jp *p, yajl_val v, void *out)
+{
+	return oj_strv(p, v, out);
+}
+
 int oj_f_strv(struct jp *p, yajl_val obj, const char *key, char ***out)
 {
-	yajl_val v = oj_get(obj, key);
-	if (v == NULL)
-		return 0;
-	size_t mark = jp_key(p, key);
-	if (oj_strv(p, v, out) < 0)
-		return -1;
-	jp_pop(p, mark);
-	return 0;
+	return oj_field(p, obj, key, strv_value, out) < 0 ? -1 : 0;
 }
 
 int oj_f_objects(struct jp *p, yajl_val obj, const char *key, size_t elem_size, size_t max,

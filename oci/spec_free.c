@@ -64,7 +64,7 @@ void oci_resources_free_fields(struct oci_resources *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void seccomp_free(struct oci_seccomp *sc)
+void oci_seccomp_free(struct oci_seccomp *sc)
 {
 	if (sc == NULL)
 		return;
@@ -98,7 +98,7 @@ void oci_linux_free_fields(struct oci_linux *l)
 	free(l->cgroups_path);
 	oci_resources_free_fields(&l->resources);
 	oci_kv_free(l->sysctl, l->n_sysctl);
-	seccomp_free(l->seccomp);
+	oci_seccomp_free(l->seccomp);
 	free(l->rootfs_propagation);
 	strv_free(l->masked_paths);
 	strv_free(l->readonly_paths);

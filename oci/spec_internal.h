@@ -62,6 +62,10 @@ int oj_u64(struct jp *p, yajl_val v, uint64_t max, uint64_t *out);
 int oj_i64(struct jp *p, yajl_val v, int64_t min, int64_t max, int64_t *out);
 int oj_strv(struct jp *p, yajl_val v, char ***out);
 
+typedef int (*oj_elem_fn)(struct jp *p, yajl_val v, void *elem);
+/* The member `key` of obj read by fn with its path pushed: 1 when it was there, 0 when absent
+ * or null, -1 when fn failed. */
+int oj_field(struct jp *p, yajl_val obj, const char *key, oj_elem_fn fn, void *out);
 /* Member readers: absent or null leaves *out (and *set) untouched and returns 0. */
 int oj_f_value(struct jp *p, yajl_val obj, const char *key, yajl_type type, yajl_val *out);
 int oj_f_string(struct jp *p, yajl_val obj, const char *key, char **out);
@@ -78,7 +82,6 @@ int oj_f_strv(struct jp *p, yajl_val obj, const char *key, char ***out);
 
 /* An array of objects: allocates *arr (zeroed, *n set first so a partial result can be
  * freed), then calls fn on each element with its path pushed. max = 0: no limit. */
-typedef int (*oj_elem_fn)(struct jp *p, yajl_val v, void *elem);
 int oj_f_objects(struct jp *p, yajl_val obj, const char *key, size_t elem_size, size_t max,
 		 void **arr, size_t *n, oj_elem_fn fn);
 /* An object of string values into key/value pairs; check (may be NULL) vets each key with

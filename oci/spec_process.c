@@ -243,18 +243,21 @@ static int parse_affinity(struct jp *p, yajl_val v, void *out)
 	return oci_parse_cpu_list(p, v, "final", &a->final);
 }
 
+struct member {
+	oj_elem_fn fn;
+	void *out;
+};
+
+static int object_member(struct jp *p, yajl_val v, void *out)
+{
+	const struct member *m = out;
+	return oj_need(p, v, yajl_t_object) < 0 ? -1 : m->fn(p, v, m->out);
+}
+
 int oci_parse_member(struct jp *p, yajl_val obj, const char *key, void *out, oj_elem_fn fn)
 {
-	yajl_val v = NULL;
-	if (oj_f_value(p, obj, key, yajl_t_object, &v) < 0)
-		return -1;
-	if (v == NULL)
-		return 0;
-	size_t mark = jp_key(p, key);
-	if (fn(p, v, out) < 0)
-		return -1;
-	jp_pop(p, mark);
-	return 0;
+	struct member m = {fn, out};
+	return oj_field(p, obj, key, object_member, &m) < 0 ? -1 : 0;
 }
 
 static int parse_console_size(struct jp *p, yajl_val v, void *out)

@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "oci/spec_internal.h"
 #include "oci/state.h"
@@ -140,21 +141,15 @@ static void gen_spec_state(yajl_gen g, const struct oci_state *st)
 	yajl_gen_map_close(g);
 }
 
-static int gen_to_string(yajl_gen g, char **out, size_t *len, struct bw_error *err)
+static int gen_to_string(yajl_gen g, char **out, size_t *len)
 {
-	const unsigned char *buf;
 	size_t n;
-	yajl_gen_status gs = yajl_gen_get_buf(g, &buf, &n);
-	if (gs != yajl_gen_status_ok) {
-		yajl_gen_free(g);
-		return bw_fail(err, 0, "state.json: JSON generation failed (%d)", (int)gs);
-	}
-	while (n > 0 && buf[n - 1] == '\n')
-		n--;
-	*out = xstrndup((const char *)buf, n);
+	char *s = json_take(g, false, &n);
+	while (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	*out = s;
 	if (len != NULL)
 		*len = n;
-	yajl_gen_free(g);
 	return 0;
 }
 
@@ -162,11 +157,9 @@ int oci_state_spec_json(const struct oci_state *st, char **out, struct bw_error 
 {
 	if (oci_status_name(st->status) == NULL)
 		return bw_fail(err, 0, "state.json: invalid status %d", (int)st->status);
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (g == NULL)
-		return bw_fail(err, ENOMEM, "state.json: cannot allocate the JSON generator");
+	yajl_gen g = json_gen_new(false);
 	gen_spec_state(g, st);
-	return gen_to_string(g, out, NULL, err);
+	return gen_to_string(g, out, NULL);
 }
 
 int oci_state_to_json(const struct oci_state *st, bool public_only, bool pretty, char **out,
@@ -174,13 +167,11 @@ int oci_state_to_json(const struct oci_state *st, bool public_only, bool pretty,
 {
 	if (oci_status_name(st->status) == NULL)
 		return bw_fail(err, 0, "state.json: invalid status %d", (int)st->status);
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (g == NULL)
-		return bw_fail(err, ENOMEM, "state.json: cannot allocate the JSON generator");
+	yajl_gen g = json_gen_new(false);
 	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
 	yajl_gen_config(g, yajl_gen_indent_string, "  ");
 	gen_state(g, st, public_only);
-	return gen_to_string(g, out, len, err);
+	return gen_to_string(g, out, len);
 }
 
 static int parse_private(struct jp *p, yajl_val v, void *out)

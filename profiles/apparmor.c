@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -26,7 +27,7 @@
 #define AA_ENABLED "/sys/module/apparmor/parameters/enabled"
 #define AA_FS "/sys/kernel/security/apparmor"
 #define AA_PROFILES_MAX (64u << 20)
-#define AA_PARSER_OUTPUT_MAX 4096
+#define AA_PARSER_OUTPUT_MAX (64 << 10)
 
 static const char *const parser_paths[] = {"/usr/sbin/apparmor_parser", "/sbin/apparmor_parser"};
 
@@ -199,42 +200,23 @@ static int run_parser(const char *const *args, const char *file, struct bw_error
 		argv[n] = args[n - 1];
 	argv[n++] = file;
 	argv[n] = NULL;
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return bw_fail(err, errno, "pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return bw_fail(err, errno, "fork apparmor_parser");
-	}
-	if (pid == 0) {
-		sig_reset_for_exec();
-		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 ||
-		    dup2(pfd[1], 2) < 0)
-			_exit(127);
-		execve(parser, (char *const *)argv,
-		       (char *const[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL});
-		_exit(127);
-	}
-	close(pfd[1]);
-	_cleanup_free_ char *output = NULL;
-	struct bw_error rerr = {0};
-	fs_read_fd(pfd[0], AA_PARSER_OUTPUT_MAX, &output, NULL, &rerr);
-	close(pfd[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return bw_fail(err, errno, "wait for apparmor_parser");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	struct child_spec spec = {.name = "apparmor_parser",
+				  .path = parser,
+				  .argv = (char *const *)argv,
+				  .envp =
+				      (char *const[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL},
+				  .output_max = AA_PARSER_OUTPUT_MAX};
+	struct child_result res;
+	if (child_run(&spec, &res, err) < 0)
+		return -1;
+	_cleanup_free_ char *output = res.output;
+	if (child_ok(&res))
 		return 0;
-	char *nl = output ? strchr(output, '\n') : NULL;
+	char *nl = strchr(output, '\n');
 	if (nl != NULL)
 		*nl = '\0';
 	return bw_fail(err, 0, "apparmor_parser %s `%s` failed (status %d): %s", args[0], file,
-		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-		       output && *output ? output : "no output");
+		       child_exit_code(&res), *output ? output : "no output");
 }
 
 int apparmor_parser_check(const char *text, struct bw_error *err)

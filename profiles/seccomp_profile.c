@@ -9,27 +9,12 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "common/json.h"
 #include "common/util.h"
 
 void seccomp_profile_free(struct oci_seccomp *sc)
 {
-	if (sc == NULL)
-		return;
-	free(sc->default_action);
-	strv_free(sc->architectures);
-	strv_free(sc->flags);
-	free(sc->listener_path);
-	free(sc->listener_metadata);
-	for (size_t i = 0; i < sc->n_syscalls; i++) {
-		struct oci_seccomp_syscall *s = &sc->syscalls[i];
-		strv_free(s->names);
-		free(s->action);
-		for (size_t j = 0; j < s->n_args; j++)
-			free(s->args[j].op);
-		free(s->args);
-	}
-	free(sc->syscalls);
-	free(sc);
+	oci_seccomp_free(sc);
 }
 
 static bool refusing_action(const char *a)
@@ -136,16 +121,9 @@ void seccomp_profile_gen(yajl_gen g, const struct oci_seccomp *sc)
 
 char *seccomp_profile_to_json(const struct oci_seccomp *sc)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	if (g == NULL)
-		abort(); /* only fails on exhausted memory, like xmalloc */
+	yajl_gen g = json_gen_new(false);
 	seccomp_profile_gen(g, sc);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	char *out = xstrndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return json_take(g, false, NULL);
 }
 
 /* The system calls that can give a file a set-user-ID or set-group-ID bit, and which argument

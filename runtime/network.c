@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "common/child.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -134,47 +135,24 @@ const char *network_self_exe(void)
 static int run_net_helper(char *const argv[], const int *inherit, size_t n_inherit, char **out,
 			  struct bw_error *err)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return bw_fail(err, errno, "pipe");
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return bw_fail(err, errno, "fork");
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(p[1], STDERR_FILENO);
-		for (size_t i = 0; i < n_inherit; i++)
-			if (inherit[i] >= 0)
-				fcntl(inherit[i], F_SETFD, 0);
-		sig_reset_for_exec();
-		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "network helper `%s`: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	_cleanup_free_ char *text = NULL;
-	struct bw_error rerr = {0};
 	/* EOF comes when the helper and everything it forked closed the pipe: the agent's daemon
 	 * puts its stdio on /dev/null before the foreground exits. */
-	if (fs_read_fd(p[0], 1 << 16, &text, NULL, &rerr) < 0)
-		text = xstrdup("");
-	close(p[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return bw_fail(err, errno, "wait for the network helper");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	struct child_spec spec = {.name = "network helper",
+				  .path = argv[0],
+				  .argv = argv,
+				  .inherit = inherit,
+				  .n_inherit = n_inherit,
+				  .output_max = 1 << 16};
+	struct child_result res;
+	if (child_run(&spec, &res, err) < 0)
+		return -1;
+	_cleanup_free_ char *text = res.output;
+	if (child_ok(&res)) {
 		if (out != NULL)
-			*out = xstrdup(text);
+			*out = steal_ptr(&text);
 		return 0;
 	}
-	size_t n = strlen(text);
+	size_t n = res.len;
 	while (n > 0 && text[n - 1] == '\n')
 		text[--n] = '\0';
 	const char *last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;

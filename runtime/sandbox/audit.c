@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "oci/state.h"
@@ -18,35 +19,25 @@ struct audit_rec {
 	yajl_gen g;
 };
 
-static void key(struct audit_rec *a, const char *k)
-{
-	yajl_gen_string(a->g, (const unsigned char *)k, strlen(k));
-}
-
 void audit_str(struct audit_rec *a, const char *k, const char *v)
 {
-	key(a, k);
-	if (v == NULL)
-		yajl_gen_null(a->g);
-	else
-		yajl_gen_string(a->g, (const unsigned char *)v, strlen(v));
+	json_key_str(a->g, k, v);
 }
 
 void audit_int(struct audit_rec *a, const char *k, int64_t v)
 {
-	key(a, k);
-	yajl_gen_integer(a->g, (long long)v);
+	json_key_int(a->g, k, (long long)v);
 }
 
 void audit_bool(struct audit_rec *a, const char *k, bool v)
 {
-	key(a, k);
+	json_str(a->g, k);
 	yajl_gen_bool(a->g, v);
 }
 
 void audit_map_open(struct audit_rec *a, const char *k)
 {
-	key(a, k);
+	json_str(a->g, k);
 	yajl_gen_map_open(a->g);
 }
 
@@ -58,7 +49,7 @@ void audit_map_close(struct audit_rec *a)
 struct audit_rec *audit_begin(const char *id, const char *event)
 {
 	struct audit_rec *a = xcalloc(1, sizeof(*a));
-	a->g = yajl_gen_alloc(NULL);
+	a->g = json_gen_new(false);
 	yajl_gen_map_open(a->g);
 	_cleanup_free_ char *now = oci_time_now_rfc3339();
 	audit_str(a, "time", now);
@@ -90,22 +81,17 @@ int audit_check(const char *path, struct bw_error *err)
 int audit_commit(struct audit_rec *a, const char *path, struct bw_error *err)
 {
 	int r = 0;
+	yajl_gen_map_close(a->g);
+	size_t len;
+	_cleanup_free_ char *line = json_take(a->g, true, &len);
+	free(a);
 	if (path != NULL) {
-		const unsigned char *buf;
-		size_t len;
-		yajl_gen_map_close(a->g);
-		yajl_gen_get_buf(a->g, &buf, &len);
-		_cleanup_free_ char *line = xmalloc(len + 1);
-		memcpy(line, buf, len);
-		line[len] = '\n';
 		_cleanup_close_ int fd = open_log(path, err);
 		if (fd < 0)
 			r = -1;
-		else if (write(fd, line, len + 1) != (ssize_t)(len + 1))
+		else if (write(fd, line, len) != (ssize_t)len)
 			r = bw_fail(err, errno, "audit log `%s`: short write", path);
 	}
-	yajl_gen_free(a->g);
-	free(a);
 	return r;
 }
 

@@ -19,6 +19,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "profiles/landlock.h"
@@ -536,24 +537,18 @@ static bool domain_ours(const struct kdenials *k, uint64_t id)
 static void emit(struct report *rep, const char *id, const char *audit_path, const char *kind,
 		 const char *const *kv, uint64_t n)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen g = json_gen_new(false);
 	yajl_gen_map_open(g);
-	yajl_gen_string(g, (const unsigned char *)"event", 5);
-	yajl_gen_string(g, (const unsigned char *)"denied", 6);
-	yajl_gen_string(g, (const unsigned char *)"kind", 4);
-	yajl_gen_string(g, (const unsigned char *)kind, strlen(kind));
-	for (size_t i = 0; kv[i] != NULL; i += 2) {
-		yajl_gen_string(g, (const unsigned char *)kv[i], strlen(kv[i]));
-		yajl_gen_string(g, (const unsigned char *)kv[i + 1], strlen(kv[i + 1]));
-	}
-	yajl_gen_string(g, (const unsigned char *)"count", 5);
-	yajl_gen_integer(g, (long long)n);
+	json_key_str(g, "event", "denied");
+	json_key_str(g, "kind", kind);
+	for (size_t i = 0; kv[i] != NULL; i += 2)
+		json_key_str(g, kv[i], kv[i + 1]);
+	json_key_int(g, "count", (long long)n);
 	yajl_gen_map_close(g);
-	const unsigned char *buf;
 	size_t len;
-	if (rep != NULL && yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-		(void)report_add_event_line(rep, (const char *)buf, len);
-	yajl_gen_free(g);
+	_cleanup_free_ char *line = json_take(g, false, &len);
+	if (rep != NULL)
+		(void)report_add_event_line(rep, line, len);
 	if (audit_path == NULL)
 		return;
 	struct audit_rec *a = audit_begin(id, "denied");

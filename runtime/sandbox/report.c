@@ -18,6 +18,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -27,7 +28,7 @@
 static void gen_scalar(yajl_gen g, yajl_val x)
 {
 	if (YAJL_IS_STRING(x))
-		yajl_gen_string(g, (const unsigned char *)x->u.string, strlen(x->u.string));
+		json_str(g, x->u.string);
 	else if (YAJL_IS_INTEGER(x))
 		yajl_gen_integer(g, YAJL_GET_INTEGER(x));
 	else if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
@@ -40,7 +41,7 @@ static void gen_scalar(yajl_gen g, yajl_val x)
  * and sandbox), in the line's order: the agent writes them in a fixed order. */
 static char *denial_key(yajl_val v)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen g = json_gen_new(false);
 	yajl_gen_map_open(g);
 	for (size_t i = 0; i < v->u.object.len; i++) {
 		const char *k = v->u.object.keys[i];
@@ -48,16 +49,11 @@ static char *denial_key(yajl_val v)
 		if (strcmp(k, "time") == 0 || strcmp(k, "count") == 0 || strcmp(k, "event") == 0 ||
 		    strcmp(k, "sandbox") == 0)
 			continue;
-		yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+		json_str(g, k);
 		gen_scalar(g, x);
 	}
 	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	char *s = xstrndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return s;
+	return json_take(g, false, NULL);
 }
 
 int report_add_event_line(struct report *r, const char *line, size_t len)
@@ -128,7 +124,7 @@ void report_collect(struct report *r, struct container *c)
 	}
 }
 
-#define S(s) yajl_gen_string(g, (const unsigned char *)(s), strlen(s))
+#define S(s) json_str(g, (s))
 
 static void gen_int_or_null(yajl_gen g, const char *k, bool known, int64_t v)
 {
@@ -393,8 +389,8 @@ static void gen_session_scope(yajl_gen g)
 
 char *report_render(const struct report *r)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen g = json_gen_new(false);
+	yajl_gen_config(g, yajl_gen_beautify, 1); /* yajl's four-space indent */
 	yajl_gen_map_open(g);
 	S("version");
 	yajl_gen_integer(g, REPORT_VERSION);
@@ -418,16 +414,7 @@ char *report_render(const struct report *r)
 	if (r->session_exec)
 		gen_session_scope(g);
 	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	char *s = xmalloc(len + 2);
-	memcpy(s, buf, len);
-	if (len == 0 || s[len - 1] != '\n')
-		s[len++] = '\n';
-	s[len] = '\0';
-	yajl_gen_free(g);
-	return s;
+	return json_take(g, true, NULL);
 }
 
 static int write_all(int fd, const char *doc, size_t len)

@@ -9,6 +9,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "oci/policy.h"
 
@@ -68,7 +69,7 @@ static int parse_allow(const char *s, struct allow_rule *r, struct bw_error *err
 	return 0;
 }
 
-#define S(str) yajl_gen_string(g, (const unsigned char *)(str), strlen(str))
+#define S(str) json_str(g, (str))
 
 static void gen_rule(yajl_gen g, const struct allow_rule *r, const char *proto)
 {
@@ -107,16 +108,6 @@ static void gen_rules(yajl_gen g, const struct allow_rule *v, size_t n)
 	yajl_gen_array_close(g);
 }
 
-static char *take_buf(yajl_gen g)
-{
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
-	char *s = xstrndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return s;
-}
-
 /* "ports": ["443/tcp", ...] from the validated text after the colon of --allow-domain. */
 static void gen_domain_ports(yajl_gen g, const char *ports)
 {
@@ -132,7 +123,7 @@ static void gen_domain_ports(yajl_gen g, const char *ports)
 static char *policy_document(const struct allow_rule *rules, size_t n, char **domains,
 			     char **dports, char **dns)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
+	yajl_gen g = json_gen_new(false);
 	yajl_gen_map_open(g);
 	if (dns != NULL) {
 		S("dns");
@@ -167,7 +158,7 @@ static char *policy_document(const struct allow_rule *rules, size_t n, char **do
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_map_close(g);
-	return take_buf(g);
+	return json_take(g, false, NULL);
 }
 
 /* NAME[:PORT[/tcp|/udp][,PORT...]]: the name goes to domains, the checked ports (or "") to
@@ -257,9 +248,9 @@ int sandbox_net_plan(const struct sandbox_net_flags *f, const char *host_policy,
 		} else {
 			out->policy = file;
 			if (n > 0) {
-				yajl_gen g = yajl_gen_alloc(NULL);
+				yajl_gen g = json_gen_new(false);
 				gen_rules(g, rules, n);
-				_cleanup_free_ char *json = take_buf(g);
+				_cleanup_free_ char *json = json_take(g, false, NULL);
 				strv_push_take(
 				    &out->annotations,
 				    xasprintf(POLICY_ANNOTATION_PREFIX "egress=%s", json));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "common/json.h"
 #include "common/util.h"
 #include "profiles/seccomp.h"
 #include "runtime/rootfs/rootfs.h"
@@ -366,13 +367,7 @@ void specgen_defaults(struct specgen *sg)
 
 char *specgen_render(const struct specgen *sg, bool pretty)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *buf;
-	size_t len;
-	if (pretty) {
-		yajl_gen_config(g, yajl_gen_beautify, 1);
-		yajl_gen_config(g, yajl_gen_indent_string, "\t");
-	}
+	yajl_gen g = json_gen_new(pretty);
 	yajl_gen_map_open(g);
 	KS("ociVersion", "1.2.0");
 	process_gen(g, sg);
@@ -402,11 +397,11 @@ char *specgen_render(const struct specgen *sg, bool pretty)
 	yajl_gen_map_close(g);
 	linux_gen(g, sg);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &buf, &len);
-	char *out = xmalloc(len + 2);
-	memcpy(out, buf, len);
-	out[len] = pretty ? '\n' : '\0';
-	out[len + (pretty ? 1 : 0)] = '\0';
-	yajl_gen_free(g);
+	size_t len;
+	char *out = json_take(g, false, &len);
+	if (pretty) { /* `bulwark spec`'s file as it always was: a blank line after the object */
+		out = xrealloc(out, len + 2);
+		memcpy(out + len, "\n", 2);
+	}
 	return out;
 }

@@ -13,7 +13,7 @@ mkdir -p "$out/corpus"
 clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$root" "$here/fuzz_spec.c" "$root"/oci/*.c \
-	"$root/common/error.c" "$root/common/fs.c" "$root/common/util.c" \
+	"$root/common/error.c" "$root/common/fs.c" "$root/common/json.c" "$root/common/util.c" \
 	-lyajl -o "$out/fuzz_spec"
 
 # The network policy and domain-name target (netns/, oci/policy.c).
@@ -22,7 +22,7 @@ clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$root" "$here/fuzz_dns.c" "$root"/oci/*.c "$root/netns/domains.c" \
 	"$root/netns/fw_render.c" \
-	"$root/common/error.c" "$root/common/fs.c" "$root/common/util.c" \
+	"$root/common/error.c" "$root/common/fs.c" "$root/common/json.c" "$root/common/util.c" \
 	-lyajl -o "$out/fuzz_dns"
 
 # The network agent: DNS queries and answers through libresolv, NFLOG messages, audit lines.
@@ -30,8 +30,8 @@ mkdir -p "$out/corpus_dnsproxy"
 clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I"$root" "$here/fuzz_dnsproxy.c" "$root"/oci/*.c "$root/netns/domains.c" \
-	"$root/netns/dnsproxy.c" "$root/netns/nflog.c" "$root/netns/nfset.c" \
-	"$root/common/error.c" "$root/common/fs.c" "$root/common/util.c" \
+	"$root/netns/dnsproxy.c" "$root/netns/dnsproxy_msg.c" "$root/netns/nflog.c" "$root/netns/nfset.c" \
+	"$root/common/error.c" "$root/common/fs.c" "$root/common/json.c" "$root/common/util.c" \
 	-lyajl -lresolv -o "$out/fuzz_dnsproxy"
 
 cd "$out"

@@ -553,13 +553,20 @@ Test(dnsproxy, private_and_internal_answers_are_recognised)
 
 /* ---- audit lines ---- */
 
-Test(audit, json_escaping)
+Test(audit, names_keep_utf8_and_escape_controls)
 {
-	char out[64];
-	audit_json_escape("a\"b\\c\n\x01\xff", out, sizeof(out));
-	cr_assert_str_eq(out, "a\\\"b\\\\c\\u000a\\u0001\\u00ff");
-	audit_json_escape("\"\"\"\"", out, 5);
-	cr_assert_str_eq(out, "\\\"\\\"");
+	struct audit_event ev;
+	struct timespec ts = {0};
+	char line[AUDIT_LINE_MAX];
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AUDIT_DNS;
+	strcpy(ev.name, "a\"b\\c\n\x01\xff\xc3\xa9");
+	strcpy(ev.rule, "default");
+	cr_assert(audit_format(&ev, "sb1", 1, &ts, line, sizeof(line)) > 0);
+	cr_assert(strstr(line, "\"name\":\"a\\\"b\\\\c\\n\\u0001\xef\xbf\xbd\xc3\xa9\"") != NULL,
+		  "%s", line);
+	cr_assert_eq(audit_format(&ev, "sb1", 1, &ts, line, 20), 0,
+		     "a line that does not fit is not cut");
 }
 
 Test(audit, line_formats)
