@@ -88,6 +88,63 @@ static int props_cpu(const struct oci_cpu *c, bool v2, struct cg_sd_prop **v, si
 	return 0;
 }
 
+/* A cgroup v2 file's value as systemd's property: a number, or "max" (infinity). */
+static bool unified_number(const char *value, uint64_t *out)
+{
+	if (strcmp(value, "max") == 0) {
+		*out = UINT64_MAX;
+		return true;
+	}
+	return parse_u64(value, out) == 0;
+}
+
+/* linux.resources.unified keys that systemd also manages become its properties too, after the
+ * structured fields (they win there as in the files): else a daemon-reload or an update,
+ * re-realizing the scope, would write systemd's own value (memory.high "max") over the one
+ * bulwark wrote. Keys systemd does not manage stay files only. A value not in the plain form
+ * is left to the file writer, which checks it. */
+static int props_unified(const struct oci_resources *r, struct cg_sd_prop **v, size_t *n,
+			 struct bw_error *err)
+{
+	static const struct {
+		const char *key, *prop;
+	} plain[] = {{"memory.high", "MemoryHigh"},	   {"memory.min", "MemoryMin"},
+		     {"memory.low", "MemoryLow"},	   {"memory.max", "MemoryMax"},
+		     {"memory.swap.max", "MemorySwapMax"}, {"pids.max", "TasksMax"},
+		     {"cpu.weight", "CPUWeight"},	   {"io.weight", "IOWeight"}};
+	for (size_t i = 0; i < r->n_unified; i++) {
+		const char *key = r->unified[i].key, *val = r->unified[i].value;
+		uint64_t x;
+		for (size_t k = 0; k < ARRAY_SIZE(plain); k++)
+			if (strcmp(key, plain[k].key) == 0 && unified_number(val, &x))
+				props_push(v, n, plain[k].prop, x);
+		if (strcmp(key, "cpu.max") == 0) {
+			char quota[32];
+			uint64_t q = 0, period = 100000;
+			int got = sscanf(val, "%31s %" SCNu64, quota, &period);
+			if (got >= 1 && period > 0 &&
+			    (strcmp(quota, "max") == 0 ||
+			     (parse_u64(quota, &q) == 0 && q <= UINT64_MAX / 1000000u))) {
+				props_push(v, n, "CPUQuotaPerSecUSec",
+					   strcmp(quota, "max") == 0
+					       ? UINT64_MAX
+					       : quota_per_sec((int64_t)q, period));
+				if (got == 2)
+					props_push(v, n, "CPUQuotaPeriodUSec", period);
+			}
+		}
+		if (strcmp(key, "cpuset.cpus") == 0 && val[0] != '\0' &&
+		    props_push_mask(v, n, "AllowedCPUs", val, "linux.resources.unified.cpuset.cpus",
+				    err) < 0)
+			return -1;
+		if (strcmp(key, "cpuset.mems") == 0 && val[0] != '\0' &&
+		    props_push_mask(v, n, "AllowedMemoryNodes", val,
+				    "linux.resources.unified.cpuset.mems", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int cg_sd_props(const struct oci_resources *r, bool v2, struct cg_sd_prop **out, size_t *n,
 		struct bw_error *err)
 {
@@ -134,6 +191,8 @@ int cg_sd_props(const struct oci_resources *r, bool v2, struct cg_sd_prop **out,
 	if (r->block_io.weight.set && r->block_io.weight.v != 0)
 		props_push(&v, &k, v2 ? "IOWeight" : "BlockIOWeight",
 			   v2 ? cg_blkio_weight_to_io(r->block_io.weight.v) : r->block_io.weight.v);
+	if (v2 && props_unified(r, &v, &k, err) < 0)
+		goto fail;
 	*out = v;
 	*n = k;
 	return 0;

@@ -319,6 +319,30 @@ test_sd_device_rules_hold_after_reload_and_update() {
 	sd_expect_gone "$u" "$(sd_dir sd-dev)"
 }
 
+# linux.resources.unified values that systemd manages hold where systemd re-realizes the scope
+# (a daemon-reload, an update): they are sent as its properties too (MemoryHigh, MemoryMin...),
+# or systemd would write its own "max" over the files. Pure cgroup v2 only (unified is refused
+# on v1 hierarchies).
+[ -z "$SD_V2" ] || test_sd_unified_limits_hold_after_reload_and_update() {
+	local u d out step
+	b=$(sd_bundle sd-uni '{"unified":{"memory.high":"67108864","memory.min":"1048576","cpu.max":"50000 100000"}}')
+	cfg "$b" '.process.args=["sleep","120"]'
+	u=$(sd_unit sd-uni) d=$(sd_dir sd-uni)
+	out=$(sd_create sd-uni "$b") || fail "create: $out"
+	for step in create daemon-reload update; do
+		case $step in
+		daemon-reload) systemctl daemon-reload || fail "daemon-reload" ;;
+		update) sdbw update --pids-limit 30 sd-uni || fail update ;;
+		esac
+		expect_eq "$step: memory.high" 67108864 "$(cat "$d/memory.high")"
+		expect_eq "$step: memory.min" 1048576 "$(cat "$d/memory.min")"
+		expect_eq "$step: cpu.max" "50000 100000" "$(cat "$d/cpu.max")"
+		expect_eq "$step: MemoryHigh" 67108864 "$(sd_prop "$u" MemoryHigh)"
+	done
+	sdbw delete --force sd-uni || fail "delete"
+	sd_expect_gone "$u" "$d"
+}
+
 # Rules systemd's DeviceAllow cannot say are refused in one line before any unit exists. Defined
 # on a v1 devices hierarchy only: on v2 the rules are bulwark's eBPF program alone.
 [ -n "$SD_V2" ] || test_sd_device_rules_without_systemd_form_refused() {

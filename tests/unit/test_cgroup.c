@@ -703,6 +703,45 @@ static const struct cg_sd_prop *prop(const struct cg_sd_prop *p, size_t n, const
 	return NULL;
 }
 
+/* The last property of that name (systemd keeps the last of a repeated one). */
+static const struct cg_sd_prop *last_prop(const struct cg_sd_prop *p, size_t n, const char *name)
+{
+	const struct cg_sd_prop *found = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].name, name) == 0)
+			found = &p[i];
+	return found;
+}
+
+/* unified keys systemd manages become its properties too (a re-realized scope keeps them);
+ * v1 gets none (unified is refused there); values not in the plain form are left to the files. */
+Test(cgroup_systemd, unified_keys_become_unit_properties)
+{
+	struct oci_kv kv[] = {{"memory.high", "67108864"}, {"memory.min", "max"},
+			      {"cpu.max", "50000 100000"}, {"io.weight", "default 100"},
+			      {"memory.max", "134217728"}, {"hugetlb.2MB.max", "0"},
+			      {"cpuset.cpus", "1"}};
+	struct oci_resources r = {0};
+	struct cg_sd_prop *p = NULL;
+	size_t n = 0;
+	struct bw_error err = {0};
+	r.memory.limit = (typeof(r.memory.limit)){.set = true, .v = 67108864};
+	r.unified = kv;
+	r.n_unified = ARRAY_SIZE(kv);
+	cr_assert_eq(cg_sd_props(&r, true, &p, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(prop(p, n, "MemoryHigh")->u64, 67108864);
+	cr_assert_eq(prop(p, n, "MemoryMin")->u64, UINT64_MAX);
+	cr_assert_eq(prop(p, n, "CPUQuotaPerSecUSec")->u64, 500000);
+	cr_assert_eq(prop(p, n, "CPUQuotaPeriodUSec")->u64, 100000);
+	cr_assert_null(prop(p, n, "IOWeight"), "\"default 100\" is the file's to check");
+	cr_assert_eq(last_prop(p, n, "MemoryMax")->u64, 134217728, "unified wins, as in the files");
+	cr_assert_eq(prop(p, n, "AllowedCPUs")->bytes[0], 0x02);
+	cg_sd_props_free(p, n);
+	cr_assert_eq(cg_sd_props(&r, false, &p, &n, &err), 0, "%s", err.msg);
+	cr_assert_null(prop(p, n, "MemoryHigh"));
+	cg_sd_props_free(p, n);
+}
+
 Test(cgroup_systemd, resources_become_unit_properties)
 {
 	struct oci_resources r = {0};
