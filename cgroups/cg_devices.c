@@ -12,15 +12,15 @@
 
 /* The devices every container may use (mknod is not among them). */
 static const struct cg_dev_rule default_rules[] = {
-    {true, 'c', 1, 3, CG_ACC_ALL},    /* /dev/null */
-    {true, 'c', 1, 5, CG_ACC_ALL},    /* /dev/zero */
-    {true, 'c', 1, 7, CG_ACC_ALL},    /* /dev/full */
-    {true, 'c', 1, 8, CG_ACC_ALL},    /* /dev/random */
-    {true, 'c', 1, 9, CG_ACC_ALL},    /* /dev/urandom */
-    {true, 'c', 5, 0, CG_ACC_ALL},    /* /dev/tty */
-    {true, 'c', 5, 1, CG_ACC_ALL},    /* /dev/console */
-    {true, 'c', 5, 2, CG_ACC_ALL},    /* /dev/ptmx */
-    {true, 'c', 136, -1, CG_ACC_ALL}, /* /dev/pts/N */
+    {true, 'c', 1, 3, CG_ACC_ALL, 0},    /* /dev/null */
+    {true, 'c', 1, 5, CG_ACC_ALL, 0},    /* /dev/zero */
+    {true, 'c', 1, 7, CG_ACC_ALL, 0},    /* /dev/full */
+    {true, 'c', 1, 8, CG_ACC_ALL, 0},    /* /dev/random */
+    {true, 'c', 1, 9, CG_ACC_ALL, 0},    /* /dev/urandom */
+    {true, 'c', 5, 0, CG_ACC_ALL, 0},    /* /dev/tty */
+    {true, 'c', 5, 1, CG_ACC_ALL, 0},    /* /dev/console */
+    {true, 'c', 5, 2, CG_ACC_ALL, 0},    /* /dev/ptmx */
+    {true, 'c', 136, -1, CG_ACC_ALL, 0}, /* /dev/pts/N */
 };
 
 const struct cg_dev_rule *cg_dev_default_rules(size_t *n)
@@ -54,7 +54,8 @@ int cg_dev_rules_build(const struct oci_resources *r, struct cg_dev_rule **out, 
 		       struct bw_error *err)
 {
 	size_t nspec = r == NULL ? 0 : r->n_devices;
-	struct cg_dev_rule *v = xcalloc(nspec + ARRAY_SIZE(default_rules), sizeof(*v));
+	/* An "a" rule may become a "c" and a "b" one (below): room for two each. */
+	struct cg_dev_rule *v = xcalloc(2 * nspec + ARRAY_SIZE(default_rules), sizeof(*v));
 	size_t k = 0;
 
 	for (size_t i = 0; i < nspec; i++) {
@@ -80,8 +81,21 @@ int cg_dev_rules_build(const struct oci_resources *r, struct cg_dev_rule **out, 
 			    err, 0, "linux.resources.devices[%zu].access: must be made of r, w, m",
 			    i);
 		}
-		if (x->access != 0)
+		x->src = i;
+		if (x->access == 0)
+			continue;
+		k++;
+		/* The kernel reads only the first letter of a v1 devices line: any line starting
+		 * with "a" resets the cgroup to everything (allow) or nothing (deny), whatever
+		 * follows. So "a" stays only as the whole wildcard with every access; any other
+		 * "a" rule is the same rule for char and for block devices. */
+		if (x->type == 'a' &&
+		    !(x->major == -1 && x->minor == -1 && x->access == CG_ACC_ALL)) {
+			x->type = 'c';
+			v[k] = *x;
+			v[k].type = 'b';
 			k++;
+		}
 	}
 	memcpy(&v[k], default_rules, sizeof(default_rules));
 	*out = v;
@@ -152,7 +166,7 @@ struct v1_state {
 	size_t nex;
 };
 
-static int plan_against(struct v1_state *st, const struct cg_dev_rule *r, size_t idx,
+static int plan_against(struct v1_state *st, const struct cg_dev_rule *r,
 			struct cg_v1_dev_write **out, size_t *n, struct bw_error *err)
 {
 	for (size_t j = 0; j < st->nex; j++) {
@@ -163,7 +177,7 @@ static int plan_against(struct v1_state *st, const struct cg_dev_rule *r, size_t
 			return bw_fail(err, 0,
 				       "linux.resources.devices[%zu]: cgroup v1 cannot %s part of "
 				       "an earlier rule's devices",
-				       idx, r->allow ? "allow" : "deny");
+				       r->src, r->allow ? "allow" : "deny");
 		struct cg_dev_rule w = *e;
 		w.access = r->access & e->access;
 		push(out, n, r->allow, &w);
@@ -206,7 +220,7 @@ static int v1_simulate(const struct cg_dev_rule *r, size_t n, struct v1_state *s
 			st->nex = 0;
 			push(&w, &nw, r[i].allow, NULL);
 		} else if (r[i].allow == st->default_allow) {
-			if (plan_against(st, &r[i], i, &w, &nw, err) < 0) {
+			if (plan_against(st, &r[i], &w, &nw, err) < 0) {
 				free(w);
 				return -1;
 			}

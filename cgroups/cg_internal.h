@@ -157,6 +157,7 @@ struct cg_dev_rule {
 	int64_t major; /* -1 = any */
 	int64_t minor; /* -1 = any */
 	unsigned access;
+	size_t src; /* its index in linux.resources.devices, for messages */
 };
 
 /* linux.resources.devices validated, then bulwark's default allowed devices appended (they

@@ -331,8 +331,8 @@ Test(cgroup_devices, bpf_program_shape)
 Test(cgroup_devices, bpf_unconditional_rule_ends_the_program)
 {
 	/* Code after an unconditional match would be unreachable, which the verifier refuses. */
-	struct cg_dev_rule all[] = {{false, 'c', 1, 3, CG_ACC_ALL},
-				    {true, 'a', -1, -1, CG_ACC_ALL}};
+	struct cg_dev_rule all[] = {{false, 'c', 1, 3, CG_ACC_ALL, 0},
+				    {true, 'a', -1, -1, CG_ACC_ALL, 0}};
 	struct bpf_insn *p;
 	size_t n;
 	struct bw_error err = {0};
@@ -383,6 +383,39 @@ Test(cgroup_devices, v1_lines_for_docker_rules)
 	for (size_t i = 0; i < n; i++)
 		cr_assert(strstr(w[i].rule, "10:229") == NULL);
 	free(w);
+}
+
+/* The kernel reads only the first letter of a v1 devices line: "a 4:* m" written to
+ * devices.allow would allow every device. No planned write may start with "a" but the bare
+ * reset; a partial "a" rule becomes the same rule for char and for block devices. */
+Test(cgroup_devices, v1_partial_a_rules_never_reach_the_kernel_as_a)
+{
+	struct oci_device_cgroup one[] = {{false, 'a', -1, -1, "rwm"}, {true, 'a', 4, -1, "m"}};
+	struct oci_device_cgroup two[] = {{true, 'a', -1, -1, "r"}};
+	struct oci_device_cgroup three[] = {{false, 'a', -1, -1, "rwm"}, {true, 'a', 4, 2, "rwm"}};
+	struct {
+		struct oci_device_cgroup *d;
+		size_t n;
+	} cases[] = {{one, 2}, {two, 1}, {three, 2}};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		size_t n;
+		struct cg_v1_dev_write *w = plan_for(cases[c].d, cases[c].n, &n, 0);
+		bool saw_c = false, saw_b = false;
+		for (size_t i = 0; i < n; i++) {
+			cr_assert(w[i].rule[0] != 'a' || strcmp(w[i].rule, "a") == 0,
+				  "case %zu: `%s` would reset the cgroup", c, w[i].rule);
+			cr_assert(!(w[i].allow && strcmp(w[i].rule, "a") == 0),
+				  "case %zu: allows every device", c);
+			saw_c |= w[i].allow && w[i].rule[0] == 'c' &&
+				 strstr(w[i].rule, "*:*") == NULL && c != 1 &&
+				 strncmp(w[i].rule, "c 4:", 4) == 0;
+			saw_b |= w[i].allow && strncmp(w[i].rule, "b ", 2) == 0;
+		}
+		cr_assert(saw_b, "case %zu: no block rule", c);
+		if (c != 1)
+			cr_assert(saw_c, "case %zu: no char rule for major 4", c);
+		free(w);
+	}
 }
 
 Test(cgroup_devices, v1_revoking_an_allowed_device_writes_an_exact_deny)
