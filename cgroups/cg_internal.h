@@ -227,7 +227,8 @@ struct cg_manager {
 	/* cg_open_delegated: the delegated cgroup (a cgroup path) the container's is below; NULL
 	 * otherwise. */
 	char *deleg;
-	bool unpriv; /* opened without root: no eBPF device filter can be loaded */
+	bool unpriv;	      /* opened without root: no eBPF device filter can be loaded */
+	bool allow_populated; /* cg_allow_populated */
 };
 
 /* The hierarchy serving a controller, or NULL. */

@@ -229,10 +229,18 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 	if (cg_refuse_frozen(cg, err) < 0)
 		return -1;
 	for (size_t i = 0; cg->sd_unit == NULL && i < cg->nh; i++) {
-		if (cg->h[i].existed && has_procs(cg->h[i].dir))
+		if (!cg->h[i].existed || !has_procs(cg->h[i].dir))
+			continue;
+		if (!cg->allow_populated)
 			return bw_fail(err, 0,
-				       "linux.cgroupsPath: cgroup `%s` already has processes",
+				       "linux.cgroupsPath: cgroup `%s` already has processes "
+				       "(run.bulwark.cgroup-shared=allow shares it)",
 				       cg->h[i].dir);
+		log_warn(
+		    "linux.cgroupsPath: cgroup `%s` already has processes: the container shares "
+		    "it with them (kill --all and delete reach them too)",
+		    cg->h[i].dir);
+		break;
 	}
 	struct cg_hier *cs = cg_hier_for(cg, CG_CPUSET);
 	if (cs != NULL && !cs->m.v2 && cg_v1_cpuset_init(cs, err) < 0)
@@ -342,6 +350,11 @@ int cg_create(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 		cg->h[i].made = NULL;
 	}
 	return 0;
+}
+
+void cg_allow_populated(struct cg_manager *cg, bool allow)
+{
+	cg->allow_populated = allow;
 }
 
 char **cg_parents_made(const struct cg_manager *cg)

@@ -88,6 +88,9 @@ bool cg_is_systemd_path(const char *cgroups_path);
 bool cg_systemd_unit_valid(const char *unit);
 /* Whether this build has the systemd driver (sd-bus's header was there at build time). */
 bool cg_systemd_built(void);
+/* A cgroupsPath that already has processes is refused by cg_create (they would share the
+ * container's kill --all, delete and limits); allowed, it is a warning, as runc gives. */
+void cg_allow_populated(struct cg_manager *cg, bool allow);
 void cg_free(struct cg_manager *cg);
 /* The resolved absolute path (e.g. "/docker/<id>"), to store in the state. */
 const char *cg_path(const struct cg_manager *cg);

@@ -767,8 +767,18 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		goto fail;
 	bw_phase("create: config.json");
+	/* Checked before the cgroup is opened: a refusal here has made nothing, and must
+	 * not reach a cgroup that may be another container's. */
+	const char *shared = oci_spec_annotation(spec, "run.bulwark.cgroup-shared");
+	if (shared != NULL && strcmp(shared, "allow") != 0) {
+		bw_fail(err, 0, "annotations.run.bulwark.cgroup-shared: `%s` is not \"allow\"",
+			shared);
+		goto fail;
+	}
 	if (open_new_cgroup(g, c, spec, &cg, err) < 0)
 		goto fail;
+	if (cg != NULL)
+		cg_allow_populated(cg, shared != NULL);
 	bw_phase("create: cg_open");
 	lifecycle_fill_state(c, spec, bundle, rootfs, cg_path(cg));
 	cfg.id = o->id;

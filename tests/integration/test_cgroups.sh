@@ -292,6 +292,29 @@ test_cg_default_parent_yields_to_host_services() {
 	wait $! || fail "sandbox: $(cat "$WORK/parent.out")"
 }
 
+# A device rule of type "a" that is not the whole wildcard with every access (any device, read
+# only; major 1, mknod only) keeps to what it says. On cgroup v1 the kernel reads only a line's
+# first letter, and "a 1:* m" written as such allows every device: the write to a host-made
+# kmsg node (char 1:11, harmless) shows it.
+test_cg_device_rules_of_type_a_allow_only_what_they_say() {
+	local rules
+	mkdir -p "$WORK/adevs"
+	mount -t tmpfs -o dev,mode=755,size=64k cgt-adevs "$WORK/adevs"
+	mknod "$WORK/adevs/kmsg" c 1 11
+	for rules in '[{"allow":true,"access":"r"}]' \
+		'[{"allow":false,"access":"rwm"},{"allow":true,"type":"a","major":1,"access":"m"}]'; do
+		b=$(cgt_bundle cg-adev "{\"devices\":$rules}")
+		cfg "$b" ".mounts += [{\"destination\":\"/hostdevs\",\"type\":\"bind\",\"source\":\"$WORK/adevs\",\"options\":[\"rbind\",\"rw\"]}]"
+		cfg "$b" '.process.args=["sh","-c","echo bulwark-it: a-rule >/hostdevs/kmsg && echo WROTE; mknod /tmp/k c 1 11 && echo MADE; true"]'
+		out=$(bw run -b "$b" cg-adev </dev/null 2>&1) || { umount "$WORK/adevs"; fail "run ($rules): $out"; }
+		case "$out" in *WROTE*) umount "$WORK/adevs"; fail "$rules: wrote to a char device the rules do not allow: $out" ;; esac
+		expect_contains "$rules: write refused" "Operation not permitted" "$out"
+		case "$rules" in *'"m"'*) expect_contains "$rules: mknod of major 1 allowed" "MADE" "$out" ;; esac
+	done
+	umount "$WORK/adevs"
+	cgt_expect_gone cg-adev
+}
+
 test_cg_device_access_denied() {
 	# A block node made on the host and bound in (on a tmpfs mounted "dev": the guest's /tmp is
 	# nodev): mknod is not the only way in, the cgroup must refuse the open. linux.devices: one
@@ -559,6 +582,29 @@ test_cg_refused_create_leaves_a_busy_cgroup_alone() {
 	[ -n "$(cgt_dirs_of cg-busy1)" ] || fail "the other container's cgroup was removed"
 	[ ! -e "$BW_ROOT/cg-busy2" ] || fail "state of the refused container left behind"
 	cgt_stop cg-busy1
+}
+
+# run.bulwark.cgroup-shared=allow turns that refusal into runc's warning (runc's "should warn
+# about a non-empty cgroup"); any other value is refused before the cgroup is touched.
+test_cg_shared_cgroup_only_when_the_config_allows_it() {
+	b=$(cgt_bundle cg-sh1)
+	cgt_start cg-sh1 "$b" '["sleep","30"]'
+	pid=$(cgt_pid cg-sh1)
+	b2=$(cgt_bundle cg-sh2)
+	cfg "$b2" ".linux.cgroupsPath=\"/$CG_PREFIX/cg-sh1\" | .process.args=[\"true\"]"
+	cfg "$b2" '.annotations["run.bulwark.cgroup-shared"]="yes"'
+	out=$(bw create -b "$b2" cg-sh2 </dev/null 2>&1) && { bw delete --force cg-sh2; fail "create with cgroup-shared=yes succeeded"; }
+	expect_eq "bad value: one line" "bulwark: create failed: annotations.run.bulwark.cgroup-shared: \`yes\` is not \"allow\"" "$out"
+	kill -0 "$pid" 2>/dev/null || fail "the refused create killed the other container's init"
+	[ ! -e "$BW_ROOT/cg-sh2" ] || fail "state of the refused container left behind"
+	cfg "$b2" '.annotations["run.bulwark.cgroup-shared"]="allow"'
+	# To a file: the created container's init holds its stdio until start.
+	bw create -b "$b2" cg-sh2 </dev/null >"$WORK/cg-sh2.out" 2>&1 || fail "create with cgroup-shared=allow: $(cat "$WORK/cg-sh2.out")"
+	expect_contains "warned" "already has processes: the container shares it" "$(cat "$WORK/cg-sh2.out")"
+	expect_eq "other container" running "$(cgt_status cg-sh1)"
+	cgt_stop cg-sh1
+	bw delete --force cg-sh2 || fail "delete cg-sh2"
+	[ ! -e "$BW_ROOT/cg-sh2" ] || fail "state of cg-sh2 left"
 }
 
 # runc refuses linux.resources.unified on cgroup v1; a hybrid host's cgroup2 mount serves a few
