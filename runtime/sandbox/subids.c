@@ -1,7 +1,6 @@
 /* The caller's subordinate id ranges for a rootless sandbox (see subids.h). */
 #include "runtime/sandbox/subids.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,16 +54,41 @@ static bool tool(const char *name)
 	return access(path, X_OK) == 0;
 }
 
+/* The caller's passwd line, from /etc/passwd itself: this static binary must not call
+ * getpwuid (glibc would load the NSS modules into it, and libnss_systemd crashes a static
+ * program). A user known only to another NSS source gets the single-id map. */
+static bool passwd_of(uid_t uid, char *name, size_t len, gid_t *gid)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0;
+	while (f != NULL && getline(&line, &n, f) > 0) {
+		char *p = line, *who = strsep(&p, ":"), *pw = strsep(&p, ":"), *u = strsep(&p, ":"),
+		     *g = strsep(&p, ":");
+		uint32_t uv, gv;
+		(void)pw;
+		if (g == NULL || !parse_u32(u, &uv) || !parse_u32(g, &gv) || uv != (uint32_t)uid ||
+		    strlen(who) >= len)
+			continue;
+		strcpy(name, who);
+		*gid = (gid_t)gv;
+		return true;
+	}
+	return false;
+}
+
 bool subids_for_caller(uint32_t need, uint32_t *uid_start, uint32_t *gid_start)
 {
 	uid_t uid = geteuid();
+	char name[256];
+	gid_t pw_gid;
 	/* newuidmap and newgidmap look the caller up by its real uid, take the ranges of its
 	 * name (or number) in both files, and let it map its own uid and its passwd gid: the
 	 * sandbox user's ids must be those. */
-	struct passwd *pw = getpwuid(uid);
-	if (pw == NULL || getuid() != uid || pw->pw_gid != getegid() || getgid() != getegid())
+	if (!passwd_of(uid, name, sizeof(name), &pw_gid) || getuid() != uid ||
+	    pw_gid != getegid() || getgid() != getegid())
 		return false;
 	return tool("newuidmap") && tool("newgidmap") &&
-	       subids_find("/etc/subuid", pw->pw_name, (uint32_t)uid, need, uid_start) &&
-	       subids_find("/etc/subgid", pw->pw_name, (uint32_t)uid, need, gid_start);
+	       subids_find("/etc/subuid", name, (uint32_t)uid, need, uid_start) &&
+	       subids_find("/etc/subgid", name, (uint32_t)uid, need, gid_start);
 }
