@@ -37,13 +37,13 @@ test_notify_run_relays_ready_from_bulwark_itself() {
 	b=$(ntf_bundle ntf-run)
 	cfg "$b" '.process.args=["sh","-c","echo env=$NOTIFY_SOCKET; ls -l $(dirname $NOTIFY_SOCKET); /home/sd_notify READY=1; /home/sd_notify STOPPING=1"]'
 	ntf_listen "$WORK/n"
-	NOTIFY_SOCKET=$WORK/n/host.sock "$BULWARK" --root "$BW_ROOT" run -b "$b" ntf-run >"$WORK/out" 2>&1 &
+	NOTIFY_SOCKET=$WORK/n/host.sock "$BULWARK" --root "$BW_ROOT" run -b "$b" ntf-run >"$WORK/notify.out" 2>&1 &
 	runner=$!
-	wait $runner || fail "run failed: $(cat "$WORK/out")"
+	wait $runner || fail "run failed: $(cat "$WORK/notify.out")"
 	wait $NTF_LISTENER
 	# crun's layout: the caller's path is a directory in the container, with the socket `notify`.
-	expect_contains "container env" "env=$WORK/n/host.sock/notify" "$(cat "$WORK/out")"
-	grep -q '^s.* notify$' "$WORK/out" || fail "no socket in the directory: $(cat "$WORK/out")"
+	expect_contains "container env" "env=$WORK/n/host.sock/notify" "$(cat "$WORK/notify.out")"
+	grep -q '^s.* notify$' "$WORK/notify.out" || fail "no socket in the directory: $(cat "$WORK/notify.out")"
 	expect_eq messages "fds=0 READY=1
 fds=0 STOPPING=1" "$(ntf_msgs "$WORK/n")"
 	# From bulwark run (NotifyAccess=main accepts only the main pid), not from the container.
@@ -77,7 +77,7 @@ test_notify_run_detached_returns_after_ready() {
 	cfg "$b" '.process.args=["sh","-c","sleep 1; /home/sd_notify READY=1; exec sleep 30"]'
 	ntf_listen "$WORK/n"
 	NOTIFY_SOCKET=$WORK/n/host.sock timeout 60 "$BULWARK" --root "$BW_ROOT" run -d -b "$b" ntf-rund \
-		</dev/null >"$WORK/out" 2>&1 || fail "run -d failed: $(cat "$WORK/out")"
+		</dev/null >"$WORK/notify.out" 2>&1 || fail "run -d failed: $(cat "$WORK/notify.out")"
 	grep -q 'READY=1' "$WORK/n/log" || fail "run -d returned before READY=1 was relayed"
 	bw delete -f ntf-rund
 	kill $NTF_LISTENER 2>/dev/null || true
@@ -120,10 +120,10 @@ rm -f "$NOTIFY_SOCKET" 2>/dev/null && echo REMOVED
 SH
 	cfg "$b" '.process.args=["sh","/home/hostile.sh"]'
 	ntf_listen "$WORK/n"
-	NOTIFY_SOCKET=$WORK/n/host.sock bw run -b "$b" ntf-hostile >"$WORK/out" 2>&1 || fail "run failed: $(cat "$WORK/out")"
+	NOTIFY_SOCKET=$WORK/n/host.sock bw run -b "$b" ntf-hostile >"$WORK/notify.out" 2>&1 || fail "run failed: $(cat "$WORK/notify.out")"
 	wait $NTF_LISTENER
-	grep -E 'WROTE|LINKED|REMOVED' "$WORK/out" && fail "the container changed its notify directory"
-	expect_eq "sends" "0 0 0 0 0 0" "$(grep -E '^[0-9]+$' "$WORK/out" | tr '\n' ' ' | sed 's/ $//')"
+	grep -E 'WROTE|LINKED|REMOVED' "$WORK/notify.out" && fail "the container changed its notify directory"
+	expect_eq "sends" "0 0 0 0 0 0" "$(grep -E '^[0-9]+$' "$WORK/notify.out" | tr '\n' ' ' | sed 's/ $//')"
 	expect_eq messages "fds=0 STATUS=a
 fds=0 READY=1
 fds=0 STOPPING=1" "$(ntf_msgs "$WORK/n")"
@@ -142,7 +142,7 @@ test_notify_symlink_in_the_image_stays_in_the_rootfs() {
 	b=$(ntf_bundle ntf-link "$img")
 	cfg "$b" '.process.args=["sh","-c","/home/sd_notify READY=1; /home/sd_notify STOPPING=1"]'
 	ntf_listen "$WORK/n"
-	NOTIFY_SOCKET=$WORK/n/host.sock bw run -b "$b" ntf-link >"$WORK/out" 2>&1 || fail "run failed: $(cat "$WORK/out")"
+	NOTIFY_SOCKET=$WORK/n/host.sock bw run -b "$b" ntf-link >"$WORK/notify.out" 2>&1 || fail "run failed: $(cat "$WORK/notify.out")"
 	wait $NTF_LISTENER
 	expect_eq "host target" "" "$(ls -A "$WORK/ntf-target")"
 	expect_eq messages "fds=0 READY=1
@@ -176,9 +176,9 @@ with open(sys.argv[2], "w", buffering=1) as f:
 PY
 	lst=$!
 	wait_for 5 grep -q listening "$WORK/n.log" 2>/dev/null || fail "listener did not start"
-	NOTIFY_SOCKET=@$name bw run -b "$b" ntf-userns >"$WORK/out" 2>&1 || fail "run failed: $(cat "$WORK/out")"
+	NOTIFY_SOCKET=@$name bw run -b "$b" ntf-userns >"$WORK/notify.out" 2>&1 || fail "run failed: $(cat "$WORK/notify.out")"
 	wait $lst
-	expect_contains "container env" "env=/run/notify/notify" "$(cat "$WORK/out")"
+	expect_contains "container env" "env=/run/notify/notify" "$(cat "$WORK/notify.out")"
 	expect_eq messages "listening
 READY=1
 STOPPING=1" "$(cat "$WORK/n.log")"
@@ -216,12 +216,12 @@ test_notify_read_only_image_without_the_directory_is_refused_by_name() {
 	mount -o remount,bind,ro "$WORK/ntf-ro"
 	b=$(ntf_bundle ntf-ro "$WORK/ntf-ro")
 	rc=0
-	NOTIFY_SOCKET=/run/ntf-absent/sock bw run -b "$b" ntf-ro >"$WORK/out" 2>&1 || rc=$?
+	NOTIFY_SOCKET=/run/ntf-absent/sock bw run -b "$b" ntf-ro >"$WORK/notify.out" 2>&1 || rc=$?
 	umount "$WORK/ntf-ro"
 	[ "$rc" -ne 0 ] || fail "run succeeded on a read-only image without /run"
-	expect_eq "error lines" 1 "$(wc -l <"$WORK/out")"
-	expect_contains "error" "NOTIFY_SOCKET: the notify directory's mount at \`/run/ntf-absent/sock\`" "$(cat "$WORK/out")"
-	expect_contains "error" "Read-only file system" "$(cat "$WORK/out")"
+	expect_eq "error lines" 1 "$(wc -l <"$WORK/notify.out")"
+	expect_contains "error" "NOTIFY_SOCKET: the notify directory's mount at \`/run/ntf-absent/sock\`" "$(cat "$WORK/notify.out")"
+	expect_contains "error" "Read-only file system" "$(cat "$WORK/notify.out")"
 	[ ! -e "$BW_ROOT/ntf-ro" ] || fail "state left behind"
 	rm -rf "$img"
 }
@@ -233,10 +233,10 @@ test_notify_unusable_caller_socket_is_refused_at_create() {
 	long=/tmp/$(printf 'x%.0s' $(seq 120))
 	for bad in relative/sock "$long"; do
 		rc=0
-		NOTIFY_SOCKET=$bad bw create -b "$b" ntf-bad </dev/null >"$WORK/out" 2>&1 || rc=$?
+		NOTIFY_SOCKET=$bad bw create -b "$b" ntf-bad </dev/null >"$WORK/notify.out" 2>&1 || rc=$?
 		[ "$rc" -ne 0 ] || { bw delete -f ntf-bad; fail "create took NOTIFY_SOCKET=$bad"; }
-		expect_eq "error lines" 1 "$(wc -l <"$WORK/out")"
-		expect_contains "error" "NOTIFY_SOCKET: \`$bad\`" "$(cat "$WORK/out")"
+		expect_eq "error lines" 1 "$(wc -l <"$WORK/notify.out")"
+		expect_contains "error" "NOTIFY_SOCKET: \`$bad\`" "$(cat "$WORK/notify.out")"
 		[ ! -e "$BW_ROOT/ntf-bad" ] || fail "state left behind"
 	done
 }
