@@ -24,7 +24,11 @@
 #include "runtime/container.h"
 #include "runtime/hostpath.h"
 
-#define NOTIFY_DIR "notify"
+/* <state>/<id>/notify (0700: no one else on the host may reach the socket through it) holds
+ * the directory bound into the container, d (0755: every id of the container may send). The
+ * container sees d through its bind mount only, never the path above it. */
+#define NOTIFY_PRIV "notify"
+#define NOTIFY_DIR NOTIFY_PRIV "/d"
 #define NOTIFY_SOCK "notify"
 
 /* The caller's address: a path, or an abstract name written "@name". */
@@ -55,8 +59,11 @@ int notify_prepare(struct container *c, struct oci_spec *spec, struct hostpath *
 	socklen_t alen;
 	if (host_address(host, &a, &alen, err) < 0)
 		return -1;
-	/* 0755 and read-only in the container: it may send to the socket, never add a file. */
-	if (mkdirat(c->dirfd, NOTIFY_DIR, 0755) < 0 || fchmodat(c->dirfd, NOTIFY_DIR, 0755, 0) < 0)
+	/* d: 0755 and read-only in the container: it may send to the socket, never add a
+	 * file; its parent keeps every other host user out. */
+	if (mkdirat(c->dirfd, NOTIFY_PRIV, 0700) < 0 ||
+	    fchmodat(c->dirfd, NOTIFY_PRIV, 0700, 0) < 0 ||
+	    mkdirat(c->dirfd, NOTIFY_DIR, 0755) < 0 || fchmodat(c->dirfd, NOTIFY_DIR, 0755, 0) < 0)
 		return bw_fail(err, errno, "NOTIFY_SOCKET: mkdir `%s/%s`", c->dir, NOTIFY_DIR);
 	_cleanup_close_ int fd =
 	    openat(c->dirfd, NOTIFY_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -57,13 +57,27 @@ test_notify_start_waits_for_ready_then_returns() {
 	export NOTIFY_SOCKET=$WORK/n/host.sock
 	bw create -b "$b" ntf-start </dev/null >/dev/null 2>&1
 	t0=$(date +%s%N)
-	bw start ntf-start
+	bw start ntf-start &
+	local starter=$!
+	# While start waits, no other host user can reach its socket (a forged READY=1 would
+	# end the wait and go to systemd from bulwark's pid): the directory above it is 0700.
+	wait_for 5 test -S "$BW_ROOT/ntf-start/notify/d/notify" || fail "no socket while start waits"
+	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"READY=1", sys.argv[1]); print("sent")
+except OSError as e:
+    print("refused", e.errno)' "$BW_ROOT/ntf-start/notify/d/notify" 2>&1) || true
+	expect_eq "another host user's send" "refused 13" "$out"
+	wait $starter || fail "start failed"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	grep -q 'READY=1' "$WORK/n/log" || fail "start returned before READY=1 was relayed"
 	[ "$ms" -ge 900 ] || fail "start returned after $ms ms, before the container said READY=1"
 	[ "$ms" -lt 10000 ] || fail "start waited $ms ms"
 	# The relay is over: its socket is gone, a late message fails at once (no queue to fill).
-	[ ! -e "$BW_ROOT/ntf-start/notify/notify" ] || fail "socket left after start"
+	[ -d "$BW_ROOT/ntf-start/notify/d" ] || fail "no notify directory"
+	[ ! -e "$BW_ROOT/ntf-start/notify/d/notify" ] || fail "socket left after start"
 	expect_eq "late send" 2 "$(bw exec --env "NOTIFY_SOCKET=$WORK/n/host.sock/notify" ntf-start /home/sd_notify STATUS=late)"
 	bw delete -f ntf-start
 	kill $NTF_LISTENER 2>/dev/null || true
