@@ -377,22 +377,23 @@ void cg_remove_parents(char *const *dirs)
 /* SetUnitProperties re-realizes the scope: on a v1 devices hierarchy systemd writes "deny a"
  * and then its allow list, and a container process opening /dev/null in between would fail. So
  * the container is frozen for the request (as runc does), unless it is paused already. */
-static int sd_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
+/* On a v1 devices hierarchy systemd rewrites the device files when it re-realizes the scope
+ * (SetUnitProperties): the container stays frozen (*thaw: by us) until bulwark has written its
+ * own device lines again after it, in cg_update, so no access opens or closes in between. */
+static int sd_update(struct cg_manager *cg, const struct oci_resources *res, bool *thaw,
+		     struct bw_error *err)
 {
 	bool frozen = true;
+	*thaw = false;
 	if (sd_v1_devices(cg) && cg_hier_for(cg, CG_FREEZER) != NULL &&
 	    cg_is_frozen(cg, &frozen, err) < 0)
 		return -1;
 	if (!frozen && cg_freeze(cg, err) < 0)
 		return -1;
+	*thaw = !frozen;
 	int q = cg_sd_set(cg, res, err);
 	if (q == 0 && res->n_devices != 0 && sd_v1_devices(cg))
 		q = cg_sd_set_devices(cg, res, err);
-	struct bw_error e = {0};
-	if (!frozen && cg_thaw(cg, &e) < 0 && q == 0) {
-		*err = e;
-		q = -1;
-	}
 	return q;
 }
 
@@ -401,6 +402,8 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 	for (size_t i = 0; i < cg->nh; i++)
 		if (!fs_exists(cg->h[i].dir))
 			return bw_fail(err, ENOENT, "cgroup `%s`", cg->h[i].dir);
+	bool thaw = false;
+	int q = 0;
 	if (cg->sd_unit != NULL) {
 		/* The unit's name can be another container's (the same id under another state
 		 * root, after this one's ended): its limits, and its cgroup, are not ours. */
@@ -411,13 +414,17 @@ int cg_update(struct cg_manager *cg, const struct oci_resources *res, struct bw_
 			return bw_fail(err, 0,
 				       "update: systemd unit `%s` belongs to another container",
 				       cg->sd_unit);
-		if (sd_update(cg, res, err) < 0)
-			return wrap_unless_field(err, "update", cg->path);
+		q = sd_update(cg, res, &thaw, err);
 	}
-	if (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
-	    cg_v2_apply(cg, res, CG_APPLY_UPDATE, err) < 0)
-		return wrap_unless_field(err, "update", cg->path);
-	return 0;
+	if (q == 0 && (cg_v1_apply(cg, res, CG_APPLY_UPDATE, err) < 0 ||
+		       cg_v2_apply(cg, res, CG_APPLY_UPDATE, err) < 0))
+		q = -1;
+	struct bw_error e = {0};
+	if (thaw && cg_thaw(cg, &e) < 0 && q == 0) {
+		*err = e;
+		q = -1;
+	}
+	return q < 0 ? wrap_unless_field(err, "update", cg->path) : 0;
 }
 
 int cg_apply_devices(struct cg_manager *cg, const struct oci_resources *res, struct bw_error *err)
