@@ -12,14 +12,14 @@
 
 /* The devices every container may use (mknod is not among them). */
 static const struct cg_dev_rule default_rules[] = {
-    {true, 'c', 1, 3, CG_ACC_ALL, 0},    /* /dev/null */
-    {true, 'c', 1, 5, CG_ACC_ALL, 0},    /* /dev/zero */
-    {true, 'c', 1, 7, CG_ACC_ALL, 0},    /* /dev/full */
-    {true, 'c', 1, 8, CG_ACC_ALL, 0},    /* /dev/random */
-    {true, 'c', 1, 9, CG_ACC_ALL, 0},    /* /dev/urandom */
-    {true, 'c', 5, 0, CG_ACC_ALL, 0},    /* /dev/tty */
-    {true, 'c', 5, 1, CG_ACC_ALL, 0},    /* /dev/console */
-    {true, 'c', 5, 2, CG_ACC_ALL, 0},    /* /dev/ptmx */
+    {true, 'c', 1, 3, CG_ACC_ALL, 0},	 /* /dev/null */
+    {true, 'c', 1, 5, CG_ACC_ALL, 0},	 /* /dev/zero */
+    {true, 'c', 1, 7, CG_ACC_ALL, 0},	 /* /dev/full */
+    {true, 'c', 1, 8, CG_ACC_ALL, 0},	 /* /dev/random */
+    {true, 'c', 1, 9, CG_ACC_ALL, 0},	 /* /dev/urandom */
+    {true, 'c', 5, 0, CG_ACC_ALL, 0},	 /* /dev/tty */
+    {true, 'c', 5, 1, CG_ACC_ALL, 0},	 /* /dev/console */
+    {true, 'c', 5, 2, CG_ACC_ALL, 0},	 /* /dev/ptmx */
     {true, 'c', 136, -1, CG_ACC_ALL, 0}, /* /dev/pts/N */
 };
 
