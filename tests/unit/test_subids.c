@@ -4,25 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "runtime/sandbox/specgen.h"
 #include "runtime/sandbox/subids.h"
 
 static char path[64];
+static int memfd = -1;
 
+/* The file's text in a memfd, named by its /proc/self/fd path: no file on disk to clean up. */
 static void file_of(const char *text)
 {
-	snprintf(path, sizeof(path), "/tmp/bw-subids-XXXXXX");
-	int fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	memfd = memfd_create("bw-subids", MFD_CLOEXEC);
+	cr_assert_geq(memfd, 0);
+	cr_assert_eq(write(memfd, text, strlen(text)), (ssize_t)strlen(text));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
 }
 
 static void gone(void)
 {
-	unlink(path);
+	close(memfd);
+	memfd = -1;
 }
 
 Test(subids, by_name_or_by_number, .fini = gone)
