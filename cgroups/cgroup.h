@@ -115,6 +115,24 @@ int cg_apply_devices(struct cg_manager *cg, const struct oci_resources *res, str
 /* An O_PATH|O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when the
  * process must instead be moved with cg_enter (v1/hybrid). Owned by the manager. */
 int cg_clone_fd(struct cg_manager *cg);
+/* Around the clone of a container's first process (cg_clone.c). cg_clone_begin returns the fd
+ * for clone3(CLONE_INTO_CGROUP), or -1. in_place: the child is born in every hierarchy and
+ * needs no cg_enter; with self_enter (a v1 or hybrid host, cgroupfs driver), only when the
+ * process that clones it has moved itself into the v1 cgroups first (cg_enter_self): a helper
+ * the runtime forks for that. Not for a cgroup that existed before, nor a memory limit under
+ * 16 MiB or pids.max 1 in res (may be NULL): the old path, clone then cg_enter. cg_clone_end
+ * releases what begin took. */
+struct cg_clone {
+	int fd;
+	bool in_place, self_enter, own_fd;
+};
+int cg_clone_begin(struct cg_manager *cg, const struct oci_resources *res, struct cg_clone *c);
+/* The same for a process exec'd into a running container; with self_enter, the child moves
+ * itself (cg_enter_self) first thing, before it joins any namespace. */
+int cg_exec_clone_begin(struct cg_manager *cg, struct cg_clone *c);
+void cg_clone_end(struct cg_clone *c);
+/* Move the calling thread into the container's v1 cgroups ("0" into each `tasks`). */
+int cg_enter_self(const struct cg_manager *cg, struct bw_error *err);
 /* Move pid into the cgroup in every hierarchy. */
 int cg_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err);
 /* Apply a LinuxResources update: absent fields stay unchanged (and, for engine payloads,

@@ -723,6 +723,9 @@ void init_main(struct spawn_config *cfg, int sock)
 
 	bw_phase("init: start");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* An exec'd process enters the container's v1 cgroups itself, before anything else. */
+	if (cfg->cg_child_enters && cg_enter_self(cfg->cg, &err) < 0)
+		init_fail(sock, &err);
 	/* The stand-ins for the caller's terminal (pipes or /dev/null, all above fd 2) first:
 	 * close_inherited_fds closes their originals. */
 	for (int fd = 0; fd < 3; fd++)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -711,8 +712,7 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 	/* Not cloned into it (v1, or a rootless exec made in the container's user namespace): moved
 	 * before it runs anything of its own (a rootless container's cgroup is in a delegated
 	 * subtree, docs/rootless.md). */
-	if (cfg->cg != NULL && (cg_clone_fd(cfg->cg) < 0 || exec_via_userns(cfg)) &&
-	    cg_enter(cfg->cg, pid, err) < 0)
+	if (cfg->cg != NULL && !cfg->cg_in_place && cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
 	bw_phase("spawn: cgroup entered");
 	if (cfg->process->oom_score_adj.set && !cfg->rootless) {
@@ -784,6 +784,110 @@ static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
 	return msg[0];
 }
 
+/* A new container on a v1 or hybrid host (cgroups/cg_clone.c): a forked helper moves itself
+ * into the container's v1 cgroups, takes the namespace owner's ids, clones the init with
+ * CLONE_PARENT (our child, as always; into the cgroup2 hierarchy by cgroup_fd) and exits. The
+ * runtime never enters the container's cgroups. Returns the init's pid (0 in the init), or -1
+ * with errno; *fallback when nothing was cloned and the old path (clone, cg_enter) may be
+ * taken: the helper could not enter or take the ids, or the clone met pids.max or the memory
+ * limit. A helper that dies or hangs fails the create: an init may exist that we do not know,
+ * and a second one must never be made (the cgroup's removal ends it). */
+static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, int cgroup_fd,
+			      int *pidfd, bool *fallback, struct bw_error *err)
+{
+	enum { ENTER = 1, OWNER, CLONE };
+	int p[2];
+	*fallback = false;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		*fallback = true;
+		return -1;
+	}
+	pid_t mid = fork();
+	if (mid < 0) {
+		close(p[0]);
+		close(p[1]);
+		*fallback = true;
+		return -1;
+	}
+	if (mid == 0) {
+		close(p[0]);
+		int msg[3] = {-1, 0, ENTER};
+		struct bw_error e = {0};
+		struct ns_owner o;
+		if (cg_enter_self(cfg->cg, &e) < 0)
+			msg[1] = e.code;
+		else if (msg[2] = OWNER, ns_owner_become(cfg, &o, &e) < 0)
+			msg[1] = e.code;
+		else {
+			msg[2] = CLONE;
+			struct clone_args a = {.flags = flags | CLONE_PARENT, .exit_signal = 0};
+			if (cgroup_fd >= 0) {
+				a.flags |= CLONE_INTO_CGROUP;
+				a.cgroup = (uint64_t)cgroup_fd;
+			}
+			pid_t child = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+			if (child == 0) {
+				close(p[1]);
+				return 0;
+			}
+			msg[0] = child;
+			msg[1] = child < 0 ? errno : 0;
+		}
+		ssize_t w = write(p[1], msg, sizeof(msg));
+		_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
+	}
+	close(p[1]);
+	int msg[3] = {-1, EPROTO, 0};
+	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+	ssize_t n = -1;
+	int pr;
+	do
+		pr = poll(&pfd, 1, 10000);
+	while (pr < 0 && errno == EINTR);
+	if (pr > 0)
+		do
+			n = read(p[0], msg, sizeof(msg));
+		while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (pr == 0) {
+		/* Frozen with the cgroup, say: it cannot be reaped before it thaws. */
+		kill(mid, SIGKILL);
+		errno = ETIMEDOUT;
+		return bw_fail(err, 0,
+			       "the helper cloning the init into its cgroup did not answer in 10 s "
+			       "(was the container's cgroup frozen?)");
+	}
+	int st = 0;
+	waitpid(mid, &st, 0);
+	if (n != (ssize_t)sizeof(msg)) {
+		errno = EPROTO;
+		if (WIFSIGNALED(st))
+			return bw_fail(
+			    err, 0,
+			    "the helper cloning the init into its cgroup was killed by "
+			    "signal %d (a memory limit of a cgroup above the container's?)",
+			    WTERMSIG(st));
+		return bw_fail(err, 0, "the helper cloning the init into its cgroup failed");
+	}
+	if (msg[2] != CLONE ||
+	    (msg[0] < 0 && (msg[1] == EAGAIN || msg[1] == ENOMEM || msg[1] == ENOSYS))) {
+		log_debug("cgroup: clone in place: %s failed (%s): the old path",
+			  msg[2] == ENTER   ? "enter"
+			  : msg[2] == OWNER ? "owner ids"
+					    : "clone",
+			  strerror(msg[1]));
+		*fallback = true;
+		errno = msg[1];
+		return -1;
+	}
+	if (msg[0] <= 0) {
+		errno = msg[1] ? msg[1] : EPROTO;
+		return bw_fail(err, errno, "clone3");
+	}
+	*pidfd = (int)syscall(SYS_pidfd_open, msg[0], 0);
+	return msg[0];
+}
+
 int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 			    struct bw_error *err)
 {
@@ -813,21 +917,66 @@ int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
 	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
 		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
 	bw_phase("spawn: pre-clone");
-	struct ns_owner owner = {0};
-	if (!via_userns && ns_owner_become(cfg, &owner, err) < 0) {
-		leave_for_children(&saved_pid);
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
+	struct cg_clone cgc = {.fd = -1};
+	if (cfg->cg != NULL && !via_userns) {
+		if (cfg->is_exec)
+			cg_exec_clone_begin(cfg->cg, &cgc);
+		else
+			cg_clone_begin(cfg->cg,
+				       cfg->spec->linux.has_resources ? &cfg->spec->linux.resources
+								      : NULL,
+				       &cgc);
 	}
-	pid_t pid = via_userns ? clone_from_userns(cfg, &pidfd)
-			       : do_clone(flags, cfg->cg ? cg_clone_fd(cfg->cg) : -1, &pidfd);
-	if (pid == 0) {
-		close(sv[0]);
-		init_main(cfg, sv[1]);
+	/* An exec'd process enters by itself (init.c); a new container's init by a helper, and
+	 * not when it goes to a pid namespace the config names (the helper would be there too). */
+	cfg->cg_child_enters = cfg->is_exec && cgc.self_enter;
+	bool helper = !cfg->is_exec && cgc.self_enter && saved_pid < 0;
+	if (!cfg->is_exec && cgc.self_enter && !helper) {
+		cg_clone_end(&cgc);
+		cgc.fd = cg_clone_fd(cfg->cg);
+		cgc.in_place = cgc.fd >= 0;
 	}
-	int clone_errno = errno;
-	ns_owner_restore(&owner);
+	pid_t pid = -1;
+	int clone_errno = 0;
+	if (helper) {
+		bool fallback = false;
+		pid = clone_via_helper(cfg, flags, cgc.fd, &pidfd, &fallback, err);
+		clone_errno = errno;
+		if (pid == 0) {
+			close(sv[0]);
+			init_main(cfg, sv[1]);
+		}
+		if (pid < 0 && !fallback) {
+			cg_clone_end(&cgc);
+			leave_for_children(&saved_pid);
+			close(sv[0]);
+			close(sv[1]);
+			return -1;
+		}
+		if (pid < 0) {
+			cg_clone_end(&cgc);
+			helper = false;
+		}
+	}
+	if (!helper) {
+		struct ns_owner owner = {0};
+		if (!via_userns && ns_owner_become(cfg, &owner, err) < 0) {
+			cg_clone_end(&cgc);
+			leave_for_children(&saved_pid);
+			close(sv[0]);
+			close(sv[1]);
+			return -1;
+		}
+		pid = via_userns ? clone_from_userns(cfg, &pidfd) : do_clone(flags, cgc.fd, &pidfd);
+		if (pid == 0) {
+			close(sv[0]);
+			init_main(cfg, sv[1]);
+		}
+		clone_errno = errno;
+		ns_owner_restore(&owner);
+	}
+	cfg->cg_in_place = cgc.in_place;
+	cg_clone_end(&cgc);
 	bw_phase("spawn: cloned");
 	leave_for_children(&saved_pid);
 	close(sv[1]);

@@ -81,6 +81,8 @@ struct spawn_config {
 	void *cb_ctx;
 	char *state_json; /* filled by the parent from on_started; sent to the child in SYNC_GO */
 	int sock_parent;  /* internal: the parent's end of the sync socket */
+	bool cg_in_place; /* internal: the child was cloned into its cgroup */
+	bool cg_child_enters; /* internal: the child moves itself in (cg_enter_self) */
 };
 
 struct spawn_result {

@@ -648,3 +648,59 @@ test_cg_kill_sigkill_of_a_paused_container_stops_it() {
 	bw delete cg-pkill || fail delete
 	cgt_expect_gone cg-pkill
 }
+
+# On v1 and hybrid hosts the runtime moves itself into the new cgroup to clone the init there
+# (cgroups/cg_clone.c, issue 18) and must be back where it was before anything else runs: a
+# foreground run's runtime shares the caller's cgroups, not the container's, and the cgroup
+# holds the container's processes only; an exec'd process lands where the init is. pids.max 1 leaves no room for the runtime beside the
+# init: the init is then moved in afterwards, as before.
+test_cg_runtime_is_not_left_in_the_container_cgroup() {
+	b=$(cgt_bundle cg-own)
+	cfg "$b" '.process.args=["sleep","30"]'
+	"$BULWARK" --root "$BW_ROOT" run -b "$b" cg-own </dev/null >"$WORK/out/cg-own.log" 2>&1 &
+	local rt=$!
+	wait_for 10 cgt_is cg-own running || fail "cg-own not running: $(cat "$WORK/out/cg-own.log")"
+	pid=$(cgt_pid cg-own)
+	expect_eq "the runtime's cgroups (the caller's)" "$(cat /proc/$$/cgroup)" "$(cat /proc/$rt/cgroup)"
+	for p in $(cat "$(cgt_dir memory cg-own)/cgroup.procs") $(cat "$(cgt_dir pids cg-own)/cgroup.procs"); do
+		[ "$p" = "$pid" ] || fail "pid $p ($(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)) in the container's cgroup"
+	done
+	grep -q ":/$CG_PREFIX/cg-own\$" /proc/$pid/cgroup || fail "init not in its cgroup: $(cat /proc/$pid/cgroup)"
+	# An exec'd process moves itself in (v1) before it joins anything: the same cgroups.
+	# (Both seen from inside, through the container's cgroup namespace.)
+	out=$(bw exec cg-own cat /proc/self/cgroup 2>&1) || fail "exec: $out"
+	expect_eq "exec'd process's cgroups" "$(bw exec cg-own cat /proc/1/cgroup)" "$out"
+	bw kill cg-own KILL || fail "kill cg-own"
+	wait "$rt" || true
+	bw delete --force cg-own 2>/dev/null || true
+	cgt_expect_gone cg-own
+
+	b=$(cgt_bundle cg-one '{"pids":{"limit":1}}')
+	cgt_start cg-one "$b" '["sleep","30"]'
+	pid=$(cgt_pid cg-one)
+	bad=$(grep -v ":/$CG_PREFIX/cg-one\$" /proc/$pid/cgroup || true)
+	[ -z "$bad" ] || fail "init with pids.max 1 not in its cgroup: $bad"
+	expect_eq "pids.current" 1 "$(cgt_get pids cg-one pids.current)"
+	cgt_stop cg-one
+}
+
+# The helper that clones the init into its v1 cgroups is charged there (cgroups/cg_clone.c): a
+# tiny memory limit on a cgroup above the container's gets the helper OOM-killed, never the
+# runtime, which fails the create in one line naming the cause and leaves nothing behind.
+test_cg_tight_memory_limit_above_fails_cleanly() {
+	cgt_v2 && return 0 # cgroup2 clones straight into the cgroup: no helper
+	local par=$CGT_ROOT/memory/$CG_PREFIX/cg-anc rc=0 out
+	mkdir -p "$par"
+	echo 131072 >"$par/memory.limit_in_bytes"
+	b=$(cgt_bundle cg-anc-c)
+	cfg "$b" ".linux.cgroupsPath=\"/$CG_PREFIX/cg-anc/c\""
+	out=$(bw run -b "$b" cg-anc-c </dev/null 2>&1) || rc=$?
+	[ $rc -ne 0 ] || fail "run under a 128 KiB parent limit succeeded"
+	expect_contains "names the cause" "memory limit of a cgroup above" "$out"
+	expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+	[ ! -e "$BW_ROOT/cg-anc-c" ] || fail "state left behind"
+	left=$(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo | sort -u |
+		while read -r m; do [ ! -d "$m/$CG_PREFIX/cg-anc/c" ] || echo "$m"; done)
+	[ -z "$left" ] || fail "cgroup left in: $left"
+	rmdir "$par"
+}
