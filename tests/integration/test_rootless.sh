@@ -331,8 +331,12 @@ rl_lab_up() {
 }
 
 # pasta processes of the test's uid that are not zombies (this host's PID 1 may not reap).
-# pasta needs /dev/net/tun (the test VM's plain init may have no node for it).
-rl_pasta_usable() { [ -n "$(command -v pasta)" ] && [ -c /dev/net/tun ]; }
+# pasta needs /dev/net/tun, opened by the test's user (the test VM's plain init may have no
+# node for it; a host without udev may have it root's, mode 0600).
+rl_pasta_usable() {
+	[ -n "$(command -v pasta)" ] && [ -c /dev/net/tun ] &&
+		setpriv --reuid=$RLN_UID --regid=$RLN_UID --clear-groups sh -c ': <>/dev/net/tun' 2>/dev/null
+}
 
 rl_pastas() {
 	ps -u $RLN_UID --sort=start_time -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
