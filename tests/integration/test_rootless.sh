@@ -338,6 +338,21 @@ rl_pasta_usable() {
 		setpriv --reuid=$RLN_UID --regid=$RLN_UID --clear-groups sh -c ': <>/dev/net/tun' 2>/dev/null
 }
 
+# The network agent: of the test user's bulwark-net processes, not pasta's watcher (a fork
+# with the same name, which holds three pidfds at 3-5 and nothing else: pasta.c), nor the
+# zombie of an earlier test's (this host's PID 1 may not reap).
+rl_agent() {
+	local p f watcher
+	for p in $(ps -u $RLN_UID -o pid=,stat=,comm= | awk '$3 ~ /^bulwark-net/ && $2 !~ /^Z/ {print $1}'); do
+		watcher=1
+		for f in 3 4 5; do
+			[ "$(readlink /proc/$p/fd/$f 2>/dev/null)" = "anon_inode:[pidfd]" ] || watcher=
+		done
+		[ ! -e /proc/$p/fd/6 ] || watcher=
+		[ -n "$watcher" ] || { echo "$p"; return 0; }
+	done
+}
+
 rl_pastas() {
 	ps -u $RLN_UID --sort=start_time -o pid=,stat=,comm= | awk '$3 ~ /^pas/ && $2 !~ /^Z/ {print $1}'
 }
@@ -519,7 +534,7 @@ test_rootless_pasta_ends_with_the_init_when_the_runtime_is_killed() {
 	local pasta= init=
 	for _ in $(seq 100); do
 		pasta=$(rl_pastas)
-		init=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
+		init=$(ps -u $RLN_UID -o pid=,stat=,comm= | awk '$3 == "sleep" && $2 !~ /^Z/ {print $1}' | head -1)
 		[ -n "$pasta" ] && [ -n "$init" ] && break
 		sleep 0.05
 	done
@@ -546,7 +561,7 @@ test_rootless_pasta_ends_with_the_agent_and_apply_keeps_local_sets() {
 	local bw=$! pasta= sleeper= agent= sets= left=
 	for _ in $(seq 200); do
 		pasta=$(rl_pastas | tail -1)
-		sleeper=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
+		sleeper=$(ps -u $RLN_UID -o pid=,stat=,comm= | awk '$3 == "sleep" && $2 !~ /^Z/ {print $1}' | head -1)
 		[ -n "$pasta" ] && [ -n "$sleeper" ] && break
 		sleep 0.05
 	done
@@ -555,7 +570,7 @@ test_rootless_pasta_ends_with_the_agent_and_apply_keeps_local_sets() {
 		fail "apply: $(cat "$WORK/rl.apply")"
 	sets=$(nsenter --net="/proc/$sleeper/ns/net" nft list set inet bulwark local4 2>&1 &&
 		nsenter --net="/proc/$sleeper/ns/net" nft list set inet bulwark deny4 2>&1 || true)
-	agent=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 ~ /^bulwark-net/ {print $1}' | head -1)
+	agent=$(rl_agent)
 	[ -z "$agent" ] || kill -KILL "$agent"
 	for _ in $(seq 40); do [ -z "$(rl_pastas)" ] && break; sleep 0.05; done
 	left=$(rl_pastas)
@@ -575,8 +590,8 @@ test_rootless_net_agent_cmdline_shows_no_host_paths() {
 	(cd / && rl_net sandbox --allow 198.51.100.10:80/tcp -- sleep 30) </dev/null >"$WORK/rl.out" 2>&1 &
 	local bw=$! sleeper= agent= args=
 	for _ in $(seq 200); do
-		sleeper=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 == "sleep" {print $1}' | head -1)
-		agent=$(ps -u $RLN_UID -o pid=,comm= | awk '$2 ~ /^bulwark-net/ {print $1}' | head -1)
+		sleeper=$(ps -u $RLN_UID -o pid=,stat=,comm= | awk '$3 == "sleep" && $2 !~ /^Z/ {print $1}' | head -1)
+		agent=$(rl_agent)
 		[ -n "$sleeper" ] && [ -n "$agent" ] && break
 		sleep 0.05
 	done
