@@ -41,6 +41,7 @@
 #include "runtime/network.h"
 #include "runtime/notify.h"
 #include "runtime/sandbox/watchdog.h"
+#include "runtime/sealed.h"
 #include "profiles/sha256.h"
 #include "runtime/spawn.h"
 
@@ -745,6 +746,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 		return -1;
 	}
 	bw_phase("create: sources+state dir");
+	log_debug("the runtime runs from %s", sealed_kind() ? sealed_kind() : "its own binary");
 	int notify = 0;
 	if (o->owner <= 0 && o->known == NULL &&
 	    (notify = add_notify_mount(c, spec, &root, &mounts, err)) < 0)

@@ -2,7 +2,6 @@
  * and the verb dispatch table. Every error is printed once, here. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/memfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,6 @@
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/capability.h>
@@ -26,6 +24,7 @@
 #include "common/util.h"
 #include "runtime/cli/cli.h"
 #include "runtime/init_reaper.h"
+#include "runtime/sealed.h"
 #include "runtime/sandbox/watchdog.h"
 
 extern char **environ;
@@ -59,18 +58,6 @@ static const struct verb verbs[] = {
     {"session", cmd_session, true, "long-lived sandboxes: create, exec, ls, pause, rm, checkpoint"},
     {"cp", cmd_cp, true, "copy files into or out of a running container"},
 };
-
-/* CVE-2019-5736: a container process must never be able to reach and rewrite the binary that
- * runs on the host. Every verb that executes inside a container runs from a sealed memfd copy
- * of ourselves, so /proc/<pid>/exe of anything we leave in the container is immutable. */
-static int is_sealed_self(void)
-{
-	_cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	int seals = fcntl(fd, F_GET_SEALS);
-	return seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_SEAL)) == (F_SEAL_WRITE | F_SEAL_SEAL);
-}
 
 /* A sandbox runs in a user namespace of its own, always: as root onto a host id range from
  * the pool (runtime/idpool.h, far above every account), without root onto the caller's id and
@@ -125,52 +112,6 @@ static bool sandbox_binary_unwritable(const char **why)
 	return true;
 }
 
-/* Returns only on failure (the exec replaced us otherwise), with err set: the caller must not
- * go on running containers from a writable binary. */
-static int reexec_sealed(char **argv, struct bw_error *err)
-{
-	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (self < 0 || fstat(self, &st) < 0)
-		return bw_fail(err, errno,
-			       "sealed runtime copy (CVE-2019-5736): open /proc/self/exe");
-	_cleanup_close_ int mfd = memfd_create("bulwark", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0)
-		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): memfd_create");
-	/* A caller's `ulimit -f` below our size would end the copy in EFBIG: lifted for the copy
-	 * only (soft up to hard, and hard up to our size where we may), then put back for
-	 * everything we start. */
-	struct rlimit fsize, lifted;
-	if (getrlimit(RLIMIT_FSIZE, &fsize) < 0)
-		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): getrlimit");
-	lifted.rlim_max = fsize.rlim_max;
-	if (lifted.rlim_max != RLIM_INFINITY && lifted.rlim_max < (rlim_t)st.st_size)
-		lifted.rlim_max = (rlim_t)st.st_size;
-	lifted.rlim_cur = lifted.rlim_max;
-	if (setrlimit(RLIMIT_FSIZE, &lifted) < 0)
-		return bw_fail(
-		    err, errno,
-		    "sealed runtime copy (CVE-2019-5736): RLIMIT_FSIZE (ulimit -f) is %llu "
-		    "bytes, below the runtime's own size (%lld bytes), and cannot be raised",
-		    (unsigned long long)fsize.rlim_max, (long long)st.st_size);
-	off_t off = 0;
-	while (off < st.st_size) {
-		ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
-		if (n <= 0) {
-			setrlimit(RLIMIT_FSIZE, &fsize);
-			return bw_fail(err, n < 0 ? errno : EIO,
-				       "sealed runtime copy (CVE-2019-5736): copy");
-		}
-	}
-	if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
-		return bw_fail(err, errno,
-			       "sealed runtime copy (CVE-2019-5736): restore RLIMIT_FSIZE");
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-		return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): seal");
-	fexecve(mfd, argv, environ);
-	return bw_fail(err, errno, "sealed runtime copy (CVE-2019-5736): exec");
-}
-
 static bool seal_skipped;
 static dev_t seal_skipped_dev;
 
@@ -182,7 +123,7 @@ bool cli_seal_skipped(dev_t *binary_dev)
 
 int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err)
 {
-	if (is_sealed_self()) {
+	if (sealed_self()) {
 		log_debug("sealed runtime copy (CVE-2019-5736): running from it");
 		return 0;
 	}
@@ -211,7 +152,7 @@ int cli_seal_for_sandbox(const dev_t *rw_devs, size_t n_rw, struct bw_error *err
 		return 0;
 	}
 	log_debug("sealed runtime copy (CVE-2019-5736): %s", why);
-	return reexec_sealed(main_argv, err);
+	return sealed_exec(main_argv, err);
 }
 
 static void print_version(FILE *f)
@@ -432,8 +373,8 @@ int main(int argc, char **argv)
 	main_argv = argv;
 	const struct verb *v = verb_of(argc, argv);
 	int r = 0;
-	if (v != NULL && v->spawns && v->fn != cmd_sandbox && !is_sealed_self())
-		r = reexec_sealed(argv, &err);
+	if (v != NULL && v->spawns && v->fn != cmd_sandbox && !sealed_self())
+		r = sealed_exec(argv, &err);
 	bw_phase("main: sealed, verb");
 	if (r == 0)
 		r = run_verb(argc, argv, &g, &err);

@@ -1,5 +1,6 @@
 /* Running bulwark-net for a container: firewall, direct-mode plumbing, the network agent. */
 #include "runtime/network.h"
+#include "runtime/sealed.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +31,11 @@ bool network_wanted(const struct global_opts *g, const struct oci_spec *spec)
 }
 
 /* Where the running binary came from, for the helper beside it. Recorded before main():
- * runtime/main.c re-executes the verbs that run containers from a sealed memfd, whose
- * /proc/self/exe names no directory; the environment is what survives that exec. Overwritten
- * (or removed) by every exec of a real file, so only an exec of our own memfd copy inherits
- * it; whoever can set it could set BULWARK_NET_HELPER just as well. */
+ * runtime/main.c re-executes the verbs that run containers from a sealed copy (sealed.c: a
+ * memfd, or a detached overlay), whose /proc/self/exe names no host directory; the
+ * environment is what survives that exec. Overwritten (or removed) by every exec of a real
+ * file, so only an exec of our own sealed copy inherits it; whoever can set it could set
+ * BULWARK_NET_HELPER just as well. */
 #define SELF_EXE_ENV "BULWARK_SELF_EXE"
 
 __attribute__((constructor)) static void network_record_self_exe(void)
@@ -42,7 +44,7 @@ __attribute__((constructor)) static void network_record_self_exe(void)
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
 	if (n > 0 && (size_t)n < sizeof(buf) - 1) {
 		buf[n] = '\0';
-		if (str_has_prefix(buf, "/memfd:"))
+		if (str_has_prefix(buf, "/memfd:") || sealed_self())
 			return;
 		if (buf[0] == '/' && !str_has_suffix(buf, " (deleted)")) {
 			setenv(SELF_EXE_ENV, buf, 1);

@@ -7,9 +7,15 @@ import errno, fcntl, os, subprocess, sys, time
 
 pid, start = sys.argv[1], sys.argv[2:]
 exe = f"/proc/{pid}/exe"
-print("link=" + os.readlink(exe))
+first = os.readlink(exe)
+print("link=" + first)
 held = os.open(exe, os.O_RDONLY)
-print(f"seals={fcntl.fcntl(held, fcntl.F_GET_SEALS)}")
+try:
+    print(f"seals={fcntl.fcntl(held, fcntl.F_GET_SEALS)}")
+except OSError:
+    # Not a memfd: the runtime's other sealed form, a read-only overlay (runtime/sealed.c).
+    v = os.fstatvfs(held)
+    print("sealed-by=" + ("read-only" if v.f_flag & os.ST_RDONLY else "nothing"))
 
 
 def try_write(path, when):
@@ -30,11 +36,11 @@ def try_write(path, when):
 try_write(exe, "running")
 subprocess.run(start, check=True)
 # `start` returns once the init has been told to go; its execve of the payload happens a moment
-# later. Until then the memfd is still being executed (ETXTBSY), so wait for the link to change.
+# later. Until then the sealed copy is still being executed, so wait for the link to change.
 deadline = time.monotonic() + 10
 while time.monotonic() < deadline:
     try:
-        if not os.readlink(exe).startswith("/memfd:"):
+        if os.readlink(exe) != first:
             break
     except OSError:
         break
