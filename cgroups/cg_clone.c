@@ -24,8 +24,8 @@
 
 /* A memory limit this small could have the helper killed in the clone (a task, its
  * namespaces, page tables are charged to the new cgroup): such a container takes the old path,
- * whose messages explain the limit. A helper killed anyway (a tight limit above) also makes the
- * caller fall back to the old path. */
+ * whose messages explain the limit. A helper killed anyway (a tight limit on a cgroup above)
+ * fails the create, in a message that says so: it may have cloned an init already. */
 #define CLONE_MEMORY_FLOOR (16LL << 20)
 
 static bool below_floor(const struct opt_i64 *v)

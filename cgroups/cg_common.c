@@ -207,6 +207,7 @@ static int open_with(const char *cgroups_path, const char *id, const char *own_i
 	cg->mode = (enum cg_mode)mode;
 	cg->v2 = -1;
 	cg->clone_fd = -1;
+	cg->place_lock = -1;
 	cg->unpriv = geteuid() != 0;
 	if (cg_resolve_path(cgroups_path, id, own, &cg->path, err) < 0) {
 		cg_mounts_free(m, n);
@@ -378,6 +379,8 @@ void cg_free(struct cg_manager *cg)
 	strv_free(cg->parents_made);
 	if (cg->clone_fd >= 0)
 		close(cg->clone_fd);
+	if (cg->place_lock >= 0)
+		close(cg->place_lock);
 	free(cg->h);
 	free(cg->path);
 	free(cg->sd_unit);
@@ -400,6 +403,14 @@ enum cg_mode cg_manager_mode(const struct cg_manager *cg)
 struct cg_hier *cg_hier_for(struct cg_manager *cg, enum cg_ctrl c)
 {
 	return cg->ctrl_at[c] < 0 ? NULL : &cg->h[cg->ctrl_at[c]];
+}
+
+void cg_placed(struct cg_manager *cg)
+{
+	if (cg != NULL && cg->place_lock >= 0) {
+		close(cg->place_lock);
+		cg->place_lock = -1;
+	}
 }
 
 int cg_clone_fd(struct cg_manager *cg)

@@ -218,6 +218,7 @@ struct cg_manager {
 	int v2;		       /* index of the cgroup2 hierarchy, -1 if none */
 	int ctrl_at[CG_NCTRL]; /* hierarchy index providing each controller, -1 if none */
 	int clone_fd;
+	int place_lock;	     /* flock of the leaf from mkdir until the init is in (cg_placed) */
 	char **parents_made; /* directories above ours cg_create made, outermost first */
 	/* --systemd-cgroup: the scope unit that owns the cgroup (NULL: the cgroupfs driver). */
 	char *sd_unit, *sd_slice, *sd_desc;

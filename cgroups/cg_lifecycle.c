@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -226,10 +227,20 @@ static int create_steps(struct cg_manager *cg, const struct oci_resources *r, st
 	for (size_t i = 0; i < cg->nh; i++)
 		if (make_dirs(&cg->h[i], err) < 0)
 			return -1;
+	/* Two creates with one cgroupsPath: whichever made the directory, each holds the leaf's
+	 * lock until its init is in (cg_placed), and the other then finds it populated below.
+	 * Without it both would see an empty cgroup and share it unasked. */
+	bool taken = false;
+	if (cg->sd_unit == NULL && cg->nh > 0) {
+		cg->place_lock = open(cg->h[0].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg->place_lock < 0 || flock(cg->place_lock, LOCK_EX) < 0)
+			return bw_fail(err, errno, "lock `%s`", cg->h[0].dir);
+		taken = !cg->h[0].existed && has_procs(cg->h[0].dir);
+	}
 	if (cg_refuse_frozen(cg, err) < 0)
 		return -1;
 	for (size_t i = 0; cg->sd_unit == NULL && i < cg->nh; i++) {
-		if (!cg->h[i].existed || !has_procs(cg->h[i].dir))
+		if (!(cg->h[i].existed || (i == 0 && taken)) || !has_procs(cg->h[i].dir))
 			continue;
 		if (!cg->allow_populated)
 			return bw_fail(err, 0,

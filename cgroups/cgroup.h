@@ -133,6 +133,9 @@ int cg_exec_clone_begin(struct cg_manager *cg, struct cg_clone *c);
 void cg_clone_end(struct cg_clone *c);
 /* Move the calling thread into the container's v1 cgroups ("0" into each `tasks`). */
 int cg_enter_self(const struct cg_manager *cg, struct bw_error *err);
+/* The container's init is in its cgroup: another create of the same cgroupsPath, which
+ * waited in cg_create, may go on (and find it populated). cg_free does it too. */
+void cg_placed(struct cg_manager *cg);
 /* Move pid into the cgroup in every hierarchy. */
 int cg_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err);
 /* Apply a LinuxResources update: absent fields stay unchanged (and, for engine payloads,

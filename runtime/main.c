@@ -361,6 +361,9 @@ int main(int argc, char **argv)
 	/* Likewise a caller's `ulimit -f`: a write past it fails with EFBIG, never a silent death.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
+	/* A caller that ignores SIGCHLD would have the kernel reap our children for us: the
+	 * container's init among them, whose pid we then could no longer trust (spawn.c). */
+	signal(SIGCHLD, SIG_DFL);
 
 	bw_phase("main");
 	cli_set_prog(argc > 0 ? argv[0] : NULL);

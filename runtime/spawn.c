@@ -714,6 +714,7 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 	 * subtree, docs/rootless.md). */
 	if (cfg->cg != NULL && !cfg->cg_in_place && cg_enter(cfg->cg, pid, err) < 0)
 		return -1;
+	cg_placed(cfg->cg);
 	bw_phase("spawn: cgroup entered");
 	if (cfg->process->oom_score_adj.set && !cfg->rootless) {
 		char path[64], val[32];
@@ -844,6 +845,8 @@ static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, in
 	do
 		pr = poll(&pfd, 1, 10000);
 	while (pr < 0 && errno == EINTR);
+	if (pr < 0)
+		pr = 0; /* as a timeout: the helper is killed, never waited for unbounded */
 	if (pr > 0)
 		do
 			n = read(p[0], msg, sizeof(msg));
@@ -857,7 +860,19 @@ static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, in
 			       "the helper cloning the init into its cgroup did not answer in 10 s "
 			       "(was the container's cgroup frozen?)");
 	}
+	/* Its report read, the helper only exits: unless it froze with the cgroup meanwhile. */
 	int st = 0;
+	_cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, mid, 0);
+	struct pollfd mp = {.fd = mfd, .events = POLLIN};
+	if (mfd >= 0)
+		while (poll(&mp, 1, 10000) < 0 && errno == EINTR)
+			;
+	if (mfd >= 0 && !(mp.revents & POLLIN)) {
+		kill(mid, SIGKILL);
+		return bw_fail(err, 0,
+			       "the helper cloning the init into its cgroup did not exit in 10 s "
+			       "(was the container's cgroup frozen?)");
+	}
 	waitpid(mid, &st, 0);
 	if (n != (ssize_t)sizeof(msg)) {
 		errno = EPROTO;

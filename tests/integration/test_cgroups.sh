@@ -649,10 +649,10 @@ test_cg_kill_sigkill_of_a_paused_container_stops_it() {
 	cgt_expect_gone cg-pkill
 }
 
-# On v1 and hybrid hosts the runtime moves itself into the new cgroup to clone the init there
-# (cgroups/cg_clone.c, issue 18) and must be back where it was before anything else runs: a
-# foreground run's runtime shares the caller's cgroups, not the container's, and the cgroup
-# holds the container's processes only; an exec'd process lands where the init is. pids.max 1 leaves no room for the runtime beside the
+# On v1 and hybrid hosts a helper the runtime forks moves itself into the new cgroup and clones
+# the init there (cgroups/cg_clone.c, issue 18): the runtime never enters it. A foreground
+# run's runtime shares the caller's cgroups, not the container's, and the cgroup holds the
+# container's processes only; an exec'd process (which moves itself) lands where the init is. pids.max 1 leaves no room for the runtime beside the
 # init: the init is then moved in afterwards, as before.
 test_cg_runtime_is_not_left_in_the_container_cgroup() {
 	b=$(cgt_bundle cg-own)
@@ -703,4 +703,34 @@ test_cg_tight_memory_limit_above_fails_cleanly() {
 		while read -r m; do [ ! -d "$m/$CG_PREFIX/cg-anc/c" ] || echo "$m"; done)
 	[ -z "$left" ] || fail "cgroup left in: $left"
 	rmdir "$par"
+}
+
+# Two creates racing for one cgroupsPath: never both, unasked (the second finds the first's
+# init once it is in: cgroups/cg_lifecycle.c, the leaf's lock). The loser names the cause and
+# leaves the winner's cgroup and init alone.
+test_cg_racing_creates_of_one_cgroup_never_share_it() {
+	local i a b rca rcb won
+	for i in 1 2 3 4 5 6; do
+		a=$(cgt_bundle cg-ra$i) b=$(cgt_bundle cg-rb$i)
+		cfg "$a" ".linux.cgroupsPath=\"/$CG_PREFIX/cg-race$i\" | .process.args=[\"sleep\",\"30\"]"
+		cfg "$b" ".linux.cgroupsPath=\"/$CG_PREFIX/cg-race$i\" | .process.args=[\"sleep\",\"30\"]"
+		bw create -b "$a" cg-ra$i </dev/null >"$WORK/out/ra.log" 2>&1 &
+		rca=$!
+		bw create -b "$b" cg-rb$i </dev/null >"$WORK/out/rb.log" 2>&1 &
+		rcb=$!
+		won=0
+		wait $rca && won=$((won + 1))
+		wait $rcb && won=$((won + 1))
+		expect_eq "round $i: creates that got the cgroup" 1 "$won"
+		expect_contains "round $i: the loser says why" "already has processes" "$(cat "$WORK/out/ra.log" "$WORK/out/rb.log")"
+		for id in cg-ra$i cg-rb$i; do
+			if [ -d "$BW_ROOT/$id" ]; then
+				expect_eq "round $i: the winner's init runs" created "$(cgt_status $id)"
+				bw delete --force $id || fail "delete $id"
+			fi
+		done
+		left=$(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo | sort -u |
+			while read -r m; do [ ! -d "$m/$CG_PREFIX/cg-race$i" ] || echo "$m"; done)
+		[ -z "$left" ] || fail "round $i: cgroup left in $left"
+	done
 }

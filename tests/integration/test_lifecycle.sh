@@ -12,6 +12,18 @@ test_run_propagates_exit_code() {
 	expect_eq "exit code" 7 "$rc"
 }
 
+# A caller that ignores SIGCHLD (its disposition survives exec) would have the kernel reap the
+# container's init on its own: run must still wait for it and report its status.
+test_run_propagates_exit_code_when_the_caller_ignores_sigchld() {
+	b=$(new_bundle lc-sigchld)
+	cfg "$b" '.process.args=["sh","-c","exit 7"]'
+	rc=0
+	/usr/bin/python3 -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$BULWARK" --root "$BW_ROOT" run -b "$b" lc-sigchld </dev/null || rc=$?
+	expect_eq "exit code" 7 "$rc"
+}
+
 test_run_reports_128_plus_signal() {
 	b=$(new_bundle lc-sig)
 	cfg "$b" '.process.args=["sleep","30"]'
