@@ -5,7 +5,8 @@
 # costs on a VM (each one, and every page fault, is a trip through the hypervisor), and unlike
 # times they do not move with the load of a shared machine. The watchdog is left out (it starts
 # in parallel and may be stopped at any point of its own start-up); what is left varies by a
-# few calls between runs. Fails when a count exceeds its baseline by more than 5% + 20.
+# few calls between runs. Fails when a count exceeds its baseline by more than 5% + 20, or
+# when any process of the start writes another's pid into a cgroup.procs file (below).
 # Counts depend on the host (cgroup hierarchies, kernel): baselines are kept per host class
 # (cgroup layout and kernel version); on a class without one the counts are printed and the
 # check passes. Usage: tests/bench/syscall-check.sh [--update]   (BULWARK=path; needs root)
@@ -75,6 +76,19 @@ for what in sandbox run; do
 	else
 		echo "  $what: $now system calls, baseline $base (limit $limit): ok"
 		[ "$now" -ge $((base * 4 / 5)) ] || echo "  $what: far below the baseline: update it (--update)"
+	fi
+done
+# No process of a start moves another one into a cgroup (a pid written to cgroup.procs): that
+# takes the kernel's global threadgroup lock, an RCU grace period (13-15 ms here) after an idle
+# spell, which no count shows. The init is born in its cgroups (cgroups/cg_clone.c).
+for what in sandbox run; do
+	moves=$(grep -c 'cgroup\.procs", O_WRONLY' "$work/$what.trace" || true)
+	if [ "$moves" -gt 0 ]; then
+		echo "  $what: $moves write(s) of a cgroup.procs file: REGRESSION (the init must be born in its cgroups)"
+		grep 'cgroup\.procs", O_WRONLY' "$work/$what.trace" | head -3 | sed 's/^/    /'
+		rc=1
+	else
+		echo "  $what: no process moved into a cgroup by another: ok"
 	fi
 done
 exit $rc
