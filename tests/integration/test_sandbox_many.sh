@@ -4,8 +4,10 @@
 
 # What each sandbox runs (the host's bash on the read-only host root): tokens in /tmp and $HOME,
 # a listener on 127.0.0.1:20000+I, "ready"; once it reads a line from the go FIFO, its report and
-# "checked"; it ends at a second line, so every listener is up while the others probe. The FIFO's
-# directory is bound on /srv: a bind needs a mountpoint that exists in the read-only root.
+# "checked"; it ends at a line from the done FIFO, so every listener is up while the others
+# probe (one FIFO per phase: from a single one, a fast sandbox would take a slow one's first
+# line as its second and end early). The FIFOs' directory is bound on /srv: a bind needs a
+# mountpoint that exists in the read-only root.
 # Blocking on the FIFO, not polling a file: 50 pollers would load the 2 cores.
 SANDBOX_MANY_SCRIPT='
 i=$1 n=$2 port=$((20000 + $1)) other=$((20000 + ($1 + 1) % $2))
@@ -13,7 +15,7 @@ echo "tok-$i" >"/tmp/tok-$i" && echo "tok-$i" >"$HOME/tok-$i" || exit 3
 busybox nc -ll -p "$port" -e echo "srv-$i" &
 hexport=$(printf "%04X" "$port")
 for _ in $(seq 100); do grep -qE ":$hexport [0-9A-F]+:0000 0A" /proc/net/tcp6 /proc/net/tcp && break; sleep 0.05; done
-exec 8</srv/go
+exec 8</srv/go 7</srv/done
 echo ready
 read -t 50 -r _ <&8 || exit 4
 echo "netns=$(readlink /proc/self/ns/net)"
@@ -24,7 +26,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$other") 2>/dev/null; then echo cross=open; else
 exec 3<>"/dev/tcp/127.0.0.1/$port" && read -r line <&3 && echo "self=$line"
 exec 3>&-
 echo checked
-read -t 50 -r _ <&8 || exit 5
+read -t 50 -r _ <&7 || exit 5
 kill %1
 '
 
@@ -52,10 +54,12 @@ test_sandbox_many_at_once_isolated_and_clean() {
 	local n=50 d=$WORK/many i pids=() ids inodes host_before t0
 	mkdir -p "$d/sync"
 	chmod 755 "$d" "$d/sync"
-	mkfifo -m 644 "$d/sync/go"
+	mkfifo -m 644 "$d/sync/go" "$d/sync/done"
 	exec 9<>"$d/sync/go" # held open: a sandbox's open for reading never blocks, its read does
+	exec 10<>"$d/sync/done"
 	host_before=$(many_host_net)
 	go() { printf 'go\n%.0s' $(seq $n) >&9; }
+	done_() { printf 'done\n%.0s' $(seq $n) >&10; }
 	# wait_all WORD: every sandbox printed WORD (and none died before).
 	wait_all() {
 		for _ in $(seq 400); do
@@ -69,9 +73,9 @@ test_sandbox_many_at_once_isolated_and_clean() {
 	}
 	release() { # whatever happens, every sandbox is told to finish and is waited for
 		go
-		go
+		done_
 		for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-		exec 9>&-
+		exec 9>&- 10>&-
 	}
 	trap release EXIT
 	t0=$(date +%s%N)
