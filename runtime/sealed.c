@@ -10,7 +10,8 @@
  * - a sealed memfd copy (write, grow, shrink and further seals refused), where overlayfs is
  *   unavailable (no privilege: rootless; an old kernel): 2 MB copied each time, 0.5-1 ms.
  *
- * sealed_self says whether the running binary is one of those. */
+ * sealed_self says whether the running binary is one of those: a memfd by its seals, the
+ * overlay by the mount id sealed_exec hands to the new image (SEALED_MNT_ENV). */
 #include "runtime/sealed.h"
 
 #include <errno.h>
@@ -60,6 +61,21 @@ static bool mount_listed(uint64_t id)
 	return false;
 }
 
+/* The environment variable sealed_exec sets to the overlay's mount id for its exec, and that
+ * sealed_kind removes again: a read-only overlay counts only as the one made for us. A
+ * read-only mount of a writable overlay (its upper layer), or one mountinfo hides (a chroot),
+ * would pass every other check. */
+#define SEALED_MNT_ENV "BULWARK_SEALED_MNT"
+
+static bool mnt_id_of(int fd, uint64_t *id)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+		return false;
+	*id = sx.stx_mnt_id;
+	return true;
+}
+
 bool sealed_fd(int fd)
 {
 	int seals = fcntl(fd, F_GET_SEALS);
@@ -70,12 +86,14 @@ bool sealed_fd(int fd)
 	if (fstatfs(fd, &sf) < 0 || (unsigned long)sf.f_type != OVERLAYFS_SUPER_MAGIC ||
 	    fstatvfs(fd, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
 		return false;
-	/* A read-only overlay in no namespace: the one sealed_exec makes (an overlay mounted
-	 * read-only in the mount table may be a writable one's view). */
-	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+	/* The read-only overlay sealed_exec made: the mount it named, in no namespace. */
+	uint64_t id;
+	const char *want = getenv(SEALED_MNT_ENV);
+	char have[32];
+	if (want == NULL || !mnt_id_of(fd, &id))
 		return false;
-	return !mount_listed(sx.stx_mnt_id);
+	snprintf(have, sizeof(have), "%llu", (unsigned long long)id);
+	return strcmp(want, have) == 0 && !mount_listed(id);
 }
 
 bool sealed_self(void)
@@ -92,6 +110,8 @@ const char *sealed_kind(void)
 		_cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 		known = fd >= 0 && sealed_fd(fd);
 		memfd = fd >= 0 && fcntl(fd, F_GET_SEALS) >= 0;
+		/* Ours alone: nothing we start (hooks, helpers, a bulwark they run) inherits it. */
+		unsetenv(SEALED_MNT_ENV);
 	}
 	return !known ? NULL : memfd ? "a sealed memfd copy" : "a read-only overlay";
 }
@@ -163,10 +183,11 @@ static int overlay_open(const struct stat *self)
 		return -1;
 	/* The file the name found now must be the one we run: replaced meanwhile (by someone who
 	 * may write that directory, and so the binary anyway), the copy is made instead. */
+	struct statvfs sv;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != self->st_size ||
-	    st.st_mtim.tv_sec != self->st_mtim.tv_sec ||
+	    st.st_ino != self->st_ino || st.st_mtim.tv_sec != self->st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != self->st_mtim.tv_nsec || st.st_uid != self->st_uid ||
-	    st.st_mode != self->st_mode || !sealed_fd(fd)) {
+	    st.st_mode != self->st_mode || fstatvfs(fd, &sv) < 0 || !(sv.f_flag & ST_RDONLY)) {
 		close(fd);
 		return errno = ESTALE, -1;
 	}
@@ -220,11 +241,16 @@ int sealed_exec(char **argv, struct bw_error *err)
 		return bw_fail(err, errno,
 			       "sealed runtime copy (CVE-2019-5736): open /proc/self/exe");
 	_cleanup_close_ int fd = overlay_open(&st);
-	if (fd >= 0) {
+	uint64_t id;
+	if (fd >= 0 && mnt_id_of(fd, &id)) {
 		log_debug("sealed runtime (CVE-2019-5736): a read-only overlay of its directory");
-		syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+		char v[32];
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)id);
+		if (setenv(SEALED_MNT_ENV, v, 1) == 0)
+			syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 		log_debug("sealed runtime: exec from the overlay: %s; a memfd copy instead",
 			  strerror(errno));
+		unsetenv(SEALED_MNT_ENV);
 		close_fd(&fd);
 	} else
 		log_debug("sealed runtime: no read-only overlay (%s); a memfd copy instead",
