@@ -736,19 +736,29 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
  * its owner), where it may then enter the pid (and time) namespace for its children, and clones
  * the exec'd process with CLONE_PARENT, so that it is our child as in every other case. Returns
  * the child's pid (0 in the child, which is then in the user namespace already), or -1. */
-static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
+/* A child that reports to us through a pipe: fork's result, the child holding only the write
+ * end p[1] and we only the read end p[0]; or -1 with nothing left open. */
+static pid_t fork_reporting(int p[2])
 {
-	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	pid_t mid = fork();
-	if (mid < 0) {
-		close(p[0]);
+	int e = errno;
+	if (mid != 0)
 		close(p[1]);
-		return -1;
-	}
-	if (mid == 0) {
+	if (mid <= 0)
 		close(p[0]);
+	errno = e;
+	return mid;
+}
+
+static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
+{
+	int p[2];
+	pid_t mid = fork_reporting(p);
+	if (mid < 0)
+		return -1;
+	if (mid == 0) {
 		pid_t child = -1;
 		int e = 0;
 		int fl = cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
@@ -769,7 +779,6 @@ static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
 		ssize_t w = write(p[1], msg, sizeof(msg));
 		_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
 	}
-	close(p[1]);
 	int msg[2] = {-1, EPROTO};
 	ssize_t n;
 	do
@@ -798,20 +807,11 @@ static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, in
 {
 	enum { ENTER = 1, OWNER, CLONE };
 	int p[2];
-	*fallback = false;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		*fallback = true;
+	pid_t mid = fork_reporting(p);
+	*fallback = mid < 0;
+	if (mid < 0)
 		return -1;
-	}
-	pid_t mid = fork();
-	if (mid < 0) {
-		close(p[0]);
-		close(p[1]);
-		*fallback = true;
-		return -1;
-	}
 	if (mid == 0) {
-		close(p[0]);
 		int msg[3] = {-1, 0, ENTER};
 		struct bw_error e = {0};
 		struct ns_owner o;
@@ -837,7 +837,6 @@ static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, in
 		ssize_t w = write(p[1], msg, sizeof(msg));
 		_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
 	}
-	close(p[1]);
 	int msg[3] = {-1, EPROTO, 0};
 	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
 	ssize_t n = -1;
