@@ -732,10 +732,6 @@ static int after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw
 	return sync_send(cfg->sock_parent, SYNC_GO, 0, sj, strlen(sj), -1, err);
 }
 
-/* Rootless exec: an intermediate process joins the container's user namespace (it may, being
- * its owner), where it may then enter the pid (and time) namespace for its children, and clones
- * the exec'd process with CLONE_PARENT, so that it is our child as in every other case. Returns
- * the child's pid (0 in the child, which is then in the user namespace already), or -1. */
 /* A child that reports to us through a pipe: fork's result, the child holding only the write
  * end p[1] and we only the read end p[0]; or -1 with nothing left open. */
 static pid_t fork_reporting(int p[2])
@@ -752,6 +748,10 @@ static pid_t fork_reporting(int p[2])
 	return mid;
 }
 
+/* Rootless exec: an intermediate process joins the container's user namespace (it may, being
+ * its owner), where it may then enter the pid (and time) namespace for its children, and clones
+ * the exec'd process with CLONE_PARENT, so that it is our child as in every other case. Returns
+ * the child's pid (0 in the child, which is then in the user namespace already), or -1. */
 static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
 {
 	int p[2];
@@ -792,6 +792,17 @@ static pid_t clone_from_userns(struct spawn_config *cfg, int *pidfd)
 	}
 	*pidfd = (int)syscall(SYS_pidfd_open, msg[0], 0);
 	return msg[0];
+}
+
+/* Does fd become readable (a pipe's report, a pidfd's exit) within ms? A failed poll counts as
+ * no: nothing is waited for unbounded. */
+static bool readable_within(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+	while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	return r > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
 /* A new container on a v1 or hybrid host (cgroups/cg_clone.c): a forked helper moves itself
@@ -838,20 +849,14 @@ static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, in
 		_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
 	}
 	int msg[3] = {-1, EPROTO, 0};
-	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
 	ssize_t n = -1;
-	int pr;
-	do
-		pr = poll(&pfd, 1, 10000);
-	while (pr < 0 && errno == EINTR);
-	if (pr < 0)
-		pr = 0; /* as a timeout: the helper is killed, never waited for unbounded */
-	if (pr > 0)
+	bool pr = readable_within(p[0], 10000);
+	if (pr)
 		do
 			n = read(p[0], msg, sizeof(msg));
 		while (n < 0 && errno == EINTR);
 	close(p[0]);
-	if (pr == 0) {
+	if (!pr) {
 		/* Frozen with the cgroup, say: it cannot be reaped before it thaws. */
 		kill(mid, SIGKILL);
 		errno = ETIMEDOUT;
@@ -862,11 +867,7 @@ static pid_t clone_via_helper(const struct spawn_config *cfg, uint64_t flags, in
 	/* Its report read, the helper only exits: unless it froze with the cgroup meanwhile. */
 	int st = 0;
 	_cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, mid, 0);
-	struct pollfd mp = {.fd = mfd, .events = POLLIN};
-	if (mfd >= 0)
-		while (poll(&mp, 1, 10000) < 0 && errno == EINTR)
-			;
-	if (mfd >= 0 && !(mp.revents & POLLIN)) {
+	if (mfd >= 0 && !readable_within(mfd, 10000)) {
 		kill(mid, SIGKILL);
 		return bw_fail(err, 0,
 			       "the helper cloning the init into its cgroup did not exit in 10 s "
