@@ -29,6 +29,7 @@
 #include "oci/spec.h"
 #include "profiles/apparmor.h"
 #include "profiles/landlock.h"
+#include "runtime/checkpoint/image_dir.h"
 #include "runtime/container.h"
 #include "runtime/lifecycle.h"
 #include "runtime/network.h"
@@ -71,16 +72,13 @@ const char *checkpoint_criu_binary(const struct global_opts *g)
 	return g->criu != NULL && g->criu[0] != '\0' ? g->criu : "criu";
 }
 
-/* CRIU's reason from the log in dir, or a fallback naming the log. */
-static char *log_reason(const char *dir, const char *name)
+/* CRIU's reason from the log in dir (through its fd), or a fallback naming the log. */
+static char *log_reason(const struct image_dir *dir, const char *name)
 {
-	_cleanup_free_ char *path = fs_path_join(dir, name), *text = NULL;
-	struct bw_error e = {0};
 	size_t len = 0;
-	char *r = NULL;
-	if (fs_read_file(path, 64 << 20, &text, &len, &e) == 0)
-		r = checkpoint_criu_log_reason(text);
-	return r != NULL ? r : xasprintf("no error line in its log %s", path);
+	_cleanup_free_ char *text = image_dir_read(dir, name, 64 << 20, &len);
+	char *r = text != NULL ? checkpoint_criu_log_reason(text) : NULL;
+	return r != NULL ? r : xasprintf("no error line in its log %s/%s", dir->path, name);
 }
 
 /* A directory path from a flag: absolute after this (CRIU runs with our cwd, but the message
@@ -102,7 +100,9 @@ struct criu_child {
 	/* restore: CRIU 3.17 does not restore no_new_privs; set on CRIU itself, every task it
 	 * forks inherits it and nothing can clear it. */
 	bool no_new_privs;
-	int keep_fd; /* an fd CRIU inherits (>= 0), close-on-exec cleared in the child */
+	/* fds CRIU inherits (those >= 0), close-on-exec cleared in the child: the image and work
+	 * directories it is given as /proc/self/fd/N, a joined network namespace. */
+	int keep_fd[3];
 };
 
 static int criu_exec(const struct global_opts *g, struct argv_buf *a, const struct criu_child *ch,
@@ -126,8 +126,9 @@ static int criu_exec(const struct global_opts *g, struct argv_buf *a, const stru
 			_exit(126);
 		if (ch != NULL && ch->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
-		if (ch != NULL && ch->keep_fd >= 0 && fcntl(ch->keep_fd, F_SETFD, 0) < 0)
-			_exit(126);
+		for (size_t i = 0; ch != NULL && i < ARRAY_SIZE(ch->keep_fd); i++)
+			if (ch->keep_fd[i] >= 0 && fcntl(ch->keep_fd[i], F_SETFD, 0) < 0)
+				_exit(126);
 		sig_reset_for_exec();
 		execvp(bin, a->v);
 		_exit(errno == ENOENT ? 127 : 126);
@@ -390,48 +391,6 @@ static size_t read_init_descriptors(pid_t pid, char buf[DESCRIPTORS_MAX])
 	return off;
 }
 
-/* Remove the *.img files a failed dump wrote (only in a directory we made), so nothing
- * half-written looks like an image. Returns whether any image file was left. */
-static bool drop_partial_image(const char *img, bool made, time_t since)
-{
-	DIR *d = opendir(img);
-	bool left = false;
-	if (d == NULL)
-		return false;
-	int dfd = dirfd(d);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!str_has_suffix(e->d_name, ".img") && strcmp(e->d_name, DESCRIPTORS) != 0)
-			continue;
-		struct stat st;
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime < since)
-			continue;
-		if (!made || unlinkat(dfd, e->d_name, 0) < 0)
-			left = true;
-	}
-	closedir(d);
-	return left;
-}
-
-/* Creates the image directory if missing (*made), else checks it is one. */
-static int prepare_dir(const char *flag, const char *dir, bool create, bool *made,
-		       struct bw_error *err)
-{
-	struct stat st;
-	*made = false;
-	if (lstat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			return bw_fail(err, ENOTDIR, "%s: `%s`", flag, dir);
-		return 0;
-	}
-	if (errno != ENOENT || !create)
-		return bw_fail(err, errno, "%s: `%s`", flag, dir);
-	if (mkdir(dir, 0700) < 0)
-		return bw_fail(err, errno, "%s: mkdir `%s`", flag, dir);
-	*made = true;
-	return 0;
-}
-
 static bool is_spec_bind(const struct oci_spec *spec, const char *dest)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++)
@@ -576,19 +535,52 @@ static int dump_args(struct argv_buf *a, struct container *c, const struct oci_s
 	return 0;
 }
 
+/* The image and work directories of a dump or restore, opened once (image_dir.h). */
+struct ck_dirs {
+	struct image_dir img, own_work;
+	struct image_dir *work; /* &img when both are one directory */
+};
+
+static void ck_dirs_init(struct ck_dirs *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->img.fd = d->img.parent = d->own_work.fd = d->own_work.parent = -1;
+	d->work = &d->own_work;
+}
+
+static int ck_dirs_open(struct ck_dirs *d, const char *img, const char *work,
+			enum image_dir_mode img_mode, const char *img_flag, struct bw_error *err)
+{
+	ck_dirs_init(d);
+	if (image_dir_open(&d->img, img_flag, img, img_mode, err) < 0)
+		return -1;
+	if (strcmp(img, work) == 0) {
+		d->work = &d->img;
+		return 0;
+	}
+	return image_dir_open(&d->own_work, "--work-path", work, IMAGE_DIR_CREATE, err);
+}
+
+static void ck_dirs_close(struct ck_dirs *d)
+{
+	image_dir_close(&d->img);
+	image_dir_close(&d->own_work);
+}
+
 /* The dump of the loaded (locked) container c. session: `session checkpoint` (the image
- * directory made here, must not exist; the session's supervisor releases it as CRIU ends it). */
+ * directory made here, must not exist; the session's supervisor releases it as CRIU ends it).
+ * d: the directories, opened here, closed by the caller. */
 static int dump_container(const struct global_opts *g, struct container *c,
 			  const struct checkpoint_opts *o, const char *img, const char *work,
-			  bool session, struct bw_error *err)
+			  bool session, struct ck_dirs *d, struct bw_error *err)
 {
 	const char *verb = session ? "session checkpoint" : "checkpoint";
 	struct oci_spec *spec = NULL;
 	struct argv_buf a = {0};
-	_cleanup_free_ char *desc = NULL, *dpath = NULL;
-	bool made = false, work_made = false;
+	_cleanup_free_ char *desc = NULL;
 	time_t start = time(NULL);
 	int r = -1;
+	ck_dirs_init(d);
 	enum oci_status st = container_status(c);
 	if (st != OCI_STATUS_RUNNING) {
 		r = bw_fail(err, 0, "%s: %s %s is %s, not running", verb,
@@ -603,39 +595,30 @@ static int dump_container(const struct global_opts *g, struct container *c,
 		r = bw_fail(err, 0, "%s: the container has no cgroup (created without root)", verb);
 		goto out;
 	}
-	if (session && mkdir(img, 0700) < 0) {
-		r = bw_fail(err, errno, "session checkpoint: DIR `%s`%s", img,
-			    errno == EEXIST ? " exists (a new directory is made for the image)"
-					    : "");
-		goto out;
-	}
-	made = session;
-	if ((!session && prepare_dir("--image-path", img, true, &made, err) < 0) ||
-	    prepare_dir("--work-path", work, true, &work_made, err) < 0)
-		goto out;
-	dump_args(&a, c, spec, o, img, work);
+	if (ck_dirs_open(d, img, work, session ? IMAGE_DIR_NEW : IMAGE_DIR_CREATE,
+			 session ? "session checkpoint: DIR" : "--image-path", err) < 0)
+		goto rm_dir;
+	dump_args(&a, c, spec, o, d->img.proc, d->work->proc);
 	desc = xmalloc(DESCRIPTORS_MAX);
 	size_t desc_len = read_init_descriptors(c->state.pid, desc);
 	char ext[256];
 	size_t ext_len = external_stdio(&a, c->state.pid, ext, sizeof(ext));
-	int rc = criu_exec(g, &a, NULL, err);
+	struct criu_child ch = {.keep_fd = {d->img.fd, d->work->fd, -1}};
+	int rc = criu_exec(g, &a, &ch, err);
 	if (rc < 0)
 		goto fail_image;
 	if (rc != 0) {
-		_cleanup_free_ char *why = log_reason(work, DUMP_LOG);
-		bool left = drop_partial_image(img, made, start);
+		_cleanup_free_ char *why = log_reason(d->work, DUMP_LOG);
+		bool left = image_dir_drop_partial(&d->img, DESCRIPTORS, start);
 		bw_fail(err, 0, "%s: criu %s failed: %s (log: %s/%s; %s%s%s)", verb,
 			o->pre_dump ? "pre-dump" : "dump", why, work, DUMP_LOG,
 			left ? "the image in `" : "no image was written", left ? img : "",
 			left ? "` is incomplete" : "");
 		goto rm_dir;
 	}
-	dpath = fs_path_join(img, DESCRIPTORS);
-	r = fs_write_atomic(dpath, desc, desc_len, 0600, err);
-	free(dpath);
-	dpath = fs_path_join(img, STDIO_EXTERNAL);
+	r = fs_write_atomic_at(d->img.fd, DESCRIPTORS, desc, desc_len, 0600, err);
 	if (r == 0)
-		r = fs_write_atomic(dpath, ext, ext_len, 0600, err);
+		r = fs_write_atomic_at(d->img.fd, STDIO_EXTERNAL, ext, ext_len, 0600, err);
 	/* CRIU killed it: release it, as runc (a session's supervisor does that). */
 	if (!session && !o->leave_running && !o->pre_dump) {
 		struct bw_error e2 = {0};
@@ -644,12 +627,13 @@ static int dump_container(const struct global_opts *g, struct container *c,
 	}
 	goto out;
 fail_image:
-	drop_partial_image(img, made, start);
+	image_dir_drop_partial(&d->img, DESCRIPTORS, start);
 rm_dir:
 	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes (a
 	 * session's DIR, too, when CRIU did not even write its log). */
-	if (made && (strcmp(work, img) != 0 || session))
-		rmdir(img);
+	if (d->work != &d->img || session)
+		image_dir_remove_made(&d->img);
+	image_dir_remove_made(&d->own_work);
 out:
 	arg_free(&a);
 	oci_spec_free(spec);
@@ -668,30 +652,42 @@ int checkpoint_container(const struct global_opts *g, const char *id,
 	struct container *c = NULL;
 	if (container_load(cli_state_root(g), id, &c, err) < 0)
 		return -1;
-	int r = dump_container(g, c, o, img, work, false, err);
+	struct ck_dirs d;
+	int r = dump_container(g, c, o, img, work, false, &d, err);
+	ck_dirs_close(&d);
 	container_free(c);
 	return r;
 }
 
 int checkpoint_session(const struct global_opts *g, struct container *c, const char *dir,
-		       struct bw_error *err)
+		       struct image_dir *out, struct bw_error *err)
 {
 	_cleanup_free_ char *img = abs_dir(dir);
+	out->fd = out->parent = -1;
+	out->base = NULL;
 	if (img == NULL)
 		return bw_fail(err, errno, "session checkpoint: DIR: getcwd");
 	struct checkpoint_opts o = {0};
-	return dump_container(g, c, &o, img, img, true, err);
+	struct ck_dirs d;
+	int r = dump_container(g, c, &o, img, img, true, &d, err);
+	if (r == 0) { /* the caller writes into DIR through this fd */
+		*out = d.img;
+		out->path = dir;
+		d.img.fd = d.img.parent = -1;
+		d.img.base = NULL;
+	}
+	ck_dirs_close(&d);
+	return r;
 }
 
 /* ---- restore ---- */
 
-static int read_descriptors(const char *img, char *fds[3])
+static int read_descriptors(const struct image_dir *img, char *fds[3])
 {
-	_cleanup_free_ char *path = fs_path_join(img, DESCRIPTORS), *text = NULL;
-	struct bw_error e = {0};
 	size_t len = 0;
+	_cleanup_free_ char *text = image_dir_read(img, DESCRIPTORS, 1 << 16, &len);
 	fds[0] = fds[1] = fds[2] = NULL;
-	if (fs_read_file(path, 1 << 16, &text, &len, &e) < 0)
+	if (text == NULL)
 		return 0; /* not one of ours: CRIU reopens what it recorded */
 	const char *p = text;
 	for (int i = 0; i < 3; i++) {
@@ -708,13 +704,12 @@ static int read_descriptors(const char *img, char *fds[3])
 }
 
 static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
-			const struct restore_opts *o, const char *bundle, const char *img,
-			const char *work, const char *root_mnt, const char *cgpath,
-			const char *pidfile)
+			const struct restore_opts *o, const char *bundle, const struct ck_dirs *d,
+			const char *root_mnt, const char *cgpath, const char *pidfile)
 {
 	arg_add(a, "criu");
 	arg_add(a, "restore");
-	common_args(a, &o->ck, img, work, RESTORE_LOG);
+	common_args(a, &o->ck, d->img.proc, d->work->proc, RESTORE_LOG);
 	arg_add(a, "--root");
 	arg_add(a, root_mnt);
 	arg_add(a, "--restore-detached");
@@ -727,7 +722,7 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 	external_mounts(a, spec, bundle, true);
 	external_file_maps(a, spec);
 	char *fds[3];
-	read_descriptors(img, fds);
+	read_descriptors(&d->img, fds);
 	/* The restored stdio is ours: a pipe or an outside file of the old caller's is the new
 	 * caller's. */
 	for (int i = 0; i < 3; i++) {
@@ -738,10 +733,9 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 		}
 		free(fds[i]);
 	}
-	_cleanup_free_ char *epath = fs_path_join(img, STDIO_EXTERNAL), *ext = NULL;
-	struct bw_error e = {0};
 	size_t len = 0;
-	if (fs_read_file(epath, 4096, &ext, &len, &e) == 0) {
+	_cleanup_free_ char *ext = image_dir_read(&d->img, STDIO_EXTERNAL, 4096, &len);
+	if (ext != NULL) {
 		char *save = NULL;
 		for (char *l = strtok_r(ext, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			int fd = -1;
@@ -873,7 +867,7 @@ static int check_restored(pid_t pid, const struct oci_spec *spec, struct bw_erro
 /* In a user namespace CRIU's restored tasks read their images as the container's root: the
  * image (flat, regular files only) gets that root's host gid, read-only, never ownership (an
  * owner could chmod and rewrite the image a later restore would trust). */
-static int share_image_with_userns(const char *img, const struct oci_spec *spec,
+static int share_image_with_userns(const struct image_dir *img, const struct oci_spec *spec,
 				   struct bw_error *err)
 {
 	if (oci_spec_namespace(spec, OCI_NS_USER) == NULL)
@@ -885,10 +879,14 @@ static int share_image_with_userns(const char *img, const struct oci_spec *spec,
 	if (gid == (gid_t)-1)
 		return bw_fail(err, 0,
 			       "restore: linux.gidMappings: no host gid for the container's 0");
-	_cleanup_close_ int dfd = open(img, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd < 0 ? NULL : fdopendir(dup(dfd));
-	if (d == NULL)
-		return bw_fail(err, errno, "--image-path: open `%s`", img);
+	int dfd = img->fd, ddup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = ddup < 0 ? NULL : fdopendir(ddup);
+	if (d == NULL) {
+		if (ddup >= 0)
+			close(ddup);
+		return bw_fail(err, errno, "--image-path: read `%s`", img->path);
+	}
+	rewinddir(d);
 	struct dirent *e;
 	int r = 0;
 	while (r == 0 && (e = readdir(d)) != NULL) {
@@ -903,13 +901,14 @@ static int share_image_with_userns(const char *img, const struct oci_spec *spec,
 	}
 	closedir(d);
 	if (r == 0 && (fchown(dfd, (uid_t)-1, gid) < 0 || fchmod(dfd, 0750) < 0))
-		r = bw_fail(err, errno, "--image-path: give `%s` to the container's group", img);
+		r = bw_fail(err, errno, "--image-path: give `%s` to the container's group",
+			    img->path);
 	return r;
 }
 
 static int run_restore(const struct global_opts *g, struct container *c,
 		       const struct oci_spec *spec, const struct restore_opts *o,
-		       const char *bundle, const char *img, const char *work, struct cg_manager *cg,
+		       const char *bundle, const struct ck_dirs *d, struct cg_manager *cg,
 		       pid_t *pid, struct bw_error *err)
 {
 	char dir[PATH_MAX];
@@ -917,12 +916,12 @@ static int run_restore(const struct global_opts *g, struct container *c,
 		return bw_fail(err, errno, "state directory");
 	_cleanup_free_ char *root_mnt = fs_path_join(dir, "criu-root");
 	_cleanup_free_ char *pidfile = fs_path_join(dir, "criu.pid");
-	if (share_image_with_userns(img, spec, err) < 0)
+	if (share_image_with_userns(&d->img, spec, err) < 0)
 		return -1;
 	if (mkdir(root_mnt, 0700) < 0)
 		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
 	struct argv_buf a = {0};
-	restore_args(&a, spec, o, bundle, img, work, root_mnt, cg_path(cg), pidfile);
+	restore_args(&a, spec, o, bundle, d, root_mnt, cg_path(cg), pidfile);
 	/* A joined network namespace was named external at dump (extRootNetNS): CRIU gets it
 	 * back as an inherited fd, open across its exec only. */
 	const struct oci_namespace *net = oci_spec_namespace(spec, OCI_NS_NETWORK);
@@ -940,15 +939,15 @@ static int run_restore(const struct global_opts *g, struct container *c,
 	}
 	struct criu_child ch = {.bind_root = c->state.rootfs,
 				.root_mnt = root_mnt,
-				.keep_fd = netfd,
+				.keep_fd = {netfd, d->img.fd, d->work->fd},
 				.no_new_privs = spec->process.no_new_privileges};
 	int rc = criu_exec(g, &a, &ch, err);
 	arg_free(&a);
 	rmdir(root_mnt);
 	if (rc > 0) {
-		_cleanup_free_ char *why = log_reason(work, RESTORE_LOG);
-		rc = bw_fail(err, 0, "restore: criu restore failed: %s (log: %s/%s)", why, work,
-			     RESTORE_LOG);
+		_cleanup_free_ char *why = log_reason(d->work, RESTORE_LOG);
+		rc = bw_fail(err, 0, "restore: criu restore failed: %s (log: %s/%s)", why,
+			     d->work->path, RESTORE_LOG);
 	}
 	if (rc == 0)
 		rc = adopt_restored(c, pidfile, o, pid, err);
@@ -997,15 +996,18 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	_cleanup_free_ char *work = o->ck.work_path ? abs_dir(o->ck.work_path) : xstrdup(img);
 	if (img == NULL || work == NULL)
 		return bw_fail(err, errno, "--image-path: getcwd");
-	bool made = false;
-	if (prepare_dir("--image-path", img, false, &made, err) < 0)
+	struct ck_dirs d;
+	struct stat inv;
+	if (ck_dirs_open(&d, img, work, IMAGE_DIR_EXISTING, "--image-path", err) < 0) {
+		ck_dirs_close(&d);
 		return -1;
-	_cleanup_free_ char *img_file = fs_path_join(img, "inventory.img");
-	if (!fs_exists(img_file))
+	}
+	if (fstatat(d.img.fd, "inventory.img", &inv, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(inv.st_mode)) {
+		ck_dirs_close(&d);
 		return bw_fail(err, 0, "--image-path: `%s` holds no CRIU image (no inventory.img)",
 			       img);
-	if (prepare_dir("--work-path", work, true, &made, err) < 0)
-		return -1;
+	}
 	_cleanup_free_ char *bundle = NULL, *raw = NULL, *rootfs = NULL;
 	struct oci_spec *spec = NULL;
 	struct container *c = NULL;
@@ -1038,7 +1040,7 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 		bw_fail(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 		goto fail;
 	}
-	if (run_restore(g, c, spec, o, bundle, img, work, cg, &pid, err) < 0)
+	if (run_restore(g, c, spec, o, bundle, &d, cg, &pid, err) < 0)
 		goto fail;
 	if (o->detach) {
 		r = 0;
@@ -1056,6 +1058,7 @@ fail:
 		lifecycle_teardown(c, &e2);
 	}
 out:
+	ck_dirs_close(&d);
 	cg_free(cg);
 	container_free(c);
 	oci_spec_free(spec);

@@ -43,8 +43,10 @@ struct container;
  * not exist and is made 0700, with the refusals of checkpoint_container, but for a session's
  * own helpers (its supervisor and watchdog are outside the dumped tree). CRIU ends the
  * session's tree: its supervisor then releases everything as at `session rm`. */
+struct image_dir;
+/* On success *out holds DIR by fd, for the files the caller adds (image_dir_close it). */
 int checkpoint_session(const struct global_opts *g, struct container *c, const char *dir,
-		       struct bw_error *err);
+		       struct image_dir *out, struct bw_error *err);
 
 /* Restore container id from the image path with the bundle's config.json. With detach it
  * returns once the container runs (0); otherwise it waits and returns the container's exit

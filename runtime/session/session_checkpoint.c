@@ -21,6 +21,7 @@
 #include "common/fs.h"
 #include "common/util.h"
 #include "runtime/checkpoint/checkpoint.h"
+#include "runtime/checkpoint/image_dir.h"
 
 #define SESSION_IMAGE_META "session.json"
 #define SESSION_IMAGE_CONFIG "config.json"
@@ -73,19 +74,6 @@ static char *session_meta(const struct container *c, long long checkpointed, lon
 	char *out = xstrndup((const char *)buf, len);
 	yajl_gen_free(y);
 	return out;
-}
-
-/* A file written into the image directory we made, by name under its fd: never through a
- * symlink planted meanwhile. */
-static int write_into(const char *dir, const char *name, const char *data, size_t len,
-		      struct bw_error *err)
-{
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return bw_fail(err, errno, "session checkpoint: open DIR `%s`", dir);
-	if (fs_write_atomic_at(dfd, name, data, len, 0600, err) < 0)
-		return bw_wrap(err, "session checkpoint: write %s", name);
-	return 0;
 }
 
 int session_checkpoint(const struct global_opts *g, int argc, char **argv, struct bw_error *err)
@@ -153,13 +141,17 @@ int session_checkpoint(const struct global_opts *g, int argc, char **argv, struc
 			    "session checkpoint: session %s has no supervisor (session rm --force "
 			    "releases it)",
 			    name);
+	struct image_dir img = {.fd = -1, .parent = -1};
 	if (r == 0)
-		r = checkpoint_session(g, c, dir, err);
+		r = checkpoint_session(g, c, dir, &img, err);
 	container_free(c); /* unlocked: the supervisor's teardown takes the lock */
+	/* Into the directory made and held by fd: never through a symlink planted meanwhile. */
+	if (r == 0 &&
+	    (fs_write_atomic_at(img.fd, SESSION_IMAGE_META, meta, strlen(meta), 0600, err) < 0 ||
+	     fs_write_atomic_at(img.fd, SESSION_IMAGE_CONFIG, config, config_len, 0600, err) < 0))
+		r = bw_wrap(err, "session checkpoint: write into DIR `%s`", dir);
+	image_dir_close(&img);
 	if (r < 0)
-		return -1;
-	if (write_into(dir, SESSION_IMAGE_META, meta, strlen(meta), err) < 0 ||
-	    write_into(dir, SESSION_IMAGE_CONFIG, config, config_len, err) < 0)
 		return -1;
 	/* CRIU ended the session's init: its supervisor releases the rest (as at rm). */
 	if (!session_ended_within(sup, 10000))

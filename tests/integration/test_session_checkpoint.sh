@@ -108,6 +108,40 @@ test_session_ckpt_checkpointable_init_runs_from_a_read_only_copy() {
 	wait_for 2 sh -c "! ls -A '$BW_ROOT' | grep -q '\.init\$'" || fail "the copy is left: $(ls -A "$BW_ROOT")"
 }
 
+# A stand-in for CRIU that first does what a session able to write DIR's parent could do mid-
+# dump -- moves DIR away and leaves a symlink to another directory in its place -- then writes
+# an "image" into the --images-dir it was given and ends the dumped tree, as CRIU does.
+sck_swapping_criu() {
+	cat >"$1" <<'SH'
+#!/bin/sh
+img= tree=
+while [ $# -gt 0 ]; do
+	case $1 in --images-dir) img=$2; shift ;; --tree) tree=$2; shift ;; esac
+	shift
+done
+mv "$SWAP_DIR" "$SWAP_DIR.moved" && ln -s "$SWAP_TO" "$SWAP_DIR" || exit 1
+echo inv >"$img/inventory.img" && echo dump >"$img/dump.log" || exit 1
+[ -z "$tree" ] || kill -9 "$tree"
+SH
+	chmod 755 "$1"
+}
+
+# DIR is held by fd from the moment it is made: CRIU is given /proc/self/fd/N and bulwark
+# writes session.json and config.json through the fd, so a DIR swapped for a symlink mid-dump
+# sends nothing to the symlink's target.
+test_session_ckpt_dir_swapped_mid_dump_writes_nothing_elsewhere() {
+	local dir=$WORK/img.${FUNCNAME[0]} to=$WORK/elsewhere.${FUNCNAME[0]} criu=$WORK/swap-criu
+	sck_swapping_criu "$criu"
+	mkdir -p "$to"
+	sck create --checkpointable s-ck-swap >/dev/null
+	SWAP_DIR=$dir SWAP_TO=$to "$BULWARK" --root "$BW_ROOT" --criu "$criu" session checkpoint s-ck-swap "$dir" ||
+		fail "the checkpoint failed"
+	expect_eq "nothing in the symlink's target" "" "$(ls -A "$to")"
+	expect_eq "all in the directory made" "config.json descriptors.json dump.log inventory.img session.json" \
+		"$(ls "$dir.moved" | grep -v '^bulwark-stdio' | tr '\n' ' ' | sed 's/ $//')"
+	wait_for 5 sck_gone s-ck-swap || fail "left: $(ls "$BW_ROOT")"
+}
+
 # Rootless, --checkpointable would take the Landlock domain that isolates the session's init
 # from the session: refused in one line, nothing made.
 test_session_ckpt_rootless_checkpointable_refused() {

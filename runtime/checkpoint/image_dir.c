@@ -1,0 +1,117 @@
+/* CRIU's directories held by fd (image_dir.h). */
+#include "runtime/checkpoint/image_dir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/util.h"
+
+int image_dir_open(struct image_dir *d, const char *flag, const char *path,
+		   enum image_dir_mode mode, struct bw_error *err)
+{
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	d->parent = d->fd = -1;
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || slash == NULL || slash[1] == '\0')
+		return bw_fail(err, EINVAL, "%s: `%s` is not a directory bulwark can use", flag,
+			       path);
+	d->base = xstrdup(slash + 1);
+	_cleanup_free_ char *parent =
+	    slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	d->parent = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->parent < 0)
+		return bw_fail(err, errno, "%s: `%s`", flag, path);
+	if (mode != IMAGE_DIR_EXISTING) {
+		if (mkdirat(d->parent, d->base, 0700) == 0)
+			d->made = true;
+		else if (errno != EEXIST)
+			return bw_fail(err, errno, "%s: mkdir `%s`", flag, path);
+		else if (mode == IMAGE_DIR_NEW)
+			return bw_fail(err, 0, "%s `%s` exists (a new directory is made for the image)",
+				       flag, path);
+	}
+	d->fd = openat(d->parent, d->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d->fd < 0)
+		return bw_fail(err, errno == ELOOP ? ENOTDIR : errno, "%s: `%s`", flag, path);
+	struct stat st;
+	if (fstat(d->fd, &st) < 0)
+		return bw_fail(err, errno, "%s: `%s`", flag, path);
+	if (d->made && (st.st_uid != geteuid() || (st.st_mode & 077) != 0)) {
+		d->made = false; /* not ours: never removed */
+		return bw_fail(err, 0,
+			       "%s: `%s` was replaced by another directory as it was made (another "
+			       "user can write its parent): refused",
+			       flag, path);
+	}
+	snprintf(d->proc, sizeof(d->proc), "/proc/self/fd/%d", d->fd);
+	return 0;
+}
+
+void image_dir_close(struct image_dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->parent >= 0)
+		close(d->parent);
+	free(d->base);
+	d->fd = d->parent = -1;
+	d->base = NULL;
+}
+
+void image_dir_remove_made(const struct image_dir *d)
+{
+	struct stat held, now;
+	if (!d->made || d->fd < 0 || fstat(d->fd, &held) < 0 ||
+	    fstatat(d->parent, d->base, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    held.st_dev != now.st_dev || held.st_ino != now.st_ino)
+		return;
+	unlinkat(d->parent, d->base, AT_REMOVEDIR);
+}
+
+char *image_dir_read(const struct image_dir *d, const char *name, size_t max, size_t *len)
+{
+	_cleanup_close_ int fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	struct bw_error e = {0};
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fs_read_fd(fd, max, &text, len, &e) < 0)
+		return NULL;
+	return text;
+}
+
+bool image_dir_drop_partial(const struct image_dir *d, const char *extra, time_t since)
+{
+	int dfd = d->fd < 0 ? -1 : fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
+	DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
+	bool left = false;
+	if (dir == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return false;
+	}
+	rewinddir(dir);
+	struct dirent *e;
+	while ((e = readdir(dir)) != NULL) {
+		if (!str_has_suffix(e->d_name, ".img") &&
+		    (extra == NULL || strcmp(e->d_name, extra) != 0))
+			continue;
+		struct stat st;
+		if (fstatat(d->fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime < since)
+			continue;
+		if (!d->made || unlinkat(d->fd, e->d_name, 0) < 0)
+			left = true;
+	}
+	closedir(dir);
+	return left;
+}
