@@ -37,7 +37,8 @@ int image_dir_open(struct image_dir *d, const char *flag, const char *path,
 		else if (errno != EEXIST)
 			return bw_fail(err, errno, "%s: mkdir `%s`", flag, path);
 		else if (mode == IMAGE_DIR_NEW)
-			return bw_fail(err, 0, "%s `%s` exists (a new directory is made for the image)",
+			return bw_fail(err, 0,
+				       "%s `%s` exists (a new directory is made for the image)",
 				       flag, path);
 	}
 	d->fd = openat(d->parent, d->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
