@@ -463,34 +463,6 @@ int cg_enter(struct cg_manager *cg, pid_t pid, struct bw_error *err)
 	return 0;
 }
 
-/* rmdir a cgroup and its sub-cgroups, deepest first. 0, or -errno of the first failure. */
-static int rmdir_tree(int parent, const char *name, int depth)
-{
-	if (depth > 32)
-		return -ELOOP;
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return -errno;
-	}
-	int r = 0;
-	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		int q = rmdir_tree(dirfd(d), de->d_name, depth + 1);
-		if (q < 0 && r == 0)
-			r = q;
-	}
-	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-		r = -errno;
-	return r;
-}
-
 /* Thaw a cgroup and its sub-cgroups: a container that can write its cgroup may have frozen a
  * sub-cgroup of its own, and a v1-frozen task does not die of SIGKILL until thawed. */
 static void thaw_tree(int parent, const char *name, int depth)
@@ -525,7 +497,7 @@ static int remove_pass(struct cg_manager *cg, struct bw_error *err)
 {
 	bool busy = false;
 	for (size_t i = 0; i < cg->nh; i++) {
-		int r = rmdir_tree(AT_FDCWD, cg->h[i].dir, 0);
+		int r = fs_rmdir_tree_at(AT_FDCWD, cg->h[i].dir);
 		if (r == -EBUSY || r == -ENOTEMPTY)
 			busy = true;
 		else if (r < 0)

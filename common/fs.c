@@ -198,20 +198,22 @@ int fs_mkdir_p(const char *path, mode_t mode, struct bw_error *err)
 	return 0;
 }
 
-static int remove_tree_at(int dirfd, const char *name, dev_t dev, int depth)
+static int remove_tree_at(int dirfd, const char *name, dev_t dev, int depth, bool dirs_only)
 {
 	struct stat st;
 	if (depth > 64)
 		return -ELOOP;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode) && dirs_only)
+		return depth == 0 ? -ENOTDIR : 0;
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 	if (st.st_dev != dev)
 		return -EXDEV;
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno;
 	DIR *d = fdopendir(fd);
 	if (d == NULL) {
 		close(fd);
@@ -219,9 +221,10 @@ static int remove_tree_at(int dirfd, const char *name, dev_t dev, int depth)
 	}
 	int r = 0;
 	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (dirs_only && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
 			continue;
-		int q = remove_tree_at(fd, de->d_name, dev, depth + 1);
+		int q = remove_tree_at(fd, de->d_name, dev, depth + 1, dirs_only);
 		if (q < 0 && r == 0)
 			r = q;
 	}
@@ -236,10 +239,18 @@ int fs_remove_tree(const char *path, struct bw_error *err)
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : bw_fail(err, errno, "stat `%s`", path);
-	int r = remove_tree_at(AT_FDCWD, path, st.st_dev, 0);
+	int r = remove_tree_at(AT_FDCWD, path, st.st_dev, 0, false);
 	if (r < 0)
 		return bw_fail(err, -r, "remove `%s`", path);
 	return 0;
+}
+
+int fs_rmdir_tree_at(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return remove_tree_at(dirfd, name, st.st_dev, 0, true);
 }
 
 int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, struct bw_error *err)

@@ -36,6 +36,10 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 int fs_mkdir_p(const char *path, mode_t mode, struct bw_error *err);
 /* rm -rf of a directory tree we own (state dirs); never crosses mount points. */
 int fs_remove_tree(const char *path, struct bw_error *err);
+/* rmdir name under dirfd and the directories below it, deepest first, on its file system,
+ * through no symlink; other entries are left to go with their directory (a cgroup's files).
+ * 0 (also when name is gone), or -errno of the first failure. */
+int fs_rmdir_tree_at(int dirfd, const char *name);
 /* Open path below rootfd as if rootfd were "/": symlinks resolved inside, no magic links. */
 int fs_open_in_root(int rootfd, const char *path, int flags, mode_t mode, struct bw_error *err);
 /* Like fs_open_in_root, but creates missing directories (mkdir -p inside the root) and, when

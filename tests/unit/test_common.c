@@ -135,6 +135,39 @@ Test(fs, atomic_write_is_not_fooled_by_planted_temporary_names, .timeout = 10)
 	cr_assert_eq(fs_remove_tree(dir, &e), 0);
 }
 
+/* fs_rmdir_tree_at removes directories only (a cgroup's files go with their directory): a
+ * tree of empty directories goes, one holding a file is refused with -ENOTEMPTY and the file
+ * is left; a symlink below is not followed. */
+Test(fs, rmdir_tree_removes_directories_only)
+{
+	char dir[] = "/tmp/bwut-rmdir-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	_cleanup_free_ char *a = fs_path_join(dir, "a"), *ab = fs_path_join(dir, "a/b"),
+			    *abc = fs_path_join(dir, "a/b/c"), *f = fs_path_join(dir, "f/x"),
+			    *fd = fs_path_join(dir, "f"), *outside = fs_path_join(dir, "out"),
+			    *link = fs_path_join(dir, "a/b/l");
+	cr_assert_eq(mkdir(a, 0700), 0);
+	cr_assert_eq(mkdir(ab, 0700), 0);
+	cr_assert_eq(mkdir(abc, 0700), 0);
+	cr_assert_eq(mkdir(outside, 0700), 0);
+	cr_assert_eq(mkdir(fd, 0700), 0);
+	struct bw_error e = {0};
+	int fdx = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(fdx, 0);
+	close(fdx);
+	cr_assert_eq(fs_rmdir_tree_at(AT_FDCWD, fd), -ENOTEMPTY);
+	cr_assert_eq(access(f, F_OK), 0, "the file is left");
+	cr_assert_eq(symlink(outside, link), 0);
+	cr_assert_eq(fs_rmdir_tree_at(AT_FDCWD, a), -ENOTEMPTY, "the symlink stays, a with it");
+	cr_assert_eq(access(outside, F_OK), 0, "the symlink's target is not touched");
+	cr_assert_neq(access(abc, F_OK), 0, "the empty directory below went");
+	cr_assert_eq(unlink(link), 0);
+	cr_assert_eq(fs_rmdir_tree_at(AT_FDCWD, a), 0);
+	cr_assert_neq(access(a, F_OK), 0);
+	cr_assert_eq(fs_rmdir_tree_at(AT_FDCWD, a), 0, "gone already is done");
+	cr_assert_eq(fs_remove_tree(dir, &e), 0);
+}
+
 Test(fs, read_limit_is_enforced)
 {
 	struct bw_error e = {0};
