@@ -46,18 +46,23 @@ extern char **environ;
 struct argv_buf {
 	char *v[MAX_ARGS];
 	size_t n;
+	bool overflow; /* an argument did not fit: CRIU is not run */
 };
 
 static void arg_add(struct argv_buf *a, const char *s)
 {
 	if (a->n < MAX_ARGS - 1)
 		a->v[a->n++] = xstrdup(s);
+	else
+		a->overflow = true;
 }
 
 static void arg_addf(struct argv_buf *a, const char *fmt, const char *x, const char *y)
 {
 	if (a->n < MAX_ARGS - 1)
 		a->v[a->n++] = xasprintf(fmt, x, y);
+	else
+		a->overflow = true;
 }
 
 static void arg_free(struct argv_buf *a)
@@ -103,12 +108,35 @@ struct criu_child {
 	/* fds CRIU inherits (those >= 0), close-on-exec cleared in the child: the image and work
 	 * directories it is given as /proc/self/fd/N, a joined network namespace. */
 	int keep_fd[3];
+	/* restore: these of CRIU's fds 0-2 are a terminal handed on to the restored init
+	 * (--inherit-fd): /dev/null in their place, as the caller's terminal never reaches a
+	 * container (run and exec relay it through pipes). */
+	bool null_stdio[3];
+	/* restore: the directories CRIU gets as /proc/self/fd/N, opened again in its private mount
+	 * namespace (CRIU mounts its cgroup yard in the work directory, which must be a mount of
+	 * its own namespace) and refused unless the same directory as the one held. */
+	const struct image_dir *reopen[2];
 };
+
+/* In CRIU's child, after its unshare: d's fd number names the same directory through the new
+ * namespace's mounts. */
+static int reopen_in_ns(const struct image_dir *d)
+{
+	struct stat held, now;
+	int fd = open(d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &now) < 0 || fstat(d->fd, &held) < 0 || now.st_dev != held.st_dev ||
+	    now.st_ino != held.st_ino || dup2(fd, d->fd) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
 
 static int criu_exec(const struct global_opts *g, struct argv_buf *a, const struct criu_child *ch,
 		     struct bw_error *err)
 {
 	const char *bin = checkpoint_criu_binary(g);
+	if (a->overflow)
+		return bw_fail(err, E2BIG, "criu: more than %d arguments", MAX_ARGS - 1);
 	a->v[0] = xstrdup(bin);
 	a->v[a->n] = NULL;
 	if (g->debug) {
@@ -124,11 +152,19 @@ static int criu_exec(const struct global_opts *g, struct argv_buf *a, const stru
 		     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
 		     mount(ch->bind_root, ch->root_mnt, NULL, MS_BIND | MS_REC, NULL) < 0))
 			_exit(126);
+		for (size_t i = 0; ch != NULL && i < ARRAY_SIZE(ch->reopen); i++)
+			if (ch->reopen[i] != NULL && reopen_in_ns(ch->reopen[i]) < 0)
+				_exit(126);
 		if (ch != NULL && ch->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
 		for (size_t i = 0; ch != NULL && i < ARRAY_SIZE(ch->keep_fd); i++)
 			if (ch->keep_fd[i] >= 0 && fcntl(ch->keep_fd[i], F_SETFD, 0) < 0)
 				_exit(126);
+		for (int i = 0; ch != NULL && i < 3; i++) {
+			int nul = ch->null_stdio[i] ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
+			if (ch->null_stdio[i] && (nul < 0 || dup2(nul, i) < 0))
+				_exit(126);
+		}
 		sig_reset_for_exec();
 		execvp(bin, a->v);
 		_exit(errno == ENOENT ? 127 : 126);
@@ -144,7 +180,9 @@ static int criu_exec(const struct global_opts *g, struct argv_buf *a, const stru
 		    "PATH)",
 		    bin);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 126 && ch != NULL && ch->bind_root != NULL)
-		return bw_fail(err, 0, "criu: could not prepare the root `%s` or run `%s`",
+		return bw_fail(err, 0,
+			       "criu: could not prepare the root `%s`, open the image directories "
+			       "again or run `%s`",
 			       ch->bind_root, bin);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -189,6 +227,19 @@ static int check_parent(const char *img, const char *parent, struct bw_error *er
 	if (!S_ISDIR(st.st_mode))
 		return bw_fail(err, ENOTDIR, "--parent-path: `%s` (as `%s`)", parent, p);
 	return 0;
+}
+
+/* The same parent as CRIU will find it, from the image directory held (not from its name),
+ * which CRIU reads and, with --auto-dedup, punches holes in: the caller's, writable by no one
+ * else. CRIU links it by name (`parent`), so its path must stay where only root writes. */
+static int check_parent_at(const struct image_dir *img, const char *parent, struct bw_error *err)
+{
+	if (parent == NULL)
+		return 0;
+	_cleanup_close_ int fd = openat(img->fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_fail(err, errno, "--parent-path: `%s` (from `%s`)", parent, img->path);
+	return image_dir_check_owner(fd, "--parent-path", parent, err);
 }
 
 /* An executable name found in PATH. */
@@ -596,7 +647,9 @@ static int dump_container(const struct global_opts *g, struct container *c,
 		goto out;
 	}
 	if (ck_dirs_open(d, img, work, session ? IMAGE_DIR_NEW : IMAGE_DIR_CREATE,
-			 session ? "session checkpoint: DIR" : "--image-path", err) < 0)
+			 session ? "session checkpoint: DIR" : "--image-path", err) < 0 ||
+	    check_parent_at(&d->img, o->parent_path, err) < 0 ||
+	    image_dir_prepare_log(d->work, DUMP_LOG, err) < 0)
 		goto rm_dir;
 	dump_args(&a, c, spec, o, d->img.proc, d->work->proc);
 	desc = xmalloc(DESCRIPTORS_MAX);
@@ -631,6 +684,8 @@ fail_image:
 rm_dir:
 	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes (a
 	 * session's DIR, too, when CRIU did not even write its log). */
+	if (d->work->made)
+		image_dir_drop_empty(d->work, DUMP_LOG);
 	if (d->work != &d->img || session)
 		image_dir_remove_made(&d->img);
 	image_dir_remove_made(&d->own_work);
@@ -705,8 +760,10 @@ static int read_descriptors(const struct image_dir *img, char *fds[3])
 
 static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 			const struct restore_opts *o, const char *bundle, const struct ck_dirs *d,
-			const char *root_mnt, const char *cgpath, const char *pidfile)
+			const char *root_mnt, const char *cgpath, const char *pidfile,
+			bool null_stdio[3])
 {
+	bool inherited[3] = {false, false, false};
 	arg_add(a, "criu");
 	arg_add(a, "restore");
 	common_args(a, &o->ck, d->img.proc, d->work->proc, RESTORE_LOG);
@@ -730,6 +787,7 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 			char k[16];
 			snprintf(k, sizeof(k), "fd[%d]", i);
 			arg_addf(a, "--inherit-fd=%s:%s", k, fds[i]);
+			inherited[i] = true;
 		}
 		free(fds[i]);
 	}
@@ -740,14 +798,19 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 		for (char *l = strtok_r(ext, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			int fd = -1;
 			char key[64];
+			/* One key per fd: the file is the image's, which may be anyone's. */
 			if (sscanf(l, "%d %63s", &fd, key) == 2 && fd >= 0 && fd < 3 &&
-			    str_has_prefix(key, "file[") && strpbrk(key, ",") == NULL) {
+			    !inherited[fd] && str_has_prefix(key, "file[") &&
+			    strpbrk(key, ",") == NULL) {
 				char k[16];
 				snprintf(k, sizeof(k), "fd[%d]", fd);
 				arg_addf(a, "--inherit-fd=%s:%s", k, key);
+				inherited[fd] = true;
 			}
 		}
 	}
+	for (int i = 0; i < 3; i++)
+		null_stdio[i] = inherited[i] && isatty(i);
 	return 0;
 }
 
@@ -890,12 +953,23 @@ static int share_image_with_userns(const struct image_dir *img, const struct oci
 	struct dirent *e;
 	int r = 0;
 	while (r == 0 && (e = readdir(d)) != NULL) {
-		struct stat st;
+		struct stat st, held;
 		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		_cleanup_close_ int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fchown(fd, (uid_t)-1, gid) < 0 ||
-		    fchmod(fd, (st.st_mode & 0600) | 0040) < 0)
+		/* A hard link to a host file must not be handed to the container's group. */
+		_cleanup_close_ int fd = openat(
+		    dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &held) < 0)
+			r = bw_fail(err, errno, "--image-path: open `%s`", e->d_name);
+		else if (!S_ISREG(held.st_mode) || held.st_nlink != 1 || held.st_uid != geteuid() ||
+			 held.st_ino != st.st_ino || held.st_dev != st.st_dev)
+			r = bw_fail(
+			    err, 0,
+			    "--image-path: `%s` is not a file of the caller's own with one link: "
+			    "refused",
+			    e->d_name);
+		else if (fchown(fd, (uid_t)-1, gid) < 0 ||
+			 fchmod(fd, (st.st_mode & 0600) | 0040) < 0)
 			r = bw_fail(err, errno, "--image-path: give `%s` to the container's group",
 				    e->d_name);
 	}
@@ -921,7 +995,8 @@ static int run_restore(const struct global_opts *g, struct container *c,
 	if (mkdir(root_mnt, 0700) < 0)
 		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
 	struct argv_buf a = {0};
-	restore_args(&a, spec, o, bundle, d, root_mnt, cg_path(cg), pidfile);
+	bool null_stdio[3];
+	restore_args(&a, spec, o, bundle, d, root_mnt, cg_path(cg), pidfile, null_stdio);
 	/* A joined network namespace was named external at dump (extRootNetNS): CRIU gets it
 	 * back as an inherited fd, open across its exec only. */
 	const struct oci_namespace *net = oci_spec_namespace(spec, OCI_NS_NETWORK);
@@ -940,6 +1015,8 @@ static int run_restore(const struct global_opts *g, struct container *c,
 	struct criu_child ch = {.bind_root = c->state.rootfs,
 				.root_mnt = root_mnt,
 				.keep_fd = {netfd, d->img.fd, d->work->fd},
+				.null_stdio = {null_stdio[0], null_stdio[1], null_stdio[2]},
+				.reopen = {&d->img, d->work != &d->img ? d->work : NULL},
 				.no_new_privs = spec->process.no_new_privileges};
 	int rc = criu_exec(g, &a, &ch, err);
 	arg_free(&a);
@@ -998,16 +1075,6 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 		return bw_fail(err, errno, "--image-path: getcwd");
 	struct ck_dirs d;
 	struct stat inv;
-	if (ck_dirs_open(&d, img, work, IMAGE_DIR_EXISTING, "--image-path", err) < 0) {
-		ck_dirs_close(&d);
-		return -1;
-	}
-	if (fstatat(d.img.fd, "inventory.img", &inv, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(inv.st_mode)) {
-		ck_dirs_close(&d);
-		return bw_fail(err, 0, "--image-path: `%s` holds no CRIU image (no inventory.img)",
-			       img);
-	}
 	_cleanup_free_ char *bundle = NULL, *raw = NULL, *rootfs = NULL;
 	struct oci_spec *spec = NULL;
 	struct container *c = NULL;
@@ -1015,6 +1082,15 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	size_t len = 0;
 	pid_t pid = 0;
 	int r = -1;
+	/* The image and the bundle first: a missing work directory is made only as CRIU runs. */
+	ck_dirs_init(&d);
+	if (image_dir_open(&d.img, "--image-path", img, IMAGE_DIR_EXISTING, err) < 0)
+		goto out;
+	if (fstatat(d.img.fd, "inventory.img", &inv, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(inv.st_mode)) {
+		bw_fail(err, 0, "--image-path: `%s` holds no CRIU image (no inventory.img)", img);
+		goto out;
+	}
 	if (load_bundle_spec(o->bundle, &bundle, &raw, &len, &spec, err) < 0 ||
 	    check_confinement(g, spec, "restore", false, err) < 0 ||
 	    rootfs_of(bundle, spec, &rootfs, err) < 0)
@@ -1040,7 +1116,12 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 		bw_fail(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 		goto fail;
 	}
-	if (run_restore(g, c, spec, o, bundle, &d, cg, &pid, err) < 0)
+	if (strcmp(img, work) == 0)
+		d.work = &d.img;
+	else if (image_dir_open(&d.own_work, "--work-path", work, IMAGE_DIR_CREATE, err) < 0)
+		goto fail;
+	if (image_dir_prepare_log(d.work, RESTORE_LOG, err) < 0 ||
+	    run_restore(g, c, spec, o, bundle, &d, cg, &pid, err) < 0)
 		goto fail;
 	if (o->detach) {
 		r = 0;
@@ -1057,6 +1138,8 @@ fail:
 			cg_kill_all(cg, SIGKILL, &e2);
 		lifecycle_teardown(c, &e2);
 	}
+	image_dir_drop_empty(d.work, RESTORE_LOG); /* CRIU never ran */
+	image_dir_remove_made(&d.own_work);
 out:
 	ck_dirs_close(&d);
 	cg_free(cg);

@@ -15,6 +15,39 @@
 #include "common/fs.h"
 #include "common/util.h"
 
+/* Only "." and "..": a directory we just made, not one swapped in with files of its own. */
+static bool image_dir_empty(int fd)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *dir = dup < 0 ? NULL : fdopendir(dup);
+	bool empty = dir != NULL;
+	if (dir == NULL && dup >= 0)
+		close(dup);
+	if (dir == NULL)
+		return false;
+	rewinddir(dir);
+	for (struct dirent *e; empty && (e = readdir(dir)) != NULL;)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(dir);
+	return empty;
+}
+
+int image_dir_check_owner(int fd, const char *flag, const char *path, struct bw_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bw_fail(err, errno, "%s: `%s`", flag, path);
+	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0)
+		return bw_fail(err, 0,
+			       "%s: `%s` is %s: CRIU runs as root and follows what another user "
+			       "puts there; use a directory only uid %u can write",
+			       flag, path,
+			       st.st_uid != geteuid() ? "not the caller's"
+						      : "writable by its group or others",
+			       (unsigned)geteuid());
+	return 0;
+}
+
 int image_dir_open(struct image_dir *d, const char *flag, const char *path,
 		   enum image_dir_mode mode, struct bw_error *err)
 {
@@ -47,13 +80,16 @@ int image_dir_open(struct image_dir *d, const char *flag, const char *path,
 	struct stat st;
 	if (fstat(d->fd, &st) < 0)
 		return bw_fail(err, errno, "%s: `%s`", flag, path);
-	if (d->made && (st.st_uid != geteuid() || (st.st_mode & 077) != 0)) {
+	if (d->made && (st.st_uid != geteuid() || (st.st_mode & 077) != 0 || st.st_nlink != 2 ||
+			!image_dir_empty(d->fd))) {
 		d->made = false; /* not ours: never removed */
 		return bw_fail(err, 0,
 			       "%s: `%s` was replaced by another directory as it was made (another "
 			       "user can write its parent): refused",
 			       flag, path);
 	}
+	if (image_dir_check_owner(d->fd, flag, path, err) < 0)
+		return -1;
 	snprintf(d->proc, sizeof(d->proc), "/proc/self/fd/%d", d->fd);
 	return 0;
 }
@@ -81,14 +117,39 @@ void image_dir_remove_made(const struct image_dir *d)
 
 char *image_dir_read(const struct image_dir *d, const char *name, size_t max, size_t *len)
 {
-	_cleanup_close_ int fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	char *text = NULL;
 	struct bw_error e = {0};
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    fs_read_fd(fd, max, &text, len, &e) < 0)
 		return NULL;
 	return text;
+}
+
+int image_dir_prepare_log(const struct image_dir *d, const char *name, struct bw_error *err)
+{
+	_cleanup_close_ int fd = openat(
+	    d->fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return bw_fail(err, errno == ELOOP ? 0 : errno, "`%s/%s`%s", d->path, name,
+			       errno == ELOOP ? " is a symbolic link: refused" : "");
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid())
+		return bw_fail(err, 0, "`%s/%s` is not a file of the caller's own: refused",
+			       d->path, name);
+	if (ftruncate(fd, 0) < 0)
+		return bw_fail(err, errno, "truncate `%s/%s`", d->path, name);
+	return 0;
+}
+
+void image_dir_drop_empty(const struct image_dir *d, const char *name)
+{
+	struct stat st;
+	if (d->fd >= 0 && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == 0)
+		unlinkat(d->fd, name, 0);
 }
 
 bool image_dir_drop_partial(const struct image_dir *d, const char *extra, time_t since)

@@ -26,12 +26,21 @@ enum image_dir_mode {
 };
 
 /* Open path (absolute, clean) for flag (the error's prefix): its parent is resolved once,
- * following the caller's own path; the directory itself is never a symlink. One made here
- * must still be ours (owner the caller, no group or other bits) when opened, else it was
- * swapped in between and is refused. d is cleared first; image_dir_close releases it. */
+ * following the caller's own path; the directory itself is never a symlink, and must be the
+ * caller's and writable by no one else (image_dir_check_owner). One made here must still be
+ * ours and empty when opened (owner the caller, no group or other bits), else it was swapped
+ * in between and is refused. d is cleared first; image_dir_close releases it. */
 int image_dir_open(struct image_dir *d, const char *flag, const char *path,
 		   enum image_dir_mode mode, struct bw_error *err);
 void image_dir_close(struct image_dir *d);
+/* fd (a directory) is the caller's and writable by no one else, else refused naming flag and
+ * path: root's CRIU opens, truncates and reads files there by name, following symlinks. */
+int image_dir_check_owner(int fd, const char *flag, const char *path, struct bw_error *err);
+/* The log CRIU will open by name with O_TRUNC: made (or emptied) here first, a regular file
+ * of the caller's with one link, never through a symlink. */
+int image_dir_prepare_log(const struct image_dir *d, const char *name, struct bw_error *err);
+/* Unlink the file name in d if it is empty (a log prepared for a CRIU that never ran). */
+void image_dir_drop_empty(const struct image_dir *d, const char *name);
 /* Remove the directory if made here, empty and still the one held. */
 void image_dir_remove_made(const struct image_dir *d);
 /* The regular file name in d (no symlink followed), at most max bytes; NULL if unreadable. */
