@@ -95,6 +95,17 @@ int cg_sd_check(struct bw_error *err)
 	return r < 0 ? -1 : 0;
 }
 
+/* A failed unit of the same name would block the name: reset when it was this very
+ * container's (a crashed earlier create of the same state directory), never another's. */
+static void reset_if_ours(struct cg_sd_conn *c, const struct cg_manager *cg)
+{
+	char *desc = NULL;
+	struct bw_error de = {0};
+	if (unit_description(c, cg->sd_unit, &desc, &de) == 0 && strcmp(desc, cg->sd_desc) == 0)
+		cg_sd_reset_failed(c, cg->sd_unit);
+	free(desc);
+}
+
 int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		struct bw_error *err)
 {
@@ -109,13 +120,7 @@ int cg_sd_start(struct cg_manager *cg, pid_t pid, const struct oci_resources *r,
 		return -1;
 	if (cg_sd_conn_open(&c, err) < 0)
 		goto out;
-	/* A failed unit of the same name would block the name: reset when it was this very
-	 * container's (a crashed earlier create of the same state directory), never another's. */
-	char *desc = NULL;
-	struct bw_error de = {0};
-	if (unit_description(&c, cg->sd_unit, &desc, &de) == 0 && strcmp(desc, cg->sd_desc) == 0)
-		cg_sd_reset_failed(&c, cg->sd_unit);
-	free(desc);
+	reset_if_ours(&c, cg);
 	if (cg_sd_watch_jobs(&c, &w, err) < 0)
 		goto out;
 	if ((q = start_msg(&c, cg, pid, p, n, &m)) < 0) {

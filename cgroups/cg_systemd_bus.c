@@ -21,13 +21,10 @@
 
 struct cg_sd_lib_fns cg_sd_lib;
 
-int cg_sd_load_lib(struct bw_error *err)
+/* By absolute path, root's and writable by root alone: the soname would be looked up
+ * along LD_LIBRARY_PATH, which the caller of a root process controls. */
+static void *open_lib(void)
 {
-	static void *h;
-	if (h != NULL)
-		return 0;
-	/* By absolute path, root's and writable by root alone: the soname would be looked up
-	 * along LD_LIBRARY_PATH, which the caller of a root process controls. */
 	static const char *const places[] = {"/usr/lib/x86_64-linux-gnu/libsystemd.so.0",
 					     "/lib/x86_64-linux-gnu/libsystemd.so.0",
 					     "/usr/lib/aarch64-linux-gnu/libsystemd.so.0",
@@ -41,6 +38,15 @@ int cg_sd_load_lib(struct bw_error *err)
 		    !(st.st_mode & (S_IWGRP | S_IWOTH)))
 			lib = dlopen(places[i], RTLD_NOW | RTLD_LOCAL);
 	}
+	return lib;
+}
+
+int cg_sd_load_lib(struct bw_error *err)
+{
+	static void *h;
+	if (h != NULL)
+		return 0;
+	void *lib = open_lib();
 	if (lib == NULL)
 		return bw_fail(err, 0,
 			       "--systemd-cgroup: cannot load libsystemd.so.0 (root's, from the "

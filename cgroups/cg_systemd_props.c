@@ -128,14 +128,11 @@ static int props_unified(const struct oci_resources *r, struct cg_sd_prop **v, s
 	return 0;
 }
 
-int cg_sd_props(const struct oci_resources *r, bool v2, struct cg_sd_prop **out, size_t *n,
-		struct bw_error *err)
+/* Before systemd is told anything: a value the file writers would refuse must not first
+ * become a property (-2 would read as "infinity" here). */
+static int props_check(const struct oci_resources *r, struct bw_error *err)
 {
-	struct cg_sd_prop *v = NULL;
-	size_t k = 0;
 	const struct oci_memory *m = &r->memory;
-	/* Before systemd is told anything: a value the file writers would refuse must not first
-	 * become a property (-2 would read as "infinity" here). */
 	const struct {
 		const struct opt_i64 *o;
 		const char *field;
@@ -143,16 +140,23 @@ int cg_sd_props(const struct oci_resources *r, bool v2, struct cg_sd_prop **out,
 		   {&m->reservation, "linux.resources.memory.reservation"},
 		   {&m->swap, "linux.resources.memory.swap"}};
 	for (size_t i = 0; i < ARRAY_SIZE(lim); i++)
-		if (lim[i].o->set && lim[i].o->v < -1) {
-			bw_fail(err, 0, "%s: %" PRId64 " is neither a limit nor -1 (none)",
-				lim[i].field, lim[i].o->v);
-			goto fail;
-		}
-	if (r->cpu.quota.set && r->cpu.quota.v > (int64_t)(UINT64_MAX / 1000000u)) {
-		bw_fail(err, 0, "linux.resources.cpu.quota: %" PRId64 " is too large",
-			r->cpu.quota.v);
+		if (lim[i].o->set && lim[i].o->v < -1)
+			return bw_fail(err, 0, "%s: %" PRId64 " is neither a limit nor -1 (none)",
+				       lim[i].field, lim[i].o->v);
+	if (r->cpu.quota.set && r->cpu.quota.v > (int64_t)(UINT64_MAX / 1000000u))
+		return bw_fail(err, 0, "linux.resources.cpu.quota: %" PRId64 " is too large",
+			       r->cpu.quota.v);
+	return 0;
+}
+
+int cg_sd_props(const struct oci_resources *r, bool v2, struct cg_sd_prop **out, size_t *n,
+		struct bw_error *err)
+{
+	struct cg_sd_prop *v = NULL;
+	size_t k = 0;
+	const struct oci_memory *m = &r->memory;
+	if (props_check(r, err) < 0)
 		goto fail;
-	}
 	if (cg_cpu_validate(&r->cpu, err) < 0 || props_cpu(&r->cpu, v2, &v, &k, err) < 0)
 		goto fail;
 	if (m->limit.set && m->limit.v != 0)
