@@ -1,7 +1,8 @@
 /* The systemd cgroup driver (--systemd-cgroup): the container's cgroup is a transient scope
  * that systemd makes over D-Bus (StartTransientUnit with the init's pid, Delegate=yes and the
  * resource properties systemd knows), changed with SetUnitProperties and stopped at delete.
- * sd-bus (libsystemd.so.0) is loaded at run time, so the static runtime does not link it. */
+ * sd-bus (libsystemd.so.0) is loaded at run time, so the static runtime does not link it
+ * (cg_systemd_bus.c); the properties come from cg_systemd_props.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
