@@ -77,7 +77,7 @@ int cg_systemd_parse(const char *cgroups_path, const char *id, struct cg_sd_name
 		     struct bw_error *err);
 void cg_sd_name_free(struct cg_sd_name *n);
 
-/* ---- the systemd driver (cg_systemd.c) ---- */
+/* ---- the systemd driver (cg_systemd.c; the properties in cg_systemd_props.c) ---- */
 
 /* One unit property of type "t" (u64), or "ay" when bytes is set. */
 struct cg_sd_prop {
