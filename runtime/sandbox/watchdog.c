@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "runtime/sandbox/audit.h"
 #include "runtime/lifecycle.h"
@@ -72,35 +74,6 @@ static void release(const char *root, const char *id, bool expired, int64_t life
 	container_free(c);
 }
 
-static __attribute__((noreturn)) void watch(const char *root, const char *id, int init_fd,
-					    int owner_fd, int64_t deadline, int64_t lifetime_ms)
-{
-	for (;;) {
-		struct pollfd p[2] = {{init_fd, POLLIN, 0}, {owner_fd, POLLIN, 0}};
-		int timeout = -1;
-		if (deadline > 0) {
-			int64_t left = deadline - watchdog_now_ms();
-			if (left <= 0) {
-				/* First, without the lock: a stopped owner may hold it. */
-				syscall(SYS_pidfd_send_signal, init_fd, SIGKILL, NULL, 0);
-				release(root, id, true, lifetime_ms);
-				_exit(0);
-			}
-			timeout = left > 86400000 ? 86400000 : (int)left;
-		}
-		/* With an owner, the init's exit changes nothing: the owner tears down. */
-		int r = owner_fd >= 0 ? poll(p + 1, 1, timeout) : poll(p, 1, timeout);
-		if ((r < 0 && errno != EINTR) || ((p[0].revents | p[1].revents) & POLLNVAL))
-			_exit(1);
-		if (owner_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
-			release(root, id, false, 0);
-			_exit(0);
-		}
-		if (owner_fd < 0 && (p[0].revents & (POLLIN | POLLHUP)))
-			_exit(0); /* the init is gone: its engine deletes the container */
-	}
-}
-
 static bool is_pidfd(int fd)
 {
 	char path[32], target[32];
@@ -110,6 +83,74 @@ static bool is_pidfd(int fd)
 		return false;
 	target[n] = '\0';
 	return strcmp(target, "anon_inode:[pidfd]") == 0;
+}
+
+/* The init's pidfd, sent by the owner once the init exists (watchdog_hand_init); -1 if the
+ * owner closed the socket without one. */
+static int receive_init(int sock)
+{
+	char byte;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
+	ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	int fd = -1;
+	if (h != NULL && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+	    h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	if (fd >= 0 && !is_pidfd(fd)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* init_sock >= 0 (an owner's sandbox watched from before its init exists): the init's pidfd
+ * comes through it; until then only the owner is watched. */
+static __attribute__((noreturn)) void watch(const char *root, const char *id, int init_fd,
+					    int init_sock, int owner_fd, int64_t deadline,
+					    int64_t lifetime_ms)
+{
+	for (;;) {
+		struct pollfd p[3] = {
+		    {init_fd, POLLIN, 0}, {owner_fd, POLLIN, 0}, {init_sock, POLLIN, 0}};
+		int timeout = -1;
+		if (deadline > 0) {
+			int64_t left = deadline - watchdog_now_ms();
+			if (left <= 0) {
+				/* First, without the lock: a stopped owner may hold it. */
+				if (init_fd >= 0)
+					syscall(SYS_pidfd_send_signal, init_fd, SIGKILL, NULL, 0);
+				release(root, id, true, lifetime_ms);
+				_exit(0);
+			}
+			timeout = left > 86400000 ? 86400000 : (int)left;
+		}
+		/* With an owner, the init's exit changes nothing: the owner tears down. */
+		int r = owner_fd >= 0 ? poll(p + 1, init_sock >= 0 ? 2 : 1, timeout)
+				      : poll(p, 1, timeout);
+		if ((r < 0 && errno != EINTR) ||
+		    ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
+			_exit(1);
+		if (init_sock >= 0 && p[2].revents != 0) {
+			init_fd = receive_init(init_sock);
+			close(init_sock);
+			init_sock = -1;
+		}
+		if (owner_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+			release(root, id, false, 0);
+			_exit(0);
+		}
+		if (owner_fd < 0 && (p[0].revents & (POLLIN | POLLHUP)))
+			_exit(0); /* the init is gone: its engine deletes the container */
+	}
 }
 
 /* The state root, written whole into the pipe at fd 5 before we were started; NULL if not. */
@@ -131,16 +172,20 @@ static char *read_root(void)
 }
 
 /* `bulwark-watchdog ID DEADLINE LIFETIME OWNER`, fd 3 the init's pidfd, with OWNER 1 fd 4 the
- * owner's, and fd 5 a pipe with the state root. Termination requests are ignored: a
- * watchdog that left on SIGTERM would leave its sandbox to whoever sent it. */
+ * owner's, and fd 5 a pipe with the state root. OWNER 2: as 1, but fd 3 is a socket the
+ * init's pidfd will come through (started before the init exists). Termination requests are
+ * ignored: a watchdog that left on SIGTERM would leave its sandbox to whoever sent it. */
 int watchdog_main(int argc, char **argv)
 {
 	int64_t deadline, lifetime_ms;
 	char *root = NULL;
+	bool early = argc == 5 && strcmp(argv[4], "2") == 0;
+	struct stat sock;
 	if (argc != 5 || parse_i64(argv[2], &deadline) < 0 ||
 	    parse_i64(argv[3], &lifetime_ms) < 0 ||
-	    (strcmp(argv[4], "0") != 0 && strcmp(argv[4], "1") != 0) || !is_pidfd(3) ||
-	    (strcmp(argv[4], "1") == 0 && !is_pidfd(4)) || (root = read_root()) == NULL) {
+	    (strcmp(argv[4], "0") != 0 && strcmp(argv[4], "1") != 0 && !early) ||
+	    (early ? fstat(3, &sock) < 0 || !S_ISSOCK(sock.st_mode) : !is_pidfd(3)) ||
+	    (strcmp(argv[4], "0") != 0 && !is_pidfd(4)) || (root = read_root()) == NULL) {
 		fprintf(stderr, "bulwark-watchdog: started by bulwark only\n");
 		return 2;
 	}
@@ -160,12 +205,12 @@ int watchdog_main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	bool owner = strcmp(argv[4], "1") == 0;
+	bool owner = strcmp(argv[4], "0") != 0;
 	/* Held, unused, for as long as we watch: `ls -l /proc/PID/fd` names the container. */
 	char state[PATH_MAX + 256];
 	snprintf(state, sizeof(state), "%s/%s", root, argv[1]);
 	(void)!open(state, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	watch(root, argv[1], 3, owner ? 4 : -1, deadline, lifetime_ms);
+	watch(root, argv[1], early ? -1 : 3, early ? 3 : -1, owner ? 4 : -1, deadline, lifetime_ms);
 }
 
 /* A watchdog that cannot start says so to the runtime, whose memory it still shares. */
@@ -247,12 +292,13 @@ static int wd_child(void *arg)
 
 /* Start one watchdog process; safe to call from any thread of the runtime. */
 static int spawn_watchdog(const char *root, const char *id, int init_pidfd, int64_t deadline,
-			  int64_t lifetime_ms, pid_t owner, struct helper_id *out)
+			  int64_t lifetime_ms, pid_t owner, bool early, struct helper_id *out)
 {
 	char dl[32], lt[32];
 	snprintf(dl, sizeof(dl), "%" PRId64, deadline);
 	snprintf(lt, sizeof(lt), "%" PRId64, lifetime_ms);
-	char *argv[] = {"bulwark-watchdog", (char *)id, dl, lt, owner > 0 ? "1" : "0", NULL};
+	char *argv[] = {
+	    "bulwark-watchdog", (char *)id, dl, lt, owner <= 0 ? "0" : early ? "2" : "1", NULL};
 	/* The root through a pipe, filled now (a path fits in its buffer): the command line is
 	 * every user's to read. */
 	int rp[2];
@@ -314,8 +360,8 @@ int watchdog_start(const struct global_opts *g, struct container *c, int init_pi
 		return 0;
 	int64_t deadline = lifetime_ms > 0 ? watchdog_now_ms() + lifetime_ms : 0;
 	struct helper_id w;
-	int r =
-	    spawn_watchdog(cli_state_root(g), c->id, init_pidfd, deadline, lifetime_ms, owner, &w);
+	int r = spawn_watchdog(cli_state_root(g), c->id, init_pidfd, deadline, lifetime_ms, owner,
+			       false, &w);
 	if (r < 0)
 		return bw_fail(err, -r, "watchdog: could not start it");
 	/* Saved with the rest of the state at the end of create (one write on the hot path). A
@@ -328,6 +374,57 @@ int watchdog_start(const struct global_opts *g, struct container *c, int init_pi
 		strv_push_take(&c->state.cleanup,
 			       xasprintf("deadline:%" PRId64 ":%" PRId64, deadline, lifetime_ms));
 	return 0;
+}
+
+int watchdog_start_owned(const struct global_opts *g, struct container *c, int64_t lifetime_ms,
+			 pid_t owner, int *init_sock, struct bw_error *err)
+{
+	int sv[2];
+	*init_sock = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return bw_fail(err, errno, "watchdog: socketpair");
+	int64_t deadline = lifetime_ms > 0 ? watchdog_now_ms() + lifetime_ms : 0;
+	struct helper_id w;
+	int r =
+	    spawn_watchdog(cli_state_root(g), c->id, sv[1], deadline, lifetime_ms, owner, true, &w);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return bw_fail(err, -r, "watchdog: could not start it");
+	}
+	container_record_helper(c, "watchdog", w.pid, w.start);
+	container_record_helper(c, "owner", owner, 0);
+	if (deadline > 0)
+		strv_push_take(&c->state.cleanup,
+			       xasprintf("deadline:%" PRId64 ":%" PRId64, deadline, lifetime_ms));
+	*init_sock = sv[0];
+	return 0;
+}
+
+void watchdog_hand_init(int *init_sock, int init_pidfd)
+{
+	char byte = 'i';
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = {&byte, 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &init_pidfd, sizeof(int));
+	if (*init_sock >= 0 && init_pidfd >= 0 &&
+	    sendmsg(*init_sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("watchdog: could not hand it the init: %s", strerror(errno));
+	if (*init_sock >= 0)
+		close(*init_sock);
+	*init_sock = -1;
 }
 
 void watchdog_stop(struct container *c)
@@ -356,7 +453,7 @@ static int replace_watchdog(struct container *c, int init_pidfd, pid_t owner)
 	int64_t lifetime_ms, deadline = recorded_deadline(c, &lifetime_ms);
 	struct helper_id w;
 	struct bw_error e = {0};
-	if (spawn_watchdog(c->root, c->id, init_pidfd, deadline, lifetime_ms, owner, &w) < 0)
+	if (spawn_watchdog(c->root, c->id, init_pidfd, deadline, lifetime_ms, owner, false, &w) < 0)
 		return -1;
 	container_replace_helper(c, "watchdog", w.pid, w.start);
 	return container_save(c, &e);

@@ -23,6 +23,13 @@ int watchdog_lifetime(const struct oci_spec *spec, int64_t *ms, struct bw_error 
  * the state. init_pidfd stays the caller's. */
 int watchdog_start(const struct global_opts *g, struct container *c, int init_pidfd,
 		   int64_t lifetime_ms, pid_t owner, struct bw_error *err);
+/* An owner's watchdog (owner > 0), started before the init exists so that no moment of the
+ * create is unguarded: recorded in the state like watchdog_start's; *init_sock is where
+ * watchdog_hand_init sends it the init's pidfd once there is one. */
+int watchdog_start_owned(const struct global_opts *g, struct container *c, int64_t lifetime_ms,
+			 pid_t owner, int *init_sock, struct bw_error *err);
+/* Send the init's pidfd (-1: none, the create failed) and close *init_sock. */
+void watchdog_hand_init(int *init_sock, int init_pidfd);
 void watchdog_stop(struct container *c);
 /* The watchdog's own entry point (argv[0] "bulwark-watchdog"); never returns on success. */
 int watchdog_main(int argc, char **argv);
