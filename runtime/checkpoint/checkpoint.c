@@ -60,11 +60,20 @@ static int check_parent(const char *img, const char *parent, struct bw_error *er
 static int check_parent_at(const struct image_dir *img, const char *parent, struct bw_error *err)
 {
 	if (parent == NULL)
-		return 0;
+		return image_dir_check_parents(img, NULL, err);
 	_cleanup_close_ int fd = openat(img->fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return bw_fail(err, errno, "--parent-path: `%s` (from `%s`)", parent, img->path);
-	return image_dir_check_owner(fd, "--parent-path", parent, err);
+	_cleanup_close_ int holder = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (holder < 0)
+		return bw_fail(err, errno, "--parent-path: `%s` (from `%s`)", parent, img->path);
+	if (image_dir_check_owner(fd, "--parent-path", parent, err) < 0 ||
+	    image_dir_check_owner(holder, "--parent-path", parent, err) < 0 ||
+	    image_dir_check_entries(fd, "--parent-path", parent, err) < 0)
+		return -1;
+	/* CRIU keeps a `parent` link that is there: it must be this one, and so must the chain
+	 * of earlier dumps it leads on to. */
+	return image_dir_check_parents(img, parent, err);
 }
 
 /* session: a session's watchdog and owner (its supervisor) stay outside the dumped tree and
@@ -302,10 +311,8 @@ fail_image:
 rm_dir:
 	/* A failed dump resumes the tasks it seized. What we made and CRIU left empty goes (a
 	 * session's DIR, too, when CRIU did not even write its log). */
-	if (d->work->made)
-		image_dir_drop_empty(d->work, DUMP_LOG);
-	if (d->work != &d->img || session)
-		image_dir_remove_made(&d->img);
+	image_dir_drop_empty(d->work, DUMP_LOG); /* CRIU never ran */
+	image_dir_remove_made(&d->img);		 /* only if empty */
 	image_dir_remove_made(&d->own_work);
 out:
 	ck_arg_free(&a);

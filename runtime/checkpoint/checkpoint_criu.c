@@ -133,6 +133,7 @@ int ck_criu_exec(const struct global_opts *g, struct argv_buf *a, const struct c
 			if (ch->null_stdio[i] && (nul < 0 || dup2(nul, i) < 0))
 				_exit(126);
 		}
+		umask(077); /* memory images are the caller's alone */
 		sig_reset_for_exec();
 		execvp(bin, a->v);
 		_exit(errno == ENOENT ? 127 : 126);

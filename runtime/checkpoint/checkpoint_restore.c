@@ -128,8 +128,10 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 			}
 		}
 	}
+	/* Not only the inherited ones: with --shell-job CRIU hands its own stdin to a pty slave
+	 * of the image. */
 	for (int i = 0; i < 3; i++)
-		null_stdio[i] = inherited[i] && isatty(i);
+		null_stdio[i] = isatty(i);
 	return 0;
 }
 
@@ -415,7 +417,8 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	size_t len = 0;
 	pid_t pid = 0;
 	int r = -1;
-	/* The image and the bundle first: a missing work directory is made only as CRIU runs. */
+	/* The image and the bundle first, then the work directory (made if missing, and removed
+	 * again when CRIU never ran), all before the container's state and cgroup exist. */
 	ck_dirs_init(&d);
 	if (image_dir_open(&d.img, "--image-path", img, IMAGE_DIR_EXISTING, err) < 0)
 		goto out;
@@ -424,6 +427,8 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 		bw_fail(err, 0, "--image-path: `%s` holds no CRIU image (no inventory.img)", img);
 		goto out;
 	}
+	if (image_dir_check_parents(&d.img, NULL, err) < 0)
+		goto out;
 	if (load_bundle_spec(o->bundle, &bundle, &raw, &len, &spec, err) < 0 ||
 	    ck_check_confinement(g, spec, "restore", false, err) < 0 ||
 	    rootfs_of(bundle, spec, &rootfs, err) < 0)
@@ -432,8 +437,13 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 		bw_fail(err, 0, "restore: --systemd-cgroup is not supported by restore");
 		goto out;
 	}
-	if (container_new(cli_state_root(g), id, &c, err) < 0)
-		goto out;
+	if (strcmp(img, work) == 0)
+		d.work = &d.img;
+	else if (image_dir_open(&d.own_work, "--work-path", work, IMAGE_DIR_CREATE, err) < 0)
+		goto fail_dirs;
+	if (image_dir_prepare_log(d.work, RESTORE_LOG, err) < 0 ||
+	    container_new(cli_state_root(g), id, &c, err) < 0)
+		goto fail_dirs;
 	if (cg_open(spec->linux.cgroups_path, id, &cg, err) < 0 ||
 	    restore_state(c, spec, raw, len, bundle, rootfs, cg, err) < 0 ||
 	    restore_cgroup(c, spec, cg, err) < 0)
@@ -442,12 +452,7 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 		bw_fail(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 		goto fail;
 	}
-	if (strcmp(img, work) == 0)
-		d.work = &d.img;
-	else if (image_dir_open(&d.own_work, "--work-path", work, IMAGE_DIR_CREATE, err) < 0)
-		goto fail;
-	if (image_dir_prepare_log(d.work, RESTORE_LOG, err) < 0 ||
-	    run_restore(g, c, spec, o, bundle, &d, cg, &pid, err) < 0)
+	if (run_restore(g, c, spec, o, bundle, &d, cg, &pid, err) < 0)
 		goto fail;
 	if (o->detach) {
 		r = 0;
@@ -464,6 +469,7 @@ fail:
 			cg_kill_all(cg, SIGKILL, &e2);
 		lifecycle_teardown(c, &e2);
 	}
+fail_dirs:
 	image_dir_drop_empty(d.work, RESTORE_LOG); /* CRIU never ran */
 	image_dir_remove_made(&d.own_work);
 out:

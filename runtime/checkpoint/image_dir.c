@@ -48,6 +48,81 @@ int image_dir_check_owner(int fd, const char *flag, const char *path, struct bw_
 	return 0;
 }
 
+int image_dir_check_entries(int fd, const char *flag, const char *path, struct bw_error *err)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *dir = dup < 0 ? NULL : fdopendir(dup);
+	if (dir == NULL) {
+		if (dup >= 0)
+			close(dup);
+		return bw_fail(err, errno, "%s: read `%s`", flag, path);
+	}
+	rewinddir(dir);
+	int r = 0;
+	for (struct dirent *e; r == 0 && (e = readdir(dir)) != NULL;) {
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = bw_fail(err, errno, "%s: `%s`", flag, path);
+			break;
+		}
+		/* CRIU's own link to an earlier dump (--parent-path) is the one symlink. */
+		bool parent_link = S_ISLNK(st.st_mode) && strcmp(e->d_name, "parent") == 0;
+		if (st.st_uid != geteuid() || (!S_ISREG(st.st_mode) && !parent_link) ||
+		    (S_ISREG(st.st_mode) && st.st_nlink != 1))
+			r = bw_fail(
+			    err, 0,
+			    "%s: `%s` holds an entry that is not a file of the caller's own "
+			    "with one link (a symlink, a hard link, a FIFO or another user's "
+			    "file), which CRIU would open as root: empty it or use a new "
+			    "directory",
+			    flag, path);
+	}
+	closedir(dir);
+	return r;
+}
+
+int image_dir_check_parents(const struct image_dir *d, const char *want, struct bw_error *err)
+{
+	int cur = fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
+	int r = 0;
+	for (int depth = 0; r == 0 && cur >= 0; depth++) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(cur, "parent", target, sizeof(target) - 1);
+		if (n < 0)
+			break; /* no earlier dump */
+		target[n] = '\0';
+		if (depth == 0 && want != NULL && strcmp(target, want) != 0) {
+			r = bw_fail(
+			    err, 0,
+			    "--parent-path: `%s` already links its parent to `%s`, not `%s`",
+			    d->path, target, want);
+			break;
+		}
+		int next = target[0] == '/' || depth >= 32
+			       ? -1
+			       : openat(cur, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int holder = next < 0 ? -1 : openat(next, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || holder < 0)
+			r = bw_fail(err, next < 0 && target[0] != '/' ? errno : 0,
+				    "--parent-path: the earlier dump `%s` of `%s` (a relative "
+				    "directory)",
+				    target, d->path);
+		else if (image_dir_check_owner(next, "--parent-path", target, err) < 0 ||
+			 image_dir_check_owner(holder, "--parent-path", target, err) < 0 ||
+			 image_dir_check_entries(next, "--parent-path", target, err) < 0)
+			r = -1;
+		if (holder >= 0)
+			close(holder);
+		close(cur);
+		cur = next;
+	}
+	if (cur >= 0)
+		close(cur);
+	return r;
+}
+
 int image_dir_open(struct image_dir *d, const char *flag, const char *path,
 		   enum image_dir_mode mode, struct bw_error *err)
 {
@@ -80,15 +155,16 @@ int image_dir_open(struct image_dir *d, const char *flag, const char *path,
 	struct stat st;
 	if (fstat(d->fd, &st) < 0)
 		return bw_fail(err, errno, "%s: `%s`", flag, path);
-	if (d->made && (st.st_uid != geteuid() || (st.st_mode & 077) != 0 || st.st_nlink != 2 ||
-			!image_dir_empty(d->fd))) {
+	if (d->made &&
+	    (st.st_uid != geteuid() || (st.st_mode & 077) != 0 || !image_dir_empty(d->fd))) {
 		d->made = false; /* not ours: never removed */
 		return bw_fail(err, 0,
 			       "%s: `%s` was replaced by another directory as it was made (another "
 			       "user can write its parent): refused",
 			       flag, path);
 	}
-	if (image_dir_check_owner(d->fd, flag, path, err) < 0)
+	if (image_dir_check_owner(d->fd, flag, path, err) < 0 ||
+	    (!d->made && image_dir_check_entries(d->fd, flag, path, err) < 0))
 		return -1;
 	snprintf(d->proc, sizeof(d->proc), "/proc/self/fd/%d", d->fd);
 	return 0;
@@ -117,6 +193,9 @@ void image_dir_remove_made(const struct image_dir *d)
 
 char *image_dir_read(const struct image_dir *d, const char *name, size_t max, size_t *len)
 {
+	struct stat pre;
+	if (fstatat(d->fd, name, &pre, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(pre.st_mode))
+		return NULL;
 	_cleanup_close_ int fd =
 	    openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
@@ -130,6 +209,9 @@ char *image_dir_read(const struct image_dir *d, const char *name, size_t max, si
 
 int image_dir_prepare_log(const struct image_dir *d, const char *name, struct bw_error *err)
 {
+	struct stat pre;
+	if (fstatat(d->fd, name, &pre, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(pre.st_mode))
+		return bw_fail(err, 0, "`%s/%s` is not a regular file: refused", d->path, name);
 	_cleanup_close_ int fd = openat(
 	    d->fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600);
 	struct stat st;

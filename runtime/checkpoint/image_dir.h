@@ -36,6 +36,14 @@ void image_dir_close(struct image_dir *d);
 /* fd (a directory) is the caller's and writable by no one else, else refused naming flag and
  * path: root's CRIU opens, truncates and reads files there by name, following symlinks. */
 int image_dir_check_owner(int fd, const char *flag, const char *path, struct bw_error *err);
+/* Every entry of the directory fd is a regular file of the caller's with one link (or CRIU's
+ * `parent` symlink of the caller's), else refused naming flag and path: CRIU opens them as
+ * root by name, following symlinks. Checked at open for a directory that already existed. */
+int image_dir_check_entries(int fd, const char *flag, const char *path, struct bw_error *err);
+/* The chain of earlier dumps CRIU follows through `parent` links, from d: each a relative
+ * link to a directory that passes the owner and entries checks, in a directory that passes the
+ * owner check. want (--parent-path, or NULL): the link d already has must be this one. */
+int image_dir_check_parents(const struct image_dir *d, const char *want, struct bw_error *err);
 /* The log CRIU will open by name with O_TRUNC: made (or emptied) here first, a regular file
  * of the caller's with one link, never through a symlink. */
 int image_dir_prepare_log(const struct image_dir *d, const char *name, struct bw_error *err);

@@ -37,11 +37,20 @@ test_ckpt_dir_refuses_directories_others_can_write() {
 	chown 0:0 "$img" && chmod 777 "$img"
 	rc=0; out=$(bw checkpoint --image-path "$img" ckd-w 2>&1) || rc=$?
 	expect_contains "group or others" "is writable by its group or others" "$out"
+	# Made the caller's afterwards, the directory still holds what the other user planted:
+	# an image file or the log as a symlink to a host file, which CRIU would open as root.
 	chmod 700 "$img"
-	ln -s "$victim" "$img/dump.log"
-	rc=0; out=$(bw checkpoint --image-path "$img" ckd-w 2>&1) || rc=$?
-	expect_eq "planted log: one line" "1 1" "$((rc != 0)) $(echo "$out" | wc -l)"
-	expect_contains "says so" "dump.log\` is a symbolic link: refused" "$out"
+	for planted in dump.log pages-1.img; do
+		ln -s "$victim" "$img/$planted"
+		rc=0; out=$(bw checkpoint --image-path "$img" ckd-w 2>&1) || rc=$?
+		expect_eq "planted $planted: one line" "1 1" "$((rc != 0)) $(echo "$out" | wc -l)"
+		expect_contains "says so" "holds an entry that is not a file of the caller's own" "$out"
+		rm "$img/$planted"
+	done
+	# --parent-path: an earlier dump another user can write is refused too.
+	mkdir -p "$WORK/pre.${FUNCNAME[0]}" && chmod 777 "$WORK/pre.${FUNCNAME[0]}"
+	rc=0; out=$(bw checkpoint --parent-path "../pre.${FUNCNAME[0]}" --image-path "$img" ckd-w 2>&1) || rc=$?
+	expect_contains "parent-path" "--parent-path: \`../pre.${FUNCNAME[0]}\` is writable by its group or others" "$out"
 	expect_eq "the host file" "secret 600" "$(cat "$victim") $(stat -c %a "$victim")"
 	expect_eq "still running" running "$(bw state ckd-w | jq -r .status)"
 	bw delete --force ckd-w
@@ -59,12 +68,21 @@ test_ckpt_dir_restore_refuses_planted_links() {
 	ln -s "$victim" "$img/restore.log"
 	rc=0; out=$(bw --criu /bin/false restore -d --image-path "$img" -b "$b" ckd-r 2>&1) || rc=$?
 	expect_eq "planted log: one line" "1 1" "$((rc != 0)) $(echo "$out" | wc -l)"
-	expect_contains "says so" "restore.log\` is a symbolic link: refused" "$out"
+	expect_contains "says so" "holds an entry that is not a file of the caller's own" "$out"
 	rm "$img/restore.log"
 	ln "$victim" "$img/pages-1.img"
 	rc=0; out=$(bw --criu /bin/false restore -d --image-path "$img" -b "$b" ckd-r 2>&1) || rc=$?
 	expect_eq "hard link: one line" "1 1" "$((rc != 0)) $(echo "$out" | wc -l)"
-	expect_contains "says so" "\`pages-1.img\` is not a file of the caller's own with one link" "$out"
+	expect_contains "says so" "holds an entry that is not a file of the caller's own" "$out"
+	rm "$img/pages-1.img"
+	# The chain of earlier dumps CRIU reads pages from: one another user can write is refused.
+	mkdir -p "$WORK/pre.${FUNCNAME[0]}" && chmod 777 "$WORK/pre.${FUNCNAME[0]}"
+	ln -s "$victim" "$WORK/pre.${FUNCNAME[0]}/pages-1.img"
+	ln -s "../pre.${FUNCNAME[0]}" "$img/parent"
+	rc=0; out=$(bw --criu /bin/false restore -d --image-path "$img" -b "$b" ckd-r 2>&1) || rc=$?
+	expect_eq "parent chain: one line" "1 1" "$((rc != 0)) $(echo "$out" | wc -l)"
+	expect_contains "says so" "--parent-path: \`../pre.${FUNCNAME[0]}\` is writable by its group or others" "$out"
+	rm "$img/parent"
 	expect_eq "the host file" "secret 600 0" "$(cat "$victim") $(stat -c '%a %g' "$victim")"
 	[ ! -e "$BW_ROOT/ckd-r" ] || fail "a refused restore left state"
 	expect_eq "the planted log is gone with no trace" "" "$(find "$img" -name restore.log -size +0)"
@@ -84,5 +102,11 @@ test_ckpt_dir_restore_never_hands_on_the_terminal() {
 	script -qec "$BULWARK --root $BW_ROOT --criu $criu restore -d --image-path $img -b $b ckd-t" /dev/null >/dev/null 2>&1 || true
 	grep -qx -- '--inherit-fd=fd\[0\]:pipe:\[4242\]' "$CKD_OUT/args" || fail "no --inherit-fd for fd 0: $(cat "$CKD_OUT/args")"
 	expect_eq "CRIU's fd 0" /dev/null "$(cat "$CKD_OUT/stdin")"
+	[ ! -e "$BW_ROOT/ckd-t" ] || fail "a failed restore left state"
+	# --shell-job: CRIU would hand its own stdin to a pty slave of the image, inherited or not.
+	echo '["/dev/null","/dev/null","/dev/null"]' >"$img/descriptors.json"
+	rm -f "$CKD_OUT/stdin" "$img/restore.log"
+	script -qec "$BULWARK --root $BW_ROOT --criu $criu restore --shell-job -d --image-path $img -b $b ckd-t" /dev/null >/dev/null 2>&1 || true
+	expect_eq "CRIU's fd 0 with --shell-job" /dev/null "$(cat "$CKD_OUT/stdin")"
 	[ ! -e "$BW_ROOT/ckd-t" ] || fail "a failed restore left state"
 }
