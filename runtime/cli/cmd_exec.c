@@ -389,6 +389,67 @@ int session_exec_in(const struct global_opts *g, struct container *c, struct ses
 
 #define EXEC_FAILED_STATUS 255
 
+/* Whether the container's state lets a process in. */
+static int exec_check_status(struct container *c, const struct exec_flags *f, struct bw_error *err)
+{
+	enum oci_status st = container_status(c);
+	if (st == OCI_STATUS_STOPPED || st == OCI_STATUS_CREATING)
+		return bw_fail(err, 0, "cannot exec in a stopped container");
+	if (st == OCI_STATUS_PAUSED && !f->ignore_paused)
+		return bw_fail(err, 0,
+			       "cannot exec in a paused container (use --ignore-paused to "
+			       "override)");
+	/* The new process stops in the frozen cgroup until `resume`, which needs this lock: held
+	 * through the spawn, the two would wait for each other forever. */
+	if (st == OCI_STATUS_PAUSED) {
+		close(c->lockfd);
+		c->lockfd = -1;
+	}
+	return 0;
+}
+
+/* argv: the container id, then the command (unless --process). */
+static int exec_load_run(const struct global_opts *g, struct exec_flags *f, int argc, char **argv,
+			 struct bw_error *err)
+{
+	struct container *c = NULL;
+	struct oci_spec *spec = NULL;
+	int r = -1;
+	if (container_load(cli_state_root(g), argv[0], &c, err) < 0 ||
+	    exec_check_status(c, f, err) < 0)
+		goto out;
+	if (lifecycle_load_spec(c, &spec, err) < 0 ||
+	    load_process(f, argc - 1, argv + 1, spec, err) < 0)
+		goto out;
+	if (!f->detach) {
+		sigset_t all;
+		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+	}
+	r = exec_in(g, c, spec, f, err);
+out:
+	oci_spec_free(spec);
+	container_free(c);
+	return r;
+}
+
+static void exec_flags_free(struct exec_flags *f)
+{
+	free(f->process);
+	free(f->pid_file);
+	free(f->console_socket);
+	free(f->cwd);
+	free(f->user);
+	free(f->apparmor);
+	free(f->label);
+	strv_free(f->cgroups);
+	strv_free(f->env);
+	strv_free(f->caps);
+	strv_free(f->gids);
+}
+
 VERB(exec)
 {
 	struct exec_flags f = {0};
@@ -420,60 +481,14 @@ VERB(exec)
 			       "Run a process inside a running container.", opts, ARRAY_SIZE(opts));
 		return 0;
 	}
-	struct container *c = NULL;
-	struct oci_spec *spec = NULL;
 	bool usage_ok = false;
-	if (r < 0)
-		goto out;
-	r = -1;
-	if (argc - consumed < 1) {
-		bw_fail(err, 0, "exec: expected a container id");
-		goto out;
+	if (r == 0 && argc - consumed < 1)
+		r = bw_fail(err, 0, "exec: expected a container id");
+	if (r == 0) {
+		usage_ok = true;
+		r = exec_load_run(g, &f, argc - consumed, argv + consumed, err);
 	}
-	usage_ok = true;
-	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)
-		goto out;
-	enum oci_status st = container_status(c);
-	if (st == OCI_STATUS_STOPPED || st == OCI_STATUS_CREATING) {
-		bw_fail(err, 0, "cannot exec in a stopped container");
-		goto out;
-	}
-	if (st == OCI_STATUS_PAUSED && !f.ignore_paused) {
-		bw_fail(err, 0,
-			"cannot exec in a paused container (use --ignore-paused to override)");
-		goto out;
-	}
-	/* The new process stops in the frozen cgroup until `resume`, which needs this lock: held
-	 * through the spawn, the two would wait for each other forever. */
-	if (st == OCI_STATUS_PAUSED) {
-		close(c->lockfd);
-		c->lockfd = -1;
-	}
-	if (lifecycle_load_spec(c, &spec, err) < 0 ||
-	    load_process(&f, argc - consumed - 1, argv + consumed + 1, spec, err) < 0)
-		goto out;
-	if (!f.detach) {
-		sigset_t all;
-		sigfillset(&all);
-		sigdelset(&all, SIGSEGV);
-		sigdelset(&all, SIGBUS);
-		sigprocmask(SIG_BLOCK, &all, NULL);
-	}
-	r = exec_in(g, c, spec, &f, err);
-out:
-	oci_spec_free(spec);
-	container_free(c);
-	free(f.process);
-	free(f.pid_file);
-	free(f.console_socket);
-	free(f.cwd);
-	free(f.user);
-	free(f.apparmor);
-	free(f.label);
-	strv_free(f.cgroups);
-	strv_free(f.env);
-	strv_free(f.caps);
-	strv_free(f.gids);
+	exec_flags_free(&f);
 	if (r < 0) {
 		/* runc's exit status for an exec that failed (not the process's own status); usage
 		 * errors exit 1. */
