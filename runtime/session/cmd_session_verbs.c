@@ -88,8 +88,8 @@ static int hold_busy(const struct global_opts *g, const char *name, int *fd, str
 /* The busy file held is the loaded session's: a session released (idle) while we waited for
  * the lock and made again under the same name has a busy file of its own, which we do not
  * hold, so its idle check would not see us. */
-static int busy_is_current(const struct container *c, int busy, const char *name,
-			   struct bw_error *err)
+int session_busy_is_current(const struct container *c, int busy, const char *name,
+			    struct bw_error *err)
 {
 	struct stat held, now;
 	if (fstat(busy, &held) < 0 ||
@@ -281,7 +281,7 @@ static int open_running_session(const struct global_opts *g, const char *name, i
 				struct container **c, struct bw_error *err)
 {
 	if (hold_busy(g, name, busy, err) < 0 || session_load(g, name, c, err) < 0 ||
-	    busy_is_current(*c, *busy, name, err) < 0)
+	    session_busy_is_current(*c, *busy, name, err) < 0)
 		return -1;
 	enum oci_status st = container_status(*c);
 	if (st == OCI_STATUS_PAUSED)
@@ -593,7 +593,7 @@ static int session_cp(const struct global_opts *g, int argc, char **argv, struct
 	struct container *c = NULL;
 	if (session_load(g, name, &c, err) < 0)
 		return -1;
-	if (busy_is_current(c, busy, name, err) < 0) {
+	if (session_busy_is_current(c, busy, name, err) < 0) {
 		container_free(c);
 		return -1;
 	}
