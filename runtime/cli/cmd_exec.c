@@ -435,21 +435,6 @@ out:
 	return r;
 }
 
-static void exec_flags_free(struct exec_flags *f)
-{
-	free(f->process);
-	free(f->pid_file);
-	free(f->console_socket);
-	free(f->cwd);
-	free(f->user);
-	free(f->apparmor);
-	free(f->label);
-	strv_free(f->cgroups);
-	strv_free(f->env);
-	strv_free(f->caps);
-	strv_free(f->gids);
-}
-
 VERB(exec)
 {
 	struct exec_flags f = {0};
@@ -488,7 +473,17 @@ VERB(exec)
 		usage_ok = true;
 		r = exec_load_run(g, &f, argc - consumed, argv + consumed, err);
 	}
-	exec_flags_free(&f);
+	free(f.process);
+	free(f.pid_file);
+	free(f.console_socket);
+	free(f.cwd);
+	free(f.user);
+	free(f.apparmor);
+	free(f.label);
+	strv_free(f.cgroups);
+	strv_free(f.env);
+	strv_free(f.caps);
+	strv_free(f.gids);
 	if (r < 0) {
 		/* runc's exit status for an exec that failed (not the process's own status); usage
 		 * errors exit 1. */
