@@ -242,6 +242,82 @@ static int target_ns_flags(const struct container *c, const struct oci_spec *spe
 	return 0;
 }
 
+/* The confinement: Landlock, AppArmor, capabilities and seccomp. */
+static int exec_confine(const struct global_opts *g, struct container *c, struct oci_spec *spec,
+			const struct exec_flags *f, struct spawn_config *cfg,
+			struct seccomp_prog *prog, struct bw_error *err)
+{
+	if (landlock_plan_from_spec(spec, &cfg->landlock, err) < 0 ||
+	    exec_apparmor(c, spec, &cfg->apparmor, err) < 0)
+		return -1;
+	/* The config's own process was planned, and warned about, by create: its warnings again
+	 * on every exec would only pollute the exec'd process's output (runc prints none). They
+	 * stay debug lines; a --process file's are shown. */
+	enum log_level warn = log_set_warn_threshold(f->process ? LOG_WARN : LOG_ERROR);
+	int r = caps_plan_from_spec(&spec->process.caps, &cfg->caps, err);
+	log_set_warn_threshold(warn);
+	if (r < 0 || add_caps(f->caps, &cfg->caps, err) < 0)
+		return -1;
+	if (seccomp_tty_guard_for_spec(spec, &cfg->tty_guard, err) < 0)
+		return -1;
+	if (spec->linux.seccomp != NULL) {
+		_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
+		if (seccomp_compile(spec->linux.seccomp, cache, prog, err) < 0)
+			return -1;
+		cfg->seccomp = prog;
+	}
+	return 0;
+}
+
+/* Where the process goes: the init's namespaces (through its pidfd) and the container's cgroup,
+ * or the --cgroup sub-cgroups of it (*cg). */
+static int exec_target(struct container *c, const struct oci_spec *spec, const struct exec_flags *f,
+		       struct spawn_config *cfg, struct cg_manager **cg, struct bw_error *err)
+{
+	cfg->target_pidfd = container_pidfd(c, err);
+	if (cfg->target_pidfd < 0 || target_ns_flags(c, spec, &cfg->target_ns_flags, err) < 0)
+		return -1;
+	/* A rootless container may have no cgroup (lifecycle.c): its processes share the init's
+	 * pid namespace, which ends them all. */
+	if (c->state.cgroup_path == NULL && f->cgroups != NULL)
+		return bw_fail(err, 0,
+			       "--cgroup: the container has no cgroup (created without root)");
+	if (c->state.cgroup_path != NULL && join_user_scope(c->state.cgroup_path, err) < 0)
+		return -1;
+	if (c->state.cgroup_path != NULL && (cg_open(c->state.cgroup_path, c->id, cg, err) < 0 ||
+					     select_sub_cgroups(*cg, f->cgroups, err) < 0))
+		return -1;
+	cfg->cg = *cg;
+	return 0;
+}
+
+/* After the spawn: the --pid-file, the state unlocked, and the wait (none with --detach). */
+static int exec_wait(struct container *c, const struct exec_flags *f, struct spawn_result *res,
+		     const struct stdio_guard *sio, struct bw_error *err)
+{
+	int r;
+	if (f->pid_file != NULL) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d", (int)res->pid);
+		if (fs_write_atomic(f->pid_file, pid, (size_t)n, 0644, err) < 0)
+			return -1;
+	}
+	if (c->lockfd >= 0)
+		close(c->lockfd);
+	c->lockfd = -1;
+	struct console_io io = stdio_guard_io(sio, res->master);
+	if (f->session != NULL) {
+		f->session->started = true;
+		r = session_wait(res->pid, res->pidfd, &io, f->session, err);
+	} else {
+		r = f->detach ? 0 : lifecycle_wait(res->pid, res->pidfd, &io, 0, NULL, err);
+	}
+	close(res->pidfd);
+	if (res->master >= 0)
+		close(res->master);
+	return r;
+}
+
 static int exec_in(const struct global_opts *g, struct container *c, struct oci_spec *spec,
 		   const struct exec_flags *f, struct bw_error *err)
 {
@@ -262,43 +338,9 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	cfg.preserve_fds = f->preserve_fds;
 	cfg.console_socket = f->console_socket;
 	cfg.keep_master = spec->process.terminal && f->console_socket == NULL && !f->detach;
-	if (landlock_plan_from_spec(spec, &cfg.landlock, err) < 0 ||
-	    exec_apparmor(c, spec, &cfg.apparmor, err) < 0)
+	if (exec_confine(g, c, spec, f, &cfg, &prog, err) < 0 ||
+	    exec_target(c, spec, f, &cfg, &cg, err) < 0)
 		goto out;
-	/* The config's own process was planned, and warned about, by create: its warnings again
-	 * on every exec would only pollute the exec'd process's output (runc prints none). They
-	 * stay debug lines; a --process file's are shown. */
-	enum log_level warn = log_set_warn_threshold(f->process ? LOG_WARN : LOG_ERROR);
-	r = caps_plan_from_spec(&spec->process.caps, &cfg.caps, err);
-	log_set_warn_threshold(warn);
-	if (r < 0 || add_caps(f->caps, &cfg.caps, err) < 0) {
-		r = -1;
-		goto out;
-	}
-	r = -1;
-	if (seccomp_tty_guard_for_spec(spec, &cfg.tty_guard, err) < 0)
-		goto out;
-	if (spec->linux.seccomp != NULL) {
-		_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
-		if (seccomp_compile(spec->linux.seccomp, cache, &prog, err) < 0)
-			goto out;
-		cfg.seccomp = &prog;
-	}
-	cfg.target_pidfd = container_pidfd(c, err);
-	if (cfg.target_pidfd < 0 || target_ns_flags(c, spec, &cfg.target_ns_flags, err) < 0)
-		goto out;
-	/* A rootless container may have no cgroup (lifecycle.c): its processes share the init's
-	 * pid namespace, which ends them all. */
-	if (c->state.cgroup_path == NULL && f->cgroups != NULL) {
-		bw_fail(err, 0, "--cgroup: the container has no cgroup (created without root)");
-		goto out;
-	}
-	if (c->state.cgroup_path != NULL && join_user_scope(c->state.cgroup_path, err) < 0)
-		goto out;
-	if (c->state.cgroup_path != NULL && (cg_open(c->state.cgroup_path, c->id, &cg, err) < 0 ||
-					     select_sub_cgroups(cg, f->cgroups, err) < 0))
-		goto out;
-	cfg.cg = cg;
 	/* Without a terminal of its own the process never gets ours: relayed pipes while we
 	 * wait, /dev/null with --detach (stdio_guard.h). */
 	if (!spec->process.terminal &&
@@ -309,28 +351,8 @@ static int exec_in(const struct global_opts *g, struct container *c, struct oci_
 	memcpy(cfg.stdio, sio.child, sizeof(cfg.stdio));
 	r = spawn_container_process(&cfg, &res, err);
 	stdio_guard_close_child(&sio);
-	if (r < 0)
-		goto out;
-	r = -1;
-	if (f->pid_file != NULL) {
-		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d", (int)res.pid);
-		if (fs_write_atomic(f->pid_file, pid, (size_t)n, 0644, err) < 0)
-			goto out;
-	}
-	if (c->lockfd >= 0)
-		close(c->lockfd);
-	c->lockfd = -1;
-	struct console_io io = stdio_guard_io(&sio, res.master);
-	if (f->session != NULL) {
-		f->session->started = true;
-		r = session_wait(res.pid, res.pidfd, &io, f->session, err);
-	} else {
-		r = f->detach ? 0 : lifecycle_wait(res.pid, res.pidfd, &io, 0, NULL, err);
-	}
-	close(res.pidfd);
-	if (res.master >= 0)
-		close(res.master);
+	if (r >= 0)
+		r = exec_wait(c, f, &res, &sio, err);
 out:
 	stdio_guard_close(&sio);
 	landlock_plan_free(&cfg.landlock);
@@ -367,6 +389,52 @@ int session_exec_in(const struct global_opts *g, struct container *c, struct ses
 
 #define EXEC_FAILED_STATUS 255
 
+/* Whether the container's state lets a process in. */
+static int exec_check_status(struct container *c, const struct exec_flags *f, struct bw_error *err)
+{
+	enum oci_status st = container_status(c);
+	if (st == OCI_STATUS_STOPPED || st == OCI_STATUS_CREATING)
+		return bw_fail(err, 0, "cannot exec in a stopped container");
+	if (st == OCI_STATUS_PAUSED && !f->ignore_paused)
+		return bw_fail(err, 0,
+			       "cannot exec in a paused container (use --ignore-paused to "
+			       "override)");
+	/* The new process stops in the frozen cgroup until `resume`, which needs this lock: held
+	 * through the spawn, the two would wait for each other forever. */
+	if (st == OCI_STATUS_PAUSED) {
+		close(c->lockfd);
+		c->lockfd = -1;
+	}
+	return 0;
+}
+
+/* argv: the container id, then the command (unless --process). */
+static int exec_load_run(const struct global_opts *g, struct exec_flags *f, int argc, char **argv,
+			 struct bw_error *err)
+{
+	struct container *c = NULL;
+	struct oci_spec *spec = NULL;
+	int r = -1;
+	if (container_load(cli_state_root(g), argv[0], &c, err) < 0 ||
+	    exec_check_status(c, f, err) < 0)
+		goto out;
+	if (lifecycle_load_spec(c, &spec, err) < 0 ||
+	    load_process(f, argc - 1, argv + 1, spec, err) < 0)
+		goto out;
+	if (!f->detach) {
+		sigset_t all;
+		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+	}
+	r = exec_in(g, c, spec, f, err);
+out:
+	oci_spec_free(spec);
+	container_free(c);
+	return r;
+}
+
 VERB(exec)
 {
 	struct exec_flags f = {0};
@@ -398,49 +466,13 @@ VERB(exec)
 			       "Run a process inside a running container.", opts, ARRAY_SIZE(opts));
 		return 0;
 	}
-	struct container *c = NULL;
-	struct oci_spec *spec = NULL;
 	bool usage_ok = false;
-	if (r < 0)
-		goto out;
-	r = -1;
-	if (argc - consumed < 1) {
-		bw_fail(err, 0, "exec: expected a container id");
-		goto out;
+	if (r == 0 && argc - consumed < 1)
+		r = bw_fail(err, 0, "exec: expected a container id");
+	if (r == 0) {
+		usage_ok = true;
+		r = exec_load_run(g, &f, argc - consumed, argv + consumed, err);
 	}
-	usage_ok = true;
-	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)
-		goto out;
-	enum oci_status st = container_status(c);
-	if (st == OCI_STATUS_STOPPED || st == OCI_STATUS_CREATING) {
-		bw_fail(err, 0, "cannot exec in a stopped container");
-		goto out;
-	}
-	if (st == OCI_STATUS_PAUSED && !f.ignore_paused) {
-		bw_fail(err, 0,
-			"cannot exec in a paused container (use --ignore-paused to override)");
-		goto out;
-	}
-	/* The new process stops in the frozen cgroup until `resume`, which needs this lock: held
-	 * through the spawn, the two would wait for each other forever. */
-	if (st == OCI_STATUS_PAUSED) {
-		close(c->lockfd);
-		c->lockfd = -1;
-	}
-	if (lifecycle_load_spec(c, &spec, err) < 0 ||
-	    load_process(&f, argc - consumed - 1, argv + consumed + 1, spec, err) < 0)
-		goto out;
-	if (!f.detach) {
-		sigset_t all;
-		sigfillset(&all);
-		sigdelset(&all, SIGSEGV);
-		sigdelset(&all, SIGBUS);
-		sigprocmask(SIG_BLOCK, &all, NULL);
-	}
-	r = exec_in(g, c, spec, &f, err);
-out:
-	oci_spec_free(spec);
-	container_free(c);
 	free(f.process);
 	free(f.pid_file);
 	free(f.console_socket);

@@ -88,6 +88,61 @@ static int load_resources(const char *file, struct oci_resources *r, struct bw_e
 	return oci_resources_parse(json, len, "resources", r, err);
 }
 
+static void update_flags_free(struct update_flags *f)
+{
+	char **all[] = {&f->resources,	     &f->memory,	&f->memory_reservation,
+			&f->memory_swap,     &f->kernel_memory, &f->kernel_memory_tcp,
+			&f->cpuset_cpus,     &f->cpuset_mems,	&f->cpu_period,
+			&f->cpu_quota,	     &f->cpu_share,	&f->cpu_rt_period,
+			&f->cpu_rt_runtime,  &f->pids_limit,	&f->blkio_weight,
+			&f->l3_cache_schema, &f->mem_bw_schema};
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		free(*all[i]);
+}
+
+/* The parsed flags checked and applied to the running container id's cgroup. */
+static int update_container(const struct global_opts *g, const char *id,
+			    const struct update_flags *f, struct bw_error *err)
+{
+	struct oci_resources res = {0};
+	struct container *c = NULL;
+	struct cg_manager *cg = NULL;
+	int r = -1;
+	/* runc's wording for a host without Intel RDT; bulwark manages none. */
+	if (f->l3_cache_schema != NULL) {
+		bw_fail(err, 0, "Intel RDT/CAT: l3 cache schema is not enabled");
+		goto out;
+	}
+	if (f->mem_bw_schema != NULL) {
+		bw_fail(err, 0, "Intel RDT/MBA: memory bandwidth schema is not enabled");
+		goto out;
+	}
+	if (f->resources != NULL && load_resources(f->resources, &res, err) < 0)
+		goto out;
+	if (apply_flags(f, &res, err) < 0)
+		goto out;
+	if (container_load(cli_state_root(g), id, &c, err) < 0)
+		goto out;
+	if (container_status(c) == OCI_STATUS_STOPPED) {
+		bw_fail(err, 0, "container not running");
+		goto out;
+	}
+	if (c->state.cgroup_path == NULL) {
+		bw_fail(err, 0,
+			"the container has no cgroup (created without root): no limit can "
+			"be updated");
+		goto out;
+	}
+	if (lifecycle_cgroup_open(c, c->state.cgroup_path, &cg, err) < 0)
+		goto out;
+	r = cg_update(cg, &res, err);
+out:
+	cg_free(cg);
+	container_free(c);
+	oci_resources_free_fields(&res);
+	return r;
+}
+
 VERB(update)
 {
 	struct update_flags f = {0};
@@ -122,55 +177,10 @@ VERB(update)
 			       opts, ARRAY_SIZE(opts));
 		return 0;
 	}
-	struct oci_resources res = {0};
-	struct container *c = NULL;
-	struct cg_manager *cg = NULL;
-	if (r < 0)
-		goto out;
-	r = -1;
-	if (argc - consumed != 1) {
-		bw_fail(err, 0, "update: expected exactly one container id");
-		goto out;
-	}
-	/* runc's wording for a host without Intel RDT; bulwark manages none. */
-	if (f.l3_cache_schema != NULL) {
-		bw_fail(err, 0, "Intel RDT/CAT: l3 cache schema is not enabled");
-		goto out;
-	}
-	if (f.mem_bw_schema != NULL) {
-		bw_fail(err, 0, "Intel RDT/MBA: memory bandwidth schema is not enabled");
-		goto out;
-	}
-	if (f.resources != NULL && load_resources(f.resources, &res, err) < 0)
-		goto out;
-	if (apply_flags(&f, &res, err) < 0)
-		goto out;
-	if (container_load(cli_state_root(g), argv[consumed], &c, err) < 0)
-		goto out;
-	if (container_status(c) == OCI_STATUS_STOPPED) {
-		bw_fail(err, 0, "container not running");
-		goto out;
-	}
-	if (c->state.cgroup_path == NULL) {
-		bw_fail(err, 0,
-			"the container has no cgroup (created without root): no limit can "
-			"be updated");
-		goto out;
-	}
-	if (lifecycle_cgroup_open(c, c->state.cgroup_path, &cg, err) < 0)
-		goto out;
-	r = cg_update(cg, &res, err);
-out:
-	cg_free(cg);
-	container_free(c);
-	oci_resources_free_fields(&res);
-	char **all[] = {&f.resources,	    &f.memory,	      &f.memory_reservation,
-			&f.memory_swap,	    &f.kernel_memory, &f.kernel_memory_tcp,
-			&f.cpuset_cpus,	    &f.cpuset_mems,   &f.cpu_period,
-			&f.cpu_quota,	    &f.cpu_share,     &f.cpu_rt_period,
-			&f.cpu_rt_runtime,  &f.pids_limit,    &f.blkio_weight,
-			&f.l3_cache_schema, &f.mem_bw_schema};
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		free(*all[i]);
+	if (r == 0 && argc - consumed != 1)
+		r = bw_fail(err, 0, "update: expected exactly one container id");
+	if (r == 0)
+		r = update_container(g, argv[consumed], &f, err);
+	update_flags_free(&f);
 	return r < 0 ? -1 : 0;
 }

@@ -299,6 +299,66 @@ static void supervise(const struct session_flags *f, struct created *cr, int dir
 	/* bfd (held exclusively on idle) is closed only after the teardown: at exit. */
 }
 
+/* The session planned (sg, ws, run; *init_copy made for --checkpointable), then our stdio
+ * detached; a failure's exit status is 125. */
+static int plan_session(const struct global_opts *g, struct session_flags *f, char **args,
+			struct specgen *sg, struct workspace_set *ws, struct sandbox_run *run,
+			char **init_copy, struct bw_error *err)
+{
+	int r = sandbox_plan(g, &f->sb, args, sg, ws, run, err);
+	if (r == 0)
+		r = plan_checkpointable(f, sg, run, err);
+	if (r == 0 && f->checkpointable)
+		r = plan_init_exe(g, sg, run, init_copy, err);
+	if (r == 0) {
+		annotate(sg, f);
+		sandbox_plan_warn(run); /* stderr is the caller's only until detach_stdio */
+		r = detach_stdio(err);
+	}
+	if (r < 0)
+		err->exit_status = 125;
+	return r;
+}
+
+/* Our word to the caller through report_fd (closed): a NUL byte on success (r == 0), else the
+ * exit status's byte and the error's text. */
+static void report_to_caller(int report_fd, int r, const struct bw_error *err)
+{
+	char text[BW_ERROR_MAX + 64] = "";
+	if (r < 0) {
+		text[0] = (char)(err->exit_status ? err->exit_status : 125);
+		bw_error_text(err, text + 1, sizeof(text) - 1);
+	}
+	(void)!write(report_fd, text, r < 0 ? strlen(text + 1) + 1 : 1);
+	close(report_fd);
+}
+
+/* The launched session supervised (r == 0), or killed at once (the create failed after the
+ * launch), then released as a sandbox's end. */
+static void end_session(const struct global_opts *g, const struct session_flags *f,
+			const char *name, struct created *cr, struct sandbox_run *run,
+			struct workspace_set *ws, int r)
+{
+	if (r == 0) {
+		struct watchdog_guard *guard =
+		    watchdog_guard_start(cli_state_root(g), run->id, cr->pidfd, getpid());
+		supervise(f, cr, cr->c->dirfd);
+		watchdog_guard_stop(guard);
+	} else {
+		syscall(SYS_pidfd_send_signal, cr->pidfd, SIGKILL, NULL, 0);
+		waitpid(cr->pid, NULL, 0);
+	}
+	if (cr->status_fd >= 0)
+		close(cr->status_fd);
+	close(cr->pidfd);
+	container_free(cr->c);
+	struct bw_error e2 = {0};
+	if (sandbox_release(run, 0, &e2) < 0)
+		log_warn("session %s: %s", name, e2.msg);
+	if (r == 0 && workspace_keep_changes(ws, &e2) < 0)
+		log_warn("session %s: --keep-changes: %s", name, e2.msg);
+}
+
 /* The supervisor: plans, creates and starts the session, reports to the caller through
  * report_fd (a NUL byte on success, else the exit status's byte and the error's text), then
  * supervises it and releases it as a sandbox's end. */
@@ -332,19 +392,8 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	struct created cr = {.pidfd = -1, .master = -1, .status_fd = -1};
 	bool launched = false;
-	int r = sandbox_plan(g, &f->sb, args, &sg, &ws, &run, err);
 	_cleanup_free_ char *init_copy = NULL;
-	if (r == 0)
-		r = plan_checkpointable(f, &sg, &run, err);
-	if (r == 0 && f->checkpointable)
-		r = plan_init_exe(g, &sg, &run, &init_copy, err);
-	if (r == 0) {
-		annotate(&sg, f);
-		sandbox_plan_warn(&run); /* stderr is the caller's only until detach_stdio */
-		r = detach_stdio(err);
-	}
-	if (r < 0)
-		e.exit_status = 125;
+	int r = plan_session(g, f, args, &sg, &ws, &run, &init_copy, err);
 	int64_t backstop = f->lifetime_ms > 0 ? f->lifetime_ms + 2000 : 0;
 	if (r == 0) {
 		r = sandbox_launch(g, &sg, &run, NULL, backstop, &cr, err);
@@ -356,33 +405,9 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 		e.exit_status = 125;
 		r = -1;
 	}
-	char text[BW_ERROR_MAX + 64] = "";
-	if (r < 0) {
-		text[0] = (char)(e.exit_status ? e.exit_status : 125);
-		bw_error_text(err, text + 1, sizeof(text) - 1);
-	}
-	(void)!write(report_fd, text, r < 0 ? strlen(text + 1) + 1 : 1);
-	close(report_fd);
-	if (launched) {
-		if (r == 0) {
-			struct watchdog_guard *guard =
-			    watchdog_guard_start(cli_state_root(g), run.id, cr.pidfd, getpid());
-			supervise(f, &cr, cr.c->dirfd);
-			watchdog_guard_stop(guard);
-		} else {
-			syscall(SYS_pidfd_send_signal, cr.pidfd, SIGKILL, NULL, 0);
-			waitpid(cr.pid, NULL, 0);
-		}
-		if (cr.status_fd >= 0)
-			close(cr.status_fd);
-		close(cr.pidfd);
-		container_free(cr.c);
-		struct bw_error e2 = {0};
-		if (sandbox_release(&run, 0, &e2) < 0)
-			log_warn("session %s: %s", name, e2.msg);
-		if (r == 0 && workspace_keep_changes(&ws, &e2) < 0)
-			log_warn("session %s: --keep-changes: %s", name, e2.msg);
-	}
+	report_to_caller(report_fd, r, err);
+	if (launched)
+		end_session(g, f, name, &cr, &run, &ws, r);
 	if (init_copy != NULL) /* gone with the session; not made or a failed create: here */
 		unlink(init_copy);
 	sandbox_run_free(&run, &sg, &ws);

@@ -88,8 +88,8 @@ static int hold_busy(const struct global_opts *g, const char *name, int *fd, str
 /* The busy file held is the loaded session's: a session released (idle) while we waited for
  * the lock and made again under the same name has a busy file of its own, which we do not
  * hold, so its idle check would not see us. */
-static int busy_is_current(const struct container *c, int busy, const char *name,
-			   struct bw_error *err)
+int session_busy_is_current(const struct container *c, int busy, const char *name,
+			    struct bw_error *err)
 {
 	struct stat held, now;
 	if (fstat(busy, &held) < 0 ||
@@ -230,24 +230,23 @@ static int exec_report(struct report_target *t, const char *name, struct session
 	return r;
 }
 
-static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
-			     struct bw_error *err)
+/* session exec's flags; 1 when help was printed. */
+static int parse_exec_opts(int argc, char **argv, struct exec_opts *o, int *consumed,
+			   struct bw_error *err)
 {
-	struct exec_opts o = {0};
 	struct cli_opt opts[] = {
-	    {"timeout", 0, CLI_STRING, &o.timeout, "DURATION",
+	    {"timeout", 0, CLI_STRING, &o->timeout, "DURATION",
 	     "kill the command (and what it started) after DURATION; exit 124"},
-	    {"report", 0, CLI_STRING, &o.report, "FILE|-",
+	    {"report", 0, CLI_STRING, &o->report, "FILE|-",
 	     "write the JSON report of this command (docs/report.md) to FILE or stdout"},
-	    {"env", 'e', CLI_STRV, &o.env, "KEY=VALUE", "set a variable for this command"},
-	    {"cwd", 0, CLI_STRING, &o.cwd, "DIR", "working directory of this command"},
-	    {"tty", 't', CLI_BOOL, &o.tty, NULL, "give the command a terminal"},
-	    {"interactive", 'i', CLI_BOOL, &o.interactive, NULL,
+	    {"env", 'e', CLI_STRV, &o->env, "KEY=VALUE", "set a variable for this command"},
+	    {"cwd", 0, CLI_STRING, &o->cwd, "DIR", "working directory of this command"},
+	    {"tty", 't', CLI_BOOL, &o->tty, NULL, "give the command a terminal"},
+	    {"interactive", 'i', CLI_BOOL, &o->interactive, NULL,
 	     "pass our stdin to the command (default: /dev/null); cut when it ends"},
 	};
-	int consumed = 0;
-	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), &consumed, err);
-	if (r == 1) {
+	int r = cli_parse(argc, argv, opts, ARRAY_SIZE(opts), consumed, err);
+	if (r == 1)
 		cli_print_help(
 		    "bulwark session exec [options] NAME -- COMMAND [ARGS...]",
 		    "Run COMMAND in the session NAME, as the session's user, with its "
@@ -255,8 +254,70 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 		    "(124: --timeout,\n125: bulwark failed, 126: not executable, 127: not "
 		    "found).",
 		    opts, ARRAY_SIZE(opts));
+	return r;
+}
+
+/* The flags' values checked (x gets the timeout), and the report's target opened (t). */
+static int check_exec_opts(const struct exec_opts *o, struct session_exec *x,
+			   struct report_target *t, struct bw_error *err)
+{
+	if (o->timeout != NULL &&
+	    (parse_duration_ms(o->timeout, &x->timeout_ms) < 0 || x->timeout_ms <= 0))
+		return bw_fail(err, 0,
+			       "--timeout: expected a duration such as 30s, 5m or 1h, got "
+			       "\"%s\"",
+			       o->timeout);
+	if (o->cwd != NULL && o->cwd[0] != '/')
+		return bw_fail(err, 0, "--cwd: must be an absolute path");
+	if (o->report != NULL &&
+	    (o->report[0] == '\0' ? bw_fail(err, 0, "--report: expected a file name or -")
+				  : report_target_open(o->report, t, err)) < 0)
+		return -1;
+	return 0;
+}
+
+/* The session NAME held busy (*busy), loaded (*c), and running. */
+static int open_running_session(const struct global_opts *g, const char *name, int *busy,
+				struct container **c, struct bw_error *err)
+{
+	if (hold_busy(g, name, busy, err) < 0 || session_load(g, name, c, err) < 0 ||
+	    session_busy_is_current(*c, *busy, name, err) < 0)
+		return -1;
+	enum oci_status st = container_status(*c);
+	if (st == OCI_STATUS_PAUSED)
+		return bw_fail(err, 0, "session %s is paused (session resume %s first)", name,
+			       name);
+	if (st != OCI_STATUS_RUNNING)
+		return bw_fail(err, 0, "session %s has ended", name);
+	return 0;
+}
+
+/* The command run in the session, with the window on its usage (w) open around it when
+ * reporting. */
+static int run_in_session(const struct global_opts *g, struct container *c, struct session_exec *x,
+			  struct exec_window *w, bool reporting, struct bw_error *err)
+{
+	if (reporting)
+		window_open(c, w);
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	int r = session_exec_in(g, c, x, err);
+	if (r < 0)
+		err->exit_status = x->started ? 125 : sandbox_exit_status(err);
+	return r;
+}
+
+static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
+			     struct bw_error *err)
+{
+	struct exec_opts o = {0};
+	int consumed = 0;
+	int r = parse_exec_opts(argc, argv, &o, &consumed, err);
+	if (r == 1)
 		return 0;
-	}
 	struct session_exec x = {0};
 	struct report_target t = {.fd = -1, .dirfd = -1};
 	struct container *c = NULL;
@@ -267,18 +328,8 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 		first++;
 	if (r == 0 && (name == NULL || first >= argc))
 		r = bw_fail(err, 0, "session exec: expected NAME -- COMMAND [ARGS...]");
-	if (r == 0 && o.timeout != NULL &&
-	    (parse_duration_ms(o.timeout, &x.timeout_ms) < 0 || x.timeout_ms <= 0))
-		r = bw_fail(err, 0,
-			    "--timeout: expected a duration such as 30s, 5m or 1h, got "
-			    "\"%s\"",
-			    o.timeout);
-	if (r == 0 && o.cwd != NULL && o.cwd[0] != '/')
-		r = bw_fail(err, 0, "--cwd: must be an absolute path");
-	if (r == 0 && o.report != NULL &&
-	    (o.report[0] == '\0' ? bw_fail(err, 0, "--report: expected a file name or -")
-				 : report_target_open(o.report, &t, err)) < 0)
-		r = -1;
+	if (r == 0)
+		r = check_exec_opts(&o, &x, &t, err);
 	bool reporting = r == 0 && o.report != NULL;
 	if (r == 0) {
 		x.args = argv + first;
@@ -286,36 +337,14 @@ static int session_exec_verb(const struct global_opts *g, int argc, char **argv,
 		x.cwd = o.cwd;
 		x.tty = o.tty;
 		x.interactive = o.interactive;
-		r = hold_busy(g, name, &busy, err);
-	}
-	if (r == 0)
-		r = session_load(g, name, &c, err);
-	if (r == 0)
-		r = busy_is_current(c, busy, name, err);
-	if (r == 0) {
-		enum oci_status st = container_status(c);
-		if (st == OCI_STATUS_PAUSED)
-			r = bw_fail(err, 0, "session %s is paused (session resume %s first)", name,
-				    name);
-		else if (st != OCI_STATUS_RUNNING)
-			r = bw_fail(err, 0, "session %s has ended", name);
+		r = open_running_session(g, name, &busy, &c, err);
 	}
 	int64_t t0 = mono_ms();
 	struct exec_window w = {.peak_fd = -1, .lock_fd = -1};
-	if (r == 0) {
-		if (reporting)
-			window_open(c, &w);
-		sigset_t all;
-		sigfillset(&all);
-		sigdelset(&all, SIGSEGV);
-		sigdelset(&all, SIGBUS);
-		sigprocmask(SIG_BLOCK, &all, NULL);
-		r = session_exec_in(g, c, &x, err);
-		if (r < 0)
-			err->exit_status = x.started ? 125 : sandbox_exit_status(err);
-	} else {
+	if (r == 0)
+		r = run_in_session(g, c, &x, &w, reporting, err);
+	else
 		err->exit_status = 125;
-	}
 	if (busy >= 0) {
 		futimens(busy, NULL);
 		close(busy);
@@ -564,7 +593,7 @@ static int session_cp(const struct global_opts *g, int argc, char **argv, struct
 	struct container *c = NULL;
 	if (session_load(g, name, &c, err) < 0)
 		return -1;
-	if (busy_is_current(c, busy, name, err) < 0) {
+	if (session_busy_is_current(c, busy, name, err) < 0) {
 		container_free(c);
 		return -1;
 	}

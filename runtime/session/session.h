@@ -55,6 +55,10 @@ int session_load(const struct global_opts *g, const char *name, struct container
 		 struct bw_error *err);
 /* Waits up to ms for the pidfd to be readable (the process ended). */
 bool session_ended_within(int pidfd, int ms);
+/* Whether busy (an fd of the session's SESSION_BUSY_FILE, locked) is still c's: "ended while
+ * this command waited" otherwise. */
+int session_busy_is_current(const struct container *c, int busy, const char *name,
+			    struct bw_error *err);
 
 int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
 /* `session checkpoint NAME DIR` (session_checkpoint.c). */

@@ -76,6 +76,54 @@ static char *session_meta(const struct container *c, long long checkpointed, lon
 	return out;
 }
 
+/* No exec or cp may run through the dump (its processes' parents are outside the session's
+ * tree, which CRIU refuses), and none may start: the busy file held exclusively (*busy), which
+ * also holds off the idle release (session.h). The session loaded into *c; on failure, none. */
+static int hold_idle_session(const struct global_opts *g, const char *name, int *busy,
+			     struct container **c, struct bw_error *err)
+{
+	_cleanup_free_ char *busy_path =
+	    xasprintf("%s/%s/%s", cli_state_root(g), name, SESSION_BUSY_FILE);
+	*busy = open(busy_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*busy < 0 && session_load(g, name, c, err) < 0)
+		return -1;
+	if (*busy < 0) {
+		container_free(*c);
+		*c = NULL;
+		return bw_fail(err, 0, "session %s is still starting", name);
+	}
+	if (flock(*busy, LOCK_EX | LOCK_NB) < 0)
+		return bw_fail(
+		    err, 0,
+		    "session checkpoint: session %s has an exec or cp running (checkpoint "
+		    "it when none runs)",
+		    name);
+	if (session_load(g, name, c, err) < 0)
+		return -1;
+	if (session_busy_is_current(*c, *busy, name, err) < 0) {
+		container_free(*c);
+		*c = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* What the dump needs first: the session's config.json (cfd) read, and its supervisor (sup). */
+static int check_before_dump(const char *name, int cfd, int sup, char **config, size_t *config_len,
+			     struct bw_error *err)
+{
+	if (cfd < 0)
+		return bw_fail(err, errno, "session %s: its config.json", name);
+	if (fs_read_fd(cfd, SESSION_CONFIG_MAX, config, config_len, err) < 0)
+		return bw_wrap(err, "session %s: its config.json", name);
+	if (sup < 0)
+		return bw_fail(err, 0,
+			       "session checkpoint: session %s has no supervisor (session rm "
+			       "--force releases it)",
+			       name);
+	return 0;
+}
+
 int session_checkpoint(const struct global_opts *g, int argc, char **argv, struct bw_error *err)
 {
 	if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
@@ -94,34 +142,10 @@ int session_checkpoint(const struct global_opts *g, int argc, char **argv, struc
 		return bw_fail(err, 0, "session checkpoint: DIR is empty");
 	if (container_validate_id(name, err) < 0)
 		return bw_wrap(err, "session name");
-	/* No exec or cp may run through the dump (its processes' parents are outside the
-	 * session's tree, which CRIU refuses), and none may start: the busy file held
-	 * exclusively, which also holds off the idle release (session.h). */
-	_cleanup_free_ char *busy_path =
-	    xasprintf("%s/%s/%s", cli_state_root(g), name, SESSION_BUSY_FILE);
-	_cleanup_close_ int busy = open(busy_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int busy = -1;
 	struct container *c = NULL;
-	if (busy < 0 && session_load(g, name, &c, err) < 0)
+	if (hold_idle_session(g, name, &busy, &c, err) < 0)
 		return -1;
-	if (busy < 0) {
-		container_free(c);
-		return bw_fail(err, 0, "session %s is still starting", name);
-	}
-	if (flock(busy, LOCK_EX | LOCK_NB) < 0)
-		return bw_fail(
-		    err, 0,
-		    "session checkpoint: session %s has an exec or cp running (checkpoint "
-		    "it when none runs)",
-		    name);
-	if (session_load(g, name, &c, err) < 0)
-		return -1;
-	struct stat held, now;
-	if (fstat(busy, &held) < 0 ||
-	    fstatat(c->dirfd, SESSION_BUSY_FILE, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
-		container_free(c);
-		return bw_fail(err, 0, "session %s ended while this command waited", name);
-	}
 	/* Read before the dump: the supervisor removes the state as CRIU ends the session. */
 	_cleanup_free_ char *config = NULL;
 	size_t config_len = 0;
@@ -131,16 +155,7 @@ int session_checkpoint(const struct global_opts *g, int argc, char **argv, struc
 	const char *v = session_annotation(c, SESSION_ANNOTATION ".created");
 	long long t = (long long)time(NULL), age = v != NULL ? t - atoll(v) : 0;
 	_cleanup_free_ char *meta = session_meta(c, t, age < 0 ? 0 : age);
-	int r = 0;
-	if (cfd < 0)
-		r = bw_fail(err, errno, "session %s: its config.json", name);
-	if (r == 0 && fs_read_fd(cfd, SESSION_CONFIG_MAX, &config, &config_len, err) < 0)
-		r = bw_wrap(err, "session %s: its config.json", name);
-	if (r == 0 && sup < 0)
-		r = bw_fail(err, 0,
-			    "session checkpoint: session %s has no supervisor (session rm --force "
-			    "releases it)",
-			    name);
+	int r = check_before_dump(name, cfd, sup, &config, &config_len, err);
 	struct image_dir img = {.fd = -1, .parent = -1};
 	if (r == 0)
 		r = checkpoint_session(g, c, dir, &img, err);
