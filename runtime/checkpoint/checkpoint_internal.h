@@ -12,7 +12,7 @@
 #define BOOT_ID_SOURCE "bulwark-boot-id" /* rootfs.c's tmpfs for the boot id */
 #define RESTORE_LOG "restore.log"
 #define DESCRIPTORS "descriptors.json" /* runc's name: the init's fds 0-2 at dump time */
-#define MAX_ARGS 2048 /* a container with hundreds of bind mounts names each */
+#define MAX_ARGS 2048		       /* a container with hundreds of bind mounts names each */
 
 struct argv_buf {
 	char *v[MAX_ARGS];
