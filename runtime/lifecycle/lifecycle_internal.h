@@ -2,6 +2,10 @@
  * a create takes (host paths, security plan, cgroup, audit) and what start and teardown reuse. */
 #pragma once
 
+#include <limits.h>
+#include <stdbool.h>
+
+#include "cgroups/cgroup.h"
 #include "common/error.h"
 #include "oci/spec.h"
 #include "runtime/cli/cli.h"
@@ -14,3 +18,25 @@ char *lifecycle_hook_state_json(struct container *c, struct bw_error *err);
  * pid, limits and network (with firewall, the digest of its policy). */
 void lifecycle_audit_created(const struct global_opts *g, struct container *c,
 			     const struct oci_spec *spec, bool firewall, const char *path);
+
+/* lifecycle_cgroup.c */
+/* The container's cgroup opened, not yet made: cgroupfs (rootless: a delegated subtree or a
+ * scope of the user's systemd) or --systemd-cgroup's scope, recorded in the state directory
+ * so that delete finds it after a create that died half-way. */
+int lifecycle_open_new_cgroup(const struct global_opts *g, struct container *c,
+			      const struct oci_spec *spec, struct cg_manager **cg,
+			      struct bw_error *err);
+/* After cg_create failed with err: rootless, the container runs without a cgroup (0, err
+ * cleared) unless spec asks for a limit only a cgroup enforces; else -1, err kept or made. */
+int lifecycle_rootless_without_cgroup(struct container *c, const struct oci_spec *spec,
+				      struct bw_error *err);
+/* The parents of the container's cgroup that this create made, recorded for delete. */
+void lifecycle_record_cgroup_parents(struct container *c, const struct cg_manager *cg);
+/* The recorded parents removed, those that are empty (c NULL: none). */
+void lifecycle_remove_cgroup_parents(const struct container *c);
+/* Teardown's part: the container's cgroup (the one its state names, else the one a crashed
+ * create left) thawed and destroyed, then its recorded parents. e2: where errors that do not
+ * stop teardown go. */
+int lifecycle_cgroup_remove(struct container *c, struct bw_error *e2, struct bw_error *err);
+/* The state directory as an absolute path (else c->dir as it is). */
+const char *lifecycle_abs_state_dir(const struct container *c, char dir[PATH_MAX]);
