@@ -117,84 +117,6 @@ static int check_shared_mount_ns(const struct oci_spec *spec, struct bw_error *e
 	return 0;
 }
 
-/* A host path of the spec, resolved once (relative ones below the bundle's fd), unless the
- * caller (sandbox) resolved its paths itself: then its record is the only one trusted, and a
- * path it did not resolve is refused rather than looked up a second time. */
-static int resolve_one(int bundlefd, const char *path, const struct hostpath_list *known,
-		       const char *label, struct hostpath *hp, struct bw_error *err)
-{
-	if (known != NULL) {
-		const struct hostpath *k = hostpath_find(known, path);
-		if (k == NULL)
-			return bw_fail(err, 0,
-				       "%s: `%s` was not resolved when it was read; refusing",
-				       label, path);
-		*hp = *k;
-		hp->path = xstrdup(k->path);
-		hp->label = xstrdup(k->label);
-		return 0;
-	}
-	_cleanup_close_ int fd = hostpath_open(bundlefd, path, true, label, err);
-	if (fd < 0 || hostpath_from_fd(fd, label, false, hp, err) < 0)
-		return -1;
-	return 0;
-}
-
-/* root.path and every bind source are opened here, once, and what they are is recorded; the
- * init opens the canonical path again without following symlinks and refuses anything else
- * (it cannot use our fds: the kernel clones only mounts of the caller's own namespace). */
-static int resolve_sources(const char *bundle, const struct oci_spec *spec,
-			   const struct hostpath_list *known, struct hostpath *root,
-			   struct hostpath **mounts, struct bw_error *err)
-{
-	_cleanup_close_ int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return bw_fail(err, errno, "bundle `%s`", bundle);
-	_cleanup_free_ char *rlabel = xasprintf("root.path `%s`", spec->root_path);
-	if (resolve_one(bfd, spec->root_path, known, rlabel, root, err) < 0)
-		return -1;
-	if (!S_ISDIR(root->mode))
-		return bw_fail(err, ENOTDIR, "root.path: `%s`", spec->root_path);
-	*mounts = xcalloc(spec->n_mounts + 1, sizeof(**mounts));
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct oci_mount *m = &spec->mounts[i];
-		if (!rootfs_mount_is_bind(m) || m->source == NULL || m->source[0] == '\0')
-			continue;
-		_cleanup_free_ char *label = xasprintf("mounts[%zu].source `%s`", i, m->source);
-		if (resolve_one(bfd, m->source, known, label, &(*mounts)[i], err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void free_sources(struct hostpath *root, struct hostpath *mounts, size_t n)
-{
-	hostpath_clear(root);
-	for (size_t i = 0; mounts != NULL && i < n; i++)
-		hostpath_clear(&mounts[i]);
-	free(mounts);
-}
-
-/* The host's root directory as a container's root, however reached (/, /tmp/.., a link or a
- * bind mount of /), is refused: a container on it would own the host. A symlink the bundle's
- * author placed (bundle/rootfs -> /images/x) is resolved once and grants nothing an absolute
- * root.path would not (runc 1.1.5 refuses every symlink on the way: "invalid rootfs"). */
-static int check_not_host_root(const struct hostpath *root, bool allow_host_root,
-			       struct bw_error *err)
-{
-	struct stat host;
-	char q[160];
-	if (allow_host_root)
-		return 0;
-	if (stat("/", &host) < 0)
-		return bw_fail(err, errno, "stat /");
-	if (root->dev == host.st_dev && root->ino == host.st_ino)
-		return bw_fail(err, 0,
-			       "root.path: invalid rootfs %s: it is the host's root directory",
-			       log_quote(q, sizeof(q), root->path));
-	return 0;
-}
-
 static int plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg,
 			   struct bw_error *err)
 {
@@ -338,108 +260,6 @@ static int prepare_security(const struct global_opts *g, const struct oci_spec *
 	return 0;
 }
 
-/* May the runtime make the top-level mountpoints of a root.path the container's ids cannot
- * write (spawn.c serve_create)? Not in the host's own system directories, which a config
- * could name as its root (/etc would get /etc/proc...): only below a directory two levels
- * down, outside those trees. */
-/* Where path is on its file system: the path from that file system's root (the root of the
- * topmost mount holding path, plus the rest), so that a bind mount elsewhere of a directory
- * gives the same answer as the directory. NULL: not found. */
-static char *fs_relative(const struct mountinfo *m, size_t n, const char *path)
-{
-	size_t best = n, best_len = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(m[i].mountpoint);
-		if (fs_path_within(path, m[i].mountpoint) && (best == n || len >= best_len)) {
-			best = i;
-			best_len = len;
-		}
-	}
-	if (best == n)
-		return NULL;
-	const char *rest = strcmp(m[best].mountpoint, "/") == 0 ? path : path + best_len;
-	_cleanup_free_ char *joined = xasprintf("%s/%s", m[best].root, rest);
-	return fs_path_clean(joined);
-}
-
-static bool mountpoints_may_be_made(const struct hostpath *hp)
-{
-	const char *root = hp->path;
-	static const char *const system[] = {"/etc",   "/usr",	 "/bin",    "/sbin", "/lib",
-					     "/lib32", "/lib64", "/libx32", "/boot", "/proc",
-					     "/sys",   "/dev",	 "/run",    "/root"};
-	if (root == NULL || root[0] != '/')
-		return false;
-	/* ... nor any top-level directory of the host's reached another way (a bind mount of
-	 * /etc at /srv/x): compared by inode. */
-	static const char *const tops[] = {
-	    "/",    "/etc", "/usr",  "/bin", "/sbin", "/lib", "/lib64", "/boot", "/var",  "/home",
-	    "/opt", "/srv", "/root", "/run", "/tmp",  "/mnt", "/media", "/dev",	 "/proc", "/sys"};
-	const char *second = strchr(root + 1, '/');
-	if (second == NULL || second[1] == '\0')
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
-		if (fs_path_within(root, system[i]))
-			return false;
-	struct stat t;
-	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
-		if (stat(tops[i], &t) == 0 && t.st_dev == hp->dev && t.st_ino == hp->ino)
-			return false;
-	/* ... nor a directory below a system tree reached through a bind mount of it or of a
-	 * part of it (/usr/local bound at /srv/x: /srv/x/img is /usr/local/img): compared by
-	 * file system and the path from its root. Unknown: not made. */
-	struct mountinfo *m = NULL;
-	size_t nm = 0;
-	_cleanup_free_ char *text = NULL;
-	struct bw_error e = {0};
-	if (fs_read_file("/proc/self/mountinfo", 64u << 20, &text, NULL, &e) < 0 ||
-	    mountinfo_parse(text, &m, &nm, &e) < 0)
-		return false;
-	char *rel = fs_relative(m, nm, root);
-	bool ok = rel != NULL;
-	for (size_t i = 0; ok && i < ARRAY_SIZE(system); i++) {
-		_cleanup_free_ char *srel = NULL;
-		if (stat(system[i], &t) < 0 || t.st_dev != hp->dev)
-			continue;
-		srel = fs_relative(m, nm, system[i]);
-		ok = srel != NULL && !fs_path_within(rel, srel);
-	}
-	free(rel);
-	mountinfo_free(m, nm);
-	return ok;
-}
-
-/* NOTIFY_SOCKET (notify.h): the container's notify directory as one more bind mount, its source
- * resolved here like the config's. Never for a sandbox or a session (they are not services). */
-static int add_notify_mount(struct container *c, struct oci_spec *spec, const struct hostpath *root,
-			    struct hostpath **mounts, struct bw_error *err)
-{
-	struct hostpath src = {0};
-	int r = notify_prepare(c, spec, &src, err);
-	if (r <= 0) {
-		hostpath_clear(&src);
-		return r;
-	}
-	if (mountpoints_may_be_made(root))
-		notify_make_mountpoint(root, spec->mounts[spec->n_mounts - 1].destination);
-	*mounts = xrealloc(*mounts, (spec->n_mounts + 1) * sizeof(**mounts));
-	(*mounts)[spec->n_mounts - 1] = src;
-	memset(&(*mounts)[spec->n_mounts], 0, sizeof(**mounts));
-	return 1;
-}
-
-/* A failure at the notify mount names NOTIFY_SOCKET: the config has no such mounts[] entry. */
-static void explain_notify_failure(const struct oci_spec *spec, bool added, struct bw_error *err)
-{
-	char at[32];
-	snprintf(at, sizeof(at), "mounts[%zu]", spec->n_mounts - 1);
-	if (added && strstr(err->msg, at) != NULL)
-		bw_wrap(
-		    err,
-		    "NOTIFY_SOCKET: the notify directory's mount at `%s` (%s, added by bulwark)",
-		    spec->mounts[spec->n_mounts - 1].destination, at);
-}
-
 static int do_create(const struct global_opts *g, const struct create_opts *o,
 		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
 		     struct created *out, struct bw_error *err)
@@ -470,18 +290,18 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	const char *audit = g->audit;
 	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
 	    (audit != NULL && audit_check(audit, err) < 0) ||
-	    resolve_sources(bundle, spec, o->known, &root, &mounts, err) < 0 ||
-	    check_not_host_root(&root, o->allow_host_root, err) < 0 ||
+	    lifecycle_resolve_sources(bundle, spec, o->known, &root, &mounts, err) < 0 ||
+	    lifecycle_check_not_host_root(&root, o->allow_host_root, err) < 0 ||
 	    container_new(cli_state_root(g), o->id, &c, err) < 0) {
 		policy_free(&pol);
-		free_sources(&root, mounts, spec->n_mounts);
+		lifecycle_free_sources(&root, mounts, spec->n_mounts);
 		return -1;
 	}
 	bw_phase("create: sources+state dir");
 	log_debug("the runtime runs from %s", sealed_kind() ? sealed_kind() : "its own binary");
 	int notify = 0;
 	if (o->owner <= 0 && o->known == NULL &&
-	    (notify = add_notify_mount(c, spec, &root, &mounts, err)) < 0)
+	    (notify = lifecycle_add_notify_mount(c, spec, &root, &mounts, err)) < 0)
 		goto fail;
 	rootfs = root.path;
 	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
@@ -542,7 +362,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	cfg.mount_srcs = mounts;
 	/* sandbox too: a bare image given as --rootfs (no /proc, /dev...) gets its mountpoints
 	 * as a runc-verb bundle does; its host views (/, a tmpfs) never qualify. */
-	cfg.host_mountpoints = mountpoints_may_be_made(&root);
+	cfg.host_mountpoints = lifecycle_mountpoints_may_be_made(&root);
 	cfg.root_tmpfs = o->root_tmpfs;
 	cfg.root_links = o->root_links;
 	cfg.root_sealed = o->root_sealed;
@@ -583,7 +403,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (o->stdio != NULL)
 		stdio_guard_close_child(o->stdio);
 	if (r < 0) {
-		explain_notify_failure(spec, notify > 0, err);
+		lifecycle_explain_notify_failure(spec, notify > 0, err);
 		goto fail;
 	}
 	r = -1;
@@ -636,7 +456,7 @@ done:
 	close_fd(&cfg.init_netns);
 	close_fd(&cfg.init_userns);
 	policy_free(&pol);
-	free_sources(&root, mounts, spec->n_mounts);
+	lifecycle_free_sources(&root, mounts, spec->n_mounts);
 	landlock_plan_free(&cfg.landlock);
 	apparmor_plan_free(&cfg.apparmor);
 	if (fifo >= 0)

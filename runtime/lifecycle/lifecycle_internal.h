@@ -40,3 +40,26 @@ void lifecycle_remove_cgroup_parents(const struct container *c);
 int lifecycle_cgroup_remove(struct container *c, struct bw_error *e2, struct bw_error *err);
 /* The state directory as an absolute path (else c->dir as it is). */
 const char *lifecycle_abs_state_dir(const struct container *c, char dir[PATH_MAX]);
+
+/* lifecycle_sources.c */
+struct hostpath;
+struct hostpath_list;
+/* root.path and every bind source of spec resolved once, relative ones below bundle; known
+ * (a sandbox's): the only paths trusted. mounts[i]: mounts[i]'s source (n_mounts + 1). */
+int lifecycle_resolve_sources(const char *bundle, const struct oci_spec *spec,
+			      const struct hostpath_list *known, struct hostpath *root,
+			      struct hostpath **mounts, struct bw_error *err);
+void lifecycle_free_sources(struct hostpath *root, struct hostpath *mounts, size_t n);
+/* The host's root directory as root.path is refused (unless allow_host_root). */
+int lifecycle_check_not_host_root(const struct hostpath *root, bool allow_host_root,
+				  struct bw_error *err);
+/* May the runtime make root.path's top-level mountpoints (/proc, /dev...)? */
+bool lifecycle_mountpoints_may_be_made(const struct hostpath *hp);
+/* NOTIFY_SOCKET's directory as the last entry of spec->mounts, its source the last of *mounts:
+ * 1 added, 0 not wanted, -1 error. */
+int lifecycle_add_notify_mount(struct container *c, struct oci_spec *spec,
+			       const struct hostpath *root, struct hostpath **mounts,
+			       struct bw_error *err);
+/* err, at the notify mount when added, says it was NOTIFY_SOCKET's. */
+void lifecycle_explain_notify_failure(const struct oci_spec *spec, bool added,
+				      struct bw_error *err);
