@@ -63,3 +63,16 @@ int lifecycle_add_notify_mount(struct container *c, struct oci_spec *spec,
 /* err, at the notify mount when added, says it was NOTIFY_SOCKET's. */
 void lifecycle_explain_notify_failure(const struct oci_spec *spec, bool added,
 				      struct bw_error *err);
+
+/* lifecycle_security.c */
+struct spawn_config;
+struct seccomp_prog;
+/* cfg's capabilities, Landlock, AppArmor and tty guard planned from spec, and its seccomp
+ * profile, if it has one, compiled into prog (cfg->seccomp then points to it). */
+int lifecycle_prepare_security(const struct global_opts *g, const struct oci_spec *spec,
+			       struct spawn_config *cfg, struct seccomp_prog *prog,
+			       struct bw_error *err);
+/* cfg's namespaces: new ones as clone flags, the others opened by path (cfg->ns_fds). */
+int lifecycle_plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg,
+			      struct bw_error *err);
+void lifecycle_close_ns_fds(struct spawn_config *cfg);
