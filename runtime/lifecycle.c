@@ -1,53 +1,35 @@
-/* create / start / teardown / wait: the lifecycle pieces every verb composes. */
-#include "lifecycle.h"
+/* create: a new container from its bundle (or a sandbox's preloaded spec), step by step, each
+ * step's work undone when a later one fails. Its parts, and start, teardown and wait, are in
+ * runtime/lifecycle/ (lifecycle_internal.h). */
+#include "runtime/lifecycle.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/seccomp.h>
-#include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "cgroups/cgroup.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/phase.h"
 #include "common/util.h"
-#include "netns/ns.h"
 #include "oci/policy.h"
-#include "runtime/idpool.h"
-#include "runtime/sandbox/kdenials.h"
-#include "runtime/console.h"
-#include "runtime/sandbox/audit.h"
-#include "runtime/hooks.h"
+#include "profiles/apparmor.h"
 #include "runtime/hostpath.h"
-#include "runtime/rootfs/rootfs.h"
-#include "runtime/rootfs/rootfs_mountinfo.h"
+#include "runtime/lifecycle/lifecycle_internal.h"
 #include "runtime/network.h"
-#include "runtime/notify.h"
+#include "runtime/sandbox/audit.h"
 #include "runtime/sandbox/watchdog.h"
 #include "runtime/sealed.h"
-#include "profiles/sha256.h"
 #include "runtime/spawn.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 struct create_ctx {
 	struct container *c;
@@ -55,7 +37,7 @@ struct create_ctx {
 };
 
 /* What hooks (and a seccomp agent) read: the runtime-spec's State. */
-static char *hook_state_json(struct container *c, struct bw_error *err)
+char *lifecycle_hook_state_json(struct container *c, struct bw_error *err)
 {
 	char *json = NULL;
 	if (oci_state_spec_json(&c->state, &json, err) < 0)
@@ -75,7 +57,7 @@ static int on_started(void *ctx, pid_t pid, char **state_json, struct bw_error *
 	 * runtime-tools validation agree; runc 1.1 passes "creating"). */
 	enum oci_status now = cc->c->state.status;
 	cc->c->state.status = OCI_STATUS_CREATED;
-	*state_json = hook_state_json(cc->c, err);
+	*state_json = lifecycle_hook_state_json(cc->c, err);
 	cc->c->state.status = now;
 	return *state_json ? 0 : -1;
 }
@@ -87,143 +69,6 @@ static int resolve_bundle(const char *bundle, char **out, struct bw_error *err)
 		return bw_fail(err, errno, "bundle `%s`", bundle ? bundle : ".");
 	*out = xstrdup(buf);
 	return 0;
-}
-
-/* A namespace type the config does not list is the runtime's (config-linux.md), the mount
- * namespace too. Then every mount would be the host's and outlive the container (runc 1.1
- * leaves them behind), so bulwark mounts nothing: the init only chroots into root.path, and
- * what needs a mount is refused by name. */
-static int check_shared_mount_ns(const struct oci_spec *spec, struct bw_error *err)
-{
-	const struct oci_linux *l = &spec->linux;
-	const char *field = spec->n_mounts > 0				? "mounts"
-			    : l->masked_paths && l->masked_paths[0]	? "linux.maskedPaths"
-			    : l->readonly_paths && l->readonly_paths[0] ? "linux.readonlyPaths"
-			    : spec->root_readonly			? "root.readonly"
-			    : l->rootfs_propagation			? "linux.rootfsPropagation"
-			    : l->n_devices > 0				? "linux.devices"
-			    : l->n_sysctl > 0				? "linux.sysctl"
-			    : spec->process.terminal			? "process.terminal"
-									: NULL;
-	if (field != NULL)
-		return bw_fail(
-		    err, 0,
-		    "%s: needs a mount namespace (linux.namespaces lists none, so the "
-		    "container shares the runtime's mounts, where bulwark mounts nothing)",
-		    field);
-	log_warn("linux.namespaces: no mount namespace: the container shares the runtime's mounts "
-		 "and is only chrooted into root.path");
-	return 0;
-}
-
-/* A host path of the spec, resolved once (relative ones below the bundle's fd), unless the
- * caller (sandbox) resolved its paths itself: then its record is the only one trusted, and a
- * path it did not resolve is refused rather than looked up a second time. */
-static int resolve_one(int bundlefd, const char *path, const struct hostpath_list *known,
-		       const char *label, struct hostpath *hp, struct bw_error *err)
-{
-	if (known != NULL) {
-		const struct hostpath *k = hostpath_find(known, path);
-		if (k == NULL)
-			return bw_fail(err, 0,
-				       "%s: `%s` was not resolved when it was read; refusing",
-				       label, path);
-		*hp = *k;
-		hp->path = xstrdup(k->path);
-		hp->label = xstrdup(k->label);
-		return 0;
-	}
-	_cleanup_close_ int fd = hostpath_open(bundlefd, path, true, label, err);
-	if (fd < 0 || hostpath_from_fd(fd, label, false, hp, err) < 0)
-		return -1;
-	return 0;
-}
-
-/* root.path and every bind source are opened here, once, and what they are is recorded; the
- * init opens the canonical path again without following symlinks and refuses anything else
- * (it cannot use our fds: the kernel clones only mounts of the caller's own namespace). */
-static int resolve_sources(const char *bundle, const struct oci_spec *spec,
-			   const struct hostpath_list *known, struct hostpath *root,
-			   struct hostpath **mounts, struct bw_error *err)
-{
-	_cleanup_close_ int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return bw_fail(err, errno, "bundle `%s`", bundle);
-	_cleanup_free_ char *rlabel = xasprintf("root.path `%s`", spec->root_path);
-	if (resolve_one(bfd, spec->root_path, known, rlabel, root, err) < 0)
-		return -1;
-	if (!S_ISDIR(root->mode))
-		return bw_fail(err, ENOTDIR, "root.path: `%s`", spec->root_path);
-	*mounts = xcalloc(spec->n_mounts + 1, sizeof(**mounts));
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct oci_mount *m = &spec->mounts[i];
-		if (!rootfs_mount_is_bind(m) || m->source == NULL || m->source[0] == '\0')
-			continue;
-		_cleanup_free_ char *label = xasprintf("mounts[%zu].source `%s`", i, m->source);
-		if (resolve_one(bfd, m->source, known, label, &(*mounts)[i], err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void free_sources(struct hostpath *root, struct hostpath *mounts, size_t n)
-{
-	hostpath_clear(root);
-	for (size_t i = 0; mounts != NULL && i < n; i++)
-		hostpath_clear(&mounts[i]);
-	free(mounts);
-}
-
-/* The host's root directory as a container's root, however reached (/, /tmp/.., a link or a
- * bind mount of /), is refused: a container on it would own the host. A symlink the bundle's
- * author placed (bundle/rootfs -> /images/x) is resolved once and grants nothing an absolute
- * root.path would not (runc 1.1.5 refuses every symlink on the way: "invalid rootfs"). */
-static int check_not_host_root(const struct hostpath *root, bool allow_host_root,
-			       struct bw_error *err)
-{
-	struct stat host;
-	char q[160];
-	if (allow_host_root)
-		return 0;
-	if (stat("/", &host) < 0)
-		return bw_fail(err, errno, "stat /");
-	if (root->dev == host.st_dev && root->ino == host.st_ino)
-		return bw_fail(err, 0,
-			       "root.path: invalid rootfs %s: it is the host's root directory",
-			       log_quote(q, sizeof(q), root->path));
-	return 0;
-}
-
-static int plan_namespaces(const struct oci_spec *spec, struct spawn_config *cfg,
-			   struct bw_error *err)
-{
-	for (size_t i = 0; i < spec->linux.n_namespaces; i++) {
-		const struct oci_namespace *ns = &spec->linux.namespaces[i];
-		if (ns->path == NULL) {
-			cfg->new_ns_flags |= ns_clone_flag(ns->type);
-			continue;
-		}
-		char field[64];
-		snprintf(field, sizeof(field), "linux.namespaces[%zu].path", i);
-		cfg->ns_fds[ns->type] = ns_open_path(ns->type, ns->path, field, err);
-		if (cfg->ns_fds[ns->type] < 0)
-			return -1;
-	}
-	if ((spec->linux.time_monotonic.set || spec->linux.time_boottime.set) &&
-	    !(cfg->new_ns_flags & CLONE_NEWTIME))
-		return bw_fail(err, 0, "linux.timeOffsets: needs a new time namespace");
-	if (!(cfg->new_ns_flags & CLONE_NEWNS) && cfg->ns_fds[OCI_NS_MOUNT] < 0)
-		return check_shared_mount_ns(spec, err);
-	return 0;
-}
-
-static void close_ns_fds(struct spawn_config *cfg)
-{
-	for (int t = 0; t < OCI_NS_NTYPES; t++)
-		if (cfg->ns_fds[t] >= 0) {
-			close(cfg->ns_fds[t]);
-			cfg->ns_fds[t] = -1;
-		}
 }
 
 static int make_fifo(struct container *c, int *fd, struct bw_error *err)
@@ -274,489 +119,74 @@ void lifecycle_fill_state(struct container *c, const struct oci_spec *spec, cons
 	}
 }
 
-static int prepare_security(const struct global_opts *g, const struct oci_spec *spec,
-			    struct spawn_config *cfg, struct seccomp_prog *prog,
-			    struct bw_error *err)
-{
-	if (caps_plan_from_spec(&spec->process.caps, &cfg->caps, err) < 0)
-		return -1;
-	bw_phase("security: caps");
-	if (landlock_plan_from_spec(spec, &cfg->landlock, err) < 0 ||
-	    landlock_plan_check(&cfg->landlock, landlock_abi_version(), err) < 0)
-		return -1;
-	bw_phase("security: landlock");
-	if (apparmor_prepare(spec, cli_state_root(g), cfg->id, &cfg->apparmor, err) < 0)
-		return -1;
-	/* run.bulwark.log-denials: the kernel reports the container's seccomp and Landlock
-	 * refusals to the audit log (what `sandbox --report` reads). Nothing gets weaker. */
-	bw_phase("security: apparmor");
-	const char *logd = oci_spec_annotation(spec, KD_ANNOTATION);
-	if (logd != NULL && strcmp(logd, "true") != 0 && strcmp(logd, "false") != 0)
-		return bw_fail(err, 0, KD_ANNOTATION ": must be \"true\" or \"false\", not \"%s\"",
-			       logd);
-	bool log_denials = logd != NULL && strcmp(logd, "true") == 0;
-	bool audit_on, panics;
-	if (log_denials && kd_host_audit(&audit_on, &panics) < 0)
-		return bw_fail(err, errno,
-			       KD_ANNOTATION ": the host's audit settings cannot be read");
-	/* A container that floods refusals would make the kernel lose records; a host that
-	 * panics then must not be handed that button. */
-	if (log_denials && panics)
-		return bw_fail(err, 0,
-			       KD_ANNOTATION ": the host's audit panics on lost records (auditctl "
-					     "-f 2): refusals cannot be logged safely");
-	cfg->landlock.log_denials = log_denials;
-	if (seccomp_tty_guard_for_spec(spec, &cfg->tty_guard, err) < 0)
-		return -1;
-	if (log_denials && cfg->tty_guard.filter != NULL)
-		cfg->tty_guard.flags |= SECCOMP_FILTER_FLAG_LOG;
-	if (spec->linux.seccomp == NULL)
-		return 0;
-	/* Complain mode, for profiling a workload: every refusal is logged instead of enforced.
-	 * Only ever weaker on an explicit request, and only "complain" is accepted. */
-	const char *mode = oci_spec_annotation(spec, "run.bulwark.seccomp");
-	if (mode != NULL && strcmp(mode, "complain") != 0 && strcmp(mode, "enforce") != 0)
-		return bw_fail(
-		    err, 0, "run.bulwark.seccomp: must be \"enforce\" or \"complain\", not \"%s\"",
-		    mode);
-	if (mode != NULL && strcmp(mode, "complain") == 0)
-		seccomp_profile_complain((struct oci_seccomp *)spec->linux.seccomp);
-	_cleanup_free_ char *cache = fs_path_join(cli_state_root(g), ".cache/seccomp");
-	struct bw_error ignored = {0};
-	if (fs_mkdir_p(cache, 0700, &ignored) < 0) {
-		free(cache);
-		cache = NULL;
-	}
-	bw_phase("security: seccomp cache dir");
-	if (seccomp_compile(spec->linux.seccomp, cache, prog, err) < 0)
-		return -1;
-	bw_phase("security: seccomp");
-	if (log_denials)
-		prog->flags |= SECCOMP_FILTER_FLAG_LOG;
-	cfg->seccomp = prog;
-	return 0;
-}
-
-const char *lifecycle_audit_path(const struct global_opts *g, const struct container *c)
-{
-	if (g != NULL && g->audit != NULL)
-		return g->audit;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		if (str_has_prefix(c->state.cleanup[i], "audit:"))
-			return c->state.cleanup[i] + 6;
-	return NULL;
-}
-
-void lifecycle_audit_exit(const struct global_opts *g, const struct container *c, int status,
-			  bool timed_out)
-{
-	const char *path = lifecycle_audit_path(g, c);
-	if (path == NULL)
-		return;
-	struct audit_rec *a = audit_begin(c->id, "exited");
-	audit_int(a, "status", status);
-	audit_bool(a, "timed_out", timed_out);
-	audit_commit_warn(a, path);
-}
-
-/* What the network policy was: the host document's bytes and the container's net
- * annotations, hashed, so an audit reader can tell which rules a sandbox ran under. */
-static void policy_digest(const struct global_opts *g, const struct oci_spec *spec, char hex[65])
-{
-	struct sha256_ctx s;
-	uint8_t d[SHA256_DIGEST_LEN];
-	sha256_init(&s);
-	_cleanup_free_ char *doc = NULL;
-	size_t len = 0;
-	struct bw_error e = {0};
-	if (g->policy != NULL && fs_read_file(g->policy, POLICY_MAX_BYTES, &doc, &len, &e) == 0)
-		sha256_update(&s, doc, len);
-	for (size_t i = 0; i < spec->n_annotations; i++) {
-		const struct oci_kv *kv = &spec->annotations[i];
-		if (!str_has_prefix(kv->key, POLICY_ANNOTATION_PREFIX))
-			continue;
-		sha256_update(&s, "\n", 1);
-		sha256_update(&s, kv->key, strlen(kv->key) + 1);
-		sha256_update(&s, kv->value, strlen(kv->value));
-	}
-	sha256_final(&s, d);
-	sha256_hex(d, hex);
-}
-
-static void audit_created(const struct global_opts *g, struct container *c,
-			  const struct oci_spec *spec, bool firewall, const char *path)
-{
-	if (path == NULL)
-		return;
-	const struct oci_resources *r = spec->linux.has_resources ? &spec->linux.resources : NULL;
-	struct audit_rec *a = audit_begin(c->id, "created");
-	audit_str(a, "bundle", c->state.bundle);
-	audit_int(a, "pid", c->state.pid);
-	audit_map_open(a, "limits");
-	if (r != NULL && r->memory.limit.set)
-		audit_int(a, "memory", r->memory.limit.v);
-	if (r != NULL && r->cpu.quota.set)
-		audit_int(a, "cpu_quota", r->cpu.quota.v);
-	if (r != NULL && r->cpu.period.set)
-		audit_int(a, "cpu_period", (int64_t)r->cpu.period.v);
-	if (r != NULL && r->pids_limit.set)
-		audit_int(a, "pids", r->pids_limit.v);
-	audit_map_close(a);
-	if (firewall) {
-		char hex[65];
-		policy_digest(g, spec, hex);
-		audit_str(a, "network", "policy");
-		audit_str(a, "policy_sha256", hex);
-	} else {
-		audit_str(a, "network",
-			  oci_spec_namespace(spec, OCI_NS_NETWORK) ? "private" : "host");
-	}
-	audit_commit_warn(a, path);
-}
-
-/* The parents of the container's cgroup that this create made ("cgparent:<dir>", outermost
- * first): delete removes them when they are empty, and never one that was there before. */
-static void record_cgroup_parents(struct container *c, const struct cg_manager *cg)
-{
-	char **made = cg_parents_made(cg);
-	for (size_t i = 0; made != NULL && made[i] != NULL; i++)
-		strv_push_take(&c->state.cleanup, xasprintf("cgparent:%s", made[i]));
-	strv_free(made);
-}
-
-static void remove_cgroup_parents(const struct container *c)
-{
-	char **dirs = NULL;
-	for (size_t i = 0; c != NULL && c->state.cleanup != NULL && c->state.cleanup[i] != NULL;
-	     i++)
-		if (str_has_prefix(c->state.cleanup[i], "cgparent:"))
-			strv_push(&dirs, c->state.cleanup[i] + 9);
-	cg_remove_parents(dirs);
-	strv_free(dirs);
-}
-
-/* The first limit of res that only a cgroup can enforce (devices rules aside: in a user
- * namespace no device node can be made, and the host's nodes bound in keep their own
- * permissions), as its config field; NULL if none. */
-static const char *cgroup_only_limit(const struct oci_spec *spec)
-{
-	const struct oci_resources *r = &spec->linux.resources;
-	const struct oci_memory *m = &r->memory;
-	const struct oci_cpu *cpu = &r->cpu;
-	const struct oci_block_io *b = &r->block_io;
-	if (!spec->linux.has_resources)
-		return NULL;
-	if (m->limit.set || m->reservation.set || m->swap.set || m->kernel.set ||
-	    m->kernel_tcp.set || m->swappiness.set || m->disable_oom_killer.set)
-		return "linux.resources.memory";
-	if (cpu->shares.set || cpu->quota.set || cpu->burst.set || cpu->period.set ||
-	    cpu->realtime_runtime.set || cpu->realtime_period.set || cpu->cpus || cpu->mems ||
-	    cpu->idle.set)
-		return "linux.resources.cpu";
-	if (r->pids_limit.set && r->pids_limit.v > 0)
-		return "linux.resources.pids.limit";
-	bool throttle = false;
-	for (int k = 0; k < OCI_THROTTLE_NKINDS; k++)
-		throttle = throttle || b->n_throttle[k] > 0;
-	if (b->weight.set || b->leaf_weight.set || b->n_weight_devices > 0 || throttle)
-		return "linux.resources.blockIO";
-	if (r->n_hugepage_limits > 0)
-		return "linux.resources.hugepageLimits";
-	if (r->net_class_id.set || r->n_net_priorities > 0)
-		return "linux.resources.network";
-	if (r->n_rdma > 0)
-		return "linux.resources.rdma";
-	if (r->n_unified > 0)
-		return "linux.resources.unified";
-	return NULL;
-}
-
-/* Why the user's systemd gave no scope (open_cgroupfs), for the refusal below. */
-static char user_scope_why[BW_ERROR_MAX + 64];
-
-/* Rootless, where cg_create was refused (no cgroup this user may write: a hybrid or v1 host,
- * or v2 without a delegated subtree): the container runs without one, as runc's rootless
- * mode does, unless the config asks for a limit only a cgroup enforces: that is refused, never
- * silently dropped. Its pid namespace still ends every process with the init. */
-static int rootless_without_cgroup(struct container *c, const struct oci_spec *spec,
-				   struct bw_error *err)
-{
-	if (geteuid() == 0 || !(err->code == EACCES || err->code == EPERM || err->code == EROFS))
-		return -1;
-	char why[BW_ERROR_MAX + 64];
-	bw_error_text(err, why, sizeof(why));
-	const char *field = cgroup_only_limit(spec);
-	if (field != NULL)
-		return bw_fail(err, 0,
-			       "%s: no cgroup can be written by uid %d on this host, so the limit "
-			       "cannot be enforced (remove it, run as root, or use a host with a "
-			       "delegated cgroup v2 subtree%s%s): %s",
-			       field, (int)geteuid(), user_scope_why[0] != '\0' ? "; " : "",
-			       user_scope_why, why);
-	*err = (struct bw_error){0};
-	log_debug("rootless: running without a cgroup (%s)", why);
-	free(c->state.cgroup_path);
-	c->state.cgroup_path = NULL;
-	strv_push(&c->state.cleanup, "cgroup:none");
-	return 0;
-}
-
-/* The container's systemd scope, recorded in its state directory as soon as it is named (before
- * systemd makes it), so that delete finds it even after a create that died half-way. */
-#define SYSTEMD_UNIT_FILE "systemd-unit"
-#define CGROUP_PATH_FILE "cgroup-path"
-
-/* The container's state directory as an absolute path (what the id pool and a systemd unit's
- * Description name), or c->dir as it is when it cannot be resolved. */
-static const char *abs_state_dir(const struct container *c, char dir[PATH_MAX])
-{
-	return realpath(c->dir, dir) != NULL ? dir : c->dir;
-}
-
-static void systemd_owner(const struct container *c, struct cg_manager *cg)
-{
-	char dir[PATH_MAX];
-	cg_systemd_set_owner(cg, abs_state_dir(c, dir));
-}
-
-/* Rootless outside a delegated cgroup: a scope from the caller's own systemd (docs/rootless.md),
- * which this process enters before it forks the init, as podman does. The container keeps it
- * alive; systemd removes it once delete has ended the container and removed its cgroup, or
- * when a create that failed exits. Its name has a random part: the same id under another
- * --root is another container. */
-static int user_scope(const char *id, struct cg_delegation *d, struct bw_error *err)
-{
-	uint32_t rnd = 0;
-	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return bw_fail(err, errno, "getrandom");
-	_cleanup_free_ char *unit = xasprintf("bulwark-%s-%08x.scope", id, rnd);
-	_cleanup_free_ char *desc = xasprintf("bulwark container %s", id);
-	return cg_user_scope_delegation(unit, desc, d, user_scope_why, sizeof(user_scope_why), err);
-}
-
-/* The cgroupfs driver's cgroup for a new container: without root, below the caller's delegated
- * cgroup v2 subtree when it has one (docs/rootless.md), else where root would put it (a create
- * there is refused with EACCES: rootless_without_cgroup). */
-static int open_cgroupfs(const struct oci_spec *spec, const char *id, bool probe,
-			 struct cg_manager **cg, struct bw_error *err)
-{
-	struct cg_delegation d = {0};
-	int r = geteuid() == 0 ? 0 : cg_delegated(&d, err);
-	if (r == 0 && geteuid() != 0 && !probe)
-		r = user_scope(id, &d, err);
-	if (r < 0)
-		return bw_wrap(err, "find a delegated cgroup");
-	if (r == 0)
-		return cg_open(spec->linux.cgroups_path, id, cg, err);
-	log_debug("rootless: delegated cgroup `%s` (controllers: %s)", d.base, d.controllers);
-	r = cg_open_delegated(spec->linux.cgroups_path, id, &d, cg, err);
-	cg_delegation_free(&d);
-	return r;
-}
-
-static int open_new_cgroup(const struct global_opts *g, struct container *c,
-			   const struct oci_spec *spec, struct cg_manager **cg,
-			   struct bw_error *err)
-{
-	if (!g->systemd_cgroup) {
-		if (open_cgroupfs(spec, c->id, false, cg, err) < 0)
-			return -1;
-		/* Rootless, the cgroup may be in a user scope of a random name: where it is, for a
-		 * delete after a create that crashed before state.json. */
-		if (geteuid() != 0 && fs_write_atomic_at(c->dirfd, CGROUP_PATH_FILE, cg_path(*cg),
-							 strlen(cg_path(*cg)), 0600, err) < 0) {
-			cg_free(*cg);
-			*cg = NULL;
-			return -1;
-		}
-		return 0;
-	}
-	if (geteuid() != 0)
-		return bw_fail(err, 0,
-			       "--systemd-cgroup: only root may use the systemd cgroup driver here "
-			       "(a user's systemd instance is not supported)");
-	if (cg_open_systemd(spec->linux.cgroups_path, c->id, cg, err) < 0)
-		return -1;
-	systemd_owner(c, *cg);
-	const char *unit = cg_systemd_unit(*cg);
-	if (fs_write_atomic_at(c->dirfd, SYSTEMD_UNIT_FILE, unit, strlen(unit), 0600, err) < 0) {
-		cg_free(*cg);
-		*cg = NULL;
-		return bw_wrap(err, "record the systemd unit");
-	}
-	return 0;
-}
-
-int lifecycle_cgroup_open(struct container *c, const char *path, struct cg_manager **out,
-			  struct bw_error *err)
-{
-	_cleanup_free_ char *unit = NULL;
-	struct bw_error e = {0};
-	if (cg_open(path, c->id, out, err) < 0)
-		return -1;
-	if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e) < 0)
-		return 0;
-	unit[strcspn(unit, "\n")] = '\0';
-	if (cg_attach_systemd_unit(*out, unit, c->id, err) < 0) {
-		cg_free(*out);
-		*out = NULL;
-		return -1;
-	}
-	systemd_owner(c, *out);
-	return 0;
-}
-
-/* May the runtime make the top-level mountpoints of a root.path the container's ids cannot
- * write (spawn.c serve_create)? Not in the host's own system directories, which a config
- * could name as its root (/etc would get /etc/proc...): only below a directory two levels
- * down, outside those trees. */
-/* Where path is on its file system: the path from that file system's root (the root of the
- * topmost mount holding path, plus the rest), so that a bind mount elsewhere of a directory
- * gives the same answer as the directory. NULL: not found. */
-static char *fs_relative(const struct mountinfo *m, size_t n, const char *path)
-{
-	size_t best = n, best_len = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(m[i].mountpoint);
-		if (fs_path_within(path, m[i].mountpoint) && (best == n || len >= best_len)) {
-			best = i;
-			best_len = len;
-		}
-	}
-	if (best == n)
-		return NULL;
-	const char *rest = strcmp(m[best].mountpoint, "/") == 0 ? path : path + best_len;
-	_cleanup_free_ char *joined = xasprintf("%s/%s", m[best].root, rest);
-	return fs_path_clean(joined);
-}
-
-static bool mountpoints_may_be_made(const struct hostpath *hp)
-{
-	const char *root = hp->path;
-	static const char *const system[] = {"/etc",   "/usr",	 "/bin",    "/sbin", "/lib",
-					     "/lib32", "/lib64", "/libx32", "/boot", "/proc",
-					     "/sys",   "/dev",	 "/run",    "/root"};
-	if (root == NULL || root[0] != '/')
-		return false;
-	/* ... nor any top-level directory of the host's reached another way (a bind mount of
-	 * /etc at /srv/x): compared by inode. */
-	static const char *const tops[] = {
-	    "/",    "/etc", "/usr",  "/bin", "/sbin", "/lib", "/lib64", "/boot", "/var",  "/home",
-	    "/opt", "/srv", "/root", "/run", "/tmp",  "/mnt", "/media", "/dev",	 "/proc", "/sys"};
-	const char *second = strchr(root + 1, '/');
-	if (second == NULL || second[1] == '\0')
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
-		if (fs_path_within(root, system[i]))
-			return false;
-	struct stat t;
-	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
-		if (stat(tops[i], &t) == 0 && t.st_dev == hp->dev && t.st_ino == hp->ino)
-			return false;
-	/* ... nor a directory below a system tree reached through a bind mount of it or of a
-	 * part of it (/usr/local bound at /srv/x: /srv/x/img is /usr/local/img): compared by
-	 * file system and the path from its root. Unknown: not made. */
-	struct mountinfo *m = NULL;
-	size_t nm = 0;
-	_cleanup_free_ char *text = NULL;
-	struct bw_error e = {0};
-	if (fs_read_file("/proc/self/mountinfo", 64u << 20, &text, NULL, &e) < 0 ||
-	    mountinfo_parse(text, &m, &nm, &e) < 0)
-		return false;
-	char *rel = fs_relative(m, nm, root);
-	bool ok = rel != NULL;
-	for (size_t i = 0; ok && i < ARRAY_SIZE(system); i++) {
-		_cleanup_free_ char *srel = NULL;
-		if (stat(system[i], &t) < 0 || t.st_dev != hp->dev)
-			continue;
-		srel = fs_relative(m, nm, system[i]);
-		ok = srel != NULL && !fs_path_within(rel, srel);
-	}
-	free(rel);
-	mountinfo_free(m, nm);
-	return ok;
-}
-
-/* NOTIFY_SOCKET (notify.h): the container's notify directory as one more bind mount, its source
- * resolved here like the config's. Never for a sandbox or a session (they are not services). */
-static int add_notify_mount(struct container *c, struct oci_spec *spec, const struct hostpath *root,
-			    struct hostpath **mounts, struct bw_error *err)
-{
-	struct hostpath src = {0};
-	int r = notify_prepare(c, spec, &src, err);
-	if (r <= 0) {
-		hostpath_clear(&src);
-		return r;
-	}
-	if (mountpoints_may_be_made(root))
-		notify_make_mountpoint(root, spec->mounts[spec->n_mounts - 1].destination);
-	*mounts = xrealloc(*mounts, (spec->n_mounts + 1) * sizeof(**mounts));
-	(*mounts)[spec->n_mounts - 1] = src;
-	memset(&(*mounts)[spec->n_mounts], 0, sizeof(**mounts));
-	return 1;
-}
-
-/* A failure at the notify mount names NOTIFY_SOCKET: the config has no such mounts[] entry. */
-static void explain_notify_failure(const struct oci_spec *spec, bool added, struct bw_error *err)
-{
-	char at[32];
-	snprintf(at, sizeof(at), "mounts[%zu]", spec->n_mounts - 1);
-	if (added && strstr(err->msg, at) != NULL)
-		bw_wrap(
-		    err,
-		    "NOTIFY_SOCKET: the notify directory's mount at `%s` (%s, added by bulwark)",
-		    spec->mounts[spec->n_mounts - 1].destination, at);
-}
-
-static int do_create(const struct global_opts *g, const struct create_opts *o,
-		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
-		     struct created *out, struct bw_error *err)
-{
-	struct hostpath root = {0}, *mounts = NULL;
-	const char *rootfs = NULL;
+/* One create's working state, from its first check to its end (do_create). */
+struct create_run {
+	const struct global_opts *g;
+	const struct create_opts *o;
+	struct oci_spec *spec;
+	const char *bundle;
+	struct hostpath root, *mounts;
+	struct sandbox_policy pol;
+	bool want_fw;
+	int64_t lifetime_ms;
+	const char *audit;
+	struct container *c;
+	struct cg_manager *cg;
 	struct spawn_config cfg;
 	struct spawn_result res;
-	struct seccomp_prog prog = {0};
-	struct container *c = NULL;
-	struct cg_manager *cg = NULL;
-	int fifo = -1, r = -1;
-	_cleanup_close_ int status_rd = -1, status_wr = -1;
+	struct seccomp_prog prog;
+	struct create_ctx cc;
+	int notify; /* lifecycle_add_notify_mount's answer */
+	int fifo;
+	int status_rd, status_wr;
+};
 
-	spawn_config_init(&cfg);
+/* What is checked before anything exists, then the state directory: a refusal here leaves
+ * nothing behind. */
+static int create_check(struct create_run *cr, struct bw_error *err)
+{
+	const struct global_opts *g = cr->g;
+	struct oci_spec *spec = cr->spec;
 	if (!spec->has_process)
 		return bw_fail(err, 0, "config.json: process: required to create a container");
 	/* The policy is checked before anything exists, so a bad one leaves nothing behind. */
-	struct sandbox_policy pol;
-	bool want_fw = network_wanted(g, spec);
-	if (policy_for_spec(g->policy, spec, &pol, err) < 0)
+	cr->want_fw = network_wanted(g, spec);
+	if (policy_for_spec(g->policy, spec, &cr->pol, err) < 0)
 		return -1;
-	if (want_fw && network_check_caps(spec, err) < 0) {
-		policy_free(&pol);
-		return -1;
-	}
-	int64_t lifetime_ms;
-	const char *audit = g->audit;
-	if (watchdog_lifetime(spec, &lifetime_ms, err) < 0 ||
-	    (audit != NULL && audit_check(audit, err) < 0) ||
-	    resolve_sources(bundle, spec, o->known, &root, &mounts, err) < 0 ||
-	    check_not_host_root(&root, o->allow_host_root, err) < 0 ||
-	    container_new(cli_state_root(g), o->id, &c, err) < 0) {
-		policy_free(&pol);
-		free_sources(&root, mounts, spec->n_mounts);
+	if (cr->want_fw && network_check_caps(spec, err) < 0) {
+		policy_free(&cr->pol);
 		return -1;
 	}
-	bw_phase("create: sources+state dir");
-	log_debug("the runtime runs from %s", sealed_kind() ? sealed_kind() : "its own binary");
-	int notify = 0;
+	cr->audit = g->audit;
+	if (watchdog_lifetime(spec, &cr->lifetime_ms, err) < 0 ||
+	    (cr->audit != NULL && audit_check(cr->audit, err) < 0) ||
+	    lifecycle_resolve_sources(cr->bundle, spec, cr->o->known, &cr->root, &cr->mounts, err) <
+		0 ||
+	    lifecycle_check_not_host_root(&cr->root, cr->o->allow_host_root, err) < 0 ||
+	    container_new(cli_state_root(g), cr->o->id, &cr->c, err) < 0) {
+		policy_free(&cr->pol);
+		lifecycle_free_sources(&cr->root, cr->mounts, spec->n_mounts);
+		return -1;
+	}
+	return 0;
+}
+
+/* The state directory's first records: what delete is to undo (state.cleanup, saved later)
+ * and the container's own copy of config.json; before them the notify mount. */
+static int create_record(struct create_run *cr, const char *raw, size_t raw_len,
+			 struct bw_error *err)
+{
+	const struct create_opts *o = cr->o;
+	struct container *c = cr->c;
+	struct oci_spec *spec = cr->spec;
 	if (o->owner <= 0 && o->known == NULL &&
-	    (notify = add_notify_mount(c, spec, &root, &mounts, err)) < 0)
-		goto fail;
-	rootfs = root.path;
+	    (cr->notify = lifecycle_add_notify_mount(c, spec, &cr->root, &cr->mounts, err)) < 0)
+		return -1;
 	/* A sandbox's --timeout binds its watchdog too: a stopped owner does not stop the clock. */
-	if (o->lifetime_ms > 0 && (lifetime_ms == 0 || o->lifetime_ms < lifetime_ms))
-		lifetime_ms = o->lifetime_ms;
-	if (audit != NULL)
-		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", audit));
+	if (o->lifetime_ms > 0 && (cr->lifetime_ms == 0 || o->lifetime_ms < cr->lifetime_ms))
+		cr->lifetime_ms = o->lifetime_ms;
+	if (cr->audit != NULL)
+		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", cr->audit));
 	if (o->remove_file != NULL)
 		strv_push_take(&c->state.cleanup, xasprintf("file:%s", o->remove_file));
 	if (o->id_slot != NULL)
@@ -767,154 +197,228 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0)
 		strv_push(&c->state.cleanup, "hooks:poststop");
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
-		goto fail;
+		return -1;
 	bw_phase("create: config.json");
+	return 0;
+}
+
+/* The cgroup opened (not made yet), the state filled in, the security and namespace plan. */
+static int create_plan(struct create_run *cr, struct bw_error *err)
+{
 	/* Checked before the cgroup is opened: a refusal here has made nothing, and must
 	 * not reach a cgroup that may be another container's. */
-	const char *shared = oci_spec_annotation(spec, "run.bulwark.cgroup-shared");
-	if (shared != NULL && strcmp(shared, "allow") != 0) {
-		bw_fail(err, 0, "annotations.run.bulwark.cgroup-shared: `%s` is not \"allow\"",
-			shared);
-		goto fail;
-	}
-	if (open_new_cgroup(g, c, spec, &cg, err) < 0)
-		goto fail;
-	if (cg != NULL)
-		cg_allow_populated(cg, shared != NULL);
+	const char *shared = oci_spec_annotation(cr->spec, "run.bulwark.cgroup-shared");
+	if (shared != NULL && strcmp(shared, "allow") != 0)
+		return bw_fail(
+		    err, 0, "annotations.run.bulwark.cgroup-shared: `%s` is not \"allow\"", shared);
+	if (lifecycle_open_new_cgroup(cr->g, cr->c, cr->spec, &cr->cg, err) < 0)
+		return -1;
+	if (cr->cg != NULL)
+		cg_allow_populated(cr->cg, shared != NULL);
 	bw_phase("create: cg_open");
-	lifecycle_fill_state(c, spec, bundle, rootfs, cg_path(cg));
-	cfg.id = o->id;
-	if (prepare_security(g, spec, &cfg, &prog, err) < 0 || plan_namespaces(spec, &cfg, err) < 0)
-		goto fail;
+	lifecycle_fill_state(cr->c, cr->spec, cr->bundle, cr->root.path, cg_path(cr->cg));
+	cr->cfg.id = cr->o->id;
+	if (lifecycle_prepare_security(cr->g, cr->spec, &cr->cfg, &cr->prog, err) < 0 ||
+	    lifecycle_plan_namespaces(cr->spec, &cr->cfg, err) < 0)
+		return -1;
 	bw_phase("create: security+ns planned");
+	return 0;
+}
+
+/* The cgroup made (rootless, perhaps none) and exec.fifo. */
+static int create_make(struct create_run *cr, struct bw_error *err)
+{
+	struct oci_spec *spec = cr->spec;
 	/* A cg_create that fails has undone its own work; what it refused (a cgroup that another
 	 * container's processes use, a frozen one) is not ours to kill or remove. */
-	if (cg_create(cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
-		cg_free(cg);
-		cg = NULL;
-		if (rootless_without_cgroup(c, spec, err) < 0)
-			goto fail;
+	if (cg_create(cr->cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
+		cg_free(cr->cg);
+		cr->cg = NULL;
+		if (lifecycle_rootless_without_cgroup(cr->c, spec, err) < 0)
+			return -1;
 	}
-	if (cg != NULL)
-		record_cgroup_parents(c, cg);
+	if (cr->cg != NULL)
+		lifecycle_record_cgroup_parents(cr->c, cr->cg);
 	bw_phase("create: cgroup made");
-	if (make_fifo(c, &fifo, err) < 0)
-		goto fail;
-	struct create_ctx cc = {.c = c, .spec = spec};
-	cfg.spec = spec;
-	cfg.process = &spec->process;
-	cfg.id = o->id;
-	cfg.bundle = bundle;
-	cfg.rootfs = rootfs;
-	cfg.root_src = &root;
-	cfg.mount_srcs = mounts;
-	/* sandbox too: a bare image given as --rootfs (no /proc, /dev...) gets its mountpoints
-	 * as a runc-verb bundle does; its host views (/, a tmpfs) never qualify. */
-	cfg.host_mountpoints = mountpoints_may_be_made(&root);
-	cfg.root_tmpfs = o->root_tmpfs;
-	cfg.root_links = o->root_links;
-	cfg.root_sealed = o->root_sealed;
-	cfg.ns_owner = o->ns_owner;
-	cfg.state_root = cli_state_root(g);
-	cfg.no_pivot = o->no_pivot;
-	cfg.no_new_keyring = o->no_new_keyring;
-	cfg.preserve_fds = o->preserve_fds;
-	if (o->stdio != NULL && !spec->process.terminal &&
+	return make_fifo(cr->c, &cr->fifo, err);
+}
+
+/* The init's stdio (the caller's guard), LISTEN_FDS, the fifo, the console and, for a
+ * sandbox, the pipe its exit status comes through. */
+static int create_spawn_io(struct create_run *cr, struct bw_error *err)
+{
+	const struct create_opts *o = cr->o;
+	struct spawn_config *cfg = &cr->cfg;
+	if (o->stdio != NULL && !cr->spec->process.terminal &&
 	    (o->stdio_relay ? stdio_guard_relay(o->stdio, err)
 			    : stdio_guard_detached(o->stdio, err)) < 0)
-		goto fail;
+		return -1;
 	for (int i = 0; o->stdio != NULL && i < 3; i++)
-		cfg.stdio[i] = o->stdio->child[i];
+		cfg->stdio[i] = o->stdio->child[i];
 	if (o->owner <= 0) /* sandbox: never */
-		add_listen_fds(spec, &cfg.preserve_fds);
-	cfg.fifo_fd = fifo;
-	cfg.console_socket = o->console_socket;
-	cfg.keep_master = o->keep_master;
-	cfg.die_with_parent = o->owner > 0;
-	cfg.session_init = o->owner > 0 && o->session;
+		add_listen_fds(cr->spec, &cfg->preserve_fds);
+	cfg->fifo_fd = cr->fifo;
+	cfg->console_socket = o->console_socket;
+	cfg->keep_master = o->keep_master;
+	cfg->die_with_parent = o->owner > 0;
+	cfg->session_init = o->owner > 0 && o->session;
 	if (o->owner > 0) {
 		int sp[2];
-		if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) {
-			bw_fail(err, errno, "pipe for the sandbox's exit status");
-			goto fail;
-		}
-		status_rd = sp[0];
-		status_wr = sp[1];
-		cfg.status_fd = status_wr;
+		if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
+			return bw_fail(err, errno, "pipe for the sandbox's exit status");
+		cr->status_rd = sp[0];
+		cr->status_wr = sp[1];
+		cfg->status_fd = cr->status_wr;
 	}
-	cfg.cg = cg;
-	cfg.on_started = on_started;
-	cfg.cb_ctx = &cc;
+	return 0;
+}
+
+/* What the init is spawned with (spawn.h), then the spawn. */
+static int create_spawn(struct create_run *cr, struct bw_error *err)
+{
+	const struct create_opts *o = cr->o;
+	struct spawn_config *cfg = &cr->cfg;
+	cr->cc = (struct create_ctx){.c = cr->c, .spec = cr->spec};
+	cfg->spec = cr->spec;
+	cfg->process = &cr->spec->process;
+	cfg->id = o->id;
+	cfg->bundle = cr->bundle;
+	cfg->rootfs = cr->root.path;
+	cfg->root_src = &cr->root;
+	cfg->mount_srcs = cr->mounts;
+	/* sandbox too: a bare image given as --rootfs (no /proc, /dev...) gets its mountpoints
+	 * as a runc-verb bundle does; its host views (/, a tmpfs) never qualify. */
+	cfg->host_mountpoints = lifecycle_mountpoints_may_be_made(&cr->root);
+	cfg->root_tmpfs = o->root_tmpfs;
+	cfg->root_links = o->root_links;
+	cfg->root_sealed = o->root_sealed;
+	cfg->ns_owner = o->ns_owner;
+	cfg->state_root = cli_state_root(cr->g);
+	cfg->no_pivot = o->no_pivot;
+	cfg->no_new_keyring = o->no_new_keyring;
+	cfg->preserve_fds = o->preserve_fds;
+	if (create_spawn_io(cr, err) < 0)
+		return -1;
+	cfg->cg = cr->cg;
+	cfg->on_started = on_started;
+	cfg->cb_ctx = &cr->cc;
 	bw_phase("create: fifo+stdio");
-	r = spawn_container_process(&cfg, &res, err);
+	int r = spawn_container_process(cfg, &cr->res, err);
 	bw_phase("create: init ready");
 	if (o->stdio != NULL)
 		stdio_guard_close_child(o->stdio);
 	if (r < 0) {
-		explain_notify_failure(spec, notify > 0, err);
-		goto fail;
+		lifecycle_explain_notify_failure(cr->spec, cr->notify > 0, err);
+		return -1;
 	}
-	r = -1;
+	return 0;
+}
+
+/* With the init up: its network, the watchdog, state.json, the audit event, --pid-file. */
+static int create_finish(struct create_run *cr, struct bw_error *err)
+{
+	const struct global_opts *g = cr->g;
+	struct container *c = cr->c;
 	/* Only the sandbox's pid 1 may write: EOF then means it died without reporting. */
-	if (status_wr >= 0)
-		close(steal_fd(&status_wr));
-	if (want_fw && network_setup(g, c, &cfg, res.pid, &pol, audit, err) < 0)
-		goto fail_killed;
+	if (cr->status_wr >= 0)
+		close(steal_fd(&cr->status_wr));
+	if (cr->want_fw && network_setup(g, c, &cr->cfg, cr->res.pid, &cr->pol, cr->audit, err) < 0)
+		return -1;
 	bw_phase("create: network");
-	if (watchdog_start(g, c, res.pidfd, lifetime_ms, o->owner, err) < 0)
-		goto fail_killed;
+	if (watchdog_start(g, c, cr->res.pidfd, cr->lifetime_ms, cr->o->owner, err) < 0)
+		return -1;
 	bw_phase("create: watchdog");
 	c->state.status = OCI_STATUS_CREATED;
 	if (container_save(c, err) < 0)
-		goto fail_killed;
+		return -1;
 	bw_phase("create: saved");
-	audit_created(g, c, spec, want_fw, audit);
-	if (o->pid_file != NULL) {
+	lifecycle_audit_created(g, c, cr->spec, cr->want_fw, cr->audit);
+	if (cr->o->pid_file != NULL) {
 		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d", (int)res.pid);
-		if (fs_write_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
-			goto fail_killed;
+		int n = snprintf(pid, sizeof(pid), "%d", (int)cr->res.pid);
+		if (fs_write_atomic(cr->o->pid_file, pid, (size_t)n, 0644, err) < 0)
+			return -1;
 	}
-	out->c = c;
-	out->pid = res.pid;
-	out->pidfd = res.pidfd;
-	out->master = res.master;
-	out->status_fd = steal_fd(&status_rd);
-	c = NULL;
-	r = 0;
-	goto done;
-fail_killed:
-	syscall(SYS_pidfd_send_signal, res.pidfd, SIGKILL, NULL, 0);
-	waitpid(res.pid, NULL, 0);
-	close(res.pidfd);
-fail:
-	if (cg != NULL) {
+	return 0;
+}
+
+/* A create that failed after the init was spawned: the init killed and reaped. */
+static void create_kill(struct create_run *cr)
+{
+	syscall(SYS_pidfd_send_signal, cr->res.pidfd, SIGKILL, NULL, 0);
+	waitpid(cr->res.pid, NULL, 0);
+	close(cr->res.pidfd);
+}
+
+/* A create that failed: what it made undone (the cgroup, network, watchdog, AppArmor profile
+ * and state directory). */
+static void create_undo(struct create_run *cr)
+{
+	if (cr->cg != NULL) {
 		struct bw_error e2 = {0};
-		if (cg_destroy(cg, &e2) == 0)
-			remove_cgroup_parents(c);
+		if (cg_destroy(cr->cg, &e2) == 0)
+			lifecycle_remove_cgroup_parents(cr->c);
 	}
-	if (c != NULL) {
+	if (cr->c != NULL) {
 		struct bw_error e2 = {0};
-		network_release(c);
-		watchdog_stop(c);
-		apparmor_release(cli_state_root(g), o->id, &e2);
-		container_remove(c, &e2);
+		network_release(cr->c);
+		watchdog_stop(cr->c);
+		apparmor_release(cli_state_root(cr->g), cr->o->id, &e2);
+		container_remove(cr->c, &e2);
 	}
-done:
-	close_fd(&cfg.init_netns);
-	close_fd(&cfg.init_userns);
-	policy_free(&pol);
-	free_sources(&root, mounts, spec->n_mounts);
-	landlock_plan_free(&cfg.landlock);
-	apparmor_plan_free(&cfg.apparmor);
-	if (fifo >= 0)
-		close(fifo);
-	close_ns_fds(&cfg);
-	free(cfg.state_json);
-	seccomp_prog_free(&prog);
-	seccomp_prog_free(&cfg.tty_guard);
-	cg_free(cg);
-	container_free(c);
+}
+
+/* Success or not: what the create held. */
+static void create_free(struct create_run *cr)
+{
+	struct spawn_config *cfg = &cr->cfg;
+	close_fd(&cfg->init_netns);
+	close_fd(&cfg->init_userns);
+	policy_free(&cr->pol);
+	lifecycle_free_sources(&cr->root, cr->mounts, cr->spec->n_mounts);
+	landlock_plan_free(&cfg->landlock);
+	apparmor_plan_free(&cfg->apparmor);
+	if (cr->fifo >= 0)
+		close(cr->fifo);
+	lifecycle_close_ns_fds(cfg);
+	free(cfg->state_json);
+	seccomp_prog_free(&cr->prog);
+	seccomp_prog_free(&cfg->tty_guard);
+	cg_free(cr->cg);
+	container_free(cr->c);
+	close_fd(&cr->status_wr);
+	close_fd(&cr->status_rd);
+}
+
+static int do_create(const struct global_opts *g, const struct create_opts *o,
+		     struct oci_spec *spec, const char *raw, size_t raw_len, const char *bundle,
+		     struct created *out, struct bw_error *err)
+{
+	struct create_run cr = {.g = g, .o = o, .spec = spec, .bundle = bundle};
+	int r = -1;
+
+	cr.fifo = cr.status_rd = cr.status_wr = -1;
+	spawn_config_init(&cr.cfg);
+	if (create_check(&cr, err) < 0)
+		return -1;
+	bw_phase("create: sources+state dir");
+	log_debug("the runtime runs from %s", sealed_kind() ? sealed_kind() : "its own binary");
+	if (create_record(&cr, raw, raw_len, err) < 0 || create_plan(&cr, err) < 0 ||
+	    create_make(&cr, err) < 0 || create_spawn(&cr, err) < 0) {
+		create_undo(&cr);
+	} else if (create_finish(&cr, err) < 0) {
+		create_kill(&cr);
+		create_undo(&cr);
+	} else {
+		out->c = cr.c;
+		out->pid = cr.res.pid;
+		out->pidfd = cr.res.pidfd;
+		out->master = cr.res.master;
+		out->status_fd = steal_fd(&cr.status_rd);
+		cr.c = NULL;
+		r = 0;
+	}
+	create_free(&cr);
 	return r;
 }
 
@@ -962,379 +466,4 @@ int lifecycle_load_spec(struct container *c, struct oci_spec **spec, struct bw_e
 	if (fs_read_fd(fd, 4 << 20, &raw, &len, err) < 0)
 		return -1;
 	return oci_spec_parse(raw, len, "config.json", spec, err);
-}
-
-static int wait_readable(int fd, int pidfd, struct bw_error *err)
-{
-	for (;;) {
-		struct pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-		int r = poll(p, pidfd >= 0 ? 2 : 1, -1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return bw_fail(err, errno, "poll exec fifo");
-		if (p[0].revents & (POLLIN | POLLHUP))
-			return 0;
-		if (p[1].revents & POLLIN)
-			return bw_fail(err, 0, "container init exited before start");
-	}
-}
-
-/* After the start byte the init keeps the fifo's write end until its execve closes it (or it
- * dies): EOF. Whatever it wrote meanwhile is why it failed (a startContainer hook, execve). */
-static int wait_exec(int fifo, struct bw_error *err)
-{
-	char msg[BW_ERROR_MAX];
-	size_t used = 0;
-	for (;;) {
-		if (wait_readable(fifo, -1, err) < 0)
-			return -1;
-		ssize_t n = read(fifo, msg + used, sizeof(msg) - 1 - used);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0)
-			return bw_fail(err, errno, "read the exec fifo");
-		if (n == 0)
-			break;
-		if (used + (size_t)n < sizeof(msg) - 1)
-			used += (size_t)n;
-	}
-	if (used == 0)
-		return 0;
-	msg[used] = '\0';
-	return bw_fail(err, 0, "%s", msg);
-}
-
-static int start_released(struct container *c, struct notify_relay **nr, struct bw_error *err)
-{
-	_cleanup_close_ int pidfd = container_pidfd(c, err);
-	if (pidfd < 0)
-		return bw_fail(err, 0, "cannot start a container that has stopped");
-	_cleanup_close_ int fifo = openat(c->dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fifo < 0)
-		return bw_fail(err, errno == ENOENT ? 0 : errno,
-			       "cannot start an already running container");
-	/* Bound before the init is released: its first datagram may come right after execve. */
-	if (notify_relay_open(c, nr, err) < 0)
-		return -1;
-	/* The init opens the write end once we hold the read end, then writes one byte. */
-	char b;
-	ssize_t n;
-	do {
-		if (wait_readable(fifo, pidfd, err) < 0)
-			return -1;
-		n = read(fifo, &b, 1);
-	} while (n < 0 && errno == EAGAIN);
-	if (n != 1)
-		return bw_fail(err, n < 0 ? errno : 0, "container init exited before start");
-	bw_phase("start: fifo byte");
-	unlinkat(c->dirfd, "exec.fifo", 0);
-	/* The state is final ("running": a live init, no fifo). The wait below lasts as long as
-	 * the container's startContainer hooks, its own programs: kill and delete may come in
-	 * meanwhile (the init's death ends the wait). */
-	container_unlock(c);
-	if (wait_exec(fifo, err) < 0)
-		return -1;
-	bw_phase("start: exec'd");
-	/* "running" is derived from the live init and the missing fifo: nothing to save. */
-	c->state.status = OCI_STATUS_RUNNING;
-	if (lifecycle_audit_path(NULL, c) != NULL) {
-		struct audit_rec *a = audit_begin(c->id, "started");
-		audit_int(a, "pid", c->state.pid);
-		audit_commit_warn(a, lifecycle_audit_path(NULL, c));
-	}
-	return 0;
-}
-
-static int run_poststart(struct container *c, struct bw_error *err)
-{
-	struct oci_spec *spec = NULL;
-	if (!strv_contains(c->state.cleanup, "hooks:poststart"))
-		return 0;
-	if (lifecycle_load_spec(c, &spec, err) < 0)
-		return -1;
-	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0) {
-		/* Failures are warnings (hooks_run logs them): the container runs on. */
-		_cleanup_free_ char *sj = hook_state_json(c, err);
-		struct hooks_ctx hc = {.state_json = sj, .cwd = c->state.bundle};
-		if (sj != NULL)
-			hooks_run(&spec->hooks, OCI_HOOK_POSTSTART, &hc, err);
-	}
-	oci_spec_free(spec);
-	return 0;
-}
-
-int lifecycle_start(struct container *c, struct notify_relay **relay, struct bw_error *err)
-{
-	struct notify_relay *nr = NULL;
-	int r = start_released(c, &nr, err);
-	if (r == 0 && nr != NULL && relay == NULL) {
-		/* crun's order: the container is running once it said so (or ended, or the
-		 * bound passed), then the poststart hooks. */
-		struct bw_error e2 = {0};
-		_cleanup_close_ int pidfd = container_pidfd(c, &e2);
-		if (pidfd >= 0)
-			notify_relay_until_ready(nr, pidfd);
-	}
-	if (r == 0 && relay != NULL)
-		*relay = steal_ptr(&nr);
-	notify_relay_close(nr);
-	return r < 0 ? -1 : run_poststart(c, err);
-}
-
-/* Whether the kernel would drop SIG sent to pid now: a pid namespace's init receives from
- * outside only the signals it has a handler for (pid_namespaces(7)), unless it blocks them. */
-static bool ns_init_would_drop(pid_t pid, int sig)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (f == NULL || sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
-		return false;
-	uint64_t bit = 1ULL << (sig - 1), blk = 0, cgt = 0;
-	bool ns_init = false;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "NSpid:", 6) == 0) {
-			const char *last = strrchr(line, '\t');
-			ns_init =
-			    last != NULL && last > line + 6 && strtol(last + 1, NULL, 10) == 1;
-		} else if (strncmp(line, "SigBlk:", 7) == 0) {
-			blk = strtoull(line + 7, NULL, 16);
-		} else if (strncmp(line, "SigCgt:", 7) == 0) {
-			cgt = strtoull(line + 7, NULL, 16);
-		}
-	}
-	return ns_init && !(blk & bit) && !(cgt & bit);
-}
-
-int lifecycle_kill_init(struct container *c, int pidfd, int sig, struct bw_error *err)
-{
-	/* Right after `start` the program may not have set its handler yet (a shell's `trap`):
-	 * a signal the kernel would drop waits up to 300 ms for one, then goes anyway. */
-	for (int waited = 0; waited < 300 && ns_init_would_drop(c->state.pid, sig); waited += 5) {
-		struct pollfd p = {pidfd, POLLIN, 0};
-		if (poll(&p, 1, 5) != 0)
-			break; /* exited (or poll failed): send and let the kernel say */
-	}
-	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-		return bw_fail(err, errno, "kill container %s", c->id);
-	return 0;
-}
-
-static void wait_gone(struct container *c)
-{
-	_cleanup_close_ int pidfd = container_pidfd(c, NULL);
-	if (pidfd < 0)
-		return;
-	struct pollfd p = {pidfd, POLLIN, 0};
-	poll(&p, 1, 5000);
-}
-
-int lifecycle_teardown(struct container *c, struct bw_error *err)
-{
-	struct oci_spec *spec = NULL;
-	struct bw_error e2 = {0};
-	int pidfd = container_pidfd(c, NULL);
-	if (pidfd >= 0) {
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		close(pidfd);
-	}
-	/* A create that crashed before writing state.json left at most its config copy: the
-	 * cgroup (and any stray init in it) is found from there. */
-	_cleanup_free_ char *cg_path_buf = NULL;
-	if (c->state.cgroup_path == NULL && !strv_contains(c->state.cleanup, "cgroup:none") &&
-	    lifecycle_load_spec(c, &spec, &e2) == 0) {
-		struct cg_manager *probe = NULL;
-		_cleanup_free_ char *unit = NULL, *recorded = NULL;
-		if (fs_read_file_at(c->dirfd, SYSTEMD_UNIT_FILE, 512, &unit, &e2) == 0 &&
-		    cg_open_systemd(spec->linux.cgroups_path, c->id, &probe, &e2) == 0)
-			cg_path_buf = xstrdup(cg_path(probe));
-		else if (unit == NULL &&
-			 fs_read_file_at(c->dirfd, CGROUP_PATH_FILE, 4096, &recorded, &e2) == 0)
-			cg_path_buf = steal_ptr(&recorded);
-		else if (unit == NULL && open_cgroupfs(spec, c->id, true, &probe, &e2) == 0)
-			cg_path_buf = xstrdup(cg_path(probe));
-		cg_free(probe);
-		oci_spec_free(spec);
-		spec = NULL;
-	}
-	const char *cgp = c->state.cgroup_path ? c->state.cgroup_path : cg_path_buf;
-	if (cgp != NULL) {
-		struct cg_manager *cg = NULL;
-		if (lifecycle_cgroup_open(c, cgp, &cg, err) < 0)
-			return -1;
-		cg_thaw(cg, &e2);
-		int r = cg_destroy(cg, err);
-		cg_free(cg);
-		if (r < 0)
-			return -1;
-		remove_cgroup_parents(c);
-	}
-	bw_phase("teardown: cgroup removed");
-	wait_gone(c);
-	watchdog_stop(c);
-	network_release(c);
-	bw_phase("teardown: watchdog stopped");
-	apparmor_release(c->root, c->id, &e2);
-	if (strv_contains(c->state.cleanup, "hooks:poststop") &&
-	    lifecycle_load_spec(c, &spec, &e2) == 0) {
-		if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
-			c->state.status = OCI_STATUS_STOPPED;
-			c->state.pid = 0;
-			_cleanup_free_ char *sj = hook_state_json(c, &e2);
-			struct hooks_ctx hc = {.state_json = sj, .cwd = c->state.bundle};
-			if (sj != NULL) /* failures are warnings, logged by hooks_run */
-				hooks_run(&spec->hooks, OCI_HOOK_POSTSTOP, &hc, &e2);
-		}
-		oci_spec_free(spec);
-	}
-	if (lifecycle_audit_path(NULL, c) != NULL)
-		audit_commit_warn(audit_begin(c->id, "deleted"), lifecycle_audit_path(NULL, c));
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		if (str_has_prefix(c->state.cleanup[i], "file:"))
-			unlink(c->state.cleanup[i] + 5);
-		/* Nothing of the container runs any more (wait_gone): its ids are free. */
-		if (str_has_prefix(c->state.cleanup[i], "idslot:")) {
-			char dir[PATH_MAX];
-			idpool_release(c->state.cleanup[i] + 7, abs_state_dir(c, dir));
-		}
-	}
-	bw_phase("teardown: state removal");
-	return container_remove(c, err);
-}
-
-int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
-		   bool *timed_out, struct bw_error *err)
-{
-	return lifecycle_wait_raw(pid, pidfd, io, timeout_ms, 0, timed_out, NULL, err);
-}
-
-static bool io_any(const struct console_io *io)
-{
-	return io != NULL && (io->master >= 0 || io->in >= 0 || io->out >= 0 || io->err >= 0);
-}
-
-/* The polite half of a --timeout with a grace period: SIGTERM at the deadline, from a thread
- * of its own, so that the relay of the command's io (console_relay) runs on untouched until
- * the SIGKILL deadline. The thread only sleeps and signals; it is cancelled if the command
- * ends first. */
-struct term_timer {
-	pthread_t thread;
-	int pidfd;
-	struct timespec at; /* CLOCK_MONOTONIC */
-	atomic_bool sent;
-};
-
-static void *term_timer_main(void *arg)
-{
-	struct term_timer *t = arg;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t->at, NULL) == EINTR)
-		;
-	/* Marked before it is sent: a command that ends at once on SIGTERM still timed out. */
-	atomic_store(&t->sent, true);
-	syscall(SYS_pidfd_send_signal, t->pidfd, SIGTERM, NULL, 0);
-	return NULL;
-}
-
-static struct term_timer *term_timer_start(int pidfd, int64_t after_ms)
-{
-	struct term_timer *t = xcalloc(1, sizeof(*t));
-	t->pidfd = pidfd;
-	clock_gettime(CLOCK_MONOTONIC, &t->at);
-	t->at.tv_sec += after_ms / 1000;
-	t->at.tv_nsec += (after_ms % 1000) * 1000000;
-	if (t->at.tv_nsec >= 1000000000) {
-		t->at.tv_sec++;
-		t->at.tv_nsec -= 1000000000;
-	}
-	atomic_init(&t->sent, false);
-	int r = pthread_create(&t->thread, NULL, term_timer_main, t);
-	if (r != 0) {
-		free(t);
-		errno = r;
-		return NULL;
-	}
-	return t;
-}
-
-/* Returns whether SIGTERM was sent. */
-static bool term_timer_stop(struct term_timer *t)
-{
-	if (t == NULL)
-		return false;
-	pthread_cancel(t->thread);
-	pthread_join(t->thread, NULL);
-	bool sent = atomic_load(&t->sent);
-	free(t);
-	return sent;
-}
-
-int lifecycle_wait_raw(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
-		       int64_t kill_after_ms, bool *timed_out, int *raw_status,
-		       struct bw_error *err)
-{
-	int status;
-	int64_t deadline = timeout_ms > 0 ? console_now_ms() + timeout_ms : 0;
-	bool expired = false;
-	struct term_timer *term = NULL;
-	if (deadline > 0 && kill_after_ms > 0) {
-		term = term_timer_start(pidfd, timeout_ms);
-		if (term != NULL)
-			deadline += kill_after_ms;
-		else
-			log_warn("--kill-after: no timer thread (%s): SIGKILL at the deadline",
-				 strerror(errno));
-	}
-	if (io_any(io)) {
-		expired = console_relay(io, pidfd, deadline, err) == 1;
-	} else {
-		sigset_t mask;
-		sigfillset(&mask);
-		sigdelset(&mask, SIGCHLD);
-		sigdelset(&mask, SIGSEGV);
-		sigdelset(&mask, SIGBUS);
-		_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-		for (;;) {
-			int wait_ms = -1;
-			if (deadline > 0) {
-				int64_t left = deadline - console_now_ms();
-				if (left <= 0) {
-					expired = true;
-					break;
-				}
-				wait_ms = left > 86400000 ? 86400000 : (int)left;
-			}
-			struct pollfd p[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-			if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
-				break;
-			if (p[0].revents & POLLIN) {
-				/* Stopped past the deadline, we find it killed by the watchdog. */
-				expired = deadline > 0 && console_now_ms() >= deadline;
-				break;
-			}
-			struct signalfd_siginfo si;
-			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
-				if (si.ssi_signo != SIGWINCH)
-					syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL,
-						0);
-		}
-	}
-	/* Ended by the SIGTERM (or during the grace period): still a timeout, as timeout -k. */
-	expired |= term_timer_stop(term);
-	if (expired) {
-		/* SIGKILL to the init ends its whole pid namespace, whatever ignores SIGTERM. */
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		if (timed_out != NULL)
-			*timed_out = true;
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return bw_fail(err, errno, "wait for the container");
-	if (raw_status != NULL)
-		*raw_status = status;
-	if (expired)
-		return 124;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
