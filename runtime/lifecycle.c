@@ -139,6 +139,7 @@ struct create_run {
 	int notify; /* lifecycle_add_notify_mount's answer */
 	int fifo;
 	int status_rd, status_wr;
+	int wd_sock; /* an owner's watchdog, waiting for the init's pidfd */
 };
 
 /* What is checked before anything exists, then the state directory: a refusal here leaves
@@ -229,6 +230,13 @@ static int create_plan(struct create_run *cr, struct bw_error *err)
 static int create_make(struct create_run *cr, struct bw_error *err)
 {
 	struct oci_spec *spec = cr->spec;
+	/* An owner's sandbox is guarded from before its cgroup exists: if the owner dies before
+	 * the create ends, its watchdog finds the state (saved now, naming the cgroup to be made
+	 * and the watchdog) and releases it; the init, born after this, dies with the owner. */
+	if (cr->o->owner > 0 && (watchdog_start_owned(cr->g, cr->c, cr->lifetime_ms, cr->o->owner,
+						      &cr->wd_sock, err) < 0 ||
+				 container_save(cr->c, err) < 0))
+		return -1;
 	/* A cg_create that fails has undone its own work; what it refused (a cgroup that another
 	 * container's processes use, a frozen one) is not ours to kill or remove. */
 	if (cg_create(cr->cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
@@ -305,6 +313,8 @@ static int create_spawn(struct create_run *cr, struct bw_error *err)
 	bw_phase("create: fifo+stdio");
 	int r = spawn_container_process(cfg, &cr->res, err);
 	bw_phase("create: init ready");
+	if (cr->wd_sock >= 0)
+		watchdog_hand_init(&cr->wd_sock, r < 0 ? -1 : cr->res.pidfd);
 	if (o->stdio != NULL)
 		stdio_guard_close_child(o->stdio);
 	if (r < 0) {
@@ -325,7 +335,7 @@ static int create_finish(struct create_run *cr, struct bw_error *err)
 	if (cr->want_fw && network_setup(g, c, &cr->cfg, cr->res.pid, &cr->pol, cr->audit, err) < 0)
 		return -1;
 	bw_phase("create: network");
-	if (watchdog_start(g, c, cr->res.pidfd, cr->lifetime_ms, cr->o->owner, err) < 0)
+	if (cr->o->owner <= 0 && watchdog_start(g, c, cr->res.pidfd, cr->lifetime_ms, 0, err) < 0)
 		return -1;
 	bw_phase("create: watchdog");
 	c->state.status = OCI_STATUS_CREATED;
@@ -388,6 +398,7 @@ static void create_free(struct create_run *cr)
 	container_free(cr->c);
 	close_fd(&cr->status_wr);
 	close_fd(&cr->status_rd);
+	close_fd(&cr->wd_sock);
 }
 
 static int do_create(const struct global_opts *g, const struct create_opts *o,
@@ -397,7 +408,7 @@ static int do_create(const struct global_opts *g, const struct create_opts *o,
 	struct create_run cr = {.g = g, .o = o, .spec = spec, .bundle = bundle};
 	int r = -1;
 
-	cr.fifo = cr.status_rd = cr.status_wr = -1;
+	cr.fifo = cr.status_rd = cr.status_wr = cr.wd_sock = -1;
 	spawn_config_init(&cr.cfg);
 	if (create_check(&cr, err) < 0)
 		return -1;

@@ -469,3 +469,26 @@ test_teardown_timeout_sends_sigterm_then_sigkill_after_the_grace() {
 		expect_contains "$bad: names the flag" "--kill-after" "$out"
 	done
 }
+
+# The owner SIGKILLed mid-create, the moment the sandbox's cgroup exists (its init not up
+# yet): the watchdog, started before the cgroup was made, releases the sandbox with no later
+# command (before, nothing watched that moment: the state and cgroup stayed). Builtins only in
+# the wait, to kill within microseconds of the cgroup's mkdir.
+test_teardown_owner_killed_mid_create_is_released() {
+	local round id main d i
+	for round in 1 2 3 4 5; do
+		"$BULWARK" --root "$BW_ROOT" sandbox -- true </dev/null >/dev/null 2>&1 &
+		main=$!
+		id=""
+		for ((i = 0; i < 200000; i++)); do
+			for d in "$BW_ROOT"/sandbox-*; do [ -d "$d" ] && id=${d##*/}; done
+			[ -n "$id" ] && { [ -d "/sys/fs/cgroup/pids/bulwark/$id" ] || [ -d "/sys/fs/cgroup/bulwark/$id" ]; } && break
+			kill -0 "$main" 2>/dev/null || break
+		done
+		kill -KILL "$main" 2>/dev/null || true
+		wait "$main" 2>/dev/null || true
+		[ -n "$id" ] || fail "round $round: no sandbox seen"
+		wait_for 5 sh -c "[ ! -e '$BW_ROOT/$id' ] && [ -z \"\$(find /sys/fs/cgroup -maxdepth 4 -type d -name '$id')\" ]" ||
+			fail "round $round: left: state [$(ls -A "$BW_ROOT/$id" 2>/dev/null | tr '\n' ' ')] cgroups [$(find /sys/fs/cgroup -maxdepth 4 -type d -name "$id" | tr '\n' ' ')]"
+	done
+}
