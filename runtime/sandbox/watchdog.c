@@ -140,8 +140,17 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 		    ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
 			_exit(1);
 		if (init_sock >= 0 && p[2].revents != 0) {
-			init_fd = receive_init(init_sock);
-			close(init_sock);
+			/* In the socket's place (fd 3), as a watchdog started with the pidfd has
+			 * it. */
+			int got = receive_init(init_sock);
+			if (got >= 0 && dup2(got, init_sock) == init_sock) {
+				close(got);
+				init_fd = init_sock;
+			} else {
+				if (got >= 0)
+					close(got);
+				close(init_sock);
+			}
 			init_sock = -1;
 		}
 		if (owner_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
