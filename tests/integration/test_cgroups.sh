@@ -232,9 +232,13 @@ test_cg_events_say_oom_only_after_an_oom_kill() {
 
 test_cg_memory_hog_is_oom_killed() {
 	b=$(cgt_bundle cg-oom '{"memory":{"limit":33554432,"swap":33554432}}')
-	cgt_start cg-oom "$b" '["sh","-c","sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; echo $? >/out/rc; sleep 30"]'
+	# The hog waits until `events` has printed once (its baseline): an OOM before that first
+	# reading would count as old news (a loaded machine starts `events` late).
+	cgt_start cg-oom "$b" '["sh","-c","while [ ! -e /out/go ]; do sleep 0.1; done; dd if=/dev/zero of=/dev/null bs=64M count=1; echo $? >/out/rc; sleep 30"]'
 	"$BULWARK" --root "$BW_ROOT" events --interval 1 cg-oom >"$WORK/out/cg-oom.events" 2>&1 &
 	ev=$!
+	wait_for 20 test -s "$WORK/out/cg-oom.events" || { kill $ev; fail "events printed nothing"; }
+	touch "$WORK/out/cg-oom/go"
 	wait_for 20 test -s "$WORK/out/cg-oom/rc" || { kill $ev; fail "the hog never ended"; }
 	expect_eq "hog exit status" 137 "$(cat "$WORK/out/cg-oom/rc")"
 	wait_for 5 grep -q '"type":"oom"' "$WORK/out/cg-oom.events" || true
