@@ -124,128 +124,172 @@ static bool exec_via_userns(const struct spawn_config *cfg)
 	       (cfg->target_ns_flags & (CLONE_NEWPID | CLONE_NEWTIME));
 }
 
-int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
-			    struct bw_error *err)
-{
-	int sv[2], pidfd = -1, saved_pid = -1, status = 0;
-	uint64_t flags = 0, ooms_before = 0;
-	bool died = false;
+/* The clone's state, from the socket pair to the child's birth. */
+struct clone_plan {
+	int sv[2];	/* the sync socket: sv[0] stays ours, sv[1] is the child's */
+	int pidfd;	/* the child's, or -1 */
+	int saved_pid;	/* our pid namespace for children, while in the container's */
+	uint64_t flags; /* a new container's CLONE_NEW* */
+	bool via_userns;
+	struct cg_clone cgc;
+};
 
-	res->pid = -1;
-	res->pidfd = -1;
-	res->master = -1;
+/* Up to the clone: the socket pair, and children born in the container's pid (and time)
+ * namespace. On failure nothing is left open. */
+static int prepare_clone(struct spawn_config *cfg, struct clone_plan *c, uint64_t *ooms_before,
+			 struct bw_error *err)
+{
 	cfg->rootless = geteuid() != 0;
 	if (!cfg->is_exec && (cfg->new_ns_flags & CLONE_NEWUSER))
 		read_user_counts(cfg);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sv) < 0)
 		return bw_fail(err, errno, "socketpair");
 	if (!cfg->is_exec)
-		flags = (uint64_t)(cfg->new_ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
-	bool via_userns = exec_via_userns(cfg);
-	if (!via_userns && enter_for_children(cfg, &saved_pid, err) < 0) {
-		leave_for_children(&saved_pid);
-		close(sv[0]);
-		close(sv[1]);
+		c->flags = (uint64_t)(cfg->new_ns_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
+	c->via_userns = exec_via_userns(cfg);
+	if (!c->via_userns && enter_for_children(cfg, &c->saved_pid, err) < 0) {
+		leave_for_children(&c->saved_pid);
+		close(c->sv[0]);
+		close(c->sv[1]);
 		return -1;
 	}
 	if (cfg->cg != NULL)
-		cg_oom_kills(cfg->cg, &ooms_before, NULL);
+		cg_oom_kills(cfg->cg, ooms_before, NULL);
 	log_debug("nsexec container setup: clone3 of the %s, new namespaces %#llx",
-		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)flags);
+		  cfg->is_exec ? "exec'd process" : "container init", (unsigned long long)c->flags);
 	bw_phase("spawn: pre-clone");
-	struct cg_clone cgc = {.fd = -1};
-	if (cfg->cg != NULL && !via_userns) {
+	return 0;
+}
+
+/* How the child gets into its cgroup (cgroups/cg_clone.c): born in it, or it enters itself.
+ * Returns whether a helper clones it (spawn_clone_via_helper). */
+static bool plan_cgroup(struct spawn_config *cfg, struct clone_plan *c)
+{
+	if (cfg->cg != NULL && !c->via_userns) {
 		if (cfg->is_exec)
-			cg_exec_clone_begin(cfg->cg, &cgc);
+			cg_exec_clone_begin(cfg->cg, &c->cgc);
 		else
 			cg_clone_begin(cfg->cg,
 				       cfg->spec->linux.has_resources ? &cfg->spec->linux.resources
 								      : NULL,
-				       &cgc);
+				       &c->cgc);
 	}
 	/* An exec'd process enters by itself (init.c); a new container's init by a helper, and
 	 * not when it goes to a pid namespace the config names (the helper would be there too). */
-	cfg->cg_child_enters = cfg->is_exec && cgc.self_enter;
-	bool helper = !cfg->is_exec && cgc.self_enter && saved_pid < 0;
-	if (!cfg->is_exec && cgc.self_enter && !helper) {
-		cg_clone_end(&cgc);
-		cgc.fd = cg_clone_fd(cfg->cg);
-		cgc.in_place = cgc.fd >= 0;
+	cfg->cg_child_enters = cfg->is_exec && c->cgc.self_enter;
+	bool helper = !cfg->is_exec && c->cgc.self_enter && c->saved_pid < 0;
+	if (!cfg->is_exec && c->cgc.self_enter && !helper) {
+		cg_clone_end(&c->cgc);
+		c->cgc.fd = cg_clone_fd(cfg->cg);
+		c->cgc.in_place = c->cgc.fd >= 0;
 	}
+	return helper;
+}
+
+/* Nothing was cloned: prepare_clone and plan_cgroup undone. */
+static int abandon_clone(struct clone_plan *c)
+{
+	cg_clone_end(&c->cgc);
+	leave_for_children(&c->saved_pid);
+	close(c->sv[0]);
+	close(c->sv[1]);
+	return -1;
+}
+
+/* The clone, by the helper or by us (the child goes on in init_main), then back to our own
+ * namespaces. Returns the child's pid, c->sv[0] still open, or -1 with nothing left open. */
+static pid_t clone_child(struct spawn_config *cfg, struct clone_plan *c, bool helper,
+			 struct bw_error *err)
+{
 	pid_t pid = -1;
 	int clone_errno = 0;
 	if (helper) {
 		bool fallback = false;
-		pid = spawn_clone_via_helper(cfg, flags, cgc.fd, &pidfd, &fallback, err);
+		pid = spawn_clone_via_helper(cfg, c->flags, c->cgc.fd, &c->pidfd, &fallback, err);
 		clone_errno = errno;
 		if (pid == 0) {
-			close(sv[0]);
-			init_main(cfg, sv[1]);
+			close(c->sv[0]);
+			init_main(cfg, c->sv[1]);
 		}
-		if (pid < 0 && !fallback) {
-			cg_clone_end(&cgc);
-			leave_for_children(&saved_pid);
-			close(sv[0]);
-			close(sv[1]);
-			return -1;
-		}
+		if (pid < 0 && !fallback)
+			return abandon_clone(c);
 		if (pid < 0) {
-			cg_clone_end(&cgc);
+			cg_clone_end(&c->cgc);
 			helper = false;
 		}
 	}
 	if (!helper) {
 		struct spawn_ns_owner owner = {0};
-		if (!via_userns && spawn_ns_owner_become(cfg, &owner, err) < 0) {
-			cg_clone_end(&cgc);
-			leave_for_children(&saved_pid);
-			close(sv[0]);
-			close(sv[1]);
-			return -1;
-		}
-		pid = via_userns ? spawn_clone_from_userns(cfg, &pidfd)
-				 : spawn_do_clone(flags, cgc.fd, &pidfd);
+		if (!c->via_userns && spawn_ns_owner_become(cfg, &owner, err) < 0)
+			return abandon_clone(c);
+		pid = c->via_userns ? spawn_clone_from_userns(cfg, &c->pidfd)
+				    : spawn_do_clone(c->flags, c->cgc.fd, &c->pidfd);
 		if (pid == 0) {
-			close(sv[0]);
-			init_main(cfg, sv[1]);
+			close(c->sv[0]);
+			init_main(cfg, c->sv[1]);
 		}
 		clone_errno = errno;
 		spawn_ns_owner_restore(&owner);
 	}
-	cfg->cg_in_place = cgc.in_place;
-	cg_clone_end(&cgc);
+	cfg->cg_in_place = c->cgc.in_place;
+	cg_clone_end(&c->cgc);
 	bw_phase("spawn: cloned");
-	leave_for_children(&saved_pid);
-	close(sv[1]);
+	leave_for_children(&c->saved_pid);
+	close(c->sv[1]);
 	if (pid < 0) {
-		close(sv[0]);
+		close(c->sv[0]);
 		return bw_fail(err, clone_errno, "clone3");
 	}
-	res->pid = pid;
-	res->pidfd = pidfd;
-	cfg->sock_parent = sv[0];
-	log_debug("child process in init(): pid %d, joining its cgroup and configuring", (int)pid);
-	if (spawn_after_clone(cfg, pid, pidfd, err) < 0 ||
-	    spawn_serve_child(cfg, pid, sv[0], res, &died, err) < 0) {
-		close(sv[0]);
-		/* A dying init keeps the status of what killed it: our SIGKILL does not replace it.
-		 */
-		if (pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		else
-			kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		if (died)
-			explain_init_death(cfg, status, ooms_before, err);
-		if (pidfd >= 0)
-			close(pidfd);
-		if (res->master >= 0)
-			close(res->master);
-		res->pid = -1;
-		res->pidfd = -1;
-		res->master = -1;
+	return pid;
+}
+
+/* The child's set-up failed: it is killed and reaped, res emptied. Returns -1. */
+static int reap_failed_child(const struct spawn_config *cfg, struct spawn_result *res, bool died,
+			     uint64_t ooms_before, struct bw_error *err)
+{
+	int status = 0;
+	/* A dying init keeps the status of what killed it: our SIGKILL does not replace it. */
+	if (res->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, res->pidfd, SIGKILL, NULL, 0);
+	else
+		kill(res->pid, SIGKILL);
+	waitpid(res->pid, &status, 0);
+	if (died)
+		explain_init_death(cfg, status, ooms_before, err);
+	if (res->pidfd >= 0)
+		close(res->pidfd);
+	if (res->master >= 0)
+		close(res->master);
+	res->pid = -1;
+	res->pidfd = -1;
+	res->master = -1;
+	return -1;
+}
+
+int spawn_container_process(struct spawn_config *cfg, struct spawn_result *res,
+			    struct bw_error *err)
+{
+	struct clone_plan c = {.pidfd = -1, .saved_pid = -1, .cgc = {.fd = -1}};
+	uint64_t ooms_before = 0;
+	bool died = false;
+
+	res->pid = -1;
+	res->pidfd = -1;
+	res->master = -1;
+	if (prepare_clone(cfg, &c, &ooms_before, err) < 0)
 		return -1;
+	pid_t pid = clone_child(cfg, &c, plan_cgroup(cfg, &c), err);
+	if (pid < 0)
+		return -1;
+	res->pid = pid;
+	res->pidfd = c.pidfd;
+	cfg->sock_parent = c.sv[0];
+	log_debug("child process in init(): pid %d, joining its cgroup and configuring", (int)pid);
+	if (spawn_after_clone(cfg, pid, c.pidfd, err) < 0 ||
+	    spawn_serve_child(cfg, pid, c.sv[0], res, &died, err) < 0) {
+		close(c.sv[0]);
+		return reap_failed_child(cfg, res, died, ooms_before, err);
 	}
-	close(sv[0]);
+	close(c.sv[0]);
 	return 0;
 }

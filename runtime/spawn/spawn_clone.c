@@ -164,76 +164,45 @@ static bool readable_within(int fd, int ms)
 	return r > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
-/* A new container on a v1 or hybrid host (cgroups/cg_clone.c): a forked helper moves itself
- * into the container's v1 cgroups, takes the namespace owner's ids, clones the init with
- * CLONE_PARENT (our child, as always; into the cgroup2 hierarchy by cgroup_fd) and exits. The
- * runtime never enters the container's cgroups. Returns the init's pid (0 in the init), or -1
- * with errno; *fallback when nothing was cloned and the old path (clone, cg_enter) may be
- * taken: the helper could not enter or take the ids, or the clone met pids.max or the memory
- * limit. A helper that dies or hangs fails the create: an init may exist that we do not know,
- * and a second one must never be made (the cgroup's removal ends it). */
-pid_t spawn_clone_via_helper(const struct spawn_config *cfg, uint64_t flags, int cgroup_fd,
-			     int *pidfd, bool *fallback, struct bw_error *err)
+/* The steps of the helper (spawn_clone_via_helper), the last one reached in its report. */
+enum { ENTER = 1, OWNER, CLONE };
+
+/* In the helper: into the container's v1 cgroups, the owner's ids, the clone. Returns 0 in the
+ * init; the helper itself writes its report to p1 and exits. */
+static pid_t helper_main(const struct spawn_config *cfg, uint64_t flags, int cgroup_fd, int p1)
 {
-	enum { ENTER = 1, OWNER, CLONE };
-	int p[2];
-	pid_t mid = fork_reporting(p);
-	*fallback = mid < 0;
-	if (mid < 0)
-		return -1;
-	if (mid == 0) {
-		int msg[3] = {-1, 0, ENTER};
-		struct bw_error e = {0};
-		struct spawn_ns_owner o;
-		if (cg_enter_self(cfg->cg, &e) < 0)
-			msg[1] = e.code;
-		else if (msg[2] = OWNER, spawn_ns_owner_become(cfg, &o, &e) < 0)
-			msg[1] = e.code;
-		else {
-			msg[2] = CLONE;
-			struct clone_args a = {.flags = flags | CLONE_PARENT, .exit_signal = 0};
-			if (cgroup_fd >= 0) {
-				a.flags |= CLONE_INTO_CGROUP;
-				a.cgroup = (uint64_t)cgroup_fd;
-			}
-			pid_t child = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
-			if (child == 0) {
-				close(p[1]);
-				return 0;
-			}
-			msg[0] = child;
-			msg[1] = child < 0 ? errno : 0;
+	int msg[3] = {-1, 0, ENTER};
+	struct bw_error e = {0};
+	struct spawn_ns_owner o;
+	if (cg_enter_self(cfg->cg, &e) < 0)
+		msg[1] = e.code;
+	else if (msg[2] = OWNER, spawn_ns_owner_become(cfg, &o, &e) < 0)
+		msg[1] = e.code;
+	else {
+		msg[2] = CLONE;
+		struct clone_args a = {.flags = flags | CLONE_PARENT, .exit_signal = 0};
+		if (cgroup_fd >= 0) {
+			a.flags |= CLONE_INTO_CGROUP;
+			a.cgroup = (uint64_t)cgroup_fd;
 		}
-		ssize_t w = write(p[1], msg, sizeof(msg));
-		_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
+		pid_t child = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+		if (child == 0) {
+			close(p1);
+			return 0;
+		}
+		msg[0] = child;
+		msg[1] = child < 0 ? errno : 0;
 	}
-	int msg[3] = {-1, EPROTO, 0};
-	ssize_t n = -1;
-	bool pr = readable_within(p[0], 10000);
-	if (pr)
-		do
-			n = read(p[0], msg, sizeof(msg));
-		while (n < 0 && errno == EINTR);
-	close(p[0]);
-	if (!pr) {
-		/* Frozen with the cgroup, say: it cannot be reaped before it thaws. */
-		kill(mid, SIGKILL);
-		errno = ETIMEDOUT;
-		return bw_fail(err, 0,
-			       "the helper cloning the init into its cgroup did not answer in 10 s "
-			       "(was the container's cgroup frozen?)");
-	}
-	/* Its report read, the helper only exits: unless it froze with the cgroup meanwhile. */
-	int st = 0;
-	_cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, mid, 0);
-	if (mfd >= 0 && !readable_within(mfd, 10000)) {
-		kill(mid, SIGKILL);
-		return bw_fail(err, 0,
-			       "the helper cloning the init into its cgroup did not exit in 10 s "
-			       "(was the container's cgroup frozen?)");
-	}
-	waitpid(mid, &st, 0);
-	if (n != (ssize_t)sizeof(msg)) {
+	ssize_t w = write(p1, msg, sizeof(msg));
+	_exit(w == (ssize_t)sizeof(msg) ? 0 : 1);
+}
+
+/* What the helper's report msg (complete: all of it was read) and its wait status st say, as
+ * spawn_clone_via_helper returns it. */
+static pid_t helper_outcome(const int *msg, bool complete, int st, int *pidfd, bool *fallback,
+			    struct bw_error *err)
+{
+	if (!complete) {
 		errno = EPROTO;
 		if (WIFSIGNALED(st))
 			return bw_fail(
@@ -260,4 +229,51 @@ pid_t spawn_clone_via_helper(const struct spawn_config *cfg, uint64_t flags, int
 	}
 	*pidfd = (int)syscall(SYS_pidfd_open, msg[0], 0);
 	return msg[0];
+}
+
+/* A new container on a v1 or hybrid host (cgroups/cg_clone.c): a forked helper moves itself
+ * into the container's v1 cgroups, takes the namespace owner's ids, clones the init with
+ * CLONE_PARENT (our child, as always; into the cgroup2 hierarchy by cgroup_fd) and exits. The
+ * runtime never enters the container's cgroups. Returns the init's pid (0 in the init), or -1
+ * with errno; *fallback when nothing was cloned and the old path (clone, cg_enter) may be
+ * taken: the helper could not enter or take the ids, or the clone met pids.max or the memory
+ * limit. A helper that dies or hangs fails the create: an init may exist that we do not know,
+ * and a second one must never be made (the cgroup's removal ends it). */
+pid_t spawn_clone_via_helper(const struct spawn_config *cfg, uint64_t flags, int cgroup_fd,
+			     int *pidfd, bool *fallback, struct bw_error *err)
+{
+	int p[2];
+	pid_t mid = fork_reporting(p);
+	*fallback = mid < 0;
+	if (mid < 0)
+		return -1;
+	if (mid == 0)
+		return helper_main(cfg, flags, cgroup_fd, p[1]);
+	int msg[3] = {-1, EPROTO, 0};
+	ssize_t n = -1;
+	bool pr = readable_within(p[0], 10000);
+	if (pr)
+		do
+			n = read(p[0], msg, sizeof(msg));
+		while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (!pr) {
+		/* Frozen with the cgroup, say: it cannot be reaped before it thaws. */
+		kill(mid, SIGKILL);
+		errno = ETIMEDOUT;
+		return bw_fail(err, 0,
+			       "the helper cloning the init into its cgroup did not answer in 10 s "
+			       "(was the container's cgroup frozen?)");
+	}
+	/* Its report read, the helper only exits: unless it froze with the cgroup meanwhile. */
+	int st = 0;
+	_cleanup_close_ int mfd = (int)syscall(SYS_pidfd_open, mid, 0);
+	if (mfd >= 0 && !readable_within(mfd, 10000)) {
+		kill(mid, SIGKILL);
+		return bw_fail(err, 0,
+			       "the helper cloning the init into its cgroup did not exit in 10 s "
+			       "(was the container's cgroup frozen?)");
+	}
+	waitpid(mid, &st, 0);
+	return helper_outcome(msg, n == (ssize_t)sizeof(msg), st, pidfd, fallback, err);
 }

@@ -44,13 +44,11 @@ static bool own_id_only(const struct oci_id_mapping *m, size_t n, uint32_t own)
 	return n == 1 && m[0].size == 1 && m[0].host_id == own;
 }
 
-/* newuidmap/newgidmap (shadow's uidmap package, setuid root): they check every range against
- * /etc/subuid and /etc/subgid. Run from a fixed path, never from PATH. */
-static int run_newidmap(pid_t pid, const char *tool, const struct oci_id_mapping *m, size_t n,
-			const char *field, struct bw_error *err)
+/* tool in /usr/bin or /bin (malloc'd), or NULL. */
+static char *find_newidmap(const char *tool)
 {
 	static const char *const dirs[] = {"/usr/bin/", "/bin/"};
-	_cleanup_free_ char *exe = NULL;
+	char *exe = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(dirs) && exe == NULL; i++) {
 		char *p = xasprintf("%s%s", dirs[i], tool);
 		if (access(p, X_OK) == 0)
@@ -58,26 +56,17 @@ static int run_newidmap(pid_t pid, const char *tool, const struct oci_id_mapping
 		else
 			free(p);
 	}
-	if (exe == NULL)
-		return bw_fail(err, 0,
-			       "%s: mapping more than the caller's own id without root needs %s "
-			       "(Debian package uidmap) and a range in /etc/sub%cid",
-			       field, tool, tool[3] == 'u' ? 'u' : 'g');
-	char **argv = xcalloc(3 + 3 * n + 1, sizeof(char *));
-	size_t a = 0;
-	argv[a++] = xstrdup(tool);
-	argv[a++] = xasprintf("%d", (int)pid);
-	for (size_t i = 0; i < n; i++) {
-		argv[a++] = xasprintf("%u", m[i].container_id);
-		argv[a++] = xasprintf("%u", m[i].host_id);
-		argv[a++] = xasprintf("%u", m[i].size);
-	}
+	return exe;
+}
+
+/* exe run with argv, stdin and stdout /dev/null: 0 when it exits 0, or -1 with the first line
+ * of its stderr in err. */
+static int run_tool(const char *exe, char **argv, const char *tool, const char *field,
+		    struct bw_error *err)
+{
 	int pipefd[2];
-	int r = -1;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		bw_fail(err, errno, "%s: pipe", field);
-		goto out;
-	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return bw_fail(err, errno, "%s: pipe", field);
 	pid_t c = fork();
 	if (c == 0) {
 		dup2(pipefd[1], 2);
@@ -102,13 +91,34 @@ static int run_newidmap(pid_t pid, const char *tool, const struct oci_id_mapping
 	msg[strcspn(msg, "\n")] = '\0';
 	int st = 0;
 	if (c < 0)
-		bw_fail(err, errno, "%s: fork %s", field, tool);
-	else if (waitpid(c, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		bw_fail(err, 0, "%s: %s refused the mapping: %s", field, tool,
-			msg[0] ? msg : "no reason given");
-	else
-		r = 0;
-out:
+		return bw_fail(err, errno, "%s: fork %s", field, tool);
+	if (waitpid(c, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return bw_fail(err, 0, "%s: %s refused the mapping: %s", field, tool,
+			       msg[0] ? msg : "no reason given");
+	return 0;
+}
+
+/* newuidmap/newgidmap (shadow's uidmap package, setuid root): they check every range against
+ * /etc/subuid and /etc/subgid. Run from a fixed path, never from PATH. */
+static int run_newidmap(pid_t pid, const char *tool, const struct oci_id_mapping *m, size_t n,
+			const char *field, struct bw_error *err)
+{
+	_cleanup_free_ char *exe = find_newidmap(tool);
+	if (exe == NULL)
+		return bw_fail(err, 0,
+			       "%s: mapping more than the caller's own id without root needs %s "
+			       "(Debian package uidmap) and a range in /etc/sub%cid",
+			       field, tool, tool[3] == 'u' ? 'u' : 'g');
+	char **argv = xcalloc(3 + 3 * n + 1, sizeof(char *));
+	size_t a = 0;
+	argv[a++] = xstrdup(tool);
+	argv[a++] = xasprintf("%d", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		argv[a++] = xasprintf("%u", m[i].container_id);
+		argv[a++] = xasprintf("%u", m[i].host_id);
+		argv[a++] = xasprintf("%u", m[i].size);
+	}
+	int r = run_tool(exe, argv, tool, field, err);
 	for (size_t i = 0; i < a; i++)
 		free(argv[i]);
 	free(argv);

@@ -193,19 +193,81 @@ static int serve_create(const struct spawn_config *cfg, bool assembled, const st
 	return sync_send(cfg->sock_parent, SYNC_CREATE_DONE, code, NULL, 0, -1, err);
 }
 
-/* *died: the init went away without reporting (EOF or a reset socket: it is exiting). */
+/* SYNC_READY: the init is set up (and, exec'd, about to execve). */
+static int serve_ready(const struct spawn_config *cfg, pid_t pid, bool devices_set,
+		       struct bw_error *err)
+{
+	bw_phase("spawn: SYNC_READY");
+	/* The stage names of runc's debug log, which tools and its suite look for. */
+	if (cfg->is_exec)
+		log_debug("setns_init: about to exec (pid %d is set up)", (int)pid);
+	else
+		log_debug("init: closing the pipe to signal completion (pid %d is set up)",
+			  (int)pid);
+	/* Fail closed: never a container without its devices rules. */
+	if (!cfg->is_exec && cfg->cg != NULL && !devices_set)
+		return bw_fail(err, EPROTO, "init ready before the devices rules were set");
+	return 0;
+}
+
+/* SYNC_HOOKS: the devices rules, then prestart and createRuntime. */
+static int serve_hooks(const struct spawn_config *cfg, bool *devices_set, struct bw_error *err)
+{
+	int r = apply_devices(cfg, devices_set, err);
+	if (r == 0)
+		r = run_runtime_hooks(cfg, err);
+	return r;
+}
+
+/* SYNC_CONSOLE: the pty's master to --console-socket, or kept for run -t to relay. */
+static int serve_console(const struct spawn_config *cfg, struct sync_msg *m,
+			 struct spawn_result *res, struct bw_error *err)
+{
+	int r = 0;
+	if (m->fd < 0)
+		r = bw_fail(err, EPROTO, "terminal: no pty received");
+	else if (cfg->console_socket != NULL)
+		r = console_send_master(cfg->console_socket, m->fd, err);
+	else if (cfg->keep_master)
+		res->master = steal_fd(&m->fd);
+	else
+		r = bw_fail(err, 0, "process.terminal is true but no --console-socket was given");
+	return r;
+}
+
+/* SYNC_SECCOMP_FD: the listener to the agent at linux.seccomp.listenerPath. */
+static int serve_seccomp_fd(const struct spawn_config *cfg, pid_t pid, int fd, struct bw_error *err)
+{
+	int r = send_seccomp_listener(cfg, pid, fd, err);
+	/* Without a notify rule the listener is a courtesy (seccomp.c). */
+	if (r < 0 && !cfg->seccomp->has_notify)
+		r = warn_only(err);
+	return r;
+}
+
+/* The init's next message (r > 0), or -1. *died: the init went away without reporting (EOF or
+ * a reset socket: it is exiting). */
+static int recv_request(int sock, struct sync_msg *m, bool *died, struct bw_error *err)
+{
+	int r = sync_recv(sock, m, err);
+	*died = r == 0 || (r < 0 && err->code == ECONNRESET);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return bw_fail(err, 0, "container init exited unexpectedly");
+	return r;
+}
+
+/* The init's requests, each answered, until it reports ready; *died as recv_request says. */
 int spawn_serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
 		      bool *died, struct bw_error *err)
 {
 	bool devices_set = false, assembled = false;
 	for (;;) {
 		struct sync_msg m;
-		int r = sync_recv(sock, &m, err);
-		*died = r == 0 || (r < 0 && err->code == ECONNRESET);
+		int r = recv_request(sock, &m, died, err);
 		if (r < 0)
 			return -1;
-		if (r == 0)
-			return bw_fail(err, 0, "container init exited unexpectedly");
 		enum sync_type reply = 0;
 		switch (m.type) {
 		case SYNC_ERROR:
@@ -214,21 +276,7 @@ int spawn_serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spaw
 			return -1;
 		case SYNC_READY:
 			sync_msg_free(&m);
-			bw_phase("spawn: SYNC_READY");
-			/* The stage names of runc's debug log, which tools and its suite look for.
-			 */
-			if (cfg->is_exec)
-				log_debug("setns_init: about to exec (pid %d is set up)", (int)pid);
-			else
-				log_debug(
-				    "init: closing the pipe to signal completion (pid %d is set "
-				    "up)",
-				    (int)pid);
-			/* Fail closed: never a container without its devices rules. */
-			if (!cfg->is_exec && cfg->cg != NULL && !devices_set)
-				return bw_fail(err, EPROTO,
-					       "init ready before the devices rules were set");
-			return 0;
+			return serve_ready(cfg, pid, devices_set, err);
 		case SYNC_TIMENS:
 			r = write_time_offsets(pid, &cfg->spec->linux, err);
 			reply = SYNC_TIMENS_DONE;
@@ -244,29 +292,15 @@ int spawn_serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spaw
 			 * go in now, before anything of the container's runs (cgroup.h). */
 			bw_phase("spawn: SYNC_HOOKS");
 			assembled = true;
-			r = apply_devices(cfg, &devices_set, err);
-			if (r == 0)
-				r = run_runtime_hooks(cfg, err);
+			r = serve_hooks(cfg, &devices_set, err);
 			reply = SYNC_HOOKS_DONE;
 			break;
 		case SYNC_CONSOLE:
-			if (m.fd < 0)
-				r = bw_fail(err, EPROTO, "terminal: no pty received");
-			else if (cfg->console_socket != NULL)
-				r = console_send_master(cfg->console_socket, m.fd, err);
-			else if (cfg->keep_master)
-				res->master = steal_fd(&m.fd);
-			else
-				r = bw_fail(
-				    err, 0,
-				    "process.terminal is true but no --console-socket was given");
+			r = serve_console(cfg, &m, res, err);
 			reply = SYNC_CONSOLE_DONE;
 			break;
 		case SYNC_SECCOMP_FD:
-			r = send_seccomp_listener(cfg, pid, m.fd, err);
-			/* Without a notify rule the listener is a courtesy (seccomp.c). */
-			if (r < 0 && !cfg->seccomp->has_notify)
-				r = warn_only(err);
+			r = serve_seccomp_fd(cfg, pid, m.fd, err);
 			reply = SYNC_SECCOMP_DONE;
 			break;
 		case SYNC_SCRATCH:
