@@ -48,7 +48,8 @@ pid_t spawn_do_clone(uint64_t flags, int cgroup_fd, int *pidfd)
  * (raw system calls, not glibc's all-threads set*id), with SECBIT_NO_SETUID_FIXUP so that no
  * capability is lost meanwhile; the new namespace resets the child's securebits and gives it a
  * full set of its own. The kernel clears the dumpable flag and the parent-death signal on an
- * id change: both are put back. Other containers' namespaces stay root's (capped: init.c). */
+ * id change: both are put back. Other containers' namespaces stay root's (capped:
+ * init_container.c). */
 void spawn_ns_owner_restore(struct spawn_ns_owner *o)
 {
 	if (!o->active)

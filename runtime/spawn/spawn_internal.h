@@ -37,3 +37,18 @@ int spawn_after_clone(struct spawn_config *cfg, pid_t pid, int pidfd, struct bw_
 /* spawn_serve.c: the init's requests until SYNC_READY (0) or a failure. */
 int spawn_serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spawn_result *res,
 		      bool *died, struct bw_error *err);
+
+/* The child (init.c, init_*.c). The init's /proc/<pid> when its root has none (init.c), and
+ * the process's environment (init_setup_process). */
+extern int init_proc_self;
+extern char **init_env;
+/* init_container.c */
+int init_become_ns_root(const struct spawn_config *cfg, struct bw_error *err);
+int init_run_hooks(const struct spawn_config *cfg, enum oci_hook_kind kind, const char *cwd,
+		   struct bw_error *err);
+int init_setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err);
+int init_join_container(const struct spawn_config *cfg, int sock, struct bw_error *err);
+/* init_process.c */
+int init_load_seccomp_with_listener(const struct spawn_config *cfg, int sock, struct bw_error *err);
+int init_setup_process(const struct spawn_config *cfg, char **exe, uint64_t *held,
+		       struct bw_error *err);
