@@ -275,25 +275,32 @@ static void __attribute__((noreturn)) hold_session(const struct spawn_config *cf
 			 landlock_abi_version() >= 1);
 }
 
-void init_main(struct spawn_config *cfg, int sock)
+/* The parent may block signals (for signalfd) or ignore some: none of that may reach the
+ * container's process through execve. */
+static void reset_signals(void)
 {
-	struct bw_error err = {0};
-	struct sync_msg m;
-	_cleanup_free_ char *exe = NULL;
-	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
-	uint64_t held = 0;
+	sigset_t none;
+	sigemptyset(&none);
+	uint64_t set = non_default_signals();
+	for (int s = 1; s < NSIG && s <= 64; s++)
+		if (s != SIGKILL && s != SIGSTOP && (set & (UINT64_C(1) << (s - 1))))
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
-	bw_phase("init: start");
+/* First, what the runtime left us is put right: cgroups (exec), stdio, fds, signals. */
+static void reset_inherited(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* An exec'd process enters the container's v1 cgroups itself, before anything else. */
-	if (cfg->cg_child_enters && cg_enter_self(cfg->cg, &err) < 0)
-		init_fail(sock, &err);
+	if (cfg->cg_child_enters && cg_enter_self(cfg->cg, err) < 0)
+		init_fail(sock, err);
 	/* The stand-ins for the caller's terminal (pipes or /dev/null, all above fd 2) first:
 	 * close_inherited_fds closes their originals. */
 	for (int fd = 0; fd < 3; fd++)
 		if (cfg->stdio[fd] >= 0 && dup2(cfg->stdio[fd], fd) < 0) {
-			bw_fail(&err, errno, "dup2 the stdio stand-in to fd %d", fd);
-			init_fail(sock, &err);
+			bw_fail(err, errno, "dup2 the stdio stand-in to fd %d", fd);
+			init_fail(sock, err);
 		}
 	close_inherited_fds(cfg, sock);
 	/* Cloned by a thread that had switched to the namespace's owner id (spawn_clone.c), which
@@ -303,25 +310,23 @@ void init_main(struct spawn_config *cfg, int sock)
 		prctl(PR_SET_DUMPABLE, 1);
 	if (cfg->status_fd >= 0 && !cfg->is_exec)
 		init_reaper_open_io();
-	/* The parent may block signals (for signalfd) or ignore some: none of that may reach the
-	 * container's process through execve. */
-	sigset_t none;
-	sigemptyset(&none);
-	uint64_t set = non_default_signals();
-	for (int s = 1; s < NSIG && s <= 64; s++)
-		if (s != SIGKILL && s != SIGSTOP && (set & (UINT64_C(1) << (s - 1))))
-			signal(s, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	bw_phase("init: fds+signals");
+	reset_signals();
+}
+
+/* Until SYNC_GO (the parent's set-up done, spawn_after_clone): non-dumpable, a session of our
+ * own, the initial CPU affinity; then the state for the hooks. */
+static void wait_for_go(struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	struct sync_msg m;
 	/* Non-dumpable until execve: nothing in the container may open our /proc files. */
 	/* A rootless runtime may not write the /proc files of a non-dumpable process: the init
 	 * sets its own score first (raising it needs no privilege; lowering is refused). */
 	if (cfg->rootless && cfg->process->oom_score_adj.set) {
 		char val[32];
 		snprintf(val, sizeof(val), "%lld", (long long)cfg->process->oom_score_adj.v);
-		if (fs_write_file("/proc/self/oom_score_adj", val, &err) < 0) {
-			bw_wrap(&err, "process.oomScoreAdj");
-			init_fail(sock, &err);
+		if (fs_write_file("/proc/self/oom_score_adj", val, err) < 0) {
+			bw_wrap(err, "process.oomScoreAdj");
+			init_fail(sock, err);
 		}
 	}
 	/* A rootless runtime writes our id maps with its own ids, which /proc refuses for a
@@ -336,13 +341,13 @@ void init_main(struct spawn_config *cfg, int sock)
 	 * an inherited terminal fd needs CAP_SYS_ADMIN (the seccomp tty guard refuses even
 	 * that). With process.terminal, the container's own pty becomes its terminal below. */
 	if (setsid() < 0) {
-		bw_fail(&err, errno, "setsid");
-		init_fail(sock, &err);
+		bw_fail(err, errno, "setsid");
+		init_fail(sock, err);
 	}
 	if (process_set_cpu_affinity(cfg->process->exec_cpu_affinity.initial,
-				     "process.execCPUAffinity.initial", &err) < 0)
-		init_fail(sock, &err);
-	if (receive_go(cfg, sock, &m, &err) < 0)
+				     "process.execCPUAffinity.initial", err) < 0)
+		init_fail(sock, err);
+	if (receive_go(cfg, sock, &m, err) < 0)
 		_exit(1);
 	bw_phase("init: go");
 	if (rootless)
@@ -350,6 +355,62 @@ void init_main(struct spawn_config *cfg, int sock)
 	free(cfg->state_json);
 	cfg->state_json = steal_ptr(&m.data);
 	sync_msg_free(&m);
+}
+
+/* Set up: no host fd past execve, a filter with a listener loaded, the parent-death signal
+ * for good, then SYNC_READY. Returns whether the container's filter is still to be loaded. */
+static bool report_ready(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
+	 * preserved fds is closed at execve. */
+	syscall(SYS_close_range, 3 + cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+	bool late = cfg->seccomp != NULL;
+	if (late && cfg->seccomp->needs_listener) {
+		/* The listener must reach the agent before `create` returns, so such a filter
+		 * goes in now and must allow what is left (sync socket, fifo, hooks, capset). */
+		if (init_load_seccomp_with_listener(cfg, sock, err) < 0)
+			init_fail(sock, err);
+		late = false;
+	}
+	/* Until now the init died with its creator; a sandbox's keeps doing so for good (armed
+	 * again after the credential changes that cleared it): SIGKILL to a pid namespace's init
+	 * ends the namespace, so the sandbox cannot outlive its owner even when nobody is left to
+	 * tear it down. Armed before READY: a creator already dead makes that send fail. */
+	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
+	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, err) < 0)
+		_exit(1);
+	bw_phase("init: READY sent");
+	return late;
+}
+
+/* A new container's init waits for `start`, then runs the startContainer hooks. */
+static void start_container(const struct spawn_config *cfg, bool reaper, bool *late, uint64_t *held,
+			    struct bw_error *err)
+{
+	if (wait_for_start(cfg, err) < 0)
+		init_die(err);
+	/* startContainer hooks run under the container's filter, as in runc and crun: they are
+	 * programs of the container's (a sandbox's reaper loads none). */
+	if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 && !reaper) {
+		load_filter(cfg, *late, *held);
+		*late = false;
+		*held = 0;
+	}
+	if (init_run_hooks(cfg, OCI_HOOK_START_CONTAINER, NULL, err) < 0)
+		init_die(err);
+}
+
+void init_main(struct spawn_config *cfg, int sock)
+{
+	struct bw_error err = {0};
+	_cleanup_free_ char *exe = NULL;
+	bool created_userns = cfg->new_ns_flags & CLONE_NEWUSER;
+	uint64_t held = 0;
+
+	bw_phase("init: start");
+	reset_inherited(cfg, sock, &err);
+	bw_phase("init: fds+signals");
+	wait_for_go(cfg, sock, &err);
 	if (created_userns && init_become_ns_root(cfg, &err) < 0)
 		init_fail(sock, &err);
 	bw_phase("init: ns root");
@@ -361,39 +422,10 @@ void init_main(struct spawn_config *cfg, int sock)
 		init_fail(sock, &err);
 	bw_phase("init: process set up");
 
-	/* No host fd may reach the container (CVE-2024-21626): everything past stdio and the
-	 * preserved fds is closed at execve. */
-	syscall(SYS_close_range, 3 + cfg->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-	bool late = cfg->seccomp != NULL;
-	if (late && cfg->seccomp->needs_listener) {
-		/* The listener must reach the agent before `create` returns, so such a filter
-		 * goes in now and must allow what is left (sync socket, fifo, hooks, capset). */
-		if (init_load_seccomp_with_listener(cfg, sock, &err) < 0)
-			init_fail(sock, &err);
-		late = false;
-	}
-	/* Until now the init died with its creator; a sandbox's keeps doing so for good (armed
-	 * again after the credential changes that cleared it): SIGKILL to a pid namespace's init
-	 * ends the namespace, so the sandbox cannot outlive its owner even when nobody is left to
-	 * tear it down. Armed before READY: a creator already dead makes that send fail. */
-	prctl(PR_SET_PDEATHSIG, cfg->die_with_parent ? SIGKILL : 0);
-	if (sync_send(sock, SYNC_READY, 0, NULL, 0, -1, &err) < 0)
-		_exit(1);
-	bw_phase("init: READY sent");
+	bool late = report_ready(cfg, sock, &err);
 	bool reaper = cfg->status_fd >= 0 && !cfg->is_exec;
-	if (!cfg->is_exec) {
-		if (wait_for_start(cfg, &err) < 0)
-			init_die(&err);
-		/* startContainer hooks run under the container's filter, as in runc and crun:
-		 * they are programs of the container's (a sandbox's reaper loads none). */
-		if (cfg->spec->hooks.n[OCI_HOOK_START_CONTAINER] > 0 && !reaper) {
-			load_filter(cfg, late, held);
-			late = false;
-			held = 0;
-		}
-		if (init_run_hooks(cfg, OCI_HOOK_START_CONTAINER, NULL, &err) < 0)
-			init_die(&err);
-	}
+	if (!cfg->is_exec)
+		start_container(cfg, reaper, &late, &held, &err);
 	bw_phase("init: started");
 	close(sock);
 	if (reaper && cfg->session_init)

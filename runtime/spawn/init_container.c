@@ -264,6 +264,50 @@ static int cap_user_counts(const struct spawn_config *cfg, struct bw_error *err)
 	return 0;
 }
 
+/* The namespaces: the config's joined, a new network's lo up, new cgroup and time ones
+ * entered; then the names. */
+static int enter_namespaces(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	if (join_namespaces(cfg, err) < 0)
+		return -1;
+	/* A new network namespace starts with lo down; loopback-only is the useful minimum. */
+	if ((cfg->new_ns_flags & CLONE_NEWNET) && ns_loopback_up(err) < 0)
+		return -1;
+	bw_phase("init: lo up");
+	if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return bw_fail(err, errno, "unshare the cgroup namespace");
+	if (enter_time_ns(cfg, sock, err) < 0 || set_names(cfg->spec, err) < 0)
+		return -1;
+	bw_phase("init: names");
+	return 0;
+}
+
+/* The rootfs is assembled: the runtime sets the devices rules and runs its hooks (SYNC_HOOKS). */
+static int request_hooks(const struct spawn_config *cfg, int sock, struct bw_error *err)
+{
+	struct sync_msg m;
+	/* The host's views the runtime handed over are mounted now: none stays open (a sandbox's
+	 * pid 1 never execs, so close-on-exec would not end them). */
+	hostpath_drop_held(cfg->root_src);
+	for (size_t i = 0; cfg->mount_srcs != NULL && i < cfg->spec->n_mounts; i++)
+		hostpath_drop_held(&cfg->mount_srcs[i]);
+	if (sync_send(sock, SYNC_HOOKS, 0, NULL, 0, -1, err) < 0 ||
+	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
+		return -1;
+	sync_msg_free(&m);
+	bw_phase("init: SYNC_HOOKS_DONE");
+	return 0;
+}
+
+static int write_sysctls(const struct oci_spec *spec, struct bw_error *err)
+{
+	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
+		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
+					  err) < 0)
+			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
+	return 0;
+}
+
 int init_setup_container(const struct spawn_config *cfg, int sock, struct bw_error *err)
 {
 	const struct oci_spec *spec = cfg->spec;
@@ -286,33 +330,15 @@ int init_setup_container(const struct spawn_config *cfg, int sock, struct bw_err
 	    .root_tmpfs = cfg->root_tmpfs,
 	    .root_links = cfg->root_links,
 	    .root_sealed = cfg->root_sealed};
-	struct sync_msg m;
 
-	if (join_namespaces(cfg, err) < 0)
+	if (enter_namespaces(cfg, sock, err) < 0)
 		return -1;
-	/* A new network namespace starts with lo down; loopback-only is the useful minimum. */
-	if ((cfg->new_ns_flags & CLONE_NEWNET) && ns_loopback_up(err) < 0)
-		return -1;
-	bw_phase("init: lo up");
-	if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		return bw_fail(err, errno, "unshare the cgroup namespace");
-	if (enter_time_ns(cfg, sock, err) < 0 || set_names(spec, err) < 0)
-		return -1;
-	bw_phase("init: names");
 	bool own_mounts = (cfg->new_ns_flags & CLONE_NEWNS) || cfg->ns_fds[OCI_NS_MOUNT] >= 0;
 	if (own_mounts && rootfs_prepare(&rc, err) < 0)
 		return -1;
 	bw_phase("init: rootfs_prepare");
-	/* The host's views the runtime handed over are mounted now: none stays open (a sandbox's
-	 * pid 1 never execs, so close-on-exec would not end them). */
-	hostpath_drop_held(cfg->root_src);
-	for (size_t i = 0; cfg->mount_srcs != NULL && i < spec->n_mounts; i++)
-		hostpath_drop_held(&cfg->mount_srcs[i]);
-	if (sync_send(sock, SYNC_HOOKS, 0, NULL, 0, -1, err) < 0 ||
-	    sync_expect(sock, SYNC_HOOKS_DONE, &m, err) < 0)
+	if (request_hooks(cfg, sock, err) < 0)
 		return -1;
-	sync_msg_free(&m);
-	bw_phase("init: SYNC_HOOKS_DONE");
 	if (init_run_hooks(cfg, OCI_HOOK_CREATE_CONTAINER, cfg->rootfs, err) < 0)
 		return -1;
 	/* The runtime's mount namespace (lifecycle.c refused all that needs a mount): chroot. */
@@ -326,11 +352,7 @@ int init_setup_container(const struct spawn_config *cfg, int sock, struct bw_err
 	    rootfs_finalize(&rc, err) < 0)
 		return -1;
 	bw_phase("init: pivot+masks");
-	for (size_t i = 0; i < spec->linux.n_sysctl; i++)
-		if (rootfs_write_proc_sys(spec->linux.sysctl[i].key, spec->linux.sysctl[i].value,
-					  err) < 0)
-			return bw_wrap(err, "linux.sysctl.%s", spec->linux.sysctl[i].key);
-	if (cap_user_counts(cfg, err) < 0)
+	if (write_sysctls(spec, err) < 0 || cap_user_counts(cfg, err) < 0)
 		return -1;
 	bw_phase("init: sysctls+user counts");
 	if (setup_terminal(cfg, sock, true, err) < 0)

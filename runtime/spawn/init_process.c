@@ -45,9 +45,9 @@ int init_load_seccomp_with_listener(const struct spawn_config *cfg, int sock, st
 	return 0;
 }
 
-/* *held: capabilities kept past the final sets for the seccomp filter (caps.h). */
-int init_setup_process(const struct spawn_config *cfg, char **exe, uint64_t *held,
-		       struct bw_error *err)
+/* The executable found, then the process's resources: keyring, rlimits, scheduling,
+ * personality, memory policy. */
+static int set_resources(const struct spawn_config *cfg, char **exe, struct bw_error *err)
 {
 	const struct oci_process *p = cfg->process;
 	const struct oci_spec *spec = cfg->spec;
@@ -66,6 +66,11 @@ int init_setup_process(const struct spawn_config *cfg, char **exe, uint64_t *hel
 	    process_set_memory_policy(&spec->linux.memory_policy, err) < 0)
 		return -1;
 	bw_phase("proc: exe+rlimits+keyring");
+	return 0;
+}
+
+static int drop_bounding(const struct spawn_config *cfg, struct bw_error *err)
+{
 	/* The bounding set we have: a new user namespace's is full; without one it is the
 	 * runtime's, which we were cloned with; otherwise (exec, a joined namespace) asked. */
 	uint64_t present = 0;
@@ -73,7 +78,16 @@ int init_setup_process(const struct spawn_config *cfg, char **exe, uint64_t *hel
 		present = ~UINT64_C(0);
 	else if (!cfg->is_exec && cfg->ns_fds[OCI_NS_USER] < 0)
 		present = cfg->caps.runtime_bounding;
-	if (caps_drop_bounding(&cfg->caps, present, err) < 0)
+	return caps_drop_bounding(&cfg->caps, present, err);
+}
+
+/* *held: capabilities kept past the final sets for the seccomp filter (caps.h). */
+int init_setup_process(const struct spawn_config *cfg, char **exe, uint64_t *held,
+		       struct bw_error *err)
+{
+	const struct oci_process *p = cfg->process;
+
+	if (set_resources(cfg, exe, err) < 0 || drop_bounding(cfg, err) < 0)
 		return -1;
 	/* AppArmor first (it writes to /proc, which Landlock then forbids); both before the user
 	 * switch, because landlock_restrict_self needs CAP_SYS_ADMIN without no_new_privs. */
