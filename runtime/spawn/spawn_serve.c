@@ -281,8 +281,10 @@ int spawn_serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spaw
 			r = write_time_offsets(pid, &cfg->spec->linux, err);
 			reply = SYNC_TIMENS_DONE;
 			break;
-		case SYNC_CREATE:
-			r = serve_create(cfg, assembled, &m, err);
+		case SYNC_CREATE: /* these two send answers of their own */
+		case SYNC_DEVICE:
+			r = m.type == SYNC_CREATE ? serve_create(cfg, assembled, &m, err)
+						  : send_device(cfg, sock, &m, err);
 			sync_msg_free(&m);
 			if (r < 0)
 				return -1;
@@ -307,12 +309,6 @@ int spawn_serve_child(struct spawn_config *cfg, pid_t pid, int sock, struct spaw
 			r = keep_scratch(cfg, &m, err);
 			reply = SYNC_SCRATCH_DONE;
 			break;
-		case SYNC_DEVICE:
-			r = send_device(cfg, sock, &m, err);
-			sync_msg_free(&m);
-			if (r < 0)
-				return -1;
-			continue;
 		default:
 			r = bw_fail(err, EPROTO, "unexpected sync message %u", m.type);
 		}
