@@ -73,7 +73,8 @@ struct spawn_config {
 	 * the init's /proc files still open to it (until SYNC_GO); the caller closes them */
 	int init_netns, init_userns;
 	/* internal: the host's per-user inotify/fanotify limits, read by the parent before a
-	 * new user namespace is made (init.c caps the namespace's own at a share); 0: none */
+	 * new user namespace is made (init_container.c caps the namespace's own at a share);
+	 * 0: none */
 	long long user_counts[4];
 	/* Called by the parent right after clone with the child's pid: records it (so a crash
 	 * from here on is cleaned up by delete --force) and returns the state JSON for hooks. */
