@@ -414,6 +414,9 @@ test_teardown_sandbox_tty_interrupt_reaches_the_command() {
 # (an immutable file in it) is still listed, until `delete --force` releases what is left.
 test_teardown_list_shows_what_it_could_not_release() {
 	td_start
+	# Both dead before either can act: a watchdog that saw its owner die first would begin the
+	# release itself (kill sends the two signals one after the other).
+	kill -STOP "$TD_WD"
 	kill -KILL "$TD_MAIN" "$TD_WD"
 	td_gone_by "$(date +%s%N)" "owner and watchdog killed"
 	wait "$TD_MAIN" 2>/dev/null || true
