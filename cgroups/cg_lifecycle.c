@@ -536,6 +536,22 @@ static long monotonic_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int cg_remove_when_empty(struct cg_manager *cg, long wait_ms, struct bw_error *err)
+{
+	long start = monotonic_ms(), step = 1;
+	for (;;) {
+		int r = remove_pass(cg, err);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+		if (monotonic_ms() - start >= wait_ms)
+			return bw_fail(err, EBUSY, "remove cgroup `%s`: it still has processes",
+				       cg->path);
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+		step = step < 64 ? step * 2 : step;
+	}
+}
+
 int cg_destroy(struct cg_manager *cg, struct bw_error *err)
 {
 	long start = monotonic_ms(), step = 1;

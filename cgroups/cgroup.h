@@ -153,6 +153,9 @@ int cg_is_frozen(struct cg_manager *cg, bool *frozen, struct bw_error *err);
  * hierarchy. Idempotent: missing dirs are fine. Parent directories are left in place (see
  * cg_remove_parents). */
 int cg_destroy(struct cg_manager *cg, struct bw_error *err);
+/* Remove the cgroup (and its sub-cgroups) once its processes are gone, killing none: waits up
+ * to wait_ms, then EBUSY. For a cgroup that may be another's (cgroupfs only). */
+int cg_remove_when_empty(struct cg_manager *cg, long wait_ms, struct bw_error *err);
 /* runc-shaped `events --stats` JSON object ({"cpu":..,"memory":..,"pids":..,...}). */
 int cg_stats_json(struct cg_manager *cg, char **json, struct bw_error *err);
 /* Number of OOM kills so far (memory.events oom_kill / v1 memory.oom_control). */

@@ -233,10 +233,13 @@ static int create_make(struct create_run *cr, struct bw_error *err)
 	/* An owner's sandbox is guarded from before its cgroup exists: if the owner dies before
 	 * the create ends, its watchdog finds the state (saved now, naming the cgroup to be made
 	 * and the watchdog) and releases it; the init, born after this, dies with the owner. */
-	if (cr->o->owner > 0 && (watchdog_start_owned(cr->g, cr->c, cr->lifetime_ms, cr->o->owner,
-						      &cr->wd_sock, err) < 0 ||
-				 container_save(cr->c, err) < 0))
-		return -1;
+	if (cr->o->owner > 0) {
+		strv_push(&cr->c->state.cleanup, CGROUP_PENDING);
+		if (watchdog_start_owned(cr->g, cr->c, cr->lifetime_ms, cr->o->owner, &cr->wd_sock,
+					 err) < 0 ||
+		    container_save(cr->c, err) < 0)
+			return -1;
+	}
 	/* A cg_create that fails has undone its own work; what it refused (a cgroup that another
 	 * container's processes use, a frozen one) is not ours to kill or remove. */
 	if (cg_create(cr->cg, spec->linux.has_resources ? &spec->linux.resources : NULL, err) < 0) {
@@ -324,6 +327,21 @@ static int create_spawn(struct create_run *cr, struct bw_error *err)
 	return 0;
 }
 
+/* Remove every record tag from the state's cleanup list. */
+static void drop_cleanup(struct container *c, const char *tag)
+{
+	char **v = c->state.cleanup;
+	size_t j = 0;
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
+		if (strcmp(v[i], tag) == 0)
+			free(v[i]);
+		else
+			v[j++] = v[i];
+	}
+	if (v != NULL)
+		v[j] = NULL;
+}
+
 /* With the init up: its network, the watchdog, state.json, the audit event, --pid-file. */
 static int create_finish(struct create_run *cr, struct bw_error *err)
 {
@@ -339,6 +357,7 @@ static int create_finish(struct create_run *cr, struct bw_error *err)
 		return -1;
 	bw_phase("create: watchdog");
 	c->state.status = OCI_STATUS_CREATED;
+	drop_cleanup(c, CGROUP_PENDING);
 	if (container_save(c, err) < 0)
 		return -1;
 	bw_phase("create: saved");

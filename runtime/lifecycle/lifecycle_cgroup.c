@@ -242,6 +242,17 @@ int lifecycle_cgroup_remove(struct container *c, struct bw_error *e2, struct bw_
 	struct cg_manager *cg = NULL;
 	if (lifecycle_cgroup_open(c, cgp, &cg, err) < 0)
 		return -1;
+	/* Saved by a create before its cgroup was made (an owner's, for its watchdog): that path
+	 * may have been refused as another container's. Nothing in it is killed: ours empties as
+	 * its init dies with the owner; one that stays populated is not ours, and is left. */
+	if (strv_contains(c->state.cleanup, CGROUP_PENDING) && cg_systemd_unit(cg) == NULL) {
+		if (cg_remove_when_empty(cg, 2000, e2) < 0)
+			log_warn("teardown: %s: left alone", e2->msg);
+		else
+			lifecycle_remove_cgroup_parents(c);
+		cg_free(cg);
+		return 0;
+	}
 	cg_thaw(cg, e2);
 	int r = cg_destroy(cg, err);
 	cg_free(cg);

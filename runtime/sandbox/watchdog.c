@@ -402,6 +402,7 @@ int watchdog_start_owned(const struct global_opts *g, struct container *c, int64
 		return bw_fail(err, -r, "watchdog: could not start it");
 	}
 	container_record_helper(c, "watchdog", w.pid, w.start);
+	container_record_pidns(c); /* the sweep from another pid namespace must not act on it */
 	container_record_helper(c, "owner", owner, 0);
 	if (deadline > 0)
 		strv_push_take(&c->state.cleanup,

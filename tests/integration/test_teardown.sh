@@ -153,6 +153,7 @@ test_teardown_owner_and_watchdog_killed_at_once() {
 	for by in "list:" "list:--allow 192.0.2.1:443/tcp" "sandbox:"; do
 		local flags=${by#*:} what="both killed ${by#*:}, then ${by%%:*}"
 		td_start $flags
+		kill -STOP "$TD_WD" # so that it cannot begin the release between the two signals
 		kill -KILL "$TD_MAIN" "$TD_WD"
 		td_gone_by "$(date +%s%N)" "$what"
 		wait "$TD_MAIN" 2>/dev/null || true
@@ -171,6 +172,10 @@ test_teardown_owner_and_watchdog_killed_at_once() {
 # the runner's leak check finds helpers).
 test_teardown_watchdog_has_its_own_name() {
 	td_start
+	# The creator's pid namespace is recorded with the helpers: a sweep from another one must
+	# not take them for dead (the watchdog started before the init records it too).
+	expect_eq "pid namespace recorded" "pidns:$(stat -Lc '%d:%i' /proc/self/ns/pid)" \
+		"$(jq -r '.bulwark.cleanup[]? | select(startswith("pidns:"))' "$BW_ROOT/$TD_ID/state.json")"
 	comm=$(cat "/proc/$TD_WD/comm")
 	cmdline=$(tr '\0' ' ' <"/proc/$TD_WD/cmdline")
 	expect_eq comm bulwark-watch "$comm"
