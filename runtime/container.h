@@ -72,7 +72,7 @@ uint64_t proc_start_time(pid_t pid);
 /* Whether the init still has the exec.fifo open for writing, i.e. was not started yet. */
 bool container_fifo_exists(struct container *c);
 
-/* A container without a cgroup (rootless, lifecycle.c): the processes of the init's pid
+/* A container without a cgroup (rootless, lifecycle/lifecycle_cgroup.c): the processes of the init's pid
  * namespace (malloc'd), found by their /proc/PID/ns/pid link; without a pid namespace of its
  * own, the init alone. */
 int container_pidns_members(pid_t init, pid_t **pids, size_t *n, struct bw_error *err);

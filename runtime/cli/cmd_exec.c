@@ -204,7 +204,7 @@ static int session_wait(pid_t pid, int pidfd, const struct console_io *io, struc
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* Rootless, a container in a scope of the user's systemd (lifecycle.c user_scope): cgroup v2
+/* Rootless, a container in a scope of the user's systemd (lifecycle/lifecycle_cgroup.c): cgroup v2
  * starts a process in its cgroup only for a caller inside the scope (the common ancestor of the
  * two cgroups must be writable by it), so this runtime first has the user's manager move it
  * into the scope's leaf, as the runtime that made the container was. */
@@ -277,7 +277,7 @@ static int exec_target(struct container *c, const struct oci_spec *spec, const s
 	cfg->target_pidfd = container_pidfd(c, err);
 	if (cfg->target_pidfd < 0 || target_ns_flags(c, spec, &cfg->target_ns_flags, err) < 0)
 		return -1;
-	/* A rootless container may have no cgroup (lifecycle.c): its processes share the init's
+	/* A rootless container may have no cgroup (lifecycle/lifecycle_cgroup.c): its processes share the init's
 	 * pid namespace, which ends them all. */
 	if (c->state.cgroup_path == NULL && f->cgroups != NULL)
 		return bw_fail(err, 0,

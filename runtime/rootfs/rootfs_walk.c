@@ -97,7 +97,7 @@ static bool on_root_mount(int dirfd)
 
 /* A missing mountpoint: made with our ids, else, for a top-level directory of a rootfs our user
  * namespace does not own, by the runtime with the host's, where it offers to
- * (rootfs_ctx.host_create; spawn.c serve_create). */
+ * (rootfs_ctx.host_create; spawn/spawn_serve.c). */
 static bool on_own_mount(int dirfd)
 {
 	struct statx a;

@@ -953,7 +953,7 @@ test_sandbox_inotify_exhaustion_leaves_others_their_share() {
 }
 
 # ... and the namespace itself is owned by an id of the sandbox's own that no container maps
-# (idpool_owner; runtime/spawn.c, ns_owner_become): nothing in it is charged to root, so five
+# (idpool_owner; runtime/spawn/spawn_clone.c, spawn_ns_owner_become): nothing in it is charged to root, so five
 # sandboxes that each hold every instance their cap allows (5 x 32 > root's 128) all get it,
 # and so does the host.
 test_sandbox_user_namespace_is_owned_by_its_own_ids() {
