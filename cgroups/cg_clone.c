@@ -7,9 +7,9 @@
  * does skip the lock for is a thread moving itself ("0" written to `tasks`). So the process
  * that clones the container's init moves itself into the v1 cgroups first (the cgroup2
  * hierarchy of a hybrid host is entered by CLONE_INTO_CGROUP): a short-lived helper the
- * runtime forks for a new container (spawn/spawn_clone.c), never the runtime itself, which stays in its
- * own cgroups, out of reach of the container's limits, freezer and OOM killer; an exec'd
- * process moves itself, first thing (init.c). */
+ * runtime forks for a new container (spawn/spawn_clone.c), never the runtime itself, which
+ * stays in its own cgroups, out of reach of the container's limits, freezer and OOM killer;
+ * an exec'd process moves itself, first thing (init.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
