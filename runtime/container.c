@@ -466,8 +466,9 @@ void container_free(struct container *c)
 	free(c);
 }
 
-/* A container without a cgroup (rootless, lifecycle/lifecycle_cgroup.c): the processes of the init's pid
- * namespace, found by their /proc/PID/ns/pid link; without one of its own, the init alone. */
+/* A container without a cgroup (rootless, lifecycle/lifecycle_cgroup.c): the processes of the
+ * init's pid namespace, found by their /proc/PID/ns/pid link; without one of its own, the init
+ * alone. */
 /* The /proc/PID/ns/pid link of pid into buf (64 bytes); false if it cannot be read. */
 static bool pidns_link(pid_t pid, char *buf)
 {

@@ -72,9 +72,9 @@ uint64_t proc_start_time(pid_t pid);
 /* Whether the init still has the exec.fifo open for writing, i.e. was not started yet. */
 bool container_fifo_exists(struct container *c);
 
-/* A container without a cgroup (rootless, lifecycle/lifecycle_cgroup.c): the processes of the init's pid
- * namespace (malloc'd), found by their /proc/PID/ns/pid link; without a pid namespace of its
- * own, the init alone. */
+/* A container without a cgroup (rootless, lifecycle/lifecycle_cgroup.c): the processes of the
+ * init's pid namespace (malloc'd), found by their /proc/PID/ns/pid link; without a pid namespace of
+ * its own, the init alone. */
 int container_pidns_members(pid_t init, pid_t **pids, size_t *n, struct bw_error *err);
 /* Is pid (now) in the pid namespace of init? */
 bool container_pid_shares_pidns(pid_t pid, pid_t init);

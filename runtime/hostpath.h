@@ -19,8 +19,8 @@ struct hostpath {
 	bool mount_root; /* the reopened path must be a mount's root (a mount we stacked) */
 	char *label;	 /* the flag or field that named it, for errors; never NULL */
 	/* The init only: the path as the runtime reopened it from inside the init's mount
-	 * namespace with the host's credentials (spawn/spawn_prepare.c), which a user namespace's ids may
-	 * lack (0700 homes). hostpath_reopen hands out duplicates of it. */
+	 * namespace with the host's credentials (spawn/spawn_prepare.c), which a user namespace's
+	 * ids may lack (0700 homes). hostpath_reopen hands out duplicates of it. */
 	bool held;
 	int held_fd;
 	/* A rootless overlay workspace (workspace.c): the init builds the overlay itself, with

@@ -22,7 +22,8 @@
  * + slot. No container maps it, so nothing a container does (a set-user-ID file it writes to
  * a volume, a process it leaves) can ever run on the host as the owner, who has every
  * capability in the namespace from outside; and the kernel's per-user counts of the namespace
- * are charged to it, not to root (runtime/spawn/spawn_clone.c). Reserved on the host like the ranges. */
+ * are charged to it, not to root (runtime/spawn/spawn_clone.c). Reserved on the host like the
+ * ranges. */
 #define IDPOOL_OWNER_BASE (IDPOOL_BASE + IDPOOL_SLOTS * IDPOOL_RANGE)
 
 struct idpool_slot {

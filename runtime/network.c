@@ -255,7 +255,8 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 	char path[64];
 	int inherit[2] = {-1, -1};
 	if (cfg->rootless && cfg->init_netns >= 0 && cfg->init_userns >= 0) {
-		/* The helpers open these paths as their own inherited fds (see spawn/spawn_prepare.c). */
+		/* The helpers open these paths as their own inherited fds (see
+		 * spawn/spawn_prepare.c). */
 		inherit[0] = cfg->init_netns;
 		inherit[1] = cfg->init_userns;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", cfg->init_netns);

@@ -40,7 +40,8 @@ int notify_prepare(struct container *c, struct oci_spec *spec, struct hostpath *
  * runc's and crun's root would make it, through fs_mkpath_in_root (a symlink in the image is
  * followed inside root.path only): a user namespace's root may not write a root-owned image's
  * /run. Best effort (a read-only image; a tmpfs the config mounts there serves as well): 0 if
- * made or there. Call only where lifecycle/lifecycle_sources.c lets the runtime make mountpoints. */
+ * made or there. Call only where lifecycle/lifecycle_sources.c lets the runtime make mountpoints.
+ */
 int notify_make_mountpoint(const struct hostpath *root, const char *dir);
 
 struct notify_relay;

@@ -277,8 +277,8 @@ static int exec_target(struct container *c, const struct oci_spec *spec, const s
 	cfg->target_pidfd = container_pidfd(c, err);
 	if (cfg->target_pidfd < 0 || target_ns_flags(c, spec, &cfg->target_ns_flags, err) < 0)
 		return -1;
-	/* A rootless container may have no cgroup (lifecycle/lifecycle_cgroup.c): its processes share the init's
-	 * pid namespace, which ends them all. */
+	/* A rootless container may have no cgroup (lifecycle/lifecycle_cgroup.c): its processes
+	 * share the init's pid namespace, which ends them all. */
 	if (c->state.cgroup_path == NULL && f->cgroups != NULL)
 		return bw_fail(err, 0,
 			       "--cgroup: the container has no cgroup (created without root)");

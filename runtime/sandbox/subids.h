@@ -13,5 +13,6 @@
  * skipped, as shadow's tools do. */
 bool subids_find(const char *file, const char *name, uint32_t id, uint32_t need, uint32_t *start);
 /* The caller's ranges of at least NEED ids in both files, and newuidmap and newgidmap
- * installed (in /usr/bin or /bin, as spawn/spawn_prepare.c runs them); false: map the caller's own id. */
+ * installed (in /usr/bin or /bin, as spawn/spawn_prepare.c runs them); false: map the caller's own
+ * id. */
 bool subids_for_caller(uint32_t need, uint32_t *uid_start, uint32_t *gid_start);
