@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -168,6 +170,26 @@ static int enter_root_shared(const char *rootfs, struct bw_error *err)
 
 /* A missing process.cwd is made (0755, owned by the container's root), as runc and crun do;
  * inside the root, symlinks resolved there. */
+/* Whether the deepest existing directory above a missing cwd is on procfs: a missing
+ * /proc/self/fd/N is one of the kernel's magic links (CVE-2024-21626), never made, and refused
+ * as the magic link it names would be, whichever fds the init happens to hold. */
+static bool cwd_under_procfs(int root, const char *cwd)
+{
+	_cleanup_free_ char *dir = xstrdup(cwd);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL || slash == dir)
+			return false;
+		*slash = '\0';
+		struct bw_error e = {0};
+		_cleanup_close_ int fd = fs_open_in_root(root, dir, O_PATH | O_DIRECTORY, 0, &e);
+		bw_error_clear(&e);
+		struct statfs sf;
+		if (fd >= 0)
+			return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+	}
+}
+
 static int make_cwd(const struct oci_process *p, struct bw_error *err)
 {
 	if (p->cwd == NULL)
@@ -182,6 +204,9 @@ static int make_cwd(const struct oci_process *p, struct bw_error *err)
 		return 0;
 	}
 	bw_error_clear(err);
+	if (cwd_under_procfs(root, p->cwd))
+		return bw_fail(err, ELOOP, "process.cwd: open `%s` inside the container root",
+			       p->cwd);
 	fd = fs_mkpath_in_root(root, p->cwd, true, 0755, err);
 	if (fd < 0)
 		return bw_wrap(err, "process.cwd");

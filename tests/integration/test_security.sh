@@ -360,7 +360,7 @@ test_preserve_fds_passes_exactly_the_asked_fds() {
 
 test_cve_2024_21626_magic_link_cwd_is_refused() {
 	b=$(new_bundle sec-cwd)
-	for cwd in /proc/self/fd/7 /proc/self/cwd /proc/1/root /proc/self/root/../../.. /proc/thread-self/fd/7; do
+	for cwd in /proc/self/fd/7 /proc/self/fd/999 /proc/self/cwd /proc/1/root /proc/self/root/../../.. /proc/thread-self/fd/7; do
 		cfg "$b" ".process.cwd=\"$cwd\""
 		out=$(bw run -b "$b" sec-cwd </dev/null 7</sys/fs/cgroup/memory 2>&1) &&
 			fail "cwd $cwd accepted: $out"
