@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/fs.h"
 #include "common/util.h"
 #include "netns/firewall.h"
@@ -174,6 +175,7 @@ static int sandbox_sockets(struct agent *a, struct bw_error *err)
  * The daemon, in the caller's own namespaces, owns that user namespace, which is what the
  * kernel checks for CAP_NET_ADMIN on each set update. */
 enum { SOCK_UDP4, SOCK_UDP6, SOCK_TCP4, SOCK_TCP6, SOCK_NFLOG, SOCK_NFT, SOCK_N };
+_Static_assert(SOCK_N <= FDPASS_MAX, "the agent's sockets ride on one message");
 
 struct sockets_msg {
 	int ok;
@@ -205,23 +207,8 @@ static void __attribute__((noreturn)) sockets_child(struct agent *a, int sandbox
 	}
 	if (!m.ok)
 		bw_error_text(&e, m.text, sizeof(m.text));
-	union {
-		char buf[CMSG_SPACE(sizeof(fds))];
-		struct cmsghdr align;
-	} u;
 	struct iovec iov = {&m, sizeof(m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (n > 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(n * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-	}
-	_exit(sendmsg(out, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : 1);
+	_exit(fdpass_send(out, &iov, 1, fds, (size_t)n, 0) == (ssize_t)sizeof(m) ? 0 : 1);
 }
 
 static int sockets_from_child(struct agent *a, int sandbox, struct bw_error *err)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/fs.h"
 
 #ifndef TIOCGPTPEER
@@ -79,16 +80,7 @@ int console_send_master(const char *socket_path, int master, struct bw_error *er
 		return bw_fail(err, errno, "connect to console socket `%s`", socket_path);
 	char payload[] = "/dev/ptmx";
 	struct iovec iov = {payload, sizeof(payload) - 1};
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	memset(cbuf, 0, sizeof(cbuf));
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+	if (fdpass_send(s, &iov, 1, &master, 1, 0) < 0)
 		return bw_fail(err, errno, "send terminal to console socket `%s`", socket_path);
 	return 0;
 }
@@ -241,10 +233,7 @@ int console_relay(const struct console_io *io, int pidfd, int64_t deadline_ms, s
 	bool is_tty =
 	    io->master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
 	sigset_t mask;
-	sigfillset(&mask);
-	sigdelset(&mask, SIGCHLD);
-	sigdelset(&mask, SIGSEGV);
-	sigdelset(&mask, SIGBUS);
+	sigset_all_but_faults(&mask, false);
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return bw_fail(err, errno, "signalfd");

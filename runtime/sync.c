@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 
 struct wire_hdr {
@@ -21,26 +22,10 @@ int sync_send(int sock, enum sync_type type, int code, const void *data, size_t 
 {
 	struct wire_hdr h = {.type = type, .code = code, .len = (uint32_t)len};
 	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)data, len}};
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1};
 
 	if (len > SYNC_MAX_DATA)
 		return bw_fail(err, EMSGSIZE, "sync message too large");
-	if (fd >= 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	ssize_t r;
-	do
-		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
+	if (fdpass_send(sock, iov, len > 0 ? 2 : 1, &fd, fd >= 0 ? 1 : 0, 0) < 0)
 		return bw_fail(err, errno, "send sync message");
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 #include "netns/ns.h"
 #include "runtime/spawn.h"
@@ -423,9 +424,7 @@ static int exec_load_run(const struct global_opts *g, struct exec_flags *f, int 
 		goto out;
 	if (!f->detach) {
 		sigset_t all;
-		sigfillset(&all);
-		sigdelset(&all, SIGSEGV);
-		sigdelset(&all, SIGBUS);
+		sigset_all_but_faults(&all, true);
 		sigprocmask(SIG_BLOCK, &all, NULL);
 	}
 	r = exec_in(g, c, spec, f, err);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/phase.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 
 /* run's flags (create's and its own); 1 when help was printed, -1 on a usage error. f is
@@ -116,9 +117,7 @@ VERB(run)
 	/* Signals arrive through a signalfd while we wait; blocked before the clone so none is
 	 * lost in between (the init unblocks its own mask). */
 	sigset_t all, old;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
+	sigset_all_but_faults(&all, true);
 	if (!detach)
 		sigprocmask(SIG_BLOCK, &all, &old);
 	/* Without process.terminal the container never gets our terminal: relayed pipes while

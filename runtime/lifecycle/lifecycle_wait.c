@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 
 int lifecycle_wait(pid_t pid, int pidfd, const struct console_io *io, int64_t timeout_ms,
@@ -92,10 +93,7 @@ static bool forward_signals(int pidfd, int64_t deadline)
 {
 	bool expired = false;
 	sigset_t mask;
-	sigfillset(&mask);
-	sigdelset(&mask, SIGCHLD);
-	sigdelset(&mask, SIGSEGV);
-	sigdelset(&mask, SIGBUS);
+	sigset_all_but_faults(&mask, false);
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	for (;;) {
 		int wait_ms = -1;

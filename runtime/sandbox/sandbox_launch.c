@@ -20,6 +20,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/phase.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 #include "oci/policy.h"
 #include "profiles/seccomp.h"
@@ -258,9 +259,7 @@ int sandbox_run(const struct global_opts *g, struct specgen *sg, struct sandbox_
 		struct bw_error *err)
 {
 	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
+	sigset_all_but_faults(&all, true);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	/* Without -t the sandbox never gets our terminal: pipes that we relay (stdio_guard.h). */
 	struct stdio_guard sio = STDIO_GUARD_INIT;

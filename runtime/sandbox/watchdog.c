@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "runtime/sandbox/audit.h"
@@ -414,23 +415,9 @@ int watchdog_start_owned(const struct global_opts *g, struct container *c, int64
 void watchdog_hand_init(int *init_sock, int init_pidfd)
 {
 	char byte = 'i';
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	memset(&u, 0, sizeof(u));
 	struct iovec iov = {&byte, 1};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	h->cmsg_level = SOL_SOCKET;
-	h->cmsg_type = SCM_RIGHTS;
-	h->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(h), &init_pidfd, sizeof(int));
 	if (*init_sock >= 0 && init_pidfd >= 0 &&
-	    sendmsg(*init_sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	    fdpass_send(*init_sock, &iov, 1, &init_pidfd, 1, MSG_DONTWAIT) < 0)
 		log_warn("watchdog: could not hand it the init: %s", strerror(errno));
 	if (*init_sock >= 0)
 		close(*init_sock);

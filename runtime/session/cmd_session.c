@@ -26,6 +26,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 #include "runtime/hostpath.h"
 #include "runtime/init_reaper.h"
@@ -386,9 +387,7 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 	snprintf(run.id, sizeof(run.id), "%s", name);
 	char *args[] = {"bulwark-session", NULL};
 	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
+	sigset_all_but_faults(&all, true);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	struct created cr = {.pidfd = -1, .master = -1, .status_fd = -1};
 	bool launched = false;

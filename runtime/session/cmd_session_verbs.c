@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/fdpass.h"
 #include "common/util.h"
 #include "runtime/cp/container_cp.h"
 #include "runtime/lifecycle.h"
@@ -300,9 +301,7 @@ static int run_in_session(const struct global_opts *g, struct container *c, stru
 	if (reporting)
 		window_open(c, w);
 	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
+	sigset_all_but_faults(&all, true);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	int r = session_exec_in(g, c, x, err);
 	if (r < 0)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/log.h"
 #include "common/phase.h"
 #include "common/util.h"
@@ -83,16 +84,7 @@ static int send_seccomp_listener(const struct spawn_config *cfg, pid_t pid, int 
 		      "\"%s\",\"state\":%s}",
 		      (int)pid, meta, cfg->state_json ? cfg->state_json : "{}");
 	struct iovec iov = {msg, strlen(msg)};
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	memset(cbuf, 0, sizeof(cbuf));
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+	if (fdpass_send(s, &iov, 1, &fd, 1, 0) < 0)
 		return bw_fail(err, errno, "linux.seccomp.listenerPath: send");
 	return 0;
 }

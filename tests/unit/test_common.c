@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fdpass.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -274,4 +276,68 @@ Test(log, quote_bounds_and_marks_a_cut)
 	cr_assert_str_eq(log_quote(out, sizeof(out), "id\t1"), "\"id\\x091\"");
 	cr_assert_str_eq(log_quote(out, sizeof(out), "aaaaaaaaaaaaaaaaaaaa"), "\"aaaaaa...\"");
 	cr_assert_lt(strlen(out), sizeof(out));
+}
+
+Test(fdpass, sends_data_and_every_fd_in_one_message)
+{
+	int sp[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	int fds[3] = {STDIN_FILENO, sp[0], sp[1]};
+	struct iovec iov[2] = {{"ab", 2}, {"cd", 2}};
+	cr_assert_eq(fdpass_send(sp[0], iov, 2, fds, 3, 0), 4);
+	char data[8];
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec in = {data, sizeof(data)};
+	struct msghdr mh = {
+	    .msg_iov = &in, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	cr_assert_eq(recvmsg(sp[1], &mh, MSG_CMSG_CLOEXEC), 4);
+	cr_assert_eq(memcmp(data, "abcd", 4), 0);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->cmsg_type, SCM_RIGHTS);
+	cr_assert_eq(c->cmsg_len, CMSG_LEN(3 * sizeof(int)));
+	int got[3];
+	memcpy(got, CMSG_DATA(c), sizeof(got));
+	for (int i = 0; i < 3; i++) {
+		struct stat a, b;
+		cr_assert_eq(fstat(fds[i], &a), 0);
+		cr_assert_eq(fstat(got[i], &b), 0);
+		cr_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino, "fd %d is another file", i);
+		close(got[i]);
+	}
+	close(sp[0]);
+	close(sp[1]);
+}
+
+Test(fdpass, without_fds_sends_no_control_and_refuses_too_many)
+{
+	int sp[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	struct iovec iov = {"x", 1};
+	int many[FDPASS_MAX + 1] = {0};
+	errno = 0;
+	cr_assert_eq(fdpass_send(sp[0], &iov, 1, many, FDPASS_MAX + 1, 0), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(fdpass_send(sp[0], &iov, 1, NULL, 0, 0), 1);
+	char buf[CMSG_SPACE(sizeof(int))], d;
+	struct iovec in = {&d, 1};
+	struct msghdr mh = {
+	    .msg_iov = &in, .msg_iovlen = 1, .msg_control = buf, .msg_controllen = sizeof(buf)};
+	cr_assert_eq(recvmsg(sp[1], &mh, 0), 1);
+	cr_assert_eq(mh.msg_controllen, 0);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+Test(fdpass, the_waiting_mask_leaves_the_faults_deliverable)
+{
+	sigset_t s;
+	sigset_all_but_faults(&s, true);
+	cr_assert(!sigismember(&s, SIGSEGV) && !sigismember(&s, SIGBUS));
+	cr_assert(sigismember(&s, SIGCHLD) && sigismember(&s, SIGTERM) && sigismember(&s, SIGINT));
+	sigset_all_but_faults(&s, false);
+	cr_assert(!sigismember(&s, SIGCHLD) && sigismember(&s, SIGWINCH));
 }
