@@ -428,11 +428,40 @@ void container_stop_helper(struct container *c, const char *tag, int sig, int wa
 	}
 }
 
+/* '~' is no id's character: a tombstone is never a container's directory. */
+#define GONE_PREFIX ".gone~"
+
+/* The directory is first renamed out of the way in one step: a remover killed halfway (a
+ * watchdog's SIGKILL) leaves a ".gone~" tombstone that container_reap_gone finishes, never a
+ * directory without its lock that no later command would load, and the id is free at once. */
 int container_remove(struct container *c, struct bw_error *err)
 {
-	if (fs_remove_tree(c->dir, err) < 0)
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	_cleanup_free_ char *gone = xasprintf("%s/" GONE_PREFIX "%d~%lld%09ld", c->root,
+					      (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+	const char *path = rename(c->dir, gone) == 0 ? gone : c->dir;
+	if (fs_remove_tree(path, err) < 0)
 		return bw_wrap(err, "remove state of container %s", c->id);
 	return 0;
+}
+
+void container_reap_gone(const char *root)
+{
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL)
+		return;
+	fd = -1;
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		struct bw_error e = {0};
+		if (!str_has_prefix(de->d_name, GONE_PREFIX) || de->d_type != DT_DIR)
+			continue;
+		_cleanup_free_ char *path = fs_path_join(root, de->d_name);
+		if (fs_remove_tree(path, &e) < 0)
+			log_debug("state root: `%s` left: %s", de->d_name, e.msg);
+	}
+	closedir(d);
 }
 
 int container_remove_leftover(const char *root, const char *id, struct bw_error *err)

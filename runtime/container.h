@@ -36,6 +36,8 @@ enum oci_status container_status(struct container *c);
 int container_pidfd(struct container *c, struct bw_error *err);
 /* Remove the state directory (the lock goes with it). */
 int container_remove(struct container *c, struct bw_error *err);
+/* Finishes the removals a killed remover left in root (".gone~*" directories). */
+void container_reap_gone(const char *root);
 /* delete --force of an id whose directory has no lock file (a teardown that failed halfway,
  * or one in progress): whatever is left of the directory is removed. 0 when nothing is left. */
 int container_remove_leftover(const char *root, const char *id, struct bw_error *err);

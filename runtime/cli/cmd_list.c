@@ -121,6 +121,7 @@ static void list_containers(const char *root, const char *fmt, bool quiet)
 				      xstrdup("BUNDLE"), xstrdup("CREATED"), xstrdup("OWNER")}};
 	if (json && !quiet)
 		printf("[");
+	container_reap_gone(root);
 	for (int i = 0; i < nn; i++) {
 		struct dirent *de = names[i];
 		struct container *c;

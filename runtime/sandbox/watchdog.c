@@ -601,6 +601,7 @@ int watchdog_sweep(struct container *c)
 
 void watchdog_sweep_root(const char *root)
 {
+	container_reap_gone(root);
 	DIR *d = opendir(root);
 	for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;) {
 		struct container *c = NULL;

@@ -500,3 +500,22 @@ test_teardown_owner_killed_mid_create_is_released() {
 			fail "round $round: left: state [$(ls -A "$BW_ROOT/$id" 2>/dev/null | tr '\n' ' ')] cgroups [$(find /sys/fs/cgroup -maxdepth 4 -type d -name "$id" | tr '\n' ' ')]"
 	done
 }
+
+# A remover killed halfway leaves its renamed-away ".gone~" directory (never a lock-less one
+# under the id): the next `list` or sandbox start finishes it, and it is never a container.
+test_teardown_half_removed_state_is_finished_by_the_next_list() {
+	mkdir -p "$BW_ROOT/.gone~4242~1/sub"
+	echo '{}' >"$BW_ROOT/.gone~4242~1/state.json"
+	: >"$BW_ROOT/.gone~4242~1/sub/x"
+	mkdir -p "$BW_ROOT/.keep"
+	out=$(bw list)
+	case $out in *gone*) fail "list shows a tombstone: $out" ;; esac
+	[ ! -e "$BW_ROOT/.gone~4242~1" ] || fail "tombstone left after list"
+	[ -d "$BW_ROOT/.keep" ] || fail "list removed a directory that is no tombstone"
+	rmdir "$BW_ROOT/.keep"
+	mkdir -p "$BW_ROOT/.gone~4243~1"
+	"$BULWARK" --root "$BW_ROOT" sandbox -- true || fail "sandbox after a tombstone"
+	[ ! -e "$BW_ROOT/.gone~4243~1" ] || fail "tombstone left after a sandbox start"
+	out=$(bw create -b /nonexistent 'x~y' 2>&1) && fail "an id with ~ accepted: $out"
+	true
+}
