@@ -144,7 +144,7 @@ static __attribute__((noreturn)) void watch(const char *root, const char *id, in
 			/* In the socket's place (fd 3), as a watchdog started with the pidfd has
 			 * it. */
 			int got = receive_init(init_sock);
-			if (got >= 0 && dup2(got, init_sock) == init_sock) {
+			if (got >= 0 && dup3(got, init_sock, O_CLOEXEC) == init_sock) {
 				close(got);
 				init_fd = init_sock;
 			} else {
@@ -199,6 +199,10 @@ int watchdog_main(int argc, char **argv)
 		fprintf(stderr, "bulwark-watchdog: started by bulwark only\n");
 		return 2;
 	}
+	/* Ours alone: the teardown's poststop hooks and `bulwark-net unplumb` get neither. */
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (strcmp(argv[4], "0") != 0)
+		fcntl(4, F_SETFD, FD_CLOEXEC);
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD && s != SIGSEGV && s != SIGBUS &&
 		    s != SIGILL && s != SIGFPE && s != SIGABRT && s != SIGTRAP && s != SIGSYS)

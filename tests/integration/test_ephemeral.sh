@@ -92,3 +92,21 @@ test_audit_log_records_expiry() {
 	for _ in $(seq 100); do [ -d "$BW_ROOT/eph-aud4" ] || break; sleep 0.1; done
 	expect_eq events "created started expired deleted" "$(jq -r .event "$WORK/a4.jsonl" | tr '\n' ' ' | sed 's/ $//')"
 }
+
+# The watchdog's own descriptors (the init's pidfd, the owner's) stay its own: a poststop
+# hook its teardown runs gets neither (it could signal a process it was never given).
+test_lifetime_teardown_hooks_get_no_watchdog_fds() {
+	b=$(new_bundle eph-hookfd)
+	cat >"$WORK/hook-fds" <<'HOOK'
+#!/bin/sh
+ls -l /proc/$$/fd/ >"$(dirname "$0")/hook-fds.out" 2>&1
+HOOK
+	chmod 755 "$WORK/hook-fds"
+	cfg "$b" ".annotations={\"run.bulwark.lifetime\":\"1s\"} | .process.args=[\"sleep\",\"60\"] | .hooks={\"poststop\":[{\"path\":\"$WORK/hook-fds\"}]}"
+	bw run -d -b "$b" eph-hookfd </dev/null >/dev/null 2>&1
+	for _ in $(seq 100); do [ -s "$WORK/hook-fds.out" ] && [ ! -d "$BW_ROOT/eph-hookfd" ] && break; sleep 0.1; done
+	[ -s "$WORK/hook-fds.out" ] || fail "the poststop hook did not run at the lifetime"
+	if grep -q 'pidfd\|socket' "$WORK/hook-fds.out"; then
+		fail "the hook inherited the watchdog's fds: $(cat "$WORK/hook-fds.out")"
+	fi
+}
