@@ -121,6 +121,15 @@ int container_new(const char *root, const char *id, struct container **out, stru
 static int load(const char *root, const char *id, int how, struct container **out,
 		struct bw_error *err);
 
+/* Whether <root>/<id> is still the directory we hold (not renamed away into a tombstone,
+ * unlinked, or replaced by a new container of the same id): every path-based step needs it. */
+static bool container_dir_is_ours(const struct container *c)
+{
+	struct stat held, named;
+	return fstat(c->dirfd, &held) == 0 && held.st_nlink > 0 && lstat(c->dir, &named) == 0 &&
+	       named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+}
+
 int container_load(const char *root, const char *id, struct container **out, struct bw_error *err)
 {
 	return load(root, id, LOCK_EX, out, err);
@@ -157,12 +166,12 @@ static int load(const char *root, const char *id, int how, struct container **ou
 		return lr == -ENOENT ? -ENOENT : -1;
 	}
 	/* Whoever held the lock before us may have deleted the container (a watchdog's
-	 * teardown): its directory is then unlinked, and a new one of the same id is not ours. */
-	struct stat st;
-	if (fstat(c->dirfd, &st) == 0 && st.st_nlink == 0) {
+	 * teardown): its directory is then renamed away or unlinked, and a new one of the same
+	 * id is not ours. */
+	if (!container_dir_is_ours(c)) {
 		container_free(c);
 		bw_fail(err, 0, "container does not exist");
-		return -ENOENT;
+		return -ESTALE;
 	}
 	_cleanup_close_ int fd = openat(c->dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -434,12 +443,21 @@ void container_stop_helper(struct container *c, const char *tag, int sig, int wa
 /* The directory is first renamed out of the way in one step: a remover killed halfway (a
  * watchdog's SIGKILL) leaves a ".gone~" tombstone that container_reap_gone finishes, never a
  * directory without its lock that no later command would load, and the id is free at once. */
-int container_remove(struct container *c, struct bw_error *err)
+static char *tombstone_path(const char *root)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	_cleanup_free_ char *gone = xasprintf("%s/" GONE_PREFIX "%d~%lld%09ld", c->root,
-					      (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+	return xasprintf("%s/" GONE_PREFIX "%d~%lld%09ld", root, (int)getpid(),
+			 (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+int container_remove(struct container *c, struct bw_error *err)
+{
+	_cleanup_free_ char *gone = tombstone_path(c->root);
+	/* Under our lock nobody else renames it; a directory that is no longer ours was renamed
+	 * away already (a tombstone the reaper finishes): never remove its successor. */
+	if (c->dirfd >= 0 && !container_dir_is_ours(c))
+		return 0;
 	const char *path = rename(c->dir, gone) == 0 ? gone : c->dir;
 	if (fs_remove_tree(path, err) < 0)
 		return bw_wrap(err, "remove state of container %s", c->id);
@@ -458,6 +476,10 @@ void container_reap_gone(const char *root)
 		if (!str_has_prefix(de->d_name, GONE_PREFIX) || de->d_type != DT_DIR)
 			continue;
 		_cleanup_free_ char *path = fs_path_join(root, de->d_name);
+		struct stat rs, ts;
+		/* Never a mount point: the tree must be on the state root's own file system. */
+		if (fstat(dirfd(d), &rs) < 0 || lstat(path, &ts) < 0 || ts.st_dev != rs.st_dev)
+			continue;
 		if (fs_remove_tree(path, &e) < 0)
 			log_debug("state root: `%s` left: %s", de->d_name, e.msg);
 	}
@@ -466,15 +488,29 @@ void container_reap_gone(const char *root)
 
 int container_remove_leftover(const char *root, const char *id, struct bw_error *err)
 {
-	struct stat st;
+	struct stat held, moved;
 	if (container_validate_id(id, err) < 0)
 		return -1;
 	_cleanup_free_ char *dir = fs_path_join(root, id);
-	if (lstat(dir, &st) < 0)
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return bw_fail(err, errno == ELOOP ? ENOTDIR : errno, "state of container %s", id);
+	/* With a lock it is a container again (a create of the same id came in between): not
+	 * what is left of the one asked for. */
+	if (faccessat(fd, "lock", F_OK, AT_SYMLINK_NOFOLLOW) == 0 || fstat(fd, &held) < 0)
+		return 0;
+	_cleanup_free_ char *gone = tombstone_path(root);
+	if (rename(dir, gone) < 0)
 		return errno == ENOENT ? 0 : bw_fail(err, errno, "state of container %s", id);
-	if (!S_ISDIR(st.st_mode))
-		return bw_fail(err, ENOTDIR, "state of container %s", id);
-	if (fs_remove_tree(dir, err) < 0 && err->code != ENOENT)
+	if (lstat(gone, &moved) < 0 || moved.st_dev != held.st_dev || moved.st_ino != held.st_ino) {
+		/* Another directory took the name between our open and the rename: put it back. */
+		if (renameat2(AT_FDCWD, gone, AT_FDCWD, dir, RENAME_NOREPLACE) < 0)
+			log_warn("state of container %s: moved to `%s`", id, gone);
+		return 0;
+	}
+	if (fs_remove_tree(gone, err) < 0 && err->code != ENOENT)
 		return bw_wrap(err, "remove what is left of container %s", id);
 	bw_error_clear(err);
 	return 0;

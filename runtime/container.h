@@ -23,7 +23,8 @@ struct container {
 int container_validate_id(const char *id, struct bw_error *err);
 /* Create <root>/<id> exclusively and lock it. "container with id exists: ID" if taken. */
 int container_new(const char *root, const char *id, struct container **out, struct bw_error *err);
-/* Open and lock an existing container. "container does not exist", returning -ENOENT, if unknown.
+/* Open and lock an existing container. "container does not exist", returning -ENOENT, if unknown,
+ * or -ESTALE if it was removed (and its id perhaps taken again) while we waited for the lock.
  */
 int container_load(const char *root, const char *id, struct container **out, struct bw_error *err);
 /* The same without waiting: -1 (EWOULDBLOCK) if someone holds the lock. */

@@ -17,6 +17,10 @@ static int delete_one(const struct global_opts *g, const char *id, bool force, s
 		bw_error_clear(err);
 		return container_remove_leftover(cli_state_root(g), id, err);
 	}
+	if (r == -ESTALE && force) { /* removed while we waited; the id may be another's now */
+		bw_error_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return -1;
 	enum oci_status st = container_status(c);

@@ -519,3 +519,28 @@ test_teardown_half_removed_state_is_finished_by_the_next_list() {
 	out=$(bw create -b /nonexistent 'x~y' 2>&1) && fail "an id with ~ accepted: $out"
 	true
 }
+
+# A delete that waited on the lock of a container whose remover died halfway (renamed away,
+# not yet removed) must not act on a new container that took the id meanwhile.
+test_teardown_waiting_delete_spares_a_new_container_of_the_same_id() {
+	b=$(new_bundle td-reuse)
+	cfg "$b" '.process.args=["sleep","60"]'
+	bw create -b "$b" td-reuse </dev/null >/dev/null 2>&1 || fail "create"
+	old=$(bw state td-reuse | jq .pid)
+	exec 8<"$BW_ROOT/td-reuse/lock"
+	flock -x 8
+	"$BULWARK" --root "$BW_ROOT" delete --force td-reuse >"$WORK/del.out" 2>&1 8<&- &
+	del=$!
+	sleep 0.3
+	kill -9 "$old"
+	mv "$BW_ROOT/td-reuse" "$BW_ROOT/.gone~1~1"
+	bw create -b "$b" td-reuse </dev/null >/dev/null 2>&1 8<&- || fail "create of the new one"
+	new=$(bw state td-reuse | jq .pid)
+	exec 8<&-
+	wait "$del" || true
+	[ -d "$BW_ROOT/td-reuse" ] || fail "the waiting delete removed the new container: $(cat "$WORK/del.out")"
+	kill -0 "$new" || fail "the waiting delete killed the new container's init"
+	bw delete --force td-reuse
+	bw list -q >/dev/null
+	[ ! -e "$BW_ROOT/.gone~1~1" ] || fail "tombstone left"
+}
