@@ -170,24 +170,31 @@ static int enter_root_shared(const char *rootfs, struct bw_error *err)
 
 /* A missing process.cwd is made (0755, owned by the container's root), as runc and crun do;
  * inside the root, symlinks resolved there. */
-/* Whether the deepest existing directory above a missing cwd is on procfs: a missing
- * /proc/self/fd/N is one of the kernel's magic links (CVE-2024-21626), never made, and refused
- * as the magic link it names would be, whichever fds the init happens to hold. */
-static bool cwd_under_procfs(int root, const char *cwd)
+/* The file system of the deepest existing directory above a missing cwd; 0 if none. */
+static long cwd_parent_fs(int root, const char *cwd)
 {
 	_cleanup_free_ char *dir = xstrdup(cwd);
 	for (;;) {
 		char *slash = strrchr(dir, '/');
 		if (slash == NULL || slash == dir)
-			return false;
+			return 0;
 		*slash = '\0';
 		struct bw_error e = {0};
 		_cleanup_close_ int fd = fs_open_in_root(root, dir, O_PATH | O_DIRECTORY, 0, &e);
 		bw_error_clear(&e);
 		struct statfs sf;
 		if (fd >= 0)
-			return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+			return fstatfs(fd, &sf) == 0 ? (long)sf.f_type : 0;
 	}
+}
+
+/* Kernel file systems, where a mkdir is no directory but a kernel object (a cgroup, a
+ * configfs item, a tracing instance), made with the init's privileges. */
+static bool is_kernel_fs(long t)
+{
+	return t == SYSFS_MAGIC || t == CGROUP_SUPER_MAGIC || t == CGROUP2_SUPER_MAGIC ||
+	       t == TRACEFS_MAGIC || t == DEBUGFS_MAGIC || t == SECURITYFS_MAGIC ||
+	       t == BPF_FS_MAGIC || t == 0x62656570 /* configfs */;
 }
 
 static int make_cwd(const struct oci_process *p, struct bw_error *err)
@@ -204,9 +211,16 @@ static int make_cwd(const struct oci_process *p, struct bw_error *err)
 		return 0;
 	}
 	bw_error_clear(err);
-	if (cwd_under_procfs(root, p->cwd))
+	/* A missing /proc/self/fd/N is one of the kernel's magic links (CVE-2024-21626), refused
+	 * as the magic link it names would be, whichever fds the init happens to hold. */
+	long fs = cwd_parent_fs(root, p->cwd);
+	if (fs == PROC_SUPER_MAGIC)
 		return bw_fail(err, ELOOP, "process.cwd: open `%s` inside the container root",
 			       p->cwd);
+	if (is_kernel_fs(fs))
+		return bw_fail(
+		    err, ENOENT,
+		    "process.cwd: `%s` is missing and is not made on a kernel file system", p->cwd);
 	fd = fs_mkpath_in_root(root, p->cwd, true, 0755, err);
 	if (fd < 0)
 		return bw_wrap(err, "process.cwd");

@@ -367,6 +367,13 @@ test_cve_2024_21626_magic_link_cwd_is_refused() {
 		expect_contains "cwd $cwd" "process.cwd: open \`$cwd\` inside the container root: Too many levels of symbolic links" "$out"
 		[ ! -e "$BW_ROOT/sec-cwd" ] || fail "state left after refusing cwd $cwd"
 	done
+	# A missing cwd on a kernel file system is no directory to make (a cgroup, a configfs
+	# item): refused, whatever the mount's flags.
+	for cwd in /sys/fs/cgroup/bw-newcg /sys/kernel/bw-new; do
+		cfg "$b" ".process.cwd=\"$cwd\""
+		out=$(bw run -b "$b" sec-cwd </dev/null 2>&1) && fail "cwd $cwd accepted: $out"
+		expect_contains "cwd $cwd" "process.cwd: \`$cwd\` is missing and is not made on a kernel file system" "$out"
+	done
 	# exec --cwd goes through the same check.
 	cfg "$b" '.process.cwd="/" | .process.args=["sleep","30"]'
 	bw run -d -b "$b" sec-cwd </dev/null
