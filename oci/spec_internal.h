@@ -1,11 +1,12 @@
 /* Internal to oci/: the bounded JSON tree reader and the path-naming, typed accessors that
- * spec_*.c and state.c parse with. Every error is "<what>: <json.path>: <reason>". Not
+ * spec_*.c and state*.c parse with. Every error is "<what>: <json.path>: <reason>". Not
  * installed, not used outside oci/. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "common/error.h"
@@ -112,6 +113,9 @@ int oci_parse_resources(struct jp *p, yajl_val v, struct oci_resources *out);
 int oci_parse_seccomp(struct jp *p, yajl_val v, void *out); /* struct oci_seccomp */
 int oci_parse_id_mappings(struct jp *p, yajl_val obj, const char *key, struct oci_id_mapping **out,
 			  size_t *n);
+/* state.json's bulwark.cleanup (state_cleanup.c): read from the private object, written. */
+int oci_parse_state_cleanup(struct jp *p, yajl_val priv, struct oci_state *st);
+void oci_gen_state_cleanup(yajl_gen g, const struct oci_state *st);
 int oci_check_cross(struct jp *p, const struct oci_spec *spec);
 void oci_linux_free_fields(struct oci_linux *l);
 void oci_kv_free(struct oci_kv *kv, size_t n);

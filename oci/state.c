@@ -86,13 +86,7 @@ static void gen_private(yajl_gen g, const struct oci_state *st)
 	yajl_gen_bool(g, st->own_pid_ns);
 	if (st->config_digest != NULL)
 		gen_kv(g, "configDigest", st->config_digest);
-	if (st->cleanup != NULL) {
-		gen_str(g, "cleanup");
-		yajl_gen_array_open(g);
-		for (size_t i = 0; st->cleanup[i] != NULL; i++)
-			gen_str(g, st->cleanup[i]);
-		yajl_gen_array_close(g);
-	}
+	oci_gen_state_cleanup(g, st);
 	yajl_gen_map_close(g);
 }
 
@@ -181,7 +175,7 @@ static int parse_private(struct jp *p, yajl_val v, void *out)
 	    oj_f_string(p, v, "cgroupPath", &st->cgroup_path) < 0 ||
 	    oj_f_bool(p, v, "ownPidNs", &st->own_pid_ns) < 0 ||
 	    oj_f_string(p, v, "configDigest", &st->config_digest) < 0 ||
-	    oj_f_strv(p, v, "cleanup", &st->cleanup) < 0)
+	    oci_parse_state_cleanup(p, v, st) < 0)
 		return -1;
 	return 0;
 }
@@ -246,6 +240,6 @@ void oci_state_free_fields(struct oci_state *st)
 	oci_kv_free(st->annotations, st->n_annotations);
 	free(st->cgroup_path);
 	free(st->config_digest);
-	strv_free(st->cleanup);
+	state_cleanup_free(st);
 	memset(st, 0, sizeof(*st));
 }

@@ -282,40 +282,21 @@ int container_pidfd(struct container *c, struct bw_error *err)
 	return fd;
 }
 
-void container_record_helper(struct container *c, const char *tag, pid_t pid, uint64_t start)
+void container_record_helper(struct container *c, enum state_cleanup_kind kind, pid_t pid,
+			     uint64_t start)
 {
 	if (start == 0)
 		start = proc_start_time(pid);
-	strv_push_take(&c->state.cleanup, xasprintf("%s:%d:%" PRIu64, tag, (int)pid, start));
+	state_cleanup_add_pid(&c->state, kind, pid, start);
 }
 
-static bool helper_entry(const char *entry, const char *tag, pid_t *pid, uint64_t *start)
+int container_helper_pidfd(struct container *c, enum state_cleanup_kind kind)
 {
-	size_t n = strlen(tag);
-	int p;
-	if (strncmp(entry, tag, n) != 0 || entry[n] != ':')
-		return false;
-	_cleanup_free_ char *copy = xstrdup(entry + n + 1);
-	char *colon = strchr(copy, ':');
-	if (colon == NULL)
-		return false;
-	*colon = '\0';
-	if (parse_int(copy, &p) < 0 || p <= 1 || parse_u64(colon + 1, start) < 0)
-		return false;
-	*pid = p;
-	return true;
-}
-
-int container_helper_pidfd(struct container *c, const char *tag)
-{
-	pid_t pid;
-	uint64_t start;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start))
-			continue;
-		int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	const struct state_cleanup *e;
+	for (size_t i = 0; (e = state_cleanup_next(&c->state, kind, &i)) != NULL;) {
+		int fd = (int)syscall(SYS_pidfd_open, e->pid, 0);
 		/* Checked after opening: a matching start time makes the fd the helper's own. */
-		if (fd >= 0 && proc_start_time(pid) == start)
+		if (fd >= 0 && proc_start_time(e->pid) == e->start)
 			return fd;
 		if (fd >= 0)
 			close(fd);
@@ -337,37 +318,31 @@ static char proc_state(pid_t pid)
 	return p != NULL && p[1] == ' ' ? p[2] : 0;
 }
 
-int container_helper_check(struct container *c, const char *tag)
+int container_helper_check(struct container *c, enum state_cleanup_kind kind)
 {
-	pid_t pid;
-	uint64_t start;
+	const struct state_cleanup *e;
 	bool unknown = false;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start))
-			continue;
-		_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (size_t i = 0; (e = state_cleanup_next(&c->state, kind, &i)) != NULL;) {
+		_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, e->pid, 0);
 		if (fd < 0 && errno != ESRCH)
 			unknown = true; /* out of fds, a seccomp refusal: not a death */
-		if (fd >= 0 && proc_start_time(pid) == start)
+		if (fd >= 0 && proc_start_time(e->pid) == e->start)
 			return 1;
 	}
 	return unknown ? -1 : 0;
 }
 
-bool container_helper_alive(struct container *c, const char *tag)
+bool container_helper_alive(struct container *c, enum state_cleanup_kind kind)
 {
-	return container_helper_check(c, tag) != 0;
+	return container_helper_check(c, kind) != 0;
 }
 
-bool container_helper_stopped(struct container *c, const char *tag)
+bool container_helper_stopped(struct container *c, enum state_cleanup_kind kind)
 {
-	pid_t pid;
-	uint64_t start;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start))
-			continue;
-		char st = proc_state(pid);
-		if ((st == 'T' || st == 't') && proc_start_time(pid) == start)
+	const struct state_cleanup *e;
+	for (size_t i = 0; (e = state_cleanup_next(&c->state, kind, &i)) != NULL;) {
+		char st = proc_state(e->pid);
+		if ((st == 'T' || st == 't') && proc_start_time(e->pid) == e->start)
 			return true;
 	}
 	return false;
@@ -383,50 +358,35 @@ void container_record_pidns(struct container *c)
 {
 	struct stat st;
 	if (own_pidns(&st))
-		strv_push_take(&c->state.cleanup,
-			       xasprintf("pidns:%" PRIu64 ":%" PRIu64, (uint64_t)st.st_dev,
-					 (uint64_t)st.st_ino));
+		state_cleanup_add_pidns(&c->state, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 }
 
 bool container_same_pidns(const struct container *c)
 {
 	struct stat st;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		uint64_t dev, ino;
-		if (sscanf(c->state.cleanup[i], "pidns:%" SCNu64 ":%" SCNu64, &dev, &ino) != 2)
-			continue;
-		return own_pidns(&st) && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
-	}
-	return true; /* recorded before pid namespaces were: as before */
+	const struct state_cleanup *e = state_cleanup_find(&c->state, STATE_CLEANUP_PIDNS);
+	if (e == NULL)
+		return true; /* recorded before pid namespaces were: as before */
+	return own_pidns(&st) && (uint64_t)st.st_dev == e->dev && (uint64_t)st.st_ino == e->ino;
 }
 
-void container_replace_helper(struct container *c, const char *tag, pid_t pid, uint64_t start)
+void container_replace_helper(struct container *c, enum state_cleanup_kind kind, pid_t pid,
+			      uint64_t start)
 {
-	pid_t p;
-	uint64_t t;
-	size_t o = 0;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		if (helper_entry(c->state.cleanup[i], tag, &p, &t))
-			free(c->state.cleanup[i]);
-		else
-			c->state.cleanup[o++] = c->state.cleanup[i];
-	}
-	if (c->state.cleanup != NULL)
-		c->state.cleanup[o] = NULL;
-	container_record_helper(c, tag, pid, start);
+	state_cleanup_remove(&c->state, kind);
+	container_record_helper(c, kind, pid, start);
 }
 
-void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms)
+void container_stop_helper(struct container *c, enum state_cleanup_kind kind, int sig, int wait_ms)
 {
-	pid_t pid;
-	uint64_t start;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
+	const struct state_cleanup *e;
+	for (size_t i = 0; (e = state_cleanup_next(&c->state, kind, &i)) != NULL;) {
 		/* The watchdog releasing an expired container runs this very teardown. */
-		if (!helper_entry(c->state.cleanup[i], tag, &pid, &start) || pid == getpid())
+		if (e->pid == getpid())
 			continue;
-		_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		_cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, e->pid, 0);
 		/* Checked after opening: a matching start time makes the fd the helper's own. */
-		if (fd < 0 || proc_start_time(pid) != start)
+		if (fd < 0 || proc_start_time(e->pid) != e->start)
 			continue;
 		struct pollfd p = {fd, POLLIN, 0};
 		syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);

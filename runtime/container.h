@@ -48,27 +48,30 @@ void container_unlock(struct container *c);
 void container_free(struct container *c);
 
 /* Helper processes that must not outlive the container (network agent, watchdog) are recorded
- * in the state's cleanup list as "<tag>:<pid>:<start time>" (saved with the state). Stopping
- * one sends sig, waits up to wait_ms for it to exit, then SIGKILLs it; a recorded pid whose
- * start time no longer matches belongs to someone else now and is left alone. start: the
- * helper's start time if the caller has it (0: read it now). */
-void container_record_helper(struct container *c, const char *tag, pid_t pid, uint64_t start);
-void container_stop_helper(struct container *c, const char *tag, int sig, int wait_ms);
+ * in the state's cleanup record as an entry of their kind (STATE_CLEANUP_WATCHDOG, ...) with
+ * pid and start time (saved with the state). Stopping one sends sig, waits up to wait_ms for
+ * it to exit, then SIGKILLs it; a recorded pid whose start time no longer matches belongs to
+ * someone else now and is left alone. start: the helper's start time if the caller has it (0:
+ * read it now). */
+void container_record_helper(struct container *c, enum state_cleanup_kind kind, pid_t pid,
+			     uint64_t start);
+void container_stop_helper(struct container *c, enum state_cleanup_kind kind, int sig, int wait_ms);
 /* A pidfd of the recorded helper if it still runs (its start time matches), else -1. */
-int container_helper_pidfd(struct container *c, const char *tag);
-bool container_helper_alive(struct container *c, const char *tag);
+int container_helper_pidfd(struct container *c, enum state_cleanup_kind kind);
+bool container_helper_alive(struct container *c, enum state_cleanup_kind kind);
 /* 1: the recorded helper runs; 0: it is gone; -1: cannot tell (pidfd_open failed otherwise
  * than ESRCH). "Cannot tell" is never "dead": container_helper_alive counts it as alive. */
-int container_helper_check(struct container *c, const char *tag);
+int container_helper_check(struct container *c, enum state_cleanup_kind kind);
 /* The recorded helper runs but is stopped or traced (/proc/<pid>/stat state T or t). */
-bool container_helper_stopped(struct container *c, const char *tag);
-/* The pids in the state are the creator's pid namespace's: recorded as "pidns:<dev>:<ino>" of
- * its /proc/self/ns/pid (not saved); same: whether the caller's is that one (true when none is
- * recorded, false when the caller's cannot be read). */
+bool container_helper_stopped(struct container *c, enum state_cleanup_kind kind);
+/* The pids in the state are the creator's pid namespace's: recorded as a "pidns" entry, the
+ * st_dev and st_ino of its /proc/self/ns/pid (not saved); same: whether the caller's is that
+ * one (true when none is recorded, false when the caller's cannot be read). */
 void container_record_pidns(struct container *c);
 bool container_same_pidns(const struct container *c);
-/* Forget every recorded helper of that tag and record this one instead (not saved). */
-void container_replace_helper(struct container *c, const char *tag, pid_t pid, uint64_t start);
+/* Forget every recorded helper of that kind and record this one instead (not saved). */
+void container_replace_helper(struct container *c, enum state_cleanup_kind kind, pid_t pid,
+			      uint64_t start);
 
 /* /proc/<pid>/stat field 22 (start time in clock ticks); 0 if the process is gone. */
 uint64_t proc_start_time(pid_t pid);

@@ -187,16 +187,16 @@ static int create_record(struct create_run *cr, const char *raw, size_t raw_len,
 	if (o->lifetime_ms > 0 && (cr->lifetime_ms == 0 || o->lifetime_ms < cr->lifetime_ms))
 		cr->lifetime_ms = o->lifetime_ms;
 	if (cr->audit != NULL)
-		strv_push_take(&c->state.cleanup, xasprintf("audit:%s", cr->audit));
+		state_cleanup_add_str(&c->state, STATE_CLEANUP_AUDIT, cr->audit);
 	if (o->remove_file != NULL)
-		strv_push_take(&c->state.cleanup, xasprintf("file:%s", o->remove_file));
+		state_cleanup_add_str(&c->state, STATE_CLEANUP_FILE, o->remove_file);
 	if (o->id_slot != NULL)
-		strv_push_take(&c->state.cleanup, xasprintf("idslot:%s", o->id_slot));
+		state_cleanup_add_str(&c->state, STATE_CLEANUP_IDSLOT, o->id_slot);
 	/* start and delete re-read the config only for hooks: say whether there are any. */
 	if (spec->hooks.n[OCI_HOOK_POSTSTART] > 0)
-		strv_push(&c->state.cleanup, "hooks:poststart");
+		state_cleanup_add(&c->state, STATE_CLEANUP_HOOKS_POSTSTART);
 	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0)
-		strv_push(&c->state.cleanup, "hooks:poststop");
+		state_cleanup_add(&c->state, STATE_CLEANUP_HOOKS_POSTSTOP);
 	if (fs_write_atomic_at(c->dirfd, "config.json", raw, raw_len, 0600, err) < 0)
 		return -1;
 	bw_phase("create: config.json");
@@ -234,7 +234,7 @@ static int create_make(struct create_run *cr, struct bw_error *err)
 	 * the create ends, its watchdog finds the state (saved now, naming the cgroup to be made
 	 * and the watchdog) and releases it; the init, born after this, dies with the owner. */
 	if (cr->o->owner > 0) {
-		strv_push(&cr->c->state.cleanup, CGROUP_PENDING);
+		state_cleanup_add(&cr->c->state, STATE_CLEANUP_CGROUP_PENDING);
 		if (watchdog_start_owned(cr->g, cr->c, cr->lifetime_ms, cr->o->owner, &cr->wd_sock,
 					 err) < 0 ||
 		    container_save(cr->c, err) < 0)
@@ -327,21 +327,6 @@ static int create_spawn(struct create_run *cr, struct bw_error *err)
 	return 0;
 }
 
-/* Remove every record tag from the state's cleanup list. */
-static void drop_cleanup(struct container *c, const char *tag)
-{
-	char **v = c->state.cleanup;
-	size_t j = 0;
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-		if (strcmp(v[i], tag) == 0)
-			free(v[i]);
-		else
-			v[j++] = v[i];
-	}
-	if (v != NULL)
-		v[j] = NULL;
-}
-
 /* With the init up: its network, the watchdog, state.json, the audit event, --pid-file. */
 static int create_finish(struct create_run *cr, struct bw_error *err)
 {
@@ -357,7 +342,7 @@ static int create_finish(struct create_run *cr, struct bw_error *err)
 		return -1;
 	bw_phase("create: watchdog");
 	c->state.status = OCI_STATUS_CREATED;
-	drop_cleanup(c, CGROUP_PENDING);
+	state_cleanup_remove(&c->state, STATE_CLEANUP_CGROUP_PENDING);
 	if (container_save(c, err) < 0)
 		return -1;
 	bw_phase("create: saved");

@@ -13,11 +13,6 @@
 #include "runtime/container.h"
 #include "runtime/stdio_guard.h"
 
-/* In a state saved before the create made its cgroup (an owner's, for its watchdog): the
- * recorded cgroup may yet be refused as another container's, so a teardown kills nothing in it
- * (lifecycle_cgroup_remove). Dropped at the create's last save. */
-#define CGROUP_PENDING "cgroup:pending"
-
 struct hostpath_list;
 
 struct create_opts {

@@ -294,7 +294,7 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 	} else if (fresh && policy_allows_egress(pol)) {
 		/* Recorded before it exists: a crash in between must still lead delete to it. */
 		strv_push(&argv, "--plumb");
-		strv_push(&c->state.cleanup, "net-plumb");
+		state_cleanup_add(&c->state, STATE_CLEANUP_NET_PLUMB);
 		if (container_save(c, err) < 0) {
 			strv_free(argv);
 			return -1;
@@ -312,25 +312,25 @@ int network_setup(const struct global_opts *g, struct container *c, const struct
 		log_debug("network: pasta %.*s", (int)strcspn(l, "\n"), l);
 	int ppid = helper_pid(out, "pasta-pid="), apid = helper_pid(out, "agent-pid=");
 	if (ppid > 0)
-		container_record_helper(c, "pasta", ppid, 0);
+		container_record_helper(c, STATE_CLEANUP_PASTA, ppid, 0);
 	if (apid == 0)
 		return bw_fail(err, 0, "network agent: no pid in its output");
 	/* Saved with the rest of the state at the end of create; until then a failed create
 	 * stops it from this record, and a crashed one ends its init, which ends the agent. */
-	container_record_helper(c, "agent", apid, 0);
+	container_record_helper(c, STATE_CLEANUP_AGENT, apid, 0);
 	return 0;
 }
 
 void network_stop_agent(struct container *c)
 {
-	container_stop_helper(c, "agent", SIGTERM, 2000);
+	container_stop_helper(c, STATE_CLEANUP_AGENT, SIGTERM, 2000);
 }
 
 void network_release(struct container *c)
 {
 	network_stop_agent(c);
-	container_stop_helper(c, "pasta", SIGKILL, 1000);
-	if (!strv_contains(c->state.cleanup, "net-plumb"))
+	container_stop_helper(c, STATE_CLEANUP_PASTA, SIGKILL, 1000);
+	if (!state_cleanup_has(&c->state, STATE_CLEANUP_NET_PLUMB))
 		return;
 	struct bw_error e = {0};
 	char *argv[] = {(char *)net_helper(), "--id", c->id, "unplumb", NULL};

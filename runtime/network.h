@@ -1,7 +1,7 @@
 /* The container's network, from the runtime's side: the firewall, direct-mode plumbing and the
  * per-container network agent (DNS allowlist proxy + audit of dropped packets) are all made by
  * the bulwark-net helper (libnftables and libnl stay out of the static runtime); this module
- * runs it, records what it made in the state's cleanup list and undoes it at delete. Also home
+ * runs it, records what it made in the state's cleanup record and undoes it at delete. Also home
  * of the small "process tied to a container" helpers the watchdog shares. */
 #pragma once
 

@@ -80,20 +80,23 @@ static int check_parent_at(const struct image_dir *img, const char *parent, stru
  * release the session as CRIU ends it; the network's helpers are refused all the same. */
 static int check_helpers(struct container *c, bool session, struct bw_error *err)
 {
-	static const char *const tags[][2] = {
-	    {"agent:", "the network agent (nft table, DNS)"},
-	    {"pasta:", "rootless egress (pasta)"},
-	    {"watchdog:", "the lifetime watchdog"},
-	    {"owner:", "a sandbox's owner"},
+	static const struct {
+		enum state_cleanup_kind kind;
+		const char *what;
+	} helpers[] = {
+	    {STATE_CLEANUP_AGENT, "the network agent (nft table, DNS)"},
+	    {STATE_CLEANUP_PASTA, "rootless egress (pasta)"},
+	    {STATE_CLEANUP_WATCHDOG, "the lifetime watchdog"},
+	    {STATE_CLEANUP_OWNER, "a sandbox's owner"},
 	};
-	size_t n = session ? 2 : ARRAY_SIZE(tags);
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		for (size_t k = 0; k < n; k++)
-			if (str_has_prefix(c->state.cleanup[i], tags[k][0]))
-				return bw_fail(err, 0,
-					       "checkpoint: the container has %s, which CRIU does "
-					       "not carry over",
-					       tags[k][1]);
+	size_t n = session ? 2 : ARRAY_SIZE(helpers);
+	for (size_t k = 0; k < n; k++)
+		if (state_cleanup_has(&c->state, helpers[k].kind))
+			return bw_fail(
+			    err, 0,
+			    "checkpoint: the container has %s, which CRIU does not carry "
+			    "over",
+			    helpers[k].what);
 	return 0;
 }
 

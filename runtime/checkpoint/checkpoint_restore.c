@@ -145,7 +145,7 @@ static int restore_state(struct container *c, const struct oci_spec *spec, const
 	c->state.own_pid_ns = true;
 	c->state.status = OCI_STATUS_CREATING;
 	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0)
-		strv_push(&c->state.cleanup, "hooks:poststop");
+		state_cleanup_add(&c->state, STATE_CLEANUP_HOOKS_POSTSTOP);
 	return container_save(c, err);
 }
 
@@ -390,7 +390,7 @@ static int restore_cgroup(struct container *c, const struct oci_spec *spec, stru
 		return -1;
 	char **parents = cg_parents_made(cg);
 	for (size_t i = 0; parents != NULL && parents[i] != NULL; i++)
-		strv_push_take(&c->state.cleanup, xasprintf("cgparent:%s", parents[i]));
+		state_cleanup_add_str(&c->state, STATE_CLEANUP_CGPARENT, parents[i]);
 	strv_free(parents);
 	return container_save(c, err);
 }

@@ -17,10 +17,8 @@ const char *lifecycle_audit_path(const struct global_opts *g, const struct conta
 {
 	if (g != NULL && g->audit != NULL)
 		return g->audit;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		if (str_has_prefix(c->state.cleanup[i], "audit:"))
-			return c->state.cleanup[i] + 6;
-	return NULL;
+	const struct state_cleanup *e = state_cleanup_find(&c->state, STATE_CLEANUP_AUDIT);
+	return e != NULL ? e->str : NULL;
 }
 
 void lifecycle_audit_exit(const struct global_opts *g, const struct container *c, int status,

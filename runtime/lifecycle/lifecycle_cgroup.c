@@ -17,23 +17,23 @@
 #include "common/util.h"
 #include "runtime/lifecycle/lifecycle_internal.h"
 
-/* The parents of the container's cgroup that this create made ("cgparent:<dir>", outermost
+/* The parents of the container's cgroup that this create made ("cgparent" entries, outermost
  * first): delete removes them when they are empty, and never one that was there before. */
 void lifecycle_record_cgroup_parents(struct container *c, const struct cg_manager *cg)
 {
 	char **made = cg_parents_made(cg);
 	for (size_t i = 0; made != NULL && made[i] != NULL; i++)
-		strv_push_take(&c->state.cleanup, xasprintf("cgparent:%s", made[i]));
+		state_cleanup_add_str(&c->state, STATE_CLEANUP_CGPARENT, made[i]);
 	strv_free(made);
 }
 
 void lifecycle_remove_cgroup_parents(const struct container *c)
 {
 	char **dirs = NULL;
-	for (size_t i = 0; c != NULL && c->state.cleanup != NULL && c->state.cleanup[i] != NULL;
-	     i++)
-		if (str_has_prefix(c->state.cleanup[i], "cgparent:"))
-			strv_push(&dirs, c->state.cleanup[i] + 9);
+	const struct state_cleanup *e;
+	for (size_t i = 0;
+	     c != NULL && (e = state_cleanup_next(&c->state, STATE_CLEANUP_CGPARENT, &i)) != NULL;)
+		strv_push(&dirs, e->str);
 	cg_remove_parents(dirs);
 	strv_free(dirs);
 }
@@ -100,7 +100,7 @@ int lifecycle_rootless_without_cgroup(struct container *c, const struct oci_spec
 	log_debug("rootless: running without a cgroup (%s)", why);
 	free(c->state.cgroup_path);
 	c->state.cgroup_path = NULL;
-	strv_push(&c->state.cleanup, "cgroup:none");
+	state_cleanup_add(&c->state, STATE_CLEANUP_CGROUP_NONE);
 	return 0;
 }
 
@@ -215,7 +215,8 @@ static char *cgroup_of_crashed_create(struct container *c, struct bw_error *e2)
 {
 	struct oci_spec *spec = NULL;
 	char *cg_path_buf = NULL;
-	if (c->state.cgroup_path != NULL || strv_contains(c->state.cleanup, "cgroup:none") ||
+	if (c->state.cgroup_path != NULL ||
+	    state_cleanup_has(&c->state, STATE_CLEANUP_CGROUP_NONE) ||
 	    lifecycle_load_spec(c, &spec, e2) != 0)
 		return NULL;
 	struct cg_manager *probe = NULL;
@@ -245,7 +246,8 @@ int lifecycle_cgroup_remove(struct container *c, struct bw_error *e2, struct bw_
 	/* Saved by a create before its cgroup was made (an owner's, for its watchdog): that path
 	 * may have been refused as another container's. Nothing in it is killed: ours empties as
 	 * its init dies with the owner; one that stays populated is not ours, and is left. */
-	if (strv_contains(c->state.cleanup, CGROUP_PENDING) && cg_systemd_unit(cg) == NULL) {
+	if (state_cleanup_has(&c->state, STATE_CLEANUP_CGROUP_PENDING) &&
+	    cg_systemd_unit(cg) == NULL) {
 		if (cg_remove_when_empty(cg, 2000, e2) < 0)
 			log_warn("teardown: %s: left alone", e2->msg);
 		else

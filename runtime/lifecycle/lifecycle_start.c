@@ -105,7 +105,7 @@ static int start_released(struct container *c, struct notify_relay **nr, struct 
 static int run_poststart(struct container *c, struct bw_error *err)
 {
 	struct oci_spec *spec = NULL;
-	if (!strv_contains(c->state.cleanup, "hooks:poststart"))
+	if (!state_cleanup_has(&c->state, STATE_CLEANUP_HOOKS_POSTSTART))
 		return 0;
 	if (lifecycle_load_spec(c, &spec, err) < 0)
 		return -1;

@@ -33,7 +33,7 @@ static void wait_gone(struct container *c)
 static void run_poststop(struct container *c, struct bw_error *e2)
 {
 	struct oci_spec *spec = NULL;
-	if (!strv_contains(c->state.cleanup, "hooks:poststop") ||
+	if (!state_cleanup_has(&c->state, STATE_CLEANUP_HOOKS_POSTSTOP) ||
 	    lifecycle_load_spec(c, &spec, e2) != 0)
 		return;
 	if (spec->hooks.n[OCI_HOOK_POSTSTOP] > 0) {
@@ -50,13 +50,14 @@ static void run_poststop(struct container *c, struct bw_error *e2)
 /* What the create recorded for delete besides the cgroup: the caller's files and id slots. */
 static void release_recorded(const struct container *c)
 {
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		if (str_has_prefix(c->state.cleanup[i], "file:"))
-			unlink(c->state.cleanup[i] + 5);
+	for (size_t i = 0; i < c->state.n_cleanup; i++) {
+		const struct state_cleanup *e = &c->state.cleanup[i];
+		if (e->kind == STATE_CLEANUP_FILE)
+			unlink(e->str);
 		/* Nothing of the container runs any more (wait_gone): its ids are free. */
-		if (str_has_prefix(c->state.cleanup[i], "idslot:")) {
+		if (e->kind == STATE_CLEANUP_IDSLOT) {
 			char dir[PATH_MAX];
-			idpool_release(c->state.cleanup[i] + 7, lifecycle_abs_state_dir(c, dir));
+			idpool_release(e->str, lifecycle_abs_state_dir(c, dir));
 		}
 	}
 }

@@ -98,7 +98,7 @@ static int open_or_ancestor(const char *path)
 
 /* A directory the sandbox may write (an rw workspace, written as its directory's owner,
  * root's too; an rw bind) must not reach what bulwark runs or trusts: the binary, its network
- * helper, the state root (state.json's cleanup list and config.json's hooks run as the caller
+ * helper, the state root (state.json's cleanup record and config.json's hooks run as the caller
  * at teardown), the id pool. Judged by file system and path from its root, not by the names
  * used: a bind mount elsewhere of the same directory is the same directory; a program with
  * other hard links on the same file system counts as reached. */

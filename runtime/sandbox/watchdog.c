@@ -380,13 +380,12 @@ int watchdog_start(const struct global_opts *g, struct container *c, int init_pi
 		return bw_fail(err, -r, "watchdog: could not start it");
 	/* Saved with the rest of the state at the end of create (one write on the hot path). A
 	 * replacement watchdog, and the sweep of orphans, read them back. */
-	container_record_helper(c, "watchdog", w.pid, w.start);
+	container_record_helper(c, STATE_CLEANUP_WATCHDOG, w.pid, w.start);
 	container_record_pidns(c);
 	if (owner > 0)
-		container_record_helper(c, "owner", owner, 0);
+		container_record_helper(c, STATE_CLEANUP_OWNER, owner, 0);
 	if (deadline > 0)
-		strv_push_take(&c->state.cleanup,
-			       xasprintf("deadline:%" PRId64 ":%" PRId64, deadline, lifetime_ms));
+		state_cleanup_add_deadline(&c->state, deadline, lifetime_ms);
 	return 0;
 }
 
@@ -406,12 +405,11 @@ int watchdog_start_owned(const struct global_opts *g, struct container *c, int64
 		close(sv[0]);
 		return bw_fail(err, -r, "watchdog: could not start it");
 	}
-	container_record_helper(c, "watchdog", w.pid, w.start);
+	container_record_helper(c, STATE_CLEANUP_WATCHDOG, w.pid, w.start);
 	container_record_pidns(c); /* the sweep from another pid namespace must not act on it */
-	container_record_helper(c, "owner", owner, 0);
+	container_record_helper(c, STATE_CLEANUP_OWNER, owner, 0);
 	if (deadline > 0)
-		strv_push_take(&c->state.cleanup,
-			       xasprintf("deadline:%" PRId64 ":%" PRId64, deadline, lifetime_ms));
+		state_cleanup_add_deadline(&c->state, deadline, lifetime_ms);
 	*init_sock = sv[0];
 	return 0;
 }
@@ -430,22 +428,15 @@ void watchdog_hand_init(int *init_sock, int init_pidfd)
 
 void watchdog_stop(struct container *c)
 {
-	container_stop_helper(c, "watchdog", SIGKILL, 1000);
+	container_stop_helper(c, STATE_CLEANUP_WATCHDOG, SIGKILL, 1000);
 }
 
 /* The recorded absolute deadline (0: none) and the lifetime it came from. */
 static int64_t recorded_deadline(const struct container *c, int64_t *lifetime_ms)
 {
-	*lifetime_ms = 0;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
-		const char *e = c->state.cleanup[i];
-		long long d, l;
-		if (str_has_prefix(e, "deadline:") && sscanf(e + 9, "%lld:%lld", &d, &l) == 2) {
-			*lifetime_ms = l;
-			return d;
-		}
-	}
-	return 0;
+	const struct state_cleanup *e = state_cleanup_find(&c->state, STATE_CLEANUP_DEADLINE);
+	*lifetime_ms = e != NULL ? e->lifetime_ms : 0;
+	return e != NULL ? e->deadline_ms : 0;
 }
 
 /* Start a replacement for a dead watchdog, with the first one's deadline; c is locked. */
@@ -456,16 +447,13 @@ static int replace_watchdog(struct container *c, int init_pidfd, pid_t owner)
 	struct bw_error e = {0};
 	if (spawn_watchdog(c->root, c->id, init_pidfd, deadline, lifetime_ms, owner, false, &w) < 0)
 		return -1;
-	container_replace_helper(c, "watchdog", w.pid, w.start);
+	container_replace_helper(c, STATE_CLEANUP_WATCHDOG, w.pid, w.start);
 	return container_save(c, &e);
 }
 
 bool watchdog_recorded(const struct container *c)
 {
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		if (str_has_prefix(c->state.cleanup[i], "watchdog:"))
-			return true;
-	return false;
+	return state_cleanup_has(&c->state, STATE_CLEANUP_WATCHDOG);
 }
 
 struct watchdog_guard {
@@ -488,9 +476,9 @@ static int guard_pass(struct watchdog_guard *gd)
 	int fd = -1;
 	int ipfd = watchdog_recorded(c) ? container_pidfd(c, NULL) : -1;
 	if (ipfd >= 0) {
-		fd = container_helper_pidfd(c, "watchdog");
+		fd = container_helper_pidfd(c, STATE_CLEANUP_WATCHDOG);
 		if (fd < 0 && replace_watchdog(c, gd->init_pidfd, gd->owner) == 0)
-			fd = container_helper_pidfd(c, "watchdog");
+			fd = container_helper_pidfd(c, STATE_CLEANUP_WATCHDOG);
 		if (fd < 0)
 			fd = -2;
 		close(ipfd);
@@ -560,11 +548,8 @@ void watchdog_guard_stop(struct watchdog_guard *gd)
 /* The recorded owner's pid, 0 if none. */
 static pid_t recorded_owner(const struct container *c)
 {
-	int pid;
-	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
-		if (sscanf(c->state.cleanup[i], "owner:%d:", &pid) == 1 && pid > 1)
-			return pid;
-	return 0;
+	const struct state_cleanup *e = state_cleanup_find(&c->state, STATE_CLEANUP_OWNER);
+	return e != NULL ? e->pid : 0;
 }
 
 int watchdog_sweep(struct container *c)
@@ -575,13 +560,13 @@ int watchdog_sweep(struct container *c)
 		return 0;
 	/* A stopped (or traced) watchdog keeps no deadline: it counts as dead, and is killed so
 	 * that it cannot wake up next to its replacement. */
-	if (container_helper_stopped(c, "watchdog"))
-		container_stop_helper(c, "watchdog", SIGKILL, 1000);
-	if (container_helper_alive(c, "watchdog"))
+	if (container_helper_stopped(c, STATE_CLEANUP_WATCHDOG))
+		container_stop_helper(c, STATE_CLEANUP_WATCHDOG, SIGKILL, 1000);
+	if (container_helper_alive(c, STATE_CLEANUP_WATCHDOG))
 		return 0;
 	int64_t lifetime_ms, deadline = recorded_deadline(c, &lifetime_ms);
 	pid_t owner = recorded_owner(c);
-	bool orphan = owner > 0 && container_helper_check(c, "owner") == 0;
+	bool orphan = owner > 0 && container_helper_check(c, STATE_CLEANUP_OWNER) == 0;
 	bool expired = deadline > 0 && watchdog_now_ms() >= deadline;
 	struct bw_error e = {0};
 	if (orphan || expired) {

@@ -156,7 +156,7 @@ static int plan_checkpointable(const struct session_flags *f, struct specgen *sg
  * root's and read-only (0555, under the 0700 state root), and bound read-only at
  * INIT_SESSION_EXE (init_reaper.h). CVE-2019-5736 holds: the host's bulwark binary is never
  * in the session, and the copy is on a read-only mount, owned by an id the session's user
- * namespace does not map. The copy goes with the session (a "file:" cleanup entry). */
+ * namespace does not map. The copy goes with the session (a "file" entry of its cleanup record). */
 static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
 			 char **copy, struct bw_error *err)
 {
@@ -222,9 +222,9 @@ static int record_session(const struct global_opts *g, const char *id, const cha
 	if (fd >= 0)
 		close(fd);
 	if (r == 0) {
-		container_record_helper(c, SESSION_HELPER_TAG, getpid(), 0);
+		container_record_helper(c, STATE_CLEANUP_SESSION, getpid(), 0);
 		if (init_copy != NULL)
-			strv_push_take(&c->state.cleanup, xasprintf("file:%s", init_copy));
+			state_cleanup_add_str(&c->state, STATE_CLEANUP_FILE, init_copy);
 		r = container_save(c, err);
 	}
 	container_free(c);

@@ -534,7 +534,7 @@ static int session_rm(const struct global_opts *g, int argc, char **argv, struct
 	if (session_load(g, name, &c, err) < 0)
 		return -1;
 	/* Verified by its start time: a recorded pid now someone else's is never signalled. */
-	_cleanup_close_ int sup = container_helper_pidfd(c, SESSION_HELPER_TAG);
+	_cleanup_close_ int sup = container_helper_pidfd(c, STATE_CLEANUP_SESSION);
 	container_free(c);
 	if (sup >= 0) {
 		syscall(SYS_pidfd_send_signal, sup, SIGTERM, NULL, 0);

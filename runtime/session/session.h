@@ -27,8 +27,6 @@
  * reset for the whole cgroup (v1): a reporting exec resets it under an exclusive OFD lock,
  * then holds a shared one until it ends; an exec that finds it held reports no peak. */
 #define SESSION_PEAK_FILE "session.peak"
-/* The supervisor, recorded in the state as a helper "session:PID:START". */
-#define SESSION_HELPER_TAG "session"
 
 /* One command in a session, with the session's identity, environment and confinement. */
 struct session_exec {

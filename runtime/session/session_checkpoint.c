@@ -151,7 +151,7 @@ int session_checkpoint(const struct global_opts *g, int argc, char **argv, struc
 	size_t config_len = 0;
 	_cleanup_close_ int cfd =
 	    openat(c->dirfd, SESSION_IMAGE_CONFIG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int sup = container_helper_pidfd(c, SESSION_HELPER_TAG);
+	_cleanup_close_ int sup = container_helper_pidfd(c, STATE_CLEANUP_SESSION);
 	const char *v = session_annotation(c, SESSION_ANNOTATION ".created");
 	long long t = (long long)time(NULL), age = v != NULL ? t - atoll(v) : 0;
 	_cleanup_free_ char *meta = session_meta(c, t, age < 0 ? 0 : age);

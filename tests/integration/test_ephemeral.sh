@@ -27,7 +27,7 @@ test_lifetime_watchdog_leaves_when_the_container_exits_first() {
 	b=$(new_bundle eph-short)
 	cfg "$b" '.annotations={"run.bulwark.lifetime":"1h"} | .process.args=["true"]'
 	bw create -b "$b" eph-short </dev/null >/dev/null 2>&1
-	w=$(jq -r '.bulwark.cleanup[]? | select(startswith("watchdog:"))' "$BW_ROOT/eph-short/state.json" | cut -d: -f2)
+	w=$(jq -r '.bulwark.cleanup[]? | select(.kind == "watchdog") | .pid' "$BW_ROOT/eph-short/state.json")
 	[ -n "$w" ] || fail "no watchdog recorded"
 	bw start eph-short
 	for _ in $(seq 50); do alive "$w" || break; sleep 0.1; done

@@ -222,7 +222,7 @@ test_sandbox_never_gets_write_access_to_bulwark_or_its_network_helper() {
 	expect_eq "the helper's directory refused" 125 "$rc"
 	expect_contains "names the helper" "it reaches $d/helper/bulwark-net" "$out"
 	# By identity, not by name: the same directories through a bind mount elsewhere, and the
-	# state root through one (state.json's cleanup list and config.json's hooks run as root).
+	# state root through one (state.json's cleanup record and config.json's hooks run as root).
 	mkdir -p "$d/alias" "$d/srv/var"
 	out=$(unshare -m --propagation private sh -c '
 		mount --bind "$1/tree" "$1/alias" || exit 99

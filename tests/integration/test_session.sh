@@ -4,9 +4,9 @@
 
 ses() { "$BULWARK" --root "$BW_ROOT" session "$@"; }
 
-# The supervisor's pid, from the state (a "session:PID:START" helper record).
+# The supervisor's pid, from the state (a "session" entry of its cleanup record).
 ses_supervisor() {
-	grep -o '"session:[0-9]*' "$BW_ROOT/$1/state.json" | cut -d: -f2
+	jq -r '.bulwark.cleanup[]? | select(.kind == "session") | .pid' "$BW_ROOT/$1/state.json"
 }
 
 # Every process whose command line names the state root, or that holds a file below it open

@@ -102,7 +102,7 @@ test_session_ckpt_checkpointable_init_runs_from_a_read_only_copy() {
 	[ -z "$(ls -A "$BW_ROOT" | grep '\.init$')" ] || fail "the copy is left: $(ls -A "$BW_ROOT")"
 	# The supervisor SIGKILLed: the watchdog releases the session, the copy with it.
 	sck create --checkpointable s-ck-exe >/dev/null
-	sup=$(grep -o '"session:[0-9]*' "$BW_ROOT/s-ck-exe/state.json" | cut -d: -f2)
+	sup=$(jq -r '.bulwark.cleanup[]? | select(.kind == "session") | .pid' "$BW_ROOT/s-ck-exe/state.json")
 	kill -9 "$sup"
 	wait_for 5 sck_gone s-ck-exe || fail "left after SIGKILL: $(ls "$BW_ROOT")"
 	wait_for 2 sh -c "! ls -A '$BW_ROOT' | grep -q '\.init\$'" || fail "the copy is left: $(ls -A "$BW_ROOT")"

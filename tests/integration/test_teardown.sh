@@ -6,7 +6,7 @@
 
 TD_CMD='trap "" TERM INT HUP QUIT USR1 USR2; while :; do sleep 1; done'
 
-td_wd() { jq -r '.bulwark.cleanup[]? | select(startswith("watchdog:"))' "$BW_ROOT/$TD_ID/state.json" 2>/dev/null | cut -d: -f2; }
+td_wd() { jq -r '.bulwark.cleanup[]? | select(.kind == "watchdog") | .pid' "$BW_ROOT/$TD_ID/state.json" 2>/dev/null; }
 td_alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 # td_start [SANDBOX FLAGS]: a sandbox running TD_CMD; sets TD_MAIN TD_ID TD_WD TD_INIT TD_CGS.
@@ -174,8 +174,8 @@ test_teardown_watchdog_has_its_own_name() {
 	td_start
 	# The creator's pid namespace is recorded with the helpers: a sweep from another one must
 	# not take them for dead (the watchdog started before the init records it too).
-	expect_eq "pid namespace recorded" "pidns:$(stat -Lc '%d:%i' /proc/self/ns/pid)" \
-		"$(jq -r '.bulwark.cleanup[]? | select(startswith("pidns:"))' "$BW_ROOT/$TD_ID/state.json")"
+	expect_eq "pid namespace recorded" "$(stat -Lc '%d:%i' /proc/self/ns/pid)" \
+		"$(jq -r '.bulwark.cleanup[]? | select(.kind == "pidns") | "\(.dev):\(.ino)"' "$BW_ROOT/$TD_ID/state.json")"
 	comm=$(cat "/proc/$TD_WD/comm")
 	cmdline=$(tr '\0' ' ' <"/proc/$TD_WD/cmdline")
 	expect_eq comm bulwark-watch "$comm"

@@ -9,7 +9,6 @@
 #include "oci/state.h"
 
 static struct oci_kv annotations[] = {{"io.container.manager", "libpod"}, {"b", ""}};
-static char *cleanup_list[] = {"netns:/run/bulwark/netns/t2", "dns:/run/x.pid", NULL};
 
 static struct oci_state sample(void)
 {
@@ -103,7 +102,8 @@ Test(state_json, stored_form_round_trips)
 	st.cgroup_path = "/docker/t2";
 	st.own_pid_ns = true;
 	st.config_digest = "sha256:abcd";
-	st.cleanup = cleanup_list;
+	state_cleanup_add_str(&st, STATE_CLEANUP_FILE, "/run/x.pid");
+	state_cleanup_add_pid(&st, STATE_CLEANUP_AGENT, 4242, 99);
 	char *out = render(&st, false, true);
 
 	struct oci_state back;
@@ -124,14 +124,18 @@ Test(state_json, stored_form_round_trips)
 	cr_assert_str_eq(back.cgroup_path, "/docker/t2");
 	cr_assert(back.own_pid_ns);
 	cr_assert_str_eq(back.config_digest, "sha256:abcd");
-	cr_assert_str_eq(back.cleanup[1], "dns:/run/x.pid");
-	cr_assert_null(back.cleanup[2]);
+	cr_assert_eq(back.n_cleanup, 2);
+	cr_assert_str_eq(back.cleanup[0].str, "/run/x.pid");
+	cr_assert_eq(back.cleanup[1].kind, STATE_CLEANUP_AGENT);
+	cr_assert_eq(back.cleanup[1].pid, 4242);
+	cr_assert_eq(back.cleanup[1].start, 99);
 
 	/* and renders to the same bytes again */
 	char *again = render(&back, false, true);
 	cr_assert_str_eq(again, out);
 	free(again);
 	free(out);
+	state_cleanup_free(&st);
 	oci_state_free_fields(&back);
 	cr_assert_null(back.id);
 }
@@ -159,6 +163,7 @@ Test(state_json, missing_private_fields_read_as_zero)
 	cr_assert_eq(st.status, OCI_STATUS_STOPPED);
 	cr_assert_null(st.cgroup_path);
 	cr_assert_null(st.cleanup);
+	cr_assert_eq(st.n_cleanup, 0);
 	cr_assert_eq(st.init_start_time, 0);
 	oci_state_free_fields(&st);
 }
