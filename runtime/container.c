@@ -418,9 +418,14 @@ int container_remove(struct container *c, struct bw_error *err)
 	 * away already (a tombstone the reaper finishes): never remove its successor. */
 	if (c->dirfd >= 0 && !container_dir_is_ours(c))
 		return 0;
-	const char *path = rename(c->dir, gone) == 0 ? gone : c->dir;
-	if (fs_remove_tree(path, err) < 0)
+	bool moved = rename(c->dir, gone) == 0;
+	if (fs_remove_tree(moved ? gone : c->dir, err) < 0) {
+		/* What cannot be removed (an immutable file) goes back under its id, where list
+		 * shows it and delete --force retries, rather than hide in a tombstone. */
+		if (moved)
+			renameat2(AT_FDCWD, gone, AT_FDCWD, c->dir, RENAME_NOREPLACE);
 		return bw_wrap(err, "remove state of container %s", c->id);
+	}
 	return 0;
 }
 
