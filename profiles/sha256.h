@@ -1,18 +1,19 @@
-/* SHA-256 (FIPS 180-4), small and dependency-free: the content hash that keys the compiled
- * seccomp cache and guards each cache file against corruption. Not for secrets (no
- * constant-time concerns arise: everything hashed here is public). */
+/* SHA-256: the content hash that keys the compiled seccomp cache, guards each cache file
+ * against corruption, and names a config in the audit log. libmd's (Debian's libmd-dev,
+ * static, BSD) behind our names; why that one: docs/architecture.md, "Libraries". Not for
+ * secrets (everything hashed here is public). */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <sha2.h>
 
 #define SHA256_DIGEST_LEN 32
 
 struct sha256_ctx {
-	uint32_t h[8];
-	uint64_t total; /* bytes hashed so far */
-	uint8_t buf[64];
-	size_t used; /* bytes waiting in buf */
+	SHA2_CTX md;
 };
 
 void sha256_init(struct sha256_ctx *c);

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(
 	# build
-	meson ninja-build gcc libc6-dev pkg-config libyajl-dev libcap-dev libseccomp-dev
+	meson ninja-build gcc libc6-dev pkg-config libyajl-dev libcap-dev libseccomp-dev libmd-dev
 	libnftables-dev libnl-3-dev libnl-route-3-dev libsystemd-dev
 	# unit tests, sanitizers, fuzzing
 	libcriterion-dev clang libclang-rt-14-dev
