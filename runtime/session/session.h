@@ -78,3 +78,5 @@ void session_report_to_caller(int report_fd, int r, const struct bw_error *err);
 int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
 /* `session checkpoint NAME DIR` (session_checkpoint.c). */
 int session_checkpoint(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
+/* `session restore NAME DIR` (session_restore.c). */
+int session_restore(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
