@@ -47,7 +47,8 @@ static void run_poststop(struct container *c, struct bw_error *e2)
 	oci_spec_free(spec);
 }
 
-/* What the create recorded for delete besides the cgroup: the caller's files and id slots. */
+/* What the create recorded for delete besides the cgroup: the caller's files, their
+ * directories and id slots. */
 static void release_recorded(const struct container *c)
 {
 	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++) {
@@ -59,6 +60,10 @@ static void release_recorded(const struct container *c)
 			idpool_release(c->state.cleanup[i] + 7, lifecycle_abs_state_dir(c, dir));
 		}
 	}
+	/* A directory of the caller's for such files, once they are gone (empty only). */
+	for (size_t i = 0; c->state.cleanup != NULL && c->state.cleanup[i] != NULL; i++)
+		if (str_has_prefix(c->state.cleanup[i], "dir:"))
+			rmdir(c->state.cleanup[i] + 4);
 }
 
 int lifecycle_teardown(struct container *c, struct bw_error *err)

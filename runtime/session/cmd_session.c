@@ -157,17 +157,14 @@ static int plan_checkpointable(const struct session_flags *f, struct specgen *sg
  * INIT_SESSION_EXE (init_reaper.h). CVE-2019-5736 holds: the host's bulwark binary is never
  * in the session, and the copy is on a read-only mount, owned by an id the session's user
  * namespace does not map. The copy goes with the session (a "file:" cleanup entry). */
-int session_init_copy(const struct global_opts *g, const char *id, char **copy,
-		      struct bw_error *err)
+int session_init_copy(const char *dir, const char *id, char **copy, struct bw_error *err)
 {
 	const char *label = "the session init's copy of bulwark";
 	uint64_t nonce = 0;
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
 		return bw_fail(err, errno, "getrandom");
-	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0)
-		return -1;
 	_cleanup_free_ char *path =
-	    xasprintf("%s/.%s.%016llx.init", cli_state_root(g), id, (unsigned long long)nonce);
+	    xasprintf("%s/.%s.%016llx.init", dir, id, (unsigned long long)nonce);
 	_cleanup_close_ int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return bw_fail(err, errno, "%s: /proc/self/exe", label);
@@ -188,7 +185,8 @@ static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct
 			 char **copy, struct bw_error *err)
 {
 	const char *label = "--checkpointable: the session init's copy of bulwark";
-	if (session_init_copy(g, run->id, copy, err) < 0)
+	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0 ||
+	    session_init_copy(cli_state_root(g), run->id, copy, err) < 0)
 		return bw_wrap(err, "--checkpointable");
 	struct hostpath hp;
 	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, *copy, false, label, err);

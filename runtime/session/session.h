@@ -61,9 +61,8 @@ int session_busy_is_current(const struct container *c, int busy, const char *nam
 			    struct bw_error *err);
 
 /* The running binary copied for a checkpointable session's init (cmd_session.c): root's, 0555,
- * `.ID.NONCE.init` in the state root; *copy is the caller's to unlink, also on failure. */
-int session_init_copy(const struct global_opts *g, const char *id, char **copy,
-		      struct bw_error *err);
+ * `.ID.NONCE.init` in dir (the state root); *copy is the caller's to unlink, also on failure. */
+int session_init_copy(const char *dir, const char *id, char **copy, struct bw_error *err);
 struct created;
 /* The session's life in its supervisor: until the init ends, a SIGTERM or SIGINT, the
  * lifetime (0: none) or the idle timeout (0: none); the init is then SIGKILLed and reaped. */

@@ -37,6 +37,13 @@
 
 #define CONFIG_MAX (4 << 20) /* as a bundle's config.json */
 #define BOOT_ID_FILE "boot_id"
+/* Root's, 0711: a directory per restored session for the files CRIU binds into it. */
+#define SESSION_FILES_ROOT "/run/bulwark-session-files"
+
+/* What the supervisor made outside the state: their directory, the boot id, pid 1's copy. */
+struct made {
+	char *files, *boot, *copy;
+};
 
 /* What the caller checked and the supervisor restores. */
 struct restore_in {
@@ -103,6 +110,11 @@ static int check_input(const struct global_opts *g, const char *dir, struct rest
 			       "session restore: DIR: `%s` holds no CRIU image (no "
 			       "inventory.img)",
 			       dir);
+	/* CRIU follows `parent` to earlier dumps; a session checkpoint never has one. */
+	if (fstatat(in->img.fd, "parent", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return bw_fail(err, 0,
+			       "session restore: DIR: parent: a session checkpoint has no "
+			       "earlier dump: refused");
 	size_t len = 0;
 	_cleanup_free_ char *meta =
 	    read_dir_file(&in->img, "session.json", SESSION_META_MAX, &len, err);
@@ -137,7 +149,7 @@ static char **host_links(void)
 }
 
 /* A fresh boot id for the session (the old one was a file of a tmpfs gone with it). */
-static int write_boot_id(struct container *c, struct bw_error *err)
+static int write_boot_id(const char *path, struct bw_error *err)
 {
 	unsigned char r[16];
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
@@ -149,11 +161,38 @@ static int write_boot_id(struct container *c, struct bw_error *err)
 			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n",
 			 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
 			 r[12], r[13], r[14], r[15]);
-	return fs_write_atomic_at(c->dirfd, BOOT_ID_FILE, id, (size_t)n, 0444, err);
+	return fs_write_atomic(path, id, (size_t)n, 0444, err);
+}
+
+/* The files CRIU binds into the session (pid 1's copy, the boot id): CRIU opens them from
+ * inside the session's user namespace, which cannot pass the 0700 state root, so they live
+ * in a directory of their own, root's and readable by the session's gid 0 only. */
+static int make_files_dir(const char *name, uint32_t base, char **out, struct bw_error *err)
+{
+	if (mkdir(SESSION_FILES_ROOT, 0711) < 0 && errno != EEXIST)
+		return bw_fail(err, errno, "mkdir " SESSION_FILES_ROOT);
+	_cleanup_close_ int fd =
+	    open(SESSION_FILES_ROOT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return bw_fail(err, errno, "open " SESSION_FILES_ROOT);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return bw_fail(err, 0,
+			       SESSION_FILES_ROOT " must be root's and writable by no one "
+						  "else");
+	char *dir = xasprintf(SESSION_FILES_ROOT "/%s.XXXXXX", name);
+	if (mkdtemp(dir) == NULL) {
+		free(dir);
+		return bw_fail(err, errno, "mkdtemp in " SESSION_FILES_ROOT);
+	}
+	*out = dir;
+	if (chown(dir, 0, base) < 0 || chmod(dir, 0750) < 0)
+		return bw_fail(err, errno, "chown `%s`", dir);
+	return 0;
 }
 
 /* The new session's state, cgroup and files; everything recorded for its teardown. */
-static int make_session(struct restore_in *in, struct idpool_slot *slot, char **copy,
+static int make_session(struct restore_in *in, struct idpool_slot *slot, struct made *m,
 			struct container **c, struct cg_manager **cg, struct bw_error *err)
 {
 	const struct global_opts *g = in->g;
@@ -167,10 +206,17 @@ static int make_session(struct restore_in *in, struct idpool_slot *slot, char **
 	lifecycle_fill_state(*c, in->spec, "/", "/", cg_path(*cg));
 	(*c)->state.own_pid_ns = true;
 	(*c)->state.status = OCI_STATUS_CREATING;
-	int r = session_init_copy(g, in->name, copy, err);
-	if (*copy != NULL)
-		strv_push_take(&(*c)->state.cleanup, xasprintf("file:%s", *copy));
-	if (r < 0 || write_boot_id(*c, err) < 0 || container_save(*c, err) < 0)
+	int r = make_files_dir(in->name, in->base, &m->files, err);
+	if (m->files != NULL) {
+		strv_push_take(&(*c)->state.cleanup, xasprintf("dir:%s", m->files));
+		m->boot = fs_path_join(m->files, BOOT_ID_FILE);
+		strv_push_take(&(*c)->state.cleanup, xasprintf("file:%s", m->boot));
+	}
+	if (r == 0)
+		r = session_init_copy(m->files, in->name, &m->copy, err);
+	if (m->copy != NULL)
+		strv_push_take(&(*c)->state.cleanup, xasprintf("file:%s", m->copy));
+	if (r < 0 || write_boot_id(m->boot, err) < 0 || container_save(*c, err) < 0)
 		return -1;
 	const struct oci_resources *res = &in->spec->linux.resources;
 	if (cg_create(*cg, in->spec->linux.has_resources ? res : NULL, err) < 0)
@@ -208,7 +254,7 @@ static int adopt(struct restore_in *in, struct container *c, pid_t pid, int pidf
 
 /* Made but not restored, or restored but refused: nothing of it is left. */
 static void undo(struct container *c, struct cg_manager *cg, pid_t pid, struct idpool_slot *slot,
-		 const char *copy)
+		 const struct made *m)
 {
 	struct bw_error e = {0};
 	if (cg != NULL)
@@ -219,8 +265,12 @@ static void undo(struct container *c, struct cg_manager *cg, pid_t pid, struct i
 		lifecycle_teardown(c, &e);
 	else if (slot->path != NULL)
 		idpool_release(slot->path, slot->holder);
-	if (copy != NULL)
-		unlink(copy);
+	if (m->copy != NULL) /* also when the state never recorded them */
+		unlink(m->copy);
+	if (m->boot != NULL)
+		unlink(m->boot);
+	if (m->files != NULL)
+		rmdir(m->files);
 }
 
 static int restore_main(void *arg, int report_fd)
@@ -240,29 +290,29 @@ static int restore_main(void *arg, int report_fd)
 	struct idpool_slot slot = {.fd = -1};
 	struct container *c = NULL;
 	struct cg_manager *cg = NULL;
-	_cleanup_free_ char *copy = NULL;
+	struct made m = {0};
 	_cleanup_strv_ char **links = host_links();
 	char dir[PATH_MAX];
 	pid_t pid = 0;
 	int pidfd = -1;
-	int r = make_session(in, &slot, &copy, &c, &cg, err);
+	int r = make_session(in, &slot, &m, &c, &cg, err);
 	if (r == 0 && realpath(c->dir, dir) == NULL)
 		r = bw_fail(err, errno, "state directory");
-	_cleanup_free_ char *boot = r == 0 ? fs_path_join(dir, BOOT_ID_FILE) : NULL;
 	struct session_restore_plan p = {in->spec, &in->img, dir,   r == 0 ? cg_path(cg) : NULL,
-					 copy,	   boot,     links, in->base};
+					 m.copy,   m.boot,   links, in->base};
 	if (r == 0)
 		r = checkpoint_restore_session(in->g, &p, &pid, err);
 	if (r == 0 && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
 		r = bw_fail(err, errno, "pidfd_open of the restored init %d", (int)pid);
 	if (r == 0)
 		r = adopt(in, c, pid, pidfd, err);
-	session_report_to_caller(report_fd, r, err);
-	if (r < 0) {
+	if (r < 0) { /* gone before the caller hears of it */
 		if (pidfd >= 0)
 			close(pidfd);
-		undo(c, cg, pid, &slot, copy);
-	} else {
+		undo(c, cg, pid, &slot, &m);
+	}
+	session_report_to_caller(report_fd, r, err);
+	if (r == 0) {
 		struct created cr = {.c = c, .pid = pid, .pidfd = pidfd, .status_fd = -1};
 		struct watchdog_guard *guard =
 		    watchdog_guard_start(cli_state_root(in->g), in->name, pidfd, getpid());
@@ -276,6 +326,9 @@ static int restore_main(void *arg, int report_fd)
 			container_free(again);
 		}
 	}
+	free(m.files);
+	free(m.boot);
+	free(m.copy);
 	idpool_slot_close(&slot); /* released at teardown (its file is recorded in the state) */
 	cg_free(cg);
 	container_free(c);
