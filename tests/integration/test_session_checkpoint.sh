@@ -326,10 +326,32 @@ test_criu_session_restore_continues_and_releases() {
 	expect_eq "id range" "$(jq -r '.linux.uidMappings[0].hostID' "$dir/config.json")" "$(awk '{print $2}' "/proc/$pid/uid_map")"
 	out=$(sck exec s-rs-b -- sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t"')
 	expect_eq "exec confined" "CapEff:0000000000000000 NoNewPrivs:1 Seccomp:2" "$(echo $out)"
+	out=$(sck exec s-rs-b -- sh -c 'touch /x 2>/dev/null && echo WROTE-ROOT; echo x >>/.bulwark-session-init 2>/dev/null && echo WROTE-INIT; echo x >/usr/x 2>/dev/null && echo WROTE-USR; wc -c </proc/sys/kernel/random/boot_id')
+	expect_eq "read-only root, init copy and /usr; a boot id" 37 "$(echo $out)"
 	sck ls | grep -q '^s-rs-b' || fail "not in session ls: $(sck ls)"
 	sck rm s-rs-b
 	wait_for 5 sck_gone s-rs-b || fail "left: $(ls -A "$BW_ROOT")"
 	expect_eq "no counter left" 0 "$(pgrep -fc '^sh -c echo kept' || true)"
 	[ -z "$(ls /run/bulwark-session-files 2>/dev/null | grep '^s-rs-b\.')" ] ||
+		fail "its files are left: $(ls -R /run/bulwark-session-files)"
+}
+
+# Restored under its own NAME again; when its new supervisor is SIGKILLed, the init dies with it
+# (PR_SET_PDEATHSIG, restored, now tied to the new supervisor) and the watchdog releases the rest.
+test_criu_session_restore_same_name_supervisor_killed_releases() {
+	local dir=$WORK/img.${FUNCNAME[0]} sup
+	sck create --checkpointable s-rs-same >/dev/null
+	sck exec s-rs-same -- sh -c 'echo kept >/tmp/f'
+	sck checkpoint s-rs-same "$dir" || { sck rm s-rs-same; fail "checkpoint failed"; }
+	wait_for 5 sck_gone s-rs-same || fail "left: $(ls "$BW_ROOT")"
+	sck restore s-rs-same "$dir" >/dev/null || { grep 'Error (' "$dir/restore.log" | head -5; fail "restore failed"; }
+	expect_eq "the file" kept "$(sck exec s-rs-same -- cat /tmp/f)"
+	# The image is restored once: a second restore of it is refused while the name is taken.
+	sck restore s-rs-same "$dir" 2>/dev/null && fail "a second restore under a taken name"
+	sup=$(grep -o '"session:[0-9]*' "$BW_ROOT/s-rs-same/state.json" | cut -d: -f2)
+	[ -n "$sup" ] || fail "no supervisor recorded"
+	kill -9 "$sup"
+	wait_for 10 sck_gone s-rs-same || fail "left after SIGKILL: $(ls -A "$BW_ROOT")"
+	wait_for 2 sh -c "! ls /run/bulwark-session-files 2>/dev/null | grep -q '^s-rs-same\\.'" ||
 		fail "its files are left: $(ls -R /run/bulwark-session-files)"
 }
