@@ -50,7 +50,8 @@ struct restore_in {
 	const struct global_opts *g;
 	const char *name;
 	struct image_dir img;
-	char *raw; /* config.json */
+	char *abs_dir; /* DIR, absolute: img.path */
+	char *raw;     /* config.json */
 	size_t raw_len;
 	struct oci_spec *spec;
 	struct session_meta meta;
@@ -98,12 +99,14 @@ static int check_input(const struct global_opts *g, const char *dir, struct rest
 		return bw_fail(err, 0,
 			       "session restore: needs root (as session create "
 			       "--checkpointable)");
-	_cleanup_free_ char *abs = ck_abs_dir(dir);
-	if (abs == NULL)
+	/* Absolute: CRIU's child opens it again by path, after the supervisor's chdir("/"). */
+	in->abs_dir = ck_abs_dir(dir);
+	if (in->abs_dir == NULL)
 		return bw_fail(err, errno, "session restore: DIR: getcwd");
-	if (image_dir_open(&in->img, "session restore: DIR", abs, IMAGE_DIR_EXISTING, err) < 0)
+	if (image_dir_open(&in->img, "session restore: DIR", in->abs_dir, IMAGE_DIR_EXISTING, err) <
+	    0)
 		return -1;
-	in->img.path = dir;
+	in->img.path = in->abs_dir;
 	if (fstatat(in->img.fd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return bw_fail(err, 0,
@@ -372,6 +375,7 @@ int session_restore(const struct global_opts *g, int argc, char **argv, struct b
 	if (r == 0)
 		r = session_spawn_supervisor(in.name, restore_detached, &in, err);
 	image_dir_close(&in.img);
+	free(in.abs_dir);
 	free(in.raw);
 	oci_spec_free(in.spec);
 	if (r == 0)

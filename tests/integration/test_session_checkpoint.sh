@@ -344,7 +344,8 @@ test_criu_session_restore_same_name_supervisor_killed_releases() {
 	sck exec s-rs-same -- sh -c 'echo kept >/tmp/f'
 	sck checkpoint s-rs-same "$dir" || { sck rm s-rs-same; fail "checkpoint failed"; }
 	wait_for 5 sck_gone s-rs-same || fail "left: $(ls "$BW_ROOT")"
-	sck restore s-rs-same "$dir" >/dev/null || { grep 'Error (' "$dir/restore.log" | head -5; fail "restore failed"; }
+	# DIR named relative to the caller's directory (the supervisor runs from /).
+	(cd "$WORK" && sck restore s-rs-same "img.${FUNCNAME[0]}" >/dev/null) || { grep 'Error (' "$dir/restore.log" | head -5; fail "restore failed"; }
 	expect_eq "the file" kept "$(sck exec s-rs-same -- cat /tmp/f)"
 	# The image is restored once: a second restore of it is refused while the name is taken.
 	sck restore s-rs-same "$dir" 2>/dev/null && fail "a second restore under a taken name"
