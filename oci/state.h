@@ -25,6 +25,8 @@ enum state_cleanup_kind {
 	STATE_CLEANUP_AUDIT,
 	/* path: a file delete removes (--remove-file, a session's copy of the runtime) */
 	STATE_CLEANUP_FILE,
+	/* path: a directory of such files, removed after them when empty (session restore) */
+	STATE_CLEANUP_DIR,
 	/* path: the slot file of the id pool (runtime/idpool.h) that delete releases */
 	STATE_CLEANUP_IDSLOT,
 	/* path: a parent cgroup this create made (outermost first), removed when empty */

@@ -20,6 +20,7 @@ static const struct kind_info {
 } kinds[STATE_CLEANUP_NKINDS] = {
     [STATE_CLEANUP_AUDIT] = {"audit", "audit:", SHAPE_PATH},
     [STATE_CLEANUP_FILE] = {"file", "file:", SHAPE_PATH},
+    [STATE_CLEANUP_DIR] = {"dir", "dir:", SHAPE_PATH},
     [STATE_CLEANUP_IDSLOT] = {"idslot", "idslot:", SHAPE_PATH},
     [STATE_CLEANUP_CGPARENT] = {"cgparent", "cgparent:", SHAPE_PATH},
     [STATE_CLEANUP_HOOKS_POSTSTART] = {"hooks-poststart", "hooks:poststart", SHAPE_MARK},

@@ -178,27 +178,68 @@ static bool take_back(int dirfd, const char *name, uint32_t base)
 	return unlinkat(dirfd, name, 0) == 0;
 }
 
-int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
-		   struct bw_error *err)
+/* Under the pool lock: slot taken for *holder (moved into out) -> 1; held by another -> 0. */
+static int try_slot(int dirfd, uint32_t slot, char **holder, struct idpool_slot *out,
+		    struct bw_error *err)
 {
-	*out = (struct idpool_slot){.fd = -1};
+	uint32_t first = IDPOOL_BASE + slot * IDPOOL_RANGE;
+	char name[16];
+	snprintf(name, sizeof(name), "%u", slot);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd =
+		    openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			int w = lock_slot(fd) ? fs_write_all(fd, *holder, strlen(*holder)) : -errno;
+			if (w < 0) {
+				close(fd);
+				unlinkat(dirfd, name, 0);
+				return bw_fail(err, -w, "id range pool: slot %u", slot);
+			}
+			out->fd = fd;
+			out->base = first;
+			out->path = fs_path_join(IDPOOL_DIR, name);
+			out->holder = steal_ptr(holder);
+			return 1;
+		}
+		if (errno != EEXIST)
+			return bw_fail(err, errno, "id range pool: slot %u", slot);
+		if (attempt > 0 || !take_back(dirfd, name, first))
+			break;
+	}
+	return 0;
+}
+
+/* The pool directory, open and locked (*dirfd), and the holder's name for id. */
+static int open_pool(const char *state_root, const char *id, int *dirfd, char **holder,
+		     struct bw_error *err)
+{
 	char root[PATH_MAX];
 	if (fs_mkdir_p(state_root, 0700, err) < 0)
 		return -1;
 	if (realpath(state_root, root) == NULL)
 		return bw_fail(err, errno, "--root `%s`", state_root);
-	_cleanup_free_ char *holder = fs_path_join(root, id);
+	*holder = fs_path_join(root, id);
 	if (mkdir(IDPOOL_DIR, 0700) < 0 && errno != EEXIST)
 		return bw_fail(err, errno, "id range pool: mkdir " IDPOOL_DIR);
-	_cleanup_close_ int dirfd =
-	    open(IDPOOL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*dirfd = open(IDPOOL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
-	if (dirfd < 0 || fstat(dirfd, &st) < 0)
+	if (*dirfd < 0 || fstat(*dirfd, &st) < 0)
 		return bw_fail(err, errno, "id range pool: open " IDPOOL_DIR);
 	if (st.st_uid != 0 || (st.st_mode & 077))
 		return bw_fail(err, 0, "id range pool: " IDPOOL_DIR " must be root's, mode 0700");
-	if (flock(dirfd, LOCK_EX) < 0)
+	if (flock(*dirfd, LOCK_EX) < 0)
 		return bw_fail(err, errno, "id range pool: lock");
+	return 0;
+}
+
+int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
+		   struct bw_error *err)
+{
+	*out = (struct idpool_slot){.fd = -1};
+	_cleanup_free_ char *holder = NULL;
+	_cleanup_close_ int dirfd = -1;
+	if (open_pool(state_root, id, &dirfd, &holder, err) < 0)
+		return -1;
 	struct declared declared = {0};
 	declared_read(&declared, IDPOOL_ETC "/subuid", 1, true, -1);
 	declared_read(&declared, IDPOOL_ETC "/subgid", 1, true, -1);
@@ -212,34 +253,13 @@ int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *o
 	for (uint32_t i = 0; i < IDPOOL_SLOTS; i++) {
 		uint32_t slot = (start + i) % IDPOOL_SLOTS;
 		uint32_t first = IDPOOL_BASE + slot * IDPOOL_RANGE;
-		char name[16];
-		snprintf(name, sizeof(name), "%u", slot);
 		if (declared_meets(&declared, first)) {
 			skipped++;
 			continue;
 		}
-		for (int attempt = 0; attempt < 2; attempt++) {
-			int fd = openat(dirfd, name,
-					O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (fd >= 0) {
-				int w = lock_slot(fd) ? fs_write_all(fd, holder, strlen(holder))
-						      : -errno;
-				if (w < 0) {
-					close(fd);
-					unlinkat(dirfd, name, 0);
-					return bw_fail(err, -w, "id range pool: slot %u", slot);
-				}
-				out->fd = fd;
-				out->base = first;
-				out->path = fs_path_join(IDPOOL_DIR, name);
-				out->holder = steal_ptr(&holder);
-				return 0;
-			}
-			if (errno != EEXIST)
-				return bw_fail(err, errno, "id range pool: slot %u", slot);
-			if (attempt > 0 || !take_back(dirfd, name, first))
-				break;
-		}
+		int r = try_slot(dirfd, slot, &holder, out, err);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
 	}
 	if (skipped > 0)
 		return bw_fail(err, 0,
@@ -250,6 +270,36 @@ int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *o
 			       IDPOOL_OWNER_BASE + IDPOOL_SLOTS - 1);
 	return bw_fail(err, 0, "id range pool: all %u host id ranges are held (" IDPOOL_DIR ")",
 		       IDPOOL_SLOTS);
+}
+
+int idpool_acquire_at(const char *state_root, const char *id, uint32_t base,
+		      struct idpool_slot *out, struct bw_error *err)
+{
+	*out = (struct idpool_slot){.fd = -1};
+	if (base < IDPOOL_BASE || (base - IDPOOL_BASE) % IDPOOL_RANGE != 0 ||
+	    (base - IDPOOL_BASE) / IDPOOL_RANGE >= IDPOOL_SLOTS)
+		return bw_fail(
+		    err, 0, "id range pool: %u is not the start of one of bulwark's ranges", base);
+	_cleanup_free_ char *holder = NULL;
+	_cleanup_close_ int dirfd = -1;
+	if (open_pool(state_root, id, &dirfd, &holder, err) < 0)
+		return -1;
+	struct declared declared = {0};
+	declared_read(&declared, IDPOOL_ETC "/subuid", 1, true, -1);
+	declared_read(&declared, IDPOOL_ETC "/subgid", 1, true, -1);
+	declared_read(&declared, IDPOOL_ETC "/passwd", 2, false, 3);
+	declared_read(&declared, IDPOOL_ETC "/group", 2, false, -1);
+	_cleanup_free_ void *declared_iv = declared.iv;
+	if (declared_meets(&declared, base))
+		return bw_fail(err, 0,
+			       "id range pool: the range at %u meets a user's, group's or "
+			       "subordinate range in " IDPOOL_ETC,
+			       base);
+	int r = try_slot(dirfd, (base - IDPOOL_BASE) / IDPOOL_RANGE, &holder, out, err);
+	if (r == 0)
+		return bw_fail(err, 0, "id range pool: the range at %u is held by another sandbox",
+			       base);
+	return r < 0 ? -1 : 0;
 }
 
 void idpool_release(const char *path, const char *holder)

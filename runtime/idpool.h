@@ -38,6 +38,10 @@ struct idpool_slot {
  * not exist and no process has an id in its range. All of it under a lock on the pool. */
 int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
 		   struct bw_error *err);
+/* Take the slot whose range starts at base (a restored session's, whose image has its ids):
+ * refused when another holds it or /etc declares ids in it. */
+int idpool_acquire_at(const char *state_root, const char *id, uint32_t base,
+		      struct idpool_slot *out, struct bw_error *err);
 /* The id that owns the user namespace of the slot whose range starts at base. */
 static inline uint32_t idpool_owner(uint32_t base)
 {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 #include "runtime/cli/cli.h"
@@ -47,6 +49,23 @@ struct image_dir;
 /* On success *out holds DIR by fd, for the files the caller adds (image_dir_close it). */
 int checkpoint_session(const struct global_opts *g, struct container *c, const char *dir,
 		       struct image_dir *out, struct bw_error *err);
+
+struct oci_spec;
+/* `session restore`: what the new supervisor prepared for CRIU. */
+struct session_restore_plan {
+	const struct oci_spec *spec; /* DIR's config.json, checked (session_restore_check.c) */
+	const struct image_dir *img; /* DIR, held: CRIU's image and work directory */
+	const char *state_dir;	     /* the new session's, absolute */
+	const char *cgroup;	     /* its cgroup, made with the config's limits */
+	const char *init_copy;	     /* the new session's copy of bulwark for pid 1 */
+	const char *boot_id;	     /* a fresh file for the session's boot id */
+	char *const *links;	     /* the root's top-level links: "name", "target"... */
+	uint32_t base;		     /* the session's id range, re-acquired */
+};
+/* Restore the session's tree as the caller's child (CRIU's sibling) into its cgroup; *pid
+ * the restored init, checked confined as config.json says and on the session's id range. */
+int checkpoint_restore_session(const struct global_opts *g, const struct session_restore_plan *p,
+			       pid_t *pid, struct bw_error *err);
 
 /* Restore container id from the image path with the bundle's config.json. With detach it
  * returns once the container runs (0); otherwise it waits and returns the container's exit

@@ -99,6 +99,67 @@ static int reopen_in_ns(const struct image_dir *d)
 	return 0;
 }
 
+/* mkdir -p of path (absolute) under dirfd. */
+static int skel_mkdirs(int dirfd, const char *path, bool last_is_file)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path + 1) >= (int)sizeof(buf))
+		return -1;
+	for (char *p = buf; p != NULL && *p != '\0';) {
+		char *slash = strchr(p, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		bool last = slash == NULL || slash[1] == '\0';
+		int r = last && last_is_file
+			    ? openat(dirfd, buf, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444)
+			    : mkdirat(dirfd, buf, 0755);
+		if (r < 0 && errno != EEXIST)
+			return -1;
+		if (last && last_is_file)
+			close(r);
+		if (slash != NULL)
+			*slash = '/';
+		p = slash != NULL ? slash + 1 : NULL;
+	}
+	return 0;
+}
+
+/* In CRIU's child, its own mount namespace: a session's root, a fresh tmpfs like the one the
+ * session was made on (sandbox_view.c), with the mount points and top-level links of its
+ * skeleton, never the host's /. CRIU restores the mounts on it. */
+static int make_skeleton(const struct criu_child *ch)
+{
+	char opts[64];
+	snprintf(opts, sizeof(opts), "mode=755,size=1m,uid=%u,gid=%u", ch->skel_uid, ch->skel_uid);
+	if (mount("tmpfs", ch->root_mnt, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -1;
+	int dirfd = open(ch->root_mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; r == 0 && ch->skeleton[i] != NULL; i++) {
+		const char *e = ch->skeleton[i];
+		if (e[0] == 'l') {
+			char name[NAME_MAX + 1];
+			const char *to = strchr(e + 2, ' ');
+			if (to == NULL || (size_t)(to - e - 2) > NAME_MAX)
+				r = -1;
+			else {
+				snprintf(name, sizeof(name), "%.*s", (int)(to - e - 2), e + 2);
+				r = symlinkat(to + 1, dirfd, name) < 0 && errno != EEXIST ? -1 : 0;
+			}
+		} else if (e[2] == '/') {
+			r = skel_mkdirs(dirfd, e + 2, e[0] == 'f');
+		}
+		if (r == 0 && e[0] != 'l' && e[2] == '/' &&
+		    fchownat(dirfd, e + 3, ch->skel_uid, ch->skel_uid, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno != ENOENT)
+			r = -1;
+	}
+	close(dirfd);
+	return r;
+}
+
 int ck_criu_exec(const struct global_opts *g, struct argv_buf *a, const struct criu_child *ch,
 		 struct bw_error *err)
 {
@@ -115,10 +176,14 @@ int ck_criu_exec(const struct global_opts *g, struct argv_buf *a, const struct c
 	if (pid < 0)
 		return bw_fail(err, errno, "fork for criu");
 	if (pid == 0) {
-		if (ch != NULL && ch->bind_root != NULL &&
+		if (ch != NULL && (ch->bind_root != NULL || ch->skeleton != NULL) &&
 		    (unshare(CLONE_NEWNS) < 0 ||
-		     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-		     mount(ch->bind_root, ch->root_mnt, NULL, MS_BIND | MS_REC, NULL) < 0))
+		     mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0))
+			_exit(126);
+		if (ch != NULL && ch->bind_root != NULL &&
+		    mount(ch->bind_root, ch->root_mnt, NULL, MS_BIND | MS_REC, NULL) < 0)
+			_exit(126);
+		if (ch != NULL && ch->skeleton != NULL && make_skeleton(ch) < 0)
 			_exit(126);
 		for (size_t i = 0; ch != NULL && i < ARRAY_SIZE(ch->reopen); i++)
 			if (ch->reopen[i] != NULL && reopen_in_ns(ch->reopen[i]) < 0)
@@ -148,11 +213,12 @@ int ck_criu_exec(const struct global_opts *g, struct argv_buf *a, const struct c
 		    "criu: `%s` not found (install Debian's criu package, or pass --criu "
 		    "PATH)",
 		    bin);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 126 && ch != NULL && ch->bind_root != NULL)
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 126 && ch != NULL &&
+	    (ch->bind_root != NULL || ch->skeleton != NULL))
 		return bw_fail(err, 0,
 			       "criu: could not prepare the root `%s`, open the image directories "
 			       "again or run `%s`",
-			       ch->bind_root, bin);
+			       ch->bind_root ? ch->bind_root : "(a fresh tmpfs)", bin);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 #include "runtime/checkpoint/image_dir.h"
@@ -37,6 +38,11 @@ struct criu_child {
 	 * namespace (CRIU mounts its cgroup yard in the work directory, which must be a mount of
 	 * its own namespace) and refused unless the same directory as the one held. */
 	const struct image_dir *reopen[2];
+	/* restore of a session: instead of bind_root, a fresh tmpfs on root_mnt owned by
+	 * skel_uid, with this skeleton made on it: "d PATH" a directory (and its parents), "f
+	 * PATH" an empty file, "l NAME TARGET" a top-level symlink. */
+	char *const *skeleton;
+	unsigned skel_uid;
 };
 
 /* The image and work directories of a dump or restore, opened once (image_dir.h). */
@@ -70,6 +76,18 @@ void ck_external_mounts(struct argv_buf *a, const struct oci_spec *spec, const c
  * lifetime, the network policy, a shared pid namespace): refused naming verb. */
 int ck_check_confinement(const struct global_opts *g, const struct oci_spec *spec, const char *verb,
 			 bool session, struct bw_error *err);
+/* The restore's side of the masked files (the host's /dev/null) and devices, but for the
+ * destinations in skip (NULL-terminated, or NULL). */
+void ck_external_file_maps(struct argv_buf *a, const struct oci_spec *spec, char *const *skip);
+/* --inherit-fd for the init's stdio recorded at dump (descriptors.json and
+ * bulwark-stdio-external in img). */
+void ck_stdio_inherit(struct argv_buf *a, const struct image_dir *img);
+int ck_read_pidfile(const char *path, pid_t *pid, struct bw_error *err);
+/* The restored init confined as spec says (no_new_privs, seccomp, AppArmor), else refused. */
+int ck_check_restored(pid_t pid, const struct oci_spec *spec, struct bw_error *err);
+/* In a user namespace, the image files readable by the container's gid 0 (never its own). */
+int ck_share_image_with_userns(const struct image_dir *img, const struct oci_spec *spec,
+			       struct bw_error *err);
 bool ck_is_spec_bind(const struct oci_spec *spec, const char *dest);
 void ck_dirs_init(struct ck_dirs *d);
 int ck_dirs_open(struct ck_dirs *d, const char *img, const char *work, enum image_dir_mode img_mode,

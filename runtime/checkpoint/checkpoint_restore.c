@@ -38,12 +38,14 @@
 
 /* The restore's side: a masked file maps to the host's /dev/null, a device to the host's node
  * of the same path (keys the image does not have are not used). */
-static void external_file_maps(struct argv_buf *a, const struct oci_spec *spec)
+void ck_external_file_maps(struct argv_buf *a, const struct oci_spec *spec, char *const *skip)
 {
 	static const char *const devs[] = {"/dev/null",	  "/dev/zero",	  "/dev/full",
 					   "/dev/random", "/dev/urandom", "/dev/tty"};
 	for (size_t i = 0; spec->linux.masked_paths && spec->linux.masked_paths[i]; i++)
-		ck_arg_addf(a, "--ext-mount-map=%s:%s", spec->linux.masked_paths[i], "/dev/null");
+		if (!strv_contains(skip, spec->linux.masked_paths[i]))
+			ck_arg_addf(a, "--ext-mount-map=%s:%s", spec->linux.masked_paths[i],
+				    "/dev/null");
 	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
 		if (!ck_is_spec_bind(spec, devs[i]))
 			ck_arg_addf(a, "--ext-mount-map=%s:%s", devs[i], devs[i]);
@@ -77,30 +79,13 @@ static int read_descriptors(const struct image_dir *img, char *fds[3])
 	return 0;
 }
 
-static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
-			const struct restore_opts *o, const char *bundle, const struct ck_dirs *d,
-			const char *root_mnt, const char *cgpath, const char *pidfile,
-			bool null_stdio[3])
+/* The restored stdio is ours: a pipe or an outside file of the old caller's is the new
+ * caller's (descriptors.json, bulwark-stdio-external in img). */
+void ck_stdio_inherit(struct argv_buf *a, const struct image_dir *img)
 {
 	bool inherited[3] = {false, false, false};
-	ck_arg_add(a, "criu");
-	ck_arg_add(a, "restore");
-	ck_common_args(a, &o->ck, d->img.proc, d->work->proc, RESTORE_LOG);
-	ck_arg_add(a, "--root");
-	ck_arg_add(a, root_mnt);
-	ck_arg_add(a, "--restore-detached");
-	ck_arg_add(a, "--pidfile");
-	ck_arg_add(a, pidfile);
-	ck_arg_add(a, "--cgroup-root");
-	ck_arg_add(a, cgpath);
-	if (o->ck.auto_dedup)
-		ck_arg_add(a, "--auto-dedup");
-	ck_external_mounts(a, spec, bundle, true);
-	external_file_maps(a, spec);
 	char *fds[3];
-	read_descriptors(&d->img, fds);
-	/* The restored stdio is ours: a pipe or an outside file of the old caller's is the new
-	 * caller's. */
+	read_descriptors(img, fds);
 	for (int i = 0; i < 3; i++) {
 		if (fds[i] != NULL && str_has_prefix(fds[i], "pipe:")) {
 			char k[16];
@@ -111,7 +96,7 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 		free(fds[i]);
 	}
 	size_t len = 0;
-	_cleanup_free_ char *ext = image_dir_read(&d->img, STDIO_EXTERNAL, 4096, &len);
+	_cleanup_free_ char *ext = image_dir_read(img, STDIO_EXTERNAL, 4096, &len);
 	if (ext != NULL) {
 		char *save = NULL;
 		for (char *l = strtok_r(ext, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -128,6 +113,28 @@ static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
 			}
 		}
 	}
+}
+
+static int restore_args(struct argv_buf *a, const struct oci_spec *spec,
+			const struct restore_opts *o, const char *bundle, const struct ck_dirs *d,
+			const char *root_mnt, const char *cgpath, const char *pidfile,
+			bool null_stdio[3])
+{
+	ck_arg_add(a, "criu");
+	ck_arg_add(a, "restore");
+	ck_common_args(a, &o->ck, d->img.proc, d->work->proc, RESTORE_LOG);
+	ck_arg_add(a, "--root");
+	ck_arg_add(a, root_mnt);
+	ck_arg_add(a, "--restore-detached");
+	ck_arg_add(a, "--pidfile");
+	ck_arg_add(a, pidfile);
+	ck_arg_add(a, "--cgroup-root");
+	ck_arg_add(a, cgpath);
+	if (o->ck.auto_dedup)
+		ck_arg_add(a, "--auto-dedup");
+	ck_external_mounts(a, spec, bundle, true);
+	ck_external_file_maps(a, spec, NULL);
+	ck_stdio_inherit(a, &d->img);
 	/* Not only the inherited ones: with --shell-job CRIU hands its own stdin to a pty slave
 	 * of the image. */
 	for (int i = 0; i < 3; i++)
@@ -149,7 +156,7 @@ static int restore_state(struct container *c, const struct oci_spec *spec, const
 	return container_save(c, err);
 }
 
-static int read_pidfile(const char *path, pid_t *pid, struct bw_error *err)
+int ck_read_pidfile(const char *path, pid_t *pid, struct bw_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -193,7 +200,7 @@ static int adopt_restored(struct container *c, const char *pidfile, const struct
 			  pid_t *out, struct bw_error *err)
 {
 	pid_t pid = 0;
-	if (read_pidfile(pidfile, &pid, err) < 0)
+	if (ck_read_pidfile(pidfile, &pid, err) < 0)
 		return -1;
 	c->state.pid = pid;
 	c->state.init_start_time = proc_start_time(pid);
@@ -215,7 +222,7 @@ static int adopt_restored(struct container *c, const char *pidfile, const struct
 
 /* The restored init must be confined at least as config.json says: a CRIU that drops
  * no_new_privs or a seccomp filter is caught here, and the container killed. */
-static int check_restored(pid_t pid, const struct oci_spec *spec, struct bw_error *err)
+int ck_check_restored(pid_t pid, const struct oci_spec *spec, struct bw_error *err)
 {
 	char path[64];
 	_cleanup_free_ char *text = NULL;
@@ -251,8 +258,8 @@ static int check_restored(pid_t pid, const struct oci_spec *spec, struct bw_erro
 /* In a user namespace CRIU's restored tasks read their images as the container's root: the
  * image (flat, regular files only) gets that root's host gid, read-only, never ownership (an
  * owner could chmod and rewrite the image a later restore would trust). */
-static int share_image_with_userns(const struct image_dir *img, const struct oci_spec *spec,
-				   struct bw_error *err)
+int ck_share_image_with_userns(const struct image_dir *img, const struct oci_spec *spec,
+			       struct bw_error *err)
 {
 	if (oci_spec_namespace(spec, OCI_NS_USER) == NULL)
 		return 0;
@@ -311,7 +318,7 @@ static int run_restore(const struct global_opts *g, struct container *c,
 		return bw_fail(err, errno, "state directory");
 	_cleanup_free_ char *root_mnt = fs_path_join(dir, "criu-root");
 	_cleanup_free_ char *pidfile = fs_path_join(dir, "criu.pid");
-	if (share_image_with_userns(&d->img, spec, err) < 0)
+	if (ck_share_image_with_userns(&d->img, spec, err) < 0)
 		return -1;
 	if (mkdir(root_mnt, 0700) < 0)
 		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
@@ -350,7 +357,7 @@ static int run_restore(const struct global_opts *g, struct container *c,
 	if (rc == 0)
 		rc = adopt_restored(c, pidfile, o, pid, err);
 	if (rc == 0)
-		rc = check_restored(*pid, spec, err);
+		rc = ck_check_restored(*pid, spec, err);
 	unlink(pidfile);
 	return rc;
 }

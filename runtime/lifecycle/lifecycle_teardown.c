@@ -47,7 +47,8 @@ static void run_poststop(struct container *c, struct bw_error *e2)
 	oci_spec_free(spec);
 }
 
-/* What the create recorded for delete besides the cgroup: the caller's files and id slots. */
+/* What the create recorded for delete besides the cgroup: the caller's files, their
+ * directories and id slots. */
 static void release_recorded(const struct container *c)
 {
 	for (size_t i = 0; i < c->state.n_cleanup; i++) {
@@ -60,6 +61,10 @@ static void release_recorded(const struct container *c)
 			idpool_release(e->str, lifecycle_abs_state_dir(c, dir));
 		}
 	}
+	/* A directory of the caller's for such files, once they are gone (empty only). */
+	const struct state_cleanup *d;
+	for (size_t i = 0; (d = state_cleanup_next(&c->state, STATE_CLEANUP_DIR, &i)) != NULL;)
+		rmdir(d->str);
 }
 
 int lifecycle_teardown(struct container *c, struct bw_error *err)

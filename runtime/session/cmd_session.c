@@ -157,17 +157,14 @@ static int plan_checkpointable(const struct session_flags *f, struct specgen *sg
  * INIT_SESSION_EXE (init_reaper.h). CVE-2019-5736 holds: the host's bulwark binary is never
  * in the session, and the copy is on a read-only mount, owned by an id the session's user
  * namespace does not map. The copy goes with the session (a "file" entry of its cleanup record). */
-static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
-			 char **copy, struct bw_error *err)
+int session_init_copy(const char *dir, const char *id, char **copy, struct bw_error *err)
 {
-	const char *label = "--checkpointable: the session init's copy of bulwark";
+	const char *label = "the session init's copy of bulwark";
 	uint64_t nonce = 0;
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
 		return bw_fail(err, errno, "getrandom");
-	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0)
-		return -1;
 	_cleanup_free_ char *path =
-	    xasprintf("%s/.%s.%016llx.init", cli_state_root(g), run->id, (unsigned long long)nonce);
+	    xasprintf("%s/.%s.%016llx.init", dir, id, (unsigned long long)nonce);
 	_cleanup_close_ int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return bw_fail(err, errno, "%s: /proc/self/exe", label);
@@ -181,6 +178,16 @@ static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct
 			bw_fail(err, errno, "%s: %s", label, *copy);
 		return bw_wrap(err, "%s", label);
 	}
+	return 0;
+}
+
+static int plan_init_exe(const struct global_opts *g, struct specgen *sg, struct sandbox_run *run,
+			 char **copy, struct bw_error *err)
+{
+	const char *label = "--checkpointable: the session init's copy of bulwark";
+	if (fs_mkdir_p(cli_state_root(g), 0700, err) < 0 ||
+	    session_init_copy(cli_state_root(g), run->id, copy, err) < 0)
+		return bw_wrap(err, "--checkpointable");
 	struct hostpath hp;
 	_cleanup_close_ int fd = hostpath_open(AT_FDCWD, *copy, false, label, err);
 	if (fd < 0 || hostpath_from_fd(fd, label, false, &hp, err) < 0)
@@ -257,7 +264,7 @@ static int idle_expired(int dirfd, int64_t idle_ms, int *busy_fd)
 
 /* The session's life: until the init ends (killed from outside, `delete`), a SIGTERM or
  * SIGINT (`session rm`), the lifetime or the idle timeout. */
-static void supervise(const struct session_flags *f, struct created *cr, int dirfd)
+void session_supervise(int64_t lifetime_ms, int64_t idle_ms, struct created *cr, int dirfd)
 {
 	sigset_t stop;
 	sigemptyset(&stop);
@@ -269,20 +276,20 @@ static void supervise(const struct session_flags *f, struct created *cr, int dir
 	int bfd = -1;
 	for (;;) {
 		int wait_ms = -1;
-		if (f->lifetime_ms > 0) {
-			int64_t left = start + f->lifetime_ms - watchdog_now_ms();
+		if (lifetime_ms > 0) {
+			int64_t left = start + lifetime_ms - watchdog_now_ms();
 			if (left <= 0)
 				break;
 			wait_ms = left > 86400000 ? 86400000 : (int)left;
 		}
-		if (f->idle_ms > 0 && (wait_ms < 0 || wait_ms > 100))
+		if (idle_ms > 0 && (wait_ms < 0 || wait_ms > 100))
 			wait_ms = 100;
 		struct pollfd p[2] = {{cr->pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
 		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 			break;
 		if ((p[0].revents & POLLIN) || (p[1].revents & POLLIN))
 			break;
-		if (f->idle_ms > 0 && idle_expired(dirfd, f->idle_ms, &bfd) == 1)
+		if (idle_ms > 0 && idle_expired(dirfd, idle_ms, &bfd) == 1)
 			break;
 	}
 	syscall(SYS_pidfd_send_signal, cr->pidfd, SIGKILL, NULL, 0);
@@ -323,7 +330,7 @@ static int plan_session(const struct global_opts *g, struct session_flags *f, ch
 
 /* Our word to the caller through report_fd (closed): a NUL byte on success (r == 0), else the
  * exit status's byte and the error's text. */
-static void report_to_caller(int report_fd, int r, const struct bw_error *err)
+void session_report_to_caller(int report_fd, int r, const struct bw_error *err)
 {
 	char text[BW_ERROR_MAX + 64] = "";
 	if (r < 0) {
@@ -343,7 +350,7 @@ static void end_session(const struct global_opts *g, const struct session_flags 
 	if (r == 0) {
 		struct watchdog_guard *guard =
 		    watchdog_guard_start(cli_state_root(g), run->id, cr->pidfd, getpid());
-		supervise(f, cr, cr->c->dirfd);
+		session_supervise(f->lifetime_ms, f->idle_ms, cr, cr->c->dirfd);
 		watchdog_guard_stop(guard);
 	} else {
 		syscall(SYS_pidfd_send_signal, cr->pidfd, SIGKILL, NULL, 0);
@@ -404,7 +411,7 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 		e.exit_status = 125;
 		r = -1;
 	}
-	report_to_caller(report_fd, r, err);
+	session_report_to_caller(report_fd, r, err);
 	if (launched)
 		end_session(g, f, name, &cr, &run, &ws, r);
 	if (init_copy != NULL) /* gone with the session; not made or a failed create: here */
@@ -413,10 +420,22 @@ static int supervisor_main(const struct global_opts *g, struct session_flags *f,
 	return 0;
 }
 
+struct create_args {
+	const struct global_opts *g;
+	struct session_flags *f;
+	const char *name;
+};
+
+static int create_main(void *arg, int report_fd)
+{
+	struct create_args *a = arg;
+	return supervisor_main(a->g, a->f, a->name, report_fd);
+}
+
 /* Forks the supervisor out of the caller's session and process group (it survives the shell
  * and its terminal's hangup) and waits for its word. */
-static int spawn_supervisor(const struct global_opts *g, struct session_flags *f, const char *name,
-			    struct bw_error *err)
+int session_spawn_supervisor(const char *name, int (*fn)(void *arg, int report_fd), void *arg,
+			     struct bw_error *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -432,7 +451,7 @@ static int spawn_supervisor(const struct global_opts *g, struct session_flags *f
 		setsid();
 		pid_t sup = fork();
 		if (sup == 0)
-			_exit(supervisor_main(g, f, name, p[1]));
+			_exit(fn(arg, p[1]));
 		_exit(sup < 0 ? 1 : 0);
 	}
 	close(p[1]);
@@ -494,7 +513,8 @@ int session_create(const struct global_opts *g, int argc, char **argv, struct bw
 	if (r == 0)
 		r = check_create(g, &f, argv[consumed], err);
 	if (r == 0)
-		r = spawn_supervisor(g, &f, argv[consumed], err);
+		r = session_spawn_supervisor(argv[consumed], create_main,
+					     &(struct create_args){g, &f, argv[consumed]}, err);
 	else
 		err->exit_status = 125;
 	if (r == 0)

@@ -618,12 +618,13 @@ VERB(session)
 	    "   bulwark session ls [--format json]\n"
 	    "   bulwark session pause NAME | resume NAME\n"
 	    "   bulwark session rm [--force] NAME\n"
-	    "   bulwark session checkpoint NAME DIR";
+	    "   bulwark session checkpoint NAME DIR\n"
+	    "   bulwark session restore NAME DIR";
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
 		if (argc < 1) {
 			bw_fail(err, 0,
-				"session: expected create, exec, cp, ls, pause, resume, rm or "
-				"checkpoint");
+				"session: expected create, exec, cp, ls, pause, resume, rm, "
+				"checkpoint or restore");
 			err->exit_status = 125;
 			return -1;
 		}
@@ -647,10 +648,12 @@ VERB(session)
 		r = session_cp(g, argc - 1, argv + 1, err);
 	else if (strcmp(sub, "checkpoint") == 0)
 		r = session_checkpoint(g, argc - 1, argv + 1, err);
+	else if (strcmp(sub, "restore") == 0)
+		r = session_restore(g, argc - 1, argv + 1, err);
 	else
 		r = bw_fail(err, 0,
 			    "session: unknown command \"%s\" (create, exec, cp, ls, pause, "
-			    "resume, rm, checkpoint)",
+			    "resume, rm, checkpoint, restore)",
 			    sub);
 	if (r < 0 && err->exit_status == 0)
 		err->exit_status = 125;

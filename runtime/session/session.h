@@ -58,6 +58,22 @@ bool session_ended_within(int pidfd, int ms);
 int session_busy_is_current(const struct container *c, int busy, const char *name,
 			    struct bw_error *err);
 
+/* The running binary copied for a checkpointable session's init (cmd_session.c): root's, 0555,
+ * `.ID.NONCE.init` in dir (the state root); *copy is the caller's to unlink, also on failure. */
+int session_init_copy(const char *dir, const char *id, char **copy, struct bw_error *err);
+struct created;
+/* The session's life in its supervisor: until the init ends, a SIGTERM or SIGINT, the
+ * lifetime (0: none) or the idle timeout (0: none); the init is then SIGKILLed and reaped. */
+void session_supervise(int64_t lifetime_ms, int64_t idle_ms, struct created *cr, int dirfd);
+/* Forks the supervisor fn(arg, report_fd) out of the caller's session and process group and
+ * waits for its word on report_fd (session_report_to_caller). */
+int session_spawn_supervisor(const char *name, int (*fn)(void *arg, int report_fd), void *arg,
+			     struct bw_error *err);
+/* The supervisor's word: a NUL byte on success (r == 0), else the exit status and the error. */
+void session_report_to_caller(int report_fd, int r, const struct bw_error *err);
+
 int session_create(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
 /* `session checkpoint NAME DIR` (session_checkpoint.c). */
 int session_checkpoint(const struct global_opts *g, int argc, char **argv, struct bw_error *err);
+/* `session restore NAME DIR` (session_restore.c). */
+int session_restore(const struct global_opts *g, int argc, char **argv, struct bw_error *err);

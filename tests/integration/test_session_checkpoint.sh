@@ -154,6 +154,102 @@ test_session_ckpt_rootless_checkpointable_refused() {
 	expect_eq "nothing left" "" "$(ls -A "$root")"
 }
 
+# An image directory as `session checkpoint` leaves it, but for CRIU's files (a stand-in
+# inventory.img): the config.json of a live checkpointable session, and its session.json.
+srs_fake_dir() {
+	local dir=$1
+	sck create --checkpointable s-rs-src >/dev/null
+	mkdir -m 700 "$dir"
+	cp "$BW_ROOT/s-rs-src/config.json" "$dir/config.json"
+	sck rm s-rs-src
+	wait_for 5 sck_gone s-rs-src || fail "left: $(ls "$BW_ROOT")"
+	echo inv >"$dir/inventory.img"
+	printf '{"version":1,"name":"s-rs-src","checkpointed":1,"age_seconds":1,"idle_timeout_ms":0,"lifetime_ms":3600000,"lifetime_left_ms":3000000,"disk_bytes":1,"limits":"x"}\n' >"$dir/session.json"
+	chmod 600 "$dir"/*
+}
+
+# Nothing of a refused restore is left: no state, no supervisor, no id slot naming it, no copy
+# of bulwark, nothing new in DIR.
+srs_nothing_left() {
+	local name=$1 dir=$2 before=$3
+	[ ! -e "$BW_ROOT/$name" ] || fail "$name's state is left"
+	wait_for 2 sck_gone "$name" || fail "$name left: $(ls -A "$BW_ROOT")"
+	[ -z "$(ls -A "$BW_ROOT" | grep '\.init$')" ] || fail "a copy is left: $(ls -A "$BW_ROOT")"
+	[ -z "$(ls /run/bulwark-session-files 2>/dev/null | grep "^$name\.")" ] ||
+		fail "its files are left: $(ls -R /run/bulwark-session-files)"
+	! grep -qs "/$name\$" /run/bulwark-idpool/* || fail "an id slot names $name"
+	expect_eq "DIR untouched" "$before" "$(ls -A "$dir" | tr '\n' ' ')"
+}
+
+# DIR is hostile: each refusal is one line naming the field, before anything is made.
+test_session_restore_refuses_hostile_dir_with_one_line() {
+	local dir=$WORK/img.${FUNCNAME[0]} bad=$WORK/bad.${FUNCNAME[0]} out rc before
+	srs_fake_dir "$dir"
+	before=$(ls -A "$dir" | tr '\n' ' ')
+	rc=0; out=$(sck restore s-rs-one 2>&1) || rc=$?
+	expect_eq "one argument" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "usage" "expected NAME and DIR" "$out"
+	rc=0; out=$(sck restore s-rs-h "$WORK/no-such-dir" 2>&1) || rc=$?
+	expect_eq "no DIR" "125 1" "$rc $(echo "$out" | wc -l)"
+	# NAME must be free.
+	sck create s-rs-taken >/dev/null
+	rc=0; out=$(sck restore s-rs-taken "$dir" 2>&1) || rc=$?
+	expect_eq "name taken" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says so" "session s-rs-taken: a container or session with that name exists" "$out"
+	sck rm s-rs-taken
+	# Each a copy of DIR with one thing changed; $1 names what the message must say.
+	srs_refused() {
+		local want=$1
+		rc=0; out=$(sck restore s-rs-h "$bad" 2>&1) || rc=$?
+		expect_eq "refused ($want)" "125 1" "$rc $(echo "$out" | wc -l)"
+		expect_contains "names it ($want)" "$want" "$out"
+		srs_nothing_left s-rs-h "$bad" "$(ls -A "$bad" | tr '\n' ' ')"
+		rm -rf "$bad"
+	}
+	srs_copy() { cp -a "$dir" "$bad"; }
+	srs_copy; ln -sf /etc/passwd "$bad/session.json"
+	srs_refused "holds an entry that is not a file of the caller's own"
+	srs_copy; head -c $((5 << 20)) /dev/zero >"$bad/config.json"
+	srs_refused "config.json is larger than 4194304 bytes"
+	srs_copy; head -c $((65 << 10)) /dev/zero >"$bad/session.json"
+	srs_refused "session.json is larger than 65536 bytes"
+	srs_copy; jq -c '.version = 2' "$dir/session.json" >"$bad/session.json"
+	srs_refused "session.json: version: 2 is out of range"
+	srs_copy; jq '.process.capabilities.bounding = ["CAP_SYS_ADMIN"] | .process.capabilities.effective = ["CAP_SYS_ADMIN"]' "$dir/config.json" >"$bad/config.json"
+	srs_refused "process.capabilities.bounding: a session has no capabilities (asks for CAP_SYS_ADMIN)"
+	srs_copy; jq '.mounts += [{"destination": "/host", "type": "bind", "source": "/", "options": ["rbind", "rw"]}]' "$dir/config.json" >"$bad/config.json"
+	srs_refused "a bind of \`/\` at \`/host\`: a restored session gets only the minimal view's binds"
+	srs_copy; jq '(.mounts[] | select(.destination == "/usr") | .options) |= map(select(. != "ro" and . != "rro"))' "$dir/config.json" >"$bad/config.json"
+	srs_refused "the bind at \`/usr\` is not read-only"
+	srs_copy; jq '.linux.uidMappings[0].hostID = 0 | .linux.gidMappings[0].hostID = 0' "$dir/config.json" >"$bad/config.json"
+	srs_refused "linux.uidMappings: 0+65536 is not one of bulwark's session id ranges"
+	srs_copy; jq '.process.noNewPrivileges = false' "$dir/config.json" >"$bad/config.json"
+	srs_refused "process.noNewPrivileges"
+	srs_copy; jq 'del(.linux.seccomp)' "$dir/config.json" >"$bad/config.json"
+	srs_refused "linux.seccomp"
+	srs_copy; jq '.annotations["run.bulwark.landlock"] = "default"' "$dir/config.json" >"$bad/config.json"
+	srs_refused "confined by Landlock"
+	srs_copy; ln -s . "$bad/parent"
+	srs_refused "parent: a session checkpoint has no earlier dump"
+	srs_copy; rm "$bad/inventory.img"
+	srs_refused "holds no CRIU image"
+	srs_nothing_left s-rs-h "$dir" "$before"
+}
+
+# After the checks, when CRIU cannot run (or fails, as on this host's kernel), everything the
+# restore made goes again: state, cgroup, id slot, pid 1's copy, the empty log.
+test_session_restore_criu_failure_leaves_nothing() {
+	local dir=$WORK/img.${FUNCNAME[0]} out rc before
+	srs_fake_dir "$dir"
+	before=$(ls -A "$dir" | tr '\n' ' ')
+	rc=0; out=$("$BULWARK" --root "$BW_ROOT" --criu /nonexistent/criu session restore s-rs-nc "$dir" 2>&1) || rc=$?
+	expect_eq "no criu" "125 1" "$rc $(echo "$out" | wc -l)"
+	expect_contains "says so" "\`/nonexistent/criu\` not found" "$out"
+	srs_nothing_left s-rs-nc "$dir" "$before"
+	[ ! -e /sys/fs/cgroup/bulwark/s-rs-nc ] && [ ! -e /sys/fs/cgroup/pids/bulwark/s-rs-nc ] ||
+		fail "the cgroup is left"
+}
+
 # Where CRIU cannot work (this host's 6.18 kernel: vdso), one line quotes CRIU's reason, the
 # session goes on untouched, and no image is written.
 if ! sck_criu_works; then
@@ -201,4 +297,62 @@ test_criu_session_checkpoint_writes_image_and_releases() {
 	expect_eq "no counter left" 0 "$n"
 	sck exec s-ck-vm -- true 2>/dev/null && fail "the session still answers"
 	true
+}
+
+# A checkpointed session comes back under a new NAME: its file is there, its counter goes on,
+# exec works, it is confined as before (no_new_privs, seccomp, its own id range), pid 1 runs
+# from the new session's copy; rm releases everything.
+test_criu_session_restore_continues_and_releases() {
+	local dir=$WORK/img.${FUNCNAME[0]} n1 n2 pid out
+	sck create --checkpointable --lifetime 1h s-rs-a >/dev/null
+	sck exec s-rs-a -- sh -c 'echo kept >/tmp/f; (i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.2; done) >/dev/null 2>&1 </dev/null &'
+	wait_for 10 sh -c "[ \"\$(\"$BULWARK\" --root \"$BW_ROOT\" session exec s-rs-a -- cat /tmp/n)\" -gt 2 ] 2>/dev/null" ||
+		fail "the counter did not start"
+	sck checkpoint s-rs-a "$dir" || { sck rm s-rs-a; fail "checkpoint failed"; }
+	wait_for 5 sck_gone s-rs-a || fail "left: $(ls "$BW_ROOT")"
+	out=$(sck restore s-rs-b "$dir" 2>&1) || { grep 'Error (' "$dir/restore.log" | head -5; fail "restore failed: $out"; }
+	expect_eq "prints NAME" s-rs-b "$out"
+	expect_eq "the file" kept "$(sck exec s-rs-b -- cat /tmp/f)"
+	n1=$(sck exec s-rs-b -- cat /tmp/n)
+	sleep 1
+	n2=$(sck exec s-rs-b -- cat /tmp/n)
+	[ "$n2" -gt "$n1" ] 2>/dev/null || fail "the counter does not go on ($n1 then $n2)"
+	pid=$("$BULWARK" --root "$BW_ROOT" state s-rs-b | jq -r .pid)
+	expect_eq "init's executable" /.bulwark-session-init "$(readlink "/proc/$pid/exe")"
+	for p in $pid $(pgrep -f '^sh -c echo kept'); do
+		expect_eq "confined $p" "NoNewPrivs:1 Seccomp:2" \
+			"$(grep -E '^(NoNewPrivs|Seccomp):' "/proc/$p/status" | tr -d '\t' | tr '\n' ' ' | sed 's/ $//')"
+	done
+	expect_eq "id range" "$(jq -r '.linux.uidMappings[0].hostID' "$dir/config.json")" "$(awk '{print $2}' "/proc/$pid/uid_map")"
+	out=$(sck exec s-rs-b -- sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t"')
+	expect_eq "exec confined" "CapEff:0000000000000000 NoNewPrivs:1 Seccomp:2" "$(echo $out)"
+	out=$(sck exec s-rs-b -- sh -c 'touch /x 2>/dev/null && echo WROTE-ROOT; echo x >>/.bulwark-session-init 2>/dev/null && echo WROTE-INIT; echo x >/usr/x 2>/dev/null && echo WROTE-USR; wc -c </proc/sys/kernel/random/boot_id')
+	expect_eq "read-only root, init copy and /usr; a boot id" 37 "$(echo $out)"
+	sck ls | grep -q '^s-rs-b' || fail "not in session ls: $(sck ls)"
+	sck rm s-rs-b
+	wait_for 5 sck_gone s-rs-b || fail "left: $(ls -A "$BW_ROOT")"
+	expect_eq "no counter left" 0 "$(pgrep -fc '^sh -c echo kept' || true)"
+	[ -z "$(ls /run/bulwark-session-files 2>/dev/null | grep '^s-rs-b\.')" ] ||
+		fail "its files are left: $(ls -R /run/bulwark-session-files)"
+}
+
+# Restored under its own NAME again; when its new supervisor is SIGKILLed, the init dies with it
+# (PR_SET_PDEATHSIG, restored, now tied to the new supervisor) and the watchdog releases the rest.
+test_criu_session_restore_same_name_supervisor_killed_releases() {
+	local dir=$WORK/img.${FUNCNAME[0]} sup
+	sck create --checkpointable s-rs-same >/dev/null
+	sck exec s-rs-same -- sh -c 'echo kept >/tmp/f'
+	sck checkpoint s-rs-same "$dir" || { sck rm s-rs-same; fail "checkpoint failed"; }
+	wait_for 5 sck_gone s-rs-same || fail "left: $(ls "$BW_ROOT")"
+	# DIR named relative to the caller's directory (the supervisor runs from /).
+	(cd "$WORK" && sck restore s-rs-same "img.${FUNCNAME[0]}" >/dev/null) || { grep 'Error (' "$dir/restore.log" | head -5; fail "restore failed"; }
+	expect_eq "the file" kept "$(sck exec s-rs-same -- cat /tmp/f)"
+	# The image is restored once: a second restore of it is refused while the name is taken.
+	sck restore s-rs-same "$dir" 2>/dev/null && fail "a second restore under a taken name"
+	sup=$(jq -r '.bulwark.cleanup[]? | select(.kind == "session") | .pid' "$BW_ROOT/s-rs-same/state.json")
+	[ -n "$sup" ] || fail "no supervisor recorded"
+	kill -9 "$sup"
+	wait_for 10 sck_gone s-rs-same || fail "left after SIGKILL: $(ls -A "$BW_ROOT")"
+	wait_for 2 sh -c "! ls /run/bulwark-session-files 2>/dev/null | grep -q '^s-rs-same\\.'" ||
+		fail "its files are left: $(ls -R /run/bulwark-session-files)"
 }

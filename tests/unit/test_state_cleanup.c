@@ -60,6 +60,7 @@ static struct oci_state every_kind(void)
 	struct oci_state st = {.id = "c", .status = OCI_STATUS_RUNNING};
 	state_cleanup_add_str(&st, STATE_CLEANUP_AUDIT, "/var/log/a.jsonl");
 	state_cleanup_add_str(&st, STATE_CLEANUP_FILE, "/tmp/x:y");
+	state_cleanup_add_str(&st, STATE_CLEANUP_DIR, "/run/bulwark-session-files/s.1");
 	state_cleanup_add_str(&st, STATE_CLEANUP_IDSLOT, "/run/bulwark-idpool/3");
 	state_cleanup_add_str(&st, STATE_CLEANUP_CGPARENT, "/sys/fs/cgroup/a");
 	state_cleanup_add(&st, STATE_CLEANUP_HOOKS_POSTSTART);
@@ -117,7 +118,9 @@ Test(state_cleanup, entries_are_objects_with_a_kind)
 	cr_assert_str_eq(
 	    json,
 	    "[{\"kind\":\"audit\",\"path\":\"/var/log/a.jsonl\"},"
-	    "{\"kind\":\"file\",\"path\":\"/tmp/x:y\"},{\"kind\":\"idslot\",\"path\":\"/run/"
+	    "{\"kind\":\"file\",\"path\":\"/tmp/x:y\"},"
+	    "{\"kind\":\"dir\",\"path\":\"/run/bulwark-session-files/s.1\"},"
+	    "{\"kind\":\"idslot\",\"path\":\"/run/"
 	    "bulwark-idpool/3\"},"
 	    "{\"kind\":\"cgparent\",\"path\":\"/sys/fs/cgroup/a\"},"
 	    "{\"kind\":\"hooks-poststart\"},{\"kind\":\"hooks-poststop\"},"
@@ -149,7 +152,8 @@ Test(state_cleanup, public_form_has_no_cleanup)
 Test(state_cleanup, old_string_form_is_converted)
 {
 	struct oci_state want = every_kind(), st;
-	parse_ok("\"audit:/var/log/a.jsonl\",\"file:/tmp/x:y\",\"idslot:/run/bulwark-idpool/3\","
+	parse_ok("\"audit:/var/log/a.jsonl\",\"file:/tmp/x:y\","
+		 "\"dir:/run/bulwark-session-files/s.1\",\"idslot:/run/bulwark-idpool/3\","
 		 "\"cgparent:/sys/fs/cgroup/a\",\"hooks:poststart\",\"hooks:poststop\","
 		 "\"cgroup:pending\",\"cgroup:none\",\"net-plumb\",\"deadline:123456789:60000\","
 		 "\"watchdog:4194304:18446744073709551615\",\"owner:2:0\",\"agent:300:7\","
