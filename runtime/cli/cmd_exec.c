@@ -300,8 +300,18 @@ static int exec_wait(struct container *c, const struct exec_flags *f, struct spa
 	if (f->pid_file != NULL) {
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%d", (int)res->pid);
-		if (fs_write_atomic(f->pid_file, pid, (size_t)n, 0644, err) < 0)
+		if (fs_write_atomic(f->pid_file, pid, (size_t)n, 0644, err) < 0) {
+			/* Nobody would know its pid: ended, as runc does, not left running. */
+			syscall(SYS_pidfd_send_signal, res->pidfd, SIGKILL, NULL, 0);
+			siginfo_t si;
+			while (waitid(P_PIDFD, (id_t)res->pidfd, &si, WEXITED) < 0 &&
+			       errno == EINTR)
+				;
+			close(res->pidfd);
+			if (res->master >= 0)
+				close(res->master);
 			return -1;
+		}
 	}
 	if (c->lockfd >= 0)
 		close(c->lockfd);

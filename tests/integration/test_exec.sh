@@ -125,6 +125,15 @@ test_exec_failure_exits_255_and_the_process_status_passes_through() {
 	expect_eq "missing binary" 255 "$rc"
 	rc=0; bw exec --pid-file /non-existent/directory ex-255 true 2>/dev/null || rc=$?
 	expect_eq "bad pid file" 255 "$rc"
+	# ...and the process it started is ended, not left running unwaited (runc's terminate).
+	for d in "" --detach; do
+		rc=0; bw exec $d --pid-file /non-existent/directory ex-255 sleep 4321 2>/dev/null || rc=$?
+		expect_eq "bad pid file $d" 255 "$rc"
+		sleep 0.2
+		# The pattern through a file: grep's own command line must not match.
+		left=$(grep -laFf <(printf '4321\n') /proc/[0-9]*/cmdline 2>/dev/null | tr '\n' ' ')
+		[ -z "$left" ] || fail "exec $d with a bad --pid-file left its process: $left"
+	done
 	rc=0; bw exec no_such_container true 2>/dev/null || rc=$?
 	expect_eq "missing container" 255 "$rc"
 	bw delete --force ex-255
