@@ -22,6 +22,7 @@
 #include "common/util.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/checkpoint/image_dir.h"
+#include "runtime/session/session_seal.h"
 
 #define SESSION_IMAGE_META "session.json"
 #define SESSION_IMAGE_CONFIG "config.json"
@@ -163,7 +164,8 @@ int session_checkpoint(const struct global_opts *g, int argc, char **argv, struc
 	/* Into the directory made and held by fd: never through a symlink planted meanwhile. */
 	if (r == 0 &&
 	    (fs_write_atomic_at(img.fd, SESSION_IMAGE_META, meta, strlen(meta), 0600, err) < 0 ||
-	     fs_write_atomic_at(img.fd, SESSION_IMAGE_CONFIG, config, config_len, 0600, err) < 0))
+	     fs_write_atomic_at(img.fd, SESSION_IMAGE_CONFIG, config, config_len, 0600, err) < 0 ||
+	     session_seal_write(img.fd, cli_state_root(g), err) < 0))
 		r = bw_wrap(err, "session checkpoint: write into DIR `%s`", dir);
 	image_dir_close(&img);
 	if (r < 0)

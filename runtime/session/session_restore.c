@@ -34,6 +34,7 @@
 #include "runtime/proctitle.h"
 #include "runtime/sandbox/watchdog.h"
 #include "runtime/session/session.h"
+#include "runtime/session/session_seal.h"
 
 #define CONFIG_MAX (4 << 20) /* as a bundle's config.json */
 #define BOOT_ID_FILE "boot_id"
@@ -107,6 +108,9 @@ static int check_input(const struct global_opts *g, const char *dir, struct rest
 	    0)
 		return -1;
 	in->img.path = in->abs_dir;
+	/* Before anything in DIR is read: only an image this host's bulwark wrote. */
+	if (session_seal_check(in->img.fd, cli_state_root(g), err) < 0)
+		return bw_wrap(err, "session restore");
 	if (fstatat(in->img.fd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode))
 		return bw_fail(err, 0,

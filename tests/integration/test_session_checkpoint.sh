@@ -166,6 +166,40 @@ srs_fake_dir() {
 	echo inv >"$dir/inventory.img"
 	printf '{"version":1,"name":"s-rs-src","checkpointed":1,"age_seconds":1,"idle_timeout_ms":0,"lifetime_ms":3600000,"lifetime_left_ms":3000000,"disk_bytes":1,"limits":"x"}\n' >"$dir/session.json"
 	chmod 600 "$dir"/*
+	srs_seal "$dir"
+}
+
+# srs_seal DIR: the seal `session checkpoint` writes (runtime/session/session_seal.c), made
+# here with this host's key (made as bulwark would when missing): the checks behind the seal
+# are then reached with a DIR changed on purpose.
+srs_seal() {
+	python3 - "$1" "$BW_ROOT" <<'PY'
+import hashlib, hmac, os, struct, sys
+d, root = sys.argv[1], sys.argv[2]
+kd = "/var/lib/bulwark"
+try:
+    os.makedirs(kd, 0o700, exist_ok=True)
+except OSError:
+    kd = root
+kp = os.path.join(kd, "session-checkpoint.key")
+if not os.path.exists(kp):
+    fd = os.open(kp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, os.urandom(32))
+    os.close(fd)
+key = open(kp, "rb").read()
+m = hmac.new(key, b"bulwark-session-seal-v1\0", hashlib.sha256)
+for n in sorted(os.listdir(d), key=os.fsencode):
+    if n in ("bulwark.seal", "restore.log"):
+        continue
+    p = os.path.join(d, n)
+    if os.path.islink(p) or not os.path.isfile(p):
+        continue
+    data = open(p, "rb").read()
+    m.update(os.fsencode(n) + b"\0" + struct.pack("<Q", len(data)) + data)
+fd = os.open(os.path.join(d, "bulwark.seal"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, (m.hexdigest() + "\n").encode())
+os.close(fd)
+PY
 }
 
 # Nothing of a refused restore is left: no state, no supervisor, no id slot naming it, no copy
@@ -200,6 +234,7 @@ test_session_restore_refuses_hostile_dir_with_one_line() {
 	# Each a copy of DIR with one thing changed; $1 names what the message must say.
 	srs_refused() {
 		local want=$1
+		[ "${2:-}" = unsealed ] || srs_seal "$bad"
 		rc=0; out=$(sck restore s-rs-h "$bad" 2>&1) || rc=$?
 		expect_eq "refused ($want)" "125 1" "$rc $(echo "$out" | wc -l)"
 		expect_contains "names it ($want)" "$want" "$out"
@@ -207,6 +242,13 @@ test_session_restore_refuses_hostile_dir_with_one_line() {
 		rm -rf "$bad"
 	}
 	srs_copy() { cp -a "$dir" "$bad"; }
+	# Only an image this host's bulwark sealed: none, or files changed after the seal.
+	srs_copy; rm "$bad/bulwark.seal"
+	srs_refused "DIR: no seal of this host's \`session checkpoint\`" unsealed
+	srs_copy; jq -c '.lifetime_ms = 0' "$dir/session.json" >"$bad/session.json"
+	srs_refused "DIR: its files do not match the seal" unsealed
+	srs_copy; echo forged >"$bad/core-1.img"
+	srs_refused "DIR: its files do not match the seal" unsealed
 	srs_copy; ln -sf /etc/passwd "$bad/session.json"
 	srs_refused "holds an entry that is not a file of the caller's own"
 	srs_copy; head -c $((5 << 20)) /dev/zero >"$bad/config.json"
@@ -230,7 +272,7 @@ test_session_restore_refuses_hostile_dir_with_one_line() {
 	srs_copy; jq '.annotations["run.bulwark.landlock"] = "default"' "$dir/config.json" >"$bad/config.json"
 	srs_refused "confined by Landlock"
 	srs_copy; ln -s . "$bad/parent"
-	srs_refused "parent: a session checkpoint has no earlier dump"
+	srs_refused "DIR: \`parent\` is not a regular file"
 	srs_copy; rm "$bad/inventory.img"
 	srs_refused "holds no CRIU image"
 	srs_nothing_left s-rs-h "$dir" "$before"
