@@ -1,8 +1,9 @@
 /* The seal of a session checkpoint (session_seal.h): HMAC-SHA256 (RFC 2104) over
  * "bulwark-session-seal-v1\0", then for each file of DIR in byte order of its name (the seal
- * itself and the restore's own log aside): the name, a NUL, its size as 8 bytes little-endian
- * and its content. The key: 32 random bytes in /var/lib/bulwark/session-checkpoint.key
- * (root's, 0600), or in the state root where /var/lib/bulwark cannot be made. */
+ * itself and what a restore adds, restore.log and CRIU's stats-restore, aside): the name, a NUL,
+ * its size as 8 bytes little-endian and its content. The key: 32 random bytes in
+ * /var/lib/bulwark/session-checkpoint.key (root's, 0600), or in the state root where
+ * /var/lib/bulwark cannot be made. */
 #include "runtime/session/session_seal.h"
 
 #include <dirent.h>
@@ -91,7 +92,8 @@ static char **covered_names(int dirfd, struct bw_error *err)
 	for (struct dirent *de; (de = readdir(d)) != NULL;)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
 		    strcmp(de->d_name, SESSION_SEAL_FILE) != 0 &&
-		    strcmp(de->d_name, "restore.log") != 0)
+		    strcmp(de->d_name, "restore.log") != 0 &&
+		    strcmp(de->d_name, "stats-restore") != 0)
 			strv_push(&v, de->d_name);
 	closedir(d);
 	if (v != NULL)

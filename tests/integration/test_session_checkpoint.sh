@@ -189,7 +189,7 @@ if not os.path.exists(kp):
 key = open(kp, "rb").read()
 m = hmac.new(key, b"bulwark-session-seal-v1\0", hashlib.sha256)
 for n in sorted(os.listdir(d), key=os.fsencode):
-    if n in ("bulwark.seal", "restore.log"):
+    if n in ("bulwark.seal", "restore.log", "stats-restore"):
         continue
     p = os.path.join(d, n)
     if os.path.islink(p) or not os.path.isfile(p):
