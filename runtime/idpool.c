@@ -232,6 +232,15 @@ static int open_pool(const char *state_root, const char *id, int *dirfd, char **
 	return 0;
 }
 
+/* Every id the host's /etc gives to a user, group or subordinate range. */
+static void declared_read_all(struct declared *d)
+{
+	declared_read(d, IDPOOL_ETC "/subuid", 1, true, -1);
+	declared_read(d, IDPOOL_ETC "/subgid", 1, true, -1);
+	declared_read(d, IDPOOL_ETC "/passwd", 2, false, 3);
+	declared_read(d, IDPOOL_ETC "/group", 2, false, -1);
+}
+
 int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
 		   struct bw_error *err)
 {
@@ -241,10 +250,7 @@ int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *o
 	if (open_pool(state_root, id, &dirfd, &holder, err) < 0)
 		return -1;
 	struct declared declared = {0};
-	declared_read(&declared, IDPOOL_ETC "/subuid", 1, true, -1);
-	declared_read(&declared, IDPOOL_ETC "/subgid", 1, true, -1);
-	declared_read(&declared, IDPOOL_ETC "/passwd", 2, false, 3);
-	declared_read(&declared, IDPOOL_ETC "/group", 2, false, -1);
+	declared_read_all(&declared);
 	_cleanup_free_ void *declared_iv = declared.iv;
 	uint32_t skipped = 0;
 	uint32_t start;
@@ -285,10 +291,7 @@ int idpool_acquire_at(const char *state_root, const char *id, uint32_t base,
 	if (open_pool(state_root, id, &dirfd, &holder, err) < 0)
 		return -1;
 	struct declared declared = {0};
-	declared_read(&declared, IDPOOL_ETC "/subuid", 1, true, -1);
-	declared_read(&declared, IDPOOL_ETC "/subgid", 1, true, -1);
-	declared_read(&declared, IDPOOL_ETC "/passwd", 2, false, 3);
-	declared_read(&declared, IDPOOL_ETC "/group", 2, false, -1);
+	declared_read_all(&declared);
 	_cleanup_free_ void *declared_iv = declared.iv;
 	if (declared_meets(&declared, base))
 		return bw_fail(err, 0,
