@@ -157,6 +157,8 @@ int session_checkpoint(const struct global_opts *g, int argc, char **argv, struc
 	long long t = (long long)time(NULL), age = v != NULL ? t - atoll(v) : 0;
 	_cleanup_free_ char *meta = session_meta(c, t, age < 0 ? 0 : age);
 	int r = check_before_dump(name, cfd, sup, &config, &config_len, err);
+	if (r == 0 && session_seal_key_ready(cli_state_root(g), err) < 0)
+		r = bw_wrap(err, "session checkpoint");
 	struct image_dir img = {.fd = -1, .parent = -1};
 	if (r == 0)
 		r = checkpoint_session(g, c, dir, &img, err);

@@ -25,29 +25,41 @@
 #define KEY_LEN 32
 #define SEAL_TAG "bulwark-session-seal-v1"
 
-/* The key file in dir: root's, 0600, one link, exactly KEY_LEN bytes; made if create. */
-static int key_in(const char *dir, bool create, uint8_t key[KEY_LEN])
+/* A fresh key in d, whole or not at all: written to an unnamed file, then linked in; a
+ * concurrent first checkpoint's key, linked first, wins (EEXIST). */
+static int key_make(int d)
 {
-	_cleanup_close_ int d = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uint8_t fresh[KEY_LEN];
+	if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh))
+		return -EIO;
+	_cleanup_close_ int w = openat(d, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (w < 0)
+		return -errno;
+	bool ok = write(w, fresh, sizeof(fresh)) == (ssize_t)sizeof(fresh) && fsync(w) == 0;
+	explicit_bzero(fresh, sizeof(fresh));
+	if (!ok)
+		return -EIO;
+	char proc[32];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w);
+	if (linkat(AT_FDCWD, proc, d, KEY_NAME, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The key file in the directory d (root's, no group or other write): root's, 0600, one
+ * link, exactly KEY_LEN bytes; made first if create. */
+static int key_in(int d, bool create, uint8_t key[KEY_LEN])
+{
 	struct stat st;
-	if (d < 0 || fstat(d, &st) < 0)
+	if (fstat(d, &st) < 0)
 		return -errno;
 	if (st.st_uid != 0 || (st.st_mode & 022) != 0)
 		return -EPERM;
 	_cleanup_close_ int fd = openat(d, KEY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && create) {
-		uint8_t fresh[KEY_LEN];
-		if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh))
-			return -EIO;
-		_cleanup_close_ int w =
-		    openat(d, KEY_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (w >= 0 &&
-		    (write(w, fresh, sizeof(fresh)) != (ssize_t)sizeof(fresh) || fsync(w) < 0)) {
-			unlinkat(d, KEY_NAME, 0);
-			return -EIO;
-		}
-		if (w < 0 && errno != EEXIST)
-			return -errno;
+		int r = key_make(d);
+		if (r < 0)
+			return r;
 		fd = openat(d, KEY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
@@ -58,18 +70,31 @@ static int key_in(const char *dir, bool create, uint8_t key[KEY_LEN])
 	return read(fd, key, KEY_LEN) == KEY_LEN ? 0 : -EIO;
 }
 
+/* /var/lib/bulwark's key, or the state root's only where /var/lib/bulwark cannot be (made):
+ * never the state root's because /var/lib/bulwark merely lacks a key. */
 static int load_key(const char *state_root, bool create, uint8_t key[KEY_LEN], struct bw_error *err)
 {
 	if (create && mkdir(KEY_DIR, 0700) < 0 && errno != EEXIST && errno != EROFS &&
 	    errno != EACCES)
 		return bw_fail(err, errno, "the checkpoint key's directory `%s`", KEY_DIR);
-	int r = key_in(KEY_DIR, create, key);
-	if (r == -ENOENT || r == -EROFS || r == -EACCES)
-		r = key_in(state_root, create, key);
+	const char *where = KEY_DIR;
+	_cleanup_close_ int d = open(KEY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0 && errno == ENOENT) {
+		where = state_root;
+		d = open(state_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	int r = d >= 0 ? key_in(d, create, key) : -errno;
 	if (r < 0)
-		return bw_fail(err, -r, "the checkpoint key (%s/%s, else in the state root)",
-			       KEY_DIR, KEY_NAME);
+		return bw_fail(err, -r, "the checkpoint key `%s/" KEY_NAME "`", where);
 	return 0;
+}
+
+int session_seal_key_ready(const char *state_root, struct bw_error *err)
+{
+	uint8_t key[KEY_LEN];
+	int r = load_key(state_root, true, key, err);
+	explicit_bzero(key, sizeof(key));
+	return r;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -159,6 +184,8 @@ static int compute(int dirfd, const uint8_t key[KEY_LEN], char hex[2 * SHA256_DI
 	sha256_update(&h, pad, sizeof(pad));
 	sha256_update(&h, inner, sizeof(inner));
 	sha256_final(&h, mac);
+	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(&h, sizeof(h));
 	sha256_hex(mac, hex);
 	return 0;
 }

@@ -13,5 +13,8 @@
  * SESSION_SEAL_FILE there; the key is made on first use. state_root: the fallback home of the
  * key where /var/lib/bulwark cannot be made (a read-only /var). */
 int session_seal_write(int dirfd, const char *state_root, struct bw_error *err);
+/* The key, made now if missing: before the dump ends the session, so a key that cannot be had
+ * refuses the checkpoint instead of leaving an image that can never be restored. */
+int session_seal_key_ready(const char *state_root, struct bw_error *err);
 /* 0 if dirfd's files match its seal under this host's key, else refused by name. */
 int session_seal_check(int dirfd, const char *state_root, struct bw_error *err);

@@ -137,7 +137,7 @@ test_session_ckpt_dir_swapped_mid_dump_writes_nothing_elsewhere() {
 	SWAP_DIR=$dir SWAP_TO=$to "$BULWARK" --root "$BW_ROOT" --criu "$criu" session checkpoint s-ck-swap "$dir" ||
 		fail "the checkpoint failed"
 	expect_eq "nothing in the symlink's target" "" "$(ls -A "$to")"
-	expect_eq "all in the directory made" "config.json descriptors.json dump.log inventory.img session.json" \
+	expect_eq "all in the directory made" "bulwark.seal config.json descriptors.json dump.log inventory.img session.json" \
 		"$(ls "$dir.moved" | grep -v '^bulwark-stdio' | tr '\n' ' ' | sed 's/ $//')"
 	wait_for 5 sck_gone s-ck-swap || fail "left: $(ls "$BW_ROOT")"
 }
