@@ -402,6 +402,19 @@ static int restore_cgroup(struct container *c, const struct oci_spec *spec, stru
 	return container_save(c, err);
 }
 
+/* --image-path: a CRIU image (inventory.img) whose chain of earlier dumps passes the checks. */
+static int open_image(struct image_dir *img, const char *path, struct bw_error *err)
+{
+	struct stat inv;
+	if (image_dir_open(img, "--image-path", path, IMAGE_DIR_EXISTING, err) < 0)
+		return -1;
+	if (fstatat(img->fd, "inventory.img", &inv, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(inv.st_mode))
+		return bw_fail(err, 0, "--image-path: `%s` holds no CRIU image (no inventory.img)",
+			       path);
+	return image_dir_check_parents(img, NULL, err);
+}
+
 int restore_container(const struct global_opts *g, const char *id, const struct restore_opts *o,
 		      struct bw_error *err)
 {
@@ -416,7 +429,6 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	if (img == NULL || work == NULL)
 		return bw_fail(err, errno, "--image-path: getcwd");
 	struct ck_dirs d;
-	struct stat inv;
 	_cleanup_free_ char *bundle = NULL, *raw = NULL, *rootfs = NULL;
 	struct oci_spec *spec = NULL;
 	struct container *c = NULL;
@@ -427,16 +439,8 @@ int restore_container(const struct global_opts *g, const char *id, const struct 
 	/* The image and the bundle first, then the work directory (made if missing, and removed
 	 * again when CRIU never ran), all before the container's state and cgroup exist. */
 	ck_dirs_init(&d);
-	if (image_dir_open(&d.img, "--image-path", img, IMAGE_DIR_EXISTING, err) < 0)
-		goto out;
-	if (fstatat(d.img.fd, "inventory.img", &inv, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(inv.st_mode)) {
-		bw_fail(err, 0, "--image-path: `%s` holds no CRIU image (no inventory.img)", img);
-		goto out;
-	}
-	if (image_dir_check_parents(&d.img, NULL, err) < 0)
-		goto out;
-	if (load_bundle_spec(o->bundle, &bundle, &raw, &len, &spec, err) < 0 ||
+	if (open_image(&d.img, img, err) < 0 ||
+	    load_bundle_spec(o->bundle, &bundle, &raw, &len, &spec, err) < 0 ||
 	    ck_check_confinement(g, spec, "restore", false, err) < 0 ||
 	    rootfs_of(bundle, spec, &rootfs, err) < 0)
 		goto out;
