@@ -88,6 +88,9 @@ int ck_check_restored(pid_t pid, const struct oci_spec *spec, struct bw_error *e
 /* In a user namespace, the image files readable by the container's gid 0 (never its own). */
 int ck_share_image_with_userns(const struct image_dir *img, const struct oci_spec *spec,
 			       struct bw_error *err);
+/* Undone once CRIU has run, whatever its outcome: the files the caller's group again, without
+ * the group bits given (a later holder of the same id range must not read the image). */
+void ck_unshare_image(const struct image_dir *img, const struct oci_spec *spec);
 bool ck_is_spec_bind(const struct oci_spec *spec, const char *dest);
 void ck_dirs_init(struct ck_dirs *d);
 int ck_dirs_open(struct ck_dirs *d, const char *img, const char *work, enum image_dir_mode img_mode,

@@ -308,6 +308,36 @@ int ck_share_image_with_userns(const struct image_dir *img, const struct oci_spe
 	return r;
 }
 
+void ck_unshare_image(const struct image_dir *img, const struct oci_spec *spec)
+{
+	if (oci_spec_namespace(spec, OCI_NS_USER) == NULL || img->fd < 0)
+		return;
+	int ddup = fcntl(img->fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = ddup < 0 ? NULL : fdopendir(ddup);
+	if (d == NULL) {
+		if (ddup >= 0)
+			close(ddup);
+		return;
+	}
+	rewinddir(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		struct stat st;
+		_cleanup_close_ int fd = openat(
+		    img->fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+		    st.st_uid != geteuid())
+			continue;
+		if (fchown(fd, (uid_t)-1, getegid()) < 0 || fchmod(fd, st.st_mode & 0600) < 0)
+			log_warn("--image-path: `%s` stays readable by the container's group",
+				 e->d_name);
+	}
+	closedir(d);
+	struct stat st;
+	if (fstat(img->fd, &st) < 0 || fchown(img->fd, (uid_t)-1, getegid()) < 0 ||
+	    fchmod(img->fd, st.st_mode & 0705) < 0)
+		log_warn("--image-path: `%s` stays open to the container's group", img->path);
+}
+
 static int run_restore(const struct global_opts *g, struct container *c,
 		       const struct oci_spec *spec, const struct restore_opts *o,
 		       const char *bundle, const struct ck_dirs *d, struct cg_manager *cg,
@@ -320,8 +350,11 @@ static int run_restore(const struct global_opts *g, struct container *c,
 	_cleanup_free_ char *pidfile = fs_path_join(dir, "criu.pid");
 	if (ck_share_image_with_userns(&d->img, spec, err) < 0)
 		return -1;
-	if (mkdir(root_mnt, 0700) < 0)
-		return bw_fail(err, errno, "mkdir `%s`", root_mnt);
+	if (mkdir(root_mnt, 0700) < 0) {
+		bw_fail(err, errno, "mkdir `%s`", root_mnt);
+		ck_unshare_image(&d->img, spec);
+		return -1;
+	}
 	struct argv_buf a = {0};
 	bool null_stdio[3];
 	restore_args(&a, spec, o, bundle, d, root_mnt, cg_path(cg), pidfile, null_stdio);
@@ -347,6 +380,7 @@ static int run_restore(const struct global_opts *g, struct container *c,
 				.reopen = {&d->img, d->work != &d->img ? d->work : NULL},
 				.no_new_privs = spec->process.no_new_privileges};
 	int rc = ck_criu_exec(g, &a, &ch, err);
+	ck_unshare_image(&d->img, spec); /* CRIU has read what it restores */
 	ck_arg_free(&a);
 	rmdir(root_mnt);
 	if (rc > 0) {

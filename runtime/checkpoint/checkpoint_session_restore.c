@@ -113,8 +113,11 @@ int checkpoint_restore_session(const struct global_opts *g, const struct session
 	if (ck_share_image_with_userns(p->img, p->spec, err) < 0 ||
 	    image_dir_prepare_log(p->img, RESTORE_LOG, err) < 0)
 		return bw_wrap(err, "session restore");
-	if (mkdir(root_mnt, 0700) < 0)
-		return bw_fail(err, errno, "session restore: mkdir `%s`", root_mnt);
+	if (mkdir(root_mnt, 0700) < 0) {
+		bw_fail(err, errno, "session restore: mkdir `%s`", root_mnt);
+		ck_unshare_image(p->img, p->spec);
+		return -1;
+	}
 	struct argv_buf a = {0};
 	session_args(&a, p, root_mnt, pidfile);
 	char **skel = root_skeleton(p->spec, p->links);
@@ -127,6 +130,7 @@ int checkpoint_restore_session(const struct global_opts *g, const struct session
 	for (int i = 0; i < 3; i++)
 		ch.null_stdio[i] = isatty(i);
 	int rc = ck_criu_exec(g, &a, &ch, err);
+	ck_unshare_image(p->img, p->spec); /* CRIU has read what it restores */
 	ck_arg_free(&a);
 	strv_free(skel);
 	rmdir(root_mnt);

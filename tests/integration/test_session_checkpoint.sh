@@ -284,10 +284,14 @@ test_session_restore_criu_failure_leaves_nothing() {
 	local dir=$WORK/img.${FUNCNAME[0]} out rc before
 	srs_fake_dir "$dir"
 	before=$(ls -A "$dir" | tr '\n' ' ')
+	local perms
+	perms=$(stat -c '%n %g %a' "$dir" "$dir"/*)
 	rc=0; out=$("$BULWARK" --root "$BW_ROOT" --criu /nonexistent/criu session restore s-rs-nc "$dir" 2>&1) || rc=$?
 	expect_eq "no criu" "125 1" "$rc $(echo "$out" | wc -l)"
 	expect_contains "says so" "\`/nonexistent/criu\` not found" "$out"
 	srs_nothing_left s-rs-nc "$dir" "$before"
+	# The image was the session's group's only while CRIU could read it.
+	expect_eq "DIR's group and modes as they were" "$perms" "$(stat -c '%n %g %a' "$dir" "$dir"/*)"
 	[ ! -e /sys/fs/cgroup/bulwark/s-rs-nc ] && [ ! -e /sys/fs/cgroup/pids/bulwark/s-rs-nc ] ||
 		fail "the cgroup is left"
 }
