@@ -429,26 +429,18 @@ int container_remove(struct container *c, struct bw_error *err)
 	return 0;
 }
 
-void container_reap_gone(const char *root)
+bool container_reap_gone(const char *root, const char *name)
 {
-	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL)
-		return;
-	fd = -1;
-	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		struct bw_error e = {0};
-		if (!str_has_prefix(de->d_name, GONE_PREFIX) || de->d_type != DT_DIR)
-			continue;
-		_cleanup_free_ char *path = fs_path_join(root, de->d_name);
-		struct stat rs, ts;
-		/* Never a mount point: the tree must be on the state root's own file system. */
-		if (fstat(dirfd(d), &rs) < 0 || lstat(path, &ts) < 0 || ts.st_dev != rs.st_dev)
-			continue;
-		if (fs_remove_tree(path, &e) < 0)
-			log_debug("state root: `%s` left: %s", de->d_name, e.msg);
-	}
-	closedir(d);
+	if (!str_has_prefix(name, GONE_PREFIX))
+		return false;
+	struct bw_error e = {0};
+	struct stat rs, ts;
+	_cleanup_free_ char *path = fs_path_join(root, name);
+	/* Never a mount point: the tree must be on the state root's own file system. */
+	if (stat(root, &rs) == 0 && lstat(path, &ts) == 0 && S_ISDIR(ts.st_mode) &&
+	    ts.st_dev == rs.st_dev && fs_remove_tree(path, &e) < 0)
+		log_debug("state root: `%s` left: %s", name, e.msg);
+	return true;
 }
 
 int container_remove_leftover(const char *root, const char *id, struct bw_error *err)

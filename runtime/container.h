@@ -37,8 +37,9 @@ enum oci_status container_status(struct container *c);
 int container_pidfd(struct container *c, struct bw_error *err);
 /* Remove the state directory (the lock goes with it). */
 int container_remove(struct container *c, struct bw_error *err);
-/* Finishes the removals a killed remover left in root (".gone~*" directories). */
-void container_reap_gone(const char *root);
+/* For each entry name of root a verb reads anyway (list, the sandbox's sweep): a ".gone~"
+ * tombstone a killed remover left is removed, and true returned; false for any other name. */
+bool container_reap_gone(const char *root, const char *name);
 /* delete --force of an id whose directory has no lock file (a teardown that failed halfway,
  * or one in progress): whatever is left of the directory is removed. 0 when nothing is left. */
 int container_remove_leftover(const char *root, const char *id, struct bw_error *err);

@@ -121,13 +121,12 @@ static void list_containers(const char *root, const char *fmt, bool quiet)
 				      xstrdup("BUNDLE"), xstrdup("CREATED"), xstrdup("OWNER")}};
 	if (json && !quiet)
 		printf("[");
-	container_reap_gone(root);
 	for (int i = 0; i < nn; i++) {
 		struct dirent *de = names[i];
 		struct container *c;
 		struct bw_error e2 = {0};
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
-		    container_load(root, de->d_name, &c, &e2) < 0)
+		if (container_reap_gone(root, de->d_name) || de->d_name[0] == '.' ||
+		    de->d_type != DT_DIR || container_load(root, de->d_name, &c, &e2) < 0)
 			continue;
 		/* Sandboxes whose owner and watchdog both died are released here. */
 		if (watchdog_sweep(c) == 1) {

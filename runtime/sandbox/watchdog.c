@@ -590,13 +590,12 @@ int watchdog_sweep(struct container *c)
 
 void watchdog_sweep_root(const char *root)
 {
-	container_reap_gone(root);
 	DIR *d = opendir(root);
 	for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;) {
 		struct container *c = NULL;
 		struct bw_error e = {0};
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
-		    container_try_load(root, de->d_name, &c, &e) < 0)
+		if (container_reap_gone(root, de->d_name) || de->d_name[0] == '.' ||
+		    de->d_type != DT_DIR || container_try_load(root, de->d_name, &c, &e) < 0)
 			continue;
 		watchdog_sweep(c);
 		container_free(c);
