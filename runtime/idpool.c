@@ -241,16 +241,25 @@ static void declared_read_all(struct declared *d)
 	declared_read(d, IDPOOL_ETC "/group", 2, false, -1);
 }
 
+/* The pool opened and locked, and the host's declared ids read: both acquires start so. */
+static int open_pool_declared(const char *state_root, const char *id, int *dirfd, char **holder,
+			      struct declared *declared, struct bw_error *err)
+{
+	if (open_pool(state_root, id, dirfd, holder, err) < 0)
+		return -1;
+	declared_read_all(declared);
+	return 0;
+}
+
 int idpool_acquire(const char *state_root, const char *id, struct idpool_slot *out,
 		   struct bw_error *err)
 {
 	*out = (struct idpool_slot){.fd = -1};
 	_cleanup_free_ char *holder = NULL;
 	_cleanup_close_ int dirfd = -1;
-	if (open_pool(state_root, id, &dirfd, &holder, err) < 0)
-		return -1;
 	struct declared declared = {0};
-	declared_read_all(&declared);
+	if (open_pool_declared(state_root, id, &dirfd, &holder, &declared, err) < 0)
+		return -1;
 	_cleanup_free_ void *declared_iv = declared.iv;
 	uint32_t skipped = 0;
 	uint32_t start;
@@ -288,10 +297,9 @@ int idpool_acquire_at(const char *state_root, const char *id, uint32_t base,
 		    err, 0, "id range pool: %u is not the start of one of bulwark's ranges", base);
 	_cleanup_free_ char *holder = NULL;
 	_cleanup_close_ int dirfd = -1;
-	if (open_pool(state_root, id, &dirfd, &holder, err) < 0)
-		return -1;
 	struct declared declared = {0};
-	declared_read_all(&declared);
+	if (open_pool_declared(state_root, id, &dirfd, &holder, &declared, err) < 0)
+		return -1;
 	_cleanup_free_ void *declared_iv = declared.iv;
 	if (declared_meets(&declared, base))
 		return bw_fail(err, 0,
